@@ -1,0 +1,616 @@
+//! Events: the one envelope for everything said on a network.
+//!
+//! ```text
+//! Event       { version, network, author, created_at, body }
+//! SignedEvent { event, signature }            wire: canonical(event) || signature
+//! id          = SHA-256("curbside/event/v1" || canonical(event))
+//! signature   = ed25519(author, id)
+//! ```
+//!
+//! A [`SignedEvent`] is *unverified*: decoding proves only that the bytes
+//! are canonical. [`crate::validate`] is the only way to a [`crate::VerifiedEvent`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoding::{self, EncodingError};
+use crate::{
+    Digest, EventId, Handle, HubDef, HubId, Jurisdiction, NetworkId, PublicKey, SecretKey,
+    Signature, Specialty, Tag, Timestamp, ids::sha256,
+};
+
+/// The event format version this crate writes and reads.
+pub const EVENT_VERSION: u8 = 1;
+
+/// Domain separation for event ids: an event id can never collide with a
+/// hash of any other kind of Curbside message.
+pub const EVENT_ID_DOMAIN: &[u8] = b"curbside/event/v1";
+
+/// Largest encoding [`SignedEvent::decode`] will look at, whatever the
+/// network's own (smaller) limit. Bounds work done on hostile input.
+pub const MAX_DECODE_BYTES: usize = 1 << 20;
+
+/// The signed content of an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Format version ([`EVENT_VERSION`]).
+    pub version: u8,
+    /// The network this event belongs to; stops replay into another network.
+    pub network: NetworkId,
+    /// Who signed it.
+    pub author: PublicKey,
+    /// When the author says it was made. Authority is judged at this time.
+    pub created_at: Timestamp,
+    /// What it says.
+    pub body: Body,
+}
+
+/// Everything an event can say.
+///
+/// New kinds are added at the end: postcard tags enum variants by index, so
+/// existing encodings (and ids) never change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    /// A root charters a node.
+    Charter(Charter),
+    /// A chartered verifier attests a physician's key.
+    Attestation(Attestation),
+    /// An issuer (or a root) revokes a charter or an attestation.
+    Revocation(Revocation),
+    /// A verifier's signed audit-log head.
+    TreeHead(TreeHead),
+    /// A root adds a hub.
+    Hub(HubDef),
+    /// A discussion post in a hub.
+    Post(Post),
+    /// A structured, de-identified patient case in a hub.
+    Case(Case),
+    /// A reply to a post, case, poll or comment.
+    Comment(Comment),
+    /// A poll in a hub.
+    Poll(Poll),
+    /// A physician's vote in a poll.
+    Vote(Vote),
+}
+
+/// The kind of a [`Body`], without its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// [`Charter`]
+    Charter,
+    /// [`Attestation`]
+    Attestation,
+    /// [`Revocation`]
+    Revocation,
+    /// [`TreeHead`]
+    TreeHead,
+    /// [`HubDef`]
+    Hub,
+    /// [`Post`]
+    Post,
+    /// [`Case`]
+    Case,
+    /// [`Comment`]
+    Comment,
+    /// [`Poll`]
+    Poll,
+    /// [`Vote`]
+    Vote,
+}
+
+impl Kind {
+    /// Every kind, in tag order.
+    pub const ALL: [Kind; 10] = [
+        Kind::Charter,
+        Kind::Attestation,
+        Kind::Revocation,
+        Kind::TreeHead,
+        Kind::Hub,
+        Kind::Post,
+        Kind::Case,
+        Kind::Comment,
+        Kind::Poll,
+        Kind::Vote,
+    ];
+
+    /// Stable lowercase name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Charter => "charter",
+            Kind::Attestation => "attestation",
+            Kind::Revocation => "revocation",
+            Kind::TreeHead => "tree_head",
+            Kind::Hub => "hub",
+            Kind::Post => "post",
+            Kind::Case => "case",
+            Kind::Comment => "comment",
+            Kind::Poll => "poll",
+            Kind::Vote => "vote",
+        }
+    }
+
+    /// Trust events shape who may say what; they travel on their own topic
+    /// and are synced first.
+    pub const fn is_trust(self) -> bool {
+        matches!(
+            self,
+            Kind::Charter | Kind::Attestation | Kind::Revocation | Kind::TreeHead | Kind::Hub
+        )
+    }
+
+    /// Kinds a comment may reply to.
+    pub const fn is_threadable(self) -> bool {
+        matches!(self, Kind::Post | Kind::Case | Kind::Comment | Kind::Poll)
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A root's statement that a node belongs to the network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charter {
+    /// The node's key, which is also its libp2p identity.
+    pub node: PublicKey,
+    /// The institution that runs it ("St Mary's Hospital").
+    pub institution: String,
+    /// Jurisdictions in which the node may attest physicians; empty for a relay.
+    pub verify: Vec<Jurisdiction>,
+    /// The charter lapses at this time.
+    pub valid_until: Timestamp,
+}
+
+/// A verifier's statement that a pseudonymous key belongs to a licensed physician.
+///
+/// It names no person: the licence is present only as a salted commitment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// The physician's key.
+    pub subject: PublicKey,
+    /// The pseudonym the physician chose.
+    pub handle: Handle,
+    /// Specialties the verifier checked.
+    pub specialties: Vec<Specialty>,
+    /// Where the licence was issued.
+    pub jurisdiction: Jurisdiction,
+    /// `SHA-256(salt || jurisdiction || licence)`; see [`crate::LicenceOpening`].
+    pub licence_commitment: Digest,
+    /// The attestation lapses at this time.
+    pub valid_until: Timestamp,
+    /// When the physician signed the request.
+    pub requested_at: Timestamp,
+    /// The subject's signature over the request: proof that the holder of the
+    /// key asked for it (see [`crate::AttestationRequest`]).
+    pub possession: Signature,
+}
+
+/// Withdraws a charter or an attestation from a moment on; never before it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// The charter or attestation revoked.
+    pub target: EventId,
+    /// Why, for the audit record.
+    pub reason: String,
+    /// From when; not earlier than the revocation's own `created_at`.
+    pub effective_at: Timestamp,
+}
+
+/// A verifier's signed statement of its audit log: `size` leaves with this root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeHead {
+    /// Number of leaves.
+    pub size: u64,
+    /// RFC 6962 Merkle tree hash of those leaves.
+    pub root: Digest,
+}
+
+/// A discussion post.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    /// The hub it is posted in.
+    pub hub: HubId,
+    /// One line.
+    pub title: String,
+    /// The text.
+    pub body: String,
+}
+
+/// A patient's age, only ever as a band; 90 and over is one band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgeBand {
+    /// Under one year.
+    Infant,
+    /// 1 to 4 years.
+    Age1To4,
+    /// 5 to 11 years.
+    Age5To11,
+    /// 12 to 17 years.
+    Age12To17,
+    /// 18 to 29 years.
+    Age18To29,
+    /// 30 to 39 years.
+    Age30To39,
+    /// 40 to 49 years.
+    Age40To49,
+    /// 50 to 59 years.
+    Age50To59,
+    /// 60 to 69 years.
+    Age60To69,
+    /// 70 to 79 years.
+    Age70To79,
+    /// 80 to 89 years.
+    Age80To89,
+    /// 90 years and over.
+    Age90Plus,
+}
+
+impl AgeBand {
+    /// Every band, youngest first.
+    pub const ALL: [AgeBand; 12] = [
+        AgeBand::Infant,
+        AgeBand::Age1To4,
+        AgeBand::Age5To11,
+        AgeBand::Age12To17,
+        AgeBand::Age18To29,
+        AgeBand::Age30To39,
+        AgeBand::Age40To49,
+        AgeBand::Age50To59,
+        AgeBand::Age60To69,
+        AgeBand::Age70To79,
+        AgeBand::Age80To89,
+        AgeBand::Age90Plus,
+    ];
+
+    /// The band containing an age in whole years.
+    pub const fn from_years(years: u32) -> AgeBand {
+        match years {
+            0 => AgeBand::Infant,
+            1..=4 => AgeBand::Age1To4,
+            5..=11 => AgeBand::Age5To11,
+            12..=17 => AgeBand::Age12To17,
+            18..=29 => AgeBand::Age18To29,
+            30..=39 => AgeBand::Age30To39,
+            40..=49 => AgeBand::Age40To49,
+            50..=59 => AgeBand::Age50To59,
+            60..=69 => AgeBand::Age60To69,
+            70..=79 => AgeBand::Age70To79,
+            80..=89 => AgeBand::Age80To89,
+            _ => AgeBand::Age90Plus,
+        }
+    }
+
+    /// The label shown and accepted on the command line: `<1`, `1-4`, ..., `90+`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            AgeBand::Infant => "<1",
+            AgeBand::Age1To4 => "1-4",
+            AgeBand::Age5To11 => "5-11",
+            AgeBand::Age12To17 => "12-17",
+            AgeBand::Age18To29 => "18-29",
+            AgeBand::Age30To39 => "30-39",
+            AgeBand::Age40To49 => "40-49",
+            AgeBand::Age50To59 => "50-59",
+            AgeBand::Age60To69 => "60-69",
+            AgeBand::Age70To79 => "70-79",
+            AgeBand::Age80To89 => "80-89",
+            AgeBand::Age90Plus => "90+",
+        }
+    }
+}
+
+impl std::str::FromStr for AgeBand {
+    type Err = String;
+    /// A band label (`40-49`, `90+`) or a whole age in years (`47`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(band) = AgeBand::ALL.iter().find(|b| b.label() == s) {
+            return Ok(*band);
+        }
+        s.parse::<u32>().map(AgeBand::from_years).map_err(|_| {
+            format!("{s:?} is not an age band: use a whole age in years or one of <1, 1-4, 5-11, 12-17, 18-29, 30-39, ..., 80-89, 90+")
+        })
+    }
+}
+
+/// Sex as relevant to the case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    /// Female.
+    Female,
+    /// Male.
+    Male,
+    /// Intersex.
+    Intersex,
+    /// Not stated.
+    Unspecified,
+}
+
+impl std::str::FromStr for Sex {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f" | "female" => Ok(Sex::Female),
+            "m" | "male" => Ok(Sex::Male),
+            "x" | "intersex" => Ok(Sex::Intersex),
+            "" | "u" | "unspecified" => Ok(Sex::Unspecified),
+            other => Err(format!("{other:?} is not one of female, male, intersex, unspecified")),
+        }
+    }
+}
+
+/// A structured, de-identified patient case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    /// The hub it is presented in.
+    pub hub: HubId,
+    /// One line.
+    pub title: String,
+    /// The patient's age band.
+    pub age: AgeBand,
+    /// The patient's sex.
+    pub sex: Sex,
+    /// The presenting complaint.
+    pub presentation: String,
+    /// Relevant history.
+    pub history: String,
+    /// Examination and investigation findings.
+    pub findings: String,
+    /// What the presenting physician asks colleagues.
+    pub question: String,
+    /// Free tags for search.
+    pub tags: Vec<Tag>,
+}
+
+/// A reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    /// The post, case, poll or comment replied to.
+    pub parent: EventId,
+    /// The text.
+    pub body: String,
+}
+
+/// A poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Poll {
+    /// The hub it runs in.
+    pub hub: HubId,
+    /// The question.
+    pub question: String,
+    /// 2 to 8 distinct options.
+    pub options: Vec<String>,
+    /// Votes made at or after this time do not count.
+    pub closes_at: Timestamp,
+    /// If not empty, only physicians attested in one of these may vote.
+    pub eligible: Vec<Specialty>,
+}
+
+/// A vote; a later vote by the same key in the same poll replaces it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vote {
+    /// The poll.
+    pub poll: EventId,
+    /// Index into the poll's options.
+    pub option: u8,
+}
+
+impl Body {
+    /// This body's kind.
+    pub const fn kind(&self) -> Kind {
+        match self {
+            Body::Charter(_) => Kind::Charter,
+            Body::Attestation(_) => Kind::Attestation,
+            Body::Revocation(_) => Kind::Revocation,
+            Body::TreeHead(_) => Kind::TreeHead,
+            Body::Hub(_) => Kind::Hub,
+            Body::Post(_) => Kind::Post,
+            Body::Case(_) => Kind::Case,
+            Body::Comment(_) => Kind::Comment,
+            Body::Poll(_) => Kind::Poll,
+            Body::Vote(_) => Kind::Vote,
+        }
+    }
+
+    /// The hub a post, case or poll is in.
+    pub fn hub(&self) -> Option<&HubId> {
+        match self {
+            Body::Post(p) => Some(&p.hub),
+            Body::Case(c) => Some(&c.hub),
+            Body::Poll(p) => Some(&p.hub),
+            _ => None,
+        }
+    }
+}
+
+impl Event {
+    /// A version-1 event by `author`.
+    pub fn new(network: NetworkId, author: PublicKey, created_at: Timestamp, body: Body) -> Self {
+        Self { version: EVENT_VERSION, network, author, created_at, body }
+    }
+
+    /// The canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encoding::to_vec(self)
+    }
+
+    /// The id these bytes would have.
+    pub fn id(&self) -> EventId {
+        id_of_encoding(&self.to_bytes())
+    }
+
+    /// Signs the event with `key`, whose public half must be the author.
+    ///
+    /// Returns `None` if `key` is not the author's: an event signed by anyone
+    /// else could never validate.
+    pub fn sign(self, key: &SecretKey) -> Option<SignedEvent> {
+        if key.public() != self.author {
+            return None;
+        }
+        let bytes = self.to_bytes();
+        let id = id_of_encoding(&bytes);
+        let signature = key.sign(id.as_bytes());
+        Some(SignedEvent { encoded_len: bytes.len() + Signature::LEN, event: self, signature, id })
+    }
+}
+
+/// `SHA-256(EVENT_ID_DOMAIN || bytes)`.
+fn id_of_encoding(bytes: &[u8]) -> EventId {
+    EventId::from_bytes(sha256(&[EVENT_ID_DOMAIN, bytes]))
+}
+
+/// An event with its signature, exactly as received: canonical, not yet verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedEvent {
+    event: Event,
+    signature: Signature,
+    /// Computed once at decode or signing; everything downstream keys on it.
+    id: EventId,
+    /// Length of the wire encoding, for size limits without re-encoding.
+    encoded_len: usize,
+}
+
+impl SignedEvent {
+    /// Joins an event and a signature without checking the signature (that
+    /// is validation's job). For tools and tests that build events by hand.
+    pub fn from_parts(event: Event, signature: Signature) -> Self {
+        let bytes = event.to_bytes();
+        let id = id_of_encoding(&bytes);
+        Self { encoded_len: bytes.len() + Signature::LEN, event, signature, id }
+    }
+
+    /// Decodes `canonical(event) || signature`.
+    ///
+    /// Refuses inputs over [`MAX_DECODE_BYTES`], malformed or non-canonical
+    /// encodings and trailing bytes. Does not check the signature.
+    pub fn decode(bytes: &[u8]) -> Result<Self, crate::Rejection> {
+        use crate::Rejection;
+        if bytes.len() > MAX_DECODE_BYTES {
+            return Err(Rejection::TooLarge { size: bytes.len(), limit: MAX_DECODE_BYTES });
+        }
+        let (event, rest) = encoding::take_canonical::<Event>(bytes).map_err(|e| match e {
+            EncodingError::NonCanonical => Rejection::NonCanonical,
+            other => Rejection::Malformed { detail: other.to_string() },
+        })?;
+        let event_len = bytes.len() - rest.len();
+        if rest.len() < Signature::LEN {
+            return Err(Rejection::Malformed {
+                detail: format!("signature truncated: {} of 64 bytes", rest.len()),
+            });
+        }
+        if rest.len() > Signature::LEN {
+            return Err(Rejection::TrailingBytes { count: rest.len() - Signature::LEN });
+        }
+        let mut sig = [0u8; 64];
+        sig.copy_from_slice(rest);
+        Ok(Self {
+            id: id_of_encoding(&bytes[..event_len]),
+            event,
+            signature: Signature::from_bytes(sig),
+            encoded_len: bytes.len(),
+        })
+    }
+
+    /// The wire encoding: `canonical(event) || signature`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.event.to_bytes();
+        out.extend_from_slice(self.signature.as_bytes());
+        out
+    }
+
+    /// The signed content.
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// The signature as received.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The event id.
+    pub fn id(&self) -> EventId {
+        self.id
+    }
+
+    /// Bytes on the wire.
+    pub fn encoded_len(&self) -> usize {
+        self.encoded_len
+    }
+
+    /// The author.
+    pub fn author(&self) -> &PublicKey {
+        &self.event.author
+    }
+
+    /// The author's timestamp.
+    pub fn created_at(&self) -> Timestamp {
+        self.event.created_at
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.event.body
+    }
+
+    /// The kind of the body.
+    pub fn kind(&self) -> Kind {
+        self.event.body.kind()
+    }
+
+    /// Strictly checks the signature over the id.
+    pub fn verify_signature(&self) -> Result<(), crate::SignatureError> {
+        self.event.author.verify(self.id.as_bytes(), &self.signature)
+    }
+}
+
+/// On the wire a signed event is its canonical bytes (a postcard byte
+/// string; base64url in human-readable formats), so it is decoded — and
+/// checked for canonical form — exactly once, by [`SignedEvent::decode`].
+impl Serialize for SignedEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let bytes = self.to_bytes();
+        if s.is_human_readable() {
+            use base64::Engine as _;
+            s.serialize_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        } else {
+            s.serialize_bytes(&bytes)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SignedEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        if d.is_human_readable() {
+            use base64::Engine as _;
+            let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s.as_bytes())
+                .map_err(|e| D::Error::custom(format!("not base64url: {e}")))?;
+            SignedEvent::decode(&bytes).map_err(D::Error::custom)
+        } else {
+            d.deserialize_bytes(WireBytes)
+        }
+    }
+}
+
+/// Decodes a signed event from a postcard byte string.
+struct WireBytes;
+
+impl serde::de::Visitor<'_> for WireBytes {
+    type Value = SignedEvent;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the bytes of a signed event")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<SignedEvent, E> {
+        SignedEvent::decode(bytes).map_err(E::custom)
+    }
+}

@@ -1,0 +1,290 @@
+//! A ready-made federation for tests, benchmarks, fuzzing and examples:
+//! a root, a verifying node, physicians, and a [`MemoryTrust`] that holds
+//! what they have said. Keys come from fixed seeds, so runs are repeatable.
+//!
+//! ```
+//! use curbside_protocol::{testkit::Federation, validate};
+//! let mut fed = Federation::new();
+//! let dr = fed.physician("dr-ada");
+//! let post = fed.post(&dr, "Hyponatraemia after marathon");
+//! assert!(validate(&post, fed.view(), fed.now()).is_ok());
+//! ```
+//!
+//! Not for production: it panics when a step that should succeed fails,
+//! which is what a test wants.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use crate::{
+    Attestation, AttestationRequest, Body, Charter, Comment, Event, Genesis, Handle, HubId,
+    Jurisdiction, LicenceOpening, MemoryTrust, NetworkId, Poll, Post, SecretKey, SignedEvent,
+    Specialty, Timestamp, Vote, ids::sha256, validate,
+};
+
+/// 2026-01-01T00:00:00Z: when test networks are founded.
+pub const EPOCH: Timestamp = Timestamp::from_millis(1_767_225_600_000);
+
+/// A small federation held in memory.
+#[derive(Debug)]
+pub struct Federation {
+    root: SecretKey,
+    verifier: SecretKey,
+    view: MemoryTrust,
+    clock: Timestamp,
+}
+
+/// A key derived from a name, so tests can refer to "dr-a" twice.
+pub fn key(name: &str) -> SecretKey {
+    SecretKey::from_seed(&sha256(&[b"curbside/testkit/", name.as_bytes()]))
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Federation {
+    /// A network with one root and one node chartered to verify in `GB` and `DEV`.
+    pub fn new() -> Self {
+        let root = key("root");
+        let genesis = Genesis::new("Test network", vec![root.public()], EPOCH);
+        let mut fed = Self {
+            root,
+            verifier: key("verifier"),
+            view: MemoryTrust::new(genesis),
+            clock: EPOCH.plus_millis(60_000),
+        };
+        let verifier = fed.verifier.public();
+        let charter = fed.charter(&verifier, &["GB", "DEV"]);
+        fed.accept(&charter);
+        fed
+    }
+
+    /// The network id.
+    pub fn network(&self) -> NetworkId {
+        crate::TrustView::network_id(&self.view)
+    }
+
+    /// What the federation has accepted so far.
+    pub fn view(&self) -> &MemoryTrust {
+        &self.view
+    }
+
+    /// The root key.
+    pub fn root(&self) -> &SecretKey {
+        &self.root
+    }
+
+    /// The verifying node's key.
+    pub fn verifier(&self) -> &SecretKey {
+        &self.verifier
+    }
+
+    /// A moment just after the latest event: "now" for validation.
+    pub fn now(&self) -> Timestamp {
+        self.clock.plus_millis(1_000)
+    }
+
+    /// The time the next event will carry; advances by 1 ms per event.
+    pub fn tick(&mut self) -> Timestamp {
+        self.clock = self.clock.plus_millis(1);
+        self.clock
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&mut self, ms: u64) {
+        self.clock = self.clock.plus_millis(ms);
+    }
+
+    /// Signs `body` by `author` at the next tick.
+    pub fn sign(&mut self, author: &SecretKey, body: Body) -> SignedEvent {
+        let at = self.tick();
+        self.sign_at(author, at, body)
+    }
+
+    /// Signs `body` by `author` at `at`.
+    pub fn sign_at(&self, author: &SecretKey, at: Timestamp, body: Body) -> SignedEvent {
+        Event::new(self.network(), author.public(), at, body).sign(author).expect("author's key")
+    }
+
+    /// Validates `event` and records it; panics if it is not accepted.
+    pub fn accept(&mut self, event: &SignedEvent) {
+        let accepted = validate(event, &self.view, self.now())
+            .unwrap_or_else(|e| panic!("{} was not accepted: {e}", event.kind()));
+        self.view.insert(&accepted.to_verified());
+    }
+
+    /// A charter for `node` by the root, valid for a year (not yet accepted).
+    pub fn charter(&mut self, node: &crate::PublicKey, verify: &[&str]) -> SignedEvent {
+        let at = self.tick();
+        let root = self.root.clone();
+        self.sign_at(
+            &root,
+            at,
+            Body::Charter(Charter {
+                node: *node,
+                institution: "Test Hospital".into(),
+                verify: verify.iter().map(|j| Jurisdiction::new(*j).unwrap()).collect(),
+                valid_until: at.plus_days(365),
+            }),
+        )
+    }
+
+    /// An attestation of `subject` by the verifier (not yet accepted).
+    pub fn attestation(
+        &mut self,
+        subject: &SecretKey,
+        handle: &str,
+        specialties: &[&str],
+        jurisdiction: &str,
+    ) -> SignedEvent {
+        let requested_at = self.tick();
+        let request = AttestationRequest::new(
+            self.network(),
+            subject,
+            Handle::new(handle).unwrap(),
+            requested_at,
+        );
+        let jurisdiction = Jurisdiction::new(jurisdiction).unwrap();
+        let opening = LicenceOpening {
+            salt: crate::Digest::from_bytes(sha256(&[handle.as_bytes()])),
+            jurisdiction: jurisdiction.clone(),
+            licence: format!("LIC-{handle}"),
+        };
+        let verifier = self.verifier.clone();
+        self.sign(
+            &verifier,
+            Body::Attestation(Attestation {
+                subject: request.subject,
+                handle: request.handle,
+                specialties: specialties.iter().map(|s| Specialty::new(*s).unwrap()).collect(),
+                jurisdiction,
+                licence_commitment: opening.commitment(),
+                valid_until: requested_at.plus_days(365),
+                requested_at,
+                possession: request.signature,
+            }),
+        )
+    }
+
+    /// A physician attested in general practice in `GB`.
+    pub fn physician(&mut self, handle: &str) -> SecretKey {
+        self.physician_with(handle, &["general-practice"], "GB")
+    }
+
+    /// A physician attested with these specialties and jurisdiction.
+    pub fn physician_with(
+        &mut self,
+        handle: &str,
+        specialties: &[&str],
+        jurisdiction: &str,
+    ) -> SecretKey {
+        let dr = key(handle);
+        let att = self.attestation(&dr, handle, specialties, jurisdiction);
+        self.accept(&att);
+        dr
+    }
+
+    /// A post by `author` in `general` (not yet accepted).
+    pub fn post(&mut self, author: &SecretKey, title: &str) -> SignedEvent {
+        self.sign(
+            author,
+            Body::Post(Post {
+                hub: HubId::new("general").unwrap(),
+                title: title.into(),
+                body:
+                    "Seen in clinic today: HbA1c 7.2%, BP 120/80, eGFR 45. Thoughts on next steps?"
+                        .into(),
+            }),
+        )
+    }
+
+    /// A comment by `author` on `parent` (not yet accepted).
+    pub fn comment(&mut self, author: &SecretKey, parent: &SignedEvent, body: &str) -> SignedEvent {
+        self.sign(author, Body::Comment(Comment { parent: parent.id(), body: body.into() }))
+    }
+
+    /// A poll with these options, closing in a day (not yet accepted).
+    pub fn poll(&mut self, author: &SecretKey, options: &[&str], eligible: &[&str]) -> SignedEvent {
+        let closes_at = self.clock.plus_days(1);
+        self.sign(
+            author,
+            Body::Poll(Poll {
+                hub: HubId::new("general").unwrap(),
+                question: "First-line treatment?".into(),
+                options: options.iter().map(|o| o.to_string()).collect(),
+                closes_at,
+                eligible: eligible.iter().map(|s| Specialty::new(*s).unwrap()).collect(),
+            }),
+        )
+    }
+
+    /// A vote (not yet accepted).
+    pub fn vote(&mut self, voter: &SecretKey, poll: &SignedEvent, option: u8) -> SignedEvent {
+        self.sign(voter, Body::Vote(Vote { poll: poll.id(), option }))
+    }
+}
+
+/// The golden vectors published in `docs/PROTOCOL.md`, as `(name, hex or text)`.
+///
+/// Keys are RFC 8032's test keys 1 (root) and 2 (physician), so anyone can
+/// reproduce them with any ed25519 library. A test checks that the document
+/// contains every value exactly; `cargo run -p curbside-protocol --example
+/// vectors` prints them.
+pub fn vectors() -> Vec<(&'static str, String)> {
+    let seed = |h: &str| -> [u8; 32] { hex::decode(h).unwrap().try_into().unwrap() };
+    let root = SecretKey::from_seed(&seed(
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+    ));
+    let dr = SecretKey::from_seed(&seed(
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+    ));
+    let mut genesis = Genesis::new("Curbside test vectors", vec![root.public()], EPOCH);
+    genesis.hubs.truncate(2);
+    let network = genesis.network_id();
+    let post = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(60_000),
+        Body::Post(Post {
+            hub: HubId::new("general").unwrap(),
+            title: "Hyponatraemia after a marathon".into(),
+            body: "Na 128 mmol/L, urine osmolality 620 mOsm/kg. Next step?".into(),
+        }),
+    )
+    .sign(&dr)
+    .unwrap();
+    let vote = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(120_000),
+        Body::Vote(Vote { poll: post.id(), option: 1 }),
+    )
+    .sign(&dr)
+    .unwrap();
+    let request = AttestationRequest::new(
+        network,
+        &dr,
+        Handle::new("dr-vector").unwrap(),
+        EPOCH.plus_millis(30_000),
+    );
+    let opening = LicenceOpening {
+        salt: crate::Digest::from_bytes([0x11; 32]),
+        jurisdiction: Jurisdiction::new("GB").unwrap(),
+        licence: "1234567".into(),
+    };
+    let sig_hex = |e: &SignedEvent| e.signature().to_string();
+    vec![
+        ("root public key", root.public().to_string()),
+        ("physician public key", dr.public().to_string()),
+        ("genesis bytes", hex::encode(genesis.to_bytes())),
+        ("network id", network.to_string()),
+        ("post event bytes", hex::encode(post.event().to_bytes())),
+        ("post id", post.id().to_string()),
+        ("post signature", sig_hex(&post)),
+        ("vote signed bytes", hex::encode(vote.to_bytes())),
+        ("vote id", vote.id().to_string()),
+        ("attestation request", request.to_text()),
+        ("licence commitment", opening.commitment().to_string()),
+    ]
+}

@@ -1,0 +1,391 @@
+//! Why an event was not accepted: [`Rejection`] (invalid: the sender is at
+//! fault), [`Dependency`] (not yet decidable) and [`NotAccepted`] (all
+//! outcomes other than acceptance).
+
+use crate::deid::IdentifierKind;
+use crate::{EventId, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Timestamp};
+
+/// An event is invalid, for this reason. Each variant has a stable
+/// snake_case [`code`](Rejection::code) that the API, logs and metrics use.
+///
+/// A rejection is final: the same bytes will be rejected again by every
+/// honest node, so a peer that relays one has misbehaved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// The encoding is larger than the network allows.
+    #[error("the event is {size} bytes; the limit is {limit}")]
+    TooLarge {
+        /// Encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The bytes do not decode as an event.
+    #[error("the event could not be decoded: {detail}")]
+    Malformed {
+        /// What the decoder said.
+        detail: String,
+    },
+    /// Bytes follow the signature.
+    #[error("{count} unexpected bytes follow the signature")]
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+    /// The bytes decode, but are not the one canonical encoding of what they say.
+    #[error("the event is not canonically encoded (re-encoding it gives different bytes)")]
+    NonCanonical,
+    /// The event's format version is not one this node reads.
+    #[error("event version {version} is not supported")]
+    UnsupportedVersion {
+        /// The version found.
+        version: u8,
+    },
+    /// The event was signed for another network.
+    #[error("the event belongs to network {got}, not this network ({expected})")]
+    WrongNetwork {
+        /// This network.
+        expected: NetworkId,
+        /// The event's.
+        got: NetworkId,
+    },
+    /// The signature does not verify (strictly) under the author's key.
+    #[error("the signature does not verify under the author's key")]
+    BadSignature,
+    /// `created_at` is further in the future than the allowed clock skew.
+    #[error("the event is dated {created_at}, more than {max_skew_ms} ms after now ({now})")]
+    FutureTimestamp {
+        /// The event's time.
+        created_at: Timestamp,
+        /// The validator's clock.
+        now: Timestamp,
+        /// The allowed skew.
+        max_skew_ms: u64,
+    },
+    /// Only a genesis root may sign this kind of event.
+    #[error("{kind} events must be signed by a root of the network; {author} is not one")]
+    NotRoot {
+        /// The kind of event.
+        kind: Kind,
+        /// Its author.
+        author: PublicKey,
+    },
+    /// The node has charters, but none valid at the event's time.
+    #[error("node {node} held no valid charter at {at}")]
+    NoValidCharter {
+        /// The node.
+        node: PublicKey,
+        /// The event's time.
+        at: Timestamp,
+    },
+    /// The node's charter had been revoked by the event's time.
+    #[error("node {node}'s charter {charter} was revoked at {revoked_at}")]
+    CharterRevoked {
+        /// The node.
+        node: PublicKey,
+        /// The charter.
+        charter: EventId,
+        /// When the revocation took effect.
+        revoked_at: Timestamp,
+    },
+    /// The node is chartered, but not to verify physicians at all.
+    #[error("node {node} is chartered as a relay, not as a verifier")]
+    NotAVerifier {
+        /// The node.
+        node: PublicKey,
+    },
+    /// The node is a verifier, but not for this jurisdiction.
+    #[error("node {node} is not chartered to verify physicians in {jurisdiction}")]
+    JurisdictionNotChartered {
+        /// The node.
+        node: PublicKey,
+        /// The jurisdiction it tried to attest in.
+        jurisdiction: Jurisdiction,
+    },
+    /// The physician has attestations, but none valid at the event's time.
+    #[error("{subject} held no valid attestation at {at}")]
+    NoValidAttestation {
+        /// The physician's key.
+        subject: PublicKey,
+        /// The event's time.
+        at: Timestamp,
+    },
+    /// The physician's attestation had been revoked by the event's time.
+    #[error("{subject}'s attestation {attestation} was revoked at {revoked_at}")]
+    AttestationRevoked {
+        /// The physician's key.
+        subject: PublicKey,
+        /// The attestation.
+        attestation: EventId,
+        /// When the revocation took effect.
+        revoked_at: Timestamp,
+    },
+    /// An attestation's proof of possession was not signed by its subject.
+    #[error("the attestation's proof of possession was not signed by its subject {subject}")]
+    BadPossessionProof {
+        /// The subject.
+        subject: PublicKey,
+    },
+    /// A charter or attestation that expires before it is issued, or a
+    /// request signed after the attestation.
+    #[error("{what}: {detail}")]
+    InvalidValidity {
+        /// Charter or attestation.
+        what: Kind,
+        /// The problem.
+        detail: String,
+    },
+    /// Only charters and attestations can be revoked.
+    #[error("{target} is a {kind}; only charters and attestations can be revoked")]
+    NotRevocable {
+        /// The target.
+        target: EventId,
+        /// Its kind.
+        kind: Kind,
+    },
+    /// Only the issuer of a charter or attestation, or a root, may revoke it.
+    #[error("{author} neither issued {target} nor is a root, so may not revoke it")]
+    NotIssuer {
+        /// The revocation's author.
+        author: PublicKey,
+        /// The target.
+        target: EventId,
+    },
+    /// A revocation may not take effect before it was made.
+    #[error("the revocation takes effect at {effective_at}, before it was made ({created_at})")]
+    RetroactiveRevocation {
+        /// When it would take effect.
+        effective_at: Timestamp,
+        /// When it was made.
+        created_at: Timestamp,
+    },
+    /// The target is already revoked from an earlier or equal time.
+    #[error("{target} is already revoked from {revoked_at}")]
+    AlreadyRevoked {
+        /// The target.
+        target: EventId,
+        /// The existing revocation's effect time.
+        revoked_at: Timestamp,
+    },
+    /// A hub with this id already exists.
+    #[error("hub {hub} already exists")]
+    HubExists {
+        /// The hub.
+        hub: HubId,
+    },
+    /// A field breaks a shape rule (empty, too long, duplicates, control characters).
+    #[error("{field}: {problem}")]
+    InvalidField {
+        /// Which field, e.g. `case.presentation`.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Free text contains what looks like a patient identifier.
+    #[error("{field} contains {} (bytes {start}..{end}); remove it and resubmit", kind.describe())]
+    IdentifyingText {
+        /// Which field.
+        field: &'static str,
+        /// What kind of identifier.
+        kind: IdentifierKind,
+        /// Byte offset of the start of the match.
+        start: usize,
+        /// Byte offset of its end.
+        end: usize,
+    },
+    /// Comments reply to posts, cases, polls and comments only.
+    #[error("{parent} is a {kind}; comments can reply only to posts, cases, polls and comments")]
+    NotThreadable {
+        /// The parent.
+        parent: EventId,
+        /// Its kind.
+        kind: Kind,
+    },
+    /// A reply dated before its parent (beyond the allowed clock skew).
+    #[error("the reply is dated {created_at}, before its parent {parent} ({parent_created_at})")]
+    ReplyBeforeParent {
+        /// The parent.
+        parent: EventId,
+        /// The parent's time.
+        parent_created_at: Timestamp,
+        /// The reply's time.
+        created_at: Timestamp,
+    },
+    /// A vote's target is not a poll.
+    #[error("{target} is a {kind}, not a poll")]
+    NotAPoll {
+        /// The target.
+        target: EventId,
+        /// Its kind.
+        kind: Kind,
+    },
+    /// The vote was cast at or after the poll closed.
+    #[error("poll {poll} closed at {closes_at}; the vote is dated {voted_at}")]
+    PollClosed {
+        /// The poll.
+        poll: EventId,
+        /// When it closed.
+        closes_at: Timestamp,
+        /// The vote's time.
+        voted_at: Timestamp,
+    },
+    /// The vote names an option the poll does not have.
+    #[error("option {option} does not exist; the poll has options 0 to {}", options.saturating_sub(1))]
+    NoSuchOption {
+        /// The option voted for.
+        option: u8,
+        /// How many options the poll has.
+        options: usize,
+    },
+    /// The voter is not attested in any specialty the poll is open to.
+    #[error(
+        "poll {poll} is open only to some specialties, and {voter} is attested in none of them"
+    )]
+    NotEligible {
+        /// The poll.
+        poll: EventId,
+        /// The voter.
+        voter: PublicKey,
+    },
+}
+
+impl Rejection {
+    /// Every code, for metrics and documentation.
+    pub const CODES: [&'static str; 30] = [
+        "too_large",
+        "malformed",
+        "trailing_bytes",
+        "non_canonical",
+        "unsupported_version",
+        "wrong_network",
+        "bad_signature",
+        "future_timestamp",
+        "not_root",
+        "no_valid_charter",
+        "charter_revoked",
+        "not_a_verifier",
+        "jurisdiction_not_chartered",
+        "no_valid_attestation",
+        "attestation_revoked",
+        "bad_possession_proof",
+        "invalid_validity",
+        "not_revocable",
+        "not_issuer",
+        "retroactive_revocation",
+        "already_revoked",
+        "hub_exists",
+        "invalid_field",
+        "identifying_text",
+        "not_threadable",
+        "reply_before_parent",
+        "not_a_poll",
+        "poll_closed",
+        "no_such_option",
+        "not_eligible",
+    ];
+
+    /// The stable machine code.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Rejection::TooLarge { .. } => "too_large",
+            Rejection::Malformed { .. } => "malformed",
+            Rejection::TrailingBytes { .. } => "trailing_bytes",
+            Rejection::NonCanonical => "non_canonical",
+            Rejection::UnsupportedVersion { .. } => "unsupported_version",
+            Rejection::WrongNetwork { .. } => "wrong_network",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::FutureTimestamp { .. } => "future_timestamp",
+            Rejection::NotRoot { .. } => "not_root",
+            Rejection::NoValidCharter { .. } => "no_valid_charter",
+            Rejection::CharterRevoked { .. } => "charter_revoked",
+            Rejection::NotAVerifier { .. } => "not_a_verifier",
+            Rejection::JurisdictionNotChartered { .. } => "jurisdiction_not_chartered",
+            Rejection::NoValidAttestation { .. } => "no_valid_attestation",
+            Rejection::AttestationRevoked { .. } => "attestation_revoked",
+            Rejection::BadPossessionProof { .. } => "bad_possession_proof",
+            Rejection::InvalidValidity { .. } => "invalid_validity",
+            Rejection::NotRevocable { .. } => "not_revocable",
+            Rejection::NotIssuer { .. } => "not_issuer",
+            Rejection::RetroactiveRevocation { .. } => "retroactive_revocation",
+            Rejection::AlreadyRevoked { .. } => "already_revoked",
+            Rejection::HubExists { .. } => "hub_exists",
+            Rejection::InvalidField { .. } => "invalid_field",
+            Rejection::IdentifyingText { .. } => "identifying_text",
+            Rejection::NotThreadable { .. } => "not_threadable",
+            Rejection::ReplyBeforeParent { .. } => "reply_before_parent",
+            Rejection::NotAPoll { .. } => "not_a_poll",
+            Rejection::PollClosed { .. } => "poll_closed",
+            Rejection::NoSuchOption { .. } => "no_such_option",
+            Rejection::NotEligible { .. } => "not_eligible",
+        }
+    }
+}
+
+/// Something an event needs that the validator does not hold yet.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dependency {
+    /// An event by id: a comment's parent, a vote's poll, a revocation's target.
+    Event(EventId),
+    /// Any attestation of this physician key.
+    Attestation(PublicKey),
+    /// Any charter of this node key.
+    Charter(PublicKey),
+    /// A hub added by a `Hub` event.
+    Hub(HubId),
+}
+
+impl std::fmt::Display for Dependency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dependency::Event(id) => write!(f, "event {id}"),
+            Dependency::Attestation(key) => write!(f, "an attestation of {key}"),
+            Dependency::Charter(key) => write!(f, "a charter of node {key}"),
+            Dependency::Hub(hub) => write!(f, "hub {hub}"),
+        }
+    }
+}
+
+/// Any outcome of validation other than acceptance.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAccepted {
+    /// Invalid, for good: reject, and penalise a peer that relayed it.
+    #[error(transparent)]
+    Invalid(#[from] Rejection),
+    /// Cannot be decided until the dependency arrives: hold it, fetch the
+    /// dependency, try again. Not the sender's fault.
+    #[error("waiting for {0}")]
+    Missing(Dependency),
+    /// Already held. Harmless: ignore.
+    #[error("event {0} is already stored")]
+    Duplicate(EventId),
+}
+
+/// What to tell gossip about a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GossipVerdict {
+    /// Valid: deliver and forward.
+    Accept,
+    /// Harmless but not forwarded now (duplicate or waiting for a dependency).
+    Ignore,
+    /// Invalid: drop and lower the sender's score.
+    Reject,
+}
+
+impl NotAccepted {
+    /// The stable machine code: the rejection's, `missing_dependency` or `duplicate`.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            NotAccepted::Invalid(r) => r.code(),
+            NotAccepted::Missing(_) => "missing_dependency",
+            NotAccepted::Duplicate(_) => "duplicate",
+        }
+    }
+
+    /// How gossip should treat a message with this outcome.
+    pub const fn gossip_verdict(&self) -> GossipVerdict {
+        match self {
+            NotAccepted::Invalid(_) => GossipVerdict::Reject,
+            NotAccepted::Missing(_) | NotAccepted::Duplicate(_) => GossipVerdict::Ignore,
+        }
+    }
+}

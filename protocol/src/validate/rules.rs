@@ -1,0 +1,362 @@
+//! The rules themselves: who may say what (authority) and what may be said
+//! (body rules).
+
+use super::{
+    AttestationRecord, Authority, CharterRecord, Dependency, NotAccepted, Rejection, TrustView,
+    is_root, physician_content, root_only,
+};
+use crate::limits;
+use crate::{Body, Jurisdiction, Kind, PublicKey, SignedEvent, Timestamp, deid};
+
+/// What a node's charter must allow.
+enum Need<'a> {
+    /// Any verifying charter (tree heads).
+    Verifier,
+    /// Verifying in this jurisdiction (attestations).
+    Jurisdiction(&'a Jurisdiction),
+}
+
+/// On whose authority `event` would stand, judged at its `created_at`.
+pub(super) fn authority(
+    event: &SignedEvent,
+    view: &impl TrustView,
+) -> Result<Authority, NotAccepted> {
+    let author = event.author();
+    let at = event.created_at();
+    let kind = event.kind();
+    if root_only(kind) {
+        return if is_root(view, author) {
+            Ok(Authority::Root)
+        } else {
+            Err(Rejection::NotRoot { kind, author: *author }.into())
+        };
+    }
+    match event.body() {
+        Body::Attestation(a) => chartered(view, author, at, Need::Jurisdiction(&a.jurisdiction)),
+        Body::TreeHead(_) => chartered(view, author, at, Need::Verifier),
+        Body::Revocation(r) => {
+            let target =
+                view.summary(&r.target).ok_or(NotAccepted::Missing(Dependency::Event(r.target)))?;
+            if !matches!(target.kind, Kind::Charter | Kind::Attestation) {
+                return Err(Rejection::NotRevocable { target: r.target, kind: target.kind }.into());
+            }
+            if is_root(view, author) {
+                Ok(Authority::Root)
+            } else if target.author == *author {
+                Ok(Authority::Issuer)
+            } else {
+                Err(Rejection::NotIssuer { author: *author, target: r.target }.into())
+            }
+        }
+        body if physician_content(body) => attested(view, author, at).map(Authority::Physician),
+        _ => Err(Rejection::NotRoot { kind, author: *author }.into()),
+    }
+}
+
+/// Whether `record` (issued, lapsing, revoked as `view` says) held at `at`.
+fn in_force(issued_at: Timestamp, valid_until: Timestamp, at: Timestamp) -> bool {
+    issued_at <= at && at < valid_until
+}
+
+fn chartered(
+    view: &impl TrustView,
+    node: &PublicKey,
+    at: Timestamp,
+    need: Need<'_>,
+) -> Result<Authority, NotAccepted> {
+    let charters = view.charters(node);
+    if charters.is_empty() {
+        return Err(NotAccepted::Missing(Dependency::Charter(*node)));
+    }
+    let mut revoked = None;
+    let valid: Vec<&CharterRecord> = charters
+        .iter()
+        .filter(|c| in_force(c.issued_at, c.valid_until, at))
+        .filter(|c| match view.revoked_at(&c.id) {
+            Some(when) if when <= at => {
+                revoked = Some((c.id, when));
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    if valid.is_empty() {
+        return Err(match revoked {
+            Some((charter, revoked_at)) => {
+                Rejection::CharterRevoked { node: *node, charter, revoked_at }
+            }
+            None => Rejection::NoValidCharter { node: *node, at },
+        }
+        .into());
+    }
+    let found = match need {
+        Need::Verifier => valid.iter().find(|c| !c.verify.is_empty()),
+        Need::Jurisdiction(j) => valid.iter().find(|c| c.verify.contains(j)),
+    };
+    match (found, need) {
+        (Some(c), _) => Ok(Authority::Chartered { charter: c.id }),
+        (None, Need::Jurisdiction(j)) if valid.iter().any(|c| !c.verify.is_empty()) => {
+            Err(Rejection::JurisdictionNotChartered { node: *node, jurisdiction: j.clone() }.into())
+        }
+        (None, _) => Err(Rejection::NotAVerifier { node: *node }.into()),
+    }
+}
+
+fn attested(
+    view: &impl TrustView,
+    subject: &PublicKey,
+    at: Timestamp,
+) -> Result<AttestationRecord, NotAccepted> {
+    let attestations = view.attestations(subject);
+    if attestations.is_empty() {
+        return Err(NotAccepted::Missing(Dependency::Attestation(*subject)));
+    }
+    let mut revoked = None;
+    let mut best: Option<AttestationRecord> = None;
+    for a in attestations {
+        if !in_force(a.issued_at, a.valid_until, at) {
+            continue;
+        }
+        match view.revoked_at(&a.id) {
+            Some(when) if when <= at => revoked = Some((a.id, when)),
+            _ => {
+                if best.as_ref().is_none_or(|b| (a.issued_at, a.id) > (b.issued_at, b.id)) {
+                    best = Some(a);
+                }
+            }
+        }
+    }
+    match (best, revoked) {
+        (Some(a), _) => Ok(a),
+        (None, Some((attestation, revoked_at))) => {
+            Err(Rejection::AttestationRevoked { subject: *subject, attestation, revoked_at }.into())
+        }
+        (None, None) => Err(Rejection::NoValidAttestation { subject: *subject, at }.into()),
+    }
+}
+
+/// The body's own rules, given the authority already established.
+pub(super) fn body(
+    event: &SignedEvent,
+    view: &impl TrustView,
+    authority: &Authority,
+) -> Result<(), NotAccepted> {
+    let at = event.created_at();
+    let params = view.genesis().params;
+    match event.body() {
+        Body::Charter(c) => {
+            text("charter.institution", &c.institution, 1, limits::NAME)?;
+            distinct("charter.verify", &c.verify, limits::JURISDICTIONS)?;
+            expires_after(Kind::Charter, at, c.valid_until)?;
+        }
+        Body::Attestation(a) => {
+            if a.specialties.is_empty() {
+                return Err(invalid("attestation.specialties", "at least one specialty is needed"));
+            }
+            distinct("attestation.specialties", &a.specialties, limits::SPECIALTIES)?;
+            expires_after(Kind::Attestation, at, a.valid_until)?;
+            if a.requested_at > at {
+                return Err(Rejection::InvalidValidity {
+                    what: Kind::Attestation,
+                    detail: format!(
+                        "the request is dated {}, after the attestation ({at})",
+                        a.requested_at
+                    ),
+                }
+                .into());
+            }
+            if a.verify_possession(&event.event().network).is_err() {
+                return Err(Rejection::BadPossessionProof { subject: a.subject }.into());
+            }
+        }
+        Body::Revocation(r) => {
+            text("revocation.reason", &r.reason, 1, limits::REASON)?;
+            if r.effective_at < at {
+                return Err(Rejection::RetroactiveRevocation {
+                    effective_at: r.effective_at,
+                    created_at: at,
+                }
+                .into());
+            }
+            if let Some(revoked_at) = view.revoked_at(&r.target)
+                && revoked_at <= r.effective_at
+            {
+                return Err(Rejection::AlreadyRevoked { target: r.target, revoked_at }.into());
+            }
+        }
+        Body::TreeHead(_) => {}
+        Body::Hub(h) => {
+            text("hub.title", &h.title, 1, limits::NAME)?;
+            if view.hub_exists(&h.id) {
+                return Err(Rejection::HubExists { hub: h.id.clone() }.into());
+            }
+        }
+        Body::Post(p) => {
+            hub(view, &p.hub)?;
+            free_text("post.title", &p.title, 1, limits::TITLE)?;
+            free_text("post.body", &p.body, 1, limits::TEXT)?;
+        }
+        Body::Case(c) => {
+            hub(view, &c.hub)?;
+            free_text("case.title", &c.title, 1, limits::TITLE)?;
+            free_text("case.presentation", &c.presentation, 1, limits::TEXT)?;
+            free_text("case.history", &c.history, 0, limits::TEXT)?;
+            free_text("case.findings", &c.findings, 0, limits::TEXT)?;
+            free_text("case.question", &c.question, 1, limits::QUESTION)?;
+            distinct("case.tags", &c.tags, limits::TAGS)?;
+        }
+        Body::Comment(c) => {
+            free_text("comment.body", &c.body, 1, limits::TEXT)?;
+            let parent =
+                view.summary(&c.parent).ok_or(NotAccepted::Missing(Dependency::Event(c.parent)))?;
+            if !parent.kind.is_threadable() {
+                return Err(Rejection::NotThreadable { parent: c.parent, kind: parent.kind }.into());
+            }
+            if at.plus_millis(params.max_clock_skew_ms) < parent.created_at {
+                return Err(Rejection::ReplyBeforeParent {
+                    parent: c.parent,
+                    parent_created_at: parent.created_at,
+                    created_at: at,
+                }
+                .into());
+            }
+        }
+        Body::Poll(p) => {
+            hub(view, &p.hub)?;
+            free_text("poll.question", &p.question, 1, limits::QUESTION)?;
+            if !(limits::MIN_OPTIONS..=limits::MAX_OPTIONS).contains(&p.options.len()) {
+                return Err(invalid(
+                    "poll.options",
+                    format!(
+                        "a poll has {} to {} options, not {}",
+                        limits::MIN_OPTIONS,
+                        limits::MAX_OPTIONS,
+                        p.options.len()
+                    ),
+                ));
+            }
+            for option in &p.options {
+                free_text("poll.options", option, 1, limits::OPTION)?;
+            }
+            distinct("poll.options", &p.options, limits::MAX_OPTIONS)?;
+            distinct("poll.eligible", &p.eligible, limits::SPECIALTIES)?;
+            if p.closes_at <= at
+                || p.closes_at.as_millis() - at.as_millis() > params.max_poll_duration_ms
+            {
+                return Err(invalid(
+                    "poll.closes_at",
+                    format!(
+                        "a poll must close after it opens and within {} days",
+                        params.max_poll_duration_ms / Timestamp::DAY
+                    ),
+                ));
+            }
+        }
+        Body::Vote(v) => {
+            let Some(poll) = view.poll(&v.poll) else {
+                return Err(match view.summary(&v.poll) {
+                    Some(s) => Rejection::NotAPoll { target: v.poll, kind: s.kind }.into(),
+                    None => NotAccepted::Missing(Dependency::Event(v.poll)),
+                });
+            };
+            if at >= poll.closes_at {
+                return Err(Rejection::PollClosed {
+                    poll: v.poll,
+                    closes_at: poll.closes_at,
+                    voted_at: at,
+                }
+                .into());
+            }
+            if usize::from(v.option) >= poll.options {
+                return Err(
+                    Rejection::NoSuchOption { option: v.option, options: poll.options }.into()
+                );
+            }
+            if let Authority::Physician(att) = authority
+                && !poll.eligible.is_empty()
+                && !att.specialties.iter().any(|s| poll.eligible.contains(s))
+            {
+                return Err(Rejection::NotEligible { poll: v.poll, voter: *event.author() }.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn invalid(field: &'static str, problem: impl Into<String>) -> NotAccepted {
+    Rejection::InvalidField { field, problem: problem.into() }.into()
+}
+
+fn hub(view: &impl TrustView, hub: &crate::HubId) -> Result<(), NotAccepted> {
+    if view.hub_exists(hub) {
+        Ok(())
+    } else {
+        Err(NotAccepted::Missing(Dependency::Hub(hub.clone())))
+    }
+}
+
+fn expires_after(what: Kind, issued: Timestamp, valid_until: Timestamp) -> Result<(), NotAccepted> {
+    if valid_until <= issued {
+        return Err(Rejection::InvalidValidity {
+            what,
+            detail: format!("valid until {valid_until}, which is not after its issue ({issued})"),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Characters that must not appear in text shown on other people's
+/// terminals and screens: C0/C1 controls (terminal escape sequences) other
+/// than newline and tab, and bidirectional overrides ("Trojan Source").
+fn is_forbidden_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Length and character rules for any text field.
+pub(crate) fn text(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), NotAccepted> {
+    if value.len() < min || value.trim().len() < min {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if value.len() > max {
+        return Err(invalid(field, format!("is {} bytes; the limit is {max}", value.len())));
+    }
+    if value.chars().any(is_forbidden_char) {
+        return Err(invalid(field, "contains control or bidirectional-override characters"));
+    }
+    Ok(())
+}
+
+/// [`text`] plus the de-identification guard, for clinical free text.
+fn free_text(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), NotAccepted> {
+    text(field, value, min, max)?;
+    if let Some(found) = deid::first_identifier(value) {
+        return Err(Rejection::IdentifyingText {
+            field,
+            kind: found.kind,
+            start: found.start,
+            end: found.end,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// At most `max` items, no two equal.
+fn distinct<T: Ord>(field: &'static str, items: &[T], max: usize) -> Result<(), NotAccepted> {
+    if items.len() > max {
+        return Err(invalid(field, format!("has {} items; the limit is {max}", items.len())));
+    }
+    let mut sorted: Vec<&T> = items.iter().collect();
+    sorted.sort();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(invalid(field, "lists the same item twice"));
+    }
+    Ok(())
+}

@@ -1,0 +1,571 @@
+//! Every rejection, dependency and acceptance path, each from a story.
+
+use super::*;
+use crate::testkit::{Federation, key};
+use crate::{
+    Attestation, Body, Case, Charter, Comment, Digest, Event, HubDef, HubId, Jurisdiction,
+    NetworkId, Poll, Post, Revocation, SecretKey, Sex, Signature, Specialty, TreeHead, Vote,
+    deid::IdentifierKind,
+};
+
+fn rejected(fed: &Federation, event: &SignedEvent) -> Rejection {
+    match validate(event, fed.view(), fed.now()) {
+        Err(NotAccepted::Invalid(r)) => r,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+fn missing(fed: &Federation, event: &SignedEvent) -> Dependency {
+    match validate(event, fed.view(), fed.now()) {
+        Err(NotAccepted::Missing(d)) => d,
+        other => panic!("expected a missing dependency, got {other:?}"),
+    }
+}
+
+fn post_body(title: &str, body: &str) -> Body {
+    Body::Post(Post { hub: HubId::new("general").unwrap(), title: title.into(), body: body.into() })
+}
+
+fn revoke(
+    fed: &mut Federation,
+    by: &SecretKey,
+    target: &SignedEvent,
+    delay_ms: u64,
+) -> SignedEvent {
+    let at = fed.tick();
+    fed.sign_at(
+        by,
+        at,
+        Body::Revocation(Revocation {
+            target: target.id(),
+            reason: "licence suspended".into(),
+            effective_at: at.plus_millis(delay_ms),
+        }),
+    )
+}
+
+#[test]
+fn the_whole_story_is_accepted() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let b = fed.physician("dr-b");
+    let post = fed.post(&a, "Hyponatraemia after a marathon");
+    fed.accept(&post);
+    let reply = fed.comment(&b, &post, "Check urine osmolality; Na 128 mmol/L is not rare.");
+    fed.accept(&reply);
+    let nested = fed.comment(&a, &reply, "Thanks, it was 620 mOsm/kg.");
+    fed.accept(&nested);
+    let poll = fed.poll(&a, &["metformin", "sglt2 inhibitor"], &[]);
+    fed.accept(&poll);
+    let vote = fed.vote(&b, &poll, 1);
+    let accepted = validate(&vote, fed.view(), fed.now()).unwrap();
+    assert!(
+        matches!(accepted.authority(), Authority::Physician(r) if r.jurisdiction.as_str() == "GB")
+    );
+    let case = fed.sign(
+        &a,
+        Body::Case(Case {
+            hub: HubId::new("cardiology").unwrap(),
+            title: "Syncope with a long QT".into(),
+            age: crate::AgeBand::Age90Plus,
+            sex: Sex::Female,
+            presentation: "Two episodes of syncope 2 weeks ago.".into(),
+            history: "HTN, on amlodipine. EF 35%.".into(),
+            findings: "BP 120/80, QTc 520 ms, K 3.1".into(),
+            question: "ICD now, or correct electrolytes and repeat?".into(),
+            tags: vec!["syncope".parse().unwrap()],
+        }),
+    );
+    fed.accept(&case);
+    let tree_head = fed.verifier().clone();
+    let head = fed
+        .sign(&tree_head, Body::TreeHead(TreeHead { size: 3, root: Digest::from_bytes([1; 32]) }));
+    fed.accept(&head);
+    let root = fed.root().clone();
+    let hub = fed.sign(
+        &root,
+        Body::Hub(HubDef { id: HubId::new("nephrology").unwrap(), title: "Nephrology".into() }),
+    );
+    fed.accept(&hub);
+}
+
+#[test]
+fn too_large() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let big = fed.sign(&a, post_body("t", &"a ".repeat(20_000)));
+    assert!(matches!(rejected(&fed, &big), Rejection::TooLarge { limit: 32_768, .. }));
+    assert!(matches!(
+        validate_bytes(&big.to_bytes(), fed.view(), fed.now()),
+        Err(NotAccepted::Invalid(Rejection::TooLarge { .. }))
+    ));
+}
+
+#[test]
+fn malformed_trailing_and_non_canonical_bytes() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "t");
+    let bytes = post.to_bytes();
+    let decode = |b: &[u8]| SignedEvent::decode(b).unwrap_err();
+    assert!(matches!(decode(&bytes[..10]), Rejection::Malformed { .. }));
+    assert!(matches!(decode(&bytes[..bytes.len() - 1]), Rejection::Malformed { .. }));
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0, 0]);
+    assert_eq!(decode(&longer), Rejection::TrailingBytes { count: 2 });
+    // created_at is a varint after version (1 byte), network (32) and author (32):
+    // re-spell it with one redundant continuation byte.
+    let start = 65;
+    let (ts, rest) = postcard::take_from_bytes::<u64>(&bytes[start..]).unwrap();
+    let ts_len = bytes.len() - start - rest.len();
+    assert_eq!(ts, post.created_at().as_millis());
+    let mut overlong = bytes[..start].to_vec();
+    let mut spelled = bytes[start..start + ts_len].to_vec();
+    *spelled.last_mut().unwrap() |= 0x80;
+    spelled.push(0);
+    overlong.extend_from_slice(&spelled);
+    overlong.extend_from_slice(&bytes[start + ts_len..]);
+    assert_eq!(decode(&overlong), Rejection::NonCanonical);
+    assert!(matches!(
+        validate_bytes(&bytes[..3], fed.view(), fed.now()),
+        Err(NotAccepted::Invalid(Rejection::Malformed { .. }))
+    ));
+}
+
+#[test]
+fn unsupported_version() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let mut event = Event::new(fed.network(), a.public(), fed.tick(), post_body("t", "b"));
+    event.version = 2;
+    let signed = event.sign(&a).unwrap();
+    assert_eq!(rejected(&fed, &signed), Rejection::UnsupportedVersion { version: 2 });
+}
+
+#[test]
+fn wrong_network() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let other = NetworkId::from_bytes([7; 32]);
+    let event = Event::new(other, a.public(), fed.tick(), post_body("t", "b")).sign(&a).unwrap();
+    assert!(matches!(rejected(&fed, &event), Rejection::WrongNetwork { got, .. } if got == other));
+}
+
+#[test]
+fn duplicates_are_ignored_not_rejected() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "t");
+    fed.accept(&post);
+    let outcome = validate(&post, fed.view(), fed.now()).unwrap_err();
+    assert_eq!(outcome, NotAccepted::Duplicate(post.id()));
+    assert_eq!(outcome.gossip_verdict(), GossipVerdict::Ignore);
+}
+
+#[test]
+fn bad_signature_and_changed_body() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "t");
+    let mut sig = post.signature().to_bytes();
+    sig[0] ^= 0x55;
+    let forged = SignedEvent::from_parts(post.event().clone(), Signature::from_bytes(sig));
+    assert_eq!(rejected(&fed, &forged), Rejection::BadSignature);
+    let mut changed = post.event().clone();
+    changed.body = post_body("t", "a different claim");
+    let changed = SignedEvent::from_parts(changed, *post.signature());
+    assert_eq!(rejected(&fed, &changed), Rejection::BadSignature);
+    assert_eq!(NotAccepted::from(Rejection::BadSignature).gossip_verdict(), GossipVerdict::Reject);
+}
+
+#[test]
+fn future_timestamp() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let at = fed.now().plus_millis(5 * 60 * 1000 + 1);
+    let event = fed.sign_at(&a, at, post_body("t", "b"));
+    assert!(matches!(rejected(&fed, &event), Rejection::FutureTimestamp { .. }));
+    // Exactly at the skew limit is fine.
+    let at = fed.now().plus_millis(5 * 60 * 1000);
+    let event = fed.sign_at(&a, at, post_body("t", "b"));
+    assert!(validate(&event, fed.view(), fed.now()).is_ok());
+}
+
+#[test]
+fn not_root() {
+    let mut fed = Federation::new();
+    let impostor = key("impostor");
+    let charter = fed.sign(
+        &impostor,
+        Body::Charter(Charter {
+            node: impostor.public(),
+            institution: "Self-chartered".into(),
+            verify: vec![],
+            valid_until: fed.now().plus_days(1),
+        }),
+    );
+    assert!(matches!(rejected(&fed, &charter), Rejection::NotRoot { kind: Kind::Charter, .. }));
+    let hub =
+        fed.sign(&impostor, Body::Hub(HubDef { id: "x".parse().unwrap(), title: "X".into() }));
+    assert!(matches!(rejected(&fed, &hub), Rejection::NotRoot { kind: Kind::Hub, .. }));
+}
+
+#[test]
+fn unknown_authors_are_missing_dependencies() {
+    let mut fed = Federation::new();
+    let stranger = key("stranger");
+    let post = fed.sign(&stranger, post_body("t", "b"));
+    assert_eq!(missing(&fed, &post), Dependency::Attestation(stranger.public()));
+    let node = key("node-x");
+    let head =
+        fed.sign(&node, Body::TreeHead(TreeHead { size: 0, root: Digest::from_bytes([0; 32]) }));
+    assert_eq!(missing(&fed, &head), Dependency::Charter(node.public()));
+    assert_eq!(
+        NotAccepted::Missing(Dependency::Charter(node.public())).gossip_verdict(),
+        GossipVerdict::Ignore
+    );
+}
+
+#[test]
+fn no_valid_charter_and_charter_revoked() {
+    let mut fed = Federation::new();
+    let node = key("hospital-2");
+    let charter = fed.charter(&node.public(), &["GB"]);
+    fed.accept(&charter);
+    // Before its charter was issued.
+    let early = fed.sign_at(
+        &node,
+        charter.created_at().minus_millis(1),
+        Body::TreeHead(TreeHead { size: 0, root: Digest::from_bytes([0; 32]) }),
+    );
+    assert!(matches!(rejected(&fed, &early), Rejection::NoValidCharter { .. }));
+    // After a revocation took effect, but not before (never retroactive).
+    let root = fed.root().clone();
+    let revocation = revoke(&mut fed, &root, &charter, 10);
+    fed.accept(&revocation);
+    let before =
+        fed.sign(&node, Body::TreeHead(TreeHead { size: 1, root: Digest::from_bytes([1; 32]) }));
+    assert!(validate(&before, fed.view(), fed.now()).is_ok(), "revocation not yet in effect");
+    fed.advance(20);
+    let after =
+        fed.sign(&node, Body::TreeHead(TreeHead { size: 2, root: Digest::from_bytes([2; 32]) }));
+    assert!(
+        matches!(rejected(&fed, &after), Rejection::CharterRevoked { charter: c, .. } if c == charter.id())
+    );
+}
+
+#[test]
+fn relays_and_foreign_jurisdictions_cannot_attest() {
+    let mut fed = Federation::new();
+    let relay = key("relay");
+    let charter = fed.charter(&relay.public(), &[]);
+    fed.accept(&charter);
+    let head =
+        fed.sign(&relay, Body::TreeHead(TreeHead { size: 0, root: Digest::from_bytes([0; 32]) }));
+    assert!(matches!(rejected(&fed, &head), Rejection::NotAVerifier { .. }));
+    let dr = key("dr-us");
+    let att = fed.attestation(&dr, "dr-us", &["cardiology"], "US-CA");
+    assert!(matches!(
+        rejected(&fed, &att),
+        Rejection::JurisdictionNotChartered { jurisdiction, .. } if jurisdiction.as_str() == "US-CA"
+    ));
+}
+
+#[test]
+fn expired_and_revoked_attestations() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    // A post dated after the attestation lapsed (a year on), with `now` past it too.
+    let later = fed.now().plus_days(400);
+    let stale = fed.sign_at(&a, later, post_body("t", "b"));
+    assert!(matches!(
+        validate(&stale, fed.view(), later),
+        Err(NotAccepted::Invalid(Rejection::NoValidAttestation { .. }))
+    ));
+    let b = key("dr-b");
+    let att = fed.attestation(&b, "dr-b", &["oncology"], "GB");
+    fed.accept(&att);
+    let early_post = fed.post(&b, "written before the revocation");
+    let verifier = fed.verifier().clone();
+    let revocation = revoke(&mut fed, &verifier, &att, 0);
+    fed.accept(&revocation);
+    let post = fed.post(&b, "after");
+    assert!(matches!(
+        rejected(&fed, &post),
+        Rejection::AttestationRevoked { attestation, .. } if attestation == att.id()
+    ));
+    assert!(validate(&early_post, fed.view(), fed.now()).is_ok(), "not retroactive");
+}
+
+#[test]
+fn bad_possession_proof_and_validity() {
+    let mut fed = Federation::new();
+    let dr = key("dr-c");
+    let att = fed.attestation(&dr, "dr-c", &["oncology"], "GB");
+    let Body::Attestation(a) = att.body().clone() else { unreachable!() };
+    let verifier = fed.verifier().clone();
+    // Someone else's key, with dr-c's proof of possession.
+    let other = key("victim");
+    let stolen = fed
+        .sign(&verifier, Body::Attestation(Attestation { subject: other.public(), ..a.clone() }));
+    assert!(matches!(rejected(&fed, &stolen), Rejection::BadPossessionProof { .. }));
+    let backwards = fed.sign(
+        &verifier,
+        Body::Attestation(Attestation { valid_until: a.requested_at, ..a.clone() }),
+    );
+    assert!(matches!(
+        rejected(&fed, &backwards),
+        Rejection::InvalidValidity { what: Kind::Attestation, .. }
+    ));
+    let future_request = fed.sign(
+        &verifier,
+        Body::Attestation(Attestation { requested_at: fed.now().plus_days(1), ..a }),
+    );
+    assert!(matches!(rejected(&fed, &future_request), Rejection::InvalidValidity { .. }));
+    let root = fed.root().clone();
+    let node = key("n");
+    let charter = fed.sign(
+        &root,
+        Body::Charter(Charter {
+            node: node.public(),
+            institution: "H".into(),
+            verify: vec![],
+            valid_until: EPOCH_PLUS_ZERO,
+        }),
+    );
+    assert!(matches!(
+        rejected(&fed, &charter),
+        Rejection::InvalidValidity { what: Kind::Charter, .. }
+    ));
+}
+
+const EPOCH_PLUS_ZERO: crate::Timestamp = crate::testkit::EPOCH;
+
+#[test]
+fn revocation_rules() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "t");
+    fed.accept(&post);
+    let root = fed.root().clone();
+    let not_revocable = revoke(&mut fed, &root, &post, 0);
+    assert!(matches!(
+        rejected(&fed, &not_revocable),
+        Rejection::NotRevocable { kind: Kind::Post, .. }
+    ));
+
+    let b = key("dr-b");
+    let att = fed.attestation(&b, "dr-b", &["oncology"], "GB");
+    fed.accept(&att);
+    let outsider = fed.physician("dr-outsider");
+    let not_issuer = revoke(&mut fed, &outsider, &att, 0);
+    assert!(matches!(rejected(&fed, &not_issuer), Rejection::NotIssuer { .. }));
+
+    let at = fed.tick();
+    let retro = fed.sign_at(
+        &root,
+        at,
+        Body::Revocation(Revocation {
+            target: att.id(),
+            reason: "r".into(),
+            effective_at: at.minus_millis(1),
+        }),
+    );
+    assert!(matches!(rejected(&fed, &retro), Rejection::RetroactiveRevocation { .. }));
+
+    let first = revoke(&mut fed, &root, &att, 0);
+    fed.accept(&first);
+    let again = revoke(&mut fed, &root, &att, 10);
+    assert!(matches!(rejected(&fed, &again), Rejection::AlreadyRevoked { .. }));
+
+    let unknown = fed.sign(
+        &root,
+        Body::Revocation(Revocation {
+            target: crate::EventId::from_bytes([5; 32]),
+            reason: "r".into(),
+            effective_at: fed.now().plus_days(1),
+        }),
+    );
+    assert_eq!(missing(&fed, &unknown), Dependency::Event(crate::EventId::from_bytes([5; 32])));
+}
+
+#[test]
+fn hub_rules() {
+    let mut fed = Federation::new();
+    let root = fed.root().clone();
+    let dup = fed.sign(
+        &root,
+        Body::Hub(HubDef { id: HubId::new("oncology").unwrap(), title: "Oncology".into() }),
+    );
+    assert_eq!(rejected(&fed, &dup), Rejection::HubExists { hub: HubId::new("oncology").unwrap() });
+    let a = fed.physician("dr-a");
+    let post = fed.sign(
+        &a,
+        Body::Post(Post {
+            hub: HubId::new("nephrology").unwrap(),
+            title: "t".into(),
+            body: "b".into(),
+        }),
+    );
+    assert_eq!(missing(&fed, &post), Dependency::Hub(HubId::new("nephrology").unwrap()));
+}
+
+#[test]
+fn invalid_fields() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let cases: Vec<(Body, &str)> = vec![
+        (post_body("", "b"), "post.title"),
+        (post_body("   ", "b"), "post.title"),
+        (post_body(&"t".repeat(201), "b"), "post.title"),
+        (post_body("t", "escape \u{1b}[31m red"), "post.body"),
+        (post_body("t", "bidi \u{202e} override"), "post.body"),
+        (
+            Body::Poll(Poll {
+                hub: HubId::new("general").unwrap(),
+                question: "q".into(),
+                options: vec!["only".into()],
+                closes_at: fed.now().plus_days(1),
+                eligible: vec![],
+            }),
+            "poll.options",
+        ),
+        (
+            Body::Poll(Poll {
+                hub: HubId::new("general").unwrap(),
+                question: "q".into(),
+                options: vec!["a".into(), "a".into()],
+                closes_at: fed.now().plus_days(1),
+                eligible: vec![],
+            }),
+            "poll.options",
+        ),
+        (
+            Body::Poll(Poll {
+                hub: HubId::new("general").unwrap(),
+                question: "q".into(),
+                options: vec!["a".into(), "b".into()],
+                closes_at: fed.now().plus_days(400),
+                eligible: vec![],
+            }),
+            "poll.closes_at",
+        ),
+    ];
+    for (body, field) in cases {
+        let event = fed.sign(&a, body);
+        assert!(
+            matches!(rejected(&fed, &event), Rejection::InvalidField { field: f, .. } if f == field),
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn identifying_text_in_any_clinical_field() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let case = fed.sign(
+        &a,
+        Body::Case(Case {
+            hub: HubId::new("general").unwrap(),
+            title: "Odd rash".into(),
+            age: crate::AgeBand::Age30To39,
+            sex: Sex::Male,
+            presentation: "Rash for 3 days.".into(),
+            history: "Seen before, MRN 1234567.".into(),
+            findings: String::new(),
+            question: "Biopsy?".into(),
+            tags: vec![],
+        }),
+    );
+    assert!(matches!(
+        rejected(&fed, &case),
+        Rejection::IdentifyingText {
+            field: "case.history",
+            kind: IdentifierKind::RecordNumber,
+            ..
+        }
+    ));
+    let post = fed.sign(&a, post_body("t", "call me on 020 7946 0958"));
+    assert!(matches!(rejected(&fed, &post), Rejection::IdentifyingText { field: "post.body", .. }));
+}
+
+#[test]
+fn comment_rules() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    fed.advance(3_600_000);
+    let post = fed.post(&a, "t");
+    let early = fed.comment(&a, &post, "reply");
+    assert_eq!(missing(&fed, &early), Dependency::Event(post.id()));
+    fed.accept(&post);
+    assert!(validate(&early, fed.view(), fed.now()).is_ok(), "resolves once the parent arrives");
+
+    let root = fed.root().clone();
+    let hub = fed.sign(
+        &root,
+        Body::Hub(HubDef { id: HubId::new("nephrology").unwrap(), title: "Nephrology".into() }),
+    );
+    fed.accept(&hub);
+    let on_hub = fed.sign(&a, Body::Comment(Comment { parent: hub.id(), body: "b".into() }));
+    assert!(matches!(rejected(&fed, &on_hub), Rejection::NotThreadable { kind: Kind::Hub, .. }));
+
+    let before = fed.sign_at(
+        &a,
+        post.created_at().minus_millis(5 * 60 * 1000 + 1),
+        Body::Comment(Comment { parent: post.id(), body: "b".into() }),
+    );
+    assert!(matches!(rejected(&fed, &before), Rejection::ReplyBeforeParent { .. }));
+}
+
+#[test]
+fn vote_rules() {
+    let mut fed = Federation::new();
+    let cardio = fed.physician_with("dr-heart", &["cardiology"], "GB");
+    let onc = fed.physician_with("dr-onc", &["oncology"], "GB");
+    let poll = fed.poll(&cardio, &["a", "b"], &["cardiology"]);
+    let premature = fed.vote(&cardio, &poll, 0);
+    assert_eq!(missing(&fed, &premature), Dependency::Event(poll.id()));
+    fed.accept(&poll);
+    assert!(validate(&premature, fed.view(), fed.now()).is_ok());
+
+    let no_option = fed.vote(&cardio, &poll, 2);
+    assert_eq!(rejected(&fed, &no_option), Rejection::NoSuchOption { option: 2, options: 2 });
+    let ineligible = fed.vote(&onc, &poll, 0);
+    assert!(matches!(rejected(&fed, &ineligible), Rejection::NotEligible { .. }));
+
+    let post = fed.post(&cardio, "t");
+    fed.accept(&post);
+    let not_poll = fed.sign(&cardio, Body::Vote(Vote { poll: post.id(), option: 0 }));
+    assert!(matches!(rejected(&fed, &not_poll), Rejection::NotAPoll { kind: Kind::Post, .. }));
+
+    fed.advance(2 * crate::Timestamp::DAY);
+    let late = fed.vote(&cardio, &poll, 1);
+    assert!(matches!(rejected(&fed, &late), Rejection::PollClosed { .. }));
+}
+
+#[test]
+fn every_code_is_listed_once_and_documented() {
+    let mut codes = Rejection::CODES.to_vec();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), Rejection::CODES.len());
+    let docs = include_str!("../../../docs/PROTOCOL.md");
+    for code in Rejection::CODES {
+        assert!(docs.contains(&format!("`{code}`")), "docs/PROTOCOL.md does not list `{code}`");
+    }
+}
+
+#[test]
+fn attestation_authority_uses_the_latest_valid_attestation() {
+    let mut fed = Federation::new();
+    let dr = fed.physician_with("dr-a", &["oncology"], "GB");
+    let second = fed.attestation(&dr, "dr-a", &["oncology", "haematology"], "DEV");
+    fed.accept(&second);
+    let post = fed.post(&dr, "t");
+    let accepted = validate(&post, fed.view(), fed.now()).unwrap();
+    let Authority::Physician(record) = accepted.authority() else { panic!() };
+    assert_eq!(record.id, second.id());
+    assert_eq!(record.specialties.len(), 2);
+    let _ = (Jurisdiction::new("GB"), Specialty::new("oncology"));
+}

@@ -1,0 +1,242 @@
+//! [`TrustView`]: what validation needs to know about the network so far,
+//! as a small trait so that the rules stay pure. The node implements it over
+//! its store; [`MemoryTrust`] implements it over maps for tests, tools and
+//! benchmarks.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::{
+    Body, EventId, Genesis, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Specialty, Timestamp,
+    VerifiedEvent,
+};
+
+/// A charter, as validation needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CharterRecord {
+    /// The charter event's id (the target of its revocation).
+    pub id: EventId,
+    /// When it was issued (its `created_at`).
+    pub issued_at: Timestamp,
+    /// When it lapses.
+    pub valid_until: Timestamp,
+    /// Jurisdictions it may verify in (empty for a relay).
+    pub verify: Vec<Jurisdiction>,
+}
+
+/// An attestation, as validation and tallying need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestationRecord {
+    /// The attestation event's id.
+    pub id: EventId,
+    /// The verifier that issued it.
+    pub issuer: PublicKey,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When it lapses.
+    pub valid_until: Timestamp,
+    /// Attested specialties.
+    pub specialties: Vec<Specialty>,
+    /// Licensing jurisdiction.
+    pub jurisdiction: Jurisdiction,
+}
+
+/// What any stored event is, for checking references to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSummary {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its author.
+    pub author: PublicKey,
+    /// Its time.
+    pub created_at: Timestamp,
+}
+
+/// A poll, as a vote's validation needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRecord {
+    /// When the poll was created.
+    pub created_at: Timestamp,
+    /// When it closes.
+    pub closes_at: Timestamp,
+    /// Number of options.
+    pub options: usize,
+    /// Specialties it is open to (empty: all).
+    pub eligible: Vec<Specialty>,
+}
+
+/// What a validator knows of the network: everything it has accepted so far.
+///
+/// Implementations return only data from events that passed
+/// [`crate::validate`]: the rules trust what they are told here.
+pub trait TrustView {
+    /// The network's genesis.
+    fn genesis(&self) -> &Genesis;
+
+    /// The network id (implementations cache it; computing it hashes the genesis).
+    fn network_id(&self) -> NetworkId;
+
+    /// Whether the event is already held.
+    fn contains(&self, id: &EventId) -> bool;
+
+    /// Every charter naming `node`.
+    fn charters(&self, node: &PublicKey) -> Vec<CharterRecord>;
+
+    /// Every attestation of `subject`.
+    fn attestations(&self, subject: &PublicKey) -> Vec<AttestationRecord>;
+
+    /// The earliest time from which `target` is revoked, if it is.
+    fn revoked_at(&self, target: &EventId) -> Option<Timestamp>;
+
+    /// Whether `hub` exists (in the genesis or by a `Hub` event).
+    fn hub_exists(&self, hub: &HubId) -> bool;
+
+    /// What the event `id` is, if held.
+    fn summary(&self, id: &EventId) -> Option<EventSummary>;
+
+    /// The poll `id`, if held and a poll.
+    fn poll(&self, id: &EventId) -> Option<PollRecord>;
+}
+
+impl VerifiedEvent {
+    /// The summary other events' checks need.
+    pub fn summary(&self) -> EventSummary {
+        EventSummary { kind: self.kind(), author: *self.author(), created_at: self.created_at() }
+    }
+
+    /// The charter record, if this is a charter: `(node, record)`.
+    pub fn charter_record(&self) -> Option<(PublicKey, CharterRecord)> {
+        let Body::Charter(c) = self.body() else { return None };
+        Some((
+            c.node,
+            CharterRecord {
+                id: self.id(),
+                issued_at: self.created_at(),
+                valid_until: c.valid_until,
+                verify: c.verify.clone(),
+            },
+        ))
+    }
+
+    /// The attestation record, if this is an attestation: `(subject, record)`.
+    pub fn attestation_record(&self) -> Option<(PublicKey, AttestationRecord)> {
+        let Body::Attestation(a) = self.body() else { return None };
+        Some((
+            a.subject,
+            AttestationRecord {
+                id: self.id(),
+                issuer: *self.author(),
+                issued_at: self.created_at(),
+                valid_until: a.valid_until,
+                specialties: a.specialties.clone(),
+                jurisdiction: a.jurisdiction.clone(),
+            },
+        ))
+    }
+
+    /// The poll record, if this is a poll.
+    pub fn poll_record(&self) -> Option<PollRecord> {
+        let Body::Poll(p) = self.body() else { return None };
+        Some(PollRecord {
+            created_at: self.created_at(),
+            closes_at: p.closes_at,
+            options: p.options.len(),
+            eligible: p.eligible.clone(),
+        })
+    }
+}
+
+/// An in-memory [`TrustView`]: for tests, tools, fuzzing and benchmarks.
+#[derive(Debug, Clone)]
+pub struct MemoryTrust {
+    genesis: Genesis,
+    network: NetworkId,
+    summaries: HashMap<EventId, EventSummary>,
+    charters: HashMap<PublicKey, Vec<CharterRecord>>,
+    attestations: HashMap<PublicKey, Vec<AttestationRecord>>,
+    revocations: HashMap<EventId, Timestamp>,
+    hubs: HashSet<HubId>,
+    polls: HashMap<EventId, PollRecord>,
+}
+
+impl MemoryTrust {
+    /// An empty view of the network `genesis` founds.
+    pub fn new(genesis: Genesis) -> Self {
+        let hubs = genesis.hubs.iter().map(|h| h.id.clone()).collect();
+        Self {
+            network: genesis.network_id(),
+            genesis,
+            summaries: HashMap::new(),
+            charters: HashMap::new(),
+            attestations: HashMap::new(),
+            revocations: HashMap::new(),
+            hubs,
+            polls: HashMap::new(),
+        }
+    }
+
+    /// Records an accepted event. Inserting the same event twice changes nothing.
+    pub fn insert(&mut self, event: &VerifiedEvent) {
+        if self.summaries.insert(event.id(), event.summary()).is_some() {
+            return;
+        }
+        if let Some((node, record)) = event.charter_record() {
+            self.charters.entry(node).or_default().push(record);
+        }
+        if let Some((subject, record)) = event.attestation_record() {
+            self.attestations.entry(subject).or_default().push(record);
+        }
+        if let Some(record) = event.poll_record() {
+            self.polls.insert(event.id(), record);
+        }
+        match event.body() {
+            Body::Revocation(r) => {
+                let at = self.revocations.entry(r.target).or_insert(r.effective_at);
+                *at = (*at).min(r.effective_at);
+            }
+            Body::Hub(h) => {
+                self.hubs.insert(h.id.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// Number of events held.
+    pub fn len(&self) -> usize {
+        self.summaries.len()
+    }
+
+    /// Whether no event is held.
+    pub fn is_empty(&self) -> bool {
+        self.summaries.is_empty()
+    }
+}
+
+impl TrustView for MemoryTrust {
+    fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+    fn network_id(&self) -> NetworkId {
+        self.network
+    }
+    fn contains(&self, id: &EventId) -> bool {
+        self.summaries.contains_key(id)
+    }
+    fn charters(&self, node: &PublicKey) -> Vec<CharterRecord> {
+        self.charters.get(node).cloned().unwrap_or_default()
+    }
+    fn attestations(&self, subject: &PublicKey) -> Vec<AttestationRecord> {
+        self.attestations.get(subject).cloned().unwrap_or_default()
+    }
+    fn revoked_at(&self, target: &EventId) -> Option<Timestamp> {
+        self.revocations.get(target).copied()
+    }
+    fn hub_exists(&self, hub: &HubId) -> bool {
+        self.hubs.contains(hub)
+    }
+    fn summary(&self, id: &EventId) -> Option<EventSummary> {
+        self.summaries.get(id).copied()
+    }
+    fn poll(&self, id: &EventId) -> Option<PollRecord> {
+        self.polls.get(id).cloned()
+    }
+}

@@ -1,0 +1,48 @@
+//! The `curbside` binary, run as a user would run it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use curbside_tests::curbside_bin;
+
+fn check_text(text: &str, json: bool) -> (i32, String) {
+    let mut cmd = Command::new(curbside_bin());
+    cmd.arg("check-text").arg("-");
+    if json {
+        cmd.arg("--json");
+    }
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn clinical_text_passes_the_guard() {
+    let (code, out) =
+        check_text("BP 120/80, HbA1c 7.2%, T 38.5C, 2 weeks ago, GCS 14/15, EF 35%", false);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("no identifiers found"));
+}
+
+#[test]
+fn identifiers_are_shown_with_their_text_and_fail_the_command() {
+    let (code, out) = check_text("Seen 12/03/2024, MRN 1234567, call 020 7946 0958.", false);
+    assert_eq!(code, 1);
+    for needle in ["MRN 1234567", "020 7946 0958", "12/03/2024", "3 identifier(s)"] {
+        assert!(out.contains(needle), "{needle} missing from:\n{out}");
+    }
+    let (code, json) = check_text("MRN 1234567", true);
+    assert_eq!(code, 1);
+    assert_eq!(json.trim(), r#"{"findings":[{"kind":"record_number","start":0,"end":11}]}"#);
+}
+
+#[test]
+fn every_rejection_code_is_listed() {
+    let out = Command::new(curbside_bin()).arg("codes").output().unwrap();
+    assert!(out.status.success());
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(listed.lines().collect::<Vec<_>>(), curbside_protocol::Rejection::CODES.to_vec());
+}

@@ -5,7 +5,9 @@
 //! protocol's rejection codes. The commands of `docs/PROTOCOL.md`'s CLI
 //! contract arrive with the node.
 
-use std::io::Read as _;
+mod keystore;
+
+use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -38,6 +40,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // A closed pipe (`curbside codes | head`) is the reader's choice, not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -45,7 +49,12 @@ fn main() -> ExitCode {
     }
 }
 
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     match cli.command {
         Command::CheckText { file } => {
             let text = if file == "-" {
@@ -68,26 +77,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         )
                     })
                     .collect();
-                println!("{{\"findings\":[{}]}}", items.join(","));
+                writeln!(out, "{{\"findings\":[{}]}}", items.join(","))?;
             } else if findings.is_empty() {
-                println!("no identifiers found");
+                writeln!(out, "no identifiers found")?;
             } else {
+                let width = findings.iter().map(|f| f.kind.describe().len()).max().unwrap_or(0);
                 for f in &findings {
-                    println!(
-                        "{:>6}..{:<6} {:<28} {:?}",
-                        f.start,
-                        f.end,
+                    let at = format!("{}..{}", f.start, f.end);
+                    writeln!(
+                        out,
+                        "  {at:<12} {:<width$}  {:?}",
                         f.kind.describe(),
                         f.excerpt(&text)
-                    );
+                    )?;
                 }
-                println!("{} identifier(s): remove them before posting", findings.len());
+                writeln!(out, "{} identifier(s): remove them before posting", findings.len())?;
             }
             Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Codes => {
             for code in Rejection::CODES {
-                println!("{code}");
+                writeln!(out, "{code}")?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -9,7 +9,11 @@
 //! This crate is being built issue by issue: today it holds the
 //! configuration defaults that the command line already reports. The store,
 //! ingest and API arrive next (see `docs/ARCHITECTURE.md`).
+
 #![warn(missing_docs)]
+
+pub mod ingest;
+pub mod store;
 
 /// The port a node's HTTP API listens on by default (on 127.0.0.1).
 pub const DEFAULT_API_PORT: u16 = 7420;

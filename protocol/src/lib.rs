@@ -67,6 +67,7 @@ pub use request::{
     AttestationRequest, LicenceOpening, REQUEST_DOMAIN, REQUEST_PREFIX, RequestError,
     licence_commitment, verify_possession,
 };
+pub use tally::{Ballot, Cell, Counts, Tally};
 pub use validate::{
     Accepted, AttestationRecord, Authority, CharterRecord, Dependency, EventSummary, GossipVerdict,
     MemoryTrust, NotAccepted, PollRecord, Rejection, SignatureVerified, TrustView, VerifiedEvent,

@@ -425,13 +425,15 @@ fn consistency_proof_len(old: u64, new: u64) -> usize {
     (seed + inner + border) as usize
 }
 
-/// Incremental append-only accumulator: keeps only the right-edge "frontier" of perfect subtrees,
-/// O(log n) memory; the root after each append without rereading leaves. A node keeps one per verifier log.
+/// Incremental append-only accumulator: keeps only the right-edge
+/// "frontier" of perfect subtrees, so it gives the root after each append in
+/// O(log n) memory without rereading leaves. A node keeps one per verifier
+/// log.
 ///
 /// A tree of `size` leaves splits into one perfect subtree per set bit of
 /// `size`, largest (leftmost) first; the frontier holds their roots in that
-/// order. Appending a leaf merges equal-sized subtrees as binary addition
-/// carries, so a push costs O(log n) hashes amortised O(1).
+/// order. Appending a leaf merges equal-sized subtrees the way binary
+/// addition carries, so a push costs at most 64 hashes and one on average.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Frontier {
     size: u64,

@@ -22,7 +22,7 @@ use crate::{EventId, Jurisdiction, Poll, PublicKey, Specialty, Timestamp};
 
 /// One vote as the tally needs it: who, for what, when, and the voter's
 /// attested specialties and jurisdiction at the time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ballot {
     /// The voter's key.
     pub voter: PublicKey,
@@ -87,65 +87,136 @@ pub struct Tally {
     pub by_jurisdiction: Breakdown,
 }
 
+/// Running counts for one poll: what a node keeps per poll so that a tally
+/// is a read, not a scan. Add each voter's counted ballot; when a voter's
+/// later ballot replaces an earlier one, remove the earlier one first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Per option.
+    options: Vec<u64>,
+    by_specialty: BTreeMap<String, Vec<u64>>,
+    by_jurisdiction: BTreeMap<String, Vec<u64>>,
+    /// Voters counted.
+    voters: u64,
+    /// Every ballot ever seen, counted or not.
+    ballots: u64,
+}
+
+impl Counts {
+    /// Empty counts for a poll with `options` options.
+    pub fn new(options: usize) -> Self {
+        Self { options: vec![0; options], ..Self::default() }
+    }
+
+    /// Notes a ballot that does not count (replaced, late, ineligible).
+    pub fn discard(&mut self) {
+        self.ballots += 1;
+    }
+
+    /// Counts `ballot` as its voter's current choice. Ballots for options
+    /// the poll does not have are discarded.
+    pub fn add(&mut self, ballot: &Ballot) {
+        self.ballots += 1;
+        self.apply(ballot, true);
+    }
+
+    /// Withdraws `ballot`, previously added, when the same voter's later
+    /// ballot replaces it (which is then [`Counts::add`]ed).
+    pub fn replace(&mut self, old: &Ballot) {
+        self.apply(old, false);
+    }
+
+    fn apply(&mut self, ballot: &Ballot, add: bool) {
+        let option = usize::from(ballot.option);
+        let n = self.options.len();
+        if option >= n {
+            return;
+        }
+        let step = |cell: &mut u64| {
+            *cell = if add { cell.saturating_add(1) } else { cell.saturating_sub(1) };
+        };
+        step(&mut self.options[option]);
+        step(&mut self.voters);
+        for s in &ballot.specialties {
+            step(&mut self.by_specialty.entry(s.to_string()).or_insert_with(|| vec![0; n])[option]);
+        }
+        step(
+            &mut self
+                .by_jurisdiction
+                .entry(ballot.jurisdiction.to_string())
+                .or_insert_with(|| vec![0; n])[option],
+        );
+    }
+
+    /// The result, with breakdown cells under `min_cell` suppressed.
+    pub fn finish(&self, min_cell: u32) -> Tally {
+        Tally {
+            counts: self.options.clone(),
+            voters: self.voters,
+            discarded: self.ballots - self.voters.min(self.ballots),
+            min_cell,
+            by_specialty: breakdown(&self.by_specialty, min_cell),
+            by_jurisdiction: breakdown(&self.by_jurisdiction, min_cell),
+        }
+    }
+}
+
+/// Whether `ballot` may count in `poll`: cast before closing, for an
+/// existing option, by an eligible voter.
+pub fn counts_in(poll: &Poll, ballot: &Ballot) -> bool {
+    ballot.cast_at < poll.closes_at
+        && usize::from(ballot.option) < poll.options.len()
+        && (poll.eligible.is_empty()
+            || ballot.specialties.iter().any(|s| poll.eligible.contains(s)))
+}
+
+/// Whether `new` replaces `old` as the same voter's current ballot: the
+/// later one wins, ties broken by vote id so every node agrees.
+pub fn supersedes(new: &Ballot, old: &Ballot) -> bool {
+    (new.cast_at, new.vote) > (old.cast_at, old.vote)
+}
+
 /// Counts `ballots` for `poll` with cell threshold `min_cell`.
 pub fn tally(poll: &Poll, ballots: impl IntoIterator<Item = Ballot>, min_cell: u32) -> Tally {
-    let options = poll.options.len();
     let mut latest: HashMap<PublicKey, Ballot> = HashMap::new();
     let mut seen = 0u64;
     for ballot in ballots {
         seen += 1;
-        let counts = ballot.cast_at < poll.closes_at
-            && usize::from(ballot.option) < options
-            && (poll.eligible.is_empty()
-                || ballot.specialties.iter().any(|s| poll.eligible.contains(s)));
-        if !counts {
+        if !counts_in(poll, &ballot) {
             continue;
         }
         match latest.get(&ballot.voter) {
-            Some(prev) if (prev.cast_at, prev.vote) >= (ballot.cast_at, ballot.vote) => {}
+            Some(prev) if !supersedes(&ballot, prev) => {}
             _ => {
                 latest.insert(ballot.voter, ballot);
             }
         }
     }
-
-    let mut counts = vec![0u64; options];
-    let mut specialty: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut jurisdiction: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut counts = Counts::new(poll.options.len());
     for ballot in latest.values() {
-        let option = usize::from(ballot.option);
-        counts[option] += 1;
-        for s in &ballot.specialties {
-            specialty.entry(s.to_string()).or_insert_with(|| vec![0; options])[option] += 1;
-        }
-        jurisdiction.entry(ballot.jurisdiction.to_string()).or_insert_with(|| vec![0; options])
-            [option] += 1;
+        counts.add(ballot);
     }
-    let voters = latest.len() as u64;
-    Tally {
-        counts,
-        voters,
-        discarded: seen - voters,
-        min_cell,
-        by_specialty: breakdown(specialty, min_cell),
-        by_jurisdiction: breakdown(jurisdiction, min_cell),
+    for _ in 0..seen - latest.len() as u64 {
+        counts.discard();
     }
+    counts.finish(min_cell)
 }
 
-fn breakdown(groups: BTreeMap<String, Vec<u64>>, min_cell: u32) -> Breakdown {
+fn breakdown(groups: &BTreeMap<String, Vec<u64>>, min_cell: u32) -> Breakdown {
     let k = u64::from(min_cell);
     let mut out = Breakdown::default();
     for (group, cells) in groups {
         let voters: u64 = cells.iter().sum();
+        if voters == 0 {
+            continue;
+        }
         if voters < k {
             out.hidden_groups += 1;
             continue;
         }
-        let cells = cells
-            .into_iter()
-            .map(|n| if n < k { Cell::Suppressed } else { Cell::Count(n) })
-            .collect();
-        out.rows.push(Row { group, voters, cells });
+        let cells =
+            cells.iter().map(|&n| if n < k { Cell::Suppressed } else { Cell::Count(n) }).collect();
+        out.rows.push(Row { group: group.clone(), voters, cells });
     }
     out.rows.sort_by(|a, b| b.voters.cmp(&a.voters).then_with(|| a.group.cmp(&b.group)));
     out
@@ -203,6 +274,33 @@ mod tests {
         let forward = tally(&poll(&[]), ballots.clone(), 5);
         let backward = tally(&poll(&[]), ballots.into_iter().rev(), 5);
         assert_eq!(forward, backward);
+    }
+
+    #[test]
+    fn running_counts_match_the_batch_tally() {
+        let p = poll(&[]);
+        let ballots: Vec<Ballot> = (0..60u8)
+            .map(|i| {
+                ballot(i % 17, i % 3, u64::from(i) * 11 % 90, &["cardiology", "general"], "GB")
+            })
+            .collect();
+        let mut counts = Counts::new(3);
+        let mut current: HashMap<PublicKey, Ballot> = HashMap::new();
+        for b in &ballots {
+            match current.get(&b.voter) {
+                Some(old) if supersedes(b, old) => {
+                    counts.replace(old);
+                    counts.add(b);
+                    current.insert(b.voter, b.clone());
+                }
+                Some(_) => counts.discard(),
+                None => {
+                    counts.add(b);
+                    current.insert(b.voter, b.clone());
+                }
+            }
+        }
+        assert_eq!(counts.finish(5), tally(&p, ballots, 5));
     }
 
     #[test]

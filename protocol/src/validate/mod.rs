@@ -29,7 +29,7 @@ pub use trust::{
 use crate::{Body, EVENT_VERSION, EventId, Kind, PublicKey, SignedEvent, Timestamp};
 
 /// On whose authority an accepted event stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Authority {
     /// A genesis root (charters, hubs, and any revocation).
     Root,

@@ -5,13 +5,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::{
     Body, EventId, Genesis, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Specialty, Timestamp,
     VerifiedEvent,
 };
 
 /// A charter, as validation needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CharterRecord {
     /// The charter event's id (the target of its revocation).
     pub id: EventId,
@@ -24,7 +26,7 @@ pub struct CharterRecord {
 }
 
 /// An attestation, as validation and tallying need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttestationRecord {
     /// The attestation event's id.
     pub id: EventId,
@@ -41,7 +43,7 @@ pub struct AttestationRecord {
 }
 
 /// What any stored event is, for checking references to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventSummary {
     /// Its kind.
     pub kind: Kind,
@@ -52,7 +54,7 @@ pub struct EventSummary {
 }
 
 /// A poll, as a vote's validation needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollRecord {
     /// When the poll was created.
     pub created_at: Timestamp,

@@ -1,0 +1,332 @@
+//! Ingest: the one path every event takes into the store, whether it came
+//! from the API, gossip or sync.
+//!
+//! ```text
+//! events ─▶ drop those already stored ─▶ batch-verify signatures (all cores)
+//!        ─▶ validate in order against the store + this batch so far
+//!        ─▶ one transaction for all accepted ─▶ flush (durable) ─▶ outcomes
+//!        ─▶ pending events released by what was stored go round again
+//! ```
+//!
+//! [`Ingester`] runs the path on a dedicated thread and merges concurrent
+//! submissions into one batch (group commit): many clients share one fsync.
+
+use std::sync::Arc;
+
+use curbside_protocol::{
+    Dependency, EventId, NotAccepted, Rejection, SignatureVerified, SignedEvent, Timestamp,
+    verify_batch,
+};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{Store, StoreError, StoreView};
+
+/// Limits of the ingest path.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestConfig {
+    /// Most events held waiting for a dependency.
+    pub max_pending: u64,
+    /// How long a pending event may wait, in milliseconds.
+    pub pending_max_age_ms: u64,
+    /// Threads that verify signatures.
+    pub verify_threads: usize,
+    /// Most events merged into one group commit.
+    pub max_group: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_pending: 10_000,
+            pending_max_age_ms: 15 * 60 * 1000,
+            verify_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_group: 4096,
+        }
+    }
+}
+
+/// What happened to one submitted event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Valid, stored and durable.
+    Stored {
+        /// The event id.
+        id: EventId,
+    },
+    /// Already stored; nothing changed.
+    Duplicate {
+        /// The event id.
+        id: EventId,
+    },
+    /// Held until what it needs arrives.
+    Pending {
+        /// The event id.
+        id: EventId,
+        /// What it waits for.
+        waiting_for: String,
+    },
+    /// Refused: invalid, or pending but the pending set is full.
+    Rejected {
+        /// The event id.
+        id: EventId,
+        /// Stable machine code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+}
+
+impl Outcome {
+    fn rejected(id: EventId, r: &Rejection) -> Self {
+        Outcome::Rejected { id, code: r.code(), message: r.to_string() }
+    }
+
+    /// Whether the event is now stored (newly or before).
+    pub fn is_stored(&self) -> bool {
+        matches!(self, Outcome::Stored { .. } | Outcome::Duplicate { .. })
+    }
+}
+
+/// Runs the ingest path over `events` at time `now`. Synchronous: call it
+/// from a blocking thread. The outcomes are in the order of `events`.
+pub fn ingest(
+    store: &Store,
+    config: &IngestConfig,
+    events: Vec<SignedEvent>,
+    now: Timestamp,
+) -> Result<Vec<Outcome>, StoreError> {
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
+    let mut fresh = Vec::with_capacity(events.len());
+    let mut slots = Vec::with_capacity(events.len());
+    for (i, event) in events.into_iter().enumerate() {
+        if store.contains(&event.id())? {
+            outcomes[i] = Some(Outcome::Duplicate { id: event.id() });
+        } else {
+            slots.push(i);
+            fresh.push(event);
+        }
+    }
+
+    let verified = verify_parallel(fresh, config.verify_threads);
+    let mut view = StoreView::new(store);
+    let mut accepted = Vec::with_capacity(verified.len());
+    let mut held = Vec::new();
+    for (slot, result) in slots.into_iter().zip(verified) {
+        let event = match result {
+            Ok(event) => event,
+            Err((event, rejection)) => {
+                outcomes[slot] = Some(Outcome::rejected(event.id(), &rejection));
+                continue;
+            }
+        };
+        let id = event.event().id();
+        let verdict = event.validate(&view, now);
+        if let Some(e) = view.take_error() {
+            return Err(e);
+        }
+        outcomes[slot] = Some(match verdict {
+            Ok(v) => {
+                view.add(&v);
+                accepted.push(v);
+                Outcome::Stored { id }
+            }
+            Err((_, NotAccepted::Duplicate(_))) => Outcome::Duplicate { id },
+            Err((_, NotAccepted::Invalid(r))) => Outcome::rejected(id, &r),
+            Err((event, NotAccepted::Missing(dep))) => {
+                held.push((slot, event, dep));
+                continue;
+            }
+        });
+    }
+
+    let committed = store.commit(&accepted)?;
+    for (slot, event, dep) in held {
+        outcomes[slot] = Some(hold(store, config, &event, &dep, now)?);
+    }
+    store.flush()?;
+
+    // What was just stored may release events that were waiting for it;
+    // they go round again (and may release more).
+    let mut released: Vec<SignedEvent> = committed.released.into_iter().map(|p| p.event).collect();
+    let mut rounds = 0;
+    while !released.is_empty() && rounds < 64 {
+        rounds += 1;
+        let again = std::mem::take(&mut released);
+        tracing::debug!(count = again.len(), "re-ingesting released pending events");
+        released = ingest_round(store, config, again, now)?;
+    }
+
+    outcomes
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or(StoreError::Internal("an event was left without an outcome"))
+}
+
+/// One round of re-ingesting released pending events; returns events
+/// released in turn.
+fn ingest_round(
+    store: &Store,
+    config: &IngestConfig,
+    events: Vec<SignedEvent>,
+    now: Timestamp,
+) -> Result<Vec<SignedEvent>, StoreError> {
+    let verified = verify_parallel(events, config.verify_threads);
+    let mut view = StoreView::new(store);
+    let mut accepted = Vec::new();
+    let mut held = Vec::new();
+    for result in verified.into_iter().flatten() {
+        match result.validate(&view, now) {
+            Ok(v) => {
+                view.add(&v);
+                accepted.push(v);
+            }
+            Err((event, NotAccepted::Missing(dep))) => held.push((event, dep)),
+            Err((event, other)) => {
+                tracing::info!(event = %event.id(), code = other.code(), "released pending event not accepted");
+            }
+        }
+        if let Some(e) = view.take_error() {
+            return Err(e);
+        }
+    }
+    let committed = store.commit(&accepted)?;
+    for (event, dep) in held {
+        hold(store, config, &event, &dep, now)?;
+    }
+    store.flush()?;
+    Ok(committed.released.into_iter().map(|p| p.event).collect())
+}
+
+fn hold(
+    store: &Store,
+    config: &IngestConfig,
+    event: &SignedEvent,
+    dep: &Dependency,
+    now: Timestamp,
+) -> Result<Outcome, StoreError> {
+    let id = event.id();
+    if store.hold(event, dep, now, config.max_pending)? {
+        Ok(Outcome::Pending { id, waiting_for: dep.to_string() })
+    } else {
+        Ok(Outcome::Rejected {
+            id,
+            code: "pending_full",
+            message: format!(
+                "this node holds {} events waiting for dependencies and cannot hold more; \
+                 {dep} is not known here yet — try again later",
+                config.max_pending
+            ),
+        })
+    }
+}
+
+type Verified = Result<SignatureVerified, (SignedEvent, Rejection)>;
+
+/// Batch-verifies on `threads` threads, keeping order.
+fn verify_parallel(events: Vec<SignedEvent>, threads: usize) -> Vec<Verified> {
+    let threads = threads.max(1);
+    if threads == 1 || events.len() < 2 * curbside_protocol::BATCH_SIZE {
+        return verify_batch(events);
+    }
+    let per = events.len().div_ceil(threads);
+    let mut chunks = Vec::with_capacity(threads);
+    let mut rest = events;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        chunks.push(rest);
+        rest = tail;
+    }
+    chunks.push(rest);
+    std::thread::scope(|s| {
+        let handles: Vec<_> =
+            chunks.into_iter().map(|c| s.spawn(move || verify_batch(c))).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
+/// A request to the ingest thread.
+struct Request {
+    events: Vec<SignedEvent>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, String>>,
+}
+
+/// A cloneable handle to the ingest thread, which merges concurrent
+/// submissions into group commits.
+#[derive(Debug, Clone)]
+pub struct Ingester {
+    tx: mpsc::Sender<Request>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Request({} events)", self.events.len())
+    }
+}
+
+/// Why a submission got no outcomes.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The ingest thread has stopped (the node is shutting down).
+    #[error("the node is shutting down")]
+    Stopped,
+    /// The store failed; nothing in the batch was acknowledged.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl Ingester {
+    /// Starts the ingest thread over `store`. `clock` gives "now".
+    pub fn start(store: Arc<Store>, config: IngestConfig, clock: fn() -> Timestamp) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Request>(1024);
+        std::thread::Builder::new()
+            .name("curbside-ingest".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    let mut group = vec![first];
+                    let mut size = group[0].events.len();
+                    while size < config.max_group {
+                        match rx.try_recv() {
+                            Ok(next) => {
+                                size += next.events.len();
+                                group.push(next);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let lens: Vec<usize> = group.iter().map(|r| r.events.len()).collect();
+                    let mut all = Vec::with_capacity(size);
+                    let mut replies = Vec::with_capacity(group.len());
+                    for r in group {
+                        all.extend(r.events);
+                        replies.push(r.reply);
+                    }
+                    match ingest(&store, &config, all, clock()) {
+                        Ok(outcomes) => {
+                            let mut outcomes = outcomes.into_iter();
+                            for (reply, n) in replies.into_iter().zip(lens) {
+                                let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "ingest failed; batch not acknowledged");
+                            for reply in replies {
+                                let _ = reply.send(Err(e.to_string()));
+                            }
+                        }
+                    }
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!(error = %e, "could not start the ingest thread"));
+        Self { tx }
+    }
+
+    /// Submits events; resolves when they are durable (or refused).
+    pub async fn submit(&self, events: Vec<SignedEvent>) -> Result<Vec<Outcome>, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request { events, reply }).await.map_err(|_| IngestError::Stopped)?;
+        rx.await.map_err(|_| IngestError::Stopped)?.map_err(IngestError::Store)
+    }
+}

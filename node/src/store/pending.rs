@@ -1,0 +1,140 @@
+//! Events waiting for a dependency: held in the store so a restart keeps
+//! them, indexed by what they wait for so its arrival releases them.
+
+use curbside_protocol::{Dependency, EventId, HubId, PublicKey, SignedEvent, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{META_PENDING, Store, StoreError, T, decode, encode, u64_value};
+
+/// An event released from, or held in, the pending set.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    /// The event.
+    pub event: SignedEvent,
+    /// When this node first received it.
+    pub received_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingRecord {
+    received_at: Timestamp,
+    dep: Vec<u8>,
+    wire: Vec<u8>,
+}
+
+pub(super) fn dep_key_event(id: &EventId) -> Vec<u8> {
+    [&[1u8][..], id.as_bytes()].concat()
+}
+pub(super) fn dep_key_attestation(key: &PublicKey) -> Vec<u8> {
+    [&[2u8][..], key.as_bytes()].concat()
+}
+pub(super) fn dep_key_charter(key: &PublicKey) -> Vec<u8> {
+    [&[3u8][..], key.as_bytes()].concat()
+}
+pub(super) fn dep_key_hub(hub: &HubId) -> Vec<u8> {
+    [&[4u8][..], hub.as_str().as_bytes(), &[0u8]].concat()
+}
+
+fn dep_key(dep: &Dependency) -> Vec<u8> {
+    match dep {
+        Dependency::Event(id) => dep_key_event(id),
+        Dependency::Attestation(k) => dep_key_attestation(k),
+        Dependency::Charter(k) => dep_key_charter(k),
+        Dependency::Hub(h) => dep_key_hub(h),
+    }
+}
+
+impl Store {
+    /// Number of events held pending.
+    pub fn pending_count(&self) -> Result<u64, StoreError> {
+        Ok(u64_value(self.tree(T::Meta).get(META_PENDING)?))
+    }
+
+    /// Holds `event` until `dep` arrives. Returns `false` (and holds
+    /// nothing) if it is already held or the set already holds `max` events.
+    pub fn hold(
+        &self,
+        event: &SignedEvent,
+        dep: &Dependency,
+        received_at: Timestamp,
+        max: u64,
+    ) -> Result<bool, StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let id = event.id();
+        let count = self.pending_count()?;
+        if count >= max || self.tree(T::Pending).contains_key(id.as_bytes())? {
+            return Ok(false);
+        }
+        let key = dep_key(dep);
+        let record = PendingRecord { received_at, dep: key.clone(), wire: event.to_bytes() };
+        let mut index_key = key;
+        index_key.extend_from_slice(id.as_bytes());
+        let pending = self.tree(T::Pending);
+        let deps = self.tree(T::PendingDeps);
+        let meta = self.tree(T::Meta);
+        use sled::Transactional as _;
+        (pending, deps, meta).transaction(|(p, d, m)| {
+            p.insert(id.as_bytes(), encode(&record))?;
+            d.insert(index_key.as_slice(), &[])?;
+            m.insert(META_PENDING, &(count + 1).to_be_bytes())?;
+            Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(true)
+    }
+
+    /// Drops pending events received before `cutoff`; returns how many.
+    pub fn prune_pending(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = super::write::Writes::new();
+        let mut dropped = 0u64;
+        for item in self.tree(T::Pending).iter() {
+            let (id, bytes) = item?;
+            let record: PendingRecord = decode(T::Pending, &bytes)?;
+            if record.received_at < cutoff {
+                let mut index_key = record.dep;
+                index_key.extend_from_slice(&id);
+                w.del(T::PendingDeps, index_key);
+                w.del(T::Pending, id);
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            let left = self.pending_count()?.saturating_sub(dropped);
+            w.put(T::Meta, META_PENDING, left.to_be_bytes());
+            self.apply(w)?;
+        }
+        Ok(dropped)
+    }
+
+    /// Inside a commit: removes the pending events waiting on any of `deps`
+    /// and returns them.
+    pub(super) fn release_pending(
+        &self,
+        w: &mut super::write::Writes,
+        deps: &[Vec<u8>],
+    ) -> Result<Vec<PendingEvent>, StoreError> {
+        if self.tree(T::Pending).is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut released = Vec::new();
+        for dep in deps {
+            for item in self.tree(T::PendingDeps).scan_prefix(dep) {
+                let (index_key, _) = item?;
+                let Some(id) = index_key.get(dep.len()..) else { continue };
+                w.del(T::PendingDeps, &index_key);
+                w.del(T::Pending, id);
+                if let Some(bytes) = self.tree(T::Pending).get(id)? {
+                    let record: PendingRecord = decode(T::Pending, &bytes)?;
+                    if let Ok(event) = SignedEvent::decode(&record.wire) {
+                        released.push(PendingEvent { event, received_at: record.received_at });
+                    }
+                }
+            }
+        }
+        if !released.is_empty() {
+            let left = self.pending_count()?.saturating_sub(released.len() as u64);
+            w.put(T::Meta, META_PENDING, left.to_be_bytes());
+        }
+        Ok(released)
+    }
+}

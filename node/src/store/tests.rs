@@ -1,0 +1,234 @@
+//! The store, through the ingest path, against a testkit federation.
+
+use curbside_protocol::testkit::{Federation, key};
+use curbside_protocol::{Body, Cell, Genesis, SignedEvent, Timestamp, TrustView as _};
+
+use super::*;
+use crate::ingest::{IngestConfig, Outcome, ingest};
+
+struct Node {
+    _dir: tempfile::TempDir,
+    store: Store,
+}
+
+fn node(fed: &Federation) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), fed.view().genesis().clone()).unwrap();
+    Node { _dir: dir, store }
+}
+
+fn put(node: &Node, fed: &Federation, events: &[SignedEvent]) -> Vec<Outcome> {
+    ingest(&node.store, &IngestConfig::default(), events.to_vec(), fed.now()).unwrap()
+}
+
+/// Everything the federation's own view has accepted, in order: charters and attestations.
+fn trust_events(fed: &mut Federation, doctors: &[&str]) -> Vec<SignedEvent> {
+    let mut out = Vec::new();
+    for name in doctors {
+        let key = key(name);
+        let att = fed.attestation(&key, name, &["cardiology"], "GB");
+        fed.accept(&att);
+        out.push(att);
+    }
+    out
+}
+
+fn setup() -> (Federation, Node, Vec<curbside_protocol::SecretKey>) {
+    let mut fed = Federation::new();
+    let n = node(&fed);
+    // The verifier's charter is the first thing the federation accepted.
+    let verifier = fed.verifier().public();
+    let charter = fed.charter(&verifier, &["GB", "DEV"]);
+    let names = ["dr-a", "dr-b", "dr-c", "dr-d", "dr-e", "dr-f"];
+    let mut events = vec![charter.clone()];
+    fed.accept(&charter);
+    events.extend(trust_events(&mut fed, &names));
+    let outcomes = put(&n, &fed, &events);
+    assert!(outcomes.iter().all(Outcome::is_stored), "{outcomes:?}");
+    let keys = names.iter().map(|n| key(n)).collect();
+    (fed, n, keys)
+}
+
+#[test]
+fn events_are_stored_once_with_their_indexes() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "Hyponatraemia");
+    let reply = fed.comment(&drs[1], &post, "Check osmolality");
+    let nested = fed.comment(&drs[0], &reply, "620 mOsm/kg");
+    // Parent and replies in one batch: the batch view sees earlier events.
+    let outcomes = put(&n, &fed, &[post.clone(), reply.clone(), nested.clone()]);
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Stored { .. })), "{outcomes:?}");
+    let before = n.store.counts().unwrap().events;
+    assert_eq!(
+        put(&n, &fed, std::slice::from_ref(&post)),
+        vec![Outcome::Duplicate { id: post.id() }]
+    );
+    assert_eq!(n.store.counts().unwrap().events, before, "a duplicate changes nothing");
+
+    let feed = n.store.feed(&"general".parse().unwrap(), None, 50).unwrap();
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0].id(), post.id());
+    let thread = n.store.thread(&post.id(), 100).unwrap().unwrap();
+    let shape: Vec<(usize, _)> = thread.iter().map(|e| (e.depth, e.event.id())).collect();
+    assert_eq!(shape, vec![(0, post.id()), (1, reply.id()), (2, nested.id())]);
+}
+
+#[test]
+fn feed_pages_follow_the_cursor_newest_first() {
+    let (mut fed, n, drs) = setup();
+    let posts: Vec<_> = (0..25).map(|i| fed.post(&drs[i % 6], &format!("post {i}"))).collect();
+    put(&n, &fed, &posts);
+    let hub = "general".parse().unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = n.store.feed(&hub, cursor, 10).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        cursor = page.last().map(|e| (e.created_at(), e.id()));
+        seen.extend(page.into_iter().map(|e| e.id()));
+    }
+    let expected: Vec<_> = posts.iter().rev().map(|p| p.id()).collect();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn tallies_keep_each_voters_latest_ballot() {
+    let (mut fed, n, drs) = setup();
+    let poll = fed.poll(&drs[0], &["a", "b"], &[]);
+    put(&n, &fed, std::slice::from_ref(&poll));
+    let mut votes = Vec::new();
+    for dr in &drs {
+        votes.push(fed.vote(dr, &poll, 0));
+    }
+    // dr-a changes their mind.
+    votes.push(fed.vote(&drs[0], &poll, 1));
+    // Split across two commits, to exercise stored and in-batch ballots.
+    put(&n, &fed, &votes[..3]);
+    put(&n, &fed, &votes[3..]);
+    let (_, tally) = n.store.tally(&poll.id()).unwrap().unwrap();
+    assert_eq!(tally.counts, vec![5, 1]);
+    assert_eq!(tally.voters, 6);
+    assert_eq!(tally.discarded, 1);
+    let row = &tally.by_specialty.rows[0];
+    assert_eq!(row.group, "cardiology");
+    assert_eq!(row.cells, vec![Cell::Count(5), Cell::Suppressed]);
+
+    // The running counts equal the pure tally over every ballot.
+    let Body::Poll(p) = poll.body() else { unreachable!() };
+    let ballots = votes.iter().map(|v| {
+        let Body::Vote(vote) = v.body() else { unreachable!() };
+        curbside_protocol::Ballot {
+            voter: *v.author(),
+            vote: v.id(),
+            option: vote.option,
+            cast_at: v.created_at(),
+            specialties: vec!["cardiology".parse().unwrap()],
+            jurisdiction: "GB".parse().unwrap(),
+        }
+    });
+    assert_eq!(tally, curbside_protocol::tally::tally(p, ballots, 5));
+}
+
+#[test]
+fn out_of_order_events_wait_and_are_released() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "parent");
+    let reply = fed.comment(&drs[1], &post, "child");
+    let newcomer = key("dr-new");
+    let att = fed.attestation(&newcomer, "dr-new", &["oncology"], "GB");
+    fed.accept(&att);
+    let early = fed.post(&newcomer, "before my attestation arrived");
+
+    let outcomes = put(&n, &fed, &[reply.clone(), early.clone()]);
+    assert!(matches!(outcomes[0], Outcome::Pending { .. }), "{outcomes:?}");
+    assert!(matches!(outcomes[1], Outcome::Pending { .. }), "{outcomes:?}");
+    assert_eq!(n.store.counts().unwrap().pending, 2);
+
+    put(&n, &fed, &[post, att]);
+    assert!(n.store.contains(&reply.id()).unwrap(), "the comment followed its parent in");
+    assert!(
+        n.store.contains(&early.id()).unwrap(),
+        "the post followed its author's attestation in"
+    );
+    assert_eq!(n.store.counts().unwrap().pending, 0);
+}
+
+#[test]
+fn pending_is_bounded_in_count_and_age() {
+    let (mut fed, n, drs) = setup();
+    let parents: Vec<_> = (0..3).map(|i| fed.post(&drs[0], &format!("p{i}"))).collect();
+    let orphans: Vec<_> = parents.iter().map(|p| fed.comment(&drs[1], p, "orphan")).collect();
+    let config = IngestConfig { max_pending: 2, ..IngestConfig::default() };
+    let outcomes = ingest(&n.store, &config, orphans, fed.now()).unwrap();
+    assert!(matches!(outcomes[2], Outcome::Rejected { code: "pending_full", .. }), "{outcomes:?}");
+    assert_eq!(n.store.counts().unwrap().pending, 2);
+    let dropped = n.store.prune_pending(fed.now().plus_millis(1)).unwrap();
+    assert_eq!(dropped, 2);
+    assert_eq!(n.store.counts().unwrap().pending, 0);
+}
+
+#[test]
+fn bad_events_are_refused_with_their_code_and_nothing_is_stored() {
+    let (mut fed, n, drs) = setup();
+    let good = fed.post(&drs[0], "fine");
+    let mut tampered = fed.post(&drs[0], "tampered").event().clone();
+    tampered.created_at = Timestamp::from_millis(tampered.created_at.as_millis() + 1);
+    let tampered = SignedEvent::from_parts(tampered, *good.signature());
+    let identifying = fed.sign(
+        &drs[0],
+        Body::Post(curbside_protocol::Post {
+            hub: "general".parse().unwrap(),
+            title: "t".into(),
+            body: "call 020 7946 0958".into(),
+        }),
+    );
+    let outcomes = put(&n, &fed, &[good.clone(), tampered, identifying]);
+    assert!(matches!(outcomes[0], Outcome::Stored { .. }));
+    assert!(matches!(outcomes[1], Outcome::Rejected { code: "bad_signature", .. }));
+    assert!(matches!(outcomes[2], Outcome::Rejected { code: "identifying_text", .. }));
+    assert_eq!(n.store.feed(&"general".parse().unwrap(), None, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn reopening_keeps_everything_and_refuses_another_network() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "durable");
+    put(&n, &fed, std::slice::from_ref(&post));
+    let dir = n._dir;
+    let genesis = n.store.genesis().clone();
+    let counts = n.store.counts().unwrap();
+    drop(n.store);
+    let store = Store::open(dir.path(), genesis.clone()).unwrap();
+    assert_eq!(store.get(&post.id()).unwrap().map(|e| e.id()), Some(post.id()));
+    assert_eq!(store.counts().unwrap().events, counts.events);
+    drop(store);
+    let other = Genesis::new("Other", genesis.roots.clone(), Timestamp::from_millis(1));
+    assert!(matches!(Store::open(dir.path(), other), Err(StoreError::WrongNetwork { .. })));
+}
+
+#[test]
+fn revocations_and_attestation_status() {
+    let (mut fed, n, drs) = setup();
+    let status = n.store.attestation_status(&drs[0].public(), fed.now()).unwrap();
+    assert!(status.attested);
+    let att_id = status.attestations[0].0.id;
+    let verifier = fed.verifier().clone();
+    let at = fed.tick();
+    let revocation = fed.sign_at(
+        &verifier,
+        at,
+        Body::Revocation(curbside_protocol::Revocation {
+            target: att_id,
+            reason: "licence suspended".into(),
+            effective_at: at,
+        }),
+    );
+    fed.accept(&revocation);
+    put(&n, &fed, &[revocation]);
+    assert!(!n.store.attestation_status(&drs[0].public(), fed.now()).unwrap().attested);
+    let post = fed.post(&drs[0], "after revocation");
+    let outcome = put(&n, &fed, &[post]);
+    assert!(matches!(outcome[0], Outcome::Rejected { code: "attestation_revoked", .. }));
+}

@@ -1,0 +1,137 @@
+//! The store as validation sees it: [`TrustView`] over sled, plus the
+//! events of the batch being validated (so a comment may follow its parent
+//! in the same batch).
+//!
+//! `TrustView` cannot fail, but a disk can. A read error is recorded, the
+//! answer given is the cautious one, and the ingest path checks
+//! [`StoreView::take_error`] and discards any verdict reached while it was set.
+
+use std::cell::RefCell;
+
+use curbside_protocol::{
+    AttestationRecord, CharterRecord, EventId, EventSummary, Genesis, HubId, MemoryTrust,
+    NetworkId, PollRecord, PublicKey, Timestamp, TrustView, VerifiedEvent,
+};
+
+use super::{Store, StoreError, T, decode, keys};
+
+/// A validation view: the store, overlaid with a batch's accepted events.
+#[derive(Debug)]
+pub struct StoreView<'s> {
+    store: &'s Store,
+    batch: MemoryTrust,
+    error: RefCell<Option<StoreError>>,
+}
+
+impl<'s> StoreView<'s> {
+    /// A view of `store` with an empty batch.
+    pub fn new(store: &'s Store) -> Self {
+        Self { store, batch: MemoryTrust::new(store.genesis.clone()), error: RefCell::new(None) }
+    }
+
+    /// Adds an accepted event of the batch being validated.
+    pub fn add(&mut self, event: &VerifiedEvent) {
+        self.batch.insert(event);
+    }
+
+    /// The first storage error met since the last call, if any.
+    pub fn take_error(&self) -> Option<StoreError> {
+        self.error.borrow_mut().take()
+    }
+
+    fn or_note<V>(&self, result: Result<V, StoreError>, cautious: V) -> V {
+        result.unwrap_or_else(|e| {
+            self.error.borrow_mut().get_or_insert(e);
+            cautious
+        })
+    }
+
+    fn scan<V: serde::de::DeserializeOwned>(
+        &self,
+        t: T,
+        prefix: &[u8],
+    ) -> Result<Vec<V>, StoreError> {
+        self.store
+            .tree(t)
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (_, v) = item?;
+                decode(t, &v)
+            })
+            .collect()
+    }
+}
+
+impl TrustView for StoreView<'_> {
+    fn genesis(&self) -> &Genesis {
+        &self.store.genesis
+    }
+
+    fn network_id(&self) -> NetworkId {
+        self.store.network
+    }
+
+    fn contains(&self, id: &EventId) -> bool {
+        self.batch.contains(id)
+            || self.or_note(
+                self.store.tree(T::Events).contains_key(id.as_bytes()).map_err(Into::into),
+                // Cautious: "held" makes the event a duplicate, never stored twice.
+                true,
+            )
+    }
+
+    fn charters(&self, node: &PublicKey) -> Vec<CharterRecord> {
+        let mut all = self.or_note(self.scan(T::Charters, keys::key_prefix(node)), Vec::new());
+        all.extend(self.batch.charters(node));
+        all
+    }
+
+    fn attestations(&self, subject: &PublicKey) -> Vec<AttestationRecord> {
+        let mut all =
+            self.or_note(self.scan(T::Attestations, keys::key_prefix(subject)), Vec::new());
+        all.extend(self.batch.attestations(subject));
+        all
+    }
+
+    fn revoked_at(&self, target: &EventId) -> Option<Timestamp> {
+        // Cautious: revoked since the beginning of time.
+        let stored = self.or_note(self.store.revoked_at(target), Some(Timestamp::from_millis(0)));
+        match (stored, self.batch.revoked_at(target)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn hub_exists(&self, hub: &HubId) -> bool {
+        self.batch.hub_exists(hub) || self.or_note(self.store.hub_exists(hub), false)
+    }
+
+    fn summary(&self, id: &EventId) -> Option<EventSummary> {
+        if let Some(s) = self.batch.summary(id) {
+            return Some(s);
+        }
+        let read = || -> Result<Option<EventSummary>, StoreError> {
+            let Some(bytes) = self.store.tree(T::Events).get(id.as_bytes())? else {
+                return Ok(None);
+            };
+            // The summary is the record's first field: decode just that.
+            let (summary, _) = postcard::take_from_bytes::<EventSummary>(&bytes)
+                .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;
+            Ok(Some(summary))
+        };
+        self.or_note(read(), None)
+    }
+
+    fn poll(&self, id: &EventId) -> Option<PollRecord> {
+        if let Some(p) = self.batch.poll(id) {
+            return Some(p);
+        }
+        let read = || -> Result<Option<PollRecord>, StoreError> {
+            match self.store.tree(T::Polls).get(id.as_bytes())? {
+                Some(bytes) => Ok(Some(decode(T::Polls, &bytes)?)),
+                None => Ok(None),
+            }
+        };
+        self.or_note(read(), None)
+    }
+}

@@ -265,6 +265,19 @@ impl std::fmt::Debug for Request {
     }
 }
 
+/// The ingest thread, to wait for at shutdown.
+#[derive(Debug)]
+pub struct IngestThread(std::thread::JoinHandle<()>);
+
+impl IngestThread {
+    /// Waits for the thread to finish (after every [`Ingester`] is dropped).
+    pub fn join(self) {
+        if self.0.join().is_err() {
+            tracing::error!("the ingest thread panicked");
+        }
+    }
+}
+
 /// Why a submission got no outcomes.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -277,12 +290,17 @@ pub enum IngestError {
 }
 
 impl Ingester {
-    /// Starts the ingest thread over `store`. `clock` gives "now".
-    pub fn start(store: Arc<Store>, config: IngestConfig, clock: fn() -> Timestamp) -> Self {
+    /// Starts the ingest thread over `store`. `clock` gives "now". The
+    /// thread ends when every handle is dropped; join it with
+    /// [`IngestThread::join`] before reopening the store.
+    pub fn start(
+        store: Arc<Store>,
+        config: IngestConfig,
+        clock: fn() -> Timestamp,
+    ) -> std::io::Result<(Self, IngestThread)> {
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
-        std::thread::Builder::new()
-            .name("curbside-ingest".into())
-            .spawn(move || {
+        let thread =
+            std::thread::Builder::new().name("curbside-ingest".into()).spawn(move || {
                 while let Some(first) = rx.blocking_recv() {
                     let mut group = vec![first];
                     let mut size = group[0].events.len();
@@ -317,10 +335,8 @@ impl Ingester {
                         }
                     }
                 }
-            })
-            .map(|_| ())
-            .unwrap_or_else(|e| tracing::error!(error = %e, "could not start the ingest thread"));
-        Self { tx }
+            })?;
+        Ok((Self { tx }, IngestThread(thread)))
     }
 
     /// Submits events; resolves when they are durable (or refused).

@@ -6,12 +6,17 @@
 //! Only this crate knows sled and libp2p; it decides nothing about validity
 //! itself — every event passes through [`curbside_protocol::validate`].
 //!
-//! This crate is being built issue by issue: today it holds the
-//! configuration defaults that the command line already reports. The store,
-//! ingest and API arrive next (see `docs/ARCHITECTURE.md`).
+//! A node is built from a checked [`config::NodeConfig`], its
+//! [`datadir::DataDir`], a bound listener and a shutdown future
+//! ([`run`]), so a test can start several in one process; the binary
+//! acquires those resources and calls it.
 
 #![warn(missing_docs)]
 
+pub mod api;
+pub mod config;
+pub mod datadir;
+pub mod dev;
 pub mod ingest;
 pub mod store;
 
@@ -28,5 +33,80 @@ mod tests {
     #[test]
     fn the_api_binds_to_loopback_by_default() {
         assert!(super::default_api_addr().ip().is_loopback());
+    }
+}
+
+/// The wall clock as a protocol timestamp. The protocol never reads a
+/// clock; the node does, here.
+pub fn now() -> curbside_protocol::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    curbside_protocol::Timestamp::from_millis(ms)
+}
+
+/// Why a node stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The store could not be opened.
+    #[error("opening the store: {0}")]
+    Store(#[from] store::StoreError),
+    /// The HTTP server failed.
+    #[error("serving the API: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Runs a node: opens its store, starts ingest, and serves the API on
+/// `listener` until `shutdown` resolves.
+pub async fn run(
+    config: config::NodeConfig,
+    dir: datadir::DataDir,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let store = std::sync::Arc::new(store::Store::open(&dir.store_dir(), dir.genesis().clone())?);
+    let (ingester, ingest_thread) = ingest::Ingester::start(store.clone(), config.ingest, now)?;
+    let metrics = std::sync::Arc::new(api::Metrics::default());
+    let state = api::Shared::new(
+        store.clone(),
+        ingester,
+        dir.key().clone(),
+        dir.admin_token().to_string(),
+        metrics,
+        config.session_ms,
+    );
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        api = %addr,
+        network = %store.network(),
+        node = %dir.key().public(),
+        events = store.counts().map(|c| c.events).unwrap_or(0),
+        "node serving"
+    );
+    let pruner = tokio::spawn(prune_pending(store.clone(), config.ingest.pending_max_age_ms));
+    let served = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await;
+    pruner.abort();
+    let _ = pruner.await;
+    // Every handle to the ingest thread went with the router: wait for it to
+    // finish its last batch and let go of the store.
+    tokio::task::spawn_blocking(move || ingest_thread.join()).await.ok();
+    store.flush()?;
+    tracing::info!("node stopped");
+    Ok(served?)
+}
+
+/// Drops pending events older than `max_age_ms`, once a minute.
+async fn prune_pending(store: std::sync::Arc<store::Store>, max_age_ms: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let store = store.clone();
+        let cutoff = now().minus_millis(max_age_ms);
+        match tokio::task::spawn_blocking(move || store.prune_pending(cutoff)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(dropped = n, "pending events expired"),
+            Ok(Err(e)) => tracing::error!(error = %e, "pruning pending events failed"),
+            Err(e) => tracing::error!(error = %e, "pruning task failed"),
+        }
     }
 }

@@ -1,9 +1,22 @@
 //! End-to-end tests for Curbside: real nodes and the real `curbside` binary
 //! on 127.0.0.1, with ports chosen by the operating system.
 //!
-//! The tests live in `tests/tests/`; this library holds what they share.
+//! The tests live in `tests/tests/`; this library holds what they share:
+//! [`Network`] (a root and a genesis), [`TestNode`] (a node serving its API
+//! on an OS-chosen loopback port, stopped on drop) and small HTTP helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use curbside_node::config::{NodeConfig, Overrides};
+use curbside_node::datadir::DataDir;
+use curbside_protocol::{
+    AttestationRequest, Body, Event, EventId, Genesis, Handle, NetworkId, PublicKey, SecretKey,
+    SignedEvent, testkit::key,
+};
+use serde_json::{Value, json};
 
 /// Path to the `curbside` binary of this build.
 ///
@@ -20,4 +33,270 @@ pub fn curbside_bin() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// A network: its root key and genesis, founded now.
+#[derive(Debug)]
+pub struct Network {
+    /// The root key.
+    pub root: SecretKey,
+    /// The genesis.
+    pub genesis: Genesis,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Network {
+    /// A network with one root.
+    pub fn new() -> Self {
+        let root = key("e2e-root");
+        let genesis =
+            Genesis::new("End-to-end test network", vec![root.public()], curbside_node::now());
+        Self { root, genesis }
+    }
+
+    /// The network id.
+    pub fn id(&self) -> NetworkId {
+        self.genesis.network_id()
+    }
+
+    /// Signs `body` by `author`, now.
+    pub fn sign(&self, author: &SecretKey, body: Body) -> SignedEvent {
+        Event::new(self.id(), author.public(), curbside_node::now(), body).sign(author).unwrap()
+    }
+
+    /// A charter for `node` by the root, verifying in `verify`.
+    pub fn charter(&self, node: &PublicKey, verify: &[&str]) -> SignedEvent {
+        self.sign(
+            &self.root,
+            Body::Charter(curbside_protocol::Charter {
+                node: *node,
+                institution: "Test Hospital".into(),
+                verify: verify.iter().map(|j| j.parse().unwrap()).collect(),
+                valid_until: curbside_node::now().plus_days(365),
+            }),
+        )
+    }
+}
+
+/// A node running in this process, serving its API on 127.0.0.1 at a port
+/// the OS chose. Stopped (gracefully) when dropped.
+#[derive(Debug)]
+pub struct TestNode {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The admin token.
+    pub admin_token: String,
+    /// The node's key.
+    pub key: PublicKey,
+    data: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    agent: ureq::Agent,
+}
+
+impl TestNode {
+    /// Initialises a data directory for `network` and starts the node,
+    /// chartered (to verify in `GB`) by the network's root.
+    pub fn start(network: &Network) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("node");
+        DataDir::init(&data, &network.genesis).unwrap();
+        let mut node = Self::run(&data);
+        node._dir = Some(dir);
+        let charter = network.charter(&node.key, &["GB"]);
+        let (status, body) = node.submit(&[charter]);
+        assert_eq!(status, 200, "{body}");
+        node
+    }
+
+    /// Starts (or restarts) the node whose data directory is `data`.
+    pub fn run(data: &Path) -> Self {
+        let dir = DataDir::open(data).unwrap();
+        let config = NodeConfig::load(data, &Overrides::default()).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let admin_token = dir.admin_token().to_string();
+        let key = dir.key().public();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                curbside_node::run(config, dir, listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let node = Self {
+            url,
+            admin_token,
+            key,
+            data: data.to_path_buf(),
+            _dir: None,
+            stop: Some(stop),
+            thread: Some(thread),
+            agent,
+        };
+        node.wait_ready();
+        node
+    }
+
+    fn wait_ready(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if self.get("/v1/status", None).0 == 200 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the node at {} did not answer within 20 s", self.url);
+    }
+
+    /// Stops the node and starts it again on the same data (a new port).
+    pub fn restart(mut self) -> Self {
+        let dir = self._dir.take();
+        let data = self.data.clone();
+        drop(self);
+        let mut node = Self::run(&data);
+        node._dir = dir;
+        node
+    }
+
+    /// `GET path`, with a bearer token if given: (status, JSON body).
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.agent.get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        answer(req.call())
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        self.post_raw(path, &body.to_string(), token)
+    }
+
+    /// `POST path` with a raw body (for malformed JSON).
+    pub fn post_raw(&self, path: &str, body: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.url))
+            .header("Content-Type", "application/json");
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        answer(req.send(body))
+    }
+
+    /// Submits signed events.
+    pub fn submit(&self, events: &[SignedEvent]) -> (u16, Value) {
+        let encoded: Vec<String> = events.iter().map(wire).collect();
+        self.post("/v1/events", &json!({ "events": encoded }), None)
+    }
+
+    /// Attests `physician` (handle `handle`) through the admin API; the attestation id.
+    pub fn attest(
+        &self,
+        network: &Network,
+        physician: &SecretKey,
+        handle: &str,
+        specialties: &[&str],
+        jurisdiction: &str,
+    ) -> EventId {
+        let request = AttestationRequest::new(
+            network.id(),
+            physician,
+            Handle::new(handle).unwrap(),
+            curbside_node::now(),
+        );
+        let (status, body) = self.post(
+            "/v1/admin/attest",
+            &json!({
+                "request": request.to_text(),
+                "specialties": specialties,
+                "jurisdiction": jurisdiction,
+                "licence": format!("LIC-{handle}"),
+                "valid_days": 365,
+            }),
+            Some(&self.admin_token),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Opens a read session for `physician`; the token.
+    pub fn session(
+        &self,
+        network: &Network,
+        physician: &SecretKey,
+    ) -> Result<String, (u16, Value)> {
+        let (status, body) =
+            self.post("/v1/session/challenge", &json!({ "key": physician.public() }), None);
+        assert_eq!(status, 200, "{body}");
+        let mut challenge = [0u8; 32];
+        hex_decode(body["challenge"].as_str().unwrap(), &mut challenge);
+        let message = curbside_node::api::session_message(&network.id(), &challenge);
+        let signature = physician.sign(&message);
+        let (status, body) = self.post(
+            "/v1/session",
+            &json!({ "key": physician.public(), "challenge": hex_encode(&challenge), "signature": signature }),
+            None,
+        );
+        if status == 200 {
+            Ok(body["token"].as_str().unwrap().to_string())
+        } else {
+            Err((status, body))
+        }
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// base64url of an event's wire bytes.
+pub fn wire(event: &SignedEvent) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(event.to_bytes())
+}
+
+fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    let mut response = result.unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn hex_decode(text: &str, out: &mut [u8]) {
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap();
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -14,6 +14,7 @@
 //! polls         poll → PollRecord
 //! pending       id → PendingRecord                      (waiting for a dependency)
 //! pending_deps  dependency ‖ id → ()
+//! openings      attestation id → LicenceOpening          (this node's own attestations; private)
 //! meta          schema, network, counters
 //! ```
 //!
@@ -102,11 +103,12 @@ enum T {
     Polls,
     Pending,
     PendingDeps,
+    Openings,
     Meta,
 }
 
 impl T {
-    const ALL: [T; 14] = [
+    const ALL: [T; 15] = [
         T::Events,
         T::Timeline,
         T::Feed,
@@ -120,6 +122,7 @@ impl T {
         T::Polls,
         T::Pending,
         T::PendingDeps,
+        T::Openings,
         T::Meta,
     ];
 
@@ -138,6 +141,7 @@ impl T {
             T::Polls => "polls",
             T::Pending => "pending",
             T::PendingDeps => "pending_deps",
+            T::Openings => "openings",
             T::Meta => "meta",
         }
     }
@@ -236,6 +240,28 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Keeps the licence opening of an attestation this node issued.
+    /// Written before the attestation is published, and flushed with it.
+    pub fn put_opening(
+        &self,
+        attestation: &curbside_protocol::EventId,
+        opening: &curbside_protocol::LicenceOpening,
+    ) -> Result<(), StoreError> {
+        self.tree(T::Openings).insert(attestation.as_bytes(), encode(opening))?;
+        Ok(())
+    }
+
+    /// The licence opening of an attestation this node issued.
+    pub fn opening(
+        &self,
+        attestation: &curbside_protocol::EventId,
+    ) -> Result<Option<curbside_protocol::LicenceOpening>, StoreError> {
+        match self.tree(T::Openings).get(attestation.as_bytes())? {
+            Some(bytes) => Ok(Some(decode(T::Openings, &bytes)?)),
+            None => Ok(None),
+        }
     }
 
     /// Whether `hub` exists.

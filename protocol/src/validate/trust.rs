@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Body, EventId, Genesis, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Specialty, Timestamp,
-    VerifiedEvent,
+    Body, EventId, Genesis, Handle, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Specialty,
+    Timestamp, VerifiedEvent,
 };
 
 /// A charter, as validation needs it.
@@ -32,6 +32,8 @@ pub struct AttestationRecord {
     pub id: EventId,
     /// The verifier that issued it.
     pub issuer: PublicKey,
+    /// The pseudonym the physician chose.
+    pub handle: Handle,
     /// When it was issued.
     pub issued_at: Timestamp,
     /// When it lapses.
@@ -127,6 +129,7 @@ impl VerifiedEvent {
             AttestationRecord {
                 id: self.id(),
                 issuer: *self.author(),
+                handle: a.handle.clone(),
                 issued_at: self.created_at(),
                 valid_until: a.valid_until,
                 specialties: a.specialties.clone(),

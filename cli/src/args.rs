@@ -1,0 +1,433 @@
+//! The command line's grammar (clap). The names here are a contract that
+//! scripts and tests rely on: see "The command line (contract)" in the
+//! design, and `cli/README.md`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The node the command line talks to when none is named.
+pub(crate) const DEFAULT_NODE: &str = "http://127.0.0.1:7420";
+
+/// Curbside: a federated network where physicians consult each other.
+#[derive(Debug, Parser)]
+#[command(name = "curbside", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Print machine-readable JSON (one object, stable snake_case fields).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Where your keystore, session cache and development network live.
+    #[arg(long, global = true, env = "CURBSIDE_HOME", value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+    /// The node to talk to [env: CURBSIDE_NODE] [default: http://127.0.0.1:7420].
+    /// May also be given after the subcommand.
+    #[arg(long = "node", value_name = "URL")]
+    pub(crate) node: Option<String>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// `--node URL` after a subcommand that talks to a node.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct NodeUrl {
+    /// The node to talk to [env: CURBSIDE_NODE] [default: http://127.0.0.1:7420].
+    #[arg(long = "node", value_name = "URL")]
+    pub(crate) node: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Found a network: a root key and its genesis (federation roots).
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Charter an institution's node, signed with a root key, and submit it.
+    Charter(CharterArgs),
+    /// Set up or run a node (institutions; or a development network on this machine).
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Your pseudonymous physician identity: create it, show it, ask to be attested.
+    #[command(subcommand)]
+    Id(IdCommand),
+    /// Attest a physician's key from their request (institution admin).
+    Attest(AttestArgs),
+    /// Revoke an attestation this node issued (institution admin).
+    Revoke(RevokeArgs),
+    /// Write a discussion post in a hub.
+    Post(PostArgs),
+    /// Present a de-identified patient case in a hub (from a TOML file or flags).
+    Case(CaseArgs),
+    /// Reply to a post, case, poll or comment.
+    Comment(CommentArgs),
+    /// Ask colleagues a question with 2 to 8 options.
+    Poll(PollArgs),
+    /// Vote in a poll (a later vote replaces your earlier one).
+    Vote(VoteArgs),
+    /// The newest posts, cases and polls in a hub.
+    Feed(FeedArgs),
+    /// An event and its replies, as a thread.
+    Show(ShowArgs),
+    /// A poll's results, optionally broken down by specialty or jurisdiction.
+    Tally(TallyArgs),
+    /// Check text for patient identifiers, as every node will (reads FILE, or stdin with -).
+    CheckText {
+        /// A file of clinical text, or `-` for standard input.
+        file: String,
+    },
+    /// List the stable rejection codes a node can answer with.
+    Codes,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NetworkCommand {
+    /// Create a root key (DIR/root.key, encrypted) and a genesis (DIR/genesis.json).
+    New {
+        /// The network's name, for people ("Curbside UK").
+        #[arg(long)]
+        name: String,
+        /// Directory to write root.key and genesis.json into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CharterArgs {
+    /// The root's key file (from `curbside network new`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) root_key: PathBuf,
+    /// The node's public key (printed by `curbside node init`).
+    #[arg(long = "node", value_name = "PUBKEY")]
+    pub(crate) node_key: String,
+    /// The institution that runs the node.
+    #[arg(long)]
+    pub(crate) institution: String,
+    /// Jurisdictions the node may attest physicians in (none: a relay only).
+    #[arg(long, value_name = "JURISDICTION", num_args = 1..)]
+    pub(crate) verify: Vec<String>,
+    /// How many days the charter lasts.
+    #[arg(long, value_name = "D")]
+    pub(crate) valid_days: u64,
+    /// The network's genesis [default: genesis.json next to the root key].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) genesis: Option<PathBuf>,
+    /// Also write the signed charter (base64url) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Do not submit the charter to a node (use with --out).
+    #[arg(long, requires = "out")]
+    pub(crate) no_submit: bool,
+    /// The node to submit the charter to (`--node` names the chartered key here)
+    /// [env: CURBSIDE_NODE] [default: http://127.0.0.1:7420].
+    #[arg(long = "submit-to", value_name = "URL")]
+    pub(crate) submit_to: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NodeCommand {
+    /// Create a node's data directory: its key, admin token and configuration.
+    Init {
+        /// The network's genesis file.
+        #[arg(long, value_name = "FILE")]
+        genesis: PathBuf,
+        /// The data directory to create.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
+    /// Run a node until Ctrl-C. Without --data: a one-node development network under --home.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The node's data directory (from `curbside node init`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// Where the HTTP API listens [default: node.toml's api, else 127.0.0.1:7420].
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) api: Option<String>,
+    /// Allow an API address that is not loopback (put a TLS proxy in front).
+    #[arg(long)]
+    pub(crate) allow_public_api: bool,
+    /// Log format: text for people, json for log collectors (filter with RUST_LOG).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) log_format: Option<LogFormatArg>,
+    /// Peer-to-peer listen address (multiaddr). Accepted; peers arrive in a later release.
+    #[arg(long, value_name = "MULTIADDR")]
+    pub(crate) listen: Option<String>,
+    /// Peers to dial at start (multiaddrs). Accepted; peers arrive in a later release.
+    #[arg(long, value_name = "MULTIADDR", num_args = 1..)]
+    pub(crate) bootstrap: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormatArg {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            LogFormatArg::Text => "text",
+            LogFormatArg::Json => "json",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IdCommand {
+    /// Create your physician key (encrypted, in HOME/id.key) under a handle.
+    New {
+        /// Your pseudonym: 3 to 32 of a-z 0-9 - _ . starting with a letter.
+        #[arg(long)]
+        handle: String,
+    },
+    /// Your public key, handle and attestation status.
+    Show {
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Print a signed request for an attestation, to give to a verifying institution.
+    Request {
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+/// Where the institution admin's token comes from.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct AdminTokenArgs {
+    /// The node's data directory; its admin.token is used.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// A file holding the admin token.
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    pub(crate) token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AttestArgs {
+    /// The request (`curbside-request-v1:...`), a file holding it, or `-` for standard input.
+    pub(crate) request: String,
+    /// Specialties checked (one or more).
+    #[arg(long, value_name = "S", num_args = 1.., required = true)]
+    pub(crate) specialty: Vec<String>,
+    /// Where the licence was issued (GB, US-CA, DEV...).
+    #[arg(long, value_name = "J")]
+    pub(crate) jurisdiction: String,
+    /// The licence number (kept privately by the node; only a commitment is published).
+    #[arg(long, value_name = "L")]
+    pub(crate) licence: String,
+    /// How many days the attestation lasts.
+    #[arg(long, value_name = "D")]
+    pub(crate) valid_days: u64,
+    #[command(flatten)]
+    pub(crate) admin: AdminTokenArgs,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RevokeArgs {
+    /// The attestation's id (64 hex characters).
+    pub(crate) attestation_id: String,
+    /// Why, for the audit record.
+    #[arg(long)]
+    pub(crate) reason: String,
+    #[command(flatten)]
+    pub(crate) admin: AdminTokenArgs,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PostArgs {
+    /// The hub (general, cardiology, oncology...).
+    #[arg(long)]
+    pub(crate) hub: String,
+    /// One line.
+    #[arg(long)]
+    pub(crate) title: String,
+    /// The text.
+    #[arg(long)]
+    pub(crate) body: String,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaseArgs {
+    /// The hub [or `hub` in the file].
+    #[arg(long)]
+    pub(crate) hub: Option<String>,
+    /// A case file (TOML: title, age, sex, presentation, history, findings, question, tags).
+    /// Flags override its fields.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+    /// One line.
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// The patient's age in years, or a band: <1, 1-4, 5-11, 12-17, 18-29, ..., 80-89, 90+.
+    #[arg(long)]
+    pub(crate) age: Option<String>,
+    /// female, male, intersex or unspecified.
+    #[arg(long)]
+    pub(crate) sex: Option<String>,
+    /// The presenting complaint.
+    #[arg(long)]
+    pub(crate) presentation: Option<String>,
+    /// Relevant history.
+    #[arg(long)]
+    pub(crate) history: Option<String>,
+    /// Examination and investigation findings.
+    #[arg(long)]
+    pub(crate) findings: Option<String>,
+    /// What you ask colleagues.
+    #[arg(long)]
+    pub(crate) question: Option<String>,
+    /// Tags (lowercase words joined by -); replaces the file's tags.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommentArgs {
+    /// The id of the post, case, poll or comment replied to.
+    pub(crate) event_id: String,
+    /// The text.
+    #[arg(long)]
+    pub(crate) body: String,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PollArgs {
+    /// The hub.
+    #[arg(long)]
+    pub(crate) hub: String,
+    /// The question.
+    #[arg(long)]
+    pub(crate) question: String,
+    /// An option (give 2 to 8, in order).
+    #[arg(long = "option", value_name = "TEXT", required = true)]
+    pub(crate) options: Vec<String>,
+    /// How long the poll stays open: 90m, 12h, 7d, 2w (at most the network's limit, 90 days).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) closes_in: String,
+    /// Only physicians attested in one of these specialties may vote.
+    #[arg(long, value_name = "S", num_args = 1..)]
+    pub(crate) eligible: Vec<String>,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VoteArgs {
+    /// The poll's id.
+    pub(crate) poll_id: String,
+    /// The option's number, counting from 1 as `curbside show` and `tally` list them.
+    #[arg(long, value_name = "N")]
+    pub(crate) option: u16,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FeedArgs {
+    /// The hub.
+    pub(crate) hub: String,
+    /// How many events (1 to 200).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub(crate) limit: u16,
+    /// Continue from a previous page (its `next` cursor).
+    #[arg(long, value_name = "CURSOR")]
+    pub(crate) before: Option<String>,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The event's id.
+    pub(crate) event_id: String,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Breakdown {
+    /// By the voters' attested specialties.
+    Specialty,
+    /// By the voters' licensing jurisdictions.
+    Jurisdiction,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TallyArgs {
+    /// The poll's id.
+    pub(crate) poll_id: String,
+    /// Also show a breakdown (groups and cells under k voters are suppressed).
+    #[arg(long, value_enum)]
+    pub(crate) by: Option<Breakdown>,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn node_may_come_before_or_after_the_subcommand() {
+        let cli =
+            Cli::try_parse_from(["curbside", "--node", "http://a", "feed", "general"]).unwrap();
+        assert_eq!(cli.node.as_deref(), Some("http://a"));
+        let cli =
+            Cli::try_parse_from(["curbside", "feed", "general", "--node", "http://b"]).unwrap();
+        let Command::Feed(f) = cli.command else { panic!() };
+        assert_eq!(f.node.node.as_deref(), Some("http://b"));
+    }
+
+    #[test]
+    fn charter_node_is_the_chartered_key() {
+        let cli = Cli::try_parse_from([
+            "curbside",
+            "charter",
+            "--root-key",
+            "r.key",
+            "--node",
+            "ab",
+            "--institution",
+            "St Elsewhere",
+            "--verify",
+            "GB",
+            "US-CA",
+            "--valid-days",
+            "365",
+        ])
+        .unwrap();
+        let Command::Charter(c) = cli.command else { panic!() };
+        assert_eq!(c.node_key, "ab");
+        assert_eq!(c.verify, ["GB", "US-CA"]);
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli =
+            Cli::try_parse_from(["curbside", "id", "show", "--json", "--home", "/h"]).unwrap();
+        assert!(cli.json);
+        assert_eq!(cli.home.as_deref(), Some(std::path::Path::new("/h")));
+    }
+}

@@ -1,0 +1,379 @@
+//! A blocking HTTP client for a node's API (`docs/API.md`).
+//!
+//! Every answer is JSON. A 4xx or 5xx answer is the API's
+//! `{"code", "message"}`, which becomes [`ClientError::Api`]; a node that
+//! does not answer at all becomes [`ClientError::NoNode`], which says how to
+//! start one.
+
+use std::time::Duration;
+
+use curbside_protocol::{EventId, NetworkId, PublicKey, SignedEvent, Timestamp};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// Why a call to the node failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClientError {
+    /// Nothing listens at the URL (or the host does not resolve).
+    #[error(
+        "no node answers at {url}{}: start one with `curbside node run`, or name another with --node URL",
+        detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+    )]
+    NoNode {
+        /// The node's URL.
+        url: String,
+        /// What the operating system said, when it is not plain "refused".
+        detail: Option<String>,
+    },
+    /// The API answered with an error.
+    #[error("{message} ({code})")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The stable code.
+        code: String,
+        /// For people.
+        message: String,
+    },
+    /// The answer is not what the API documents.
+    #[error(
+        "the server at {url} answered {path} with something that is not Curbside's API ({detail}): is --node right?"
+    )]
+    BadAnswer {
+        /// The node's URL.
+        url: String,
+        /// The path asked.
+        path: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The request failed on the way (timeout, protocol error).
+    #[error("talking to the node at {url}: {detail}")]
+    Transport {
+        /// The node's URL.
+        url: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The URL itself is unusable.
+    #[error("{url:?} is not a node URL: {detail}")]
+    BadUrl {
+        /// What was given.
+        url: String,
+        /// Why it is unusable.
+        detail: String,
+    },
+}
+
+impl ClientError {
+    /// The API's code, if the node answered with one.
+    pub(crate) fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Status {
+    pub(crate) network: NetworkId,
+    pub(crate) network_name: String,
+}
+
+/// One event's outcome from `POST /v1/events`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Outcome {
+    /// stored, duplicate, pending or rejected.
+    pub(crate) status: String,
+    pub(crate) id: Option<EventId>,
+    pub(crate) code: Option<String>,
+    pub(crate) message: Option<String>,
+    pub(crate) waiting_for: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Outcomes {
+    outcomes: Vec<Outcome>,
+}
+
+/// An event as the API shows it. `event` is the signed wire form, decoded
+/// (and so checked for canonical form) here; `body` is the node's JSON of
+/// the body's fields, passed through to `--json` output.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct EventView {
+    pub(crate) id: EventId,
+    pub(crate) author: PublicKey,
+    pub(crate) handle: Option<String>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) kind: String,
+    #[serde(default)]
+    pub(crate) body: Value,
+    pub(crate) event: SignedEvent,
+}
+
+/// A session (`POST /v1/session`) or a challenge (`POST /v1/session/challenge`).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Challenge {
+    pub(crate) challenge: String,
+    #[allow(dead_code)]
+    pub(crate) expires_at: Timestamp,
+}
+
+/// An open session.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Session {
+    pub(crate) token: String,
+    pub(crate) expires_at: Timestamp,
+}
+
+/// The client of one node.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// Makes `text` a base URL: `http://` is assumed when no scheme is given,
+/// and a trailing `/` is dropped.
+pub(crate) fn normalize_url(text: &str) -> Result<String, ClientError> {
+    let text = text.trim();
+    let bad =
+        |detail: &str| ClientError::BadUrl { url: text.to_owned(), detail: detail.to_owned() };
+    if text.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    let url = if text.contains("://") { text.to_owned() } else { format!("http://{text}") };
+    if url.starts_with("https://") {
+        return Err(bad(
+            "this build of curbside speaks plain HTTP to a node on this machine or network; \
+             use an http:// URL (or an SSH tunnel to the node's loopback API)",
+        ));
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(bad("use an http:// URL such as http://127.0.0.1:7420"));
+    };
+    if rest.trim_end_matches('/').is_empty() {
+        return Err(bad("it names no host"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+impl Client {
+    /// A client of the node at `url`.
+    pub(crate) fn new(url: &str) -> Result<Self, ClientError> {
+        let base = normalize_url(url)?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(Duration::from_secs(60)))
+            .user_agent(concat!("curbside/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Self { base, agent: config.into() })
+    }
+
+    /// The node's base URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn transport(&self, path: &str, e: ureq::Error) -> ClientError {
+        let url = self.base.clone();
+        match e {
+            ureq::Error::Io(io) => match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => ClientError::NoNode { url, detail: None },
+                std::io::ErrorKind::AddrNotAvailable
+                | std::io::ErrorKind::HostUnreachable
+                | std::io::ErrorKind::NetworkUnreachable => {
+                    ClientError::NoNode { url, detail: Some(io.to_string()) }
+                }
+                _ => ClientError::Transport { url, detail: format!("{path}: {io}") },
+            },
+            ureq::Error::ConnectionFailed => ClientError::NoNode { url, detail: None },
+            ureq::Error::HostNotFound => {
+                ClientError::NoNode { url, detail: Some("the host name does not resolve".into()) }
+            }
+            ureq::Error::Timeout(t) => ClientError::Transport {
+                url,
+                detail: format!("{path}: no answer in time ({t}); is the node overloaded?"),
+            },
+            ureq::Error::BadUri(detail) => ClientError::BadUrl { url, detail },
+            other => ClientError::Transport { url, detail: format!("{path}: {other}") },
+        }
+    }
+
+    /// One request; the status and the JSON answer.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Result<(u16, Value), ClientError> {
+        let url = format!("{}{path}", self.base);
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let result = if method == "GET" {
+            let mut req = self.agent.get(&url);
+            if let Some(auth) = &auth {
+                req = req.header("Authorization", auth);
+            }
+            req.call()
+        } else {
+            let mut req = self.agent.post(&url);
+            if let Some(auth) = &auth {
+                req = req.header("Authorization", auth);
+            }
+            req.send_json(body.unwrap_or(&Value::Null))
+        };
+        let mut response = result.map_err(|e| self.transport(path, e))?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .map_err(|e| self.transport(path, e))?;
+        let bad = |detail: String| ClientError::BadAnswer {
+            url: self.base.clone(),
+            path: path.to_owned(),
+            detail,
+        };
+        let value: Value = serde_json::from_str(&text).map_err(|_| {
+            let start: String = text.chars().take(80).collect();
+            bad(format!("HTTP {status}, not JSON: {start:?}"))
+        })?;
+        Ok((status, value))
+    }
+
+    /// The API's error for a non-2xx answer.
+    fn api_error(&self, path: &str, status: u16, value: &Value) -> ClientError {
+        match (
+            value.get("code").and_then(Value::as_str),
+            value.get("message").and_then(Value::as_str),
+        ) {
+            (Some(code), message) => ClientError::Api {
+                status,
+                code: code.to_owned(),
+                message: message.unwrap_or("(no message)").to_owned(),
+            },
+            _ => ClientError::BadAnswer {
+                url: self.base.clone(),
+                path: path.to_owned(),
+                detail: format!("HTTP {status} without an error code"),
+            },
+        }
+    }
+
+    fn parse<T: DeserializeOwned>(&self, path: &str, value: Value) -> Result<T, ClientError> {
+        serde_json::from_value(value).map_err(|e| ClientError::BadAnswer {
+            url: self.base.clone(),
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// `GET path`, expecting 2xx and a `T`.
+    pub(crate) fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let (status, value) = self.request("GET", path, None, bearer)?;
+        if !(200..300).contains(&status) {
+            return Err(self.api_error(path, status, &value));
+        }
+        self.parse(path, value)
+    }
+
+    /// `POST path` with a JSON body, expecting 2xx and a `T`.
+    pub(crate) fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+        bearer: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let (status, value) = self.request("POST", path, Some(body), bearer)?;
+        if !(200..300).contains(&status) {
+            return Err(self.api_error(path, status, &value));
+        }
+        self.parse(path, value)
+    }
+
+    /// `GET /v1/status`.
+    pub(crate) fn status(&self) -> Result<Status, ClientError> {
+        self.get("/v1/status", None)
+    }
+
+    /// `POST /v1/events`: one outcome per event, refused ones included
+    /// (a refusal is an outcome here, not an error).
+    pub(crate) fn submit(&self, events: &[SignedEvent]) -> Result<Vec<Outcome>, ClientError> {
+        let path = "/v1/events";
+        let wire: Vec<Value> =
+            events.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
+        let (status, value) = self.request("POST", path, Some(&json!({ "events": wire })), None)?;
+        if value.get("outcomes").is_some() {
+            let answer: Outcomes = self.parse(path, value)?;
+            if answer.outcomes.len() != events.len() {
+                return Err(ClientError::BadAnswer {
+                    url: self.base.clone(),
+                    path: path.to_owned(),
+                    detail: format!(
+                        "{} outcomes for {} events",
+                        answer.outcomes.len(),
+                        events.len()
+                    ),
+                });
+            }
+            return Ok(answer.outcomes);
+        }
+        Err(self.api_error(path, status, &value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_normalized() {
+        assert_eq!(normalize_url("http://127.0.0.1:7420/").unwrap(), "http://127.0.0.1:7420");
+        assert_eq!(normalize_url("127.0.0.1:9000").unwrap(), "http://127.0.0.1:9000");
+        assert_eq!(normalize_url(" localhost:1 ").unwrap(), "http://localhost:1");
+        assert!(normalize_url("").is_err());
+        assert!(normalize_url("http://").is_err());
+        assert!(normalize_url("ftp://x").is_err());
+        let https = normalize_url("https://node.example").unwrap_err().to_string();
+        assert!(https.contains("http://"), "{https}");
+    }
+
+    #[test]
+    fn a_closed_port_means_no_node() {
+        // Bind, learn the port, close: nothing listens there now.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let client = Client::new(&format!("http://127.0.0.1:{port}")).unwrap();
+        let err = client.status().unwrap_err();
+        assert!(matches!(err, ClientError::NoNode { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&format!("no node answers at http://127.0.0.1:{port}")), "{text}");
+        assert!(text.contains("curbside node run"), "{text}");
+    }
+
+    #[test]
+    fn api_errors_read_message_then_code() {
+        let client = Client::new("http://127.0.0.1:1").unwrap();
+        let err = client.api_error(
+            "/v1/events",
+            422,
+            &json!({"code": "poll_closed", "message": "the poll closed"}),
+        );
+        assert_eq!(err.to_string(), "the poll closed (poll_closed)");
+        assert_eq!(err.code(), Some("poll_closed"));
+        let odd = client.api_error("/v1/x", 404, &json!({"hello": 1}));
+        assert!(matches!(odd, ClientError::BadAnswer { .. }), "{odd:?}");
+    }
+}

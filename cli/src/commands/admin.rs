@@ -1,0 +1,202 @@
+//! For institution admins: `attest` and `revoke`, with the node's admin
+//! token (`--token-file`, else `<--data>/admin.token`, else the
+//! development node's).
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use curbside_protocol::{
+    AttestationRequest, Body, EventId, Jurisdiction, REQUEST_PREFIX, SignedEvent, Specialty, limits,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Ctx, parse_event_id};
+use crate::args::{AdminTokenArgs, AttestArgs, NodeUrl, RevokeArgs};
+use crate::checks::text_field;
+use crate::client::Client;
+use crate::home;
+use crate::output::{datetime, kv};
+
+/// The admin token and a client of the node it belongs to.
+fn admin_client(
+    ctx: &Ctx,
+    admin: &AdminTokenArgs,
+    node: &NodeUrl,
+) -> anyhow::Result<(Client, String)> {
+    let source = home::find_admin_token(
+        admin.token_file.as_deref(),
+        admin.data.as_deref(),
+        &ctx.home,
+    )
+    .with_context(|| {
+        format!(
+            "no admin token: pass --token-file FILE or --data DIR (the node's data directory); \
+                     none was found for a development node under {}",
+            ctx.home.dir().display()
+        )
+    })?;
+    let token = home::read_token(&source)?;
+    // The node: as named, else the API address in --data's configuration.
+    let url = ctx.explicit_node_url(node.node.as_deref()).or_else(|| {
+        let data = admin.data.as_deref()?;
+        let config = curbside_node::config::NodeConfig::load(
+            data,
+            &curbside_node::config::Overrides::default(),
+        )
+        .ok()?;
+        let mut addr = config.api;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        Some(format!("http://{addr}"))
+    });
+    let client = Client::new(url.as_deref().unwrap_or(crate::args::DEFAULT_NODE))?;
+    Ok((client, token))
+}
+
+/// The request text: given, in a file, or on stdin (`-`).
+fn request_text(arg: &str) -> anyhow::Result<String> {
+    if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the request from standard input")?;
+        if s.trim().is_empty() {
+            bail!("standard input held no request: pipe in the output of `curbside id request`");
+        }
+        return Ok(s);
+    }
+    if arg.trim_start().starts_with(REQUEST_PREFIX) {
+        return Ok(arg.to_owned());
+    }
+    let path = Path::new(arg);
+    if path.is_file() {
+        return std::fs::read_to_string(path)
+            .with_context(|| format!("reading the request from {}", path.display()));
+    }
+    bail!(
+        "{arg:?} is neither a request (it starts with {REQUEST_PREFIX}) nor a file: pass the text `curbside id request` printed, a file holding it, or - to read standard input"
+    )
+}
+
+/// What the admin calls answer.
+#[derive(Debug, Deserialize)]
+struct Issued {
+    id: EventId,
+    event: SignedEvent,
+}
+
+/// `curbside attest`.
+pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
+    let text = request_text(&args.request)?;
+    let request = AttestationRequest::from_text(&text)?;
+    let mut specialties: Vec<Specialty> = Vec::new();
+    for s in &args.specialty {
+        let s = Specialty::new(s.trim())?;
+        if !specialties.contains(&s) {
+            specialties.push(s);
+        }
+    }
+    if specialties.len() > limits::SPECIALTIES {
+        bail!("at most {} specialties", limits::SPECIALTIES);
+    }
+    let jurisdiction = Jurisdiction::new(args.jurisdiction.trim())?;
+    let licence = args.licence.trim();
+    if licence.is_empty() {
+        bail!("--licence must not be empty");
+    }
+    if args.valid_days == 0 {
+        bail!("--valid-days must be at least 1");
+    }
+    let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
+    let issued: Issued = client.post(
+        "/v1/admin/attest",
+        &json!({
+            "request": text.trim(),
+            "specialties": specialties,
+            "jurisdiction": jurisdiction,
+            "licence": licence,
+            "valid_days": args.valid_days,
+        }),
+        Some(&token),
+    )?;
+    let valid_until = match issued.event.body() {
+        Body::Attestation(a) => Some(a.valid_until),
+        _ => None,
+    };
+    ctx.out.emit(
+        &json!({
+            "id": issued.id,
+            "subject": request.subject,
+            "handle": request.handle,
+            "specialties": specialties,
+            "jurisdiction": jurisdiction,
+            "valid_until": valid_until,
+            "issuer": issued.event.author(),
+        }),
+        || {
+            kv(&[
+                ("attested", format!("{} ({})", request.handle, request.subject.short())),
+                ("id", issued.id.to_string()),
+                (
+                    "specialties",
+                    specialties.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                ),
+                ("jurisdiction", jurisdiction.to_string()),
+                ("valid until", valid_until.map(datetime).unwrap_or_default()),
+            ])
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside revoke`.
+pub(crate) fn revoke(ctx: &Ctx, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
+    let target = parse_event_id(&args.attestation_id, "ATTESTATION_ID")?;
+    text_field("--reason", &args.reason, 1, limits::REASON).map_err(anyhow::Error::msg)?;
+    let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
+    let issued: Issued = client.post(
+        "/v1/admin/revoke",
+        &json!({ "target": target, "reason": args.reason.trim() }),
+        Some(&token),
+    )?;
+    let effective_at = match issued.event.body() {
+        Body::Revocation(r) => Some(r.effective_at),
+        _ => None,
+    };
+    ctx.out.emit(
+        &json!({
+            "id": issued.id,
+            "target": target,
+            "reason": args.reason.trim(),
+            "effective_at": effective_at,
+        }),
+        || {
+            kv(&[
+                ("revoked", target.to_string()),
+                ("id", issued.id.to_string()),
+                ("effective", effective_at.map(datetime).unwrap_or_default()),
+            ])
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_come_as_text_or_files() {
+        assert_eq!(request_text("curbside-request-v1:abc").unwrap(), "curbside-request-v1:abc");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("req.txt");
+        std::fs::write(&file, "curbside-request-v1:xyz\n").unwrap();
+        assert_eq!(request_text(file.to_str().unwrap()).unwrap(), "curbside-request-v1:xyz\n");
+        let err = request_text("hello").unwrap_err().to_string();
+        assert!(err.contains("neither a request"), "{err}");
+    }
+}

@@ -1,0 +1,225 @@
+//! A physician's identity: `id new`, `id show`, `id request`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use curbside_protocol::{AttestationRequest, Handle, PublicKey, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Ctx;
+use crate::client::{Client, ClientError};
+use crate::error::Refusal;
+use crate::home;
+use crate::keystore::{self, KdfParams, KeyKind, Keystore};
+use crate::output::{date, kv};
+use crate::session::{self, Reader};
+
+/// `curbside id new --handle H`.
+pub(crate) fn new(ctx: &Ctx, handle: &str) -> anyhow::Result<ExitCode> {
+    let handle = Handle::new(handle.trim())?;
+    let path = ctx.home.id_key();
+    if path.exists() {
+        let existing = Keystore::load(&path).ok();
+        bail!(
+            "you already have an identity at {}{}: one key per home; use another --home for another identity",
+            path.display(),
+            existing
+                .map(|s| format!(
+                    " ({}, key {})",
+                    s.label().unwrap_or("no handle"),
+                    s.public_key().short()
+                ))
+                .unwrap_or_default()
+        );
+    }
+    ctx.home.create()?;
+    let key = curbside_protocol::SecretKey::generate();
+    let pass = keystore::passphrase("Choose a passphrase for your key: ", true)?;
+    let store = Keystore::seal(
+        &key,
+        KeyKind::Physician,
+        Some(handle.to_string()),
+        &pass,
+        KdfParams::from_env(),
+    )?;
+    store.save(&path)?;
+    ctx.out.emit(
+        &json!({ "public_key": key.public(), "handle": handle, "key_file": path }),
+        || {
+            let mut text = kv(&[
+                ("public key", key.public().to_string()),
+                ("handle", handle.to_string()),
+                ("key file", format!("{} (encrypted)", path.display())),
+            ]);
+            text.push_str(
+                "\nNext: `curbside id request` prints a request to give to a verifying institution.\n",
+            );
+            text
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn require_identity(ctx: &Ctx) -> anyhow::Result<Keystore> {
+    session::physician_key(&ctx.home)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "there is no identity in {}: create one with `curbside id new --handle H`",
+            ctx.home.dir().display()
+        )
+    })
+}
+
+/// One attestation, as `GET /v1/keys/{key}/attestation` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AttestationInfo {
+    id: String,
+    issuer: PublicKey,
+    #[serde(default)]
+    handle: Option<String>,
+    issued_at: Timestamp,
+    valid_until: Timestamp,
+    specialties: Vec<String>,
+    jurisdiction: String,
+    revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AttestationStatus {
+    attested: bool,
+    attestations: Vec<AttestationInfo>,
+}
+
+/// The node's view of `key`: `Ok(None)` when no node answers.
+fn attestation_status(
+    ctx: &Ctx,
+    client: &Client,
+    key: &PublicKey,
+) -> anyhow::Result<Option<AttestationStatus>> {
+    let path = format!("/v1/keys/{key}/attestation");
+    let not_attested = || AttestationStatus { attested: false, attestations: Vec::new() };
+    let result = Reader::new(client, &ctx.home).and_then(|mut r| r.get::<AttestationStatus>(&path));
+    match result {
+        Ok(status) => Ok(Some(status)),
+        Err(e) => {
+            if matches!(e.downcast_ref::<ClientError>(), Some(ClientError::NoNode { .. })) {
+                return Ok(None);
+            }
+            let refused_session = matches!(
+                e.downcast_ref::<Refusal>(),
+                Some(Refusal::Coded { code, .. }) if code == "not_attested"
+            );
+            if !refused_session {
+                return Err(e);
+            }
+            // No session for an unattested key; the admin token (a
+            // development node's, say) can still show why.
+            match home::find_admin_token(None, None, &ctx.home) {
+                Some(source) => {
+                    let token = home::read_token(&source)?;
+                    Ok(Some(client.get(&path, Some(&token)).unwrap_or_else(|_| not_attested())))
+                }
+                None => Ok(Some(not_attested())),
+            }
+        }
+    }
+}
+
+fn describe(a: &AttestationInfo, now: Timestamp) -> String {
+    let state = match a.revoked_at {
+        Some(t) if t <= now => format!("revoked {}", date(t)),
+        Some(t) => format!("revoked from {}", date(t)),
+        None if a.valid_until <= now => format!("lapsed {}", date(a.valid_until)),
+        None => format!("valid until {}", date(a.valid_until)),
+    };
+    format!(
+        "{} ({}) {state}, by {}\nid {}",
+        a.specialties.join(", "),
+        a.jurisdiction,
+        a.issuer.short(),
+        a.id
+    )
+}
+
+/// `curbside id show`.
+pub(crate) fn show(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = require_identity(ctx)?;
+    let key = store.public_key();
+    let client = ctx.client(node)?;
+    let status = attestation_status(ctx, &client, &key)?;
+    let now = curbside_node::now();
+    ctx.out.emit(
+        &json!({
+            "public_key": key,
+            "handle": store.label(),
+            "key_file": ctx.home.id_key(),
+            "node": client.url(),
+            "node_answers": status.is_some(),
+            "attested": status.as_ref().map(|s| s.attested),
+            "attestations": status.as_ref().map(|s| &s.attestations),
+        }),
+        || {
+            let mut rows = vec![
+                ("public key", key.to_string()),
+                ("handle", store.label().unwrap_or("(none)").to_owned()),
+                ("key file", ctx.home.id_key().display().to_string()),
+            ];
+            match &status {
+                None => rows.push((
+                    "attested",
+                    format!("unknown: no node answers at {}", client.url()),
+                )),
+                Some(s) => {
+                    rows.push((
+                        "attested",
+                        if s.attested {
+                            format!("yes, at {}", client.url())
+                        } else {
+                            format!(
+                                "no, at {}: run `curbside id request` and give the text to a verifying institution",
+                                client.url()
+                            )
+                        },
+                    ));
+                    for a in &s.attestations {
+                        rows.push(("attestation", describe(a, now)));
+                    }
+                }
+            }
+            kv(&rows)
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside id request`.
+pub(crate) fn request(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = require_identity(ctx)?;
+    let handle = store
+        .label()
+        .context("your key file has no handle")
+        .and_then(|l| Handle::new(l).context("your key file's handle"))?;
+    let client = ctx.client(node)?;
+    let status = client.status()?;
+    let key = session::unlock(&store, &ctx.home)?;
+    let request =
+        AttestationRequest::new(status.network, &key, handle.clone(), curbside_node::now());
+    let text = request.to_text();
+    ctx.out.emit(
+        &json!({
+            "request": text,
+            "subject": key.public(),
+            "handle": handle,
+            "network": status.network,
+            "network_name": status.network_name,
+        }),
+        || text.clone(),
+    )?;
+    if !ctx.out.json {
+        eprintln!(
+            "Give this request to a verifying institution of {:?}; it names your key and handle, nothing else.",
+            status.network_name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

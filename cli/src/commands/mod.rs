@@ -1,0 +1,122 @@
+//! One module per group of commands; [`run`] dispatches.
+
+mod admin;
+mod check;
+mod id;
+mod network;
+mod node;
+mod read;
+mod write;
+
+use std::process::ExitCode;
+
+use crate::args::{Cli, Command, DEFAULT_NODE, IdCommand, NetworkCommand, NodeCommand};
+use crate::client::Client;
+use crate::home::Home;
+use crate::output::Out;
+
+/// What every command shares.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// `--home`.
+    pub(crate) home: Home,
+    /// `--json` or text.
+    pub(crate) out: Out,
+    /// `--node` given before the subcommand.
+    top_node: Option<String>,
+}
+
+impl Ctx {
+    /// The node's URL: `--node` after the subcommand, else before it, else
+    /// `CURBSIDE_NODE`, else `http://127.0.0.1:7420`.
+    pub(crate) fn node_url(&self, sub: Option<&str>) -> String {
+        self.explicit_node_url(sub).unwrap_or_else(|| DEFAULT_NODE.to_owned())
+    }
+
+    /// The node's URL if the user named one (flag or environment).
+    pub(crate) fn explicit_node_url(&self, sub: Option<&str>) -> Option<String> {
+        sub.map(str::to_owned)
+            .or_else(|| self.top_node.clone())
+            .or_else(|| std::env::var("CURBSIDE_NODE").ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// A client of that node.
+    pub(crate) fn client(&self, sub: Option<&str>) -> anyhow::Result<Client> {
+        Ok(Client::new(&self.node_url(sub))?)
+    }
+
+    /// The flags that make a suggested command reach the same home and
+    /// node as this one (empty when they are the defaults).
+    pub(crate) fn suggest_flags(&self, node_url: &str) -> String {
+        let mut flags = String::new();
+        if std::env::var_os("CURBSIDE_HOME").is_none()
+            && Home::resolve(None).ok().is_none_or(|d| d.dir() != self.home.dir())
+        {
+            flags.push_str(&format!(
+                " --home {}",
+                shell_word(&self.home.dir().display().to_string())
+            ));
+        }
+        if node_url != DEFAULT_NODE && std::env::var_os("CURBSIDE_NODE").is_none() {
+            flags.push_str(&format!(" --node {node_url}"));
+        }
+        flags
+    }
+}
+
+/// An event id argument, with a message that says where ids come from.
+pub(crate) fn parse_event_id(text: &str, what: &str) -> anyhow::Result<curbside_protocol::EventId> {
+    text.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "{what} {text:?} is not an event id: use the full 64-character id that `curbside feed` or `curbside show` prints"
+        )
+    })
+}
+
+/// `s`, quoted for a POSIX shell if it needs it.
+pub(crate) fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+@%".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Runs the command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx =
+        Ctx { home: Home::resolve(cli.home)?, out: Out { json: cli.json }, top_node: cli.node };
+    match cli.command {
+        Command::Network(NetworkCommand::New { name, out }) => network::new(&ctx, &name, &out),
+        Command::Charter(args) => network::charter(&ctx, &args),
+        Command::Node(NodeCommand::Init { genesis, data }) => node::init(&ctx, &genesis, &data),
+        Command::Node(NodeCommand::Run(args)) => node::run(&ctx, &args),
+        Command::Id(IdCommand::New { handle }) => id::new(&ctx, &handle),
+        Command::Id(IdCommand::Show { node }) => id::show(&ctx, node.node.as_deref()),
+        Command::Id(IdCommand::Request { node }) => id::request(&ctx, node.node.as_deref()),
+        Command::Attest(args) => admin::attest(&ctx, &args),
+        Command::Revoke(args) => admin::revoke(&ctx, &args),
+        Command::Post(args) => write::post(&ctx, &args),
+        Command::Case(args) => write::case(&ctx, &args),
+        Command::Comment(args) => write::comment(&ctx, &args),
+        Command::Poll(args) => write::poll(&ctx, &args),
+        Command::Vote(args) => write::vote(&ctx, &args),
+        Command::Feed(args) => read::feed(&ctx, &args),
+        Command::Show(args) => read::show(&ctx, &args),
+        Command::Tally(args) => read::tally(&ctx, &args),
+        Command::CheckText { file } => check::check_text(&ctx, &file),
+        Command::Codes => check::codes(&ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(shell_word("/tmp/a-b"), "/tmp/a-b");
+        assert_eq!(shell_word("/tmp/a b"), "'/tmp/a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+    }
+}

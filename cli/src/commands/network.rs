@@ -1,0 +1,203 @@
+//! For federation roots: `network new` and `charter`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use curbside_node::datadir::{read_genesis, write_genesis};
+use curbside_protocol::{
+    Body, Charter, Event, Genesis, Jurisdiction, PublicKey, SecretKey, limits,
+};
+use serde_json::json;
+
+use super::write::Extra;
+use super::{Ctx, shell_word};
+use crate::checks::text_field;
+use crate::keystore::{self, KdfParams, KeyKind, Keystore};
+use crate::output::{datetime, kv};
+
+/// `curbside network new --name N --out DIR`.
+pub(crate) fn new(ctx: &Ctx, name: &str, out: &Path) -> anyhow::Result<ExitCode> {
+    let key_path = out.join("root.key");
+    let genesis_path = out.join("genesis.json");
+    for path in [&key_path, &genesis_path] {
+        if path.exists() {
+            bail!(
+                "{} already exists: refusing to overwrite a network; choose another --out DIR",
+                path.display()
+            );
+        }
+    }
+    let key = SecretKey::generate();
+    let genesis = Genesis::new(name.trim(), vec![key.public()], curbside_node::now());
+    genesis.check().with_context(|| format!("--name {name:?}"))?;
+    let pass = keystore::passphrase("Choose a passphrase for the root key: ", true)?;
+    let store = Keystore::seal(
+        &key,
+        KeyKind::Root,
+        Some(format!("root of {}", genesis.name)),
+        &pass,
+        KdfParams::from_env(),
+    )?;
+    store.save(&key_path)?;
+    write_genesis(&genesis_path, &genesis)?;
+
+    let network = genesis.network_id();
+    ctx.out.emit(
+        &json!({
+            "network": network,
+            "name": genesis.name,
+            "root_key": key.public(),
+            "root_key_file": key_path,
+            "genesis_file": genesis_path,
+        }),
+        || {
+            let mut text = format!("Created the network {:?}.\n\n", genesis.name);
+            text.push_str(&kv(&[
+                ("network id", network.to_string()),
+                ("root key", key.public().to_string()),
+                ("root key file", format!("{} (encrypted; keep it offline)", key_path.display())),
+                ("genesis", genesis_path.display().to_string()),
+            ]));
+            text.push_str(&format!(
+                "\nNext: give {} to each institution, who runs\n  curbside node init --genesis genesis.json --data DIR\n\
+                 and sends you the node key it prints; charter it with\n  curbside charter --root-key {} --node PUBKEY --institution NAME --verify JURISDICTION --valid-days 365\n",
+                genesis_path.display(),
+                shell_word(&key_path.display().to_string()),
+            ));
+            text
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside charter`.
+pub(crate) fn charter(ctx: &Ctx, args: &crate::args::CharterArgs) -> anyhow::Result<ExitCode> {
+    let node: PublicKey = args.node_key.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--node {:?} is not a node's public key: use the 64 hex characters `curbside node init` printed",
+            args.node_key
+        )
+    })?;
+    text_field("--institution", &args.institution, 1, limits::NAME).map_err(anyhow::Error::msg)?;
+    let mut verify: Vec<Jurisdiction> = Vec::new();
+    for j in &args.verify {
+        let j = Jurisdiction::new(j.trim())?;
+        if !verify.contains(&j) {
+            verify.push(j);
+        }
+    }
+    if verify.len() > limits::JURISDICTIONS {
+        bail!("at most {} --verify jurisdictions", limits::JURISDICTIONS);
+    }
+    if args.valid_days == 0 {
+        bail!("--valid-days must be at least 1");
+    }
+    let genesis_path = match &args.genesis {
+        Some(p) => p.clone(),
+        None => args.root_key.parent().unwrap_or(Path::new(".")).join("genesis.json"),
+    };
+    let genesis = read_genesis(&genesis_path).with_context(|| {
+        format!("reading the genesis {} (name it with --genesis FILE)", genesis_path.display())
+    })?;
+    let store = Keystore::load(&args.root_key)?;
+    if store.kind() != KeyKind::Root {
+        bail!("{} holds a {} key, not a root key", args.root_key.display(), store.kind());
+    }
+    if !genesis.is_root(&store.public_key()) {
+        bail!(
+            "the key in {} is not a root of the network {:?} ({}): use that network's root key or genesis",
+            args.root_key.display(),
+            genesis.name,
+            genesis_path.display()
+        );
+    }
+    let network = genesis.network_id();
+    // Ask the node before the passphrase: no typing for a node that is not there.
+    let client = if args.no_submit {
+        None
+    } else {
+        let client = ctx.client(args.submit_to.as_deref())?;
+        let status = client.status()?;
+        if status.network != network {
+            bail!(
+                "the node at {} belongs to the network {:?} ({}), not {:?} ({}): name the right node with --submit-to URL",
+                client.url(),
+                status.network_name,
+                status.network.short(),
+                genesis.name,
+                network.short()
+            );
+        }
+        Some(client)
+    };
+    let pass = keystore::passphrase(
+        &format!("Passphrase for the root key {}: ", args.root_key.display()),
+        false,
+    )?;
+    let key = store.open(&pass)?;
+    let now = curbside_node::now();
+    let valid_until = now.plus_days(args.valid_days);
+    let body = Body::Charter(Charter {
+        node,
+        institution: args.institution.trim().to_owned(),
+        verify: verify.clone(),
+        valid_until,
+    });
+    let event = Event::new(network, key.public(), now, body)
+        .sign(&key)
+        .context("the root key file's key does not match its public key")?;
+    let wire = serde_json::to_value(&event)?;
+    if let Some(out) = &args.out {
+        let text = wire.as_str().unwrap_or_default();
+        std::fs::write(out, format!("{text}\n"))
+            .with_context(|| format!("writing the charter to {}", out.display()))?;
+    }
+    let verify_text = if verify.is_empty() {
+        "(relay only)".to_owned()
+    } else {
+        verify.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let extra = vec![
+        Extra::plain("node", node),
+        Extra::plain("institution", args.institution.trim()),
+        Extra { key: "verify", json: json!(verify), human: verify_text },
+        Extra { key: "valid_until", json: json!(valid_until), human: datetime(valid_until) },
+    ];
+    match client {
+        Some(client) => {
+            let outcome = client
+                .submit(std::slice::from_ref(&event))?
+                .into_iter()
+                .next()
+                .context("the node gave no outcome")?;
+            super::write::report(ctx, &event, &outcome, extra)
+        }
+        None => {
+            let mut fields = serde_json::Map::new();
+            fields.insert("id".into(), json!(event.id()));
+            fields.insert("kind".into(), json!("charter"));
+            fields.insert("status".into(), json!("signed"));
+            if let Some(out) = &args.out {
+                fields.insert("out".into(), json!(out));
+            }
+            for e in &extra {
+                fields.insert(e.key.into(), e.json.clone());
+            }
+            ctx.out.emit(&fields, || {
+                kv(&[
+                    ("id", event.id().to_string()),
+                    ("kind", "charter".into()),
+                    (
+                        "status",
+                        format!(
+                            "signed, not submitted; written to {}",
+                            args.out.as_deref().unwrap_or(Path::new("-")).display()
+                        ),
+                    ),
+                ])
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

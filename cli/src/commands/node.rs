@@ -1,0 +1,183 @@
+//! For institutions: `node init` and `node run` (which, with no data
+//! directory, runs a one-node development network under `--home`).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use curbside_node::config::{LogFormat, NodeConfig, Overrides};
+use curbside_node::datadir::{DataDir, peer_id, read_genesis};
+use serde_json::json;
+
+use super::{Ctx, shell_word};
+use crate::args::RunArgs;
+use crate::output::kv;
+
+/// `curbside node init --genesis F --data DIR`.
+pub(crate) fn init(ctx: &Ctx, genesis: &Path, data: &Path) -> anyhow::Result<ExitCode> {
+    let genesis = read_genesis(genesis)?;
+    let dir = DataDir::init(data, &genesis)?;
+    let key = dir.key().public();
+    let peer = peer_id(&key);
+    ctx.out.emit(
+        &json!({
+            "public_key": key,
+            "peer_id": peer,
+            "data": dir.root(),
+            "network": genesis.network_id(),
+            "network_name": genesis.name,
+            "admin_token_file": dir.root().join("admin.token"),
+        }),
+        || {
+            let mut text = kv(&[
+                ("public key", key.to_string()),
+                ("peer id", peer.clone()),
+                ("network", format!("{} ({})", genesis.name, genesis.network_id().short())),
+                ("data", dir.root().display().to_string()),
+                ("admin token", dir.root().join("admin.token").display().to_string()),
+            ]);
+            text.push_str(&format!(
+                "\nNext: send the public key to a root of {:?} to be chartered, then run\n  curbside node run --data {}\n",
+                genesis.name,
+                shell_word(&dir.root().display().to_string())
+            ));
+            text
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs on stderr: text or JSON lines, filtered by `RUST_LOG` (default `info`).
+fn init_tracing(format: LogFormat) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("setting up logging: {e}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// `curbside node run`.
+pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    for (flag, addr) in args
+        .listen
+        .iter()
+        .map(|a| ("--listen", a))
+        .chain(args.bootstrap.iter().map(|a| ("--bootstrap", a)))
+    {
+        if !addr.starts_with('/') || addr.len() < 3 {
+            anyhow::bail!(
+                "{flag} {addr:?} is not a multiaddr: write it like /ip4/0.0.0.0/tcp/4001 (or /dns4/node.example/tcp/4001/p2p/12D3KooW...)"
+            );
+        }
+    }
+    let dev = args.data.is_none();
+    let data = match &args.data {
+        Some(d) => d.clone(),
+        None => {
+            ctx.home.create()?;
+            curbside_node::dev::ensure(ctx.home.dir(), curbside_node::now()).with_context(|| {
+                format!("making the development network under {}", ctx.home.dir().display())
+            })?
+        }
+    };
+    let dir = DataDir::open(&data)?;
+    let overrides = Overrides {
+        api: args.api.clone(),
+        allow_public_api: args.allow_public_api,
+        log_format: args.log_format.map(|f| f.as_str().to_owned()),
+    };
+    let config = NodeConfig::load(&data, &overrides).context("the node's configuration")?;
+    init_tracing(config.log_format)?;
+    let peers_asked = args.listen.is_some() || !args.bootstrap.is_empty();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.api).await.map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                "the address is in use: is another node running? choose another with --api ADDR"
+            } else {
+                "choose another address with --api ADDR"
+            };
+            anyhow::anyhow!("cannot listen on {}: {e}; {hint}", config.api)
+        })?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
+        let genesis = dir.genesis();
+        let key = dir.key().public();
+        let token_file = data.join("admin.token");
+        ctx.out.emit(
+            &json!({
+                "dev": dev,
+                "network": genesis.network_id(),
+                "network_name": genesis.name,
+                "node_key": key,
+                "peer_id": peer_id(&key),
+                "api": url,
+                "data": data,
+                "admin_token_file": token_file,
+            }),
+            || {
+                let mut text = String::new();
+                if dev {
+                    text.push_str(&format!(
+                        "Development network {:?}: one node, chartered to verify jurisdiction {}.\n\n",
+                        genesis.name,
+                        curbside_node::dev::DEV_JURISDICTION
+                    ));
+                }
+                text.push_str(&kv(&[
+                    ("network", format!("{} ({})", genesis.name, genesis.network_id().short())),
+                    ("node key", key.to_string()),
+                    ("peer id", peer_id(&key)),
+                    ("API", url.clone()),
+                    ("data", data.display().to_string()),
+                    ("admin token", token_file.display().to_string()),
+                ]));
+                if dev {
+                    let flags = ctx.suggest_flags(&url);
+                    let home = ctx.suggest_flags(crate::args::DEFAULT_NODE);
+                    text.push_str(&format!(
+                        "\nAttest yourself with:\n  curbside{home} id new --handle dr-you\n  \
+                         curbside{flags} id request | curbside{flags} attest - --jurisdiction {} --specialty general-practice --licence DEV-0001 --valid-days 365\n\
+                         then: curbside{flags} post --hub general --title ... --body ...\n",
+                        curbside_node::dev::DEV_JURISDICTION
+                    ));
+                }
+                text.push_str("\nPress Ctrl-C to stop.");
+                text
+            },
+        )?;
+        if peers_asked {
+            eprintln!(
+                "note: --listen and --bootstrap are accepted, but peer-to-peer networking arrives in a later release: this node serves its API only"
+            );
+        }
+        curbside_node::run(config, dir, listener, shutdown_signal()).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

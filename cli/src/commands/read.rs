@@ -1,0 +1,295 @@
+//! Reading (with a session): `feed`, `show`, `tally`.
+
+use std::process::ExitCode;
+
+use curbside_protocol::{Body, HubId, Tally, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Ctx, parse_event_id};
+use crate::args::{Breakdown, FeedArgs, ShowArgs, TallyArgs};
+use crate::client::EventView;
+use crate::output::{self, ago, datetime, span, truncate, wrap};
+use crate::session::Reader;
+
+/// Text width for threads.
+const WIDTH: usize = 88;
+
+/// An event for `--json`: the node's view without the wire bytes.
+fn event_json(e: &EventView) -> Value {
+    json!({
+        "id": e.id,
+        "author": e.author,
+        "handle": e.handle,
+        "created_at": e.created_at,
+        "kind": e.kind,
+        "body": e.body,
+    })
+}
+
+/// Who wrote it, for people.
+fn who(e: &EventView) -> String {
+    e.handle.clone().unwrap_or_else(|| e.author.short())
+}
+
+/// One line saying what an event is.
+fn headline(e: &EventView) -> String {
+    match e.event.body() {
+        Body::Post(p) => p.title.clone(),
+        Body::Case(c) => format!("{} ({}, {})", c.title, c.age.label(), sex(c.sex)),
+        Body::Poll(p) => p.question.clone(),
+        Body::Comment(c) => c.body.lines().next().unwrap_or("").to_owned(),
+        Body::Vote(v) => {
+            format!("vote for option {} in {}", u16::from(v.option) + 1, v.poll.short())
+        }
+        Body::Charter(c) => format!("charter for {} ({})", c.institution, c.node.short()),
+        Body::Attestation(a) => format!("attestation of {} ({})", a.handle, a.jurisdiction),
+        Body::Revocation(r) => format!("revocation of {}: {}", r.target.short(), r.reason),
+        Body::TreeHead(t) => format!("audit log head: {} entries", t.size),
+        Body::Hub(h) => format!("hub {}: {}", h.id, h.title),
+    }
+}
+
+fn sex(s: curbside_protocol::Sex) -> &'static str {
+    match s {
+        curbside_protocol::Sex::Female => "female",
+        curbside_protocol::Sex::Male => "male",
+        curbside_protocol::Sex::Intersex => "intersex",
+        curbside_protocol::Sex::Unspecified => "sex unspecified",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Feed {
+    events: Vec<EventView>,
+    next: Option<String>,
+}
+
+/// `curbside feed HUB`.
+pub(crate) fn feed(ctx: &Ctx, args: &FeedArgs) -> anyhow::Result<ExitCode> {
+    let hub = HubId::new(args.hub.trim())?;
+    let client = ctx.client(args.node.node.as_deref())?;
+    let mut reader = Reader::new(&client, &ctx.home)?;
+    let mut path = format!("/v1/hubs/{hub}/feed?limit={}", args.limit);
+    if let Some(before) = &args.before {
+        if !before.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            anyhow::bail!("--before {before:?} is not a cursor: use the `next` a page printed");
+        }
+        path.push_str(&format!("&before={before}"));
+    }
+    let feed: Feed = reader.get(&path)?;
+    let now = curbside_node::now();
+    ctx.out.emit(
+        &json!({
+            "hub": hub,
+            "events": feed.events.iter().map(event_json).collect::<Vec<_>>(),
+            "next": feed.next,
+        }),
+        || {
+            feed_text(
+                &hub,
+                &feed.events,
+                feed.next.as_deref(),
+                now,
+                &ctx.suggest_flags(client.url()),
+            )
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn feed_text(
+    hub: &HubId,
+    events: &[EventView],
+    next: Option<&str>,
+    now: Timestamp,
+    flags: &str,
+) -> String {
+    if events.is_empty() {
+        return format!("nothing in {hub} yet: start with `curbside{flags} post --hub {hub} ...`");
+    }
+    let when: Vec<String> = events.iter().map(|e| ago(now, e.created_at)).collect();
+    let whos: Vec<String> = events.iter().map(who).collect();
+    let when_w = when.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    let who_w = whos.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    let kind_w = events.iter().map(|e| e.kind.len()).max().unwrap_or(0);
+    let indent = when_w + 2;
+    let mut out = String::new();
+    for ((e, when), who) in events.iter().zip(&when).zip(&whos) {
+        let head = format!("{when:<when_w$}  {who:<who_w$}  {:<kind_w$}  ", e.kind);
+        let room = WIDTH.saturating_sub(head.chars().count()).max(20);
+        out.push_str(&format!("{head}{}\n", truncate(&headline(e), room)));
+        out.push_str(&format!("{}{}\n", " ".repeat(indent), e.id));
+    }
+    if let Some(next) = next {
+        out.push_str(&format!("\nmore: curbside{flags} feed {hub} --before {next}\n"));
+    }
+    out
+}
+
+#[derive(Debug, Deserialize)]
+struct ThreadEntry {
+    depth: usize,
+    event: EventView,
+}
+
+#[derive(Debug, Deserialize)]
+struct Thread {
+    thread: Vec<ThreadEntry>,
+}
+
+/// `curbside show EVENT_ID`.
+pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let id = parse_event_id(&args.event_id, "EVENT_ID")?;
+    let client = ctx.client(args.node.node.as_deref())?;
+    let mut reader = Reader::new(&client, &ctx.home)?;
+    let thread: Thread = reader.get(&format!("/v1/events/{id}/thread"))?;
+    let now = curbside_node::now();
+    ctx.out.emit(
+        &json!({
+            "thread": thread.thread.iter().map(|t| json!({
+                "depth": t.depth,
+                "event": event_json(&t.event),
+            })).collect::<Vec<_>>(),
+        }),
+        || thread_text(&thread.thread, now),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Text of one event's content, wrapped to `w`.
+fn content_lines(e: &EventView, now: Timestamp, w: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let section = |label: &str, text: &str, lines: &mut Vec<String>| {
+        if text.trim().is_empty() {
+            return;
+        }
+        lines.push(format!("{label}:"));
+        lines.extend(wrap(text, w.saturating_sub(2)).into_iter().map(|l| format!("  {l}")));
+    };
+    match e.event.body() {
+        Body::Post(p) => {
+            lines.extend(wrap(&p.title, w));
+            lines.push(String::new());
+            lines.extend(wrap(&p.body, w));
+        }
+        Body::Case(c) => {
+            lines.extend(wrap(&c.title, w));
+            lines.push(format!("age {}, {}", c.age.label(), sex(c.sex)));
+            section("Presentation", &c.presentation, &mut lines);
+            section("History", &c.history, &mut lines);
+            section("Findings", &c.findings, &mut lines);
+            section("Question", &c.question, &mut lines);
+            if !c.tags.is_empty() {
+                lines.push(c.tags.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(" "));
+            }
+        }
+        Body::Poll(p) => {
+            lines.extend(wrap(&p.question, w));
+            for (i, o) in p.options.iter().enumerate() {
+                let mut wrapped = wrap(o, w.saturating_sub(5)).into_iter();
+                lines.push(format!("  {}. {}", i + 1, wrapped.next().unwrap_or_default()));
+                lines.extend(wrapped.map(|l| format!("     {l}")));
+            }
+            let closes = if p.closes_at > now {
+                format!(
+                    "closes in {} ({})",
+                    span(p.closes_at.as_millis() - now.as_millis()),
+                    datetime(p.closes_at)
+                )
+            } else {
+                format!("closed {}", datetime(p.closes_at))
+            };
+            lines.push(closes);
+            if !p.eligible.is_empty() {
+                let list: Vec<&str> = p.eligible.iter().map(|s| s.as_str()).collect();
+                lines.push(format!("for {}", list.join(", ")));
+            }
+        }
+        Body::Comment(c) => lines.extend(wrap(&c.body, w)),
+        _ => lines.extend(wrap(&headline(e), w)),
+    }
+    lines
+}
+
+fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
+    let mut out = String::new();
+    for (n, entry) in thread.iter().enumerate() {
+        let e = &entry.event;
+        let indent = "    ".repeat(entry.depth.min(8));
+        let w = WIDTH.saturating_sub(indent.len()).max(30);
+        if n > 0 {
+            out.push('\n');
+        }
+        let bar = if entry.depth > 0 { "↳ " } else { "" };
+        out.push_str(&format!(
+            "{indent}{bar}{} · {} · {}\n",
+            who(e),
+            ago(now, e.created_at),
+            e.kind
+        ));
+        let body_indent = format!("{indent}{}", " ".repeat(bar.chars().count()));
+        for line in content_lines(e, now, w.saturating_sub(bar.chars().count())) {
+            if line.is_empty() {
+                out.push('\n');
+            } else {
+                out.push_str(&format!("{body_indent}{line}\n"));
+            }
+        }
+        out.push_str(&format!("{body_indent}id {}\n", e.id));
+    }
+    out
+}
+
+#[derive(Debug, Deserialize)]
+struct TallyAnswer {
+    poll: EventView,
+    tally: Tally,
+}
+
+/// `curbside tally POLL_ID`.
+pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
+    let id = parse_event_id(&args.poll_id, "POLL_ID")?;
+    let client = ctx.client(args.node.node.as_deref())?;
+    let mut reader = Reader::new(&client, &ctx.home)?;
+    let answer: TallyAnswer = reader.get(&format!("/v1/polls/{id}/tally"))?;
+    let Body::Poll(poll) = answer.poll.event.body() else {
+        anyhow::bail!("{id} is a {}, not a poll", answer.poll.kind);
+    };
+    let now = curbside_node::now();
+    let tally = &answer.tally;
+    ctx.out.emit(
+        &json!({
+            "poll": id,
+            "question": poll.question,
+            "options": poll.options,
+            "closes_at": poll.closes_at,
+            "closed": poll.closes_at <= now,
+            "tally": tally,
+        }),
+        || {
+            let mut text = String::new();
+            for line in wrap(&poll.question, WIDTH) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            let state = if poll.closes_at > now {
+                format!("open, closes in {}", span(poll.closes_at.as_millis() - now.as_millis()))
+            } else {
+                format!("closed {}", datetime(poll.closes_at))
+            };
+            text.push_str(&format!(
+                "{} · {} · {state}\n\n",
+                who(&answer.poll),
+                ago(now, answer.poll.created_at)
+            ));
+            let by = args.by.map(|b| match b {
+                Breakdown::Specialty => ("specialty", &tally.by_specialty),
+                Breakdown::Jurisdiction => ("jurisdiction", &tally.by_jurisdiction),
+            });
+            text.push_str(&output::tally_text(&poll.options, tally, by));
+            text
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

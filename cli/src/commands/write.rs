@@ -1,0 +1,309 @@
+//! Writing: `post`, `case`, `comment`, `poll`, `vote`.
+//!
+//! Each builds the body, checks it locally (shape rules, and the
+//! de-identification guard on every clinical text field, before anything
+//! is signed), signs it on this device with the physician's key, submits
+//! it and reports the node's outcome.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use curbside_protocol::{
+    Body, Comment, Event, HubId, Poll, Post, SignedEvent, Specialty, Vote, limits,
+};
+use serde_json::{Value, json};
+
+use super::{Ctx, parse_event_id};
+use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, VoteArgs};
+use crate::casefile::{self, Age, CaseFields};
+use crate::checks::{guard, text_field, warn_about_names};
+use crate::client::Outcome;
+use crate::duration::parse_duration;
+use crate::error::Refusal;
+use crate::output::{self, kv};
+use crate::session;
+
+/// A usage mistake found before signing (exit 2).
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::anyhow!(message.into())
+}
+
+fn hub(text: &str) -> anyhow::Result<HubId> {
+    HubId::new(text.trim()).map_err(|e| {
+        usage(format!("{e}; hubs are such as general, cardiology, infectious-diseases"))
+    })
+}
+
+/// A field shown with an outcome: its JSON value and its text for people.
+#[derive(Debug)]
+pub(crate) struct Extra {
+    pub(crate) key: &'static str,
+    pub(crate) json: Value,
+    pub(crate) human: String,
+}
+
+impl Extra {
+    /// A field whose text is its value's.
+    pub(crate) fn plain(key: &'static str, value: impl std::fmt::Display) -> Self {
+        Self { key, json: json!(value.to_string()), human: value.to_string() }
+    }
+}
+
+/// Prints an outcome of `POST /v1/events`; a refusal is an error (exit 1).
+pub(crate) fn report(
+    ctx: &Ctx,
+    event: &SignedEvent,
+    outcome: &Outcome,
+    mut extra: Vec<Extra>,
+) -> anyhow::Result<ExitCode> {
+    let id = outcome.id.unwrap_or(event.id());
+    let kind = event.kind();
+    let mut fields = serde_json::Map::new();
+    fields.insert("id".into(), json!(id));
+    fields.insert("kind".into(), json!(kind.as_str()));
+    fields.insert("status".into(), json!(outcome.status));
+    if let Some(w) = &outcome.waiting_for {
+        fields.insert("waiting_for".into(), json!(w));
+    }
+    if outcome.status == "rejected" {
+        let code = outcome.code.clone().unwrap_or_else(|| "rejected".into());
+        let message = outcome.message.clone().unwrap_or_else(|| "the node refused it".into());
+        if ctx.out.json {
+            fields.insert("code".into(), json!(code));
+            fields.insert("message".into(), json!(message));
+            ctx.out.json_line(&fields)?;
+        }
+        return Err(Refusal::Coded { code, message }.into());
+    }
+    let mut rows: Vec<(String, String)> =
+        vec![("id".into(), id.to_string()), ("kind".into(), kind.as_str().to_owned())];
+    let status = match outcome.status.as_str() {
+        "stored" => "stored".to_owned(),
+        "duplicate" => "already stored (duplicate)".to_owned(),
+        "pending" => format!(
+            "pending: the node holds it until it has {}",
+            outcome.waiting_for.as_deref().unwrap_or("what it needs")
+        ),
+        other => other.to_owned(),
+    };
+    rows.push(("status".into(), status));
+    for Extra { key, json, human } in extra.drain(..) {
+        rows.push((key.replace('_', " "), human));
+        fields.insert(key.into(), json);
+    }
+    ctx.out.emit(&fields, || {
+        kv(&rows.iter().map(|(k, v)| (k.as_str(), v.clone())).collect::<Vec<_>>())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signs `body` with the physician's key and submits it.
+fn publish(
+    ctx: &Ctx,
+    node: Option<&str>,
+    body: Body,
+    extra: Vec<Extra>,
+    explain: impl FnOnce(&str, String) -> String,
+) -> anyhow::Result<ExitCode> {
+    let store = session::physician_key(&ctx.home)?.ok_or_else(|| {
+        usage(format!(
+            "there is no identity in {}: create one with `curbside id new --handle H` and have it attested",
+            ctx.home.dir().display()
+        ))
+    })?;
+    let client = ctx.client(node)?;
+    // Ask the node first: no passphrase for nothing if it does not answer.
+    let status = client.status()?;
+    let key = session::unlock(&store, &ctx.home)?;
+    let event = Event::new(status.network, key.public(), curbside_node::now(), body)
+        .sign(&key)
+        .context("the key file's key does not match its public key")?;
+    let outcome = client
+        .submit(std::slice::from_ref(&event))?
+        .into_iter()
+        .next()
+        .context("the node gave no outcome")?;
+    let mut outcome = outcome;
+    if let (Some(code), Some(message)) = (outcome.code.clone(), outcome.message.clone()) {
+        outcome.message = Some(explain(&code, message));
+    }
+    report(ctx, &event, &outcome, extra)
+}
+
+/// Keeps the node's message as it is.
+fn keep(_code: &str, message: String) -> String {
+    message
+}
+
+/// `curbside post`.
+pub(crate) fn post(ctx: &Ctx, args: &PostArgs) -> anyhow::Result<ExitCode> {
+    let hub = hub(&args.hub)?;
+    text_field("--title", &args.title, 1, limits::TITLE).map_err(usage)?;
+    text_field("--body", &args.body, 1, limits::TEXT).map_err(usage)?;
+    let fields =
+        [("post.title".into(), args.title.as_str()), ("post.body".into(), args.body.as_str())];
+    guard(ctx.out, &fields)?;
+    warn_about_names(&fields);
+    let body = Body::Post(Post { hub, title: args.title.clone(), body: args.body.clone() });
+    publish(ctx, args.node.node.as_deref(), body, vec![Extra::plain("hub", args.hub.trim())], keep)
+}
+
+/// `curbside case`.
+pub(crate) fn case(ctx: &Ctx, args: &CaseArgs) -> anyhow::Result<ExitCode> {
+    let from_file = match &args.file {
+        Some(path) => {
+            let text = if path.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .context("reading the case from standard input")?;
+                s
+            } else {
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the case file {}", path.display()))?
+            };
+            casefile::parse(&text)
+                .map_err(|e| usage(format!("{} is not a case file: {e}", path.display())))?
+        }
+        None => CaseFields::default(),
+    };
+    let flags = CaseFields {
+        hub: args.hub.clone(),
+        title: args.title.clone(),
+        age: args.age.clone().map(Age::Text),
+        sex: args.sex.clone(),
+        presentation: args.presentation.clone(),
+        history: args.history.clone(),
+        findings: args.findings.clone(),
+        question: args.question.clone(),
+        tags: args.tags.clone(),
+    };
+    let case = from_file.overridden_by(flags).build().map_err(usage)?;
+    let fields = [
+        ("case.title".into(), case.title.as_str()),
+        ("case.presentation".into(), case.presentation.as_str()),
+        ("case.history".into(), case.history.as_str()),
+        ("case.findings".into(), case.findings.as_str()),
+        ("case.question".into(), case.question.as_str()),
+    ];
+    guard(ctx.out, &fields)?;
+    warn_about_names(&fields);
+    let hub = case.hub.to_string();
+    let age = case.age.label();
+    let extra = vec![Extra::plain("hub", hub), Extra::plain("age", age)];
+    publish(ctx, args.node.node.as_deref(), Body::Case(case), extra, keep)
+}
+
+/// `curbside comment`.
+pub(crate) fn comment(ctx: &Ctx, args: &CommentArgs) -> anyhow::Result<ExitCode> {
+    let parent = parse_event_id(&args.event_id, "EVENT_ID")?;
+    text_field("--body", &args.body, 1, limits::TEXT).map_err(usage)?;
+    let fields = [("comment.body".into(), args.body.as_str())];
+    guard(ctx.out, &fields)?;
+    warn_about_names(&fields);
+    let body = Body::Comment(Comment { parent, body: args.body.clone() });
+    publish(ctx, args.node.node.as_deref(), body, vec![Extra::plain("parent", parent)], keep)
+}
+
+/// The options of a poll, checked: 2 to 8, each 1 to 200 bytes, distinct.
+pub(crate) fn poll_options(options: &[String]) -> Result<Vec<String>, String> {
+    if !(limits::MIN_OPTIONS..=limits::MAX_OPTIONS).contains(&options.len()) {
+        return Err(format!(
+            "a poll has {} to {} options; {} given: repeat --option for each",
+            limits::MIN_OPTIONS,
+            limits::MAX_OPTIONS,
+            options.len()
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(options.len());
+    for (i, o) in options.iter().enumerate() {
+        text_field(&format!("option {}", i + 1), o, 1, limits::OPTION)?;
+        if out.contains(o) {
+            return Err(format!("option {} ({o:?}) is given twice", i + 1));
+        }
+        out.push(o.clone());
+    }
+    Ok(out)
+}
+
+/// `curbside poll`.
+pub(crate) fn poll(ctx: &Ctx, args: &PollArgs) -> anyhow::Result<ExitCode> {
+    let hub = hub(&args.hub)?;
+    text_field("--question", &args.question, 1, limits::QUESTION).map_err(usage)?;
+    let options = poll_options(&args.options).map_err(usage)?;
+    let open_ms =
+        parse_duration(&args.closes_in).map_err(|e| usage(format!("--closes-in: {e}")))?;
+    let mut eligible: Vec<Specialty> = Vec::new();
+    for s in &args.eligible {
+        let s = Specialty::new(s.trim()).map_err(|e| usage(e.to_string()))?;
+        if !eligible.contains(&s) {
+            eligible.push(s);
+        }
+    }
+    if eligible.len() > limits::SPECIALTIES {
+        return Err(usage(format!("at most {} --eligible specialties", limits::SPECIALTIES)));
+    }
+    let mut fields = vec![("poll.question".to_owned(), args.question.as_str())];
+    for (i, o) in options.iter().enumerate() {
+        fields.push((format!("poll.option {}", i + 1), o.as_str()));
+    }
+    guard(ctx.out, &fields)?;
+    warn_about_names(&fields);
+    // The poll closes `open_ms` after it is signed; `publish` stamps the
+    // same clock a moment later, so take the time here and close from it.
+    let closes_at = curbside_node::now().plus_millis(open_ms);
+    let body =
+        Body::Poll(Poll { hub, question: args.question.clone(), options, closes_at, eligible });
+    let extra = vec![Extra {
+        key: "closes_at",
+        json: json!(closes_at),
+        human: format!("{} (in {})", output::datetime(closes_at), output::span(open_ms)),
+    }];
+    publish(ctx, args.node.node.as_deref(), body, extra, keep)
+}
+
+/// `curbside vote`.
+pub(crate) fn vote(ctx: &Ctx, args: &VoteArgs) -> anyhow::Result<ExitCode> {
+    let poll = parse_event_id(&args.poll_id, "POLL_ID")?;
+    if args.option == 0 || usize::from(args.option) > limits::MAX_OPTIONS {
+        return Err(usage(format!(
+            "--option {}: options are numbered 1 to {} (as `curbside show` and `curbside tally` list them)",
+            args.option,
+            limits::MAX_OPTIONS
+        )));
+    }
+    let option = u8::try_from(args.option - 1).context("option number")?;
+    let body = Body::Vote(Vote { poll, option });
+    let number = args.option;
+    let extra = vec![
+        Extra::plain("poll", poll),
+        Extra { key: "option", json: json!(number), human: number.to_string() },
+    ];
+    // The node counts options from 0; people here count from 1.
+    publish(ctx, args.node.node.as_deref(), body, extra, |code, message| {
+        if code == "no_such_option" {
+            format!(
+                "the poll has no option {number}: options are numbered from 1, as `curbside show {poll}` lists them"
+            )
+        } else {
+            message
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_options_are_checked() {
+        let opts = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(poll_options(&opts(&["Yes", "No"])).is_ok());
+        let err = poll_options(&opts(&["Yes"])).unwrap_err();
+        assert!(err.contains("2 to 8 options; 1 given"), "{err}");
+        assert!(poll_options(&opts(&["a", "b", "c", "d", "e", "f", "g", "h", "i"])).is_err());
+        let err = poll_options(&opts(&["Yes", "Yes"])).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+        let err = poll_options(&opts(&["Yes", " "])).unwrap_err();
+        assert!(err.contains("option 2 must not be empty"), "{err}");
+    }
+}

@@ -1,0 +1,59 @@
+//! How a command fails, and with which exit code.
+//!
+//! - exit 1: a refusal — the node (or the local de-identification guard)
+//!   said no to what was asked. Printed as `error: <message> (<code>)`.
+//! - exit 2: everything else — a usage mistake, a missing file, no node
+//!   answering, a wrong passphrase.
+
+use crate::client::ClientError;
+
+/// A refusal: exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refusal {
+    /// Refused with a stable code (by a node, or locally with the node's code).
+    #[error("{message} ({code})")]
+    Coded {
+        /// The stable code.
+        code: String,
+        /// For people.
+        message: String,
+    },
+}
+
+/// The exit code for an error.
+pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<Refusal>().is_some() {
+        return 1;
+    }
+    match e.downcast_ref::<ClientError>() {
+        Some(ClientError::Api { status, .. }) if *status < 500 => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context as _;
+
+    use super::*;
+
+    #[test]
+    fn refusals_exit_1_and_the_rest_2() {
+        let refused = anyhow::Error::new(Refusal::Coded { code: "x".into(), message: "no".into() });
+        assert_eq!(exit_code(&refused), 1);
+        let api = ClientError::Api { status: 422, code: "poll_closed".into(), message: "x".into() };
+        let wrapped = Err::<(), _>(api).context("voting").unwrap_err();
+        assert_eq!(exit_code(&wrapped), 1);
+        let storage = ClientError::Api { status: 500, code: "storage".into(), message: "x".into() };
+        assert_eq!(exit_code(&anyhow::Error::new(storage)), 2);
+        let no_node = ClientError::NoNode { url: "http://127.0.0.1:1".into(), detail: None };
+        assert_eq!(exit_code(&anyhow::Error::new(no_node)), 2);
+        assert_eq!(exit_code(&anyhow::anyhow!("usage")), 2);
+    }
+
+    #[test]
+    fn coded_refusals_read_message_then_code() {
+        let r = Refusal::Coded { code: "identifying_text".into(), message: "found".into() };
+        assert_eq!(r.to_string(), "found (identifying_text)");
+    }
+}

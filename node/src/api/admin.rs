@@ -1,0 +1,144 @@
+//! Institution admin calls: attest a physician, revoke an attestation. The
+//! node signs with its own chartered key.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use curbside_protocol::{
+    Attestation, AttestationRequest, Body, Event, EventId, Jurisdiction, LicenceOpening,
+    Revocation, SignedEvent, Specialty,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::Admin;
+use super::{ApiError, ApiJson, AppState};
+use crate::ingest::{IngestError, Outcome};
+
+/// Longest attestation, in days (five years).
+const MAX_VALID_DAYS: u64 = 5 * 366;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AttestRequest {
+    request: String,
+    specialties: Vec<String>,
+    jurisdiction: String,
+    licence: String,
+    valid_days: u64,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+}
+
+/// Signs `body` with the node's key, ingests it and answers with its id.
+async fn publish(
+    state: &AppState,
+    at: curbside_protocol::Timestamp,
+    body: Body,
+) -> Result<(EventId, SignedEvent), ApiError> {
+    let event = Event::new(state.store.network(), state.key.public(), at, body)
+        .sign(&state.key)
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "node key mismatch")
+        })?;
+    let outcomes = state.ingester.submit(vec![event.clone()]).await.map_err(|e| match e {
+        IngestError::Stopped => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string())
+        }
+        IngestError::Store(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m),
+    })?;
+    state.metrics.record(&outcomes);
+    match outcomes.into_iter().next() {
+        Some(Outcome::Stored { id } | Outcome::Duplicate { id }) => Ok((id, event)),
+        Some(Outcome::Rejected { code, message, .. }) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message))
+        }
+        Some(Outcome::Pending { waiting_for, .. }) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_dependency",
+            format!(
+                "this node cannot sign it yet: it lacks {waiting_for} (is the node chartered?)"
+            ),
+        )),
+        None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome")),
+    }
+}
+
+fn wire(event: &SignedEvent) -> String {
+    serde_json::to_value(event)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub(crate) async fn attest(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<AttestRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let request = AttestationRequest::from_text(&req.request).map_err(|e| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_request_string", e.to_string())
+    })?;
+    if request.network != state.store.network() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_network",
+            "the request was made for another network: ask the physician to run `curbside id request` against this node",
+        ));
+    }
+    let specialties = req
+        .specialties
+        .iter()
+        .map(|s| Specialty::new(s.as_str()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
+    let jurisdiction =
+        Jurisdiction::new(req.jurisdiction.as_str()).map_err(|e| invalid(e.to_string()))?;
+    if req.licence.trim().is_empty() || req.licence.len() > 64 {
+        return Err(invalid("licence: give the licence number (1 to 64 characters)"));
+    }
+    if !(1..=MAX_VALID_DAYS).contains(&req.valid_days) {
+        return Err(invalid(format!("valid_days: 1 to {MAX_VALID_DAYS}")));
+    }
+    let opening = LicenceOpening::new(jurisdiction.clone(), &req.licence);
+    let now = crate::now();
+    let body = Body::Attestation(Attestation {
+        subject: request.subject,
+        handle: request.handle,
+        specialties,
+        jurisdiction,
+        licence_commitment: opening.commitment(),
+        valid_until: now.plus_days(req.valid_days),
+        requested_at: request.requested_at,
+        possession: request.signature,
+    });
+    // Keep the opening before the attestation exists anywhere else.
+    let id = Event::new(state.store.network(), state.key.public(), now, body.clone()).id();
+    state.store.put_opening(&id, &opening)?;
+    let (id, event) = publish(&state, now, body).await?;
+    Ok(Json(json!({ "id": id, "event": wire(&event) })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeRequest {
+    target: String,
+    reason: String,
+}
+
+pub(crate) async fn revoke(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RevokeRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let target: EventId = req
+        .target
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{:?} is not an event id", req.target)))?;
+    let now = crate::now();
+    let body = Body::Revocation(Revocation { target, reason: req.reason, effective_at: now });
+    let (id, event) = publish(&state, now, body).await?;
+    Ok(Json(json!({ "id": id, "event": wire(&event) })))
+}

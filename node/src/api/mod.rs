@@ -1,0 +1,128 @@
+//! The HTTP API (axum): JSON in, JSON out, errors with stable codes.
+//! `docs/API.md` is its contract.
+
+mod admin;
+mod auth;
+mod error;
+mod events;
+mod metrics;
+mod reads;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::routing::{get, post};
+use curbside_protocol::SecretKey;
+
+pub use auth::{SESSION_DOMAIN, session_message};
+pub(crate) use error::ApiError;
+pub use metrics::Metrics;
+
+use crate::ingest::Ingester;
+use crate::store::Store;
+
+/// Largest request body.
+pub const MAX_BODY: usize = 1 << 20;
+/// Largest page.
+pub const MAX_PAGE: usize = 200;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub(crate) store: Arc<Store>,
+    pub(crate) ingester: Ingester,
+    pub(crate) key: SecretKey,
+    pub(crate) admin_token: String,
+    pub(crate) sessions: auth::SharedSessions,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) session_ms: u64,
+}
+
+/// The handlers' state.
+pub type AppState = Arc<Shared>;
+
+impl Shared {
+    /// State for the API of a node.
+    pub fn new(
+        store: Arc<Store>,
+        ingester: Ingester,
+        key: SecretKey,
+        admin_token: String,
+        metrics: Arc<Metrics>,
+        session_ms: u64,
+    ) -> AppState {
+        Arc::new(Self {
+            store,
+            ingester,
+            key,
+            admin_token,
+            sessions: Default::default(),
+            metrics,
+            session_ms,
+        })
+    }
+}
+
+/// `axum::Json`, with rejections in the API's error format.
+pub(crate) struct ApiJson<T>(pub(crate) T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// Refuses a body whose announced length is over [`MAX_BODY`] before
+/// reading any of it. (Bodies without a length are cut off at the limit as
+/// they are read.)
+async fn refuse_announced_oversize(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body exceeds {} bytes", MAX_BODY),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The router of a node's API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/status", get(reads::status))
+        .route("/metrics", get(metrics::render))
+        .route("/v1/events", post(events::submit))
+        .route("/v1/session/challenge", post(auth::challenge))
+        .route("/v1/session", post(auth::open_session))
+        .route("/v1/hubs", get(reads::hubs))
+        .route("/v1/hubs/{hub}/feed", get(reads::feed))
+        .route("/v1/events/{id}", get(reads::event))
+        .route("/v1/events/{id}/thread", get(reads::thread))
+        .route("/v1/polls/{id}/tally", get(reads::tally))
+        .route("/v1/keys/{key}/attestation", get(reads::attestation))
+        .route("/v1/admin/attest", post(admin::attest))
+        .route("/v1/admin/revoke", post(admin::revoke))
+        .fallback(error::no_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(refuse_announced_oversize))
+        .with_state(state)
+}

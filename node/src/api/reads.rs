@@ -1,0 +1,149 @@
+//! Reads: status (public, no content) and the session-guarded content.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use curbside_protocol::{EventId, HubId, PublicKey, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::Reader;
+use super::views::EventView;
+use super::{ApiError, AppState, MAX_PAGE};
+
+fn parse_id(text: &str) -> Result<EventId, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(format!("{text:?} is not an event id (64 hex characters)"))
+    })
+}
+
+pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let counts = state.store.counts()?;
+    Ok(Json(json!({
+        "network": state.store.network(),
+        "network_name": state.store.genesis().name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "node_key": state.key.public(),
+        "events": counts.events,
+        "pending": counts.pending,
+    })))
+}
+
+pub(crate) async fn hubs(
+    _: Reader,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let hubs: Vec<Value> = state
+        .store
+        .hubs()?
+        .into_iter()
+        .map(|(id, title)| json!({ "id": id, "title": title }))
+        .collect();
+    Ok(Json(json!({ "hubs": hubs })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FeedQuery {
+    limit: Option<usize>,
+    before: Option<String>,
+}
+
+/// A cursor `<created_at>-<id>`.
+fn parse_cursor(text: &str) -> Result<(Timestamp, EventId), ApiError> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "{text:?} is not a cursor (use the `next` of a previous page)"
+        ))
+    };
+    let (t, id) = text.split_once('-').ok_or_else(bad)?;
+    let t: u64 = t.parse().map_err(|_| bad())?;
+    Ok((Timestamp::from_millis(t), id.parse().map_err(|_| bad())?))
+}
+
+pub(crate) async fn feed(
+    _: Reader,
+    State(state): State<AppState>,
+    Path(hub): Path<String>,
+    Query(q): Query<FeedQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let hub = HubId::new(&hub).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if !state.store.hub_exists(&hub)? {
+        return Err(ApiError::not_found(format!("no hub {hub} on this network")));
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let before = q.before.as_deref().map(parse_cursor).transpose()?;
+    let events = state.store.feed(&hub, before, limit)?;
+    let next = if events.len() == limit {
+        events.last().map(|e| format!("{}-{}", e.created_at().as_millis(), e.id()))
+    } else {
+        None
+    };
+    let views: Vec<EventView> = events.iter().map(EventView::of).collect();
+    Ok(Json(json!({ "events": views, "next": next })))
+}
+
+pub(crate) async fn event(
+    _: Reader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<EventView>, ApiError> {
+    let id = parse_id(&id)?;
+    let event =
+        state.store.get(&id)?.ok_or_else(|| ApiError::not_found(format!("no event {id} here")))?;
+    Ok(Json(EventView::of(&event)))
+}
+
+/// Most events in one thread answer.
+const MAX_THREAD: usize = 2_000;
+
+pub(crate) async fn thread(
+    _: Reader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let thread = state
+        .store
+        .thread(&id, MAX_THREAD)?
+        .ok_or_else(|| ApiError::not_found(format!("no event {id} here")))?;
+    let entries: Vec<Value> = thread
+        .iter()
+        .map(|e| json!({ "depth": e.depth, "event": EventView::of(&e.event) }))
+        .collect();
+    Ok(Json(json!({ "thread": entries })))
+}
+
+pub(crate) async fn tally(
+    _: Reader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let (_, tally) =
+        state.store.tally(&id)?.ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
+    let poll =
+        state.store.get(&id)?.ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
+    Ok(Json(json!({ "poll": EventView::of(&poll), "tally": tally })))
+}
+
+pub(crate) async fn attestation(
+    _: Reader,
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let key: PublicKey = key.parse().map_err(|_| {
+        ApiError::bad_request(format!("{key:?} is not a public key (64 hex characters)"))
+    })?;
+    let status = state.store.attestation_status(&key, crate::now())?;
+    let attestations: Vec<Value> = status
+        .attestations
+        .iter()
+        .map(|(a, revoked_at)| {
+            json!({
+                "id": a.id, "issuer": a.issuer, "handle": a.handle, "issued_at": a.issued_at,
+                "valid_until": a.valid_until, "specialties": a.specialties,
+                "jurisdiction": a.jurisdiction, "revoked_at": revoked_at,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "subject": key, "attested": status.attested, "attestations": attestations })))
+}

@@ -1,0 +1,221 @@
+//! Configuration: defaults, then `<data>/node.toml`, then `CURBSIDE_*`
+//! environment variables, then command-line flags — turned into a checked
+//! [`NodeConfig`] in one place.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::ingest::IngestConfig;
+
+/// The `node.toml` written by `curbside node init`, documenting every key.
+pub const DEFAULT_NODE_TOML: &str = r#"# Curbside node configuration. Flags and CURBSIDE_* environment variables
+# override what is set here.
+
+# Where the HTTP API listens. Keep it on loopback unless a reverse proxy
+# with TLS stands in front; binding elsewhere needs allow_public_api = true.
+api = "127.0.0.1:7420"            # CURBSIDE_API, --api
+allow_public_api = false          # CURBSIDE_ALLOW_PUBLIC_API, --allow-public-api
+
+# Logs: "text" for people, "json" for log collectors. Filter with RUST_LOG.
+log_format = "text"               # CURBSIDE_LOG_FORMAT, --log-format
+
+# Events waiting for a dependency (a parent, an author's attestation).
+max_pending = 10000
+pending_max_age_secs = 900
+
+# How long a physician's read session lasts.
+session_hours = 12
+"#;
+
+/// The file's keys; unknown keys are an error, so a typo is not ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    api: Option<String>,
+    allow_public_api: Option<bool>,
+    log_format: Option<String>,
+    max_pending: Option<u64>,
+    pending_max_age_secs: Option<u64>,
+    session_hours: Option<u64>,
+}
+
+/// Values from flags (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--api`.
+    pub api: Option<String>,
+    /// `--allow-public-api`.
+    pub allow_public_api: bool,
+    /// `--log-format`.
+    pub log_format: Option<String>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The data directory.
+    pub data: PathBuf,
+    /// The API's address.
+    pub api: SocketAddr,
+    /// Whether a non-loopback API address was explicitly allowed.
+    pub allow_public_api: bool,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The ingest path's limits.
+    pub ingest: IngestConfig,
+    /// Session lifetime in milliseconds.
+    pub session_ms: u64,
+}
+
+/// A configuration problem, naming where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `node.toml` could not be read or parsed.
+    #[error("{path}: {detail}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A value is invalid.
+    #[error("{key} = {value:?}: {problem}")]
+    Value {
+        /// Which setting (and from where).
+        key: String,
+        /// The value given.
+        value: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl NodeConfig {
+    /// Loads the configuration of the node in `data`.
+    pub fn load(data: &Path, flags: &Overrides) -> Result<Self, ConfigError> {
+        let path = data.join("node.toml");
+        let raw: RawConfig = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| ConfigError::File { path: path.clone(), detail: e.to_string() })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => RawConfig::default(),
+            Err(e) => return Err(ConfigError::File { path, detail: e.to_string() }),
+        };
+
+        let (api_key, api_text) = match (&flags.api, env("CURBSIDE_API"), &raw.api) {
+            (Some(v), _, _) => ("--api", v.clone()),
+            (None, Some(v), _) => ("CURBSIDE_API", v),
+            (None, None, Some(v)) => ("node.toml api", v.clone()),
+            (None, None, None) => ("default api", crate::default_api_addr().to_string()),
+        };
+        let api: SocketAddr = api_text.parse().map_err(|_| ConfigError::Value {
+            key: api_key.into(),
+            value: api_text.clone(),
+            problem: "not an address such as 127.0.0.1:7420".into(),
+        })?;
+        let allow_public_api = flags.allow_public_api
+            || env("CURBSIDE_ALLOW_PUBLIC_API").is_some_and(|v| v == "1" || v == "true")
+            || raw.allow_public_api.unwrap_or(false);
+        if !api.ip().is_loopback() && !allow_public_api {
+            return Err(ConfigError::Value {
+                key: api_key.into(),
+                value: api_text,
+                problem: "the API would be reachable from other machines; keep it on 127.0.0.1, \
+                          or pass --allow-public-api if a TLS proxy stands in front"
+                    .into(),
+            });
+        }
+
+        let log_text = flags
+            .log_format
+            .clone()
+            .or_else(|| env("CURBSIDE_LOG_FORMAT"))
+            .or(raw.log_format)
+            .unwrap_or_else(|| "text".into());
+        let log_format = match log_text.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(ConfigError::Value {
+                    key: "log_format".into(),
+                    value: log_text,
+                    problem: "use \"text\" or \"json\"".into(),
+                });
+            }
+        };
+        let defaults = IngestConfig::default();
+        let ingest = IngestConfig {
+            max_pending: raw.max_pending.unwrap_or(defaults.max_pending),
+            pending_max_age_ms: raw
+                .pending_max_age_secs
+                .map_or(defaults.pending_max_age_ms, |s| s.saturating_mul(1000)),
+            ..defaults
+        };
+        let session_hours = raw.session_hours.unwrap_or(12);
+        if !(1..=24 * 30).contains(&session_hours) {
+            return Err(ConfigError::Value {
+                key: "session_hours".into(),
+                value: session_hours.to_string(),
+                problem: "use 1 to 720 hours".into(),
+            });
+        }
+        Ok(Self {
+            data: data.to_path_buf(),
+            api,
+            allow_public_api,
+            log_format,
+            ingest,
+            session_ms: session_hours * 3_600_000,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_parses_to_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), DEFAULT_NODE_TOML).unwrap();
+        let c = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(c.api, crate::default_api_addr());
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.session_ms, 12 * 3_600_000);
+    }
+
+    #[test]
+    fn flags_override_the_file_and_public_apis_need_consent() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), "api = \"127.0.0.1:9000\"\n").unwrap();
+        let flags = Overrides { api: Some("127.0.0.1:9001".into()), ..Overrides::default() };
+        assert_eq!(NodeConfig::load(dir.path(), &flags).unwrap().api.port(), 9001);
+        let public = Overrides { api: Some("0.0.0.0:7420".into()), ..Overrides::default() };
+        let err = NodeConfig::load(dir.path(), &public).unwrap_err().to_string();
+        assert!(err.contains("--allow-public-api"), "{err}");
+        let allowed = Overrides { allow_public_api: true, ..public };
+        assert!(NodeConfig::load(dir.path(), &allowed).is_ok());
+    }
+
+    #[test]
+    fn typos_in_the_file_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), "apii = \"x\"\n").unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("apii"), "{err}");
+    }
+}

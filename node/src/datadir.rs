@@ -1,0 +1,233 @@
+//! A node's data directory: who it is and what network it belongs to.
+//!
+//! ```text
+//! <data>/genesis.json   the network's genesis (its id is the hash of the canonical bytes)
+//! <data>/node.key       the node's ed25519 seed (mode 0600): its charter key and libp2p identity
+//! <data>/admin.token    the institution admin's API token (mode 0600)
+//! <data>/node.toml      configuration (see `config`)
+//! <data>/store/         the sled store
+//! ```
+//!
+//! The node key is kept unencrypted, like an SSH host key, because a node
+//! must restart unattended; the directory and the files are readable by
+//! the node's user only.
+
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use curbside_protocol::{Genesis, PublicKey, SecretKey};
+use zeroize::Zeroizing;
+
+/// Why the data directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DataDirError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The directory was already initialised.
+    #[error("{0} is already a node's data directory (it has a node.key); use another directory")]
+    Exists(PathBuf),
+    /// The directory is not initialised.
+    #[error("{0} has no node.key: run `curbside node init --genesis FILE --data {0}` first")]
+    NotInitialised(PathBuf),
+    /// A file's content is wrong.
+    #[error("{path}: {detail}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
+    move |source| DataDirError::Io { path: path.to_path_buf(), source }
+}
+
+/// An initialised data directory.
+#[derive(Debug)]
+pub struct DataDir {
+    root: PathBuf,
+    genesis: Genesis,
+    key: SecretKey,
+    admin_token: Zeroizing<String>,
+}
+
+/// Writes `bytes` to a new file `path` with mode 0600 (atomically: temp file, fsync, rename).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads a genesis file (JSON) and checks it.
+pub fn read_genesis(path: &Path) -> Result<Genesis, DataDirError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let genesis: Genesis = serde_json::from_str(&text).map_err(|e| DataDirError::Invalid {
+        path: path.to_path_buf(),
+        detail: format!("not a genesis file: {e}"),
+    })?;
+    genesis
+        .check()
+        .map_err(|e| DataDirError::Invalid { path: path.to_path_buf(), detail: e.to_string() })?;
+    Ok(genesis)
+}
+
+/// Writes a genesis file (JSON, pretty).
+pub fn write_genesis(path: &Path, genesis: &Genesis) -> Result<(), DataDirError> {
+    let text = serde_json::to_string_pretty(genesis)
+        .map_err(|e| DataDirError::Invalid { path: path.to_path_buf(), detail: e.to_string() })?;
+    std::fs::write(path, text + "\n").map_err(io(path))
+}
+
+/// A fresh random token, as 64 hex characters.
+pub fn random_token() -> String {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    #[allow(clippy::expect_used)]
+    getrandom::fill(bytes.as_mut_slice())
+        .expect("the operating system's random number generator failed");
+    hex::encode(bytes.as_slice())
+}
+
+/// The libp2p PeerId of an ed25519 key: base58 of the identity multihash
+/// of its protobuf encoding (`0x00 0x24 0x08 0x01 0x12 0x20 ‖ key`).
+pub fn peer_id(key: &PublicKey) -> String {
+    let mut bytes = vec![0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
+    bytes.extend_from_slice(key.as_bytes());
+    bs58::encode(bytes).into_string()
+}
+
+impl DataDir {
+    /// Creates a data directory for a node of the network `genesis` founds:
+    /// a fresh node key, an admin token and the default configuration.
+    pub fn init(root: &Path, genesis: &Genesis) -> Result<Self, DataDirError> {
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)).map_err(io(root))?;
+        if root.join("node.key").exists() {
+            return Err(DataDirError::Exists(root.to_path_buf()));
+        }
+        genesis.check().map_err(|e| DataDirError::Invalid {
+            path: root.join("genesis.json"),
+            detail: e.to_string(),
+        })?;
+        write_genesis(&root.join("genesis.json"), genesis)?;
+        let key = SecretKey::generate();
+        write_private(&root.join("admin.token"), random_token().as_bytes())?;
+        let config = root.join("node.toml");
+        if !config.exists() {
+            std::fs::write(&config, crate::config::DEFAULT_NODE_TOML).map_err(io(&config))?;
+        }
+        write_private(&root.join("node.key"), hex::encode(key.to_seed().as_slice()).as_bytes())?;
+        Self::open(root)
+    }
+
+    /// Opens an initialised data directory.
+    pub fn open(root: &Path) -> Result<Self, DataDirError> {
+        let key_path = root.join("node.key");
+        if !key_path.exists() {
+            return Err(DataDirError::NotInitialised(root.to_path_buf()));
+        }
+        let genesis = read_genesis(&root.join("genesis.json"))?;
+        let hex_seed = Zeroizing::new(std::fs::read_to_string(&key_path).map_err(io(&key_path))?);
+        let mut seed = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(hex_seed.trim(), seed.as_mut_slice()).map_err(|_| {
+            DataDirError::Invalid {
+                path: key_path.clone(),
+                detail: "not a 32-byte hex seed".into(),
+            }
+        })?;
+        let token_path = root.join("admin.token");
+        let admin_token = Zeroizing::new(
+            std::fs::read_to_string(&token_path).map_err(io(&token_path))?.trim().to_string(),
+        );
+        Ok(Self {
+            root: root.to_path_buf(),
+            genesis,
+            key: SecretKey::from_seed(&seed),
+            admin_token,
+        })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the store lives.
+    pub fn store_dir(&self) -> PathBuf {
+        self.root.join("store")
+    }
+
+    /// The network's genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The node's key.
+    pub fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    /// The admin token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curbside_protocol::Timestamp;
+
+    #[test]
+    fn init_writes_private_files_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("node");
+        let genesis = Genesis::new(
+            "T",
+            vec![SecretKey::from_seed(&[1; 32]).public()],
+            Timestamp::from_millis(1),
+        );
+        let d = DataDir::init(&root, &genesis).unwrap();
+        for f in ["node.key", "admin.token"] {
+            let mode = std::fs::metadata(root.join(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+        let again = DataDir::open(&root).unwrap();
+        assert_eq!(again.key().public(), d.key().public());
+        assert_eq!(again.admin_token(), d.admin_token());
+        assert_eq!(again.genesis().network_id(), genesis.network_id());
+        assert!(matches!(DataDir::init(&root, &genesis), Err(DataDirError::Exists(_))));
+        assert!(matches!(DataDir::open(dir.path()), Err(DataDirError::NotInitialised(_))));
+    }
+
+    #[test]
+    fn peer_ids_are_libp2p_ed25519_peer_ids() {
+        // libp2p's own test key: PeerId 12D3KooW... for ed25519 keys starts with "12D3KooW".
+        let id = peer_id(&SecretKey::from_seed(&[7; 32]).public());
+        assert!(id.starts_with("12D3KooW"), "{id}");
+        assert_eq!(id.len(), 52);
+    }
+}

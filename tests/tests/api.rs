@@ -1,0 +1,254 @@
+//! A real node over HTTP: every class of bad input gets its code and the
+//! node keeps serving; reads need a session, admin calls the token; a
+//! restart keeps everything acknowledged.
+
+#![allow(clippy::unwrap_used)]
+
+use curbside_protocol::{
+    AgeBand, Body, Case, Event, NetworkId, Poll, Post, SecretKey, Sex, Signature, SignedEvent,
+    Vote, testkit::key,
+};
+use curbside_tests::{Network, TestNode, wire};
+use serde_json::json;
+
+fn post(network: &Network, author: &SecretKey, title: &str, body: &str) -> SignedEvent {
+    network.sign(
+        author,
+        Body::Post(Post {
+            hub: "general".parse().unwrap(),
+            title: title.into(),
+            body: body.into(),
+        }),
+    )
+}
+
+/// Submits one event and returns (HTTP status, code).
+fn refused(node: &TestNode, event: &SignedEvent) -> (u16, String) {
+    let (status, body) = node.submit(std::slice::from_ref(event));
+    (status, body["code"].as_str().unwrap_or("").to_string())
+}
+
+#[test]
+fn bad_input_gets_its_code_and_the_node_keeps_serving() {
+    let net = Network::new();
+    let node = TestNode::start(&net);
+    let dr = key("dr-good");
+    node.attest(&net, &dr, "dr-good", &["cardiology"], "GB");
+    let good = post(&net, &dr, "Fine", "BP 120/80, EF 35%.");
+    assert_eq!(node.submit(std::slice::from_ref(&good)).0, 200);
+
+    // Bad signature (on a new event: a known id is a harmless duplicate,
+    // whatever signature comes with it).
+    let fresh = post(&net, &dr, "Fresh", "GCS 14/15");
+    let mut sig = fresh.signature().to_bytes();
+    sig[7] ^= 1;
+    let forged = SignedEvent::from_parts(fresh.event().clone(), Signature::from_bytes(sig));
+    assert_eq!(refused(&node, &forged), (422, "bad_signature".into()));
+    let (status, body) = node.submit(std::slice::from_ref(&SignedEvent::from_parts(
+        good.event().clone(),
+        Signature::from_bytes(sig),
+    )));
+    assert_eq!((status, body["outcomes"][0]["status"].as_str().unwrap()), (200, "duplicate"));
+
+    // Changed body under the old signature.
+    let mut changed = good.event().clone();
+    changed.body = Body::Post(Post {
+        hub: "general".parse().unwrap(),
+        title: "Fine".into(),
+        body: "changed".into(),
+    });
+    assert_eq!(
+        refused(&node, &SignedEvent::from_parts(changed, *good.signature())),
+        (422, "bad_signature".into())
+    );
+
+    // Wrong network.
+    let other = Event::new(
+        NetworkId::from_bytes([9; 32]),
+        dr.public(),
+        curbside_node::now(),
+        good.body().clone(),
+    )
+    .sign(&dr)
+    .unwrap();
+    assert_eq!(refused(&node, &other), (422, "wrong_network".into()));
+
+    // Future timestamp.
+    let future = Event::new(
+        net.id(),
+        dr.public(),
+        curbside_node::now().plus_millis(3_600_000),
+        good.body().clone(),
+    )
+    .sign(&dr)
+    .unwrap();
+    assert_eq!(refused(&node, &future), (422, "future_timestamp".into()));
+
+    // Unattested author: held as pending, not stored, and said so.
+    let stranger = key("stranger");
+    let (status, body) = node.submit(&[post(&net, &stranger, "Hello", "Who am I")]);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["outcomes"][0]["status"], "pending");
+
+    // Revoked author.
+    let bad_dr = key("dr-revoked");
+    let attestation = node.attest(&net, &bad_dr, "dr-revoked", &["oncology"], "GB");
+    let (status, body) = node.post(
+        "/v1/admin/revoke",
+        &json!({ "target": attestation.to_string(), "reason": "licence suspended" }),
+        Some(&node.admin_token),
+    );
+    assert_eq!(status, 200, "{body}");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(
+        refused(&node, &post(&net, &bad_dr, "Still here", "x")),
+        (422, "attestation_revoked".into())
+    );
+
+    // A case with an identifier.
+    let case = net.sign(
+        &dr,
+        Body::Case(Case {
+            hub: "cardiology".parse().unwrap(),
+            title: "Syncope".into(),
+            age: AgeBand::Age50To59,
+            sex: Sex::Male,
+            presentation: "Collapsed at work.".into(),
+            history: "MRN 1234567".into(),
+            findings: String::new(),
+            question: "ICD?".into(),
+            tags: vec![],
+        }),
+    );
+    assert_eq!(refused(&node, &case), (422, "identifying_text".into()));
+
+    // Votes: after closing, and for a missing option.
+    let closes_at = curbside_node::now().plus_millis(300);
+    let poll = net.sign(
+        &dr,
+        Body::Poll(Poll {
+            hub: "general".parse().unwrap(),
+            question: "Which?".into(),
+            options: vec!["a".into(), "b".into()],
+            closes_at,
+            eligible: vec![],
+        }),
+    );
+    assert_eq!(node.submit(std::slice::from_ref(&poll)).0, 200);
+    let missing_option = net.sign(&dr, Body::Vote(Vote { poll: poll.id(), option: 5 }));
+    assert_eq!(refused(&node, &missing_option), (422, "no_such_option".into()));
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let late = net.sign(&dr, Body::Vote(Vote { poll: poll.id(), option: 0 }));
+    assert_eq!(refused(&node, &late), (422, "poll_closed".into()));
+
+    // Malformed JSON, a malformed event, an oversized body.
+    let (status, body) = node.post_raw("/v1/events", "{\"events\": [", None);
+    assert_eq!((status, body["code"].as_str().unwrap()), (400, "malformed_json"));
+    let (status, body) = node.post("/v1/events", &json!({ "events": ["AAAA"] }), None);
+    assert_eq!((status, body["code"].as_str().unwrap()), (422, "malformed"));
+    let (status, body) = announce_oversized_body(&node.url);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("\"code\":\"too_large\""), "{body}");
+
+    // Unauthenticated read; admin call without the token, and with a session.
+    let (status, body) = node.get("/v1/hubs/general/feed", None);
+    assert_eq!((status, body["code"].as_str().unwrap()), (401, "unauthenticated"));
+    let (status, body) = node.post(
+        "/v1/admin/revoke",
+        &json!({ "target": good.id().to_string(), "reason": "x" }),
+        None,
+    );
+    assert_eq!((status, body["code"].as_str().unwrap()), (401, "unauthenticated"));
+    let session = node.session(&net, &dr).unwrap();
+    let (status, body) = node.post(
+        "/v1/admin/revoke",
+        &json!({ "target": good.id().to_string(), "reason": "x" }),
+        Some(&session),
+    );
+    assert_eq!((status, body["code"].as_str().unwrap()), (403, "forbidden"));
+
+    // Still serving, and only the good events are in the feed.
+    let (status, body) = node.get("/v1/hubs/general/feed", Some(&session));
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> =
+        body["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![poll.id().to_string(), good.id().to_string()]);
+    assert_eq!(body["events"][1]["handle"], "dr-good");
+    let (_, metrics) = node.get("/metrics", None);
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains("curbside_events_rejected_total{code=\"bad_signature\"}"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn sessions_need_an_attested_key_and_a_fresh_signature() {
+    let net = Network::new();
+    let node = TestNode::start(&net);
+    let stranger = key("not-attested");
+    let (status, body) = node.session(&net, &stranger).unwrap_err();
+    assert_eq!((status, body["code"].as_str().unwrap()), (403, "not_attested"));
+
+    let dr = key("dr-s");
+    node.attest(&net, &dr, "dr-s", &["oncology"], "GB");
+    // A challenge answered with the wrong key's signature.
+    let (_, c) = node.post("/v1/session/challenge", &json!({ "key": dr.public() }), None);
+    let (status, body) = node.post(
+        "/v1/session",
+        &json!({ "key": dr.public(), "challenge": c["challenge"], "signature": stranger.sign(b"x") }),
+        None,
+    );
+    assert_eq!((status, body["code"].as_str().unwrap()), (401, "bad_challenge"));
+    // The challenge was used up by the failed attempt.
+    let token = node.session(&net, &dr).unwrap();
+    let (status, body) = node.get(&format!("/v1/keys/{}/attestation", dr.public()), Some(&token));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["attested"], true);
+    assert_eq!(body["attestations"][0]["handle"], "dr-s");
+
+    // Status has no content: counts and identity only.
+    let (_, status_body) = node.get("/v1/status", None);
+    let keys: Vec<&String> = status_body.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 6, "{status_body}");
+}
+
+#[test]
+fn a_restart_keeps_every_acknowledged_event() {
+    let net = Network::new();
+    let node = TestNode::start(&net);
+    let dr = key("dr-r");
+    node.attest(&net, &dr, "dr-r", &["general-practice"], "GB");
+    let posts: Vec<SignedEvent> =
+        (0..20).map(|i| post(&net, &dr, &format!("post {i}"), "text")).collect();
+    let (status, body) = node.submit(&posts);
+    assert_eq!(status, 200, "{body}");
+    let node = node.restart();
+    let token = node.session(&net, &dr).unwrap();
+    for p in &posts {
+        let (status, body) = node.get(&format!("/v1/events/{}", p.id()), Some(&token));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["event"], wire(p));
+    }
+}
+
+/// Announces a 2 MiB body and reads the answer without sending it: the
+/// node must refuse from the headers alone.
+fn announce_oversized_body(url: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        2 << 20
+    )
+    .unwrap();
+    let mut answer = String::new();
+    if let Err(e) = stream.read_to_string(&mut answer) {
+        answer.push_str(&format!(" [read error: {e}]"));
+    }
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer)
+}

@@ -1,0 +1,416 @@
+//! The whole story, through the `curbside` binary only: a root founds a
+//! network, an institution runs a chartered node, a physician gets attested
+//! and writes, reads, polls and votes; then the attestation is revoked.
+//! And the one-node development network `curbside node run` makes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use curbside_tests::curbside_bin;
+use serde_json::Value;
+
+/// A `curbside` command with an isolated environment and a fast, fixed
+/// passphrase.
+fn curbside(home: &Path) -> Command {
+    let mut cmd = Command::new(curbside_bin());
+    cmd.env_remove("CURBSIDE_NODE")
+        .env_remove("CURBSIDE_HOME")
+        .env_remove("RUST_LOG")
+        .env("CURBSIDE_PASSPHRASE", "correct horse battery staple")
+        .env("CURBSIDE_KDF_FAST", "1")
+        .arg("--home")
+        .arg(home)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = curbside(home);
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if stdin.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `curbside --json ARGS`, expecting success; its JSON answer.
+fn ok(home: &Path, args: &[&str]) -> Value {
+    ok_with(home, args, None)
+}
+
+fn ok_with(home: &Path, args: &[&str], stdin: Option<&str>) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = run(home, &all, stdin);
+    assert!(
+        out.status.success(),
+        "curbside {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("curbside {args:?}: not JSON ({e}): {}", text(&out.stdout)))
+}
+
+/// Runs `curbside ARGS` expecting exit code `code`; (stdout, stderr).
+fn fails(home: &Path, args: &[&str], code: i32) -> (String, String) {
+    let out = run(home, args, None);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "curbside {args:?}:\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    (text(&out.stdout), text(&out.stderr))
+}
+
+/// A port nothing listens on (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `curbside node run ...` as a child process, killed on drop.
+struct NodeProcess {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl NodeProcess {
+    fn start(home: &Path, extra: &[&str]) -> Self {
+        let port = free_port();
+        let api = format!("127.0.0.1:{port}");
+        // Output to a file, not a pipe nobody reads (which could fill and block the node).
+        std::fs::create_dir_all(home).unwrap();
+        let log = home.join(format!("node-{port}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = curbside(home);
+        cmd.args(["node", "run", "--api", &api])
+            .args(extra)
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file));
+        let child = cmd.spawn().unwrap();
+        let mut node = Self { child, url: format!("http://{api}"), log };
+        node.wait_ready();
+        node
+    }
+
+    /// Waits (at most 30 s) until `GET /v1/status` answers.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!("`curbside node run` exited ({status}) before answering:\n{log}");
+            }
+            if let Ok(mut stream) = std::net::TcpStream::connect(&addr) {
+                let request =
+                    format!("GET /v1/status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+                if stream.write_all(request.as_bytes()).is_ok() {
+                    let mut answer = String::new();
+                    let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+                    if answer.starts_with("HTTP/1.1 200") {
+                        return;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the node at {} did not answer within 30 s", self.url);
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_owned()
+}
+
+#[test]
+fn a_network_from_founding_to_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let root_home = dir.path().join("root-home");
+    let inst_home = dir.path().join("institution-home");
+    let ada = dir.path().join("ada");
+    let root_dir = dir.path().join("root");
+    let data = dir.path().join("node");
+    let p = |p: &PathBuf| p.to_str().unwrap().to_owned();
+
+    // The root founds the network.
+    let founded =
+        ok(&root_home, &["network", "new", "--name", "Story network", "--out", &p(&root_dir)]);
+    let network = s(&founded["network"]);
+    assert_eq!(network.len(), 64);
+    assert!(root_dir.join("root.key").exists() && root_dir.join("genesis.json").exists());
+    let again = fails(&root_home, &["network", "new", "--name", "X", "--out", &p(&root_dir)], 2);
+    assert!(again.1.contains("refusing to overwrite"), "{}", again.1);
+
+    // The institution makes its node and runs it.
+    let genesis = p(&root_dir.join("genesis.json"));
+    let init = ok(&inst_home, &["node", "init", "--genesis", &genesis, "--data", &p(&data)]);
+    let node_key = s(&init["public_key"]);
+    assert!(s(&init["peer_id"]).starts_with("12D3KooW"));
+    let node = NodeProcess::start(&inst_home, &["--data", &p(&data)]);
+    let url = node.url.clone();
+
+    // The root charters it to verify in GB.
+    let charter = ok(
+        &root_home,
+        &[
+            "charter",
+            "--root-key",
+            &p(&root_dir.join("root.key")),
+            "--node",
+            &node_key,
+            "--institution",
+            "St Story's Hospital",
+            "--verify",
+            "GB",
+            "--valid-days",
+            "365",
+            "--submit-to",
+            &url,
+        ],
+    );
+    assert_eq!(charter["status"], "stored", "{charter}");
+    assert_eq!(charter["kind"], "charter");
+
+    // A physician: a key, a request, an attestation.
+    let id = ok(&ada, &["id", "new", "--handle", "dr-ada"]);
+    let ada_key = s(&id["public_key"]);
+    fails(&ada, &["id", "new", "--handle", "dr-ada"], 2);
+    let shown = ok(&ada, &["id", "show", "--node", &url]);
+    assert_eq!(shown["attested"], false, "{shown}");
+    let request = ok(&ada, &["id", "request", "--node", &url]);
+    let request = s(&request["request"]);
+    assert!(request.starts_with("curbside-request-v1:"));
+    let attested = ok_with(
+        &inst_home,
+        &[
+            "attest",
+            "-",
+            "--specialty",
+            "cardiology",
+            "--jurisdiction",
+            "GB",
+            "--licence",
+            "7654321",
+            "--valid-days",
+            "365",
+            "--data",
+            &p(&data),
+            "--node",
+            &url,
+        ],
+        Some(&request),
+    );
+    let attestation = s(&attested["id"]);
+    assert_eq!(s(&attested["subject"]), ada_key);
+    let shown = ok(&ada, &["id", "show", "--node", &url]);
+    assert_eq!(shown["attested"], true, "{shown}");
+
+    // Writing.
+    let post = ok(
+        &ada,
+        &[
+            "post",
+            "--node",
+            &url,
+            "--hub",
+            "general",
+            "--title",
+            "Hyponatraemia after a marathon",
+            "--body",
+            "Na 128 mmol/L, urine osmolality 620 mOsm/kg. Next step?",
+        ],
+    );
+    assert_eq!(post["status"], "stored", "{post}");
+    let post_id = s(&post["id"]);
+
+    // The guard refuses identifiers before signing, and shows them.
+    let (_, err) = fails(
+        &ada,
+        &[
+            "post",
+            "--node",
+            &url,
+            "--hub",
+            "general",
+            "--title",
+            "A case",
+            "--body",
+            "MRN 1234567, seen 12/03/2024",
+        ],
+        1,
+    );
+    assert!(err.contains("\"MRN 1234567\"") && err.contains("post.body"), "{err}");
+    assert!(err.contains("(identifying_text)"), "{err}");
+
+    let case_file = dir.path().join("case.toml");
+    std::fs::write(
+        &case_file,
+        "hub = \"cardiology\"\ntitle = \"Recurrent syncope in a young athlete\"\nage = 23\nsex = \"male\"\n\
+         presentation = \"Three episodes of exertional syncope over 2 months.\"\n\
+         findings = \"ECG: QTc 470 ms. Echo normal.\"\n\
+         question = \"Beta-blocker before genetic testing?\"\ntags = [\"syncope\"]\n",
+    )
+    .unwrap();
+    let case = ok(&ada, &["case", "--node", &url, "--file", &p(&case_file)]);
+    assert_eq!(case["status"], "stored", "{case}");
+    assert_eq!(case["age"], "18-29");
+
+    let comment = ok(
+        &ada,
+        &[
+            "comment",
+            &post_id,
+            "--node",
+            &url,
+            "--body",
+            "Check urine sodium; if euvolaemic, fluid restrict.",
+        ],
+    );
+    assert_eq!(comment["status"], "stored", "{comment}");
+
+    // Reading: a session is opened (and cached) with the physician's key.
+    let thread = run(&ada, &["show", &post_id, "--node", &url], None);
+    assert!(thread.status.success(), "{}", text(&thread.stderr));
+    let thread = text(&thread.stdout);
+    for needle in
+        ["dr-ada", "Hyponatraemia after a marathon", "↳ dr-ada", "fluid restrict", &post_id]
+    {
+        assert!(thread.contains(needle), "{needle:?} missing from:\n{thread}");
+    }
+    assert!(ada.join("session.json").exists());
+    let feed = ok(&ada, &["feed", "general", "--node", &url]);
+    let events = feed["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["id"] == post_id.as_str()), "{feed}");
+
+    // A poll and a vote.
+    let poll = ok(
+        &ada,
+        &[
+            "poll",
+            "--node",
+            &url,
+            "--hub",
+            "general",
+            "--question",
+            "Fluid restrict first?",
+            "--option",
+            "Yes",
+            "--option",
+            "No",
+            "--option",
+            "Depends",
+            "--closes-in",
+            "7d",
+        ],
+    );
+    let poll_id = s(&poll["id"]);
+    let vote = ok(&ada, &["vote", &poll_id, "--node", &url, "--option", "2"]);
+    assert_eq!(vote["status"], "stored", "{vote}");
+    let (_, err) = fails(&ada, &["vote", &poll_id, "--node", &url, "--option", "5"], 1);
+    assert!(err.contains("(no_such_option)") && err.contains("no option 5"), "{err}");
+    let tally = ok(&ada, &["tally", &poll_id, "--node", &url]);
+    assert_eq!(tally["tally"]["counts"], serde_json::json!([0, 1, 0]), "{tally}");
+    let chart = run(&ada, &["tally", &poll_id, "--node", &url, "--by", "specialty"], None);
+    let chart = text(&chart.stdout);
+    assert!(chart.contains("██████████") && chart.contains("100.0%"), "{chart}");
+    assert!(chart.contains("fewer than 5 voters"), "{chart}");
+
+    // The institution revokes the attestation: what Ada writes now is refused.
+    let revoked = ok(
+        &inst_home,
+        &[
+            "revoke",
+            &attestation,
+            "--reason",
+            "licence lapsed",
+            "--data",
+            &p(&data),
+            "--node",
+            &url,
+        ],
+    );
+    assert_eq!(s(&revoked["target"]), attestation);
+    let (_, err) = fails(
+        &ada,
+        &["post", "--node", &url, "--hub", "general", "--title", "Still here?", "--body", "Hello"],
+        1,
+    );
+    assert!(err.starts_with("error: ") && err.contains("(attestation_revoked)"), "{err}");
+
+    // No node: a clear message and exit 2.
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let (_, err) = fails(&ada, &["feed", "general", "--node", &closed], 2);
+    assert!(err.contains(&format!("no node answers at {closed}")), "{err}");
+    assert!(err.contains("curbside node run"), "{err}");
+    drop(node);
+}
+
+#[test]
+fn the_development_network_attests_you_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let node = NodeProcess::start(&home, &[]);
+    let url = node.url.clone();
+    assert!(home.join("dev/node/admin.token").exists());
+
+    // Before any identity, the development node's admin token reads.
+    let feed = ok(&home, &["feed", "general", "--node", &url]);
+    assert_eq!(feed["events"], serde_json::json!([]));
+
+    ok(&home, &["id", "new", "--handle", "dr-dev"]);
+    let request = run(&home, &["id", "request", "--node", &url], None);
+    assert!(request.status.success(), "{}", text(&request.stderr));
+    // `curbside id request | curbside attest - ...`: the admin token is found under --home.
+    let attested = ok_with(
+        &home,
+        &[
+            "attest",
+            "-",
+            "--jurisdiction",
+            "DEV",
+            "--specialty",
+            "general-practice",
+            "--licence",
+            "DEV-0001",
+            "--valid-days",
+            "365",
+            "--node",
+            &url,
+        ],
+        Some(&text(&request.stdout)),
+    );
+    assert_eq!(attested["jurisdiction"], "DEV");
+    let post = ok(
+        &home,
+        &["post", "--node", &url, "--hub", "general", "--title", "Hello", "--body", "First post"],
+    );
+    assert_eq!(post["status"], "stored", "{post}");
+    let feed = run(&home, &["feed", "general", "--node", &url], None);
+    let feed = text(&feed.stdout);
+    assert!(feed.contains("dr-dev") && feed.contains("Hello"), "{feed}");
+    drop(node);
+}

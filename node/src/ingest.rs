@@ -108,54 +108,25 @@ pub fn ingest(
             fresh.push(event);
         }
     }
-
-    let verified = verify_parallel(fresh, config.verify_threads);
-    let mut view = StoreView::new(store);
-    let mut accepted = Vec::with_capacity(verified.len());
-    let mut held = Vec::new();
-    for (slot, result) in slots.into_iter().zip(verified) {
-        let event = match result {
-            Ok(event) => event,
-            Err((event, rejection)) => {
-                outcomes[slot] = Some(Outcome::rejected(event.id(), &rejection));
-                continue;
-            }
-        };
-        let id = event.event().id();
-        let verdict = event.validate(&view, now);
-        if let Some(e) = view.take_error() {
-            return Err(e);
-        }
-        outcomes[slot] = Some(match verdict {
-            Ok(v) => {
-                view.add(&v);
-                accepted.push(v);
-                Outcome::Stored { id }
-            }
-            Err((_, NotAccepted::Duplicate(_))) => Outcome::Duplicate { id },
-            Err((_, NotAccepted::Invalid(r))) => Outcome::rejected(id, &r),
-            Err((event, NotAccepted::Missing(dep))) => {
-                held.push((slot, event, dep));
-                continue;
-            }
-        });
+    let (fresh_outcomes, mut released) = process(store, config, fresh, now)?;
+    for (slot, outcome) in slots.into_iter().zip(fresh_outcomes) {
+        outcomes[slot] = Some(outcome);
     }
-
-    let committed = store.commit(&accepted)?;
-    for (slot, event, dep) in held {
-        outcomes[slot] = Some(hold(store, config, &event, &dep, now)?);
-    }
-    store.flush()?;
 
     // What was just stored may release events that were waiting for it;
     // they go round again (and may release more).
-    let mut released: Vec<SignedEvent> = committed.released.into_iter().map(|p| p.event).collect();
     let mut rounds = 0;
     while !released.is_empty() && rounds < 64 {
         rounds += 1;
+        tracing::debug!(count = released.len(), "re-ingesting released pending events");
         let again = std::mem::take(&mut released);
-        tracing::debug!(count = again.len(), "re-ingesting released pending events");
-        released = ingest_round(store, config, again, now)?;
+        let (outcomes, more) = process(store, config, again, now)?;
+        for outcome in outcomes {
+            if let Outcome::Rejected { id, code, .. } = outcome {
+                tracing::info!(event = %id, code, "released pending event not accepted");
+            }
+        }
+        released = more;
     }
 
     outcomes
@@ -164,39 +135,55 @@ pub fn ingest(
         .ok_or(StoreError::Internal("an event was left without an outcome"))
 }
 
-/// One round of re-ingesting released pending events; returns events
-/// released in turn.
-fn ingest_round(
+/// Verifies, validates, commits and flushes `events` (none of them stored
+/// yet): their outcomes, in order, and the pending events released.
+fn process(
     store: &Store,
     config: &IngestConfig,
     events: Vec<SignedEvent>,
     now: Timestamp,
-) -> Result<Vec<SignedEvent>, StoreError> {
-    let verified = verify_parallel(events, config.verify_threads);
+) -> Result<(Vec<Outcome>, Vec<SignedEvent>), StoreError> {
+    let mut outcomes = Vec::with_capacity(events.len());
     let mut view = StoreView::new(store);
-    let mut accepted = Vec::new();
+    let mut accepted = Vec::with_capacity(events.len());
     let mut held = Vec::new();
-    for result in verified.into_iter().flatten() {
-        match result.validate(&view, now) {
-            Ok(v) => {
-                view.add(&v);
-                accepted.push(v);
+    for result in verify_parallel(events, config.verify_threads) {
+        let event = match result {
+            Ok(event) => event,
+            Err((event, rejection)) => {
+                outcomes.push(Some(Outcome::rejected(event.id(), &rejection)));
+                continue;
             }
-            Err((event, NotAccepted::Missing(dep))) => held.push((event, dep)),
-            Err((event, other)) => {
-                tracing::info!(event = %event.id(), code = other.code(), "released pending event not accepted");
-            }
-        }
+        };
+        let id = event.event().id();
+        let verdict = event.validate(&view, now);
         if let Some(e) = view.take_error() {
             return Err(e);
         }
+        outcomes.push(match verdict {
+            Ok(v) => {
+                view.add(&v);
+                accepted.push(v);
+                Some(Outcome::Stored { id })
+            }
+            Err((_, NotAccepted::Duplicate(_))) => Some(Outcome::Duplicate { id }),
+            Err((_, NotAccepted::Invalid(r))) => Some(Outcome::rejected(id, &r)),
+            Err((event, NotAccepted::Missing(dep))) => {
+                held.push((outcomes.len(), event, dep));
+                None
+            }
+        });
     }
     let committed = store.commit(&accepted)?;
-    for (event, dep) in held {
-        hold(store, config, &event, &dep, now)?;
+    for (slot, event, dep) in held {
+        outcomes[slot] = Some(hold(store, config, &event, &dep, now)?);
     }
     store.flush()?;
-    Ok(committed.released.into_iter().map(|p| p.event).collect())
+    let outcomes = outcomes
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or(StoreError::Internal("an event was left without an outcome"))?;
+    Ok((outcomes, committed.released.into_iter().map(|p| p.event).collect()))
 }
 
 fn hold(

@@ -142,6 +142,31 @@ impl Drop for NodeProcess {
     }
 }
 
+/// The institution attests a cardiologist in GB from `request`.
+fn attest(inst_home: &Path, data: &Path, url: &str, request: &str, licence: &str) -> Value {
+    let data = data.to_str().unwrap().to_owned();
+    ok_with(
+        inst_home,
+        &[
+            "attest",
+            "-",
+            "--specialty",
+            "cardiology",
+            "--jurisdiction",
+            "GB",
+            "--licence",
+            licence,
+            "--valid-days",
+            "365",
+            "--data",
+            &data,
+            "--node",
+            url,
+        ],
+        Some(request),
+    )
+}
+
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_owned()
 }
@@ -204,26 +229,7 @@ fn a_network_from_founding_to_revocation() {
     let request = ok(&ada, &["id", "request", "--node", &url]);
     let request = s(&request["request"]);
     assert!(request.starts_with("curbside-request-v1:"));
-    let attested = ok_with(
-        &inst_home,
-        &[
-            "attest",
-            "-",
-            "--specialty",
-            "cardiology",
-            "--jurisdiction",
-            "GB",
-            "--licence",
-            "7654321",
-            "--valid-days",
-            "365",
-            "--data",
-            &p(&data),
-            "--node",
-            &url,
-        ],
-        Some(&request),
-    );
+    let attested = attest(&inst_home, &data, &url, &request, "7654321");
     let attestation = s(&attested["id"]);
     assert_eq!(s(&attested["subject"]), ada_key);
     let shown = ok(&ada, &["id", "show", "--node", &url]);
@@ -338,6 +344,38 @@ fn a_network_from_founding_to_revocation() {
     let chart = text(&chart.stdout);
     assert!(chart.contains("██████████") && chart.contains("100.0%"), "{chart}");
     assert!(chart.contains("fewer than 5 voters"), "{chart}");
+
+    // Five more cardiologists are attested and vote: the breakdown now shows
+    // the cardiology group, with the cells of fewer than 5 voters suppressed.
+    for (i, choice) in ["1", "1", "1", "1", "3"].iter().enumerate() {
+        let home = dir.path().join(format!("dr-{i}"));
+        let handle = format!("dr-card-{i}");
+        ok(&home, &["id", "new", "--handle", &handle]);
+        let request = s(&ok(&home, &["id", "request", "--node", &url])["request"]);
+        let licence = format!("GMC-{i}");
+        attest(&inst_home, &data, &url, &request, &licence);
+        let vote = ok(&home, &["vote", &poll_id, "--node", &url, "--option", choice]);
+        assert_eq!(vote["status"], "stored", "{vote}");
+    }
+    let tally = ok(&ada, &["tally", &poll_id, "--node", &url, "--by", "specialty"]);
+    assert_eq!(tally["tally"]["counts"], serde_json::json!([4, 1, 1]), "{tally}");
+    assert_eq!(tally["tally"]["voters"], 6, "{tally}");
+    let row = &tally["tally"]["by_specialty"]["rows"][0];
+    assert_eq!(
+        (row["group"].as_str(), row["voters"].as_u64()),
+        (Some("cardiology"), Some(6)),
+        "{tally}"
+    );
+    assert_eq!(
+        row["cells"],
+        serde_json::json!(["suppressed", "suppressed", "suppressed"]),
+        "{tally}"
+    );
+    let by_place = ok(&ada, &["tally", &poll_id, "--node", &url, "--by", "jurisdiction"]);
+    assert_eq!(by_place["tally"]["by_jurisdiction"]["rows"][0]["group"], "GB", "{by_place}");
+    let chart =
+        text(&run(&ada, &["tally", &poll_id, "--node", &url, "--by", "specialty"], None).stdout);
+    assert!(chart.contains("cardiology") && chart.contains("<5"), "{chart}");
 
     // The institution revokes the attestation: what Ada writes now is refused.
     let revoked = ok(

@@ -118,8 +118,6 @@ pub(crate) struct EventView {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Challenge {
     pub(crate) challenge: String,
-    #[allow(dead_code)]
-    pub(crate) expires_at: Timestamp,
 }
 
 /// An open session.

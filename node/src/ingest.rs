@@ -20,7 +20,7 @@ use curbside_protocol::{
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{Store, StoreError, StoreView};
+use crate::store::{Held, Store, StoreError, StoreView};
 
 /// Limits of the ingest path.
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +144,11 @@ fn process(
     now: Timestamp,
 ) -> Result<(Vec<Outcome>, Vec<SignedEvent>), StoreError> {
     let mut outcomes = Vec::with_capacity(events.len());
+    // Every event here was just found absent from the store (or released
+    // from pending, which only holds unstored events): validation need not
+    // ask the store again.
     let mut view = StoreView::new(store);
+    view.assume_absent(events.iter().map(SignedEvent::id));
     let mut accepted = Vec::with_capacity(events.len());
     let mut held = Vec::new();
     for result in verify_parallel(events, config.verify_threads) {
@@ -194,7 +198,7 @@ fn hold(
     now: Timestamp,
 ) -> Result<Outcome, StoreError> {
     let id = event.id();
-    if store.hold(event, dep, now, config.max_pending)? {
+    if store.hold(event, dep, now, config.max_pending)? != Held::Full {
         Ok(Outcome::Pending { id, waiting_for: dep.to_string() })
     } else {
         Ok(Outcome::Rejected {
@@ -211,10 +215,14 @@ fn hold(
 
 type Verified = Result<SignatureVerified, (SignedEvent, Rejection)>;
 
-/// Batch-verifies on `threads` threads, keeping order.
+/// Fewest events worth a thread of their own: below this, the batch
+/// equation's fixed cost and the thread start outweigh the split.
+const MIN_EVENTS_PER_THREAD: usize = 64;
+
+/// Batch-verifies on up to `threads` threads, keeping order.
 fn verify_parallel(events: Vec<SignedEvent>, threads: usize) -> Vec<Verified> {
-    let threads = threads.max(1);
-    if threads == 1 || events.len() < 2 * curbside_protocol::BATCH_SIZE {
+    let threads = threads.max(1).min(events.len() / MIN_EVENTS_PER_THREAD).max(1);
+    if threads == 1 {
         return verify_batch(events);
     }
     let per = events.len().div_ceil(threads);

@@ -86,11 +86,12 @@ fn bearer(parts: &Parts) -> Option<&str> {
     parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
-/// A caller allowed to read: a physician's session or the admin.
+/// A caller allowed to read: a physician's session or the admin. (Which
+/// physician is not kept: no read depends on it yet.)
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Reader {
-    /// A physician, by key.
-    Physician(#[allow(dead_code)] PublicKey),
+    /// A physician with a live session.
+    Physician,
     /// The institution admin.
     Admin,
 }
@@ -108,7 +109,7 @@ impl FromRequestParts<AppState> for Reader {
             return Ok(Reader::Admin);
         }
         let sessions = state.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.check(token, crate::now()).map(Reader::Physician).ok_or_else(|| {
+        sessions.check(token, crate::now()).map(|_| Reader::Physician).ok_or_else(|| {
             ApiError::unauthenticated("the session is unknown or expired: open a new one")
         })
     }

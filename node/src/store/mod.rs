@@ -36,7 +36,7 @@ use std::sync::Mutex;
 use curbside_protocol::{Authority, EventSummary, Genesis, HubId, NetworkId};
 use serde::{Deserialize, Serialize};
 
-pub use pending::PendingEvent;
+pub use pending::{Held, PendingEvent};
 pub use reads::{AttestationStatus, StoreCounts, ThreadEntry};
 pub use view::StoreView;
 

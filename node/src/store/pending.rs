@@ -15,6 +15,17 @@ pub struct PendingEvent {
     pub received_at: Timestamp,
 }
 
+/// What [`Store::hold`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Held from now on.
+    Now,
+    /// It was already held.
+    Already,
+    /// The pending set is full: not held.
+    Full,
+}
+
 #[derive(Serialize, Deserialize)]
 struct PendingRecord {
     received_at: Timestamp,
@@ -50,20 +61,23 @@ impl Store {
         Ok(u64_value(self.tree(T::Meta).get(META_PENDING)?))
     }
 
-    /// Holds `event` until `dep` arrives. Returns `false` (and holds
-    /// nothing) if it is already held or the set already holds `max` events.
+    /// Holds `event` until `dep` arrives, unless it is already held or the
+    /// set already holds `max` events.
     pub fn hold(
         &self,
         event: &SignedEvent,
         dep: &Dependency,
         received_at: Timestamp,
         max: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Held, StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let id = event.id();
+        if self.tree(T::Pending).contains_key(id.as_bytes())? {
+            return Ok(Held::Already);
+        }
         let count = self.pending_count()?;
-        if count >= max || self.tree(T::Pending).contains_key(id.as_bytes())? {
-            return Ok(false);
+        if count >= max {
+            return Ok(Held::Full);
         }
         let key = dep_key(dep);
         let record = PendingRecord { received_at, dep: key.clone(), wire: event.to_bytes() };
@@ -79,7 +93,7 @@ impl Store {
             m.insert(META_PENDING, &(count + 1).to_be_bytes())?;
             Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
         })?;
-        Ok(true)
+        Ok(Held::Now)
     }
 
     /// Drops pending events received before `cutoff`; returns how many.

@@ -145,6 +145,11 @@ fn out_of_order_events_wait_and_are_released() {
     assert!(matches!(outcomes[0], Outcome::Pending { .. }), "{outcomes:?}");
     assert!(matches!(outcomes[1], Outcome::Pending { .. }), "{outcomes:?}");
     assert_eq!(n.store.counts().unwrap().pending, 2);
+    // Sent again while waiting: still pending, held once (regression: this
+    // was reported as `pending_full`).
+    let again = put(&n, &fed, std::slice::from_ref(&reply));
+    assert!(matches!(again[0], Outcome::Pending { .. }), "{again:?}");
+    assert_eq!(n.store.counts().unwrap().pending, 2);
 
     put(&n, &fed, &[post, att]);
     assert!(n.store.contains(&reply.id()).unwrap(), "the comment followed its parent in");

@@ -7,6 +7,7 @@
 //! [`StoreView::take_error`] and discards any verdict reached while it was set.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 
 use curbside_protocol::{
     AttestationRecord, CharterRecord, EventId, EventSummary, Genesis, HubId, MemoryTrust,
@@ -20,13 +21,25 @@ use super::{Store, StoreError, T, decode, keys};
 pub struct StoreView<'s> {
     store: &'s Store,
     batch: MemoryTrust,
+    absent: HashSet<EventId>,
     error: RefCell<Option<StoreError>>,
 }
 
 impl<'s> StoreView<'s> {
     /// A view of `store` with an empty batch.
     pub fn new(store: &'s Store) -> Self {
-        Self { store, batch: MemoryTrust::new(store.genesis.clone()), error: RefCell::new(None) }
+        Self {
+            store,
+            batch: MemoryTrust::new(store.genesis.clone()),
+            absent: HashSet::new(),
+            error: RefCell::new(None),
+        }
+    }
+
+    /// Notes ids the caller has just found absent from the store (under the
+    /// single writer), so that duplicate checks need not read it again.
+    pub fn assume_absent(&mut self, ids: impl IntoIterator<Item = EventId>) {
+        self.absent.extend(ids);
     }
 
     /// Adds an accepted event of the batch being validated.
@@ -72,12 +85,17 @@ impl TrustView for StoreView<'_> {
     }
 
     fn contains(&self, id: &EventId) -> bool {
-        self.batch.contains(id)
-            || self.or_note(
-                self.store.tree(T::Events).contains_key(id.as_bytes()).map_err(Into::into),
-                // Cautious: "held" makes the event a duplicate, never stored twice.
-                true,
-            )
+        if self.batch.contains(id) {
+            return true;
+        }
+        if self.absent.contains(id) {
+            return false;
+        }
+        self.or_note(
+            self.store.tree(T::Events).contains_key(id.as_bytes()).map_err(Into::into),
+            // Cautious: "held" makes the event a duplicate, never stored twice.
+            true,
+        )
     }
 
     fn charters(&self, node: &PublicKey) -> Vec<CharterRecord> {

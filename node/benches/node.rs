@@ -1,0 +1,1217 @@
+//! The node's ingest and read paths, measured in one run:
+//!
+//! 1. raw batch verification on two threads (`verify_batch`, 256 per call);
+//! 2. the store's ingest path (`ingest::ingest`, 256 events per call:
+//!    verify, validate, one transaction, flush), on the same events, and again
+//!    with one bad signature in every batch;
+//! 3. the HTTP API: a real node in this process, 16 client threads each
+//!    posting 64 events per request to `POST /v1/events`;
+//! 4. reads on a store of N events (`feed`, `thread`, `tally`), with the
+//!    store's memory and disk footprint.
+//!
+//! ```text
+//! cargo bench -p curbside-node --bench node
+//! CURBSIDE_BENCH_EVENTS=100000 cargo bench -p curbside-node --bench node   # a quick run
+//! ```
+//!
+//! `CURBSIDE_BENCH_EVENTS` (default 1,000,000) sizes the store of part 4;
+//! `CURBSIDE_BENCH_ROUNDS` (default 3) the rounds of parts 1 and 2, which
+//! run interleaved, best round counting (the machine is shared; the best
+//! round is the least disturbed); so does 2c, the steps of `ingest` replayed
+//! one by one with a clock around each, to show where its time goes. Ratios
+//! compare figures of one process. Parts 3 and 4 run once; part 4 runs
+//! first, so its memory figures are not inflated by what earlier parts
+//! allocated. Progress goes to stderr, results to stdout. The default run
+//! takes about 7 minutes on two shared cores.
+//!
+//! Events are signed before anything is timed, on all cores. Signing is
+//! deterministic (fixed seeds), so runs are repeatable.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use curbside_node::config::{NodeConfig, Overrides};
+use curbside_node::datadir::DataDir;
+use curbside_node::ingest::{IngestConfig, Outcome, ingest};
+use curbside_node::store::{Store, StoreView};
+use curbside_protocol::testkit::{Federation, key};
+use curbside_protocol::{
+    AgeBand, Attestation, AttestationRequest, Body, Case, Charter, Comment, DEFAULT_HUBS, Digest,
+    Event, EventId, Genesis, Handle, HubId, Jurisdiction, LicenceOpening, NetworkId, Poll, Post,
+    PublicKey, Rejection, SecretKey, Sex, Signature, SignedEvent, Specialty, Tag, Timestamp,
+    TrustView as _, Vote, verify_batch,
+};
+
+/// Events per `verify_batch` / `ingest` call.
+const BATCH: usize = 256;
+/// Threads of the raw verification baseline.
+const VERIFY_THREADS: usize = 2;
+/// Events of parts 1 and 2.
+const INGEST_EVENTS: usize = 200_000;
+/// Attested authors of parts 2 and 3.
+const AUTHORS: usize = 2_000;
+/// Events part 3 posts, clients, events per request.
+const API_EVENTS: usize = 100_000;
+const API_CLIENTS: usize = 16;
+const API_PER_REQUEST: usize = 64;
+/// Random queries per read measurement.
+const QUERIES: usize = 1_000;
+/// Replies per thread in part 4 (some nested).
+const REPLIES: usize = 20;
+/// Threads open for replies at once.
+const OPEN_THREADS: usize = 32;
+/// Events signed and ingested per step while building the big store.
+const BUILD_CHUNK: usize = 64 * BATCH;
+
+const SPECIALTIES: [&str; 6] =
+    ["general-practice", "cardiology", "endocrinology", "oncology", "psychiatry", "dermatology"];
+
+const COMMENTS: [&str; 4] = [
+    "Agree with checking magnesium first; in our unit we see this after PPIs.",
+    "K 3.1 on repeat is worth an ECG (QTc?) and a look at urinary potassium losses. \
+     We would also stop the thiazide and recheck in a week before adding anything.",
+    "Would not start anything until the repeat HbA1c; a single value of 7.2% after a steroid \
+     course is hard to interpret. If it holds, metformin first, titrated slowly, with a \
+     review of renal function at three months given the eGFR of 45.",
+    "Same experience here.",
+];
+
+fn start() -> Instant {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+macro_rules! progress {
+    ($($arg:tt)*) => {
+        eprintln!("[{:>6.1}s] {}", start().elapsed().as_secs_f64(), format!($($arg)*))
+    };
+}
+
+/// SplitMix64: a small, seeded generator, so runs are repeatable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => {
+            v.replace('_', "").parse().unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+        }
+        Err(_) => default,
+    }
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Maps `f` over `items` on every core, keeping order.
+fn par_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let per = items.len().div_ceil(threads()).max(1);
+    let mut chunks = Vec::new();
+    let mut rest = items;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        chunks.push(rest);
+        rest = tail;
+    }
+    chunks.push(rest);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || c.into_iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Physicians' keys, derived from their index (on every core).
+fn doctors(n: usize) -> Vec<SecretKey> {
+    par_map((0..n).collect(), |i| key(&format!("bench-dr-{i}")))
+}
+
+/// An attestation of doctor `i` by `verifier` at `at`, as the testkit's
+/// `Federation::attestation` makes them but with an explicit time, so that
+/// many can be made in parallel. Specialties and jurisdictions vary so that
+/// tallies have breakdowns.
+fn attestation(
+    network: NetworkId,
+    verifier: &SecretKey,
+    dr: &SecretKey,
+    i: usize,
+    at: Timestamp,
+) -> SignedEvent {
+    let handle = format!("dr-{i}");
+    let request = AttestationRequest::new(network, dr, Handle::new(&handle).unwrap(), at);
+    let jurisdiction = Jurisdiction::new(if i % 4 == 3 { "DEV" } else { "GB" }).unwrap();
+    let mut salt = [0x5a; 32];
+    salt[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    let opening = LicenceOpening {
+        salt: Digest::from_bytes(salt),
+        jurisdiction: jurisdiction.clone(),
+        licence: format!("LIC-{i}"),
+    };
+    let mut specialties = vec![Specialty::new(SPECIALTIES[i % SPECIALTIES.len()]).unwrap()];
+    if i.is_multiple_of(7) {
+        specialties.push(Specialty::new(SPECIALTIES[(i / 7 + 1) % SPECIALTIES.len()]).unwrap());
+        specialties.dedup();
+    }
+    Event::new(
+        network,
+        verifier.public(),
+        at,
+        Body::Attestation(Attestation {
+            subject: request.subject,
+            handle: request.handle,
+            specialties,
+            jurisdiction,
+            licence_commitment: opening.commitment(),
+            valid_until: at.plus_days(365),
+            requested_at: at,
+            possession: request.signature,
+        }),
+    )
+    .sign(verifier)
+    .unwrap()
+}
+
+/// Attestations of `doctors[range]`, 1 ms apart from `from`.
+fn attestations(
+    network: NetworkId,
+    verifier: &SecretKey,
+    doctors: &[SecretKey],
+    range: std::ops::Range<usize>,
+    from: Timestamp,
+) -> Vec<SignedEvent> {
+    let first = range.start;
+    par_map(range.collect(), |i| {
+        attestation(network, verifier, &doctors[i], i, from.plus_millis((i - first) as u64))
+    })
+}
+
+/// An unsigned event and who signs it.
+struct Item {
+    event: Event,
+    author: usize,
+    /// Nothing refers to it (votes, cases, flat-mode posts and comments).
+    leaf: bool,
+}
+
+fn sign(items: Vec<Item>, doctors: &[SecretKey]) -> Vec<(SignedEvent, bool)> {
+    par_map(items, |it| (it.event.sign(&doctors[it.author]).expect("author's key"), it.leaf))
+}
+
+struct Thread {
+    root: EventId,
+    replies: Vec<EventId>,
+}
+
+/// How many events of each kind the stream still has to make.
+#[derive(Clone, Copy)]
+struct Mix {
+    big_votes: usize,
+    votes: usize,
+    cases: usize,
+    /// Posts and comments.
+    text: usize,
+}
+
+impl Mix {
+    fn total(&self) -> usize {
+        self.big_votes + self.votes + self.cases + self.text
+    }
+}
+
+/// Makes unsigned events, in order, 1 ms apart: posts with ~20 replies each
+/// (some nested), cases, and votes. Ids do not depend on signatures, so the
+/// stream can refer to earlier events before anything is signed.
+struct Content {
+    network: NetworkId,
+    clock: Timestamp,
+    rng: Rng,
+    hubs: Vec<HubId>,
+    publics: Vec<PublicKey>,
+    /// Authors and voters are doctors `0..authors`.
+    authors: usize,
+    small_polls: Vec<(EventId, usize)>,
+    big_poll: Option<EventId>,
+    big_next: usize,
+    left: Mix,
+    open: Vec<Thread>,
+    /// Flat mode (part 3): comments only on these stored roots, so that no
+    /// request depends on another one in flight.
+    fixed_roots: Vec<EventId>,
+    /// (hub index, created_at, id) of every post, case and poll.
+    feed: Vec<(usize, Timestamp, EventId)>,
+    /// Roots with all their replies.
+    full_threads: Vec<EventId>,
+}
+
+impl Content {
+    fn new(network: NetworkId, from: Timestamp, publics: Vec<PublicKey>, authors: usize) -> Self {
+        Self {
+            network,
+            clock: from,
+            rng: Rng(0x00c0_ffee),
+            hubs: DEFAULT_HUBS.iter().map(|(id, _)| HubId::new(*id).unwrap()).collect(),
+            publics,
+            authors,
+            small_polls: Vec::new(),
+            big_poll: None,
+            big_next: 0,
+            left: Mix { big_votes: 0, votes: 0, cases: 0, text: 0 },
+            open: Vec::new(),
+            fixed_roots: Vec::new(),
+            feed: Vec::new(),
+            full_threads: Vec::new(),
+        }
+    }
+
+    fn item(&mut self, author: usize, body: Body, leaf: bool) -> Item {
+        let at = self.clock;
+        self.clock = at.plus_millis(1);
+        Item { event: Event::new(self.network, self.publics[author], at, body), author, leaf }
+    }
+
+    fn random_author(&mut self) -> usize {
+        self.rng.below(self.authors)
+    }
+
+    /// A hub, `general` more often than the others.
+    fn random_hub(&mut self) -> usize {
+        if self.rng.below(3) == 0 { 0 } else { self.rng.below(self.hubs.len()) }
+    }
+
+    fn poll(&mut self, author: usize, question: &str, options: &[&str]) -> (Item, EventId) {
+        let closes_at = self.clock.plus_days(30);
+        let item = self.item(
+            author,
+            Body::Poll(Poll {
+                hub: self.hubs[0].clone(),
+                question: question.into(),
+                options: options.iter().map(|o| o.to_string()).collect(),
+                closes_at,
+                eligible: vec![],
+            }),
+            false,
+        );
+        let id = item.event.id();
+        self.feed.push((0, item.event.created_at, id));
+        (item, id)
+    }
+
+    fn post(&mut self, leaf: bool) -> Item {
+        let author = self.random_author();
+        let hub = self.random_hub();
+        let n = self.rng.below(1000);
+        let item = self.item(
+            author,
+            Body::Post(Post {
+                hub: self.hubs[hub].clone(),
+                title: format!("Question {n}: persistent hypokalaemia despite replacement"),
+                body: "Seen in clinic today: HbA1c 7.2%, BP 120/80, eGFR 45, K 3.1 on two \
+                       occasions despite oral replacement. On a thiazide and a PPI. Magnesium \
+                       not yet checked. Thoughts on next steps?"
+                    .into(),
+            }),
+            leaf,
+        );
+        self.feed.push((hub, item.event.created_at, item.event.id()));
+        item
+    }
+
+    fn comment(&mut self, parent: EventId, leaf: bool) -> Item {
+        let author = self.random_author();
+        let text = COMMENTS[self.rng.below(COMMENTS.len())];
+        self.item(author, Body::Comment(Comment { parent, body: text.into() }), leaf)
+    }
+
+    fn case(&mut self) -> Item {
+        let author = self.random_author();
+        let hub = 1 + self.rng.below(self.hubs.len() - 1);
+        let n = self.rng.below(1000);
+        let item = self.item(
+            author,
+            Body::Case(Case {
+                hub: self.hubs[hub].clone(),
+                title: format!("Syncope on exertion, discussion {n}"),
+                age: AgeBand::Age18To29,
+                sex: Sex::Male,
+                presentation: "Two episodes of exertional syncope 2 weeks ago, no prodrome.".into(),
+                history: "No family history of sudden death known. Occasional palpitations.".into(),
+                findings: "BP 118/76, HR 54, ECG: LVH voltage, deep T inversion V4-V6. EF 60%."
+                    .into(),
+                question: "Would you clear him to play before cardiac MRI?".into(),
+                tags: vec![Tag::new("syncope").unwrap(), Tag::new("sports-cardiology").unwrap()],
+            }),
+            true,
+        );
+        self.feed.push((hub, item.event.created_at, item.event.id()));
+        item
+    }
+
+    fn text(&mut self) -> Item {
+        if !self.fixed_roots.is_empty() {
+            if self.rng.below(REPLIES + 1) == 0 {
+                return self.post(true);
+            }
+            let root = self.fixed_roots[self.rng.below(self.fixed_roots.len())];
+            return self.comment(root, true);
+        }
+        if self.open.len() < OPEN_THREADS {
+            let post = self.post(false);
+            self.open.push(Thread { root: post.event.id(), replies: Vec::new() });
+            return post;
+        }
+        let t = self.rng.below(self.open.len());
+        let nested = !self.open[t].replies.is_empty() && self.rng.below(10) < 4;
+        let parent = if nested {
+            let r = self.rng.below(self.open[t].replies.len());
+            self.open[t].replies[r]
+        } else {
+            self.open[t].root
+        };
+        let comment = self.comment(parent, false);
+        self.open[t].replies.push(comment.event.id());
+        if self.open[t].replies.len() >= REPLIES {
+            let done = self.open.swap_remove(t);
+            self.full_threads.push(done.root);
+        }
+        comment
+    }
+
+    fn next(&mut self) -> Option<Item> {
+        let total = self.left.total();
+        if total == 0 {
+            return None;
+        }
+        let mut r = self.rng.below(total);
+        if r < self.left.big_votes {
+            self.left.big_votes -= 1;
+            let voter = self.big_next;
+            self.big_next += 1;
+            let option = match voter % 10 {
+                0..=4 => 0,
+                5..=7 => 1,
+                _ => 2,
+            };
+            let poll = self.big_poll.expect("a big poll");
+            return Some(self.item(voter, Body::Vote(Vote { poll, option }), true));
+        }
+        r -= self.left.big_votes;
+        if r < self.left.votes {
+            self.left.votes -= 1;
+            let (poll, options) = self.small_polls[self.rng.below(self.small_polls.len())];
+            let voter = self.random_author();
+            let option = self.rng.below(options) as u8;
+            return Some(self.item(voter, Body::Vote(Vote { poll, option }), true));
+        }
+        r -= self.left.votes;
+        if r < self.left.cases {
+            self.left.cases -= 1;
+            return Some(self.case());
+        }
+        self.left.text -= 1;
+        Some(self.text())
+    }
+
+    fn take(&mut self, n: usize) -> Vec<Item> {
+        std::iter::from_fn(|| self.next()).take(n).collect()
+    }
+}
+
+/// Small polls, made by the first doctors.
+fn small_polls(content: &mut Content, n: usize) -> Vec<Item> {
+    (0..n)
+        .map(|i| {
+            let options: &[&str] = if i % 2 == 0 {
+                &["Start an SGLT2 inhibitor", "Add a GLP-1 agonist", "Watch and wait"]
+            } else {
+                &["Yes", "No"]
+            };
+            let (item, id) = content.poll(i % content.authors, "First-line treatment?", options);
+            content.small_polls.push((id, options.len()));
+            item
+        })
+        .collect()
+}
+
+fn check_stored(outcomes: &[Outcome]) {
+    if let Some(bad) = outcomes.iter().find(|o| !o.is_stored()) {
+        panic!("an event was not stored: {bad:?}");
+    }
+}
+
+/// Ingests `events` in batches of [`BATCH`], asserting every one is stored;
+/// returns the time spent in `ingest`.
+fn ingest_all(store: &Store, events: Vec<SignedEvent>, now: Timestamp) -> Duration {
+    let config = IngestConfig::default();
+    let mut spent = Duration::ZERO;
+    let mut it = events.into_iter();
+    loop {
+        let batch: Vec<SignedEvent> = it.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            return spent;
+        }
+        let t = Instant::now();
+        let outcomes = ingest(store, &config, batch, now).unwrap();
+        spent += t.elapsed();
+        check_stored(&outcomes);
+    }
+}
+
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The `q` quantile of sorted `v` (nearest rank).
+fn quantile(v: &[Duration], q: f64) -> Duration {
+    let rank = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+/// A field of /proc/self/status, in kB.
+fn proc_status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn mib_kb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+// ---------------------------------------------------------------- parts 1, 2
+
+/// Part 1: `events` split across two threads, each calling `verify_batch`
+/// on chunks of 256 (the copies are made before the clock starts).
+fn raw_verify(events: &[SignedEvent]) -> Duration {
+    let half = events.len().div_ceil(VERIFY_THREADS);
+    let parts: Vec<Vec<Vec<SignedEvent>>> =
+        events.chunks(half).map(|h| h.chunks(BATCH).map(<[_]>::to_vec).collect()).collect();
+    let t = Instant::now();
+    let ok: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|chunks| {
+                s.spawn(move || {
+                    chunks
+                        .into_iter()
+                        .map(|c| verify_batch(c).iter().filter(|r| r.is_ok()).count())
+                        .sum::<usize>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    let elapsed = t.elapsed();
+    assert_eq!(ok, events.len(), "every signature verifies");
+    elapsed
+}
+
+/// Part 2: a fresh store holding `setup`, then `events` in batches of 256
+/// through `ingest`, timed. With `bad`, the event at each of those indices
+/// gets a broken signature; the rest must be stored and each bad one named.
+fn store_ingest(
+    genesis: &Genesis,
+    setup: &[SignedEvent],
+    events: &[SignedEvent],
+    bad: Option<&[usize]>,
+    now: Timestamp,
+) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store"), genesis.clone()).unwrap();
+    ingest_all(&store, setup.to_vec(), now);
+    store.flush().unwrap();
+
+    let mut input = events.to_vec();
+    let bad = bad.unwrap_or(&[]);
+    for &i in bad {
+        let e = &input[i];
+        let mut sig = e.signature().to_bytes();
+        sig[7] ^= 0x10;
+        input[i] = SignedEvent::from_parts(e.event().clone(), Signature::from_bytes(sig));
+    }
+    let bad_ids: Vec<EventId> = bad.iter().map(|&i| input[i].id()).collect();
+    let mut batches = Vec::with_capacity(input.len().div_ceil(BATCH));
+    let mut it = input.into_iter();
+    loop {
+        let batch: Vec<SignedEvent> = it.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        batches.push(batch);
+    }
+
+    let config = IngestConfig::default();
+    let mut results = Vec::with_capacity(batches.len());
+    let t = Instant::now();
+    for batch in batches {
+        results.push(ingest(&store, &config, batch, now).unwrap());
+    }
+    let elapsed = t.elapsed();
+
+    let outcomes: Vec<Outcome> = results.into_iter().flatten().collect();
+    assert_eq!(outcomes.len(), events.len());
+    let mut bad_at = bad.iter().peekable();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if bad_at.peek() == Some(&&i) {
+            bad_at.next();
+            match outcome {
+                Outcome::Rejected { id, code, .. } => {
+                    assert_eq!(*code, Rejection::BadSignature.code());
+                    assert_eq!(id, &events[i].id(), "the bad event is named");
+                }
+                other => panic!("a bad signature was not refused: {other:?}"),
+            }
+        } else {
+            assert!(matches!(outcome, Outcome::Stored { .. }), "event {i}: {outcome:?}");
+        }
+    }
+    for id in &bad_ids {
+        assert!(!store.contains(id).unwrap());
+    }
+    let counts = store.counts().unwrap();
+    assert_eq!(counts.events as usize, setup.len() + events.len() - bad.len());
+    elapsed
+}
+
+/// Where `ingest` spends its time, stage by stage.
+#[derive(Default)]
+struct Stages {
+    lookup: Duration,
+    verify: Duration,
+    validate: Duration,
+    commit: Duration,
+    flush: Duration,
+}
+
+impl Stages {
+    fn total(&self) -> Duration {
+        self.lookup + self.verify + self.validate + self.commit + self.flush
+    }
+}
+
+/// Part 2c: the steps of `curbside_node::ingest::ingest` replayed one by
+/// one with a clock around each, on a fresh store and the same batches.
+/// Keep in step with `node/src/ingest.rs`: its `verify_parallel` splits a
+/// batch of 256 across both threads, as here, and validation is told the
+/// ids were just found absent; every event here is valid, so nothing is held.
+fn ingest_stages(
+    genesis: &Genesis,
+    setup: &[SignedEvent],
+    events: &[SignedEvent],
+    now: Timestamp,
+) -> Stages {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store"), genesis.clone()).unwrap();
+    ingest_all(&store, setup.to_vec(), now);
+    store.flush().unwrap();
+    let batches: Vec<Vec<SignedEvent>> = events.chunks(BATCH).map(<[_]>::to_vec).collect();
+    let mut s = Stages::default();
+    for batch in batches {
+        let t = Instant::now();
+        let fresh: Vec<SignedEvent> =
+            batch.into_iter().filter(|e| !store.contains(&e.id()).unwrap()).collect();
+        let t = lap(&mut s.lookup, t);
+        let ids: Vec<_> = fresh.iter().map(SignedEvent::id).collect();
+        let mut fresh = fresh;
+        let second = fresh.split_off(fresh.len() / 2);
+        let verified: Vec<_> = std::thread::scope(|scope| {
+            let other = scope.spawn(move || verify_batch(second));
+            let mut first = verify_batch(fresh);
+            first.extend(other.join().unwrap());
+            first
+        });
+        let t = lap(&mut s.verify, t);
+        let mut view = StoreView::new(&store);
+        view.assume_absent(ids);
+        let mut accepted = Vec::with_capacity(verified.len());
+        for result in verified {
+            let event = result.unwrap().validate(&view, now).unwrap();
+            view.add(&event);
+            accepted.push(event);
+        }
+        assert!(view.take_error().is_none());
+        drop(view);
+        let t = lap(&mut s.validate, t);
+        let committed = store.commit(&accepted).unwrap();
+        assert_eq!(committed.stored.len(), accepted.len());
+        drop(accepted);
+        let t = lap(&mut s.commit, t);
+        store.flush().unwrap();
+        lap(&mut s.flush, t);
+    }
+    s
+}
+
+/// Adds the time since `t` to `into`; the new start.
+fn lap(into: &mut Duration, t: Instant) -> Instant {
+    let now = Instant::now();
+    *into += now - t;
+    now
+}
+
+// -------------------------------------------------------------------- part 3
+
+/// A node serving its API on 127.0.0.1 at a port the OS chose, as
+/// `tests/src/lib.rs` starts them.
+struct Node {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start(genesis: &Genesis) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("node");
+        let datadir = DataDir::init(&data, genesis).unwrap();
+        let config = NodeConfig::load(&data, &Overrides::default()).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                curbside_node::run(config, datadir, listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let node = Self { url, stop: Some(stop), thread: Some(thread), _dir: dir };
+        let agent = agent();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while node.status(&agent).is_none() {
+            assert!(Instant::now() < deadline, "the node did not answer within 20 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        node
+    }
+
+    /// The node's stored event count, if it answers.
+    fn status(&self, agent: &ureq::Agent) -> Option<u64> {
+        let mut response = agent.get(format!("{}/v1/status", self.url)).call().ok()?;
+        if response.status() != 200 {
+            return None;
+        }
+        let text = response.body_mut().read_to_string().ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["events"].as_u64()
+    }
+
+    /// `POST /v1/events` with a prepared body: (status, body).
+    fn post(&self, agent: &ureq::Agent, body: &str) -> (u16, String) {
+        let mut response = agent
+            .post(format!("{}/v1/events", self.url))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_string().unwrap_or_default())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
+fn request_body(events: &[SignedEvent]) -> String {
+    let encoded: Vec<String> = events
+        .iter()
+        .map(|e| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e.to_bytes()))
+        .collect();
+    serde_json::json!({ "events": encoded }).to_string()
+}
+
+struct ApiResult {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+/// Part 3. The node stamps ingest with the real clock
+/// (`curbside_node::now()`), so these events are made at real times: the
+/// testkit network's genesis (founded 2026-01-01, before any real "now" this
+/// runs at) with a charter, attestations, polls and seed posts dated ten to
+/// five minutes ago, then the measured stream 1 ms apart, ending over three
+/// minutes before the clock starts. Nothing is in the future of the node's
+/// clock, attestations and the charter are in force, polls are open.
+/// Setting the times explicitly does the same as advancing a `Federation`'s
+/// clock to the real now, without its `&mut` per event.
+fn api_ingest(
+    genesis: &Genesis,
+    root: &SecretKey,
+    verifier: &SecretKey,
+    doctors: &[SecretKey],
+) -> ApiResult {
+    let network = genesis.network_id();
+    let real_now = curbside_node::now();
+    let t0 = real_now.minus_millis(10 * 60 * 1000);
+    let charter = Event::new(
+        network,
+        root.public(),
+        t0,
+        Body::Charter(Charter {
+            node: verifier.public(),
+            institution: "Test Hospital".into(),
+            verify: vec![Jurisdiction::new("GB").unwrap(), Jurisdiction::new("DEV").unwrap()],
+            valid_until: t0.plus_days(365),
+        }),
+    )
+    .sign(root)
+    .unwrap();
+    let atts = attestations(network, verifier, doctors, 0..AUTHORS, t0.plus_millis(1_000));
+    let publics = doctors[..AUTHORS].iter().map(SecretKey::public).collect();
+    let mut content = Content::new(network, t0.plus_millis(60_000), publics, AUTHORS);
+    let mut seed = small_polls(&mut content, 10);
+    seed.extend((0..1_000).map(|_| content.post(false)));
+    content.fixed_roots = seed.iter().skip(10).map(|i| i.event.id()).collect();
+    let seed = sign(seed, doctors);
+    content.clock = real_now.minus_millis(5 * 60 * 1000);
+    content.left = Mix {
+        big_votes: 0,
+        votes: API_EVENTS / 5,
+        cases: API_EVENTS / 20,
+        text: API_EVENTS - API_EVENTS / 5 - API_EVENTS / 20,
+    };
+    let stream = sign(content.take(API_EVENTS), doctors);
+    assert!(content.clock < real_now.minus_millis(3 * 60 * 1000));
+    let stream: Vec<SignedEvent> = stream.into_iter().map(|(e, _)| e).collect();
+    let bodies: Vec<String> = stream.chunks(API_PER_REQUEST).map(request_body).collect();
+    let wire_bytes: usize = bodies.iter().map(String::len).sum();
+    drop(stream);
+
+    let node = Node::start(genesis);
+    let setup_agent = agent();
+    let mut setup: Vec<SignedEvent> = vec![charter];
+    setup.extend(atts);
+    setup.extend(seed.into_iter().map(|(e, _)| e));
+    let setup_len = setup.len();
+    for chunk in setup.chunks(BATCH) {
+        let (status, body) = node.post(&setup_agent, &request_body(chunk));
+        assert_eq!(status, 200, "setup: {body}");
+    }
+    progress!(
+        "part 3: node at {} holds {setup_len} setup events; {} requests of {API_PER_REQUEST} \
+         events ({} KB of JSON) from {API_CLIENTS} clients",
+        node.url,
+        bodies.len(),
+        wire_bytes / 1024
+    );
+
+    let next = AtomicUsize::new(0);
+    let t = Instant::now();
+    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..API_CLIENTS)
+            .map(|_| {
+                s.spawn(|| {
+                    let agent = agent();
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(body) = bodies.get(i) else { return mine };
+                        let sent = Instant::now();
+                        let (status, answer) = node.post(&agent, body);
+                        mine.push(sent.elapsed());
+                        assert_eq!(status, 200, "request {i}: {answer}");
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = t.elapsed();
+    latencies.sort_unstable();
+    let stored = node.status(&setup_agent).expect("status");
+    assert_eq!(stored as usize, setup_len + API_EVENTS, "every event is stored");
+    drop(node);
+    ApiResult { elapsed, latencies }
+}
+
+// -------------------------------------------------------------------- part 4
+
+struct BigStore {
+    events: usize,
+    voters: usize,
+    ingest: Duration,
+    build: Duration,
+    feed: Vec<Duration>,
+    feed_rows: usize,
+    thread: Vec<Duration>,
+    tally: Vec<Duration>,
+    rss_before_kb: u64,
+    rss_built_kb: u64,
+    rss_kb: u64,
+    bytes_on_disk: u64,
+}
+
+/// Part 4: a store of `n` events, built through `ingest` in batches of
+/// 256, then random reads.
+fn big_store(fed: &mut Federation, genesis: &Genesis, doctors: &[SecretKey], n: usize) -> BigStore {
+    let rss_before_kb = proc_status_kb("VmRSS");
+    let network = genesis.network_id();
+    let voters = n / 10;
+    assert!(doctors.len() >= voters);
+    let charter = fed.charter(&fed.verifier().public(), &["GB", "DEV"]);
+    let from = charter.created_at().plus_millis(1_000);
+    // Every event is 1 ms after the one before; "now" is after the last.
+    let now = from.plus_millis(n as u64 + 60_000);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store"), genesis.clone()).unwrap();
+    let build = Instant::now();
+    let mut spent = ingest_all(&store, vec![charter], now);
+
+    let verifier = fed.verifier().clone();
+    let mut at = from;
+    for start in (0..voters).step_by(BUILD_CHUNK) {
+        let end = (start + BUILD_CHUNK).min(voters);
+        let chunk = attestations(network, &verifier, doctors, start..end, at);
+        at = at.plus_millis((end - start) as u64);
+        spent += ingest_all(&store, chunk, now);
+        progress!("part 4: {end} of {voters} physicians attested");
+    }
+
+    let publics = doctors[..voters].iter().map(SecretKey::public).collect();
+    let mut content = Content::new(network, at, publics, voters);
+    let (big, big_id) = content.poll(
+        0,
+        "Routine aspirin for primary prevention over 70?",
+        &["Yes", "No", "Only with high calcium score"],
+    );
+    content.big_poll = Some(big_id);
+    let mut polls = vec![big];
+    polls.extend(small_polls(&mut content, 9));
+    let polls_len = polls.len();
+    spent += ingest_all(&store, sign(polls, doctors).into_iter().map(|(e, _)| e).collect(), now);
+
+    let rest = n - 1 - voters - polls_len;
+    let votes = n / 20;
+    let cases = n / 20;
+    content.left = Mix { big_votes: voters, votes, cases, text: rest - voters - votes - cases };
+    let mut done = 1 + voters + polls_len;
+    loop {
+        let items = content.take(BUILD_CHUNK);
+        if items.is_empty() {
+            break;
+        }
+        done += items.len();
+        let report = done % (8 * BUILD_CHUNK) < items.len() || done == n;
+        let events = sign(items, doctors).into_iter().map(|(e, _)| e).collect();
+        spent += ingest_all(&store, events, now);
+        if !report {
+            continue;
+        }
+        progress!(
+            "part 4: {done} of {n} events stored ({:.0} events/s in ingest)",
+            rate(done, spent)
+        );
+    }
+    store.flush().unwrap();
+    let build = build.elapsed();
+    let counts = store.counts().unwrap();
+    assert_eq!(counts.events as usize, n);
+    let rss_built_kb = proc_status_kb("VmRSS");
+
+    let mut rng = Rng(0x5eed);
+    let hubs = content.hubs.clone();
+    let mut feed = Vec::with_capacity(QUERIES);
+    let mut feed_rows = 0;
+    for _ in 0..QUERIES {
+        let (hub, at, id) = content.feed[rng.below(content.feed.len())];
+        let t = Instant::now();
+        let page = store.feed(&hubs[hub], Some((at, id)), 50).unwrap();
+        feed.push(t.elapsed());
+        feed_rows += black_box(page).len();
+    }
+    let mut thread = Vec::with_capacity(QUERIES);
+    for _ in 0..QUERIES {
+        let root = content.full_threads[rng.below(content.full_threads.len())];
+        let t = Instant::now();
+        let entries = store.thread(&root, 2000).unwrap().expect("a stored root");
+        thread.push(t.elapsed());
+        assert_eq!(black_box(entries).len(), REPLIES + 1);
+    }
+    let mut tally = Vec::with_capacity(QUERIES);
+    for _ in 0..QUERIES {
+        let t = Instant::now();
+        let (_, result) = store.tally(&big_id).unwrap().expect("a stored poll");
+        tally.push(t.elapsed());
+        assert_eq!(black_box(result).voters as usize, voters);
+    }
+    for v in [&mut feed, &mut thread, &mut tally] {
+        v.sort_unstable();
+    }
+    let rss_kb = proc_status_kb("VmRSS");
+    store.flush().unwrap();
+    let bytes_on_disk = store.counts().unwrap().bytes_on_disk;
+    drop(store);
+    BigStore {
+        events: n,
+        voters,
+        ingest: spent,
+        build,
+        feed,
+        feed_rows,
+        thread,
+        tally,
+        rss_before_kb,
+        rss_built_kb,
+        rss_kb,
+        bytes_on_disk,
+    }
+}
+
+// ---------------------------------------------------------------------- main
+
+fn main() {
+    start();
+    let n = env_usize("CURBSIDE_BENCH_EVENTS", 1_000_000);
+    let rounds = env_usize("CURBSIDE_BENCH_ROUNDS", 3).max(1);
+    assert!(n >= 20_000, "CURBSIDE_BENCH_EVENTS must be at least 20000");
+
+    let mut fed = Federation::new();
+    let genesis = fed.view().genesis().clone();
+    let network = fed.network();
+    let root = fed.root().clone();
+    let verifier = fed.verifier().clone();
+    let doctors = doctors(AUTHORS.max(n / 10));
+    progress!("{} physicians' keys derived", doctors.len());
+
+    // Part 4 runs first, so that the process's memory figures are the
+    // store's (and this program's bookkeeping), not what earlier parts left.
+    progress!("part 4: building a store of {n} events");
+    let big = big_store(&mut fed, &genesis, &doctors, n);
+    let hwm_kb = proc_status_kb("VmHWM");
+
+    // Parts 1 and 2: a charter, 2,000 attested physicians and 10 polls
+    // (stored before the clock starts), then 200,000 events: posts with
+    // ~20 replies each, cases, and votes.
+    let charter = fed.charter(&verifier.public(), &["GB", "DEV"]);
+    let from = charter.created_at().plus_millis(1_000);
+    let mut setup = vec![charter];
+    setup.extend(attestations(network, &verifier, &doctors, 0..AUTHORS, from));
+    let publics = doctors[..AUTHORS].iter().map(SecretKey::public).collect();
+    let mut content =
+        Content::new(network, from.plus_millis(AUTHORS as u64 + 1_000), publics, AUTHORS);
+    let polls = small_polls(&mut content, 10);
+    setup.extend(sign(polls, &doctors).into_iter().map(|(e, _)| e));
+    content.left = Mix {
+        big_votes: 0,
+        votes: INGEST_EVENTS / 5,
+        cases: INGEST_EVENTS / 20,
+        text: INGEST_EVENTS - INGEST_EVENTS / 5 - INGEST_EVENTS / 20,
+    };
+    let signed = sign(content.take(INGEST_EVENTS), &doctors);
+    let now = content.clock.plus_millis(1_000);
+    // One bad signature per batch, on an event nothing refers to.
+    let bad: Vec<usize> = signed
+        .chunks(BATCH)
+        .enumerate()
+        .map(|(b, chunk)| b * BATCH + chunk.iter().position(|(_, leaf)| *leaf).expect("a leaf"))
+        .collect();
+    let events: Vec<SignedEvent> = signed.into_iter().map(|(e, _)| e).collect();
+    let mean_bytes = events.iter().map(SignedEvent::encoded_len).sum::<usize>() / events.len();
+    progress!("parts 1-2: {} events signed, mean {mean_bytes} bytes", events.len());
+
+    let (mut raw, mut good, mut with_bad) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    let mut stages = None;
+    for round in 1..=rounds {
+        let d = raw_verify(&events);
+        progress!("round {round}: raw verify {:.0} events/s", rate(events.len(), d));
+        raw = raw.min(d);
+        let d = store_ingest(&genesis, &setup, &events, None, now);
+        progress!("round {round}: store ingest {:.0} events/s", rate(events.len(), d));
+        good = good.min(d);
+        let d = store_ingest(&genesis, &setup, &events, Some(&bad), now);
+        progress!("round {round}: with bad signatures {:.0} events/s", rate(events.len(), d));
+        with_bad = with_bad.min(d);
+        let s = ingest_stages(&genesis, &setup, &events, now);
+        progress!("round {round}: stages replayed {:.0} events/s", rate(events.len(), s.total()));
+        if stages.as_ref().is_none_or(|best: &Stages| s.total() < best.total()) {
+            stages = Some(s);
+        }
+    }
+    let stages = stages.expect("at least one round");
+    drop(events);
+
+    progress!("part 3: signing {API_EVENTS} events at real times");
+    let api = api_ingest(&genesis, &root, &verifier, &doctors);
+    progress!("part 3: {:.0} events/s", rate(API_EVENTS, api.elapsed));
+
+    // ------------------------------------------------------------- report
+    let m = INGEST_EVENTS;
+    let (r, g, b, a) =
+        (rate(m, raw), rate(m, good), rate(m, with_bad), rate(API_EVENTS, api.elapsed));
+    let built = rate(big.events - 1, big.ingest);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(str::trim))
+        .unwrap_or("unknown");
+    println!();
+    println!("machine: {} cores, {model}", threads());
+    println!(
+        "parts 1-2: {m} events (mean {mean_bytes} bytes; 20% votes, 5% cases, 75% posts and \
+         comments), {AUTHORS} authors; best of {rounds} rounds"
+    );
+    println!();
+    println!("{:<54} {:>10} {:>8}", "ingest", "events/s", "ratio");
+    println!("{:<54} {:>10.0} {:>8.2}", "1. raw verify_batch, 2 threads, 256 per call", r, 1.0);
+    println!(
+        "{:<54} {:>10.0} {:>8.2}",
+        "2. store ingest(), 256 per call, durable (vs 1)",
+        g,
+        g / r
+    );
+    println!("{:<54} {:>10.0} {:>8.2}", "2b. same, 1 bad signature per batch (vs 1)", b, b / r);
+    println!(
+        "{:<54} {:>10.0} {:>8.2}",
+        format!("3. POST /v1/events, {API_CLIENTS} clients x {API_PER_REQUEST} (vs 2)"),
+        a,
+        a / g
+    );
+    println!(
+        "{:<54} {:>10.0} {:>8.2}",
+        format!("4. ingest() building the {}-event store (vs 1)", big.events),
+        built,
+        built / r
+    );
+    println!();
+    let batches = m.div_ceil(BATCH) as f64;
+    println!(
+        "{:<54} {:>10} {:>8} {:>6}",
+        "2c. where ingest() goes (stages replayed, best round)", "ms/batch", "us/event", "share"
+    );
+    let total = stages.total();
+    for (name, d) in [
+        ("already stored? (one get per event)", stages.lookup),
+        ("verify_batch, 2 threads (128 each)", stages.verify),
+        ("validate against StoreView", stages.validate),
+        ("commit: one sled transaction", stages.commit),
+        ("flush (fsync)", stages.flush),
+        ("total", total),
+    ] {
+        println!(
+            "{:<54} {:>10.2} {:>8.1} {:>5.0}%",
+            format!("   {name}"),
+            ms(d) / batches,
+            d.as_secs_f64() * 1e6 / m as f64,
+            100.0 * d.as_secs_f64() / total.as_secs_f64()
+        );
+    }
+    println!(
+        "   (replayed total {:.0} events/s; ingest() best round {:.0} events/s)",
+        rate(m, total),
+        g
+    );
+    println!();
+    println!(
+        "part 3 request latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests, one run)",
+        ms(quantile(&api.latencies, 0.50)),
+        ms(quantile(&api.latencies, 0.99)),
+        ms(quantile(&api.latencies, 1.0)),
+        api.latencies.len()
+    );
+    println!(
+        "part 4 build: {:.0} s in all, {:.0} s of it in ingest() (the rest is signing)",
+        big.build.as_secs_f64(),
+        big.ingest.as_secs_f64()
+    );
+    println!();
+    println!(
+        "{:<44} {:>8} {:>8} {:>8} {:>10}",
+        format!("reads at {} events, {QUERIES} random each", big.events),
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "p99 target"
+    );
+    let row = |name: String, v: &[Duration], target: f64| {
+        let p99 = ms(quantile(v, 0.99));
+        println!(
+            "{:<44} {:>8.3} {:>8.3} {:>8.3} {:>7} ms {}",
+            name,
+            ms(quantile(v, 0.50)),
+            p99,
+            ms(quantile(v, 1.0)),
+            target,
+            if p99 < target { "met" } else { "MISSED" }
+        );
+    };
+    row(
+        format!("feed(hub, cursor, 50) (mean {:.1} rows)", big.feed_rows as f64 / QUERIES as f64),
+        &big.feed,
+        5.0,
+    );
+    row(format!("thread(root, 2000), {REPLIES} replies"), &big.thread, 5.0);
+    row(format!("tally(poll), {} votes", big.voters), &big.tally, 20.0);
+    println!();
+    println!(
+        "memory: VmRSS {:.0} MiB before building, {:.0} MiB built, {:.0} MiB after reads; \
+         peak VmHWM {:.0} MiB (part 4 runs first)",
+        mib_kb(big.rss_before_kb),
+        mib_kb(big.rss_built_kb),
+        mib_kb(big.rss_kb),
+        mib_kb(hwm_kb)
+    );
+    println!(
+        "disk: {:.0} MiB, {:.0} bytes per event",
+        big.bytes_on_disk as f64 / (1 << 20) as f64,
+        big.bytes_on_disk as f64 / big.events as f64
+    );
+    println!();
+    println!(
+        "store ingest / raw verify = {:.3} (target >= 0.40: {})",
+        g / r,
+        if g / r >= 0.40 { "met" } else { "MISSED" }
+    );
+    println!("bad-signature ingest / raw verify = {:.3}", b / r);
+    println!("API ingest / store ingest = {:.3}", a / g);
+}

@@ -18,7 +18,7 @@ use curbside_protocol::{
     verify_batch,
 };
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::store::{Held, Store, StoreError, StoreView};
 
@@ -97,6 +97,19 @@ pub fn ingest(
     events: Vec<SignedEvent>,
     now: Timestamp,
 ) -> Result<Vec<Outcome>, StoreError> {
+    ingest_releasing(store, config, events, now, &mut Vec::new())
+}
+
+/// [`ingest`], also pushing onto `released` each pending event that this
+/// call stored because what it waited for arrived: the node announces
+/// those to its peers, who may have ignored them the first time round.
+pub fn ingest_releasing(
+    store: &Store,
+    config: &IngestConfig,
+    events: Vec<SignedEvent>,
+    now: Timestamp,
+    released_stored: &mut Vec<SignedEvent>,
+) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut fresh = Vec::with_capacity(events.len());
     let mut slots = Vec::with_capacity(events.len());
@@ -120,10 +133,14 @@ pub fn ingest(
         rounds += 1;
         tracing::debug!(count = released.len(), "re-ingesting released pending events");
         let again = std::mem::take(&mut released);
-        let (outcomes, more) = process(store, config, again, now)?;
-        for outcome in outcomes {
-            if let Outcome::Rejected { id, code, .. } = outcome {
-                tracing::info!(event = %id, code, "released pending event not accepted");
+        let (outcomes, more) = process(store, config, again.clone(), now)?;
+        for (event, outcome) in again.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Stored { .. } => released_stored.push(event),
+                Outcome::Rejected { id, code, .. } => {
+                    tracing::info!(event = %id, code, "released pending event not accepted");
+                }
+                Outcome::Duplicate { .. } | Outcome::Pending { .. } => {}
             }
         }
         released = more;
@@ -241,17 +258,35 @@ fn verify_parallel(events: Vec<SignedEvent>, threads: usize) -> Vec<Verified> {
     })
 }
 
+/// Where submitted events came from, which decides whether the node
+/// announces them to its peers once stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// This node's API: stored events are announced (gossiped).
+    Local,
+    /// Gossip: gossipsub itself forwards what the node accepts.
+    Gossip,
+    /// Sync: the peers already have them.
+    Sync,
+}
+
 /// A request to the ingest thread.
 struct Request {
     events: Vec<SignedEvent>,
+    source: Source,
     reply: oneshot::Sender<Result<Vec<Outcome>, String>>,
 }
+
+/// How many stored events may wait for the swarm before the slowest
+/// listener starts missing some (it then relies on sync).
+const ANNOUNCE_CAPACITY: usize = 16_384;
 
 /// A cloneable handle to the ingest thread, which merges concurrent
 /// submissions into group commits.
 #[derive(Debug, Clone)]
 pub struct Ingester {
     tx: mpsc::Sender<Request>,
+    announce: broadcast::Sender<Arc<SignedEvent>>,
 }
 
 impl std::fmt::Debug for Request {
@@ -294,6 +329,8 @@ impl Ingester {
         clock: fn() -> Timestamp,
     ) -> std::io::Result<(Self, IngestThread)> {
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
+        let (announce, _) = broadcast::channel(ANNOUNCE_CAPACITY);
+        let announcer = announce.clone();
         let thread =
             std::thread::Builder::new().name("curbside-ingest".into()).spawn(move || {
                 while let Some(first) = rx.blocking_recv() {
@@ -310,13 +347,30 @@ impl Ingester {
                     }
                     let lens: Vec<usize> = group.iter().map(|r| r.events.len()).collect();
                     let mut all = Vec::with_capacity(size);
+                    let mut local = Vec::with_capacity(size);
                     let mut replies = Vec::with_capacity(group.len());
                     for r in group {
+                        local.extend(r.events.iter().map(|_| r.source == Source::Local));
                         all.extend(r.events);
                         replies.push(r.reply);
                     }
-                    match ingest(&store, &config, all, clock()) {
+                    // Only what somebody listens for is copied.
+                    let listening = announcer.receiver_count() > 0;
+                    let copies = if listening { all.clone() } else { Vec::new() };
+                    let mut released = Vec::new();
+                    match ingest_releasing(&store, &config, all, clock(), &mut released) {
                         Ok(outcomes) => {
+                            if listening {
+                                let fresh = copies.into_iter().zip(&outcomes).zip(local).filter(
+                                    |((_, o), local)| *local && matches!(o, Outcome::Stored { .. }),
+                                );
+                                for ((event, _), _) in fresh {
+                                    let _ = announcer.send(Arc::new(event));
+                                }
+                                for event in released {
+                                    let _ = announcer.send(Arc::new(event));
+                                }
+                            }
                             let mut outcomes = outcomes.into_iter();
                             for (reply, n) in replies.into_iter().zip(lens) {
                                 let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
@@ -331,13 +385,32 @@ impl Ingester {
                     }
                 }
             })?;
-        Ok((Self { tx }, IngestThread(thread)))
+        Ok((Self { tx, announce }, IngestThread(thread)))
     }
 
-    /// Submits events; resolves when they are durable (or refused).
+    /// Submits events from this node's API; resolves when they are durable
+    /// (or refused).
     pub async fn submit(&self, events: Vec<SignedEvent>) -> Result<Vec<Outcome>, IngestError> {
+        self.submit_from(Source::Local, events).await
+    }
+
+    /// Submits events from `source`; resolves when they are durable (or
+    /// refused).
+    pub async fn submit_from(
+        &self,
+        source: Source,
+        events: Vec<SignedEvent>,
+    ) -> Result<Vec<Outcome>, IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request { events, reply }).await.map_err(|_| IngestError::Stopped)?;
+        self.tx.send(Request { events, source, reply }).await.map_err(|_| IngestError::Stopped)?;
         rx.await.map_err(|_| IngestError::Stopped)?.map_err(IngestError::Store)
+    }
+
+    /// Events to announce to peers: those stored from this node's API, and
+    /// pending events stored once what they waited for arrived. A listener
+    /// that falls more than a few thousand behind misses some (and is told
+    /// so by the channel); sync repairs that.
+    pub fn announcements(&self) -> broadcast::Receiver<Arc<SignedEvent>> {
+        self.announce.subscribe()
     }
 }

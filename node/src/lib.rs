@@ -19,6 +19,7 @@ pub mod datadir;
 pub mod dev;
 pub mod ingest;
 pub mod store;
+pub mod sync;
 
 /// The port a node's HTTP API listens on by default (on 127.0.0.1).
 pub const DEFAULT_API_PORT: u16 = 7420;

@@ -459,6 +459,16 @@ impl Event {
     }
 }
 
+impl EventId {
+    /// The id of the event whose wire encoding (`canonical(event) ||
+    /// signature`) is `wire`, without decoding it: what gossip uses as a
+    /// message id. For bytes that are not an event the result names
+    /// nothing, and decoding will refuse them anyway.
+    pub fn of_wire(wire: &[u8]) -> EventId {
+        id_of_encoding(&wire[..wire.len().saturating_sub(Signature::LEN)])
+    }
+}
+
 /// `SHA-256(EVENT_ID_DOMAIN || bytes)`.
 fn id_of_encoding(bytes: &[u8]) -> EventId {
     EventId::from_bytes(sha256(&[EVENT_ID_DOMAIN, bytes]))

@@ -71,5 +71,5 @@ pub use tally::{Ballot, Cell, Counts, Tally};
 pub use validate::{
     Accepted, AttestationRecord, Authority, CharterRecord, Dependency, EventSummary, GossipVerdict,
     MemoryTrust, NotAccepted, PollRecord, Rejection, SignatureVerified, TrustView, VerifiedEvent,
-    validate, validate_bytes, validate_owned,
+    charters_in_force, validate, validate_bytes, validate_owned,
 };

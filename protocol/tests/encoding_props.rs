@@ -138,6 +138,8 @@ proptest! {
         prop_assert_eq!(&decoded, &event);
         prop_assert_eq!(decoded.to_bytes(), bytes.clone());
         prop_assert_eq!(decoded.id(), event.event().id());
+        // Gossip's message id, computed without decoding, is the event id.
+        prop_assert_eq!(EventId::of_wire(&bytes), event.id());
         prop_assert_eq!(decoded.encoded_len(), bytes.len());
         prop_assert!(decoded.verify_signature().is_ok());
         // Through serde in both formats.

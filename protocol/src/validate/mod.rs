@@ -22,6 +22,7 @@ mod rules;
 mod trust;
 
 pub use rejection::{Dependency, GossipVerdict, NotAccepted, Rejection};
+pub use rules::charters_in_force;
 pub use trust::{
     AttestationRecord, CharterRecord, EventSummary, MemoryTrust, PollRecord, TrustView,
 };

@@ -58,19 +58,20 @@ fn in_force(issued_at: Timestamp, valid_until: Timestamp, at: Timestamp) -> bool
     issued_at <= at && at < valid_until
 }
 
-fn chartered(
+/// The charters of `node` in force at `at` (issued, not lapsed, not
+/// revoked by then): never empty. A node uses this to admit peers.
+pub fn charters_in_force(
     view: &impl TrustView,
     node: &PublicKey,
     at: Timestamp,
-    need: Need<'_>,
-) -> Result<Authority, NotAccepted> {
+) -> Result<Vec<CharterRecord>, NotAccepted> {
     let charters = view.charters(node);
     if charters.is_empty() {
         return Err(NotAccepted::Missing(Dependency::Charter(*node)));
     }
     let mut revoked = None;
-    let valid: Vec<&CharterRecord> = charters
-        .iter()
+    let valid: Vec<CharterRecord> = charters
+        .into_iter()
         .filter(|c| in_force(c.issued_at, c.valid_until, at))
         .filter(|c| match view.revoked_at(&c.id) {
             Some(when) if when <= at => {
@@ -89,6 +90,16 @@ fn chartered(
         }
         .into());
     }
+    Ok(valid)
+}
+
+fn chartered(
+    view: &impl TrustView,
+    node: &PublicKey,
+    at: Timestamp,
+    need: Need<'_>,
+) -> Result<Authority, NotAccepted> {
+    let valid = charters_in_force(view, node, at)?;
     let found = match need {
         Need::Verifier => valid.iter().find(|c| !c.verify.is_empty()),
         Need::Jurisdiction(j) => valid.iter().find(|c| c.verify.contains(j)),

@@ -135,6 +135,8 @@ pub(crate) enum NodeCommand {
     },
     /// Run a node until Ctrl-C. Without --data: a one-node development network under --home.
     Run(RunArgs),
+    /// Show a running node's network, peers and sync state (asks --node).
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -151,12 +153,16 @@ pub(crate) struct RunArgs {
     /// Log format: text for people, json for log collectors (filter with RUST_LOG).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub(crate) log_format: Option<LogFormatArg>,
-    /// Peer-to-peer listen address (multiaddr). Accepted; peers arrive in a later release.
+    /// Where other nodes reach this one (multiaddr; repeat for TCP and QUIC)
+    /// [default: node.toml's listen].
     #[arg(long, value_name = "MULTIADDR")]
-    pub(crate) listen: Option<String>,
-    /// Peers to dial at start (multiaddrs). Accepted; peers arrive in a later release.
+    pub(crate) listen: Vec<String>,
+    /// Peers to dial at start (multiaddrs, ideally ending in /p2p/<PeerId>).
     #[arg(long, value_name = "MULTIADDR", num_args = 1..)]
     pub(crate) bootstrap: Vec<String>,
+    /// Discover peers on the local network with mDNS.
+    #[arg(long)]
+    pub(crate) mdns: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::ingest::IngestConfig;
+use crate::net::NetConfig;
 
 /// The `node.toml` written by `curbside node init`, documenting every key.
 pub const DEFAULT_NODE_TOML: &str = r#"# Curbside node configuration. Flags and CURBSIDE_* environment variables
@@ -21,6 +22,15 @@ allow_public_api = false          # CURBSIDE_ALLOW_PUBLIC_API, --allow-public-ap
 # Logs: "text" for people, "json" for log collectors. Filter with RUST_LOG.
 log_format = "text"               # CURBSIDE_LOG_FORMAT, --log-format
 
+# Peer-to-peer: where other institutions' nodes reach this one (TCP with
+# noise and yamux, and QUIC), peers to dial at start, and mDNS discovery on
+# the local network. With no listen address and no bootstrap peer the node
+# runs alone. Peers seen before are remembered in the store.
+listen = ["/ip4/0.0.0.0/tcp/7421", "/ip4/0.0.0.0/udp/7421/quic-v1"]   # CURBSIDE_LISTEN, --listen
+bootstrap = []                    # CURBSIDE_BOOTSTRAP, --bootstrap (comma-separated in the variable)
+mdns = false                      # CURBSIDE_MDNS, --mdns
+sync_interval_secs = 30
+
 # Events waiting for a dependency (a parent, an author's attestation).
 max_pending = 10000
 pending_max_age_secs = 900
@@ -28,6 +38,9 @@ pending_max_age_secs = 900
 # How long a physician's read session lasts.
 session_hours = 12
 "#;
+
+/// The line of [`DEFAULT_NODE_TOML`] that sets the listen addresses.
+pub const DEFAULT_LISTEN_LINE: &str = r#"listen = ["/ip4/0.0.0.0/tcp/7421", "/ip4/0.0.0.0/udp/7421/quic-v1"]   # CURBSIDE_LISTEN, --listen"#;
 
 /// The file's keys; unknown keys are an error, so a typo is not ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +52,10 @@ struct RawConfig {
     max_pending: Option<u64>,
     pending_max_age_secs: Option<u64>,
     session_hours: Option<u64>,
+    listen: Option<Vec<String>>,
+    bootstrap: Option<Vec<String>>,
+    mdns: Option<bool>,
+    sync_interval_secs: Option<u64>,
 }
 
 /// Values from flags (highest precedence).
@@ -50,6 +67,12 @@ pub struct Overrides {
     pub allow_public_api: bool,
     /// `--log-format`.
     pub log_format: Option<String>,
+    /// `--listen` (replaces the file's list when given).
+    pub listen: Vec<String>,
+    /// `--bootstrap` (replaces the file's list when given).
+    pub bootstrap: Vec<String>,
+    /// `--mdns`.
+    pub mdns: bool,
 }
 
 /// How logs are written.
@@ -76,6 +99,8 @@ pub struct NodeConfig {
     pub ingest: IngestConfig,
     /// Session lifetime in milliseconds.
     pub session_ms: u64,
+    /// Peer-to-peer settings; `None` when the node runs alone.
+    pub net: Option<NetConfig>,
 }
 
 /// A configuration problem, naming where it came from.
@@ -144,7 +169,7 @@ impl NodeConfig {
             .log_format
             .clone()
             .or_else(|| env("CURBSIDE_LOG_FORMAT"))
-            .or(raw.log_format)
+            .or_else(|| raw.log_format.clone())
             .unwrap_or_else(|| "text".into());
         let log_format = match log_text.as_str() {
             "text" => LogFormat::Text,
@@ -173,7 +198,9 @@ impl NodeConfig {
                 problem: "use 1 to 720 hours".into(),
             });
         }
+        let net = net_config(&raw, flags)?;
         Ok(Self {
+            net,
             data: data.to_path_buf(),
             api,
             allow_public_api,
@@ -182,6 +209,59 @@ impl NodeConfig {
             session_ms: session_hours * 3_600_000,
         })
     }
+}
+
+/// A list from flags, else the environment (comma-separated), else the file.
+fn list(
+    flags: &[String],
+    var: &str,
+    file: Option<&Vec<String>>,
+    key: &str,
+) -> Result<Vec<libp2p::Multiaddr>, ConfigError> {
+    let (source, items): (String, Vec<String>) = if !flags.is_empty() {
+        (format!("--{key}"), flags.to_vec())
+    } else if let Some(v) = env(var) {
+        (var.into(), v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+    } else {
+        (format!("node.toml {key}"), file.cloned().unwrap_or_default())
+    };
+    items
+        .into_iter()
+        .map(|text| {
+            text.parse().map_err(|_| ConfigError::Value {
+                key: source.clone(),
+                value: text.clone(),
+                problem: "not a multiaddr: write it like /ip4/0.0.0.0/tcp/7421 or \
+                          /dns4/node.example/tcp/7421/p2p/12D3KooW..."
+                    .into(),
+            })
+        })
+        .collect()
+}
+
+fn net_config(raw: &RawConfig, flags: &Overrides) -> Result<Option<NetConfig>, ConfigError> {
+    let listen = list(&flags.listen, "CURBSIDE_LISTEN", raw.listen.as_ref(), "listen")?;
+    let bootstrap =
+        list(&flags.bootstrap, "CURBSIDE_BOOTSTRAP", raw.bootstrap.as_ref(), "bootstrap")?;
+    let mdns = flags.mdns
+        || env("CURBSIDE_MDNS").is_some_and(|v| v == "1" || v == "true")
+        || raw.mdns.unwrap_or(false);
+    if listen.is_empty() && bootstrap.is_empty() && !mdns {
+        return Ok(None);
+    }
+    let defaults = NetConfig::default();
+    let sync_every = match raw.sync_interval_secs {
+        None => defaults.sync_every,
+        Some(secs @ 1..=86_400) => std::time::Duration::from_secs(secs),
+        Some(secs) => {
+            return Err(ConfigError::Value {
+                key: "sync_interval_secs".into(),
+                value: secs.to_string(),
+                problem: "use 1 to 86400 seconds".into(),
+            });
+        }
+    };
+    Ok(Some(NetConfig { listen, bootstrap, mdns, sync_every, ..defaults }))
 }
 
 #[cfg(test)]
@@ -209,6 +289,40 @@ mod tests {
         assert!(err.contains("--allow-public-api"), "{err}");
         let allowed = Overrides { allow_public_api: true, ..public };
         assert!(NodeConfig::load(dir.path(), &allowed).is_ok());
+    }
+
+    #[test]
+    fn the_listen_line_is_in_the_default_file() {
+        assert!(DEFAULT_NODE_TOML.contains(DEFAULT_LISTEN_LINE));
+    }
+
+    #[test]
+    fn peer_to_peer_settings_come_from_the_file_or_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), DEFAULT_NODE_TOML).unwrap();
+        let c = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+        let net = c.net.unwrap();
+        assert_eq!(net.listen.len(), 2);
+        assert!(net.bootstrap.is_empty());
+
+        let flags = Overrides {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            bootstrap: vec![
+                "/ip4/127.0.0.1/tcp/9/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
+                    .into(),
+            ],
+            ..Overrides::default()
+        };
+        let net = NodeConfig::load(dir.path(), &flags).unwrap().net.unwrap();
+        assert_eq!(net.listen.len(), 1);
+        assert_eq!(net.bootstrap.len(), 1);
+
+        let bad = Overrides { listen: vec!["0.0.0.0:7421".into()], ..Overrides::default() };
+        let err = NodeConfig::load(dir.path(), &bad).unwrap_err().to_string();
+        assert!(err.contains("not a multiaddr"), "{err}");
+
+        std::fs::write(dir.path().join("node.toml"), "listen = []\n").unwrap();
+        assert!(NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.is_none());
     }
 
     #[test]

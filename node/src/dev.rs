@@ -49,6 +49,11 @@ pub fn ensure(home: &Path, now: Timestamp) -> Result<PathBuf, DevError> {
     let genesis = Genesis::new("Curbside development network", vec![root.public()], now);
     crate::datadir::write_genesis(&dev.join("genesis.json"), &genesis)?;
     let dir = DataDir::init(&data, &genesis)?;
+    // A development node runs alone unless `--listen` or `--bootstrap` say otherwise.
+    let toml = data.join("node.toml");
+    let alone =
+        crate::config::DEFAULT_NODE_TOML.replace(crate::config::DEFAULT_LISTEN_LINE, "listen = []");
+    std::fs::write(&toml, alone).map_err(|source| DataDirError::Io { path: toml, source })?;
     let charter = Event::new(
         genesis.network_id(),
         root.public(),

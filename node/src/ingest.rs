@@ -270,6 +270,12 @@ pub enum Source {
     Sync,
 }
 
+/// One stored event as observers see it.
+pub type StoredKey = (Timestamp, EventId, curbside_protocol::Kind);
+
+/// Called with the events each group commit stored.
+pub type Observer = Arc<dyn Fn(&[StoredKey]) + Send + Sync>;
+
 /// A request to the ingest thread.
 struct Request {
     events: Vec<SignedEvent>,
@@ -328,6 +334,18 @@ impl Ingester {
         config: IngestConfig,
         clock: fn() -> Timestamp,
     ) -> std::io::Result<(Self, IngestThread)> {
+        Self::start_observed(store, config, clock, Arc::new(|_: &[StoredKey]| {}))
+    }
+
+    /// [`Ingester::start`], calling `observer` on the ingest thread with
+    /// every event stored (from any source), right after it is durable:
+    /// how the sync sets stay current.
+    pub fn start_observed(
+        store: Arc<Store>,
+        config: IngestConfig,
+        clock: fn() -> Timestamp,
+        observer: Observer,
+    ) -> std::io::Result<(Self, IngestThread)> {
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
         let (announce, _) = broadcast::channel(ANNOUNCE_CAPACITY);
         let announcer = announce.clone();
@@ -354,12 +372,24 @@ impl Ingester {
                         all.extend(r.events);
                         replies.push(r.reply);
                     }
+                    let keys: Vec<StoredKey> =
+                        all.iter().map(|e| (e.created_at(), e.id(), e.body().kind())).collect();
                     // Only what somebody listens for is copied.
                     let listening = announcer.receiver_count() > 0;
                     let copies = if listening { all.clone() } else { Vec::new() };
                     let mut released = Vec::new();
                     match ingest_releasing(&store, &config, all, clock(), &mut released) {
                         Ok(outcomes) => {
+                            let mut stored: Vec<StoredKey> = keys
+                                .into_iter()
+                                .zip(&outcomes)
+                                .filter(|(_, o)| matches!(o, Outcome::Stored { .. }))
+                                .map(|(k, _)| k)
+                                .collect();
+                            stored.extend(
+                                released.iter().map(|e| (e.created_at(), e.id(), e.body().kind())),
+                            );
+                            observer(&stored);
                             if listening {
                                 let fresh = copies.into_iter().zip(&outcomes).zip(local).filter(
                                     |((_, o), local)| *local && matches!(o, Outcome::Stored { .. }),

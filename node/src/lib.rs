@@ -18,6 +18,7 @@ pub mod config;
 pub mod datadir;
 pub mod dev;
 pub mod ingest;
+pub mod net;
 pub mod store;
 pub mod sync;
 
@@ -52,6 +53,9 @@ pub enum NodeError {
     /// The store could not be opened.
     #[error("opening the store: {0}")]
     Store(#[from] store::StoreError),
+    /// The network could not start.
+    #[error("starting the network: {0}")]
+    Net(#[from] net::NetError),
     /// The HTTP server failed.
     #[error("serving the API: {0}")]
     Serve(#[from] std::io::Error),
@@ -66,7 +70,21 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     let store = std::sync::Arc::new(store::Store::open(&dir.store_dir(), dir.genesis().clone())?);
-    let (ingester, ingest_thread) = ingest::Ingester::start(store.clone(), config.ingest, now)?;
+    let index = std::sync::Arc::new(sync::SyncIndex::load(&store)?);
+    let observer: ingest::Observer = {
+        let index = index.clone();
+        std::sync::Arc::new(move |stored: &[ingest::StoredKey]| index.insert(stored))
+    };
+    let (ingester, ingest_thread) =
+        ingest::Ingester::start_observed(store.clone(), config.ingest, now, observer)?;
+    let net = match config.net.clone() {
+        Some(net_config) => Some(net::start(
+            net_config,
+            dir.key(),
+            net::NetParts { store: store.clone(), ingester: ingester.clone(), index, clock: now },
+        )?),
+        None => None,
+    };
     let metrics = std::sync::Arc::new(api::Metrics::default());
     let state = api::Shared::new(
         store.clone(),
@@ -75,6 +93,7 @@ pub async fn run(
         dir.admin_token().to_string(),
         metrics,
         config.session_ms,
+        net.as_ref().map(|(handle, _)| handle.clone()),
     );
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -88,6 +107,9 @@ pub async fn run(
     let served = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await;
     pruner.abort();
     let _ = pruner.await;
+    if let Some((_, task)) = net {
+        task.stop().await;
+    }
     // Every handle to the ingest thread went with the router: wait for it to
     // finish its last batch and let go of the store.
     tokio::task::spawn_blocking(move || ingest_thread.join()).await.ok();

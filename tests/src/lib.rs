@@ -6,6 +6,8 @@
 //! on an OS-chosen loopback port, stopped on drop) and small HTTP helpers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod hostile;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -94,6 +96,8 @@ pub struct TestNode {
     /// The node's key.
     pub key: PublicKey,
     data: PathBuf,
+    overrides: Overrides,
+    tweak: fn(&mut NodeConfig),
     _dir: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -107,7 +111,8 @@ impl TestNode {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("node");
         DataDir::init(&data, &network.genesis).unwrap();
-        let mut node = Self::run(&data);
+        // One node alone: no peer-to-peer (node.toml would listen on 7421).
+        let mut node = Self::run_tweaked(&data, Overrides::default(), |c| c.net = None);
         node._dir = Some(dir);
         let charter = network.charter(&node.key, &["GB"]);
         let (status, body) = node.submit(&[charter]);
@@ -115,10 +120,53 @@ impl TestNode {
         node
     }
 
+    /// A node of `network` taking part in the federation: listening on
+    /// 127.0.0.1 (an OS-chosen port), dialling `bootstrap`, and chartered
+    /// by the root (to verify in `verify`; none for a relay). Its charter is
+    /// stored at itself; peers ask for it when they connect.
+    pub fn start_peer(network: &Network, bootstrap: &[String], verify: &[&str]) -> Self {
+        let node = Self::start_unchartered(bootstrap, network, |_| {});
+        let charter = network.charter(&node.key, verify);
+        let (status, body) = node.submit(&[charter]);
+        assert_eq!(status, 200, "{body}");
+        node
+    }
+
+    /// A networked node of `network` that no charter names, its
+    /// configuration adjusted by `tweak` (kept across restarts).
+    pub fn start_unchartered(
+        bootstrap: &[String],
+        network: &Network,
+        tweak: fn(&mut NodeConfig),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("node");
+        DataDir::init(&data, &network.genesis).unwrap();
+        let overrides = Overrides {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            bootstrap: bootstrap.to_vec(),
+            ..Overrides::default()
+        };
+        let mut node = Self::run_tweaked(&data, overrides, tweak);
+        node._dir = Some(dir);
+        node
+    }
+
     /// Starts (or restarts) the node whose data directory is `data`.
     pub fn run(data: &Path) -> Self {
+        Self::run_with(data, Overrides::default())
+    }
+
+    /// [`TestNode::run`] with configuration overrides (as flags would give).
+    pub fn run_with(data: &Path, overrides: Overrides) -> Self {
+        Self::run_tweaked(data, overrides, |_| {})
+    }
+
+    /// [`TestNode::run_with`], then `tweak` on the loaded configuration.
+    pub fn run_tweaked(data: &Path, overrides: Overrides, tweak: fn(&mut NodeConfig)) -> Self {
         let dir = DataDir::open(data).unwrap();
-        let config = NodeConfig::load(data, &Overrides::default()).unwrap();
+        let mut config = NodeConfig::load(data, &overrides).unwrap();
+        tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -150,6 +198,8 @@ impl TestNode {
             admin_token,
             key,
             data: data.to_path_buf(),
+            overrides,
+            tweak,
             _dir: None,
             stop: Some(stop),
             thread: Some(thread),
@@ -170,14 +220,78 @@ impl TestNode {
         panic!("the node at {} did not answer within 20 s", self.url);
     }
 
+    /// Stops the node, keeping its data, to start it again later with
+    /// [`Stopped::start`].
+    pub fn stop(mut self) -> Stopped {
+        let stopped = Stopped {
+            data: self.data.clone(),
+            overrides: self.overrides.clone(),
+            tweak: self.tweak,
+            dir: self._dir.take(),
+        };
+        drop(self);
+        stopped
+    }
+
     /// Stops the node and starts it again on the same data (a new port).
     pub fn restart(mut self) -> Self {
         let dir = self._dir.take();
         let data = self.data.clone();
+        let mut overrides = self.overrides.clone();
+        // The OS gives a new port; peers are found again from the store.
+        overrides.bootstrap.clear();
+        let tweak = self.tweak;
         drop(self);
-        let mut node = Self::run(&data);
+        let mut node = Self::run_tweaked(&data, overrides, tweak);
         node._dir = dir;
         node
+    }
+
+    /// Asks the node to dial `addr` (the admin API).
+    pub fn dial(&self, addr: &str) {
+        let (status, body) =
+            self.post("/v1/admin/peers", &json!({ "address": addr }), Some(&self.admin_token));
+        assert_eq!(status, 202, "{body}");
+    }
+
+    /// `GET /v1/network`.
+    pub fn network(&self) -> Value {
+        let (status, body) = self.get("/v1/network", None);
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// The address peers dial this node at (`/ip4/127.0.0.1/tcp/PORT/p2p/ID`).
+    pub fn p2p_addr(&self) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let net = self.network();
+            if let Some(addr) = net["listening"].as_array().and_then(|a| a.first()) {
+                return addr.as_str().unwrap().to_string();
+            }
+            assert!(std::time::Instant::now() < deadline, "no listen address: {net}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Peers this node has admitted (checked their charter).
+    pub fn admitted_peers(&self) -> usize {
+        let net = self.network();
+        net["peers"]
+            .as_array()
+            .map_or(0, |peers| peers.iter().filter(|p| p["admitted"] == json!(true)).count())
+    }
+
+    /// Stored events, from `/v1/status`.
+    pub fn event_count(&self) -> u64 {
+        let (status, body) = self.get("/v1/status", None);
+        assert_eq!(status, 200, "{body}");
+        body["events"].as_u64().unwrap()
+    }
+
+    /// Whether the event `id` is stored here, read with `token`'s session.
+    pub fn has(&self, id: &EventId, token: &str) -> bool {
+        self.get(&format!("/v1/events/{id}"), Some(token)).0 == 200
     }
 
     /// `GET path`, with a bearer token if given: (status, JSON body).
@@ -276,6 +390,39 @@ impl Drop for TestNode {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// A stopped node's data, ready to start again.
+#[derive(Debug)]
+pub struct Stopped {
+    data: PathBuf,
+    overrides: Overrides,
+    tweak: fn(&mut NodeConfig),
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Stopped {
+    /// Starts the node again (a new port; peers are found again from the
+    /// addresses its store remembers, not from bootstrap addresses).
+    pub fn start(self) -> TestNode {
+        let mut overrides = self.overrides;
+        overrides.bootstrap.clear();
+        let mut node = TestNode::run_tweaked(&self.data, overrides, self.tweak);
+        node._dir = self.dir;
+        node
+    }
+}
+
+/// Polls `check` every 25 ms until it holds; panics with `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let start = std::time::Instant::now();
+    loop {
+        if check() {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
     }
 }
 

@@ -99,7 +99,7 @@ impl NodeProcess {
         let log = home.join(format!("node-{port}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = curbside(home);
-        cmd.args(["node", "run", "--api", &api])
+        cmd.args(["node", "run", "--api", &api, "--listen", "/ip4/127.0.0.1/tcp/0"])
             .args(extra)
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file));

@@ -107,10 +107,12 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
         api: args.api.clone(),
         allow_public_api: args.allow_public_api,
         log_format: args.log_format.map(|f| f.as_str().to_owned()),
+        listen: args.listen.clone(),
+        bootstrap: args.bootstrap.clone(),
+        mdns: args.mdns,
     };
     let config = NodeConfig::load(&data, &overrides).context("the node's configuration")?;
     init_tracing(config.log_format)?;
-    let peers_asked = args.listen.is_some() || !args.bootstrap.is_empty();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -172,12 +174,91 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
                 text
             },
         )?;
-        if peers_asked {
-            eprintln!(
-                "note: --listen and --bootstrap are accepted, but peer-to-peer networking arrives in a later release: this node serves its API only"
-            );
-        }
         curbside_node::run(config, dir, listener, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `curbside node status`: the node's counts, then its peers and sync state.
+pub(crate) fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let client = ctx.client(None)?;
+    let status: serde_json::Value = client.get("/v1/status", None)?;
+    let network: serde_json::Value = client.get("/v1/network", None)?;
+    ctx.out
+        .emit(&json!({ "node": status, "network": network }), || status_text(&status, &network))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status_text(status: &serde_json::Value, network: &serde_json::Value) -> String {
+    let s = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".into(),
+        other => other.to_string(),
+    };
+    let mut text = kv(&[
+        ("network", format!("{} ({})", s(&status["network_name"]), s(&status["network"]))),
+        ("node key", s(&status["node_key"])),
+        ("events", s(&status["events"])),
+        ("pending", s(&status["pending"])),
+        ("version", s(&status["version"])),
+    ]);
+    if network["enabled"] != json!(true) {
+        text.push_str("\nPeer-to-peer: off (no listen address and no bootstrap peer).\n");
+        return text;
+    }
+    text.push_str(&kv(&[("peer id", s(&network["peer_id"]))]));
+    for addr in network["listening"].as_array().into_iter().flatten() {
+        text.push_str(&format!("  listening on {}\n", s(addr)));
+    }
+    if let Some(sets) = network["sets"].as_array() {
+        let sets: Vec<String> = sets.iter().map(|p| format!("{} {}", s(&p[0]), s(&p[1]))).collect();
+        text.push_str(&format!("  sync sets: {}\n", sets.join(", ")));
+    }
+    let peers = network["peers"].as_array().cloned().unwrap_or_default();
+    text.push_str(&format!("\n{} peer(s)\n", peers.len()));
+    if !peers.is_empty() {
+        text.push_str(&format!("  {:<54} {:<9} {:>7}  {}\n", "PEER", "ADMITTED", "SCORE", "SYNC"));
+    }
+    for p in &peers {
+        let score = p["score"].as_f64().map_or("-".into(), |v| format!("{v:.1}"));
+        let sync = if !p["syncing"].is_null() {
+            format!(
+                "syncing {}: {}/{}",
+                s(&p["syncing"]["scope"]),
+                s(&p["syncing"]["fetched"]),
+                s(&p["syncing"]["needed"])
+            )
+        } else if !p["last_sync"].is_null() {
+            format!(
+                "in sync ({} fetched, {} ms, {} rounds)",
+                s(&p["last_sync"]["fetched"]),
+                s(&p["last_sync"]["millis"]),
+                s(&p["last_sync"]["rounds"])
+            )
+        } else {
+            "not yet synced".into()
+        };
+        let admitted = if p["admitted"] == json!(true) { "yes" } else { "checking" };
+        text.push_str(&format!(
+            "  {:<54} {:<9} {:>7}  {}\n",
+            s(&p["peer_id"]),
+            admitted,
+            score,
+            sync
+        ));
+    }
+    let blocked = network["blocked"].as_array().cloned().unwrap_or_default();
+    if !blocked.is_empty() {
+        text.push_str(&format!("\n{} blocked peer(s)\n", blocked.len()));
+        for b in &blocked {
+            text.push_str(&format!(
+                "  {}  {} ({}s left): {}\n",
+                s(&b["peer_id"]),
+                s(&b["code"]),
+                s(&b["remaining_secs"]),
+                s(&b["reason"])
+            ));
+        }
+    }
+    text
 }

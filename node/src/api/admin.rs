@@ -142,3 +142,33 @@ pub(crate) async fn revoke(
     let (id, event) = publish(&state, now, body).await?;
     Ok(Json(json!({ "id": id, "event": wire(&event) })))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DialRequest {
+    address: String,
+}
+
+/// `POST /v1/admin/peers`: dial a peer now (an operator joining two parts
+/// of the federation, or adding a peer without a restart).
+pub(crate) async fn dial(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<DialRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Some(net) = &state.net else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "network_off",
+            "this node runs alone: start it with --listen or --bootstrap",
+        ));
+    };
+    let addr: libp2p::Multiaddr = req.address.parse().map_err(|_| {
+        invalid(format!(
+            "{:?} is not a multiaddr such as /ip4/10.0.0.2/tcp/7421/p2p/12D3KooW...",
+            req.address
+        ))
+    })?;
+    net.dial(addr).await;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "dialing": req.address }))))
+}

@@ -38,6 +38,7 @@ pub struct Shared {
     pub(crate) sessions: auth::SharedSessions,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) session_ms: u64,
+    pub(crate) net: Option<crate::net::NetHandle>,
 }
 
 /// The handlers' state.
@@ -52,6 +53,7 @@ impl Shared {
         admin_token: String,
         metrics: Arc<Metrics>,
         session_ms: u64,
+        net: Option<crate::net::NetHandle>,
     ) -> AppState {
         Arc::new(Self {
             store,
@@ -61,6 +63,7 @@ impl Shared {
             sessions: Default::default(),
             metrics,
             session_ms,
+            net,
         })
     }
 }
@@ -109,6 +112,7 @@ async fn refuse_announced_oversize(
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/status", get(reads::status))
+        .route("/v1/network", get(reads::network))
         .route("/metrics", get(metrics::render))
         .route("/v1/events", post(events::submit))
         .route("/v1/session/challenge", post(auth::challenge))
@@ -121,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/keys/{key}/attestation", get(reads::attestation))
         .route("/v1/admin/attest", post(admin::attest))
         .route("/v1/admin/revoke", post(admin::revoke))
+        .route("/v1/admin/peers", post(admin::dial))
         .fallback(error::no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(refuse_announced_oversize))

@@ -28,6 +28,18 @@ pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>,
     })))
 }
 
+/// The peer-to-peer side: this node's PeerId and addresses, its peers
+/// (institutions' nodes, never physicians) and sync state. No content.
+pub(crate) async fn network(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let Some(net) = &state.net else {
+        return Ok(Json(json!({ "enabled": false })));
+    };
+    let status = net.status().await.ok_or_else(ApiError::shutting_down)?;
+    let mut value = serde_json::to_value(status).map_err(|e| ApiError::internal(e.to_string()))?;
+    value["enabled"] = json!(true);
+    Ok(Json(value))
+}
+
 pub(crate) async fn hubs(
     _: Reader,
     State(state): State<AppState>,

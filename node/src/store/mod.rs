@@ -25,6 +25,7 @@
 //! everything committed so far durable, so many commits can share one fsync.
 
 mod keys;
+mod peers;
 mod pending;
 mod reads;
 mod view;

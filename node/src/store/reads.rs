@@ -193,4 +193,19 @@ impl Store {
             }
         })
     }
+
+    /// [`Store::timeline`] with each event's kind byte (`Kind as u8`),
+    /// which is what sync needs to place it in a scope without reading it.
+    pub fn timeline_kinds(
+        &self,
+        from: Timestamp,
+    ) -> impl Iterator<Item = Result<(Timestamp, EventId, u8), StoreError>> + '_ {
+        self.tree(T::Timeline).range(from.as_millis().to_be_bytes()..).map(|item| {
+            let (key, value) = item?;
+            match (keys::trailing_time(&key), keys::trailing_id(&key), value.first()) {
+                (Some(t), Some(id), Some(kind)) => Ok((t, id, *kind)),
+                _ => Err(StoreError::Corrupt { tree: "timeline", detail: "short entry".into() }),
+            }
+        })
+    }
 }

@@ -1,0 +1,138 @@
+//! The request-response codec: one postcard value per stream, bounded in
+//! size, so a peer cannot make this node buffer more than it allows.
+
+use std::io;
+use std::marker::PhantomData;
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::StreamProtocol;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The sync protocol's name and version.
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/curbside/sync/1");
+
+/// Largest request a peer may send: a reconciliation message or a list of
+/// ids to fetch.
+pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
+
+/// Largest response: a batch of fetched events.
+pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Postcard over a stream: the writer closes its side after the value, so
+/// the value's end is the stream's end and no length prefix is needed.
+#[derive(Debug)]
+pub struct PostcardCodec<Req, Resp>(PhantomData<fn() -> (Req, Resp)>);
+
+impl<Req, Resp> Default for PostcardCodec<Req, Resp> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<Req, Resp> Clone for PostcardCodec<Req, Resp> {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+async fn read_value<T, V>(io: &mut T, limit: u64) -> io::Result<V>
+where
+    T: AsyncRead + Unpin + Send,
+    V: DeserializeOwned,
+{
+    let mut bytes = Vec::new();
+    io.take(limit + 1).read_to_end(&mut bytes).await?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("message over the {limit}-byte limit"),
+        ));
+    }
+    postcard::from_bytes(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+async fn write_value<T, V>(io: &mut T, value: &V, limit: u64) -> io::Result<()>
+where
+    T: AsyncWrite + Unpin + Send,
+    V: Serialize,
+{
+    let bytes = postcard::to_stdvec(value).map_err(io::Error::other)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("message of {} bytes over the {limit}-byte limit", bytes.len()),
+        ));
+    }
+    io.write_all(&bytes).await?;
+    io.close().await
+}
+
+impl<Req, Resp> libp2p::request_response::Codec for PostcardCodec<Req, Resp>
+where
+    Req: Serialize + DeserializeOwned + Send + Sync,
+    Resp: Serialize + DeserializeOwned + Send + Sync,
+{
+    type Protocol = StreamProtocol;
+    type Request = Req;
+    type Response = Resp;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Req>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_value(io, MAX_REQUEST_BYTES).await
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Resp>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_value(io, MAX_RESPONSE_BYTES).await
+    }
+
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Req) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_value(io, &req, MAX_REQUEST_BYTES).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        resp: Resp,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_value(io, &resp, MAX_RESPONSE_BYTES).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::io::Cursor;
+    use libp2p::request_response::Codec;
+
+    #[test]
+    fn values_round_trip_and_oversized_ones_are_refused() {
+        futures::executor::block_on(async {
+            let mut codec = PostcardCodec::<Vec<u32>, String>::default();
+            let mut buf = Cursor::new(Vec::new());
+            codec.write_request(&PROTOCOL, &mut buf, vec![1, 2, 300]).await.unwrap();
+            let mut read = Cursor::new(buf.into_inner());
+            assert_eq!(codec.read_request(&PROTOCOL, &mut read).await.unwrap(), vec![1, 2, 300]);
+
+            let huge = vec![0u8; MAX_REQUEST_BYTES as usize + 1];
+            let mut read = Cursor::new(huge);
+            let err = codec.read_request(&PROTOCOL, &mut read).await.unwrap_err();
+            assert!(err.to_string().contains("limit"), "{err}");
+
+            let mut read = Cursor::new(vec![0xff, 0xff, 0xff]);
+            assert!(codec.read_request(&PROTOCOL, &mut read).await.is_err());
+        });
+    }
+}

@@ -1,0 +1,225 @@
+//! Federation over libp2p.
+//!
+//! One task owns the [`libp2p::Swarm`]; the rest of the node talks to it
+//! through [`NetHandle`] (commands in, answers back on oneshot channels),
+//! so ingest, the store and the API never see a libp2p type.
+//!
+//! ```text
+//!  ingest ── announcements ──▶ ┌──────────── net task ────────────┐ ◀─▶ peers
+//!  API ───── NetHandle ──────▶ │ swarm: gossipsub, kademlia,      │
+//!  sync tasks ◀── responses ── │ request-response, identify, ping │
+//!              ── requests ──▶ └──────────────────────────────────┘
+//!                          gossip in ──▶ ingest (Source::Gossip) ──▶ verdict
+//! ```
+//!
+//! A peer is admitted only while a charter names its key ([`peers`]):
+//! until then gossipsub scores it far below the graylist (never meshed)
+//! and only its credentials are asked for and accepted; a refused peer is
+//! blocked and disconnected.
+
+mod behaviour;
+pub mod codec;
+mod peers;
+mod runner;
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use curbside_protocol::{SecretKey, Timestamp};
+use libp2p::Multiaddr;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::ingest::Ingester;
+use crate::store::Store;
+use crate::sync::{SyncIndex, SyncProgress, SyncReport};
+
+pub(crate) use runner::Command;
+
+/// The gossip topic of trust events on `network` (each hub has its own,
+/// `…/hub/<hub>`).
+pub fn trust_topic(network: curbside_protocol::NetworkId) -> String {
+    behaviour::Topics::new(network).trust().to_string()
+}
+
+/// How a node takes part in the federation.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Where to listen for peers (TCP and/or QUIC multiaddrs).
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start (with or without `/p2p/<PeerId>`).
+    pub bootstrap: Vec<Multiaddr>,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+    /// How often to reconcile with each peer.
+    pub sync_every: Duration,
+    /// How often to walk the DHT for new peers and save known addresses.
+    pub walk_every: Duration,
+    /// How long a refused or misbehaving peer stays blocked.
+    pub ban_for: Duration,
+    /// Offences (invalid events, requests over the rate limit) within a
+    /// minute that get a peer blocked.
+    pub max_offences_per_minute: usize,
+    /// Requests a second a peer may make (sync, fetch), with bursts of
+    /// four times as many.
+    pub requests_per_second: u32,
+    /// Most connections in all.
+    pub max_connections: u32,
+    /// Peers this node keeps dialling towards.
+    pub target_peers: usize,
+    /// How long a new peer has to show a valid charter (it is asked again
+    /// every two seconds meanwhile: its own charter may reach it only after
+    /// it started).
+    pub admission_timeout: Duration,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            mdns: false,
+            sync_every: Duration::from_secs(30),
+            walk_every: Duration::from_secs(60),
+            ban_for: Duration::from_secs(600),
+            max_offences_per_minute: 20,
+            requests_per_second: 200,
+            max_connections: 128,
+            target_peers: 8,
+            admission_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why the network could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The node key cannot be a libp2p identity.
+    #[error("the node key: {0}")]
+    Key(String),
+    /// The swarm could not be built.
+    #[error("building the swarm: {0}")]
+    Swarm(String),
+    /// An address could not be listened on.
+    #[error("cannot listen on {addr}: {detail}")]
+    Listen {
+        /// The address.
+        addr: Multiaddr,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// A connected (or recently refused) peer, as `curbside node status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerStatus {
+    /// Its PeerId.
+    pub peer_id: String,
+    /// Its node key (hex), when it is an ed25519 PeerId.
+    pub node_key: Option<String>,
+    /// Whether its charter was checked and it takes part in gossip and sync.
+    pub admitted: bool,
+    /// Addresses it is connected on.
+    pub addresses: Vec<String>,
+    /// Its gossipsub score.
+    pub score: Option<f64>,
+    /// A sync in progress with it.
+    pub syncing: Option<SyncProgress>,
+    /// The last finished sync with it.
+    pub last_sync: Option<SyncReport>,
+}
+
+/// A blocked peer.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockedPeer {
+    /// Its PeerId.
+    pub peer_id: String,
+    /// Why (a stable code).
+    pub code: String,
+    /// Why, for people.
+    pub reason: String,
+    /// Seconds until it may connect again.
+    pub remaining_secs: u64,
+}
+
+/// The network's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetStatus {
+    /// This node's PeerId.
+    pub peer_id: String,
+    /// Addresses it listens on.
+    pub listening: Vec<String>,
+    /// Connected peers.
+    pub peers: Vec<PeerStatus>,
+    /// Blocked peers.
+    pub blocked: Vec<BlockedPeer>,
+    /// Events per sync scope held here.
+    pub sets: Vec<(String, usize)>,
+}
+
+/// A handle on the network task.
+#[derive(Debug, Clone)]
+pub struct NetHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl NetHandle {
+    /// The network's state, or `None` if the task has stopped.
+    pub async fn status(&self) -> Option<NetStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Status(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Dials an address.
+    pub async fn dial(&self, addr: Multiaddr) {
+        let _ = self.commands.send(Command::Dial(addr)).await;
+    }
+}
+
+/// The running network task.
+#[derive(Debug)]
+pub struct NetTask {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl NetTask {
+    /// Stops the task (closing every connection and sync) and waits for it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the network task failed");
+        }
+    }
+}
+
+/// What the network task needs from the rest of the node.
+#[derive(Debug, Clone)]
+pub struct NetParts {
+    /// The store (read directly; written only through `ingester`).
+    pub store: Arc<Store>,
+    /// The ingest path.
+    pub ingester: Ingester,
+    /// The sync sets.
+    pub index: Arc<SyncIndex>,
+    /// The wall clock.
+    pub clock: fn() -> Timestamp,
+}
+
+/// Starts the network task: listens, dials the bootstrap peers and the
+/// peers saved at the last run, and serves until [`NetTask::stop`].
+pub fn start(
+    config: NetConfig,
+    key: &SecretKey,
+    parts: NetParts,
+) -> Result<(NetHandle, NetTask), NetError> {
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(key.to_seed().to_vec())
+        .map_err(|e| NetError::Key(e.to_string()))?;
+    let (commands, rx) = mpsc::channel(1024);
+    let (stop, stopped) = oneshot::channel();
+    let runner = runner::Runner::new(key.public(), config, keypair, parts, commands.clone(), rx)?;
+    let task = tokio::spawn(runner.run(stopped));
+    Ok((NetHandle { commands }, NetTask { stop, task }))
+}

@@ -1,0 +1,154 @@
+//! Who may be a peer: the charter check that admits a node's key, and the
+//! per-peer accounting (request rate, invalid events) that cuts one off.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use curbside_protocol::{NotAccepted, PublicKey, Timestamp, TrustView, charters_in_force};
+use libp2p::PeerId;
+
+use crate::store::{Store, StoreView};
+
+/// The ed25519 key behind a PeerId, when it is one (a PeerId of an ed25519
+/// key embeds the key itself; the noise handshake proved the peer holds it).
+pub(crate) fn key_of(peer: &PeerId) -> Option<PublicKey> {
+    let multihash = peer.as_ref();
+    if multihash.code() != 0 {
+        return None; // hashed keys are never ed25519
+    }
+    let key = libp2p::identity::PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
+    let bytes = key.try_into_ed25519().ok()?.to_bytes();
+    Some(PublicKey::from_bytes(bytes))
+}
+
+/// The PeerId of a node key.
+#[cfg(test)]
+pub(crate) fn peer_id_of(key: &PublicKey) -> Option<PeerId> {
+    let ed = libp2p::identity::ed25519::PublicKey::try_from_bytes(key.as_bytes()).ok()?;
+    Some(libp2p::identity::PublicKey::from(ed).to_peer_id())
+}
+
+/// What the store says about a peer's key now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// A charter is in force.
+    Chartered,
+    /// No charter naming the key is known here yet: ask the peer for it.
+    Unknown,
+    /// Refused, with the reason (its rejection code and message).
+    Refused { code: &'static str, message: String },
+}
+
+/// Checks `key` against the charters in `store` at `now`.
+pub(crate) fn admission(store: &Store, key: &PublicKey, now: Timestamp) -> Admission {
+    let view = StoreView::new(store);
+    let verdict = charters_in_force(&view, key, now);
+    if let Some(e) = view.take_error() {
+        return Admission::Refused { code: "internal", message: format!("store: {e}") };
+    }
+    match verdict {
+        Ok(_) => Admission::Chartered,
+        Err(NotAccepted::Missing(_)) => Admission::Unknown,
+        Err(NotAccepted::Invalid(r)) => {
+            Admission::Refused { code: r.code(), message: r.to_string() }
+        }
+        Err(NotAccepted::Duplicate(_)) => Admission::Unknown,
+    }
+}
+
+/// The charter events naming `key`, in wire form: what a node shows a new
+/// peer to be admitted.
+pub(crate) fn credentials(store: &Store, key: &PublicKey) -> Vec<Vec<u8>> {
+    let view = StoreView::new(store);
+    view.charters(key)
+        .iter()
+        .filter_map(|c| store.get(&c.id).ok().flatten())
+        .map(|e| e.signed().to_bytes())
+        .collect()
+}
+
+/// A token bucket: `rate` requests a second, bursts up to `burst`.
+#[derive(Debug, Clone)]
+pub(crate) struct Bucket {
+    tokens: f64,
+    last: Instant,
+    rate: f64,
+    burst: f64,
+}
+
+impl Bucket {
+    pub(crate) fn new(rate: u32, burst: u32) -> Self {
+        Self {
+            tokens: f64::from(burst),
+            last: Instant::now(),
+            rate: f64::from(rate),
+            burst: f64::from(burst),
+        }
+    }
+
+    /// Takes a token if there is one.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Counts a peer's offences (invalid events, requests over the limit) in
+/// a sliding window.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Offences {
+    times: VecDeque<Instant>,
+}
+
+impl Offences {
+    /// Records one at `now` and returns how many fall within `window`.
+    pub(crate) fn record(&mut self, now: Instant, window: Duration) -> usize {
+        self.times.push_back(now);
+        while self.times.front().is_some_and(|t| now.saturating_duration_since(*t) > window) {
+            self.times.pop_front();
+        }
+        self.times.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curbside_protocol::SecretKey;
+
+    #[test]
+    fn peer_ids_and_keys_convert_both_ways() {
+        let key = SecretKey::from_seed(&[7; 32]).public();
+        let peer = peer_id_of(&key).unwrap();
+        assert_eq!(peer.to_string(), crate::datadir::peer_id(&key));
+        assert_eq!(key_of(&peer), Some(key));
+        assert_eq!(key_of(&PeerId::random()), None);
+    }
+
+    #[test]
+    fn buckets_refill_at_their_rate() {
+        let start = Instant::now();
+        let mut b = Bucket::new(10, 3);
+        assert!((0..3).all(|_| b.take(start)));
+        assert!(!b.take(start));
+        assert!(b.take(start + Duration::from_millis(110)));
+        assert!(!b.take(start + Duration::from_millis(110)));
+    }
+
+    #[test]
+    fn offences_fall_out_of_the_window() {
+        let start = Instant::now();
+        let mut o = Offences::default();
+        assert_eq!(o.record(start, Duration::from_secs(60)), 1);
+        assert_eq!(o.record(start + Duration::from_secs(30), Duration::from_secs(60)), 2);
+        assert_eq!(o.record(start + Duration::from_secs(80), Duration::from_secs(60)), 2);
+        assert_eq!(o.record(start + Duration::from_secs(141), Duration::from_secs(60)), 1);
+    }
+}

@@ -1,0 +1,984 @@
+//! The task that owns the swarm: it turns swarm events and commands into
+//! calls on the behaviours, and hands every piece of real work (ingest,
+//! store reads, reconciliation) to other tasks so the swarm keeps moving.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use curbside_protocol::{Body, EventId, PublicKey, SignedEvent};
+use futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::behaviour::{
+    Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, Topics, UNVERIFIED_SCORE, build_swarm,
+};
+use super::peers::{Admission, Bucket, Offences, admission, credentials, key_of};
+use super::wire::{MAX_FETCH_IDS, Request, Response};
+use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
+use crate::ingest::{Outcome, Source};
+use crate::sync::{Scope, SyncProgress, SyncReport, Transport, recon};
+
+/// How long a peer that showed no charter waits before it may try again.
+/// (A peer whose charter is revoked or lapsed, or that misbehaved, waits
+/// the configured ban.)
+const UNCHARTERED_BLOCK: Duration = Duration::from_secs(30);
+
+/// Offences are counted over this window.
+const OFFENCE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Room left in a fetch response for framing.
+const FETCH_RESPONSE_BUDGET: usize = super::codec::MAX_RESPONSE_BYTES as usize - 64 * 1024;
+
+/// What the rest of the node (and the runner's own helper tasks) ask of
+/// the runner.
+pub(crate) enum Command {
+    /// Report the network's state.
+    Status(oneshot::Sender<NetStatus>),
+    /// Dial an address.
+    Dial(Multiaddr),
+    /// Send a request to a peer and return its response.
+    Request { peer: PeerId, request: Request, reply: oneshot::Sender<Result<Response, String>> },
+    /// Answer an inbound request (computed off the runner).
+    Respond { channel: ResponseChannel<Response>, response: Response },
+    /// Ingest's verdict on a gossip message.
+    Judged { message: MessageId, source: PeerId, outcome: Result<Outcome, String> },
+    /// A new peer's credentials were ingested: check it again.
+    Checked { peer: PeerId },
+    /// A sync made progress.
+    SyncProgress { peer: PeerId, progress: SyncProgress },
+    /// A sync ended.
+    SyncDone { peer: PeerId, result: Result<SyncReport, String> },
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Command::Status(_) => "Status",
+            Command::Dial(_) => "Dial",
+            Command::Request { .. } => "Request",
+            Command::Respond { .. } => "Respond",
+            Command::Judged { .. } => "Judged",
+            Command::Checked { .. } => "Checked",
+            Command::SyncProgress { .. } => "SyncProgress",
+            Command::SyncDone { .. } => "SyncDone",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Where a connected peer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Connected at this moment; asked for its charter (`asked`: a request
+    /// is out).
+    Checking { since: Instant, asked: bool },
+    /// Chartered: takes part in gossip and sync.
+    Admitted,
+}
+
+#[derive(Debug)]
+struct Peer {
+    key: Option<PublicKey>,
+    state: State,
+    addresses: HashSet<Multiaddr>,
+    listen: Vec<Multiaddr>,
+    requests: Bucket,
+    offences: Offences,
+    syncing: Option<SyncProgress>,
+    last_sync: Option<SyncReport>,
+}
+
+/// What an outbound request's response is for.
+enum Awaiting {
+    /// A sync task waits for it.
+    Reply(oneshot::Sender<Result<Response, String>>),
+    /// The runner asked a new peer for its charter.
+    Credentials(PeerId),
+}
+
+struct Blocked {
+    until: Instant,
+    code: String,
+    reason: String,
+}
+
+pub(crate) struct Runner {
+    node_key: PublicKey,
+    config: NetConfig,
+    swarm: Swarm<Behaviour>,
+    parts: NetParts,
+    topics: Topics,
+    subscribed: HashSet<String>,
+    commands: mpsc::Sender<Command>,
+    rx: mpsc::Receiver<Command>,
+    announcements: Option<broadcast::Receiver<Arc<SignedEvent>>>,
+    peers: HashMap<PeerId, Peer>,
+    blocked: HashMap<PeerId, Blocked>,
+    awaiting: HashMap<OutboundRequestId, Awaiting>,
+    sync_queue: VecDeque<PeerId>,
+    sync_running: Option<(PeerId, tokio::task::JoinHandle<()>)>,
+    /// Something arrived during the running sync that it may have missed.
+    sync_again: bool,
+    listening: Vec<Multiaddr>,
+}
+
+/// Wakes the runner.
+enum Wake {
+    Stop,
+    Swarm(Box<SwarmEvent<BehaviourEvent>>),
+    Command(Command),
+    Announce(Result<Arc<SignedEvent>, broadcast::error::RecvError>),
+    Sync,
+    Walk,
+    Check,
+}
+
+impl Runner {
+    pub(crate) fn new(
+        node_key: PublicKey,
+        config: NetConfig,
+        keypair: identity::Keypair,
+        parts: NetParts,
+        commands: mpsc::Sender<Command>,
+        rx: mpsc::Receiver<Command>,
+    ) -> Result<Self, NetError> {
+        let topics = Topics::new(parts.store.network());
+        let hubs = parts.store.hubs().map_err(|e| NetError::Swarm(format!("reading hubs: {e}")))?;
+        let mut scored = vec![topics.trust()];
+        scored.extend(hubs.iter().map(|(h, _)| topics.hub(h.as_str())));
+        let mdns = config.mdns;
+        let max_connections = config.max_connections;
+        let swarm = build_swarm(keypair, |key| {
+            Behaviour::new(key, &topics, &scored, mdns, max_connections)
+        })
+        .map_err(NetError::Swarm)?;
+        let announcements = Some(parts.ingester.announcements());
+        let mut runner = Self {
+            node_key,
+            config,
+            swarm,
+            parts,
+            topics,
+            subscribed: HashSet::new(),
+            commands,
+            rx,
+            announcements,
+            peers: HashMap::new(),
+            blocked: HashMap::new(),
+            awaiting: HashMap::new(),
+            sync_queue: VecDeque::new(),
+            sync_running: None,
+            sync_again: false,
+            listening: Vec::new(),
+        };
+        runner.subscribe_hubs();
+        for addr in runner.config.listen.clone() {
+            runner.swarm.listen_on(addr.clone()).map_err(|e| {
+                let detail = match e.to_string() {
+                    text if text.is_empty() => format!("{e:?}"),
+                    text => text,
+                };
+                NetError::Listen { addr, detail }
+            })?;
+        }
+        Ok(runner)
+    }
+
+    pub(crate) async fn run(mut self, mut stopped: oneshot::Receiver<()>) {
+        self.dial_known();
+        let mut sync_tick = tokio::time::interval(self.config.sync_every);
+        let mut walk_tick = tokio::time::interval(self.config.walk_every);
+        let mut check_tick = tokio::time::interval(Duration::from_secs(2));
+        for tick in [&mut sync_tick, &mut walk_tick, &mut check_tick] {
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        loop {
+            let wake = tokio::select! {
+                _ = &mut stopped => Wake::Stop,
+                event = self.swarm.select_next_some() => Wake::Swarm(Box::new(event)),
+                Some(command) = self.rx.recv() => Wake::Command(command),
+                event = recv_announcement(&mut self.announcements) => Wake::Announce(event),
+                _ = sync_tick.tick() => Wake::Sync,
+                _ = walk_tick.tick() => Wake::Walk,
+                _ = check_tick.tick() => Wake::Check,
+            };
+            match wake {
+                Wake::Stop => break,
+                Wake::Swarm(event) => self.on_swarm_event(*event),
+                Wake::Command(command) => self.on_command(command),
+                Wake::Announce(Ok(event)) => self.publish(&event),
+                Wake::Announce(Err(broadcast::error::RecvError::Lagged(missed))) => {
+                    tracing::warn!(missed, "gossip fell behind ingest; sync will carry the rest");
+                }
+                Wake::Announce(Err(broadcast::error::RecvError::Closed)) => {
+                    self.announcements = None;
+                }
+                Wake::Sync => self.sync_round(),
+                Wake::Walk => self.walk(),
+                Wake::Check => self.check(),
+            }
+        }
+        if let Some((_, task)) = self.sync_running.take() {
+            task.abort();
+        }
+        self.save_peers();
+        tracing::info!("network stopped");
+    }
+
+    // ----- start-up and discovery -------------------------------------------------
+
+    fn dial_known(&mut self) {
+        let mut addrs = self.config.bootstrap.clone();
+        match self.parts.store.saved_peers() {
+            Ok(saved) => {
+                for (peer, peer_addrs) in saved {
+                    for addr in peer_addrs {
+                        if let Ok(peer_id) = peer.parse::<PeerId>() {
+                            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr.clone());
+                        }
+                        addrs.push(addr);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read saved peer addresses"),
+        }
+        for addr in addrs {
+            if let Some(Protocol::P2p(peer)) = addr.iter().last() {
+                self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+            }
+            self.dial(addr);
+        }
+    }
+
+    fn dial(&mut self, addr: Multiaddr) {
+        if let Err(e) = self.swarm.dial(addr.clone()) {
+            tracing::debug!(%addr, error = %e, "dial failed");
+        }
+    }
+
+    fn walk(&mut self) {
+        self.subscribe_hubs();
+        if self.peers.values().any(|p| p.state == State::Admitted) {
+            self.swarm.behaviour_mut().kad.get_closest_peers(PeerId::random());
+        }
+        self.save_peers();
+    }
+
+    fn save_peers(&mut self) {
+        let known: Vec<(String, Vec<Multiaddr>)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.state == State::Admitted && !p.listen.is_empty())
+            .map(|(id, p)| {
+                let addrs = p.listen.iter().map(|a| with_peer(a.clone(), *id)).collect();
+                (id.to_string(), addrs)
+            })
+            .collect();
+        if known.is_empty() {
+            return;
+        }
+        if let Err(e) = self.parts.store.save_peers(&known) {
+            tracing::warn!(error = %e, "cannot save peer addresses");
+        }
+    }
+
+    fn subscribe_hubs(&mut self) {
+        let mut wanted = vec![self.topics.trust()];
+        match self.parts.store.hubs() {
+            Ok(hubs) => wanted.extend(hubs.iter().map(|(h, _)| self.topics.hub(h.as_str()))),
+            Err(e) => tracing::warn!(error = %e, "cannot read hubs"),
+        }
+        for topic in wanted {
+            if self.subscribed.insert(topic.to_string())
+                && let Err(e) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic)
+            {
+                tracing::warn!(%topic, error = %e, "cannot subscribe");
+            }
+        }
+    }
+
+    // ----- swarm events -----------------------------------------------------------
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(address = %with_peer(address.clone(), *self.swarm.local_peer_id()), "listening for peers");
+                self.listening.push(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listening.retain(|a| a != &address);
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
+                let addr = endpoint.get_remote_address().clone();
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.addresses.insert(addr);
+                } else if num_established.get() == 1 {
+                    self.on_new_peer(peer_id, addr);
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                if self.peers.remove(&peer_id).is_some() {
+                    tracing::info!(peer = %peer_id, "peer disconnected");
+                }
+                self.sync_queue.retain(|p| p != &peer_id);
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(peer = ?peer_id, %error, "could not connect");
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
+            _ => {}
+        }
+    }
+
+    fn on_new_peer(&mut self, peer_id: PeerId, addr: Multiaddr) {
+        let Some(key) = key_of(&peer_id) else {
+            self.refuse(peer_id, "not_ed25519", "a node's PeerId must be its ed25519 key".into());
+            return;
+        };
+        let verdict = admission(&self.parts.store, &key, (self.parts.clock)());
+        self.peers.insert(
+            peer_id,
+            Peer {
+                key: Some(key),
+                state: State::Checking { since: Instant::now(), asked: false },
+                addresses: HashSet::from([addr]),
+                listen: Vec::new(),
+                requests: Bucket::new(
+                    self.config.requests_per_second,
+                    self.config.requests_per_second.saturating_mul(4),
+                ),
+                offences: Offences::default(),
+                syncing: None,
+                last_sync: None,
+            },
+        );
+        match verdict {
+            Admission::Chartered => self.admit(peer_id),
+            Admission::Unknown => {
+                // Not meshed, not served, until its charter is seen.
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .set_application_score(&peer_id, UNVERIFIED_SCORE);
+                self.ask_credentials(peer_id);
+            }
+            Admission::Refused { code, message } => self.refuse(peer_id, code, message),
+        }
+    }
+
+    fn ask_credentials(&mut self, peer_id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&peer_id) else { return };
+        let State::Checking { asked, .. } = &mut peer.state else { return };
+        *asked = true;
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, Request::Credentials);
+        self.awaiting.insert(id, Awaiting::Credentials(peer_id));
+        tracing::debug!(peer = %peer_id, "asking a new peer for its charter");
+    }
+
+    fn admit(&mut self, peer_id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&peer_id) else { return };
+        if peer.state == State::Admitted {
+            return;
+        }
+        peer.state = State::Admitted;
+        let key = peer.key.map(|k| k.short()).unwrap_or_default();
+        let listen = peer.listen.clone();
+        self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, 0.0);
+        for addr in listen {
+            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+        }
+        tracing::info!(peer = %peer_id, node_key = %key, "chartered peer admitted");
+        self.queue_sync(peer_id, true);
+    }
+
+    fn refuse(&mut self, peer_id: PeerId, code: &str, reason: String) {
+        let ban = if code == "not_chartered" { UNCHARTERED_BLOCK } else { self.config.ban_for };
+        tracing::warn!(peer = %peer_id, code, %reason, ban_secs = ban.as_secs(), "peer refused and blocked");
+        self.blocked
+            .insert(peer_id, Blocked { until: Instant::now() + ban, code: code.into(), reason });
+        let behaviour = self.swarm.behaviour_mut();
+        behaviour.blocked.block_peer(peer_id);
+        behaviour.kad.remove_peer(&peer_id);
+        self.peers.remove(&peer_id);
+        self.sync_queue.retain(|p| p != &peer_id);
+        let _ = self.swarm.disconnect_peer_id(peer_id);
+    }
+
+    fn offence(&mut self, peer_id: PeerId, code: &'static str, reason: String) {
+        let limit = self.config.max_offences_per_minute;
+        let Some(peer) = self.peers.get_mut(&peer_id) else { return };
+        let count = peer.offences.record(Instant::now(), OFFENCE_WINDOW);
+        tracing::debug!(peer = %peer_id, code, %reason, count, "peer offence");
+        if count >= limit {
+            self.refuse(
+                peer_id,
+                code,
+                format!("{count} offences within a minute (the last: {code}: {reason})"),
+            );
+        }
+    }
+
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => self.on_gossip(propagation_source, message_id, &message.data),
+            BehaviourEvent::Sync(event) => self.on_sync_event(event),
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.listen = info.listen_addrs.clone();
+                    if peer.state == State::Admitted {
+                        for addr in info.listen_addrs {
+                            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                        }
+                    }
+                }
+            }
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, .. })
+                if !self.swarm.is_connected(&peer)
+                    && !self.blocked.contains_key(&peer)
+                    && self.peers.len() < self.config.target_peers =>
+            {
+                let _ = self.swarm.dial(peer);
+            }
+            BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
+                for (peer, addr) in found {
+                    if !self.swarm.is_connected(&peer) && !self.blocked.contains_key(&peer) {
+                        self.dial(with_peer(addr, peer));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- gossip -----------------------------------------------------------------
+
+    fn on_gossip(&mut self, source: PeerId, message: MessageId, data: &[u8]) {
+        let event = match SignedEvent::decode(data) {
+            Ok(event) => event,
+            Err(rejection) => {
+                self.report(&message, &source, MessageAcceptance::Reject);
+                self.offence(source, rejection.code(), rejection.to_string());
+                return;
+            }
+        };
+        let ingester = self.parts.ingester.clone();
+        let commands = self.commands.clone();
+        tokio::spawn(async move {
+            let outcome = ingester
+                .submit_from(Source::Gossip, vec![event])
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|mut o| o.pop().ok_or_else(|| "no outcome".to_string()));
+            let _ = commands.send(Command::Judged { message, source, outcome }).await;
+        });
+    }
+
+    fn on_judged(&mut self, message: MessageId, source: PeerId, outcome: Result<Outcome, String>) {
+        let acceptance = match outcome {
+            Ok(Outcome::Stored { .. }) => MessageAcceptance::Accept,
+            Ok(Outcome::Duplicate { .. }) => MessageAcceptance::Ignore,
+            Ok(Outcome::Pending { id, waiting_for }) => {
+                // Something it needs is missing here: reconcile with the
+                // peer that sent it, which has it.
+                tracing::debug!(event = %id, %waiting_for, peer = %source, "gossiped event waits; syncing");
+                self.queue_sync(source, true);
+                MessageAcceptance::Ignore
+            }
+            Ok(Outcome::Rejected { code: "pending_full", .. }) | Err(_) => {
+                MessageAcceptance::Ignore
+            }
+            Ok(Outcome::Rejected { id, code, message: why }) => {
+                self.report(&message, &source, MessageAcceptance::Reject);
+                self.offence(source, code, format!("gossiped {id}: {why}"));
+                return;
+            }
+        };
+        self.report(&message, &source, acceptance);
+    }
+
+    fn report(&mut self, message: &MessageId, source: &PeerId, acceptance: MessageAcceptance) {
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(message, source, acceptance);
+    }
+
+    fn publish(&mut self, event: &SignedEvent) {
+        let Some(topic) = self.topic_of(event) else {
+            tracing::debug!(event = %event.id(), "no topic for event; sync will carry it");
+            return;
+        };
+        if let Body::Hub(_) = event.body() {
+            self.subscribe_hubs();
+        }
+        match self.swarm.behaviour_mut().gossipsub.publish(topic.clone(), event.to_bytes()) {
+            Ok(_) => tracing::debug!(event = %event.id(), %topic, "gossiped"),
+            Err(e) => tracing::debug!(event = %event.id(), %topic, error = %e, "not gossiped"),
+        }
+    }
+
+    /// The trust topic for trust events; the hub's topic for content (a
+    /// comment's or vote's hub is its thread root's).
+    fn topic_of(&self, event: &SignedEvent) -> Option<IdentTopic> {
+        if Scope::of(event.body().kind()) == Scope::Trust {
+            return Some(self.topics.trust());
+        }
+        let mut body = event.body().clone();
+        for _ in 0..64 {
+            if let Some(hub) = body.hub() {
+                return Some(self.topics.hub(hub.as_str()));
+            }
+            let parent: EventId = match &body {
+                Body::Comment(c) => c.parent,
+                Body::Vote(v) => v.poll,
+                _ => return None,
+            };
+            body = self.parts.store.get(&parent).ok().flatten()?.signed().body().clone();
+        }
+        None
+    }
+
+    // ----- request-response -------------------------------------------------------
+
+    fn on_sync_event(&mut self, event: request_response::Event<Request, Response>) {
+        use request_response::{Event, Message};
+        match event {
+            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+                self.on_request(peer, request, channel);
+            }
+            Event::Message { message: Message::Response { request_id, response }, .. } => {
+                match self.awaiting.remove(&request_id) {
+                    Some(Awaiting::Reply(reply)) => {
+                        let _ = reply.send(Ok(response));
+                    }
+                    Some(Awaiting::Credentials(peer)) => self.on_credentials(peer, response),
+                    None => {}
+                }
+            }
+            Event::OutboundFailure { peer, request_id, error, .. } => {
+                match self.awaiting.remove(&request_id) {
+                    Some(Awaiting::Reply(reply)) => {
+                        let _ = reply.send(Err(error.to_string()));
+                    }
+                    Some(Awaiting::Credentials(_)) => {
+                        tracing::debug!(%peer, %error, "asking for a charter failed");
+                        self.credentials_unanswered(peer);
+                    }
+                    None => {}
+                }
+            }
+            Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound request failed");
+            }
+            Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        peer_id: PeerId,
+        request: Request,
+        channel: ResponseChannel<Response>,
+    ) {
+        let Some(peer) = self.peers.get_mut(&peer_id) else {
+            self.respond(channel, Response::refused("not_chartered", "not connected as a peer"));
+            return;
+        };
+        if !peer.requests.take(Instant::now()) {
+            self.respond(
+                channel,
+                Response::refused("rate_limited", "too many requests; slow down"),
+            );
+            self.offence(peer_id, "rate_limited", "requests over the per-peer limit".into());
+            return;
+        }
+        let admitted = peer.state == State::Admitted;
+        match request {
+            Request::Credentials => {
+                let events = credentials(&self.parts.store, &self.node_key);
+                self.respond(channel, Response::Credentials { events });
+            }
+            _ if !admitted => {
+                self.respond(
+                    channel,
+                    Response::refused("not_chartered", "this node has not seen your charter"),
+                );
+            }
+            Request::Reconcile { scope, message } => {
+                let index = self.parts.index.clone();
+                let commands = self.commands.clone();
+                tokio::task::spawn_blocking(move || {
+                    let response = match index.read(scope, |set| recon::respond(set, &message)) {
+                        Ok(reply) => Response::Reconcile { message: reply.next },
+                        Err(e) => Response::refused("bad_message", e.to_string()),
+                    };
+                    let _ = commands.blocking_send(Command::Respond { channel, response });
+                });
+            }
+            Request::Fetch { ids } if ids.len() > MAX_FETCH_IDS => {
+                self.respond(
+                    channel,
+                    Response::refused(
+                        "too_many_ids",
+                        format!("{} ids asked for; at most {MAX_FETCH_IDS}", ids.len()),
+                    ),
+                );
+                self.offence(peer_id, "too_many_ids", "oversized fetch".into());
+            }
+            Request::Fetch { ids } => {
+                let store = self.parts.store.clone();
+                let commands = self.commands.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut events = Vec::with_capacity(ids.len());
+                    let mut size = 0;
+                    for id in ids {
+                        match store.get_wire(&id) {
+                            Ok(Some(bytes)) => {
+                                size += bytes.len() + 4;
+                                if size > FETCH_RESPONSE_BUDGET {
+                                    break;
+                                }
+                                events.push(bytes);
+                            }
+                            Ok(None) => {}
+                            Err(e) => {
+                                tracing::error!(error = %e, "reading events for a peer");
+                                break;
+                            }
+                        }
+                    }
+                    let response = Response::Events { events };
+                    let _ = commands.blocking_send(Command::Respond { channel, response });
+                });
+            }
+        }
+    }
+
+    fn respond(&mut self, channel: ResponseChannel<Response>, response: Response) {
+        if self.swarm.behaviour_mut().sync.send_response(channel, response).is_err() {
+            tracing::debug!("a peer left before its response was sent");
+        }
+    }
+
+    fn credentials_unanswered(&mut self, peer_id: PeerId) {
+        if let Some(Peer { state: State::Checking { asked, .. }, .. }) =
+            self.peers.get_mut(&peer_id)
+        {
+            *asked = false;
+        }
+    }
+
+    fn on_credentials(&mut self, peer: PeerId, response: Response) {
+        let Response::Credentials { events } = response else {
+            self.refuse(
+                peer,
+                "not_chartered",
+                "answered the charter request with something else".into(),
+            );
+            return;
+        };
+        let mut decoded = Vec::new();
+        for bytes in events.iter().take(16) {
+            match SignedEvent::decode(bytes) {
+                Ok(event) if matches!(event.body(), Body::Charter(_)) => decoded.push(event),
+                _ => {
+                    self.refuse(
+                        peer,
+                        "not_chartered",
+                        "showed something that is not a charter".into(),
+                    );
+                    return;
+                }
+            }
+        }
+        let ingester = self.parts.ingester.clone();
+        let commands = self.commands.clone();
+        tokio::spawn(async move {
+            if let Err(e) = ingester.submit_from(Source::Sync, decoded).await {
+                tracing::warn!(error = %e, "ingesting a peer's charter");
+            }
+            let _ = commands.send(Command::Checked { peer }).await;
+        });
+    }
+
+    // ----- sync -------------------------------------------------------------------
+
+    fn queue_sync(&mut self, peer: PeerId, front: bool) {
+        if self.sync_running.as_ref().is_some_and(|(p, _)| *p == peer) {
+            self.sync_again |= front;
+            return;
+        }
+        if self.sync_queue.contains(&peer) {
+            return;
+        }
+        if front {
+            self.sync_queue.push_front(peer);
+        } else {
+            self.sync_queue.push_back(peer);
+        }
+        self.next_sync();
+    }
+
+    fn sync_round(&mut self) {
+        let admitted: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.state == State::Admitted)
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in admitted {
+            self.queue_sync(peer, false);
+        }
+    }
+
+    /// One sync at a time: what the first peer sends, the next need not.
+    fn next_sync(&mut self) {
+        if self.sync_running.is_some() {
+            return;
+        }
+        while let Some(peer) = self.sync_queue.pop_front() {
+            if !self.peers.get(&peer).is_some_and(|p| p.state == State::Admitted) {
+                continue;
+            }
+            let transport = PeerTransport { peer, commands: self.commands.clone() };
+            let index = self.parts.index.clone();
+            let ingester = self.parts.ingester.clone();
+            let commands = self.commands.clone();
+            let task = tokio::spawn(async move {
+                let progress = {
+                    let commands = commands.clone();
+                    move |progress: SyncProgress| {
+                        let _ = commands.try_send(Command::SyncProgress { peer, progress });
+                    }
+                };
+                let result = crate::sync::run(&transport, &index, &ingester, progress).await;
+                let _ = commands.send(Command::SyncDone { peer, result }).await;
+            });
+            self.sync_running = Some((peer, task));
+            return;
+        }
+    }
+
+    fn on_sync_done(&mut self, peer_id: PeerId, result: Result<SyncReport, String>) {
+        if self.sync_running.as_ref().is_some_and(|(p, _)| *p == peer_id) {
+            self.sync_running = None;
+        }
+        if std::mem::take(&mut self.sync_again) && result.is_ok() {
+            self.sync_queue.push_front(peer_id);
+        }
+        match result {
+            Ok(report) => {
+                if report.fetched > 0 {
+                    tracing::info!(
+                        peer = %peer_id,
+                        fetched = report.fetched,
+                        stored = report.stored,
+                        bytes = report.bytes_reconciling,
+                        ms = report.millis,
+                        "sync finished"
+                    );
+                }
+                if report.invalid > 0 {
+                    self.offence(
+                        peer_id,
+                        "invalid_event",
+                        format!("{} invalid events in sync", report.invalid),
+                    );
+                }
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.syncing = None;
+                    peer.last_sync = Some(report);
+                }
+            }
+            Err(e) => {
+                tracing::info!(peer = %peer_id, error = %e, "sync failed");
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.syncing = None;
+                }
+            }
+        }
+        self.next_sync();
+    }
+
+    // ----- periodic checks --------------------------------------------------------
+
+    /// Unblocks peers whose ban is over; drops peers whose charter lapsed
+    /// or was revoked, and new peers that never showed one.
+    fn check(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<PeerId> =
+            self.blocked.iter().filter(|(_, b)| b.until <= now).map(|(p, _)| *p).collect();
+        for peer in expired {
+            self.blocked.remove(&peer);
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        }
+        let at = (self.parts.clock)();
+        let mut refuse = Vec::new();
+        let mut ask = Vec::new();
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        for (id, peer) in &self.peers {
+            match (peer.state, peer.key) {
+                (State::Checking { since, .. }, _)
+                    if now.saturating_duration_since(since) > self.config.admission_timeout =>
+                {
+                    refuse.push((
+                        *id,
+                        "not_chartered",
+                        "showed no valid charter in time".to_string(),
+                    ));
+                }
+                (State::Checking { asked: false, .. }, _) => ask.push(*id),
+                (State::Admitted, _)
+                    if gossipsub.peer_score(id).is_some_and(|s| s < GRAYLIST_THRESHOLD) =>
+                {
+                    // Gossipsub already ignores it; cut it off altogether.
+                    refuse.push((
+                        *id,
+                        "score_too_low",
+                        "gossip score under the graylist threshold (invalid events)".to_string(),
+                    ));
+                }
+                (State::Admitted, Some(key)) => match admission(&self.parts.store, &key, at) {
+                    Admission::Chartered => {}
+                    Admission::Refused { code, message } => refuse.push((*id, code, message)),
+                    Admission::Unknown => {
+                        refuse.push((*id, "not_chartered", "its charter is gone".into()))
+                    }
+                },
+                _ => {}
+            }
+        }
+        for (peer, code, reason) in refuse {
+            self.refuse(peer, code, reason);
+        }
+        for peer in ask {
+            self.ask_credentials(peer);
+        }
+    }
+
+    // ----- commands ---------------------------------------------------------------
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+            Command::Dial(addr) => self.dial(addr),
+            Command::Request { peer, request, reply } => {
+                if self.swarm.is_connected(&peer) {
+                    let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                    self.awaiting.insert(id, Awaiting::Reply(reply));
+                } else {
+                    let _ = reply.send(Err("the peer is not connected".into()));
+                }
+            }
+            Command::Respond { channel, response } => self.respond(channel, response),
+            Command::Judged { message, source, outcome } => {
+                self.on_judged(message, source, outcome)
+            }
+            Command::Checked { peer } => {
+                let Some(key) = self.peers.get(&peer).and_then(|p| p.key) else { return };
+                match admission(&self.parts.store, &key, (self.parts.clock)()) {
+                    Admission::Chartered => self.admit(peer),
+                    // Asked again at the next check, until the timeout.
+                    Admission::Unknown => self.credentials_unanswered(peer),
+                    Admission::Refused { code, message } => self.refuse(peer, code, message),
+                }
+            }
+            Command::SyncProgress { peer, progress } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.syncing = Some(progress);
+                }
+            }
+            Command::SyncDone { peer, result } => self.on_sync_done(peer, result),
+        }
+    }
+
+    fn status(&self) -> NetStatus {
+        let local = *self.swarm.local_peer_id();
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let now = Instant::now();
+        let mut peers: Vec<PeerStatus> = self
+            .peers
+            .iter()
+            .map(|(id, p)| PeerStatus {
+                peer_id: id.to_string(),
+                node_key: p.key.map(|k| k.to_string()),
+                admitted: p.state == State::Admitted,
+                addresses: p.addresses.iter().map(ToString::to_string).collect(),
+                score: gossipsub.peer_score(id),
+                syncing: p.syncing.clone(),
+                last_sync: p.last_sync.clone(),
+            })
+            .collect();
+        peers.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+        NetStatus {
+            peer_id: local.to_string(),
+            listening: self
+                .listening
+                .iter()
+                .map(|a| with_peer(a.clone(), local).to_string())
+                .collect(),
+            peers,
+            blocked: self
+                .blocked
+                .iter()
+                .map(|(id, b)| BlockedPeer {
+                    peer_id: id.to_string(),
+                    code: b.code.clone(),
+                    reason: b.reason.clone(),
+                    remaining_secs: b.until.saturating_duration_since(now).as_secs(),
+                })
+                .collect(),
+            sets: Scope::ALL
+                .iter()
+                .map(|s| (s.name().to_string(), self.parts.index.len(*s)))
+                .collect(),
+        }
+    }
+}
+
+async fn recv_announcement(
+    rx: &mut Option<broadcast::Receiver<Arc<SignedEvent>>>,
+) -> Result<Arc<SignedEvent>, broadcast::error::RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `addr` ending in `/p2p/<peer>` (added if missing).
+fn with_peer(addr: Multiaddr, peer: PeerId) -> Multiaddr {
+    if matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
+        addr
+    } else {
+        addr.with(Protocol::P2p(peer))
+    }
+}
+
+/// A sync task's line to one peer, through the runner.
+struct PeerTransport {
+    peer: PeerId,
+    commands: mpsc::Sender<Command>,
+}
+
+impl Transport for PeerTransport {
+    async fn request(&self, request: Request) -> Result<Response, String> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Request { peer: self.peer, request, reply })
+            .await
+            .map_err(|_| "the network is stopping".to_string())?;
+        rx.await.map_err(|_| "the network is stopping".to_string())?
+    }
+}

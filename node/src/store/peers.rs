@@ -1,0 +1,72 @@
+//! Peer addresses, kept so a restarted node finds its peers again without
+//! a bootstrap address.
+
+use libp2p::Multiaddr;
+
+use super::{Store, StoreError};
+
+const TREE: &str = "peer_addresses";
+
+/// Most peers remembered.
+const MAX_PEERS: usize = 256;
+
+impl Store {
+    /// Remembers `peers` (PeerId text, addresses), replacing what was kept
+    /// for each.
+    pub fn save_peers(&self, peers: &[(String, Vec<Multiaddr>)]) -> Result<(), StoreError> {
+        let tree = self.db.open_tree(TREE)?;
+        for (peer, addrs) in peers.iter().take(MAX_PEERS) {
+            let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+            tree.insert(peer.as_bytes(), text.join("\n").as_bytes())?;
+        }
+        while tree.len() > MAX_PEERS {
+            match tree.pop_min()? {
+                Some(_) => {}
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// The peers remembered by [`Store::save_peers`]; unreadable addresses
+    /// are skipped.
+    pub fn saved_peers(&self) -> Result<Vec<(String, Vec<Multiaddr>)>, StoreError> {
+        let tree = self.db.open_tree(TREE)?;
+        let mut out = Vec::new();
+        for item in tree.iter() {
+            let (key, value) = item?;
+            let addrs = String::from_utf8_lossy(&value)
+                .lines()
+                .filter_map(|line| line.parse::<Multiaddr>().ok())
+                .collect();
+            out.push((String::from_utf8_lossy(&key).into_owned(), addrs));
+        }
+        Ok(out)
+    }
+
+    /// The wire bytes of a stored event, as a peer fetching it wants them.
+    pub fn get_wire(&self, id: &curbside_protocol::EventId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.get(id)?.map(|e| e.signed().to_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curbside_protocol::TrustView;
+    use curbside_protocol::testkit::Federation;
+
+    #[test]
+    fn saved_peers_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let fed = Federation::new();
+        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
+        {
+            let store = Store::open(dir.path(), fed.view().genesis().clone()).unwrap();
+            store.save_peers(&[("peer-a".into(), vec![addr.clone()])]).unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(dir.path(), fed.view().genesis().clone()).unwrap();
+        assert_eq!(store.saved_peers().unwrap(), vec![("peer-a".to_string(), vec![addr])]);
+    }
+}

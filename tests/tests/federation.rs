@@ -1,0 +1,253 @@
+//! Federation over libp2p: real nodes on 127.0.0.1 gossiping and syncing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use curbside_protocol::{Body, Comment, Post, Revocation, testkit::key};
+use curbside_tests::{Network, TestNode, wait_until};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn post(
+    net: &Network,
+    who: &curbside_protocol::SecretKey,
+    title: &str,
+) -> curbside_protocol::SignedEvent {
+    net.sign(
+        who,
+        Body::Post(Post {
+            hub: "general".parse().unwrap(),
+            title: title.into(),
+            body: "Thoughts?".into(),
+        }),
+    )
+}
+
+/// Five nodes, four bootstrapping to the first: every node admits peers,
+/// and an event submitted at one reaches all five.
+#[test]
+fn an_event_submitted_at_one_node_reaches_all_five() {
+    let net = Network::new();
+    let first = TestNode::start_peer(&net, &[], &["GB"]);
+    let boot = vec![first.p2p_addr()];
+    let mut nodes = vec![first];
+    for _ in 0..4 {
+        nodes.push(TestNode::start_peer(&net, &boot, &[]));
+    }
+    wait_until(LIMIT, "the first node to admit the other four", || nodes[0].admitted_peers() == 4);
+    wait_until(LIMIT, "every node to admit a peer", || {
+        nodes.iter().all(|n| n.admitted_peers() >= 1)
+    });
+
+    let doctor = key("fed-doctor");
+    nodes[0].attest(&net, &doctor, "dr-fed", &["cardiology"], "GB");
+    let token_at = |n: &TestNode| n.session(&net, &doctor).ok();
+    // The attestation travels first (trust topic); then a post from node 3.
+    let tokens: Vec<String> = nodes
+        .iter()
+        .map(|n| {
+            let mut token = None;
+            wait_until(LIMIT, "the attestation to reach every node", || {
+                token = token_at(n);
+                token.is_some()
+            });
+            token.unwrap()
+        })
+        .collect();
+    let event = post(&net, &doctor, "Gossip reaches everyone");
+    let (status, body) = nodes[3].submit(std::slice::from_ref(&event));
+    assert_eq!(status, 200, "{body}");
+    for (node, token) in nodes.iter().zip(&tokens) {
+        wait_until(LIMIT, "the post to reach every node", || node.has(&event.id(), token));
+    }
+}
+
+/// A comment whose parent this node has not seen yet, and a post whose
+/// author's attestation it has not seen, wait and are stored once what
+/// they need arrives.
+#[test]
+fn out_of_order_arrival_resolves() {
+    let net = Network::new();
+    let a = TestNode::start_peer(&net, &[], &["GB"]);
+    let b = TestNode::start_peer(&net, &[a.p2p_addr()], &[]);
+    wait_until(LIMIT, "the nodes to admit each other", || {
+        a.admitted_peers() == 1 && b.admitted_peers() == 1
+    });
+
+    // Attest at A, and sign a post and a comment on it, without telling B.
+    let doctor = key("ooo-doctor");
+    a.attest(&net, &doctor, "dr-ooo", &["oncology"], "GB");
+    let root = post(&net, &doctor, "Parent");
+    let reply =
+        net.sign(&doctor, Body::Comment(Comment { parent: root.id(), body: "Child".into() }));
+    // B gets the comment before the post; the attestation may or may not be there yet.
+    let (status, body) = b.submit(std::slice::from_ref(&reply));
+    assert_eq!(status, 202, "held, waiting for its parent: {body}");
+    assert_eq!(body["outcomes"][0]["status"], "pending", "{body}");
+    let (status, body) = a.submit(std::slice::from_ref(&root));
+    assert_eq!(status, 200, "{body}");
+    let token = {
+        let mut token = None;
+        wait_until(LIMIT, "the attestation at B", || {
+            token = b.session(&net, &doctor).ok();
+            token.is_some()
+        });
+        token.unwrap()
+    };
+    wait_until(LIMIT, "the parent and the held comment stored at B", || {
+        b.has(&root.id(), &token) && b.has(&reply.id(), &token)
+    });
+}
+
+fn blocked_code(node: &TestNode, peer_id: &str) -> Option<String> {
+    node.network()["blocked"]
+        .as_array()?
+        .iter()
+        .find(|b| b["peer_id"] == peer_id)
+        .map(|b| b["code"].as_str().unwrap_or_default().to_string())
+}
+
+fn peer_id(node: &TestNode) -> String {
+    node.network()["peer_id"].as_str().unwrap().to_string()
+}
+
+/// A node no charter names is refused (blocked, never admitted), and a
+/// peer whose charter the root revokes is dropped.
+#[test]
+fn peers_without_a_valid_charter_are_refused() {
+    let net = Network::new();
+    let quick = |c: &mut curbside_node::config::NodeConfig| {
+        if let Some(n) = c.net.as_mut() {
+            n.admission_timeout = Duration::from_secs(2);
+        }
+    };
+    let a = TestNode::start_unchartered(&[], &net, quick);
+    let charter_a = net.charter(&a.key, &["GB"]);
+    assert_eq!(a.submit(&[charter_a]).0, 200);
+
+    let stranger = TestNode::start_unchartered(&[a.p2p_addr()], &net, quick);
+    let stranger_id = peer_id(&stranger);
+    wait_until(LIMIT, "the stranger to be refused", || {
+        blocked_code(&a, &stranger_id).as_deref() == Some("not_chartered")
+    });
+    assert_eq!(a.admitted_peers(), 0);
+
+    let b = TestNode::start_unchartered(&[a.p2p_addr()], &net, quick);
+    let charter_b = net.charter(&b.key, &[]);
+    assert_eq!(b.submit(std::slice::from_ref(&charter_b)).0, 200);
+    let b_id = peer_id(&b);
+    wait_until(LIMIT, "B admitted by A", || a.admitted_peers() == 1);
+
+    // The root revokes B's charter, at A.
+    let revocation = net.sign(
+        &net.root,
+        Body::Revocation(Revocation {
+            target: charter_b.id(),
+            reason: "institution closed".into(),
+            effective_at: curbside_node::now(),
+        }),
+    );
+    let (status, body) = a.submit(&[revocation]);
+    assert_eq!(status, 200, "{body}");
+    wait_until(LIMIT, "B dropped by A", || {
+        blocked_code(&a, &b_id).as_deref() == Some("charter_revoked")
+    });
+    assert_eq!(a.admitted_peers(), 0);
+}
+
+/// Signs in at `node` as `who`, waiting for their attestation to arrive.
+fn session(node: &TestNode, net: &Network, who: &curbside_protocol::SecretKey) -> String {
+    let mut token = None;
+    wait_until(LIMIT, "an attestation to arrive", || {
+        token = node.session(net, who).ok();
+        token.is_some()
+    });
+    token.unwrap()
+}
+
+/// A node stopped while the others post, then restarted with no bootstrap
+/// address, finds its peers again and ends with the same events.
+#[test]
+fn a_restarted_node_catches_up() {
+    let net = Network::new();
+    let a = TestNode::start_peer(&net, &[], &["GB"]);
+    let boot = [a.p2p_addr()];
+    let b = TestNode::start_peer(&net, &boot, &[]);
+    let c = TestNode::start_peer(&net, &boot, &[]);
+    wait_until(LIMIT, "A to admit B and C", || a.admitted_peers() == 2);
+    let doctor = key("restart-doctor");
+    a.attest(&net, &doctor, "dr-restart", &["general-practice"], "GB");
+    let before = post(&net, &doctor, "Before the outage");
+    assert_eq!(b.submit(std::slice::from_ref(&before)).0, 200);
+    let token_c = session(&c, &net, &doctor);
+    wait_until(LIMIT, "C to have the first post", || c.has(&before.id(), &token_c));
+
+    let stopped = c.stop();
+    let during: Vec<_> =
+        (0..20).map(|i| post(&net, &doctor, &format!("During the outage {i}"))).collect();
+    assert_eq!(a.submit(&during[..10]).0, 200);
+    assert_eq!(b.submit(&during[10..]).0, 200);
+    wait_until(LIMIT, "A and B to agree", || a.event_count() == b.event_count());
+
+    let c = stopped.start();
+    let took = wait_until(LIMIT, "C to catch up", || c.event_count() == a.event_count());
+    let token_c = session(&c, &net, &doctor);
+    assert!(during.iter().all(|e| c.has(&e.id(), &token_c)));
+    eprintln!("caught up in {took:?}");
+}
+
+/// Six nodes in two groups of three, each group posting on its own; when
+/// the groups are joined every node ends with the same events.
+#[test]
+fn two_groups_converge_when_joined() {
+    let net = Network::new();
+    let left0 = TestNode::start_peer(&net, &[], &["GB"]);
+    let right0 = TestNode::start_peer(&net, &[], &["IE"]);
+    let left_boot = [left0.p2p_addr()];
+    let right_boot = [right0.p2p_addr()];
+    let left = [
+        left0,
+        TestNode::start_peer(&net, &left_boot, &[]),
+        TestNode::start_peer(&net, &left_boot, &[]),
+    ];
+    let right = [
+        right0,
+        TestNode::start_peer(&net, &right_boot, &[]),
+        TestNode::start_peer(&net, &right_boot, &[]),
+    ];
+    wait_until(LIMIT, "each group to form", || {
+        left[0].admitted_peers() == 2 && right[0].admitted_peers() == 2
+    });
+
+    let (dl, dr) = (key("left-doctor"), key("right-doctor"));
+    left[0].attest(&net, &dl, "dr-left", &["cardiology"], "GB");
+    right[0].attest(&net, &dr, "dr-right", &["oncology"], "IE");
+    let mut posts = Vec::new();
+    for (i, node) in left.iter().enumerate() {
+        session(node, &net, &dl);
+        let e = post(&net, &dl, &format!("Left {i}"));
+        assert_eq!(node.submit(std::slice::from_ref(&e)).0, 200);
+        posts.push(e);
+    }
+    for (i, node) in right.iter().enumerate() {
+        session(node, &net, &dr);
+        let e = post(&net, &dr, &format!("Right {i}"));
+        assert_eq!(node.submit(std::slice::from_ref(&e)).0, 200);
+        posts.push(e);
+    }
+    // Apart, neither side has the other's events.
+    let token_left = session(&left[0], &net, &dl);
+    assert!(!left[0].has(&posts[3].id(), &token_left));
+    assert_eq!(left[0].event_count(), 3 + 1 + 3);
+
+    left[0].dial(&right[0].p2p_addr());
+    let all: Vec<&TestNode> = left.iter().chain(right.iter()).collect();
+    // 6 charters, 2 attestations, 6 posts.
+    let took =
+        wait_until(LIMIT, "all six to converge", || all.iter().all(|n| n.event_count() == 14));
+    for node in &all {
+        let token = session(node, &net, &dl);
+        assert!(posts.iter().all(|e| node.has(&e.id(), &token)));
+    }
+    eprintln!("converged in {took:?}");
+}

@@ -1,0 +1,126 @@
+//! Hostile peers: a chartered node that gossips invalid events, or floods
+//! requests, is cut off while honest events keep flowing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use curbside_node::net::wire::{Request, Response};
+use curbside_protocol::{Body, Post, Signature, SignedEvent, testkit::key};
+use curbside_tests::hostile::HostilePeer;
+use curbside_tests::{Network, TestNode, wait_until};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn blocked_code(node: &TestNode, peer_id: &str) -> Option<String> {
+    node.network()["blocked"]
+        .as_array()?
+        .iter()
+        .find(|b| b["peer_id"] == peer_id)
+        .map(|b| b["code"].as_str().unwrap_or_default().to_string())
+}
+
+fn post(net: &Network, who: &curbside_protocol::SecretKey, title: &str) -> SignedEvent {
+    net.sign(
+        who,
+        Body::Post(Post {
+            hub: "general".parse().unwrap(),
+            title: title.into(),
+            body: "Body".into(),
+        }),
+    )
+}
+
+/// A chartered peer gossiping events with bad signatures is graylisted and
+/// disconnected; an honest node's posts still arrive meanwhile.
+#[test]
+fn a_peer_gossiping_invalid_events_is_cut_off() {
+    let net = Network::new();
+    let a = TestNode::start_peer(&net, &[], &["GB"]);
+    let b = TestNode::start_peer(&net, &[a.p2p_addr()], &[]);
+    let evil = key("hostile-gossip");
+    let charter = net.charter(&evil.public(), &[]);
+    assert_eq!(a.submit(std::slice::from_ref(&charter)).0, 200);
+    let topic = curbside_node::net::trust_topic(net.id());
+    let hostile = HostilePeer::connect(&evil, &charter, &topic, &a.p2p_addr());
+    wait_until(LIMIT, "the hostile peer admitted and subscribed", || {
+        hostile.ready() && a.admitted_peers() == 2
+    });
+
+    let doctor = key("flood-doctor");
+    a.attest(&net, &doctor, "dr-flood", &["cardiology"], "GB");
+    for i in 0..50 {
+        let good = post(&net, &doctor, &format!("forged {i}"));
+        let forged = SignedEvent::from_parts(good.event().clone(), Signature::from_bytes([7; 64]));
+        hostile.publish(forged.to_bytes());
+    }
+    let honest = post(&net, &doctor, "Honest post during the flood");
+    assert_eq!(b.submit(std::slice::from_ref(&honest)).0, 200);
+
+    wait_until(LIMIT, "the hostile peer blocked", || blocked_code(&a, &hostile.peer_id).is_some());
+    let code = blocked_code(&a, &hostile.peer_id).unwrap();
+    assert!(["score_too_low", "bad_signature"].contains(&code.as_str()), "{code}");
+    let token = {
+        let mut token = None;
+        wait_until(LIMIT, "a session at A", || {
+            token = a.session(&net, &doctor).ok();
+            token.is_some()
+        });
+        token.unwrap()
+    };
+    wait_until(LIMIT, "the honest post at A", || a.has(&honest.id(), &token));
+    assert_eq!(a.admitted_peers(), 1, "only the honest node is left");
+}
+
+/// A chartered peer sending requests far above the per-peer limit gets
+/// `rate_limited` answers and is then blocked.
+#[test]
+fn a_peer_flooding_requests_is_rate_limited_then_blocked() {
+    let net = Network::new();
+    let a = TestNode::start_peer(&net, &[], &["GB"]);
+    let evil = key("hostile-requests");
+    let charter = net.charter(&evil.public(), &[]);
+    assert_eq!(a.submit(std::slice::from_ref(&charter)).0, 200);
+    let topic = curbside_node::net::trust_topic(net.id());
+    let hostile = HostilePeer::connect(&evil, &charter, &topic, &a.p2p_addr());
+    wait_until(LIMIT, "the hostile peer admitted", || hostile.ready() && a.admitted_peers() == 1);
+
+    let mut limited = 0;
+    for _ in 0..3000 {
+        match hostile.request(Request::Fetch { ids: vec![] }) {
+            Ok(Response::Refused { code, .. }) if code == "rate_limited" => limited += 1,
+            Ok(_) => {}
+            Err(_) => break, // disconnected
+        }
+    }
+    assert!(limited >= 1, "never rate limited");
+    wait_until(LIMIT, "the flooding peer blocked", || {
+        blocked_code(&a, &hostile.peer_id).as_deref() == Some("rate_limited")
+    });
+}
+
+/// Gossip names no relay: a message carries the author's event and
+/// nothing about the node that first sent it.
+#[test]
+fn gossip_carries_no_relay_identity() {
+    let net = Network::new();
+    let a = TestNode::start_peer(&net, &[], &["GB"]);
+    let listener = key("hostile-listener");
+    let charter = net.charter(&listener.public(), &[]);
+    assert_eq!(a.submit(std::slice::from_ref(&charter)).0, 200);
+    let topic = curbside_node::net::trust_topic(net.id());
+    let peer = HostilePeer::connect(&listener, &charter, &topic, &a.p2p_addr());
+    wait_until(LIMIT, "the listener admitted", || peer.ready() && a.admitted_peers() == 1);
+    // Give gossipsub a heartbeat to graft the listener into A's mesh.
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let doctor = key("anonymous-doctor");
+    let attestation = a.attest(&net, &doctor, "dr-anon", &["oncology"], "GB");
+    wait_until(LIMIT, "the attestation gossiped to the listener", || {
+        peer.received().iter().any(|m| curbside_protocol::EventId::of_wire(&m.data) == attestation)
+    });
+    for message in peer.received() {
+        assert_eq!(message.source, None);
+        assert_eq!(message.sequence_number, None);
+        SignedEvent::decode(&message.data).unwrap();
+    }
+}

@@ -16,7 +16,7 @@ use curbside_node::config::{NodeConfig, Overrides};
 use curbside_node::datadir::DataDir;
 use curbside_protocol::{
     AttestationRequest, Body, Event, EventId, Genesis, Handle, NetworkId, PublicKey, SecretKey,
-    SignedEvent, testkit::key,
+    SignedEvent, Timestamp, testkit::key,
 };
 use serde_json::{Value, json};
 
@@ -68,7 +68,14 @@ impl Network {
 
     /// Signs `body` by `author`, now.
     pub fn sign(&self, author: &SecretKey, body: Body) -> SignedEvent {
-        Event::new(self.id(), author.public(), curbside_node::now(), body).sign(author).unwrap()
+        self.sign_at(author, body, curbside_node::now())
+    }
+
+    /// `body` signed by `author` as made at `at`: for bodies that name a
+    /// time of their own (a revocation's `effective_at`) that must not be
+    /// earlier than the event's.
+    pub fn sign_at(&self, author: &SecretKey, body: Body, at: Timestamp) -> SignedEvent {
+        Event::new(self.id(), author.public(), at, body).sign(author).unwrap()
     }
 
     /// A charter for `node` by the root, verifying in `verify`.

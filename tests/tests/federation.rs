@@ -138,14 +138,18 @@ fn peers_without_a_valid_charter_are_refused() {
     let b_id = peer_id(&b);
     wait_until(LIMIT, "B admitted by A", || a.admitted_peers() == 1);
 
-    // The root revokes B's charter, at A.
-    let revocation = net.sign(
+    // The root revokes B's charter, at A, from the moment it is made (one
+    // instant for both: a revocation effective before it was made is
+    // refused as retroactive, and two clock reads can straddle a tick).
+    let at = curbside_node::now();
+    let revocation = net.sign_at(
         &net.root,
         Body::Revocation(Revocation {
             target: charter_b.id(),
             reason: "institution closed".into(),
-            effective_at: curbside_node::now(),
+            effective_at: at,
         }),
+        at,
     );
     let (status, body) = a.submit(&[revocation]);
     assert_eq!(status, 200, "{body}");

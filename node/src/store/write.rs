@@ -135,7 +135,20 @@ impl Store {
                     w.put(T::Hubs, h.id.as_str(), h.title.as_bytes());
                     deps.push(pending::dep_key_hub(&h.id));
                 }
-                Body::Post(_) | Body::Case(_) | Body::TreeHead(_) => {}
+                Body::TreeHead(h) => {
+                    let key = keys::timed(event.author().as_bytes(), event.created_at(), &id);
+                    let record = super::audit::HeadRecord { size: h.size, root: h.root };
+                    w.put(T::Heads, &key, encode(&record));
+                    w.put(T::HeadQueue, &key, []);
+                }
+                Body::Cosignature(c) => {
+                    w.put(
+                        T::Cosigs,
+                        keys::pair(c.head.as_bytes(), event.author().as_bytes()),
+                        id.as_bytes(),
+                    );
+                }
+                Body::Post(_) | Body::Case(_) => {}
             }
         }
         if committed.stored.is_empty() {

@@ -237,6 +237,63 @@ pub enum Rejection {
         /// How many options the poll has.
         options: usize,
     },
+    /// The attestation's time to enter its verifier's audit log has passed,
+    /// and the verifier's later tree heads do not cover it.
+    #[error(
+        "attestation {attestation} of {subject} is not in its verifier's audit log: \
+         the verifier's tree head of {checked_through} does not cover it, and it had \
+         until {deadline}"
+    )]
+    AttestationNotLogged {
+        /// The physician's key.
+        subject: PublicKey,
+        /// The attestation.
+        attestation: EventId,
+        /// When it had to be logged by.
+        deadline: Timestamp,
+        /// The latest checked tree head of the verifier.
+        checked_through: Timestamp,
+    },
+    /// The attestation's verifier was caught forking its audit log, and the
+    /// attestation was issued after the fork.
+    #[error(
+        "attestation {attestation} of {subject} was issued after its verifier {verifier} \
+         forked its audit log (at {forked_at})"
+    )]
+    VerifierForked {
+        /// The physician's key.
+        subject: PublicKey,
+        /// The attestation.
+        attestation: EventId,
+        /// The verifier.
+        verifier: PublicKey,
+        /// When the fork happened.
+        forked_at: Timestamp,
+    },
+    /// A cosignature names an event that is not a tree head.
+    #[error("{target} is a {kind}, not a tree head")]
+    NotATreeHead {
+        /// The event named.
+        target: EventId,
+        /// Its kind.
+        kind: Kind,
+    },
+    /// A verifier may not witness its own tree head.
+    #[error("{verifier} cannot cosign its own tree head {head}")]
+    SelfCosignature {
+        /// The verifier.
+        verifier: PublicKey,
+        /// The head.
+        head: EventId,
+    },
+    /// A cosignature's verifier, size or root differ from the head's.
+    #[error("the cosignature of {head} says {field} differs from the head's")]
+    CosignatureMismatch {
+        /// The head.
+        head: EventId,
+        /// Which of verifier, size, root.
+        field: &'static str,
+    },
     /// The voter is not attested in any specialty the poll is open to.
     #[error(
         "poll {poll} is open only to some specialties, and {voter} is attested in none of them"
@@ -251,7 +308,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every code, for metrics and documentation.
-    pub const CODES: [&'static str; 30] = [
+    pub const CODES: [&'static str; 35] = [
         "too_large",
         "malformed",
         "trailing_bytes",
@@ -282,6 +339,11 @@ impl Rejection {
         "poll_closed",
         "no_such_option",
         "not_eligible",
+        "attestation_not_logged",
+        "verifier_forked",
+        "not_a_tree_head",
+        "self_cosignature",
+        "cosignature_mismatch",
     ];
 
     /// The stable machine code.
@@ -317,6 +379,11 @@ impl Rejection {
             Rejection::PollClosed { .. } => "poll_closed",
             Rejection::NoSuchOption { .. } => "no_such_option",
             Rejection::NotEligible { .. } => "not_eligible",
+            Rejection::AttestationNotLogged { .. } => "attestation_not_logged",
+            Rejection::VerifierForked { .. } => "verifier_forked",
+            Rejection::NotATreeHead { .. } => "not_a_tree_head",
+            Rejection::SelfCosignature { .. } => "self_cosignature",
+            Rejection::CosignatureMismatch { .. } => "cosignature_mismatch",
         }
     }
 }
@@ -332,6 +399,15 @@ pub enum Dependency {
     Charter(PublicKey),
     /// A hub added by a `Hub` event.
     Hub(HubId),
+    /// The entry of this attestation in its verifier's audit log (or proof
+    /// that the log left it out): learnt when the node checks the
+    /// verifier's next tree head.
+    LogEntry {
+        /// The verifier.
+        verifier: PublicKey,
+        /// The attestation.
+        attestation: EventId,
+    },
 }
 
 impl std::fmt::Display for Dependency {
@@ -341,6 +417,9 @@ impl std::fmt::Display for Dependency {
             Dependency::Attestation(key) => write!(f, "an attestation of {key}"),
             Dependency::Charter(key) => write!(f, "a charter of node {key}"),
             Dependency::Hub(hub) => write!(f, "hub {hub}"),
+            Dependency::LogEntry { verifier, attestation } => {
+                write!(f, "the entry of attestation {attestation} in the audit log of {verifier}")
+            }
         }
     }
 }

@@ -3,9 +3,9 @@
 use super::*;
 use crate::testkit::{Federation, key};
 use crate::{
-    Attestation, Body, Case, Charter, Comment, Digest, Event, HubDef, HubId, Jurisdiction,
-    NetworkId, Poll, Post, Revocation, SecretKey, Sex, Signature, Specialty, TreeHead, Vote,
-    deid::IdentifierKind,
+    Attestation, Body, Case, Charter, Comment, Cosignature, Digest, Event, HubDef, HubId,
+    Jurisdiction, NetworkId, Poll, Post, Revocation, SecretKey, Sex, Signature, Specialty,
+    TreeHead, Vote, deid::IdentifierKind,
 };
 
 fn rejected(fed: &Federation, event: &SignedEvent) -> Rejection {
@@ -568,4 +568,97 @@ fn attestation_authority_uses_the_latest_valid_attestation() {
     assert_eq!(record.id, second.id());
     assert_eq!(record.specialties.len(), 2);
     let _ = (Jurisdiction::new("GB"), Specialty::new("oncology"));
+}
+
+#[test]
+fn attestations_must_reach_the_audit_log_in_time() {
+    let mut fed = Federation::new();
+    let window = fed.view().genesis().params.log_merge_window_ms;
+    // Logged the way a verifying node logs: counts long after the window.
+    let logged = fed.physician("dr-logged");
+    // Issued, but never put in the verifier's log.
+    let hidden = key("dr-hidden");
+    let att = fed.attestation(&hidden, "dr-hidden", &["oncology"], "GB");
+    fed.accept(&att);
+    let early = fed.post(&hidden, "within the window the attestation counts on its own");
+    assert!(validate(&early, fed.view(), fed.now()).is_ok());
+
+    fed.advance(window + 1);
+    let post = fed.post(&logged, "t");
+    assert!(validate(&post, fed.view(), fed.now()).is_ok());
+    // After the window, with no later head checked: wait for the log.
+    let late = fed.post(&hidden, "t");
+    assert_eq!(
+        missing(&fed, &late),
+        Dependency::LogEntry { verifier: fed.verifier().public(), attestation: att.id() }
+    );
+    // The verifier's next head, dated after the deadline, leaves it out: final.
+    fed.physician("dr-next");
+    let late = fed.post(&hidden, "t");
+    assert!(matches!(
+        rejected(&fed, &late),
+        Rejection::AttestationNotLogged { attestation, .. } if attestation == att.id()
+    ));
+    assert!(validate(&early, fed.view(), fed.now()).is_ok(), "never retroactive");
+}
+
+#[test]
+fn a_forked_verifier_attestations_after_the_fork_stop_counting() {
+    let mut fed = Federation::new();
+    let before = fed.physician("dr-before");
+    let fork_at = fed.tick();
+    let after = fed.physician("dr-after");
+    let verifier = fed.verifier().public();
+    fed.view_mut().log_forked(verifier, fork_at);
+    let post = fed.post(&before, "t");
+    assert!(validate(&post, fed.view(), fed.now()).is_ok());
+    let post = fed.post(&after, "t");
+    assert!(matches!(
+        rejected(&fed, &post),
+        Rejection::VerifierForked { forked_at, .. } if forked_at == fork_at
+    ));
+}
+
+#[test]
+fn cosignature_rules() {
+    let mut fed = Federation::new();
+    let dr = fed.physician("dr-a");
+    let witness = key("witness");
+    let charter = fed.charter(&witness.public(), &[]);
+    fed.accept(&charter);
+    let verifier = fed.verifier().clone();
+    let head = fed
+        .sign(&verifier, Body::TreeHead(TreeHead { size: 7, root: Digest::from_bytes([7; 32]) }));
+    fed.accept(&head);
+    let cosign = |fed: &mut Federation, by: &SecretKey, head: EventId, size: u64| {
+        fed.sign(
+            by,
+            Body::Cosignature(Cosignature {
+                head,
+                verifier: verifier.public(),
+                size,
+                root: Digest::from_bytes([7; 32]),
+            }),
+        )
+    };
+    // A relay witnesses a verifier's head.
+    let good = cosign(&mut fed, &witness, head.id(), 7);
+    assert!(validate(&good, fed.view(), fed.now()).is_ok());
+    let own = cosign(&mut fed, &verifier, head.id(), 7);
+    assert!(matches!(rejected(&fed, &own), Rejection::SelfCosignature { .. }));
+    let wrong = cosign(&mut fed, &witness, head.id(), 8);
+    assert_eq!(
+        rejected(&fed, &wrong),
+        Rejection::CosignatureMismatch { head: head.id(), field: "size" }
+    );
+    let post = fed.post(&dr, "t");
+    fed.accept(&post);
+    let not_head = cosign(&mut fed, &witness, post.id(), 7);
+    assert!(matches!(rejected(&fed, &not_head), Rejection::NotATreeHead { kind: Kind::Post, .. }));
+    let unknown = EventId::from_bytes([9; 32]);
+    let early = cosign(&mut fed, &witness, unknown, 7);
+    assert_eq!(missing(&fed, &early), Dependency::Event(unknown));
+    let stranger = key("stranger-node");
+    let unchartered = cosign(&mut fed, &stranger, head.id(), 7);
+    assert_eq!(missing(&fed, &unchartered), Dependency::Charter(stranger.public()));
 }

@@ -29,6 +29,18 @@ const LEAVES: &str = "log_leaves";
 const STATE: &str = "log_state";
 const EVIDENCE: &str = "log_evidence";
 const OWN: &str = "own_entries";
+/// The key of this node's latest own head in `own_entries` (entries are
+/// keyed by 8-byte indexes, so a 4-byte key cannot collide).
+const OWN_HEAD: &[u8] = b"head";
+
+/// The wire bytes a verifier keeps of what it logs, until published.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnRecords<'a> {
+    /// The leaf events, in order.
+    pub entries: &'a [Vec<u8>],
+    /// The tree head signed over them.
+    pub head: &'a [u8],
+}
 
 /// A tree head as the `heads` index keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +132,21 @@ struct MemLog {
 #[derive(Debug, Default)]
 pub(super) struct AuditMemory {
     logs: RwLock<HashMap<PublicKey, MemLog>>,
+}
+
+/// A tree head waiting to be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedHead {
+    /// Whose.
+    pub verifier: PublicKey,
+    /// When it was signed.
+    pub created_at: Timestamp,
+    /// The head event.
+    pub id: EventId,
+    /// Its size.
+    pub size: u64,
+    /// Its root.
+    pub root: Digest,
 }
 
 /// A summary of one verifier's log, for status and the API.
@@ -226,11 +253,23 @@ impl Store {
         Ok(())
     }
 
+    /// The size and root `verifier`'s log would have with `leaves` appended.
+    pub fn log_extended_root(&self, verifier: &PublicKey, leaves: &[EventId]) -> (u64, Digest) {
+        self.audit.read(|logs| {
+            let mut tree = logs.get(verifier).map(|l| l.tree.clone()).unwrap_or_default();
+            for id in leaves {
+                tree.push(leaf_hash(id));
+            }
+            (tree.len(), Digest::from_bytes(tree.root()))
+        })
+    }
+
     /// Appends `leaves` to `verifier`'s log, which must hold exactly `start`
     /// leaves, and records `head` (whose size and root the caller checked
     /// the extended log against) as its checked head. `own` carries the
-    /// leaf events' wire bytes when the log is this node's own, so that a
-    /// crash between logging and publishing loses nothing.
+    /// wire bytes of the leaf events and of the head when the log is this
+    /// node's own, so that a crash between logging and publishing loses
+    /// nothing ([`Store::own_unpublished`]).
     ///
     /// Returns the pending events that were waiting for this log (to be
     /// ingested again). Not yet durable: flush before relying on it.
@@ -240,7 +279,7 @@ impl Store {
         start: u64,
         leaves: &[EventId],
         head: CheckedHead,
-        own: Option<&[Vec<u8>]>,
+        own: Option<OwnRecords<'_>>,
     ) -> Result<Vec<super::PendingEvent>, StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let (mut tree, mut state) = self.audit.read(|logs| {
@@ -269,11 +308,14 @@ impl Store {
         for (i, id) in leaves.iter().enumerate() {
             let index = start + i as u64;
             leaf_batch.insert(&leaf_key(verifier, index)[..], id.as_bytes());
-            if let Some(wires) = own
-                && let Some(wire) = wires.get(i)
+            if let Some(records) = &own
+                && let Some(wire) = records.entries.get(i)
             {
                 own_batch.insert(&index.to_be_bytes()[..], wire.as_slice());
             }
+        }
+        if let Some(records) = &own {
+            own_batch.insert(OWN_HEAD, records.head);
         }
         let state_bytes = encode(&state);
         use sled::Transactional as _;
@@ -434,19 +476,19 @@ impl Store {
         })
     }
 
-    /// The wire bytes of this node's own log entries from `start` on, for
-    /// recovery after a crash between logging and publishing.
-    pub fn own_entries(&self, start: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let tree = self.audit_tree(OWN)?;
-        tree.range(start.to_be_bytes()..)
-            .map(|item| {
-                let (k, v) = item?;
-                let index = u64::from_be_bytes(
-                    k.as_ref().try_into().map_err(|_| corrupt(OWN, "key is not 8 bytes"))?,
-                );
-                Ok((index, v.to_vec()))
-            })
-            .collect()
+    /// The wire bytes of this node's own log entries and latest head that
+    /// are not stored as events: what a crash between logging and
+    /// publishing left behind, to be ingested at start.
+    pub fn own_unpublished(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.audit_tree(OWN)?.iter() {
+            let (_, wire) = item?;
+            let id = EventId::of_wire(&wire);
+            if !self.contains(&id)? {
+                out.push(wire.to_vec());
+            }
+        }
+        Ok(out)
     }
 
     /// Every tree head of `verifier` held, in time order.
@@ -484,26 +526,32 @@ impl Store {
         Ok(out)
     }
 
-    /// Heads not yet checked, oldest first, at most `limit`.
-    pub fn queued_heads(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<(PublicKey, Timestamp, EventId)>, StoreError> {
-        self.tree(T::HeadQueue)
-            .iter()
-            .take(limit)
-            .map(|item| {
-                let (k, _) = item?;
-                let verifier: [u8; 32] = k
-                    .get(..32)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or(corrupt("head_queue", "short key"))?;
-                match (keys::trailing_time(&k), keys::trailing_id(&k)) {
-                    (Some(at), Some(id)) => Ok((PublicKey::from_bytes(verifier), at, id)),
-                    _ => Err(corrupt("head_queue", "short key")),
-                }
-            })
-            .collect()
+    /// Heads not yet checked, by verifier and then time, at most `limit`.
+    pub fn queued_heads(&self, limit: usize) -> Result<Vec<QueuedHead>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree(T::HeadQueue).iter().take(limit) {
+            let (k, _) = item?;
+            let verifier: [u8; 32] = k
+                .get(..32)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(corrupt("head_queue", "short key"))?;
+            let (Some(created_at), Some(id)) = (keys::trailing_time(&k), keys::trailing_id(&k))
+            else {
+                return Err(corrupt("head_queue", "short key"));
+            };
+            let Some(record) = self.tree(T::Heads).get(&k)? else {
+                return Err(corrupt("heads", "a queued head is not indexed"));
+            };
+            let record: HeadRecord = decode(T::Heads, &record)?;
+            out.push(QueuedHead {
+                verifier: PublicKey::from_bytes(verifier),
+                created_at,
+                id,
+                size: record.size,
+                root: record.root,
+            });
+        }
+        Ok(out)
     }
 
     /// Takes a head off the queue once it has been checked (either way).
@@ -530,6 +578,28 @@ impl Store {
                 let id: [u8; 32] =
                     v.as_ref().try_into().map_err(|_| corrupt("cosignatures", "short value"))?;
                 Ok((PublicKey::from_bytes(key), EventId::from_bytes(id)))
+            })
+            .collect()
+    }
+
+    /// The ids of every charter held.
+    pub fn charter_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        self.tree(T::Charters)
+            .iter()
+            .map(|item| {
+                let (k, _) = item?;
+                keys::trailing_id(&k).ok_or(corrupt("charters", "short key"))
+            })
+            .collect()
+    }
+
+    /// The ids of the revocations of `target`.
+    pub fn revocations_of(&self, target: &EventId) -> Result<Vec<EventId>, StoreError> {
+        self.tree(T::RevokedBy)
+            .scan_prefix(target.as_bytes())
+            .map(|item| {
+                let (k, _) = item?;
+                keys::trailing_id(&k).ok_or(corrupt("revoked_by", "short key"))
             })
             .collect()
     }

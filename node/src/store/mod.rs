@@ -18,6 +18,7 @@
 //! heads         verifier ‖ created_at ‖ id → HeadRecord  (tree heads; see `audit.rs`)
 //! head_queue    verifier ‖ created_at ‖ id → ()          (tree heads not yet checked)
 //! cosignatures  head ‖ cosigner → cosignature id
+//! revoked_by    target ‖ revocation id → ()           (the revocation events themselves)
 //! meta          schema, network, counters
 //! ```
 //!
@@ -115,11 +116,12 @@ enum T {
     Heads,
     HeadQueue,
     Cosigs,
+    RevokedBy,
     Meta,
 }
 
 impl T {
-    const ALL: [T; 18] = [
+    const ALL: [T; 19] = [
         T::Events,
         T::Timeline,
         T::Feed,
@@ -137,6 +139,7 @@ impl T {
         T::Heads,
         T::HeadQueue,
         T::Cosigs,
+        T::RevokedBy,
         T::Meta,
     ];
 
@@ -159,6 +162,7 @@ impl T {
             T::Heads => "heads",
             T::HeadQueue => "head_queue",
             T::Cosigs => "cosignatures",
+            T::RevokedBy => "revoked_by",
             T::Meta => "meta",
         }
     }

@@ -124,6 +124,7 @@ impl Store {
                     deps.push(pending::dep_key_charter(&c.node));
                 }
                 Body::Revocation(r) => {
+                    w.put(T::RevokedBy, keys::pair(r.target.as_bytes(), id.as_bytes()), []);
                     let existing = match revocations.get(&r.target) {
                         Some(at) => Some(*at),
                         None => self.revoked_at(&r.target)?,

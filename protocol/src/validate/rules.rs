@@ -264,7 +264,14 @@ pub(super) fn body(
                 return Err(Rejection::AlreadyRevoked { target: r.target, revoked_at }.into());
             }
         }
-        Body::TreeHead(_) => {}
+        Body::TreeHead(h) => {
+            if h.size == 0 && *h.root.as_bytes() != crate::merkle::empty_root() {
+                return Err(invalid(
+                    "tree_head.root",
+                    "the empty log's root is SHA-256 of nothing",
+                ));
+            }
+        }
         Body::Cosignature(c) => {
             let Some(head) = view.tree_head(&c.head) else {
                 return Err(match view.summary(&c.head) {

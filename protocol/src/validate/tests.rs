@@ -662,3 +662,18 @@ fn cosignature_rules() {
     let unchartered = cosign(&mut fed, &stranger, head.id(), 7);
     assert_eq!(missing(&fed, &unchartered), Dependency::Charter(stranger.public()));
 }
+
+#[test]
+fn an_empty_log_has_the_empty_root() {
+    let mut fed = Federation::new();
+    let verifier = fed.verifier().clone();
+    let bad = fed
+        .sign(&verifier, Body::TreeHead(TreeHead { size: 0, root: Digest::from_bytes([0; 32]) }));
+    assert!(matches!(
+        rejected(&fed, &bad),
+        Rejection::InvalidField { field: "tree_head.root", .. }
+    ));
+    let empty = Digest::from_bytes(crate::merkle::empty_root());
+    let good = fed.sign(&verifier, Body::TreeHead(TreeHead { size: 0, root: empty }));
+    assert!(validate(&good, fed.view(), fed.now()).is_ok());
+}

@@ -9,7 +9,9 @@
 //! extend the log to exactly the head's root. When the proof fails, the
 //! peer's leaves decide who is at fault: if they hash to the signed head
 //! but not to the head this node checked before, the verifier signed two
-//! histories, and those leaves with the two heads are the proof.
+//! histories, and those leaves with the two heads are the proof. The fork
+//! is dated by the head that contradicts what this node had checked:
+//! attestations issued from then on stop counting.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -199,7 +201,7 @@ impl Witness {
                 && head.size < l.size
             {
                 let evidence = self.evidence(&v, Contradiction::Rollback, &l, head, Vec::new())?;
-                return Ok(Verdict::Fork(evidence, l.created_at.min(head.created_at)));
+                return Ok(Verdict::Fork(evidence, head.created_at));
             }
             let store = self.store.clone();
             let at = head.created_at;
@@ -219,7 +221,7 @@ impl Witness {
             (Contradiction::NotAPrefix, blocking(move || store.log_leaves(&v, 0, held)).await?)
         };
         let evidence = self.evidence(&v, contradiction, &l, head, leaves)?;
-        Ok(Verdict::Fork(evidence, l.created_at.min(head.created_at)))
+        Ok(Verdict::Fork(evidence, head.created_at))
     }
 
     /// A head beyond the leaves held, checked with `peer`'s help. `Err` when
@@ -268,7 +270,7 @@ impl Witness {
                     let evidence = self
                         .evidence(&v, Contradiction::NotAPrefix, &l, head, all)
                         .map_err(|e| e.to_string())?;
-                    return Ok(Verdict::Fork(evidence, l.created_at.min(head.created_at)));
+                    return Ok(Verdict::Fork(evidence, head.created_at));
                 }
                 tracing::debug!(peer = %peer.key, "a peer sent a bad consistency proof; its leaves are sound");
                 return self.append(head, held, all[held as usize..].to_vec()).await;

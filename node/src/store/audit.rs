@@ -359,7 +359,8 @@ impl Store {
     }
 
     /// Keeps proof that `evidence.verifier` forked its log at `forked_at`
-    /// (the earlier of the two heads' times); from then on its attestations
+    /// (the time of the head that contradicts what this node had checked);
+    /// from then on its attestations
     /// issued at or after that time stop counting.
     pub fn log_fork(&self, evidence: &Evidence, forked_at: Timestamp) -> Result<(), StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());

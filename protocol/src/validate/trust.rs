@@ -136,7 +136,8 @@ pub trait TrustView {
     fn log_entry(&self, verifier: &PublicKey, attestation: &EventId) -> LogEntry;
 
     /// When `verifier` was caught showing two inconsistent histories of its
-    /// log (the time of the earlier of the two heads), if it was.
+    /// log (the time of the head that contradicted the history the
+    /// validator had checked), if it was.
     fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp>;
 }
 

@@ -167,7 +167,7 @@ fn an_attestation_missing_from_the_log_stops_counting() {
         }),
         at,
     );
-    assert_eq!(a.submit(&[rogue.clone()]).0, 200);
+    assert_eq!(a.submit(std::slice::from_ref(&rogue)).0, 200);
     assert_eq!(post_at(&a, &net, &hidden, "inside the window").0, 200);
 
     std::thread::sleep(Duration::from_millis(window_ms + 200));

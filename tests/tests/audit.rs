@@ -134,7 +134,10 @@ fn a_forked_log_is_caught_and_later_attestations_stop_counting() {
     // Issued before the fork: still counts. Issued after: refused.
     assert_eq!(post_at(&b, &net, &before, "before the fork").0, 200);
     let after = key("fork-dr-after");
-    a.attest(&net, &after, "dr-after", &["cardiology"], "GB");
+    let att = a.attest(&net, &after, "dr-after", &["cardiology"], "GB");
+    wait_until(LIMIT, "the new attestation to reach B", || {
+        b.get(&format!("/v1/audit/events/{att}"), None).0 == 200
+    });
     let (status, body) = post_at(&b, &net, &after, "after the fork");
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "verifier_forked", "{body}");

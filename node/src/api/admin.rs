@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use curbside_protocol::{
-    Attestation, AttestationRequest, Body, Event, EventId, Jurisdiction, LicenceOpening,
-    Revocation, SignedEvent, Specialty,
+    Attestation, AttestationRequest, Body, EventId, Jurisdiction, LicenceOpening, Revocation,
+    SignedEvent, Specialty,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -39,8 +39,9 @@ async fn publish(
     state: &AppState,
     at: curbside_protocol::Timestamp,
     body: Body,
+    opening: Option<LicenceOpening>,
 ) -> Result<Issued, ApiError> {
-    let issued = state.issuer.issue(at, body).await.map_err(|e| match e {
+    let issued = state.issuer.issue(at, body, opening).await.map_err(|e| match e {
         IssueError::Refused { code, message } => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
         }
@@ -104,10 +105,9 @@ pub(crate) async fn attest(
         requested_at: request.requested_at,
         possession: request.signature,
     });
-    // Keep the opening before the attestation exists anywhere else.
-    let id = Event::new(state.store.network(), state.key.public(), now, body.clone()).id();
-    state.store.put_opening(&id, &opening)?;
-    let issued = publish(&state, now, body).await?;
+    // The opening is kept once the attestation is known valid, before it
+    // exists anywhere else.
+    let issued = publish(&state, now, body, Some(opening)).await?;
     Ok(Json(issued_json(&issued)))
 }
 
@@ -141,7 +141,7 @@ pub(crate) async fn revoke(
         .map_err(|_| ApiError::bad_request(format!("{:?} is not an event id", req.target)))?;
     let now = crate::now();
     let body = Body::Revocation(Revocation { target, reason: req.reason, effective_at: now });
-    let issued = publish(&state, now, body).await?;
+    let issued = publish(&state, now, body, None).await?;
     Ok(Json(issued_json(&issued)))
 }
 

@@ -21,7 +21,7 @@ mod witness;
 
 use std::sync::Arc;
 
-use curbside_protocol::{Body, Event, SecretKey, SignedEvent, Timestamp, TreeHead};
+use curbside_protocol::{Body, Event, LicenceOpening, SecretKey, SignedEvent, Timestamp, TreeHead};
 use tokio::sync::Notify;
 
 use crate::ingest::{IngestError, Ingester, Outcome};
@@ -101,8 +101,14 @@ impl Issuer {
     /// Signs `body` (an attestation or a revocation) at `at`, appends it to
     /// this node's log, signs the head that covers it, makes both durable,
     /// then ingests and gossips them: nothing is published before it is
-    /// logged.
-    pub async fn issue(&self, at: Timestamp, body: Body) -> Result<Issued, IssueError> {
+    /// logged. An attestation's licence `opening` is kept (privately) once
+    /// the attestation is known to be valid, before it exists anywhere else.
+    pub async fn issue(
+        &self,
+        at: Timestamp,
+        body: Body,
+        opening: Option<LicenceOpening>,
+    ) -> Result<Issued, IssueError> {
         debug_assert!(matches!(body, Body::Attestation(_) | Body::Revocation(_)));
         let network = self.store.network();
         let me = self.key.public();
@@ -137,6 +143,9 @@ impl Issuer {
         let key = self.key.clone();
         let entry = event.clone();
         let (head, index) = blocking(move || {
+            if let Some(opening) = &opening {
+                store.put_opening(&entry.id(), opening)?;
+            }
             let start = store.log_size(&me);
             let (size, root) = store.log_extended_root(&me, &[entry.id()]);
             // Heads are dated in order even if the clock steps back.
@@ -159,7 +168,7 @@ impl Issuer {
                 IngestError::Store(m) => IssueError::Ingest(m),
             })?;
         for outcome in &outcomes {
-            if let Outcome::Rejected { id, code, message } = outcome {
+            if let Outcome::Rejected { id, code, message, .. } = outcome {
                 // Checked just above under the same lock: a bug, loudly.
                 tracing::error!(event = %id, code, message, "own log entry refused after logging");
                 return Err(IssueError::Refused { code, message: message.clone() });

@@ -497,10 +497,10 @@ impl Runner {
                 self.queue_sync(source, true);
                 MessageAcceptance::Ignore
             }
-            Ok(Outcome::Rejected { code: "pending_full", .. }) | Err(_) => {
+            Ok(Outcome::Rejected { blames_sender: false, .. }) | Err(_) => {
                 MessageAcceptance::Ignore
             }
-            Ok(Outcome::Rejected { id, code, message: why }) => {
+            Ok(Outcome::Rejected { id, code, message: why, .. }) => {
                 self.report(&message, &source, MessageAcceptance::Reject);
                 self.offence(source, code, format!("gossiped {id}: {why}"));
                 return;

@@ -57,6 +57,7 @@ impl Store {
         let mut ballots: HashMap<[u8; 64], Option<Ballot>> = HashMap::new();
         let mut tallies: HashMap<EventId, Counts> = HashMap::new();
         let mut revocations: BTreeMap<EventId, Timestamp> = BTreeMap::new();
+        let mut hubs = HashSet::new();
         let mut committed = Committed::default();
         let mut deps = Vec::new();
 
@@ -133,7 +134,11 @@ impl Store {
                     revocations.insert(r.target, at);
                 }
                 Body::Hub(h) => {
-                    w.put(T::Hubs, h.id.as_str(), h.title.as_bytes());
+                    // A hub added twice keeps the name it was first stored with.
+                    if !self.tree(T::Hubs).contains_key(h.id.as_str())? && hubs.insert(h.id.clone())
+                    {
+                        w.put(T::Hubs, h.id.as_str(), h.title.as_bytes());
+                    }
                     deps.push(pending::dep_key_hub(&h.id));
                 }
                 Body::TreeHead(h) => {

@@ -8,8 +8,13 @@ use crate::{EventId, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Timestamp}
 /// An event is invalid, for this reason. Each variant has a stable
 /// snake_case [`code`](Rejection::code) that the API, logs and metrics use.
 ///
-/// A rejection is final: the same bytes will be rejected again by every
-/// honest node, so a peer that relays one has misbehaved.
+/// Most rejections are *intrinsic*: given the event and what it names
+/// (its parent, poll, target or head), every honest node refuses the same
+/// bytes, so a peer that relays one has misbehaved. Some are
+/// [*contextual*](Rejection::is_contextual): they depend on trust records
+/// that reach nodes at different times (a renewed attestation, a
+/// revocation, a charter, a verifier's log), so an honest peer may relay
+/// what this node refuses, and must not be penalised for it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
     /// The encoding is larger than the network allows.
@@ -159,16 +164,8 @@ pub enum Rejection {
         /// When it was made.
         created_at: Timestamp,
     },
-    /// The target is already revoked from an earlier or equal time.
-    #[error("{target} is already revoked from {revoked_at}")]
-    AlreadyRevoked {
-        /// The target.
-        target: EventId,
-        /// The existing revocation's effect time.
-        revoked_at: Timestamp,
-    },
-    /// A hub with this id already exists.
-    #[error("hub {hub} already exists")]
+    /// A hub with this id is in the genesis.
+    #[error("hub {hub} is one of the network's genesis hubs")]
     HubExists {
         /// The hub.
         hub: HubId,
@@ -307,8 +304,29 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Whether the verdict depends on trust records that honest nodes may
+    /// not all hold yet (or on the validator's clock), rather than on the
+    /// event and what it names. Gossip ignores such events instead of
+    /// penalising the peer that sent them; the API still refuses them with
+    /// their code.
+    pub const fn is_contextual(&self) -> bool {
+        matches!(
+            self,
+            Rejection::FutureTimestamp { .. }
+                | Rejection::NoValidCharter { .. }
+                | Rejection::CharterRevoked { .. }
+                | Rejection::NotAVerifier { .. }
+                | Rejection::JurisdictionNotChartered { .. }
+                | Rejection::NoValidAttestation { .. }
+                | Rejection::AttestationRevoked { .. }
+                | Rejection::NotEligible { .. }
+                | Rejection::AttestationNotLogged { .. }
+                | Rejection::VerifierForked { .. }
+        )
+    }
+
     /// Every code, for metrics and documentation.
-    pub const CODES: [&'static str; 35] = [
+    pub const CODES: [&'static str; 34] = [
         "too_large",
         "malformed",
         "trailing_bytes",
@@ -329,7 +347,6 @@ impl Rejection {
         "not_revocable",
         "not_issuer",
         "retroactive_revocation",
-        "already_revoked",
         "hub_exists",
         "invalid_field",
         "identifying_text",
@@ -369,7 +386,6 @@ impl Rejection {
             Rejection::NotRevocable { .. } => "not_revocable",
             Rejection::NotIssuer { .. } => "not_issuer",
             Rejection::RetroactiveRevocation { .. } => "retroactive_revocation",
-            Rejection::AlreadyRevoked { .. } => "already_revoked",
             Rejection::HubExists { .. } => "hub_exists",
             Rejection::InvalidField { .. } => "invalid_field",
             Rejection::IdentifyingText { .. } => "identifying_text",
@@ -460,11 +476,18 @@ impl NotAccepted {
         }
     }
 
-    /// How gossip should treat a message with this outcome.
+    /// How gossip should treat a message with this outcome: reject (and
+    /// penalise the sender) only what every honest node would refuse.
     pub const fn gossip_verdict(&self) -> GossipVerdict {
         match self {
+            NotAccepted::Invalid(r) if r.is_contextual() => GossipVerdict::Ignore,
             NotAccepted::Invalid(_) => GossipVerdict::Reject,
             NotAccepted::Missing(_) | NotAccepted::Duplicate(_) => GossipVerdict::Ignore,
         }
+    }
+
+    /// Whether the peer that sent this has misbehaved (gossip or sync).
+    pub const fn blames_sender(&self) -> bool {
+        matches!(self.gossip_verdict(), GossipVerdict::Reject)
     }
 }

@@ -258,11 +258,6 @@ pub(super) fn body(
                 }
                 .into());
             }
-            if let Some(revoked_at) = view.revoked_at(&r.target)
-                && revoked_at <= r.effective_at
-            {
-                return Err(Rejection::AlreadyRevoked { target: r.target, revoked_at }.into());
-            }
         }
         Body::TreeHead(h) => {
             if h.size == 0 && *h.root.as_bytes() != crate::merkle::empty_root() {
@@ -299,7 +294,10 @@ pub(super) fn body(
         }
         Body::Hub(h) => {
             text("hub.title", &h.title, 1, limits::NAME)?;
-            if view.hub_exists(&h.id) {
+            // Only a genesis hub is refused: that is fixed for the network.
+            // Two Hub events adding one hub are both kept (the first stored
+            // names it), so no node's verdict depends on which came first.
+            if view.genesis().has_hub(&h.id) {
                 return Err(Rejection::HubExists { hub: h.id.clone() }.into());
             }
         }

@@ -373,10 +373,13 @@ fn revocation_rules() {
     );
     assert!(matches!(rejected(&fed, &retro), Rejection::RetroactiveRevocation { .. }));
 
-    let first = revoke(&mut fed, &root, &att, 0);
-    fed.accept(&first);
-    let again = revoke(&mut fed, &root, &att, 10);
-    assert!(matches!(rejected(&fed, &again), Rejection::AlreadyRevoked { .. }));
+    // Two revocations of one target are both kept, whatever their order:
+    // the earliest effect wins.
+    let later = revoke(&mut fed, &root, &att, 10);
+    let sooner = revoke(&mut fed, &root, &att, 0);
+    fed.accept(&later);
+    fed.accept(&sooner);
+    assert_eq!(fed.view().revoked_at(&att.id()), Some(sooner.created_at()));
 
     let unknown = fed.sign(
         &root,
@@ -398,6 +401,17 @@ fn hub_rules() {
         Body::Hub(HubDef { id: HubId::new("oncology").unwrap(), title: "Oncology".into() }),
     );
     assert_eq!(rejected(&fed, &dup), Rejection::HubExists { hub: HubId::new("oncology").unwrap() });
+    // A hub added by an event may be added again (both kept, in any order).
+    let add = |fed: &mut Federation, title: &str| {
+        fed.sign(
+            &root,
+            Body::Hub(HubDef { id: HubId::new("geriatrics").unwrap(), title: title.into() }),
+        )
+    };
+    let first = add(&mut fed, "Geriatrics");
+    let second = add(&mut fed, "Geriatric medicine");
+    fed.accept(&first);
+    assert!(validate(&second, fed.view(), fed.now()).is_ok());
     let a = fed.physician("dr-a");
     let post = fed.sign(
         &a,
@@ -676,4 +690,33 @@ fn an_empty_log_has_the_empty_root() {
     let empty = Digest::from_bytes(crate::merkle::empty_root());
     let good = fed.sign(&verifier, Body::TreeHead(TreeHead { size: 0, root: empty }));
     assert!(validate(&good, fed.view(), fed.now()).is_ok());
+}
+
+#[test]
+fn only_intrinsic_rejections_blame_the_sender() {
+    let mut fed = Federation::new();
+    let dr = fed.physician("dr-a");
+    let verifier = fed.verifier().clone();
+    // Revoked at this node: another honest node may not know yet.
+    let att = fed.view().attestations(&dr.public())[0].id;
+    let at = fed.tick();
+    let revocation = fed.sign_at(
+        &verifier,
+        at,
+        Body::Revocation(Revocation { target: att, reason: "r".into(), effective_at: at }),
+    );
+    fed.accept(&revocation);
+    let post = fed.post(&dr, "t");
+    let outcome = validate(&post, fed.view(), fed.now()).unwrap_err();
+    assert!(matches!(outcome, NotAccepted::Invalid(Rejection::AttestationRevoked { .. })));
+    assert_eq!(outcome.gossip_verdict(), GossipVerdict::Ignore);
+    assert!(!outcome.blames_sender());
+    // A bad signature is bad everywhere.
+    let mut forged = fed.post(&dr, "t").to_bytes();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let forged = SignedEvent::decode(&forged).unwrap();
+    let outcome = validate(&forged, fed.view(), fed.now()).unwrap_err();
+    assert_eq!(outcome.gossip_verdict(), GossipVerdict::Reject);
+    assert!(outcome.blames_sender());
 }

@@ -30,7 +30,6 @@ pub const MAX_BODY: usize = 1 << 20;
 pub const MAX_PAGE: usize = 200;
 
 /// What every handler shares.
-#[derive(Debug)]
 pub struct Shared {
     pub(crate) store: Arc<Store>,
     pub(crate) ingester: Ingester,
@@ -44,11 +43,23 @@ pub struct Shared {
     pub(crate) audit_quorum: usize,
 }
 
+/// Never prints the admin token or the sessions' tokens.
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("network", &self.store.network())
+            .field("key", &self.key)
+            .field("admin_token", &"<redacted>")
+            .field("session_ms", &self.session_ms)
+            .field("audit_quorum", &self.audit_quorum)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The handlers' state.
 pub type AppState = Arc<Shared>;
 
 /// What a node's API is built from.
-#[derive(Debug)]
 pub struct ApiParts {
     /// The store (read directly; written through `ingester` and `issuer`).
     pub store: Arc<Store>,
@@ -68,6 +79,12 @@ pub struct ApiParts {
     pub net: Option<crate::net::NetHandle>,
     /// Cosignatures that settle a tree head.
     pub audit_quorum: usize,
+}
+
+impl std::fmt::Debug for ApiParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiParts").field("key", &self.key).finish_non_exhaustive()
+    }
 }
 
 impl Shared {

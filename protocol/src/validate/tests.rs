@@ -581,7 +581,6 @@ fn attestation_authority_uses_the_latest_valid_attestation() {
     let Authority::Physician(record) = accepted.authority() else { panic!() };
     assert_eq!(record.id, second.id());
     assert_eq!(record.specialties.len(), 2);
-    let _ = (Jurisdiction::new("GB"), Specialty::new("oncology"));
 }
 
 #[test]

@@ -4,8 +4,8 @@ use super::*;
 use crate::testkit::{Federation, key};
 use crate::{
     Attestation, Body, Case, Charter, Comment, Cosignature, Digest, Event, HubDef, HubId,
-    Jurisdiction, NetworkId, Poll, Post, Revocation, SecretKey, Sex, Signature, Specialty,
-    TreeHead, Vote, deid::IdentifierKind,
+    NetworkId, Poll, Post, Revocation, SecretKey, Sex, Signature, TreeHead, Vote,
+    deid::IdentifierKind,
 };
 
 fn rejected(fed: &Federation, event: &SignedEvent) -> Rejection {

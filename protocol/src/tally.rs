@@ -10,9 +10,14 @@
 //!   suppressed so that no one's vote can be read off a small group. A voter
 //!   with several specialties counts in each of their specialty groups.
 //!
-//! Suppression protects small cells from being read directly; it does not
-//! stop every inference by subtracting one published figure from another.
-//! See `docs/SECURITY.md`.
+//! A single suppressed cell could be read back by subtraction (a row's
+//! voters less its shown cells; an option's total less the other
+//! jurisdictions' cells), so suppression is *complementary*: a row never
+//! has exactly one suppressed cell, and in the jurisdiction breakdown
+//! (where each voter is in exactly one group) neither does an option's
+//! column, unless hidden groups already blur it. What remains public is
+//! the sum of the suppressed cells of a row, never how it splits. See
+//! `docs/SECURITY.md`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -155,8 +160,8 @@ impl Counts {
             voters: self.voters,
             discarded: self.ballots - self.voters.min(self.ballots),
             min_cell,
-            by_specialty: breakdown(&self.by_specialty, min_cell),
-            by_jurisdiction: breakdown(&self.by_jurisdiction, min_cell),
+            by_specialty: breakdown(&self.by_specialty, min_cell, Groups::Overlapping),
+            by_jurisdiction: breakdown(&self.by_jurisdiction, min_cell, Groups::Disjoint),
         }
     }
 }
@@ -202,9 +207,18 @@ pub fn tally(poll: &Poll, ballots: impl IntoIterator<Item = Ballot>, min_cell: u
     counts.finish(min_cell)
 }
 
-fn breakdown(groups: &BTreeMap<String, Vec<u64>>, min_cell: u32) -> Breakdown {
+/// Whether a voter is in exactly one group of a breakdown (jurisdictions)
+/// or may be in several (specialties).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Groups {
+    Disjoint,
+    Overlapping,
+}
+
+fn breakdown(groups: &BTreeMap<String, Vec<u64>>, min_cell: u32, kind: Groups) -> Breakdown {
     let k = u64::from(min_cell);
     let mut out = Breakdown::default();
+    let mut hidden_voters = 0;
     for (group, cells) in groups {
         let voters: u64 = cells.iter().sum();
         if voters == 0 {
@@ -212,14 +226,63 @@ fn breakdown(groups: &BTreeMap<String, Vec<u64>>, min_cell: u32) -> Breakdown {
         }
         if voters < k {
             out.hidden_groups += 1;
+            hidden_voters += voters;
             continue;
         }
         let cells =
             cells.iter().map(|&n| if n < k { Cell::Suppressed } else { Cell::Count(n) }).collect();
         out.rows.push(Row { group: group.clone(), voters, cells });
     }
+    complement(&mut out.rows, kind == Groups::Disjoint && hidden_voters == 0);
     out.rows.sort_by(|a, b| b.voters.cmp(&a.voters).then_with(|| a.group.cmp(&b.group)));
     out
+}
+
+/// Complementary suppression: wherever exactly one cell of a row (or,
+/// when `columns`, of an option's column) is suppressed, so that it could
+/// be computed from the totals, also suppress the smallest shown cell
+/// beside it. Repeats until nothing changes; each round suppresses at
+/// least one more cell, so it ends.
+fn complement(rows: &mut [Row], columns: bool) {
+    let options = rows.first().map_or(0, |r| r.cells.len());
+    loop {
+        let mut changed = false;
+        for row in rows.iter_mut() {
+            if row.cells.iter().filter(|c| **c == Cell::Suppressed).count() == 1 {
+                changed |= suppress_smallest(row.cells.iter_mut());
+            }
+        }
+        if columns {
+            for option in 0..options {
+                let suppressed =
+                    rows.iter().filter(|r| r.cells.get(option) == Some(&Cell::Suppressed)).count();
+                if suppressed == 1 {
+                    changed |=
+                        suppress_smallest(rows.iter_mut().filter_map(|r| r.cells.get_mut(option)));
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+/// Suppresses the smallest shown cell among `cells`; whether there was one.
+fn suppress_smallest<'a>(cells: impl Iterator<Item = &'a mut Cell>) -> bool {
+    let smallest = cells
+        .filter_map(|c| match *c {
+            Cell::Count(n) => Some((n, c)),
+            Cell::Suppressed => None,
+        })
+        .min_by_key(|(n, _)| *n);
+    match smallest {
+        Some((_, cell)) => {
+            *cell = Cell::Suppressed;
+            true
+        }
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -337,5 +400,67 @@ mod tests {
         assert_eq!(t.by_specialty.hidden_groups, 1);
         assert_eq!(t.by_jurisdiction.rows[0].group, "GB");
         assert_eq!(t.by_jurisdiction.hidden_groups, 1);
+    }
+
+    /// No suppressed cell can be computed back from a row's voters or an
+    /// option's total.
+    #[test]
+    fn suppression_is_complementary() {
+        let two_options = Poll { options: vec!["a".into(), "b".into()], ..poll(&[]) };
+        let mut ballots = Vec::new();
+        // GB: 7 for a, 2 for b. IE: 6 for a, 5 for b.
+        for v in 0..7 {
+            ballots.push(ballot(v, 0, 1, &["cardiology"], "GB"));
+        }
+        for v in 7..9 {
+            ballots.push(ballot(v, 1, 1, &["cardiology"], "GB"));
+        }
+        for v in 9..15 {
+            ballots.push(ballot(v, 0, 1, &["oncology"], "IE"));
+        }
+        for v in 15..20 {
+            ballots.push(ballot(v, 1, 1, &["oncology"], "IE"));
+        }
+        let t = tally(&two_options, ballots, 5);
+        assert_eq!(t.counts, vec![13, 7]);
+        // GB's b (2) alone would be 9 - 7: its a is suppressed too. Then
+        // column a has GB suppressed and IE shown (13 - 6 = GB's a): IE's a
+        // goes too, and then IE's row needs its b suppressed as well.
+        for row in &t.by_jurisdiction.rows {
+            assert_eq!(row.cells, vec![Cell::Suppressed, Cell::Suppressed], "{}", row.group);
+        }
+        // By specialty (cardiology 7/2, oncology 6/5): rows only.
+        let cardiology = t.by_specialty.rows.iter().find(|r| r.group == "cardiology").unwrap();
+        assert_eq!(cardiology.cells, vec![Cell::Suppressed, Cell::Suppressed]);
+        let oncology = t.by_specialty.rows.iter().find(|r| r.group == "oncology").unwrap();
+        assert_eq!(oncology.cells, vec![Cell::Count(6), Cell::Count(5)]);
+    }
+
+    /// Whatever the votes, no row and no jurisdiction column ends with
+    /// exactly one suppressed cell.
+    #[test]
+    fn never_exactly_one_suppressed_cell() {
+        for seed in 0..200u32 {
+            let ballots: Vec<Ballot> = (0..60u32)
+                .map(|i| {
+                    let x = i.wrapping_mul(2_654_435_761).wrapping_add(seed.wrapping_mul(40_503));
+                    let j = ["GB", "IE", "FR"][(x % 3) as usize];
+                    ballot(i as u8, ((x >> 3) % 3) as u8, 1, &["cardiology"], j)
+                })
+                .collect();
+            let t = tally(&poll(&[]), ballots, 5);
+            let one = |cells: &mut dyn Iterator<Item = &Cell>| {
+                cells.filter(|c| **c == Cell::Suppressed).count() == 1
+            };
+            for row in t.by_jurisdiction.rows.iter().chain(&t.by_specialty.rows) {
+                assert!(!one(&mut row.cells.iter()), "seed {seed}: {row:?}");
+            }
+            if t.by_jurisdiction.hidden_groups == 0 {
+                for option in 0..3 {
+                    let column = &mut t.by_jurisdiction.rows.iter().map(|r| &r.cells[option]);
+                    assert!(!one(column), "seed {seed}, option {option}");
+                }
+            }
+        }
     }
 }

@@ -56,8 +56,11 @@ const fn doctor(
 /// Twelve physicians: six licensed in GB, six in IE; seven cardiologists,
 /// three in emergency medicine, two in general practice.
 ///
-/// Votes: GB 5–1, IE 3–3, cardiology 5–2; emergency medicine and general
-/// practice have fewer than five voters and are hidden.
+/// Votes: GB 5–1–0, IE 5–0–1 (5–1–0 once dr-lynch changes their vote),
+/// cardiology 7–0–0; emergency medicine and general practice have fewer
+/// than five voters and are hidden. Every row and jurisdiction column then
+/// has either no small cell or at least two, so complementary suppression
+/// leaves the large cells showing.
 pub(crate) const DOCTORS: [Doctor; 12] = [
     doctor("dr-amara", "cardiology", ST_MARYS, 0),
     doctor("dr-bennett", "cardiology", ST_MARYS, 0),
@@ -66,11 +69,11 @@ pub(crate) const DOCTORS: [Doctor; 12] = [
     doctor("dr-evans", "emergency-medicine", ST_MARYS, 0),
     doctor("dr-fraser", "general-practice", ST_MARYS, 1),
     doctor("dr-gallagher", "cardiology", ST_JAMES, 0),
-    doctor("dr-hughes", "cardiology", ST_JAMES, 1),
-    doctor("dr-ibrahim", "cardiology", ST_JAMES, 1),
+    doctor("dr-hughes", "cardiology", ST_JAMES, 0),
+    doctor("dr-ibrahim", "cardiology", ST_JAMES, 0),
     doctor("dr-joyce", "emergency-medicine", ST_JAMES, 0),
     doctor("dr-kavanagh", "emergency-medicine", ST_JAMES, 0),
-    doctor("dr-lynch", "general-practice", ST_JAMES, 1),
+    doctor("dr-lynch", "general-practice", ST_JAMES, 2),
 ];
 
 /// Who presents the case (through St Mary's).
@@ -84,8 +87,8 @@ pub(crate) const POLLSTER: &str = "dr-chen";
 /// Whose attestation St Mary's revokes.
 pub(crate) const REVOKED: &str = "dr-fraser";
 /// Who changes their vote while St James's is offline, and to which option.
-pub(crate) const CHANGES_VOTE: &str = "dr-hughes";
-pub(crate) const CHANGES_VOTE_TO: u8 = 0;
+pub(crate) const CHANGES_VOTE: &str = "dr-lynch";
+pub(crate) const CHANGES_VOTE_TO: u8 = 1;
 
 /// The case, de-identified: an age band, no names, no dates.
 pub(crate) const CASE_TITLE: &str = "Exertional syncope in a young rower";
@@ -108,8 +111,12 @@ pub(crate) const COMMENT_OUTAGE: &str =
     "Update: the exercise test showed QTc prolongation in recovery. Genetic panel sent.";
 
 pub(crate) const POLL_QUESTION: &str =
-    "For this patient: start a beta-blocker now, or wait for the genetic panel?";
-pub(crate) const POLL_OPTIONS: [&str; 2] = ["Start a beta-blocker now", "Wait for the panel"];
+    "For this patient: a beta-blocker now, wait for the genetic panel, or refer first?";
+pub(crate) const POLL_OPTIONS: [&str; 3] = [
+    "Start a beta-blocker now",
+    "Wait for the panel",
+    "Refer to an inherited cardiac conditions clinic",
+];
 
 pub(crate) const REVOKED_POST_TITLE: &str = "Still here";
 pub(crate) const REVOKED_POST_BODY: &str = "Posting after my licence was suspended.";

@@ -211,7 +211,8 @@ pub(crate) fn poll(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     log.fact("tally", t);
     log.say(&format!(
         "A group of fewer than {k} voters is not shown, and neither is any cell under {k} (it \
-         reads <{k}), so no one's vote can be read off a small group."
+         reads <{k}), nor a cell that could be worked out from the others, so no one's vote \
+         can be read off a small group."
     ));
     let suppressed = only_large_cells(&t.by_specialty, k)
         .and_then(|()| only_large_cells(&t.by_jurisdiction, k))

@@ -234,6 +234,21 @@ impl NodeConfig {
     }
 }
 
+impl NodeConfig {
+    /// What to tell the operator when the API listens beyond loopback
+    /// (which needs `allow_public_api`): anyone who can reach the address
+    /// can submit events and try sessions, so it belongs behind TLS.
+    pub fn api_warning(&self) -> Option<String> {
+        (!self.api.ip().is_loopback()).then(|| {
+            format!(
+                "the API listens on {}, reachable from other machines: put a TLS proxy in \
+                 front of it and keep admin.token secret",
+                self.api
+            )
+        })
+    }
+}
+
 /// A list from flags, else the environment (comma-separated), else the file.
 fn list(
     flags: &[String],
@@ -311,7 +326,12 @@ mod tests {
         let err = NodeConfig::load(dir.path(), &public).unwrap_err().to_string();
         assert!(err.contains("--allow-public-api"), "{err}");
         let allowed = Overrides { allow_public_api: true, ..public };
-        assert!(NodeConfig::load(dir.path(), &allowed).is_ok());
+        let config = NodeConfig::load(dir.path(), &allowed).unwrap();
+        assert!(config.api_warning().is_some_and(|w| w.contains("0.0.0.0:7420")));
+        assert_eq!(
+            NodeConfig::load(dir.path(), &Overrides::default()).unwrap().api_warning(),
+            None
+        );
     }
 
     #[test]

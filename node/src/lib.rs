@@ -70,6 +70,9 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    if let Some(warning) = config.api_warning() {
+        tracing::warn!("{warning}");
+    }
     let store = std::sync::Arc::new(store::Store::open(&dir.store_dir(), dir.genesis().clone())?);
     let index = std::sync::Arc::new(sync::SyncIndex::load(&store)?);
     // Wakes the witness whenever a tree head is stored, from any source.

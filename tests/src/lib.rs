@@ -133,11 +133,18 @@ impl TestNode {
     /// Initialises a data directory for `network` and starts the node,
     /// chartered (to verify in `GB`) by the network's root.
     pub fn start(network: &Network) -> Self {
+        Self::start_tweaked(network, |_| {})
+    }
+
+    /// [`TestNode::start`], its configuration adjusted by `tweak` (which
+    /// runs after the node is made to run alone).
+    pub fn start_tweaked(network: &Network, tweak: fn(&mut NodeConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("node");
         DataDir::init(&data, &network.genesis).unwrap();
         // One node alone: no peer-to-peer (node.toml would listen on 7421).
-        let mut node = Self::run_tweaked(&data, Overrides::default(), |c| c.net = None);
+        std::fs::write(data.join("node.toml"), "listen = []\n").unwrap();
+        let mut node = Self::run_tweaked(&data, Overrides::default(), tweak);
         node._dir = Some(dir);
         let charter = network.charter(&node.key, &["GB"]);
         let (status, body) = node.submit(&[charter]);

@@ -113,6 +113,9 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let config = NodeConfig::load(&data, &overrides).context("the node's configuration")?;
     init_tracing(config.log_format)?;
+    if let Some(warning) = config.api_warning() {
+        eprintln!("warning: {warning}");
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -20,7 +20,7 @@ const SIZES: [usize; 6] = [1, 2, 3, 5, 64, 256];
 /// How many times each mix is verified (fresh weights every time): more for
 /// small batches, where one weight decides the whole equation.
 fn rounds(size: usize) -> usize {
-    if size <= 5 { 12 } else { 2 }
+    if size <= 5 { 16 } else { 4 }
 }
 
 fn post_by(author: PublicKey, n: u64) -> Event {

@@ -37,6 +37,9 @@ pub(crate) struct NodeUrl {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// A whole federation on this machine, narrated: three nodes on loopback,
+    /// physicians, a case, a poll, a revocation and an outage, each step checked.
+    Demo,
     /// Found a network: a root key and its genesis (federation roots).
     #[command(subcommand)]
     Network(NetworkCommand),
@@ -427,6 +430,13 @@ mod tests {
         let Command::Charter(c) = cli.command else { panic!() };
         assert_eq!(c.node_key, "ab");
         assert_eq!(c.verify, ["GB", "US-CA"]);
+    }
+
+    #[test]
+    fn demo_takes_the_global_json_flag() {
+        let cli = Cli::try_parse_from(["curbside", "demo", "--json"]).unwrap();
+        assert!(matches!(cli.command, Command::Demo));
+        assert!(cli.json);
     }
 
     #[test]

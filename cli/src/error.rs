@@ -20,6 +20,20 @@ pub(crate) enum Refusal {
     },
 }
 
+/// A stable code for an error, for `--json` output: the refusal's or the
+/// node's own code, else what kind of failure it was.
+pub(crate) fn code(e: &anyhow::Error) -> String {
+    if let Some(Refusal::Coded { code, .. }) = e.downcast_ref::<Refusal>() {
+        return code.clone();
+    }
+    match e.downcast_ref::<ClientError>() {
+        Some(ClientError::Api { code, .. }) => code.clone(),
+        Some(ClientError::NoNode { .. }) => "no_node".into(),
+        Some(ClientError::BadAnswer { .. }) => "bad_answer".into(),
+        _ => "error".into(),
+    }
+}
+
 /// The exit code for an error.
 pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<Refusal>().is_some() {
@@ -49,6 +63,17 @@ mod tests {
         let no_node = ClientError::NoNode { url: "http://127.0.0.1:1".into(), detail: None };
         assert_eq!(exit_code(&anyhow::Error::new(no_node)), 2);
         assert_eq!(exit_code(&anyhow::anyhow!("usage")), 2);
+    }
+
+    #[test]
+    fn errors_have_codes_for_json_output() {
+        let refused = anyhow::Error::new(Refusal::Coded { code: "x".into(), message: "no".into() });
+        assert_eq!(code(&refused), "x");
+        let api = ClientError::Api { status: 422, code: "poll_closed".into(), message: "x".into() };
+        assert_eq!(code(&Err::<(), _>(api).context("voting").unwrap_err()), "poll_closed");
+        let no_node = ClientError::NoNode { url: "http://127.0.0.1:1".into(), detail: None };
+        assert_eq!(code(&anyhow::Error::new(no_node)), "no_node");
+        assert_eq!(code(&anyhow::anyhow!("usage")), "error");
     }
 
     #[test]

@@ -47,7 +47,8 @@
 //! [`passphrase`] reads `CURBSIDE_PASSPHRASE` when it is set, and prompts on
 //! the terminal otherwise. Tests seal with [`KdfParams::fast`]; a test that
 //! drives the `curbside` binary can set `CURBSIDE_KDF_FAST=1` so that
-//! [`KdfParams::from_env`] chooses those weak parameters for new keys. Never
+//! [`KdfParams::from_env`] chooses those weak parameters for new keys (debug
+//! builds only: a release build ignores the variable and warns). Never
 //! set it for real keys: the parameters are written into the file, and a
 //! file sealed with them is cheap to brute-force.
 //!
@@ -156,12 +157,17 @@ impl KdfParams {
     /// [`KdfParams::fast`] when `CURBSIDE_KDF_FAST=1` is set, so that tests
     /// driving the `curbside` binary do not spend seconds per key. Never set
     /// that variable for real keys.
+    ///
+    /// Release builds ignore it (and say so): a key made by the binary
+    /// people install is always sealed with the full parameters.
     pub(crate) fn from_env() -> Self {
         if std::env::var_os(KDF_FAST_ENV).is_some_and(|v| v == "1") {
-            Self::fast()
-        } else {
-            Self::default()
+            if cfg!(debug_assertions) {
+                return Self::fast();
+            }
+            eprintln!("warning: {KDF_FAST_ENV} is ignored by release builds; using the full KDF");
         }
+        Self::default()
     }
 
     /// Whether Argon2id accepts these parameters and they are within the

@@ -28,11 +28,20 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    let json = cli.json;
     match commands::run(cli) {
         Ok(code) => code,
         // A closed pipe (`curbside codes | head`) is the reader's choice, not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
+            if json && !output::json_printed() {
+                // Scripts asked for JSON: the error is JSON too, on stdout
+                // (unless the command already answered in JSON).
+                let answer = serde_json::json!({
+                    "error": { "code": error::code(&e), "message": format!("{e:#}") }
+                });
+                println!("{answer}");
+            }
             eprintln!("error: {e:#}");
             ExitCode::from(error::exit_code(&e))
         }

@@ -5,11 +5,21 @@
 //! is an `io::Error` that `main` treats as a quiet end, never a panic.
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use curbside_protocol::Timestamp;
 use curbside_protocol::tally::Breakdown;
 use curbside_protocol::{Cell, Tally};
 use serde::Serialize;
+
+/// Set once a JSON answer has been printed, so that `main` does not print
+/// a second JSON object for an error the command already reported.
+static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process has printed a JSON answer.
+pub(crate) fn json_printed() -> bool {
+    JSON_PRINTED.load(Ordering::Relaxed)
+}
 
 /// Where a command's answer goes.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +43,7 @@ impl Out {
         let text = serde_json::to_string(value).map_err(std::io::Error::other)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{text}")?;
+        JSON_PRINTED.store(true, Ordering::Relaxed);
         out.flush()
     }
 

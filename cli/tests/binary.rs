@@ -69,6 +69,18 @@ fn identifiers_are_refused_before_anything_is_signed() {
 }
 
 #[test]
+fn json_errors_are_json_on_stdout() {
+    let home = tempfile::tempdir().unwrap();
+    // No node listens on port 1.
+    let out =
+        curbside_in(home.path(), &["--json", "--node", "http://127.0.0.1:1", "feed", "general"]);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{json}");
+    assert!(json["error"]["code"].is_string(), "{json}");
+}
+
+#[test]
 fn usage_mistakes_exit_2_with_what_to_do() {
     let home = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[

@@ -37,6 +37,10 @@ pending_max_age_secs = 900
 
 # How long a physician's read session lasts.
 session_hours = 12
+
+# Verifiers' audit logs: how many other institutions must cosign a tree
+# head for this node to call it settled (`curbside node status`).
+audit_quorum = 1                  # CURBSIDE_AUDIT_QUORUM
 "#;
 
 /// The line of [`DEFAULT_NODE_TOML`] that sets the listen addresses.
@@ -56,6 +60,7 @@ struct RawConfig {
     bootstrap: Option<Vec<String>>,
     mdns: Option<bool>,
     sync_interval_secs: Option<u64>,
+    audit_quorum: Option<usize>,
 }
 
 /// Values from flags (highest precedence).
@@ -101,6 +106,8 @@ pub struct NodeConfig {
     pub session_ms: u64,
     /// Peer-to-peer settings; `None` when the node runs alone.
     pub net: Option<NetConfig>,
+    /// Cosignatures by other institutions that settle a tree head.
+    pub audit_quorum: usize,
 }
 
 /// A configuration problem, naming where it came from.
@@ -199,7 +206,23 @@ impl NodeConfig {
             });
         }
         let net = net_config(&raw, flags)?;
+        let (quorum_key, quorum_text) = match (env("CURBSIDE_AUDIT_QUORUM"), raw.audit_quorum) {
+            (Some(v), _) => ("CURBSIDE_AUDIT_QUORUM", v),
+            (None, Some(n)) => ("node.toml audit_quorum", n.to_string()),
+            (None, None) => ("default audit_quorum", "1".to_string()),
+        };
+        let audit_quorum = match quorum_text.parse::<usize>() {
+            Ok(n @ 0..=100) => n,
+            _ => {
+                return Err(ConfigError::Value {
+                    key: quorum_key.into(),
+                    value: quorum_text,
+                    problem: "use a number of institutions from 0 to 100".into(),
+                });
+            }
+        };
         Ok(Self {
+            audit_quorum,
             net,
             data: data.to_path_buf(),
             api,

@@ -51,12 +51,23 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
 }
 
 /// An initialised data directory.
-#[derive(Debug)]
 pub struct DataDir {
     root: PathBuf,
     genesis: Genesis,
     key: SecretKey,
     admin_token: Zeroizing<String>,
+}
+
+/// Never prints the admin token (the key's `Debug` shows only its public half).
+impl std::fmt::Debug for DataDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataDir")
+            .field("root", &self.root)
+            .field("network", &self.genesis.network_id())
+            .field("key", &self.key)
+            .field("admin_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Writes `bytes` to a new file `path` with mode 0600 (atomically: temp file, fsync, rename).
@@ -221,6 +232,9 @@ mod tests {
         assert_eq!(again.genesis().network_id(), genesis.network_id());
         assert!(matches!(DataDir::init(&root, &genesis), Err(DataDirError::Exists(_))));
         assert!(matches!(DataDir::open(dir.path()), Err(DataDirError::NotInitialised(_))));
+        let shown = format!("{d:?}");
+        assert!(!shown.contains(d.admin_token()), "the admin token leaked into Debug: {shown}");
+        assert!(!shown.contains(&hex::encode(d.key().to_seed())), "the key leaked: {shown}");
     }
 
     #[test]

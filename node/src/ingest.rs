@@ -75,12 +75,22 @@ pub enum Outcome {
         code: &'static str,
         /// For people.
         message: String,
+        /// Whether the peer that sent it misbehaved: the rejection is
+        /// intrinsic, not one an honest peer could reach with other trust
+        /// records ([`Rejection::is_contextual`]). Not part of the API's JSON.
+        #[serde(skip)]
+        blames_sender: bool,
     },
 }
 
 impl Outcome {
     fn rejected(id: EventId, r: &Rejection) -> Self {
-        Outcome::Rejected { id, code: r.code(), message: r.to_string() }
+        Outcome::Rejected {
+            id,
+            code: r.code(),
+            message: r.to_string(),
+            blames_sender: !r.is_contextual(),
+        }
     }
 
     /// Whether the event is now stored (newly or before).
@@ -220,6 +230,7 @@ fn hold(
     } else {
         Ok(Outcome::Rejected {
             id,
+            blames_sender: false,
             code: "pending_full",
             message: format!(
                 "this node holds {} events waiting for dependencies and cannot hold more; \

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod datadir;
 pub mod dev;
@@ -71,12 +72,29 @@ pub async fn run(
 ) -> Result<(), NodeError> {
     let store = std::sync::Arc::new(store::Store::open(&dir.store_dir(), dir.genesis().clone())?);
     let index = std::sync::Arc::new(sync::SyncIndex::load(&store)?);
+    // Wakes the witness whenever a tree head is stored, from any source.
+    let heads = std::sync::Arc::new(tokio::sync::Notify::new());
     let observer: ingest::Observer = {
         let index = index.clone();
-        std::sync::Arc::new(move |stored: &[ingest::StoredKey]| index.insert(stored))
+        let heads = heads.clone();
+        std::sync::Arc::new(move |stored: &[ingest::StoredKey]| {
+            index.insert(stored);
+            if stored.iter().any(|(_, _, kind)| *kind == curbside_protocol::Kind::TreeHead) {
+                heads.notify_one();
+            }
+        })
     };
     let (ingester, ingest_thread) =
         ingest::Ingester::start_observed(store.clone(), config.ingest, now, observer)?;
+    let issuer = std::sync::Arc::new(audit::Issuer::new(
+        store.clone(),
+        ingester.clone(),
+        dir.key().clone(),
+        heads.clone(),
+    ));
+    if let Err(e) = issuer.recover().await {
+        tracing::error!(error = %e, "publishing own log entries left by a crash failed");
+    }
     let net = match config.net.clone() {
         Some(net_config) => Some(net::start(
             net_config,
@@ -85,16 +103,31 @@ pub async fn run(
         )?),
         None => None,
     };
-    let metrics = std::sync::Arc::new(api::Metrics::default());
-    let state = api::Shared::new(
+    let (stop_witness, witness_stopped) = tokio::sync::oneshot::channel::<()>();
+    let witness = audit::Witness::new(
         store.clone(),
-        ingester,
+        ingester.clone(),
         dir.key().clone(),
-        dir.admin_token().to_string(),
-        metrics,
-        config.session_ms,
         net.as_ref().map(|(handle, _)| handle.clone()),
+        heads,
+        now,
+        audit::WitnessConfig::default(),
     );
+    let witness = tokio::spawn(witness.run(async move {
+        let _ = witness_stopped.await;
+    }));
+    let metrics = std::sync::Arc::new(api::Metrics::default());
+    let state = api::Shared::new(api::ApiParts {
+        store: store.clone(),
+        ingester,
+        issuer,
+        key: dir.key().clone(),
+        admin_token: dir.admin_token().to_string(),
+        metrics,
+        session_ms: config.session_ms,
+        net: net.as_ref().map(|(handle, _)| handle.clone()),
+        audit_quorum: config.audit_quorum,
+    });
     let addr = listener.local_addr()?;
     tracing::info!(
         api = %addr,
@@ -107,6 +140,8 @@ pub async fn run(
     let served = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await;
     pruner.abort();
     let _ = pruner.await;
+    let _ = stop_witness.send(());
+    let _ = witness.await;
     if let Some((_, task)) = net {
         task.stop().await;
     }

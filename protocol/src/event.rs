@@ -71,6 +71,8 @@ pub enum Body {
     Poll(Poll),
     /// A physician's vote in a poll.
     Vote(Vote),
+    /// A witness's statement that it checked a verifier's tree head.
+    Cosignature(Cosignature),
 }
 
 /// The kind of a [`Body`], without its content.
@@ -97,11 +99,13 @@ pub enum Kind {
     Poll,
     /// [`Vote`]
     Vote,
+    /// [`Cosignature`]
+    Cosignature,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -112,6 +116,7 @@ impl Kind {
         Kind::Comment,
         Kind::Poll,
         Kind::Vote,
+        Kind::Cosignature,
     ];
 
     /// Stable lowercase name.
@@ -127,6 +132,7 @@ impl Kind {
             Kind::Comment => "comment",
             Kind::Poll => "poll",
             Kind::Vote => "vote",
+            Kind::Cosignature => "cosignature",
         }
     }
 
@@ -135,7 +141,12 @@ impl Kind {
     pub const fn is_trust(self) -> bool {
         matches!(
             self,
-            Kind::Charter | Kind::Attestation | Kind::Revocation | Kind::TreeHead | Kind::Hub
+            Kind::Charter
+                | Kind::Attestation
+                | Kind::Revocation
+                | Kind::TreeHead
+                | Kind::Hub
+                | Kind::Cosignature
         )
     }
 
@@ -205,6 +216,23 @@ pub struct TreeHead {
     /// Number of leaves.
     pub size: u64,
     /// RFC 6962 Merkle tree hash of those leaves.
+    pub root: Digest,
+}
+
+/// A witness's cosignature of a verifier's tree head: "I checked that this
+/// head is consistent with every earlier head of this verifier I have
+/// seen". Like C2SP's tlog-cosignature, it repeats what it vouches for
+/// (verifier, size, root) so that it reads on its own; validation checks
+/// that these match the head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cosignature {
+    /// The tree head event cosigned.
+    pub head: EventId,
+    /// The verifier whose log it is.
+    pub verifier: PublicKey,
+    /// The head's size.
+    pub size: u64,
+    /// The head's root.
     pub root: Digest,
 }
 
@@ -414,6 +442,7 @@ impl Body {
             Body::Comment(_) => Kind::Comment,
             Body::Poll(_) => Kind::Poll,
             Body::Vote(_) => Kind::Vote,
+            Body::Cosignature(_) => Kind::Cosignature,
         }
     }
 

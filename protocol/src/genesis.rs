@@ -45,6 +45,10 @@ pub struct Params {
     pub min_cell_size: u32,
     /// Longest a poll may stay open, in milliseconds.
     pub max_poll_duration_ms: u64,
+    /// How long a verifier has to put an attestation in its audit log, in
+    /// milliseconds. Until then the attestation counts on its own; after
+    /// it, only if a tree head of its verifier covers it.
+    pub log_merge_window_ms: u64,
 }
 
 impl Default for Params {
@@ -54,6 +58,7 @@ impl Default for Params {
             max_clock_skew_ms: 5 * 60 * 1000,
             min_cell_size: 5,
             max_poll_duration_ms: 90 * Timestamp::DAY,
+            log_merge_window_ms: 5 * 60 * 1000,
         }
     }
 }
@@ -173,7 +178,7 @@ impl Genesis {
             }
         }
         let p = &self.params;
-        let checks: [(&'static str, u64, u64, u64, &'static str); 4] = [
+        let checks: [(&'static str, u64, u64, u64, &'static str); 5] = [
             ("max_event_bytes", p.max_event_bytes.into(), 1024, 1 << 20, "1 KiB to 1 MiB"),
             ("max_clock_skew_ms", p.max_clock_skew_ms, 0, 3_600_000, "0 to one hour"),
             ("min_cell_size", p.min_cell_size.into(), 1, 1000, "1 to 1000"),
@@ -184,6 +189,7 @@ impl Genesis {
                 3650 * Timestamp::DAY,
                 "a minute to ten years",
             ),
+            ("log_merge_window_ms", p.log_merge_window_ms, 0, Timestamp::DAY, "0 to one day"),
         ];
         for (name, value, lo, hi, range) in checks {
             if !(lo..=hi).contains(&value) {

@@ -56,8 +56,9 @@ mod validate;
 pub use batch::{BATCH_SIZE, verify_batch};
 pub use bytes::ParseHexError;
 pub use event::{
-    AgeBand, Attestation, Body, Case, Charter, Comment, EVENT_ID_DOMAIN, EVENT_VERSION, Event,
-    Kind, MAX_DECODE_BYTES, Poll, Post, Revocation, Sex, SignedEvent, TreeHead, Vote,
+    AgeBand, Attestation, Body, Case, Charter, Comment, Cosignature, EVENT_ID_DOMAIN,
+    EVENT_VERSION, Event, Kind, MAX_DECODE_BYTES, Poll, Post, Revocation, Sex, SignedEvent,
+    TreeHead, Vote,
 };
 pub use genesis::{DEFAULT_HUBS, GENESIS_VERSION, Genesis, GenesisError, HubDef, Params};
 pub use ids::{Digest, EventId, NetworkId, Timestamp};
@@ -70,6 +71,6 @@ pub use request::{
 pub use tally::{Ballot, Cell, Counts, Tally};
 pub use validate::{
     Accepted, AttestationRecord, Authority, CharterRecord, Dependency, EventSummary, GossipVerdict,
-    MemoryTrust, NotAccepted, PollRecord, Rejection, SignatureVerified, TrustView, VerifiedEvent,
-    charters_in_force, validate, validate_bytes, validate_owned,
+    LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection, SignatureVerified, TreeHeadRecord,
+    TrustView, VerifiedEvent, charters_in_force, validate, validate_bytes, validate_owned,
 };

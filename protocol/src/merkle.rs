@@ -126,6 +126,15 @@ pub trait LeafHashes {
     /// The leaf hash at `index`. Callers here only ask for `index < size()`;
     /// an implementation may panic otherwise, as slice indexing does.
     fn leaf_hash(&self, index: u64) -> Hash;
+
+    /// The root of the perfect subtree of `2^level` leaves that starts at
+    /// leaf `index << level`, if this source keeps interior hashes (as
+    /// [`MerkleLog`] does); `None` makes the caller compute it from the
+    /// leaves. Callers only ask for subtrees within `size()`.
+    fn perfect_subtree(&self, level: u32, index: u64) -> Option<Hash> {
+        let _ = (level, index);
+        None
+    }
 }
 
 impl LeafHashes for [Hash] {
@@ -184,6 +193,16 @@ fn mth<L: LeafHashes + ?Sized>(leaves: &L, start: u64, end: u64) -> Hash {
     match end - start {
         0 => empty_root(),
         1 => leaves.leaf_hash(start),
+        n if n.is_power_of_two() && start.is_multiple_of(n) => {
+            let level = n.trailing_zeros();
+            match leaves.perfect_subtree(level, start >> level) {
+                Some(hash) => hash,
+                None => {
+                    let mid = start + n / 2;
+                    node_hash(&mth(leaves, start, mid), &mth(leaves, mid, end))
+                }
+            }
+        }
         n => {
             let mid = start + split_point(n);
             node_hash(&mth(leaves, start, mid), &mth(leaves, mid, end))
@@ -501,6 +520,86 @@ impl Frontier {
             return Err(MerkleError::InvalidFrontier { size, expected, got: hashes.len() });
         }
         Ok(Self { size, hashes })
+    }
+}
+
+/// An append-only log held in memory with every interior hash of its
+/// perfect subtrees, so that roots of any prefix and proofs cost
+/// O(log² n) hashes instead of O(n): what a node keeps per verifier.
+///
+/// `levels[k][i]` is the root of leaves `i·2^k .. (i+1)·2^k`; level 0 is
+/// the leaf hashes. Memory is about two hashes per leaf.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MerkleLog {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl MerkleLog {
+    /// The empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A log of these leaf hashes.
+    pub fn from_leaves(leaves: impl IntoIterator<Item = Hash>) -> Self {
+        let mut log = Self::new();
+        for leaf in leaves {
+            log.push(leaf);
+        }
+        log
+    }
+
+    /// The number of leaves.
+    pub fn len(&self) -> u64 {
+        self.levels.first().map_or(0, |l| l.len() as u64)
+    }
+
+    /// Whether the log has no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends a leaf hash (already [`leaf_hash`]ed): at most one hash per level.
+    pub fn push(&mut self, leaf_hash: Hash) {
+        let mut carry = leaf_hash;
+        let mut level = 0;
+        loop {
+            if self.levels.len() == level {
+                self.levels.push(Vec::new());
+            }
+            let row = &mut self.levels[level];
+            row.push(carry);
+            if row.len() % 2 == 1 {
+                break;
+            }
+            carry = node_hash(&row[row.len() - 2], &row[row.len() - 1]);
+            level += 1;
+        }
+    }
+
+    /// The root of the first `size` leaves, or `None` if the log is shorter.
+    pub fn root_at(&self, size: u64) -> Option<Hash> {
+        (size <= self.len()).then(|| subtree_root(self, 0, size))
+    }
+
+    /// The root of every leaf.
+    pub fn root(&self) -> Hash {
+        root(self)
+    }
+}
+
+impl LeafHashes for MerkleLog {
+    fn size(&self) -> u64 {
+        self.len()
+    }
+
+    fn leaf_hash(&self, index: u64) -> Hash {
+        // `index < size()`, which came from a usize.
+        self.levels[0][index as usize]
+    }
+
+    fn perfect_subtree(&self, level: u32, index: u64) -> Option<Hash> {
+        self.levels.get(level as usize)?.get(usize::try_from(index).ok()?).copied()
     }
 }
 
@@ -1208,5 +1307,27 @@ mod tests {
             prop_assert_eq!(g, f);
         }
 
+
+        /// A log with interior hashes gives exactly the roots and proofs
+        /// computed from its leaves alone.
+        #[test]
+        fn prop_merkle_log_matches_leaves(leaves in tree(), a: u64, b: u64) {
+            let log = MerkleLog::from_leaves(leaves.iter().copied());
+            let n = leaves.len() as u64;
+            prop_assert_eq!(log.len(), n);
+            let new = 1 + a % n;
+            let old = 1 + b % new;
+            prop_assert_eq!(log.root_at(new), Some(root(&leaves[..new as usize])));
+            prop_assert_eq!(log.root_at(n + 1), None);
+            prop_assert_eq!(
+                consistency_proof(&log, old, new).unwrap(),
+                consistency_proof(&leaves, old, new).unwrap()
+            );
+            let index = b % new;
+            prop_assert_eq!(
+                inclusion_proof(&log, index, new).unwrap(),
+                inclusion_proof(&leaves, index, new).unwrap()
+            );
+        }
     }
 }

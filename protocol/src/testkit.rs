@@ -30,6 +30,8 @@ pub struct Federation {
     verifier: SecretKey,
     view: MemoryTrust,
     clock: Timestamp,
+    /// The verifier's audit log so far.
+    log: crate::merkle::Frontier,
 }
 
 /// A key derived from a name, so tests can refer to "dr-a" twice.
@@ -53,6 +55,7 @@ impl Federation {
             verifier: key("verifier"),
             view: MemoryTrust::new(genesis),
             clock: EPOCH.plus_millis(60_000),
+            log: crate::merkle::Frontier::new(),
         };
         let verifier = fed.verifier.public();
         let charter = fed.charter(&verifier, &["GB", "DEV"]);
@@ -68,6 +71,12 @@ impl Federation {
     /// What the federation has accepted so far.
     pub fn view(&self) -> &MemoryTrust {
         &self.view
+    }
+
+    /// What the federation has accepted, to change by hand (for instance
+    /// to record a fork a node would have detected).
+    pub fn view_mut(&mut self) -> &mut MemoryTrust {
+        &mut self.view
     }
 
     /// The root key.
@@ -182,7 +191,27 @@ impl Federation {
         let dr = key(handle);
         let att = self.attestation(&dr, handle, specialties, jurisdiction);
         self.accept(&att);
+        self.log(&att);
         dr
+    }
+
+    /// Appends `entry` (an attestation or revocation the verifier issued,
+    /// already accepted) to the verifier's audit log, as a verifying node
+    /// does before publishing it: signs and accepts the new tree head, and
+    /// records the entry as logged. Returns the head.
+    pub fn log(&mut self, entry: &SignedEvent) -> SignedEvent {
+        self.log.push(crate::merkle::leaf_hash(entry.id().as_bytes())).unwrap();
+        let verifier = self.verifier.clone();
+        let head = self.sign(
+            &verifier,
+            Body::TreeHead(crate::TreeHead {
+                size: self.log.size(),
+                root: crate::Digest::from_bytes(self.log.root()),
+            }),
+        );
+        self.accept(&head);
+        self.view.log_checked(verifier.public(), [entry.id()], head.created_at());
+        head
     }
 
     /// A post by `author` in `general` (not yet accepted).

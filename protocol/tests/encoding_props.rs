@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use curbside_protocol::{
-    AgeBand, Attestation, Body, Case, Charter, Comment, Digest, Event, EventId, Genesis, Handle,
-    HubDef, HubId, Jurisdiction, NetworkId, Poll, Post, PublicKey, Revocation, SecretKey, Sex,
-    Signature, SignedEvent, Specialty, Tag, Timestamp, TreeHead, Vote,
+    AgeBand, Attestation, Body, Case, Charter, Comment, Cosignature, Digest, Event, EventId,
+    Genesis, Handle, HubDef, HubId, Jurisdiction, NetworkId, Poll, Post, PublicKey, Revocation,
+    SecretKey, Sex, Signature, SignedEvent, Specialty, Tag, Timestamp, TreeHead, Vote,
 };
 use proptest::prelude::*;
 
@@ -81,6 +81,14 @@ fn body() -> impl Strategy<Value = Body> {
         )),
         (any::<u64>(), bytes32())
             .prop_map(|(size, r)| Body::TreeHead(TreeHead { size, root: Digest::from_bytes(r) })),
+        (bytes32(), bytes32(), any::<u64>(), bytes32()).prop_map(|(h, v, size, r)| {
+            Body::Cosignature(Cosignature {
+                head: EventId::from_bytes(h),
+                verifier: PublicKey::from_bytes(v),
+                size,
+                root: Digest::from_bytes(r),
+            })
+        }),
         (hub(), text()).prop_map(|(id, title)| Body::Hub(HubDef { id, title })),
         (hub(), text(), text()).prop_map(|(hub, title, body)| Body::Post(Post {
             hub,

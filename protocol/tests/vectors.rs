@@ -8,17 +8,22 @@ use curbside_protocol::{SignedEvent, testkit::vectors};
 
 const DOC: &str = include_str!("../../docs/PROTOCOL.md");
 
-/// The document's text with line breaks inside long hex runs removed, so
-/// vectors can be wrapped for reading.
-fn doc_joined() -> String {
-    DOC.lines().map(str::trim).collect::<Vec<_>>().join("")
+/// The value published under the heading `**name**`: the first code block
+/// after it, with the line breaks that wrap long hex runs removed.
+fn published(name: &str) -> Option<String> {
+    let heading = format!("**{name}**");
+    let after = &DOC[DOC.find(&heading)? + heading.len()..];
+    let block = &after[after.find("```text\n")? + "```text\n".len()..];
+    let block = &block[..block.find("```")?];
+    Some(block.lines().map(str::trim).collect::<Vec<_>>().join(""))
 }
 
 #[test]
-fn every_vector_is_in_the_protocol_document() {
-    let doc = doc_joined();
+fn every_vector_is_in_the_protocol_document_under_its_name() {
     for (name, value) in vectors() {
-        assert!(doc.contains(&value), "docs/PROTOCOL.md lacks the {name} vector:\n{value}");
+        let shown =
+            published(name).unwrap_or_else(|| panic!("docs/PROTOCOL.md has no **{name}** vector"));
+        assert_eq!(shown, value, "docs/PROTOCOL.md shows a different {name}");
     }
 }
 

@@ -55,9 +55,15 @@ impl Default for Network {
 impl Network {
     /// A network with one root.
     pub fn new() -> Self {
+        Self::with_params(|_| {})
+    }
+
+    /// A network with one root and its parameters adjusted by `tweak`.
+    pub fn with_params(tweak: impl FnOnce(&mut curbside_protocol::Params)) -> Self {
         let root = key("e2e-root");
-        let genesis =
+        let mut genesis =
             Genesis::new("End-to-end test network", vec![root.public()], curbside_node::now());
+        tweak(&mut genesis.params);
         Self { root, genesis }
     }
 
@@ -76,6 +82,18 @@ impl Network {
     /// earlier than the event's.
     pub fn sign_at(&self, author: &SecretKey, body: Body, at: Timestamp) -> SignedEvent {
         Event::new(self.id(), author.public(), at, body).sign(author).unwrap()
+    }
+
+    /// A post in `general` by `who`, now.
+    pub fn post(&self, who: &SecretKey, title: &str) -> SignedEvent {
+        self.sign(
+            who,
+            Body::Post(curbside_protocol::Post {
+                hub: "general".parse().unwrap(),
+                title: title.into(),
+                body: "Thoughts?".into(),
+            }),
+        )
     }
 
     /// A charter for `node` by the root, verifying in `verify`.
@@ -287,6 +305,23 @@ impl TestNode {
         net["peers"]
             .as_array()
             .map_or(0, |peers| peers.iter().filter(|p| p["admitted"] == json!(true)).count())
+    }
+
+    /// The node's own secret key, read from its data directory: for tests
+    /// that play a misbehaving institution.
+    pub fn secret_key(&self) -> SecretKey {
+        DataDir::open(&self.data).unwrap().key().clone()
+    }
+
+    /// What this node holds of `verifier`'s audit log (`/v1/audit/logs`).
+    pub fn audit_log(&self, verifier: &PublicKey) -> Option<Value> {
+        let (status, body) = self.get("/v1/audit/logs", None);
+        assert_eq!(status, 200, "{body}");
+        body["logs"]
+            .as_array()?
+            .iter()
+            .find(|l| l["verifier"] == json!(verifier.to_string()))
+            .cloned()
     }
 
     /// Stored events, from `/v1/status`.

@@ -209,6 +209,19 @@ fn sessions_need_an_attested_key_and_a_fresh_signature() {
     assert_eq!(body["attested"], true);
     assert_eq!(body["attestations"][0]["handle"], "dr-s");
 
+    // Revoking the attestation ends the session at once.
+    let attestation = body["attestations"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = node.post(
+        "/v1/admin/revoke",
+        &json!({ "target": attestation, "reason": "licence suspended" }),
+        Some(&node.admin_token),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = node.get("/v1/hubs", Some(&token));
+    assert_eq!((status, body["code"].as_str().unwrap()), (403, "not_attested"), "{body}");
+    let (status, _) = node.get("/v1/hubs", Some(&token));
+    assert_eq!(status, 401, "the session is gone");
+
     // Status has no content: counts and identity only.
     let (_, status_body) = node.get("/v1/status", None);
     let keys: Vec<&String> = status_body.as_object().unwrap().keys().collect();

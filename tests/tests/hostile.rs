@@ -76,7 +76,15 @@ fn a_peer_gossiping_invalid_events_is_cut_off() {
 #[test]
 fn a_peer_flooding_requests_is_rate_limited_then_blocked() {
     let net = Network::new();
-    let a = TestNode::start_peer(&net, &[], &["GB"]);
+    // A low limit, so that the flood exceeds it however slowly this
+    // machine answers (at the default 200/s a loaded machine serving one
+    // request at a time can stay under it).
+    let a = TestNode::start_unchartered(&[], &net, |c| {
+        if let Some(n) = c.net.as_mut() {
+            n.requests_per_second = 10;
+        }
+    });
+    assert_eq!(a.submit(&[net.charter(&a.key, &["GB"])]).0, 200);
     let evil = key("hostile-requests");
     let charter = net.charter(&evil.public(), &[]);
     assert_eq!(a.submit(std::slice::from_ref(&charter)).0, 200);

@@ -54,6 +54,7 @@ pub(crate) fn check_text(ctx: &Ctx, file: &str) -> anyhow::Result<ExitCode> {
 
 /// `curbside codes`.
 pub(crate) fn codes(ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    ctx.out.emit(&json!({ "codes": Rejection::CODES }), || Rejection::CODES.join("\n"))?;
+    ctx.out
+        .emit(&json!({ "codes": Rejection::CODES.as_slice() }), || Rejection::CODES.join("\n"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod check;
+mod demo;
 mod id;
 mod network;
 mod node;
@@ -87,6 +88,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx =
         Ctx { home: Home::resolve(cli.home)?, out: Out { json: cli.json }, top_node: cli.node };
     match cli.command {
+        Command::Demo => demo::run(&ctx),
         Command::Network(NetworkCommand::New { name, out }) => network::new(&ctx, &name, &out),
         Command::Charter(args) => network::charter(&ctx, &args),
         Command::Node(NodeCommand::Init { genesis, data }) => node::init(&ctx, &genesis, &data),

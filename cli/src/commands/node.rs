@@ -195,18 +195,24 @@ fn status_text(status: &serde_json::Value, network: &serde_json::Value) -> Strin
         serde_json::Value::Null => "-".into(),
         other => other.to_string(),
     };
-    let mut text = kv(&[
+    let enabled = network["enabled"] == json!(true);
+    let mut rows = vec![
         ("network", format!("{} ({})", s(&status["network_name"]), s(&status["network"]))),
         ("node key", s(&status["node_key"])),
+    ];
+    if enabled {
+        rows.push(("peer id", s(&network["peer_id"])));
+    }
+    rows.extend([
         ("events", s(&status["events"])),
         ("pending", s(&status["pending"])),
         ("version", s(&status["version"])),
     ]);
-    if network["enabled"] != json!(true) {
+    let mut text = kv(&rows);
+    if !enabled {
         text.push_str("\nPeer-to-peer: off (no listen address and no bootstrap peer).\n");
         return text;
     }
-    text.push_str(&kv(&[("peer id", s(&network["peer_id"]))]));
     for addr in network["listening"].as_array().into_iter().flatten() {
         text.push_str(&format!("  listening on {}\n", s(addr)));
     }
@@ -261,4 +267,78 @@ fn status_text(status: &serde_json::Value, network: &serde_json::Value) -> Strin
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/v1/status` and `/v1/network` as a node answers them (docs/API.md).
+    fn answers() -> (serde_json::Value, serde_json::Value) {
+        let status = json!({
+            "network": "ab".repeat(32), "network_name": "Curbside UK", "version": "0.1.0",
+            "node_key": "cd".repeat(32), "events": 34, "pending": 0,
+        });
+        let network = json!({
+            "enabled": true,
+            "peer_id": "12D3KooWSelf",
+            "listening": ["/ip4/127.0.0.1/tcp/7421/p2p/12D3KooWSelf"],
+            "sets": [["trust", 16], ["content", 18]],
+            "peers": [
+                { "peer_id": "12D3KooWSynced", "node_key": "ef".repeat(32), "admitted": true,
+                  "addresses": [], "score": 1.25, "syncing": null,
+                  "last_sync": { "rounds": 2, "bytes_reconciling": 401, "needed": 2,
+                                 "peer_lacks": 0, "fetched": 2, "bytes_fetched": 900,
+                                 "stored": 2, "invalid": 0, "millis": 109 } },
+                { "peer_id": "12D3KooWSyncing", "node_key": null, "admitted": true,
+                  "addresses": [], "score": 0.0,
+                  "syncing": { "scope": "content", "needed": 1000, "fetched": 250 },
+                  "last_sync": null },
+                { "peer_id": "12D3KooWNew", "node_key": null, "admitted": false,
+                  "addresses": [], "score": -60.0, "syncing": null, "last_sync": null },
+            ],
+            "blocked": [
+                { "peer_id": "12D3KooWStranger", "code": "not_chartered",
+                  "reason": "no charter names its key", "remaining_secs": 25 },
+            ],
+        });
+        (status, network)
+    }
+
+    #[test]
+    fn status_lists_peers_and_their_sync_state() {
+        let (status, network) = answers();
+        let text = status_text(&status, &network);
+        let line = |needle: &str| {
+            text.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(line("peer id").ends_with("12D3KooWSelf"), "{text}");
+        assert!(line("events").ends_with("34"), "{text}");
+        assert!(text.contains("sync sets: trust 16, content 18"), "{text}");
+        assert!(text.contains("3 peer(s)"), "{text}");
+        let synced = line("12D3KooWSynced");
+        assert!(synced.contains("yes") && synced.contains("1.2"), "{synced}");
+        assert!(synced.contains("in sync (2 fetched, 109 ms, 2 rounds)"), "{synced}");
+        assert!(line("12D3KooWSyncing").contains("syncing content: 250/1000"), "{text}");
+        let new = line("12D3KooWNew");
+        assert!(new.contains("checking") && new.contains("not yet synced"), "{new}");
+        assert!(line("12D3KooWStranger").contains("not_chartered (25s left)"), "{text}");
+        // The key-value block lines up.
+        let starts: Vec<usize> = ["network ", "node key ", "peer id ", "events ", "pending "]
+            .iter()
+            .map(|k| {
+                let l = line(k.trim_end());
+                l.len() - l[k.len()..].trim_start().len()
+            })
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
+
+    #[test]
+    fn a_node_alone_says_peer_to_peer_is_off() {
+        let (status, _) = answers();
+        let text = status_text(&status, &json!({ "enabled": false }));
+        assert!(text.contains("Peer-to-peer: off"), "{text}");
+        assert!(!text.contains("peer id"), "{text}");
+    }
 }

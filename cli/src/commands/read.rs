@@ -46,6 +46,9 @@ fn headline(e: &EventView) -> String {
         Body::Attestation(a) => format!("attestation of {} ({})", a.handle, a.jurisdiction),
         Body::Revocation(r) => format!("revocation of {}: {}", r.target.short(), r.reason),
         Body::TreeHead(t) => format!("audit log head: {} entries", t.size),
+        Body::Cosignature(c) => {
+            format!("cosignature of {}'s log head at {} entries", c.verifier.short(), c.size)
+        }
         Body::Hub(h) => format!("hub {}: {}", h.id, h.title),
     }
 }

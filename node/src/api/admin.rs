@@ -5,15 +5,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use curbside_protocol::{
-    Attestation, AttestationRequest, Body, Event, EventId, Jurisdiction, LicenceOpening,
-    Revocation, SignedEvent, Specialty,
+    Attestation, AttestationRequest, Body, EventId, Jurisdiction, LicenceOpening, Revocation,
+    SignedEvent, Specialty,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Admin;
 use super::{ApiError, ApiJson, AppState};
-use crate::ingest::{IngestError, Outcome};
+use crate::audit::{IssueError, Issued};
+use crate::ingest::Outcome;
 
 /// Longest attestation, in days (five years).
 const MAX_VALID_DAYS: u64 = 5 * 366;
@@ -32,38 +33,28 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
 }
 
-/// Signs `body` with the node's key, ingests it and answers with its id.
+/// Issues `body` (an attestation or revocation) as this node: logged in
+/// its audit log, covered by a new tree head, then published.
 async fn publish(
     state: &AppState,
     at: curbside_protocol::Timestamp,
     body: Body,
-) -> Result<(EventId, SignedEvent), ApiError> {
-    let event = Event::new(state.store.network(), state.key.public(), at, body)
-        .sign(&state.key)
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "node key mismatch")
-        })?;
-    let outcomes = state.ingester.submit(vec![event.clone()]).await.map_err(|e| match e {
-        IngestError::Stopped => {
+    opening: Option<LicenceOpening>,
+) -> Result<Issued, ApiError> {
+    let issued = state.issuer.issue(at, body, opening).await.map_err(|e| match e {
+        IssueError::Refused { code, message } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        }
+        IssueError::Stopped => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string())
         }
-        IngestError::Store(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m),
+        IssueError::Store(e) => ApiError::from(e),
+        IssueError::Ingest(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m),
     })?;
+    let outcomes =
+        [Outcome::Stored { id: issued.event.id() }, Outcome::Stored { id: issued.head.id() }];
     state.metrics.record(&outcomes);
-    match outcomes.into_iter().next() {
-        Some(Outcome::Stored { id } | Outcome::Duplicate { id }) => Ok((id, event)),
-        Some(Outcome::Rejected { code, message, .. }) => {
-            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message))
-        }
-        Some(Outcome::Pending { waiting_for, .. }) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "missing_dependency",
-            format!(
-                "this node cannot sign it yet: it lacks {waiting_for} (is the node chartered?)"
-            ),
-        )),
-        None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no outcome")),
-    }
+    Ok(issued)
 }
 
 fn wire(event: &SignedEvent) -> String {
@@ -114,11 +105,22 @@ pub(crate) async fn attest(
         requested_at: request.requested_at,
         possession: request.signature,
     });
-    // Keep the opening before the attestation exists anywhere else.
-    let id = Event::new(state.store.network(), state.key.public(), now, body.clone()).id();
-    state.store.put_opening(&id, &opening)?;
-    let (id, event) = publish(&state, now, body).await?;
-    Ok(Json(json!({ "id": id, "event": wire(&event) })))
+    // The opening is kept once the attestation is known valid, before it
+    // exists anywhere else.
+    let issued = publish(&state, now, body, Some(opening)).await?;
+    Ok(Json(issued_json(&issued)))
+}
+
+fn issued_json(issued: &Issued) -> Value {
+    json!({
+        "id": issued.event.id(),
+        "event": wire(&issued.event),
+        "log": {
+            "index": issued.index,
+            "head": issued.head.id(),
+            "head_event": wire(&issued.head),
+        },
+    })
 }
 
 #[derive(Deserialize)]
@@ -139,8 +141,8 @@ pub(crate) async fn revoke(
         .map_err(|_| ApiError::bad_request(format!("{:?} is not an event id", req.target)))?;
     let now = crate::now();
     let body = Body::Revocation(Revocation { target, reason: req.reason, effective_at: now });
-    let (id, event) = publish(&state, now, body).await?;
-    Ok(Json(json!({ "id": id, "event": wire(&event) })))
+    let issued = publish(&state, now, body, None).await?;
+    Ok(Json(issued_json(&issued)))
 }
 
 #[derive(Deserialize)]

@@ -72,6 +72,10 @@ impl Sessions {
         (token, expires)
     }
 
+    fn end(&mut self, token: &str) {
+        self.sessions.remove(token);
+    }
+
     fn check(&self, token: &str, now: Timestamp) -> Option<PublicKey> {
         self.sessions.get(token).filter(|(_, expires)| *expires > now).map(|(key, _)| *key)
     }
@@ -108,10 +112,24 @@ impl FromRequestParts<AppState> for Reader {
         if constant_time_eq(token.as_bytes(), state.admin_token.as_bytes()) {
             return Ok(Reader::Admin);
         }
-        let sessions = state.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.check(token, crate::now()).map(|_| Reader::Physician).ok_or_else(|| {
-            ApiError::unauthenticated("the session is unknown or expired: open a new one")
-        })
+        let now = crate::now();
+        let key = state.sessions.lock().unwrap_or_else(|p| p.into_inner()).check(token, now);
+        let Some(key) = key else {
+            return Err(ApiError::unauthenticated(
+                "the session is unknown or expired: open a new one",
+            ));
+        };
+        // A session lasts only while its key is attested: a revocation (or
+        // a lapse) ends it at once, not when it expires.
+        if !state.store.attestation_status(&key, now)?.attested {
+            state.sessions.lock().unwrap_or_else(|p| p.into_inner()).end(token);
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_attested",
+                format!("{key} no longer holds an attestation in force; the session is closed"),
+            ));
+        }
+        Ok(Reader::Physician)
     }
 }
 

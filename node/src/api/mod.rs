@@ -2,6 +2,7 @@
 //! `docs/API.md` is its contract.
 
 mod admin;
+mod audit;
 mod auth;
 mod error;
 mod events;
@@ -29,41 +30,77 @@ pub const MAX_BODY: usize = 1 << 20;
 pub const MAX_PAGE: usize = 200;
 
 /// What every handler shares.
-#[derive(Debug)]
 pub struct Shared {
     pub(crate) store: Arc<Store>,
     pub(crate) ingester: Ingester,
+    pub(crate) issuer: Arc<crate::audit::Issuer>,
     pub(crate) key: SecretKey,
     pub(crate) admin_token: String,
     pub(crate) sessions: auth::SharedSessions,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) session_ms: u64,
     pub(crate) net: Option<crate::net::NetHandle>,
+    pub(crate) audit_quorum: usize,
+}
+
+/// Never prints the admin token or the sessions' tokens.
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("network", &self.store.network())
+            .field("key", &self.key)
+            .field("admin_token", &"<redacted>")
+            .field("session_ms", &self.session_ms)
+            .field("audit_quorum", &self.audit_quorum)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The handlers' state.
 pub type AppState = Arc<Shared>;
 
+/// What a node's API is built from.
+pub struct ApiParts {
+    /// The store (read directly; written through `ingester` and `issuer`).
+    pub store: Arc<Store>,
+    /// The ingest path.
+    pub ingester: Ingester,
+    /// This node's own audit log.
+    pub issuer: Arc<crate::audit::Issuer>,
+    /// The node's key.
+    pub key: SecretKey,
+    /// The admin token.
+    pub admin_token: String,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Session lifetime in milliseconds.
+    pub session_ms: u64,
+    /// The network, if the node takes part in one.
+    pub net: Option<crate::net::NetHandle>,
+    /// Cosignatures that settle a tree head.
+    pub audit_quorum: usize,
+}
+
+impl std::fmt::Debug for ApiParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiParts").field("key", &self.key).finish_non_exhaustive()
+    }
+}
+
 impl Shared {
     /// State for the API of a node.
-    pub fn new(
-        store: Arc<Store>,
-        ingester: Ingester,
-        key: SecretKey,
-        admin_token: String,
-        metrics: Arc<Metrics>,
-        session_ms: u64,
-        net: Option<crate::net::NetHandle>,
-    ) -> AppState {
+    pub fn new(parts: ApiParts) -> AppState {
         Arc::new(Self {
-            store,
-            ingester,
-            key,
-            admin_token,
+            store: parts.store,
+            ingester: parts.ingester,
+            issuer: parts.issuer,
+            key: parts.key,
+            admin_token: parts.admin_token,
             sessions: Default::default(),
-            metrics,
-            session_ms,
-            net,
+            metrics: parts.metrics,
+            session_ms: parts.session_ms,
+            net: parts.net,
+            audit_quorum: parts.audit_quorum,
         })
     }
 }
@@ -126,6 +163,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/attest", post(admin::attest))
         .route("/v1/admin/revoke", post(admin::revoke))
         .route("/v1/admin/peers", post(admin::dial))
+        .route("/v1/admin/openings/{id}", get(audit::opening))
+        .route("/v1/genesis", get(audit::genesis))
+        .route("/v1/audit/logs", get(audit::logs))
+        .route("/v1/audit/logs/{verifier}/heads", get(audit::heads))
+        .route("/v1/audit/logs/{verifier}/leaves", get(audit::leaves))
+        .route("/v1/audit/logs/{verifier}/consistency", get(audit::consistency))
+        .route("/v1/audit/logs/{verifier}/inclusion", get(audit::inclusion))
+        .route("/v1/audit/evidence", get(audit::evidence))
+        .route("/v1/audit/charters", get(audit::charters))
+        .route("/v1/audit/events/{id}", get(audit::trust_event))
         .fallback(error::no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(refuse_announced_oversize))

@@ -176,6 +176,37 @@ impl NetHandle {
     pub async fn dial(&self, addr: Multiaddr) {
         let _ = self.commands.send(Command::Dial(addr)).await;
     }
+
+    /// The peers admitted now (chartered and connected).
+    pub async fn peers(&self) -> Vec<PeerRef> {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Peers(tx)).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default().into_iter().map(|(id, key)| PeerRef { id, key }).collect()
+    }
+
+    /// Sends `request` to `peer` and waits for its response.
+    pub async fn request(
+        &self,
+        peer: &PeerRef,
+        request: wire::Request,
+    ) -> Result<wire::Response, String> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Request { peer: peer.id, request, reply })
+            .await
+            .map_err(|_| "the network task has stopped".to_string())?;
+        rx.await.map_err(|_| "the network task has stopped".to_string())?
+    }
+}
+
+/// An admitted peer, to send requests to.
+#[derive(Debug, Clone)]
+pub struct PeerRef {
+    id: libp2p::PeerId,
+    /// Its node key.
+    pub key: curbside_protocol::PublicKey,
 }
 
 /// The running network task.

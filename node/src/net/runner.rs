@@ -42,6 +42,8 @@ pub(crate) enum Command {
     Status(oneshot::Sender<NetStatus>),
     /// Dial an address.
     Dial(Multiaddr),
+    /// List the admitted peers and their node keys.
+    Peers(oneshot::Sender<Vec<(PeerId, PublicKey)>>),
     /// Send a request to a peer and return its response.
     Request { peer: PeerId, request: Request, reply: oneshot::Sender<Result<Response, String>> },
     /// Answer an inbound request (computed off the runner).
@@ -61,6 +63,7 @@ impl std::fmt::Debug for Command {
         let name = match self {
             Command::Status(_) => "Status",
             Command::Dial(_) => "Dial",
+            Command::Peers(_) => "Peers",
             Command::Request { .. } => "Request",
             Command::Respond { .. } => "Respond",
             Command::Judged { .. } => "Judged",
@@ -494,10 +497,10 @@ impl Runner {
                 self.queue_sync(source, true);
                 MessageAcceptance::Ignore
             }
-            Ok(Outcome::Rejected { code: "pending_full", .. }) | Err(_) => {
+            Ok(Outcome::Rejected { blames_sender: false, .. }) | Err(_) => {
                 MessageAcceptance::Ignore
             }
-            Ok(Outcome::Rejected { id, code, message: why }) => {
+            Ok(Outcome::Rejected { id, code, message: why, .. }) => {
                 self.report(&message, &source, MessageAcceptance::Reject);
                 self.offence(source, code, format!("gossiped {id}: {why}"));
                 return;
@@ -634,6 +637,17 @@ impl Runner {
                     ),
                 );
                 self.offence(peer_id, "too_many_ids", "oversized fetch".into());
+            }
+            request @ (Request::LogHead { .. }
+            | Request::LogLeaves { .. }
+            | Request::LogConsistency { .. }
+            | Request::LogInclusion { .. }) => {
+                let store = self.parts.store.clone();
+                let commands = self.commands.clone();
+                tokio::task::spawn_blocking(move || {
+                    let response = crate::audit::answer(&store, request);
+                    let _ = commands.blocking_send(Command::Respond { channel, response });
+                });
             }
             Request::Fetch { ids } => {
                 let store = self.parts.store.clone();
@@ -874,6 +888,15 @@ impl Runner {
                 let _ = reply.send(self.status());
             }
             Command::Dial(addr) => self.dial(addr),
+            Command::Peers(reply) => {
+                let admitted = self
+                    .peers
+                    .iter()
+                    .filter(|(_, p)| p.state == State::Admitted)
+                    .filter_map(|(id, p)| Some((*id, p.key?)))
+                    .collect();
+                let _ = reply.send(admitted);
+            }
             Command::Request { peer, request, reply } => {
                 if self.swarm.is_connected(&peer) {
                     let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);

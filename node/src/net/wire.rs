@@ -2,7 +2,7 @@
 //! Gossip carries bare events (their wire bytes) and needs no types here.
 //! Public so that tests can speak the protocol as a (hostile) peer would.
 
-use curbside_protocol::EventId;
+use curbside_protocol::{Digest, EventId, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::sync::Scope;
@@ -10,6 +10,9 @@ use crate::sync::recon;
 
 /// Most ids one fetch may name.
 pub const MAX_FETCH_IDS: usize = 1024;
+
+/// Most audit-log leaves one request may ask for.
+pub const MAX_LOG_LEAVES: u64 = 1024;
 
 /// A request from one node to another.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,6 +31,43 @@ pub enum Request {
     Fetch {
         /// What is wanted.
         ids: Vec<EventId>,
+    },
+    /// The latest tree head of `verifier`'s audit log the responder has
+    /// checked, and how many leaves it holds.
+    LogHead {
+        /// Whose log.
+        verifier: PublicKey,
+    },
+    /// Leaves `start..end` of `verifier`'s log (at most [`MAX_LOG_LEAVES`]),
+    /// with their events if `with_events`.
+    LogLeaves {
+        /// Whose log.
+        verifier: PublicKey,
+        /// First leaf.
+        start: u64,
+        /// One past the last.
+        end: u64,
+        /// Whether to send the leaf events too.
+        with_events: bool,
+    },
+    /// The consistency proof from size `old` to size `new` of `verifier`'s log.
+    LogConsistency {
+        /// Whose log.
+        verifier: PublicKey,
+        /// The smaller size.
+        old: u64,
+        /// The larger size.
+        new: u64,
+    },
+    /// The inclusion proof of `leaf` in the first `size` leaves of
+    /// `verifier`'s log.
+    LogInclusion {
+        /// Whose log.
+        verifier: PublicKey,
+        /// The leaf (an attestation or revocation id).
+        leaf: EventId,
+        /// The tree size the proof is for.
+        size: u64,
     },
 }
 
@@ -50,9 +90,35 @@ pub enum Response {
         /// Wire bytes of each event.
         events: Vec<Vec<u8>>,
     },
+    /// A verifier's latest checked tree head (`None` if none) and the
+    /// leaves held.
+    LogHead {
+        /// Wire bytes of the head event.
+        head: Option<Vec<u8>>,
+        /// Leaves the responder holds.
+        size: u64,
+    },
+    /// Leaves of a log from `start`, with their events when asked for
+    /// (in the same order; an event the responder lacks is left empty).
+    LogLeaves {
+        /// Index of the first leaf.
+        start: u64,
+        /// The leaf ids.
+        leaves: Vec<EventId>,
+        /// Wire bytes of each leaf's event, or nothing.
+        events: Vec<Vec<u8>>,
+    },
+    /// A Merkle proof: consistency, or inclusion of the leaf at `index`.
+    LogProof {
+        /// The leaf's index (inclusion proofs; 0 for consistency).
+        index: u64,
+        /// The proof's hashes.
+        proof: Vec<Digest>,
+    },
     /// The request was not served.
     Refused {
-        /// Stable machine code (`not_chartered`, `rate_limited`, `too_many_ids`, `bad_message`).
+        /// Stable machine code (`not_chartered`, `rate_limited`, `too_many_ids`,
+        /// `bad_message`, `log_unavailable`, `storage`).
         code: String,
         /// For people.
         message: String,

@@ -15,8 +15,15 @@
 //! pending       id → PendingRecord                      (waiting for a dependency)
 //! pending_deps  dependency ‖ id → ()
 //! openings      attestation id → LicenceOpening          (this node's own attestations; private)
+//! heads         verifier ‖ created_at ‖ id → HeadRecord  (tree heads; see `audit.rs`)
+//! head_queue    verifier ‖ created_at ‖ id → ()          (tree heads not yet checked)
+//! cosignatures  head ‖ cosigner → cosignature id
+//! revoked_by    target ‖ revocation id → ()           (the revocation events themselves)
 //! meta          schema, network, counters
 //! ```
+//!
+//! Verifiers' audit logs (the leaves, checked heads, proof of forks) are in
+//! trees of their own, written by the audit module: see [`audit`].
 //!
 //! Invariants: an event and all its index entries are written in one sled
 //! transaction; writing an event twice changes nothing; only one writer at a
@@ -24,6 +31,7 @@
 //! transaction cannot race. Durability is separate: [`Store::flush`] makes
 //! everything committed so far durable, so many commits can share one fsync.
 
+pub mod audit;
 mod keys;
 mod peers;
 mod pending;
@@ -42,7 +50,7 @@ pub use reads::{AttestationStatus, StoreCounts, ThreadEntry};
 pub use view::StoreView;
 
 /// The on-disk layout version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -105,11 +113,15 @@ enum T {
     Pending,
     PendingDeps,
     Openings,
+    Heads,
+    HeadQueue,
+    Cosigs,
+    RevokedBy,
     Meta,
 }
 
 impl T {
-    const ALL: [T; 15] = [
+    const ALL: [T; 19] = [
         T::Events,
         T::Timeline,
         T::Feed,
@@ -124,6 +136,10 @@ impl T {
         T::Pending,
         T::PendingDeps,
         T::Openings,
+        T::Heads,
+        T::HeadQueue,
+        T::Cosigs,
+        T::RevokedBy,
         T::Meta,
     ];
 
@@ -143,6 +159,10 @@ impl T {
             T::Pending => "pending",
             T::PendingDeps => "pending_deps",
             T::Openings => "openings",
+            T::Heads => "heads",
+            T::HeadQueue => "head_queue",
+            T::Cosigs => "cosignatures",
+            T::RevokedBy => "revoked_by",
             T::Meta => "meta",
         }
     }
@@ -171,6 +191,8 @@ pub struct Store {
     network: NetworkId,
     /// One writer at a time.
     writer: Mutex<()>,
+    /// Every verifier's audit log, in memory.
+    audit: audit::AuditMemory,
 }
 
 fn decode<V: serde::de::DeserializeOwned>(tree: T, bytes: &[u8]) -> Result<V, StoreError> {
@@ -194,7 +216,8 @@ impl Store {
         let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open()?;
         let trees = T::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
         let network = genesis.network_id();
-        let store = Self { db, trees, genesis, network, writer: Mutex::new(()) };
+        let audit = audit::AuditMemory::load(&db)?;
+        let store = Self { db, trees, genesis, network, writer: Mutex::new(()), audit };
         let meta = store.tree(T::Meta);
         match meta.get(META_SCHEMA)? {
             None => {

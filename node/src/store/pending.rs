@@ -45,6 +45,11 @@ pub(super) fn dep_key_charter(key: &PublicKey) -> Vec<u8> {
 pub(super) fn dep_key_hub(hub: &HubId) -> Vec<u8> {
     [&[4u8][..], hub.as_str().as_bytes(), &[0u8]].concat()
 }
+/// Everything waiting on one verifier's log waits on the log as a whole:
+/// each time this node learns more of it, they are all tried again.
+pub(super) fn dep_key_log(verifier: &PublicKey) -> Vec<u8> {
+    [&[5u8][..], verifier.as_bytes()].concat()
+}
 
 fn dep_key(dep: &Dependency) -> Vec<u8> {
     match dep {
@@ -52,6 +57,7 @@ fn dep_key(dep: &Dependency) -> Vec<u8> {
         Dependency::Attestation(k) => dep_key_attestation(k),
         Dependency::Charter(k) => dep_key_charter(k),
         Dependency::Hub(h) => dep_key_hub(h),
+        Dependency::LogEntry { verifier, .. } => dep_key_log(verifier),
     }
 }
 
@@ -118,6 +124,21 @@ impl Store {
             self.apply(w)?;
         }
         Ok(dropped)
+    }
+
+    /// Outside a commit: removes the pending events waiting on any of
+    /// `deps` and returns them, to be ingested again.
+    pub(super) fn release_waiting(
+        &self,
+        deps: &[Vec<u8>],
+    ) -> Result<Vec<PendingEvent>, StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = super::write::Writes::new();
+        let released = self.release_pending(&mut w, deps)?;
+        if !released.is_empty() {
+            self.apply(w)?;
+        }
+        Ok(released)
     }
 
     /// Inside a commit: removes the pending events waiting on any of `deps`

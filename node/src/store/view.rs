@@ -10,8 +10,9 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 
 use curbside_protocol::{
-    AttestationRecord, CharterRecord, EventId, EventSummary, Genesis, HubId, MemoryTrust,
-    NetworkId, PollRecord, PublicKey, Timestamp, TrustView, VerifiedEvent,
+    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Genesis, HubId, LogEntry,
+    MemoryTrust, NetworkId, PollRecord, PublicKey, Timestamp, TreeHeadRecord, TrustView,
+    VerifiedEvent,
 };
 
 use super::{Store, StoreError, T, decode, keys};
@@ -151,5 +152,30 @@ impl TrustView for StoreView<'_> {
             }
         };
         self.or_note(read(), None)
+    }
+
+    fn tree_head(&self, id: &EventId) -> Option<TreeHeadRecord> {
+        if let Some(h) = self.batch.tree_head(id) {
+            return Some(h);
+        }
+        let read = || -> Result<Option<TreeHeadRecord>, StoreError> {
+            let Some(event) = self.store.get(id)? else { return Ok(None) };
+            let Body::TreeHead(h) = event.body() else { return Ok(None) };
+            Ok(Some(TreeHeadRecord {
+                verifier: *event.author(),
+                size: h.size,
+                root: h.root,
+                created_at: event.created_at(),
+            }))
+        };
+        self.or_note(read(), None)
+    }
+
+    fn log_entry(&self, verifier: &PublicKey, attestation: &EventId) -> LogEntry {
+        self.store.audit.entry(verifier, attestation)
+    }
+
+    fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
+        self.store.audit.forked_at(verifier)
     }
 }

@@ -57,6 +57,7 @@ impl Store {
         let mut ballots: HashMap<[u8; 64], Option<Ballot>> = HashMap::new();
         let mut tallies: HashMap<EventId, Counts> = HashMap::new();
         let mut revocations: BTreeMap<EventId, Timestamp> = BTreeMap::new();
+        let mut hubs = HashSet::new();
         let mut committed = Committed::default();
         let mut deps = Vec::new();
 
@@ -124,6 +125,7 @@ impl Store {
                     deps.push(pending::dep_key_charter(&c.node));
                 }
                 Body::Revocation(r) => {
+                    w.put(T::RevokedBy, keys::pair(r.target.as_bytes(), id.as_bytes()), []);
                     let existing = match revocations.get(&r.target) {
                         Some(at) => Some(*at),
                         None => self.revoked_at(&r.target)?,
@@ -132,10 +134,27 @@ impl Store {
                     revocations.insert(r.target, at);
                 }
                 Body::Hub(h) => {
-                    w.put(T::Hubs, h.id.as_str(), h.title.as_bytes());
+                    // A hub added twice keeps the name it was first stored with.
+                    if !self.tree(T::Hubs).contains_key(h.id.as_str())? && hubs.insert(h.id.clone())
+                    {
+                        w.put(T::Hubs, h.id.as_str(), h.title.as_bytes());
+                    }
                     deps.push(pending::dep_key_hub(&h.id));
                 }
-                Body::Post(_) | Body::Case(_) | Body::TreeHead(_) => {}
+                Body::TreeHead(h) => {
+                    let key = keys::timed(event.author().as_bytes(), event.created_at(), &id);
+                    let record = super::audit::HeadRecord { size: h.size, root: h.root };
+                    w.put(T::Heads, &key, encode(&record));
+                    w.put(T::HeadQueue, &key, []);
+                }
+                Body::Cosignature(c) => {
+                    w.put(
+                        T::Cosigs,
+                        keys::pair(c.head.as_bytes(), event.author().as_bytes()),
+                        id.as_bytes(),
+                    );
+                }
+                Body::Post(_) | Body::Case(_) => {}
             }
         }
         if committed.stored.is_empty() {

@@ -165,7 +165,7 @@ async fn fetch<T: Transport + Sync>(
         for outcome in outcomes {
             match outcome {
                 Outcome::Stored { .. } => report.stored += 1,
-                Outcome::Rejected { code, .. } if code != "pending_full" => report.invalid += 1,
+                Outcome::Rejected { blames_sender: true, .. } => report.invalid += 1,
                 _ => {}
             }
         }

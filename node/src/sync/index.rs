@@ -36,7 +36,10 @@ impl Scope {
 
     /// The scope of the kind whose byte (`Kind as u8`) is `kind`.
     pub fn of_byte(kind: u8) -> Scope {
-        if kind <= Kind::Hub as u8 { Scope::Trust } else { Scope::Content }
+        match Kind::ALL.get(usize::from(kind)) {
+            Some(k) if k.is_trust() => Scope::Trust,
+            _ => Scope::Content,
+        }
     }
 
     /// A name for logs and status.
@@ -155,5 +158,15 @@ mod tests {
         index.read(Scope::Content, |set| {
             assert!(set.items().windows(2).all(|w| w[0] < w[1]));
         });
+    }
+
+    /// Regression: cosignatures (a kind added after the hubs) were put in
+    /// the content scope, so they were never gossiped on the trust topic.
+    #[test]
+    fn every_trust_kind_is_in_the_trust_scope() {
+        for kind in Kind::ALL {
+            let expected = if kind.is_trust() { Scope::Trust } else { Scope::Content };
+            assert_eq!(Scope::of(kind), expected, "{kind}");
+        }
     }
 }

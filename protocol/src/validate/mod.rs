@@ -24,7 +24,8 @@ mod trust;
 pub use rejection::{Dependency, GossipVerdict, NotAccepted, Rejection};
 pub use rules::charters_in_force;
 pub use trust::{
-    AttestationRecord, CharterRecord, EventSummary, MemoryTrust, PollRecord, TrustView,
+    AttestationRecord, CharterRecord, EventSummary, LogEntry, MemoryTrust, PollRecord,
+    TreeHeadRecord, TrustView,
 };
 
 use crate::{Body, EVENT_VERSION, EventId, Kind, PublicKey, SignedEvent, Timestamp};

@@ -8,8 +8,13 @@ use crate::{EventId, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Timestamp}
 /// An event is invalid, for this reason. Each variant has a stable
 /// snake_case [`code`](Rejection::code) that the API, logs and metrics use.
 ///
-/// A rejection is final: the same bytes will be rejected again by every
-/// honest node, so a peer that relays one has misbehaved.
+/// Most rejections are *intrinsic*: given the event and what it names
+/// (its parent, poll, target or head), every honest node refuses the same
+/// bytes, so a peer that relays one has misbehaved. Some are
+/// [*contextual*](Rejection::is_contextual): they depend on trust records
+/// that reach nodes at different times (a renewed attestation, a
+/// revocation, a charter, a verifier's log), so an honest peer may relay
+/// what this node refuses, and must not be penalised for it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
     /// The encoding is larger than the network allows.
@@ -159,16 +164,8 @@ pub enum Rejection {
         /// When it was made.
         created_at: Timestamp,
     },
-    /// The target is already revoked from an earlier or equal time.
-    #[error("{target} is already revoked from {revoked_at}")]
-    AlreadyRevoked {
-        /// The target.
-        target: EventId,
-        /// The existing revocation's effect time.
-        revoked_at: Timestamp,
-    },
-    /// A hub with this id already exists.
-    #[error("hub {hub} already exists")]
+    /// A hub with this id is in the genesis.
+    #[error("hub {hub} is one of the network's genesis hubs")]
     HubExists {
         /// The hub.
         hub: HubId,
@@ -237,6 +234,63 @@ pub enum Rejection {
         /// How many options the poll has.
         options: usize,
     },
+    /// The attestation's time to enter its verifier's audit log has passed,
+    /// and the verifier's later tree heads do not cover it.
+    #[error(
+        "attestation {attestation} of {subject} is not in its verifier's audit log: \
+         the verifier's tree head of {checked_through} does not cover it, and it had \
+         until {deadline}"
+    )]
+    AttestationNotLogged {
+        /// The physician's key.
+        subject: PublicKey,
+        /// The attestation.
+        attestation: EventId,
+        /// When it had to be logged by.
+        deadline: Timestamp,
+        /// The latest checked tree head of the verifier.
+        checked_through: Timestamp,
+    },
+    /// The attestation's verifier was caught forking its audit log, and the
+    /// attestation was issued after the fork.
+    #[error(
+        "attestation {attestation} of {subject} was issued after its verifier {verifier} \
+         forked its audit log (at {forked_at})"
+    )]
+    VerifierForked {
+        /// The physician's key.
+        subject: PublicKey,
+        /// The attestation.
+        attestation: EventId,
+        /// The verifier.
+        verifier: PublicKey,
+        /// When the fork happened.
+        forked_at: Timestamp,
+    },
+    /// A cosignature names an event that is not a tree head.
+    #[error("{target} is a {kind}, not a tree head")]
+    NotATreeHead {
+        /// The event named.
+        target: EventId,
+        /// Its kind.
+        kind: Kind,
+    },
+    /// A verifier may not witness its own tree head.
+    #[error("{verifier} cannot cosign its own tree head {head}")]
+    SelfCosignature {
+        /// The verifier.
+        verifier: PublicKey,
+        /// The head.
+        head: EventId,
+    },
+    /// A cosignature's verifier, size or root differ from the head's.
+    #[error("the cosignature of {head} says {field} differs from the head's")]
+    CosignatureMismatch {
+        /// The head.
+        head: EventId,
+        /// Which of verifier, size, root.
+        field: &'static str,
+    },
     /// The voter is not attested in any specialty the poll is open to.
     #[error(
         "poll {poll} is open only to some specialties, and {voter} is attested in none of them"
@@ -250,8 +304,29 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Whether the verdict depends on trust records that honest nodes may
+    /// not all hold yet (or on the validator's clock), rather than on the
+    /// event and what it names. Gossip ignores such events instead of
+    /// penalising the peer that sent them; the API still refuses them with
+    /// their code.
+    pub const fn is_contextual(&self) -> bool {
+        matches!(
+            self,
+            Rejection::FutureTimestamp { .. }
+                | Rejection::NoValidCharter { .. }
+                | Rejection::CharterRevoked { .. }
+                | Rejection::NotAVerifier { .. }
+                | Rejection::JurisdictionNotChartered { .. }
+                | Rejection::NoValidAttestation { .. }
+                | Rejection::AttestationRevoked { .. }
+                | Rejection::NotEligible { .. }
+                | Rejection::AttestationNotLogged { .. }
+                | Rejection::VerifierForked { .. }
+        )
+    }
+
     /// Every code, for metrics and documentation.
-    pub const CODES: [&'static str; 30] = [
+    pub const CODES: [&'static str; 34] = [
         "too_large",
         "malformed",
         "trailing_bytes",
@@ -272,7 +347,6 @@ impl Rejection {
         "not_revocable",
         "not_issuer",
         "retroactive_revocation",
-        "already_revoked",
         "hub_exists",
         "invalid_field",
         "identifying_text",
@@ -282,6 +356,11 @@ impl Rejection {
         "poll_closed",
         "no_such_option",
         "not_eligible",
+        "attestation_not_logged",
+        "verifier_forked",
+        "not_a_tree_head",
+        "self_cosignature",
+        "cosignature_mismatch",
     ];
 
     /// The stable machine code.
@@ -307,7 +386,6 @@ impl Rejection {
             Rejection::NotRevocable { .. } => "not_revocable",
             Rejection::NotIssuer { .. } => "not_issuer",
             Rejection::RetroactiveRevocation { .. } => "retroactive_revocation",
-            Rejection::AlreadyRevoked { .. } => "already_revoked",
             Rejection::HubExists { .. } => "hub_exists",
             Rejection::InvalidField { .. } => "invalid_field",
             Rejection::IdentifyingText { .. } => "identifying_text",
@@ -317,6 +395,11 @@ impl Rejection {
             Rejection::PollClosed { .. } => "poll_closed",
             Rejection::NoSuchOption { .. } => "no_such_option",
             Rejection::NotEligible { .. } => "not_eligible",
+            Rejection::AttestationNotLogged { .. } => "attestation_not_logged",
+            Rejection::VerifierForked { .. } => "verifier_forked",
+            Rejection::NotATreeHead { .. } => "not_a_tree_head",
+            Rejection::SelfCosignature { .. } => "self_cosignature",
+            Rejection::CosignatureMismatch { .. } => "cosignature_mismatch",
         }
     }
 }
@@ -332,6 +415,15 @@ pub enum Dependency {
     Charter(PublicKey),
     /// A hub added by a `Hub` event.
     Hub(HubId),
+    /// The entry of this attestation in its verifier's audit log (or proof
+    /// that the log left it out): learnt when the node checks the
+    /// verifier's next tree head.
+    LogEntry {
+        /// The verifier.
+        verifier: PublicKey,
+        /// The attestation.
+        attestation: EventId,
+    },
 }
 
 impl std::fmt::Display for Dependency {
@@ -341,6 +433,9 @@ impl std::fmt::Display for Dependency {
             Dependency::Attestation(key) => write!(f, "an attestation of {key}"),
             Dependency::Charter(key) => write!(f, "a charter of node {key}"),
             Dependency::Hub(hub) => write!(f, "hub {hub}"),
+            Dependency::LogEntry { verifier, attestation } => {
+                write!(f, "the entry of attestation {attestation} in the audit log of {verifier}")
+            }
         }
     }
 }
@@ -381,11 +476,18 @@ impl NotAccepted {
         }
     }
 
-    /// How gossip should treat a message with this outcome.
+    /// How gossip should treat a message with this outcome: reject (and
+    /// penalise the sender) only what every honest node would refuse.
     pub const fn gossip_verdict(&self) -> GossipVerdict {
         match self {
+            NotAccepted::Invalid(r) if r.is_contextual() => GossipVerdict::Ignore,
             NotAccepted::Invalid(_) => GossipVerdict::Reject,
             NotAccepted::Missing(_) | NotAccepted::Duplicate(_) => GossipVerdict::Ignore,
         }
+    }
+
+    /// Whether the peer that sent this has misbehaved (gossip or sync).
+    pub const fn blames_sender(&self) -> bool {
+        matches!(self.gossip_verdict(), GossipVerdict::Reject)
     }
 }

@@ -2,14 +2,16 @@
 //! (body rules).
 
 use super::{
-    AttestationRecord, Authority, CharterRecord, Dependency, NotAccepted, Rejection, TrustView,
-    is_root, physician_content, root_only,
+    AttestationRecord, Authority, CharterRecord, Dependency, LogEntry, NotAccepted, Rejection,
+    TrustView, is_root, physician_content, root_only,
 };
 use crate::limits;
 use crate::{Body, Jurisdiction, Kind, PublicKey, SignedEvent, Timestamp, deid};
 
 /// What a node's charter must allow.
 enum Need<'a> {
+    /// Any charter, relay or verifier (cosignatures: every institution witnesses).
+    Member,
     /// Any verifying charter (tree heads).
     Verifier,
     /// Verifying in this jurisdiction (attestations).
@@ -34,6 +36,7 @@ pub(super) fn authority(
     match event.body() {
         Body::Attestation(a) => chartered(view, author, at, Need::Jurisdiction(&a.jurisdiction)),
         Body::TreeHead(_) => chartered(view, author, at, Need::Verifier),
+        Body::Cosignature(_) => chartered(view, author, at, Need::Member),
         Body::Revocation(r) => {
             let target =
                 view.summary(&r.target).ok_or(NotAccepted::Missing(Dependency::Event(r.target)))?;
@@ -101,6 +104,7 @@ fn chartered(
 ) -> Result<Authority, NotAccepted> {
     let valid = charters_in_force(view, node, at)?;
     let found = match need {
+        Need::Member => valid.first(),
         Need::Verifier => valid.iter().find(|c| !c.verify.is_empty()),
         Need::Jurisdiction(j) => valid.iter().find(|c| c.verify.contains(j)),
     };
@@ -122,27 +126,92 @@ fn attested(
     if attestations.is_empty() {
         return Err(NotAccepted::Missing(Dependency::Attestation(*subject)));
     }
-    let mut revoked = None;
+    let window = view.genesis().params.log_merge_window_ms;
+    // Why the best candidate that did not count failed, most telling first:
+    // a missing log entry can still arrive; the others are final.
+    let mut waiting = None;
+    let mut refused = None;
     let mut best: Option<AttestationRecord> = None;
     for a in attestations {
         if !in_force(a.issued_at, a.valid_until, at) {
             continue;
         }
-        match view.revoked_at(&a.id) {
-            Some(when) if when <= at => revoked = Some((a.id, when)),
-            _ => {
-                if best.as_ref().is_none_or(|b| (a.issued_at, a.id) > (b.issued_at, b.id)) {
-                    best = Some(a);
-                }
+        if let Some(when) = view.revoked_at(&a.id)
+            && when <= at
+        {
+            refused.get_or_insert(Rejection::AttestationRevoked {
+                subject: *subject,
+                attestation: a.id,
+                revoked_at: when,
+            });
+            continue;
+        }
+        match log_standing(view, subject, &a, at, window) {
+            Ok(()) => {}
+            Err(NotAccepted::Missing(dep)) => {
+                waiting.get_or_insert(dep);
+                continue;
             }
+            Err(NotAccepted::Invalid(r)) => {
+                refused = Some(r);
+                continue;
+            }
+            Err(other) => return Err(other),
+        }
+        if best.as_ref().is_none_or(|b| (a.issued_at, a.id) > (b.issued_at, b.id)) {
+            best = Some(a);
         }
     }
-    match (best, revoked) {
-        (Some(a), _) => Ok(a),
-        (None, Some((attestation, revoked_at))) => {
-            Err(Rejection::AttestationRevoked { subject: *subject, attestation, revoked_at }.into())
+    match (best, waiting, refused) {
+        (Some(a), _, _) => Ok(a),
+        (None, Some(dep), _) => Err(NotAccepted::Missing(dep)),
+        (None, None, Some(r)) => Err(r.into()),
+        (None, None, None) => Err(Rejection::NoValidAttestation { subject: *subject, at }.into()),
+    }
+}
+
+/// Whether attestation `a` may back an event made at `at`, as far as its
+/// verifier's audit log goes: not issued after the verifier forked its
+/// log, and, once the merge window has passed, covered by a checked tree
+/// head. An attestation not yet found in the log is waited for until a
+/// checked head dated after the window proves it was left out.
+fn log_standing(
+    view: &impl TrustView,
+    subject: &PublicKey,
+    a: &AttestationRecord,
+    at: Timestamp,
+    window: u64,
+) -> Result<(), NotAccepted> {
+    if let Some(forked_at) = view.log_forked_at(&a.issuer)
+        && a.issued_at >= forked_at
+    {
+        return Err(Rejection::VerifierForked {
+            subject: *subject,
+            attestation: a.id,
+            verifier: a.issuer,
+            forked_at,
         }
-        (None, None) => Err(Rejection::NoValidAttestation { subject: *subject, at }.into()),
+        .into());
+    }
+    let deadline = a.issued_at.plus_millis(window);
+    if at < deadline {
+        return Ok(());
+    }
+    match view.log_entry(&a.issuer, &a.id) {
+        LogEntry::Logged => Ok(()),
+        LogEntry::Absent { checked_through: Some(checked) } if checked >= deadline => {
+            Err(Rejection::AttestationNotLogged {
+                subject: *subject,
+                attestation: a.id,
+                deadline,
+                checked_through: checked,
+            }
+            .into())
+        }
+        LogEntry::Absent { .. } => Err(NotAccepted::Missing(Dependency::LogEntry {
+            verifier: a.issuer,
+            attestation: a.id,
+        })),
     }
 }
 
@@ -189,16 +258,46 @@ pub(super) fn body(
                 }
                 .into());
             }
-            if let Some(revoked_at) = view.revoked_at(&r.target)
-                && revoked_at <= r.effective_at
-            {
-                return Err(Rejection::AlreadyRevoked { target: r.target, revoked_at }.into());
+        }
+        Body::TreeHead(h) => {
+            if h.size == 0 && *h.root.as_bytes() != crate::merkle::empty_root() {
+                return Err(invalid(
+                    "tree_head.root",
+                    "the empty log's root is SHA-256 of nothing",
+                ));
             }
         }
-        Body::TreeHead(_) => {}
+        Body::Cosignature(c) => {
+            let Some(head) = view.tree_head(&c.head) else {
+                return Err(match view.summary(&c.head) {
+                    Some(s) => Rejection::NotATreeHead { target: c.head, kind: s.kind }.into(),
+                    None => NotAccepted::Missing(Dependency::Event(c.head)),
+                });
+            };
+            if head.verifier == *event.author() {
+                return Err(
+                    Rejection::SelfCosignature { verifier: head.verifier, head: c.head }.into()
+                );
+            }
+            let mismatch = if head.verifier != c.verifier {
+                Some("verifier")
+            } else if head.size != c.size {
+                Some("size")
+            } else if head.root != c.root {
+                Some("root")
+            } else {
+                None
+            };
+            if let Some(field) = mismatch {
+                return Err(Rejection::CosignatureMismatch { head: c.head, field }.into());
+            }
+        }
         Body::Hub(h) => {
             text("hub.title", &h.title, 1, limits::NAME)?;
-            if view.hub_exists(&h.id) {
+            // Only a genesis hub is refused: that is fixed for the network.
+            // Two Hub events adding one hub are both kept (the first stored
+            // names it), so no node's verdict depends on which came first.
+            if view.genesis().has_hub(&h.id) {
                 return Err(Rejection::HubExists { hub: h.id.clone() }.into());
             }
         }

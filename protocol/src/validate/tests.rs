@@ -3,8 +3,8 @@
 use super::*;
 use crate::testkit::{Federation, key};
 use crate::{
-    Attestation, Body, Case, Charter, Comment, Digest, Event, HubDef, HubId, Jurisdiction,
-    NetworkId, Poll, Post, Revocation, SecretKey, Sex, Signature, Specialty, TreeHead, Vote,
+    Attestation, Body, Case, Charter, Comment, Cosignature, Digest, Event, HubDef, HubId,
+    NetworkId, Poll, Post, Revocation, SecretKey, Sex, Signature, TreeHead, Vote,
     deid::IdentifierKind,
 };
 
@@ -373,10 +373,13 @@ fn revocation_rules() {
     );
     assert!(matches!(rejected(&fed, &retro), Rejection::RetroactiveRevocation { .. }));
 
-    let first = revoke(&mut fed, &root, &att, 0);
-    fed.accept(&first);
-    let again = revoke(&mut fed, &root, &att, 10);
-    assert!(matches!(rejected(&fed, &again), Rejection::AlreadyRevoked { .. }));
+    // Two revocations of one target are both kept, whatever their order:
+    // the earliest effect wins.
+    let later = revoke(&mut fed, &root, &att, 10);
+    let sooner = revoke(&mut fed, &root, &att, 0);
+    fed.accept(&later);
+    fed.accept(&sooner);
+    assert_eq!(fed.view().revoked_at(&att.id()), Some(sooner.created_at()));
 
     let unknown = fed.sign(
         &root,
@@ -398,6 +401,17 @@ fn hub_rules() {
         Body::Hub(HubDef { id: HubId::new("oncology").unwrap(), title: "Oncology".into() }),
     );
     assert_eq!(rejected(&fed, &dup), Rejection::HubExists { hub: HubId::new("oncology").unwrap() });
+    // A hub added by an event may be added again (both kept, in any order).
+    let add = |fed: &mut Federation, title: &str| {
+        fed.sign(
+            &root,
+            Body::Hub(HubDef { id: HubId::new("geriatrics").unwrap(), title: title.into() }),
+        )
+    };
+    let first = add(&mut fed, "Geriatrics");
+    let second = add(&mut fed, "Geriatric medicine");
+    fed.accept(&first);
+    assert!(validate(&second, fed.view(), fed.now()).is_ok());
     let a = fed.physician("dr-a");
     let post = fed.sign(
         &a,
@@ -567,5 +581,141 @@ fn attestation_authority_uses_the_latest_valid_attestation() {
     let Authority::Physician(record) = accepted.authority() else { panic!() };
     assert_eq!(record.id, second.id());
     assert_eq!(record.specialties.len(), 2);
-    let _ = (Jurisdiction::new("GB"), Specialty::new("oncology"));
+}
+
+#[test]
+fn attestations_must_reach_the_audit_log_in_time() {
+    let mut fed = Federation::new();
+    let window = fed.view().genesis().params.log_merge_window_ms;
+    // Logged the way a verifying node logs: counts long after the window.
+    let logged = fed.physician("dr-logged");
+    // Issued, but never put in the verifier's log.
+    let hidden = key("dr-hidden");
+    let att = fed.attestation(&hidden, "dr-hidden", &["oncology"], "GB");
+    fed.accept(&att);
+    let early = fed.post(&hidden, "within the window the attestation counts on its own");
+    assert!(validate(&early, fed.view(), fed.now()).is_ok());
+
+    fed.advance(window + 1);
+    let post = fed.post(&logged, "t");
+    assert!(validate(&post, fed.view(), fed.now()).is_ok());
+    // After the window, with no later head checked: wait for the log.
+    let late = fed.post(&hidden, "t");
+    assert_eq!(
+        missing(&fed, &late),
+        Dependency::LogEntry { verifier: fed.verifier().public(), attestation: att.id() }
+    );
+    // The verifier's next head, dated after the deadline, leaves it out: final.
+    fed.physician("dr-next");
+    let late = fed.post(&hidden, "t");
+    assert!(matches!(
+        rejected(&fed, &late),
+        Rejection::AttestationNotLogged { attestation, .. } if attestation == att.id()
+    ));
+    assert!(validate(&early, fed.view(), fed.now()).is_ok(), "never retroactive");
+}
+
+#[test]
+fn a_forked_verifier_attestations_after_the_fork_stop_counting() {
+    let mut fed = Federation::new();
+    let before = fed.physician("dr-before");
+    let fork_at = fed.tick();
+    let after = fed.physician("dr-after");
+    let verifier = fed.verifier().public();
+    fed.view_mut().log_forked(verifier, fork_at);
+    let post = fed.post(&before, "t");
+    assert!(validate(&post, fed.view(), fed.now()).is_ok());
+    let post = fed.post(&after, "t");
+    assert!(matches!(
+        rejected(&fed, &post),
+        Rejection::VerifierForked { forked_at, .. } if forked_at == fork_at
+    ));
+}
+
+#[test]
+fn cosignature_rules() {
+    let mut fed = Federation::new();
+    let dr = fed.physician("dr-a");
+    let witness = key("witness");
+    let charter = fed.charter(&witness.public(), &[]);
+    fed.accept(&charter);
+    let verifier = fed.verifier().clone();
+    let head = fed
+        .sign(&verifier, Body::TreeHead(TreeHead { size: 7, root: Digest::from_bytes([7; 32]) }));
+    fed.accept(&head);
+    let cosign = |fed: &mut Federation, by: &SecretKey, head: EventId, size: u64| {
+        fed.sign(
+            by,
+            Body::Cosignature(Cosignature {
+                head,
+                verifier: verifier.public(),
+                size,
+                root: Digest::from_bytes([7; 32]),
+            }),
+        )
+    };
+    // A relay witnesses a verifier's head.
+    let good = cosign(&mut fed, &witness, head.id(), 7);
+    assert!(validate(&good, fed.view(), fed.now()).is_ok());
+    let own = cosign(&mut fed, &verifier, head.id(), 7);
+    assert!(matches!(rejected(&fed, &own), Rejection::SelfCosignature { .. }));
+    let wrong = cosign(&mut fed, &witness, head.id(), 8);
+    assert_eq!(
+        rejected(&fed, &wrong),
+        Rejection::CosignatureMismatch { head: head.id(), field: "size" }
+    );
+    let post = fed.post(&dr, "t");
+    fed.accept(&post);
+    let not_head = cosign(&mut fed, &witness, post.id(), 7);
+    assert!(matches!(rejected(&fed, &not_head), Rejection::NotATreeHead { kind: Kind::Post, .. }));
+    let unknown = EventId::from_bytes([9; 32]);
+    let early = cosign(&mut fed, &witness, unknown, 7);
+    assert_eq!(missing(&fed, &early), Dependency::Event(unknown));
+    let stranger = key("stranger-node");
+    let unchartered = cosign(&mut fed, &stranger, head.id(), 7);
+    assert_eq!(missing(&fed, &unchartered), Dependency::Charter(stranger.public()));
+}
+
+#[test]
+fn an_empty_log_has_the_empty_root() {
+    let mut fed = Federation::new();
+    let verifier = fed.verifier().clone();
+    let bad = fed
+        .sign(&verifier, Body::TreeHead(TreeHead { size: 0, root: Digest::from_bytes([0; 32]) }));
+    assert!(matches!(
+        rejected(&fed, &bad),
+        Rejection::InvalidField { field: "tree_head.root", .. }
+    ));
+    let empty = Digest::from_bytes(crate::merkle::empty_root());
+    let good = fed.sign(&verifier, Body::TreeHead(TreeHead { size: 0, root: empty }));
+    assert!(validate(&good, fed.view(), fed.now()).is_ok());
+}
+
+#[test]
+fn only_intrinsic_rejections_blame_the_sender() {
+    let mut fed = Federation::new();
+    let dr = fed.physician("dr-a");
+    let verifier = fed.verifier().clone();
+    // Revoked at this node: another honest node may not know yet.
+    let att = fed.view().attestations(&dr.public())[0].id;
+    let at = fed.tick();
+    let revocation = fed.sign_at(
+        &verifier,
+        at,
+        Body::Revocation(Revocation { target: att, reason: "r".into(), effective_at: at }),
+    );
+    fed.accept(&revocation);
+    let post = fed.post(&dr, "t");
+    let outcome = validate(&post, fed.view(), fed.now()).unwrap_err();
+    assert!(matches!(outcome, NotAccepted::Invalid(Rejection::AttestationRevoked { .. })));
+    assert_eq!(outcome.gossip_verdict(), GossipVerdict::Ignore);
+    assert!(!outcome.blames_sender());
+    // A bad signature is bad everywhere.
+    let mut forged = fed.post(&dr, "t").to_bytes();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let forged = SignedEvent::decode(&forged).unwrap();
+    let outcome = validate(&forged, fed.view(), fed.now()).unwrap_err();
+    assert_eq!(outcome.gossip_verdict(), GossipVerdict::Reject);
+    assert!(outcome.blames_sender());
 }

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Body, EventId, Genesis, Handle, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Specialty,
-    Timestamp, VerifiedEvent,
+    Body, Digest, EventId, Genesis, Handle, HubId, Jurisdiction, Kind, NetworkId, PublicKey,
+    Specialty, Timestamp, VerifiedEvent,
 };
 
 /// A charter, as validation needs it.
@@ -68,6 +68,34 @@ pub struct PollRecord {
     pub eligible: Vec<Specialty>,
 }
 
+/// A verifier's tree head, as a cosignature's validation needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeHeadRecord {
+    /// The verifier that signed it.
+    pub verifier: PublicKey,
+    /// Leaves in the log.
+    pub size: u64,
+    /// Their RFC 6962 root.
+    pub root: Digest,
+    /// When it was signed.
+    pub created_at: Timestamp,
+}
+
+/// Where an attestation stands in its verifier's audit log, as far as the
+/// validator has checked that log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogEntry {
+    /// A tree head the validator checked covers it.
+    Logged,
+    /// Not among the leaves the validator has checked, which reach the
+    /// verifier's tree head signed at `checked_through` (`None`: no head
+    /// of this verifier checked yet).
+    Absent {
+        /// The time of the latest checked head.
+        checked_through: Option<Timestamp>,
+    },
+}
+
 /// What a validator knows of the network: everything it has accepted so far.
 ///
 /// Implementations return only data from events that passed
@@ -99,6 +127,18 @@ pub trait TrustView {
 
     /// The poll `id`, if held and a poll.
     fn poll(&self, id: &EventId) -> Option<PollRecord>;
+
+    /// The tree head `id`, if held and a tree head.
+    fn tree_head(&self, id: &EventId) -> Option<TreeHeadRecord>;
+
+    /// Whether the audit log of `verifier` holds `attestation`, as far as
+    /// the validator has checked it against signed tree heads.
+    fn log_entry(&self, verifier: &PublicKey, attestation: &EventId) -> LogEntry;
+
+    /// When `verifier` was caught showing two inconsistent histories of its
+    /// log (the time of the head that contradicted the history the
+    /// validator had checked), if it was.
+    fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp>;
 }
 
 impl VerifiedEvent {
@@ -138,6 +178,17 @@ impl VerifiedEvent {
         ))
     }
 
+    /// The tree head record, if this is a tree head.
+    pub fn tree_head_record(&self) -> Option<TreeHeadRecord> {
+        let Body::TreeHead(h) = self.body() else { return None };
+        Some(TreeHeadRecord {
+            verifier: *self.author(),
+            size: h.size,
+            root: h.root,
+            created_at: self.created_at(),
+        })
+    }
+
     /// The poll record, if this is a poll.
     pub fn poll_record(&self) -> Option<PollRecord> {
         let Body::Poll(p) = self.body() else { return None };
@@ -161,6 +212,16 @@ pub struct MemoryTrust {
     revocations: HashMap<EventId, Timestamp>,
     hubs: HashSet<HubId>,
     polls: HashMap<EventId, PollRecord>,
+    tree_heads: HashMap<EventId, TreeHeadRecord>,
+    logs: HashMap<PublicKey, MemoryLog>,
+}
+
+/// What a [`MemoryTrust`] knows of one verifier's log.
+#[derive(Debug, Clone, Default)]
+struct MemoryLog {
+    leaves: HashSet<EventId>,
+    checked_through: Option<Timestamp>,
+    forked_at: Option<Timestamp>,
 }
 
 impl MemoryTrust {
@@ -176,7 +237,30 @@ impl MemoryTrust {
             revocations: HashMap::new(),
             hubs,
             polls: HashMap::new(),
+            tree_heads: HashMap::new(),
+            logs: HashMap::new(),
         }
+    }
+
+    /// Records that `verifier`'s log, checked against its tree head signed
+    /// at `head_time`, holds `leaves` (in addition to what it held before).
+    /// A node learns this by checking heads and fetching leaves; here the
+    /// caller says so.
+    pub fn log_checked(
+        &mut self,
+        verifier: PublicKey,
+        leaves: impl IntoIterator<Item = EventId>,
+        head_time: Timestamp,
+    ) {
+        let log = self.logs.entry(verifier).or_default();
+        log.leaves.extend(leaves);
+        log.checked_through = Some(log.checked_through.map_or(head_time, |t| t.max(head_time)));
+    }
+
+    /// Records that `verifier` was caught forking its log at `at`.
+    pub fn log_forked(&mut self, verifier: PublicKey, at: Timestamp) {
+        let log = self.logs.entry(verifier).or_default();
+        log.forked_at = Some(log.forked_at.map_or(at, |t| t.min(at)));
     }
 
     /// Records an accepted event. Inserting the same event twice changes nothing.
@@ -192,6 +276,9 @@ impl MemoryTrust {
         }
         if let Some(record) = event.poll_record() {
             self.polls.insert(event.id(), record);
+        }
+        if let Some(record) = event.tree_head_record() {
+            self.tree_heads.insert(event.id(), record);
         }
         match event.body() {
             Body::Revocation(r) => {
@@ -243,5 +330,18 @@ impl TrustView for MemoryTrust {
     }
     fn poll(&self, id: &EventId) -> Option<PollRecord> {
         self.polls.get(id).cloned()
+    }
+    fn tree_head(&self, id: &EventId) -> Option<TreeHeadRecord> {
+        self.tree_heads.get(id).copied()
+    }
+    fn log_entry(&self, verifier: &PublicKey, attestation: &EventId) -> LogEntry {
+        match self.logs.get(verifier) {
+            Some(log) if log.leaves.contains(attestation) => LogEntry::Logged,
+            Some(log) => LogEntry::Absent { checked_through: log.checked_through },
+            None => LogEntry::Absent { checked_through: None },
+        }
+    }
+    fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
+        self.logs.get(verifier).and_then(|l| l.forked_at)
     }
 }

@@ -1,0 +1,334 @@
+//! The steps about physicians' work: a case, comments on it, a poll and
+//! its tally, and a revocation that stops a physician's next post.
+
+use anyhow::{Context as _, ensure};
+use curbside_protocol::{AgeBand, Body, Case, Comment, HubId, Poll, Post, Sex, Tag, Vote};
+use serde_json::{Value, json};
+
+use super::Demo;
+use super::cast::{self, RELAY, SITES, ST_JAMES, ST_MARYS};
+use super::federation::{LIMIT, all_hold};
+use super::reads::{
+    ballot, breakdown_line, counts_text, describe, expect_stored, only_large_cells,
+    reference_tally, same_wire, session, tally_at, thread_at,
+};
+use super::report::Log;
+use crate::output;
+
+fn cardiology() -> anyhow::Result<HubId> {
+    Ok(HubId::new("cardiology")?)
+}
+
+fn as_check(result: anyhow::Result<String>) -> Result<String, String> {
+    result.map_err(|e| format!("{e:#}"))
+}
+
+fn case_body(findings: &str) -> anyhow::Result<Body> {
+    Ok(Body::Case(Case {
+        hub: cardiology()?,
+        title: cast::CASE_TITLE.into(),
+        age: AgeBand::from_years(cast::CASE_AGE),
+        sex: Sex::Male,
+        presentation: cast::CASE_PRESENTATION.into(),
+        history: cast::CASE_HISTORY.into(),
+        findings: findings.into(),
+        question: cast::CASE_QUESTION.into(),
+        tags: vec![Tag::new("syncope")?, Tag::new("long-qt")?],
+    }))
+}
+
+/// Step 4.
+pub(crate) fn case(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
+    let presenter = demo.physician(cast::PRESENTER)?;
+    log.say(&format!(
+        "{}, a cardiologist licensed in GB, presents a case in the cardiology hub through St \
+         Mary's, signed with her own key. Her first draft gives the clinic date: every node \
+         refuses text that could identify a patient, whoever sends it.",
+        presenter.who.handle
+    ));
+    let st_marys = demo.node(ST_MARYS)?;
+    let draft = demo.sign(&presenter.key, case_body(cast::CASE_DRAFT_FINDINGS)?)?;
+    let outcome = st_marys.submit(&draft)?;
+    let refused =
+        if outcome.code.as_deref() == Some("identifying_text") && !st_marys.has(&draft.id())? {
+            Ok("identifying_text".to_owned())
+        } else {
+            Err(describe(&outcome))
+        };
+    log.check("the draft naming a full date is refused, and stored nowhere", refused)?;
+
+    let case = demo.sign(&presenter.key, case_body(cast::CASE_FINDINGS)?)?;
+    expect_stored(st_marys, &case, "the case")?;
+    log.show(&format!(
+        "{} ({}, {})\n{}",
+        cast::CASE_TITLE,
+        AgeBand::from_years(cast::CASE_AGE).label(),
+        "male",
+        cast::CASE_QUESTION
+    ));
+    log.check("St Mary's stored the de-identified case", Ok(case.id().short()))?;
+    let id = case.id();
+
+    let nodes = &demo.nodes;
+    log.wait("it reached St James's and the relay by gossip", LIMIT, || all_hold(nodes, &[id]))?;
+    let author = json!(presenter.key.public());
+    let same: anyhow::Result<String> = (|| {
+        for n in nodes {
+            let view: Value = n.admin_get(&format!("/v1/events/{id}"))?;
+            ensure!(view["author"] == author, "{} shows another author", n.site.short);
+            ensure!(same_wire(&view, &case), "{} holds different bytes", n.site.short);
+        }
+        Ok(String::new())
+    })();
+    log.check("every node holds the same signed bytes: her signature, no node's", as_check(same))?;
+    demo.made.push(id);
+    demo.case = Some(id);
+    Ok(())
+}
+
+/// Step 5.
+pub(crate) fn comments(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
+    let case = demo.case()?;
+    let from_st_james = demo.physician(cast::COMMENTER_ST_JAMES)?;
+    let from_relay = demo.physician(cast::COMMENTER_RELAY)?;
+    log.say(&format!(
+        "Colleagues answer from their own nodes: {} (cardiology, IE) through St James's, and {} \
+         (emergency medicine, IE) through the relay, which attests no one but serves every \
+         attested physician.",
+        from_st_james.who.handle, from_relay.who.handle
+    ));
+    let first = demo.sign(
+        &from_st_james.key,
+        Body::Comment(Comment { parent: case, body: cast::COMMENT_ST_JAMES.into() }),
+    )?;
+    expect_stored(demo.node(ST_JAMES)?, &first, "the comment")?;
+    let second = demo.sign(
+        &from_relay.key,
+        Body::Comment(Comment { parent: case, body: cast::COMMENT_RELAY.into() }),
+    )?;
+    expect_stored(demo.node(RELAY)?, &second, "the comment")?;
+    log.quote(from_st_james.who.handle, cast::COMMENT_ST_JAMES);
+    log.quote(from_relay.who.handle, cast::COMMENT_RELAY);
+    log.check("St James's and the relay stored the comments", Ok(String::new()))?;
+
+    let presenter = demo.physician(cast::PRESENTER)?;
+    let st_marys = demo.node(ST_MARYS)?;
+    let token = session(demo, st_marys, presenter)
+        .with_context(|| format!("{} signing in at St Mary's", presenter.who.handle))?;
+    let want = vec![case, first.id(), second.id()];
+    log.wait(
+        format!("{} reads both replies at St Mary's, in her own session", presenter.who.handle),
+        LIMIT,
+        || {
+            let got = thread_at(st_marys, &case, Some(&token))?;
+            ensure!(got == want, "the thread there has {} of 3 events", got.len());
+            Ok(())
+        },
+    )?;
+    let nodes = &demo.nodes;
+    log.wait("every node shows the same thread", LIMIT, || {
+        for n in nodes {
+            let got = thread_at(n, &case, None)?;
+            ensure!(got == want, "{}'s thread has {} of 3 events", n.site.short, got.len());
+        }
+        Ok(())
+    })?;
+    demo.made.extend([first.id(), second.id()]);
+    Ok(())
+}
+
+/// Step 6.
+pub(crate) fn poll(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
+    let pollster = demo.physician(cast::POLLSTER)?;
+    log.say(&format!(
+        "{} opens a poll on the case in the cardiology hub, through the relay; it closes in an \
+         hour. All twelve physicians vote, each through one of the three nodes.",
+        pollster.who.handle
+    ));
+    let body = Poll {
+        hub: cardiology()?,
+        question: cast::POLL_QUESTION.into(),
+        options: cast::POLL_OPTIONS.iter().map(|o| (*o).to_owned()).collect(),
+        closes_at: curbside_node::now().plus_millis(3_600_000),
+        eligible: Vec::new(),
+    };
+    let event = demo.sign(&pollster.key, Body::Poll(body.clone()))?;
+    expect_stored(demo.node(RELAY)?, &event, "the poll")?;
+    let poll_id = event.id();
+    demo.made.push(poll_id);
+    demo.poll = Some((poll_id, body.clone()));
+    let nodes = &demo.nodes;
+    log.wait("the poll reached every node", LIMIT, || all_hold(nodes, &[poll_id]))?;
+
+    let mut votes = Vec::new();
+    let mut ballots = Vec::new();
+    for (i, p) in demo.physicians.iter().enumerate() {
+        let vote = demo.sign(&p.key, Body::Vote(Vote { poll: poll_id, option: p.who.vote }))?;
+        let node = demo.node(i % SITES.len())?;
+        expect_stored(node, &vote, &format!("{}'s vote", p.who.handle))?;
+        ballots.push(ballot(p, &vote, p.who.vote)?);
+        votes.push(vote.id());
+    }
+    demo.made.extend(&votes);
+    demo.ballots.extend(ballots);
+    log.check("12 votes stored, 4 through each node", Ok(String::new()))?;
+
+    let nodes = &demo.nodes;
+    log.wait("every node counts 12 voters", LIMIT, || {
+        for n in nodes {
+            let t = tally_at(n, &poll_id)?;
+            ensure!(t.voters == 12, "{} counts {} voters", n.site.short, t.voters);
+        }
+        Ok(())
+    })?;
+    let reference = reference_tally(demo, &body);
+    let k = demo.genesis.params.min_cell_size;
+    let mut tallies = Vec::new();
+    for n in &demo.nodes {
+        tallies.push(tally_at(n, &poll_id)?);
+    }
+    let alike = match tallies.iter().zip(&demo.nodes).find(|(t, _)| **t != reference) {
+        None => Ok(String::new()),
+        Some((t, n)) => {
+            Err(format!("{} counts {:?}, the ballots say {:?}", n.site.short, t, reference))
+        }
+    };
+    log.check(
+        "the three tallies, breakdowns included, are identical and equal to counting the ballots here",
+        alike,
+    )?;
+    let t = &reference;
+    let mut text = format!("{}\n\n", cast::POLL_QUESTION);
+    text.push_str(&output::tally_text(&body.options, t, Some(("specialty", &t.by_specialty))));
+    text.push('\n');
+    text.push_str(&output::breakdown_table(
+        "jurisdiction",
+        &t.by_jurisdiction,
+        body.options.len(),
+        k,
+    ));
+    log.show(&text);
+    log.fact("tally", t);
+    log.say(&format!(
+        "A group of fewer than {k} voters is not shown, and neither is any cell under {k} (it \
+         reads <{k}), so no one's vote can be read off a small group."
+    ));
+    let suppressed = only_large_cells(&t.by_specialty, k)
+        .and_then(|()| only_large_cells(&t.by_jurisdiction, k))
+        .and_then(|()| {
+            let shown = t.by_specialty.rows.len() + t.by_jurisdiction.rows.len();
+            if shown == 0 {
+                return Err("no group is shown at all".into());
+            }
+            Ok(format!(
+                "{}; {}; {} smaller group(s) hidden",
+                breakdown_line(&t.by_specialty, k),
+                breakdown_line(&t.by_jurisdiction, k),
+                t.by_specialty.hidden_groups + t.by_jurisdiction.hidden_groups
+            ))
+        });
+    log.check(format!("the breakdowns show only groups and cells of {k} or more"), suppressed)?;
+    log.check("the result", Ok(counts_text(&t.counts)))
+}
+
+/// Step 7.
+pub(crate) fn revoke(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
+    let revoked = demo.physician(cast::REVOKED)?;
+    log.say(&format!(
+        "The GB regulator suspends {}'s licence. St Mary's, which attested {0}, revokes the \
+         attestation: a revocation signed by St Mary's, effective from now and never before, \
+         gossiped like any event.",
+        revoked.who.handle
+    ));
+    let attestation = revoked.attestation.context("the physician was never attested")?;
+    let answer: Value = demo.node(ST_MARYS)?.admin_post(
+        "/v1/admin/revoke",
+        &json!({ "target": attestation, "reason": "licence suspended by the regulator" }),
+    )?;
+    let revocation =
+        answer["id"].as_str().and_then(|s| s.parse().ok()).context("the revocation has no id")?;
+    let key = revoked.key.public();
+    let nodes = &demo.nodes;
+    log.wait(
+        format!("every node sees {}'s attestation revoked", revoked.who.handle),
+        LIMIT,
+        || {
+            for n in nodes {
+                let status: Value = n.admin_get(&format!("/v1/keys/{key}/attestation"))?;
+                let revoked_at = status["attestations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| a["id"] == json!(attestation) && !a["revoked_at"].is_null());
+                ensure!(
+                    status["attested"] == json!(false) && revoked_at,
+                    "{} has not seen it",
+                    n.site.short
+                );
+            }
+            Ok(())
+        },
+    )?;
+
+    let post = demo.sign(
+        &revoked.key,
+        Body::Post(Post {
+            hub: HubId::new("general")?,
+            title: cast::REVOKED_POST_TITLE.into(),
+            body: cast::REVOKED_POST_BODY.into(),
+        }),
+    )?;
+    let refused: anyhow::Result<String> = (|| {
+        for n in nodes {
+            let outcome = n.submit(&post)?;
+            ensure!(
+                outcome.code.as_deref() == Some("attestation_revoked"),
+                "{} answered {}",
+                n.site.short,
+                describe(&outcome)
+            );
+            ensure!(!n.has(&post.id())?, "{} stored it", n.site.short);
+        }
+        Ok("attestation_revoked".into())
+    })();
+    log.check(
+        format!(
+            "{}'s next post is refused by all three nodes, and stored nowhere",
+            revoked.who.handle
+        ),
+        as_check(refused),
+    )?;
+    let no_session: anyhow::Result<String> = (|| {
+        for n in nodes {
+            match session(demo, n, revoked) {
+                Err(e) if e.code() == Some("not_attested") => {}
+                Err(e) => anyhow::bail!("{} refused otherwise: {e}", n.site.short),
+                Ok(_) => anyhow::bail!("{} opened a session", n.site.short),
+            }
+        }
+        Ok("not_attested".into())
+    })();
+    log.check(
+        format!("{} can no longer sign in anywhere", revoked.who.handle),
+        as_check(no_session),
+    )?;
+
+    let (poll_id, poll) = demo.poll()?;
+    let reference = reference_tally(demo, poll);
+    let history: anyhow::Result<String> = (|| {
+        for n in nodes {
+            let t = tally_at(n, poll_id)?;
+            ensure!(t == reference, "{} now counts {:?}", n.site.short, t.counts);
+        }
+        Ok(format!("{} voters, {}", reference.voters, counts_text(&reference.counts)))
+    })();
+    log.check(
+        format!(
+            "history stands: the vote {} cast while attested still counts, as a revocation is never retroactive",
+            revoked.who.handle
+        ),
+        as_check(history),
+    )?;
+    demo.made.push(revocation);
+    Ok(())
+}

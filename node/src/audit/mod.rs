@@ -1,0 +1,242 @@
+//! Verifiers' audit logs, the node's part: logging what this node issues,
+//! checking other verifiers' tree heads as a witness, and serving leaves
+//! and proofs.
+//!
+//! ```text
+//!  admin attest/revoke ─▶ issue(): sign ─▶ append to own log ─▶ sign head ─▶ flush
+//!                                          ─▶ ingest [entry, head] ─▶ gossip
+//!
+//!  tree head stored ─▶ witness: consistent with the leaves held?  ── yes ─▶ cosign
+//!    (any source)        │ larger: consistency proof + new leaves        ── no ──▶ evidence,
+//!                        │ from a peer (request-response)                     fork recorded
+//!                        └─▶ leaves appended ─▶ pending events waiting for the log released
+//! ```
+//!
+//! The log is RFC 6962 over the ids of the attestations and revocations a
+//! verifier issued (`protocol::merkle`); its maximum merge delay is zero: an
+//! attestation is published together with the head that covers it, never
+//! before. What the store keeps is in [`crate::store::audit`].
+
+mod witness;
+
+use std::sync::Arc;
+
+use curbside_protocol::{Body, Event, LicenceOpening, SecretKey, SignedEvent, Timestamp, TreeHead};
+use tokio::sync::Notify;
+
+use crate::ingest::{IngestError, Ingester, Outcome};
+use crate::net::wire::{MAX_LOG_LEAVES, Request, Response};
+use crate::store::audit::{CheckedHead, OwnRecords};
+use crate::store::{Store, StoreError};
+
+pub use witness::{Witness, WitnessConfig};
+
+/// Why this node could not issue an attestation or revocation.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The event would not be valid (for instance the node is not chartered
+    /// for that jurisdiction); nothing was logged.
+    #[error("{message}")]
+    Refused {
+        /// The rejection's stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// The store failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// Ingest failed after the entry was logged (it is published at the
+    /// next start).
+    #[error("{0}")]
+    Ingest(String),
+    /// Ingest has stopped: the node is shutting down.
+    #[error("the node is shutting down")]
+    Stopped,
+}
+
+/// This node's own log: what it issues as a verifier.
+#[derive(Debug)]
+pub struct Issuer {
+    store: Arc<Store>,
+    ingester: Ingester,
+    key: SecretKey,
+    /// One issue at a time: each appends a leaf and signs the next head.
+    lock: tokio::sync::Mutex<()>,
+    /// Wakes the witness (to mark the new head checked).
+    notify: Arc<Notify>,
+}
+
+/// What [`Issuer::issue`] published.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The attestation or revocation.
+    pub event: SignedEvent,
+    /// The tree head that covers it.
+    pub head: SignedEvent,
+    /// Its index in the log.
+    pub index: u64,
+}
+
+impl Issuer {
+    /// The issuer of the node whose key is `key`.
+    pub fn new(store: Arc<Store>, ingester: Ingester, key: SecretKey, notify: Arc<Notify>) -> Self {
+        Self { store, ingester, key, lock: tokio::sync::Mutex::new(()), notify }
+    }
+
+    /// Publishes what a crash between logging and publishing left behind.
+    pub async fn recover(&self) -> Result<usize, IssueError> {
+        let store = self.store.clone();
+        let wires = blocking(move || store.own_unpublished()).await?;
+        let events: Vec<SignedEvent> =
+            wires.iter().filter_map(|w| SignedEvent::decode(w).ok()).collect();
+        let n = events.len();
+        if n > 0 {
+            tracing::warn!(count = n, "publishing own log entries left unpublished by a crash");
+            self.ingester.submit(events).await.map_err(|_| IssueError::Stopped)?;
+        }
+        Ok(n)
+    }
+
+    /// Signs `body` (an attestation or a revocation) at `at`, appends it to
+    /// this node's log, signs the head that covers it, makes both durable,
+    /// then ingests and gossips them: nothing is published before it is
+    /// logged. An attestation's licence `opening` is kept (privately) once
+    /// the attestation is known to be valid, before it exists anywhere else.
+    pub async fn issue(
+        &self,
+        at: Timestamp,
+        body: Body,
+        opening: Option<LicenceOpening>,
+    ) -> Result<Issued, IssueError> {
+        debug_assert!(matches!(body, Body::Attestation(_) | Body::Revocation(_)));
+        let network = self.store.network();
+        let me = self.key.public();
+        let event = Event::new(network, me, at, body)
+            .sign(&self.key)
+            .ok_or(IssueError::Refused { code: "internal", message: "node key mismatch".into() })?;
+        let _one = self.lock.lock().await;
+
+        // Only a valid event is logged: check it as ingest will.
+        let store = self.store.clone();
+        let check = event.clone();
+        let verdict = blocking(move || {
+            let view = crate::store::StoreView::new(&store);
+            let verdict = curbside_protocol::validate(&check, &view, at).map(|_| ());
+            match view.take_error() {
+                Some(e) => Err(e),
+                None => Ok(verdict),
+            }
+        })
+        .await?;
+        if let Err(e) = verdict {
+            let message = match &e {
+                curbside_protocol::NotAccepted::Missing(dep) => {
+                    format!("this node cannot sign it yet: it lacks {dep} (is the node chartered?)")
+                }
+                other => other.to_string(),
+            };
+            return Err(IssueError::Refused { code: e.code(), message });
+        }
+
+        let store = self.store.clone();
+        let key = self.key.clone();
+        let entry = event.clone();
+        let (head, index) = blocking(move || {
+            if let Some(opening) = &opening {
+                store.put_opening(&entry.id(), opening)?;
+            }
+            let start = store.log_size(&me);
+            let (size, root) = store.log_extended_root(&me, &[entry.id()]);
+            // Heads are dated in order even if the clock steps back.
+            let head_at = store.log_latest(&me).map_or(at, |h| h.created_at.max(at));
+            let head = Event::new(network, me, head_at, Body::TreeHead(TreeHead { size, root }))
+                .sign(&key)
+                .ok_or(StoreError::Internal("node key mismatch"))?;
+            let checked = CheckedHead { id: head.id(), size, root, created_at: head_at };
+            let wire = head.to_bytes();
+            let records = OwnRecords { entries: &[entry.to_bytes()], head: &wire };
+            store.log_append(&me, start, &[entry.id()], checked, Some(records))?;
+            store.flush()?;
+            Ok::<_, StoreError>((head, start))
+        })
+        .await?;
+
+        let outcomes =
+            self.ingester.submit(vec![event.clone(), head.clone()]).await.map_err(|e| match e {
+                IngestError::Stopped => IssueError::Stopped,
+                IngestError::Store(m) => IssueError::Ingest(m),
+            })?;
+        for outcome in &outcomes {
+            if let Outcome::Rejected { id, code, message, .. } = outcome {
+                // Checked just above under the same lock: a bug, loudly.
+                tracing::error!(event = %id, code, message, "own log entry refused after logging");
+                return Err(IssueError::Refused { code, message: message.clone() });
+            }
+        }
+        self.notify.notify_one();
+        Ok(Issued { event, head, index })
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or(Err(StoreError::Internal("a store task panicked")))
+}
+
+/// Answers a peer's audit-log request from the store (call it off the
+/// swarm task: it reads the disk).
+pub fn answer(store: &Store, request: Request) -> Response {
+    match request {
+        Request::LogHead { verifier } => {
+            let head = store.log_latest(&verifier).map(|h| h.id);
+            let head = match head.map(|id| store.get_wire(&id)).transpose() {
+                Ok(head) => head.flatten(),
+                Err(e) => return Response::refused("storage", e.to_string()),
+            };
+            Response::LogHead { head, size: store.log_size(&verifier) }
+        }
+        Request::LogLeaves { verifier, start, end, with_events } => {
+            if end < start || end - start > MAX_LOG_LEAVES {
+                return Response::refused(
+                    "bad_message",
+                    format!("ask for 0 to {MAX_LOG_LEAVES} leaves, from start to end"),
+                );
+            }
+            let leaves = match store.log_leaves(&verifier, start, end) {
+                Ok(leaves) => leaves,
+                Err(e) => return Response::refused("storage", e.to_string()),
+            };
+            let mut events = Vec::new();
+            if with_events {
+                for id in &leaves {
+                    match store.get_wire(id) {
+                        Ok(wire) => events.push(wire.unwrap_or_default()),
+                        Err(e) => return Response::refused("storage", e.to_string()),
+                    }
+                }
+            }
+            Response::LogLeaves { start, leaves, events }
+        }
+        Request::LogConsistency { verifier, old, new } => {
+            match store.log_consistency(&verifier, old, new) {
+                Ok(proof) => Response::LogProof { index: 0, proof },
+                Err(e) => Response::refused("log_unavailable", e.to_string()),
+            }
+        }
+        Request::LogInclusion { verifier, leaf, size } => {
+            match store.log_inclusion(&verifier, &leaf, size) {
+                Some(Ok((index, proof))) => Response::LogProof { index, proof },
+                Some(Err(e)) => Response::refused("log_unavailable", e.to_string()),
+                None => Response::refused(
+                    "log_unavailable",
+                    format!("{leaf} is not in the log of {verifier} held here"),
+                ),
+            }
+        }
+        _ => Response::refused("bad_message", "not an audit-log request"),
+    }
+}

@@ -1,0 +1,607 @@
+//! Verifiers' audit logs, as this node holds them.
+//!
+//! ```text
+//! heads         verifier ‖ created_at ‖ head id → HeadRecord     (written with the event)
+//! head_queue    verifier ‖ created_at ‖ head id → ()             (heads not yet checked)
+//! cosignatures  head id ‖ cosigner → cosignature id              (written with the event)
+//! log_leaves    verifier ‖ index (8, BE) → leaf id               (the mirror, or this node's own log)
+//! log_state     verifier → LogState                              (the latest checked head, a fork)
+//! log_evidence  verifier ‖ found_at ‖ n → Evidence               (proof of misbehaviour)
+//! own_entries   index (8, BE) → wire bytes of the leaf event     (this node's own log, for recovery)
+//! ```
+//!
+//! The first three are index entries of events and go in the event's own
+//! transaction (`write.rs`); the rest are written here by the audit
+//! module. Every verifier's leaves are also held in memory as a
+//! [`MerkleLog`], so validation asks "is this attestation logged?" without
+//! touching the disk and proofs cost O(log² n) hashes.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use curbside_protocol::merkle::{self, Hash, MerkleLog};
+use curbside_protocol::{Digest, EventId, LogEntry, PublicKey, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, T, decode, encode, keys, pending};
+
+const LEAVES: &str = "log_leaves";
+const STATE: &str = "log_state";
+const EVIDENCE: &str = "log_evidence";
+const OWN: &str = "own_entries";
+/// The key of this node's latest own head in `own_entries` (entries are
+/// keyed by 8-byte indexes, so a 4-byte key cannot collide).
+const OWN_HEAD: &[u8] = b"head";
+
+/// The wire bytes a verifier keeps of what it logs, until published.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnRecords<'a> {
+    /// The leaf events, in order.
+    pub entries: &'a [Vec<u8>],
+    /// The tree head signed over them.
+    pub head: &'a [u8],
+}
+
+/// A tree head as the `heads` index keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadRecord {
+    /// Leaves.
+    pub size: u64,
+    /// Their root.
+    pub root: Digest,
+}
+
+/// A tree head this node has checked against the leaves it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckedHead {
+    /// The head event.
+    pub id: EventId,
+    /// Its size.
+    pub size: u64,
+    /// Its root.
+    pub root: Digest,
+    /// When the verifier signed it.
+    pub created_at: Timestamp,
+}
+
+/// What this node knows of one verifier's log, persisted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct LogState {
+    /// The checked head of the largest size (the one the leaves reach).
+    latest: Option<CheckedHead>,
+    /// The latest `created_at` of any head checked consistent.
+    checked_through: Option<Timestamp>,
+    /// When the verifier forked its log, if this node has proof.
+    forked_at: Option<Timestamp>,
+}
+
+/// How a verifier's two heads contradict each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Contradiction {
+    /// Same size, different roots.
+    SameSizeDifferentRoots,
+    /// The smaller head is not a prefix of the larger: `leaves` (which hash
+    /// to the larger head's root) hash to something else at the smaller size.
+    NotAPrefix,
+    /// A later head claims fewer leaves than an earlier one: the log was
+    /// rolled back.
+    Rollback,
+}
+
+impl Contradiction {
+    /// Stable code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Contradiction::SameSizeDifferentRoots => "same_size_different_roots",
+            Contradiction::NotAPrefix => "not_a_prefix",
+            Contradiction::Rollback => "rollback",
+        }
+    }
+}
+
+/// Proof that a verifier showed two inconsistent histories of its log:
+/// two heads it signed and, where needed, the leaves that tie them
+/// together. Anyone can check it without trusting this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Whose log.
+    pub verifier: PublicKey,
+    /// How the heads contradict each other.
+    pub contradiction: Contradiction,
+    /// One signed head (wire bytes).
+    pub first: Vec<u8>,
+    /// The other signed head (wire bytes).
+    pub second: Vec<u8>,
+    /// Leaves that hash to the larger head's root (empty when the two heads
+    /// alone prove it).
+    pub leaves: Vec<EventId>,
+    /// When this node found it.
+    pub found_at: Timestamp,
+}
+
+/// One verifier's log in memory.
+#[derive(Debug, Default)]
+struct MemLog {
+    tree: MerkleLog,
+    index: HashMap<EventId, u64>,
+    state: LogState,
+}
+
+/// The in-memory part of every verifier's log.
+#[derive(Debug, Default)]
+pub(super) struct AuditMemory {
+    logs: RwLock<HashMap<PublicKey, MemLog>>,
+}
+
+/// A tree head waiting to be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedHead {
+    /// Whose.
+    pub verifier: PublicKey,
+    /// When it was signed.
+    pub created_at: Timestamp,
+    /// The head event.
+    pub id: EventId,
+    /// Its size.
+    pub size: u64,
+    /// Its root.
+    pub root: Digest,
+}
+
+/// A summary of one verifier's log, for status and the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogSummary {
+    /// The verifier.
+    pub verifier: PublicKey,
+    /// Leaves held.
+    pub size: u64,
+    /// The checked head the leaves reach.
+    pub latest: Option<CheckedHead>,
+    /// When the verifier forked its log, if it did.
+    pub forked_at: Option<Timestamp>,
+}
+
+fn leaf_key(verifier: &PublicKey, index: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(verifier.as_bytes());
+    k[32..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn leaf_hash(id: &EventId) -> Hash {
+    merkle::leaf_hash(id.as_bytes())
+}
+
+fn corrupt(tree: &'static str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { tree, detail: detail.into() }
+}
+
+impl AuditMemory {
+    /// Loads every log from the store.
+    pub(super) fn load(db: &sled::Db) -> Result<Self, StoreError> {
+        let mut logs: HashMap<PublicKey, MemLog> = HashMap::new();
+        for item in db.open_tree(STATE)?.iter() {
+            let (key, value) = item?;
+            let key: [u8; 32] = key.as_ref().try_into().map_err(|_| corrupt(STATE, "key"))?;
+            let state: LogState =
+                postcard::from_bytes(&value).map_err(|e| corrupt(STATE, e.to_string()))?;
+            logs.insert(PublicKey::from_bytes(key), MemLog { state, ..MemLog::default() });
+        }
+        for item in db.open_tree(LEAVES)?.iter() {
+            let (key, value) = item?;
+            let (verifier, index) = match (key.get(..32), key.get(32..40)) {
+                (Some(v), Some(i)) => (
+                    PublicKey::from_bytes(v.try_into().map_err(|_| corrupt(LEAVES, "key"))?),
+                    u64::from_be_bytes(i.try_into().map_err(|_| corrupt(LEAVES, "key"))?),
+                ),
+                _ => return Err(corrupt(LEAVES, "short key")),
+            };
+            let id = EventId::from_bytes(
+                value.as_ref().try_into().map_err(|_| corrupt(LEAVES, "leaf is not 32 bytes"))?,
+            );
+            let log = logs.entry(verifier).or_default();
+            if index != log.tree.len() {
+                return Err(corrupt(LEAVES, format!("leaf {index} of {verifier} out of order")));
+            }
+            log.tree.push(leaf_hash(&id));
+            log.index.insert(id, index);
+        }
+        for (verifier, log) in &logs {
+            if let Some(latest) = log.state.latest
+                && log.tree.root_at(latest.size) != Some(*latest.root.as_bytes())
+            {
+                return Err(corrupt(
+                    STATE,
+                    format!("the leaves of {verifier} do not hash to its checked head"),
+                ));
+            }
+        }
+        Ok(Self { logs: RwLock::new(logs) })
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&HashMap<PublicKey, MemLog>) -> R) -> R {
+        f(&self.logs.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut HashMap<PublicKey, MemLog>) -> R) -> R {
+        f(&mut self.logs.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Where `attestation` stands in `verifier`'s log.
+    pub(super) fn entry(&self, verifier: &PublicKey, attestation: &EventId) -> LogEntry {
+        self.read(|logs| match logs.get(verifier) {
+            Some(log) if log.index.contains_key(attestation) => LogEntry::Logged,
+            Some(log) => LogEntry::Absent { checked_through: log.state.checked_through },
+            None => LogEntry::Absent { checked_through: None },
+        })
+    }
+
+    /// When `verifier` forked its log.
+    pub(super) fn forked_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
+        self.read(|logs| logs.get(verifier).and_then(|l| l.state.forked_at))
+    }
+}
+
+impl Store {
+    fn audit_tree(&self, name: &'static str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
+    fn put_state(&self, verifier: &PublicKey, state: &LogState) -> Result<(), StoreError> {
+        self.audit_tree(STATE)?.insert(verifier.as_bytes(), encode(state))?;
+        Ok(())
+    }
+
+    /// The size and root `verifier`'s log would have with `leaves` appended.
+    pub fn log_extended_root(&self, verifier: &PublicKey, leaves: &[EventId]) -> (u64, Digest) {
+        self.audit.read(|logs| {
+            let mut tree = logs.get(verifier).map(|l| l.tree.clone()).unwrap_or_default();
+            for id in leaves {
+                tree.push(leaf_hash(id));
+            }
+            (tree.len(), Digest::from_bytes(tree.root()))
+        })
+    }
+
+    /// Appends `leaves` to `verifier`'s log, which must hold exactly `start`
+    /// leaves, and records `head` (whose size and root the caller checked
+    /// the extended log against) as its checked head. `own` carries the
+    /// wire bytes of the leaf events and of the head when the log is this
+    /// node's own, so that a crash between logging and publishing loses
+    /// nothing ([`Store::own_unpublished`]).
+    ///
+    /// Returns the pending events that were waiting for this log (to be
+    /// ingested again). Not yet durable: flush before relying on it.
+    pub fn log_append(
+        &self,
+        verifier: &PublicKey,
+        start: u64,
+        leaves: &[EventId],
+        head: CheckedHead,
+        own: Option<OwnRecords<'_>>,
+    ) -> Result<Vec<super::PendingEvent>, StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut tree, mut state) = self.audit.read(|logs| {
+            logs.get(verifier).map_or((MerkleLog::new(), LogState::default()), |l| {
+                (l.tree.clone(), l.state.clone())
+            })
+        });
+        if tree.len() != start {
+            return Err(StoreError::Internal("a log append does not start at the log's end"));
+        }
+        for id in leaves {
+            tree.push(leaf_hash(id));
+        }
+        if tree.root_at(head.size) != Some(*head.root.as_bytes()) || head.size != tree.len() {
+            return Err(StoreError::Internal("appended leaves do not hash to the head"));
+        }
+        state.latest = Some(head);
+        state.checked_through =
+            Some(state.checked_through.map_or(head.created_at, |t| t.max(head.created_at)));
+
+        let leaves_tree = self.audit_tree(LEAVES)?;
+        let state_tree = self.audit_tree(STATE)?;
+        let own_tree = self.audit_tree(OWN)?;
+        let mut leaf_batch = sled::Batch::default();
+        let mut own_batch = sled::Batch::default();
+        for (i, id) in leaves.iter().enumerate() {
+            let index = start + i as u64;
+            leaf_batch.insert(&leaf_key(verifier, index)[..], id.as_bytes());
+            if let Some(records) = &own
+                && let Some(wire) = records.entries.get(i)
+            {
+                own_batch.insert(&index.to_be_bytes()[..], wire.as_slice());
+            }
+        }
+        if let Some(records) = &own {
+            own_batch.insert(OWN_HEAD, records.head);
+        }
+        let state_bytes = encode(&state);
+        use sled::Transactional as _;
+        (&leaves_tree, &state_tree, &own_tree).transaction(|(l, s, o)| {
+            l.apply_batch(&leaf_batch)?;
+            o.apply_batch(&own_batch)?;
+            s.insert(verifier.as_bytes(), state_bytes.as_slice())?;
+            Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
+        })?;
+        self.audit.write(|logs| {
+            let log = logs.entry(*verifier).or_default();
+            for (i, id) in leaves.iter().enumerate() {
+                log.index.insert(*id, start + i as u64);
+            }
+            log.tree = tree;
+            log.state = state;
+        });
+        drop(_writer);
+        self.release_waiting(&[pending::dep_key_log(verifier)])
+    }
+
+    /// Records that a head of `verifier` no larger than its log was checked
+    /// consistent with it: moves "checked through" forward, which may
+    /// decide events waiting for an attestation the log left out.
+    pub fn log_checked(
+        &self,
+        verifier: &PublicKey,
+        created_at: Timestamp,
+    ) -> Result<Vec<super::PendingEvent>, StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state =
+            self.audit.read(|logs| logs.get(verifier).map(|l| l.state.clone()).unwrap_or_default());
+        if state.checked_through.is_some_and(|t| t >= created_at) {
+            return Ok(Vec::new());
+        }
+        state.checked_through = Some(created_at);
+        self.put_state(verifier, &state)?;
+        self.audit.write(|logs| logs.entry(*verifier).or_default().state = state);
+        drop(_writer);
+        self.release_waiting(&[pending::dep_key_log(verifier)])
+    }
+
+    /// Keeps proof that `evidence.verifier` forked its log at `forked_at`
+    /// (the time of the head that contradicts what this node had checked);
+    /// from then on its attestations
+    /// issued at or after that time stop counting.
+    pub fn log_fork(&self, evidence: &Evidence, forked_at: Timestamp) -> Result<(), StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let verifier = evidence.verifier;
+        let tree = self.audit_tree(EVIDENCE)?;
+        let mut key = verifier.as_bytes().to_vec();
+        key.extend_from_slice(&evidence.found_at.as_millis().to_be_bytes());
+        key.extend_from_slice(&tree.len().to_be_bytes());
+        tree.insert(key, encode(evidence))?;
+        let mut state = self
+            .audit
+            .read(|logs| logs.get(&verifier).map(|l| l.state.clone()).unwrap_or_default());
+        state.forked_at = Some(state.forked_at.map_or(forked_at, |t| t.min(forked_at)));
+        self.put_state(&verifier, &state)?;
+        self.audit.write(|logs| logs.entry(verifier).or_default().state = state);
+        Ok(())
+    }
+
+    /// Every proof of misbehaviour held, of `verifier` or of all.
+    pub fn log_evidence(&self, verifier: Option<&PublicKey>) -> Result<Vec<Evidence>, StoreError> {
+        let tree = self.audit_tree(EVIDENCE)?;
+        let prefix: &[u8] = verifier.map_or(&[], |v| v.as_bytes());
+        tree.scan_prefix(prefix)
+            .map(|item| {
+                let (_, v) = item?;
+                postcard::from_bytes(&v).map_err(|e| corrupt(EVIDENCE, e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The number of leaves held of `verifier`'s log.
+    pub fn log_size(&self, verifier: &PublicKey) -> u64 {
+        self.audit.read(|logs| logs.get(verifier).map_or(0, |l| l.tree.len()))
+    }
+
+    /// The checked head the leaves of `verifier`'s log reach.
+    pub fn log_latest(&self, verifier: &PublicKey) -> Option<CheckedHead> {
+        self.audit.read(|logs| logs.get(verifier).and_then(|l| l.state.latest))
+    }
+
+    /// The root of the first `size` leaves of `verifier`'s log.
+    pub fn log_root_at(&self, verifier: &PublicKey, size: u64) -> Option<Digest> {
+        self.audit.read(|logs| {
+            logs.get(verifier)
+                .map_or_else(|| (size == 0).then(merkle::empty_root), |l| l.tree.root_at(size))
+                .map(Digest::from_bytes)
+        })
+    }
+
+    /// Summaries of every log held.
+    pub fn log_summaries(&self) -> Vec<LogSummary> {
+        let mut all = self.audit.read(|logs| {
+            logs.iter()
+                .map(|(verifier, l)| LogSummary {
+                    verifier: *verifier,
+                    size: l.tree.len(),
+                    latest: l.state.latest,
+                    forked_at: l.state.forked_at,
+                })
+                .collect::<Vec<_>>()
+        });
+        all.sort_by_key(|s| s.verifier);
+        all
+    }
+
+    /// Leaves `start..end` of `verifier`'s log (fewer if it is shorter).
+    pub fn log_leaves(
+        &self,
+        verifier: &PublicKey,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let tree = self.audit_tree(LEAVES)?;
+        tree.range(leaf_key(verifier, start)..leaf_key(verifier, end.max(start)))
+            .map(|item| {
+                let (_, v) = item?;
+                Ok(EventId::from_bytes(
+                    v.as_ref().try_into().map_err(|_| corrupt(LEAVES, "leaf is not 32 bytes"))?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The consistency proof from size `old` to size `new` of `verifier`'s log.
+    pub fn log_consistency(
+        &self,
+        verifier: &PublicKey,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<Digest>, merkle::MerkleError> {
+        self.audit.read(|logs| {
+            let empty = MerkleLog::new();
+            let tree = logs.get(verifier).map_or(&empty, |l| &l.tree);
+            merkle::consistency_proof(tree, old, new)
+                .map(|p| p.into_iter().map(Digest::from_bytes).collect())
+        })
+    }
+
+    /// Where `leaf` sits in `verifier`'s log, and its inclusion proof in
+    /// the tree of the first `size` leaves.
+    pub fn log_inclusion(
+        &self,
+        verifier: &PublicKey,
+        leaf: &EventId,
+        size: u64,
+    ) -> Option<Result<(u64, Vec<Digest>), merkle::MerkleError>> {
+        self.audit.read(|logs| {
+            let log = logs.get(verifier)?;
+            let index = *log.index.get(leaf)?;
+            Some(
+                merkle::inclusion_proof(&log.tree, index, size)
+                    .map(|p| (index, p.into_iter().map(Digest::from_bytes).collect())),
+            )
+        })
+    }
+
+    /// The wire bytes of this node's own log entries and latest head that
+    /// are not stored as events: what a crash between logging and
+    /// publishing left behind, to be ingested at start.
+    pub fn own_unpublished(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.audit_tree(OWN)?.iter() {
+            let (_, wire) = item?;
+            let id = EventId::of_wire(&wire);
+            if !self.contains(&id)? {
+                out.push(wire.to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every tree head of `verifier` held, in time order.
+    pub fn heads_of(
+        &self,
+        verifier: &PublicKey,
+    ) -> Result<Vec<(Timestamp, EventId, HeadRecord)>, StoreError> {
+        self.tree(T::Heads)
+            .scan_prefix(verifier.as_bytes())
+            .map(|item| {
+                let (k, v) = item?;
+                match (keys::trailing_time(&k), keys::trailing_id(&k)) {
+                    (Some(at), Some(id)) => Ok((at, id, decode(T::Heads, &v)?)),
+                    _ => Err(corrupt("heads", "short key")),
+                }
+            })
+            .collect()
+    }
+
+    /// Every verifier with a tree head held.
+    pub fn head_verifiers(&self) -> Result<Vec<PublicKey>, StoreError> {
+        let tree = self.tree(T::Heads);
+        let mut out = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        while let Some(item) = tree.range(from.as_slice()..).next() {
+            let (k, _) = item?;
+            let key: [u8; 32] =
+                k.get(..32).and_then(|b| b.try_into().ok()).ok_or(corrupt("heads", "short key"))?;
+            out.push(PublicKey::from_bytes(key));
+            // The next key past every key starting with this verifier.
+            from = key.to_vec();
+            from.push(0xff);
+            from.extend_from_slice(&[0xff; 48]);
+        }
+        Ok(out)
+    }
+
+    /// Heads not yet checked, by verifier and then time, at most `limit`.
+    pub fn queued_heads(&self, limit: usize) -> Result<Vec<QueuedHead>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree(T::HeadQueue).iter().take(limit) {
+            let (k, _) = item?;
+            let verifier: [u8; 32] = k
+                .get(..32)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(corrupt("head_queue", "short key"))?;
+            let (Some(created_at), Some(id)) = (keys::trailing_time(&k), keys::trailing_id(&k))
+            else {
+                return Err(corrupt("head_queue", "short key"));
+            };
+            let Some(record) = self.tree(T::Heads).get(&k)? else {
+                return Err(corrupt("heads", "a queued head is not indexed"));
+            };
+            let record: HeadRecord = decode(T::Heads, &record)?;
+            out.push(QueuedHead {
+                verifier: PublicKey::from_bytes(verifier),
+                created_at,
+                id,
+                size: record.size,
+                root: record.root,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Takes a head off the queue once it has been checked (either way).
+    pub fn dequeue_head(
+        &self,
+        verifier: &PublicKey,
+        at: Timestamp,
+        id: &EventId,
+    ) -> Result<(), StoreError> {
+        self.tree(T::HeadQueue).remove(keys::timed(verifier.as_bytes(), at, id))?;
+        Ok(())
+    }
+
+    /// The cosigners of the head `head`, with their cosignature ids.
+    pub fn cosigners(&self, head: &EventId) -> Result<Vec<(PublicKey, EventId)>, StoreError> {
+        self.tree(T::Cosigs)
+            .scan_prefix(head.as_bytes())
+            .map(|item| {
+                let (k, v) = item?;
+                let key: [u8; 32] = k
+                    .get(32..64)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(corrupt("cosignatures", "short key"))?;
+                let id: [u8; 32] =
+                    v.as_ref().try_into().map_err(|_| corrupt("cosignatures", "short value"))?;
+                Ok((PublicKey::from_bytes(key), EventId::from_bytes(id)))
+            })
+            .collect()
+    }
+
+    /// The ids of every charter held.
+    pub fn charter_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        self.tree(T::Charters)
+            .iter()
+            .map(|item| {
+                let (k, _) = item?;
+                keys::trailing_id(&k).ok_or(corrupt("charters", "short key"))
+            })
+            .collect()
+    }
+
+    /// The ids of the revocations of `target`.
+    pub fn revocations_of(&self, target: &EventId) -> Result<Vec<EventId>, StoreError> {
+        self.tree(T::RevokedBy)
+            .scan_prefix(target.as_bytes())
+            .map(|item| {
+                let (k, _) = item?;
+                keys::trailing_id(&k).ok_or(corrupt("revoked_by", "short key"))
+            })
+            .collect()
+    }
+}

@@ -9,7 +9,7 @@
 //! 2. canonical decoding (already proven by the [`SignedEvent`] type) and version
 //! 3. network id
 //! 4. duplicate (already held: ignored, not rejected)
-//! 5. signature, strict
+//! 5. signature ([`crate::PublicKey::verify`]: strict encodings, cofactored equation)
 //! 6. clock skew (`created_at` at most `max_clock_skew_ms` after `now`)
 //! 7. the author's authority at `created_at`
 //! 8. the body's own rules
@@ -94,7 +94,7 @@ impl std::ops::Deref for VerifiedEvent {
 pub struct SignatureVerified(SignedEvent);
 
 impl SignatureVerified {
-    /// Checks one event's signature strictly.
+    /// Checks one event's signature ([`crate::PublicKey::verify`]).
     pub fn check(event: SignedEvent) -> Result<Self, (SignedEvent, Rejection)> {
         match event.verify_signature() {
             Ok(()) => Ok(Self(event)),

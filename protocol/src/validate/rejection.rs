@@ -54,7 +54,7 @@ pub enum Rejection {
         /// The event's.
         got: NetworkId,
     },
-    /// The signature does not verify (strictly) under the author's key.
+    /// The signature does not verify under the author's key ([`crate::PublicKey::verify`]).
     #[error("the signature does not verify under the author's key")]
     BadSignature,
     /// `created_at` is further in the future than the allowed clock skew.

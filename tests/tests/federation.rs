@@ -182,6 +182,8 @@ fn a_restarted_node_catches_up() {
     let doctor = key("restart-doctor");
     a.attest(&net, &doctor, "dr-restart", &["general-practice"], "GB");
     let before = post(&net, &doctor, "Before the outage");
+    // Post at B once the attestation made at A has reached it.
+    session(&b, &net, &doctor);
     assert_eq!(b.submit(std::slice::from_ref(&before)).0, 200);
     let token_c = session(&c, &net, &doctor);
     wait_until(LIMIT, "C to have the first post", || c.has(&before.id(), &token_c));

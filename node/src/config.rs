@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::ingest::IngestConfig;
 use crate::net::NetConfig;
+use crate::store::StoreConfig;
 
 /// The `node.toml` written by `curbside node init`, documenting every key.
 pub const DEFAULT_NODE_TOML: &str = r#"# Curbside node configuration. Flags and CURBSIDE_* environment variables
@@ -37,6 +38,10 @@ pending_max_age_secs = 900
 
 # How long a physician's read session lasts.
 session_hours = 12
+
+# The store's page cache in MiB (the operating system's file cache comes on
+# top). Larger keeps more of a big store's pages decoded in memory.
+store_cache_mb = 256              # CURBSIDE_STORE_CACHE_MB
 "#;
 
 /// The line of [`DEFAULT_NODE_TOML`] that sets the listen addresses.
@@ -56,6 +61,7 @@ struct RawConfig {
     bootstrap: Option<Vec<String>>,
     mdns: Option<bool>,
     sync_interval_secs: Option<u64>,
+    store_cache_mb: Option<u64>,
 }
 
 /// Values from flags (highest precedence).
@@ -101,6 +107,8 @@ pub struct NodeConfig {
     pub session_ms: u64,
     /// Peer-to-peer settings; `None` when the node runs alone.
     pub net: Option<NetConfig>,
+    /// How the store is opened (its page cache).
+    pub store: StoreConfig,
 }
 
 /// A configuration problem, naming where it came from.
@@ -198,8 +206,10 @@ impl NodeConfig {
                 problem: "use 1 to 720 hours".into(),
             });
         }
+        let store = store_config(&raw)?;
         let net = net_config(&raw, flags)?;
         Ok(Self {
+            store,
             net,
             data: data.to_path_buf(),
             api,
@@ -209,6 +219,33 @@ impl NodeConfig {
             session_ms: session_hours * 3_600_000,
         })
     }
+}
+
+/// Most and fewest MiB of page cache: below 16 sled thrashes on its own
+/// index pages; above 64 GiB is a typo.
+const STORE_CACHE_MB: std::ops::RangeInclusive<u64> = 16..=65_536;
+
+fn store_config(raw: &RawConfig) -> Result<StoreConfig, ConfigError> {
+    let (key, mb) = match (env("CURBSIDE_STORE_CACHE_MB"), raw.store_cache_mb) {
+        (Some(text), _) => {
+            let mb = text.parse::<u64>().map_err(|_| ConfigError::Value {
+                key: "CURBSIDE_STORE_CACHE_MB".into(),
+                value: text.clone(),
+                problem: "not a whole number of MiB".into(),
+            })?;
+            ("CURBSIDE_STORE_CACHE_MB", mb)
+        }
+        (None, Some(mb)) => ("node.toml store_cache_mb", mb),
+        (None, None) => return Ok(StoreConfig::default()),
+    };
+    if !STORE_CACHE_MB.contains(&mb) {
+        return Err(ConfigError::Value {
+            key: key.into(),
+            value: mb.to_string(),
+            problem: format!("use {} to {} MiB", STORE_CACHE_MB.start(), STORE_CACHE_MB.end()),
+        });
+    }
+    Ok(StoreConfig { cache_bytes: mb << 20 })
 }
 
 /// A list from flags, else the environment (comma-separated), else the file.
@@ -276,6 +313,18 @@ mod tests {
         assert_eq!(c.api, crate::default_api_addr());
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.session_ms, 12 * 3_600_000);
+        assert_eq!(c.store, StoreConfig::default());
+    }
+
+    #[test]
+    fn the_store_cache_is_set_in_mib_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), "store_cache_mb = 64\n").unwrap();
+        let c = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(c.store.cache_bytes, 64 << 20);
+        std::fs::write(dir.path().join("node.toml"), "store_cache_mb = 1\n").unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("store_cache_mb") && err.contains("16 to 65536"), "{err}");
     }
 
     #[test]

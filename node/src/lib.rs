@@ -22,6 +22,15 @@ pub mod net;
 pub mod store;
 pub mod sync;
 
+/// The allocator of every program that runs a node (the `curbside` binary,
+/// the end-to-end tests, the benchmarks). sled 0.34 allocates and frees
+/// page copies on every key it writes, on the writer's thread and on its
+/// I/O threads; glibc's malloc serializes those threads on its arena locks.
+/// With mimalloc the store writes about twice as fast on two loaded cores
+/// (docs/BENCHMARKS.md, issue 3).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The port a node's HTTP API listens on by default (on 127.0.0.1).
 pub const DEFAULT_API_PORT: u16 = 7420;
 
@@ -69,7 +78,11 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
-    let store = std::sync::Arc::new(store::Store::open(&dir.store_dir(), dir.genesis().clone())?);
+    let store = std::sync::Arc::new(store::Store::open_with(
+        &dir.store_dir(),
+        dir.genesis().clone(),
+        config.store,
+    )?);
     let index = std::sync::Arc::new(sync::SyncIndex::load(&store)?);
     let observer: ingest::Observer = {
         let index = index.clone();

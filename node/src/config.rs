@@ -40,8 +40,8 @@ pending_max_age_secs = 900
 session_hours = 12
 
 # The store's page cache in MiB (the operating system's file cache comes on
-# top). Larger keeps more of a big store's pages decoded in memory.
-store_cache_mb = 256              # CURBSIDE_STORE_CACHE_MB
+# top). Smaller saves memory on a big store at the cost of slower reads.
+store_cache_mb = 1024             # CURBSIDE_STORE_CACHE_MB
 "#;
 
 /// The line of [`DEFAULT_NODE_TOML`] that sets the listen addresses.

@@ -92,8 +92,8 @@ impl Store {
         self.is_stored(&read(&self.filters), id)
     }
 
-    /// Of `ids`, those not stored, with their positions: the filter rules
-    /// out most fresh events without a sled read.
+    /// For each of `ids`, whether it is absent from the store: the id filter
+    /// answers for most fresh events without a sled read.
     pub fn absent(&self, ids: &[EventId]) -> Result<Vec<bool>, StoreError> {
         let filters = read(&self.filters);
         ids.iter().map(|id| self.is_stored(&filters, id).map(|stored| !stored)).collect()

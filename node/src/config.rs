@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::ingest::IngestConfig;
 use crate::net::NetConfig;
+use crate::store::StoreConfig;
 
 /// The `node.toml` written by `curbside node init`, documenting every key.
 pub const DEFAULT_NODE_TOML: &str = r#"# Curbside node configuration. Flags and CURBSIDE_* environment variables
@@ -41,6 +42,9 @@ session_hours = 12
 # Verifiers' audit logs: how many other institutions must cosign a tree
 # head for this node to call it settled (`curbside node status`).
 audit_quorum = 1                  # CURBSIDE_AUDIT_QUORUM
+# The store's page cache in MiB (the operating system's file cache comes on
+# top). Smaller saves memory on a big store at the cost of slower reads.
+store_cache_mb = 1024             # CURBSIDE_STORE_CACHE_MB
 "#;
 
 /// The line of [`DEFAULT_NODE_TOML`] that sets the listen addresses.
@@ -61,6 +65,7 @@ struct RawConfig {
     mdns: Option<bool>,
     sync_interval_secs: Option<u64>,
     audit_quorum: Option<usize>,
+    store_cache_mb: Option<u64>,
 }
 
 /// Values from flags (highest precedence).
@@ -108,6 +113,8 @@ pub struct NodeConfig {
     pub net: Option<NetConfig>,
     /// Cosignatures by other institutions that settle a tree head.
     pub audit_quorum: usize,
+    /// How the store is opened (its page cache).
+    pub store: StoreConfig,
 }
 
 /// A configuration problem, naming where it came from.
@@ -205,6 +212,7 @@ impl NodeConfig {
                 problem: "use 1 to 720 hours".into(),
             });
         }
+        let store = store_config(&raw)?;
         let net = net_config(&raw, flags)?;
         let (quorum_key, quorum_text) = match (env("CURBSIDE_AUDIT_QUORUM"), raw.audit_quorum) {
             (Some(v), _) => ("CURBSIDE_AUDIT_QUORUM", v),
@@ -223,6 +231,7 @@ impl NodeConfig {
         };
         Ok(Self {
             audit_quorum,
+            store,
             net,
             data: data.to_path_buf(),
             api,
@@ -247,6 +256,33 @@ impl NodeConfig {
             )
         })
     }
+}
+
+/// Most and fewest MiB of page cache: below 16 sled thrashes on its own
+/// index pages; above 64 GiB is a typo.
+const STORE_CACHE_MB: std::ops::RangeInclusive<u64> = 16..=65_536;
+
+fn store_config(raw: &RawConfig) -> Result<StoreConfig, ConfigError> {
+    let (key, mb) = match (env("CURBSIDE_STORE_CACHE_MB"), raw.store_cache_mb) {
+        (Some(text), _) => {
+            let mb = text.parse::<u64>().map_err(|_| ConfigError::Value {
+                key: "CURBSIDE_STORE_CACHE_MB".into(),
+                value: text.clone(),
+                problem: "not a whole number of MiB".into(),
+            })?;
+            ("CURBSIDE_STORE_CACHE_MB", mb)
+        }
+        (None, Some(mb)) => ("node.toml store_cache_mb", mb),
+        (None, None) => return Ok(StoreConfig::default()),
+    };
+    if !STORE_CACHE_MB.contains(&mb) {
+        return Err(ConfigError::Value {
+            key: key.into(),
+            value: mb.to_string(),
+            problem: format!("use {} to {} MiB", STORE_CACHE_MB.start(), STORE_CACHE_MB.end()),
+        });
+    }
+    Ok(StoreConfig { cache_bytes: mb << 20 })
 }
 
 /// A list from flags, else the environment (comma-separated), else the file.
@@ -314,6 +350,18 @@ mod tests {
         assert_eq!(c.api, crate::default_api_addr());
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.session_ms, 12 * 3_600_000);
+        assert_eq!(c.store, StoreConfig::default());
+    }
+
+    #[test]
+    fn the_store_cache_is_set_in_mib_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), "store_cache_mb = 64\n").unwrap();
+        let c = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(c.store.cache_bytes, 64 << 20);
+        std::fs::write(dir.path().join("node.toml"), "store_cache_mb = 1\n").unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("store_cache_mb") && err.contains("16 to 65536"), "{err}");
     }
 
     #[test]

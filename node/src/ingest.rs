@@ -2,16 +2,25 @@
 //! from the API, gossip or sync.
 //!
 //! ```text
-//! events ─▶ drop those already stored ─▶ batch-verify signatures (all cores)
-//!        ─▶ validate in order against the store + this batch so far
-//!        ─▶ one transaction for all accepted ─▶ flush (durable) ─▶ outcomes
-//!        ─▶ pending events released by what was stored go round again
+//! prepare: events ─▶ drop those already stored (id filter, then sled)
+//!                 ─▶ batch-verify signatures (all cores)
+//! finish:         ─▶ drop any stored meanwhile ─▶ validate in order against
+//!                    the store's view + this batch so far
+//!                 ─▶ one atomic batch for all accepted ─▶ flush (durable)
+//!                 ─▶ outcomes; pending events released by what was stored
+//!                    go round again
 //! ```
 //!
-//! [`Ingester`] runs the path on a dedicated thread and merges concurrent
-//! submissions into one batch (group commit): many clients share one fsync.
+//! [`ingest`] is [`prepare`] then [`finish`]. [`Ingester`] runs the path on
+//! two threads and merges concurrent submissions into one group (group
+//! commit: many clients share one fsync): one thread forms groups and
+//! prepares them, the other finishes them, so one group's signatures are
+//! verified while the group before it is validated, committed and flushed.
+//! Preparing writes nothing, and finishing checks again for duplicates, so
+//! the overlap changes no outcome.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use curbside_protocol::{
     Dependency, EventId, NotAccepted, Rejection, SignatureVerified, SignedEvent, Timestamp,
@@ -99,6 +108,144 @@ impl Outcome {
     }
 }
 
+/// Time spent in each step of the ingest path, summed over the calls that
+/// filled it: what the node benchmark reports as the stages of ingest.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stages {
+    /// Ruling out duplicates (the id filter, sled for the rest), twice: when
+    /// a batch is prepared and again just before it is validated.
+    pub screen: Duration,
+    /// Signature verification, on all cores.
+    pub verify: Duration,
+    /// `validate` against the store's view, in order.
+    pub validate: Duration,
+    /// The commit (one atomic sled batch) and holding pending events.
+    pub commit: Duration,
+    /// The fsync that makes it durable, and publishing it to validation.
+    pub flush: Duration,
+}
+
+impl Stages {
+    /// All of them.
+    pub fn total(&self) -> Duration {
+        self.screen + self.verify + self.validate + self.commit + self.flush
+    }
+
+    fn add(&mut self, other: &Stages) {
+        self.screen += other.screen;
+        self.verify += other.verify;
+        self.validate += other.validate;
+        self.commit += other.commit;
+        self.flush += other.flush;
+    }
+}
+
+/// Adds the time since `*t` to `into` and restarts `*t`.
+fn lap(into: &mut Duration, t: &mut Instant) {
+    let now = Instant::now();
+    *into += now - *t;
+    *t = now;
+}
+
+/// A batch whose duplicates are ruled out and whose signatures are checked:
+/// the first half of ingest, which writes nothing, so the ingest thread runs
+/// it for one batch while the store writes the one before.
+#[derive(Debug)]
+pub struct Prepared {
+    /// One per event submitted; `None` for those still to be validated.
+    outcomes: Vec<Option<Outcome>>,
+    /// The events still to be validated, with their positions.
+    verified: Vec<(usize, SignatureVerified)>,
+    stages: Stages,
+}
+
+impl Prepared {
+    /// How many events were submitted.
+    pub fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    /// Whether none were.
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty()
+    }
+}
+
+/// The first half of [`ingest`]: drops events already stored and verifies
+/// the rest's signatures (on `config.verify_threads` threads). Reads the
+/// store, writes nothing.
+pub fn prepare(
+    store: &Store,
+    config: &IngestConfig,
+    events: Vec<SignedEvent>,
+) -> Result<Prepared, StoreError> {
+    let mut stages = Stages::default();
+    let mut t = Instant::now();
+    let ids: Vec<EventId> = events.iter().map(SignedEvent::id).collect();
+    let absent = store.absent(&ids)?;
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
+    let mut slots = Vec::with_capacity(events.len());
+    let mut fresh = Vec::with_capacity(events.len());
+    for (i, (event, absent)) in events.into_iter().zip(absent).enumerate() {
+        if absent {
+            slots.push(i);
+            fresh.push(event);
+        } else {
+            outcomes[i] = Some(Outcome::Duplicate { id: ids[i] });
+        }
+    }
+    lap(&mut stages.screen, &mut t);
+    let mut verified = Vec::with_capacity(fresh.len());
+    for (slot, result) in slots.into_iter().zip(verify_parallel(fresh, config.verify_threads)) {
+        match result {
+            Ok(event) => verified.push((slot, event)),
+            Err((event, rejection)) => {
+                outcomes[slot] = Some(Outcome::rejected(event.id(), &rejection));
+            }
+        }
+    }
+    lap(&mut stages.verify, &mut t);
+    Ok(Prepared { outcomes, verified, stages })
+}
+
+/// The second half of [`ingest`]: validates, commits, holds what waits for
+/// a dependency, flushes, and runs pending events released by what was
+/// stored through the whole path again; each released event that is then
+/// stored is pushed onto `released_stored`. Returns the outcomes in the
+/// order the events were submitted, and the time each step took.
+pub fn finish(
+    store: &Store,
+    config: &IngestConfig,
+    prepared: Prepared,
+    now: Timestamp,
+    released_stored: &mut Vec<SignedEvent>,
+) -> Result<(Vec<Outcome>, Stages), StoreError> {
+    let (outcomes, mut released, mut stages) = write_prepared(store, config, prepared, now)?;
+
+    // What was just stored may release events that were waiting for it;
+    // they go round again (and may release more).
+    let mut rounds = 0;
+    while !released.is_empty() && rounds < 64 {
+        rounds += 1;
+        tracing::debug!(count = released.len(), "re-ingesting released pending events");
+        let again = std::mem::take(&mut released);
+        let prepared = prepare(store, config, again.clone())?;
+        let (outcomes, more, more_stages) = write_prepared(store, config, prepared, now)?;
+        stages.add(&more_stages);
+        for (event, outcome) in again.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Stored { .. } => released_stored.push(event),
+                Outcome::Rejected { id, code, .. } => {
+                    tracing::info!(event = %id, code, "released pending event not accepted");
+                }
+                Outcome::Duplicate { .. } | Outcome::Pending { .. } => {}
+            }
+        }
+        released = more;
+    }
+    Ok((outcomes, stages))
+}
+
 /// Runs the ingest path over `events` at time `now`. Synchronous: call it
 /// from a blocking thread. The outcomes are in the order of `events`.
 pub fn ingest(
@@ -120,78 +267,56 @@ pub fn ingest_releasing(
     now: Timestamp,
     released_stored: &mut Vec<SignedEvent>,
 ) -> Result<Vec<Outcome>, StoreError> {
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
-    let mut fresh = Vec::with_capacity(events.len());
-    let mut slots = Vec::with_capacity(events.len());
-    for (i, event) in events.into_iter().enumerate() {
-        if store.contains(&event.id())? {
-            outcomes[i] = Some(Outcome::Duplicate { id: event.id() });
-        } else {
-            slots.push(i);
-            fresh.push(event);
-        }
-    }
-    let (fresh_outcomes, mut released) = process(store, config, fresh, now)?;
-    for (slot, outcome) in slots.into_iter().zip(fresh_outcomes) {
-        outcomes[slot] = Some(outcome);
-    }
-
-    // What was just stored may release events that were waiting for it;
-    // they go round again (and may release more).
-    let mut rounds = 0;
-    while !released.is_empty() && rounds < 64 {
-        rounds += 1;
-        tracing::debug!(count = released.len(), "re-ingesting released pending events");
-        let again = std::mem::take(&mut released);
-        let (outcomes, more) = process(store, config, again.clone(), now)?;
-        for (event, outcome) in again.into_iter().zip(outcomes) {
-            match outcome {
-                Outcome::Stored { .. } => released_stored.push(event),
-                Outcome::Rejected { id, code, .. } => {
-                    tracing::info!(event = %id, code, "released pending event not accepted");
-                }
-                Outcome::Duplicate { .. } | Outcome::Pending { .. } => {}
-            }
-        }
-        released = more;
-    }
-
-    outcomes
-        .into_iter()
-        .collect::<Option<Vec<_>>>()
-        .ok_or(StoreError::Internal("an event was left without an outcome"))
+    Ok(ingest_staged(store, config, events, now, released_stored)?.0)
 }
 
-/// Verifies, validates, commits and flushes `events` (none of them stored
-/// yet): their outcomes, in order, and the pending events released.
-fn process(
+/// [`ingest_releasing`], also returning how long each step took.
+pub fn ingest_staged(
     store: &Store,
     config: &IngestConfig,
     events: Vec<SignedEvent>,
     now: Timestamp,
-) -> Result<(Vec<Outcome>, Vec<SignedEvent>), StoreError> {
-    let mut outcomes = Vec::with_capacity(events.len());
-    // Every event here was just found absent from the store (or released
-    // from pending, which only holds unstored events): validation need not
-    // ask the store again.
+    released_stored: &mut Vec<SignedEvent>,
+) -> Result<(Vec<Outcome>, Stages), StoreError> {
+    let prepared = prepare(store, config, events)?;
+    let before = prepared.stages;
+    let (outcomes, mut stages) = finish(store, config, prepared, now, released_stored)?;
+    stages.add(&before);
+    Ok((outcomes, stages))
+}
+
+/// Validates, commits and flushes a prepared batch: its outcomes, in order,
+/// the pending events released, and the time taken (not counting the
+/// batch's preparation).
+fn write_prepared(
+    store: &Store,
+    config: &IngestConfig,
+    prepared: Prepared,
+    now: Timestamp,
+) -> Result<(Vec<Outcome>, Vec<SignedEvent>, Stages), StoreError> {
+    let Prepared { mut outcomes, verified, .. } = prepared;
+    let mut stages = Stages::default();
+    let mut t = Instant::now();
+    // The batch written just before this one may have stored some of these
+    // since they were screened.
+    let ids: Vec<EventId> = verified.iter().map(|(_, e)| e.event().id()).collect();
+    let absent = store.absent(&ids)?;
     let mut view = StoreView::new(store);
-    view.assume_absent(events.iter().map(SignedEvent::id));
-    let mut accepted = Vec::with_capacity(events.len());
+    view.assume_absent(ids.iter().zip(&absent).filter(|(_, a)| **a).map(|(id, _)| *id));
+    lap(&mut stages.screen, &mut t);
+    let mut accepted = Vec::with_capacity(verified.len());
     let mut held = Vec::new();
-    for result in verify_parallel(events, config.verify_threads) {
-        let event = match result {
-            Ok(event) => event,
-            Err((event, rejection)) => {
-                outcomes.push(Some(Outcome::rejected(event.id(), &rejection)));
-                continue;
-            }
-        };
+    for ((slot, event), absent) in verified.into_iter().zip(absent) {
         let id = event.event().id();
+        if !absent {
+            outcomes[slot] = Some(Outcome::Duplicate { id });
+            continue;
+        }
         let verdict = event.validate(&view, now);
         if let Some(e) = view.take_error() {
             return Err(e);
         }
-        outcomes.push(match verdict {
+        outcomes[slot] = match verdict {
             Ok(v) => {
                 view.add(&v);
                 accepted.push(v);
@@ -200,21 +325,25 @@ fn process(
             Err((_, NotAccepted::Duplicate(_))) => Some(Outcome::Duplicate { id }),
             Err((_, NotAccepted::Invalid(r))) => Some(Outcome::rejected(id, &r)),
             Err((event, NotAccepted::Missing(dep))) => {
-                held.push((outcomes.len(), event, dep));
+                held.push((slot, event, dep));
                 None
             }
-        });
+        };
     }
+    drop(view);
+    lap(&mut stages.validate, &mut t);
     let committed = store.commit(&accepted)?;
     for (slot, event, dep) in held {
         outcomes[slot] = Some(hold(store, config, &event, &dep, now)?);
     }
+    lap(&mut stages.commit, &mut t);
     store.flush()?;
+    lap(&mut stages.flush, &mut t);
     let outcomes = outcomes
         .into_iter()
         .collect::<Option<Vec<_>>>()
         .ok_or(StoreError::Internal("an event was left without an outcome"))?;
-    Ok((outcomes, committed.released.into_iter().map(|p| p.event).collect()))
+    Ok((outcomes, committed.released.into_iter().map(|p| p.event).collect(), stages))
 }
 
 fn hold(
@@ -287,11 +416,14 @@ pub type StoredKey = (Timestamp, EventId, curbside_protocol::Kind);
 /// Called with the events each group commit stored.
 pub type Observer = Arc<dyn Fn(&[StoredKey]) + Send + Sync>;
 
+/// Where a submitter waits for its outcomes.
+type Reply = oneshot::Sender<Result<Vec<Outcome>, String>>;
+
 /// A request to the ingest thread.
 struct Request {
     events: Vec<SignedEvent>,
     source: Source,
-    reply: oneshot::Sender<Result<Vec<Outcome>, String>>,
+    reply: Reply,
 }
 
 /// How many stored events may wait for the swarm before the slowest
@@ -312,17 +444,37 @@ impl std::fmt::Debug for Request {
     }
 }
 
-/// The ingest thread, to wait for at shutdown.
+/// The ingest threads, to wait for at shutdown.
 #[derive(Debug)]
-pub struct IngestThread(std::thread::JoinHandle<()>);
+pub struct IngestThread {
+    prepare: std::thread::JoinHandle<()>,
+    write: std::thread::JoinHandle<()>,
+}
 
 impl IngestThread {
-    /// Waits for the thread to finish (after every [`Ingester`] is dropped).
+    /// Waits for the threads to finish (after every [`Ingester`] is
+    /// dropped): the last batch is written before this returns.
     pub fn join(self) {
-        if self.0.join().is_err() {
+        if self.prepare.join().is_err() {
             tracing::error!("the ingest thread panicked");
         }
+        if self.write.join().is_err() {
+            tracing::error!("the store writer thread panicked");
+        }
     }
+}
+
+/// One group of submissions on its way from the preparing thread to the
+/// writing one.
+struct Group {
+    prepared: Result<Prepared, StoreError>,
+    /// `(created_at, id, kind)` of every event, for the observer.
+    keys: Vec<StoredKey>,
+    /// Copies of the events submitted through this node's API (`Some`), for
+    /// announcing those stored; `None` for the others, or when nobody listens.
+    copies: Vec<Option<SignedEvent>>,
+    /// Each submitter's reply channel and how many events it sent.
+    replies: Vec<(Reply, usize)>,
 }
 
 /// Why a submission got no outcomes.
@@ -334,6 +486,53 @@ pub enum IngestError {
     /// The store failed; nothing in the batch was acknowledged.
     #[error("{0}")]
     Store(String),
+}
+
+/// The writer's half: validate, commit, flush, tell the observer and the
+/// listeners, answer the submitters.
+fn write_group(
+    store: &Store,
+    config: &IngestConfig,
+    clock: fn() -> Timestamp,
+    observer: &Observer,
+    announcer: &broadcast::Sender<Arc<SignedEvent>>,
+    group: Group,
+) {
+    let Group { prepared, keys, copies, replies } = group;
+    let mut released = Vec::new();
+    let result = prepared.and_then(|p| finish(store, config, p, clock(), &mut released));
+    match result {
+        Ok((outcomes, _)) => {
+            let mut stored: Vec<StoredKey> = keys
+                .into_iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| matches!(o, Outcome::Stored { .. }))
+                .map(|(k, _)| k)
+                .collect();
+            stored.extend(released.iter().map(|e| (e.created_at(), e.id(), e.body().kind())));
+            observer(&stored);
+            if announcer.receiver_count() > 0 {
+                let fresh = copies
+                    .into_iter()
+                    .zip(&outcomes)
+                    .filter(|(_, o)| matches!(o, Outcome::Stored { .. }))
+                    .filter_map(|(copy, _)| copy);
+                for event in fresh.chain(released) {
+                    let _ = announcer.send(Arc::new(event));
+                }
+            }
+            let mut outcomes = outcomes.into_iter();
+            for (reply, n) in replies {
+                let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ingest failed; batch not acknowledged");
+            for (reply, _) in replies {
+                let _ = reply.send(Err(e.to_string()));
+            }
+        }
+    }
 }
 
 impl Ingester {
@@ -360,73 +559,58 @@ impl Ingester {
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
         let (announce, _) = broadcast::channel(ANNOUNCE_CAPACITY);
         let announcer = announce.clone();
-        let thread =
-            std::thread::Builder::new().name("curbside-ingest".into()).spawn(move || {
-                while let Some(first) = rx.blocking_recv() {
-                    let mut group = vec![first];
-                    let mut size = group[0].events.len();
-                    while size < config.max_group {
-                        match rx.try_recv() {
-                            Ok(next) => {
-                                size += next.events.len();
-                                group.push(next);
-                            }
-                            Err(_) => break,
+        // A rendezvous: the preparing thread is at most one group ahead of
+        // the writer, so a group's signatures are checked while the group
+        // before it is validated, committed and flushed.
+        let (groups, next_group) = std::sync::mpsc::sync_channel::<Group>(0);
+        let writer_store = store.clone();
+        let listeners = announce.clone();
+        let write = std::thread::Builder::new().name("curbside-store".into()).spawn(move || {
+            for group in next_group {
+                write_group(&writer_store, &config, clock, &observer, &announcer, group);
+            }
+        })?;
+        let prepare = std::thread::Builder::new().name("curbside-ingest".into()).spawn(move || {
+            while let Some(first) = rx.blocking_recv() {
+                let mut group = vec![first];
+                let mut size = group[0].events.len();
+                while size < config.max_group {
+                    match rx.try_recv() {
+                        Ok(next) => {
+                            size += next.events.len();
+                            group.push(next);
                         }
-                    }
-                    let lens: Vec<usize> = group.iter().map(|r| r.events.len()).collect();
-                    let mut all = Vec::with_capacity(size);
-                    let mut local = Vec::with_capacity(size);
-                    let mut replies = Vec::with_capacity(group.len());
-                    for r in group {
-                        local.extend(r.events.iter().map(|_| r.source == Source::Local));
-                        all.extend(r.events);
-                        replies.push(r.reply);
-                    }
-                    let keys: Vec<StoredKey> =
-                        all.iter().map(|e| (e.created_at(), e.id(), e.body().kind())).collect();
-                    // Only what somebody listens for is copied.
-                    let listening = announcer.receiver_count() > 0;
-                    let copies = if listening { all.clone() } else { Vec::new() };
-                    let mut released = Vec::new();
-                    match ingest_releasing(&store, &config, all, clock(), &mut released) {
-                        Ok(outcomes) => {
-                            let mut stored: Vec<StoredKey> = keys
-                                .into_iter()
-                                .zip(&outcomes)
-                                .filter(|(_, o)| matches!(o, Outcome::Stored { .. }))
-                                .map(|(k, _)| k)
-                                .collect();
-                            stored.extend(
-                                released.iter().map(|e| (e.created_at(), e.id(), e.body().kind())),
-                            );
-                            observer(&stored);
-                            if listening {
-                                let fresh = copies.into_iter().zip(&outcomes).zip(local).filter(
-                                    |((_, o), local)| *local && matches!(o, Outcome::Stored { .. }),
-                                );
-                                for ((event, _), _) in fresh {
-                                    let _ = announcer.send(Arc::new(event));
-                                }
-                                for event in released {
-                                    let _ = announcer.send(Arc::new(event));
-                                }
-                            }
-                            let mut outcomes = outcomes.into_iter();
-                            for (reply, n) in replies.into_iter().zip(lens) {
-                                let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "ingest failed; batch not acknowledged");
-                            for reply in replies {
-                                let _ = reply.send(Err(e.to_string()));
-                            }
-                        }
+                        Err(_) => break,
                     }
                 }
-            })?;
-        Ok((Self { tx, announce }, IngestThread(thread)))
+                let mut all = Vec::with_capacity(size);
+                let mut copies = Vec::with_capacity(size);
+                let mut replies = Vec::with_capacity(group.len());
+                // Only what somebody listens for is copied.
+                let listening = listeners.receiver_count() > 0;
+                for r in group {
+                    let copy = listening && r.source == Source::Local;
+                    copies.extend(r.events.iter().map(|e| copy.then(|| e.clone())));
+                    replies.push((r.reply, r.events.len()));
+                    all.extend(r.events);
+                }
+                let keys = all.iter().map(|e| (e.created_at(), e.id(), e.body().kind())).collect();
+                let prepared = prepare(&store, &config, all);
+                if groups.send(Group { prepared, keys, copies, replies }).is_err() {
+                    break;
+                }
+            }
+        });
+        let prepare = match prepare {
+            Ok(handle) => handle,
+            Err(e) => {
+                // The writer ends once its channel's sender (moved into the
+                // closure that failed to start) is gone.
+                let _ = write.join();
+                return Err(e);
+            }
+        };
+        Ok((Self { tx, announce }, IngestThread { prepare, write }))
     }
 
     /// Submits events from this node's API; resolves when they are durable

@@ -10,9 +10,10 @@
 //! own_entries   index (8, BE) → wire bytes of the leaf event     (this node's own log, for recovery)
 //! ```
 //!
+//! All are collections of the store's one tree ([`super::keys::Space`]).
 //! The first three are index entries of events and go in the event's own
-//! transaction (`write.rs`); the rest are written here by the audit
-//! module. Every verifier's leaves are also held in memory as a
+//! batch (`write.rs`); the rest are written here by the audit module, each
+//! change in one atomic batch. Every verifier's leaves are also held in memory as a
 //! [`MerkleLog`], so validation asks "is this attestation logged?" without
 //! touching the disk and proofs cost O(log² n) hashes.
 
@@ -23,12 +24,9 @@ use curbside_protocol::merkle::{self, Hash, MerkleLog};
 use curbside_protocol::{Digest, EventId, LogEntry, PublicKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, T, decode, encode, keys, pending};
+use super::keys::Space;
+use super::{Store, StoreError, decode, encode, keys, pending};
 
-const LEAVES: &str = "log_leaves";
-const STATE: &str = "log_state";
-const EVIDENCE: &str = "log_evidence";
-const OWN: &str = "own_entries";
 /// The key of this node's latest own head in `own_entries` (entries are
 /// keyed by 8-byte indexes, so a 4-byte key cannot collide).
 const OWN_HEAD: &[u8] = b"head";
@@ -162,11 +160,12 @@ pub struct LogSummary {
     pub forked_at: Option<Timestamp>,
 }
 
-fn leaf_key(verifier: &PublicKey, index: u64) -> [u8; 40] {
-    let mut k = [0u8; 40];
-    k[..32].copy_from_slice(verifier.as_bytes());
-    k[32..].copy_from_slice(&index.to_be_bytes());
-    k
+fn leaf_key(verifier: &PublicKey, index: u64) -> Vec<u8> {
+    Space::LogLeaves.key(&[verifier.as_bytes(), &index.to_be_bytes()])
+}
+
+fn state_key(verifier: &PublicKey) -> Vec<u8> {
+    Space::LogState.key(&[verifier.as_bytes()])
 }
 
 fn leaf_hash(id: &EventId) -> Hash {
@@ -179,18 +178,22 @@ fn corrupt(tree: &'static str, detail: impl Into<String>) -> StoreError {
 
 impl AuditMemory {
     /// Loads every log from the store.
-    pub(super) fn load(db: &sled::Db) -> Result<Self, StoreError> {
+    pub(super) fn load(tree: &sled::Tree) -> Result<Self, StoreError> {
+        const STATE: &str = "log_state";
+        const LEAVES: &str = "log_leaves";
         let mut logs: HashMap<PublicKey, MemLog> = HashMap::new();
-        for item in db.open_tree(STATE)?.iter() {
+        for item in tree.scan_prefix(Space::LogState.all()) {
             let (key, value) = item?;
-            let key: [u8; 32] = key.as_ref().try_into().map_err(|_| corrupt(STATE, "key"))?;
-            let state: LogState =
-                postcard::from_bytes(&value).map_err(|e| corrupt(STATE, e.to_string()))?;
+            let key: [u8; 32] = key
+                .get(1..)
+                .and_then(|k| k.try_into().ok())
+                .ok_or_else(|| corrupt(STATE, "key"))?;
+            let state: LogState = decode(Space::LogState, &value)?;
             logs.insert(PublicKey::from_bytes(key), MemLog { state, ..MemLog::default() });
         }
-        for item in db.open_tree(LEAVES)?.iter() {
+        for item in tree.scan_prefix(Space::LogLeaves.all()) {
             let (key, value) = item?;
-            let (verifier, index) = match (key.get(..32), key.get(32..40)) {
+            let (verifier, index) = match (key.get(1..33), key.get(33..41)) {
                 (Some(v), Some(i)) => (
                     PublicKey::from_bytes(v.try_into().map_err(|_| corrupt(LEAVES, "key"))?),
                     u64::from_be_bytes(i.try_into().map_err(|_| corrupt(LEAVES, "key"))?),
@@ -244,13 +247,10 @@ impl AuditMemory {
 }
 
 impl Store {
-    fn audit_tree(&self, name: &'static str) -> Result<sled::Tree, StoreError> {
-        Ok(self.db.open_tree(name)?)
-    }
-
     fn put_state(&self, verifier: &PublicKey, state: &LogState) -> Result<(), StoreError> {
-        self.audit_tree(STATE)?.insert(verifier.as_bytes(), encode(state))?;
-        Ok(())
+        let mut batch = sled::Batch::default();
+        batch.insert(state_key(verifier), encode(state));
+        self.apply(batch)
     }
 
     /// The size and root `verifier`'s log would have with `leaves` appended.
@@ -281,7 +281,7 @@ impl Store {
         head: CheckedHead,
         own: Option<OwnRecords<'_>>,
     ) -> Result<Vec<super::PendingEvent>, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer = self.writer()?;
         let (mut tree, mut state) = self.audit.read(|logs| {
             logs.get(verifier).map_or((MerkleLog::new(), LogState::default()), |l| {
                 (l.tree.clone(), l.state.clone())
@@ -300,31 +300,21 @@ impl Store {
         state.checked_through =
             Some(state.checked_through.map_or(head.created_at, |t| t.max(head.created_at)));
 
-        let leaves_tree = self.audit_tree(LEAVES)?;
-        let state_tree = self.audit_tree(STATE)?;
-        let own_tree = self.audit_tree(OWN)?;
-        let mut leaf_batch = sled::Batch::default();
-        let mut own_batch = sled::Batch::default();
+        let mut batch = sled::Batch::default();
         for (i, id) in leaves.iter().enumerate() {
             let index = start + i as u64;
-            leaf_batch.insert(&leaf_key(verifier, index)[..], id.as_bytes());
+            batch.insert(leaf_key(verifier, index), id.as_bytes());
             if let Some(records) = &own
                 && let Some(wire) = records.entries.get(i)
             {
-                own_batch.insert(&index.to_be_bytes()[..], wire.as_slice());
+                batch.insert(Space::OwnEntries.key(&[&index.to_be_bytes()]), wire.as_slice());
             }
         }
         if let Some(records) = &own {
-            own_batch.insert(OWN_HEAD, records.head);
+            batch.insert(Space::OwnEntries.key(&[OWN_HEAD]), records.head);
         }
-        let state_bytes = encode(&state);
-        use sled::Transactional as _;
-        (&leaves_tree, &state_tree, &own_tree).transaction(|(l, s, o)| {
-            l.apply_batch(&leaf_batch)?;
-            o.apply_batch(&own_batch)?;
-            s.insert(verifier.as_bytes(), state_bytes.as_slice())?;
-            Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
-        })?;
+        batch.insert(state_key(verifier), encode(&state));
+        self.apply(batch)?;
         self.audit.write(|logs| {
             let log = logs.entry(*verifier).or_default();
             for (i, id) in leaves.iter().enumerate() {
@@ -333,7 +323,7 @@ impl Store {
             log.tree = tree;
             log.state = state;
         });
-        drop(_writer);
+        drop(writer);
         self.release_waiting(&[pending::dep_key_log(verifier)])
     }
 
@@ -345,7 +335,7 @@ impl Store {
         verifier: &PublicKey,
         created_at: Timestamp,
     ) -> Result<Vec<super::PendingEvent>, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer = self.writer()?;
         let mut state =
             self.audit.read(|logs| logs.get(verifier).map(|l| l.state.clone()).unwrap_or_default());
         if state.checked_through.is_some_and(|t| t >= created_at) {
@@ -354,7 +344,7 @@ impl Store {
         state.checked_through = Some(created_at);
         self.put_state(verifier, &state)?;
         self.audit.write(|logs| logs.entry(*verifier).or_default().state = state);
-        drop(_writer);
+        drop(writer);
         self.release_waiting(&[pending::dep_key_log(verifier)])
     }
 
@@ -363,30 +353,34 @@ impl Store {
     /// from then on its attestations
     /// issued at or after that time stop counting.
     pub fn log_fork(&self, evidence: &Evidence, forked_at: Timestamp) -> Result<(), StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _writer = self.writer()?;
         let verifier = evidence.verifier;
-        let tree = self.audit_tree(EVIDENCE)?;
-        let mut key = verifier.as_bytes().to_vec();
-        key.extend_from_slice(&evidence.found_at.as_millis().to_be_bytes());
-        key.extend_from_slice(&tree.len().to_be_bytes());
-        tree.insert(key, encode(evidence))?;
+        let held = self.tree.scan_prefix(Space::LogEvidence.key(&[verifier.as_bytes()])).count();
+        let key = Space::LogEvidence.key(&[
+            verifier.as_bytes(),
+            &evidence.found_at.as_millis().to_be_bytes(),
+            &(held as u64).to_be_bytes(),
+        ]);
         let mut state = self
             .audit
             .read(|logs| logs.get(&verifier).map(|l| l.state.clone()).unwrap_or_default());
         state.forked_at = Some(state.forked_at.map_or(forked_at, |t| t.min(forked_at)));
-        self.put_state(&verifier, &state)?;
+        let mut batch = sled::Batch::default();
+        batch.insert(key, encode(evidence));
+        batch.insert(state_key(&verifier), encode(&state));
+        self.apply(batch)?;
         self.audit.write(|logs| logs.entry(verifier).or_default().state = state);
         Ok(())
     }
 
     /// Every proof of misbehaviour held, of `verifier` or of all.
     pub fn log_evidence(&self, verifier: Option<&PublicKey>) -> Result<Vec<Evidence>, StoreError> {
-        let tree = self.audit_tree(EVIDENCE)?;
         let prefix: &[u8] = verifier.map_or(&[], |v| v.as_bytes());
-        tree.scan_prefix(prefix)
+        self.tree
+            .scan_prefix(Space::LogEvidence.key(&[prefix]))
             .map(|item| {
                 let (_, v) = item?;
-                postcard::from_bytes(&v).map_err(|e| corrupt(EVIDENCE, e.to_string()))
+                decode(Space::LogEvidence, &v)
             })
             .collect()
     }
@@ -433,12 +427,14 @@ impl Store {
         start: u64,
         end: u64,
     ) -> Result<Vec<EventId>, StoreError> {
-        let tree = self.audit_tree(LEAVES)?;
-        tree.range(leaf_key(verifier, start)..leaf_key(verifier, end.max(start)))
+        self.tree
+            .range(leaf_key(verifier, start)..leaf_key(verifier, end.max(start)))
             .map(|item| {
                 let (_, v) = item?;
                 Ok(EventId::from_bytes(
-                    v.as_ref().try_into().map_err(|_| corrupt(LEAVES, "leaf is not 32 bytes"))?,
+                    v.as_ref()
+                        .try_into()
+                        .map_err(|_| corrupt("log_leaves", "leaf is not 32 bytes"))?,
                 ))
             })
             .collect()
@@ -482,7 +478,7 @@ impl Store {
     /// publishing left behind, to be ingested at start.
     pub fn own_unpublished(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::new();
-        for item in self.audit_tree(OWN)?.iter() {
+        for item in self.tree.scan_prefix(Space::OwnEntries.all()) {
             let (_, wire) = item?;
             let id = EventId::of_wire(&wire);
             if !self.contains(&id)? {
@@ -497,12 +493,12 @@ impl Store {
         &self,
         verifier: &PublicKey,
     ) -> Result<Vec<(Timestamp, EventId, HeadRecord)>, StoreError> {
-        self.tree(T::Heads)
-            .scan_prefix(verifier.as_bytes())
+        self.tree
+            .scan_prefix(Space::Heads.key(&[verifier.as_bytes()]))
             .map(|item| {
                 let (k, v) = item?;
                 match (keys::trailing_time(&k), keys::trailing_id(&k)) {
-                    (Some(at), Some(id)) => Ok((at, id, decode(T::Heads, &v)?)),
+                    (Some(at), Some(id)) => Ok((at, id, decode(Space::Heads, &v)?)),
                     _ => Err(corrupt("heads", "short key")),
                 }
             })
@@ -511,18 +507,18 @@ impl Store {
 
     /// Every verifier with a tree head held.
     pub fn head_verifiers(&self) -> Result<Vec<PublicKey>, StoreError> {
-        let tree = self.tree(T::Heads);
         let mut out = Vec::new();
-        let mut from: Vec<u8> = Vec::new();
-        while let Some(item) = tree.range(from.as_slice()..).next() {
+        let mut from = Space::Heads.key(&[]);
+        let end = Space::HeadQueue.key(&[]);
+        while let Some(item) = self.tree.range(from.as_slice()..end.as_slice()).next() {
             let (k, _) = item?;
-            let key: [u8; 32] =
-                k.get(..32).and_then(|b| b.try_into().ok()).ok_or(corrupt("heads", "short key"))?;
+            let key: [u8; 32] = k
+                .get(1..33)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(corrupt("heads", "short key"))?;
             out.push(PublicKey::from_bytes(key));
             // The next key past every key starting with this verifier.
-            from = key.to_vec();
-            from.push(0xff);
-            from.extend_from_slice(&[0xff; 48]);
+            from = Space::Heads.key(&[&key, &[0xff; 49]]);
         }
         Ok(out)
     }
@@ -530,27 +526,24 @@ impl Store {
     /// Heads not yet checked, by verifier and then time, at most `limit`.
     pub fn queued_heads(&self, limit: usize) -> Result<Vec<QueuedHead>, StoreError> {
         let mut out = Vec::new();
-        for item in self.tree(T::HeadQueue).iter().take(limit) {
+        for item in self.tree.scan_prefix(Space::HeadQueue.all()).take(limit) {
             let (k, _) = item?;
             let verifier: [u8; 32] = k
-                .get(..32)
+                .get(1..33)
                 .and_then(|b| b.try_into().ok())
                 .ok_or(corrupt("head_queue", "short key"))?;
             let (Some(created_at), Some(id)) = (keys::trailing_time(&k), keys::trailing_id(&k))
             else {
                 return Err(corrupt("head_queue", "short key"));
             };
-            let Some(record) = self.tree(T::Heads).get(&k)? else {
+            let verifier = PublicKey::from_bytes(verifier);
+            let Some(record) =
+                self.tree.get(keys::head(Space::Heads, &verifier, created_at, &id))?
+            else {
                 return Err(corrupt("heads", "a queued head is not indexed"));
             };
-            let record: HeadRecord = decode(T::Heads, &record)?;
-            out.push(QueuedHead {
-                verifier: PublicKey::from_bytes(verifier),
-                created_at,
-                id,
-                size: record.size,
-                root: record.root,
-            });
+            let record: HeadRecord = decode(Space::Heads, &record)?;
+            out.push(QueuedHead { verifier, created_at, id, size: record.size, root: record.root });
         }
         Ok(out)
     }
@@ -562,18 +555,19 @@ impl Store {
         at: Timestamp,
         id: &EventId,
     ) -> Result<(), StoreError> {
-        self.tree(T::HeadQueue).remove(keys::timed(verifier.as_bytes(), at, id))?;
-        Ok(())
+        let mut batch = sled::Batch::default();
+        batch.remove(keys::head(Space::HeadQueue, verifier, at, id));
+        self.apply(batch)
     }
 
     /// The cosigners of the head `head`, with their cosignature ids.
     pub fn cosigners(&self, head: &EventId) -> Result<Vec<(PublicKey, EventId)>, StoreError> {
-        self.tree(T::Cosigs)
-            .scan_prefix(head.as_bytes())
+        self.tree
+            .scan_prefix(Space::Cosigs.key(&[head.as_bytes()]))
             .map(|item| {
                 let (k, v) = item?;
                 let key: [u8; 32] = k
-                    .get(32..64)
+                    .get(33..65)
                     .and_then(|b| b.try_into().ok())
                     .ok_or(corrupt("cosignatures", "short key"))?;
                 let id: [u8; 32] =
@@ -585,8 +579,8 @@ impl Store {
 
     /// The ids of every charter held.
     pub fn charter_ids(&self) -> Result<Vec<EventId>, StoreError> {
-        self.tree(T::Charters)
-            .iter()
+        self.tree
+            .scan_prefix(Space::Charters.all())
             .map(|item| {
                 let (k, _) = item?;
                 keys::trailing_id(&k).ok_or(corrupt("charters", "short key"))
@@ -596,8 +590,8 @@ impl Store {
 
     /// The ids of the revocations of `target`.
     pub fn revocations_of(&self, target: &EventId) -> Result<Vec<EventId>, StoreError> {
-        self.tree(T::RevokedBy)
-            .scan_prefix(target.as_bytes())
+        self.tree
+            .scan_prefix(Space::RevokedBy.key(&[target.as_bytes()]))
             .map(|item| {
                 let (k, _) = item?;
                 keys::trailing_id(&k).ok_or(corrupt("revoked_by", "short key"))

@@ -1,10 +1,14 @@
 //! The node's store, on sled. All sled code lives in this module.
 //!
+//! One sled tree holds everything; each key starts with the byte of its
+//! collection ([`keys::Space`]):
+//!
 //! ```text
+//! meta          name → value                          schema, network, counters
 //! events        id → StoredEvent { summary, authority, wire bytes }
-//! timeline      created_at ‖ id → kind                 (sync, in time order)
-//! feed          hub ‖ 0 ‖ created_at ‖ id → ()         (posts, cases, polls)
-//! replies       parent ‖ created_at ‖ id → ()
+//! timeline      commit → packed (created_at, id, kind) of what it stored     (sync)
+//! feed          hub ‖ 0 ‖ created_at ‖ id → ()          (posts, cases, polls)
+//! replies       parent ‖ commit → packed (created_at, id) of its replies in that commit
 //! ballots       poll ‖ voter → Ballot                   (each voter's current ballot)
 //! tallies       poll → Counts                           (running counts)
 //! attestations  subject ‖ id → AttestationRecord
@@ -15,24 +19,66 @@
 //! pending       id → PendingRecord                      (waiting for a dependency)
 //! pending_deps  dependency ‖ id → ()
 //! openings      attestation id → LicenceOpening          (this node's own attestations; private)
+//! peers         PeerId → addresses
 //! heads         verifier ‖ created_at ‖ id → HeadRecord  (tree heads; see `audit.rs`)
 //! head_queue    verifier ‖ created_at ‖ id → ()          (tree heads not yet checked)
 //! cosignatures  head ‖ cosigner → cosignature id
-//! revoked_by    target ‖ revocation id → ()           (the revocation events themselves)
-//! meta          schema, network, counters
+//! revoked_by    target ‖ revocation id → ()             (the revocation events themselves)
+//! log_leaves    verifier ‖ index → leaf id              (verifiers' audit logs, `audit.rs`)
+//! log_state     verifier → LogState
+//! log_evidence  verifier ‖ found_at ‖ n → Evidence
+//! own_entries   index → wire bytes                      (this node's own log, until published)
 //! ```
 //!
-//! Verifiers' audit logs (the leaves, checked heads, proof of forks) are in
-//! trees of their own, written by the audit module: see [`audit`].
+//! Invariants:
 //!
-//! Invariants: an event and all its index entries are written in one sled
-//! transaction; writing an event twice changes nothing; only one writer at a
-//! time (a lock), so index updates computed from reads before the
-//! transaction cannot race. Durability is separate: [`Store::flush`] makes
-//! everything committed so far durable, so many commits can share one fsync.
+//! - **Atomic.** An event and all its index entries are written by one
+//!   sled `apply_batch` (with every other event of its commit), which sled
+//!   recovers all or nothing after a crash.
+//! - **Idempotent.** Writing an event twice changes nothing: a commit skips
+//!   ids already stored.
+//! - **One writer** at a time (a lock), so index updates computed from
+//!   reads just before the batch cannot race.
+//! - **Durability is separate**: [`Store::flush`] makes every commit so far
+//!   durable with one fsync, so many commits can share it.
+//! - **Memory agrees with the disk** ([`memory`]): the trust records
+//!   validation reads (charters, attestations, revocations, hubs, polls) are
+//!   kept in memory, loaded at open and updated only after the fsync that
+//!   made them durable; the id and ballot filters may over-approximate but
+//!   never miss. A commit or flush that fails leaves the memory as it was
+//!   and the store refuses further writes ([`StoreError::Failed`]) until it
+//!   is opened again, which reloads the memory from the disk.
+//!
+//! Why packed records for the timeline and replies: sled 0.34 spends about
+//! 10 µs on every key it writes, whatever its size (it copies and relinks a
+//! tree node per insert), so the store writes as few keys per event as its
+//! reads allow. A feed page needs per-event keys (it is read in time order
+//! from a cursor); the timeline is only ever read whole (to build the sync
+//! sets at start), and a thread reads all of a parent's replies, so those
+//! two are written as one record per commit (and per parent), not one key
+//! per event.
+//!
+//! ## Adding a collection
+//!
+//! 1. Add a variant to [`keys::Space`] with the next unused byte and a
+//!    name, and document its key and value layout there and in the table
+//!    above. Never renumber an existing one.
+//! 2. Build its keys with `Space::X.key(&[...])` (big-endian numbers, fixed
+//!    widths or a terminator, so prefixes stay unambiguous) and write them
+//!    through the same `sled::Batch` as the rest of a commit
+//!    ([`write::Writes`]) when they must be atomic with events, or with one
+//!    `apply_batch` of their own otherwise.
+//! 3. Read with `self.tree.get(...)` / `scan_prefix(...)` in a file of its
+//!    own under `store/`, decoding values with [`decode`] so that damage is
+//!    reported as [`StoreError::Corrupt`] naming the collection.
+//! 4. A store written before the collection existed simply has none of its
+//!    keys. If the change alters existing keys or values, bump
+//!    [`SCHEMA_VERSION`] so old stores are refused at open rather than
+//!    misread.
 
 pub mod audit;
 mod keys;
+mod memory;
 mod peers;
 mod pending;
 mod reads;
@@ -40,16 +86,29 @@ mod view;
 mod write;
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use curbside_protocol::{Authority, EventSummary, Genesis, HubId, NetworkId};
+use curbside_protocol::{
+    AttestationRecord, CharterRecord, EventId, EventSummary, Genesis, HubId, NetworkId, PollRecord,
+    PublicKey, Timestamp,
+};
 use serde::{Deserialize, Serialize};
+
+use keys::Space;
+use memory::{Delta, Filters, Recent, Trust};
 
 pub use pending::{Held, PendingEvent};
 pub use reads::{AttestationStatus, StoreCounts, ThreadEntry};
 pub use view::StoreView;
+pub use write::Committed;
 
 /// The on-disk layout version this build reads and writes.
+///
+/// 1: one sled tree per collection, written by a multi-tree transaction.
+/// 2: one tree with a collection byte before each key; the timeline and
+/// replies packed per commit; the authority of a physician's event stored
+/// as its attestation's id.
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// What went wrong in the store.
@@ -74,106 +133,64 @@ pub enum StoreError {
         /// The network of the genesis given.
         given: NetworkId,
     },
+    /// An earlier commit or flush failed, so what is in memory may no longer
+    /// match the disk: the store refuses writes until it is opened again.
+    #[error("an earlier write to the store failed; restart the node to reopen it")]
+    Failed,
     /// A bug: an invariant of the node did not hold.
     #[error("internal error: {0}")]
     Internal(&'static str),
     /// A record does not decode: the store is damaged.
     #[error("damaged record in {tree}: {detail}")]
     Corrupt {
-        /// Which tree.
+        /// Which collection.
         tree: &'static str,
         /// What failed.
         detail: String,
     },
 }
 
-impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
-    fn from(e: sled::transaction::TransactionError<StoreError>) -> Self {
-        match e {
-            sled::transaction::TransactionError::Abort(e) => e,
-            sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
-        }
+/// How the store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Most bytes sled keeps in its page cache (the OS page cache comes on
+    /// top). sled's own default is 1 GiB.
+    pub cache_bytes: u64,
+}
+
+impl StoreConfig {
+    /// The node's default page cache: 1 GiB, sled's own default. At a
+    /// million events a 256 MiB cache took the process from 1.2 GiB to
+    /// 0.65 GiB resident but feed and thread reads from about 1 ms to 18 ms
+    /// at p99 (docs/BENCHMARKS.md), so a smaller cache is an operator's
+    /// choice (`store_cache_mb`), not the default.
+    pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { cache_bytes: Self::DEFAULT_CACHE_BYTES }
     }
 }
 
-/// The trees, by index into [`Store::trees`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum T {
-    Events,
-    Timeline,
-    Feed,
-    Replies,
-    Ballots,
-    Tallies,
-    Attestations,
-    Charters,
-    Revocations,
-    Hubs,
-    Polls,
-    Pending,
-    PendingDeps,
-    Openings,
-    Heads,
-    HeadQueue,
-    Cosigs,
-    RevokedBy,
-    Meta,
+/// How a physician's, a chartered node's or a root's event is recorded:
+/// like [`curbside_protocol::Authority`], but a physician's attestation by
+/// its id (the record itself is under `attestations`), which saves about
+/// 120 bytes on every physician's event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum StoredAuthority {
+    Root,
+    Chartered { charter: EventId },
+    Issuer,
+    Physician { attestation: EventId },
 }
 
-impl T {
-    const ALL: [T; 19] = [
-        T::Events,
-        T::Timeline,
-        T::Feed,
-        T::Replies,
-        T::Ballots,
-        T::Tallies,
-        T::Attestations,
-        T::Charters,
-        T::Revocations,
-        T::Hubs,
-        T::Polls,
-        T::Pending,
-        T::PendingDeps,
-        T::Openings,
-        T::Heads,
-        T::HeadQueue,
-        T::Cosigs,
-        T::RevokedBy,
-        T::Meta,
-    ];
-
-    const fn name(self) -> &'static str {
-        match self {
-            T::Events => "events",
-            T::Timeline => "timeline",
-            T::Feed => "feed",
-            T::Replies => "replies",
-            T::Ballots => "ballots",
-            T::Tallies => "tallies",
-            T::Attestations => "attestations",
-            T::Charters => "charters",
-            T::Revocations => "revocations",
-            T::Hubs => "hubs",
-            T::Polls => "polls",
-            T::Pending => "pending",
-            T::PendingDeps => "pending_deps",
-            T::Openings => "openings",
-            T::Heads => "heads",
-            T::HeadQueue => "head_queue",
-            T::Cosigs => "cosignatures",
-            T::RevokedBy => "revoked_by",
-            T::Meta => "meta",
-        }
-    }
-}
-
-/// What the `events` tree holds for each event. The summary comes first so
-/// validation can read it without decoding the event.
+/// What `events` holds for each event. The summary comes first so
+/// validation can read it without decoding the rest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredEvent {
     summary: EventSummary,
-    authority: Authority,
+    authority: StoredAuthority,
     wire: Vec<u8>,
 }
 
@@ -182,59 +199,135 @@ const META_NETWORK: &[u8] = b"network";
 const META_EVENTS: &[u8] = b"events";
 const META_PENDING: &[u8] = b"pending";
 
+fn meta(name: &[u8]) -> Vec<u8> {
+    Space::Meta.key(&[name])
+}
+
+/// The single writer's state.
+#[derive(Debug)]
+struct Writer {
+    /// Number of the next commit that stores something (keys of the
+    /// timeline and replies records).
+    next_commit: u64,
+}
+
+/// Failures the store's tests inject where sled cannot be made to fail.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    /// The next `apply_batch` fails without writing.
+    pub(crate) apply: AtomicBool,
+    /// The next flush fails (after sled has the writes in memory).
+    pub(crate) flush: AtomicBool,
+}
+
 /// A node's store.
 #[derive(Debug)]
 pub struct Store {
     db: sled::Db,
-    trees: Vec<sled::Tree>,
+    /// The one tree (sled's default).
+    tree: sled::Tree,
     genesis: Genesis,
     network: NetworkId,
-    /// One writer at a time.
-    writer: Mutex<()>,
+    writer: Mutex<Writer>,
+    /// Trust records of every durable event.
+    trust: RwLock<Trust>,
+    /// Summaries of the latest durable events.
+    recent: RwLock<Recent>,
+    /// Filters of stored ids and ballots.
+    filters: RwLock<Filters>,
+    /// What committed batches add to `trust`, waiting for their fsync.
+    unflushed: Mutex<Vec<Delta>>,
+    /// One flush at a time, so a commit's delta reaches `trust` before any
+    /// flush that started after it returns.
+    flushing: Mutex<()>,
+    /// Set when a commit or flush failed.
+    failed: AtomicBool,
     /// Every verifier's audit log, in memory.
     audit: audit::AuditMemory,
+    #[cfg(test)]
+    pub(crate) faults: Faults,
 }
 
-fn decode<V: serde::de::DeserializeOwned>(tree: T, bytes: &[u8]) -> Result<V, StoreError> {
+fn decode<V: serde::de::DeserializeOwned>(space: Space, bytes: &[u8]) -> Result<V, StoreError> {
     postcard::from_bytes(bytes)
-        .map_err(|e| StoreError::Corrupt { tree: tree.name(), detail: e.to_string() })
+        .map_err(|e| StoreError::Corrupt { tree: space.name(), detail: e.to_string() })
 }
 
 fn encode<V: Serialize>(value: &V) -> Vec<u8> {
     curbside_protocol::encoding::to_vec(value)
 }
 
-fn u64_value(bytes: Option<sled::IVec>) -> u64 {
-    bytes.and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok()).map(u64::from_be_bytes).unwrap_or(0)
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir` for the network `genesis` founds.
+    /// Opens (or creates) the store in `dir` for the network `genesis`
+    /// founds, with the default [`StoreConfig`].
     ///
     /// Refuses a store of another schema version or another network.
     pub fn open(dir: &Path, genesis: Genesis) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open()?;
-        let trees = T::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
+        Self::open_with(dir, genesis, StoreConfig::default())
+    }
+
+    /// [`Store::open`] with `config`.
+    pub fn open_with(
+        dir: &Path,
+        genesis: Genesis,
+        config: StoreConfig,
+    ) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .cache_capacity(config.cache_bytes)
+            .open()?;
+        let tree: sled::Tree = (*db).clone();
         let network = genesis.network_id();
-        let audit = audit::AuditMemory::load(&db)?;
-        let store = Self { db, trees, genesis, network, writer: Mutex::new(()), audit };
-        let meta = store.tree(T::Meta);
-        match meta.get(META_SCHEMA)? {
+        match tree.get(meta(META_SCHEMA))? {
             None => {
-                meta.insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
-                meta.insert(META_NETWORK, network.as_bytes())?;
-                for hub in &store.genesis.hubs {
-                    store.tree(T::Hubs).insert(hub.id.as_str(), hub.title.as_bytes())?;
+                // Layout 1 kept its schema in a tree of its own.
+                if db.tree_names().iter().any(|name| name.as_ref() == b"meta") {
+                    let found = db
+                        .open_tree("meta")?
+                        .get(META_SCHEMA)?
+                        .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+                        .map_or(0, u32::from_be_bytes);
+                    return Err(StoreError::Schema { found, expected: SCHEMA_VERSION });
                 }
-                store.db.flush()?;
+                if !tree.is_empty() {
+                    return Err(StoreError::Corrupt {
+                        tree: "meta",
+                        detail: "records but no schema version".into(),
+                    });
+                }
+                let mut batch = sled::Batch::default();
+                batch.insert(meta(META_SCHEMA), &SCHEMA_VERSION.to_be_bytes());
+                batch.insert(meta(META_NETWORK), network.as_bytes());
+                for hub in &genesis.hubs {
+                    batch.insert(
+                        Space::Hubs.key(&[hub.id.as_str().as_bytes()]),
+                        hub.title.as_bytes(),
+                    );
+                }
+                tree.apply_batch(batch)?;
+                db.flush()?;
             }
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(0);
                 if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema { found, expected: SCHEMA_VERSION });
                 }
-                let stored = meta
-                    .get(META_NETWORK)?
+                let stored = tree
+                    .get(meta(META_NETWORK))?
                     .and_then(|b| <[u8; 32]>::try_from(b.as_ref()).ok())
                     .map(NetworkId::from_bytes)
                     .ok_or(StoreError::Corrupt { tree: "meta", detail: "no network id".into() })?;
@@ -243,11 +336,24 @@ impl Store {
                 }
             }
         }
-        Ok(store)
-    }
-
-    fn tree(&self, t: T) -> &sled::Tree {
-        &self.trees[t as usize]
+        let (trust, filters, next_commit) = load_memory(&tree)?;
+        let audit = audit::AuditMemory::load(&tree)?;
+        Ok(Self {
+            audit,
+            db,
+            tree,
+            genesis,
+            network,
+            writer: Mutex::new(Writer { next_commit }),
+            trust: RwLock::new(trust),
+            recent: RwLock::new(Recent::new(Recent::CAPACITY)),
+            filters: RwLock::new(filters),
+            unflushed: Mutex::new(Vec::new()),
+            flushing: Mutex::new(()),
+            failed: AtomicBool::new(false),
+            #[cfg(test)]
+            faults: Faults::default(),
+        })
     }
 
     /// The network's genesis.
@@ -260,38 +366,196 @@ impl Store {
         self.network
     }
 
-    /// Makes every commit so far durable (one fsync for all of them).
+    /// Makes every commit so far durable (one fsync for all of them), then
+    /// lets validation see what they stored.
     pub fn flush(&self) -> Result<(), StoreError> {
+        let _flushing = lock(&self.flushing);
+        self.healthy()?;
+        // Taken before the fsync: everything committed up to here is covered.
+        let deltas = std::mem::take(&mut *lock(&self.unflushed));
+        if let Err(e) = self.sync_to_disk() {
+            self.failed.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
+        if deltas.iter().any(|d| !d.is_empty()) {
+            let mut trust = write(&self.trust);
+            let mut recent = write(&self.recent);
+            for delta in deltas {
+                trust.apply(delta, &mut recent);
+            }
+        }
+        Ok(())
+    }
+
+    fn sync_to_disk(&self) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if self.faults.flush.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Sled(sled::Error::Io(std::io::Error::other("injected"))));
+        }
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Applies `batch` atomically; on failure the store refuses further
+    /// writes, since sled may hold part of it in memory.
+    fn apply(&self, batch: sled::Batch) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if self.faults.apply.swap(false, Ordering::SeqCst) {
+            self.failed.store(true, Ordering::SeqCst);
+            return Err(StoreError::Sled(sled::Error::Io(std::io::Error::other("injected"))));
+        }
+        self.tree.apply_batch(batch).inspect_err(|_| self.failed.store(true, Ordering::SeqCst))?;
+        Ok(())
+    }
+
+    /// `Err(Failed)` once a write has failed.
+    fn healthy(&self) -> Result<(), StoreError> {
+        if self.failed.load(Ordering::SeqCst) { Err(StoreError::Failed) } else { Ok(()) }
+    }
+
+    /// The single writer's lock, if the store still takes writes.
+    fn writer(&self) -> Result<MutexGuard<'_, Writer>, StoreError> {
+        let writer = lock(&self.writer);
+        self.healthy()?;
+        Ok(writer)
+    }
+
+    /// Whether `id` is stored: the filter answers "no" at once, sled the rest.
+    fn is_stored(&self, filters: &Filters, id: &EventId) -> Result<bool, StoreError> {
+        if !filters.ids.contains(&keys::id_prefix(id)) {
+            return Ok(false);
+        }
+        Ok(self.tree.contains_key(Space::Events.key(&[id.as_bytes()]))?)
     }
 
     /// Keeps the licence opening of an attestation this node issued.
     /// Written before the attestation is published, and flushed with it.
     pub fn put_opening(
         &self,
-        attestation: &curbside_protocol::EventId,
+        attestation: &EventId,
         opening: &curbside_protocol::LicenceOpening,
     ) -> Result<(), StoreError> {
-        self.tree(T::Openings).insert(attestation.as_bytes(), encode(opening))?;
+        self.healthy()?;
+        self.tree.insert(Space::Openings.key(&[attestation.as_bytes()]), encode(opening))?;
         Ok(())
     }
 
     /// The licence opening of an attestation this node issued.
     pub fn opening(
         &self,
-        attestation: &curbside_protocol::EventId,
+        attestation: &EventId,
     ) -> Result<Option<curbside_protocol::LicenceOpening>, StoreError> {
-        match self.tree(T::Openings).get(attestation.as_bytes())? {
-            Some(bytes) => Ok(Some(decode(T::Openings, &bytes)?)),
+        match self.tree.get(Space::Openings.key(&[attestation.as_bytes()]))? {
+            Some(bytes) => Ok(Some(decode(Space::Openings, &bytes)?)),
             None => Ok(None),
         }
     }
 
     /// Whether `hub` exists.
     pub fn hub_exists(&self, hub: &HubId) -> Result<bool, StoreError> {
-        Ok(self.tree(T::Hubs).contains_key(hub.as_str())?)
+        Ok(self.tree.contains_key(Space::Hubs.key(&[hub.as_str().as_bytes()]))?)
     }
+
+    /// The trust records and filters as loaded from the disk now, beside
+    /// those kept in memory: for tests that check the two agree.
+    #[cfg(test)]
+    fn memory_and_disk(&self) -> Result<(MemoryImage, MemoryImage), StoreError> {
+        let (disk, filters, _) = load_memory(&self.tree)?;
+        for (id, summary) in read(&self.recent).all() {
+            let bytes = self.tree.get(Space::Events.key(&[id.as_bytes()]))?;
+            let stored: Option<StoredEvent> =
+                bytes.map(|b| decode(Space::Events, &b)).transpose()?;
+            assert_eq!(stored.map(|s| s.summary), Some(summary), "recent summary of {id}");
+        }
+        let mem = read(&self.trust).clone();
+        let mem_ids = read(&self.filters).ids.len();
+        Ok(((mem.sorted(), mem_ids), (disk.sorted(), filters.ids.len())))
+    }
+}
+
+/// The trust records and the number of ids in the filter, for comparing.
+#[cfg(test)]
+type MemoryImage = (Trust, usize);
+
+/// Reads the trust records and filters from the disk, and the number of the
+/// next commit.
+fn load_memory(tree: &sled::Tree) -> Result<(Trust, Filters, u64), StoreError> {
+    let mut trust = Trust::default();
+    for item in tree.scan_prefix(Space::Charters.all()) {
+        let (key, value) = item?;
+        let node = key_part(Space::Charters, &key, 1)?;
+        let record: CharterRecord = decode(Space::Charters, &value)?;
+        trust.charters.entry(PublicKey::from_bytes(node)).or_default().push(record);
+    }
+    for item in tree.scan_prefix(Space::Attestations.all()) {
+        let (key, value) = item?;
+        let subject = key_part(Space::Attestations, &key, 1)?;
+        let record: AttestationRecord = decode(Space::Attestations, &value)?;
+        trust.attestations.entry(PublicKey::from_bytes(subject)).or_default().push(record);
+    }
+    for item in tree.scan_prefix(Space::Revocations.all()) {
+        let (key, value) = item?;
+        let target = key_part(Space::Revocations, &key, 1)?;
+        let at = <[u8; 8]>::try_from(value.as_ref()).map_err(|_| StoreError::Corrupt {
+            tree: "revocations",
+            detail: "not a time".into(),
+        })?;
+        trust
+            .revocations
+            .insert(EventId::from_bytes(target), Timestamp::from_millis(u64::from_be_bytes(at)));
+    }
+    for item in tree.scan_prefix(Space::Hubs.all()) {
+        let (key, _) = item?;
+        trust.hubs.insert(hub_of_key(&key)?);
+    }
+    for item in tree.scan_prefix(Space::Polls.all()) {
+        let (key, value) = item?;
+        let poll = key_part(Space::Polls, &key, 1)?;
+        let record: PollRecord = decode(Space::Polls, &value)?;
+        trust.polls.insert(EventId::from_bytes(poll), record);
+    }
+
+    let mut filters = Filters::default();
+    let mut next_commit = 0;
+    for item in tree.scan_prefix(Space::Timeline.all()) {
+        let (key, value) = item?;
+        let commit = key
+            .get(1..9)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+            .ok_or(StoreError::Corrupt { tree: "timeline", detail: "short key".into() })?;
+        next_commit = next_commit.max(commit + 1);
+        for entry in value.chunks(keys::TIMELINE_ENTRY) {
+            let (_, id) = keys::unpack_timed(entry)
+                .ok_or(StoreError::Corrupt { tree: "timeline", detail: "short entry".into() })?;
+            filters.ids.insert(keys::id_prefix(&id));
+        }
+    }
+    for item in tree.scan_prefix(Space::Ballots.all()) {
+        let (key, _) = item?;
+        let poll = key_part(Space::Ballots, &key, 1)?;
+        let voter = key_part(Space::Ballots, &key, 33)?;
+        filters.ballots.insert(memory::ballot_prefix(
+            &EventId::from_bytes(poll),
+            &PublicKey::from_bytes(voter),
+        ));
+    }
+    Ok((trust, filters, next_commit))
+}
+
+/// The 32 bytes of `key` from `at`.
+fn key_part(space: Space, key: &[u8], at: usize) -> Result<[u8; 32], StoreError> {
+    key.get(at..at + 32)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or(StoreError::Corrupt { tree: space.name(), detail: "short key".into() })
+}
+
+/// The hub a `hubs` key names.
+fn hub_of_key(key: &[u8]) -> Result<HubId, StoreError> {
+    key.get(1..)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|s| HubId::new(s).ok())
+        .ok_or(StoreError::Corrupt { tree: "hubs", detail: "bad hub id".into() })
 }
 
 #[cfg(test)]

@@ -3,9 +3,8 @@
 
 use libp2p::Multiaddr;
 
+use super::keys::Space;
 use super::{Store, StoreError};
-
-const TREE: &str = "peer_addresses";
 
 /// Most peers remembered.
 const MAX_PEERS: usize = 256;
@@ -14,32 +13,35 @@ impl Store {
     /// Remembers `peers` (PeerId text, addresses), replacing what was kept
     /// for each.
     pub fn save_peers(&self, peers: &[(String, Vec<Multiaddr>)]) -> Result<(), StoreError> {
-        let tree = self.db.open_tree(TREE)?;
+        self.healthy()?;
+        let mut batch = sled::Batch::default();
         for (peer, addrs) in peers.iter().take(MAX_PEERS) {
             let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-            tree.insert(peer.as_bytes(), text.join("\n").as_bytes())?;
+            batch.insert(Space::Peers.key(&[peer.as_bytes()]), text.join("\n").as_bytes());
         }
-        while tree.len() > MAX_PEERS {
-            match tree.pop_min()? {
-                Some(_) => {}
-                None => break,
-            }
+        self.tree.apply_batch(batch)?;
+        let kept = self.tree.scan_prefix(Space::Peers.all()).count();
+        let mut batch = sled::Batch::default();
+        for item in self.tree.scan_prefix(Space::Peers.all()).take(kept.saturating_sub(MAX_PEERS)) {
+            let (key, _) = item?;
+            batch.remove(key);
         }
+        self.tree.apply_batch(batch)?;
         Ok(())
     }
 
     /// The peers remembered by [`Store::save_peers`]; unreadable addresses
     /// are skipped.
     pub fn saved_peers(&self) -> Result<Vec<(String, Vec<Multiaddr>)>, StoreError> {
-        let tree = self.db.open_tree(TREE)?;
         let mut out = Vec::new();
-        for item in tree.iter() {
+        for item in self.tree.scan_prefix(Space::Peers.all()) {
             let (key, value) = item?;
+            let key = key.get(1..).unwrap_or_default();
             let addrs = String::from_utf8_lossy(&value)
                 .lines()
                 .filter_map(|line| line.parse::<Multiaddr>().ok())
                 .collect();
-            out.push((String::from_utf8_lossy(&key).into_owned(), addrs));
+            out.push((String::from_utf8_lossy(key).into_owned(), addrs));
         }
         Ok(out)
     }

@@ -4,7 +4,8 @@
 use curbside_protocol::{Dependency, EventId, HubId, PublicKey, SignedEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{META_PENDING, Store, StoreError, T, decode, encode, u64_value};
+use super::keys::{Space, u64_value};
+use super::{META_PENDING, Store, StoreError, decode, encode, meta};
 
 /// An event released from, or held in, the pending set.
 #[derive(Debug, Clone)]
@@ -64,7 +65,7 @@ fn dep_key(dep: &Dependency) -> Vec<u8> {
 impl Store {
     /// Number of events held pending.
     pub fn pending_count(&self) -> Result<u64, StoreError> {
-        Ok(u64_value(self.tree(T::Meta).get(META_PENDING)?))
+        Ok(u64_value(self.tree.get(meta(META_PENDING))?))
     }
 
     /// Holds `event` until `dep` arrives, unless it is already held or the
@@ -76,52 +77,45 @@ impl Store {
         received_at: Timestamp,
         max: u64,
     ) -> Result<Held, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _writer = self.writer()?;
         let id = event.id();
-        if self.tree(T::Pending).contains_key(id.as_bytes())? {
+        let key = Space::Pending.key(&[id.as_bytes()]);
+        if self.tree.contains_key(&key)? {
             return Ok(Held::Already);
         }
         let count = self.pending_count()?;
         if count >= max {
             return Ok(Held::Full);
         }
-        let key = dep_key(dep);
-        let record = PendingRecord { received_at, dep: key.clone(), wire: event.to_bytes() };
-        let mut index_key = key;
-        index_key.extend_from_slice(id.as_bytes());
-        let pending = self.tree(T::Pending);
-        let deps = self.tree(T::PendingDeps);
-        let meta = self.tree(T::Meta);
-        use sled::Transactional as _;
-        (pending, deps, meta).transaction(|(p, d, m)| {
-            p.insert(id.as_bytes(), encode(&record))?;
-            d.insert(index_key.as_slice(), &[])?;
-            m.insert(META_PENDING, &(count + 1).to_be_bytes())?;
-            Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
-        })?;
+        let dep = dep_key(dep);
+        let record = PendingRecord { received_at, dep: dep.clone(), wire: event.to_bytes() };
+        let mut batch = sled::Batch::default();
+        batch.insert(key, encode(&record));
+        batch.insert(Space::PendingDeps.key(&[&dep, id.as_bytes()]), &[]);
+        batch.insert(meta(META_PENDING), &(count + 1).to_be_bytes());
+        self.apply(batch)?;
         Ok(Held::Now)
     }
 
     /// Drops pending events received before `cutoff`; returns how many.
     pub fn prune_pending(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _writer = self.writer()?;
         let mut w = super::write::Writes::new();
         let mut dropped = 0u64;
-        for item in self.tree(T::Pending).iter() {
-            let (id, bytes) = item?;
-            let record: PendingRecord = decode(T::Pending, &bytes)?;
+        for item in self.tree.scan_prefix(Space::Pending.all()) {
+            let (key, bytes) = item?;
+            let record: PendingRecord = decode(Space::Pending, &bytes)?;
             if record.received_at < cutoff {
-                let mut index_key = record.dep;
-                index_key.extend_from_slice(&id);
-                w.del(T::PendingDeps, index_key);
-                w.del(T::Pending, id);
+                let id = key.get(1..).unwrap_or_default();
+                w.del(Space::PendingDeps.key(&[&record.dep, id]));
+                w.del(key);
                 dropped += 1;
             }
         }
         if dropped > 0 {
             let left = self.pending_count()?.saturating_sub(dropped);
-            w.put(T::Meta, META_PENDING, left.to_be_bytes());
-            self.apply(w)?;
+            w.put(meta(META_PENDING), left.to_be_bytes());
+            self.apply(w.into_batch())?;
         }
         Ok(dropped)
     }
@@ -132,11 +126,11 @@ impl Store {
         &self,
         deps: &[Vec<u8>],
     ) -> Result<Vec<PendingEvent>, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _writer = self.writer()?;
         let mut w = super::write::Writes::new();
         let released = self.release_pending(&mut w, deps)?;
         if !released.is_empty() {
-            self.apply(w)?;
+            self.apply(w.into_batch())?;
         }
         Ok(released)
     }
@@ -148,27 +142,31 @@ impl Store {
         w: &mut super::write::Writes,
         deps: &[Vec<u8>],
     ) -> Result<Vec<PendingEvent>, StoreError> {
-        if self.tree(T::Pending).is_empty() {
+        let count = self.pending_count()?;
+        if count == 0 {
             return Ok(Vec::new());
         }
         let mut released = Vec::new();
+        // Two attestations of one key in a commit name the same dependency.
+        let deps: std::collections::BTreeSet<&Vec<u8>> = deps.iter().collect();
         for dep in deps {
-            for item in self.tree(T::PendingDeps).scan_prefix(dep) {
+            let prefix = Space::PendingDeps.key(&[dep]);
+            for item in self.tree.scan_prefix(&prefix) {
                 let (index_key, _) = item?;
-                let Some(id) = index_key.get(dep.len()..) else { continue };
-                w.del(T::PendingDeps, &index_key);
-                w.del(T::Pending, id);
-                if let Some(bytes) = self.tree(T::Pending).get(id)? {
-                    let record: PendingRecord = decode(T::Pending, &bytes)?;
+                let Some(id) = index_key.get(prefix.len()..) else { continue };
+                let pending_key = Space::Pending.key(&[id]);
+                w.del(&index_key);
+                if let Some(bytes) = self.tree.get(&pending_key)? {
+                    let record: PendingRecord = decode(Space::Pending, &bytes)?;
                     if let Ok(event) = SignedEvent::decode(&record.wire) {
                         released.push(PendingEvent { event, received_at: record.received_at });
                     }
                 }
+                w.del(pending_key);
             }
         }
         if !released.is_empty() {
-            let left = self.pending_count()?.saturating_sub(released.len() as u64);
-            w.put(T::Meta, META_PENDING, left.to_be_bytes());
+            w.put(meta(META_PENDING), count.saturating_sub(released.len() as u64).to_be_bytes());
         }
         Ok(released)
     }

@@ -1,12 +1,13 @@
 //! Reading: events, feeds, threads, tallies, attestation status, counts.
 
 use curbside_protocol::{
-    AttestationRecord, Body, Counts, EventId, HubId, Poll, PublicKey, SignedEvent, Tally,
-    Timestamp, VerifiedEvent,
+    AttestationRecord, Authority, Body, Counts, EventId, HubId, Poll, PublicKey, SignedEvent,
+    Tally, Timestamp, VerifiedEvent,
 };
 use serde::Serialize;
 
-use super::{META_EVENTS, Store, StoreError, StoredEvent, T, decode, keys, u64_value};
+use super::keys::{self, Space, u64_value};
+use super::{META_EVENTS, Store, StoreError, StoredAuthority, StoredEvent, decode, meta, read};
 
 /// One event of a thread and how deep it sits (the root is depth 0).
 #[derive(Debug, Clone)]
@@ -41,15 +42,46 @@ pub struct StoreCounts {
 
 impl Store {
     fn load(&self, bytes: &[u8]) -> Result<VerifiedEvent, StoreError> {
-        let stored: StoredEvent = decode(T::Events, bytes)?;
+        let stored: StoredEvent = decode(Space::Events, bytes)?;
         let event = SignedEvent::decode(&stored.wire)
             .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;
-        Ok(VerifiedEvent::from_trusted_store(event, stored.authority))
+        let authority = match stored.authority {
+            StoredAuthority::Root => Authority::Root,
+            StoredAuthority::Chartered { charter } => Authority::Chartered { charter },
+            StoredAuthority::Issuer => Authority::Issuer,
+            StoredAuthority::Physician { attestation } => {
+                Authority::Physician(self.attestation(event.author(), &attestation)?)
+            }
+        };
+        Ok(VerifiedEvent::from_trusted_store(event, authority))
+    }
+
+    /// The attestation `id` of `subject`: from memory if durable, else from
+    /// sled (an event read between its commit and its flush).
+    fn attestation(
+        &self,
+        subject: &PublicKey,
+        id: &EventId,
+    ) -> Result<AttestationRecord, StoreError> {
+        let cached = read(&self.trust)
+            .attestations
+            .get(subject)
+            .and_then(|list| list.iter().find(|r| r.id == *id).cloned());
+        if let Some(record) = cached {
+            return Ok(record);
+        }
+        match self.tree.get(Space::Attestations.key(&[subject.as_bytes(), id.as_bytes()]))? {
+            Some(bytes) => decode(Space::Attestations, &bytes),
+            None => Err(StoreError::Corrupt {
+                tree: "events",
+                detail: format!("an event names attestation {id}, which is not stored"),
+            }),
+        }
     }
 
     /// The event `id`, if stored.
     pub fn get(&self, id: &EventId) -> Result<Option<VerifiedEvent>, StoreError> {
-        match self.tree(T::Events).get(id.as_bytes())? {
+        match self.tree.get(Space::Events.key(&[id.as_bytes()]))? {
             Some(bytes) => Ok(Some(self.load(&bytes)?)),
             None => Ok(None),
         }
@@ -57,7 +89,14 @@ impl Store {
 
     /// Whether `id` is stored.
     pub fn contains(&self, id: &EventId) -> Result<bool, StoreError> {
-        Ok(self.tree(T::Events).contains_key(id.as_bytes())?)
+        self.is_stored(&read(&self.filters), id)
+    }
+
+    /// For each of `ids`, whether it is absent from the store: the id filter
+    /// answers for most fresh events without a sled read.
+    pub fn absent(&self, ids: &[EventId]) -> Result<Vec<bool>, StoreError> {
+        let filters = read(&self.filters);
+        ids.iter().map(|id| self.is_stored(&filters, id).map(|stored| !stored)).collect()
     }
 
     /// Up to `limit` posts, cases and polls of `hub`, newest first, strictly
@@ -68,19 +107,13 @@ impl Store {
         before: Option<(Timestamp, EventId)>,
         limit: usize,
     ) -> Result<Vec<VerifiedEvent>, StoreError> {
-        let start = keys::feed_prefix(hub);
+        let (start, past) = keys::feed_range(hub);
         let end = match before {
             Some((at, id)) => keys::feed(hub, at, &id),
-            None => {
-                let mut end = start.clone();
-                if let Some(last) = end.last_mut() {
-                    *last = 1;
-                }
-                end
-            }
+            None => past,
         };
         let mut out = Vec::with_capacity(limit.min(1000));
-        for item in self.tree(T::Feed).range(start..end).rev().take(limit) {
+        for item in self.tree.range(start..end).rev().take(limit) {
             let (key, _) = item?;
             if let Some(id) = keys::trailing_id(&key)
                 && let Some(event) = self.get(&id)?
@@ -93,14 +126,19 @@ impl Store {
 
     /// Direct replies to `parent`, oldest first.
     pub fn replies(&self, parent: &EventId) -> Result<Vec<EventId>, StoreError> {
-        self.tree(T::Replies)
-            .scan_prefix(parent.as_bytes())
-            .map(|item| {
-                let (key, _) = item?;
-                keys::trailing_id(&key)
-                    .ok_or(StoreError::Corrupt { tree: "replies", detail: "short key".into() })
-            })
-            .collect()
+        let mut entries = Vec::new();
+        for item in self.tree.scan_prefix(Space::Replies.key(&[parent.as_bytes()])) {
+            let (_, packed) = item?;
+            for entry in packed.chunks(keys::REPLY_ENTRY) {
+                entries.push(keys::unpack_timed(entry).ok_or(StoreError::Corrupt {
+                    tree: "replies",
+                    detail: "short entry".into(),
+                })?);
+            }
+        }
+        // Each commit's record is in time order; commits need not be.
+        entries.sort_unstable();
+        Ok(entries.into_iter().map(|(_, id)| id).collect())
     }
 
     /// `root` and its replies, depth first in time order, at most `max`
@@ -130,8 +168,8 @@ impl Store {
     pub fn tally(&self, id: &EventId) -> Result<Option<(Poll, Tally)>, StoreError> {
         let Some(event) = self.get(id)? else { return Ok(None) };
         let Body::Poll(poll) = event.body() else { return Ok(None) };
-        let counts = match self.tree(T::Tallies).get(id.as_bytes())? {
-            Some(bytes) => decode::<Counts>(T::Tallies, &bytes)?,
+        let counts = match self.tree.get(Space::Tallies.key(&[id.as_bytes()]))? {
+            Some(bytes) => decode::<Counts>(Space::Tallies, &bytes)?,
             None => Counts::new(poll.options.len()),
         };
         Ok(Some((poll.clone(), counts.finish(self.genesis.params.min_cell_size))))
@@ -144,9 +182,9 @@ impl Store {
         at: Timestamp,
     ) -> Result<AttestationStatus, StoreError> {
         let mut attestations = Vec::new();
-        for item in self.tree(T::Attestations).scan_prefix(subject.as_bytes()) {
+        for item in self.tree.scan_prefix(Space::Attestations.key(&[subject.as_bytes()])) {
             let (_, bytes) = item?;
-            let record: AttestationRecord = decode(T::Attestations, &bytes)?;
+            let record: AttestationRecord = decode(Space::Attestations, &bytes)?;
             let revoked = self.revoked_at(&record.id)?;
             attestations.push((record, revoked));
         }
@@ -158,15 +196,11 @@ impl Store {
 
     /// The hubs, with their titles.
     pub fn hubs(&self) -> Result<Vec<(HubId, String)>, StoreError> {
-        self.tree(T::Hubs)
-            .iter()
+        self.tree
+            .scan_prefix(Space::Hubs.all())
             .map(|item| {
                 let (k, v) = item?;
-                let id = std::str::from_utf8(&k)
-                    .ok()
-                    .and_then(|s| HubId::new(s).ok())
-                    .ok_or(StoreError::Corrupt { tree: "hubs", detail: "bad hub id".into() })?;
-                Ok((id, String::from_utf8_lossy(&v).into_owned()))
+                Ok((super::hub_of_key(&k)?, String::from_utf8_lossy(&v).into_owned()))
             })
             .collect()
     }
@@ -174,10 +208,34 @@ impl Store {
     /// Sizes.
     pub fn counts(&self) -> Result<StoreCounts, StoreError> {
         Ok(StoreCounts {
-            events: u64_value(self.tree(T::Meta).get(META_EVENTS)?),
+            events: u64_value(self.tree.get(meta(META_EVENTS))?),
             pending: self.pending_count()?,
             bytes_on_disk: self.db.size_on_disk()?,
         })
+    }
+
+    /// Every stored event's `(created_at, id, kind byte)` from `from` on, in
+    /// `(created_at, id)` order (read whole and sorted: the timeline is kept
+    /// one record per commit).
+    fn timeline_entries(
+        &self,
+        from: Timestamp,
+    ) -> Result<Vec<(Timestamp, EventId, u8)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(Space::Timeline.all()) {
+            let (_, packed) = item?;
+            for entry in packed.chunks(keys::TIMELINE_ENTRY) {
+                let ((at, id), kind) =
+                    keys::unpack_timed(entry).zip(entry.get(40).copied()).ok_or(
+                        StoreError::Corrupt { tree: "timeline", detail: "short entry".into() },
+                    )?;
+                if at >= from {
+                    out.push((at, id, kind));
+                }
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
     }
 
     /// Every stored event in `(created_at, id)` order, from `from` on.
@@ -185,13 +243,7 @@ impl Store {
         &self,
         from: Timestamp,
     ) -> impl Iterator<Item = Result<(Timestamp, EventId), StoreError>> + '_ {
-        self.tree(T::Timeline).range(from.as_millis().to_be_bytes()..).map(|item| {
-            let (key, _) = item?;
-            match (keys::trailing_time(&key), keys::trailing_id(&key)) {
-                (Some(t), Some(id)) => Ok((t, id)),
-                _ => Err(StoreError::Corrupt { tree: "timeline", detail: "short key".into() }),
-            }
-        })
+        self.timeline_kinds(from).map(|item| item.map(|(at, id, _)| (at, id)))
     }
 
     /// [`Store::timeline`] with each event's kind byte (`Kind as u8`),
@@ -200,12 +252,10 @@ impl Store {
         &self,
         from: Timestamp,
     ) -> impl Iterator<Item = Result<(Timestamp, EventId, u8), StoreError>> + '_ {
-        self.tree(T::Timeline).range(from.as_millis().to_be_bytes()..).map(|item| {
-            let (key, value) = item?;
-            match (keys::trailing_time(&key), keys::trailing_id(&key), value.first()) {
-                (Some(t), Some(id), Some(kind)) => Ok((t, id, *kind)),
-                _ => Err(StoreError::Corrupt { tree: "timeline", detail: "short entry".into() }),
-            }
-        })
+        let items: Vec<Result<_, StoreError>> = match self.timeline_entries(from) {
+            Ok(entries) => entries.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        items.into_iter()
     }
 }

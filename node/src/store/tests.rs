@@ -96,7 +96,9 @@ fn feed_pages_follow_the_cursor_newest_first() {
 #[test]
 fn tallies_keep_each_voters_latest_ballot() {
     let (mut fed, n, drs) = setup();
-    let poll = fed.poll(&drs[0], &["a", "b"], &[]);
+    // Three options: a row with one small cell beside a large one would
+    // have both suppressed (complementary suppression).
+    let poll = fed.poll(&drs[0], &["a", "b", "c"], &[]);
     put(&n, &fed, std::slice::from_ref(&poll));
     let mut votes = Vec::new();
     for dr in &drs {
@@ -108,12 +110,12 @@ fn tallies_keep_each_voters_latest_ballot() {
     put(&n, &fed, &votes[..3]);
     put(&n, &fed, &votes[3..]);
     let (_, tally) = n.store.tally(&poll.id()).unwrap().unwrap();
-    assert_eq!(tally.counts, vec![5, 1]);
+    assert_eq!(tally.counts, vec![5, 1, 0]);
     assert_eq!(tally.voters, 6);
     assert_eq!(tally.discarded, 1);
     let row = &tally.by_specialty.rows[0];
     assert_eq!(row.group, "cardiology");
-    assert_eq!(row.cells, vec![Cell::Count(5), Cell::Suppressed]);
+    assert_eq!(row.cells, vec![Cell::Count(5), Cell::Suppressed, Cell::Suppressed]);
 
     // The running counts equal the pure tally over every ballot.
     let Body::Poll(p) = poll.body() else { unreachable!() };
@@ -236,4 +238,166 @@ fn revocations_and_attestation_status() {
     let post = fed.post(&drs[0], "after revocation");
     let outcome = put(&n, &fed, &[post]);
     assert!(matches!(outcome[0], Outcome::Rejected { code: "attestation_revoked", .. }));
+}
+
+/// The trust records and id filter in memory equal a fresh load from disk.
+fn assert_memory_is_disk(store: &Store) {
+    let (memory, disk) = store.memory_and_disk().unwrap();
+    assert_eq!(memory, disk, "memory and disk disagree");
+}
+
+fn verified(
+    store: &Store,
+    fed: &Federation,
+    event: &SignedEvent,
+) -> curbside_protocol::VerifiedEvent {
+    curbside_protocol::validate_owned(event.clone(), &StoreView::new(store), fed.now()).unwrap()
+}
+
+#[test]
+fn memory_equals_disk_after_each_kind_of_event_and_after_reopening() {
+    let (mut fed, n, drs) = setup();
+    let poll = fed.poll(&drs[0], &["a", "b"], &[]);
+    let vote = fed.vote(&drs[1], &poll, 1);
+    let post = fed.post(&drs[2], "a post");
+    let status = n.store.attestation_status(&drs[3].public(), fed.now()).unwrap();
+    let verifier = fed.verifier().clone();
+    let at = fed.tick();
+    let revocation = fed.sign_at(
+        &verifier,
+        at,
+        Body::Revocation(curbside_protocol::Revocation {
+            target: status.attestations[0].0.id,
+            reason: "moved abroad".into(),
+            effective_at: at,
+        }),
+    );
+    fed.accept(&revocation);
+    let outcomes = put(&n, &fed, &[poll, vote, post, revocation]);
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Stored { .. })), "{outcomes:?}");
+    assert_memory_is_disk(&n.store);
+    let (memory, _) = n.store.memory_and_disk().unwrap();
+    assert_eq!(memory.0.polls.len(), 1);
+    assert_eq!(memory.0.revocations.len(), 1);
+    assert_eq!(memory.1 as u64, n.store.counts().unwrap().events);
+
+    let dir = n._dir;
+    let genesis = n.store.genesis().clone();
+    drop(n.store);
+    let store = Store::open(dir.path(), genesis).unwrap();
+    assert_eq!(store.memory_and_disk().unwrap().0, memory, "reopening loads the same memory");
+}
+
+#[test]
+fn a_failed_commit_leaves_neither_disk_nor_memory_changed() {
+    let (mut fed, n, _) = setup();
+    let newcomer = key("dr-late");
+    let att = fed.attestation(&newcomer, "dr-late", &["oncology"], "GB");
+    fed.accept(&att);
+    let before = n.store.counts().unwrap();
+    n.store.faults.apply.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(ingest(&n.store, &IngestConfig::default(), vec![att.clone()], fed.now()).is_err());
+
+    assert!(!n.store.contains(&att.id()).unwrap(), "nothing reached sled");
+    assert!(StoreView::new(&n.store).attestations(&newcomer.public()).is_empty());
+    assert_eq!(n.store.counts().unwrap().events, before.events);
+    assert_memory_is_disk(&n.store);
+    // Until reopened, the store takes no more writes.
+    assert!(matches!(n.store.commit(&[]), Err(StoreError::Failed)));
+    assert!(matches!(n.store.flush(), Err(StoreError::Failed)));
+
+    let dir = n._dir;
+    let genesis = n.store.genesis().clone();
+    drop(n.store);
+    let store = Store::open(dir.path(), genesis).unwrap();
+    assert!(!store.contains(&att.id()).unwrap());
+    let outcomes = ingest(&store, &IngestConfig::default(), vec![att], fed.now()).unwrap();
+    assert!(matches!(outcomes[0], Outcome::Stored { .. }), "{outcomes:?}");
+    assert_memory_is_disk(&store);
+}
+
+#[test]
+fn validation_sees_a_commit_only_once_its_flush_succeeded() {
+    let (mut fed, n, _) = setup();
+    let newcomer = key("dr-flush");
+    let att = fed.attestation(&newcomer, "dr-flush", &["oncology"], "GB");
+    fed.accept(&att);
+    let v = verified(&n.store, &fed, &att);
+    n.store.commit(std::slice::from_ref(&v)).unwrap();
+    assert!(n.store.contains(&att.id()).unwrap(), "committed");
+    assert!(
+        StoreView::new(&n.store).attestations(&newcomer.public()).is_empty(),
+        "not durable yet, so not in memory"
+    );
+    n.store.faults.flush.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(n.store.flush().is_err());
+    assert!(
+        StoreView::new(&n.store).attestations(&newcomer.public()).is_empty(),
+        "a failed flush publishes nothing"
+    );
+    assert!(matches!(n.store.commit(&[]), Err(StoreError::Failed)));
+
+    // Reopened, the memory is what the disk holds, whatever that is.
+    let dir = n._dir;
+    let genesis = n.store.genesis().clone();
+    drop(n.store);
+    let store = Store::open(dir.path(), genesis).unwrap();
+    assert_memory_is_disk(&store);
+    let in_memory = !StoreView::new(&store).attestations(&newcomer.public()).is_empty();
+    assert_eq!(in_memory, store.contains(&att.id()).unwrap());
+}
+
+#[test]
+fn committing_the_same_events_twice_before_a_flush_changes_nothing() {
+    let (mut fed, n, drs) = setup();
+    // Three options: a row with one small cell beside a large one would
+    // have both suppressed (complementary suppression).
+    let poll = fed.poll(&drs[0], &["a", "b", "c"], &[]);
+    put(&n, &fed, std::slice::from_ref(&poll));
+    let vote = fed.vote(&drs[1], &poll, 0);
+    let post = fed.post(&drs[1], "twice");
+    let events = [verified(&n.store, &fed, &vote), verified(&n.store, &fed, &post)];
+    let first = n.store.commit(&events).unwrap();
+    let second = n.store.commit(&events).unwrap();
+    n.store.flush().unwrap();
+    assert_eq!(first.stored.len(), 2);
+    assert!(second.stored.is_empty(), "{:?}", second.stored);
+    let (_, tally) = n.store.tally(&poll.id()).unwrap().unwrap();
+    assert_eq!((tally.voters, tally.discarded), (1, 0));
+    let timeline: Vec<_> = n.store.timeline(Timestamp::from_millis(0)).collect();
+    assert_eq!(timeline.len() as u64, n.store.counts().unwrap().events);
+}
+
+#[test]
+fn timeline_and_replies_come_back_in_time_order_across_commits() {
+    let (mut fed, n, drs) = setup();
+    let root = fed.post(&drs[0], "root");
+    let replies: Vec<_> =
+        (0..6).map(|i| fed.comment(&drs[i % 6], &root, &format!("r{i}"))).collect();
+    put(&n, &fed, std::slice::from_ref(&root));
+    // Later replies first, one commit each, then the earlier ones together.
+    put(&n, &fed, &replies[5..]);
+    put(&n, &fed, &replies[3..5]);
+    put(&n, &fed, &replies[..3]);
+    let ids: Vec<_> = n.store.replies(&root.id()).unwrap();
+    assert_eq!(ids, replies.iter().map(SignedEvent::id).collect::<Vec<_>>());
+    let timeline: Vec<_> =
+        n.store.timeline(Timestamp::from_millis(0)).map(Result::unwrap).collect();
+    assert!(timeline.windows(2).all(|w| w[0] < w[1]), "sorted");
+    assert_eq!(timeline.len() as u64, n.store.counts().unwrap().events);
+    let from = replies[3].created_at();
+    assert_eq!(n.store.timeline(from).count(), 3, "from a time on");
+}
+
+#[test]
+fn a_store_of_the_first_layout_is_refused_with_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        db.open_tree("meta").unwrap().insert(META_SCHEMA, &1u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let fed = Federation::new();
+    let err = Store::open(dir.path(), fed.view().genesis().clone()).unwrap_err();
+    assert!(matches!(err, StoreError::Schema { found: 1, expected: SCHEMA_VERSION }), "{err}");
 }

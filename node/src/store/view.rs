@@ -1,6 +1,8 @@
-//! The store as validation sees it: [`TrustView`] over sled, plus the
-//! events of the batch being validated (so a comment may follow its parent
-//! in the same batch).
+//! The store as validation sees it: [`TrustView`] over what is durable,
+//! plus the events of the batch being validated (so a comment may follow
+//! its parent in the same batch). The trust records come from the store's
+//! memory ([`super::memory`]); only a parent's summary, and an id the
+//! filter cannot rule out, are read from sled.
 //!
 //! `TrustView` cannot fail, but a disk can. A read error is recorded, the
 //! answer given is the cautious one, and the ingest path checks
@@ -15,7 +17,8 @@ use curbside_protocol::{
     VerifiedEvent,
 };
 
-use super::{Store, StoreError, T, decode, keys};
+use super::keys::Space;
+use super::{Store, StoreError, read};
 
 /// A validation view: the store, overlaid with a batch's accepted events.
 #[derive(Debug)]
@@ -59,21 +62,6 @@ impl<'s> StoreView<'s> {
             cautious
         })
     }
-
-    fn scan<V: serde::de::DeserializeOwned>(
-        &self,
-        t: T,
-        prefix: &[u8],
-    ) -> Result<Vec<V>, StoreError> {
-        self.store
-            .tree(t)
-            .scan_prefix(prefix)
-            .map(|item| {
-                let (_, v) = item?;
-                decode(t, &v)
-            })
-            .collect()
-    }
 }
 
 impl TrustView for StoreView<'_> {
@@ -93,28 +81,27 @@ impl TrustView for StoreView<'_> {
             return false;
         }
         self.or_note(
-            self.store.tree(T::Events).contains_key(id.as_bytes()).map_err(Into::into),
+            self.store.is_stored(&read(&self.store.filters), id),
             // Cautious: "held" makes the event a duplicate, never stored twice.
             true,
         )
     }
 
     fn charters(&self, node: &PublicKey) -> Vec<CharterRecord> {
-        let mut all = self.or_note(self.scan(T::Charters, keys::key_prefix(node)), Vec::new());
+        let mut all = read(&self.store.trust).charters.get(node).cloned().unwrap_or_default();
         all.extend(self.batch.charters(node));
         all
     }
 
     fn attestations(&self, subject: &PublicKey) -> Vec<AttestationRecord> {
         let mut all =
-            self.or_note(self.scan(T::Attestations, keys::key_prefix(subject)), Vec::new());
+            read(&self.store.trust).attestations.get(subject).cloned().unwrap_or_default();
         all.extend(self.batch.attestations(subject));
         all
     }
 
     fn revoked_at(&self, target: &EventId) -> Option<Timestamp> {
-        // Cautious: revoked since the beginning of time.
-        let stored = self.or_note(self.store.revoked_at(target), Some(Timestamp::from_millis(0)));
+        let stored = read(&self.store.trust).revocations.get(target).copied();
         match (stored, self.batch.revoked_at(target)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -122,15 +109,18 @@ impl TrustView for StoreView<'_> {
     }
 
     fn hub_exists(&self, hub: &HubId) -> bool {
-        self.batch.hub_exists(hub) || self.or_note(self.store.hub_exists(hub), false)
+        self.batch.hub_exists(hub) || read(&self.store.trust).hubs.contains(hub)
     }
 
     fn summary(&self, id: &EventId) -> Option<EventSummary> {
         if let Some(s) = self.batch.summary(id) {
             return Some(s);
         }
+        if let Some(s) = read(&self.store.recent).get(id) {
+            return Some(s);
+        }
         let read = || -> Result<Option<EventSummary>, StoreError> {
-            let Some(bytes) = self.store.tree(T::Events).get(id.as_bytes())? else {
+            let Some(bytes) = self.store.tree.get(Space::Events.key(&[id.as_bytes()]))? else {
                 return Ok(None);
             };
             // The summary is the record's first field: decode just that.
@@ -145,13 +135,7 @@ impl TrustView for StoreView<'_> {
         if let Some(p) = self.batch.poll(id) {
             return Some(p);
         }
-        let read = || -> Result<Option<PollRecord>, StoreError> {
-            match self.store.tree(T::Polls).get(id.as_bytes())? {
-                Some(bytes) => Ok(Some(decode(T::Polls, &bytes)?)),
-                None => Ok(None),
-            }
-        };
-        self.or_note(read(), None)
+        read(&self.store.trust).polls.get(id).cloned()
     }
 
     fn tree_head(&self, id: &EventId) -> Option<TreeHeadRecord> {

@@ -1,38 +1,38 @@
-//! Writing accepted events: every index entry of a batch in one transaction.
+//! Writing accepted events: every key of a commit in one atomic sled batch.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use curbside_protocol::{
     Authority, Ballot, Body, Counts, EventId, Timestamp, VerifiedEvent, tally,
 };
-use sled::Transactional as _;
 
+use super::keys::{self, Space};
+use super::memory::{Delta, Filters, ballot_prefix};
 use super::{
-    META_EVENTS, Store, StoreError, StoredEvent, T, decode, encode, keys, pending, u64_value,
+    META_EVENTS, Store, StoreError, StoredAuthority, StoredEvent, decode, encode, lock, meta,
+    pending, read, write,
 };
 
-/// One sled batch per tree, built before the transaction.
+/// The keys one commit writes, as one sled batch.
 pub(super) struct Writes {
-    batches: Vec<sled::Batch>,
-    touched: Vec<bool>,
+    batch: sled::Batch,
 }
 
 impl Writes {
     pub(super) fn new() -> Self {
-        Self {
-            batches: T::ALL.iter().map(|_| sled::Batch::default()).collect(),
-            touched: vec![false; T::ALL.len()],
-        }
+        Self { batch: sled::Batch::default() }
     }
 
-    pub(super) fn put(&mut self, t: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        self.batches[t as usize].insert(key.as_ref(), value.as_ref());
-        self.touched[t as usize] = true;
+    pub(super) fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.batch.insert(key.as_ref(), value.as_ref());
     }
 
-    pub(super) fn del(&mut self, t: T, key: impl AsRef<[u8]>) {
-        self.batches[t as usize].remove(key.as_ref());
-        self.touched[t as usize] = true;
+    pub(super) fn del(&mut self, key: impl AsRef<[u8]>) {
+        self.batch.remove(key.as_ref());
+    }
+
+    pub(super) fn into_batch(self) -> sled::Batch {
+        self.batch
     }
 }
 
@@ -46,203 +46,279 @@ pub struct Committed {
     pub released: Vec<super::PendingEvent>,
 }
 
-impl Store {
-    /// Stores `events` (all index entries, one transaction) and releases
-    /// pending events that were waiting for them. Not yet durable: call
-    /// [`Store::flush`] before acknowledging.
-    pub fn commit(&self, events: &[VerifiedEvent]) -> Result<Committed, StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut w = Writes::new();
-        let mut seen = HashSet::new();
-        let mut ballots: HashMap<[u8; 64], Option<Ballot>> = HashMap::new();
-        let mut tallies: HashMap<EventId, Counts> = HashMap::new();
-        let mut revocations: BTreeMap<EventId, Timestamp> = BTreeMap::new();
-        let mut hubs = HashSet::new();
-        let mut committed = Committed::default();
-        let mut deps = Vec::new();
+impl StoredAuthority {
+    fn of(authority: &Authority) -> Self {
+        match authority {
+            Authority::Root => StoredAuthority::Root,
+            Authority::Chartered { charter } => StoredAuthority::Chartered { charter: *charter },
+            Authority::Issuer => StoredAuthority::Issuer,
+            Authority::Physician(record) => StoredAuthority::Physician { attestation: record.id },
+        }
+    }
+}
 
+/// A commit's running state.
+struct Commit<'a> {
+    store: &'a Store,
+    filters: &'a Filters,
+    w: Writes,
+    delta: Delta,
+    ballots: HashMap<[u8; 64], Option<Ballot>>,
+    tallies: HashMap<EventId, Counts>,
+    revocations: BTreeMap<EventId, Timestamp>,
+    /// Packed `created_at ‖ id ‖ kind` of every event stored.
+    timeline: Vec<u8>,
+    /// Packed `created_at ‖ id` of the replies, by parent.
+    replies: BTreeMap<EventId, Vec<u8>>,
+    /// Pending-set keys this commit's events satisfy.
+    deps: Vec<Vec<u8>>,
+    /// Filter entries to add once applied.
+    new_ballots: Vec<u64>,
+}
+
+impl Store {
+    /// Stores `events` (all their keys, one atomic batch) and releases
+    /// pending events that were waiting for them. Not yet durable, nor seen
+    /// by validation: call [`Store::flush`] before acknowledging.
+    pub fn commit(&self, events: &[VerifiedEvent]) -> Result<Committed, StoreError> {
+        let mut writer = self.writer()?;
+        let filters = read(&self.filters);
+        let mut c = Commit {
+            store: self,
+            filters: &filters,
+            w: Writes::new(),
+            delta: Delta::default(),
+            ballots: HashMap::new(),
+            tallies: HashMap::new(),
+            revocations: BTreeMap::new(),
+            timeline: Vec::with_capacity(events.len() * keys::TIMELINE_ENTRY),
+            replies: BTreeMap::new(),
+            deps: Vec::new(),
+            new_ballots: Vec::new(),
+        };
+        let mut committed = Committed::default();
+        let mut seen = HashSet::with_capacity(events.len());
         for event in events {
             let id = event.id();
-            if !seen.insert(id) || self.tree(T::Events).contains_key(id.as_bytes())? {
+            if !seen.insert(id) || self.is_stored(&filters, &id)? {
                 continue;
             }
             committed.stored.push(id);
-            let stored = StoredEvent {
-                summary: event.summary(),
-                authority: event.authority().clone(),
-                wire: event.to_bytes(),
-            };
-            w.put(T::Events, id.as_bytes(), encode(&stored));
-            w.put(T::Timeline, keys::timed(&[], event.created_at(), &id), [event.kind() as u8]);
-            deps.push(pending::dep_key_event(&id));
-            if let Some(hub) = event.body().hub() {
-                w.put(T::Feed, keys::feed(hub, event.created_at(), &id), []);
-            }
-            match event.body() {
-                Body::Comment(c) => {
-                    w.put(
-                        T::Replies,
-                        keys::timed(c.parent.as_bytes(), event.created_at(), &id),
-                        [],
-                    );
-                }
-                Body::Poll(p) => {
-                    if let Some(record) = event.poll_record() {
-                        w.put(T::Polls, id.as_bytes(), encode(&record));
-                    }
-                    tallies.insert(id, Counts::new(p.options.len()));
-                }
-                Body::Vote(v) => {
-                    let Authority::Physician(att) = event.authority() else { continue };
-                    let ballot = Ballot {
-                        voter: *event.author(),
-                        vote: id,
-                        option: v.option,
-                        cast_at: event.created_at(),
-                        specialties: att.specialties.clone(),
-                        jurisdiction: att.jurisdiction.clone(),
-                    };
-                    self.count_vote(&mut ballots, &mut tallies, v.poll, ballot)?;
-                }
-                Body::Attestation(a) => {
-                    if let Some((subject, record)) = event.attestation_record() {
-                        w.put(
-                            T::Attestations,
-                            keys::pair(subject.as_bytes(), id.as_bytes()),
-                            encode(&record),
-                        );
-                    }
-                    deps.push(pending::dep_key_attestation(&a.subject));
-                }
-                Body::Charter(c) => {
-                    if let Some((node, record)) = event.charter_record() {
-                        w.put(
-                            T::Charters,
-                            keys::pair(node.as_bytes(), id.as_bytes()),
-                            encode(&record),
-                        );
-                    }
-                    deps.push(pending::dep_key_charter(&c.node));
-                }
-                Body::Revocation(r) => {
-                    w.put(T::RevokedBy, keys::pair(r.target.as_bytes(), id.as_bytes()), []);
-                    let existing = match revocations.get(&r.target) {
-                        Some(at) => Some(*at),
-                        None => self.revoked_at(&r.target)?,
-                    };
-                    let at = existing.map_or(r.effective_at, |e| e.min(r.effective_at));
-                    revocations.insert(r.target, at);
-                }
-                Body::Hub(h) => {
-                    // A hub added twice keeps the name it was first stored with.
-                    if !self.tree(T::Hubs).contains_key(h.id.as_str())? && hubs.insert(h.id.clone())
-                    {
-                        w.put(T::Hubs, h.id.as_str(), h.title.as_bytes());
-                    }
-                    deps.push(pending::dep_key_hub(&h.id));
-                }
-                Body::TreeHead(h) => {
-                    let key = keys::timed(event.author().as_bytes(), event.created_at(), &id);
-                    let record = super::audit::HeadRecord { size: h.size, root: h.root };
-                    w.put(T::Heads, &key, encode(&record));
-                    w.put(T::HeadQueue, &key, []);
-                }
-                Body::Cosignature(c) => {
-                    w.put(
-                        T::Cosigs,
-                        keys::pair(c.head.as_bytes(), event.author().as_bytes()),
-                        id.as_bytes(),
-                    );
-                }
-                Body::Post(_) | Body::Case(_) => {}
-            }
+            c.add(event)?;
         }
         if committed.stored.is_empty() {
             return Ok(committed);
         }
-        for (key, ballot) in ballots {
-            if let Some(ballot) = ballot {
-                w.put(T::Ballots, key, encode(&ballot));
-            }
-        }
-        for (poll, counts) in tallies {
-            w.put(T::Tallies, poll.as_bytes(), encode(&counts));
-        }
-        for (target, at) in revocations {
-            w.put(T::Revocations, target.as_bytes(), at.as_millis().to_be_bytes());
-        }
-        let total = u64_value(self.tree(T::Meta).get(META_EVENTS)?) + committed.stored.len() as u64;
-        w.put(T::Meta, META_EVENTS, total.to_be_bytes());
-        committed.released = self.release_pending(&mut w, &deps)?;
+        let number = writer.next_commit.to_be_bytes();
+        let Finished { mut writes, delta, deps, new_ballots } = c.finish(&number);
+        drop(filters);
+        let total =
+            keys::u64_value(self.tree.get(meta(META_EVENTS))?) + committed.stored.len() as u64;
+        writes.put(meta(META_EVENTS), total.to_be_bytes());
+        committed.released = self.release_pending(&mut writes, &deps)?;
 
-        self.apply(w)?;
+        self.apply(writes.into_batch())?;
+        writer.next_commit += 1;
+        {
+            let mut filters = write(&self.filters);
+            filters.ids.extend(committed.stored.iter().map(keys::id_prefix));
+            filters.ballots.extend(new_ballots);
+        }
+        lock(&self.unflushed).push(delta);
         Ok(committed)
     }
 
-    /// Applies every tree's batch in one transaction.
-    pub(super) fn apply(&self, w: Writes) -> Result<(), StoreError> {
-        let trees: Vec<&sled::Tree> = self.trees.iter().collect();
-        trees.as_slice().transaction(|tx| {
-            for (i, batch) in w.batches.iter().enumerate() {
-                if w.touched[i] {
-                    tx[i].apply_batch(batch)?;
-                }
+    /// The earliest time `target` is revoked from, if it is (on disk,
+    /// durable or not).
+    pub(crate) fn revoked_at(&self, target: &EventId) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self
+            .tree
+            .get(Space::Revocations.key(&[target.as_bytes()]))?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map(|b| Timestamp::from_millis(u64::from_be_bytes(b))))
+    }
+}
+
+impl Commit<'_> {
+    /// Every key of one new event.
+    fn add(&mut self, event: &VerifiedEvent) -> Result<(), StoreError> {
+        let id = event.id();
+        let at = event.created_at();
+        self.delta.summaries.push((id, event.summary()));
+        let stored = StoredEvent {
+            summary: event.summary(),
+            authority: StoredAuthority::of(event.authority()),
+            wire: event.to_bytes(),
+        };
+        self.w.put(Space::Events.key(&[id.as_bytes()]), encode(&stored));
+        keys::pack_timed(&mut self.timeline, at, &id);
+        self.timeline.push(event.kind() as u8);
+        self.deps.push(pending::dep_key_event(&id));
+        if let Some(hub) = event.body().hub() {
+            self.w.put(keys::feed(hub, at, &id), []);
+        }
+        match event.body() {
+            Body::Comment(c) => {
+                keys::pack_timed(self.replies.entry(c.parent).or_default(), at, &id);
             }
-            Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
-        })?;
+            Body::Poll(p) => {
+                if let Some(record) = event.poll_record() {
+                    self.w.put(Space::Polls.key(&[id.as_bytes()]), encode(&record));
+                    self.delta.polls.push((id, record));
+                }
+                self.tallies.insert(id, Counts::new(p.options.len()));
+            }
+            Body::Vote(v) => {
+                let Authority::Physician(att) = event.authority() else { return Ok(()) };
+                let ballot = Ballot {
+                    voter: *event.author(),
+                    vote: id,
+                    option: v.option,
+                    cast_at: at,
+                    specialties: att.specialties.clone(),
+                    jurisdiction: att.jurisdiction.clone(),
+                };
+                self.count_vote(v.poll, ballot)?;
+            }
+            Body::Attestation(a) => {
+                if let Some((subject, record)) = event.attestation_record() {
+                    self.w.put(
+                        Space::Attestations.key(&[subject.as_bytes(), id.as_bytes()]),
+                        encode(&record),
+                    );
+                    self.delta.attestations.push((subject, record));
+                }
+                self.deps.push(pending::dep_key_attestation(&a.subject));
+            }
+            Body::Charter(c) => {
+                if let Some((node, record)) = event.charter_record() {
+                    self.w.put(
+                        Space::Charters.key(&[node.as_bytes(), id.as_bytes()]),
+                        encode(&record),
+                    );
+                    self.delta.charters.push((node, record));
+                }
+                self.deps.push(pending::dep_key_charter(&c.node));
+            }
+            Body::Revocation(r) => {
+                self.w.put(Space::RevokedBy.key(&[r.target.as_bytes(), id.as_bytes()]), []);
+                // Read from sled, not memory: an earlier commit may not be
+                // durable (nor in memory) yet, and its time must not be lost.
+                let existing = match self.revocations.get(&r.target) {
+                    Some(at) => Some(*at),
+                    None => self.store.revoked_at(&r.target)?,
+                };
+                let at = existing.map_or(r.effective_at, |e| e.min(r.effective_at));
+                self.revocations.insert(r.target, at);
+            }
+            Body::Hub(h) => {
+                // A hub added twice keeps the name it was first stored with.
+                if !self.store.hub_exists(&h.id)? && !self.delta.hubs.contains(&h.id) {
+                    self.w.put(Space::Hubs.key(&[h.id.as_str().as_bytes()]), h.title.as_bytes());
+                    self.delta.hubs.push(h.id.clone());
+                }
+                self.deps.push(pending::dep_key_hub(&h.id));
+            }
+            Body::TreeHead(h) => {
+                let record = super::audit::HeadRecord { size: h.size, root: h.root };
+                self.w.put(keys::head(Space::Heads, event.author(), at, &id), encode(&record));
+                self.w.put(keys::head(Space::HeadQueue, event.author(), at, &id), []);
+            }
+            Body::Cosignature(c) => {
+                self.w.put(
+                    Space::Cosigs.key(&[c.head.as_bytes(), event.author().as_bytes()]),
+                    id.as_bytes(),
+                );
+            }
+            Body::Post(_) | Body::Case(_) => {}
+        }
         Ok(())
     }
 
     /// Updates a poll's running counts with a voter's new ballot.
-    fn count_vote(
-        &self,
-        ballots: &mut HashMap<[u8; 64], Option<Ballot>>,
-        tallies: &mut HashMap<EventId, Counts>,
-        poll: EventId,
-        ballot: Ballot,
-    ) -> Result<(), StoreError> {
-        let key = keys::pair(poll.as_bytes(), ballot.voter.as_bytes());
-        let previous = match ballots.get(&key) {
+    fn count_vote(&mut self, poll: EventId, ballot: Ballot) -> Result<(), StoreError> {
+        let key = keys_pair(&poll, &ballot);
+        let previous = match self.ballots.get(&key) {
             Some(b) => b.clone(),
-            None => match self.tree(T::Ballots).get(key)? {
-                Some(bytes) => Some(decode::<Ballot>(T::Ballots, &bytes)?),
-                None => None,
-            },
+            None if self.filters.ballots.contains(&ballot_prefix(&poll, &ballot.voter)) => {
+                match self.store.tree.get(Space::Ballots.key(&[&key]))? {
+                    Some(bytes) => Some(decode::<Ballot>(Space::Ballots, &bytes)?),
+                    None => None,
+                }
+            }
+            None => None,
         };
-        let counts = match tallies.get_mut(&poll) {
+        let counts = match self.tallies.get_mut(&poll) {
             Some(c) => c,
             None => {
-                let counts = match self.tree(T::Tallies).get(poll.as_bytes())? {
-                    Some(bytes) => decode::<Counts>(T::Tallies, &bytes)?,
+                let counts = match self.store.tree.get(Space::Tallies.key(&[poll.as_bytes()]))? {
+                    Some(bytes) => decode::<Counts>(Space::Tallies, &bytes)?,
                     None => return Ok(()), // validation guarantees the poll is stored
                 };
-                tallies.entry(poll).or_insert(counts)
+                self.tallies.entry(poll).or_insert(counts)
             }
         };
         match previous {
             Some(old) if !tally::supersedes(&ballot, &old) => {
                 counts.discard();
-                ballots.insert(key, Some(old));
+                self.ballots.insert(key, Some(old));
             }
             Some(old) => {
                 counts.replace(&old);
                 counts.add(&ballot);
-                ballots.insert(key, Some(ballot));
+                self.ballots.insert(key, Some(ballot));
             }
             None => {
+                self.new_ballots.push(ballot_prefix(&poll, &ballot.voter));
                 counts.add(&ballot);
-                ballots.insert(key, Some(ballot));
+                self.ballots.insert(key, Some(ballot));
             }
         }
         Ok(())
     }
 
-    /// The earliest time `target` is revoked from, if it is.
-    pub(crate) fn revoked_at(&self, target: &EventId) -> Result<Option<Timestamp>, StoreError> {
-        Ok(self
-            .tree(T::Revocations)
-            .get(target.as_bytes())?
-            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
-            .map(|b| Timestamp::from_millis(u64::from_be_bytes(b))))
+    /// The per-commit keys: ballots, tallies, revocations, the timeline
+    /// record and the replies records, numbered `number`.
+    fn finish(mut self, number: &[u8; 8]) -> Finished {
+        for (key, ballot) in self.ballots {
+            if let Some(ballot) = ballot {
+                self.w.put(Space::Ballots.key(&[&key]), encode(&ballot));
+            }
+        }
+        for (poll, counts) in self.tallies {
+            self.w.put(Space::Tallies.key(&[poll.as_bytes()]), encode(&counts));
+        }
+        for (target, at) in self.revocations {
+            self.w.put(Space::Revocations.key(&[target.as_bytes()]), at.as_millis().to_be_bytes());
+            self.delta.revocations.push((target, at));
+        }
+        self.w.put(Space::Timeline.key(&[number]), &self.timeline);
+        for (parent, packed) in self.replies {
+            self.w.put(Space::Replies.key(&[parent.as_bytes(), number]), packed);
+        }
+        Finished {
+            writes: self.w,
+            delta: self.delta,
+            deps: self.deps,
+            new_ballots: self.new_ballots,
+        }
     }
+}
+
+/// A commit's keys, ready to apply, and what to do once applied.
+struct Finished {
+    writes: Writes,
+    delta: Delta,
+    /// Pending-set keys the commit's events satisfy.
+    deps: Vec<Vec<u8>>,
+    /// Ballot filter entries.
+    new_ballots: Vec<u64>,
+}
+
+/// `poll ‖ voter`.
+fn keys_pair(poll: &EventId, ballot: &Ballot) -> [u8; 64] {
+    let mut k = [0u8; 64];
+    k[..32].copy_from_slice(poll.as_bytes());
+    k[32..].copy_from_slice(ballot.voter.as_bytes());
+    k
 }

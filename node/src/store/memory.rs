@@ -1,0 +1,157 @@
+//! What the store keeps in memory so that ingest need not ask sled.
+//!
+//! Two kinds of thing, with different rules:
+//!
+//! - **The trust records** ([`Trust`]: charters, attestations, revocations,
+//!   hubs, polls) are answers validation relies on, so they are exactly
+//!   what is durable: loaded from disk at open, and changed only by
+//!   [`Store::flush`](super::Store::flush) after the fsync that made a
+//!   commit durable succeeded ([`Delta`]s wait in the store until then). A
+//!   commit that fails, or a flush that fails, never reaches them.
+//! - **The filters** ([`Filters`]: the first eight bytes of every stored
+//!   event id, and of every ballot key) only ever say "certainly not
+//!   stored" or "ask sled". They may hold more than the disk (a commit's
+//!   keys are added as soon as it is applied, and a prefix may be shared),
+//!   never less, so a "no" is always exact and a "maybe" costs one sled read.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use curbside_protocol::{
+    AttestationRecord, CharterRecord, EventId, EventSummary, HubId, PollRecord, PublicKey,
+    Timestamp,
+};
+
+/// The trust records of every durable event.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Trust {
+    pub(super) charters: HashMap<PublicKey, Vec<CharterRecord>>,
+    pub(super) attestations: HashMap<PublicKey, Vec<AttestationRecord>>,
+    /// Earliest `effective_at` of each revoked target.
+    pub(super) revocations: HashMap<EventId, Timestamp>,
+    pub(super) hubs: HashSet<HubId>,
+    pub(super) polls: HashMap<EventId, PollRecord>,
+}
+
+/// What one commit adds to [`Trust`], applied once it is durable.
+#[derive(Debug, Default)]
+pub(super) struct Delta {
+    pub(super) charters: Vec<(PublicKey, CharterRecord)>,
+    pub(super) attestations: Vec<(PublicKey, AttestationRecord)>,
+    /// The new earliest time of each target (already the minimum with what
+    /// was stored).
+    pub(super) revocations: Vec<(EventId, Timestamp)>,
+    pub(super) hubs: Vec<HubId>,
+    pub(super) polls: Vec<(EventId, PollRecord)>,
+    /// Every event's summary, for [`Recent`].
+    pub(super) summaries: Vec<(EventId, EventSummary)>,
+}
+
+impl Delta {
+    pub(super) fn is_empty(&self) -> bool {
+        self.charters.is_empty()
+            && self.attestations.is_empty()
+            && self.revocations.is_empty()
+            && self.hubs.is_empty()
+            && self.polls.is_empty()
+            && self.summaries.is_empty()
+    }
+}
+
+impl Trust {
+    /// Applies `delta`; the summaries go to `recent`.
+    pub(super) fn apply(&mut self, delta: Delta, recent: &mut Recent) {
+        recent.extend(delta.summaries);
+        for (node, record) in delta.charters {
+            let list = self.charters.entry(node).or_default();
+            if !list.iter().any(|r| r.id == record.id) {
+                list.push(record);
+            }
+        }
+        for (subject, record) in delta.attestations {
+            let list = self.attestations.entry(subject).or_default();
+            if !list.iter().any(|r| r.id == record.id) {
+                list.push(record);
+            }
+        }
+        for (target, at) in delta.revocations {
+            let earliest = self.revocations.entry(target).or_insert(at);
+            *earliest = (*earliest).min(at);
+        }
+        self.hubs.extend(delta.hubs);
+        self.polls.extend(delta.polls);
+    }
+
+    /// The same records in a canonical order, for comparing two loads.
+    #[cfg(test)]
+    pub(super) fn sorted(mut self) -> Self {
+        for list in self.charters.values_mut() {
+            list.sort_by_key(|r| r.id);
+        }
+        for list in self.attestations.values_mut() {
+            list.sort_by_key(|r| r.id);
+        }
+        self
+    }
+}
+
+/// Over-approximations of the stored event ids and ballot keys.
+#[derive(Debug, Default)]
+pub(super) struct Filters {
+    /// [`super::keys::id_prefix`] of every stored event.
+    pub(super) ids: HashSet<u64>,
+    /// The same prefix of `poll ‖ voter` hashed with the voter: see
+    /// [`ballot_prefix`].
+    pub(super) ballots: HashSet<u64>,
+}
+
+/// What the ballot filter holds for a `(poll, voter)` pair.
+pub(super) fn ballot_prefix(poll: &EventId, voter: &PublicKey) -> u64 {
+    let p = poll.as_bytes();
+    let v = voter.as_bytes();
+    let a = u64::from_be_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]]);
+    let b = u64::from_be_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]);
+    a ^ b.rotate_left(17)
+}
+
+/// The summaries of the most recently stored (durable) events: replies and
+/// votes mostly name recent events, so validation finds their parent here
+/// instead of reading it from sled. A summary never changes once stored, so
+/// the only rule is the trust records' one: in here only once durable.
+#[derive(Debug)]
+pub(super) struct Recent {
+    map: HashMap<EventId, EventSummary>,
+    order: VecDeque<EventId>,
+    capacity: usize,
+}
+
+impl Recent {
+    /// Summaries kept: 65,536 events, about 8 MB.
+    pub(super) const CAPACITY: usize = 1 << 16;
+
+    pub(super) fn new(capacity: usize) -> Self {
+        Self { map: HashMap::new(), order: VecDeque::new(), capacity }
+    }
+
+    pub(super) fn get(&self, id: &EventId) -> Option<EventSummary> {
+        self.map.get(id).copied()
+    }
+
+    fn extend(&mut self, summaries: Vec<(EventId, EventSummary)>) {
+        for (id, summary) in summaries {
+            if self.map.insert(id, summary).is_none() {
+                self.order.push_back(id);
+            }
+        }
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+
+    /// Every summary held, for tests that check them against the disk.
+    #[cfg(test)]
+    pub(super) fn all(&self) -> Vec<(EventId, EventSummary)> {
+        self.map.iter().map(|(id, s)| (*id, *s)).collect()
+    }
+}

@@ -41,12 +41,13 @@ use curbside_node::config::{NodeConfig, Overrides};
 use curbside_node::datadir::DataDir;
 use curbside_node::ingest::{IngestConfig, Ingester, Outcome, Stages, ingest, ingest_staged};
 use curbside_node::store::Store;
+use curbside_node::store::audit::CheckedHead;
 use curbside_protocol::testkit::{Federation, key};
 use curbside_protocol::{
     AgeBand, Attestation, AttestationRequest, Body, Case, Charter, Comment, DEFAULT_HUBS, Digest,
     Event, EventId, Genesis, Handle, HubId, Jurisdiction, LicenceOpening, NetworkId, Poll, Post,
     PublicKey, Rejection, SecretKey, Sex, Signature, SignedEvent, Specialty, Tag, Timestamp,
-    TrustView as _, Vote, verify_batch,
+    TreeHead, TrustView as _, Vote, verify_batch,
 };
 use futures::StreamExt as _;
 
@@ -483,6 +484,26 @@ fn ingest_all(store: &Store, events: Vec<SignedEvent>, now: Timestamp) -> Durati
     }
 }
 
+/// Puts `entries` (attestations `verifier` issued, already stored) in
+/// `verifier`'s audit log as a node holds it once it has checked the
+/// verifier's tree head: the signed head is stored and the leaves
+/// recorded. Without it, events made more than the merge window after
+/// their author's attestation would wait for the log.
+fn log_entries(store: &Store, verifier: &SecretKey, entries: &[SignedEvent], now: Timestamp) {
+    let me = verifier.public();
+    let ids: Vec<EventId> = entries.iter().map(SignedEvent::id).collect();
+    let start = store.log_size(&me);
+    let (size, root) = store.log_extended_root(&me, &ids);
+    let at = entries.iter().map(SignedEvent::created_at).max().unwrap_or(now);
+    let head = Event::new(store.network(), me, at, Body::TreeHead(TreeHead { size, root }))
+        .sign(verifier)
+        .unwrap();
+    ingest_all(store, vec![head.clone()], now);
+    let checked = CheckedHead { id: head.id(), size, root, created_at: at };
+    store.log_append(&me, start, &ids, checked, None).unwrap();
+    store.flush().unwrap();
+}
+
 fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
@@ -904,11 +925,14 @@ fn big_store(fed: &mut Federation, genesis: &Genesis, doctors: &[SecretKey], n: 
 
     let verifier = fed.verifier().clone();
     let mut at = from;
+    let mut heads = 0;
     for start in (0..voters).step_by(BUILD_CHUNK) {
         let end = (start + BUILD_CHUNK).min(voters);
         let chunk = attestations(network, &verifier, doctors, start..end, at);
         at = at.plus_millis((end - start) as u64);
-        spent += ingest_all(&store, chunk, now);
+        spent += ingest_all(&store, chunk.clone(), now);
+        log_entries(&store, &verifier, &chunk, now);
+        heads += 1;
         progress!("part 4: {end} of {voters} physicians attested");
     }
 
@@ -925,11 +949,11 @@ fn big_store(fed: &mut Federation, genesis: &Genesis, doctors: &[SecretKey], n: 
     let polls_len = polls.len();
     spent += ingest_all(&store, sign(polls, doctors).into_iter().map(|(e, _)| e).collect(), now);
 
-    let rest = n - 1 - voters - polls_len;
+    let rest = n - 1 - voters - heads - polls_len;
     let votes = n / 20;
     let cases = n / 20;
     content.left = Mix { big_votes: voters, votes, cases, text: rest - voters - votes - cases };
-    let mut done = 1 + voters + polls_len;
+    let mut done = 1 + voters + heads + polls_len;
     loop {
         let items = content.take(BUILD_CHUNK);
         if items.is_empty() {

@@ -42,6 +42,12 @@ session_hours = 12
 # Verifiers' audit logs: how many other institutions must cosign a tree
 # head for this node to call it settled (`curbside node status`).
 audit_quorum = 1                  # CURBSIDE_AUDIT_QUORUM
+# How many events a minute one physician may submit through this node's
+# API (posts, cases, comments, polls, votes), with bursts of author_burst.
+# Over it, submissions are refused with rate_limited (HTTP 429).
+author_events_per_minute = 60     # CURBSIDE_AUTHOR_EVENTS_PER_MINUTE
+author_burst = 30
+
 # The store's page cache in MiB (the operating system's file cache comes on
 # top). Smaller saves memory on a big store at the cost of slower reads.
 store_cache_mb = 1024             # CURBSIDE_STORE_CACHE_MB
@@ -66,6 +72,8 @@ struct RawConfig {
     sync_interval_secs: Option<u64>,
     audit_quorum: Option<usize>,
     store_cache_mb: Option<u64>,
+    author_events_per_minute: Option<u32>,
+    author_burst: Option<u32>,
 }
 
 /// Values from flags (highest precedence).
@@ -115,6 +123,24 @@ pub struct NodeConfig {
     pub audit_quorum: usize,
     /// How the store is opened (its page cache).
     pub store: StoreConfig,
+    /// Events a minute, and the burst, one physician may submit through
+    /// the API.
+    pub author_limit: AuthorLimit,
+}
+
+/// The per-physician submission limit of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorLimit {
+    /// Sustained events a minute.
+    pub per_minute: u32,
+    /// Events at once.
+    pub burst: u32,
+}
+
+impl Default for AuthorLimit {
+    fn default() -> Self {
+        Self { per_minute: 60, burst: 30 }
+    }
 }
 
 /// A configuration problem, naming where it came from.
@@ -213,6 +239,7 @@ impl NodeConfig {
             });
         }
         let store = store_config(&raw)?;
+        let author_limit = author_limit(&raw)?;
         let net = net_config(&raw, flags)?;
         let (quorum_key, quorum_text) = match (env("CURBSIDE_AUDIT_QUORUM"), raw.audit_quorum) {
             (Some(v), _) => ("CURBSIDE_AUDIT_QUORUM", v),
@@ -230,6 +257,7 @@ impl NodeConfig {
             }
         };
         Ok(Self {
+            author_limit,
             audit_quorum,
             store,
             net,
@@ -256,6 +284,32 @@ impl NodeConfig {
             )
         })
     }
+}
+
+fn author_limit(raw: &RawConfig) -> Result<AuthorLimit, ConfigError> {
+    let defaults = AuthorLimit::default();
+    let (key, per_minute) =
+        match (env("CURBSIDE_AUTHOR_EVENTS_PER_MINUTE"), raw.author_events_per_minute) {
+            (Some(text), _) => {
+                let n = text.parse::<u32>().map_err(|_| ConfigError::Value {
+                    key: "CURBSIDE_AUTHOR_EVENTS_PER_MINUTE".into(),
+                    value: text.clone(),
+                    problem: "not a whole number of events".into(),
+                })?;
+                ("CURBSIDE_AUTHOR_EVENTS_PER_MINUTE", n)
+            }
+            (None, Some(n)) => ("node.toml author_events_per_minute", n),
+            (None, None) => ("default", defaults.per_minute),
+        };
+    let burst = raw.author_burst.unwrap_or(defaults.burst);
+    if !(1..=100_000).contains(&per_minute) || !(1..=100_000).contains(&burst) {
+        return Err(ConfigError::Value {
+            key: key.into(),
+            value: format!("{per_minute} a minute, bursts of {burst}"),
+            problem: "use 1 to 100000 for both".into(),
+        });
+    }
+    Ok(AuthorLimit { per_minute, burst })
 }
 
 /// Most and fewest MiB of page cache: below 16 sled thrashes on its own

@@ -20,6 +20,7 @@ pub mod datadir;
 pub mod dev;
 pub mod ingest;
 pub mod net;
+mod ratelimit;
 pub mod store;
 pub mod sync;
 
@@ -143,6 +144,7 @@ pub async fn run(
         session_ms: config.session_ms,
         net: net.as_ref().map(|(handle, _)| handle.clone()),
         audit_quorum: config.audit_quorum,
+        author_limit: config.author_limit,
     });
     let addr = listener.local_addr()?;
     tracing::info!(

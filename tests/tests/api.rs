@@ -267,3 +267,34 @@ fn announce_oversized_body(url: &str) -> (u16, String) {
     let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, answer)
 }
+
+/// A physician submitting faster than the node takes from one physician
+/// is refused with `rate_limited` (429) and told how long to wait; others
+/// are unaffected and nothing is lost.
+#[test]
+fn a_physician_over_the_rate_limit_is_told_to_wait() {
+    let net = Network::new();
+    let node = TestNode::start_tweaked(&net, |c| {
+        c.author_limit = curbside_node::config::AuthorLimit { per_minute: 60, burst: 5 };
+    });
+    let (busy, calm) = (key("busy-dr"), key("calm-dr"));
+    node.attest(&net, &busy, "dr-busy", &["oncology"], "GB");
+    node.attest(&net, &calm, "dr-calm", &["oncology"], "GB");
+    let posts: Vec<SignedEvent> =
+        (0..8).map(|i| post(&net, &busy, &format!("Question {i}"), "Thoughts?")).collect();
+    let (status, body) = node.submit(&posts);
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    let outcomes = body["outcomes"].as_array().unwrap();
+    let stored = outcomes.iter().filter(|o| o["status"] == "stored").count();
+    let limited = outcomes.iter().filter(|o| o["code"] == "rate_limited").count();
+    assert_eq!((stored, limited), (5, 3), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("try again in"), "{body}");
+    // Another physician is not held back by the first.
+    let (status, body) = node.submit(&[post(&net, &calm, "Mine", "Thoughts?")]);
+    assert_eq!(status, 200, "{body}");
+    // A token comes back after a second.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let (status, body) = node.submit(&posts[5..6]);
+    assert_eq!(status, 200, "{body}");
+}

@@ -24,6 +24,31 @@ fn refused(r: &Rejection) -> Value {
     json!({ "status": "rejected", "code": r.code(), "message": r.to_string() })
 }
 
+/// A refusal if `event` is physicians' content and its author has used up
+/// what the API takes from one physician. (Trust events — charters,
+/// attestations, heads — come from institutions and are not limited here.)
+fn over_limit(state: &AppState, event: &SignedEvent, now: std::time::Instant) -> Option<Value> {
+    if event.kind().is_trust() {
+        return None;
+    }
+    let taken = state.authors.lock().unwrap_or_else(|p| p.into_inner()).take(event.author(), now);
+    let wait = taken.err()?;
+    let limit = state.author_limit;
+    Some(json!({
+        "status": "rejected",
+        "id": event.id(),
+        "code": "rate_limited",
+        "message": format!(
+            "{} has submitted more than {} events a minute (bursts of {}) through this node; \
+             try again in {:.0} s",
+            event.author(),
+            limit.per_minute,
+            limit.burst,
+            wait.ceil()
+        ),
+    }))
+}
+
 pub(crate) async fn submit(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<Submit>,
@@ -31,7 +56,9 @@ pub(crate) async fn submit(
     if req.events.is_empty() || req.events.len() > MAX_EVENTS {
         return Err(ApiError::bad_request(format!("send 1 to {MAX_EVENTS} events")));
     }
-    // Decode first; only decodable events go to ingest, in order.
+    let now = std::time::Instant::now();
+    // Decode first; only decodable events within their author's rate go to
+    // ingest, in order.
     let mut answers: Vec<Option<Value>> = Vec::with_capacity(req.events.len());
     let mut decoded = Vec::with_capacity(req.events.len());
     for text in &req.events {
@@ -44,10 +71,13 @@ pub(crate) async fn submit(
             }
         };
         match SignedEvent::decode(&bytes) {
-            Ok(event) => {
-                answers.push(None);
-                decoded.push(event);
-            }
+            Ok(event) => match over_limit(&state, &event, now) {
+                Some(answer) => answers.push(Some(answer)),
+                None => {
+                    answers.push(None);
+                    decoded.push(event);
+                }
+            },
             Err(r) => answers.push(Some(refused(&r))),
         }
     }
@@ -75,7 +105,11 @@ pub(crate) async fn submit(
                         "an event got no outcome",
                     )
                 })?;
-                all.push(serde_json::to_value(&o).unwrap_or(Value::Null));
+                let mut value = serde_json::to_value(&o).unwrap_or(Value::Null);
+                if value["status"] == "pending" {
+                    value["code"] = json!("missing_dependency");
+                }
+                all.push(value);
             }
         }
     }
@@ -85,6 +119,8 @@ pub(crate) async fn submit(
         Some(r) => {
             let status = if r["code"] == "pending_full" {
                 StatusCode::SERVICE_UNAVAILABLE
+            } else if r["code"] == "rate_limited" {
+                StatusCode::TOO_MANY_REQUESTS
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };

@@ -41,6 +41,9 @@ pub struct Shared {
     pub(crate) session_ms: u64,
     pub(crate) net: Option<crate::net::NetHandle>,
     pub(crate) audit_quorum: usize,
+    /// What each physician has submitted lately.
+    pub(crate) authors: std::sync::Mutex<crate::ratelimit::Buckets<curbside_protocol::PublicKey>>,
+    pub(crate) author_limit: crate::config::AuthorLimit,
 }
 
 /// Never prints the admin token or the sessions' tokens.
@@ -79,6 +82,8 @@ pub struct ApiParts {
     pub net: Option<crate::net::NetHandle>,
     /// Cosignatures that settle a tree head.
     pub audit_quorum: usize,
+    /// What one physician may submit.
+    pub author_limit: crate::config::AuthorLimit,
 }
 
 impl std::fmt::Debug for ApiParts {
@@ -101,6 +106,11 @@ impl Shared {
             session_ms: parts.session_ms,
             net: parts.net,
             audit_quorum: parts.audit_quorum,
+            authors: std::sync::Mutex::new(crate::ratelimit::Buckets::per_minute(
+                parts.author_limit.per_minute,
+                parts.author_limit.burst,
+            )),
+            author_limit: parts.author_limit,
         })
     }
 }

@@ -1,0 +1,113 @@
+//! Token buckets: a rate with bursts, per key.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+/// `rate` tokens a second, holding at most `burst`.
+#[derive(Debug, Clone)]
+pub(crate) struct Bucket {
+    tokens: f64,
+    last: Instant,
+    rate: f64,
+    burst: f64,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub(crate) fn new(rate: f64, burst: f64, now: Instant) -> Self {
+        Self { tokens: burst, last: now, rate, burst }
+    }
+
+    /// Takes a token if there is one.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Seconds until a token is there.
+    pub(crate) fn wait(&self) -> f64 {
+        if self.tokens >= 1.0 || self.rate <= 0.0 { 0.0 } else { (1.0 - self.tokens) / self.rate }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+    }
+
+    /// Whether the bucket is full again (so forgetting it changes nothing).
+    fn is_full(&self, now: Instant) -> bool {
+        self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * self.rate
+            >= self.burst
+    }
+}
+
+/// One bucket per key, forgetting keys whose bucket has filled again so
+/// the map stays as small as the set of recently active keys.
+#[derive(Debug)]
+pub(crate) struct Buckets<K> {
+    rate: f64,
+    burst: f64,
+    buckets: HashMap<K, Bucket>,
+    last_sweep: Instant,
+}
+
+impl<K: Hash + Eq + Clone> Buckets<K> {
+    /// `per_minute` tokens a minute per key, bursts of `burst`.
+    pub(crate) fn per_minute(per_minute: u32, burst: u32) -> Self {
+        Self {
+            rate: f64::from(per_minute) / 60.0,
+            burst: f64::from(burst.max(1)),
+            buckets: HashMap::new(),
+            last_sweep: Instant::now(),
+        }
+    }
+
+    /// Takes a token from `key`'s bucket: `Ok`, or `Err(seconds to wait)`.
+    pub(crate) fn take(&mut self, key: &K, now: Instant) -> Result<(), f64> {
+        if now.saturating_duration_since(self.last_sweep) > Duration::from_secs(60) {
+            self.buckets.retain(|_, b| !b.is_full(now));
+            self.last_sweep = now;
+        }
+        let (rate, burst) = (self.rate, self.burst);
+        let bucket =
+            self.buckets.entry(key.clone()).or_insert_with(|| Bucket::new(rate, burst, now));
+        if bucket.take(now) { Ok(()) } else { Err(bucket.wait()) }
+    }
+
+    /// Keys tracked now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.buckets.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_then_the_rate() {
+        let t0 = Instant::now();
+        let mut b = Buckets::per_minute(60, 3);
+        for _ in 0..3 {
+            assert_eq!(b.take(&"dr-a", t0), Ok(()));
+        }
+        let wait = b.take(&"dr-a", t0).unwrap_err();
+        assert!((0.9..=1.0).contains(&wait), "{wait}");
+        // Another key has its own bucket.
+        assert_eq!(b.take(&"dr-b", t0), Ok(()));
+        // A second later one more token.
+        assert_eq!(b.take(&"dr-a", t0 + Duration::from_millis(1_001)), Ok(()));
+        assert!(b.take(&"dr-a", t0 + Duration::from_millis(1_002)).is_err());
+        // Idle keys are forgotten once their buckets are full again.
+        assert_eq!(b.take(&"dr-c", t0 + Duration::from_secs(120)), Ok(()));
+        assert_eq!(b.len(), 1);
+    }
+}

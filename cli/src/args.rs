@@ -55,6 +55,11 @@ pub(crate) enum Command {
     Attest(AttestArgs),
     /// Revoke an attestation this node issued (institution admin).
     Revoke(RevokeArgs),
+    /// Print the licence opening an attestation commits to (institution admin).
+    Reveal(RevealArgs),
+    /// Audit verifiers' logs (regulators): every attestation, their history, that nodes agree.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a discussion post in a hub.
     Post(PostArgs),
     /// Present a de-identified patient case in a hub (from a TOML file or flags).
@@ -247,6 +252,54 @@ pub(crate) struct RevokeArgs {
     pub(crate) reason: String,
     #[command(flatten)]
     pub(crate) admin: AdminTokenArgs,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RevealArgs {
+    /// The attestation's id (64 hex characters).
+    pub(crate) attestation_id: String,
+    #[command(flatten)]
+    pub(crate) admin: AdminTokenArgs,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check every verifier's log (or one) as every named node shows it; exit 1 on any finding.
+    Verify(AuditVerifyArgs),
+    /// Check a licence opening against an attestation's commitment; exit 1 if it does not open.
+    Open(AuditOpenArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditVerifyArgs {
+    /// Only this verifier's log (its node key, 64 hex characters).
+    #[arg(long, value_name = "PUBKEY")]
+    pub(crate) verifier: Option<String>,
+    /// A node to read the logs from; repeat for several [default: the global --node].
+    #[arg(long = "node", value_name = "URL")]
+    pub(crate) nodes: Vec<String>,
+    /// Distinct valid cosigners each verifier's latest head needs.
+    #[arg(long, value_name = "N")]
+    pub(crate) quorum: Option<usize>,
+    /// The network's genesis [default: the one pinned under --home, else the node's, on first use].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) genesis: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditOpenArgs {
+    /// The attestation's id (64 hex characters).
+    pub(crate) attestation_id: String,
+    /// The licence number, as on the register.
+    #[arg(long, value_name = "L")]
+    pub(crate) licence: String,
+    /// The salt (64 hex characters) that `curbside reveal` printed.
+    #[arg(long, value_name = "S")]
+    pub(crate) salt: String,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }

@@ -202,14 +202,25 @@ impl Client {
         }
     }
 
-    /// One request; the status and the JSON answer.
-    fn request(
+    /// `GET path`, expecting 2xx: the answer's text, unparsed (for large
+    /// answers that the caller parses on another thread).
+    pub(crate) fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let (status, text) = self.request_text("GET", path, None, None)?;
+        if !(200..300).contains(&status) {
+            let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            return Err(self.api_error(path, status, &value));
+        }
+        Ok(text)
+    }
+
+    /// One request; the status and the answer's text.
+    fn request_text(
         &self,
         method: &str,
         path: &str,
         body: Option<&Value>,
         bearer: Option<&str>,
-    ) -> Result<(u16, Value), ClientError> {
+    ) -> Result<(u16, String), ClientError> {
         let url = format!("{}{path}", self.base);
         let auth = bearer.map(|t| format!("Bearer {t}"));
         let result = if method == "GET" {
@@ -233,6 +244,18 @@ impl Client {
             .limit(64 << 20)
             .read_to_string()
             .map_err(|e| self.transport(path, e))?;
+        Ok((status, text))
+    }
+
+    /// One request; the status and the JSON answer.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Result<(u16, Value), ClientError> {
+        let (status, text) = self.request_text(method, path, body, bearer)?;
         let bad = |detail: String| ClientError::BadAnswer {
             url: self.base.clone(),
             path: path.to_owned(),

@@ -6,6 +6,7 @@
 //! <home>/session.json   read sessions by node URL (mode 0600)
 //! <home>/dev/           the development network `curbside node run` makes
 //! <home>/dev/node/      its node's data directory (admin.token inside)
+//! <home>/audit/         the auditor's pinned network and last heads (`audit verify`)
 //! ```
 
 use std::io::Write as _;

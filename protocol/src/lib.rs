@@ -37,6 +37,7 @@
 // so boxing the error would not make the `Result` any smaller.
 #![allow(clippy::result_large_err)]
 
+pub mod audit;
 mod batch;
 mod bytes;
 pub mod deid;

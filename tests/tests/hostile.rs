@@ -53,6 +53,8 @@ fn a_peer_gossiping_invalid_events_is_cut_off() {
         let forged = SignedEvent::from_parts(good.event().clone(), Signature::from_bytes([7; 64]));
         hostile.publish(forged.to_bytes());
     }
+    // B must know the doctor first, or the honest post is merely held there.
+    wait_until(LIMIT, "the attestation at B", || b.session(&net, &doctor).is_ok());
     let honest = post(&net, &doctor, "Honest post during the flood");
     assert_eq!(b.submit(std::slice::from_ref(&honest)).0, 200);
 

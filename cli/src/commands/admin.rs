@@ -1,4 +1,4 @@
-//! For institution admins: `attest` and `revoke`, with the node's admin
+//! For institution admins: `attest`, `revoke` and `reveal`, with the node's admin
 //! token (`--token-file`, else `<--data>/admin.token`, else the
 //! development node's).
 
@@ -8,13 +8,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use curbside_protocol::{
-    AttestationRequest, Body, EventId, Jurisdiction, REQUEST_PREFIX, SignedEvent, Specialty, limits,
+    AttestationRequest, Body, Digest, EventId, Jurisdiction, REQUEST_PREFIX, SignedEvent,
+    Specialty, limits,
 };
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{Ctx, parse_event_id};
-use crate::args::{AdminTokenArgs, AttestArgs, NodeUrl, RevokeArgs};
+use crate::args::{AdminTokenArgs, AttestArgs, NodeUrl, RevealArgs, RevokeArgs};
 use crate::checks::text_field;
 use crate::client::Client;
 use crate::home;
@@ -180,6 +181,57 @@ pub(crate) fn revoke(ctx: &Ctx, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
                 ("id", issued.id.to_string()),
                 ("effective", effective_at.map(datetime).unwrap_or_default()),
             ])
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `GET /v1/admin/openings/{id}`.
+#[derive(Debug, Deserialize)]
+struct Opening {
+    attestation: EventId,
+    salt: Digest,
+    jurisdiction: Jurisdiction,
+    licence: String,
+    commitment: Digest,
+}
+
+/// `curbside reveal ATTESTATION_ID`: the opening of the licence
+/// commitment, which only the issuing node holds, for a regulator who is
+/// to check it against the register (`curbside audit open`).
+pub(crate) fn reveal(ctx: &Ctx, args: &RevealArgs) -> anyhow::Result<ExitCode> {
+    let id = parse_event_id(&args.attestation_id, "ATTESTATION_ID")?;
+    let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
+    let opening: Opening = client.get(&format!("/v1/admin/openings/{id}"), Some(&token))?;
+    if opening.attestation != id {
+        bail!(
+            "the node answered with the opening of another attestation ({})",
+            opening.attestation
+        );
+    }
+    ctx.out.emit(
+        &json!({
+            "attestation": opening.attestation,
+            "salt": opening.salt,
+            "jurisdiction": opening.jurisdiction,
+            "licence": opening.licence,
+            "commitment": opening.commitment,
+        }),
+        || {
+            let mut text = kv(&[
+                ("attestation", opening.attestation.to_string()),
+                ("jurisdiction", opening.jurisdiction.to_string()),
+                ("licence", opening.licence.clone()),
+                ("salt", opening.salt.to_string()),
+                ("commitment", opening.commitment.to_string()),
+            ]);
+            text.push_str(&format!(
+                "\nThis identifies a physician: give it only to the regulator who asked. They check it with\n  \
+                 curbside audit open {id} --licence {} --salt {}\n",
+                super::shell_word(&opening.licence),
+                opening.salt
+            ));
+            text
         },
     )?;
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! One module per group of commands; [`run`] dispatches.
 
 mod admin;
+mod audit;
 mod check;
 mod demo;
 mod id;
@@ -11,7 +12,9 @@ mod write;
 
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command, DEFAULT_NODE, IdCommand, NetworkCommand, NodeCommand};
+use crate::args::{
+    AuditCommand, Cli, Command, DEFAULT_NODE, IdCommand, NetworkCommand, NodeCommand,
+};
 use crate::client::Client;
 use crate::home::Home;
 use crate::output::Out;
@@ -99,6 +102,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Id(IdCommand::Request { node }) => id::request(&ctx, node.node.as_deref()),
         Command::Attest(args) => admin::attest(&ctx, &args),
         Command::Revoke(args) => admin::revoke(&ctx, &args),
+        Command::Reveal(args) => admin::reveal(&ctx, &args),
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(&ctx, &args),
+        Command::Audit(AuditCommand::Open(args)) => audit::open(&ctx, &args),
         Command::Post(args) => write::post(&ctx, &args),
         Command::Case(args) => write::case(&ctx, &args),
         Command::Comment(args) => write::comment(&ctx, &args),

@@ -137,6 +137,9 @@ pub enum StoreError {
     /// match the disk: the store refuses writes until it is opened again.
     #[error("an earlier write to the store failed; restart the node to reopen it")]
     Failed,
+    /// Another process (most likely another node) has the directory open.
+    #[error("the store in {0} is in use by another process; is another node running on it?")]
+    Busy(String),
     /// A bug: an invariant of the node did not hold.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -270,6 +273,33 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Opens sled in `dir`, waiting a moment for its lock.
+///
+/// sled finishes its last writes on I/O threads of its own, which hold the
+/// directory's lock for a few milliseconds after the `Db` is dropped, so a
+/// store closed and opened again in one process can find it still taken.
+/// Another process holding it for longer is refused as [`StoreError::Busy`].
+fn open_db(dir: &Path, config: StoreConfig) -> Result<sled::Db, StoreError> {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .cache_capacity(config.cache_bytes)
+            .open();
+        match opened {
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= PATIENCE {
+                    return Err(StoreError::Busy(dir.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir` for the network `genesis`
     /// founds, with the default [`StoreConfig`].
@@ -285,11 +315,7 @@ impl Store {
         genesis: Genesis,
         config: StoreConfig,
     ) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(config.cache_bytes)
-            .open()?;
+        let db = open_db(dir, config)?;
         let tree: sled::Tree = (*db).clone();
         let network = genesis.network_id();
         match tree.get(meta(META_SCHEMA))? {

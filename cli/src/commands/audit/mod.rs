@@ -1,0 +1,427 @@
+//! For regulators: `audit verify` (every verifier's log, as every named
+//! node shows it, checked by `protocol::audit`) and `audit open` (a
+//! licence opening against an attestation's commitment).
+
+mod fetch;
+mod print;
+mod state;
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use curbside_protocol::audit::{
+    Auditor, Evidence, Finding, FindingCode, LogReport, Options, VerifierReport,
+};
+use curbside_protocol::{Body, Digest, Genesis, LicenceOpening, PublicKey, SignedEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Ctx, parse_event_id};
+use crate::args::{AuditOpenArgs, AuditVerifyArgs};
+use crate::client::{Client, ClientError, normalize_url};
+use crate::error::Refusal;
+use crate::output::kv;
+use state::State;
+
+/// Logs at least this long get a progress bar (on a terminal).
+const PROGRESS_FROM: u64 = 5_000;
+
+/// A node the audit reads.
+struct Node {
+    client: Client,
+    /// The verifiers whose logs it lists.
+    logs: Vec<fetch::LogListing>,
+}
+
+/// Where the genesis came from.
+#[derive(Debug, Clone, Serialize)]
+struct GenesisSource {
+    /// `file`, `saved` (pinned under --home on an earlier run) or `node`.
+    source: &'static str,
+    /// The file or the node.
+    from: String,
+    /// Whether it was pinned by this run.
+    pinned_now: bool,
+}
+
+fn unreachable(url: &str, e: &ClientError) -> Finding {
+    Finding::new(
+        FindingCode::NodeUnreachable,
+        format!("{url} could not be audited: {e}"),
+        Evidence { node: Some(url.to_owned()), ..Evidence::default() },
+    )
+}
+
+/// The nodes named: `--node` after `audit verify` (any number), else the
+/// global one.
+fn node_urls(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<Vec<String>> {
+    let named = if args.nodes.is_empty() { vec![ctx.node_url(None)] } else { args.nodes.clone() };
+    let mut urls = Vec::new();
+    for url in named {
+        let url = normalize_url(&url)?;
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    Ok(urls)
+}
+
+/// The genesis to audit against, and where it came from: `--genesis`,
+/// else the one pinned under `--home`, else (on first use) the first
+/// node's that answers.
+fn choose_genesis(
+    file: Option<&PathBuf>,
+    state: Option<&State>,
+    first_node: Option<(&str, &Genesis)>,
+) -> anyhow::Result<Option<(Genesis, GenesisSource)>> {
+    if let Some(path) = file {
+        let genesis = curbside_node::datadir::read_genesis(path)
+            .with_context(|| format!("reading the genesis {}", path.display()))?;
+        if let Some(state) = state
+            && state.network != genesis.network_id()
+        {
+            bail!(
+                "{} is the genesis of network {}, but this --home audits network {} (pinned \
+                 from {}): use another --home for another network",
+                path.display(),
+                genesis.network_id(),
+                state.network,
+                state.genesis_from
+            );
+        }
+        let source = GenesisSource {
+            source: "file",
+            from: path.display().to_string(),
+            pinned_now: state.is_none(),
+        };
+        return Ok(Some((genesis, source)));
+    }
+    if let Some(state) = state {
+        let source =
+            GenesisSource { source: "saved", from: state.genesis_from.clone(), pinned_now: false };
+        return Ok(Some((state.genesis.clone(), source)));
+    }
+    Ok(first_node.map(|(url, genesis)| {
+        (genesis.clone(), GenesisSource { source: "node", from: url.to_owned(), pinned_now: true })
+    }))
+}
+
+/// `curbside audit verify`.
+pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
+    let now = curbside_node::now();
+    let only: Option<PublicKey> = match &args.verifier {
+        Some(text) => Some(text.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--verifier {text:?} is not a node key: use the 64 hex characters of the \
+                 verifier's key (`curbside node status` or the audit table shows them)"
+            )
+        })?),
+        None => None,
+    };
+    let urls = node_urls(ctx, args)?;
+    let state_path = state::path(&ctx.home);
+    let mut saved = State::load(&state_path)?;
+
+    // Every node: its genesis first (which network is it?).
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut answered: Vec<(Client, Genesis)> = Vec::new();
+    for url in &urls {
+        let client = Client::new(url)?;
+        match fetch::genesis(&client) {
+            Ok(genesis) => answered.push((client, genesis)),
+            Err(e) => findings.push(unreachable(url, &e)),
+        }
+    }
+    let first = answered.first().map(|(c, g)| (c.url(), g));
+    let Some((genesis, source)) = choose_genesis(args.genesis.as_ref(), saved.as_ref(), first)?
+    else {
+        return finish_unreachable(ctx, &findings);
+    };
+    let network = genesis.network_id();
+    if saved.is_none() {
+        let from = format!("{} {}", source.source, source.from);
+        saved = Some(State::new(genesis.clone(), from, now));
+    }
+
+    // Their charters and the logs they list.
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut trust: Vec<SignedEvent> = Vec::new();
+    for (client, theirs) in answered {
+        let url = client.url().to_owned();
+        if theirs.network_id() != network {
+            findings.push(Finding::new(
+                FindingCode::WrongNetwork,
+                format!(
+                    "{url} serves network {} ({:?}), not the network audited ({network})",
+                    theirs.network_id(),
+                    theirs.name
+                ),
+                Evidence { node: Some(url), ..Evidence::default() },
+            ));
+            continue;
+        }
+        match fetch::charters(&client).and_then(|c| Ok((c, fetch::logs(&client)?))) {
+            Ok((charters, logs)) => {
+                trust.extend(charters);
+                nodes.push(Node { client, logs });
+            }
+            Err(e) => findings.push(unreachable(&url, &e)),
+        }
+    }
+    let auditor = Auditor::new(genesis.clone(), fetch::union(trust), now);
+    findings.extend(auditor.findings().iter().cloned());
+
+    let verifiers: BTreeSet<PublicKey> = match only {
+        Some(v) => BTreeSet::from([v]),
+        None => nodes.iter().flat_map(|n| n.logs.iter().map(|l| l.verifier)).collect(),
+    };
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let show_progress = !ctx.out.json && std::io::stderr().is_terminal();
+    let mut reports: Vec<VerifierReport> = Vec::new();
+    for verifier in &verifiers {
+        let state = saved.as_ref();
+        let options = Options { previous: state.and_then(|s| s.previous(verifier)), quorum: None };
+        let mut logs: Vec<LogReport> = Vec::new();
+        let mut failed: Vec<Finding> = Vec::new();
+        for node in &nodes {
+            let url = node.client.url();
+            if !node.logs.iter().any(|l| l.verifier == *verifier) {
+                // It holds nothing of this log: behind, not wrong.
+                logs.push(auditor.audit_log(url, verifier, 0, vec![], vec![], &options));
+                continue;
+            }
+            let bar = progress::Bar::new(show_progress, verifier, url);
+            let result = fetch::log(
+                &node.client,
+                &auditor,
+                verifier,
+                &options,
+                workers,
+                &|n| bar.inc(n),
+                &mut |size| bar.start(size),
+            );
+            bar.finish();
+            match result {
+                Ok(report) => logs.push(report),
+                Err(e) => failed.push(unreachable(url, &e)),
+            }
+        }
+        let mut report = auditor.combine(verifier, logs, args.quorum);
+        report.findings.extend(failed);
+        reports.push(report);
+    }
+
+    // Remember the heads accepted: those of verifiers with no finding
+    // that extend what was seen before.
+    let mut accepted: Vec<PublicKey> = Vec::new();
+    if let Some(state) = saved.as_mut() {
+        for report in &reports {
+            let Some(head) = report.latest else { continue };
+            if !report.findings.is_empty()
+                || state.previous(&report.verifier).is_some_and(|p| p.size > head.size)
+            {
+                continue;
+            }
+            let shown_by = report
+                .nodes
+                .iter()
+                .filter(|n| n.latest.map(|l| l.id) == Some(head.id))
+                .map(|n| n.node.clone())
+                .collect();
+            state.accept(&report.verifier, head, shown_by, now);
+            accepted.push(report.verifier);
+        }
+        state.save(&state_path)?;
+    }
+
+    let total = findings.len() + reports.iter().map(|r| r.findings.len()).sum::<usize>();
+    let node_list: Vec<serde_json::Value> = urls
+        .iter()
+        .map(|u| {
+            let read = nodes.iter().any(|n| n.client.url() == u);
+            json!({ "node": u, "read": read })
+        })
+        .collect();
+    ctx.out.emit(
+        &json!({
+            "network": network,
+            "network_name": genesis.name,
+            "genesis": source,
+            "nodes": node_list,
+            "quorum": args.quorum,
+            "verifiers": reports,
+            "findings": findings,
+            "finding_count": total,
+            "state": { "path": state_path, "saved": accepted },
+        }),
+        || {
+            print::text(&print::Run {
+                network: &network,
+                name: &genesis.name,
+                source: &source,
+                nodes: urls.len(),
+                read: nodes.len(),
+                quorum: args.quorum,
+                reports: &reports,
+                findings: &findings,
+                state_path: &state_path,
+                saved: accepted.len(),
+                total,
+            })
+        },
+    )?;
+    Ok(if total == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// No node answered and no genesis is known: nothing to audit.
+fn finish_unreachable(ctx: &Ctx, findings: &[Finding]) -> anyhow::Result<ExitCode> {
+    ctx.out.emit(
+        &json!({ "verifiers": [], "findings": findings, "finding_count": findings.len() }),
+        || {
+            let mut text = String::from("No node could be read, and no genesis is known yet:\n");
+            for f in findings {
+                text.push_str(&format!("  {}: {}\n", f.code, f.message));
+            }
+            text.push_str(
+                "Name a node with --node URL (and the network's genesis with --genesis FILE).\n",
+            );
+            text
+        },
+    )?;
+    Ok(ExitCode::from(1))
+}
+
+#[derive(Deserialize)]
+struct TrustEvent {
+    event: SignedEvent,
+}
+
+/// `curbside audit open ATTESTATION_ID --licence L --salt S`.
+pub(crate) fn open(ctx: &Ctx, args: &AuditOpenArgs) -> anyhow::Result<ExitCode> {
+    let id = parse_event_id(&args.attestation_id, "ATTESTATION_ID")?;
+    let salt: Digest = args.salt.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--salt {:?} is not a salt: use the 64 hex characters `curbside reveal` printed",
+            args.salt
+        )
+    })?;
+    let licence = args.licence.trim();
+    if licence.is_empty() {
+        bail!("--licence must not be empty");
+    }
+    let client = ctx.client(args.node.node.as_deref())?;
+    let answer: TrustEvent = client.get(&format!("/v1/audit/events/{id}"), None)?;
+    let event = answer.event;
+    if event.id() != id {
+        bail!(
+            "{} answered with another event ({}) than the one asked for",
+            client.url(),
+            event.id()
+        );
+    }
+    event.verify_signature().map_err(|_| {
+        anyhow::anyhow!("the event {id} {} served does not carry a valid signature", client.url())
+    })?;
+    let Body::Attestation(attestation) = event.body() else {
+        bail!("{id} is a {}, not an attestation", event.kind());
+    };
+    let opening = LicenceOpening {
+        salt,
+        jurisdiction: attestation.jurisdiction.clone(),
+        licence: licence.to_owned(),
+    };
+    let opens = opening.opens(attestation);
+    ctx.out.emit(
+        &json!({
+            "attestation": id,
+            "issuer": event.author(),
+            "handle": attestation.handle,
+            "jurisdiction": attestation.jurisdiction,
+            "commitment": attestation.licence_commitment,
+            "opens": opens,
+        }),
+        || {
+            kv(&[
+                ("attestation", id.to_string()),
+                ("issuer", event.author().to_string()),
+                ("handle", attestation.handle.to_string()),
+                ("jurisdiction", attestation.jurisdiction.to_string()),
+                ("commitment", attestation.licence_commitment.to_string()),
+                (
+                    "opening",
+                    if opens {
+                        format!(
+                            "opens: licence {licence} in {} is the one attested",
+                            attestation.jurisdiction
+                        )
+                    } else {
+                        "does NOT open: another licence or salt".to_owned()
+                    },
+                ),
+            ])
+        },
+    )?;
+    if opens {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Refusal::Coded {
+            code: "opening_mismatch".into(),
+            message: format!(
+                "licence {licence:?} with that salt does not open the commitment of attestation {id}"
+            ),
+        }
+        .into())
+    }
+}
+
+/// The progress bar of a long log: on a terminal only, never in `--json`.
+mod progress {
+    use curbside_protocol::PublicKey;
+    use indicatif::{ProgressBar, ProgressStyle};
+
+    pub(super) struct Bar {
+        bar: Option<ProgressBar>,
+    }
+
+    impl Bar {
+        pub(super) fn new(enabled: bool, verifier: &PublicKey, node: &str) -> Self {
+            let bar = enabled.then(|| {
+                let bar = ProgressBar::hidden();
+                bar.set_message(format!("{} at {node}", verifier.short()));
+                bar
+            });
+            Self { bar }
+        }
+
+        /// Shows the bar once the log's size is known, if it is long.
+        pub(super) fn start(&self, leaves: u64) {
+            let Some(bar) = &self.bar else { return };
+            if leaves < super::PROGRESS_FROM {
+                return;
+            }
+            bar.set_length(leaves);
+            let style = ProgressStyle::with_template(
+                "{msg} [{bar:30}] {pos}/{len} leaves ({per_sec}, {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+
+        pub(super) fn inc(&self, n: u64) {
+            if let Some(bar) = &self.bar {
+                bar.inc(n);
+            }
+        }
+
+        pub(super) fn finish(&self) {
+            if let Some(bar) = &self.bar {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}

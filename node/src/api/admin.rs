@@ -5,10 +5,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use curbside_protocol::{
-    Attestation, AttestationRequest, Body, EventId, Jurisdiction, LicenceOpening, Revocation,
-    SignedEvent, Specialty,
+    Attestation, AttestationRequest, Body, EventId, Jurisdiction, LicenceOpening, NetworkId,
+    Revocation, SignedEvent, Specialty,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::auth::Admin;
@@ -19,7 +19,7 @@ use crate::ingest::Outcome;
 /// Longest attestation, in days (five years).
 const MAX_VALID_DAYS: u64 = 5 * 366;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AttestRequest {
     request: String,
@@ -27,6 +27,54 @@ pub(crate) struct AttestRequest {
     jurisdiction: String,
     licence: String,
     valid_days: u64,
+}
+
+/// An attestation request whose every field has been checked.
+#[derive(Debug)]
+pub(crate) struct CheckedAttest {
+    pub(crate) request: AttestationRequest,
+    pub(crate) specialties: Vec<Specialty>,
+    pub(crate) jurisdiction: Jurisdiction,
+    pub(crate) licence: String,
+    pub(crate) valid_days: u64,
+}
+
+impl AttestRequest {
+    /// Checks the fields, the request string (its possession proof too) and
+    /// that it was made for `network`. Pure: nothing is signed or stored.
+    pub(crate) fn check(&self, network: &NetworkId) -> Result<CheckedAttest, ApiError> {
+        let request = AttestationRequest::from_text(&self.request).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_request_string", e.to_string())
+        })?;
+        if request.network != *network {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "wrong_network",
+                "the request was made for another network: ask the physician to run `curbside id request` against this node",
+            ));
+        }
+        let specialties = self
+            .specialties
+            .iter()
+            .map(|s| Specialty::new(s.as_str()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(e.to_string()))?;
+        let jurisdiction =
+            Jurisdiction::new(self.jurisdiction.as_str()).map_err(|e| invalid(e.to_string()))?;
+        if self.licence.trim().is_empty() || self.licence.len() > 64 {
+            return Err(invalid("licence: give the licence number (1 to 64 characters)"));
+        }
+        if !(1..=MAX_VALID_DAYS).contains(&self.valid_days) {
+            return Err(invalid(format!("valid_days: 1 to {MAX_VALID_DAYS}")));
+        }
+        Ok(CheckedAttest {
+            request,
+            specialties,
+            jurisdiction,
+            licence: self.licence.clone(),
+            valid_days: self.valid_days,
+        })
+    }
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -69,31 +117,9 @@ pub(crate) async fn attest(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<AttestRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = AttestationRequest::from_text(&req.request).map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_request_string", e.to_string())
-    })?;
-    if request.network != state.store.network() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "wrong_network",
-            "the request was made for another network: ask the physician to run `curbside id request` against this node",
-        ));
-    }
-    let specialties = req
-        .specialties
-        .iter()
-        .map(|s| Specialty::new(s.as_str()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(e.to_string()))?;
-    let jurisdiction =
-        Jurisdiction::new(req.jurisdiction.as_str()).map_err(|e| invalid(e.to_string()))?;
-    if req.licence.trim().is_empty() || req.licence.len() > 64 {
-        return Err(invalid("licence: give the licence number (1 to 64 characters)"));
-    }
-    if !(1..=MAX_VALID_DAYS).contains(&req.valid_days) {
-        return Err(invalid(format!("valid_days: 1 to {MAX_VALID_DAYS}")));
-    }
-    let opening = LicenceOpening::new(jurisdiction.clone(), &req.licence);
+    let CheckedAttest { request, specialties, jurisdiction, licence, valid_days } =
+        req.check(&state.store.network())?;
+    let opening = LicenceOpening::new(jurisdiction.clone(), &licence);
     let now = crate::now();
     let body = Body::Attestation(Attestation {
         subject: request.subject,
@@ -101,7 +127,7 @@ pub(crate) async fn attest(
         specialties,
         jurisdiction,
         licence_commitment: opening.commitment(),
-        valid_until: now.plus_days(req.valid_days),
+        valid_until: now.plus_days(valid_days),
         requested_at: request.requested_at,
         possession: request.signature,
     });
@@ -123,11 +149,21 @@ fn issued_json(issued: &Issued) -> Value {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RevokeRequest {
     target: String,
     reason: String,
+}
+
+impl RevokeRequest {
+    /// The id of what is to be revoked. (The reason is checked, with the
+    /// rest of the revocation, by `validate` when the node issues it.)
+    pub(crate) fn target(&self) -> Result<EventId, ApiError> {
+        self.target
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("{:?} is not an event id", self.target)))
+    }
 }
 
 pub(crate) async fn revoke(
@@ -135,20 +171,29 @@ pub(crate) async fn revoke(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RevokeRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let target: EventId = req
-        .target
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{:?} is not an event id", req.target)))?;
+    let target = req.target()?;
     let now = crate::now();
     let body = Body::Revocation(Revocation { target, reason: req.reason, effective_at: now });
     let issued = publish(&state, now, body, None).await?;
     Ok(Json(issued_json(&issued)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DialRequest {
     address: String,
+}
+
+impl DialRequest {
+    /// The address to dial.
+    pub(crate) fn address(&self) -> Result<libp2p::Multiaddr, ApiError> {
+        self.address.parse().map_err(|_| {
+            invalid(format!(
+                "{:?} is not a multiaddr such as /ip4/10.0.0.2/tcp/7421/p2p/12D3KooW...",
+                self.address
+            ))
+        })
+    }
 }
 
 /// `POST /v1/admin/peers`: dial a peer now (an operator joining two parts
@@ -165,12 +210,7 @@ pub(crate) async fn dial(
             "this node runs alone: start it with --listen or --bootstrap",
         ));
     };
-    let addr: libp2p::Multiaddr = req.address.parse().map_err(|_| {
-        invalid(format!(
-            "{:?} is not a multiaddr such as /ip4/10.0.0.2/tcp/7421/p2p/12D3KooW...",
-            req.address
-        ))
-    })?;
+    let addr = req.address()?;
     net.dial(addr).await;
     Ok((StatusCode::ACCEPTED, Json(json!({ "dialing": req.address }))))
 }

@@ -166,9 +166,9 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub(crate) struct ChallengeRequest {
-    key: PublicKey,
+    pub(crate) key: PublicKey,
 }
 
 #[derive(Serialize)]
@@ -186,11 +186,30 @@ pub(crate) async fn challenge(
     axum::Json(ChallengeAnswer { challenge: hex::encode(challenge), expires_at })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub(crate) struct SessionRequest {
-    key: PublicKey,
+    pub(crate) key: PublicKey,
     challenge: String,
-    signature: Signature,
+    pub(crate) signature: Signature,
+}
+
+impl SessionRequest {
+    /// The challenge's 32 bytes, if it is 64 hex characters.
+    pub(crate) fn challenge_bytes(&self) -> Option<[u8; 32]> {
+        let mut challenge = [0u8; 32];
+        hex::decode_to_slice(&self.challenge, &mut challenge).ok()?;
+        Some(challenge)
+    }
+}
+
+/// The refusal of a session request, whichever check failed (one answer,
+/// so a caller learns nothing about which).
+pub(crate) fn bad_challenge() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad_challenge",
+        "the challenge is unknown, used or expired, or the signature does not verify: ask for a new one",
+    )
 }
 
 #[derive(Serialize)]
@@ -203,15 +222,8 @@ pub(crate) async fn open_session(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> Result<axum::Json<SessionAnswer>, ApiError> {
-    let bad = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_challenge",
-            "the challenge is unknown, used or expired, or the signature does not verify: ask for a new one",
-        )
-    };
-    let mut challenge = [0u8; 32];
-    hex::decode_to_slice(&req.challenge, &mut challenge).map_err(|_| bad())?;
+    let bad = bad_challenge;
+    let challenge = req.challenge_bytes().ok_or_else(bad)?;
     let now = crate::now();
     if !state.sessions.lock().unwrap_or_else(|p| p.into_inner()).redeem(&req.key, &challenge, now) {
         return Err(bad());

@@ -5,16 +5,36 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use curbside_protocol::{Rejection, SignedEvent};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiJson, AppState};
 use crate::ingest::IngestError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Submit {
     events: Vec<String>,
+}
+
+impl Submit {
+    /// Each submitted event decoded from its base64url text, or the
+    /// rejection that answers it; the whole request is refused if it holds
+    /// no event or more than [`MAX_EVENTS`]. Pure: nothing is stored,
+    /// counted or rate limited here.
+    pub(crate) fn decode(&self) -> Result<Vec<Result<SignedEvent, Rejection>>, ApiError> {
+        if self.events.is_empty() || self.events.len() > MAX_EVENTS {
+            return Err(ApiError::bad_request(format!("send 1 to {MAX_EVENTS} events")));
+        }
+        Ok(self.events.iter().map(|text| decode_one(text)).collect())
+    }
+}
+
+fn decode_one(text: &str) -> Result<SignedEvent, Rejection> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|e| Rejection::Malformed { detail: format!("not base64url: {e}") })?;
+    SignedEvent::decode(&bytes)
 }
 
 /// Most events in one request.
@@ -53,24 +73,14 @@ pub(crate) async fn submit(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<Submit>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if req.events.is_empty() || req.events.len() > MAX_EVENTS {
-        return Err(ApiError::bad_request(format!("send 1 to {MAX_EVENTS} events")));
-    }
     let now = std::time::Instant::now();
     // Decode first; only decodable events within their author's rate go to
     // ingest, in order.
-    let mut answers: Vec<Option<Value>> = Vec::with_capacity(req.events.len());
-    let mut decoded = Vec::with_capacity(req.events.len());
-    for text in &req.events {
-        let bytes = match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim()) {
-            Ok(b) => b,
-            Err(e) => {
-                let r = Rejection::Malformed { detail: format!("not base64url: {e}") };
-                answers.push(Some(refused(&r)));
-                continue;
-            }
-        };
-        match SignedEvent::decode(&bytes) {
+    let each = req.decode()?;
+    let mut answers: Vec<Option<Value>> = Vec::with_capacity(each.len());
+    let mut decoded = Vec::with_capacity(each.len());
+    for event in each {
+        match event {
             Ok(event) => match over_limit(&state, &event, now) {
                 Some(answer) => answers.push(Some(answer)),
                 None => {

@@ -4,6 +4,8 @@
 mod admin;
 mod audit;
 mod auth;
+#[doc(hidden)]
+pub mod bodies;
 mod error;
 mod events;
 mod metrics;

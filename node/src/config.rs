@@ -31,6 +31,18 @@ listen = ["/ip4/0.0.0.0/tcp/7421", "/ip4/0.0.0.0/udp/7421/quic-v1"]   # CURBSIDE
 bootstrap = []                    # CURBSIDE_BOOTSTRAP, --bootstrap (comma-separated in the variable)
 mdns = false                      # CURBSIDE_MDNS, --mdns
 sync_interval_secs = 30
+# Gossip messages a second taken from one peer (the neighbour that sent
+# them, whoever wrote them), with bursts of peer_gossip_burst. Over it,
+# messages are dropped unchecked and the peer's score goes down; a peer
+# that keeps flooding is blocked with gossip_rate_limited. Sync (catching
+# up, reconciliation) does not count: it is request-response, not gossip.
+peer_gossip_events_per_second = 100
+peer_gossip_burst = 1000
+# One physician's valid events a minute this node forwards by gossip, with
+# bursts of gossip_author_burst; more are stored but not forwarded (sync
+# carries them), so one physician's flood is not relayed at full speed.
+gossip_author_events_per_minute = 240
+gossip_author_burst = 120
 
 # Events waiting for a dependency (a parent, an author's attestation).
 max_pending = 10000
@@ -70,6 +82,10 @@ struct RawConfig {
     bootstrap: Option<Vec<String>>,
     mdns: Option<bool>,
     sync_interval_secs: Option<u64>,
+    peer_gossip_events_per_second: Option<u32>,
+    peer_gossip_burst: Option<u32>,
+    gossip_author_events_per_minute: Option<u32>,
+    gossip_author_burst: Option<u32>,
     audit_quorum: Option<usize>,
     store_cache_mb: Option<u64>,
     author_events_per_minute: Option<u32>,
@@ -389,7 +405,38 @@ fn net_config(raw: &RawConfig, flags: &Overrides) -> Result<Option<NetConfig>, C
             });
         }
     };
-    Ok(Some(NetConfig { listen, bootstrap, mdns, sync_every, ..defaults }))
+    let bounded = |key: &str, value: Option<u32>, default: u32| match value {
+        None => Ok(default),
+        Some(n @ 1..=1_000_000) => Ok(n),
+        Some(n) => Err(ConfigError::Value {
+            key: format!("node.toml {key}"),
+            value: n.to_string(),
+            problem: "use 1 to 1000000".into(),
+        }),
+    };
+    Ok(Some(NetConfig {
+        listen,
+        bootstrap,
+        mdns,
+        sync_every,
+        gossip_per_second: bounded(
+            "peer_gossip_events_per_second",
+            raw.peer_gossip_events_per_second,
+            defaults.gossip_per_second,
+        )?,
+        gossip_burst: bounded("peer_gossip_burst", raw.peer_gossip_burst, defaults.gossip_burst)?,
+        gossip_author_per_minute: bounded(
+            "gossip_author_events_per_minute",
+            raw.gossip_author_events_per_minute,
+            defaults.gossip_author_per_minute,
+        )?,
+        gossip_author_burst: bounded(
+            "gossip_author_burst",
+            raw.gossip_author_burst,
+            defaults.gossip_author_burst,
+        )?,
+        ..defaults
+    }))
 }
 
 #[cfg(test)]
@@ -468,6 +515,39 @@ mod tests {
 
         std::fs::write(dir.path().join("node.toml"), "listen = []\n").unwrap();
         assert!(NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.is_none());
+    }
+
+    #[test]
+    fn gossip_limits_come_from_the_file_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), DEFAULT_NODE_TOML).unwrap();
+        let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+        let defaults = NetConfig::default();
+        assert_eq!(
+            (net.gossip_per_second, net.gossip_burst),
+            (defaults.gossip_per_second, defaults.gossip_burst)
+        );
+        assert_eq!(
+            (net.gossip_author_per_minute, net.gossip_author_burst),
+            (defaults.gossip_author_per_minute, defaults.gossip_author_burst)
+        );
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "listen = [\"/ip4/127.0.0.1/tcp/0\"]\n\
+             peer_gossip_events_per_second = 20\npeer_gossip_burst = 40\n\
+             gossip_author_events_per_minute = 30\ngossip_author_burst = 5\n",
+        )
+        .unwrap();
+        let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+        assert_eq!((net.gossip_per_second, net.gossip_burst), (20, 40));
+        assert_eq!((net.gossip_author_per_minute, net.gossip_author_burst), (30, 5));
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "listen = [\"/ip4/127.0.0.1/tcp/0\"]\npeer_gossip_burst = 0\n",
+        )
+        .unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("peer_gossip_burst") && err.contains("1 to 1000000"), "{err}");
     }
 
     #[test]

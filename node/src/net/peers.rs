@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use curbside_protocol::{NotAccepted, PublicKey, Timestamp, TrustView, charters_in_force};
 use libp2p::PeerId;
 
+use crate::ratelimit::Buckets;
 use crate::store::{Store, StoreView};
 
 /// The ed25519 key behind a PeerId, when it is one (a PeerId of an ed25519
@@ -163,6 +164,18 @@ impl GossipRate {
     }
 }
 
+/// Whether a valid event stored from gossip is forwarded: trust events
+/// (`author` `None`) always; a physician's while their share of
+/// `forwarded` lasts. Called only once the event is verified and stored,
+/// so forgeries in a physician's name cannot use their share up.
+pub(crate) fn forwards(
+    forwarded: &mut Buckets<PublicKey>,
+    author: Option<&PublicKey>,
+    now: Instant,
+) -> bool {
+    author.is_none_or(|author| forwarded.take(author, now).is_ok())
+}
+
 /// Counts a peer's offences (invalid events, requests over the limit) in
 /// a sliding window.
 #[derive(Debug, Clone, Default)]
@@ -242,6 +255,19 @@ mod tests {
             }
         }
         assert!(highest > 10.0 && highest < FLOOD_BLOCK, "{highest}");
+    }
+
+    #[test]
+    fn one_physicians_events_are_forwarded_within_their_share() {
+        let start = Instant::now();
+        let mut forwarded = Buckets::per_minute(60, 3);
+        let (flooder, other) =
+            (SecretKey::from_seed(&[1; 32]).public(), SecretKey::from_seed(&[2; 32]).public());
+        assert!((0..3).all(|_| forwards(&mut forwarded, Some(&flooder), start)));
+        assert!(!forwards(&mut forwarded, Some(&flooder), start), "over the burst");
+        assert!(forwards(&mut forwarded, Some(&other), start), "another physician's share");
+        assert!(forwards(&mut forwarded, None, start), "trust events are not limited");
+        assert!(forwards(&mut forwarded, Some(&flooder), start + Duration::from_secs(1)));
     }
 
     #[test]

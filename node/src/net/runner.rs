@@ -19,7 +19,7 @@ use super::behaviour::{
     Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, Topics, UNVERIFIED_SCORE, build_swarm,
 };
 use super::peers::{
-    Admission, Bucket, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, key_of,
+    Admission, Bucket, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, forwards, key_of,
 };
 use super::wire::{MAX_FETCH_IDS, Request, Response};
 use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
@@ -554,15 +554,14 @@ impl Runner {
 
     fn on_judged(&mut self, Judged { message, source, author, outcome }: Judged) {
         let acceptance = match outcome {
-            Ok(Outcome::Stored { id }) => match author {
-                // Counted only once verified, so forgeries cannot use up an
-                // honest physician's share.
-                Some(author) if self.forwarded.take(&author, Instant::now()).is_err() => {
-                    tracing::debug!(event = %id, %author, "stored; not forwarded (the physician is over the gossip rate)");
+            Ok(Outcome::Stored { id }) => {
+                if forwards(&mut self.forwarded, author.as_ref(), Instant::now()) {
+                    MessageAcceptance::Accept
+                } else {
+                    tracing::debug!(event = %id, author = ?author, "stored, not forwarded: the physician is over the gossip rate");
                     MessageAcceptance::Ignore
                 }
-                _ => MessageAcceptance::Accept,
-            },
+            }
             Ok(Outcome::Duplicate { .. }) => MessageAcceptance::Ignore,
             Ok(Outcome::Pending { id, waiting_for }) => {
                 // Something it needs is missing here: reconcile with the

@@ -330,6 +330,41 @@ fn write_prepared(
             }
         };
     }
+    // An event may come ahead of what it waits for in the same batch (a
+    // reply before its parent, a post before its author's attestation):
+    // try the held ones again while a round accepts something more.
+    let mut again = !accepted.is_empty();
+    while again && !held.is_empty() {
+        again = false;
+        for (slot, event, _) in std::mem::take(&mut held) {
+            // Its signature held a moment ago; checking it again is the
+            // price of this rare path, not of the common one.
+            let verdict = match SignatureVerified::check(event) {
+                Ok(checked) => checked.validate(&view, now),
+                Err((event, r)) => Err((event, NotAccepted::Invalid(r))),
+            };
+            if let Some(e) = view.take_error() {
+                return Err(e);
+            }
+            match verdict {
+                Ok(v) => {
+                    view.add(&v);
+                    outcomes[slot] = Some(Outcome::Stored { id: v.id() });
+                    accepted.push(v);
+                    again = true;
+                }
+                Err((event, NotAccepted::Missing(still))) => {
+                    held.push((slot, event, still));
+                }
+                Err((event, NotAccepted::Duplicate(_))) => {
+                    outcomes[slot] = Some(Outcome::Duplicate { id: event.id() });
+                }
+                Err((event, NotAccepted::Invalid(r))) => {
+                    outcomes[slot] = Some(Outcome::rejected(event.id(), &r));
+                }
+            }
+        }
+    }
     drop(view);
     lap(&mut stages.validate, &mut t);
     let committed = store.commit(&accepted)?;

@@ -19,6 +19,7 @@ pub mod config;
 pub mod datadir;
 pub mod dev;
 pub mod ingest;
+pub mod metrics;
 pub mod net;
 mod ratelimit;
 pub mod store;
@@ -101,8 +102,14 @@ pub async fn run(
             }
         })
     };
-    let (ingester, ingest_thread) =
-        ingest::Ingester::start_observed(store.clone(), config.ingest, now, observer)?;
+    let metrics = std::sync::Arc::new(metrics::Metrics::default());
+    let (ingester, ingest_thread) = ingest::Ingester::start_counted(
+        store.clone(),
+        config.ingest,
+        now,
+        observer,
+        metrics.clone(),
+    )?;
     let issuer = std::sync::Arc::new(audit::Issuer::new(
         store.clone(),
         ingester.clone(),
@@ -133,7 +140,6 @@ pub async fn run(
     let witness = tokio::spawn(witness.run(async move {
         let _ = witness_stopped.await;
     }));
-    let metrics = std::sync::Arc::new(api::Metrics::default());
     let state = api::Shared::new(api::ApiParts {
         store: store.clone(),
         ingester,

@@ -332,6 +332,14 @@ impl TestNode {
     }
 
     /// Stored events, from `/v1/status`.
+    /// The value of one Prometheus sample at `/metrics`, named with its
+    /// labels as the node prints them (`curbside_events_accepted_total{source="api"}`).
+    pub fn metric(&self, sample: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics", None);
+        let text = text.as_str()?.to_owned();
+        text.lines().find_map(|line| line.strip_prefix(sample)?.trim().parse().ok())
+    }
+
     pub fn event_count(&self) -> u64 {
         let (status, body) = self.get("/v1/status", None);
         assert_eq!(status, 200, "{body}");

@@ -81,6 +81,20 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    run_observed(config, dir, listener, shutdown, None).await
+}
+
+/// [`run`], also calling `observer` on the ingest thread with every event
+/// stored, from any source, the moment it is durable: for programs that
+/// embed nodes and time them (the propagation benchmark).
+pub async fn run_observed(
+    config: config::NodeConfig,
+    dir: datadir::DataDir,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    observer: Option<ingest::Observer>,
+) -> Result<(), NodeError> {
+    let extra = observer;
     if let Some(warning) = config.api_warning() {
         tracing::warn!("{warning}");
     }
@@ -97,6 +111,9 @@ pub async fn run(
         let heads = heads.clone();
         std::sync::Arc::new(move |stored: &[ingest::StoredKey]| {
             index.insert(stored);
+            if let Some(extra) = &extra {
+                extra(stored);
+            }
             if stored.iter().any(|(_, _, kind)| *kind == curbside_protocol::Kind::TreeHead) {
                 heads.notify_one();
             }

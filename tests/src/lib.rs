@@ -171,6 +171,30 @@ impl TestNode {
         network: &Network,
         tweak: fn(&mut NodeConfig),
     ) -> Self {
+        Self::start_unchartered_observed(bootstrap, network, tweak, None)
+    }
+
+    /// [`TestNode::start_peer`], calling `observer` with every event the
+    /// node stores the moment it is durable (see `curbside_node::run_observed`).
+    pub fn start_peer_observed(
+        network: &Network,
+        bootstrap: &[String],
+        verify: &[&str],
+        observer: curbside_node::ingest::Observer,
+    ) -> Self {
+        let node = Self::start_unchartered_observed(bootstrap, network, |_| {}, Some(observer));
+        let charter = network.charter(&node.key, verify);
+        let (status, body) = node.submit(&[charter]);
+        assert_eq!(status, 200, "{body}");
+        node
+    }
+
+    fn start_unchartered_observed(
+        bootstrap: &[String],
+        network: &Network,
+        tweak: fn(&mut NodeConfig),
+        observer: Option<curbside_node::ingest::Observer>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("node");
         DataDir::init(&data, &network.genesis).unwrap();
@@ -179,7 +203,7 @@ impl TestNode {
             bootstrap: bootstrap.to_vec(),
             ..Overrides::default()
         };
-        let mut node = Self::run_tweaked(&data, overrides, tweak);
+        let mut node = Self::launch(&data, overrides, tweak, observer);
         node._dir = Some(dir);
         node
     }
@@ -196,6 +220,15 @@ impl TestNode {
 
     /// [`TestNode::run_with`], then `tweak` on the loaded configuration.
     pub fn run_tweaked(data: &Path, overrides: Overrides, tweak: fn(&mut NodeConfig)) -> Self {
+        Self::launch(data, overrides, tweak, None)
+    }
+
+    fn launch(
+        data: &Path,
+        overrides: Overrides,
+        tweak: fn(&mut NodeConfig),
+        observer: Option<curbside_node::ingest::Observer>,
+    ) -> Self {
         let dir = DataDir::open(data).unwrap();
         let mut config = NodeConfig::load(data, &overrides).unwrap();
         tweak(&mut config);
@@ -213,11 +246,12 @@ impl TestNode {
                 .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                curbside_node::run(config, dir, listener, async {
+                let shutdown = async {
                     let _ = stopped.await;
-                })
-                .await
-                .unwrap();
+                };
+                curbside_node::run_observed(config, dir, listener, shutdown, observer)
+                    .await
+                    .unwrap();
             });
         });
         let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -15,6 +15,8 @@
 //! cargo bench -p curbside-tests --bench propagation
 //! ```
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -58,6 +58,16 @@ fn start_nodes(
     nodes
 }
 
+/// How long to keep the partition beyond the steps made in it:
+/// `CURBSIDE_PARTITION_HOLD_SECS` (none by default), to see how the time
+/// to converge grows with the partition's length.
+fn hold() -> Duration {
+    std::env::var("CURBSIDE_PARTITION_HOLD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_secs)
+}
+
 /// The TCP address `node` listens for peers on.
 fn socket(node: &TestNode) -> std::net::SocketAddr {
     let addr = node.p2p_addr();
@@ -143,6 +153,7 @@ fn a_partitioned_network_converges_and_a_revocation_made_on_one_side_holds_every
 
     // Split.
     lab.cut();
+    let split = Instant::now();
     let hosts = lab.hosts();
     assert!(!lab.reaches(&hosts[0], socket(&right[0])), "the trunk is down");
     assert!(lab.reaches(&hosts[0], socket(&left[2])) && lab.reaches(&hosts[3], socket(&right[2])));
@@ -192,6 +203,11 @@ fn a_partitioned_network_converges_and_a_revocation_made_on_one_side_holds_every
     posts.extend(&left_posts);
     posts.extend(&right_posts);
     posts.push(revocation);
+    let hold = hold();
+    if !hold.is_zero() {
+        std::thread::sleep(hold);
+    }
+    eprintln!("the partition lasted {:?}", split.elapsed());
 
     // Heal, and time until every node holds every event the test made, the
     // revocation holds everywhere, and all six hold as many events (the
@@ -227,5 +243,61 @@ fn a_partitioned_network_converges_and_a_revocation_made_on_one_side_holds_every
         assert_eq!(set, &sets[0], "node {i} holds another set than node 0");
     }
     assert!(posts.iter().all(|id| sets[0].contains(id)));
+    drop(lab);
+}
+
+/// The known limit (docs/SECURITY.md, "Partitions"): a post the revoked
+/// physician makes after the revocation's effective time, on the side that
+/// has not heard of it, is stored there; after the heal the other side
+/// refuses it (every sync fetches it again and refuses it again), while the
+/// side that took it keeps and serves it. Revocations do not purge.
+#[test]
+fn a_post_made_after_a_revocation_on_the_side_that_had_not_heard_stays_there() {
+    let Some(lab) = lab(1, 1) else { return };
+    let net = Network::new();
+    let nodes = start_nodes(&lab, &net, |c| {
+        if let Some(n) = c.net.as_mut() {
+            n.sync_every = Duration::from_secs(1);
+        }
+    });
+    let (left, right) = (&nodes[0], &nodes[1]);
+    let revoked = key("limit-revoked");
+    let reader = key("limit-reader");
+    let attestation_id = left.attest(&net, &revoked, "dr-late", &["cardiology"], "GB");
+    left.attest(&net, &reader, "dr-watch", &["oncology"], "GB");
+    let tokens: Vec<String> =
+        nodes.iter().map(|n| session_when_attested(n, &net, &reader)).collect();
+    session_when_attested(right, &net, &revoked);
+
+    lab.cut();
+    let revocation = left.revoke(&attestation_id, "licence suspended");
+    wait_until(LIMIT, "the revocation at the left", || {
+        revocation_holds(left, &net, &revoked, &tokens[0])
+    });
+    // Signed after the revocation took effect; the right cannot know.
+    std::thread::sleep(Duration::from_millis(5));
+    let late = net.post(&revoked, "Made after the revocation");
+    assert_eq!(submit(right, &late), (200, String::new()), "the right has not heard");
+    assert_eq!(submit(left, &late), (422, "attestation_revoked".into()));
+
+    lab.heal();
+    wait_until(LIMIT, "the revocation at the right", || {
+        revocation_holds(right, &net, &revoked, &tokens[1])
+    });
+    assert!(left.has(&revocation, &tokens[0]) && right.has(&revocation, &tokens[1]));
+    // A sync after the heal: the left finds the late post missing, fetches
+    // it and refuses it.
+    wait_until(LIMIT, "the left to fetch and refuse the late post", || {
+        let peers = left.network()["peers"].clone();
+        peers[0]["last_sync"]["needed"] == json!(1)
+            && peers[0]["last_sync"]["fetched"] == json!(1)
+            && peers[0]["last_sync"]["stored"] == json!(0)
+    });
+    assert!(!left.has(&late.id(), &tokens[0]), "refused at the side that knew");
+    assert!(right.has(&late.id(), &tokens[1]), "kept (and served) where it was taken");
+    wait_until(LIMIT, "the sides to differ by that one post only", || {
+        right.event_count() == left.event_count() + 1
+    });
+    drop(nodes);
     drop(lab);
 }

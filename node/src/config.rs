@@ -30,14 +30,26 @@ log_format = "text"               # CURBSIDE_LOG_FORMAT, --log-format
 listen = ["/ip4/0.0.0.0/tcp/7421", "/ip4/0.0.0.0/udp/7421/quic-v1"]   # CURBSIDE_LISTEN, --listen
 bootstrap = []                    # CURBSIDE_BOOTSTRAP, --bootstrap (comma-separated in the variable)
 mdns = false                      # CURBSIDE_MDNS, --mdns
-sync_interval_secs = 30
+sync_interval_secs = 30           # CURBSIDE_SYNC_INTERVAL_SECS
+# Gossip messages a second taken from one peer (the neighbour that sent
+# them, whoever wrote them), with bursts of peer_gossip_burst. Over it,
+# messages are dropped unchecked and the peer's score goes down; a peer
+# that keeps flooding is blocked with gossip_rate_limited. Sync (catching
+# up, reconciliation) does not count: it is request-response, not gossip.
+peer_gossip_events_per_second = 100     # CURBSIDE_PEER_GOSSIP_EVENTS_PER_SECOND
+peer_gossip_burst = 1000                # CURBSIDE_PEER_GOSSIP_BURST
+# One physician's valid events a minute this node forwards by gossip, with
+# bursts of gossip_author_burst; more are stored but not forwarded (sync
+# carries them), so one physician's flood is not relayed at full speed.
+gossip_author_events_per_minute = 240   # CURBSIDE_GOSSIP_AUTHOR_EVENTS_PER_MINUTE
+gossip_author_burst = 120               # CURBSIDE_GOSSIP_AUTHOR_BURST
 
 # Events waiting for a dependency (a parent, an author's attestation).
-max_pending = 10000
-pending_max_age_secs = 900
+max_pending = 10000               # CURBSIDE_MAX_PENDING
+pending_max_age_secs = 900        # CURBSIDE_PENDING_MAX_AGE_SECS
 
 # How long a physician's read session lasts.
-session_hours = 12
+session_hours = 12                # CURBSIDE_SESSION_HOURS
 
 # Verifiers' audit logs: how many other institutions must cosign a tree
 # head for this node to call it settled (`curbside node status`).
@@ -70,6 +82,10 @@ struct RawConfig {
     bootstrap: Option<Vec<String>>,
     mdns: Option<bool>,
     sync_interval_secs: Option<u64>,
+    peer_gossip_events_per_second: Option<u32>,
+    peer_gossip_burst: Option<u32>,
+    gossip_author_events_per_minute: Option<u32>,
+    gossip_author_burst: Option<u32>,
     audit_quorum: Option<usize>,
     store_cache_mb: Option<u64>,
     author_events_per_minute: Option<u32>,
@@ -170,6 +186,50 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// A whole number from `CURBSIDE_<NAME>` if set, else node.toml's `name`.
+fn number(name: &str, file: Option<u64>) -> Result<(String, Option<u64>), ConfigError> {
+    let var = format!("CURBSIDE_{}", name.to_uppercase());
+    match env(&var) {
+        Some(text) => {
+            let n = text.parse::<u64>().map_err(|_| ConfigError::Value {
+                key: var.clone(),
+                value: text.clone(),
+                problem: "not a whole number".into(),
+            })?;
+            Ok((var, Some(n)))
+        }
+        None => Ok((format!("node.toml {name}"), file)),
+    }
+}
+
+/// A switch: a flag can only turn it on; `CURBSIDE_<NAME>` turns it on or
+/// off (`1`/`true`/`yes`, `0`/`false`/`no`); else node.toml's `name`.
+fn switch(flag: bool, name: &str, file: Option<bool>) -> Result<bool, ConfigError> {
+    let var = format!("CURBSIDE_{}", name.to_uppercase());
+    decide_switch(flag, &var, env(&var), file)
+}
+
+fn decide_switch(
+    flag: bool,
+    var: &str,
+    from_env: Option<String>,
+    file: Option<bool>,
+) -> Result<bool, ConfigError> {
+    if flag {
+        return Ok(true);
+    }
+    match from_env.map(|v| v.to_ascii_lowercase()) {
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(ConfigError::Value {
+            key: var.into(),
+            value: v,
+            problem: "use true or false (1 or 0)".into(),
+        }),
+        None => Ok(file.unwrap_or(false)),
+    }
+}
+
 impl NodeConfig {
     /// Loads the configuration of the node in `data`.
     pub fn load(data: &Path, flags: &Overrides) -> Result<Self, ConfigError> {
@@ -192,9 +252,8 @@ impl NodeConfig {
             value: api_text.clone(),
             problem: "not an address such as 127.0.0.1:7420".into(),
         })?;
-        let allow_public_api = flags.allow_public_api
-            || env("CURBSIDE_ALLOW_PUBLIC_API").is_some_and(|v| v == "1" || v == "true")
-            || raw.allow_public_api.unwrap_or(false);
+        let allow_public_api =
+            switch(flags.allow_public_api, "allow_public_api", raw.allow_public_api)?;
         if !api.ip().is_loopback() && !allow_public_api {
             return Err(ConfigError::Value {
                 key: api_key.into(),
@@ -223,17 +282,33 @@ impl NodeConfig {
             }
         };
         let defaults = IngestConfig::default();
+        let (pending_key, max_pending) = number("max_pending", raw.max_pending)?;
+        let max_pending = max_pending.unwrap_or(defaults.max_pending);
+        if !(1..=10_000_000).contains(&max_pending) {
+            return Err(ConfigError::Value {
+                key: pending_key,
+                value: max_pending.to_string(),
+                problem: "use 1 to 10000000 events".into(),
+            });
+        }
+        let (age_key, age) = number("pending_max_age_secs", raw.pending_max_age_secs)?;
+        if age.is_some_and(|secs| !(1..=7 * 86_400).contains(&secs)) {
+            return Err(ConfigError::Value {
+                key: age_key,
+                value: age.unwrap_or_default().to_string(),
+                problem: "use 1 to 604800 seconds".into(),
+            });
+        }
         let ingest = IngestConfig {
-            max_pending: raw.max_pending.unwrap_or(defaults.max_pending),
-            pending_max_age_ms: raw
-                .pending_max_age_secs
-                .map_or(defaults.pending_max_age_ms, |s| s.saturating_mul(1000)),
+            max_pending,
+            pending_max_age_ms: age.map_or(defaults.pending_max_age_ms, |s| s * 1000),
             ..defaults
         };
-        let session_hours = raw.session_hours.unwrap_or(12);
+        let (session_key, session_hours) = number("session_hours", raw.session_hours)?;
+        let session_hours = session_hours.unwrap_or(12);
         if !(1..=24 * 30).contains(&session_hours) {
             return Err(ConfigError::Value {
-                key: "session_hours".into(),
+                key: session_key,
                 value: session_hours.to_string(),
                 problem: "use 1 to 720 hours".into(),
             });
@@ -371,25 +446,56 @@ fn net_config(raw: &RawConfig, flags: &Overrides) -> Result<Option<NetConfig>, C
     let listen = list(&flags.listen, "CURBSIDE_LISTEN", raw.listen.as_ref(), "listen")?;
     let bootstrap =
         list(&flags.bootstrap, "CURBSIDE_BOOTSTRAP", raw.bootstrap.as_ref(), "bootstrap")?;
-    let mdns = flags.mdns
-        || env("CURBSIDE_MDNS").is_some_and(|v| v == "1" || v == "true")
-        || raw.mdns.unwrap_or(false);
+    let mdns = switch(flags.mdns, "mdns", raw.mdns)?;
     if listen.is_empty() && bootstrap.is_empty() && !mdns {
         return Ok(None);
     }
     let defaults = NetConfig::default();
-    let sync_every = match raw.sync_interval_secs {
+    let (sync_key, sync_secs) = number("sync_interval_secs", raw.sync_interval_secs)?;
+    let sync_every = match sync_secs {
         None => defaults.sync_every,
         Some(secs @ 1..=86_400) => std::time::Duration::from_secs(secs),
         Some(secs) => {
             return Err(ConfigError::Value {
-                key: "sync_interval_secs".into(),
+                key: sync_key,
                 value: secs.to_string(),
                 problem: "use 1 to 86400 seconds".into(),
             });
         }
     };
-    Ok(Some(NetConfig { listen, bootstrap, mdns, sync_every, ..defaults }))
+    let bounded =
+        |name: &str, file: Option<u32>, default: u32| match number(name, file.map(u64::from))? {
+            (_, None) => Ok(default),
+            (_, Some(n @ 1..=1_000_000)) => Ok(n as u32),
+            (key, Some(n)) => Err(ConfigError::Value {
+                key,
+                value: n.to_string(),
+                problem: "use 1 to 1000000".into(),
+            }),
+        };
+    Ok(Some(NetConfig {
+        listen,
+        bootstrap,
+        mdns,
+        sync_every,
+        gossip_per_second: bounded(
+            "peer_gossip_events_per_second",
+            raw.peer_gossip_events_per_second,
+            defaults.gossip_per_second,
+        )?,
+        gossip_burst: bounded("peer_gossip_burst", raw.peer_gossip_burst, defaults.gossip_burst)?,
+        gossip_author_per_minute: bounded(
+            "gossip_author_events_per_minute",
+            raw.gossip_author_events_per_minute,
+            defaults.gossip_author_per_minute,
+        )?,
+        gossip_author_burst: bounded(
+            "gossip_author_burst",
+            raw.gossip_author_burst,
+            defaults.gossip_author_burst,
+        )?,
+        ..defaults
+    }))
 }
 
 #[cfg(test)]
@@ -437,6 +543,20 @@ mod tests {
     }
 
     #[test]
+    fn the_environment_turns_switches_off_as_well_as_on() {
+        let var = "CURBSIDE_MDNS";
+        assert!(!decide_switch(false, var, Some("false".into()), Some(true)).unwrap());
+        assert!(!decide_switch(false, var, Some("0".into()), Some(true)).unwrap());
+        assert!(decide_switch(false, var, Some("Yes".into()), Some(false)).unwrap());
+        assert!(decide_switch(false, var, None, Some(true)).unwrap());
+        assert!(!decide_switch(false, var, None, None).unwrap());
+        // A flag only ever turns it on.
+        assert!(decide_switch(true, var, Some("false".into()), None).unwrap());
+        let err = decide_switch(false, var, Some("maybe".into()), None).unwrap_err();
+        assert!(err.to_string().contains("CURBSIDE_MDNS"), "{err}");
+    }
+
+    #[test]
     fn the_listen_line_is_in_the_default_file() {
         assert!(DEFAULT_NODE_TOML.contains(DEFAULT_LISTEN_LINE));
     }
@@ -468,6 +588,39 @@ mod tests {
 
         std::fs::write(dir.path().join("node.toml"), "listen = []\n").unwrap();
         assert!(NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.is_none());
+    }
+
+    #[test]
+    fn gossip_limits_come_from_the_file_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("node.toml"), DEFAULT_NODE_TOML).unwrap();
+        let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+        let defaults = NetConfig::default();
+        assert_eq!(
+            (net.gossip_per_second, net.gossip_burst),
+            (defaults.gossip_per_second, defaults.gossip_burst)
+        );
+        assert_eq!(
+            (net.gossip_author_per_minute, net.gossip_author_burst),
+            (defaults.gossip_author_per_minute, defaults.gossip_author_burst)
+        );
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "listen = [\"/ip4/127.0.0.1/tcp/0\"]\n\
+             peer_gossip_events_per_second = 20\npeer_gossip_burst = 40\n\
+             gossip_author_events_per_minute = 30\ngossip_author_burst = 5\n",
+        )
+        .unwrap();
+        let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+        assert_eq!((net.gossip_per_second, net.gossip_burst), (20, 40));
+        assert_eq!((net.gossip_author_per_minute, net.gossip_author_burst), (30, 5));
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "listen = [\"/ip4/127.0.0.1/tcp/0\"]\npeer_gossip_burst = 0\n",
+        )
+        .unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("peer_gossip_burst") && err.contains("1 to 1000000"), "{err}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ use curbside_protocol::{
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::metrics::{Metrics, Origin};
 use crate::store::{Held, Store, StoreError, StoreView};
 
 /// Limits of the ingest path.
@@ -330,6 +331,41 @@ fn write_prepared(
             }
         };
     }
+    // An event may come ahead of what it waits for in the same batch (a
+    // reply before its parent, a post before its author's attestation):
+    // try the held ones again while a round accepts something more.
+    let mut again = !accepted.is_empty();
+    while again && !held.is_empty() {
+        again = false;
+        for (slot, event, _) in std::mem::take(&mut held) {
+            // Its signature held a moment ago; checking it again is the
+            // price of this rare path, not of the common one.
+            let verdict = match SignatureVerified::check(event) {
+                Ok(checked) => checked.validate(&view, now),
+                Err((event, r)) => Err((event, NotAccepted::Invalid(r))),
+            };
+            if let Some(e) = view.take_error() {
+                return Err(e);
+            }
+            match verdict {
+                Ok(v) => {
+                    view.add(&v);
+                    outcomes[slot] = Some(Outcome::Stored { id: v.id() });
+                    accepted.push(v);
+                    again = true;
+                }
+                Err((event, NotAccepted::Missing(still))) => {
+                    held.push((slot, event, still));
+                }
+                Err((event, NotAccepted::Duplicate(_))) => {
+                    outcomes[slot] = Some(Outcome::Duplicate { id: event.id() });
+                }
+                Err((event, NotAccepted::Invalid(r))) => {
+                    outcomes[slot] = Some(Outcome::rejected(event.id(), &r));
+                }
+            }
+        }
+    }
     drop(view);
     lap(&mut stages.validate, &mut t);
     let committed = store.commit(&accepted)?;
@@ -473,8 +509,9 @@ struct Group {
     /// Copies of the events submitted through this node's API (`Some`), for
     /// announcing those stored; `None` for the others, or when nobody listens.
     copies: Vec<Option<SignedEvent>>,
-    /// Each submitter's reply channel and how many events it sent.
-    replies: Vec<(Reply, usize)>,
+    /// Each submitter's reply channel, how many events it sent, and from
+    /// where.
+    replies: Vec<(Reply, usize, Source)>,
 }
 
 /// Why a submission got no outcomes.
@@ -496,6 +533,7 @@ fn write_group(
     clock: fn() -> Timestamp,
     observer: &Observer,
     announcer: &broadcast::Sender<Arc<SignedEvent>>,
+    metrics: &Metrics,
     group: Group,
 ) {
     let Group { prepared, keys, copies, replies } = group;
@@ -510,6 +548,7 @@ fn write_group(
                 .map(|(k, _)| k)
                 .collect();
             stored.extend(released.iter().map(|e| (e.created_at(), e.id(), e.body().kind())));
+            let released_count = released.len();
             observer(&stored);
             if announcer.receiver_count() > 0 {
                 let fresh = copies
@@ -521,14 +560,17 @@ fn write_group(
                     let _ = announcer.send(Arc::new(event));
                 }
             }
+            metrics.record_released(released_count);
             let mut outcomes = outcomes.into_iter();
-            for (reply, n) in replies {
-                let _ = reply.send(Ok(outcomes.by_ref().take(n).collect()));
+            for (reply, n, source) in replies {
+                let theirs: Vec<Outcome> = outcomes.by_ref().take(n).collect();
+                metrics.record(Origin::Submitted(source), &theirs);
+                let _ = reply.send(Ok(theirs));
             }
         }
         Err(e) => {
             tracing::error!(error = %e, "ingest failed; batch not acknowledged");
-            for (reply, _) in replies {
+            for (reply, _, _) in replies {
                 let _ = reply.send(Err(e.to_string()));
             }
         }
@@ -556,6 +598,18 @@ impl Ingester {
         clock: fn() -> Timestamp,
         observer: Observer,
     ) -> std::io::Result<(Self, IngestThread)> {
+        Self::start_counted(store, config, clock, observer, Arc::new(Metrics::default()))
+    }
+
+    /// [`Ingester::start_observed`], counting every outcome, from every
+    /// source, in `metrics`.
+    pub fn start_counted(
+        store: Arc<Store>,
+        config: IngestConfig,
+        clock: fn() -> Timestamp,
+        observer: Observer,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Self, IngestThread)> {
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
         let (announce, _) = broadcast::channel(ANNOUNCE_CAPACITY);
         let announcer = announce.clone();
@@ -567,7 +621,7 @@ impl Ingester {
         let listeners = announce.clone();
         let write = std::thread::Builder::new().name("curbside-store".into()).spawn(move || {
             for group in next_group {
-                write_group(&writer_store, &config, clock, &observer, &announcer, group);
+                write_group(&writer_store, &config, clock, &observer, &announcer, &metrics, group);
             }
         })?;
         let prepare = std::thread::Builder::new().name("curbside-ingest".into()).spawn(move || {
@@ -591,7 +645,7 @@ impl Ingester {
                 for r in group {
                     let copy = listening && r.source == Source::Local;
                     copies.extend(r.events.iter().map(|e| copy.then(|| e.clone())));
-                    replies.push((r.reply, r.events.len()));
+                    replies.push((r.reply, r.events.len(), r.source));
                     all.extend(r.events);
                 }
                 let keys = all.iter().map(|e| (e.created_at(), e.id(), e.body().kind())).collect();

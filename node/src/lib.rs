@@ -19,6 +19,7 @@ pub mod config;
 pub mod datadir;
 pub mod dev;
 pub mod ingest;
+pub mod metrics;
 pub mod net;
 mod ratelimit;
 pub mod store;
@@ -80,6 +81,20 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    run_observed(config, dir, listener, shutdown, None).await
+}
+
+/// [`run`], also calling `observer` on the ingest thread with every event
+/// stored, from any source, the moment it is durable: for programs that
+/// embed nodes and time them (the propagation benchmark).
+pub async fn run_observed(
+    config: config::NodeConfig,
+    dir: datadir::DataDir,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    observer: Option<ingest::Observer>,
+) -> Result<(), NodeError> {
+    let extra = observer;
     if let Some(warning) = config.api_warning() {
         tracing::warn!("{warning}");
     }
@@ -96,13 +111,22 @@ pub async fn run(
         let heads = heads.clone();
         std::sync::Arc::new(move |stored: &[ingest::StoredKey]| {
             index.insert(stored);
+            if let Some(extra) = &extra {
+                extra(stored);
+            }
             if stored.iter().any(|(_, _, kind)| *kind == curbside_protocol::Kind::TreeHead) {
                 heads.notify_one();
             }
         })
     };
-    let (ingester, ingest_thread) =
-        ingest::Ingester::start_observed(store.clone(), config.ingest, now, observer)?;
+    let metrics = std::sync::Arc::new(metrics::Metrics::default());
+    let (ingester, ingest_thread) = ingest::Ingester::start_counted(
+        store.clone(),
+        config.ingest,
+        now,
+        observer,
+        metrics.clone(),
+    )?;
     let issuer = std::sync::Arc::new(audit::Issuer::new(
         store.clone(),
         ingester.clone(),
@@ -133,7 +157,6 @@ pub async fn run(
     let witness = tokio::spawn(witness.run(async move {
         let _ = witness_stopped.await;
     }));
-    let metrics = std::sync::Arc::new(api::Metrics::default());
     let state = api::Shared::new(api::ApiParts {
         store: store.clone(),
         ingester,

@@ -36,7 +36,7 @@ use getrandom::SysRng;
 use getrandom::rand_core::UnwrapErr;
 
 use crate::keys;
-use crate::{Rejection, SignatureVerified, SignedEvent};
+use crate::{AttestationRequest, Body, Rejection, SignatureVerified, SignedEvent};
 
 /// A good batch size: large enough for the multiscalar speed-up, small
 /// enough that one bad signature costs little to find.
@@ -50,6 +50,8 @@ const SINGLES_BELOW: usize = 5;
 ///
 /// Returns one result per event, in order. Bad signatures come back as
 /// [`Rejection::BadSignature`] with the event, so callers can report them.
+/// An attestation's proof of possession is checked in the same batch; its
+/// verdict travels in the [`SignatureVerified`] for validation to report.
 /// An event is accepted here exactly when [`SignedEvent::verify_signature`]
 /// accepts it (up to the batch's 2^-128 soundness error).
 pub fn verify_batch(
@@ -74,14 +76,21 @@ fn verify_chunk(
     out: &mut Vec<Result<SignatureVerified, (SignedEvent, Rejection)>>,
 ) {
     // Events the screen refuses are decided now, as the single path decides
-    // them; the others become batch items, each hashed (h) once.
-    let items: Vec<(usize, Item)> =
+    // them; the others become batch items, each hashed (h) once. An
+    // attestation brings a second item, its proof of possession, into the
+    // same equation: after `events.len()` in the numbering.
+    let n = events.len();
+    let mut items: Vec<(usize, Item)> =
         events.iter().enumerate().filter_map(|(i, e)| Some((i, item(e)?))).collect();
-    let mut good = vec![false; events.len()];
+    let proofs: Vec<Option<Option<Item>>> = events.iter().map(possession).collect();
+    let attestations: Vec<bool> = proofs.iter().map(Option::is_some).collect();
+    items.extend(proofs.into_iter().enumerate().filter_map(|(i, p)| Some((n + i, p??))));
+    let mut good = vec![false; 2 * n];
     settle(&items, &mut good);
-    out.extend(events.into_iter().zip(good).map(|(event, good)| {
-        if good {
-            Ok(SignatureVerified::assume_checked(event))
+    out.extend(events.into_iter().enumerate().map(|(i, event)| {
+        if good[i] {
+            let possession = attestations[i].then_some(good[n + i]);
+            Ok(SignatureVerified::assume_checked(event, possession))
         } else {
             Err((event, Rejection::BadSignature))
         }
@@ -96,6 +105,22 @@ fn item(event: &SignedEvent) -> Option<Item> {
         ed25519_zebra::Signature::from_bytes(event.signature().as_bytes()),
         event.id().as_bytes(),
     )))
+}
+
+/// For an attestation, the batch item for its proof of possession, or
+/// `Some(None)` if the screen refuses it; `None` for any other event.
+fn possession(event: &SignedEvent) -> Option<Option<Item>> {
+    let Body::Attestation(a) = event.body() else { return None };
+    if keys::screen(&a.subject, &a.possession).is_err() {
+        return Some(None);
+    }
+    let message =
+        AttestationRequest::message(&event.event().network, &a.subject, &a.handle, a.requested_at);
+    Some(Some(Item::from((
+        VerificationKeyBytes::from(a.subject.to_bytes()),
+        ed25519_zebra::Signature::from_bytes(a.possession.as_bytes()),
+        &message,
+    ))))
 }
 
 /// Marks in `good` the items that verify: all of them if one batch equation

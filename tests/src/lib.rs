@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod hostile;
+pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -123,6 +124,7 @@ pub struct TestNode {
     data: PathBuf,
     overrides: Overrides,
     tweak: fn(&mut NodeConfig),
+    netns: Option<PathBuf>,
     _dir: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -171,6 +173,30 @@ impl TestNode {
         network: &Network,
         tweak: fn(&mut NodeConfig),
     ) -> Self {
+        Self::start_unchartered_observed(bootstrap, network, tweak, None)
+    }
+
+    /// [`TestNode::start_peer`], calling `observer` with every event the
+    /// node stores the moment it is durable (see `curbside_node::run_observed`).
+    pub fn start_peer_observed(
+        network: &Network,
+        bootstrap: &[String],
+        verify: &[&str],
+        observer: curbside_node::ingest::Observer,
+    ) -> Self {
+        let node = Self::start_unchartered_observed(bootstrap, network, |_| {}, Some(observer));
+        let charter = network.charter(&node.key, verify);
+        let (status, body) = node.submit(&[charter]);
+        assert_eq!(status, 200, "{body}");
+        node
+    }
+
+    fn start_unchartered_observed(
+        bootstrap: &[String],
+        network: &Network,
+        tweak: fn(&mut NodeConfig),
+        observer: Option<curbside_node::ingest::Observer>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("node");
         DataDir::init(&data, &network.genesis).unwrap();
@@ -179,7 +205,7 @@ impl TestNode {
             bootstrap: bootstrap.to_vec(),
             ..Overrides::default()
         };
-        let mut node = Self::run_tweaked(&data, overrides, tweak);
+        let mut node = Self::launch(&data, overrides, tweak, observer, None);
         node._dir = Some(dir);
         node
     }
@@ -196,6 +222,46 @@ impl TestNode {
 
     /// [`TestNode::run_with`], then `tweak` on the loaded configuration.
     pub fn run_tweaked(data: &Path, overrides: Overrides, tweak: fn(&mut NodeConfig)) -> Self {
+        Self::launch(data, overrides, tweak, None, None)
+    }
+
+    /// A networked node of `network` whose peer-to-peer side lives in the
+    /// network namespace `netns` (a path under `/run/netns`), listening on
+    /// `listen` there and dialling `bootstrap`; chartered by the root (to
+    /// verify in `verify`). Its API stays on this process's 127.0.0.1: the
+    /// listener is bound before the node's threads enter the namespace, and
+    /// every socket the node makes afterwards (libp2p's) is made inside it.
+    pub fn start_in_netns(
+        network: &Network,
+        netns: &Path,
+        listen: &str,
+        bootstrap: &[String],
+        verify: &[&str],
+        tweak: fn(&mut NodeConfig),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("node");
+        DataDir::init(&data, &network.genesis).unwrap();
+        let overrides = Overrides {
+            listen: vec![listen.into()],
+            bootstrap: bootstrap.to_vec(),
+            ..Overrides::default()
+        };
+        let mut node = Self::launch(&data, overrides, tweak, None, Some(netns.to_path_buf()));
+        node._dir = Some(dir);
+        let charter = network.charter(&node.key, verify);
+        let (status, body) = node.submit(&[charter]);
+        assert_eq!(status, 200, "{body}");
+        node
+    }
+
+    fn launch(
+        data: &Path,
+        overrides: Overrides,
+        tweak: fn(&mut NodeConfig),
+        observer: Option<curbside_node::ingest::Observer>,
+        netns: Option<PathBuf>,
+    ) -> Self {
         let dir = DataDir::open(data).unwrap();
         let mut config = NodeConfig::load(data, &overrides).unwrap();
         tweak(&mut config);
@@ -205,7 +271,13 @@ impl TestNode {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let admin_token = dir.admin_token().to_string();
         let key = dir.key().public();
+        let enter = netns.clone();
         let thread = std::thread::spawn(move || {
+            // A network namespace belongs to a thread; the runtime's threads,
+            // started from this one, inherit it.
+            if let Some(path) = enter {
+                netns::enter(&path);
+            }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -213,11 +285,12 @@ impl TestNode {
                 .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                curbside_node::run(config, dir, listener, async {
+                let shutdown = async {
                     let _ = stopped.await;
-                })
-                .await
-                .unwrap();
+                };
+                curbside_node::run_observed(config, dir, listener, shutdown, observer)
+                    .await
+                    .unwrap();
             });
         });
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -232,6 +305,7 @@ impl TestNode {
             data: data.to_path_buf(),
             overrides,
             tweak,
+            netns,
             _dir: None,
             stop: Some(stop),
             thread: Some(thread),
@@ -259,6 +333,7 @@ impl TestNode {
             data: self.data.clone(),
             overrides: self.overrides.clone(),
             tweak: self.tweak,
+            netns: self.netns.clone(),
             dir: self._dir.take(),
         };
         drop(self);
@@ -273,8 +348,9 @@ impl TestNode {
         // The OS gives a new port; peers are found again from the store.
         overrides.bootstrap.clear();
         let tweak = self.tweak;
+        let netns = self.netns.clone();
         drop(self);
-        let mut node = Self::run_tweaked(&data, overrides, tweak);
+        let mut node = Self::launch(&data, overrides, tweak, None, netns);
         node._dir = dir;
         node
     }
@@ -332,6 +408,14 @@ impl TestNode {
     }
 
     /// Stored events, from `/v1/status`.
+    /// The value of one Prometheus sample at `/metrics`, named with its
+    /// labels as the node prints them (`curbside_events_accepted_total{source="api"}`).
+    pub fn metric(&self, sample: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics", None);
+        let text = text.as_str()?.to_owned();
+        text.lines().find_map(|line| line.strip_prefix(sample)?.trim().parse().ok())
+    }
+
     pub fn event_count(&self) -> u64 {
         let (status, body) = self.get("/v1/status", None);
         assert_eq!(status, 200, "{body}");
@@ -373,6 +457,18 @@ impl TestNode {
     pub fn submit(&self, events: &[SignedEvent]) -> (u16, Value) {
         let encoded: Vec<String> = events.iter().map(wire).collect();
         self.post("/v1/events", &json!({ "events": encoded }), None)
+    }
+
+    /// Revokes the attestation (or charter) `target` through the admin API,
+    /// effective now; the revocation's id.
+    pub fn revoke(&self, target: &EventId, reason: &str) -> EventId {
+        let (status, body) = self.post(
+            "/v1/admin/revoke",
+            &json!({ "target": target.to_string(), "reason": reason }),
+            Some(&self.admin_token),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_str().unwrap().parse().unwrap()
     }
 
     /// Attests `physician` (handle `handle`) through the admin API; the attestation id.
@@ -448,16 +544,26 @@ pub struct Stopped {
     data: PathBuf,
     overrides: Overrides,
     tweak: fn(&mut NodeConfig),
+    netns: Option<PathBuf>,
     dir: Option<tempfile::TempDir>,
 }
 
 impl Stopped {
+    /// Every event id the stopped node's store holds (read from its data
+    /// directory, while no node runs on it).
+    pub fn event_ids(&self) -> std::collections::BTreeSet<EventId> {
+        let dir = DataDir::open(&self.data).unwrap();
+        let store =
+            curbside_node::store::Store::open(&dir.store_dir(), dir.genesis().clone()).unwrap();
+        store.timeline(Timestamp::from_millis(0)).map(|item| item.unwrap().1).collect()
+    }
+
     /// Starts the node again (a new port; peers are found again from the
     /// addresses its store remembers, not from bootstrap addresses).
     pub fn start(self) -> TestNode {
         let mut overrides = self.overrides;
         overrides.bootstrap.clear();
-        let mut node = TestNode::run_tweaked(&self.data, overrides, self.tweak);
+        let mut node = TestNode::launch(&self.data, overrides, self.tweak, None, self.netns);
         node._dir = self.dir;
         node
     }

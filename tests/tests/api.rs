@@ -179,7 +179,7 @@ fn bad_input_gets_its_code_and_the_node_keeps_serving() {
     let (_, metrics) = node.get("/metrics", None);
     let metrics = metrics.as_str().unwrap().to_string();
     assert!(
-        metrics.contains("curbside_events_rejected_total{code=\"bad_signature\"}"),
+        metrics.contains("curbside_events_rejected_total{code=\"bad_signature\",source=\"api\"}"),
         "{metrics}"
     );
 }

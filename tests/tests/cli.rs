@@ -46,3 +46,44 @@ fn every_rejection_code_is_listed() {
     let listed = String::from_utf8(out.stdout).unwrap();
     assert_eq!(listed.lines().collect::<Vec<_>>(), curbside_protocol::Rejection::CODES.to_vec());
 }
+
+/// Settings come from the environment over node.toml, and a bad value is
+/// refused naming the variable, before the node starts.
+#[test]
+fn environment_settings_are_checked_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let net = curbside_tests::Network::new();
+    curbside_node::datadir::DataDir::init(&data, &net.genesis).unwrap();
+    for (var, value) in [
+        ("CURBSIDE_MAX_PENDING", "lots"),
+        ("CURBSIDE_SESSION_HOURS", "0"),
+        ("CURBSIDE_PENDING_MAX_AGE_SECS", "0"),
+        ("CURBSIDE_SYNC_INTERVAL_SECS", "100000"),
+        ("CURBSIDE_MDNS", "perhaps"),
+        ("CURBSIDE_PEER_GOSSIP_BURST", "0"),
+    ] {
+        let mut child = Command::new(curbside_bin())
+            .args(["node", "run", "--data"])
+            .arg(&data)
+            .args(["--api", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"])
+            .env(var, value)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Refused at once; a node that started is stopped and fails the test.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let started = child.try_wait().unwrap().is_none();
+        if started {
+            child.kill().unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!started && !out.status.success(), "{var}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(var), "{var}={value}: {stderr}");
+    }
+}

@@ -15,8 +15,8 @@ use serde_json::Value;
 const LIMIT: Duration = Duration::from_secs(180);
 
 /// The steps, in order: a script reading the report may rely on these keys.
-const STEPS: [&str; 8] =
-    ["start", "charter", "attest", "case", "comments", "poll", "revoke", "outage"];
+const STEPS: [&str; 9] =
+    ["start", "charter", "attest", "case", "comments", "poll", "revoke", "outage", "audit"];
 
 #[test]
 fn the_demo_tells_the_whole_story_and_cleans_up() {
@@ -85,9 +85,14 @@ fn the_demo_tells_the_whole_story_and_cleans_up() {
     assert!(!tally["by_specialty"]["rows"].as_array().unwrap().is_empty(), "{tally:#}");
     assert!(tally["by_specialty"]["hidden_groups"].as_u64().unwrap() > 0, "{tally:#}");
     assert!(steps[7]["facts"]["catch_up_millis"].is_u64(), "{:#}", steps[7]);
+    // The regulator's audit read both hospitals' logs with no finding.
+    let audit = &steps[8]["facts"]["audit"];
+    assert_eq!(audit["finding_count"], 0, "{audit:#}");
+    assert_eq!(audit["verifiers"].as_array().unwrap().len(), 2, "{audit:#}");
 
     // The narration went to stderr, numbered, with a mark per check.
     assert!(narration.contains(" 8. St James's goes offline"), "{narration}");
+    assert!(narration.contains(" 9. A regulator audits"), "{narration}");
     assert!(narration.contains("✓ "), "{narration}");
     assert!(!narration.contains("✗ "), "{narration}");
 

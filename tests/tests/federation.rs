@@ -60,6 +60,15 @@ fn an_event_submitted_at_one_node_reaches_all_five() {
     for (node, token) in nodes.iter().zip(&tokens) {
         wait_until(LIMIT, "the post to reach every node", || node.has(&event.id(), token));
     }
+    // Each node counts what it stored by where it came from.
+    let accepted = |n: &TestNode, source: &str| {
+        n.metric(&format!("curbside_events_accepted_total{{source=\"{source}\"}}")).unwrap_or(0.0)
+    };
+    assert!(accepted(&nodes[3], "api") >= 1.0);
+    for (i, node) in nodes.iter().enumerate().filter(|(i, _)| *i != 3) {
+        let relayed = accepted(node, "gossip") + accepted(node, "sync");
+        assert!(relayed >= 2.0, "node {i} counts the attestation and the post it was sent");
+    }
 }
 
 /// A comment whose parent this node has not seen yet, and a post whose
@@ -97,6 +106,8 @@ fn out_of_order_arrival_resolves() {
     wait_until(LIMIT, "the parent and the held comment stored at B", || {
         b.has(&root.id(), &token) && b.has(&reply.id(), &token)
     });
+    let released = b.metric("curbside_events_accepted_total{source=\"released\"}");
+    assert!(released.unwrap_or(0.0) >= 1.0, "B counts the comment it released: {released:?}");
 }
 
 fn blocked_code(node: &TestNode, peer_id: &str) -> Option<String> {

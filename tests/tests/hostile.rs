@@ -1,5 +1,6 @@
-//! Hostile peers: a chartered node that gossips invalid events, or floods
-//! requests, is cut off while honest events keep flowing.
+//! Hostile peers: a chartered node that gossips invalid events, floods
+//! valid ones, or floods requests, is cut off while honest events keep
+//! flowing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -71,6 +72,69 @@ fn a_peer_gossiping_invalid_events_is_cut_off() {
     };
     wait_until(LIMIT, "the honest post at A", || a.has(&honest.id(), &token));
     assert_eq!(a.admitted_peers(), 1, "only the honest node is left");
+}
+
+/// A chartered peer gossiping a real, attested physician's properly signed
+/// posts far above the per-peer gossip rate has the excess dropped and is
+/// then blocked with `gossip_rate_limited`; meanwhile a post submitted at
+/// an honest node still reaches the victim by gossip.
+#[test]
+fn a_peer_flooding_valid_events_is_rate_limited_then_blocked() {
+    let net = Network::new();
+    // A low gossip limit, so the flood is far above it however slowly this
+    // machine publishes; no periodic sync, so what reaches A came by gossip.
+    let a = TestNode::start_unchartered(&[], &net, |c| {
+        if let Some(n) = c.net.as_mut() {
+            n.gossip_per_second = 20;
+            n.gossip_burst = 40;
+            n.sync_every = Duration::from_secs(3600);
+        }
+    });
+    assert_eq!(a.submit(&[net.charter(&a.key, &["GB"])]).0, 200);
+    let b = TestNode::start_peer(&net, &[a.p2p_addr()], &[]);
+    let evil = key("hostile-valid-flood");
+    let charter = net.charter(&evil.public(), &[]);
+    assert_eq!(a.submit(std::slice::from_ref(&charter)).0, 200);
+    let topic = curbside_node::net::hub_topic(net.id(), "general");
+    let hostile = HostilePeer::connect(&evil, &charter, &topic, &a.p2p_addr());
+    wait_until(LIMIT, "the hostile peer admitted and subscribed", || {
+        hostile.ready() && a.admitted_peers() == 2
+    });
+
+    // The flood is a real physician's: attested, every post valid.
+    let flooder = key("flooding-doctor");
+    a.attest(&net, &flooder, "dr-flooder", &["cardiology"], "GB");
+    let honest_doctor = key("honest-doctor");
+    a.attest(&net, &honest_doctor, "dr-honest", &["cardiology"], "GB");
+    wait_until(LIMIT, "the attestations at B", || b.session(&net, &honest_doctor).is_ok());
+    let token = a.session(&net, &honest_doctor).unwrap();
+    let before = a.event_count();
+    let flood: Vec<SignedEvent> =
+        (0..2000).map(|i| post(&net, &flooder, &format!("flood {i}"))).collect();
+    let honest = post(&net, &honest_doctor, "Honest post during the flood");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for event in &flood {
+                hostile.publish(event.to_bytes());
+            }
+        });
+        assert_eq!(b.submit(std::slice::from_ref(&honest)).0, 200);
+        wait_until(LIMIT, "the honest post at A", || a.has(&honest.id(), &token));
+    });
+
+    wait_until(LIMIT, "the flooding peer blocked", || {
+        blocked_code(&a, &hostile.peer_id).as_deref() == Some("gossip_rate_limited")
+    });
+    assert_eq!(a.admitted_peers(), 1, "only the honest node is left");
+    // What A took from the flood (once ingest has settled) is about its
+    // burst and rate, not the flood.
+    wait_until(LIMIT, "A's store settled, with some of the flood", || {
+        let count = a.event_count();
+        std::thread::sleep(Duration::from_millis(300));
+        count > before + 1 && a.event_count() == count
+    });
+    let taken = a.event_count() - before - 1;
+    assert!(taken < 500, "A stored {taken} of the {} flooded posts", flood.len());
 }
 
 /// A chartered peer sending requests far above the per-peer limit gets

@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use super::auth::Admin;
 use super::{ApiError, ApiJson, AppState};
 use crate::audit::{IssueError, Issued};
-use crate::ingest::Outcome;
 
 /// Longest attestation, in days (five years).
 const MAX_VALID_DAYS: u64 = 5 * 366;
@@ -99,9 +98,6 @@ async fn publish(
         IssueError::Store(e) => ApiError::from(e),
         IssueError::Ingest(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m),
     })?;
-    let outcomes =
-        [Outcome::Stored { id: issued.event.id() }, Outcome::Stored { id: issued.head.id() }];
-    state.metrics.record(&outcomes);
     Ok(issued)
 }
 

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiJson, AppState};
-use crate::ingest::IngestError;
+use crate::ingest::{IngestError, Source};
+use crate::metrics::Origin;
 
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +40,9 @@ fn decode_one(text: &str) -> Result<SignedEvent, Rejection> {
 
 /// Most events in one request.
 const MAX_EVENTS: usize = 1024;
+
+/// Refusals the API decides itself are counted as the API's.
+const AT_API: Origin = Origin::Submitted(Source::Local);
 
 fn refused(r: &Rejection) -> Value {
     json!({ "status": "rejected", "code": r.code(), "message": r.to_string() })
@@ -82,13 +86,19 @@ pub(crate) async fn submit(
     for event in each {
         match event {
             Ok(event) => match over_limit(&state, &event, now) {
-                Some(answer) => answers.push(Some(answer)),
+                Some(answer) => {
+                    state.metrics.record_refusal(AT_API, "rate_limited");
+                    answers.push(Some(answer));
+                }
                 None => {
                     answers.push(None);
                     decoded.push(event);
                 }
             },
-            Err(r) => answers.push(Some(refused(&r))),
+            Err(r) => {
+                state.metrics.record_refusal(AT_API, r.code());
+                answers.push(Some(refused(&r)));
+            }
         }
     }
     let outcomes = if decoded.is_empty() {
@@ -101,7 +111,6 @@ pub(crate) async fn submit(
             IngestError::Store(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m),
         })?
     };
-    state.metrics.record(&outcomes);
     let mut outcomes = outcomes.into_iter();
     let mut all = Vec::with_capacity(answers.len());
     for answer in answers {

@@ -19,9 +19,9 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::routing::{get, post};
 use curbside_protocol::SecretKey;
 
+pub use crate::metrics::Metrics;
 pub use auth::{SESSION_DOMAIN, session_message};
 pub(crate) use error::ApiError;
-pub use metrics::Metrics;
 
 use crate::ingest::Ingester;
 use crate::store::Store;

@@ -43,6 +43,11 @@ pub fn trust_topic(network: curbside_protocol::NetworkId) -> String {
     behaviour::Topics::new(network).trust().to_string()
 }
 
+/// The gossip topic of `hub` on `network`.
+pub fn hub_topic(network: curbside_protocol::NetworkId, hub: &str) -> String {
+    behaviour::Topics::new(network).hub(hub).to_string()
+}
+
 /// How a node takes part in the federation.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
@@ -64,6 +69,23 @@ pub struct NetConfig {
     /// Requests a second a peer may make (sync, fetch), with bursts of
     /// four times as many.
     pub requests_per_second: u32,
+    /// Gossip messages a second this node takes from one peer (the
+    /// propagation source: the neighbour that sent it, whoever wrote it),
+    /// with bursts of `gossip_burst`. Messages over it are dropped unjudged
+    /// and raise the peer's flooding penalty, which lowers its gossipsub
+    /// application score; past a penalty of 50 the peer is blocked
+    /// (`gossip_rate_limited`).
+    pub gossip_per_second: u32,
+    /// The burst of `gossip_per_second`.
+    pub gossip_burst: u32,
+    /// Valid events a minute of one physician this node forwards by gossip
+    /// (with bursts of `gossip_author_burst`); more are stored but not
+    /// forwarded (sync carries them), so a relay does not pass one
+    /// physician's flood on at full speed. The sender is not penalised: it
+    /// may be an honest relay.
+    pub gossip_author_per_minute: u32,
+    /// The burst of `gossip_author_per_minute`.
+    pub gossip_author_burst: u32,
     /// Most connections in all.
     pub max_connections: u32,
     /// Peers this node keeps dialling towards.
@@ -85,6 +107,10 @@ impl Default for NetConfig {
             ban_for: Duration::from_secs(600),
             max_offences_per_minute: 20,
             requests_per_second: 200,
+            gossip_per_second: 100,
+            gossip_burst: 1000,
+            gossip_author_per_minute: 240,
+            gossip_author_burst: 120,
             max_connections: 128,
             target_peers: 8,
             admission_timeout: Duration::from_secs(20),

@@ -18,10 +18,13 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::behaviour::{
     Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, Topics, UNVERIFIED_SCORE, build_swarm,
 };
-use super::peers::{Admission, Bucket, Offences, admission, credentials, key_of};
+use super::peers::{
+    Admission, Bucket, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, forwards, key_of,
+};
 use super::wire::{MAX_FETCH_IDS, Request, Response};
 use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
 use crate::ingest::{Outcome, Source};
+use crate::ratelimit::Buckets;
 use crate::sync::{Scope, SyncProgress, SyncReport, Transport, recon};
 
 /// How long a peer that showed no charter waits before it may try again.
@@ -48,14 +51,24 @@ pub(crate) enum Command {
     Request { peer: PeerId, request: Request, reply: oneshot::Sender<Result<Response, String>> },
     /// Answer an inbound request (computed off the runner).
     Respond { channel: ResponseChannel<Response>, response: Response },
-    /// Ingest's verdict on a gossip message.
-    Judged { message: MessageId, source: PeerId, outcome: Result<Outcome, String> },
+    /// Ingest's verdict on a gossip message (boxed: it is the largest).
+    Judged(Box<Judged>),
     /// A new peer's credentials were ingested: check it again.
     Checked { peer: PeerId },
     /// A sync made progress.
     SyncProgress { peer: PeerId, progress: SyncProgress },
     /// A sync ended.
     SyncDone { peer: PeerId, result: Result<SyncReport, String> },
+}
+
+/// Ingest's verdict on a gossip message.
+pub(crate) struct Judged {
+    message: MessageId,
+    /// The peer that sent it.
+    source: PeerId,
+    /// A physician's content event's author; `None` for trust events.
+    author: Option<PublicKey>,
+    outcome: Result<Outcome, String>,
 }
 
 impl std::fmt::Debug for Command {
@@ -66,7 +79,7 @@ impl std::fmt::Debug for Command {
             Command::Peers(_) => "Peers",
             Command::Request { .. } => "Request",
             Command::Respond { .. } => "Respond",
-            Command::Judged { .. } => "Judged",
+            Command::Judged(_) => "Judged",
             Command::Checked { .. } => "Checked",
             Command::SyncProgress { .. } => "SyncProgress",
             Command::SyncDone { .. } => "SyncDone",
@@ -92,6 +105,7 @@ struct Peer {
     addresses: HashSet<Multiaddr>,
     listen: Vec<Multiaddr>,
     requests: Bucket,
+    gossip: GossipRate,
     offences: Offences,
     syncing: Option<SyncProgress>,
     last_sync: Option<SyncReport>,
@@ -129,6 +143,8 @@ pub(crate) struct Runner {
     /// Something arrived during the running sync that it may have missed.
     sync_again: bool,
     listening: Vec<Multiaddr>,
+    /// Each physician's valid events forwarded by gossip lately.
+    forwarded: Buckets<PublicKey>,
 }
 
 /// Wakes the runner.
@@ -162,6 +178,8 @@ impl Runner {
         })
         .map_err(NetError::Swarm)?;
         let announcements = Some(parts.ingester.announcements());
+        let forwarded =
+            Buckets::per_minute(config.gossip_author_per_minute, config.gossip_author_burst);
         let mut runner = Self {
             node_key,
             config,
@@ -179,6 +197,7 @@ impl Runner {
             sync_running: None,
             sync_again: false,
             listening: Vec::new(),
+            forwarded,
         };
         runner.subscribe_hubs();
         for addr in runner.config.listen.clone() {
@@ -356,6 +375,11 @@ impl Runner {
                     self.config.requests_per_second,
                     self.config.requests_per_second.saturating_mul(4),
                 ),
+                gossip: GossipRate::new(
+                    self.config.gossip_per_second,
+                    self.config.gossip_burst,
+                    Instant::now(),
+                ),
                 offences: Offences::default(),
                 syncing: None,
                 last_sync: None,
@@ -466,6 +490,20 @@ impl Runner {
     // ----- gossip -----------------------------------------------------------------
 
     fn on_gossip(&mut self, source: PeerId, message: MessageId, data: &[u8]) {
+        // Metered before anything is decoded or verified: a flood costs
+        // this node a map lookup a message, not a signature check.
+        let Some(peer) = self.peers.get_mut(&source) else {
+            // Refused a moment ago; its last messages are not judged.
+            self.report(&message, &source, MessageAcceptance::Ignore);
+            return;
+        };
+        if let Some(penalty) = peer.gossip.over(Instant::now()) {
+            // Not forwarded and not held against the message: the same
+            // event may come from an honest peer, or by sync.
+            self.report(&message, &source, MessageAcceptance::Ignore);
+            self.gossip_flood(source, penalty);
+            return;
+        }
         let event = match SignedEvent::decode(data) {
             Ok(event) => event,
             Err(rejection) => {
@@ -474,6 +512,7 @@ impl Runner {
                 return;
             }
         };
+        let author = (!event.kind().is_trust()).then(|| *event.author());
         let ingester = self.parts.ingester.clone();
         let commands = self.commands.clone();
         tokio::spawn(async move {
@@ -482,13 +521,47 @@ impl Runner {
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|mut o| o.pop().ok_or_else(|| "no outcome".to_string()));
-            let _ = commands.send(Command::Judged { message, source, outcome }).await;
+            let judged = Judged { message, source, author, outcome };
+            let _ = commands.send(Command::Judged(Box::new(judged))).await;
         });
     }
 
-    fn on_judged(&mut self, message: MessageId, source: PeerId, outcome: Result<Outcome, String>) {
+    /// A peer gossiped over its rate: its application score goes down by
+    /// its flooding penalty, and past [`FLOOD_BLOCK`] it is cut off.
+    fn gossip_flood(&mut self, peer_id: PeerId, penalty: f64) {
+        let (rate, burst) = (self.config.gossip_per_second, self.config.gossip_burst);
+        if penalty >= FLOOD_BLOCK {
+            self.refuse(
+                peer_id,
+                "gossip_rate_limited",
+                format!(
+                    "gossiped far over {rate} messages a second (bursts of {burst}): \
+                     flooding penalty {penalty:.0}"
+                ),
+            );
+            return;
+        }
+        tracing::debug!(peer = %peer_id, penalty, "gossip over the per-peer rate dropped");
+        self.set_flood_score(peer_id, penalty);
+    }
+
+    /// The application score of a peer with flooding penalty `penalty`.
+    fn set_flood_score(&mut self, peer_id: PeerId, penalty: f64) {
+        let Some(peer) = self.peers.get(&peer_id) else { return };
+        let base = if peer.state == State::Admitted { 0.0 } else { UNVERIFIED_SCORE };
+        self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, base - penalty);
+    }
+
+    fn on_judged(&mut self, Judged { message, source, author, outcome }: Judged) {
         let acceptance = match outcome {
-            Ok(Outcome::Stored { .. }) => MessageAcceptance::Accept,
+            Ok(Outcome::Stored { id }) => {
+                if forwards(&mut self.forwarded, author.as_ref(), Instant::now()) {
+                    MessageAcceptance::Accept
+                } else {
+                    tracing::debug!(event = %id, author = ?author, "stored, not forwarded: the physician is over the gossip rate");
+                    MessageAcceptance::Ignore
+                }
+            }
             Ok(Outcome::Duplicate { .. }) => MessageAcceptance::Ignore,
             Ok(Outcome::Pending { id, waiting_for }) => {
                 // Something it needs is missing here: reconcile with the
@@ -836,6 +909,15 @@ impl Runner {
             self.blocked.remove(&peer);
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
+        let forgiven: Vec<(PeerId, f64)> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, p)| p.gossip.last_penalty() > 0.0)
+            .map(|(id, p)| (*id, p.gossip.penalty(now)))
+            .collect();
+        for (peer, penalty) in forgiven {
+            self.set_flood_score(peer, penalty);
+        }
         let at = (self.parts.clock)();
         let mut refuse = Vec::new();
         let mut ask = Vec::new();
@@ -906,9 +988,7 @@ impl Runner {
                 }
             }
             Command::Respond { channel, response } => self.respond(channel, response),
-            Command::Judged { message, source, outcome } => {
-                self.on_judged(message, source, outcome)
-            }
+            Command::Judged(judged) => self.on_judged(*judged),
             Command::Checked { peer } => {
                 let Some(key) = self.peers.get(&peer).and_then(|p| p.key) else { return };
                 match admission(&self.parts.store, &key, (self.parts.clock)()) {

@@ -406,6 +406,24 @@ fn a_store_of_the_first_layout_is_refused_with_its_version() {
 fn a_store_in_use_is_refused_as_busy() {
     let (_fed, n, _drs) = setup();
     let genesis = n.store.genesis().clone();
-    let err = Store::open(n._dir.path(), genesis).err().expect("a second open must fail");
-    assert!(matches!(err, StoreError::Busy(_)), "{err}");
+    match Store::open(n._dir.path(), genesis) {
+        Err(StoreError::Busy(dir)) => assert!(dir.contains(n._dir.path().to_str().unwrap())),
+        Err(other) => panic!("refused otherwise: {other}"),
+        Ok(_) => panic!("a second open must fail"),
+    }
+}
+
+#[test]
+fn replies_ahead_of_their_parents_in_one_batch_are_stored() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "Hypokalaemia");
+    let reply = fed.comment(&drs[1], &post, "Check magnesium");
+    let nested = fed.comment(&drs[0], &reply, "0.5 mmol/L");
+    // The deepest first: each waits for the next one in the same batch.
+    let outcomes = put(&n, &fed, &[nested.clone(), reply.clone(), post.clone()]);
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Stored { .. })), "{outcomes:?}");
+    for e in [&post, &reply, &nested] {
+        assert!(n.store.get(&e.id()).unwrap().is_some());
+    }
+    assert_eq!(n.store.counts().unwrap().pending, 0, "nothing is left waiting");
 }

@@ -16,10 +16,14 @@ use crate::net::wire::{MAX_FETCH_IDS, Request, Response};
 /// Fetch requests in flight at once.
 const FETCH_DEPTH: usize = 3;
 
-/// Most reconciliation rounds in one scope: a million events differing in
-/// ten thousand places take 9; a peer that keeps a session going longer is
+/// Most reconciliation rounds in one scope before the differences found
+/// add to it: a million events differing in ten thousand places take 9; a
+/// peer that keeps a session going longer without differences to show is
 /// not reconciling in good faith.
 const MAX_ROUNDS: u32 = 48;
+/// One more round is allowed for every this many differences found: half
+/// of what one reply of ids can carry, so a long listing always fits.
+const IDS_PER_EXTRA_ROUND: usize = 16_384;
 
 /// How a sync reaches its peer.
 pub(crate) trait Transport {
@@ -96,13 +100,18 @@ async fn reconcile<T: Transport>(
     report: &mut SyncReport,
 ) -> Result<Vec<EventId>, String> {
     let mut need = Vec::new();
+    let mut lacks = 0;
     let mut message = index.read(scope, recon::initiate);
     for round in 1.. {
-        if round > MAX_ROUNDS {
-            return Err(format!(
-                "reconciliation of {} took over {MAX_ROUNDS} rounds",
-                scope.name()
-            ));
+        // Listing ids costs rounds in proportion to the difference (a new
+        // node learns a million ids in about 32 replies of 1 MiB), so the
+        // bound grows with what the rounds so far have found: a peer can
+        // only keep a session going by sending differences, which the
+        // fetches after it must then justify.
+        let limit = MAX_ROUNDS
+            + u32::try_from((need.len() + lacks) / IDS_PER_EXTRA_ROUND).unwrap_or(u32::MAX);
+        if round > limit {
+            return Err(format!("reconciliation of {} took over {limit} rounds", scope.name()));
         }
         report.bytes_reconciling += encoded_len(&message);
         let reply = match transport.request(Request::Reconcile { scope, message }).await? {
@@ -118,6 +127,7 @@ async fn reconcile<T: Transport>(
             .map_err(|e| format!("the peer's reconciliation message: {e}"))?;
         need.extend(step.need.into_iter().map(EventId::from_bytes));
         report.peer_lacks += step.have.len();
+        lacks += step.have.len();
         match step.next {
             Some(next) => message = next,
             None => break,

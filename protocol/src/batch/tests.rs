@@ -301,3 +301,51 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+/// An attestation's proof of possession is judged in the batch, and
+/// validation reports the verdict exactly as it does for the single path:
+/// a stolen proof is `bad_possession_proof` however the event arrived.
+#[test]
+fn possession_proofs_are_judged_in_the_batch_as_alone() {
+    let mut fed = Federation::new();
+    let verifier = fed.verifier().clone();
+    let mut events = Vec::new();
+    for i in 0..12 {
+        let dr = crate::SecretKey::generate();
+        let att = fed.attestation(&dr, &format!("dr-p{i}"), &["oncology"], "GB");
+        if i % 4 == 1 {
+            // Someone else's key, with this physician's proof.
+            let Body::Attestation(a) = att.body().clone() else { unreachable!() };
+            let other = crate::SecretKey::generate().public();
+            events.push(
+                fed.sign(&verifier, Body::Attestation(crate::Attestation { subject: other, ..a })),
+            );
+        } else {
+            events.push(att);
+        }
+    }
+    let dr = fed.physician("dr-posts");
+    events.extend((0..20).map(|i| fed.post(&dr, &format!("post {i}"))));
+    for (event, result) in events.iter().zip(verify_batch(events.clone())) {
+        let batched =
+            result.expect("every event signature is good").validate(fed.view(), fed.now());
+        let alone = crate::validate(event, fed.view(), fed.now());
+        match (batched, alone) {
+            (Ok(_), Ok(_)) => {}
+            (Err((_, b)), Err(a)) => assert_eq!(b, a),
+            (b, a) => panic!("batch {:?} but alone {:?}", b.map(|_| ()), a.map(|_| ())),
+        }
+    }
+    let verdicts: Vec<_> = verify_batch(events)
+        .into_iter()
+        .map(|r| r.unwrap().validate(fed.view(), fed.now()))
+        .collect();
+    let stolen = verdicts
+        .iter()
+        .filter(|r| {
+            matches!(r, Err((_, crate::NotAccepted::Invalid(Rejection::BadPossessionProof { .. }))))
+        })
+        .count();
+    assert_eq!(stolen, 3);
+    assert_eq!(verdicts.iter().filter(|r| r.is_ok()).count(), 29);
+}

@@ -87,46 +87,67 @@ impl std::ops::Deref for VerifiedEvent {
     }
 }
 
-/// A signed event whose signature has been checked (by
+/// A signed event whose signatures have been checked (by
 /// [`crate::verify_batch`] or [`SignatureVerified::check`]), so that
-/// validation need not check it again.
+/// validation need not check them again.
+///
+/// For an attestation that is two signatures: the verifier's over the
+/// event and the physician's proof of possession inside it. The proof's
+/// verdict is kept rather than acted on, so that validation still reports
+/// it where it always does, after the body's other rules: an event gets the
+/// same rejection whichever path it took.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignatureVerified(SignedEvent);
+pub struct SignatureVerified {
+    event: SignedEvent,
+    /// `Some(verdict)` for an attestation's proof of possession.
+    possession: Option<bool>,
+}
 
 impl SignatureVerified {
-    /// Checks one event's signature ([`crate::PublicKey::verify`]).
+    /// Checks one event's signature ([`crate::PublicKey::verify`]), and an
+    /// attestation's proof of possession.
     pub fn check(event: SignedEvent) -> Result<Self, (SignedEvent, Rejection)> {
         match event.verify_signature() {
-            Ok(()) => Ok(Self(event)),
+            Ok(()) => {
+                let possession = match event.body() {
+                    crate::Body::Attestation(a) => {
+                        Some(a.verify_possession(&event.event().network).is_ok())
+                    }
+                    _ => None,
+                };
+                Ok(Self { event, possession })
+            }
             Err(_) => Err((event, Rejection::BadSignature)),
         }
     }
 
-    /// Made by the batch verifier after the batch equation held.
-    pub(crate) fn assume_checked(event: SignedEvent) -> Self {
-        Self(event)
+    /// Made by the batch verifier after the batch equation held, with the
+    /// verdict on an attestation's proof of possession.
+    pub(crate) fn assume_checked(event: SignedEvent, possession: Option<bool>) -> Self {
+        Self { event, possession }
     }
 
     /// The event.
     pub fn event(&self) -> &SignedEvent {
-        &self.0
+        &self.event
     }
 
     /// Gives back the event.
     pub fn into_inner(self) -> SignedEvent {
-        self.0
+        self.event
     }
 
-    /// Validates everything but the (already checked) signature, keeping
+    /// Validates everything but the (already checked) signatures, keeping
     /// ownership: the path ingest takes after batch verification.
     pub fn validate(
         self,
         view: &impl TrustView,
         now: Timestamp,
     ) -> Result<VerifiedEvent, (SignedEvent, NotAccepted)> {
-        match check(&self.0, view, now, Signature::AlreadyVerified) {
-            Ok(authority) => Ok(VerifiedEvent { event: self.0, authority }),
-            Err(e) => Err((self.0, e)),
+        let checked = Signature::AlreadyVerified { possession: self.possession };
+        match check(&self.event, view, now, checked) {
+            Ok(authority) => Ok(VerifiedEvent { event: self.event, authority }),
+            Err(e) => Err((self.event, e)),
         }
     }
 }
@@ -155,11 +176,15 @@ impl<'e> Accepted<'e> {
     }
 }
 
-/// Whether validation must check the signature.
+/// Whether validation must check the signatures.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Signature {
+pub(super) enum Signature {
     Verify,
-    AlreadyVerified,
+    /// Checked before; `possession` is the verdict on an attestation's
+    /// proof of possession.
+    AlreadyVerified {
+        possession: Option<bool>,
+    },
 }
 
 /// Decides whether `event` is acceptable given what `view` knows, at `now`.
@@ -232,7 +257,7 @@ fn check(
         .into());
     }
     let authority = rules::authority(event, view)?;
-    rules::body(event, view, &authority)?;
+    rules::body(event, view, &authority, signature)?;
     Ok(authority)
 }
 

@@ -220,6 +220,7 @@ pub(super) fn body(
     event: &SignedEvent,
     view: &impl TrustView,
     authority: &Authority,
+    signature: super::Signature,
 ) -> Result<(), NotAccepted> {
     let at = event.created_at();
     let params = view.genesis().params;
@@ -245,7 +246,11 @@ pub(super) fn body(
                 }
                 .into());
             }
-            if a.verify_possession(&event.event().network).is_err() {
+            let possessed = match signature {
+                super::Signature::AlreadyVerified { possession: Some(verdict) } => verdict,
+                _ => a.verify_possession(&event.event().network).is_ok(),
+            };
+            if !possessed {
                 return Err(Rejection::BadPossessionProof { subject: a.subject }.into());
             }
         }

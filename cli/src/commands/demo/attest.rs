@@ -77,11 +77,13 @@ pub(crate) fn attest(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         let id =
             attest_at(demo, node, &p.key, p.who.handle, p.who.specialty, jurisdiction, &licence)
                 .with_context(|| format!("{} attesting {}", node.site.short, p.who.handle))?;
-        issued.push(id);
+        issued.push((id, licence));
     }
-    for (p, id) in demo.physicians.iter_mut().zip(&issued) {
+    for (p, (id, licence)) in demo.physicians.iter_mut().zip(&issued) {
         p.attestation = Some(*id);
+        p.licence = Some(licence.clone());
     }
+    let issued: Vec<EventId> = issued.into_iter().map(|(id, _)| id).collect();
     demo.made.extend(&issued);
     let table = roster(&demo.physicians);
     log.show(&table);

@@ -14,6 +14,7 @@
 //! step report on stdout (the narration goes to stderr).
 
 mod attest;
+mod audit;
 mod cast;
 mod clinic;
 mod federation;
@@ -73,6 +74,7 @@ pub(crate) const STEPS: &[Step] = &[
         title: "St James's goes offline, the others go on, and it catches up",
         run: outage::outage,
     },
+    Step { key: "audit", title: "A regulator audits both hospitals' logs", run: audit::audit },
 ];
 
 /// Set on Ctrl-C (or SIGTERM): every wait gives up, the demo cleans up.
@@ -143,6 +145,8 @@ pub(crate) struct Physician {
     pub(crate) key: SecretKey,
     /// Their attestation, once issued.
     pub(crate) attestation: Option<EventId>,
+    /// The licence number the hospital checked against the register.
+    pub(crate) licence: Option<String>,
 }
 
 /// Everything the story needs from step to step.
@@ -169,7 +173,12 @@ impl Demo {
         let genesis = Genesis::new("Curbside demo", vec![root.public()], curbside_node::now());
         let physicians = cast::DOCTORS
             .iter()
-            .map(|who| Physician { who: *who, key: SecretKey::generate(), attestation: None })
+            .map(|who| Physician {
+                who: *who,
+                key: SecretKey::generate(),
+                attestation: None,
+                licence: None,
+            })
             .collect();
         Self {
             root,

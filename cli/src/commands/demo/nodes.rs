@@ -202,6 +202,11 @@ impl DemoNode {
         }
     }
 
+    /// Its data directory.
+    pub(crate) fn data(&self) -> &Path {
+        &self.data
+    }
+
     /// `http://127.0.0.1:PORT`, or `stopped`.
     pub(crate) fn url(&self) -> String {
         self.running.as_ref().map_or_else(|| "stopped".into(), |r| r.client.url().to_owned())

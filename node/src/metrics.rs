@@ -1,0 +1,126 @@
+//! The node's Prometheus metrics, counted where events are decided: on the
+//! ingest thread, for every source (the API, gossip, sync, and pending
+//! events released by what arrived). The API serves them at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::ingest::{Outcome, Source};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabel {
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabel {
+    code: &'static str,
+    source: &'static str,
+}
+
+/// Where an outcome came from, as its label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Submitted through this node's API, by gossip or by sync.
+    Submitted(Source),
+    /// Held for a dependency, then stored once it arrived.
+    Released,
+}
+
+impl Origin {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Submitted(Source::Local) => "api",
+            Self::Submitted(Source::Gossip) => "gossip",
+            Self::Submitted(Source::Sync) => "sync",
+            Self::Released => "released",
+        }
+    }
+}
+
+/// The node's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    accepted: Family<SourceLabel, Counter>,
+    rejected: Family<RefusalLabel, Counter>,
+    pending: Gauge,
+    store_bytes: Gauge,
+    events: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("curbside");
+        let accepted = Family::<SourceLabel, Counter>::default();
+        let rejected = Family::<RefusalLabel, Counter>::default();
+        let pending = Gauge::default();
+        let store_bytes = Gauge::default();
+        let events = Gauge::default();
+        registry.register(
+            "events_accepted",
+            "Events accepted and stored, by source",
+            accepted.clone(),
+        );
+        registry.register(
+            "events_rejected",
+            "Events refused, by code and source",
+            rejected.clone(),
+        );
+        registry.register("events_pending", "Events waiting for a dependency", pending.clone());
+        registry.register("events_stored", "Events in the store", events.clone());
+        registry.register("store_bytes", "Bytes the store uses on disk", store_bytes.clone());
+        Self { registry, accepted, rejected, pending, store_bytes, events }
+    }
+}
+
+fn gauge(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Metrics {
+    /// Counts the outcomes of events from `origin`.
+    pub fn record(&self, origin: Origin, outcomes: &[Outcome]) {
+        let source = origin.label();
+        for o in outcomes {
+            match o {
+                Outcome::Stored { .. } => {
+                    self.accepted.get_or_create(&SourceLabel { source }).inc();
+                }
+                Outcome::Rejected { code, .. } => {
+                    self.rejected.get_or_create(&RefusalLabel { code, source }).inc();
+                }
+                Outcome::Duplicate { .. } | Outcome::Pending { .. } => {}
+            }
+        }
+    }
+
+    /// Counts one refusal decided before ingest (at the API: an event
+    /// that does not decode, or an author over their rate).
+    pub fn record_refusal(&self, origin: Origin, code: &'static str) {
+        self.rejected.get_or_create(&RefusalLabel { code, source: origin.label() }).inc();
+    }
+
+    /// Counts `n` pending events stored once what they waited for arrived.
+    pub fn record_released(&self, n: usize) {
+        let source = Origin::Released.label();
+        self.accepted.get_or_create(&SourceLabel { source }).inc_by(n as u64);
+    }
+
+    /// Sets the gauges from the store's counts.
+    pub fn set_counts(&self, counts: &crate::store::StoreCounts) {
+        self.pending.set(gauge(counts.pending));
+        self.events.set(gauge(counts.events));
+        self.store_bytes.set(gauge(counts.bytes_on_disk));
+    }
+
+    /// The OpenMetrics text.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}

@@ -1,0 +1,190 @@
+//! Propagation across a federation on loopback (issue 4's figure).
+//!
+//! `CURBSIDE_BENCH_NODES` real nodes (default 16) run in this process, each
+//! with its own store, API and libp2p swarm on 127.0.0.1; node i dials node
+//! 0 and node i−1, and the rest they find by kademlia. Node 0 is chartered
+//! to verify and attests the physicians. Then posts are submitted at the
+//! last node at `CURBSIDE_BENCH_RATE` events a second (default 50) for
+//! `CURBSIDE_BENCH_SECONDS` (default 20), each by one of enough physicians
+//! that none nears the per-author limit. Every node reports each event it
+//! stores, from its ingest thread, the moment the event is durable
+//! (`curbside_node::run_observed`); an event's latency is from just before
+//! its `POST /v1/events` to its storage at the last node to store it.
+//!
+//! ```text
+//! cargo bench -p curbside-tests --bench propagation
+//! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use curbside_node::ingest::Observer;
+use curbside_protocol::testkit::key;
+use curbside_protocol::{EventId, Kind, SecretKey};
+use curbside_tests::{Network, TestNode, wait_until};
+
+/// When each event was submitted, and when each node stored it.
+#[derive(Default)]
+struct Times {
+    submitted: HashMap<EventId, Instant>,
+    stored: HashMap<EventId, Vec<Instant>>,
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn main() {
+    let n = env("CURBSIDE_BENCH_NODES", 16) as usize;
+    let rate = env("CURBSIDE_BENCH_RATE", 50);
+    let seconds = env("CURBSIDE_BENCH_SECONDS", 20);
+    let total = rate * seconds;
+    // Each physician posts at most 40 a minute (the API allows 60).
+    let physicians = (rate * 60).div_ceil(40) as usize;
+    let net = Network::new();
+    let times = Arc::new(Mutex::new(Times::default()));
+
+    let started = Instant::now();
+    let mut nodes: Vec<TestNode> = Vec::with_capacity(n);
+    for i in 0..n {
+        let times = times.clone();
+        let observer: Observer = Arc::new(move |stored| {
+            let at = Instant::now();
+            let mut times = times.lock().unwrap_or_else(|p| p.into_inner());
+            for (_, id, kind) in stored {
+                if *kind == Kind::Post {
+                    times.stored.entry(*id).or_default().push(at);
+                }
+            }
+        });
+        let bootstrap: Vec<String> = match i {
+            0 => vec![],
+            1 => vec![nodes[0].p2p_addr()],
+            _ => vec![nodes[0].p2p_addr(), nodes[i - 1].p2p_addr()],
+        };
+        let verify: &[&str] = if i == 0 { &["GB"] } else { &[] };
+        nodes.push(TestNode::start_peer_observed(&net, &bootstrap, verify, observer));
+    }
+    let limit = Duration::from_secs(120);
+    wait_until(limit, "every node to admit at least two peers", || {
+        nodes.iter().all(|node| node.admitted_peers() >= 2.min(n - 1))
+    });
+    let doctors: Vec<SecretKey> =
+        (0..physicians).map(|i| key(&format!("propagation-{i}"))).collect();
+    for (i, doctor) in doctors.iter().enumerate() {
+        nodes[0].attest(&net, doctor, &format!("dr-prop-{i}"), &["cardiology"], "GB");
+    }
+    for node in &nodes {
+        for doctor in &doctors {
+            wait_until(limit, "every attestation at every node", || {
+                node.session(&net, doctor).is_ok()
+            });
+        }
+    }
+    let peers: Vec<usize> = nodes.iter().map(TestNode::admitted_peers).collect();
+    // Let the gossip mesh settle (a few heartbeats) before measuring.
+    std::thread::sleep(Duration::from_secs(3));
+    let ready = started.elapsed();
+
+    let submitter = &nodes[n - 1];
+    let every = Duration::from_secs_f64(1.0 / rate as f64);
+    let t0 = Instant::now();
+    for k in 0..total {
+        let due = t0 + every * k as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let doctor = &doctors[k as usize % physicians];
+        let event = net.post(doctor, &format!("Propagation {k}"));
+        times.lock().unwrap().submitted.insert(event.id(), Instant::now());
+        let (status, body) = submitter.submit(std::slice::from_ref(&event));
+        assert_eq!(status, 200, "{body}");
+    }
+    let submitting = t0.elapsed();
+    let everywhere =
+        |t: &Times| t.submitted.keys().all(|id| t.stored.get(id).map_or(0, Vec::len) == n);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && !everywhere(&times.lock().unwrap()) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let t = times.lock().unwrap();
+    let mut to_last: Vec<Duration> = Vec::new();
+    let mut to_first_peer: Vec<Duration> = Vec::new();
+    let mut incomplete = 0;
+    for (id, at) in &t.submitted {
+        let stored = t.stored.get(id).map(Vec::as_slice).unwrap_or_default();
+        if stored.len() < n {
+            incomplete += 1;
+            continue;
+        }
+        let mut sorted: Vec<Duration> = stored.iter().map(|s| s.duration_since(*at)).collect();
+        sorted.sort();
+        to_last.push(sorted[n - 1]);
+        if n > 1 {
+            to_first_peer.push(sorted[1]);
+        }
+    }
+    to_last.sort();
+    to_first_peer.sort();
+    let target = Duration::from_millis(200);
+    let p99 = percentile(&to_last, 99.0);
+
+    println!(
+        "propagation: {n} nodes on 127.0.0.1, {rate} events/s for {seconds} s ({total} posts by {physicians} physicians), submitted at node {}",
+        n - 1
+    );
+    println!(
+        "machine: {} threads available",
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
+    println!(
+        "setup (nodes, attestations, mesh): {:.1} s; submitting took {:.1} s",
+        ready.as_secs_f64(),
+        submitting.as_secs_f64()
+    );
+    println!("admitted peers per node: {peers:?}");
+    println!("measurement (ms, submission to durable storage)     p50      p90      p99      max");
+    for (name, sorted) in
+        [("at the first other node", &to_first_peer), ("at the last of all nodes", &to_last)]
+    {
+        println!(
+            "{name:<48} {:>8} {:>8} {:>8} {:>8}",
+            ms(percentile(sorted, 50.0)),
+            ms(percentile(sorted, 90.0)),
+            ms(percentile(sorted, 99.0)),
+            ms(sorted.last().copied().unwrap_or_default()),
+        );
+    }
+    println!("events not stored by every node within 30 s: {incomplete}");
+    println!("load average at the end (1, 5, 15 min): {}", load_average());
+    println!(
+        "\np99 to the last node = {} ms (target < {} ms): {}",
+        ms(p99),
+        target.as_millis(),
+        if incomplete == 0 && p99 < target { "met" } else { "NOT met" }
+    );
+    drop(t);
+    drop(nodes);
+}

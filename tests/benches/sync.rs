@@ -172,6 +172,13 @@ fn sync_report(node: &TestNode) -> Value {
 }
 
 fn main() {
+    // The nodes' logs, for RUST_LOG=curbside_node=info and the like.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let n = env("CURBSIDE_BENCH_EVENTS", 1_000_000);
     let diff = env("CURBSIDE_BENCH_DIFF", 1_000);
     let net = Network::new();

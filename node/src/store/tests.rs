@@ -406,7 +406,7 @@ fn a_store_of_the_first_layout_is_refused_with_its_version() {
 fn a_store_in_use_is_refused_as_busy() {
     let (_fed, n, _drs) = setup();
     let genesis = n.store.genesis().clone();
-    let err = Store::open(n._dir.path(), genesis).err().expect("a second open must fail");
+    let err = Store::open(n._dir.path(), genesis).expect_err("a second open must fail");
     assert!(matches!(err, StoreError::Busy(_)), "{err}");
 }
 

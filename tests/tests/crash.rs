@@ -38,3 +38,43 @@ fn every_acknowledged_event_survives_a_thousand_kills() {
     assert_passed(&report);
     assert_eq!(report.kills, kills);
 }
+
+/// `curbside node check`: refuses a store a running node holds, and passes
+/// a stopped node's store, saying what it compared.
+#[test]
+fn node_check_passes_a_stopped_store_and_refuses_a_running_one() {
+    use curbside_tests::{Network, TestNode, curbside_bin};
+    let network = Network::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("node");
+    curbside_node::datadir::DataDir::init(&data, &network.genesis).unwrap();
+    std::fs::write(data.join("node.toml"), "listen = []\n").unwrap();
+    let check = || {
+        let out = std::process::Command::new(curbside_bin())
+            .args(["--json", "node", "check", "--data"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let node = TestNode::run(&data);
+    let (status, body) = node.submit(&[network.charter(&node.key, &["GB"])]);
+    assert_eq!(status, 200, "{body}");
+    let (code, _, stderr) = check();
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    drop(node);
+
+    let (code, stdout, stderr) = check();
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let answer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["sound"], true, "{answer}");
+    assert_eq!(answer["report"]["events"], 1, "{answer}");
+    assert_eq!(answer["report"]["problem_count"], 0, "{answer}");
+    assert!(answer["report"]["index_entries"].as_u64().unwrap() >= 2, "{answer}");
+}

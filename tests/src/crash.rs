@@ -100,6 +100,8 @@ pub struct CrashReport {
     pub seed: u64,
     /// Wall time of the run, seconds.
     pub seconds: f64,
+    /// Of which spent opening and checking the store after kills.
+    pub verify_seconds: f64,
     /// The data directory, kept when the run failed (for evidence).
     pub kept: Option<PathBuf>,
 }
@@ -458,10 +460,18 @@ pub fn run(config: &CrashConfig) -> CrashReport {
             n.kill();
         }
         report.kills += 1;
-        if !verify(&data, &me, &shared, &mut report)
-            || !report.passed()
-            || report.kills >= config.kills
-        {
+        let verifying = Instant::now();
+        let passed = verify(&data, &me, &shared, &mut report);
+        report.verify_seconds += verifying.elapsed().as_secs_f64();
+        if report.kills.is_multiple_of(100) {
+            eprintln!(
+                "crash: {} kills, {} acknowledged events checked, {:.0} s",
+                report.kills,
+                report.acknowledged,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if !passed || !report.passed() || report.kills >= config.kills {
             break;
         }
         let restarted = node.insert(NodeProcess::spawn(&data_path, &log));

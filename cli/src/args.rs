@@ -145,6 +145,13 @@ pub(crate) enum NodeCommand {
     Run(RunArgs),
     /// Show a running node's network, peers and sync state (asks --node).
     Status,
+    /// Check a stopped node's store: counts, every index against the events,
+    /// audit logs against their signed heads; exit 1 on any problem.
+    Check {
+        /// The node's data directory (the node must not be running).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

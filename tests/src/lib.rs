@@ -6,6 +6,7 @@
 //! on an OS-chosen loopback port, stopped on drop) and small HTTP helpers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod crash;
 pub mod hostile;
 pub mod netns;
 

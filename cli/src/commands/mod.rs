@@ -97,6 +97,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(NodeCommand::Init { genesis, data }) => node::init(&ctx, &genesis, &data),
         Command::Node(NodeCommand::Run(args)) => node::run(&ctx, &args),
         Command::Node(NodeCommand::Status) => node::status(&ctx),
+        Command::Node(NodeCommand::Check { data }) => node::check(&ctx, &data),
         Command::Id(IdCommand::New { handle }) => id::new(&ctx, &handle),
         Command::Id(IdCommand::Show { node }) => id::show(&ctx, node.node.as_deref()),
         Command::Id(IdCommand::Request { node }) => id::request(&ctx, node.node.as_deref()),

@@ -182,6 +182,64 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `curbside node check --data DIR`: opens the store (which must not be in
+/// use) and runs its integrity check; exit 1 if it finds a problem.
+pub(crate) fn check(ctx: &Ctx, data: &Path) -> anyhow::Result<ExitCode> {
+    let dir = DataDir::open(data)?;
+    let started = std::time::Instant::now();
+    let store = curbside_node::store::Store::open(&dir.store_dir(), dir.genesis().clone())
+        .with_context(|| format!("opening the store in {}", dir.store_dir().display()))?;
+    let report = store.check().context("reading the store")?;
+    let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    ctx.out
+        .emit(&json!({ "sound": report.is_sound(), "millis": millis, "report": report }), || {
+            check_text(&report, millis)
+        })?;
+    Ok(if report.is_sound() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn check_text(report: &curbside_node::store::CheckReport, millis: u64) -> String {
+    let mut text = kv(&[
+        ("events", report.events.to_string()),
+        ("index entries", report.index_entries.to_string()),
+        ("pending", report.pending.to_string()),
+        ("audit logs", report.logs.len().to_string()),
+        ("unpublished own", report.unpublished_own.to_string()),
+        ("took", format!("{millis} ms")),
+    ]);
+    for log in &report.logs {
+        let head = log.head_size.map_or("no head".into(), |s| format!("head of size {s}"));
+        let mut notes = Vec::new();
+        if log.own {
+            notes.push("this node's own");
+        }
+        if log.forked {
+            notes.push("forked");
+        }
+        let notes =
+            if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
+        text.push_str(&format!(
+            "  log of {}: {} leaves, {head}, {} heads checked{notes}\n",
+            log.verifier, log.leaves, log.heads_checked
+        ));
+    }
+    if report.is_sound() {
+        text.push_str("\nThe store is sound.");
+    } else {
+        text.push_str(&format!("\n{} problem(s):\n", report.problem_count));
+        for p in &report.problems {
+            text.push_str(&format!("  {}: {}\n", p.code, p.detail));
+        }
+        if report.problem_count as usize > report.problems.len() {
+            text.push_str(&format!(
+                "  ... and {} more\n",
+                report.problem_count as usize - report.problems.len()
+            ));
+        }
+    }
+    text
+}
+
 /// `curbside node status`: the node's counts, then its peers and sync state.
 pub(crate) fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let client = ctx.client(None)?;

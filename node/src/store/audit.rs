@@ -599,3 +599,192 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// For [`Store::check`]: every verifier's log as the disk holds it. Its
+    /// leaves run from 0 without a gap and hash to the root of its checked
+    /// head, which the verifier signed (a held head, or this node's own
+    /// latest head, kept in `own_entries` until it is published); every
+    /// held head already checked agrees with the leaves unless the log is
+    /// known to be forked; this node's own entries are its leaves.
+    pub(super) fn check_logs(
+        &self,
+        report: &mut super::check::CheckReport,
+    ) -> Result<(), StoreError> {
+        use std::collections::BTreeMap;
+        let mut states: BTreeMap<PublicKey, LogState> = BTreeMap::new();
+        for item in self.tree.scan_prefix(Space::LogState.all()) {
+            let (key, value) = item?;
+            report.index_entries += 1;
+            let Some(verifier) = key.get(1..).and_then(|k| <[u8; 32]>::try_from(k).ok()) else {
+                report.problem("bad_key", "log_state key is not a key");
+                continue;
+            };
+            match decode(Space::LogState, &value) {
+                Ok(state) => {
+                    states.insert(PublicKey::from_bytes(verifier), state);
+                }
+                Err(e) => report.problem("bad_record", e.to_string()),
+            }
+        }
+        let mut leaves: BTreeMap<PublicKey, Vec<EventId>> = BTreeMap::new();
+        for item in self.tree.scan_prefix(Space::LogLeaves.all()) {
+            let (key, value) = item?;
+            report.index_entries += 1;
+            let parsed = key.get(1..33).and_then(|v| <[u8; 32]>::try_from(v).ok()).zip(
+                key.get(33..41).and_then(|i| <[u8; 8]>::try_from(i).ok()).map(u64::from_be_bytes),
+            );
+            let (Some((verifier, index)), Ok(id)) = (parsed, <[u8; 32]>::try_from(value.as_ref()))
+            else {
+                report.problem("bad_record", "a log_leaves entry is cut short");
+                continue;
+            };
+            let log = leaves.entry(PublicKey::from_bytes(verifier)).or_default();
+            if index != log.len() as u64 {
+                report.problem(
+                    "log_leaves_gap",
+                    format!(
+                        "leaf {index} of {} follows {} leaves",
+                        PublicKey::from_bytes(verifier),
+                        log.len()
+                    ),
+                );
+            }
+            log.push(EventId::from_bytes(id));
+        }
+        let (own, own_head, own_entries) = self.own_records(report)?;
+        let verifiers: std::collections::BTreeSet<PublicKey> =
+            states.keys().chain(leaves.keys()).copied().collect();
+        for verifier in verifiers {
+            let state = states.remove(&verifier).unwrap_or_default();
+            let leaves = leaves.remove(&verifier).unwrap_or_default();
+            let is_own = own == Some(verifier);
+            let tree = MerkleLog::from_leaves(leaves.iter().map(leaf_hash));
+            let mut check = super::check::LogCheck {
+                verifier,
+                leaves: tree.len(),
+                head_size: state.latest.map(|h| h.size),
+                forked: state.forked_at.is_some(),
+                own: is_own,
+                heads_checked: 0,
+            };
+            match state.latest {
+                None if !leaves.is_empty() => report.problem(
+                    "log_without_head",
+                    format!("{} leaves of {verifier} but no checked head", leaves.len()),
+                ),
+                None => {}
+                Some(head) => {
+                    if head.size != tree.len()
+                        || tree.root_at(head.size) != Some(*head.root.as_bytes())
+                    {
+                        report.problem(
+                            "log_root_mismatch",
+                            format!(
+                                "the {} leaves of {verifier} do not hash to its checked head {} (size {})",
+                                tree.len(),
+                                head.id,
+                                head.size
+                            ),
+                        );
+                    }
+                    let held = self
+                        .tree
+                        .get(keys::head(Space::Heads, &verifier, head.created_at, &head.id))?
+                        .map(|b| decode::<HeadRecord>(Space::Heads, &b))
+                        .transpose()?;
+                    let signed = match held {
+                        Some(r) => r == HeadRecord { size: head.size, root: head.root },
+                        None => is_own && own_head == Some((head.id, head.size, head.root)),
+                    };
+                    if !signed {
+                        report.problem(
+                            "log_head_unsigned",
+                            format!(
+                                "the checked head {} of {verifier} is no head it signed",
+                                head.id
+                            ),
+                        );
+                    }
+                }
+            }
+            if !check.forked {
+                for (at, id, record) in self.heads_of(&verifier)? {
+                    let queued =
+                        self.tree.contains_key(keys::head(Space::HeadQueue, &verifier, at, &id))?;
+                    if queued || record.size > tree.len() {
+                        continue;
+                    }
+                    check.heads_checked += 1;
+                    if tree.root_at(record.size) != Some(*record.root.as_bytes()) {
+                        report.problem(
+                            "log_head_inconsistent",
+                            format!(
+                                "head {id} of {verifier} (size {}) disagrees with its leaves",
+                                record.size
+                            ),
+                        );
+                    }
+                }
+            }
+            if is_own {
+                for (index, id) in &own_entries {
+                    if leaves.get(*index as usize) != Some(id) {
+                        report.problem(
+                            "own_entry_unlogged",
+                            format!("own log entry {index} ({id}) is not leaf {index}"),
+                        );
+                    }
+                }
+            }
+            report.logs.push(check);
+        }
+        if own.is_none() && !own_entries.is_empty() {
+            report.problem("own_entry_unlogged", "own log entries but no own head");
+        }
+        Ok(())
+    }
+
+    /// This node's own log records: its key (the author of its latest own
+    /// head), that head's (id, size, root), and each entry's (index, id).
+    /// Counts those not yet stored as events in `report.unpublished_own`.
+    #[allow(clippy::type_complexity)]
+    fn own_records(
+        &self,
+        report: &mut super::check::CheckReport,
+    ) -> Result<(Option<PublicKey>, Option<(EventId, u64, Digest)>, Vec<(u64, EventId)>), StoreError>
+    {
+        let mut own = None;
+        let mut head = None;
+        let mut entries = Vec::new();
+        for item in self.tree.scan_prefix(Space::OwnEntries.all()) {
+            let (key, wire) = item?;
+            report.index_entries += 1;
+            let event = match curbside_protocol::SignedEvent::decode(&wire) {
+                Ok(e) if e.verify_signature().is_ok() => e,
+                _ => {
+                    report.problem("bad_record", "an own_entries record is not a signed event");
+                    continue;
+                }
+            };
+            if !self.contains(&event.id())? {
+                report.unpublished_own += 1;
+            }
+            let name = key.get(1..).unwrap_or_default();
+            if name == OWN_HEAD {
+                match event.body() {
+                    curbside_protocol::Body::TreeHead(h) => {
+                        own = Some(*event.author());
+                        head = Some((event.id(), h.size, h.root));
+                    }
+                    _ => report.problem("bad_record", "the own head is not a tree head"),
+                }
+            } else if let Ok(index) = <[u8; 8]>::try_from(name) {
+                entries.push((u64::from_be_bytes(index), event.id()));
+            } else {
+                report.problem("bad_key", "an own_entries key is neither an index nor the head");
+            }
+        }
+        Ok((own, head, entries))
+    }
+}

@@ -77,6 +77,7 @@
 //!    misread.
 
 pub mod audit;
+mod check;
 mod keys;
 mod memory;
 mod peers;
@@ -98,6 +99,7 @@ use serde::{Deserialize, Serialize};
 use keys::Space;
 use memory::{Delta, Filters, Recent, Trust};
 
+pub use check::{CheckReport, LogCheck, Problem};
 pub use pending::{Held, PendingEvent};
 pub use reads::{AttestationStatus, StoreCounts, ThreadEntry};
 pub use view::StoreView;

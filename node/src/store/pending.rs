@@ -171,3 +171,47 @@ impl Store {
         Ok(released)
     }
 }
+
+impl Store {
+    /// For [`Store::check`]: the number of pending records; each must
+    /// decode and be indexed under its dependency, and each dependency
+    /// entry must name a record waiting on it.
+    pub(super) fn check_pending_records(
+        &self,
+        report: &mut super::check::CheckReport,
+    ) -> Result<u64, StoreError> {
+        let mut held = std::collections::HashMap::new();
+        for item in self.tree.scan_prefix(Space::Pending.all()) {
+            let (key, bytes) = item?;
+            let id = key.get(1..).unwrap_or_default().to_vec();
+            match decode::<PendingRecord>(Space::Pending, &bytes) {
+                Ok(record) => {
+                    held.insert(id, (record.dep, false));
+                }
+                Err(e) => report.problem("bad_record", e.to_string()),
+            }
+        }
+        for item in self.tree.scan_prefix(Space::PendingDeps.all()) {
+            let (key, _) = item?;
+            report.index_entries += 1;
+            let rest = key.get(1..).unwrap_or_default();
+            let (dep, id) = rest.split_at(rest.len().saturating_sub(32));
+            match held.get_mut(id) {
+                Some((want, seen)) if want.as_slice() == dep => *seen = true,
+                _ => report.problem(
+                    "dangling_index_entry",
+                    format!("pending_deps: {} waits for nothing held", super::check::hex(id)),
+                ),
+            }
+        }
+        for (id, (_, seen)) in &held {
+            if !seen {
+                report.problem(
+                    "missing_index_entry",
+                    format!("pending_deps: held event {} is not indexed", super::check::hex(id)),
+                );
+            }
+        }
+        Ok(held.len() as u64)
+    }
+}

@@ -41,7 +41,7 @@ pub struct StoreCounts {
 }
 
 impl Store {
-    fn load(&self, bytes: &[u8]) -> Result<VerifiedEvent, StoreError> {
+    pub(super) fn load(&self, bytes: &[u8]) -> Result<VerifiedEvent, StoreError> {
         let stored: StoredEvent = decode(Space::Events, bytes)?;
         let event = SignedEvent::decode(&stored.wire)
             .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;

@@ -1,0 +1,596 @@
+//! The store's integrity check: does every index agree with the events,
+//! and every audit log with the tree head it was last checked against?
+//!
+//! [`Store::check`] reads the whole store from the disk (not from the
+//! memory the store keeps) and rebuilds, from the events alone, what each
+//! index must hold; then it compares, in both directions:
+//!
+//! - **counts**: the `events` counter is the number of events, and the
+//!   `pending` counter the number of pending records;
+//! - **events**: each decodes, its key is its id, its stored summary is its
+//!   own, and a physician's event names an attestation that is stored;
+//! - **indexes**: the timeline holds each event exactly once; the feed,
+//!   replies, polls, tallies, ballots, attestations, charters, revocations,
+//!   hubs, tree heads and cosignatures each hold an entry for exactly the
+//!   events that need one, with the value those events give;
+//! - **pending**: each dependency entry names a held event waiting on it;
+//! - **audit logs**: each verifier's leaves are numbered without a gap and
+//!   hash to the root of its checked head, which is a tree head signed by
+//!   the verifier (stored, or this node's own head not yet published); every
+//!   tree head held and already checked agrees with those leaves, unless
+//!   the node holds proof the verifier forked its log.
+//!
+//! It is meant for a store no node has open (`curbside node check`): sled
+//! iterators are not snapshots, so a check of a store being written can
+//! see a commit half read. A problem is reported with a stable code and a
+//! detail; only a failing read is an `Err`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use curbside_protocol::{Body, Counts, EventId, PublicKey, SignedEvent, Timestamp, VerifiedEvent};
+use serde::Serialize;
+
+use super::keys::{self, Space, u64_value};
+use super::{META_EVENTS, META_PENDING, Store, StoreError, StoredEvent, decode, encode, meta};
+
+/// Most problems a report lists (it counts them all).
+const MAX_LISTED: usize = 100;
+
+/// One thing the check found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Stable snake_case code (`missing_index_entry`, `log_root_mismatch`, ...).
+    pub code: &'static str,
+    /// Which record, and how it is wrong.
+    pub detail: String,
+}
+
+/// One verifier's audit log as the check found it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogCheck {
+    /// Whose log.
+    pub verifier: PublicKey,
+    /// Leaves held.
+    pub leaves: u64,
+    /// The size of its checked head (`None`: no head checked yet).
+    pub head_size: Option<u64>,
+    /// Whether this node holds proof that the verifier forked its log (its
+    /// heads are then not required to agree).
+    pub forked: bool,
+    /// Whether it is this node's own log.
+    pub own: bool,
+    /// Tree heads of the verifier held and checked against the leaves.
+    pub heads_checked: u64,
+}
+
+/// What [`Store::check`] found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckReport {
+    /// Events stored.
+    pub events: u64,
+    /// Index entries compared with the events (all collections together).
+    pub index_entries: u64,
+    /// Events held pending.
+    pub pending: u64,
+    /// Every verifier's log.
+    pub logs: Vec<LogCheck>,
+    /// This node's own log entries (and head) logged but not yet stored as
+    /// events: what a crash between logging and publishing leaves, which
+    /// the node publishes when it next starts. Not a problem.
+    pub unpublished_own: u64,
+    /// Problems found (at most 100 listed).
+    pub problems: Vec<Problem>,
+    /// Problems found in all.
+    pub problem_count: u64,
+}
+
+impl CheckReport {
+    /// Whether the store passed.
+    pub fn is_sound(&self) -> bool {
+        self.problem_count == 0
+    }
+
+    pub(super) fn problem(&mut self, code: &'static str, detail: impl Into<String>) {
+        self.problem_count += 1;
+        if self.problems.len() < MAX_LISTED {
+            self.problems.push(Problem { code, detail: detail.into() });
+        }
+    }
+}
+
+/// What an index must hold: key → the value expected (`None`: any value).
+#[derive(Default)]
+struct Expected(HashMap<Vec<u8>, Option<Vec<u8>>>);
+
+impl Expected {
+    fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.0.insert(key, value);
+    }
+}
+
+/// A vote, as the ballots and tallies must reflect it.
+struct CastVote {
+    voter: PublicKey,
+    cast_at: Timestamp,
+    id: EventId,
+    option: u8,
+}
+
+/// What the events say the indexes must hold.
+#[derive(Default)]
+struct Derived {
+    /// Every event: its time and kind byte (what the timeline holds).
+    events: HashMap<EventId, (Timestamp, u8)>,
+    /// Collection → its expected entries.
+    plain: BTreeMap<u8, (Space, Expected)>,
+    /// Replies: (parent, created_at, id).
+    replies: HashSet<(EventId, Timestamp, EventId)>,
+    /// Polls: options; votes by poll.
+    polls: HashMap<EventId, usize>,
+    votes: HashMap<EventId, Vec<CastVote>>,
+    /// Revocations' earliest effective time by target.
+    revoked: HashMap<EventId, Timestamp>,
+    /// Cosignatures by (head, cosigner).
+    cosigs: HashMap<(EventId, PublicKey), HashSet<EventId>>,
+}
+
+impl Derived {
+    fn expect(&mut self, space: Space, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.plain
+            .entry(space as u8)
+            .or_insert_with(|| (space, Expected::default()))
+            .1
+            .put(key, value);
+    }
+
+    /// The index entries `event` needs.
+    fn add(&mut self, event: &VerifiedEvent) {
+        let id = event.id();
+        let at = event.created_at();
+        self.events.insert(id, (at, event.kind() as u8));
+        if let Some(hub) = event.body().hub() {
+            self.expect(Space::Feed, keys::feed(hub, at, &id), Some(Vec::new()));
+        }
+        match event.body() {
+            Body::Comment(c) => {
+                self.replies.insert((c.parent, at, id));
+            }
+            Body::Poll(p) => {
+                if let Some(record) = event.poll_record() {
+                    self.expect(
+                        Space::Polls,
+                        Space::Polls.key(&[id.as_bytes()]),
+                        Some(encode(&record)),
+                    );
+                }
+                self.polls.insert(id, p.options.len());
+            }
+            Body::Vote(v) => {
+                let cast = CastVote { voter: *event.author(), cast_at: at, id, option: v.option };
+                self.votes.entry(v.poll).or_default().push(cast);
+            }
+            Body::Attestation(_) => {
+                if let Some((subject, record)) = event.attestation_record() {
+                    let key = Space::Attestations.key(&[subject.as_bytes(), id.as_bytes()]);
+                    self.expect(Space::Attestations, key, Some(encode(&record)));
+                }
+            }
+            Body::Charter(_) => {
+                if let Some((node, record)) = event.charter_record() {
+                    let key = Space::Charters.key(&[node.as_bytes(), id.as_bytes()]);
+                    self.expect(Space::Charters, key, Some(encode(&record)));
+                }
+            }
+            Body::Revocation(r) => {
+                let key = Space::RevokedBy.key(&[r.target.as_bytes(), id.as_bytes()]);
+                self.expect(Space::RevokedBy, key, Some(Vec::new()));
+                let earliest = self.revoked.entry(r.target).or_insert(r.effective_at);
+                *earliest = (*earliest).min(r.effective_at);
+            }
+            Body::Hub(h) => {
+                self.expect(Space::Hubs, Space::Hubs.key(&[h.id.as_str().as_bytes()]), None);
+            }
+            Body::TreeHead(h) => {
+                let record = super::audit::HeadRecord { size: h.size, root: h.root };
+                let key = keys::head(Space::Heads, event.author(), at, &id);
+                self.expect(Space::Heads, key, Some(encode(&record)));
+            }
+            Body::Cosignature(c) => {
+                self.cosigs.entry((c.head, *event.author())).or_default().insert(id);
+            }
+            Body::Post(_) | Body::Case(_) => {}
+        }
+    }
+}
+
+impl Store {
+    /// Checks the store's integrity (see the module documentation): reads
+    /// everything from the disk and reports each disagreement between the
+    /// events, their indexes and the audit logs. `Err` only if a read fails.
+    pub fn check(&self) -> Result<CheckReport, StoreError> {
+        let mut report = CheckReport::default();
+        let mut derived = Derived::default();
+        for hub in &self.genesis.hubs {
+            derived.expect(Space::Hubs, Space::Hubs.key(&[hub.id.as_str().as_bytes()]), None);
+        }
+        for item in self.tree.scan_prefix(Space::Events.all()) {
+            let (key, bytes) = item?;
+            report.events += 1;
+            let Some(id) = keys::trailing_id(&key).filter(|_| key.len() == 33) else {
+                report.problem("bad_key", format!("events key of {} bytes", key.len()));
+                continue;
+            };
+            if let Some(event) = self.check_event(&id, &bytes, &mut report) {
+                derived.add(&event);
+            }
+        }
+        let counted = u64_value(self.tree.get(meta(META_EVENTS))?);
+        if counted != report.events {
+            report.problem(
+                "count_mismatch",
+                format!(
+                    "the events counter says {counted}, but {} events are stored",
+                    report.events
+                ),
+            );
+        }
+        self.check_timeline(&derived, &mut report)?;
+        self.check_replies(&derived, &mut report)?;
+        self.check_votes(&mut derived, &mut report)?;
+        for (target, at) in std::mem::take(&mut derived.revoked) {
+            let key = Space::Revocations.key(&[target.as_bytes()]);
+            derived.expect(Space::Revocations, key, Some(at.as_millis().to_be_bytes().to_vec()));
+        }
+        self.check_cosigs(&derived, &mut report)?;
+        for (space, expected) in std::mem::take(&mut derived.plain).into_values() {
+            self.check_plain(space, expected, &mut report)?;
+        }
+        self.check_head_queue(&mut report)?;
+        self.check_pending(&mut report)?;
+        self.check_logs(&mut report)?;
+        Ok(report)
+    }
+
+    /// Decodes a stored event and checks it against its key.
+    fn check_event(
+        &self,
+        id: &EventId,
+        bytes: &[u8],
+        report: &mut CheckReport,
+    ) -> Option<VerifiedEvent> {
+        let stored: StoredEvent = match decode(Space::Events, bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problem("undecodable_event", format!("{id}: {e}"));
+                return None;
+            }
+        };
+        let signed = match SignedEvent::decode(&stored.wire) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problem("undecodable_event", format!("{id}: {e}"));
+                return None;
+            }
+        };
+        if signed.id() != *id {
+            report.problem("event_id_mismatch", format!("the event under {id} is {}", signed.id()));
+            return None;
+        }
+        let event = match self.load(bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                report.problem("missing_authority", format!("{id}: {e}"));
+                return None;
+            }
+        };
+        if stored.summary != event.summary() {
+            report.problem("summary_mismatch", format!("{id}: its stored summary is not its own"));
+        }
+        Some(event)
+    }
+
+    /// Each event once in the timeline, with its time and kind; nothing else.
+    fn check_timeline(
+        &self,
+        derived: &Derived,
+        report: &mut CheckReport,
+    ) -> Result<(), StoreError> {
+        let mut seen: HashSet<EventId> = HashSet::with_capacity(derived.events.len());
+        for item in self.tree.scan_prefix(Space::Timeline.all()) {
+            let (key, packed) = item?;
+            if packed.len() % keys::TIMELINE_ENTRY != 0 {
+                report.problem("bad_record", format!("timeline record {key:?} is cut short"));
+            }
+            for entry in packed.chunks_exact(keys::TIMELINE_ENTRY) {
+                report.index_entries += 1;
+                let Some((at, id)) = keys::unpack_timed(entry) else { continue };
+                let kind = entry[40];
+                match derived.events.get(&id) {
+                    None => report
+                        .problem("dangling_index_entry", format!("timeline: {id} is not stored")),
+                    Some(&(a, k)) if (a, k) != (at, kind) => report.problem(
+                        "index_value_mismatch",
+                        format!(
+                            "timeline: {id} at {at} kind {kind}, but the event is at {a} kind {k}"
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+                if !seen.insert(id) {
+                    report.problem("duplicate_index_entry", format!("timeline: {id} twice"));
+                }
+            }
+        }
+        for id in derived.events.keys().filter(|id| !seen.contains(id)) {
+            report
+                .problem("missing_index_entry", format!("timeline: {id} is stored but not in it"));
+        }
+        Ok(())
+    }
+
+    /// Each comment under its parent, once; nothing else.
+    fn check_replies(&self, derived: &Derived, report: &mut CheckReport) -> Result<(), StoreError> {
+        let mut seen = HashSet::with_capacity(derived.replies.len());
+        for item in self.tree.scan_prefix(Space::Replies.all()) {
+            let (key, packed) = item?;
+            let Ok(parent) = super::key_part(Space::Replies, &key, 1) else {
+                report.problem("bad_key", "replies key is cut short");
+                continue;
+            };
+            let parent = EventId::from_bytes(parent);
+            if packed.len() % keys::REPLY_ENTRY != 0 {
+                report.problem("bad_record", format!("replies record of {parent} is cut short"));
+            }
+            for entry in packed.chunks_exact(keys::REPLY_ENTRY) {
+                report.index_entries += 1;
+                let Some((at, id)) = keys::unpack_timed(entry) else { continue };
+                let reply = (parent, at, id);
+                if !derived.replies.contains(&reply) {
+                    report.problem(
+                        "dangling_index_entry",
+                        format!("replies: {id} under {parent} is not a stored comment on it"),
+                    );
+                }
+                if !seen.insert(reply) {
+                    report.problem("duplicate_index_entry", format!("replies: {id} twice"));
+                }
+            }
+        }
+        for (parent, _, id) in derived.replies.iter().filter(|r| !seen.contains(r)) {
+            report.problem(
+                "missing_index_entry",
+                format!("replies: comment {id} not under {parent}"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Each voter's ballot is their latest vote; each poll's tally counts
+    /// exactly the stored votes.
+    fn check_votes(
+        &self,
+        derived: &mut Derived,
+        report: &mut CheckReport,
+    ) -> Result<(), StoreError> {
+        let mut ballots: HashMap<(EventId, PublicKey), curbside_protocol::Ballot> = HashMap::new();
+        for item in self.tree.scan_prefix(Space::Ballots.all()) {
+            let (key, bytes) = item?;
+            report.index_entries += 1;
+            let (Ok(poll), Ok(voter)) = (
+                super::key_part(Space::Ballots, &key, 1),
+                super::key_part(Space::Ballots, &key, 33),
+            ) else {
+                report.problem("bad_key", "ballots key is cut short");
+                continue;
+            };
+            match decode(Space::Ballots, &bytes) {
+                Ok(b) => {
+                    ballots.insert((EventId::from_bytes(poll), PublicKey::from_bytes(voter)), b);
+                }
+                Err(e) => report.problem("bad_record", e.to_string()),
+            }
+        }
+        for (poll, votes) in &derived.votes {
+            let mut latest: HashMap<PublicKey, &CastVote> = HashMap::new();
+            for v in votes {
+                let slot = latest.entry(v.voter).or_insert(v);
+                if (v.cast_at, v.id) > (slot.cast_at, slot.id) {
+                    *slot = v;
+                }
+            }
+            for (voter, vote) in &latest {
+                match ballots.remove(&(*poll, *voter)) {
+                    None => {
+                        report.problem("missing_index_entry", format!("ballots: {voter} on {poll}"))
+                    }
+                    Some(b)
+                        if (b.vote, b.option, b.cast_at)
+                            != (vote.id, vote.option, vote.cast_at) =>
+                    {
+                        report.problem(
+                            "index_value_mismatch",
+                            format!(
+                                "ballots: {voter} on {poll} holds {}, not their latest vote {}",
+                                b.vote, vote.id
+                            ),
+                        );
+                    }
+                    Some(_) => {}
+                }
+            }
+            let Some(&options) = derived.polls.get(poll) else {
+                report
+                    .problem("missing_dependency", format!("votes on {poll}, which is not stored"));
+                continue;
+            };
+            let current: Vec<&CastVote> = latest.values().copied().collect();
+            let mut counts = vec![0u64; options];
+            for v in current.iter().filter(|v| usize::from(v.option) < options) {
+                counts[usize::from(v.option)] += 1;
+            }
+            let voters: u64 = counts.iter().sum();
+            let expected = (counts, voters, votes.len() as u64 - voters);
+            derived.polls.insert(*poll, usize::MAX); // tally checked here
+            self.check_tally(poll, Some(expected), report)?;
+        }
+        for ((poll, voter), _) in ballots {
+            report.problem(
+                "dangling_index_entry",
+                format!("ballots: {voter} on {poll} has no stored vote"),
+            );
+        }
+        let unvoted: Vec<EventId> =
+            derived.polls.iter().filter(|(_, o)| **o != usize::MAX).map(|(p, _)| *p).collect();
+        for poll in unvoted {
+            self.check_tally(&poll, None, report)?;
+        }
+        let mut tallies = 0;
+        for item in self.tree.scan_prefix(Space::Tallies.all()) {
+            let (key, _) = item?;
+            tallies += 1;
+            if let Ok(poll) = super::key_part(Space::Tallies, &key, 1)
+                && !derived.polls.contains_key(&EventId::from_bytes(poll))
+            {
+                report.problem(
+                    "dangling_index_entry",
+                    format!("tallies: {} is not a stored poll", EventId::from_bytes(poll)),
+                );
+            }
+        }
+        report.index_entries += tallies;
+        Ok(())
+    }
+
+    /// The tally of `poll`: (per option, voters, discarded), or none counted.
+    fn check_tally(
+        &self,
+        poll: &EventId,
+        expected: Option<(Vec<u64>, u64, u64)>,
+        report: &mut CheckReport,
+    ) -> Result<(), StoreError> {
+        let Some(bytes) = self.tree.get(Space::Tallies.key(&[poll.as_bytes()]))? else {
+            report.problem("missing_index_entry", format!("tallies: poll {poll}"));
+            return Ok(());
+        };
+        let counts: Counts = match decode(Space::Tallies, &bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                report.problem("bad_record", e.to_string());
+                return Ok(());
+            }
+        };
+        let tally = counts.finish(1);
+        let found = (tally.counts.clone(), tally.voters, tally.discarded);
+        let expected = expected.unwrap_or_else(|| (vec![0; tally.counts.len()], 0, 0));
+        if found != expected {
+            report.problem(
+                "tally_mismatch",
+                format!("poll {poll}: the tally says {found:?} (per option, voters, discarded), the votes {expected:?}"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Each (head, cosigner) entry names one of that cosigner's stored
+    /// cosignatures of that head, and each such pair has an entry.
+    fn check_cosigs(&self, derived: &Derived, report: &mut CheckReport) -> Result<(), StoreError> {
+        let mut seen = HashSet::new();
+        for item in self.tree.scan_prefix(Space::Cosigs.all()) {
+            let (key, value) = item?;
+            report.index_entries += 1;
+            let (Ok(head), Ok(cosigner)) =
+                (super::key_part(Space::Cosigs, &key, 1), super::key_part(Space::Cosigs, &key, 33))
+            else {
+                report.problem("bad_key", "cosignatures key is cut short");
+                continue;
+            };
+            let pair = (EventId::from_bytes(head), PublicKey::from_bytes(cosigner));
+            let named = <[u8; 32]>::try_from(value.as_ref()).map(EventId::from_bytes);
+            match (derived.cosigs.get(&pair), named) {
+                (Some(ids), Ok(id)) if ids.contains(&id) => {}
+                _ => report.problem(
+                    "dangling_index_entry",
+                    format!("cosignatures: {} of {} names no stored cosignature", pair.1, pair.0),
+                ),
+            }
+            seen.insert(pair);
+        }
+        for (head, cosigner) in derived.cosigs.keys().filter(|p| !seen.contains(p)) {
+            report.problem("missing_index_entry", format!("cosignatures: {cosigner} of {head}"));
+        }
+        Ok(())
+    }
+
+    /// A collection whose keys (and values) follow from the events alone.
+    fn check_plain(
+        &self,
+        space: Space,
+        mut expected: Expected,
+        report: &mut CheckReport,
+    ) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix(space.all()) {
+            let (key, value) = item?;
+            report.index_entries += 1;
+            match expected.0.remove(key.as_ref()) {
+                None => report.problem(
+                    "dangling_index_entry",
+                    format!("{}: {} names no stored event", space.name(), hex(&key[1..])),
+                ),
+                Some(Some(want)) if want != value.as_ref() => report.problem(
+                    "index_value_mismatch",
+                    format!(
+                        "{}: {} holds another value than its event gives",
+                        space.name(),
+                        hex(&key[1..])
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        for key in expected.0.keys() {
+            report.problem(
+                "missing_index_entry",
+                format!("{}: {} is needed by a stored event", space.name(), hex(&key[1..])),
+            );
+        }
+        Ok(())
+    }
+
+    /// Each queued head is a held head.
+    fn check_head_queue(&self, report: &mut CheckReport) -> Result<(), StoreError> {
+        for item in self.tree.scan_prefix(Space::HeadQueue.all()) {
+            let (key, _) = item?;
+            report.index_entries += 1;
+            let mut head_key = key.to_vec();
+            head_key[0] = Space::Heads as u8;
+            if !self.tree.contains_key(&head_key)? {
+                report.problem(
+                    "dangling_index_entry",
+                    format!("head_queue: {} is not a held head", hex(&key[1..])),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The pending counter and the dependency index agree with the records.
+    fn check_pending(&self, report: &mut CheckReport) -> Result<(), StoreError> {
+        report.pending = self.check_pending_records(report)?;
+        let counted = u64_value(self.tree.get(meta(META_PENDING))?);
+        if counted != report.pending {
+            report.problem(
+                "count_mismatch",
+                format!(
+                    "the pending counter says {counted}, but {} events are held",
+                    report.pending
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Lower-case hex, for details.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

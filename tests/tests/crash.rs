@@ -1,0 +1,80 @@
+//! Crash safety: the node is killed with SIGKILL at random moments while
+//! clients submit events and it issues attestations; after each kill its
+//! store must open, pass `Store::check`, and hold every acknowledged event
+//! (see `curbside_tests::crash`).
+//!
+//! The long run (docs/SECURITY.md, "Crash safety"):
+//!
+//! ```text
+//! cargo build --release -p curbside
+//! CURBSIDE_CRASH_KILLS=1000 cargo test --release -p curbside-tests --test crash -- --ignored --nocapture
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use curbside_tests::crash::{CrashConfig, CrashReport, run};
+
+fn assert_passed(report: &CrashReport) {
+    eprintln!("{}", serde_json::to_string(report).unwrap());
+    assert!(report.passed(), "crash run failed (seed {}): {report:#?}", report.seed);
+}
+
+#[test]
+fn every_acknowledged_event_survives_twenty_five_kills() {
+    let report = run(&CrashConfig::new(25));
+    assert_passed(&report);
+    assert_eq!(report.kills, 25);
+    // The clients and the verifier got work done between the kills.
+    assert!(report.acknowledged > 100, "{report:?}");
+    assert!(report.attestations > 3, "{report:?}");
+}
+
+/// The long version: `CURBSIDE_CRASH_KILLS` kills (default 1,000).
+#[test]
+#[ignore = "minutes long: run it with --ignored (docs/SECURITY.md, Crash safety)"]
+fn every_acknowledged_event_survives_a_thousand_kills() {
+    let kills =
+        std::env::var("CURBSIDE_CRASH_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(1000);
+    let report = run(&CrashConfig::new(kills));
+    assert_passed(&report);
+    assert_eq!(report.kills, kills);
+}
+
+/// `curbside node check`: refuses a store a running node holds, and passes
+/// a stopped node's store, saying what it compared.
+#[test]
+fn node_check_passes_a_stopped_store_and_refuses_a_running_one() {
+    use curbside_tests::{Network, TestNode, curbside_bin};
+    let network = Network::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("node");
+    curbside_node::datadir::DataDir::init(&data, &network.genesis).unwrap();
+    std::fs::write(data.join("node.toml"), "listen = []\n").unwrap();
+    let check = || {
+        let out = std::process::Command::new(curbside_bin())
+            .args(["--json", "node", "check", "--data"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let node = TestNode::run(&data);
+    let (status, body) = node.submit(&[network.charter(&node.key, &["GB"])]);
+    assert_eq!(status, 200, "{body}");
+    let (code, _, stderr) = check();
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    drop(node);
+
+    let (code, stdout, stderr) = check();
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let answer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["sound"], true, "{answer}");
+    assert_eq!(answer["report"]["events"], 1, "{answer}");
+    assert_eq!(answer["report"]["problem_count"], 0, "{answer}");
+    assert!(answer["report"]["index_entries"].as_u64().unwrap() >= 2, "{answer}");
+}

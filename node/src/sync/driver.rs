@@ -21,9 +21,15 @@ const FETCH_DEPTH: usize = 3;
 /// peer that keeps a session going longer without differences to show is
 /// not reconciling in good faith.
 const MAX_ROUNDS: u32 = 48;
-/// One more round is allowed for every this many differences found: half
-/// of what one reply of ids can carry, so a long listing always fits.
-const IDS_PER_EXTRA_ROUND: usize = 16_384;
+/// One more round is allowed for every this many differences found. A
+/// responder splits a large range into sub-ranges before it lists ids, so
+/// a new node learning a million ids saw about 4,000 a round, not the 32,000
+/// a reply could carry; one extra round per 1,024 keeps a long listing well
+/// inside the bound.
+const IDS_PER_EXTRA_ROUND: usize = 1_024;
+/// Most differences one session may find (64 MiB of ids): beyond it the
+/// session ends, and the next one, after the fetches, finds the rest.
+const MAX_DIFFERENCES: usize = 1 << 21;
 
 /// How a sync reaches its peer.
 pub(crate) trait Transport {
@@ -112,6 +118,9 @@ async fn reconcile<T: Transport>(
             + u32::try_from((need.len() + lacks) / IDS_PER_EXTRA_ROUND).unwrap_or(u32::MAX);
         if round > limit {
             return Err(format!("reconciliation of {} took over {limit} rounds", scope.name()));
+        }
+        if need.len() + lacks > MAX_DIFFERENCES {
+            break;
         }
         report.bytes_reconciling += encoded_len(&message);
         let reply = match transport.request(Request::Reconcile { scope, message }).await? {

@@ -186,15 +186,16 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// A whole number from `CURBSIDE_<NAME>` if set, else node.toml's `name`.
-fn number(name: &str, file: Option<u64>) -> Result<(String, Option<u64>), ConfigError> {
+/// A whole number of `unit` from `CURBSIDE_<NAME>` if set, else
+/// node.toml's `name`; with the key it came from, for errors.
+fn number(name: &str, file: Option<u64>, unit: &str) -> Result<(String, Option<u64>), ConfigError> {
     let var = format!("CURBSIDE_{}", name.to_uppercase());
     match env(&var) {
         Some(text) => {
             let n = text.parse::<u64>().map_err(|_| ConfigError::Value {
                 key: var.clone(),
                 value: text.clone(),
-                problem: "not a whole number".into(),
+                problem: format!("not a whole number of {unit}"),
             })?;
             Ok((var, Some(n)))
         }
@@ -282,7 +283,7 @@ impl NodeConfig {
             }
         };
         let defaults = IngestConfig::default();
-        let (pending_key, max_pending) = number("max_pending", raw.max_pending)?;
+        let (pending_key, max_pending) = number("max_pending", raw.max_pending, "events")?;
         let max_pending = max_pending.unwrap_or(defaults.max_pending);
         if !(1..=10_000_000).contains(&max_pending) {
             return Err(ConfigError::Value {
@@ -291,7 +292,7 @@ impl NodeConfig {
                 problem: "use 1 to 10000000 events".into(),
             });
         }
-        let (age_key, age) = number("pending_max_age_secs", raw.pending_max_age_secs)?;
+        let (age_key, age) = number("pending_max_age_secs", raw.pending_max_age_secs, "seconds")?;
         if age.is_some_and(|secs| !(1..=7 * 86_400).contains(&secs)) {
             return Err(ConfigError::Value {
                 key: age_key,
@@ -304,7 +305,7 @@ impl NodeConfig {
             pending_max_age_ms: age.map_or(defaults.pending_max_age_ms, |s| s * 1000),
             ..defaults
         };
-        let (session_key, session_hours) = number("session_hours", raw.session_hours)?;
+        let (session_key, session_hours) = number("session_hours", raw.session_hours, "hours")?;
         let session_hours = session_hours.unwrap_or(12);
         if !(1..=24 * 30).contains(&session_hours) {
             return Err(ConfigError::Value {
@@ -363,27 +364,20 @@ impl NodeConfig {
 
 fn author_limit(raw: &RawConfig) -> Result<AuthorLimit, ConfigError> {
     let defaults = AuthorLimit::default();
-    let (key, per_minute) =
-        match (env("CURBSIDE_AUTHOR_EVENTS_PER_MINUTE"), raw.author_events_per_minute) {
-            (Some(text), _) => {
-                let n = text.parse::<u32>().map_err(|_| ConfigError::Value {
-                    key: "CURBSIDE_AUTHOR_EVENTS_PER_MINUTE".into(),
-                    value: text.clone(),
-                    problem: "not a whole number of events".into(),
-                })?;
-                ("CURBSIDE_AUTHOR_EVENTS_PER_MINUTE", n)
-            }
-            (None, Some(n)) => ("node.toml author_events_per_minute", n),
-            (None, None) => ("default", defaults.per_minute),
-        };
+    let file = raw.author_events_per_minute.map(u64::from);
+    let (key, per_minute) = number("author_events_per_minute", file, "events")?;
+    let per_minute = per_minute.unwrap_or(u64::from(defaults.per_minute));
     let burst = raw.author_burst.unwrap_or(defaults.burst);
-    if !(1..=100_000).contains(&per_minute) || !(1..=100_000).contains(&burst) {
+    let allowed = 1..=100_000;
+    if !allowed.contains(&per_minute) || !allowed.contains(&u64::from(burst)) {
         return Err(ConfigError::Value {
-            key: key.into(),
+            key,
             value: format!("{per_minute} a minute, bursts of {burst}"),
             problem: "use 1 to 100000 for both".into(),
         });
     }
+    // In range, so it fits.
+    let per_minute = u32::try_from(per_minute).unwrap_or(defaults.per_minute);
     Ok(AuthorLimit { per_minute, burst })
 }
 
@@ -392,21 +386,11 @@ fn author_limit(raw: &RawConfig) -> Result<AuthorLimit, ConfigError> {
 const STORE_CACHE_MB: std::ops::RangeInclusive<u64> = 16..=65_536;
 
 fn store_config(raw: &RawConfig) -> Result<StoreConfig, ConfigError> {
-    let (key, mb) = match (env("CURBSIDE_STORE_CACHE_MB"), raw.store_cache_mb) {
-        (Some(text), _) => {
-            let mb = text.parse::<u64>().map_err(|_| ConfigError::Value {
-                key: "CURBSIDE_STORE_CACHE_MB".into(),
-                value: text.clone(),
-                problem: "not a whole number of MiB".into(),
-            })?;
-            ("CURBSIDE_STORE_CACHE_MB", mb)
-        }
-        (None, Some(mb)) => ("node.toml store_cache_mb", mb),
-        (None, None) => return Ok(StoreConfig::default()),
-    };
+    let (key, mb) = number("store_cache_mb", raw.store_cache_mb, "MiB")?;
+    let Some(mb) = mb else { return Ok(StoreConfig::default()) };
     if !STORE_CACHE_MB.contains(&mb) {
         return Err(ConfigError::Value {
-            key: key.into(),
+            key,
             value: mb.to_string(),
             problem: format!("use {} to {} MiB", STORE_CACHE_MB.start(), STORE_CACHE_MB.end()),
         });
@@ -451,7 +435,7 @@ fn net_config(raw: &RawConfig, flags: &Overrides) -> Result<Option<NetConfig>, C
         return Ok(None);
     }
     let defaults = NetConfig::default();
-    let (sync_key, sync_secs) = number("sync_interval_secs", raw.sync_interval_secs)?;
+    let (sync_key, sync_secs) = number("sync_interval_secs", raw.sync_interval_secs, "seconds")?;
     let sync_every = match sync_secs {
         None => defaults.sync_every,
         Some(secs @ 1..=86_400) => std::time::Duration::from_secs(secs),
@@ -463,16 +447,19 @@ fn net_config(raw: &RawConfig, flags: &Overrides) -> Result<Option<NetConfig>, C
             });
         }
     };
-    let bounded =
-        |name: &str, file: Option<u32>, default: u32| match number(name, file.map(u64::from))? {
-            (_, None) => Ok(default),
-            (_, Some(n @ 1..=1_000_000)) => Ok(n as u32),
-            (key, Some(n)) => Err(ConfigError::Value {
-                key,
-                value: n.to_string(),
-                problem: "use 1 to 1000000".into(),
-            }),
-        };
+    let bounded = |name: &str, file: Option<u32>, default: u32| match number(
+        name,
+        file.map(u64::from),
+        "events",
+    )? {
+        (_, None) => Ok(default),
+        (_, Some(n @ 1..=1_000_000)) => Ok(n as u32),
+        (key, Some(n)) => Err(ConfigError::Value {
+            key,
+            value: n.to_string(),
+            problem: "use 1 to 1000000".into(),
+        }),
+    };
     Ok(Some(NetConfig {
         listen,
         bootstrap,

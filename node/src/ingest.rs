@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use curbside_protocol::{
     Dependency, EventId, NotAccepted, Rejection, SignatureVerified, SignedEvent, Timestamp,
-    verify_batch,
+    VerifiedEvent, verify_batch,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -314,22 +314,7 @@ fn write_prepared(
             continue;
         }
         let verdict = event.validate(&view, now);
-        if let Some(e) = view.take_error() {
-            return Err(e);
-        }
-        outcomes[slot] = match verdict {
-            Ok(v) => {
-                view.add(&v);
-                accepted.push(v);
-                Some(Outcome::Stored { id })
-            }
-            Err((_, NotAccepted::Duplicate(_))) => Some(Outcome::Duplicate { id }),
-            Err((_, NotAccepted::Invalid(r))) => Some(Outcome::rejected(id, &r)),
-            Err((event, NotAccepted::Missing(dep))) => {
-                held.push((slot, event, dep));
-                None
-            }
-        };
+        settle(&mut view, verdict, slot, &mut outcomes, &mut accepted, &mut held)?;
     }
     // An event may come ahead of what it waits for in the same batch (a
     // reply before its parent, a post before its author's attestation):
@@ -344,26 +329,7 @@ fn write_prepared(
                 Ok(checked) => checked.validate(&view, now),
                 Err((event, r)) => Err((event, NotAccepted::Invalid(r))),
             };
-            if let Some(e) = view.take_error() {
-                return Err(e);
-            }
-            match verdict {
-                Ok(v) => {
-                    view.add(&v);
-                    outcomes[slot] = Some(Outcome::Stored { id: v.id() });
-                    accepted.push(v);
-                    again = true;
-                }
-                Err((event, NotAccepted::Missing(still))) => {
-                    held.push((slot, event, still));
-                }
-                Err((event, NotAccepted::Duplicate(_))) => {
-                    outcomes[slot] = Some(Outcome::Duplicate { id: event.id() });
-                }
-                Err((event, NotAccepted::Invalid(r))) => {
-                    outcomes[slot] = Some(Outcome::rejected(event.id(), &r));
-                }
-            }
+            again |= settle(&mut view, verdict, slot, &mut outcomes, &mut accepted, &mut held)?;
         }
     }
     drop(view);
@@ -380,6 +346,38 @@ fn write_prepared(
         .collect::<Option<Vec<_>>>()
         .ok_or(StoreError::Internal("an event was left without an outcome"))?;
     Ok((outcomes, committed.released.into_iter().map(|p| p.event).collect(), stages))
+}
+
+/// Where one validated event goes: accepted (into the batch's view too),
+/// held for a dependency, or given its outcome now. Whether it was
+/// accepted; a read error the view met while validating fails the batch.
+fn settle(
+    view: &mut StoreView<'_>,
+    verdict: Result<VerifiedEvent, (SignedEvent, NotAccepted)>,
+    slot: usize,
+    outcomes: &mut [Option<Outcome>],
+    accepted: &mut Vec<VerifiedEvent>,
+    held: &mut Vec<(usize, SignedEvent, Dependency)>,
+) -> Result<bool, StoreError> {
+    if let Some(e) = view.take_error() {
+        return Err(e);
+    }
+    match verdict {
+        Ok(v) => {
+            view.add(&v);
+            outcomes[slot] = Some(Outcome::Stored { id: v.id() });
+            accepted.push(v);
+            return Ok(true);
+        }
+        Err((event, NotAccepted::Missing(dep))) => held.push((slot, event, dep)),
+        Err((event, NotAccepted::Duplicate(_))) => {
+            outcomes[slot] = Some(Outcome::Duplicate { id: event.id() });
+        }
+        Err((event, NotAccepted::Invalid(r))) => {
+            outcomes[slot] = Some(Outcome::rejected(event.id(), &r));
+        }
+    }
+    Ok(false)
 }
 
 fn hold(

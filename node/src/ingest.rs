@@ -76,6 +76,10 @@ pub enum Outcome {
         id: EventId,
         /// What it waits for.
         waiting_for: String,
+        /// The same, as a value: what the network fetches from the peer
+        /// that sent the event. Not part of the API's JSON.
+        #[serde(skip)]
+        dependency: Dependency,
     },
     /// Refused: invalid, or pending but the pending set is full.
     Rejected {
@@ -389,7 +393,7 @@ fn hold(
 ) -> Result<Outcome, StoreError> {
     let id = event.id();
     if store.hold(event, dep, now, config.max_pending)? != Held::Full {
-        Ok(Outcome::Pending { id, waiting_for: dep.to_string() })
+        Ok(Outcome::Pending { id, waiting_for: dep.to_string(), dependency: dep.clone() })
     } else {
         Ok(Outcome::Rejected {
             id,

@@ -101,6 +101,8 @@ fn request() -> impl Strategy<Value = Request> {
             .prop_map(|(verifier, old, new)| Request::LogConsistency { verifier, old, new }),
         (key_bytes(), event_id(), any::<u64>())
             .prop_map(|(verifier, leaf, size)| Request::LogInclusion { verifier, leaf, size }),
+        Just(Request::Admitted),
+        key_bytes().prop_map(|key| Request::TrustFor { key }),
     ]
 }
 
@@ -109,6 +111,7 @@ fn response() -> impl Strategy<Value = Response> {
     prop_oneof![
         events.clone().prop_map(|events| Response::Events { events }),
         events.clone().prop_map(|events| Response::Credentials { events }),
+        any::<bool>().prop_map(|admitted| Response::Admission { admitted }),
         Just(Response::Events { events: vec![FIXTURE.post.to_bytes()] }),
         any::<bool>().prop_map(|some| Response::Reconcile {
             message: some

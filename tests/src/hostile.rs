@@ -25,6 +25,7 @@ enum Command {
     Request(Request, oneshot::Sender<Result<Response, String>>),
     Ready(oneshot::Sender<bool>),
     Received(oneshot::Sender<Vec<Gossiped>>),
+    Serve(Vec<SignedEvent>),
 }
 
 /// A gossip message the hostile peer received.
@@ -102,6 +103,7 @@ impl HostilePeer {
                 let mut subscribed = false;
                 let mut waiting = std::collections::HashMap::new();
                 let mut received = Vec::new();
+                let mut served: Vec<SignedEvent> = Vec::new();
                 loop {
                     tokio::select! {
                         _ = &mut stopped => break,
@@ -121,6 +123,7 @@ impl HostilePeer {
                             Command::Received(reply) => {
                                 let _ = reply.send(received.clone());
                             }
+                            Command::Serve(events) => served.extend(events),
                             Command::Ready(reply) => {
                                 let connected = target_peer.is_some_and(|p| swarm.is_connected(&p));
                                 let _ = reply.send(connected && subscribed);
@@ -144,6 +147,17 @@ impl HostilePeer {
                                 request_response::Message::Request { request: Request::Credentials, channel, .. } => {
                                     let events = vec![charter.clone()];
                                     let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Credentials { events });
+                                }
+                                request_response::Message::Request { request: Request::Admitted, channel, .. } => {
+                                    let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Admission { admitted: true });
+                                }
+                                request_response::Message::Request { request: Request::Fetch { ids }, channel, .. } => {
+                                    let events = served.iter().filter(|e| ids.contains(&e.id())).map(SignedEvent::to_bytes).collect();
+                                    let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Events { events });
+                                }
+                                request_response::Message::Request { request: Request::TrustFor { .. }, channel, .. } => {
+                                    let events = served.iter().filter(|e| e.kind().is_trust()).map(SignedEvent::to_bytes).collect();
+                                    let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Events { events });
                                 }
                                 request_response::Message::Request { channel, .. } => {
                                     let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Events { events: vec![] });
@@ -184,6 +198,14 @@ impl HostilePeer {
             return Vec::new();
         }
         rx.blocking_recv().unwrap_or_default()
+    }
+
+    /// Answers fetches with `events` from now on (by id, and every trust
+    /// event among them for any key asked about); every other request but
+    /// `Credentials` and `Admitted` gets an empty answer, so the node cannot
+    /// reconcile with it.
+    pub fn serve(&self, events: Vec<SignedEvent>) {
+        let _ = self.commands.blocking_send(Command::Serve(events));
     }
 
     /// Gossips `bytes` on its topic.

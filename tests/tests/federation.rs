@@ -271,3 +271,59 @@ fn two_groups_converge_when_joined() {
     assert!(all[0].event_count() >= 6 + 2 + 2 + 6);
     eprintln!("converged in {took:?}");
 }
+
+/// Whether `node` has the peer `peer_id` in its gossip mesh.
+fn meshes(node: &TestNode, peer_id: &str) -> bool {
+    node.network()["peers"]
+        .as_array()
+        .is_some_and(|peers| peers.iter().any(|p| p["peer_id"] == peer_id && p["meshed"] == true))
+}
+
+/// A joins C where A has already seen C's charter and C has not seen A's.
+/// Were A to graft C at once, C (still checking A) would refuse, and
+/// gossipsub would keep the two out of each other's mesh for its
+/// one-minute prune backoff. Admission is mutual, so neither grafts before
+/// both have admitted: the two are meshed within moments, and a post at A
+/// reaches C by gossip, with no periodic sync to help.
+#[test]
+fn a_peer_is_meshed_at_once_when_only_one_side_knew_the_others_charter() {
+    let net = Network::new();
+    let no_periodic_sync = |c: &mut curbside_node::config::NodeConfig| {
+        if let Some(n) = c.net.as_mut() {
+            n.sync_every = Duration::from_secs(3600);
+        }
+    };
+    let a = TestNode::start_unchartered(&[], &net, no_periodic_sync);
+    let a_charter = net.charter(&a.secret_key().public(), &["GB"]);
+    assert_eq!(a.submit(std::slice::from_ref(&a_charter)).0, 200);
+    let doctor = key("mesh-doctor");
+    a.attest(&net, &doctor, "dr-mesh", &["oncology"], "GB");
+    let c = TestNode::start_unchartered(&[], &net, no_periodic_sync);
+    let c_charter = net.charter(&c.secret_key().public(), &[]);
+    for node in [&c, &a] {
+        assert_eq!(node.submit(std::slice::from_ref(&c_charter)).0, 200);
+    }
+
+    c.dial(&a.p2p_addr());
+    wait_until(LIMIT, "A and C admitted both ways", || {
+        a.admitted_peers() == 1 && c.admitted_peers() == 1
+    });
+    let took = wait_until(LIMIT, "A and C in each other's mesh", || {
+        meshes(&a, &peer_id(&c)) && meshes(&c, &peer_id(&a))
+    });
+    assert!(took < Duration::from_secs(10), "meshed after {took:?}, not at once");
+
+    let token = {
+        let mut token = None;
+        wait_until(LIMIT, "the doctor's attestation at C (the sync on admission)", || {
+            token = c.session(&net, &doctor).ok();
+            token.is_some()
+        });
+        token.unwrap()
+    };
+    let event = post(&net, &doctor, "Pushed, not pulled");
+    assert_eq!(a.submit(std::slice::from_ref(&event)).0, 200);
+    wait_until(LIMIT, "the post at C", || c.has(&event.id(), &token));
+    let gossiped = c.metric("curbside_events_accepted_total{source=\"gossip\"}");
+    assert_eq!(gossiped, Some(1.0), "C stored the post from gossip");
+}

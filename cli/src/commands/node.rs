@@ -284,7 +284,10 @@ fn status_text(status: &serde_json::Value, network: &serde_json::Value) -> Strin
     let peers = network["peers"].as_array().cloned().unwrap_or_default();
     text.push_str(&format!("\n{} peer(s)\n", peers.len()));
     if !peers.is_empty() {
-        text.push_str(&format!("  {:<54} {:<9} {:>7}  {}\n", "PEER", "ADMITTED", "SCORE", "SYNC"));
+        text.push_str(&format!(
+            "  {:<54} {:<9} {:<5} {:>7}  {}\n",
+            "PEER", "ADMITTED", "MESH", "SCORE", "SYNC"
+        ));
     }
     for p in &peers {
         let score = p["score"].as_f64().map_or("-".into(), |v| format!("{v:.1}"));
@@ -305,11 +308,14 @@ fn status_text(status: &serde_json::Value, network: &serde_json::Value) -> Strin
         } else {
             "not yet synced".into()
         };
-        let admitted = if p["admitted"] == json!(true) { "yes" } else { "checking" };
+        let yes = |field: &str| p[field] == json!(true);
+        let admitted = if yes("admitted") { "yes" } else { "checking" };
+        let meshed = if yes("meshed") { "yes" } else { "no" };
         text.push_str(&format!(
-            "  {:<54} {:<9} {:>7}  {}\n",
+            "  {:<54} {:<9} {:<5} {:>7}  {}\n",
             s(&p["peer_id"]),
             admitted,
+            meshed,
             score,
             sync
         ));
@@ -347,7 +353,7 @@ mod tests {
             "sets": [["trust", 16], ["content", 18]],
             "peers": [
                 { "peer_id": "12D3KooWSynced", "node_key": "ef".repeat(32), "admitted": true,
-                  "addresses": [], "score": 1.25, "syncing": null,
+                  "meshed": true, "addresses": [], "score": 1.25, "syncing": null,
                   "last_sync": { "rounds": 2, "bytes_reconciling": 401, "needed": 2,
                                  "peer_lacks": 0, "fetched": 2, "bytes_fetched": 900,
                                  "stored": 2, "invalid": 0, "millis": 109 } },
@@ -356,7 +362,7 @@ mod tests {
                   "syncing": { "scope": "content", "needed": 1000, "fetched": 250 },
                   "last_sync": null },
                 { "peer_id": "12D3KooWNew", "node_key": null, "admitted": false,
-                  "addresses": [], "score": -60.0, "syncing": null, "last_sync": null },
+                  "meshed": false, "addresses": [], "score": -60.0, "syncing": null, "last_sync": null },
             ],
             "blocked": [
                 { "peer_id": "12D3KooWStranger", "code": "not_chartered",
@@ -378,11 +384,11 @@ mod tests {
         assert!(text.contains("sync sets: trust 16, content 18"), "{text}");
         assert!(text.contains("3 peer(s)"), "{text}");
         let synced = line("12D3KooWSynced");
-        assert!(synced.contains("yes") && synced.contains("1.2"), "{synced}");
+        assert!(synced.contains("yes       yes") && synced.contains("1.2"), "{synced}");
         assert!(synced.contains("in sync (2 fetched, 109 ms, 2 rounds)"), "{synced}");
         assert!(line("12D3KooWSyncing").contains("syncing content: 250/1000"), "{text}");
         let new = line("12D3KooWNew");
-        assert!(new.contains("checking") && new.contains("not yet synced"), "{new}");
+        assert!(new.contains("checking  no") && new.contains("not yet synced"), "{new}");
         assert!(line("12D3KooWStranger").contains("not_chartered (25s left)"), "{text}");
         // The key-value block lines up.
         let starts: Vec<usize> = ["network ", "node key ", "peer id ", "events ", "pending "]

@@ -48,6 +48,8 @@ fn main() {
         ),
         ("request-log-consistency", Request::LogConsistency { verifier, old: 1, new: 3 }),
         ("request-log-inclusion", Request::LogInclusion { verifier, leaf: post.id(), size: 3 }),
+        ("request-admitted", Request::Admitted),
+        ("request-trust-for", Request::TrustFor { key: dr.public() }),
     ];
     for (name, request) in requests {
         write(&codec, name, &postcard::to_stdvec(&request).unwrap());
@@ -59,6 +61,7 @@ fn main() {
             "response-refused",
             Response::Refused { code: "rate_limited".into(), message: "slow down".into() },
         ),
+        ("response-admission", Response::Admission { admitted: true }),
     ];
     for (name, response) in responses {
         write(&codec, name, &postcard::to_stdvec(&response).unwrap());

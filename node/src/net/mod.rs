@@ -19,6 +19,7 @@
 
 mod behaviour;
 pub mod codec;
+mod fetch;
 mod peers;
 mod runner;
 pub mod wire;
@@ -148,6 +149,9 @@ pub struct PeerStatus {
     pub admitted: bool,
     /// Addresses it is connected on.
     pub addresses: Vec<String>,
+    /// Whether it is in this node's gossip mesh for at least one topic
+    /// (events are pushed to it, not only announced).
+    pub meshed: bool,
     /// Its gossipsub score.
     pub score: Option<f64>,
     /// A sync in progress with it.

@@ -68,6 +68,37 @@ pub(crate) fn credentials(store: &Store, key: &PublicKey) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Most events one [`trust_for`] answer holds: a key has a handful of
+/// charters or attestations, each revoked at most a few times.
+pub(crate) const MAX_TRUST_FOR: usize = 64;
+
+/// The trust events about `key`, in wire form: the charters naming it and
+/// the attestations of it, each followed by its revocations (at most
+/// [`MAX_TRUST_FOR`]). What a peer asks for when an event of `key`'s waits
+/// for its charter or attestation.
+pub(crate) fn trust_for(store: &Store, key: &PublicKey, now: Timestamp) -> Vec<Vec<u8>> {
+    let view = StoreView::new(store);
+    let mut ids: Vec<_> = view.charters(key).iter().map(|c| c.id).collect();
+    match store.attestation_status(key, now) {
+        Ok(status) => ids.extend(status.attestations.iter().map(|(record, _)| record.id)),
+        Err(e) => tracing::error!(error = %e, "reading attestations for a peer"),
+    }
+    let mut events = Vec::new();
+    for id in ids {
+        let revocations = store.revocations_of(&id).unwrap_or_default();
+        for id in std::iter::once(id).chain(revocations) {
+            if let Ok(Some(bytes)) = store.get_wire(&id) {
+                events.push(bytes);
+            }
+        }
+        if events.len() >= MAX_TRUST_FOR {
+            events.truncate(MAX_TRUST_FOR);
+            break;
+        }
+    }
+    events
+}
+
 /// A token bucket: `rate` requests a second, bursts up to `burst`.
 #[derive(Debug, Clone)]
 pub(crate) struct Bucket {

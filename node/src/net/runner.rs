@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use curbside_protocol::{Body, EventId, PublicKey, SignedEvent};
+use curbside_protocol::{Body, Dependency, EventId, PublicKey, SignedEvent};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::multiaddr::Protocol;
@@ -18,8 +18,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::behaviour::{
     Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, Topics, UNVERIFIED_SCORE, build_swarm,
 };
+use super::fetch::{self, Filled};
 use super::peers::{
     Admission, Bucket, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, forwards, key_of,
+    trust_for,
 };
 use super::wire::{MAX_FETCH_IDS, Request, Response};
 use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
@@ -34,6 +36,10 @@ const UNCHARTERED_BLOCK: Duration = Duration::from_secs(30);
 
 /// Offences are counted over this window.
 const OFFENCE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Most dependencies filled from peers at once; past it, a gossiped
+/// event's missing dependency waits for a sync with its sender.
+const MAX_FILLS: usize = 32;
 
 /// Room left in a fetch response for framing.
 const FETCH_RESPONSE_BUDGET: usize = super::codec::MAX_RESPONSE_BYTES as usize - 64 * 1024;
@@ -59,6 +65,16 @@ pub(crate) enum Command {
     SyncProgress { peer: PeerId, progress: SyncProgress },
     /// A sync ended.
     SyncDone { peer: PeerId, result: Result<SyncReport, String> },
+    /// Filling a gossiped event's dependency from its sender ended (boxed:
+    /// a dependency and its report are large).
+    Filled(Box<FillDone>),
+}
+
+/// What filling one dependency from a peer came to.
+pub(crate) struct FillDone {
+    peer: PeerId,
+    dependency: Dependency,
+    result: Result<Filled, String>,
 }
 
 /// Ingest's verdict on a gossip message.
@@ -83,25 +99,57 @@ impl std::fmt::Debug for Command {
             Command::Checked { .. } => "Checked",
             Command::SyncProgress { .. } => "SyncProgress",
             Command::SyncDone { .. } => "SyncDone",
+            Command::Filled(_) => "Filled",
         };
         f.write_str(name)
     }
 }
 
-/// Where a connected peer stands.
+/// Where a connected peer stands. Admission is mutual: a peer is meshed
+/// and synced only once this node has seen its charter *and* it has said
+/// it has seen this node's ([`Request::Admitted`]). Were either side to
+/// graft or ask before the other had admitted it, it would be refused,
+/// and a refused GRAFT keeps the pair out of each other's mesh for
+/// gossipsub's prune backoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Connected at this moment; asked for its charter (`asked`: a request
+    /// Its charter is not known here yet; asked for it (`asked`: a request
     /// is out).
-    Checking { since: Instant, asked: bool },
-    /// Chartered: takes part in gossip and sync.
+    Checking { asked: bool },
+    /// Its charter is in force here, so its requests and gossip are served,
+    /// but it has not said it admits this node: not meshed or synced yet.
+    Welcoming,
+    /// Both admit each other: takes part in the mesh and in sync.
     Admitted,
+}
+
+impl State {
+    /// Whether this node has seen the peer's charter (and so serves it).
+    fn chartered(self) -> bool {
+        !matches!(self, State::Checking { .. })
+    }
+}
+
+/// Whether a peer has been told that this node admits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Told {
+    /// Not yet (or the telling failed: told again at the next check).
+    No,
+    /// A [`Request::Admitted`] is out.
+    Asking,
+    /// It answered.
+    Yes,
 }
 
 #[derive(Debug)]
 struct Peer {
     key: Option<PublicKey>,
     state: State,
+    /// When it connected: it has `admission_timeout` to be admitted both ways.
+    since: Instant,
+    /// It said it admits this node.
+    admits_us: bool,
+    told: Told,
     addresses: HashSet<Multiaddr>,
     listen: Vec<Multiaddr>,
     requests: Bucket,
@@ -117,6 +165,8 @@ enum Awaiting {
     Reply(oneshot::Sender<Result<Response, String>>),
     /// The runner asked a new peer for its charter.
     Credentials(PeerId),
+    /// The runner told a peer it admits it.
+    Admitted(PeerId),
 }
 
 struct Blocked {
@@ -145,6 +195,8 @@ pub(crate) struct Runner {
     listening: Vec<Multiaddr>,
     /// Each physician's valid events forwarded by gossip lately.
     forwarded: Buckets<PublicKey>,
+    /// Dependencies being filled from peers.
+    filling: HashSet<Dependency>,
 }
 
 /// Wakes the runner.
@@ -198,6 +250,7 @@ impl Runner {
             sync_again: false,
             listening: Vec::new(),
             forwarded,
+            filling: HashSet::new(),
         };
         runner.subscribe_hubs();
         for addr in runner.config.listen.clone() {
@@ -368,7 +421,10 @@ impl Runner {
             peer_id,
             Peer {
                 key: Some(key),
-                state: State::Checking { since: Instant::now(), asked: false },
+                state: State::Checking { asked: false },
+                since: Instant::now(),
+                admits_us: false,
+                told: Told::No,
                 addresses: HashSet::from([addr]),
                 listen: Vec::new(),
                 requests: Bucket::new(
@@ -385,34 +441,58 @@ impl Runner {
                 last_sync: None,
             },
         );
+        // Not meshed until both sides have admitted each other (see `State`).
+        self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, UNVERIFIED_SCORE);
         match verdict {
             Admission::Chartered => self.admit(peer_id),
-            Admission::Unknown => {
-                // Not meshed, not served, until its charter is seen.
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .set_application_score(&peer_id, UNVERIFIED_SCORE);
-                self.ask_credentials(peer_id);
-            }
+            Admission::Unknown => self.ask_credentials(peer_id),
             Admission::Refused { code, message } => self.refuse(peer_id, code, message),
         }
     }
 
     fn ask_credentials(&mut self, peer_id: PeerId) {
         let Some(peer) = self.peers.get_mut(&peer_id) else { return };
-        let State::Checking { asked, .. } = &mut peer.state else { return };
+        let State::Checking { asked } = &mut peer.state else { return };
         *asked = true;
         let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, Request::Credentials);
         self.awaiting.insert(id, Awaiting::Credentials(peer_id));
         tracing::debug!(peer = %peer_id, "asking a new peer for its charter");
     }
 
+    /// The peer's charter is in force here: serve it, tell it so, and mesh
+    /// it once it admits this node too.
     fn admit(&mut self, peer_id: PeerId) {
         let Some(peer) = self.peers.get_mut(&peer_id) else { return };
-        if peer.state == State::Admitted {
+        if peer.state.chartered() {
             return;
         }
+        peer.state = State::Welcoming;
+        let admits_us = peer.admits_us;
+        self.tell_admitted(peer_id);
+        if admits_us {
+            self.mesh(peer_id);
+        }
+    }
+
+    fn tell_admitted(&mut self, peer_id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&peer_id) else { return };
+        peer.told = Told::Asking;
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, Request::Admitted);
+        self.awaiting.insert(id, Awaiting::Admitted(peer_id));
+    }
+
+    /// The peer said it admits this node.
+    fn admitted_by(&mut self, peer_id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&peer_id) else { return };
+        peer.admits_us = true;
+        if peer.state == State::Welcoming {
+            self.mesh(peer_id);
+        }
+    }
+
+    /// Both sides admit each other: the peer joins the mesh and is synced.
+    fn mesh(&mut self, peer_id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&peer_id) else { return };
         peer.state = State::Admitted;
         let key = peer.key.map(|k| k.short()).unwrap_or_default();
         let listen = peer.listen.clone();
@@ -425,7 +505,11 @@ impl Runner {
     }
 
     fn refuse(&mut self, peer_id: PeerId, code: &str, reason: String) {
-        let ban = if code == "not_chartered" { UNCHARTERED_BLOCK } else { self.config.ban_for };
+        let ban = if matches!(code, "not_chartered" | "not_admitted") {
+            UNCHARTERED_BLOCK
+        } else {
+            self.config.ban_for
+        };
         tracing::warn!(peer = %peer_id, code, %reason, ban_secs = ban.as_secs(), "peer refused and blocked");
         self.blocked
             .insert(peer_id, Blocked { until: Instant::now() + ban, code: code.into(), reason });
@@ -497,6 +581,13 @@ impl Runner {
             self.report(&message, &source, MessageAcceptance::Ignore);
             return;
         };
+        if !peer.state.chartered() {
+            // Gossipsub takes messages from any connected peer; this node
+            // takes none from a peer whose charter it has not seen. Sync
+            // brings whatever was in them once it is admitted.
+            self.report(&message, &source, MessageAcceptance::Ignore);
+            return;
+        }
         if let Some(penalty) = peer.gossip.over(Instant::now()) {
             // Not forwarded and not held against the message: the same
             // event may come from an honest peer, or by sync.
@@ -563,11 +654,11 @@ impl Runner {
                 }
             }
             Ok(Outcome::Duplicate { .. }) => MessageAcceptance::Ignore,
-            Ok(Outcome::Pending { id, waiting_for }) => {
-                // Something it needs is missing here: reconcile with the
-                // peer that sent it, which has it.
-                tracing::debug!(event = %id, %waiting_for, peer = %source, "gossiped event waits; syncing");
-                self.queue_sync(source, true);
+            Ok(Outcome::Pending { id, waiting_for, dependency }) => {
+                // Something it needs is missing here: ask the peer that
+                // sent it, which has it.
+                tracing::debug!(event = %id, %waiting_for, peer = %source, "gossiped event waits; fetching");
+                self.fetch(source, dependency);
                 MessageAcceptance::Ignore
             }
             Ok(Outcome::Rejected { blames_sender: false, .. }) | Err(_) => {
@@ -638,6 +729,7 @@ impl Runner {
                         let _ = reply.send(Ok(response));
                     }
                     Some(Awaiting::Credentials(peer)) => self.on_credentials(peer, response),
+                    Some(Awaiting::Admitted(peer)) => self.on_admission(peer, response),
                     None => {}
                 }
             }
@@ -649,6 +741,12 @@ impl Runner {
                     Some(Awaiting::Credentials(_)) => {
                         tracing::debug!(%peer, %error, "asking for a charter failed");
                         self.credentials_unanswered(peer);
+                    }
+                    Some(Awaiting::Admitted(_)) => {
+                        tracing::debug!(%peer, %error, "telling a peer it is admitted failed");
+                        if let Some(p) = self.peers.get_mut(&peer) {
+                            p.told = Told::No;
+                        }
                     }
                     None => {}
                 }
@@ -678,13 +776,19 @@ impl Runner {
             self.offence(peer_id, "rate_limited", "requests over the per-peer limit".into());
             return;
         }
-        let admitted = peer.state == State::Admitted;
+        let chartered = peer.state.chartered();
         match request {
             Request::Credentials => {
                 let events = credentials(&self.parts.store, &self.node_key);
                 self.respond(channel, Response::Credentials { events });
             }
-            _ if !admitted => {
+            Request::Admitted => {
+                // Meshed (if it is chartered here) before the answer goes,
+                // so that this node's GRAFT can only follow it.
+                self.admitted_by(peer_id);
+                self.respond(channel, Response::Admission { admitted: chartered });
+            }
+            _ if !chartered => {
                 self.respond(
                     channel,
                     Response::refused("not_chartered", "this node has not seen your charter"),
@@ -719,6 +823,15 @@ impl Runner {
                 let commands = self.commands.clone();
                 tokio::task::spawn_blocking(move || {
                     let response = crate::audit::answer(&store, request);
+                    let _ = commands.blocking_send(Command::Respond { channel, response });
+                });
+            }
+            Request::TrustFor { key } => {
+                let store = self.parts.store.clone();
+                let commands = self.commands.clone();
+                let now = (self.parts.clock)();
+                tokio::task::spawn_blocking(move || {
+                    let response = Response::Events { events: trust_for(&store, &key, now) };
                     let _ = commands.blocking_send(Command::Respond { channel, response });
                 });
             }
@@ -757,10 +870,21 @@ impl Runner {
         }
     }
 
+    fn on_admission(&mut self, peer_id: PeerId, response: Response) {
+        let Some(peer) = self.peers.get_mut(&peer_id) else { return };
+        peer.told = Told::Yes;
+        match response {
+            Response::Admission { admitted: true } => self.admitted_by(peer_id),
+            // Not yet: it tells this node when it has seen its charter.
+            Response::Admission { admitted: false } => {}
+            other => {
+                tracing::debug!(peer = %peer_id, response = ?other, "a peer answered `Admitted` with something else")
+            }
+        }
+    }
+
     fn credentials_unanswered(&mut self, peer_id: PeerId) {
-        if let Some(Peer { state: State::Checking { asked, .. }, .. }) =
-            self.peers.get_mut(&peer_id)
-        {
+        if let Some(Peer { state: State::Checking { asked }, .. }) = self.peers.get_mut(&peer_id) {
             *asked = false;
         }
     }
@@ -897,6 +1021,50 @@ impl Runner {
         self.next_sync();
     }
 
+    // ----- filling dependencies ---------------------------------------------------
+
+    /// Fills `dependency` from `peer`, which gossiped an event that waits
+    /// for it; a sync with `peer` if that cannot be done.
+    fn fetch(&mut self, peer: PeerId, dependency: Dependency) {
+        if self.filling.contains(&dependency) {
+            return;
+        }
+        if self.filling.len() >= MAX_FILLS || fetch::request_for(&dependency).is_none() {
+            self.queue_sync(peer, true);
+            return;
+        }
+        self.filling.insert(dependency.clone());
+        let transport = PeerTransport { peer, commands: self.commands.clone() };
+        let ingester = self.parts.ingester.clone();
+        let commands = self.commands.clone();
+        tokio::spawn(async move {
+            let result = fetch::fill(&transport, &ingester, dependency.clone()).await;
+            let done = FillDone { peer, dependency, result };
+            let _ = commands.send(Command::Filled(Box::new(done))).await;
+        });
+    }
+
+    fn on_filled(&mut self, FillDone { peer, dependency, result }: FillDone) {
+        self.filling.remove(&dependency);
+        match result {
+            Ok(filled) => {
+                tracing::debug!(%peer, %dependency, stored = filled.stored, "filled from a peer");
+                if filled.invalid > 0 {
+                    let reason = format!("{} invalid events sent for {dependency}", filled.invalid);
+                    self.offence(peer, "invalid_event", reason);
+                }
+                if let Some(missing) = filled.unresolved {
+                    tracing::debug!(%peer, %missing, "not filled by the peer; syncing");
+                    self.queue_sync(peer, true);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(%peer, %dependency, error = %e, "filling failed; syncing");
+                self.queue_sync(peer, true);
+            }
+        }
+    }
+
     // ----- periodic checks --------------------------------------------------------
 
     /// Unblocks peers whose ban is over; drops peers whose charter lapsed
@@ -922,18 +1090,27 @@ impl Runner {
         let mut refuse = Vec::new();
         let mut ask = Vec::new();
         let gossipsub = &self.swarm.behaviour().gossipsub;
+        let mut tell = Vec::new();
+        let late =
+            |peer: &Peer| now.saturating_duration_since(peer.since) > self.config.admission_timeout;
         for (id, peer) in &self.peers {
             match (peer.state, peer.key) {
-                (State::Checking { since, .. }, _)
-                    if now.saturating_duration_since(since) > self.config.admission_timeout =>
-                {
+                (State::Checking { .. }, _) if late(peer) => {
                     refuse.push((
                         *id,
                         "not_chartered",
                         "showed no valid charter in time".to_string(),
                     ));
                 }
-                (State::Checking { asked: false, .. }, _) => ask.push(*id),
+                (State::Checking { asked: false }, _) => ask.push(*id),
+                (State::Welcoming, _) if late(peer) => {
+                    refuse.push((
+                        *id,
+                        "not_admitted",
+                        "did not admit this node in time (has it seen this node's charter?)"
+                            .to_string(),
+                    ));
+                }
                 (State::Admitted, _)
                     if gossipsub.peer_score(id).is_some_and(|s| s < GRAYLIST_THRESHOLD) =>
                 {
@@ -944,13 +1121,16 @@ impl Runner {
                         "gossip score under the graylist threshold (invalid events)".to_string(),
                     ));
                 }
-                (State::Admitted, Some(key)) => match admission(&self.parts.store, &key, at) {
-                    Admission::Chartered => {}
-                    Admission::Refused { code, message } => refuse.push((*id, code, message)),
-                    Admission::Unknown => {
-                        refuse.push((*id, "not_chartered", "its charter is gone".into()))
+                (State::Welcoming | State::Admitted, Some(key)) => {
+                    match admission(&self.parts.store, &key, at) {
+                        Admission::Chartered if peer.told == Told::No => tell.push(*id),
+                        Admission::Chartered => {}
+                        Admission::Refused { code, message } => refuse.push((*id, code, message)),
+                        Admission::Unknown => {
+                            refuse.push((*id, "not_chartered", "its charter is gone".into()))
+                        }
                     }
-                },
+                }
                 _ => {}
             }
         }
@@ -959,6 +1139,9 @@ impl Runner {
         }
         for peer in ask {
             self.ask_credentials(peer);
+        }
+        for peer in tell {
+            self.tell_admitted(peer);
         }
     }
 
@@ -1004,6 +1187,7 @@ impl Runner {
                 }
             }
             Command::SyncDone { peer, result } => self.on_sync_done(peer, result),
+            Command::Filled(done) => self.on_filled(*done),
         }
     }
 
@@ -1011,6 +1195,7 @@ impl Runner {
         let local = *self.swarm.local_peer_id();
         let gossipsub = &self.swarm.behaviour().gossipsub;
         let now = Instant::now();
+        let meshed: HashSet<&PeerId> = gossipsub.all_mesh_peers().collect();
         let mut peers: Vec<PeerStatus> = self
             .peers
             .iter()
@@ -1018,6 +1203,7 @@ impl Runner {
                 peer_id: id.to_string(),
                 node_key: p.key.map(|k| k.to_string()),
                 admitted: p.state == State::Admitted,
+                meshed: meshed.contains(id),
                 addresses: p.addresses.iter().map(ToString::to_string).collect(),
                 score: gossipsub.peer_score(id),
                 syncing: p.syncing.clone(),

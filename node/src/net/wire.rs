@@ -69,6 +69,20 @@ pub enum Request {
         /// The tree size the proof is for.
         size: u64,
     },
+    /// "I have checked your charter and admit you; do you admit me?" Sent
+    /// once a node admits a peer. Neither side meshes the other or starts
+    /// syncing until both have said so, so that neither grafts or asks a
+    /// peer that has not seen its charter yet (which would refuse, and
+    /// gossipsub would keep the pair apart for its prune backoff).
+    Admitted,
+    /// The trust events about `key` the responder holds: the charters
+    /// naming it (as a node) and the attestations of it (as a physician),
+    /// with the revocations of each. Asked for when an event waits for its
+    /// author's attestation or a node's charter.
+    TrustFor {
+        /// The node or physician key.
+        key: PublicKey,
+    },
 }
 
 /// A response.
@@ -122,6 +136,13 @@ pub enum Response {
         code: String,
         /// For people.
         message: String,
+    },
+    /// The answer to [`Request::Admitted`]: whether the responder admits
+    /// the asker too (if not yet, it says so with its own `Admitted` once
+    /// it has seen the asker's charter).
+    Admission {
+        /// Whether the responder admits the asker.
+        admitted: bool,
     },
 }
 

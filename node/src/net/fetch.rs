@@ -1,0 +1,120 @@
+//! Filling what a gossiped event waits for, from the peer that sent it.
+//!
+//! A comment can arrive before its parent, a post before its author's
+//! attestation. Rather than wait for the next reconciliation, the node asks
+//! the sender for exactly what is missing (an event by id, or the trust
+//! events about a key) and follows the chain a few hops: the parent's own
+//! parent, the attestation's verifier's charter. What this cannot fill
+//! (a hub, an audit-log entry, a chain longer than [`MAX_HOPS`], or a peer
+//! that lacks it) is left to a sync with that peer.
+
+use std::collections::HashSet;
+
+use curbside_protocol::{Dependency, SignedEvent};
+
+use super::wire::{Request, Response};
+use crate::ingest::{Ingester, Outcome, Source};
+use crate::sync::Transport;
+
+/// Most requests one fill makes.
+pub(crate) const MAX_HOPS: usize = 8;
+
+/// What filling one dependency did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Filled {
+    /// Events stored.
+    pub(crate) stored: usize,
+    /// Events the peer sent that are invalid whoever relays them.
+    pub(crate) invalid: usize,
+    /// What is still missing, if the chain could not be filled here.
+    pub(crate) unresolved: Option<Dependency>,
+}
+
+/// The request that fills `dependency`, if one does.
+pub(crate) fn request_for(dependency: &Dependency) -> Option<Request> {
+    match dependency {
+        Dependency::Event(id) => Some(Request::Fetch { ids: vec![*id] }),
+        Dependency::Attestation(key) | Dependency::Charter(key) => {
+            Some(Request::TrustFor { key: *key })
+        }
+        // A hub comes with the trust set's sync; a log entry with the
+        // verifier's next tree head.
+        Dependency::Hub(_) | Dependency::LogEntry { .. } => None,
+    }
+}
+
+/// Asks `peer` for `first`, ingests what comes back, and goes on with
+/// whatever that in turn waits for.
+pub(crate) async fn fill(
+    peer: &impl Transport,
+    ingester: &Ingester,
+    first: Dependency,
+) -> Result<Filled, String> {
+    let mut filled = Filled::default();
+    let mut wanted = vec![first];
+    let mut asked = HashSet::new();
+    for _ in 0..MAX_HOPS {
+        let Some(dependency) = wanted.pop() else { return Ok(filled) };
+        if !asked.insert(dependency.clone()) {
+            continue;
+        }
+        let Some(request) = request_for(&dependency) else {
+            filled.unresolved = Some(dependency);
+            return Ok(filled);
+        };
+        let events = match peer.request(request).await? {
+            Response::Events { events } => events,
+            Response::Refused { code, message } => return Err(format!("{code}: {message}")),
+            _ => return Err("the peer answered a fetch with something else".into()),
+        };
+        let mut decoded = Vec::with_capacity(events.len());
+        for bytes in &events {
+            match SignedEvent::decode(bytes) {
+                Ok(event) => decoded.push(event),
+                Err(_) => filled.invalid += 1,
+            }
+        }
+        if decoded.is_empty() {
+            filled.unresolved = Some(dependency);
+            return Ok(filled);
+        }
+        let outcomes =
+            ingester.submit_from(Source::Sync, decoded).await.map_err(|e| e.to_string())?;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Stored { .. } => filled.stored += 1,
+                Outcome::Pending { dependency, .. } if !asked.contains(&dependency) => {
+                    wanted.push(dependency);
+                }
+                Outcome::Rejected { blames_sender: true, .. } => filled.invalid += 1,
+                _ => {}
+            }
+        }
+    }
+    filled.unresolved = wanted.pop();
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curbside_protocol::{EventId, SecretKey};
+
+    #[test]
+    fn each_kind_of_dependency_has_its_request_or_is_left_to_sync() {
+        let id = EventId::from_bytes([3; 32]);
+        let key = SecretKey::from_seed(&[4; 32]).public();
+        assert!(matches!(
+            request_for(&Dependency::Event(id)),
+            Some(Request::Fetch { ids }) if ids == vec![id]
+        ));
+        for dependency in [Dependency::Attestation(key), Dependency::Charter(key)] {
+            assert!(matches!(
+                request_for(&dependency),
+                Some(Request::TrustFor { key: k }) if k == key
+            ));
+        }
+        let log = Dependency::LogEntry { verifier: key, attestation: id };
+        assert!(request_for(&log).is_none());
+    }
+}

@@ -99,39 +99,6 @@ pub(crate) fn trust_for(store: &Store, key: &PublicKey, now: Timestamp) -> Vec<V
     events
 }
 
-/// A token bucket: `rate` requests a second, bursts up to `burst`.
-#[derive(Debug, Clone)]
-pub(crate) struct Bucket {
-    tokens: f64,
-    last: Instant,
-    rate: f64,
-    burst: f64,
-}
-
-impl Bucket {
-    pub(crate) fn new(rate: u32, burst: u32) -> Self {
-        Self {
-            tokens: f64::from(burst),
-            last: Instant::now(),
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-        }
-    }
-
-    /// Takes a token if there is one.
-    pub(crate) fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// How a peer's gossip stands against its rate limit: a token bucket
 /// (messages a second, with bursts) and a penalty for the messages over it
 /// that decays by [`FLOOD_PENALTY_DECAY`] a second, so a peer that went
@@ -237,16 +204,6 @@ mod tests {
         assert_eq!(peer.to_string(), crate::datadir::peer_id(&key));
         assert_eq!(key_of(&peer), Some(key));
         assert_eq!(key_of(&PeerId::random()), None);
-    }
-
-    #[test]
-    fn buckets_refill_at_their_rate() {
-        let start = Instant::now();
-        let mut b = Bucket::new(10, 3);
-        assert!((0..3).all(|_| b.take(start)));
-        assert!(!b.take(start));
-        assert!(b.take(start + Duration::from_millis(110)));
-        assert!(!b.take(start + Duration::from_millis(110)));
     }
 
     #[test]

@@ -20,13 +20,13 @@ use super::behaviour::{
 };
 use super::fetch::{self, Filled};
 use super::peers::{
-    Admission, Bucket, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, forwards, key_of,
+    Admission, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, forwards, key_of,
     trust_for,
 };
 use super::wire::{MAX_FETCH_IDS, Request, Response};
 use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
 use crate::ingest::{Outcome, Source};
-use crate::ratelimit::Buckets;
+use crate::ratelimit::{Bucket, Buckets};
 use crate::sync::{Scope, SyncProgress, SyncReport, Transport, recon};
 
 /// How long a peer that showed no charter waits before it may try again.
@@ -428,8 +428,9 @@ impl Runner {
                 addresses: HashSet::from([addr]),
                 listen: Vec::new(),
                 requests: Bucket::new(
-                    self.config.requests_per_second,
-                    self.config.requests_per_second.saturating_mul(4),
+                    f64::from(self.config.requests_per_second),
+                    f64::from(self.config.requests_per_second.saturating_mul(4)),
+                    Instant::now(),
                 ),
                 gossip: GossipRate::new(
                     self.config.gossip_per_second,

@@ -317,17 +317,14 @@ impl NodeConfig {
         let store = store_config(&raw)?;
         let author_limit = author_limit(&raw)?;
         let net = net_config(&raw, flags)?;
-        let (quorum_key, quorum_text) = match (env("CURBSIDE_AUDIT_QUORUM"), raw.audit_quorum) {
-            (Some(v), _) => ("CURBSIDE_AUDIT_QUORUM", v),
-            (None, Some(n)) => ("node.toml audit_quorum", n.to_string()),
-            (None, None) => ("default audit_quorum", "1".to_string()),
-        };
-        let audit_quorum = match quorum_text.parse::<usize>() {
-            Ok(n @ 0..=100) => n,
-            _ => {
+        let file_quorum = raw.audit_quorum.map(|n| n as u64);
+        let (quorum_key, quorum) = number("audit_quorum", file_quorum, "institutions")?;
+        let audit_quorum = match quorum.unwrap_or(1) {
+            n @ 0..=100 => n as usize,
+            n => {
                 return Err(ConfigError::Value {
-                    key: quorum_key.into(),
-                    value: quorum_text,
+                    key: quorum_key,
+                    value: n.to_string(),
                     problem: "use a number of institutions from 0 to 100".into(),
                 });
             }

@@ -502,6 +502,17 @@ impl TestNode {
         body["id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// Opens a read session for `physician` once their attestation has
+    /// reached this node (waiting up to 30 s); the token.
+    pub fn session_when_attested(&self, network: &Network, physician: &SecretKey) -> String {
+        let mut token = None;
+        wait_until(Duration::from_secs(30), "the physician's attestation to arrive", || {
+            token = self.session(network, physician).ok();
+            token.is_some()
+        });
+        token.unwrap()
+    }
+
     /// Opens a read session for `physician`; the token.
     pub fn session(
         &self,

@@ -95,14 +95,7 @@ fn out_of_order_arrival_resolves() {
     assert_eq!(body["outcomes"][0]["status"], "pending", "{body}");
     let (status, body) = a.submit(std::slice::from_ref(&root));
     assert_eq!(status, 200, "{body}");
-    let token = {
-        let mut token = None;
-        wait_until(LIMIT, "the attestation at B", || {
-            token = b.session(&net, &doctor).ok();
-            token.is_some()
-        });
-        token.unwrap()
-    };
+    let token = b.session_when_attested(&net, &doctor);
     wait_until(LIMIT, "the parent and the held comment stored at B", || {
         b.has(&root.id(), &token) && b.has(&reply.id(), &token)
     });
@@ -170,16 +163,6 @@ fn peers_without_a_valid_charter_are_refused() {
     assert_eq!(a.admitted_peers(), 0);
 }
 
-/// Signs in at `node` as `who`, waiting for their attestation to arrive.
-fn session(node: &TestNode, net: &Network, who: &curbside_protocol::SecretKey) -> String {
-    let mut token = None;
-    wait_until(LIMIT, "an attestation to arrive", || {
-        token = node.session(net, who).ok();
-        token.is_some()
-    });
-    token.unwrap()
-}
-
 /// A node stopped while the others post, then restarted with no bootstrap
 /// address, finds its peers again and ends with the same events.
 #[test]
@@ -194,9 +177,9 @@ fn a_restarted_node_catches_up() {
     a.attest(&net, &doctor, "dr-restart", &["general-practice"], "GB");
     let before = post(&net, &doctor, "Before the outage");
     // Post at B once the attestation made at A has reached it.
-    session(&b, &net, &doctor);
+    b.session_when_attested(&net, &doctor);
     assert_eq!(b.submit(std::slice::from_ref(&before)).0, 200);
-    let token_c = session(&c, &net, &doctor);
+    let token_c = c.session_when_attested(&net, &doctor);
     wait_until(LIMIT, "C to have the first post", || c.has(&before.id(), &token_c));
 
     let stopped = c.stop();
@@ -208,7 +191,7 @@ fn a_restarted_node_catches_up() {
 
     let c = stopped.start();
     let took = wait_until(LIMIT, "C to catch up", || c.event_count() == a.event_count());
-    let token_c = session(&c, &net, &doctor);
+    let token_c = c.session_when_attested(&net, &doctor);
     assert!(during.iter().all(|e| c.has(&e.id(), &token_c)));
     eprintln!("caught up in {took:?}");
 }
@@ -241,24 +224,24 @@ fn two_groups_converge_when_joined() {
     right[0].attest(&net, &dr, "dr-right", &["oncology"], "IE");
     let mut posts = Vec::new();
     for (i, node) in left.iter().enumerate() {
-        session(node, &net, &dl);
+        node.session_when_attested(&net, &dl);
         let e = post(&net, &dl, &format!("Left {i}"));
         assert_eq!(node.submit(std::slice::from_ref(&e)).0, 200);
         posts.push(e);
     }
     for (i, node) in right.iter().enumerate() {
-        session(node, &net, &dr);
+        node.session_when_attested(&net, &dr);
         let e = post(&net, &dr, &format!("Right {i}"));
         assert_eq!(node.submit(std::slice::from_ref(&e)).0, 200);
         posts.push(e);
     }
     // Apart, neither side has the other's events.
-    let token_left = session(&left[0], &net, &dl);
+    let token_left = left[0].session_when_attested(&net, &dl);
     assert!(!left[0].has(&posts[3].id(), &token_left));
 
     left[0].dial(&right[0].p2p_addr());
     let all: Vec<&TestNode> = left.iter().chain(right.iter()).collect();
-    let tokens: Vec<String> = all.iter().map(|n| session(n, &net, &dl)).collect();
+    let tokens: Vec<String> = all.iter().map(|n| n.session_when_attested(&net, &dl)).collect();
     // Every post everywhere, and the same number of events at every node
     // (charters, attestations, their tree heads, cosignatures, posts; the
     // witnesses keep cosigning for a moment after the join).
@@ -294,12 +277,12 @@ fn a_peer_is_meshed_at_once_when_only_one_side_knew_the_others_charter() {
         }
     };
     let a = TestNode::start_unchartered(&[], &net, no_periodic_sync);
-    let a_charter = net.charter(&a.secret_key().public(), &["GB"]);
+    let a_charter = net.charter(&a.key, &["GB"]);
     assert_eq!(a.submit(std::slice::from_ref(&a_charter)).0, 200);
     let doctor = key("mesh-doctor");
     a.attest(&net, &doctor, "dr-mesh", &["oncology"], "GB");
     let c = TestNode::start_unchartered(&[], &net, no_periodic_sync);
-    let c_charter = net.charter(&c.secret_key().public(), &[]);
+    let c_charter = net.charter(&c.key, &[]);
     for node in [&c, &a] {
         assert_eq!(node.submit(std::slice::from_ref(&c_charter)).0, 200);
     }
@@ -313,14 +296,7 @@ fn a_peer_is_meshed_at_once_when_only_one_side_knew_the_others_charter() {
     });
     assert!(took < Duration::from_secs(10), "meshed after {took:?}, not at once");
 
-    let token = {
-        let mut token = None;
-        wait_until(LIMIT, "the doctor's attestation at C (the sync on admission)", || {
-            token = c.session(&net, &doctor).ok();
-            token.is_some()
-        });
-        token.unwrap()
-    };
+    let token = c.session_when_attested(&net, &doctor);
     let event = post(&net, &doctor, "Pushed, not pulled");
     assert_eq!(a.submit(std::slice::from_ref(&event)).0, 200);
     wait_until(LIMIT, "the post at C", || c.has(&event.id(), &token));

@@ -26,15 +26,6 @@ fn node_and_sender(net: &Network, name: &str) -> (TestNode, HostilePeer) {
     (a, peer)
 }
 
-fn session(node: &TestNode, net: &Network, who: &curbside_protocol::SecretKey) -> String {
-    let mut token = None;
-    wait_until(LIMIT, "a session", || {
-        token = node.session(net, who).ok();
-        token.is_some()
-    });
-    token.unwrap()
-}
-
 /// The stored trust event `id` at `node`, as the event itself.
 fn trust_event(node: &TestNode, id: &EventId) -> SignedEvent {
     let (status, body) = node.get(&format!("/v1/audit/events/{id}"), None);
@@ -63,7 +54,7 @@ fn a_comment_gossiped_before_its_parent_fetches_the_parent_from_its_sender() {
     sender.serve(vec![post.clone(), reply.clone()]);
     sender.publish(deeper.to_bytes());
 
-    let token = session(&a, &net, &doctor);
+    let token = a.session_when_attested(&net, &doctor);
     wait_until(LIMIT, "the chain filled at A", || {
         [&post, &reply, &deeper].iter().all(|e| a.has(&e.id(), &token))
     });
@@ -75,7 +66,7 @@ fn a_post_gossiped_before_its_authors_attestation_fetches_the_attestation() {
     let (a, sender) = node_and_sender(&net, "fetch-attestation-sender");
     // Another hospital, not connected to A, attested this doctor.
     let hospital = TestNode::start_unchartered(&[], &net, |_| {});
-    let charter = net.charter(&hospital.secret_key().public(), &["GB"]);
+    let charter = net.charter(&hospital.key, &["GB"]);
     assert_eq!(hospital.submit(std::slice::from_ref(&charter)).0, 200);
     let doctor = key("fetch-attestation-doctor");
     let attestation = hospital.attest(&net, &doctor, "dr-elsewhere", &["neurology"], "GB");
@@ -86,6 +77,6 @@ fn a_post_gossiped_before_its_authors_attestation_fetches_the_attestation() {
     let post = net.post(&doctor, "Posted from elsewhere");
     sender.publish(post.to_bytes());
 
-    let token = session(&a, &net, &doctor);
+    let token = a.session_when_attested(&net, &doctor);
     wait_until(LIMIT, "the post at A", || a.has(&post.id(), &token));
 }

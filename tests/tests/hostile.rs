@@ -62,14 +62,7 @@ fn a_peer_gossiping_invalid_events_is_cut_off() {
     wait_until(LIMIT, "the hostile peer blocked", || blocked_code(&a, &hostile.peer_id).is_some());
     let code = blocked_code(&a, &hostile.peer_id).unwrap();
     assert!(["score_too_low", "bad_signature"].contains(&code.as_str()), "{code}");
-    let token = {
-        let mut token = None;
-        wait_until(LIMIT, "a session at A", || {
-            token = a.session(&net, &doctor).ok();
-            token.is_some()
-        });
-        token.unwrap()
-    };
+    let token = a.session_when_attested(&net, &doctor);
     wait_until(LIMIT, "the honest post at A", || a.has(&honest.id(), &token));
     assert_eq!(a.admitted_peers(), 1, "only the honest node is left");
 }

@@ -12,7 +12,9 @@
 //! range is either split into a few sub-ranges (by item count), each sent
 //! with its fingerprint, or — once small — settled by listing ids. Each
 //! message answers every open range of the previous one, so the depth of
-//! the search grows by two levels per round trip.
+//! the search grows by two levels per round trip; when the answers would
+//! not fit in one message, the ranges past the cut go back as they came
+//! (skips stay skips), to be answered in the next.
 //!
 //! Roles are fixed: the *initiator* calls [`initiate`], then [`reconcile`]
 //! on every reply, and learns the differences (`have`, `need`); the

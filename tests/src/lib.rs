@@ -177,6 +177,23 @@ impl TestNode {
         Self::start_unchartered_observed(bootstrap, network, tweak, None)
     }
 
+    /// [`TestNode::start_peer`], listening for peers on `listen` (multiaddrs
+    /// on 127.0.0.1, port 0) instead of TCP: `/ip4/127.0.0.1/udp/0/quic-v1`
+    /// for a node reached over QUIC only.
+    pub fn start_peer_listening(
+        network: &Network,
+        listen: &[&str],
+        bootstrap: &[String],
+        verify: &[&str],
+    ) -> Self {
+        let listen = listen.iter().map(|a| a.to_string()).collect();
+        let node = Self::start_networked(listen, bootstrap, network, |_| {}, None);
+        let charter = network.charter(&node.key, verify);
+        let (status, body) = node.submit(&[charter]);
+        assert_eq!(status, 200, "{body}");
+        node
+    }
+
     /// [`TestNode::start_peer`], calling `observer` with every event the
     /// node stores the moment it is durable (see `curbside_node::run_observed`).
     pub fn start_peer_observed(
@@ -198,14 +215,21 @@ impl TestNode {
         tweak: fn(&mut NodeConfig),
         observer: Option<curbside_node::ingest::Observer>,
     ) -> Self {
+        let listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+        Self::start_networked(listen, bootstrap, network, tweak, observer)
+    }
+
+    fn start_networked(
+        listen: Vec<String>,
+        bootstrap: &[String],
+        network: &Network,
+        tweak: fn(&mut NodeConfig),
+        observer: Option<curbside_node::ingest::Observer>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("node");
         DataDir::init(&data, &network.genesis).unwrap();
-        let overrides = Overrides {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            bootstrap: bootstrap.to_vec(),
-            ..Overrides::default()
-        };
+        let overrides = Overrides { listen, bootstrap: bootstrap.to_vec(), ..Overrides::default() };
         let mut node = Self::launch(&data, overrides, tweak, observer, None);
         node._dir = Some(dir);
         node
@@ -370,7 +394,8 @@ impl TestNode {
         body
     }
 
-    /// The address peers dial this node at (`/ip4/127.0.0.1/tcp/PORT/p2p/ID`).
+    /// The address peers dial this node at: its first listen address, with
+    /// `/p2p/ID` (`/ip4/127.0.0.1/tcp/PORT/p2p/ID` for a node on TCP).
     pub fn p2p_addr(&self) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {

@@ -303,3 +303,70 @@ fn a_peer_is_meshed_at_once_when_only_one_side_knew_the_others_charter() {
     let gossiped = c.metric("curbside_events_accepted_total{source=\"gossip\"}");
     assert_eq!(gossiped, Some(1.0), "C stored the post from gossip");
 }
+
+const QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
+
+/// Whether every address in `addresses` (a JSON array) is a QUIC one.
+fn all_quic(addresses: &serde_json::Value) -> bool {
+    addresses.as_array().is_some_and(|a| {
+        !a.is_empty()
+            && a.iter()
+                .all(|x| x.as_str().is_some_and(|s| s.contains("/udp/") && s.contains("/quic-v1")))
+    })
+}
+
+/// Three nodes that listen on QUIC only and bootstrap to a QUIC address:
+/// an event submitted at one reaches the others, and a node that was
+/// offline catches up by sync, all over QUIC.
+#[test]
+fn nodes_reached_over_quic_only_gossip_and_catch_up() {
+    let net = Network::new();
+    let a = TestNode::start_peer_listening(&net, &[QUIC], &[], &["GB"]);
+    let boot = [a.p2p_addr()];
+    assert!(boot[0].contains("/udp/") && boot[0].contains("/quic-v1/p2p/"), "{}", boot[0]);
+    let b = TestNode::start_peer_listening(&net, &[QUIC], &boot, &[]);
+    let c = TestNode::start_peer_listening(&net, &[QUIC], &boot, &[]);
+    wait_until(LIMIT, "A to admit B and C", || a.admitted_peers() == 2);
+    for node in [&a, &b, &c] {
+        let network = node.network();
+        assert!(all_quic(&network["listening"]), "{network}");
+        for peer in network["peers"].as_array().unwrap() {
+            assert!(all_quic(&peer["addresses"]), "a peer reached other than by QUIC: {peer}");
+        }
+    }
+
+    let doctor = key("quic-doctor");
+    a.attest(&net, &doctor, "dr-quic", &["cardiology"], "GB");
+    let token_b = b.session_when_attested(&net, &doctor);
+    let token_c = c.session_when_attested(&net, &doctor);
+    let first = post(&net, &doctor, "Over QUIC");
+    assert_eq!(b.submit(std::slice::from_ref(&first)).0, 200);
+    wait_until(LIMIT, "the post to reach C", || c.has(&first.id(), &token_c));
+    let token_a = a.session_when_attested(&net, &doctor);
+    assert!(a.has(&first.id(), &token_a));
+
+    let stopped = c.stop();
+    let during: Vec<_> =
+        (0..10).map(|i| post(&net, &doctor, &format!("While C is away {i}"))).collect();
+    assert_eq!(a.submit(&during[..5]).0, 200);
+    assert_eq!(b.submit(&during[5..]).0, 200);
+    wait_until(LIMIT, "A and B to agree", || {
+        a.event_count() == b.event_count() && during.iter().all(|e| b.has(&e.id(), &token_b))
+    });
+
+    // C comes back on a new QUIC port with no bootstrap address: it dials
+    // the QUIC addresses it saved, and sync brings what it missed.
+    let c = stopped.start();
+    let took = wait_until(LIMIT, "C to catch up", || c.event_count() == a.event_count());
+    let token_c = c.session_when_attested(&net, &doctor);
+    assert!(during.iter().all(|e| c.has(&e.id(), &token_c)));
+    let synced = c.metric("curbside_events_accepted_total{source=\"sync\"}").unwrap_or(0.0);
+    assert!(synced >= during.len() as f64, "C stored {synced} events by sync");
+    let network = c.network();
+    assert!(all_quic(&network["listening"]), "{network}");
+    assert!(network["peers"].as_array().is_some_and(|p| !p.is_empty()), "{network}");
+    for peer in network["peers"].as_array().unwrap() {
+        assert!(all_quic(&peer["addresses"]), "a peer reached other than by QUIC: {peer}");
+    }
+    eprintln!("caught up over QUIC in {took:?}");
+}

@@ -9,12 +9,15 @@ use libp2p::StreamProtocol;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::sync::recon;
+
 /// The sync protocol's name and version.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/curbside/sync/1");
 
-/// Largest request a peer may send: a reconciliation message or a list of
-/// ids to fetch.
-pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
+/// Largest request a peer may send: a reconciliation message (up to
+/// [`recon::MAX_MESSAGE_BYTES`], which two nodes some ten thousand events
+/// apart reach) with room for its framing, or a list of ids to fetch.
+pub const MAX_REQUEST_BYTES: u64 = recon::MAX_MESSAGE_BYTES as u64 + 64 * 1024;
 
 /// Largest response: a batch of fetched events.
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
@@ -138,6 +141,41 @@ mod tests {
             let mut read = Cursor::new(vec![0xff, 0xff, 0xff]);
             assert!(codec.read_request(&PROTOCOL, &mut read).await.is_err());
         });
+    }
+
+    /// Two sets 20,000 events apart: the initiator's messages grow to
+    /// hundreds of KiB, and each must fit in a request both ways (it was
+    /// once refused at 256 KiB, failing every sync between nodes that far
+    /// apart).
+    #[test]
+    fn every_reconciliation_message_fits_in_a_request() {
+        use crate::net::wire::Request;
+        use crate::sync::Scope;
+        use crate::sync::recon::{Item, SyncSet, initiate, reconcile, respond};
+        let id = |n: u64| {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&n.to_be_bytes());
+            id[8..16].copy_from_slice(&n.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+            id
+        };
+        let a = SyncSet::from_items((0..20_000).map(|n| Item::new(n * 2, id(n * 2))));
+        let b = SyncSet::from_items((0..20_000).map(|n| Item::new(n * 2 + 1, id(n * 2 + 1))));
+        let mut message = Some(initiate(&a));
+        let mut largest = 0;
+        futures::executor::block_on(async {
+            let mut codec = PostcardCodec::<Request, ()>::default();
+            while let Some(m) = message.take() {
+                largest = largest.max(m.encoded_len());
+                let request = Request::Reconcile { scope: Scope::Content, message: m.clone() };
+                let mut buf = Cursor::new(Vec::new());
+                codec.write_request(&PROTOCOL, &mut buf, request).await.unwrap();
+                let mut read = Cursor::new(buf.into_inner());
+                codec.read_request(&PROTOCOL, &mut read).await.unwrap();
+                let Some(reply) = respond(&b, &m).unwrap().next else { break };
+                message = reconcile(&a, &reply).unwrap().next;
+            }
+        });
+        assert!(largest > 256 * 1024, "the sets are far enough apart: {largest} bytes");
     }
 
     /// Found by the property that whatever the codec reads re-encodes to

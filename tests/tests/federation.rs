@@ -297,6 +297,12 @@ fn a_peer_is_meshed_at_once_when_only_one_side_knew_the_others_charter() {
     assert!(took < Duration::from_secs(10), "meshed after {took:?}, not at once");
 
     let token = c.session_when_attested(&net, &doctor);
+    // The sync on admission has finished (or it could carry the post).
+    wait_until(LIMIT, "C's first sync with A", || {
+        c.network()["peers"].as_array().is_some_and(|peers| {
+            peers.iter().any(|p| p["syncing"].is_null() && !p["last_sync"].is_null())
+        })
+    });
     let event = post(&net, &doctor, "Pushed, not pulled");
     assert_eq!(a.submit(std::slice::from_ref(&event)).0, 200);
     wait_until(LIMIT, "the post at C", || c.has(&event.id(), &token));

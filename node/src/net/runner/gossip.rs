@@ -1,0 +1,153 @@
+//! Gossip in (metered, then judged by ingest off the swarm task and
+//! reported to gossipsub) and out (what ingest announces, on its topic).
+
+use super::*;
+
+impl Runner {
+    pub(super) fn on_gossip(&mut self, source: PeerId, message: MessageId, data: &[u8]) {
+        // Metered before anything is decoded or verified: a flood costs
+        // this node a map lookup a message, not a signature check.
+        let Some(peer) = self.peers.get_mut(&source) else {
+            // Refused a moment ago; its last messages are not judged.
+            self.report(&message, &source, MessageAcceptance::Ignore);
+            return;
+        };
+        if !peer.state.chartered() {
+            // Gossipsub takes messages from any connected peer; this node
+            // takes none from a peer whose charter it has not seen. Sync
+            // brings whatever was in them once it is admitted.
+            self.report(&message, &source, MessageAcceptance::Ignore);
+            return;
+        }
+        if let Some(penalty) = peer.gossip.over(Instant::now()) {
+            // Not forwarded and not held against the message: the same
+            // event may come from an honest peer, or by sync.
+            self.report(&message, &source, MessageAcceptance::Ignore);
+            self.gossip_flood(source, penalty);
+            return;
+        }
+        let event = match SignedEvent::decode(data) {
+            Ok(event) => event,
+            Err(rejection) => {
+                self.report(&message, &source, MessageAcceptance::Reject);
+                self.offence(source, rejection.code(), rejection.to_string());
+                return;
+            }
+        };
+        let author = (!event.kind().is_trust()).then(|| *event.author());
+        let ingester = self.parts.ingester.clone();
+        let commands = self.commands.clone();
+        tokio::spawn(async move {
+            let outcome = ingester
+                .submit_from(Source::Gossip, vec![event])
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|mut o| o.pop().ok_or_else(|| "no outcome".to_string()));
+            let judged = Judged { message, source, author, outcome };
+            let _ = commands.send(Command::Judged(Box::new(judged))).await;
+        });
+    }
+
+    /// A peer gossiped over its rate: its application score goes down by
+    /// its flooding penalty, and past [`FLOOD_BLOCK`] it is cut off.
+    pub(super) fn gossip_flood(&mut self, peer_id: PeerId, penalty: f64) {
+        let (rate, burst) = (self.config.gossip_per_second, self.config.gossip_burst);
+        if penalty >= FLOOD_BLOCK {
+            self.refuse(
+                peer_id,
+                "gossip_rate_limited",
+                format!(
+                    "gossiped far over {rate} messages a second (bursts of {burst}): \
+                     flooding penalty {penalty:.0}"
+                ),
+            );
+            return;
+        }
+        tracing::debug!(peer = %peer_id, penalty, "gossip over the per-peer rate dropped");
+        self.set_flood_score(peer_id, penalty);
+    }
+
+    /// The application score of a peer with flooding penalty `penalty`.
+    pub(super) fn set_flood_score(&mut self, peer_id: PeerId, penalty: f64) {
+        let Some(peer) = self.peers.get(&peer_id) else { return };
+        let base = if peer.state == State::Admitted { 0.0 } else { UNVERIFIED_SCORE };
+        self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, base - penalty);
+    }
+
+    pub(super) fn on_judged(&mut self, Judged { message, source, author, outcome }: Judged) {
+        let acceptance = match outcome {
+            Ok(Outcome::Stored { id }) => {
+                if forwards(&mut self.forwarded, author.as_ref(), Instant::now()) {
+                    MessageAcceptance::Accept
+                } else {
+                    tracing::debug!(event = %id, author = ?author, "stored, not forwarded: the physician is over the gossip rate");
+                    MessageAcceptance::Ignore
+                }
+            }
+            Ok(Outcome::Duplicate { .. }) => MessageAcceptance::Ignore,
+            Ok(Outcome::Pending { id, waiting_for, dependency }) => {
+                // Something it needs is missing here: ask the peer that
+                // sent it, which has it.
+                tracing::debug!(event = %id, %waiting_for, peer = %source, "gossiped event waits; fetching");
+                self.fetch(source, dependency);
+                MessageAcceptance::Ignore
+            }
+            Ok(Outcome::Rejected { blames_sender: false, .. }) | Err(_) => {
+                MessageAcceptance::Ignore
+            }
+            Ok(Outcome::Rejected { id, code, message: why, .. }) => {
+                self.report(&message, &source, MessageAcceptance::Reject);
+                self.offence(source, code, format!("gossiped {id}: {why}"));
+                return;
+            }
+        };
+        self.report(&message, &source, acceptance);
+    }
+
+    pub(super) fn report(
+        &mut self,
+        message: &MessageId,
+        source: &PeerId,
+        acceptance: MessageAcceptance,
+    ) {
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(message, source, acceptance);
+    }
+
+    pub(super) fn publish(&mut self, event: &SignedEvent) {
+        let Some(topic) = self.topic_of(event) else {
+            tracing::debug!(event = %event.id(), "no topic for event; sync will carry it");
+            return;
+        };
+        if let Body::Hub(_) = event.body() {
+            self.subscribe_hubs();
+        }
+        match self.swarm.behaviour_mut().gossipsub.publish(topic.clone(), event.to_bytes()) {
+            Ok(_) => tracing::debug!(event = %event.id(), %topic, "gossiped"),
+            Err(e) => tracing::debug!(event = %event.id(), %topic, error = %e, "not gossiped"),
+        }
+    }
+
+    /// The trust topic for trust events; the hub's topic for content (a
+    /// comment's or vote's hub is its thread root's).
+    pub(super) fn topic_of(&self, event: &SignedEvent) -> Option<IdentTopic> {
+        if Scope::of(event.body().kind()) == Scope::Trust {
+            return Some(self.topics.trust());
+        }
+        let mut body = event.body().clone();
+        for _ in 0..64 {
+            if let Some(hub) = body.hub() {
+                return Some(self.topics.hub(hub.as_str()));
+            }
+            let parent: EventId = match &body {
+                Body::Comment(c) => c.parent,
+                Body::Vote(v) => v.poll,
+                _ => return None,
+            };
+            body = self.parts.store.get(&parent).ok().flatten()?.signed().body().clone();
+        }
+        None
+    }
+}

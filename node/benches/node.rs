@@ -41,6 +41,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use curbside_node::api::THREAD_PAGE;
 use curbside_node::config::{NodeConfig, Overrides};
 use curbside_node::datadir::DataDir;
 use curbside_node::ingest::{IngestConfig, Ingester, Outcome, Stages, ingest, ingest_staged};
@@ -1002,9 +1003,10 @@ fn big_store(
     for _ in 0..queries {
         let root = content.full_threads[rng.below(content.full_threads.len())];
         let t = Instant::now();
-        let entries = store.thread(&root, 2000).unwrap().expect("a stored root");
+        let page = store.thread(&root, None, THREAD_PAGE).unwrap();
         thread.push(t.elapsed());
-        assert_eq!(black_box(entries).len(), REPLIES + 1);
+        assert!(!page.more);
+        assert_eq!(black_box(page.entries).len(), REPLIES + 1);
     }
     let mut tally = Vec::with_capacity(queries);
     for _ in 0..queries {
@@ -1290,7 +1292,7 @@ fn print_part4(big: &BigStore, hwm_kb: u64) {
         &big.feed,
         5.0,
     );
-    row(format!("thread(root, 2000), {REPLIES} replies"), &big.thread, 5.0);
+    row(format!("thread(root, page of {THREAD_PAGE}), {REPLIES} replies"), &big.thread, 5.0);
     row(format!("tally(poll), {} votes", big.voters), &big.tally, 20.0);
     println!();
     println!(

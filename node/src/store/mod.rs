@@ -83,6 +83,7 @@ mod memory;
 mod peers;
 mod pending;
 mod reads;
+mod thread;
 mod view;
 mod write;
 
@@ -101,7 +102,8 @@ use memory::{Delta, Filters, Recent, Trust};
 
 pub use check::{CheckReport, LogCheck, Problem};
 pub use pending::{Held, PendingEvent};
-pub use reads::{AttestationStatus, StoreCounts, ThreadEntry};
+pub use reads::{AttestationStatus, StoreCounts};
+pub use thread::{ThreadEntry, ThreadError, ThreadPage};
 pub use view::StoreView;
 pub use write::Committed;
 

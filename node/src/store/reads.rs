@@ -1,4 +1,5 @@
-//! Reading: events, feeds, threads, tallies, attestation status, counts.
+//! Reading: events, feeds, replies, tallies, attestation status, counts
+//! (threads are in `thread.rs`).
 
 use curbside_protocol::{
     AttestationRecord, Authority, Body, Counts, EventId, HubId, Poll, PublicKey, SignedEvent,
@@ -8,15 +9,6 @@ use serde::Serialize;
 
 use super::keys::{self, Space, u64_value};
 use super::{META_EVENTS, Store, StoreError, StoredAuthority, StoredEvent, decode, meta, read};
-
-/// One event of a thread and how deep it sits (the root is depth 0).
-#[derive(Debug, Clone)]
-pub struct ThreadEntry {
-    /// Replies to the root are depth 1, and so on.
-    pub depth: usize,
-    /// The event.
-    pub event: VerifiedEvent,
-}
 
 /// A key's attestations and whether any is in force now.
 #[derive(Debug, Clone, Serialize)]
@@ -139,29 +131,6 @@ impl Store {
         // Each commit's record is in time order; commits need not be.
         entries.sort_unstable();
         Ok(entries.into_iter().map(|(_, id)| id).collect())
-    }
-
-    /// `root` and its replies, depth first in time order, at most `max`
-    /// events. `None` if `root` is not stored.
-    pub fn thread(
-        &self,
-        root: &EventId,
-        max: usize,
-    ) -> Result<Option<Vec<ThreadEntry>>, StoreError> {
-        let Some(event) = self.get(root)? else { return Ok(None) };
-        let mut out = vec![ThreadEntry { depth: 0, event }];
-        let mut stack: Vec<(usize, EventId)> =
-            self.replies(root)?.into_iter().rev().map(|id| (1, id)).collect();
-        while let Some((depth, id)) = stack.pop() {
-            if out.len() >= max {
-                break;
-            }
-            if let Some(event) = self.get(&id)? {
-                out.push(ThreadEntry { depth, event });
-                stack.extend(self.replies(&id)?.into_iter().rev().map(|id| (depth + 1, id)));
-            }
-        }
-        Ok(Some(out))
     }
 
     /// The poll `id` and its tally, if it is a stored poll.

@@ -9,8 +9,8 @@
 //!   `pending` counter the number of pending records;
 //! - **events**: each decodes, its key is its id, its stored summary is its
 //!   own, and a physician's event names an attestation that is stored;
-//! - **indexes**: the timeline holds each event exactly once; the feed,
-//!   replies, polls, tallies, ballots, attestations, charters, revocations,
+//! - **indexes**: the timeline holds each event exactly once; the feed
+//!   (whose entries copy their events' records byte for byte), replies, polls, tallies, ballots, attestations, charters, revocations,
 //!   hubs, tree heads and cosignatures each hold an entry for exactly the
 //!   events that need one, with the value those events give;
 //! - **pending**: each dependency entry names a held event waiting on it;
@@ -143,13 +143,13 @@ impl Derived {
             .put(key, value);
     }
 
-    /// The index entries `event` needs.
-    fn add(&mut self, event: &VerifiedEvent) {
+    /// The index entries `event`, stored as `record`, needs.
+    fn add(&mut self, event: &VerifiedEvent, record: &[u8]) {
         let id = event.id();
         let at = event.created_at();
         self.events.insert(id, (at, event.kind() as u8));
         if let Some(hub) = event.body().hub() {
-            self.expect(Space::Feed, keys::feed(hub, at, &id), Some(Vec::new()));
+            self.expect(Space::Feed, keys::feed(hub, at, &id), Some(record.to_vec()));
         }
         match event.body() {
             Body::Comment(c) => {
@@ -221,7 +221,7 @@ impl Store {
                 continue;
             };
             if let Some(event) = self.check_event(&id, &bytes, &mut report) {
-                derived.add(&event);
+                derived.add(&event, &bytes);
             }
         }
         let counted = u64_value(self.tree.get(meta(META_EVENTS))?);
@@ -276,7 +276,7 @@ impl Store {
             report.problem("event_id_mismatch", format!("the event under {id} is {}", signed.id()));
             return None;
         }
-        let event = match self.load(bytes) {
+        let event = match self.load(id, bytes) {
             Ok(e) => e,
             Err(e) => {
                 report.problem("missing_authority", format!("{id}: {e}"));

@@ -20,7 +20,8 @@ pub(super) enum Space {
     /// `commit (8)` → packed `created_at (8) ‖ id (32) ‖ kind (1)` of every
     /// event that commit stored.
     Timeline = 2,
-    /// `hub ‖ 0x00 ‖ created_at (8) ‖ id` → `()`: posts, cases, polls.
+    /// `hub ‖ 0x00 ‖ created_at (8) ‖ id` → a copy of the event's
+    /// `StoredEvent` record: posts, cases, polls.
     Feed = 3,
     /// `parent (32) ‖ commit (8)` → packed `created_at (8) ‖ id (32)` of the
     /// replies to `parent` that commit stored.

@@ -7,7 +7,7 @@
 //! meta          name → value                          schema, network, counters
 //! events        id → StoredEvent { summary, authority, wire bytes }
 //! timeline      commit → packed (created_at, id, kind) of what it stored     (sync)
-//! feed          hub ‖ 0 ‖ created_at ‖ id → ()          (posts, cases, polls)
+//! feed          hub ‖ 0 ‖ created_at ‖ id → StoredEvent (a copy; posts, cases, polls)
 //! replies       parent ‖ commit → packed (created_at, id) of its replies in that commit
 //! ballots       poll ‖ voter → Ballot                   (each voter's current ballot)
 //! tallies       poll → Counts                           (running counts)
@@ -57,6 +57,13 @@
 //! sets at start), and a thread reads all of a parent's replies, so those
 //! two are written as one record per commit (and per parent), not one key
 //! per event.
+//!
+//! Why a feed entry copies its event's record: a sled lookup walks the
+//! tree from its root, and at a million events fifty of them were half the
+//! cost of a feed page. With the copy a page is one range read over
+//! neighbouring leaves. It costs the bytes of the posts, cases and polls
+//! a second time (a few percent of the store: comments and votes, the
+//! bulk, have no feed entry), and no extra key.
 //!
 //! ## Adding a collection
 //!
@@ -113,7 +120,8 @@ pub use write::Committed;
 /// 2: one tree with a collection byte before each key; the timeline and
 /// replies packed per commit; the authority of a physician's event stored
 /// as its attestation's id.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: a feed entry holds a copy of its event's record (it held nothing).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -199,6 +207,18 @@ struct StoredEvent {
     summary: EventSummary,
     authority: StoredAuthority,
     wire: Vec<u8>,
+}
+
+/// A [`StoredEvent`] as reads decode it: the same bytes, but the wire form
+/// borrowed from the record (postcard writes a `Vec<u8>` as a length and
+/// the bytes, which is what a borrowed byte slice reads) instead of copied
+/// into a new vector one byte at a time, which was a tenth of a feed read.
+#[derive(Debug, Deserialize)]
+struct StoredEventRef<'a> {
+    /// Read past (postcard's fields are positional), not used.
+    _summary: EventSummary,
+    authority: StoredAuthority,
+    wire: &'a [u8],
 }
 
 const META_SCHEMA: &[u8] = b"schema";

@@ -496,6 +496,19 @@ fn a_store_of_the_first_layout_is_refused_with_its_version() {
 }
 
 #[test]
+fn a_store_of_layout_2_is_refused_with_its_version() {
+    let (_fed, n, _drs) = setup();
+    let (dir, genesis) = (n._dir, n.store.genesis().clone());
+    // Layout 2's feed entries held no copy of their events: read as 3
+    // they would not decode, so the version alone must refuse the store.
+    n.store.tree.insert(meta(META_SCHEMA), &2u32.to_be_bytes()).unwrap();
+    n.store.flush().unwrap();
+    drop(n.store);
+    let err = Store::open(dir.path(), genesis).unwrap_err();
+    assert!(matches!(err, StoreError::Schema { found: 2, expected: 3 }), "{err}");
+}
+
+#[test]
 fn a_store_in_use_is_refused_as_busy() {
     let (_fed, n, _drs) = setup();
     let genesis = n.store.genesis().clone();
@@ -593,6 +606,11 @@ fn the_check_names_each_kind_of_damage() {
     let (feed_key, feed_value) = n_key(Space::Feed);
     tree.remove(&feed_key).unwrap();
     assert_eq!(codes(&n.store), vec!["missing_index_entry"]);
+    // A feed entry whose copy of the event is not the event's record.
+    let mut changed = feed_value.to_vec();
+    *changed.last_mut().unwrap() ^= 1;
+    tree.insert(&feed_key, changed).unwrap();
+    assert_eq!(codes(&n.store), vec!["index_value_mismatch"]);
     tree.insert(&feed_key, feed_value).unwrap();
 
     // The counter off by one.

@@ -150,13 +150,15 @@ impl Commit<'_> {
             authority: StoredAuthority::of(event.authority()),
             wire: event.to_bytes(),
         };
-        self.w.put(Space::Events.key(&[id.as_bytes()]), encode(&stored));
+        let record = encode(&stored);
+        if let Some(hub) = event.body().hub() {
+            // A copy of the record, so that a feed page is one range read.
+            self.w.put(keys::feed(hub, at, &id), &record);
+        }
+        self.w.put(Space::Events.key(&[id.as_bytes()]), record);
         keys::pack_timed(&mut self.timeline, at, &id);
         self.timeline.push(event.kind() as u8);
         self.deps.push(pending::dep_key_event(&id));
-        if let Some(hub) = event.body().hub() {
-            self.w.put(keys::feed(hub, at, &id), []);
-        }
         match event.body() {
             Body::Comment(c) => {
                 keys::pack_timed(self.replies.entry(c.parent).or_default(), at, &id);

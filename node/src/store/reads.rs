@@ -1,5 +1,5 @@
-//! Reading: events, feeds, replies, tallies, attestation status, counts
-//! (threads are in `thread.rs`).
+//! Reading: events, feeds, tallies, attestation status, counts (threads
+//! are in `thread.rs`).
 
 use curbside_protocol::{
     AttestationRecord, Authority, Body, Counts, EventId, HubId, Poll, PublicKey, SignedEvent,
@@ -35,8 +35,15 @@ pub struct StoreCounts {
 impl Store {
     /// The event `id` from its `events` record (or a feed entry's copy).
     pub(super) fn load(&self, id: &EventId, bytes: &[u8]) -> Result<VerifiedEvent, StoreError> {
-        let stored: StoredEventRef<'_> = postcard::from_bytes(bytes)
-            .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;
+        self.load_record(id, record(bytes)?)
+    }
+
+    /// The event `id` from its decoded record.
+    fn load_record(
+        &self,
+        id: &EventId,
+        stored: StoredEventRef<'_>,
+    ) -> Result<VerifiedEvent, StoreError> {
         // Written only after `decode` accepted the bytes and named them `id`.
         let event = SignedEvent::from_trusted_store(stored.wire, *id)
             .map_err(|e| StoreError::Corrupt { tree: "events", detail: format!("{id}: {e}") })?;
@@ -82,6 +89,20 @@ impl Store {
         }
     }
 
+    /// The event `id`, if stored, and the root of its thread: itself, unless
+    /// it is a comment.
+    pub(super) fn get_with_root(
+        &self,
+        id: &EventId,
+    ) -> Result<Option<(VerifiedEvent, EventId)>, StoreError> {
+        let Some(bytes) = self.tree.get(Space::Events.key(&[id.as_bytes()]))? else {
+            return Ok(None);
+        };
+        let stored = record(&bytes)?;
+        let root = stored.thread.unwrap_or(*id);
+        Ok(Some((self.load_record(id, stored)?, root)))
+    }
+
     /// Whether `id` is stored.
     pub fn contains(&self, id: &EventId) -> Result<bool, StoreError> {
         self.is_stored(&read(&self.filters), id)
@@ -119,23 +140,6 @@ impl Store {
             out.push(self.load(&id, &record)?);
         }
         Ok(out)
-    }
-
-    /// Direct replies to `parent`, oldest first.
-    pub fn replies(&self, parent: &EventId) -> Result<Vec<EventId>, StoreError> {
-        let mut entries = Vec::new();
-        for item in self.tree.scan_prefix(Space::Replies.key(&[parent.as_bytes()])) {
-            let (_, packed) = item?;
-            for entry in packed.chunks(keys::REPLY_ENTRY) {
-                entries.push(keys::unpack_timed(entry).ok_or(StoreError::Corrupt {
-                    tree: "replies",
-                    detail: "short entry".into(),
-                })?);
-            }
-        }
-        // Each commit's record is in time order; commits need not be.
-        entries.sort_unstable();
-        Ok(entries.into_iter().map(|(_, id)| id).collect())
     }
 
     /// The poll `id` and its tally, if it is a stored poll.
@@ -232,4 +236,10 @@ impl Store {
         };
         items.into_iter()
     }
+}
+
+/// Decodes an `events` record (or a feed entry's copy of one).
+pub(super) fn record(bytes: &[u8]) -> Result<StoredEventRef<'_>, StoreError> {
+    postcard::from_bytes(bytes)
+        .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })
 }

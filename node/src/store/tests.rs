@@ -158,6 +158,26 @@ fn thread_pages_concatenated_are_the_whole_thread_with_depths() {
 }
 
 #[test]
+fn a_reply_after_a_restart_finds_its_thread_from_its_parents_record() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "Hyperkalaemia on trimethoprim");
+    let reply = fed.comment(&drs[1], &post, "Stop it");
+    let nested = fed.comment(&drs[2], &reply, "K back to 4.8");
+    put(&n, &fed, &[post.clone(), reply.clone(), nested.clone()]);
+    let (dir, genesis) = (n._dir, n.store.genesis().clone());
+    drop(n.store);
+    // Reopened, the writer remembers no roots: the parent's record names it.
+    let n = Node { store: Store::open(dir.path(), genesis).unwrap(), _dir: dir };
+    let late = fed.comment(&drs[3], &nested, "Recheck in a week");
+    assert!(put(&n, &fed, std::slice::from_ref(&late)).iter().all(Outcome::is_stored));
+    let page = n.store.thread(&post.id(), None, 100).unwrap();
+    let shape: Vec<_> = page.entries.iter().map(|e| (e.depth, e.event.id())).collect();
+    let ids = [&post, &reply, &nested, &late].map(|e| e.id());
+    assert_eq!(shape, vec![(0, ids[0]), (1, ids[1]), (2, ids[2]), (3, ids[3])]);
+    assert!(n.store.check().unwrap().is_sound());
+}
+
+#[test]
 fn a_thread_cursor_outside_the_thread_is_refused_by_name() {
     let (mut fed, n, drs) = setup();
     let expected = discussion(&mut fed, &n, &drs);
@@ -472,7 +492,8 @@ fn timeline_and_replies_come_back_in_time_order_across_commits() {
     put(&n, &fed, &replies[5..]);
     put(&n, &fed, &replies[3..5]);
     put(&n, &fed, &replies[..3]);
-    let ids: Vec<_> = n.store.replies(&root.id()).unwrap();
+    let thread = n.store.thread(&root.id(), None, 100).unwrap();
+    let ids: Vec<_> = thread.entries.iter().skip(1).map(|e| e.event.id()).collect();
     assert_eq!(ids, replies.iter().map(SignedEvent::id).collect::<Vec<_>>());
     let timeline: Vec<_> =
         n.store.timeline(Timestamp::from_millis(0)).map(Result::unwrap).collect();
@@ -612,6 +633,28 @@ fn the_check_names_each_kind_of_damage() {
     tree.insert(&feed_key, changed).unwrap();
     assert_eq!(codes(&n.store), vec!["index_value_mismatch"]);
     tree.insert(&feed_key, feed_value).unwrap();
+
+    // A comment's thread entry lost, then a thread record for a root that has none.
+    let (thread_key, thread_value) = n_key(Space::Threads);
+    tree.remove(&thread_key).unwrap();
+    let found = codes(&n.store);
+    assert!(!found.is_empty() && found.iter().all(|c| *c == "missing_index_entry"), "{found:?}");
+    let mut elsewhere = thread_key.to_vec();
+    elsewhere[1] ^= 1;
+    tree.insert(&elsewhere, thread_value.clone()).unwrap();
+    let found = codes(&n.store);
+    assert!(!found.is_empty() && found.iter().all(|c| *c == "dangling_index_entry"), "{found:?}");
+    tree.remove(&elsewhere).unwrap();
+    tree.insert(&thread_key, thread_value.clone()).unwrap();
+    // A comment's record naming another thread than its ancestors lead to.
+    let comment = EventId::from_bytes(thread_value[8..40].try_into().unwrap());
+    let comment_key = Space::Events.key(&[comment.as_bytes()]);
+    let record = tree.get(&comment_key).unwrap().unwrap();
+    let mut wrong: StoredEvent = decode(Space::Events, &record).unwrap();
+    wrong.thread = Some(EventId::from_bytes([5; 32]));
+    tree.insert(&comment_key, encode(&wrong)).unwrap();
+    assert_eq!(codes(&n.store), vec!["index_value_mismatch"]);
+    tree.insert(&comment_key, record).unwrap();
 
     // The counter off by one.
     let events = keys::u64_value(tree.get(meta(META_EVENTS)).unwrap());

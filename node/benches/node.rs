@@ -15,9 +15,13 @@
 //! ```text
 //! cargo bench -p curbside-node --bench node
 //! CURBSIDE_BENCH_EVENTS=100000 cargo bench -p curbside-node --bench node   # a quick run
+//! CURBSIDE_BENCH_ONLY=reads cargo bench -p curbside-node --bench node       # part 4 alone
 //! ```
 //!
 //! `CURBSIDE_BENCH_EVENTS` (default 1,000,000) sizes the store of part 4;
+//! `CURBSIDE_BENCH_QUERIES` (default 1,000) the random reads of each kind
+//! part 4 makes; `CURBSIDE_BENCH_ONLY=reads` runs part 4 alone (the reads
+//! take seconds, the build minutes; parts 1-3 another five);
 //! `CURBSIDE_BENCH_ROUNDS` (default 3) the rounds of parts 1 and 2, which
 //! run interleaved (raw, ingest, ingest with bad signatures, serial ingest,
 //! raw again), best round counting (the machine is shared; the best round
@@ -37,6 +41,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use curbside_node::api::THREAD_PAGE;
 use curbside_node::config::{NodeConfig, Overrides};
 use curbside_node::datadir::DataDir;
 use curbside_node::ingest::{IngestConfig, Ingester, Outcome, Stages, ingest, ingest_staged};
@@ -65,8 +70,6 @@ const AUTHORS: usize = 2_000;
 const API_EVENTS: usize = 100_000;
 const API_CLIENTS: usize = 16;
 const API_PER_REQUEST: usize = 64;
-/// Random queries per read measurement.
-const QUERIES: usize = 1_000;
 /// Replies per thread in part 4 (some nested).
 const REPLIES: usize = 20;
 /// Threads open for replies at once.
@@ -892,6 +895,7 @@ fn api_ingest(
 
 struct BigStore {
     events: usize,
+    queries: usize,
     voters: usize,
     ingest: Duration,
     build: Duration,
@@ -908,8 +912,14 @@ struct BigStore {
 }
 
 /// Part 4: a store of `n` events, built through `ingest` in batches of
-/// 256, then random reads.
-fn big_store(fed: &mut Federation, genesis: &Genesis, doctors: &[SecretKey], n: usize) -> BigStore {
+/// 256, then `queries` random reads of each kind.
+fn big_store(
+    fed: &mut Federation,
+    genesis: &Genesis,
+    doctors: &[SecretKey],
+    n: usize,
+    queries: usize,
+) -> BigStore {
     let rss_before_kb = proc_status_kb("VmRSS");
     let network = genesis.network_id();
     let voters = n / 10;
@@ -977,27 +987,29 @@ fn big_store(fed: &mut Federation, genesis: &Genesis, doctors: &[SecretKey], n: 
     assert_eq!(counts.events as usize, n);
     let rss_built_kb = proc_status_kb("VmRSS");
 
+    progress!("part 4: {queries} random reads of each kind");
     let mut rng = Rng(0x5eed);
     let hubs = content.hubs.clone();
-    let mut feed = Vec::with_capacity(QUERIES);
+    let mut feed = Vec::with_capacity(queries);
     let mut feed_rows = 0;
-    for _ in 0..QUERIES {
+    for _ in 0..queries {
         let (hub, at, id) = content.feed[rng.below(content.feed.len())];
         let t = Instant::now();
         let page = store.feed(&hubs[hub], Some((at, id)), 50).unwrap();
         feed.push(t.elapsed());
         feed_rows += black_box(page).len();
     }
-    let mut thread = Vec::with_capacity(QUERIES);
-    for _ in 0..QUERIES {
+    let mut thread = Vec::with_capacity(queries);
+    for _ in 0..queries {
         let root = content.full_threads[rng.below(content.full_threads.len())];
         let t = Instant::now();
-        let entries = store.thread(&root, 2000).unwrap().expect("a stored root");
+        let page = store.thread(&root, None, THREAD_PAGE).unwrap();
         thread.push(t.elapsed());
-        assert_eq!(black_box(entries).len(), REPLIES + 1);
+        assert!(!page.more);
+        assert_eq!(black_box(page.entries).len(), REPLIES + 1);
     }
-    let mut tally = Vec::with_capacity(QUERIES);
-    for _ in 0..QUERIES {
+    let mut tally = Vec::with_capacity(queries);
+    for _ in 0..queries {
         let t = Instant::now();
         let (_, result) = store.tally(&big_id).unwrap().expect("a stored poll");
         tally.push(t.elapsed());
@@ -1027,6 +1039,7 @@ fn big_store(fed: &mut Federation, genesis: &Genesis, doctors: &[SecretKey], n: 
     drop(store);
     BigStore {
         events: n,
+        queries,
         voters,
         ingest: spent,
         build,
@@ -1049,6 +1062,12 @@ fn main() {
     start();
     let n = env_usize("CURBSIDE_BENCH_EVENTS", 1_000_000);
     let rounds = env_usize("CURBSIDE_BENCH_ROUNDS", 3).max(1);
+    let queries = env_usize("CURBSIDE_BENCH_QUERIES", 1_000).max(1);
+    let reads_only = match std::env::var("CURBSIDE_BENCH_ONLY").as_deref() {
+        Err(_) => false,
+        Ok("reads") => true,
+        Ok(other) => panic!("CURBSIDE_BENCH_ONLY={other}: the one choice is `reads` (part 4)"),
+    };
     assert!(n >= 20_000, "CURBSIDE_BENCH_EVENTS must be at least 20000");
 
     let mut fed = Federation::new();
@@ -1062,8 +1081,15 @@ fn main() {
     // Part 4 runs first, so that the process's memory figures are the
     // store's (and this program's bookkeeping), not what earlier parts left.
     progress!("part 4: building a store of {n} events");
-    let big = big_store(&mut fed, &genesis, &doctors, n);
+    let big = big_store(&mut fed, &genesis, &doctors, n, queries);
     let hwm_kb = proc_status_kb("VmHWM");
+    if reads_only {
+        println!();
+        println!("machine: {} cores, {}", threads(), cpu_model());
+        println!("part 4 alone (CURBSIDE_BENCH_ONLY=reads)");
+        print_part4(&big, hwm_kb);
+        return;
+    }
 
     // Parts 1 and 2: a charter, 2,000 attested physicians and 10 polls
     // (stored before the clock starts), then 200,000 events: posts with
@@ -1136,13 +1162,8 @@ fn main() {
         (rate(m, raw), rate(m, good), rate(m, with_bad), rate(API_EVENTS, api.elapsed));
     let sr = rate(m, serial);
     let built = rate(big.events - 1, big.ingest);
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(str::trim))
-        .unwrap_or("unknown");
     println!();
-    println!("machine: {} cores, {model}", threads());
+    println!("machine: {} cores, {}", threads(), cpu_model());
     println!(
         "parts 1-2: {m} events (mean {mean_bytes} bytes; 20% votes, 5% cases, 75% posts and \
          comments), {AUTHORS} authors; best of {rounds} rounds"
@@ -1214,6 +1235,29 @@ fn main() {
         ms(quantile(&api.latencies, 1.0)),
         api.latencies.len()
     );
+    print_part4(&big, hwm_kb);
+    println!();
+    println!(
+        "store ingest / raw verify = {:.3} (target >= 0.40: {})",
+        g / r,
+        if g / r >= 0.40 { "met" } else { "MISSED" }
+    );
+    println!("bad-signature ingest / raw verify = {:.3}", b / r);
+    println!("API ingest / store ingest = {:.3}", a / g);
+}
+
+/// The model name /proc/cpuinfo gives.
+fn cpu_model() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(str::trim))
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// Part 4's results: the build, the reads, memory, disk and a restart.
+fn print_part4(big: &BigStore, hwm_kb: u64) {
     println!(
         "part 4 build: {:.0} s in all, {:.0} s of it in ingest() (the rest is signing)",
         big.build.as_secs_f64(),
@@ -1222,7 +1266,7 @@ fn main() {
     println!();
     println!(
         "{:<44} {:>8} {:>8} {:>8} {:>10}",
-        format!("reads at {} events, {QUERIES} random each", big.events),
+        format!("reads at {} events, {} random each", big.events, big.queries),
         "p50 ms",
         "p99 ms",
         "max ms",
@@ -1241,11 +1285,14 @@ fn main() {
         );
     };
     row(
-        format!("feed(hub, cursor, 50) (mean {:.1} rows)", big.feed_rows as f64 / QUERIES as f64),
+        format!(
+            "feed(hub, cursor, 50) (mean {:.1} rows)",
+            big.feed_rows as f64 / big.queries as f64
+        ),
         &big.feed,
         5.0,
     );
-    row(format!("thread(root, 2000), {REPLIES} replies"), &big.thread, 5.0);
+    row(format!("thread(root, page of {THREAD_PAGE}), {REPLIES} replies"), &big.thread, 5.0);
     row(format!("tally(poll), {} votes", big.voters), &big.tally, 20.0);
     println!();
     println!(
@@ -1268,12 +1315,4 @@ fn main() {
         big.reopen.as_secs_f64(),
         big.sync_load.as_secs_f64()
     );
-    println!();
-    println!(
-        "store ingest / raw verify = {:.3} (target >= 0.40: {})",
-        g / r,
-        if g / r >= 0.40 { "met" } else { "MISSED" }
-    );
-    println!("bad-signature ingest / raw verify = {:.3}", b / r);
-    println!("API ingest / store ingest = {:.3}", a / g);
 }

@@ -555,6 +555,25 @@ impl SignedEvent {
         })
     }
 
+    /// Rebuilds an event from bytes that a node's own store wrote after
+    /// [`SignedEvent::decode`] accepted them, under the id `decode`
+    /// computed then.
+    ///
+    /// The canonical re-encoding and the hash are not redone: together they
+    /// were a third of reading an event back. Only the node's store calls
+    /// this, on its own records, whose ids its integrity check recomputes
+    /// with `decode`; anything from outside goes through `decode`. Bytes
+    /// that do not even parse are still refused.
+    pub fn from_trusted_store(bytes: &[u8], id: EventId) -> Result<Self, crate::Rejection> {
+        use crate::Rejection;
+        let (event, rest) = postcard::take_from_bytes::<Event>(bytes)
+            .map_err(|e| Rejection::Malformed { detail: e.to_string() })?;
+        let sig: [u8; 64] = rest.try_into().map_err(|_| Rejection::Malformed {
+            detail: format!("{} bytes after the event, not a 64-byte signature", rest.len()),
+        })?;
+        Ok(Self { event, signature: Signature::from_bytes(sig), id, encoded_len: bytes.len() })
+    }
+
     /// The wire encoding: `canonical(event) || signature`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = self.event.to_bytes();

@@ -158,6 +158,18 @@ proptest! {
     }
 
     #[test]
+    fn a_stored_event_reads_back_as_decode_gave_it(event in signed_event(), cut in any::<prop::sample::Index>()) {
+        let bytes = event.to_bytes();
+        let decoded = SignedEvent::decode(&bytes).unwrap();
+        let trusted = SignedEvent::from_trusted_store(&bytes, decoded.id()).unwrap();
+        prop_assert_eq!(&trusted, &decoded);
+        prop_assert_eq!(trusted.encoded_len(), bytes.len());
+        // Cut short, the bytes do not even parse (or leave no signature).
+        let n = cut.index(bytes.len());
+        prop_assert!(SignedEvent::from_trusted_store(&bytes[..n], decoded.id()).is_err());
+    }
+
+    #[test]
     fn prefixes_and_extensions_are_refused(event in signed_event(), cut in any::<prop::sample::Index>(), extra in prop::collection::vec(any::<u8>(), 1..8)) {
         let bytes = event.to_bytes();
         let n = cut.index(bytes.len());

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use curbside_protocol::{
-    AgeBand, Body, Case, Event, NetworkId, Poll, Post, SecretKey, Sex, Signature, SignedEvent,
-    Vote, testkit::key,
+    AgeBand, Body, Case, Comment, Event, NetworkId, Poll, Post, SecretKey, Sex, Signature,
+    SignedEvent, Vote, testkit::key,
 };
 use curbside_tests::{Network, TestNode, wire};
 use serde_json::json;
@@ -297,4 +297,87 @@ fn a_physician_over_the_rate_limit_is_told_to_wait() {
     std::thread::sleep(std::time::Duration::from_millis(1_100));
     let (status, body) = node.submit(&posts[5..6]);
     assert_eq!(status, 200, "{body}");
+}
+
+/// A thread is read a page at a time: each page names the cursor of the
+/// next, the pages together are the whole thread depth first, and a cursor
+/// from elsewhere is refused with its code.
+#[test]
+fn a_thread_comes_in_pages_that_follow_the_cursor() {
+    let net = Network::new();
+    let node = TestNode::start(&net);
+    let dr = key("dr-thread");
+    node.attest(&net, &dr, "dr-thread", &["cardiology"], "GB");
+    let token = node.session(&net, &dr).unwrap();
+    // Explicit times (from now: the attestation is only just issued), so
+    // that the order of replies is known.
+    let base = curbside_node::now();
+    let at = |i: u64| base.plus_millis(i);
+    let comment = |parent: &SignedEvent, text: &str, i: u64| {
+        let body = Comment { parent: parent.id(), body: text.into() };
+        net.sign_at(&dr, Body::Comment(body), at(i))
+    };
+    let root = net.sign_at(
+        &dr,
+        Body::Post(Post {
+            hub: "general".parse().unwrap(),
+            title: "AKI on ACE inhibitor".into(),
+            body: "Creatinine up 40%.".into(),
+        }),
+        at(0),
+    );
+    let r0 = comment(&root, "Stop it for now", 1);
+    let r1 = comment(&root, "Renal ultrasound?", 2);
+    let r2 = comment(&root, "Check volume status", 3);
+    let r3 = comment(&root, "Restart at half dose later", 4);
+    let n0 = comment(&r1, "Normal last year", 5);
+    let n1 = comment(&n0, "Repeat anyway", 6);
+    let events = [&root, &r0, &r1, &r2, &r3, &n0, &n1].map(|e| e.clone());
+    let (status, body) = node.submit(&events);
+    assert_eq!(status, 200, "{body}");
+    let expected: Vec<(u64, String)> =
+        [(0, &root), (1, &r0), (1, &r1), (2, &n0), (3, &n1), (1, &r2), (1, &r3)]
+            .into_iter()
+            .map(|(d, e)| (d, e.id().to_string()))
+            .collect();
+
+    let thread = format!("/v1/events/{}/thread", root.id());
+    let (status, whole) = node.get(&thread, Some(&token));
+    assert_eq!(status, 200, "{whole}");
+    assert_eq!(whole["next"], serde_json::Value::Null, "one default page holds it all");
+    let mut seen = Vec::new();
+    let mut path = format!("{thread}?limit=3");
+    let mut pages = 0;
+    loop {
+        let (status, page) = node.get(&path, Some(&token));
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        let entries = page["thread"].as_array().unwrap();
+        assert!(entries.len() <= 3, "{page}");
+        seen.extend(entries.iter().map(|e| {
+            (e["depth"].as_u64().unwrap(), e["event"]["id"].as_str().unwrap().to_string())
+        }));
+        match page["next"].as_str() {
+            Some(next) => {
+                assert_eq!(Some(next), seen.last().map(|(_, id)| id.as_str()), "the last id");
+                path = format!("{thread}?limit=3&after={next}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!((seen, pages), (expected.clone(), 3));
+    let (status, page) = node.get(&format!("{thread}?limit=0"), Some(&token));
+    assert_eq!((status, page["thread"].as_array().unwrap().len()), (200, 1), "{page}");
+
+    let elsewhere = post(&net, &dr, "Other", "Unrelated");
+    assert_eq!(node.submit(std::slice::from_ref(&elsewhere)).0, 200);
+    let never = post(&net, &dr, "Never sent", "x");
+    for cursor in [elsewhere.id(), never.id()] {
+        let (status, body) = node.get(&format!("{thread}?after={cursor}"), Some(&token));
+        assert_eq!((status, body["code"].as_str()), (400, Some("cursor_not_in_thread")), "{body}");
+    }
+    let (status, body) = node.get(&format!("{thread}?after=zz"), Some(&token));
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")), "{body}");
+    let (status, body) = node.get(&format!("/v1/events/{}/thread", never.id()), Some(&token));
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "{body}");
 }

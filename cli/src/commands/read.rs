@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use curbside_protocol::{Body, HubId, Tally, Timestamp};
+use curbside_protocol::{Body, EventId, HubId, Tally, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -136,9 +136,37 @@ struct ThreadEntry {
     event: EventView,
 }
 
+/// One page of a thread.
 #[derive(Debug, Deserialize)]
-struct Thread {
+struct ThreadPage {
     thread: Vec<ThreadEntry>,
+    /// The cursor of the next page (the last entry's id), if any remain.
+    #[serde(default)]
+    next: Option<EventId>,
+}
+
+/// The whole thread of `id`, page after page (a node answers at most a
+/// page at a time).
+fn whole_thread(reader: &mut Reader<'_>, id: &EventId) -> anyhow::Result<Vec<ThreadEntry>> {
+    let mut entries = Vec::new();
+    let mut after: Option<EventId> = None;
+    loop {
+        let path = match &after {
+            None => format!("/v1/events/{id}/thread"),
+            Some(cursor) => format!("/v1/events/{id}/thread?after={cursor}"),
+        };
+        let page: ThreadPage = reader.get(&path)?;
+        let last = page.thread.last().map(|e| e.event.id);
+        entries.extend(page.thread);
+        match page.next {
+            None => return Ok(entries),
+            // A node must move on from page to page; stop rather than loop.
+            Some(next) if Some(next) != last || after == Some(next) => {
+                anyhow::bail!("the node's thread pages do not advance (cursor {next})")
+            }
+            Some(next) => after = Some(next),
+        }
+    }
 }
 
 /// `curbside show EVENT_ID`.
@@ -146,16 +174,16 @@ pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let id = parse_event_id(&args.event_id, "EVENT_ID")?;
     let client = ctx.client(args.node.node.as_deref())?;
     let mut reader = Reader::new(&client, &ctx.home)?;
-    let thread: Thread = reader.get(&format!("/v1/events/{id}/thread"))?;
+    let thread = whole_thread(&mut reader, &id)?;
     let now = curbside_node::now();
     ctx.out.emit(
         &json!({
-            "thread": thread.thread.iter().map(|t| json!({
+            "thread": thread.iter().map(|t| json!({
                 "depth": t.depth,
                 "event": event_json(&t.event),
             })).collect::<Vec<_>>(),
         }),
-        || thread_text(&thread.thread, now),
+        || thread_text(&thread, now),
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -28,8 +28,11 @@ use crate::store::Store;
 
 /// Largest request body.
 pub const MAX_BODY: usize = 1 << 20;
-/// Largest page.
+/// Largest page (of a feed or a thread).
 pub const MAX_PAGE: usize = 200;
+/// Entries of a thread page when the request names no `limit`: a whole
+/// discussion of ordinary length in one answer.
+pub const THREAD_PAGE: usize = 100;
 
 /// What every handler shares.
 pub struct Shared {

@@ -2,13 +2,15 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use curbside_protocol::{EventId, HubId, PublicKey, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Reader;
 use super::views::EventView;
-use super::{ApiError, AppState, MAX_PAGE};
+use super::{ApiError, AppState, MAX_PAGE, THREAD_PAGE};
+use crate::store::ThreadError;
 
 fn parse_id(text: &str) -> Result<EventId, ApiError> {
     text.parse().map_err(|_| {
@@ -104,24 +106,45 @@ pub(crate) async fn event(
     Ok(Json(EventView::of(&event)))
 }
 
-/// Most events in one thread answer.
-const MAX_THREAD: usize = 2_000;
+#[derive(Deserialize)]
+pub(crate) struct ThreadQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+}
 
 pub(crate) async fn thread(
     _: Reader,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<ThreadQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let thread = state
-        .store
-        .thread(&id, MAX_THREAD)?
-        .ok_or_else(|| ApiError::not_found(format!("no event {id} here")))?;
-    let entries: Vec<Value> = thread
+    let limit = q.limit.unwrap_or(THREAD_PAGE).clamp(1, MAX_PAGE);
+    let after = q
+        .after
+        .as_deref()
+        .map(|text| {
+            text.parse::<EventId>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "{text:?} is not a cursor (use the `next` of a previous page)"
+                ))
+            })
+        })
+        .transpose()?;
+    let page = state.store.thread(&id, after.as_ref(), limit).map_err(|e| match e {
+        ThreadError::NoRoot(_) => ApiError::not_found(e.to_string()),
+        ThreadError::CursorNotStored(_) | ThreadError::CursorNotInThread { .. } => {
+            ApiError::new(StatusCode::BAD_REQUEST, "cursor_not_in_thread", e.to_string())
+        }
+        ThreadError::Store(e) => e.into(),
+    })?;
+    let next = if page.more { page.entries.last().map(|e| e.event.id()) } else { None };
+    let entries: Vec<Value> = page
+        .entries
         .iter()
         .map(|e| json!({ "depth": e.depth, "event": EventView::of(&e.event) }))
         .collect();
-    Ok(Json(json!({ "thread": entries })))
+    Ok(Json(json!({ "thread": entries, "next": next })))
 }
 
 pub(crate) async fn tally(

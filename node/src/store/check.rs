@@ -9,8 +9,10 @@
 //!   `pending` counter the number of pending records;
 //! - **events**: each decodes, its key is its id, its stored summary is its
 //!   own, and a physician's event names an attestation that is stored;
-//! - **indexes**: the timeline holds each event exactly once; the feed,
-//!   replies, polls, tallies, ballots, attestations, charters, revocations,
+//! - **indexes**: the timeline holds each event exactly once; the feed
+//!   (whose entries copy their events' records byte for byte), threads
+//!   (each comment under the root its ancestors lead to, which its record
+//!   names too), polls, tallies, ballots, attestations, charters, revocations,
 //!   hubs, tree heads and cosignatures each hold an entry for exactly the
 //!   events that need one, with the value those events give;
 //! - **pending**: each dependency entry names a held event waiting on it;
@@ -123,8 +125,12 @@ struct Derived {
     events: HashMap<EventId, (Timestamp, u8)>,
     /// Collection → its expected entries.
     plain: BTreeMap<u8, (Space, Expected)>,
-    /// Replies: (parent, created_at, id).
-    replies: HashSet<(EventId, Timestamp, EventId)>,
+    /// Comments: parent and time.
+    comments: HashMap<EventId, (EventId, Timestamp)>,
+    /// Posts, cases and polls: where threads start.
+    starts: HashSet<EventId>,
+    /// The thread root each comment's record names (`None`: names none).
+    named: HashMap<EventId, Option<EventId>>,
     /// Polls: options; votes by poll.
     polls: HashMap<EventId, usize>,
     votes: HashMap<EventId, Vec<CastVote>>,
@@ -143,17 +149,20 @@ impl Derived {
             .put(key, value);
     }
 
-    /// The index entries `event` needs.
-    fn add(&mut self, event: &VerifiedEvent) {
+    /// The index entries `event`, stored as `record` (which names `thread`
+    /// as its thread root), needs.
+    fn add(&mut self, event: &VerifiedEvent, record: &[u8], thread: Option<EventId>) {
         let id = event.id();
         let at = event.created_at();
         self.events.insert(id, (at, event.kind() as u8));
         if let Some(hub) = event.body().hub() {
-            self.expect(Space::Feed, keys::feed(hub, at, &id), Some(Vec::new()));
+            self.expect(Space::Feed, keys::feed(hub, at, &id), Some(record.to_vec()));
+            self.starts.insert(id);
         }
         match event.body() {
             Body::Comment(c) => {
-                self.replies.insert((c.parent, at, id));
+                self.comments.insert(id, (c.parent, at));
+                self.named.insert(id, thread);
             }
             Body::Poll(p) => {
                 if let Some(record) = event.poll_record() {
@@ -201,6 +210,37 @@ impl Derived {
             Body::Post(_) | Body::Case(_) => {}
         }
     }
+
+    /// Each comment's thread root, found through the stored events alone
+    /// (a comment whose ancestors do not reach a post, case or poll has
+    /// none).
+    fn thread_roots(&self) -> HashMap<EventId, EventId> {
+        let mut roots: HashMap<EventId, EventId> = HashMap::with_capacity(self.comments.len());
+        for &id in self.comments.keys() {
+            let mut chain = Vec::new();
+            let mut at = id;
+            let root = loop {
+                if let Some(&root) = roots.get(&at) {
+                    break Some(root);
+                }
+                if self.starts.contains(&at) {
+                    break Some(at);
+                }
+                match self.comments.get(&at) {
+                    // Ids are hashes, so parents cannot loop; a bound anyway.
+                    Some(&(parent, _)) if chain.len() <= self.comments.len() => {
+                        chain.push(at);
+                        at = parent;
+                    }
+                    _ => break None,
+                }
+            };
+            if let Some(root) = root {
+                roots.extend(chain.into_iter().map(|c| (c, root)));
+            }
+        }
+        roots
+    }
 }
 
 impl Store {
@@ -220,8 +260,8 @@ impl Store {
                 report.problem("bad_key", format!("events key of {} bytes", key.len()));
                 continue;
             };
-            if let Some(event) = self.check_event(&id, &bytes, &mut report) {
-                derived.add(&event);
+            if let Some((event, thread)) = self.check_event(&id, &bytes, &mut report) {
+                derived.add(&event, &bytes, thread);
             }
         }
         let counted = u64_value(self.tree.get(meta(META_EVENTS))?);
@@ -235,7 +275,7 @@ impl Store {
             );
         }
         self.check_timeline(&derived, &mut report)?;
-        self.check_replies(&derived, &mut report)?;
+        self.check_threads(&derived, &mut report)?;
         self.check_votes(&mut derived, &mut report)?;
         for (target, at) in std::mem::take(&mut derived.revoked) {
             let key = Space::Revocations.key(&[target.as_bytes()]);
@@ -251,13 +291,14 @@ impl Store {
         Ok(report)
     }
 
-    /// Decodes a stored event and checks it against its key.
+    /// Decodes a stored event and checks it against its key; the event and
+    /// the thread root its record names.
     fn check_event(
         &self,
         id: &EventId,
         bytes: &[u8],
         report: &mut CheckReport,
-    ) -> Option<VerifiedEvent> {
+    ) -> Option<(VerifiedEvent, Option<EventId>)> {
         let stored: StoredEvent = match decode(Space::Events, bytes) {
             Ok(s) => s,
             Err(e) => {
@@ -276,7 +317,7 @@ impl Store {
             report.problem("event_id_mismatch", format!("the event under {id} is {}", signed.id()));
             return None;
         }
-        let event = match self.load(bytes) {
+        let event = match self.load(id, bytes) {
             Ok(e) => e,
             Err(e) => {
                 report.problem("missing_authority", format!("{id}: {e}"));
@@ -286,7 +327,13 @@ impl Store {
         if stored.summary != event.summary() {
             report.problem("summary_mismatch", format!("{id}: its stored summary is not its own"));
         }
-        Some(event)
+        if stored.thread.is_some() && !matches!(event.body(), Body::Comment(_)) {
+            report.problem(
+                "index_value_mismatch",
+                format!("events: {id} is no comment but names a thread"),
+            );
+        }
+        Some((event, stored.thread))
     }
 
     /// Each event once in the timeline, with its time and kind; nothing else.
@@ -328,39 +375,55 @@ impl Store {
         Ok(())
     }
 
-    /// Each comment under its parent, once; nothing else.
-    fn check_replies(&self, derived: &Derived, report: &mut CheckReport) -> Result<(), StoreError> {
-        let mut seen = HashSet::with_capacity(derived.replies.len());
-        for item in self.tree.scan_prefix(Space::Replies.all()) {
+    /// Each comment once in its thread root's records, with its time and
+    /// parent, and its record naming that root; nothing else.
+    fn check_threads(&self, derived: &Derived, report: &mut CheckReport) -> Result<(), StoreError> {
+        let roots = derived.thread_roots();
+        for (id, (parent, _)) in &derived.comments {
+            match (roots.get(id), derived.named.get(id).copied().flatten()) {
+                (None, _) => report.problem(
+                    "missing_dependency",
+                    format!("comment {id} replies to {parent}, whose thread is not stored"),
+                ),
+                (Some(root), Some(named)) if named == *root => {}
+                (Some(root), named) => report.problem(
+                    "index_value_mismatch",
+                    format!(
+                        "events: comment {id} names thread {named:?}, but its thread is {root}"
+                    ),
+                ),
+            }
+        }
+        let mut seen = HashSet::with_capacity(derived.comments.len());
+        for item in self.tree.scan_prefix(Space::Threads.all()) {
             let (key, packed) = item?;
-            let Ok(parent) = super::key_part(Space::Replies, &key, 1) else {
-                report.problem("bad_key", "replies key is cut short");
+            let Ok(root) = super::key_part(Space::Threads, &key, 1) else {
+                report.problem("bad_key", "threads key is cut short");
                 continue;
             };
-            let parent = EventId::from_bytes(parent);
-            if packed.len() % keys::REPLY_ENTRY != 0 {
-                report.problem("bad_record", format!("replies record of {parent} is cut short"));
+            let root = EventId::from_bytes(root);
+            if packed.len() % keys::THREAD_ENTRY != 0 {
+                report.problem("bad_record", format!("threads record of {root} is cut short"));
             }
-            for entry in packed.chunks_exact(keys::REPLY_ENTRY) {
+            for entry in packed.chunks_exact(keys::THREAD_ENTRY) {
                 report.index_entries += 1;
-                let Some((at, id)) = keys::unpack_timed(entry) else { continue };
-                let reply = (parent, at, id);
-                if !derived.replies.contains(&reply) {
+                let Some((at, id, parent)) = keys::unpack_thread(entry) else { continue };
+                let stored = derived.comments.get(&id) == Some(&(parent, at));
+                if !stored || roots.get(&id) != Some(&root) {
                     report.problem(
                         "dangling_index_entry",
-                        format!("replies: {id} under {parent} is not a stored comment on it"),
+                        format!(
+                            "threads: {id} under {root} is not a stored comment of that thread"
+                        ),
                     );
                 }
-                if !seen.insert(reply) {
-                    report.problem("duplicate_index_entry", format!("replies: {id} twice"));
+                if !seen.insert(id) {
+                    report.problem("duplicate_index_entry", format!("threads: {id} twice"));
                 }
             }
         }
-        for (parent, _, id) in derived.replies.iter().filter(|r| !seen.contains(r)) {
-            report.problem(
-                "missing_index_entry",
-                format!("replies: comment {id} not under {parent}"),
-            );
+        for id in derived.comments.keys().filter(|id| !seen.contains(id)) {
+            report.problem("missing_index_entry", format!("threads: comment {id} is in none"));
         }
         Ok(())
     }

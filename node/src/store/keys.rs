@@ -20,11 +20,10 @@ pub(super) enum Space {
     /// `commit (8)` → packed `created_at (8) ‖ id (32) ‖ kind (1)` of every
     /// event that commit stored.
     Timeline = 2,
-    /// `hub ‖ 0x00 ‖ created_at (8) ‖ id` → `()`: posts, cases, polls.
+    /// `hub ‖ 0x00 ‖ created_at (8) ‖ id` → a copy of the event's
+    /// `StoredEvent` record: posts, cases, polls.
     Feed = 3,
-    /// `parent (32) ‖ commit (8)` → packed `created_at (8) ‖ id (32)` of the
-    /// replies to `parent` that commit stored.
-    Replies = 4,
+    // 4 was `Replies` (by parent) up to layout 2; never to be reused.
     /// `poll (32) ‖ voter (32)` → `Ballot`: each voter's current ballot.
     Ballots = 5,
     /// `poll (32)` → `Counts`: running counts.
@@ -65,6 +64,10 @@ pub(super) enum Space {
     /// `index (8)` → wire bytes of this node's own log entry; `"head"` → its
     /// latest own head: what it logged, kept until published.
     OwnEntries = 23,
+    /// `root (32) ‖ commit (8)` → packed `created_at (8) ‖ id (32) ‖
+    /// parent (32)` of the comments in `root`'s thread that commit stored
+    /// (`root` is the post, case or poll the thread starts from).
+    Threads = 24,
 }
 
 impl Space {
@@ -75,7 +78,6 @@ impl Space {
             Space::Events => "events",
             Space::Timeline => "timeline",
             Space::Feed => "feed",
-            Space::Replies => "replies",
             Space::Ballots => "ballots",
             Space::Tallies => "tallies",
             Space::Attestations => "attestations",
@@ -95,6 +97,7 @@ impl Space {
             Space::LogState => "log_state",
             Space::LogEvidence => "log_evidence",
             Space::OwnEntries => "own_entries",
+            Space::Threads => "threads",
         }
     }
 
@@ -150,8 +153,8 @@ pub(super) fn trailing_time(key: &[u8]) -> Option<Timestamp> {
 /// Length of one packed timeline entry: `created_at (8) ‖ id (32) ‖ kind (1)`.
 pub(super) const TIMELINE_ENTRY: usize = 41;
 
-/// Length of one packed reply entry: `created_at (8) ‖ id (32)`.
-pub(super) const REPLY_ENTRY: usize = 40;
+/// Length of one packed thread entry: `created_at (8) ‖ id (32) ‖ parent (32)`.
+pub(super) const THREAD_ENTRY: usize = 72;
 
 /// Appends `created_at ‖ id` to a packed record.
 pub(super) fn pack_timed(out: &mut Vec<u8>, at: Timestamp, id: &EventId) {
@@ -164,6 +167,19 @@ pub(super) fn unpack_timed(entry: &[u8]) -> Option<(Timestamp, EventId)> {
     let at: [u8; 8] = entry.get(..8)?.try_into().ok()?;
     let id: [u8; 32] = entry.get(8..40)?.try_into().ok()?;
     Some((Timestamp::from_millis(u64::from_be_bytes(at)), EventId::from_bytes(id)))
+}
+
+/// Appends a thread entry `created_at ‖ id ‖ parent` to a packed record.
+pub(super) fn pack_thread(out: &mut Vec<u8>, at: Timestamp, id: &EventId, parent: &EventId) {
+    pack_timed(out, at, id);
+    out.extend_from_slice(parent.as_bytes());
+}
+
+/// The `(created_at, id, parent)` of a packed thread entry.
+pub(super) fn unpack_thread(entry: &[u8]) -> Option<(Timestamp, EventId, EventId)> {
+    let (at, id) = unpack_timed(entry)?;
+    let parent: [u8; 32] = entry.get(40..72)?.try_into().ok()?;
+    Some((at, id, EventId::from_bytes(parent)))
 }
 
 /// The first eight bytes of an id: what the in-memory filters hold.

@@ -5,10 +5,9 @@
 //!
 //! ```text
 //! meta          name → value                          schema, network, counters
-//! events        id → StoredEvent { summary, authority, wire bytes }
+//! events        id → StoredEvent { summary, authority, wire bytes, thread root of a comment }
 //! timeline      commit → packed (created_at, id, kind) of what it stored     (sync)
-//! feed          hub ‖ 0 ‖ created_at ‖ id → ()          (posts, cases, polls)
-//! replies       parent ‖ commit → packed (created_at, id) of its replies in that commit
+//! feed          hub ‖ 0 ‖ created_at ‖ id → StoredEvent (a copy; posts, cases, polls)
 //! ballots       poll ‖ voter → Ballot                   (each voter's current ballot)
 //! tallies       poll → Counts                           (running counts)
 //! attestations  subject ‖ id → AttestationRecord
@@ -28,6 +27,7 @@
 //! log_state     verifier → LogState
 //! log_evidence  verifier ‖ found_at ‖ n → Evidence
 //! own_entries   index → wire bytes                      (this node's own log, until published)
+//! threads       root ‖ commit → packed (created_at, id, parent) of the comments in that commit
 //! ```
 //!
 //! Invariants:
@@ -49,14 +49,28 @@
 //!   and the store refuses further writes ([`StoreError::Failed`]) until it
 //!   is opened again, which reloads the memory from the disk.
 //!
-//! Why packed records for the timeline and replies: sled 0.34 spends about
+//! Why packed records for the timeline and threads: sled 0.34 spends about
 //! 10 µs on every key it writes, whatever its size (it copies and relinks a
 //! tree node per insert), so the store writes as few keys per event as its
 //! reads allow. A feed page needs per-event keys (it is read in time order
 //! from a cursor); the timeline is only ever read whole (to build the sync
-//! sets at start), and a thread reads all of a parent's replies, so those
-//! two are written as one record per commit (and per parent), not one key
-//! per event.
+//! sets at start), and a thread reads all of its comments' places (to walk
+//! them depth first), so those two are written as one record per commit
+//! (and per thread), not one key per event.
+//!
+//! Why reads cost lookups, not bytes: every sled lookup walks the tree
+//! from its root (and a range read clones the leaf it starts in), which at
+//! a million events is several microseconds however little it returns. So
+//! a feed entry holds a copy of its event's record, and a page is one
+//! range read over neighbouring leaves rather than fifty lookups; it costs
+//! the posts', cases' and polls' bytes a second time (comments and votes,
+//! the bulk, have no feed entry) and no extra key. And comments are
+//! indexed by thread root, not by parent: a thread's shape is one range
+//! read, where by parent it took one per event in it (most of them
+//! finding no replies), and a commit writes one key per thread it adds
+//! to rather than one per parent. A comment's root is its parent's (from
+//! this commit, the writer's [`memory::Roots`] of recent commits, or the
+//! parent's record), so a comment's record names its root.
 //!
 //! ## Adding a collection
 //!
@@ -83,6 +97,7 @@ mod memory;
 mod peers;
 mod pending;
 mod reads;
+mod thread;
 mod view;
 mod write;
 
@@ -101,7 +116,8 @@ use memory::{Delta, Filters, Recent, Trust};
 
 pub use check::{CheckReport, LogCheck, Problem};
 pub use pending::{Held, PendingEvent};
-pub use reads::{AttestationStatus, StoreCounts, ThreadEntry};
+pub use reads::{AttestationStatus, StoreCounts};
+pub use thread::{ThreadEntry, ThreadError, ThreadPage};
 pub use view::StoreView;
 pub use write::Committed;
 
@@ -111,7 +127,11 @@ pub use write::Committed;
 /// 2: one tree with a collection byte before each key; the timeline and
 /// replies packed per commit; the authority of a physician's event stored
 /// as its attestation's id.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: a feed entry holds a copy of its event's record (it held nothing);
+/// comments are indexed by thread root (`threads`, packed per commit with
+/// each comment's parent) instead of by parent (`replies`, retired), and a
+/// comment's record names its root.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +217,21 @@ struct StoredEvent {
     summary: EventSummary,
     authority: StoredAuthority,
     wire: Vec<u8>,
+    /// A comment's thread root (the post, case or poll its thread starts
+    /// from), which keys its entry under `threads`.
+    thread: Option<EventId>,
+}
+
+/// A [`StoredEvent`] as reads decode it: the same bytes, but the wire form
+/// borrowed from the record (postcard writes a `Vec<u8>` as a length and
+/// the bytes, which is what a borrowed byte slice reads) instead of copied
+/// into a new vector one byte at a time, which was a tenth of a feed read.
+#[derive(Debug, Deserialize)]
+struct StoredEventRef<'a> {
+    summary: EventSummary,
+    authority: StoredAuthority,
+    wire: &'a [u8],
+    thread: Option<EventId>,
 }
 
 const META_SCHEMA: &[u8] = b"schema";
@@ -212,8 +247,10 @@ fn meta(name: &[u8]) -> Vec<u8> {
 #[derive(Debug)]
 struct Writer {
     /// Number of the next commit that stores something (keys of the
-    /// timeline and replies records).
+    /// timeline and thread records).
     next_commit: u64,
+    /// Thread roots of recently stored events.
+    roots: memory::Roots,
 }
 
 /// Failures the store's tests inject where sled cannot be made to fail.
@@ -372,7 +409,10 @@ impl Store {
             tree,
             genesis,
             network,
-            writer: Mutex::new(Writer { next_commit }),
+            writer: Mutex::new(Writer {
+                next_commit,
+                roots: memory::Roots::new(memory::Roots::CAPACITY),
+            }),
             trust: RwLock::new(trust),
             recent: RwLock::new(Recent::new(Recent::CAPACITY)),
             filters: RwLock::new(filters),

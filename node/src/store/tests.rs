@@ -68,8 +68,9 @@ fn events_are_stored_once_with_their_indexes() {
     let feed = n.store.feed(&"general".parse().unwrap(), None, 50).unwrap();
     assert_eq!(feed.len(), 1);
     assert_eq!(feed[0].id(), post.id());
-    let thread = n.store.thread(&post.id(), 100).unwrap().unwrap();
-    let shape: Vec<(usize, _)> = thread.iter().map(|e| (e.depth, e.event.id())).collect();
+    let thread = n.store.thread(&post.id(), None, 100).unwrap();
+    assert!(!thread.more);
+    let shape: Vec<(usize, _)> = thread.entries.iter().map(|e| (e.depth, e.event.id())).collect();
     assert_eq!(shape, vec![(0, post.id()), (1, reply.id()), (2, nested.id())]);
 }
 
@@ -91,6 +92,118 @@ fn feed_pages_follow_the_cursor_newest_first() {
     }
     let expected: Vec<_> = posts.iter().rev().map(|p| p.id()).collect();
     assert_eq!(seen, expected);
+}
+
+/// A post and a branching discussion under it, stored in two commits:
+/// `(depth, id)` depth first, each parent's replies oldest first.
+fn discussion(
+    fed: &mut Federation,
+    n: &Node,
+    drs: &[curbside_protocol::SecretKey],
+) -> Vec<(usize, curbside_protocol::EventId)> {
+    let post = fed.post(&drs[0], "Refractory hypertension");
+    let a = fed.comment(&drs[1], &post, "Spironolactone next?");
+    let b = fed.comment(&drs[2], &post, "Check adherence first");
+    let c = fed.comment(&drs[3], &post, "Renal artery imaging?");
+    let a1 = fed.comment(&drs[0], &a, "K is 5.1");
+    let a2 = fed.comment(&drs[4], &a, "Amiloride then");
+    let c1 = fed.comment(&drs[5], &c, "Duplex was normal");
+    let a1x = fed.comment(&drs[1], &a1, "Then a low dose, and recheck");
+    put(n, fed, &[post.clone(), a.clone(), b.clone(), c.clone()]);
+    put(n, fed, &[a1.clone(), a2.clone(), c1.clone(), a1x.clone()]);
+    [(0, &post), (1, &a), (2, &a1), (3, &a1x), (2, &a2), (1, &b), (1, &c), (2, &c1)]
+        .into_iter()
+        .map(|(depth, e)| (depth, e.id()))
+        .collect()
+}
+
+/// Every page of `root`'s thread of `limit` entries, concatenated, and
+/// whether each page but the last said more remained.
+fn pages(
+    n: &Node,
+    root: &curbside_protocol::EventId,
+    limit: usize,
+) -> Vec<(usize, curbside_protocol::EventId)> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = n.store.thread(root, after.as_ref(), limit).unwrap();
+        assert!(page.entries.len() <= limit, "a page holds at most its limit");
+        all.extend(page.entries.iter().map(|e| (e.depth, e.event.id())));
+        if !page.more {
+            return all;
+        }
+        assert_eq!(page.entries.len(), limit, "only a full page leaves more");
+        after = page.entries.last().map(|e| e.event.id());
+    }
+}
+
+#[test]
+fn thread_pages_concatenated_are_the_whole_thread_with_depths() {
+    let (mut fed, n, drs) = setup();
+    let expected = discussion(&mut fed, &n, &drs);
+    let whole = n.store.thread(&expected[0].1, None, 100).unwrap();
+    assert!(!whole.more);
+    let shape: Vec<_> = whole.entries.iter().map(|e| (e.depth, e.event.id())).collect();
+    assert_eq!(shape, expected);
+    for limit in 1..=expected.len() + 1 {
+        assert_eq!(pages(&n, &expected[0].1, limit), expected, "pages of {limit}");
+    }
+    // A reply's own thread is its subtree, its depths counted from it.
+    let (a, a_subtree) = (expected[1].1, &expected[1..5]);
+    let from_a: Vec<_> = a_subtree.iter().map(|(d, id)| (d - 1, *id)).collect();
+    for limit in 1..=4 {
+        assert_eq!(pages(&n, &a, limit), from_a, "pages of {limit} from a reply");
+    }
+}
+
+#[test]
+fn a_reply_after_a_restart_finds_its_thread_from_its_parents_record() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "Hyperkalaemia on trimethoprim");
+    let reply = fed.comment(&drs[1], &post, "Stop it");
+    let nested = fed.comment(&drs[2], &reply, "K back to 4.8");
+    put(&n, &fed, &[post.clone(), reply.clone(), nested.clone()]);
+    let (dir, genesis) = (n._dir, n.store.genesis().clone());
+    drop(n.store);
+    // Reopened, the writer remembers no roots: the parent's record names it.
+    let n = Node { store: Store::open(dir.path(), genesis).unwrap(), _dir: dir };
+    let late = fed.comment(&drs[3], &nested, "Recheck in a week");
+    assert!(put(&n, &fed, std::slice::from_ref(&late)).iter().all(Outcome::is_stored));
+    let page = n.store.thread(&post.id(), None, 100).unwrap();
+    let shape: Vec<_> = page.entries.iter().map(|e| (e.depth, e.event.id())).collect();
+    let ids = [&post, &reply, &nested, &late].map(|e| e.id());
+    assert_eq!(shape, vec![(0, ids[0]), (1, ids[1]), (2, ids[2]), (3, ids[3])]);
+    assert!(n.store.check().unwrap().is_sound());
+}
+
+#[test]
+fn a_thread_cursor_outside_the_thread_is_refused_by_name() {
+    let (mut fed, n, drs) = setup();
+    let expected = discussion(&mut fed, &n, &drs);
+    let root = expected[0].1;
+    let other = fed.post(&drs[1], "Another thread");
+    let elsewhere = fed.comment(&drs[2], &other, "Unrelated");
+    put(&n, &fed, &[other.clone(), elsewhere.clone()]);
+    let missing = fed.post(&drs[0], "Never stored").id();
+
+    let err = n.store.thread(&root, Some(&missing), 10).unwrap_err();
+    assert!(matches!(err, ThreadError::CursorNotStored(id) if id == missing), "{err}");
+    for outside in [other.id(), elsewhere.id()] {
+        let err = n.store.thread(&root, Some(&outside), 10).unwrap_err();
+        assert!(
+            matches!(err, ThreadError::CursorNotInThread { cursor, .. } if cursor == outside),
+            "{err}"
+        );
+    }
+    // The subtree of `a` does not hold `b`, though both are in the post's thread.
+    let (a, b) = (expected[1].1, expected[5].1);
+    let err = n.store.thread(&a, Some(&b), 10).unwrap_err();
+    assert!(matches!(err, ThreadError::CursorNotInThread { .. }), "{err}");
+    let err = n.store.thread(&missing, None, 10).unwrap_err();
+    assert!(matches!(err, ThreadError::NoRoot(id) if id == missing), "{err}");
+    let err = n.store.thread(&missing, Some(&root), 10).unwrap_err();
+    assert!(matches!(err, ThreadError::NoRoot(_)), "{err}");
 }
 
 #[test]
@@ -379,7 +492,8 @@ fn timeline_and_replies_come_back_in_time_order_across_commits() {
     put(&n, &fed, &replies[5..]);
     put(&n, &fed, &replies[3..5]);
     put(&n, &fed, &replies[..3]);
-    let ids: Vec<_> = n.store.replies(&root.id()).unwrap();
+    let thread = n.store.thread(&root.id(), None, 100).unwrap();
+    let ids: Vec<_> = thread.entries.iter().skip(1).map(|e| e.event.id()).collect();
     assert_eq!(ids, replies.iter().map(SignedEvent::id).collect::<Vec<_>>());
     let timeline: Vec<_> =
         n.store.timeline(Timestamp::from_millis(0)).map(Result::unwrap).collect();
@@ -400,6 +514,19 @@ fn a_store_of_the_first_layout_is_refused_with_its_version() {
     let fed = Federation::new();
     let err = Store::open(dir.path(), fed.view().genesis().clone()).unwrap_err();
     assert!(matches!(err, StoreError::Schema { found: 1, expected: SCHEMA_VERSION }), "{err}");
+}
+
+#[test]
+fn a_store_of_layout_2_is_refused_with_its_version() {
+    let (_fed, n, _drs) = setup();
+    let (dir, genesis) = (n._dir, n.store.genesis().clone());
+    // Layout 2's feed entries held no copy of their events: read as 3
+    // they would not decode, so the version alone must refuse the store.
+    n.store.tree.insert(meta(META_SCHEMA), &2u32.to_be_bytes()).unwrap();
+    n.store.flush().unwrap();
+    drop(n.store);
+    let err = Store::open(dir.path(), genesis).unwrap_err();
+    assert!(matches!(err, StoreError::Schema { found: 2, expected: 3 }), "{err}");
 }
 
 #[test]
@@ -500,7 +627,34 @@ fn the_check_names_each_kind_of_damage() {
     let (feed_key, feed_value) = n_key(Space::Feed);
     tree.remove(&feed_key).unwrap();
     assert_eq!(codes(&n.store), vec!["missing_index_entry"]);
+    // A feed entry whose copy of the event is not the event's record.
+    let mut changed = feed_value.to_vec();
+    *changed.last_mut().unwrap() ^= 1;
+    tree.insert(&feed_key, changed).unwrap();
+    assert_eq!(codes(&n.store), vec!["index_value_mismatch"]);
     tree.insert(&feed_key, feed_value).unwrap();
+
+    // A comment's thread entry lost, then a thread record for a root that has none.
+    let (thread_key, thread_value) = n_key(Space::Threads);
+    tree.remove(&thread_key).unwrap();
+    let found = codes(&n.store);
+    assert!(!found.is_empty() && found.iter().all(|c| *c == "missing_index_entry"), "{found:?}");
+    let mut elsewhere = thread_key.to_vec();
+    elsewhere[1] ^= 1;
+    tree.insert(&elsewhere, thread_value.clone()).unwrap();
+    let found = codes(&n.store);
+    assert!(!found.is_empty() && found.iter().all(|c| *c == "dangling_index_entry"), "{found:?}");
+    tree.remove(&elsewhere).unwrap();
+    tree.insert(&thread_key, thread_value.clone()).unwrap();
+    // A comment's record naming another thread than its ancestors lead to.
+    let comment = EventId::from_bytes(thread_value[8..40].try_into().unwrap());
+    let comment_key = Space::Events.key(&[comment.as_bytes()]);
+    let record = tree.get(&comment_key).unwrap().unwrap();
+    let mut wrong: StoredEvent = decode(Space::Events, &record).unwrap();
+    wrong.thread = Some(EventId::from_bytes([5; 32]));
+    tree.insert(&comment_key, encode(&wrong)).unwrap();
+    assert_eq!(codes(&n.store), vec!["index_value_mismatch"]);
+    tree.insert(&comment_key, record).unwrap();
 
     // The counter off by one.
     let events = keys::u64_value(tree.get(meta(META_EVENTS)).unwrap());

@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use curbside_protocol::{
-    Authority, Ballot, Body, Counts, EventId, Timestamp, VerifiedEvent, tally,
+    Authority, Ballot, Body, Counts, EventId, Kind, Timestamp, VerifiedEvent, tally,
 };
 
 use super::keys::{self, Space};
-use super::memory::{Delta, Filters, ballot_prefix};
+use super::memory::{Delta, Filters, Roots, ballot_prefix};
 use super::{
     META_EVENTS, Store, StoreError, StoredAuthority, StoredEvent, decode, encode, lock, meta,
     pending, read, write,
@@ -68,8 +68,12 @@ struct Commit<'a> {
     revocations: BTreeMap<EventId, Timestamp>,
     /// Packed `created_at ‖ id ‖ kind` of every event stored.
     timeline: Vec<u8>,
-    /// Packed `created_at ‖ id` of the replies, by parent.
-    replies: BTreeMap<EventId, Vec<u8>>,
+    /// Packed `created_at ‖ id ‖ parent` of the comments, by thread root.
+    threads: BTreeMap<EventId, Vec<u8>>,
+    /// The thread root of each event of this commit that can be replied to.
+    roots: HashMap<EventId, EventId>,
+    /// The roots of recent commits' events.
+    recent_roots: &'a Roots,
     /// Pending-set keys this commit's events satisfy.
     deps: Vec<Vec<u8>>,
     /// Filter entries to add once applied.
@@ -92,7 +96,9 @@ impl Store {
             tallies: HashMap::new(),
             revocations: BTreeMap::new(),
             timeline: Vec::with_capacity(events.len() * keys::TIMELINE_ENTRY),
-            replies: BTreeMap::new(),
+            threads: BTreeMap::new(),
+            roots: HashMap::new(),
+            recent_roots: &writer.roots,
             deps: Vec::new(),
             new_ballots: Vec::new(),
         };
@@ -110,7 +116,7 @@ impl Store {
             return Ok(committed);
         }
         let number = writer.next_commit.to_be_bytes();
-        let Finished { mut writes, delta, deps, new_ballots } = c.finish(&number);
+        let Finished { mut writes, delta, deps, new_ballots, roots } = c.finish(&number);
         drop(filters);
         let total =
             keys::u64_value(self.tree.get(meta(META_EVENTS))?) + committed.stored.len() as u64;
@@ -119,6 +125,7 @@ impl Store {
 
         self.apply(writes.into_batch())?;
         writer.next_commit += 1;
+        writer.roots.extend(roots);
         {
             let mut filters = write(&self.filters);
             filters.ids.extend(committed.stored.iter().map(keys::id_prefix));
@@ -145,22 +152,36 @@ impl Commit<'_> {
         let id = event.id();
         let at = event.created_at();
         self.delta.summaries.push((id, event.summary()));
+        let thread = match event.body() {
+            Body::Comment(c) => {
+                let root = self.root_of(&c.parent)?;
+                keys::pack_thread(self.threads.entry(root).or_default(), at, &id, &c.parent);
+                self.roots.insert(id, root);
+                Some(root)
+            }
+            // Posts, cases and polls start threads.
+            body if body.hub().is_some() => {
+                self.roots.insert(id, id);
+                None
+            }
+            _ => None,
+        };
         let stored = StoredEvent {
             summary: event.summary(),
             authority: StoredAuthority::of(event.authority()),
             wire: event.to_bytes(),
+            thread,
         };
-        self.w.put(Space::Events.key(&[id.as_bytes()]), encode(&stored));
+        let record = encode(&stored);
+        if let Some(hub) = event.body().hub() {
+            // A copy of the record, so that a feed page is one range read.
+            self.w.put(keys::feed(hub, at, &id), &record);
+        }
+        self.w.put(Space::Events.key(&[id.as_bytes()]), record);
         keys::pack_timed(&mut self.timeline, at, &id);
         self.timeline.push(event.kind() as u8);
         self.deps.push(pending::dep_key_event(&id));
-        if let Some(hub) = event.body().hub() {
-            self.w.put(keys::feed(hub, at, &id), []);
-        }
         match event.body() {
-            Body::Comment(c) => {
-                keys::pack_timed(self.replies.entry(c.parent).or_default(), at, &id);
-            }
             Body::Poll(p) => {
                 if let Some(record) = event.poll_record() {
                     self.w.put(Space::Polls.key(&[id.as_bytes()]), encode(&record));
@@ -230,9 +251,35 @@ impl Commit<'_> {
                     id.as_bytes(),
                 );
             }
-            Body::Post(_) | Body::Case(_) => {}
+            Body::Post(_) | Body::Case(_) | Body::Comment(_) => {}
         }
         Ok(())
+    }
+
+    /// The root of the thread `parent` is in (itself, for a post, case or
+    /// poll): from this commit, from recent commits, else from the
+    /// parent's record, which names its root if it is a comment.
+    /// Validation saw the parent stored (or earlier in the batch) before
+    /// it accepted the reply.
+    fn root_of(&self, parent: &EventId) -> Result<EventId, StoreError> {
+        if let Some(root) =
+            self.roots.get(parent).copied().or_else(|| self.recent_roots.get(parent))
+        {
+            return Ok(root);
+        }
+        let bytes = self
+            .store
+            .tree
+            .get(Space::Events.key(&[parent.as_bytes()]))?
+            .ok_or(StoreError::Internal("a reply was accepted without its parent"))?;
+        let record = super::reads::record(&bytes)?;
+        match record.summary.kind {
+            Kind::Comment => record.thread.ok_or_else(|| StoreError::Corrupt {
+                tree: "events",
+                detail: format!("comment {parent} names no thread"),
+            }),
+            _ => Ok(*parent),
+        }
     }
 
     /// Updates a poll's running counts with a voter's new ballot.
@@ -278,7 +325,7 @@ impl Commit<'_> {
     }
 
     /// The per-commit keys: ballots, tallies, revocations, the timeline
-    /// record and the replies records, numbered `number`.
+    /// record and the thread records, numbered `number`.
     fn finish(mut self, number: &[u8; 8]) -> Finished {
         for (key, ballot) in self.ballots {
             if let Some(ballot) = ballot {
@@ -293,14 +340,15 @@ impl Commit<'_> {
             self.delta.revocations.push((target, at));
         }
         self.w.put(Space::Timeline.key(&[number]), &self.timeline);
-        for (parent, packed) in self.replies {
-            self.w.put(Space::Replies.key(&[parent.as_bytes(), number]), packed);
+        for (root, packed) in self.threads {
+            self.w.put(Space::Threads.key(&[root.as_bytes(), number]), packed);
         }
         Finished {
             writes: self.w,
             delta: self.delta,
             deps: self.deps,
             new_ballots: self.new_ballots,
+            roots: self.roots,
         }
     }
 }
@@ -313,6 +361,8 @@ struct Finished {
     deps: Vec<Vec<u8>>,
     /// Ballot filter entries.
     new_ballots: Vec<u64>,
+    /// The thread roots of the commit's events, for the next commits.
+    roots: HashMap<EventId, EventId>,
 }
 
 /// `poll ‖ voter`.

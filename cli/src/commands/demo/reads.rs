@@ -77,21 +77,30 @@ struct IdOnly {
 #[derive(Deserialize)]
 struct Thread {
     thread: Vec<ThreadEntry>,
+    next: Option<EventId>,
 }
 
 /// The ids of `root`'s thread at `node` (root first, then replies, depth
-/// first), read with `token`, else the node's admin token.
+/// first, every page), read with `token`, else the node's admin token.
 pub(crate) fn thread_at(
     node: &DemoNode,
     root: &EventId,
     token: Option<&str>,
 ) -> anyhow::Result<Vec<EventId>> {
-    let path = format!("/v1/events/{root}/thread");
-    let thread: Thread = match token {
-        Some(t) => node.client()?.get(&path, Some(t))?,
-        None => node.admin_get(&path)?,
-    };
-    Ok(thread.thread.into_iter().map(|e| e.event.id).collect())
+    let mut ids = Vec::new();
+    let mut path = format!("/v1/events/{root}/thread");
+    loop {
+        let page: Thread = match token {
+            Some(t) => node.client()?.get(&path, Some(t))?,
+            None => node.admin_get(&path)?,
+        };
+        let got = page.thread.len();
+        ids.extend(page.thread.into_iter().map(|e| e.event.id));
+        match page.next {
+            Some(next) if got > 0 => path = format!("/v1/events/{root}/thread?after={next}"),
+            _ => return Ok(ids),
+        }
+    }
 }
 
 #[derive(Deserialize)]

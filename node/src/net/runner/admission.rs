@@ -207,8 +207,13 @@ impl Runner {
         let mut ask = Vec::new();
         let gossipsub = &self.swarm.behaviour().gossipsub;
         let mut tell = Vec::new();
-        let late =
-            |peer: &Peer| now.saturating_duration_since(peer.since) > self.config.admission_timeout;
+        let waited = |peer: &Peer| now.saturating_duration_since(peer.since);
+        let late = |peer: &Peer| waited(peer) > self.config.admission_timeout;
+        // A peer that has not admitted this node is given twice as long:
+        // it decides first (on its own timeout, by refusing this node if
+        // it never saw a charter), so each side's verdict names the real
+        // cause rather than the two timing out on each other.
+        let very_late = |peer: &Peer| waited(peer) > self.config.admission_timeout * 2;
         for (id, peer) in &self.peers {
             match (peer.state, peer.key) {
                 (State::Checking { .. }, _) if late(peer) => {
@@ -219,7 +224,7 @@ impl Runner {
                     ));
                 }
                 (State::Checking { asked: false }, _) => ask.push(*id),
-                (State::Welcoming, _) if late(peer) => {
+                (State::Welcoming, _) if very_late(peer) => {
                     refuse.push((
                         *id,
                         "not_admitted",

@@ -20,8 +20,10 @@
 //!
 //! `CURBSIDE_BENCH_EVENTS` (default 1,000,000) sizes the store of part 4;
 //! `CURBSIDE_BENCH_QUERIES` (default 1,000) the random reads of each kind
-//! part 4 makes; `CURBSIDE_BENCH_ONLY=reads` runs part 4 alone (the reads
-//! take seconds, the build minutes; parts 1-3 another five);
+//! part 4 makes, and `CURBSIDE_BENCH_CACHE_MB` (default the node's, 1,024)
+//! the page cache of its store; `CURBSIDE_BENCH_ONLY=reads` runs part 4
+//! alone (the reads take seconds, the build minutes; parts 1-3 another
+//! five);
 //! `CURBSIDE_BENCH_ROUNDS` (default 3) the rounds of parts 1 and 2, which
 //! run interleaved (raw, ingest, ingest with bad signatures, serial ingest,
 //! raw again), best round counting (the machine is shared; the best round
@@ -45,8 +47,8 @@ use curbside_node::api::THREAD_PAGE;
 use curbside_node::config::{AuthorLimit, NodeConfig, Overrides};
 use curbside_node::datadir::DataDir;
 use curbside_node::ingest::{IngestConfig, Ingester, Outcome, Stages, ingest, ingest_staged};
-use curbside_node::store::Store;
 use curbside_node::store::audit::CheckedHead;
+use curbside_node::store::{Store, StoreConfig};
 use curbside_protocol::testkit::{Federation, key};
 use curbside_protocol::{
     AgeBand, Attestation, AttestationRequest, Body, Case, Charter, Comment, DEFAULT_HUBS, Digest,
@@ -939,7 +941,8 @@ fn big_store(
     // Every event is 1 ms after the one before; "now" is after the last.
     let now = from.plus_millis(n as u64 + 60_000);
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store"), genesis.clone()).unwrap();
+    let store =
+        Store::open_with(&dir.path().join("store"), genesis.clone(), part4_store()).unwrap();
     let build = Instant::now();
     let mut spent = ingest_all(&store, vec![charter], now);
 
@@ -1035,7 +1038,8 @@ fn big_store(
     // What a restart costs: opening the store (which loads the trust records
     // and the id filter) and building the sync sets from it.
     let t = Instant::now();
-    let store = Store::open(&dir.path().join("store"), genesis.clone()).unwrap();
+    let store =
+        Store::open_with(&dir.path().join("store"), genesis.clone(), part4_store()).unwrap();
     let reopen = t.elapsed();
     let t = Instant::now();
     let index = curbside_node::sync::SyncIndex::load(&store).unwrap();
@@ -1325,4 +1329,11 @@ fn print_part4(big: &BigStore, hwm_kb: u64) {
         big.reopen.as_secs_f64(),
         big.sync_load.as_secs_f64()
     );
+}
+
+/// Part 4's store: sled's page cache from `CURBSIDE_BENCH_CACHE_MB`, else
+/// the node's default.
+fn part4_store() -> StoreConfig {
+    let default = StoreConfig::DEFAULT_CACHE_BYTES as usize >> 20;
+    StoreConfig { cache_bytes: (env_usize("CURBSIDE_BENCH_CACHE_MB", default) as u64) << 20 }
 }

@@ -1,6 +1,6 @@
 //! What the store keeps in memory so that ingest need not ask sled.
 //!
-//! Two kinds of thing, with different rules:
+//! Three kinds of thing, with different rules:
 //!
 //! - **The trust records** ([`Trust`]: charters, attestations, revocations,
 //!   hubs, polls) are answers validation relies on, so they are exactly
@@ -13,6 +13,9 @@
 //!   stored" or "ask sled". They may hold more than the disk (a commit's
 //!   keys are added as soon as it is applied, and a prefix may be shared),
 //!   never less, so a "no" is always exact and a "maybe" costs one sled read.
+//! - **The caches** ([`Recent`] summaries, [`Roots`] thread roots) hold
+//!   facts that never change once an event is stored, for the latest
+//!   events only: they may miss (sled is asked then), never disagree.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

@@ -186,9 +186,10 @@ pub struct StoreConfig {
 impl StoreConfig {
     /// The node's default page cache: 1 GiB, sled's own default. At a
     /// million events a 256 MiB cache took the process from 1.2 GiB to
-    /// 0.65 GiB resident but feed and thread reads from about 1 ms to 18 ms
-    /// at p99 (docs/BENCHMARKS.md), so a smaller cache is an operator's
-    /// choice (`store_cache_mb`), not the default.
+    /// 0.65 GiB resident but, in layout 2, feed and thread reads from about
+    /// 1 ms to 18 ms at p99 under load; layout 3's reads, which make far
+    /// fewer lookups, stayed under 2 ms (docs/BENCHMARKS.md). A smaller
+    /// cache is an operator's choice (`store_cache_mb`), not the default.
     pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
 }
 

@@ -116,32 +116,31 @@ pub(super) fn ballot_prefix(poll: &EventId, voter: &PublicKey) -> u64 {
     a ^ b.rotate_left(17)
 }
 
-/// The summaries of the most recently stored (durable) events: replies and
-/// votes mostly name recent events, so validation finds their parent here
-/// instead of reading it from sled. A summary never changes once stored, so
-/// the only rule is the trust records' one: in here only once durable.
+/// The last `capacity` entries put in, first in first out: the caches
+/// below, whose entries never change once put in, so the only policy is
+/// which to forget.
 #[derive(Debug)]
-pub(super) struct Recent {
-    map: HashMap<EventId, EventSummary>,
+pub(super) struct Latest<V> {
+    map: HashMap<EventId, V>,
     order: VecDeque<EventId>,
     capacity: usize,
 }
 
-impl Recent {
-    /// Summaries kept: 65,536 events, about 8 MB.
+impl<V: Copy> Latest<V> {
+    /// Entries kept by the caches: 65,536 events.
     pub(super) const CAPACITY: usize = 1 << 16;
 
     pub(super) fn new(capacity: usize) -> Self {
         Self { map: HashMap::new(), order: VecDeque::new(), capacity }
     }
 
-    pub(super) fn get(&self, id: &EventId) -> Option<EventSummary> {
+    pub(super) fn get(&self, id: &EventId) -> Option<V> {
         self.map.get(id).copied()
     }
 
-    fn extend(&mut self, summaries: Vec<(EventId, EventSummary)>) {
-        for (id, summary) in summaries {
-            if self.map.insert(id, summary).is_none() {
+    pub(super) fn extend(&mut self, entries: impl IntoIterator<Item = (EventId, V)>) {
+        for (id, value) in entries {
+            if self.map.insert(id, value).is_none() {
                 self.order.push_back(id);
             }
         }
@@ -152,48 +151,25 @@ impl Recent {
         }
     }
 
-    /// Every summary held, for tests that check them against the disk.
+    /// Every entry held, for tests that check them against the disk.
     #[cfg(test)]
-    pub(super) fn all(&self) -> Vec<(EventId, EventSummary)> {
-        self.map.iter().map(|(id, s)| (*id, *s)).collect()
+    pub(super) fn all(&self) -> Vec<(EventId, V)> {
+        self.map.iter().map(|(id, v)| (*id, *v)).collect()
     }
 }
+
+/// The summaries of the most recently stored (durable) events: replies and
+/// votes mostly name recent events, so validation finds their parent here
+/// instead of reading it from sled. A summary never changes once stored, so
+/// the only rule is the trust records' one: in here only once durable.
+/// About 8 MB at [`Latest::CAPACITY`].
+pub(super) type Recent = Latest<EventSummary>;
 
 /// The thread root of the events the latest commits stored that can be
 /// replied to (a post, case or poll is its own root; a comment's is its
 /// parent's), so that a commit finds the thread of a reply to a recent
 /// event without reading the parent from sled. Kept by the single writer
 /// and filled as each commit is applied: a root never changes, and what
-/// validation accepts next may already reply to it.
-#[derive(Debug)]
-pub(super) struct Roots {
-    map: HashMap<EventId, EventId>,
-    order: VecDeque<EventId>,
-    capacity: usize,
-}
-
-impl Roots {
-    /// Roots kept: 65,536 events, about 6 MB.
-    pub(super) const CAPACITY: usize = 1 << 16;
-
-    pub(super) fn new(capacity: usize) -> Self {
-        Self { map: HashMap::new(), order: VecDeque::new(), capacity }
-    }
-
-    pub(super) fn get(&self, id: &EventId) -> Option<EventId> {
-        self.map.get(id).copied()
-    }
-
-    pub(super) fn extend(&mut self, roots: HashMap<EventId, EventId>) {
-        for (id, root) in roots {
-            if self.map.insert(id, root).is_none() {
-                self.order.push_back(id);
-            }
-        }
-        while self.order.len() > self.capacity {
-            if let Some(old) = self.order.pop_front() {
-                self.map.remove(&old);
-            }
-        }
-    }
-}
+/// validation accepts next may already reply to it. About 6 MB at
+/// [`Latest::CAPACITY`].
+pub(super) type Roots = Latest<EventId>;

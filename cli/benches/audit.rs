@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use curbside_node::config::{NodeConfig, Overrides};
 use curbside_node::datadir::{DataDir, write_genesis};
-use curbside_node::ingest::{IngestConfig, ingest};
+use curbside_node::ingest::{Incoming, IngestConfig, ingest};
 use curbside_node::store::Store;
 use curbside_node::store::audit::CheckedHead;
 use curbside_protocol::merkle::{self, MerkleLog};
@@ -149,14 +149,15 @@ fn build_store(
     .sign(root)
     .unwrap();
     let now = curbside_node::now();
-    let stored = ingest(store, &config, vec![charter.clone()], now).unwrap();
+    let stored = ingest(store, &config, vec![Incoming::when_made(charter.clone())], now).unwrap();
     assert!(stored.iter().all(|o| o.is_stored()), "{stored:?}");
 
     let me = verifier.public();
     let mut tree = MerkleLog::new();
     let mut heads = 0;
     for chunk in events.chunks(head_every) {
-        let outcomes = ingest(store, &config, chunk.to_vec(), now).unwrap();
+        let history = chunk.iter().cloned().map(Incoming::when_made).collect();
+        let outcomes = ingest(store, &config, history, now).unwrap();
         assert!(
             outcomes.iter().all(|o| o.is_stored()),
             "{:?}",
@@ -174,8 +175,8 @@ fn build_store(
             .sign(verifier)
             .unwrap();
         let checked = CheckedHead { id: head.id(), size, root, created_at: at };
-        store.log_append(&me, start, &ids, checked, None).unwrap();
-        let outcomes = ingest(store, &config, vec![head], now).unwrap();
+        store.log_append(&me, start, &ids, checked, at, None).unwrap();
+        let outcomes = ingest(store, &config, vec![Incoming::when_made(head)], now).unwrap();
         assert!(outcomes.iter().all(|o| o.is_stored()), "{outcomes:?}");
         heads += 1;
     }

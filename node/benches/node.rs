@@ -46,7 +46,9 @@ use base64::Engine as _;
 use curbside_node::api::THREAD_PAGE;
 use curbside_node::config::{AuthorLimit, NodeConfig, Overrides};
 use curbside_node::datadir::DataDir;
-use curbside_node::ingest::{IngestConfig, Ingester, Outcome, Stages, ingest, ingest_staged};
+use curbside_node::ingest::{
+    Incoming, IngestConfig, Ingester, Outcome, Source, Stages, ingest, ingest_staged,
+};
 use curbside_node::store::audit::CheckedHead;
 use curbside_node::store::{Store, StoreConfig};
 use curbside_protocol::testkit::{Federation, key};
@@ -471,6 +473,13 @@ fn check_stored(outcomes: &[Outcome]) {
     }
 }
 
+/// The corpus as history: each event received when it was made (validation
+/// does the same work whatever the receipt; judged as received now, events
+/// made more than the clock skew before `now` would be stale).
+fn history(events: Vec<SignedEvent>) -> Vec<Incoming> {
+    events.into_iter().map(Incoming::when_made).collect()
+}
+
 /// Ingests `events` in batches of [`BATCH`], asserting every one is stored;
 /// returns the time spent in `ingest`.
 fn ingest_all(store: &Store, events: Vec<SignedEvent>, now: Timestamp) -> Duration {
@@ -483,7 +492,7 @@ fn ingest_all(store: &Store, events: Vec<SignedEvent>, now: Timestamp) -> Durati
             return spent;
         }
         let t = Instant::now();
-        let outcomes = ingest(store, &config, batch, now).unwrap();
+        let outcomes = ingest(store, &config, history(batch), now).unwrap();
         spent += t.elapsed();
         check_stored(&outcomes);
     }
@@ -505,7 +514,7 @@ fn log_entries(store: &Store, verifier: &SecretKey, entries: &[SignedEvent], now
         .unwrap();
     ingest_all(store, vec![head.clone()], now);
     let checked = CheckedHead { id: head.id(), size, root, created_at: at };
-    store.log_append(&me, start, &ids, checked, None).unwrap();
+    store.log_append(&me, start, &ids, checked, at, None).unwrap();
     store.flush().unwrap();
 }
 
@@ -641,7 +650,7 @@ fn store_ingest(
     let t = Instant::now();
     let results: Vec<Vec<Outcome>> = runtime.block_on(async {
         futures::stream::iter(batches)
-            .map(|batch| ingester.submit(batch))
+            .map(|batch| ingester.submit_received(Source::Local, history(batch)))
             .buffered(IN_FLIGHT)
             .map(|r| r.unwrap())
             .collect()
@@ -669,7 +678,7 @@ fn store_ingest_serial(
     let mut outcomes = Vec::with_capacity(events.len());
     let t = Instant::now();
     for batch in batches {
-        let (o, s) = ingest_staged(&store, &config, batch, now, &mut Vec::new()).unwrap();
+        let (o, s) = ingest_staged(&store, &config, history(batch), now, &mut Vec::new()).unwrap();
         outcomes.extend(o);
         add_stages(&mut stages, &s);
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use curbside_protocol::{Body, Charter, Event, Genesis, Jurisdiction, SecretKey, Timestamp};
 
 use crate::datadir::{DataDir, DataDirError, write_private};
-use crate::ingest::{IngestConfig, Outcome, ingest};
+use crate::ingest::{Incoming, IngestConfig, Outcome, ingest};
 use crate::store::{Store, StoreError};
 
 /// The jurisdiction the development node verifies in.
@@ -71,7 +71,8 @@ pub fn ensure(home: &Path, now: Timestamp) -> Result<PathBuf, DevError> {
     .sign(&root)
     .ok_or_else(|| DevError::Charter("signing key mismatch".into()))?;
     let store = Store::open(&dir.store_dir(), genesis)?;
-    let outcome = ingest(&store, &IngestConfig::default(), vec![charter], now)?;
+    let outcome =
+        ingest(&store, &IngestConfig::default(), vec![Incoming::live(charter, now)], now)?;
     match outcome.first() {
         Some(Outcome::Stored { .. }) => Ok(data),
         other => Err(DevError::Charter(format!("{other:?}"))),

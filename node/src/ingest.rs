@@ -1,6 +1,13 @@
 //! Ingest: the one path every event takes into the store, whether it came
 //! from the API, gossip or sync.
 //!
+//! Every event comes with when it was first received ([`Incoming`]): now,
+//! for the API and gossip; for history a peer serves by sync, the time
+//! that peer says it received it; for an event held for a dependency, the
+//! time it first arrived. Validation judges the author's authority at that
+//! time as well as at the event's own `created_at`
+//! ([`curbside_protocol::Arrival`]).
+//!
 //! ```text
 //! prepare: events ─▶ drop those already stored (id filter, then sled)
 //!                 ─▶ batch-verify signatures (all cores)
@@ -23,14 +30,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use curbside_protocol::{
-    Dependency, EventId, NotAccepted, Rejection, SignatureVerified, SignedEvent, Timestamp,
-    VerifiedEvent, verify_batch,
+    Arrival, Dependency, EventId, NotAccepted, Rejection, SignatureVerified, SignedEvent,
+    Timestamp, VerifiedEvent, verify_batch,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::metrics::{Metrics, Origin};
-use crate::store::{Held, Store, StoreError, StoreView};
+use crate::store::{Store, StoreError, StoreView};
 
 /// Limits of the ingest path.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +59,44 @@ impl Default for IngestConfig {
             pending_max_age_ms: 15 * 60 * 1000,
             verify_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_group: 4096,
+        }
+    }
+}
+
+/// An event on its way in, with when it was first received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// The event.
+    pub event: SignedEvent,
+    /// When it was first received: by this node (API, gossip), or by the
+    /// peer that serves it as history (sync); `None` for history a peer
+    /// stored before receipts were kept, judged by its own time alone.
+    pub received_at: Option<Timestamp>,
+}
+
+impl Incoming {
+    /// Received by this node at `now`.
+    pub fn live(event: SignedEvent, now: Timestamp) -> Self {
+        Self { event, received_at: Some(now) }
+    }
+
+    /// First received at `received_at` (by whoever vouches for it).
+    pub fn received(event: SignedEvent, received_at: Option<Timestamp>) -> Self {
+        Self { event, received_at }
+    }
+
+    /// Received when it says it was made: this node's own events published
+    /// late (after a crash), and a corpus loaded as history (benchmarks).
+    pub fn when_made(event: SignedEvent) -> Self {
+        let at = event.created_at();
+        Self { event, received_at: Some(at) }
+    }
+
+    /// How validation judges it at `now`.
+    fn arrival(received_at: Option<Timestamp>, now: Timestamp) -> Arrival {
+        match received_at {
+            Some(at) => Arrival::received(at, now),
+            None => Arrival::historical(now),
         }
     }
 }
@@ -159,8 +204,8 @@ fn lap(into: &mut Duration, t: &mut Instant) {
 pub struct Prepared {
     /// One per event submitted; `None` for those still to be validated.
     outcomes: Vec<Option<Outcome>>,
-    /// The events still to be validated, with their positions.
-    verified: Vec<(usize, SignatureVerified)>,
+    /// The events still to be validated, with their positions and receipts.
+    verified: Vec<(usize, SignatureVerified, Option<Timestamp>)>,
     stages: Stages,
 }
 
@@ -182,28 +227,30 @@ impl Prepared {
 pub fn prepare(
     store: &Store,
     config: &IngestConfig,
-    events: Vec<SignedEvent>,
+    events: Vec<Incoming>,
 ) -> Result<Prepared, StoreError> {
     let mut stages = Stages::default();
     let mut t = Instant::now();
-    let ids: Vec<EventId> = events.iter().map(SignedEvent::id).collect();
+    let ids: Vec<EventId> = events.iter().map(|i| i.event.id()).collect();
     let absent = store.absent(&ids)?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut slots = Vec::with_capacity(events.len());
     let mut fresh = Vec::with_capacity(events.len());
-    for (i, (event, absent)) in events.into_iter().zip(absent).enumerate() {
+    for (i, (incoming, absent)) in events.into_iter().zip(absent).enumerate() {
         if absent {
-            slots.push(i);
-            fresh.push(event);
+            slots.push((i, incoming.received_at));
+            fresh.push(incoming.event);
         } else {
             outcomes[i] = Some(Outcome::Duplicate { id: ids[i] });
         }
     }
     lap(&mut stages.screen, &mut t);
     let mut verified = Vec::with_capacity(fresh.len());
-    for (slot, result) in slots.into_iter().zip(verify_parallel(fresh, config.verify_threads)) {
+    for ((slot, received_at), result) in
+        slots.into_iter().zip(verify_parallel(fresh, config.verify_threads))
+    {
         match result {
-            Ok(event) => verified.push((slot, event)),
+            Ok(event) => verified.push((slot, event, received_at)),
             Err((event, rejection)) => {
                 outcomes[slot] = Some(Outcome::rejected(event.id(), &rejection));
             }
@@ -226,6 +273,8 @@ pub fn finish(
     released_stored: &mut Vec<SignedEvent>,
 ) -> Result<(Vec<Outcome>, Stages), StoreError> {
     let (outcomes, mut released, mut stages) = write_prepared(store, config, prepared, now)?;
+    // Each released event is judged as of when it first arrived, not when
+    // what it waited for did.
 
     // What was just stored may release events that were waiting for it;
     // they go round again (and may release more).
@@ -237,9 +286,9 @@ pub fn finish(
         let prepared = prepare(store, config, again.clone())?;
         let (outcomes, more, more_stages) = write_prepared(store, config, prepared, now)?;
         stages.add(&more_stages);
-        for (event, outcome) in again.into_iter().zip(outcomes) {
+        for (incoming, outcome) in again.into_iter().zip(outcomes) {
             match outcome {
-                Outcome::Stored { .. } => released_stored.push(event),
+                Outcome::Stored { .. } => released_stored.push(incoming.event),
                 Outcome::Rejected { id, code, .. } => {
                     tracing::info!(event = %id, code, "released pending event not accepted");
                 }
@@ -256,7 +305,7 @@ pub fn finish(
 pub fn ingest(
     store: &Store,
     config: &IngestConfig,
-    events: Vec<SignedEvent>,
+    events: Vec<Incoming>,
     now: Timestamp,
 ) -> Result<Vec<Outcome>, StoreError> {
     ingest_releasing(store, config, events, now, &mut Vec::new())
@@ -268,7 +317,7 @@ pub fn ingest(
 pub fn ingest_releasing(
     store: &Store,
     config: &IngestConfig,
-    events: Vec<SignedEvent>,
+    events: Vec<Incoming>,
     now: Timestamp,
     released_stored: &mut Vec<SignedEvent>,
 ) -> Result<Vec<Outcome>, StoreError> {
@@ -279,7 +328,7 @@ pub fn ingest_releasing(
 pub fn ingest_staged(
     store: &Store,
     config: &IngestConfig,
-    events: Vec<SignedEvent>,
+    events: Vec<Incoming>,
     now: Timestamp,
     released_stored: &mut Vec<SignedEvent>,
 ) -> Result<(Vec<Outcome>, Stages), StoreError> {
@@ -298,27 +347,28 @@ fn write_prepared(
     config: &IngestConfig,
     prepared: Prepared,
     now: Timestamp,
-) -> Result<(Vec<Outcome>, Vec<SignedEvent>, Stages), StoreError> {
+) -> Result<(Vec<Outcome>, Vec<Incoming>, Stages), StoreError> {
     let Prepared { mut outcomes, verified, .. } = prepared;
     let mut stages = Stages::default();
     let mut t = Instant::now();
     // The batch written just before this one may have stored some of these
     // since they were screened.
-    let ids: Vec<EventId> = verified.iter().map(|(_, e)| e.event().id()).collect();
+    let ids: Vec<EventId> = verified.iter().map(|(_, e, _)| e.event().id()).collect();
     let absent = store.absent(&ids)?;
     let mut view = StoreView::new(store);
     view.assume_absent(ids.iter().zip(&absent).filter(|(_, a)| **a).map(|(id, _)| *id));
     lap(&mut stages.screen, &mut t);
     let mut accepted = Vec::with_capacity(verified.len());
     let mut held = Vec::new();
-    for ((slot, event), absent) in verified.into_iter().zip(absent) {
+    for ((slot, event, received_at), absent) in verified.into_iter().zip(absent) {
         let id = event.event().id();
         if !absent {
             outcomes[slot] = Some(Outcome::Duplicate { id });
             continue;
         }
-        let verdict = event.validate(&view, now);
-        settle(&mut view, verdict, slot, &mut outcomes, &mut accepted, &mut held)?;
+        let verdict = event.validate(&view, Incoming::arrival(received_at, now));
+        let mut slot = Slot { slot, received_at, outcomes: &mut outcomes };
+        settle(&mut view, verdict, &mut slot, &mut accepted, &mut held)?;
     }
     // An event may come ahead of what it waits for in the same batch (a
     // reply before its parent, a post before its author's attestation):
@@ -326,21 +376,22 @@ fn write_prepared(
     let mut again = !accepted.is_empty();
     while again && !held.is_empty() {
         again = false;
-        for (slot, event, _) in std::mem::take(&mut held) {
+        for (slot, event, _, received_at) in std::mem::take(&mut held) {
             // Its signature held a moment ago; checking it again is the
             // price of this rare path, not of the common one.
             let verdict = match SignatureVerified::check(event) {
-                Ok(checked) => checked.validate(&view, now),
+                Ok(checked) => checked.validate(&view, Incoming::arrival(received_at, now)),
                 Err((event, r)) => Err((event, NotAccepted::Invalid(r))),
             };
-            again |= settle(&mut view, verdict, slot, &mut outcomes, &mut accepted, &mut held)?;
+            let mut slot = Slot { slot, received_at, outcomes: &mut outcomes };
+            again |= settle(&mut view, verdict, &mut slot, &mut accepted, &mut held)?;
         }
     }
     drop(view);
     lap(&mut stages.validate, &mut t);
     let committed = store.commit(&accepted)?;
-    for (slot, event, dep) in held {
-        outcomes[slot] = Some(hold(store, config, &event, &dep, now)?);
+    for (slot, event, dep, received_at) in held {
+        outcomes[slot] = Some(hold(store, config, &event, &dep, received_at, now)?);
     }
     lap(&mut stages.commit, &mut t);
     store.flush()?;
@@ -349,8 +400,24 @@ fn write_prepared(
         .into_iter()
         .collect::<Option<Vec<_>>>()
         .ok_or(StoreError::Internal("an event was left without an outcome"))?;
-    Ok((outcomes, committed.released.into_iter().map(|p| p.event).collect(), stages))
+    let released = committed
+        .released
+        .into_iter()
+        .map(|p| Incoming::received(p.event, p.received_at))
+        .collect();
+    Ok((outcomes, released, stages))
 }
+
+/// Where one event's outcome goes, and when it was received.
+struct Slot<'o> {
+    slot: usize,
+    received_at: Option<Timestamp>,
+    outcomes: &'o mut [Option<Outcome>],
+}
+
+/// An event held for a dependency: its position, the event, what it waits
+/// for, and when it was received.
+type Held = (usize, SignedEvent, Dependency, Option<Timestamp>);
 
 /// Where one validated event goes: accepted (into the batch's view too),
 /// held for a dependency, or given its outcome now. Whether it was
@@ -358,27 +425,29 @@ fn write_prepared(
 fn settle(
     view: &mut StoreView<'_>,
     verdict: Result<VerifiedEvent, (SignedEvent, NotAccepted)>,
-    slot: usize,
-    outcomes: &mut [Option<Outcome>],
+    slot: &mut Slot<'_>,
     accepted: &mut Vec<VerifiedEvent>,
-    held: &mut Vec<(usize, SignedEvent, Dependency)>,
+    held: &mut Vec<Held>,
 ) -> Result<bool, StoreError> {
     if let Some(e) = view.take_error() {
         return Err(e);
     }
+    let outcome = &mut slot.outcomes[slot.slot];
     match verdict {
         Ok(v) => {
             view.add(&v);
-            outcomes[slot] = Some(Outcome::Stored { id: v.id() });
+            *outcome = Some(Outcome::Stored { id: v.id() });
             accepted.push(v);
             return Ok(true);
         }
-        Err((event, NotAccepted::Missing(dep))) => held.push((slot, event, dep)),
+        Err((event, NotAccepted::Missing(dep))) => {
+            held.push((slot.slot, event, dep, slot.received_at));
+        }
         Err((event, NotAccepted::Duplicate(_))) => {
-            outcomes[slot] = Some(Outcome::Duplicate { id: event.id() });
+            *outcome = Some(Outcome::Duplicate { id: event.id() });
         }
         Err((event, NotAccepted::Invalid(r))) => {
-            outcomes[slot] = Some(Outcome::rejected(event.id(), &r));
+            *outcome = Some(Outcome::rejected(event.id(), &r));
         }
     }
     Ok(false)
@@ -389,10 +458,11 @@ fn hold(
     config: &IngestConfig,
     event: &SignedEvent,
     dep: &Dependency,
+    received_at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<Outcome, StoreError> {
     let id = event.id();
-    if store.hold(event, dep, now, config.max_pending)? != Held::Full {
+    if store.hold(event, dep, received_at, now, config.max_pending)? != crate::store::Held::Full {
         Ok(Outcome::Pending { id, waiting_for: dep.to_string(), dependency: dep.clone() })
     } else {
         Ok(Outcome::Rejected {
@@ -459,7 +529,7 @@ type Reply = oneshot::Sender<Result<Vec<Outcome>, String>>;
 
 /// A request to the ingest thread.
 struct Request {
-    events: Vec<SignedEvent>,
+    events: Vec<Incoming>,
     source: Source,
     reply: Reply,
 }
@@ -474,6 +544,8 @@ const ANNOUNCE_CAPACITY: usize = 16_384;
 pub struct Ingester {
     tx: mpsc::Sender<Request>,
     announce: broadcast::Sender<Arc<SignedEvent>>,
+    /// "Now", for stamping what arrives live.
+    clock: fn() -> Timestamp,
 }
 
 impl std::fmt::Debug for Request {
@@ -646,11 +718,14 @@ impl Ingester {
                 let listening = listeners.receiver_count() > 0;
                 for r in group {
                     let copy = listening && r.source == Source::Local;
-                    copies.extend(r.events.iter().map(|e| copy.then(|| e.clone())));
+                    copies.extend(r.events.iter().map(|i| copy.then(|| i.event.clone())));
                     replies.push((r.reply, r.events.len(), r.source));
                     all.extend(r.events);
                 }
-                let keys = all.iter().map(|e| (e.created_at(), e.id(), e.body().kind())).collect();
+                let keys = all
+                    .iter()
+                    .map(|i| (i.event.created_at(), i.event.id(), i.event.body().kind()))
+                    .collect();
                 let prepared = prepare(&store, &config, all);
                 if groups.send(Group { prepared, keys, copies, replies }).is_err() {
                     break;
@@ -666,21 +741,34 @@ impl Ingester {
                 return Err(e);
             }
         };
-        Ok((Self { tx, announce }, IngestThread { prepare, write }))
+        Ok((Self { tx, announce, clock }, IngestThread { prepare, write }))
     }
 
-    /// Submits events from this node's API; resolves when they are durable
-    /// (or refused).
+    /// Submits events received now through this node's API; resolves when
+    /// they are durable (or refused).
     pub async fn submit(&self, events: Vec<SignedEvent>) -> Result<Vec<Outcome>, IngestError> {
         self.submit_from(Source::Local, events).await
     }
 
-    /// Submits events from `source`; resolves when they are durable (or
-    /// refused).
+    /// Submits events received now from `source`; resolves when they are
+    /// durable (or refused).
     pub async fn submit_from(
         &self,
         source: Source,
         events: Vec<SignedEvent>,
+    ) -> Result<Vec<Outcome>, IngestError> {
+        let now = (self.clock)();
+        let events = events.into_iter().map(|e| Incoming::live(e, now)).collect();
+        self.submit_received(source, events).await
+    }
+
+    /// Submits events with when each was first received (history from a
+    /// peer, events this node held or made earlier); resolves when they are
+    /// durable (or refused).
+    pub async fn submit_received(
+        &self,
+        source: Source,
+        events: Vec<Incoming>,
     ) -> Result<Vec<Outcome>, IngestError> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request { events, source, reply }).await.map_err(|_| IngestError::Stopped)?;

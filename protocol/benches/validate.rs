@@ -88,7 +88,7 @@ fn rate(n: usize, d: Duration) -> f64 {
 
 fn main() {
     let (fed, events) = corpus();
-    let now = fed.now();
+    let now = curbside_protocol::Arrival::live(fed.now());
     let view = fed.view();
     for e in &events {
         assert!(validate(e, view, now).is_ok(), "corpus event must be valid");

@@ -68,11 +68,14 @@ pub use findings::{Evidence, Finding, FindingCode, HeadRef, MAX_PER_CODE, SeenHe
 
 use crate::merkle::{self, Hash, MerkleLog};
 use crate::{
-    Body, Digest, EventId, EventSummary, Genesis, Kind, MemoryTrust, NotAccepted, PublicKey,
-    SignatureVerified, SignedEvent, Timestamp, verify_batch,
+    Arrival, Body, Digest, EventId, EventSummary, Genesis, Kind, MemoryTrust, NotAccepted,
+    PublicKey, SignatureVerified, SignedEvent, Timestamp, verify_batch,
 };
 use findings::Findings;
-use judge::{below_quorum, root_mismatch, same_size_and_rollback, saved_head, split_view};
+use judge::{
+    WitnessTimes, below_quorum, root_mismatch, same_size_and_rollback, saved_head, split_view,
+    witnessed_in_time,
+};
 use view::Overlay;
 
 /// A tree head as a node showed it, with the cosignatures it holds of it.
@@ -117,6 +120,8 @@ struct CheckedHead {
     head: HeadRef,
     /// Distinct authors of valid cosignatures.
     cosigners: Vec<PublicKey>,
+    /// When a witness first saw it: the earliest valid cosignature.
+    witnessed_at: Option<Timestamp>,
 }
 
 /// A run of leaves, checked as far as each can be on its own
@@ -323,7 +328,7 @@ impl Auditor {
                 auditor.charter_finding(&event, "not_a_charter", format!("it is a {kind}"));
                 continue;
             }
-            match event.validate(&auditor.trust, now) {
+            match event.validate(&auditor.trust, Arrival::historical(now)) {
                 Ok(verified) => {
                     if let Body::Charter(c) = verified.body() {
                         let at = verified.created_at();
@@ -373,6 +378,24 @@ impl Auditor {
         self.institutions.get(node).map(|(_, name)| name.as_str())
     }
 
+    /// When `verifier`'s authority to attest ended, if it has by `now`: the
+    /// latest time any of its verifying charters was in force (lapsed, or
+    /// revoked earlier). `None` while one is in force, or if it has none.
+    pub fn charter_ended_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
+        use crate::TrustView;
+        let ended = self
+            .trust
+            .charters(verifier)
+            .iter()
+            .filter(|c| !c.verify.is_empty())
+            .map(|c| match self.trust.revoked_at(&c.id) {
+                Some(revoked) => revoked.min(c.valid_until),
+                None => c.valid_until,
+            })
+            .max()?;
+        (ended <= self.now).then_some(ended)
+    }
+
     /// Keys with a valid charter, in key order.
     pub fn chartered(&self) -> Vec<PublicKey> {
         let mut keys: Vec<PublicKey> = self.institutions.keys().copied().collect();
@@ -398,18 +421,23 @@ impl Auditor {
             valid.push(self.check_head(verifier, result, &mut batch.findings));
         }
         let mut cosigners: Vec<Vec<PublicKey>> = vec![Vec::new(); valid.len()];
+        let mut witnessed: Vec<Option<Timestamp>> = vec![None; valid.len()];
         for (result, i) in verify_batch(cosigs).into_iter().zip(owner) {
             let Some(head) = valid[i] else { continue };
-            if let Some(key) = self.check_cosignature(verifier, &head, result, &mut batch.findings)
-                && !cosigners[i].contains(&key)
+            if let Some((key, at)) =
+                self.check_cosignature(verifier, &head, result, &mut batch.findings)
             {
-                cosigners[i].push(key);
+                witnessed[i] = Some(witnessed[i].map_or(at, |w| w.min(at)));
+                if !cosigners[i].contains(&key) {
+                    cosigners[i].push(key);
+                }
             }
         }
-        for (head, mut cosigners) in valid.into_iter().zip(cosigners) {
+        for ((head, mut cosigners), witnessed_at) in valid.into_iter().zip(cosigners).zip(witnessed)
+        {
             if let Some(head) = head {
                 cosigners.sort();
-                batch.heads.push(CheckedHead { head, cosigners });
+                batch.heads.push(CheckedHead { head, cosigners, witnessed_at });
             }
         }
         batch
@@ -450,7 +478,7 @@ impl Auditor {
             findings.push(invalid(event.event(), "foreign_head", why));
             return None;
         }
-        match event.validate(&self.trust, self.now) {
+        match event.validate(&self.trust, Arrival::historical(self.now)) {
             Ok(_) => Some(head),
             Err((event, why)) => {
                 findings.push(invalid(&event, why.code(), refusal(&why)));
@@ -465,7 +493,7 @@ impl Auditor {
         head: &HeadRef,
         result: Result<SignatureVerified, (SignedEvent, crate::Rejection)>,
         findings: &mut Vec<Finding>,
-    ) -> Option<PublicKey> {
+    ) -> Option<(PublicKey, Timestamp)> {
         let invalid = |event: &SignedEvent, code: &str, why: String| {
             Finding::new(
                 FindingCode::InvalidCosignature,
@@ -517,8 +545,8 @@ impl Auditor {
             head.id,
             EventSummary { kind: Kind::TreeHead, author: *verifier, created_at: head.created_at },
         );
-        match event.validate(&view, self.now) {
-            Ok(verified) => Some(*verified.author()),
+        match event.validate(&view, Arrival::historical(self.now)) {
+            Ok(verified) => Some((*verified.author(), verified.created_at())),
             Err((event, why)) => {
                 findings.push(invalid(&event, why.code(), refusal(&why)));
                 None
@@ -617,7 +645,7 @@ impl Auditor {
                 Ok(event) if event.event().kind() == Kind::Revocation => {
                     leaf.verdict = Verdict::Revocation(Box::new(event));
                 }
-                Ok(event) => match event.validate(&self.trust, self.now) {
+                Ok(event) => match event.validate(&self.trust, Arrival::historical(self.now)) {
                     Ok(verified) => leaf.verdict = Verdict::Attestation(verified.created_at()),
                     Err((_, why)) => batch.findings.push(invalid(why.code(), refusal(&why))),
                 },
@@ -662,6 +690,9 @@ impl Auditor {
         let mut first_at: HashMap<EventId, u64> = HashMap::new();
         let mut view = Overlay::new(&self.trust);
         let mut kinds: Vec<Option<Kind>> = Vec::new();
+        // Each leaf, and when it says it was issued if it is valid.
+        let mut ids: Vec<EventId> = Vec::new();
+        let mut dated: Vec<Option<Timestamp>> = Vec::new();
         let mut index_gap: Option<u64> = None;
         // Attestations need recording only for revocations to find them.
         let revocations = log
@@ -673,6 +704,7 @@ impl Auditor {
             for leaf in batch.leaves {
                 let pos = tree.len();
                 tree.push(leaf.hash);
+                ids.push(leaf.id);
                 if leaf.index != pos && index_gap.is_none() {
                     index_gap = Some(pos);
                 }
@@ -688,8 +720,14 @@ impl Auditor {
                         },
                     ));
                     kinds.push(None);
+                    dated.push(None);
                     continue;
                 }
+                dated.push(match &leaf.verdict {
+                    Verdict::Attestation(created_at) => Some(*created_at),
+                    Verdict::Revocation(event) => Some(event.event().created_at()),
+                    Verdict::Bad => None,
+                });
                 kinds.push(match leaf.verdict {
                     Verdict::Bad => None,
                     Verdict::Attestation(created_at) => {
@@ -700,32 +738,34 @@ impl Auditor {
                         }
                         Some(Kind::Attestation)
                     }
-                    Verdict::Revocation(event) => match event.validate(&view, self.now) {
-                        Ok(verified) => {
-                            if let Body::Revocation(r) = verified.body() {
-                                view.revoke(r.target, r.effective_at);
+                    Verdict::Revocation(event) => {
+                        match event.validate(&view, Arrival::historical(self.now)) {
+                            Ok(verified) => {
+                                if let Body::Revocation(r) = verified.body() {
+                                    view.revoke(r.target, r.effective_at);
+                                }
+                                view.summaries.insert(leaf.id, verified.summary());
+                                Some(Kind::Revocation)
                             }
-                            view.summaries.insert(leaf.id, verified.summary());
-                            Some(Kind::Revocation)
+                            Err((_, why)) => {
+                                findings.push(Finding::new(
+                                    FindingCode::InvalidLeaf,
+                                    format!(
+                                        "leaf {pos} ({}) was not valid when issued: {}",
+                                        leaf.id,
+                                        refusal(&why)
+                                    ),
+                                    Evidence {
+                                        leaf_index: Some(pos),
+                                        leaf: Some(leaf.id),
+                                        rejection: Some(why.code().to_owned()),
+                                        ..Evidence::default()
+                                    },
+                                ));
+                                None
+                            }
                         }
-                        Err((_, why)) => {
-                            findings.push(Finding::new(
-                                FindingCode::InvalidLeaf,
-                                format!(
-                                    "leaf {pos} ({}) was not valid when issued: {}",
-                                    leaf.id,
-                                    refusal(&why)
-                                ),
-                                Evidence {
-                                    leaf_index: Some(pos),
-                                    leaf: Some(leaf.id),
-                                    rejection: Some(why.code().to_owned()),
-                                    ..Evidence::default()
-                                },
-                            ));
-                            None
-                        }
-                    },
+                    }
                 });
             }
         }
@@ -782,6 +822,13 @@ impl Auditor {
             }
         }
         same_size_and_rollback(node, &heads, &mut findings);
+        let params = self.genesis().params;
+        let times = WitnessTimes {
+            charter_ended_at: self.charter_ended_at(&verifier),
+            window_ms: params.log_merge_window_ms,
+            skew_ms: params.max_clock_skew_ms,
+        };
+        witnessed_in_time(node, &heads, (&ids, &dated, &kinds), times, &mut findings);
 
         if let (Some(prev), Some(l)) = (options.previous, latest.as_ref().map(|l| l.head)) {
             saved_head(node, prev, l, verified, &heads, root_at(prev.size), &mut findings);

@@ -6,17 +6,19 @@
 //! tallying, the de-identification guard and RFC 6962 Merkle proofs.
 //!
 //! **No I/O.** This crate knows nothing of tokio, libp2p, sled, HTTP or
-//! terminals, and never reads a clock: callers pass `now` in. That keeps
-//! every decision pure, deterministic and testable, and lets one function —
-//! [`validate`] — decide at the API, at gossip and at sync alike.
+//! terminals, and never reads a clock: callers pass `now` in, and when the
+//! event was received (an [`Arrival`]). That keeps every decision pure,
+//! deterministic and testable, and lets one function — [`validate`] —
+//! decide at the API, at gossip and at sync alike.
 //!
 //! ```
-//! use curbside_protocol::{testkit::Federation, validate, NotAccepted, Rejection};
+//! use curbside_protocol::{testkit::Federation, validate, Arrival, NotAccepted, Rejection};
 //!
 //! let mut fed = Federation::new();            // a root and a chartered verifier
 //! let dr = fed.physician("dr-ada");           // attested by the verifier
 //! let post = fed.post(&dr, "Refractory hypokalaemia");
-//! let accepted = validate(&post, fed.view(), fed.now()).expect("valid");
+//! let now = Arrival::live(fed.now());         // received just now
+//! let accepted = validate(&post, fed.view(), now).expect("valid");
 //! assert_eq!(accepted.event().id(), post.id());
 //!
 //! // Change one byte of the signed bytes and the event no longer validates.
@@ -25,7 +27,7 @@
 //! bytes[last] ^= 1;
 //! let tampered = curbside_protocol::SignedEvent::decode(&bytes).unwrap();
 //! assert_eq!(
-//!     validate(&tampered, fed.view(), fed.now()).unwrap_err(),
+//!     validate(&tampered, fed.view(), now).unwrap_err(),
 //!     NotAccepted::Invalid(Rejection::BadSignature),
 //! );
 //! ```
@@ -71,7 +73,8 @@ pub use request::{
 };
 pub use tally::{Ballot, Cell, Counts, Tally};
 pub use validate::{
-    Accepted, AttestationRecord, Authority, CharterRecord, Dependency, EventSummary, GossipVerdict,
-    LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection, SignatureVerified, TreeHeadRecord,
-    TrustView, VerifiedEvent, charters_in_force, validate, validate_bytes, validate_owned,
+    Accepted, Arrival, AttestationRecord, Authority, CharterRecord, Dependency, EventSummary,
+    GossipVerdict, LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection, SignatureVerified,
+    TreeHeadRecord, TrustView, VerifiedEvent, charters_in_force, validate, validate_bytes,
+    validate_owned,
 };

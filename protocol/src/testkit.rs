@@ -3,11 +3,11 @@
 //! what they have said. Keys come from fixed seeds, so runs are repeatable.
 //!
 //! ```
-//! use curbside_protocol::{testkit::Federation, validate};
+//! use curbside_protocol::{testkit::Federation, validate, Arrival};
 //! let mut fed = Federation::new();
 //! let dr = fed.physician("dr-ada");
 //! let post = fed.post(&dr, "Hyponatraemia after marathon");
-//! assert!(validate(&post, fed.view(), fed.now()).is_ok());
+//! assert!(validate(&post, fed.view(), Arrival::live(fed.now())).is_ok());
 //! ```
 //!
 //! Not for production: it panics when a step that should succeed fails,
@@ -118,7 +118,7 @@ impl Federation {
 
     /// Validates `event` and records it; panics if it is not accepted.
     pub fn accept(&mut self, event: &SignedEvent) {
-        let accepted = validate(event, &self.view, self.now())
+        let accepted = validate(event, &self.view, crate::Arrival::live(self.now()))
             .unwrap_or_else(|e| panic!("{} was not accepted: {e}", event.kind()));
         self.view.insert(&accepted.to_verified());
     }
@@ -210,7 +210,7 @@ impl Federation {
             }),
         );
         self.accept(&head);
-        self.view.log_checked(verifier.public(), [entry.id()], head.created_at());
+        self.view.log_checked(verifier.public(), [entry.id()], self.now());
         head
     }
 

@@ -10,7 +10,8 @@ use std::sync::LazyLock;
 
 use curbside_protocol::testkit::{Federation, key};
 use curbside_protocol::{
-    AttestationRequest, Handle, SecretKey, SignedEvent, TrustView, validate, validate_bytes,
+    Arrival, AttestationRequest, Handle, SecretKey, SignedEvent, TrustView, validate,
+    validate_bytes,
 };
 use proptest::prelude::*;
 
@@ -90,7 +91,7 @@ fn apply(bytes: &mut Vec<u8>, edits: &[Edit]) {
 /// `decode` + `validate`, and a re-signed event reaches the body rules.
 fn decode_and_validate(bytes: &[u8]) -> Result<(), TestCaseError> {
     let fx = &*FIXTURE;
-    let (view, now) = (fx.fed.view(), fx.fed.now());
+    let (view, now) = (fx.fed.view(), Arrival::live(fx.fed.now()));
     let by_bytes = validate_bytes(bytes, view, now);
     let event = match SignedEvent::decode(bytes) {
         Ok(event) => event,
@@ -191,7 +192,7 @@ fn the_fixture_is_accepted() {
     let fx = &*FIXTURE;
     for bytes in &fx.events {
         let event = SignedEvent::decode(bytes).unwrap();
-        let verdict = validate(&event, fx.fed.view(), fx.fed.now());
+        let verdict = validate(&event, fx.fed.view(), Arrival::live(fx.fed.now()));
         assert!(verdict.is_ok(), "{:?}: {:?}", event.kind(), verdict.err());
     }
     assert!(AttestationRequest::from_text(&request_text()).unwrap().verify().is_ok());

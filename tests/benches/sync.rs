@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use curbside_node::config::Overrides;
 use curbside_node::datadir::DataDir;
-use curbside_node::ingest::{IngestConfig, ingest};
+use curbside_node::ingest::{Incoming, IngestConfig, ingest};
 use curbside_node::store::Store;
 use curbside_node::store::audit::CheckedHead;
 use curbside_protocol::testkit::key;
@@ -136,7 +136,8 @@ fn ingest_all(store: &Store, events: &[SignedEvent]) -> Duration {
     let config = IngestConfig::default();
     let t = Instant::now();
     for batch in events.chunks(BATCH) {
-        let outcomes = ingest(store, &config, batch.to_vec(), curbside_node::now()).unwrap();
+        let batch = batch.iter().cloned().map(Incoming::when_made).collect();
+        let outcomes = ingest(store, &config, batch, curbside_node::now()).unwrap();
         if let Some(bad) = outcomes.iter().find(|o| !o.is_stored()) {
             panic!("an event was not stored: {bad:?}");
         }
@@ -155,7 +156,7 @@ fn log_entries(store: &Store, verifier: &SecretKey, entries: &[SignedEvent], at:
         .unwrap();
     ingest_all(store, std::slice::from_ref(&head));
     let checked = CheckedHead { id: head.id(), size, root, created_at: at };
-    store.log_append(&me, start, &ids, checked, None).unwrap();
+    store.log_append(&me, start, &ids, checked, at, None).unwrap();
     store.flush().unwrap();
 }
 

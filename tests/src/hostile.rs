@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use curbside_node::net::codec::{PROTOCOL, PostcardCodec};
-use curbside_node::net::wire::{Request, Response};
+use curbside_node::net::wire::{ReceivedEvent, Request, Response};
 use curbside_protocol::{EventId, SecretKey, SignedEvent};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId, ValidationMode};
@@ -159,6 +159,15 @@ impl HostilePeer {
                                     let events = served.iter().filter(|e| e.kind().is_trust()).map(SignedEvent::to_bytes).collect();
                                     let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Events { events });
                                 }
+                                // As history, each received when it was made.
+                                request_response::Message::Request { request: Request::FetchReceived { ids }, channel, .. } => {
+                                    let events = served.iter().filter(|e| ids.contains(&e.id())).map(as_history).collect();
+                                    let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Received { events });
+                                }
+                                request_response::Message::Request { request: Request::TrustForReceived { .. }, channel, .. } => {
+                                    let events = served.iter().filter(|e| e.kind().is_trust()).map(as_history).collect();
+                                    let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Received { events });
+                                }
                                 request_response::Message::Request { channel, .. } => {
                                     let _ = swarm.behaviour_mut().sync.send_response(channel, Response::Events { events: vec![] });
                                 }
@@ -219,6 +228,11 @@ impl HostilePeer {
         self.commands.blocking_send(Command::Request(request, tx)).map_err(|e| e.to_string())?;
         rx.blocking_recv().map_err(|e| e.to_string())?
     }
+}
+
+/// An event served as history received when it was made.
+fn as_history(event: &SignedEvent) -> ReceivedEvent {
+    ReceivedEvent { wire: event.to_bytes(), received_at: Some(event.created_at()) }
 }
 
 impl Drop for HostilePeer {

@@ -21,10 +21,12 @@ mod witness;
 
 use std::sync::Arc;
 
-use curbside_protocol::{Body, Event, LicenceOpening, SecretKey, SignedEvent, Timestamp, TreeHead};
+use curbside_protocol::{
+    Arrival, Body, Event, LicenceOpening, SecretKey, SignedEvent, Timestamp, TreeHead,
+};
 use tokio::sync::Notify;
 
-use crate::ingest::{IngestError, Ingester, Outcome};
+use crate::ingest::{Incoming, IngestError, Ingester, Outcome, Source};
 use crate::net::wire::{MAX_LOG_LEAVES, Request, Response};
 use crate::store::audit::{CheckedHead, OwnRecords};
 use crate::store::{Store, StoreError};
@@ -88,12 +90,20 @@ impl Issuer {
     pub async fn recover(&self) -> Result<usize, IssueError> {
         let store = self.store.clone();
         let wires = blocking(move || store.own_unpublished()).await?;
-        let events: Vec<SignedEvent> =
-            wires.iter().filter_map(|w| SignedEvent::decode(w).ok()).collect();
+        // This node made them, when they say: that is when they were
+        // received, however long the node was down since.
+        let events: Vec<Incoming> = wires
+            .iter()
+            .filter_map(|w| SignedEvent::decode(w).ok())
+            .map(Incoming::when_made)
+            .collect();
         let n = events.len();
         if n > 0 {
             tracing::warn!(count = n, "publishing own log entries left unpublished by a crash");
-            self.ingester.submit(events).await.map_err(|_| IssueError::Stopped)?;
+            self.ingester
+                .submit_received(Source::Local, events)
+                .await
+                .map_err(|_| IssueError::Stopped)?;
         }
         Ok(n)
     }
@@ -122,7 +132,7 @@ impl Issuer {
         let check = event.clone();
         let verdict = blocking(move || {
             let view = crate::store::StoreView::new(&store);
-            let verdict = curbside_protocol::validate(&check, &view, at).map(|_| ());
+            let verdict = curbside_protocol::validate(&check, &view, Arrival::live(at)).map(|_| ());
             match view.take_error() {
                 Some(e) => Err(e),
                 None => Ok(verdict),
@@ -156,7 +166,7 @@ impl Issuer {
             let checked = CheckedHead { id: head.id(), size, root, created_at: head_at };
             let wire = head.to_bytes();
             let records = OwnRecords { entries: &[entry.to_bytes()], head: &wire };
-            store.log_append(&me, start, &[entry.id()], checked, Some(records))?;
+            store.log_append(&me, start, &[entry.id()], checked, head_at, Some(records))?;
             store.flush()?;
             Ok::<_, StoreError>((head, start))
         })

@@ -19,12 +19,11 @@ use std::time::{Duration, Instant};
 
 use curbside_protocol::merkle::{self, MerkleLog};
 use curbside_protocol::{
-    Body, Cosignature, Event, EventId, PublicKey, SecretKey, SignedEvent, Timestamp,
-    charters_in_force,
+    Body, Cosignature, Event, EventId, PublicKey, SecretKey, Timestamp, charters_in_force,
 };
 use tokio::sync::Notify;
 
-use crate::ingest::{Ingester, Outcome};
+use crate::ingest::{Incoming, Ingester, Outcome, Source};
 use crate::net::wire::{MAX_LOG_LEAVES, Request, Response};
 use crate::net::{NetHandle, PeerRef};
 use crate::store::audit::{CheckedHead, Contradiction, Evidence, QueuedHead};
@@ -204,7 +203,7 @@ impl Witness {
                 return Ok(Verdict::Fork(evidence, head.created_at));
             }
             let store = self.store.clone();
-            let at = head.created_at;
+            let at = head.received_at;
             let released = blocking(move || store.log_checked(&v, at)).await?;
             self.resubmit(released).await;
             return Ok(Verdict::Consistent);
@@ -299,7 +298,8 @@ impl Witness {
             created_at: head.created_at,
         };
         let released = blocking(move || {
-            let released = store.log_append(&head.verifier, held, &leaves, checked, None)?;
+            let released =
+                store.log_append(&head.verifier, held, &leaves, checked, head.received_at, None)?;
             store.flush()?;
             Ok(released)
         })
@@ -336,9 +336,10 @@ impl Witness {
         if released.is_empty() {
             return;
         }
-        let events: Vec<SignedEvent> = released.into_iter().map(|p| p.event).collect();
+        let events: Vec<Incoming> =
+            released.into_iter().map(|p| Incoming::received(p.event, p.received_at)).collect();
         tracing::debug!(count = events.len(), "events that waited for an audit log, again");
-        if let Err(e) = self.ingester.submit(events).await {
+        if let Err(e) = self.ingester.submit_received(Source::Local, events).await {
             tracing::warn!(error = %e, "re-ingesting events that waited for an audit log");
         }
     }

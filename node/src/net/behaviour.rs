@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use curbside_protocol::{EventId, MAX_DECODE_BYTES, NetworkId};
+use curbside_protocol::{MAX_DECODE_BYTES, NetworkId};
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
     TopicScoreParams, ValidationMode,
@@ -75,8 +75,10 @@ fn gossipsub_config() -> Result<gossipsub::Config, String> {
         .validation_mode(ValidationMode::Anonymous)
         // Nothing is forwarded until ingest has judged it.
         .validate_messages()
-        // The event id: the same event from two peers is one message.
-        .message_id_fn(|m| MessageId::from(EventId::of_wire(&m.data).as_bytes().to_vec()))
+        // The whole signed event, not just its id: a copy of an event with
+        // a bad signature is another message, so a peer that gossips one
+        // first cannot get the honest copy dropped as a duplicate.
+        .message_id_fn(|m| gossip_message_id(&m.data))
         .max_transmit_size(MAX_GOSSIP_BYTES)
         .heartbeat_interval(Duration::from_millis(700))
         // Small federations: a mesh of up to 6, at least 2.
@@ -87,6 +89,20 @@ fn gossipsub_config() -> Result<gossipsub::Config, String> {
         .duplicate_cache_time(Duration::from_secs(120))
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// Domain of gossip message ids.
+pub(crate) const GOSSIP_ID_DOMAIN: &[u8] = b"curbside/gossip/v1";
+
+/// A gossip message's id: `SHA-256("curbside/gossip/v1" ‖ data)`, over the
+/// event's whole wire form (signature included). The same signed event
+/// from two peers is one message; two signatures on one event are two.
+pub(crate) fn gossip_message_id(data: &[u8]) -> MessageId {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(GOSSIP_ID_DOMAIN);
+    hash.update(data);
+    MessageId::from(hash.finalize().to_vec())
 }
 
 /// Below this a peer's gossip is ignored; the node then disconnects it.

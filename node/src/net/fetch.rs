@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use curbside_protocol::{Dependency, SignedEvent};
 
 use super::wire::{Request, Response};
-use crate::ingest::{Ingester, Outcome, Source};
+use crate::ingest::{Incoming, Ingester, Outcome, Source};
 use crate::sync::Transport;
 
 /// Most requests one fill makes.
@@ -33,9 +33,9 @@ pub(crate) struct Filled {
 /// The request that fills `dependency`, if one does.
 pub(crate) fn request_for(dependency: &Dependency) -> Option<Request> {
     match dependency {
-        Dependency::Event(id) => Some(Request::Fetch { ids: vec![*id] }),
+        Dependency::Event(id) => Some(Request::FetchReceived { ids: vec![*id] }),
         Dependency::Attestation(key) | Dependency::Charter(key) => {
-            Some(Request::TrustFor { key: *key })
+            Some(Request::TrustForReceived { key: *key })
         }
         // A hub comes with the trust set's sync; a log entry with the
         // verifier's next tree head.
@@ -63,14 +63,16 @@ pub(crate) async fn fill(
             return Ok(filled);
         };
         let events = match peer.request(request).await? {
-            Response::Events { events } => events,
+            Response::Received { events } => events,
             Response::Refused { code, message } => return Err(format!("{code}: {message}")),
             _ => return Err("the peer answered a fetch with something else".into()),
         };
         let mut decoded = Vec::with_capacity(events.len());
-        for bytes in &events {
-            match SignedEvent::decode(bytes) {
-                Ok(event) => decoded.push(event),
+        for received in events {
+            match SignedEvent::decode(&received.wire) {
+                // History: judged at the time the peer vouches it first
+                // received the event, however old it is.
+                Ok(event) => decoded.push(Incoming::received(event, received.received_at)),
                 Err(_) => filled.invalid += 1,
             }
         }
@@ -79,7 +81,7 @@ pub(crate) async fn fill(
             return Ok(filled);
         }
         let outcomes =
-            ingester.submit_from(Source::Sync, decoded).await.map_err(|e| e.to_string())?;
+            ingester.submit_received(Source::Sync, decoded).await.map_err(|e| e.to_string())?;
         for outcome in outcomes {
             match outcome {
                 Outcome::Stored { .. } => filled.stored += 1,
@@ -106,12 +108,12 @@ mod tests {
         let key = SecretKey::from_seed(&[4; 32]).public();
         assert!(matches!(
             request_for(&Dependency::Event(id)),
-            Some(Request::Fetch { ids }) if ids == vec![id]
+            Some(Request::FetchReceived { ids }) if ids == vec![id]
         ));
         for dependency in [Dependency::Attestation(key), Dependency::Charter(key)] {
             assert!(matches!(
                 request_for(&dependency),
-                Some(Request::TrustFor { key: k }) if k == key
+                Some(Request::TrustForReceived { key: k }) if k == key
             ));
         }
         let log = Dependency::LogEntry { verifier: key, attestation: id };

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use curbside_protocol::{NotAccepted, PublicKey, Timestamp, TrustView, charters_in_force};
 use libp2p::PeerId;
 
+use super::wire::ReceivedEvent;
 use crate::ratelimit::Buckets;
 use crate::store::{Store, StoreView};
 
@@ -76,7 +77,7 @@ pub(crate) const MAX_TRUST_FOR: usize = 64;
 /// the attestations of it, each followed by its revocations (at most
 /// [`MAX_TRUST_FOR`]). What a peer asks for when an event of `key`'s waits
 /// for its charter or attestation.
-pub(crate) fn trust_for(store: &Store, key: &PublicKey, now: Timestamp) -> Vec<Vec<u8>> {
+pub(crate) fn trust_for(store: &Store, key: &PublicKey, now: Timestamp) -> Vec<ReceivedEvent> {
     let view = StoreView::new(store);
     let mut ids: Vec<_> = view.charters(key).iter().map(|c| c.id).collect();
     match store.attestation_status(key, now) {
@@ -87,8 +88,10 @@ pub(crate) fn trust_for(store: &Store, key: &PublicKey, now: Timestamp) -> Vec<V
     for id in ids {
         let revocations = store.revocations_of(&id).unwrap_or_default();
         for id in std::iter::once(id).chain(revocations) {
-            if let Ok(Some(bytes)) = store.get_wire(&id) {
-                events.push(bytes);
+            match store.get_received(&id) {
+                Ok(Some((wire, received_at))) => events.push(ReceivedEvent { wire, received_at }),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "reading trust events for a peer"),
             }
         }
         if events.len() >= MAX_TRUST_FOR {

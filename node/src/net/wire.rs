@@ -2,7 +2,7 @@
 //! Gossip carries bare events (their wire bytes) and needs no types here.
 //! Public so that tests can speak the protocol as a (hostile) peer would.
 
-use curbside_protocol::{Digest, EventId, PublicKey};
+use curbside_protocol::{Digest, EventId, PublicKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::sync::Scope;
@@ -83,6 +83,29 @@ pub enum Request {
         /// The node or physician key.
         key: PublicKey,
     },
+    /// [`Request::Fetch`], answered with [`Response::Received`]: each event
+    /// with when the responder first received it. What a node of this
+    /// version asks, because it judges history at that time.
+    FetchReceived {
+        /// What is wanted (at most [`MAX_FETCH_IDS`]).
+        ids: Vec<EventId>,
+    },
+    /// [`Request::TrustFor`], answered with [`Response::Received`].
+    TrustForReceived {
+        /// The node or physician key.
+        key: PublicKey,
+    },
+}
+
+/// An event as history: its wire bytes, and when the node serving it
+/// first received it (`None`: stored before receipts were kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedEvent {
+    /// Wire bytes.
+    pub wire: Vec<u8>,
+    /// When the responder first received it (or the peer that vouched for
+    /// it to the responder).
+    pub received_at: Option<Timestamp>,
 }
 
 /// A response.
@@ -143,6 +166,13 @@ pub enum Response {
     Admission {
         /// Whether the responder admits the asker.
         admitted: bool,
+    },
+    /// The answer to [`Request::FetchReceived`] and
+    /// [`Request::TrustForReceived`]: what [`Response::Events`] holds, each
+    /// event with its receipt.
+    Received {
+        /// The events.
+        events: Vec<ReceivedEvent>,
     },
 }
 

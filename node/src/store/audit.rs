@@ -67,7 +67,8 @@ pub struct CheckedHead {
 struct LogState {
     /// The checked head of the largest size (the one the leaves reach).
     latest: Option<CheckedHead>,
-    /// The latest `created_at` of any head checked consistent.
+    /// The latest receipt of any head checked consistent (for heads stored
+    /// before receipts were kept, its `created_at`).
     checked_through: Option<Timestamp>,
     /// When the verifier forked its log, if this node has proof.
     forked_at: Option<Timestamp>,
@@ -139,6 +140,10 @@ pub struct QueuedHead {
     pub verifier: PublicKey,
     /// When it was signed.
     pub created_at: Timestamp,
+    /// When it was first received (when it was signed, for a head stored
+    /// before receipts were kept): what "checked through" moves to once it
+    /// is checked, since a verifier chooses its heads' dates.
+    pub received_at: Timestamp,
     /// The head event.
     pub id: EventId,
     /// Its size.
@@ -266,7 +271,8 @@ impl Store {
 
     /// Appends `leaves` to `verifier`'s log, which must hold exactly `start`
     /// leaves, and records `head` (whose size and root the caller checked
-    /// the extended log against) as its checked head. `own` carries the
+    /// the extended log against, and which was received at `received_at`)
+    /// as its checked head. `own` carries the
     /// wire bytes of the leaf events and of the head when the log is this
     /// node's own, so that a crash between logging and publishing loses
     /// nothing ([`Store::own_unpublished`]).
@@ -279,6 +285,7 @@ impl Store {
         start: u64,
         leaves: &[EventId],
         head: CheckedHead,
+        received_at: Timestamp,
         own: Option<OwnRecords<'_>>,
     ) -> Result<Vec<super::PendingEvent>, StoreError> {
         let writer = self.writer()?;
@@ -298,7 +305,7 @@ impl Store {
         }
         state.latest = Some(head);
         state.checked_through =
-            Some(state.checked_through.map_or(head.created_at, |t| t.max(head.created_at)));
+            Some(state.checked_through.map_or(received_at, |t| t.max(received_at)));
 
         let mut batch = sled::Batch::default();
         for (i, id) in leaves.iter().enumerate() {
@@ -327,21 +334,22 @@ impl Store {
         self.release_waiting(&[pending::dep_key_log(verifier)])
     }
 
-    /// Records that a head of `verifier` no larger than its log was checked
-    /// consistent with it: moves "checked through" forward, which may
-    /// decide events waiting for an attestation the log left out.
+    /// Records that a head of `verifier` no larger than its log, received
+    /// at `received_at`, was checked consistent with it: moves "checked
+    /// through" forward, which may decide events waiting for an attestation
+    /// the log left out.
     pub fn log_checked(
         &self,
         verifier: &PublicKey,
-        created_at: Timestamp,
+        received_at: Timestamp,
     ) -> Result<Vec<super::PendingEvent>, StoreError> {
         let writer = self.writer()?;
         let mut state =
             self.audit.read(|logs| logs.get(verifier).map(|l| l.state.clone()).unwrap_or_default());
-        if state.checked_through.is_some_and(|t| t >= created_at) {
+        if state.checked_through.is_some_and(|t| t >= received_at) {
             return Ok(Vec::new());
         }
-        state.checked_through = Some(created_at);
+        state.checked_through = Some(received_at);
         self.put_state(verifier, &state)?;
         self.audit.write(|logs| logs.entry(*verifier).or_default().state = state);
         drop(writer);
@@ -543,7 +551,18 @@ impl Store {
                 return Err(corrupt("heads", "a queued head is not indexed"));
             };
             let record: HeadRecord = decode(Space::Heads, &record)?;
-            out.push(QueuedHead { verifier, created_at, id, size: record.size, root: record.root });
+            let received_at = match self.get_received(&id)? {
+                Some((_, received_at)) => received_at.unwrap_or(created_at),
+                None => return Err(corrupt("heads", "a queued head is not stored")),
+            };
+            out.push(QueuedHead {
+                verifier,
+                created_at,
+                received_at,
+                id,
+                size: record.size,
+                root: record.root,
+            });
         }
         Ok(out)
     }

@@ -299,8 +299,8 @@ impl Store {
         bytes: &[u8],
         report: &mut CheckReport,
     ) -> Option<(VerifiedEvent, Option<EventId>)> {
-        let stored: StoredEvent = match decode(Space::Events, bytes) {
-            Ok(s) => s,
+        let stored: StoredEvent = match super::split_record(bytes) {
+            Ok((s, _)) => s,
             Err(e) => {
                 report.problem("undecodable_event", format!("{id}: {e}"));
                 return None;

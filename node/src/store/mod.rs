@@ -94,6 +94,7 @@ pub mod audit;
 mod check;
 mod keys;
 mod memory;
+mod migrate;
 mod peers;
 mod pending;
 mod reads;
@@ -115,6 +116,7 @@ use keys::Space;
 use memory::{Delta, Filters, Recent, Trust};
 
 pub use check::{CheckReport, LogCheck, Problem};
+pub use peers::WireAndReceipt;
 pub use pending::{Held, PendingEvent};
 pub use reads::{AttestationStatus, StoreCounts};
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
@@ -131,7 +133,14 @@ pub use write::Committed;
 /// comments are indexed by thread root (`threads`, packed per commit with
 /// each comment's parent) instead of by parent (`replies`, retired), and a
 /// comment's record names its root.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: receipts: an event's record ends with when it was first received,
+/// an attestation record holds the same, and a pending record when it was
+/// held apart from when it was received. A schema-3 store is migrated at
+/// open ([`migrate`]).
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// The oldest layout this build migrates; older ones are refused.
+pub const OLDEST_MIGRATED: u32 = 3;
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +149,13 @@ pub enum StoreError {
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
     /// The directory holds a store of another layout version.
-    #[error("the store is schema version {found}; this build reads version {expected}")]
+    #[error(
+        "the store is schema version {found}; this build reads version {expected} and migrates \
+         versions from {OLDEST_MIGRATED}. A newer store needs a newer build of curbside; an older \
+         one cannot be read: move the store directory aside and start the node, which fetches \
+         the network's history from its peers (this node's own audit log and licence openings \
+         are in the old store: keep it)"
+    )]
     Schema {
         /// The version on disk.
         found: u32,
@@ -211,7 +226,8 @@ enum StoredAuthority {
     Physician { attestation: EventId },
 }
 
-/// What `events` holds for each event. The summary comes first so
+/// What `events` holds for each event, followed in the record by when the
+/// event was received ([`event_record`]). The summary comes first so
 /// validation can read it without decoding the rest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredEvent {
@@ -233,6 +249,31 @@ struct StoredEventRef<'a> {
     authority: StoredAuthority,
     wire: &'a [u8],
     thread: Option<EventId>,
+}
+
+/// An `events` record (or a feed entry's copy of one): the [`StoredEvent`],
+/// then when the event was first received (`Option<Timestamp>`), which
+/// [`VerifiedEvent::received_at`](curbside_protocol::VerifiedEvent::received_at)
+/// gives back and sync passes on to peers. Records written before schema 4
+/// end after the `StoredEvent`: those events were stored before receipts
+/// were kept, and read as having none.
+fn event_record(stored: &StoredEvent, received_at: Option<Timestamp>) -> Vec<u8> {
+    let mut record = encode(stored);
+    record.extend(encode(&received_at));
+    record
+}
+
+/// Splits an `events` record ([`event_record`]) into what it stores and
+/// the receipt.
+fn split_record<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Result<(T, Option<Timestamp>), StoreError> {
+    let corrupt =
+        |e: postcard::Error| StoreError::Corrupt { tree: "events", detail: e.to_string() };
+    let (stored, rest) = postcard::take_from_bytes::<T>(bytes).map_err(corrupt)?;
+    let received_at =
+        if rest.is_empty() { None } else { postcard::from_bytes(rest).map_err(corrupt)? };
+    Ok((stored, received_at))
 }
 
 const META_SCHEMA: &[u8] = b"schema";
@@ -389,8 +430,13 @@ impl Store {
             }
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(0);
-                if found != SCHEMA_VERSION {
-                    return Err(StoreError::Schema { found, expected: SCHEMA_VERSION });
+                match found {
+                    SCHEMA_VERSION => {}
+                    3 => {
+                        migrate::from_3(&tree)?;
+                        db.flush()?;
+                    }
+                    _ => return Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),
                 }
                 let stored = tree
                     .get(meta(META_NETWORK))?
@@ -533,7 +579,7 @@ impl Store {
         for (id, summary) in read(&self.recent).all() {
             let bytes = self.tree.get(Space::Events.key(&[id.as_bytes()]))?;
             let stored: Option<StoredEvent> =
-                bytes.map(|b| decode(Space::Events, &b)).transpose()?;
+                bytes.map(|b| split_record(&b).map(|(s, _)| s)).transpose()?;
             assert_eq!(stored.map(|s| s.summary), Some(summary), "recent summary of {id}");
         }
         let mem = read(&self.trust).clone();

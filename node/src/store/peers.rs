@@ -50,7 +50,25 @@ impl Store {
     pub fn get_wire(&self, id: &curbside_protocol::EventId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.get(id)?.map(|e| e.signed().to_bytes()))
     }
+
+    /// The wire bytes of event `id` and when it was first received (`None`
+    /// for an event stored before receipts were kept), if stored: what a
+    /// peer is served as history. Read from the record alone.
+    pub fn get_received(
+        &self,
+        id: &curbside_protocol::EventId,
+    ) -> Result<Option<WireAndReceipt>, StoreError> {
+        let Some(bytes) = self.tree.get(super::keys::Space::Events.key(&[id.as_bytes()]))? else {
+            return Ok(None);
+        };
+        let (stored, received_at) = super::reads::record(&bytes)?;
+        Ok(Some((stored.wire.to_vec(), received_at)))
+    }
 }
+
+/// An event's wire bytes, and when it was first received (`None`: stored
+/// before receipts were kept).
+pub type WireAndReceipt = (Vec<u8>, Option<curbside_protocol::Timestamp>);
 
 #[cfg(test)]
 mod tests {

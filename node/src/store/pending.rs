@@ -12,8 +12,9 @@ use super::{META_PENDING, Store, StoreError, decode, encode, meta};
 pub struct PendingEvent {
     /// The event.
     pub event: SignedEvent,
-    /// When this node first received it.
-    pub received_at: Timestamp,
+    /// When it was first received (by this node, or by the peer that
+    /// vouched for it): what it is judged at when released.
+    pub received_at: Option<Timestamp>,
 }
 
 /// What [`Store::hold`] did.
@@ -27,11 +28,41 @@ pub enum Held {
     Full,
 }
 
+/// A held event (schema 4; [`PendingRecordV3`] before).
 #[derive(Serialize, Deserialize)]
-struct PendingRecord {
+pub(super) struct PendingRecord {
+    /// When this node began to hold it: how long it may wait counts from here.
+    held_at: Timestamp,
+    /// When it was first received, for judging it once released.
+    received_at: Option<Timestamp>,
+    dep: Vec<u8>,
+    wire: Vec<u8>,
+}
+
+/// A held event as schema 3 wrote it: the time it arrived here was both.
+#[derive(Serialize, Deserialize)]
+pub(super) struct PendingRecordV3 {
     received_at: Timestamp,
     dep: Vec<u8>,
     wire: Vec<u8>,
+}
+
+#[cfg(test)]
+impl From<PendingRecord> for PendingRecordV3 {
+    fn from(r: PendingRecord) -> Self {
+        Self { received_at: r.held_at, dep: r.dep, wire: r.wire }
+    }
+}
+
+impl From<PendingRecordV3> for PendingRecord {
+    fn from(old: PendingRecordV3) -> Self {
+        Self {
+            held_at: old.received_at,
+            received_at: Some(old.received_at),
+            dep: old.dep,
+            wire: old.wire,
+        }
+    }
 }
 
 pub(super) fn dep_key_event(id: &EventId) -> Vec<u8> {
@@ -68,13 +99,15 @@ impl Store {
         Ok(u64_value(self.tree.get(meta(META_PENDING))?))
     }
 
-    /// Holds `event` until `dep` arrives, unless it is already held or the
-    /// set already holds `max` events.
+    /// Holds `event`, first received at `received_at`, from `now` until
+    /// `dep` arrives, unless it is already held or the set already holds
+    /// `max` events.
     pub fn hold(
         &self,
         event: &SignedEvent,
         dep: &Dependency,
-        received_at: Timestamp,
+        received_at: Option<Timestamp>,
+        now: Timestamp,
         max: u64,
     ) -> Result<Held, StoreError> {
         let _writer = self.writer()?;
@@ -88,7 +121,8 @@ impl Store {
             return Ok(Held::Full);
         }
         let dep = dep_key(dep);
-        let record = PendingRecord { received_at, dep: dep.clone(), wire: event.to_bytes() };
+        let record =
+            PendingRecord { held_at: now, received_at, dep: dep.clone(), wire: event.to_bytes() };
         let mut batch = sled::Batch::default();
         batch.insert(key, encode(&record));
         batch.insert(Space::PendingDeps.key(&[&dep, id.as_bytes()]), &[]);
@@ -97,7 +131,7 @@ impl Store {
         Ok(Held::Now)
     }
 
-    /// Drops pending events received before `cutoff`; returns how many.
+    /// Drops pending events held since before `cutoff`; returns how many.
     pub fn prune_pending(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
         let _writer = self.writer()?;
         let mut w = super::write::Writes::new();
@@ -105,7 +139,7 @@ impl Store {
         for item in self.tree.scan_prefix(Space::Pending.all()) {
             let (key, bytes) = item?;
             let record: PendingRecord = decode(Space::Pending, &bytes)?;
-            if record.received_at < cutoff {
+            if record.held_at < cutoff {
                 let id = key.get(1..).unwrap_or_default();
                 w.del(Space::PendingDeps.key(&[&record.dep, id]));
                 w.del(key);

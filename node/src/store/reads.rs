@@ -35,7 +35,8 @@ pub struct StoreCounts {
 impl Store {
     /// The event `id` from its `events` record (or a feed entry's copy).
     pub(super) fn load(&self, id: &EventId, bytes: &[u8]) -> Result<VerifiedEvent, StoreError> {
-        self.load_record(id, record(bytes)?)
+        let (stored, received_at) = record(bytes)?;
+        self.load_record(id, stored, received_at)
     }
 
     /// The event `id` from its decoded record.
@@ -43,6 +44,7 @@ impl Store {
         &self,
         id: &EventId,
         stored: StoredEventRef<'_>,
+        received_at: Option<Timestamp>,
     ) -> Result<VerifiedEvent, StoreError> {
         // Written only after `decode` accepted the bytes and named them `id`.
         let event = SignedEvent::from_trusted_store(stored.wire, *id)
@@ -55,7 +57,7 @@ impl Store {
                 Authority::Physician(self.attestation(event.author(), &attestation)?)
             }
         };
-        Ok(VerifiedEvent::from_trusted_store(event, authority))
+        Ok(VerifiedEvent::from_trusted_store(event, authority, received_at))
     }
 
     /// The attestation `id` of `subject`: from memory if durable, else from
@@ -98,9 +100,9 @@ impl Store {
         let Some(bytes) = self.tree.get(Space::Events.key(&[id.as_bytes()]))? else {
             return Ok(None);
         };
-        let stored = record(&bytes)?;
+        let (stored, received_at) = record(&bytes)?;
         let root = stored.thread.unwrap_or(*id);
-        Ok(Some((self.load_record(id, stored)?, root)))
+        Ok(Some((self.load_record(id, stored, received_at)?, root)))
     }
 
     /// Whether `id` is stored.
@@ -238,8 +240,8 @@ impl Store {
     }
 }
 
-/// Decodes an `events` record (or a feed entry's copy of one).
-pub(super) fn record(bytes: &[u8]) -> Result<StoredEventRef<'_>, StoreError> {
-    postcard::from_bytes(bytes)
-        .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })
+/// Decodes an `events` record (or a feed entry's copy of one), and when
+/// the event was received.
+pub(super) fn record(bytes: &[u8]) -> Result<(StoredEventRef<'_>, Option<Timestamp>), StoreError> {
+    super::split_record(bytes)
 }

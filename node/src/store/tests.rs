@@ -4,7 +4,7 @@ use curbside_protocol::testkit::{Federation, key};
 use curbside_protocol::{Body, Cell, Genesis, SignedEvent, Timestamp, TrustView as _};
 
 use super::*;
-use crate::ingest::{IngestConfig, Outcome, ingest};
+use crate::ingest::{Incoming, IngestConfig, Outcome, ingest};
 
 struct Node {
     _dir: tempfile::TempDir,
@@ -18,7 +18,12 @@ fn node(fed: &Federation) -> Node {
 }
 
 fn put(node: &Node, fed: &Federation, events: &[SignedEvent]) -> Vec<Outcome> {
-    ingest(&node.store, &IngestConfig::default(), events.to_vec(), fed.now()).unwrap()
+    ingest(&node.store, &IngestConfig::default(), on_time(events), fed.now()).unwrap()
+}
+
+/// The federation's events, each received when it was made: its history.
+fn on_time(events: &[SignedEvent]) -> Vec<Incoming> {
+    events.iter().cloned().map(Incoming::when_made).collect()
 }
 
 /// Everything the federation's own view has accepted, in order: charters and attestations.
@@ -281,7 +286,7 @@ fn pending_is_bounded_in_count_and_age() {
     let parents: Vec<_> = (0..3).map(|i| fed.post(&drs[0], &format!("p{i}"))).collect();
     let orphans: Vec<_> = parents.iter().map(|p| fed.comment(&drs[1], p, "orphan")).collect();
     let config = IngestConfig { max_pending: 2, ..IngestConfig::default() };
-    let outcomes = ingest(&n.store, &config, orphans, fed.now()).unwrap();
+    let outcomes = ingest(&n.store, &config, on_time(&orphans), fed.now()).unwrap();
     assert!(matches!(outcomes[2], Outcome::Rejected { code: "pending_full", .. }), "{outcomes:?}");
     assert_eq!(n.store.counts().unwrap().pending, 2);
     let dropped = n.store.prune_pending(fed.now().plus_millis(1)).unwrap();
@@ -364,7 +369,8 @@ fn verified(
     fed: &Federation,
     event: &SignedEvent,
 ) -> curbside_protocol::VerifiedEvent {
-    curbside_protocol::validate_owned(event.clone(), &StoreView::new(store), fed.now()).unwrap()
+    let arrival = curbside_protocol::Arrival::live(fed.now());
+    curbside_protocol::validate_owned(event.clone(), &StoreView::new(store), arrival).unwrap()
 }
 
 #[test]
@@ -409,7 +415,10 @@ fn a_failed_commit_leaves_neither_disk_nor_memory_changed() {
     fed.accept(&att);
     let before = n.store.counts().unwrap();
     n.store.faults.apply.store(true, std::sync::atomic::Ordering::SeqCst);
-    assert!(ingest(&n.store, &IngestConfig::default(), vec![att.clone()], fed.now()).is_err());
+    assert!(
+        ingest(&n.store, &IngestConfig::default(), on_time(std::slice::from_ref(&att)), fed.now())
+            .is_err()
+    );
 
     assert!(!n.store.contains(&att.id()).unwrap(), "nothing reached sled");
     assert!(StoreView::new(&n.store).attestations(&newcomer.public()).is_empty());
@@ -424,7 +433,7 @@ fn a_failed_commit_leaves_neither_disk_nor_memory_changed() {
     drop(n.store);
     let store = Store::open(dir.path(), genesis).unwrap();
     assert!(!store.contains(&att.id()).unwrap());
-    let outcomes = ingest(&store, &IngestConfig::default(), vec![att], fed.now()).unwrap();
+    let outcomes = ingest(&store, &IngestConfig::default(), on_time(&[att]), fed.now()).unwrap();
     assert!(matches!(outcomes[0], Outcome::Stored { .. }), "{outcomes:?}");
     assert_memory_is_disk(&store);
 }
@@ -526,7 +535,74 @@ fn a_store_of_layout_2_is_refused_with_its_version() {
     n.store.flush().unwrap();
     drop(n.store);
     let err = Store::open(dir.path(), genesis).unwrap_err();
-    assert!(matches!(err, StoreError::Schema { found: 2, expected: 3 }), "{err}");
+    assert!(matches!(err, StoreError::Schema { found: 2, expected: SCHEMA_VERSION }), "{err}");
+    assert!(err.to_string().contains("move the store directory aside"), "says what to do: {err}");
+}
+
+/// Rewrites every record schema 4 changed as schema 3 wrote it.
+fn downgrade_to_layout_3(tree: &sled::Tree) {
+    for space in [Space::Events, Space::Feed] {
+        for item in tree.scan_prefix(space.all()) {
+            let (key, value) = item.unwrap();
+            let (stored, _): (StoredEvent, _) = super::split_record(&value).unwrap();
+            tree.insert(key, encode(&stored)).unwrap();
+        }
+    }
+    for item in tree.scan_prefix(Space::Attestations.all()) {
+        let (key, value) = item.unwrap();
+        let record: curbside_protocol::AttestationRecord =
+            decode(Space::Attestations, &value).unwrap();
+        tree.insert(key, encode(&migrate::AttestationRecordV3::from(record))).unwrap();
+    }
+    for item in tree.scan_prefix(Space::Pending.all()) {
+        let (key, value) = item.unwrap();
+        let record: pending::PendingRecord = decode(Space::Pending, &value).unwrap();
+        tree.insert(key, encode(&pending::PendingRecordV3::from(record))).unwrap();
+    }
+    tree.insert(meta(META_SCHEMA), &3u32.to_be_bytes()).unwrap();
+}
+
+#[test]
+fn a_store_of_layout_3_is_migrated_and_keeps_everything() {
+    let (mut fed, n, drs) = setup();
+    let parent = fed.post(&drs[0], "a parent that arrives later");
+    let orphan = fed.comment(&drs[1], &parent, "waits for its parent");
+    assert!(matches!(put(&n, &fed, std::slice::from_ref(&orphan))[0], Outcome::Pending { .. }));
+    let before = n.store.counts().unwrap();
+    let ids: Vec<EventId> =
+        n.store.timeline(Timestamp::from_millis(0)).map(|r| r.unwrap().1).collect();
+    let (dir, genesis) = (n._dir, n.store.genesis().clone());
+    downgrade_to_layout_3(&n.store.tree);
+    n.store.db.flush().unwrap();
+    drop(n.store);
+
+    let store = Store::open(dir.path(), genesis.clone()).unwrap();
+    let schema = store.tree.get(meta(META_SCHEMA)).unwrap().unwrap();
+    assert_eq!(schema.as_ref(), SCHEMA_VERSION.to_be_bytes());
+    let report = store.check().unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(store.counts().unwrap().events, before.events);
+    assert_eq!(store.counts().unwrap().pending, 1);
+    for id in &ids {
+        let event = store.get(id).unwrap().expect("every event is still there");
+        assert_eq!(event.received_at(), None, "stored before receipts were kept");
+    }
+    for list in read(&store.trust).attestations.values() {
+        assert!(list.iter().all(|a| a.received_at.is_none()));
+    }
+    assert_memory_is_disk(&store);
+    // It takes new events, with receipts, and releases what was waiting.
+    let outcomes =
+        ingest(&store, &IngestConfig::default(), on_time(std::slice::from_ref(&parent)), fed.now())
+            .unwrap();
+    assert!(matches!(outcomes[0], Outcome::Stored { .. }), "{outcomes:?}");
+    assert!(store.contains(&orphan.id()).unwrap(), "the held reply was released and stored");
+    assert_eq!(store.get(&parent.id()).unwrap().unwrap().received_at(), Some(parent.created_at()));
+    assert!(store.check().unwrap().is_sound());
+    // Reopened, it is schema 4 and opens without migrating again.
+    drop(store);
+    let store = Store::open(dir.path(), genesis).unwrap();
+    assert!(store.check().unwrap().is_sound());
 }
 
 #[test]
@@ -589,7 +665,8 @@ fn checked_store() -> (Federation, Node, Vec<curbside_protocol::SecretKey>, Sign
     let checked = audit::CheckedHead { id: head.id(), size, root, created_at: head.created_at() };
     let wire = head.to_bytes();
     let own = audit::OwnRecords { entries: &[revocation.to_bytes()], head: &wire };
-    n.store.log_append(&verifier.public(), 0, &[revocation.id()], checked, Some(own)).unwrap();
+    let at = head.created_at();
+    n.store.log_append(&verifier.public(), 0, &[revocation.id()], checked, at, Some(own)).unwrap();
     n.store.flush().unwrap();
     (fed, n, drs, head)
 }
@@ -650,9 +727,9 @@ fn the_check_names_each_kind_of_damage() {
     let comment = EventId::from_bytes(thread_value[8..40].try_into().unwrap());
     let comment_key = Space::Events.key(&[comment.as_bytes()]);
     let record = tree.get(&comment_key).unwrap().unwrap();
-    let mut wrong: StoredEvent = decode(Space::Events, &record).unwrap();
+    let (mut wrong, received_at): (StoredEvent, _) = super::split_record(&record).unwrap();
     wrong.thread = Some(EventId::from_bytes([5; 32]));
-    tree.insert(&comment_key, encode(&wrong)).unwrap();
+    tree.insert(&comment_key, super::event_record(&wrong, received_at)).unwrap();
     assert_eq!(codes(&n.store), vec!["index_value_mismatch"]);
     tree.insert(&comment_key, record).unwrap();
 

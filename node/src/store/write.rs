@@ -172,7 +172,7 @@ impl Commit<'_> {
             wire: event.to_bytes(),
             thread,
         };
-        let record = encode(&stored);
+        let record = super::event_record(&stored, event.received_at());
         if let Some(hub) = event.body().hub() {
             // A copy of the record, so that a feed page is one range read.
             self.w.put(keys::feed(hub, at, &id), &record);
@@ -272,7 +272,7 @@ impl Commit<'_> {
             .tree
             .get(Space::Events.key(&[parent.as_bytes()]))?
             .ok_or(StoreError::Internal("a reply was accepted without its parent"))?;
-        let record = super::reads::record(&bytes)?;
+        let (record, _) = super::reads::record(&bytes)?;
         match record.summary.kind {
             Kind::Comment => record.thread.ok_or_else(|| StoreError::Corrupt {
                 tree: "events",

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::index::{Scope, SyncIndex};
 use super::recon;
-use crate::ingest::{Ingester, Outcome, Source};
+use crate::ingest::{Incoming, Ingester, Outcome, Source};
 use crate::net::wire::{MAX_FETCH_IDS, Request, Response};
 
 /// Fetch requests in flight at once.
@@ -158,29 +158,31 @@ async fn fetch<T: Transport + Sync>(
     let needed = need.len();
     let batches: Vec<Vec<EventId>> = need.chunks(MAX_FETCH_IDS).map(<[EventId]>::to_vec).collect();
     let mut responses = futures::stream::iter(
-        batches.into_iter().map(|ids| transport.request(Request::Fetch { ids })),
+        batches.into_iter().map(|ids| transport.request(Request::FetchReceived { ids })),
     )
     .buffered(FETCH_DEPTH);
     let mut fetched = 0;
     let mut logged = Instant::now();
     while let Some(response) = responses.next().await {
         let events = match response? {
-            Response::Events { events } => events,
+            Response::Received { events } => events,
             Response::Refused { code, message } => return Err(format!("{code}: {message}")),
             _ => return Err("the peer answered a fetch with something else".into()),
         };
         let mut batch = Vec::with_capacity(events.len());
-        for bytes in &events {
-            report.bytes_fetched += bytes.len() as u64;
-            match SignedEvent::decode(bytes) {
-                Ok(event) => batch.push(event),
+        for received in &events {
+            report.bytes_fetched += received.wire.len() as u64;
+            match SignedEvent::decode(&received.wire) {
+                // Judged as history: at the time the peer vouches it first
+                // received the event.
+                Ok(event) => batch.push(Incoming::received(event, received.received_at)),
                 Err(_) => report.invalid += 1,
             }
         }
         fetched += events.len();
         report.fetched += events.len();
         let outcomes =
-            ingester.submit_from(Source::Sync, batch).await.map_err(|e| e.to_string())?;
+            ingester.submit_received(Source::Sync, batch).await.map_err(|e| e.to_string())?;
         for outcome in outcomes {
             match outcome {
                 Outcome::Stored { .. } => report.stored += 1,

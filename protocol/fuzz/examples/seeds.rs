@@ -125,7 +125,7 @@ fn main() {
 
     let dir = root.join("decode_validate");
     for (name, event) in &events {
-        let verdict = match validate(event, fx.fed.view(), fx.fed.now()) {
+        let verdict = match validate(event, fx.fed.view(), curbside_protocol::Arrival::live(fx.fed.now())) {
             Ok(_) => "accepted".to_string(),
             Err(e) => format!("not accepted: {e}"),
         };

@@ -23,7 +23,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(fixture);
 fuzz_target!(|data: &[u8]| {
     let fx = &*FIXTURE;
     let view = fx.fed.view();
-    let now = fx.fed.now();
+    let now = curbside_protocol::Arrival::live(fx.fed.now());
 
     let decoded = SignedEvent::decode(data);
     let by_bytes = validate_bytes(data, view, now);

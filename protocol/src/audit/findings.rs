@@ -48,6 +48,15 @@ pub enum FindingCode {
     InvalidCosignature,
     /// The latest head has fewer distinct valid cosigners than the quorum.
     BelowQuorum,
+    /// A leaf of a verifier whose charter ended (revoked or lapsed) that no
+    /// witness saw before then: no cosignature dated before the end (give
+    /// or take the clock skew) covers it, so it may have been made after
+    /// the charter ended and dated back.
+    UnwitnessedLeaf,
+    /// A leaf dated outside the time witnesses first saw a head covering
+    /// it: more than the merge window before (dated back), or after (dated
+    /// ahead).
+    MisdatedLeaf,
     /// A charter or charter revocation that is not valid.
     InvalidCharter,
     /// A node could not be reached, or did not answer as the API says.
@@ -58,7 +67,7 @@ pub enum FindingCode {
 
 impl FindingCode {
     /// Every code, in the order of the enum.
-    pub const ALL: [FindingCode; 18] = [
+    pub const ALL: [FindingCode; 20] = [
         FindingCode::InconsistentHistory,
         FindingCode::SameSizeDifferentRoots,
         FindingCode::Rollback,
@@ -74,6 +83,8 @@ impl FindingCode {
         FindingCode::InvalidHead,
         FindingCode::InvalidCosignature,
         FindingCode::BelowQuorum,
+        FindingCode::UnwitnessedLeaf,
+        FindingCode::MisdatedLeaf,
         FindingCode::InvalidCharter,
         FindingCode::NodeUnreachable,
         FindingCode::WrongNetwork,
@@ -97,6 +108,8 @@ impl FindingCode {
             FindingCode::InvalidHead => "invalid_head",
             FindingCode::InvalidCosignature => "invalid_cosignature",
             FindingCode::BelowQuorum => "below_quorum",
+            FindingCode::UnwitnessedLeaf => "unwitnessed_leaf",
+            FindingCode::MisdatedLeaf => "misdated_leaf",
             FindingCode::InvalidCharter => "invalid_charter",
             FindingCode::NodeUnreachable => "node_unreachable",
             FindingCode::WrongNetwork => "wrong_network",
@@ -178,6 +191,16 @@ pub struct Evidence {
     /// The quorum asked for.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub quorum: Option<usize>,
+    /// When the leaf concerned says it was issued.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dated: Option<Timestamp>,
+    /// When a witness first saw a head covering the leaf: the earliest
+    /// valid cosignature of such a head.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub witnessed_at: Option<Timestamp>,
+    /// When the verifier's charter ended (revoked or lapsed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub charter_ended_at: Option<Timestamp>,
     /// How many more findings like this one were left out of the report.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub more: Option<usize>,

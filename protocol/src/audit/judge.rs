@@ -1,14 +1,115 @@
 //! The judgements `check_log` and `combine` make once the runs are
 //! checked: the leaves against the latest head, heads against each other,
-//! the log against the auditor's saved head, the quorum, and two nodes'
-//! latest heads against each other.
+//! leaves' dates against when witnesses saw them, the log against the
+//! auditor's saved head, the quorum, and two nodes' latest heads against
+//! each other.
 
 use std::collections::BTreeMap;
 
 use super::findings::Findings;
 use super::{CheckedHead, Evidence, Finding, FindingCode, HeadRef, LogReport, digest, seen};
-use crate::Digest;
 use crate::merkle::MerkleLog;
+use crate::{Digest, EventId, Kind, Timestamp};
+
+/// What judging leaves' dates against witnesses needs.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct WitnessTimes {
+    /// When the verifier's charter ended, if it has.
+    pub(super) charter_ended_at: Option<Timestamp>,
+    /// The network's log merge window.
+    pub(super) window_ms: u64,
+    /// The network's clock skew.
+    pub(super) skew_ms: u64,
+}
+
+/// A leaf's date is the verifier's claim; a witness's cosignature of a
+/// head is another node's. For each valid leaf, the earliest cosignature
+/// of any head covering it is when a witness first saw it:
+///
+/// - a leaf dated more than the merge window (and the skew) before that,
+///   or more than the skew after it, is misdated (`misdated_leaf`): an
+///   honest verifier publishes a leaf with the head that covers it, and
+///   witnesses cosign within seconds;
+/// - once the verifier's charter has ended, a leaf dated before the end
+///   that no witness saw by the end (give or take the skew) may have been
+///   made afterwards and dated back (`unwitnessed_leaf`): nodes refused it
+///   when it arrived, but the verifier's own log shows it.
+///
+/// A witness that was down, or a network with none, also leaves leaves
+/// unwitnessed: these findings are evidence to look into, not proof.
+pub(super) fn witnessed_in_time(
+    node: &str,
+    heads: &[CheckedHead],
+    (ids, dated, kinds): (&[EventId], &[Option<Timestamp>], &[Option<Kind>]),
+    times: WitnessTimes,
+    findings: &mut Findings,
+) {
+    // Heads by size; from each, the earliest witness time of it or any
+    // larger head (a larger head covers every leaf the smaller one does).
+    let mut by_size: Vec<&CheckedHead> = heads.iter().collect();
+    by_size.sort_by_key(|h| (h.head.size, h.head.created_at, h.head.id));
+    let mut first_seen: Vec<Option<(Timestamp, HeadRef)>> = vec![None; by_size.len()];
+    let mut earliest: Option<(Timestamp, HeadRef)> = None;
+    for (i, h) in by_size.iter().enumerate().rev() {
+        if let Some(at) = h.witnessed_at
+            && earliest.is_none_or(|(e, _)| at < e)
+        {
+            earliest = Some((at, h.head));
+        }
+        first_seen[i] = earliest;
+    }
+    for (index, ((id, dated), kind)) in ids.iter().zip(dated).zip(kinds).enumerate() {
+        let (Some(dated), Some(_)) = (dated, kind) else { continue };
+        let index = index as u64;
+        // The smallest head covering this leaf, and the first time any
+        // head covering it was witnessed.
+        let from = by_size.partition_point(|h| h.head.size <= index);
+        let covering = by_size.get(from).map(|h| h.head);
+        let seen_at = first_seen.get(from).copied().flatten();
+        let evidence = |head: Option<HeadRef>| Evidence {
+            node: Some(node.to_owned()),
+            heads: head.map(|h| vec![seen(Some(node), h)]).unwrap_or_default(),
+            leaf_index: Some(index),
+            leaf: Some(*id),
+            dated: Some(*dated),
+            witnessed_at: seen_at.map(|(at, _)| at),
+            charter_ended_at: times.charter_ended_at,
+            ..Evidence::default()
+        };
+        if let Some((witnessed, head)) = seen_at {
+            let early = dated.plus_millis(times.window_ms + times.skew_ms) < witnessed;
+            let late = *dated > witnessed.plus_millis(times.skew_ms);
+            if early || late {
+                let how = if early { "more than the merge window before" } else { "after" };
+                findings.push(Finding::new(
+                    FindingCode::MisdatedLeaf,
+                    format!(
+                        "leaf {index} is dated {dated}, {how} a witness first saw a head covering                          it ({witnessed}, head {} of {} leaves)",
+                        head.id.short(),
+                        head.size
+                    ),
+                    evidence(Some(head)),
+                ));
+            }
+        }
+        if let Some(ended) = times.charter_ended_at
+            && *dated < ended
+            && seen_at.is_none_or(|(at, _)| at > ended.plus_millis(times.skew_ms))
+        {
+            let seen = match seen_at {
+                Some((at, _)) => format!("a witness first saw it at {at}"),
+                None => "no witness has cosigned a head covering it".to_owned(),
+            };
+            findings.push(Finding::new(
+                FindingCode::UnwitnessedLeaf,
+                format!(
+                    "leaf {index} is dated {dated}, before the verifier's charter ended ({ended}),                      but {seen}: it may have been made after the charter ended and dated back"
+                ),
+                evidence(covering),
+            ));
+        }
+    }
+}
 
 /// The latest head's root is not the leaves': the node changed, dropped
 /// or added a leaf. The evidence narrows where: after the largest head

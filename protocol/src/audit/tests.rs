@@ -60,6 +60,17 @@ impl World {
     /// `by`'s attestation of `name` in `jurisdiction`.
     fn attest_by(&mut self, by: &SecretKey, name: &str, jurisdiction: &str) -> SignedEvent {
         let at = self.fed.tick();
+        self.attest_dated(by, name, jurisdiction, at)
+    }
+
+    /// `by`'s attestation of `name` in `jurisdiction`, requested and dated `at`.
+    fn attest_dated(
+        &mut self,
+        by: &SecretKey,
+        name: &str,
+        jurisdiction: &str,
+        at: Timestamp,
+    ) -> SignedEvent {
         let subject = key(name);
         let request =
             AttestationRequest::new(self.fed.network(), &subject, Handle::new(name).unwrap(), at);
@@ -593,12 +604,99 @@ fn attestations_after_the_charter_was_revoked_are_invalid() {
     // Signed after the revocation too, its heads do not stand either.
     let shown = world.shown(&[before, after]);
     let report = world.audit(shown, &Options::default());
-    assert_eq!(codes(&report.findings), BTreeSet::from(["invalid_head", "invalid_leaf"]));
+    // No valid head covers `before` (every head was signed after the
+    // revocation), so no witness saw it while the charter held either.
+    assert_eq!(
+        codes(&report.findings),
+        BTreeSet::from(["invalid_head", "invalid_leaf", "unwitnessed_leaf"])
+    );
     let invalid: Vec<&Finding> =
         report.findings.iter().filter(|f| f.code == FindingCode::InvalidLeaf).collect();
     assert_eq!(invalid.len(), 1, "{:#?}", report.findings);
     assert_eq!(invalid[0].evidence.leaf_index, Some(1));
     assert_eq!(invalid[0].evidence.rejection.as_deref(), Some("charter_revoked"));
+}
+
+/// The root revokes the verifier's charter now; returns when it took effect.
+fn revoke_the_verifiers_charter(world: &mut World) -> Timestamp {
+    let at = world.fed.tick();
+    let root = world.fed.root().clone();
+    let revocation = world.fed.sign_at(
+        &root,
+        at,
+        Body::Revocation(Revocation {
+            target: world.charters[0].id(),
+            reason: "charter withdrawn".into(),
+            effective_at: at,
+        }),
+    );
+    world.charters.push(revocation);
+    at
+}
+
+#[test]
+fn an_attestation_backdated_past_the_charters_revocation_is_unwitnessed() {
+    let mut world = World::new();
+    // An honest log, its latest head cosigned by a witness at once.
+    let (mut leaves, mut shown) = world.healthy();
+    let ended = revoke_the_verifiers_charter(&mut world);
+    world.fed.advance(60_000);
+    // After the revocation, the verifier signs one more attestation and a
+    // head over it, both dated a moment before the revocation. Nodes that
+    // knew of the revocation refused them; its own node shows them.
+    let verifier = world.fed.verifier().clone();
+    let forged = world.attest_dated(&verifier, "dr-forged", "GB", ended.minus_millis(1));
+    leaves.push(forged.clone());
+    let ids: Vec<EventId> = leaves.iter().map(SignedEvent::id).collect();
+    let head = world.head(&ids);
+    let head = world.fed.sign_at(world.fed.verifier(), ended.minus_millis(1), head.body().clone());
+    shown.heads.push(plain(&head));
+    shown.leaves = shown_leaves(&leaves);
+    shown.size = leaves.len() as u64;
+
+    let report = world.audit(shown, &Options::default());
+    assert_eq!(
+        codes(&report.findings),
+        BTreeSet::from(["unwitnessed_leaf"]),
+        "{:#?}",
+        report.findings
+    );
+    let finding = &report.findings[0];
+    assert_eq!(finding.evidence.leaf, Some(forged.id()));
+    assert_eq!(finding.evidence.leaf_index, Some(4));
+    assert_eq!(finding.evidence.charter_ended_at, Some(ended));
+    assert_eq!(finding.evidence.dated, Some(ended.minus_millis(1)));
+    assert_eq!(finding.evidence.heads[0].head.id, head.id());
+    assert!(report.verified, "the log itself is consistent: only the witnesses give it away");
+}
+
+#[test]
+fn a_leaf_dated_outside_the_time_witnesses_first_saw_it_is_misdated() {
+    let mut world = World::new();
+    let params = world.fed.view().genesis().params;
+    let (window, skew) = (params.log_merge_window_ms, params.max_clock_skew_ms);
+    let early = world.attest("dr-early");
+    world.fed.advance(window + skew + 1_000);
+    let on_time = world.attest("dr-on-time");
+    // Dated well after the moment a witness cosigns the head covering it.
+    let ahead = world.attest("dr-ahead");
+    let ahead = world.fed.sign_at(
+        world.fed.verifier(),
+        world.fed.now().plus_millis(skew + 60_000),
+        ahead.body().clone(),
+    );
+    let shown = world.shown(&[early.clone(), on_time, ahead.clone()]);
+    world.fed.advance(skew + 120_000); // audited once every date has passed
+    let report = world.audit(shown, &Options::default());
+    assert_eq!(
+        codes(&report.findings),
+        BTreeSet::from(["misdated_leaf"]),
+        "{:#?}",
+        report.findings
+    );
+    let misdated: Vec<Option<EventId>> = report.findings.iter().map(|f| f.evidence.leaf).collect();
+    assert_eq!(misdated, vec![Some(early.id()), Some(ahead.id())]);
+    assert!(report.findings.iter().all(|f| f.evidence.witnessed_at.is_some()));
 }
 
 #[test]

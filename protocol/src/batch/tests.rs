@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::keys::craft::{Crafter, random_scalar, torsion, with_s_plus_ell};
 use crate::testkit::Federation;
-use crate::{Body, Event, NetworkId, Post, PublicKey, Signature, Timestamp};
+use crate::{Arrival, Body, Event, NetworkId, Post, PublicKey, Signature, Timestamp};
 
 /// The batch sizes adversarial events are mixed into.
 const SIZES: [usize; 6] = [1, 2, 3, 5, 64, 256];
@@ -327,9 +327,10 @@ fn possession_proofs_are_judged_in_the_batch_as_alone() {
     let dr = fed.physician("dr-posts");
     events.extend((0..20).map(|i| fed.post(&dr, &format!("post {i}"))));
     for (event, result) in events.iter().zip(verify_batch(events.clone())) {
-        let batched =
-            result.expect("every event signature is good").validate(fed.view(), fed.now());
-        let alone = crate::validate(event, fed.view(), fed.now());
+        let batched = result
+            .expect("every event signature is good")
+            .validate(fed.view(), Arrival::live(fed.now()));
+        let alone = crate::validate(event, fed.view(), Arrival::live(fed.now()));
         match (batched, alone) {
             (Ok(_), Ok(_)) => {}
             (Err((_, b)), Err(a)) => assert_eq!(b, a),
@@ -338,7 +339,7 @@ fn possession_proofs_are_judged_in_the_batch_as_alone() {
     }
     let verdicts: Vec<_> = verify_batch(events)
         .into_iter()
-        .map(|r| r.unwrap().validate(fed.view(), fed.now()))
+        .map(|r| r.unwrap().validate(fed.view(), Arrival::live(fed.now())))
         .collect();
     let stolen = verdicts
         .iter()

@@ -1,18 +1,26 @@
 //! `validate(event, trust_view, now)`: the one decision every node makes
 //! about every event, at the API, at gossip and at sync.
 //!
-//! Pure and deterministic: the same event, view and `now` give the same
-//! outcome on every node. The checks run in this order, cheapest and most
-//! fundamental first, and stop at the first failure:
+//! Pure and deterministic: the same event, view and [`Arrival`] give the
+//! same outcome on every node. The checks run in this order, cheapest and
+//! most fundamental first, and stop at the first failure:
 //!
 //! 1. size limit (the network's `max_event_bytes`)
 //! 2. canonical decoding (already proven by the [`SignedEvent`] type) and version
 //! 3. network id
 //! 4. duplicate (already held: ignored, not rejected)
 //! 5. signature ([`crate::PublicKey::verify`]: strict encodings, cofactored equation)
-//! 6. clock skew (`created_at` at most `max_clock_skew_ms` after `now`)
-//! 7. the author's authority at `created_at`
+//! 6. time: `created_at` at most `max_clock_skew_ms` after `now` and after
+//!    its receipt, and (but for a root's charters and hubs) at most that
+//!    long before its receipt
+//! 7. the author's authority at `created_at`, and at its receipt
 //! 8. the body's own rules
+//!
+//! `created_at` is what the signer claims. The receipt ([`Arrival`]) is
+//! what a node saw: when it (or, for history it syncs, the peer that
+//! vouches for the event) first received the event. Authority must hold at
+//! both, so a signer cannot date an event back past its own revocation,
+//! expiry or charter revocation once a node knows of it.
 //!
 //! The outcome is acceptance, or a [`NotAccepted`]: invalid (a
 //! [`Rejection`]), missing a dependency, or a duplicate.
@@ -54,6 +62,7 @@ pub enum Authority {
 pub struct VerifiedEvent {
     event: SignedEvent,
     authority: Authority,
+    received_at: Option<Timestamp>,
 }
 
 impl VerifiedEvent {
@@ -72,11 +81,73 @@ impl VerifiedEvent {
         &self.authority
     }
 
+    /// When it was first received, by the node that validated it or by the
+    /// peer that vouched for it ([`Arrival::received_at`]); `None` for
+    /// history judged by its own time alone ([`Arrival::historical`]).
+    pub fn received_at(&self) -> Option<Timestamp> {
+        self.received_at
+    }
+
     /// Rebuilds a verified event that this process's own store wrote after
     /// validating it. Only the node's store calls this, on its own records;
     /// anything from outside goes through [`validate`].
-    pub fn from_trusted_store(event: SignedEvent, authority: Authority) -> Self {
-        Self { event, authority }
+    pub fn from_trusted_store(
+        event: SignedEvent,
+        authority: Authority,
+        received_at: Option<Timestamp>,
+    ) -> Self {
+        Self { event, authority, received_at }
+    }
+}
+
+/// When a node judges an event: its own clock, and when the event was
+/// first received.
+///
+/// `created_at` is the signer's claim; the receipt is not: it is the time
+/// a node saw the event. On the live paths (the API, gossip) that is this
+/// node, now ([`Arrival::live`]). An event held for a dependency is judged
+/// at the time it was first received, not when it is released. History
+/// that arrives by sync is judged at the time the peer serving it says it
+/// first received it ([`Arrival::received`]): the peer is a chartered node
+/// (the connection proves which), so a node that was merely fooled — one
+/// that had not yet heard of a revocation when a revoked signer reached it —
+/// passes on a receipt that gives the forgery away, and only a chartered
+/// node that lies can launder one (docs/SECURITY.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    now: Timestamp,
+    received_at: Option<Timestamp>,
+}
+
+impl Arrival {
+    /// Received by this node at `now` (API and gossip).
+    pub fn live(now: Timestamp) -> Self {
+        Self { now, received_at: Some(now) }
+    }
+
+    /// First received at `received_at` (by this node, or by the peer that
+    /// vouches for it), judged at `now`. A receipt later than `now` is
+    /// taken as `now`: nothing is received in the future.
+    pub fn received(received_at: Timestamp, now: Timestamp) -> Self {
+        Self { now, received_at: Some(received_at.min(now)) }
+    }
+
+    /// With no receipt: judged at its own `created_at` alone, as every
+    /// event was before receipts existed. For events stored before then,
+    /// which keep the standing they were accepted with, and for an
+    /// auditor asking whether an entry was valid when it was issued.
+    pub fn historical(now: Timestamp) -> Self {
+        Self { now, received_at: None }
+    }
+
+    /// The validator's clock.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// When the event was first received, if known.
+    pub fn received_at(&self) -> Option<Timestamp> {
+        self.received_at
     }
 }
 
@@ -142,11 +213,13 @@ impl SignatureVerified {
     pub fn validate(
         self,
         view: &impl TrustView,
-        now: Timestamp,
+        arrival: Arrival,
     ) -> Result<VerifiedEvent, (SignedEvent, NotAccepted)> {
         let checked = Signature::AlreadyVerified { possession: self.possession };
-        match check(&self.event, view, now, checked) {
-            Ok(authority) => Ok(VerifiedEvent { event: self.event, authority }),
+        match check(&self.event, view, arrival, checked) {
+            Ok(authority) => {
+                Ok(VerifiedEvent { event: self.event, authority, received_at: arrival.received_at })
+            }
             Err(e) => Err((self.event, e)),
         }
     }
@@ -157,6 +230,7 @@ impl SignatureVerified {
 pub struct Accepted<'e> {
     event: &'e SignedEvent,
     authority: Authority,
+    received_at: Option<Timestamp>,
 }
 
 impl<'e> Accepted<'e> {
@@ -172,7 +246,11 @@ impl<'e> Accepted<'e> {
 
     /// An owned [`VerifiedEvent`] (clones the event).
     pub fn to_verified(&self) -> VerifiedEvent {
-        VerifiedEvent { event: self.event.clone(), authority: self.authority.clone() }
+        VerifiedEvent {
+            event: self.event.clone(),
+            authority: self.authority.clone(),
+            received_at: self.received_at,
+        }
     }
 }
 
@@ -187,24 +265,25 @@ pub(super) enum Signature {
     },
 }
 
-/// Decides whether `event` is acceptable given what `view` knows, at `now`.
+/// Decides whether `event`, arriving as `arrival` says, is acceptable given
+/// what `view` knows.
 pub fn validate<'e>(
     event: &'e SignedEvent,
     view: &impl TrustView,
-    now: Timestamp,
+    arrival: Arrival,
 ) -> Result<Accepted<'e>, NotAccepted> {
-    let authority = check(event, view, now, Signature::Verify)?;
-    Ok(Accepted { event, authority })
+    let authority = check(event, view, arrival, Signature::Verify)?;
+    Ok(Accepted { event, authority, received_at: arrival.received_at })
 }
 
 /// [`validate`], taking and giving back ownership.
 pub fn validate_owned(
     event: SignedEvent,
     view: &impl TrustView,
-    now: Timestamp,
+    arrival: Arrival,
 ) -> Result<VerifiedEvent, (SignedEvent, NotAccepted)> {
-    match check(&event, view, now, Signature::Verify) {
-        Ok(authority) => Ok(VerifiedEvent { event, authority }),
+    match check(&event, view, arrival, Signature::Verify) {
+        Ok(authority) => Ok(VerifiedEvent { event, authority, received_at: arrival.received_at }),
         Err(e) => Err((event, e)),
     }
 }
@@ -213,20 +292,20 @@ pub fn validate_owned(
 pub fn validate_bytes(
     bytes: &[u8],
     view: &impl TrustView,
-    now: Timestamp,
+    arrival: Arrival,
 ) -> Result<VerifiedEvent, NotAccepted> {
     let limit = view.genesis().params.max_event_bytes as usize;
     if bytes.len() > limit {
         return Err(Rejection::TooLarge { size: bytes.len(), limit }.into());
     }
     let event = SignedEvent::decode(bytes)?;
-    validate_owned(event, view, now).map_err(|(_, e)| e)
+    validate_owned(event, view, arrival).map_err(|(_, e)| e)
 }
 
 fn check(
     event: &SignedEvent,
     view: &impl TrustView,
-    now: Timestamp,
+    arrival: Arrival,
     signature: Signature,
 ) -> Result<Authority, NotAccepted> {
     let params = view.genesis().params;
@@ -248,16 +327,41 @@ fn check(
     if signature == Signature::Verify && event.verify_signature().is_err() {
         return Err(Rejection::BadSignature.into());
     }
-    if e.created_at > now.plus_millis(params.max_clock_skew_ms) {
-        return Err(Rejection::FutureTimestamp {
-            created_at: e.created_at,
-            now,
-            max_skew_ms: params.max_clock_skew_ms,
+    let skew = params.max_clock_skew_ms;
+    // Not after the validator's clock, nor after its receipt (a receipt a
+    // peer vouches for cannot precede the event it vouches for).
+    for now in [Some(arrival.now), arrival.received_at].into_iter().flatten() {
+        if e.created_at > now.plus_millis(skew) {
+            return Err(Rejection::FutureTimestamp {
+                created_at: e.created_at,
+                now,
+                max_skew_ms: skew,
+            }
+            .into());
         }
-        .into());
     }
-    let authority = rules::authority(event, view)?;
-    rules::body(event, view, &authority, signature)?;
+    // Not long before its receipt either: a signer's own time is bounded
+    // on both sides by the time a node saw the event. A root's charters and
+    // hubs are exempt: a root is never revoked, and signs them offline.
+    if let Some(received_at) = arrival.received_at
+        && !root_only(event.kind())
+        && e.created_at.plus_millis(skew) < received_at
+    {
+        return Err(
+            Rejection::Stale { created_at: e.created_at, received_at, max_skew_ms: skew }.into()
+        );
+    }
+    let authority = rules::authority(event, view, event.created_at(), arrival.received_at)?;
+    if let Some(received_at) = arrival.received_at
+        && !matches!(authority, Authority::Root | Authority::Issuer)
+    {
+        // Authority must hold when the event was received too: a
+        // revocation, a charter revocation or an expiry takes effect at a
+        // node from the moment it knows of it, whatever `created_at` an
+        // event that arrives after it claims.
+        rules::authority(event, view, received_at, Some(received_at))?;
+    }
+    rules::body(event, view, &authority, signature, arrival)?;
     Ok(authority)
 }
 

@@ -67,6 +67,22 @@ pub enum Rejection {
         /// The allowed skew.
         max_skew_ms: u64,
     },
+    /// `created_at` is further before the event's receipt than the
+    /// allowed clock skew: a signer may not date an event into the past,
+    /// where its authority might still have held.
+    #[error(
+        "the event is dated {created_at}, more than {max_skew_ms} ms before it was received \
+         ({received_at}); sign it again now"
+    )]
+    Stale {
+        /// The event's time.
+        created_at: Timestamp,
+        /// When it was first received (by this node, or by the peer that
+        /// vouches for it).
+        received_at: Timestamp,
+        /// The allowed skew.
+        max_skew_ms: u64,
+    },
     /// Only a genesis root may sign this kind of event.
     #[error("{kind} events must be signed by a root of the network; {author} is not one")]
     NotRoot {
@@ -226,6 +242,16 @@ pub enum Rejection {
         /// The vote's time.
         voted_at: Timestamp,
     },
+    /// The vote is dated before its poll (beyond the allowed clock skew).
+    #[error("poll {poll} was made at {poll_created_at}; the vote is dated {voted_at}, before it")]
+    VoteBeforePoll {
+        /// The poll.
+        poll: EventId,
+        /// When the poll was made.
+        poll_created_at: Timestamp,
+        /// The vote's time.
+        voted_at: Timestamp,
+    },
     /// The vote names an option the poll does not have.
     #[error("option {option} does not exist; the poll has options 0 to {}", options.saturating_sub(1))]
     NoSuchOption {
@@ -238,8 +264,8 @@ pub enum Rejection {
     /// and the verifier's later tree heads do not cover it.
     #[error(
         "attestation {attestation} of {subject} is not in its verifier's audit log: \
-         the verifier's tree head of {checked_through} does not cover it, and it had \
-         until {deadline}"
+         the verifier's tree head received at {checked_through} does not cover it, and it \
+         had until {deadline}"
     )]
     AttestationNotLogged {
         /// The physician's key.
@@ -248,7 +274,7 @@ pub enum Rejection {
         attestation: EventId,
         /// When it had to be logged by.
         deadline: Timestamp,
-        /// The latest checked tree head of the verifier.
+        /// When the latest checked tree head of the verifier was received.
         checked_through: Timestamp,
     },
     /// The attestation's verifier was caught forking its audit log, and the
@@ -313,6 +339,7 @@ impl Rejection {
         matches!(
             self,
             Rejection::FutureTimestamp { .. }
+                | Rejection::Stale { .. }
                 | Rejection::NoValidCharter { .. }
                 | Rejection::CharterRevoked { .. }
                 | Rejection::NotAVerifier { .. }
@@ -326,7 +353,7 @@ impl Rejection {
     }
 
     /// Every code, for metrics and documentation.
-    pub const CODES: [&'static str; 34] = [
+    pub const CODES: [&'static str; 36] = [
         "too_large",
         "malformed",
         "trailing_bytes",
@@ -335,6 +362,7 @@ impl Rejection {
         "wrong_network",
         "bad_signature",
         "future_timestamp",
+        "stale",
         "not_root",
         "no_valid_charter",
         "charter_revoked",
@@ -354,6 +382,7 @@ impl Rejection {
         "reply_before_parent",
         "not_a_poll",
         "poll_closed",
+        "vote_before_poll",
         "no_such_option",
         "not_eligible",
         "attestation_not_logged",
@@ -374,6 +403,7 @@ impl Rejection {
             Rejection::WrongNetwork { .. } => "wrong_network",
             Rejection::BadSignature => "bad_signature",
             Rejection::FutureTimestamp { .. } => "future_timestamp",
+            Rejection::Stale { .. } => "stale",
             Rejection::NotRoot { .. } => "not_root",
             Rejection::NoValidCharter { .. } => "no_valid_charter",
             Rejection::CharterRevoked { .. } => "charter_revoked",
@@ -393,6 +423,7 @@ impl Rejection {
             Rejection::ReplyBeforeParent { .. } => "reply_before_parent",
             Rejection::NotAPoll { .. } => "not_a_poll",
             Rejection::PollClosed { .. } => "poll_closed",
+            Rejection::VoteBeforePoll { .. } => "vote_before_poll",
             Rejection::NoSuchOption { .. } => "no_such_option",
             Rejection::NotEligible { .. } => "not_eligible",
             Rejection::AttestationNotLogged { .. } => "attestation_not_logged",

@@ -2,8 +2,8 @@
 //! (body rules).
 
 use super::{
-    AttestationRecord, Authority, CharterRecord, Dependency, LogEntry, NotAccepted, Rejection,
-    TrustView, is_root, physician_content, root_only,
+    Arrival, AttestationRecord, Authority, CharterRecord, Dependency, LogEntry, NotAccepted,
+    Rejection, TrustView, is_root, physician_content, root_only,
 };
 use crate::limits;
 use crate::{Body, Jurisdiction, Kind, PublicKey, SignedEvent, Timestamp, deid};
@@ -18,14 +18,19 @@ enum Need<'a> {
     Jurisdiction(&'a Jurisdiction),
 }
 
-/// On whose authority `event` would stand, judged at its `created_at`.
+/// On whose authority `event` would stand, judged at `at` (its
+/// `created_at`, or when it was received). A physician's attestation must
+/// also stand in its verifier's audit log as of `log_time`: the event's
+/// receipt, or for history without one its `created_at`.
 pub(super) fn authority(
     event: &SignedEvent,
     view: &impl TrustView,
+    at: Timestamp,
+    log_time: Option<Timestamp>,
 ) -> Result<Authority, NotAccepted> {
     let author = event.author();
-    let at = event.created_at();
     let kind = event.kind();
+    let log_time = log_time.unwrap_or(event.created_at());
     if root_only(kind) {
         return if is_root(view, author) {
             Ok(Authority::Root)
@@ -51,7 +56,9 @@ pub(super) fn authority(
                 Err(Rejection::NotIssuer { author: *author, target: r.target }.into())
             }
         }
-        body if physician_content(body) => attested(view, author, at).map(Authority::Physician),
+        body if physician_content(body) => {
+            attested(view, author, at, log_time).map(Authority::Physician)
+        }
         _ => Err(Rejection::NotRoot { kind, author: *author }.into()),
     }
 }
@@ -121,6 +128,7 @@ fn attested(
     view: &impl TrustView,
     subject: &PublicKey,
     at: Timestamp,
+    log_time: Timestamp,
 ) -> Result<AttestationRecord, NotAccepted> {
     let attestations = view.attestations(subject);
     if attestations.is_empty() {
@@ -146,7 +154,7 @@ fn attested(
             });
             continue;
         }
-        match log_standing(view, subject, &a, at, window) {
+        match log_standing(view, subject, &a, log_time, window) {
             Ok(()) => {}
             Err(NotAccepted::Missing(dep)) => {
                 waiting.get_or_insert(dep);
@@ -170,11 +178,14 @@ fn attested(
     }
 }
 
-/// Whether attestation `a` may back an event made at `at`, as far as its
-/// verifier's audit log goes: not issued after the verifier forked its
+/// Whether attestation `a` may back an event received at `at`, as far as
+/// its verifier's audit log goes: not issued after the verifier forked its
 /// log, and, once the merge window has passed, covered by a checked tree
-/// head. An attestation not yet found in the log is waited for until a
-/// checked head dated after the window proves it was left out.
+/// head. The window opens when the attestation was received (history
+/// without a receipt: when it says it was issued), so a verifier cannot
+/// reopen it by backdating; an attestation not yet found in the log is
+/// waited for until a tree head checked since the window closed proves it
+/// was left out.
 fn log_standing(
     view: &impl TrustView,
     subject: &PublicKey,
@@ -193,7 +204,7 @@ fn log_standing(
         }
         .into());
     }
-    let deadline = a.issued_at.plus_millis(window);
+    let deadline = a.received_at.unwrap_or(a.issued_at).plus_millis(window);
     if at < deadline {
         return Ok(());
     }
@@ -221,6 +232,7 @@ pub(super) fn body(
     view: &impl TrustView,
     authority: &Authority,
     signature: super::Signature,
+    arrival: Arrival,
 ) -> Result<(), NotAccepted> {
     let at = event.created_at();
     let params = view.genesis().params;
@@ -374,6 +386,18 @@ pub(super) fn body(
                     None => NotAccepted::Missing(Dependency::Event(v.poll)),
                 });
             };
+            // A vote cannot come before the poll it answers (history
+            // without a receipt keeps the standing it was accepted with).
+            if arrival.received_at().is_some()
+                && at.plus_millis(params.max_clock_skew_ms) < poll.created_at
+            {
+                return Err(Rejection::VoteBeforePoll {
+                    poll: v.poll,
+                    poll_created_at: poll.created_at,
+                    voted_at: at,
+                }
+                .into());
+            }
             if at >= poll.closes_at {
                 return Err(Rejection::PollClosed {
                     poll: v.poll,

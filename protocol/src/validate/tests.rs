@@ -9,14 +9,14 @@ use crate::{
 };
 
 fn rejected(fed: &Federation, event: &SignedEvent) -> Rejection {
-    match validate(event, fed.view(), fed.now()) {
+    match validate(event, fed.view(), Arrival::live(fed.now())) {
         Err(NotAccepted::Invalid(r)) => r,
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
 
 fn missing(fed: &Federation, event: &SignedEvent) -> Dependency {
-    match validate(event, fed.view(), fed.now()) {
+    match validate(event, fed.view(), Arrival::live(fed.now())) {
         Err(NotAccepted::Missing(d)) => d,
         other => panic!("expected a missing dependency, got {other:?}"),
     }
@@ -58,7 +58,7 @@ fn the_whole_story_is_accepted() {
     let poll = fed.poll(&a, &["metformin", "sglt2 inhibitor"], &[]);
     fed.accept(&poll);
     let vote = fed.vote(&b, &poll, 1);
-    let accepted = validate(&vote, fed.view(), fed.now()).unwrap();
+    let accepted = validate(&vote, fed.view(), Arrival::live(fed.now())).unwrap();
     assert!(
         matches!(accepted.authority(), Authority::Physician(r) if r.jurisdiction.as_str() == "GB")
     );
@@ -96,7 +96,7 @@ fn too_large() {
     let big = fed.sign(&a, post_body("t", &"a ".repeat(20_000)));
     assert!(matches!(rejected(&fed, &big), Rejection::TooLarge { limit: 32_768, .. }));
     assert!(matches!(
-        validate_bytes(&big.to_bytes(), fed.view(), fed.now()),
+        validate_bytes(&big.to_bytes(), fed.view(), Arrival::live(fed.now())),
         Err(NotAccepted::Invalid(Rejection::TooLarge { .. }))
     ));
 }
@@ -127,7 +127,7 @@ fn malformed_trailing_and_non_canonical_bytes() {
     overlong.extend_from_slice(&bytes[start + ts_len..]);
     assert_eq!(decode(&overlong), Rejection::NonCanonical);
     assert!(matches!(
-        validate_bytes(&bytes[..3], fed.view(), fed.now()),
+        validate_bytes(&bytes[..3], fed.view(), Arrival::live(fed.now())),
         Err(NotAccepted::Invalid(Rejection::Malformed { .. }))
     ));
 }
@@ -157,7 +157,7 @@ fn duplicates_are_ignored_not_rejected() {
     let a = fed.physician("dr-a");
     let post = fed.post(&a, "t");
     fed.accept(&post);
-    let outcome = validate(&post, fed.view(), fed.now()).unwrap_err();
+    let outcome = validate(&post, fed.view(), Arrival::live(fed.now())).unwrap_err();
     assert_eq!(outcome, NotAccepted::Duplicate(post.id()));
     assert_eq!(outcome.gossip_verdict(), GossipVerdict::Ignore);
 }
@@ -188,7 +188,153 @@ fn future_timestamp() {
     // Exactly at the skew limit is fine.
     let at = fed.now().plus_millis(5 * 60 * 1000);
     let event = fed.sign_at(&a, at, post_body("t", "b"));
-    assert!(validate(&event, fed.view(), fed.now()).is_ok());
+    assert!(validate(&event, fed.view(), Arrival::live(fed.now())).is_ok());
+}
+
+#[test]
+fn stale_events_are_refused_but_a_roots_charters_and_hubs_are_not() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let skew = fed.view().genesis().params.max_clock_skew_ms;
+    // Received more than the skew after the time it claims.
+    let at = fed.tick();
+    let old = fed.sign_at(&a, at, post_body("t", "b"));
+    let late = Arrival::live(at.plus_millis(skew + 1));
+    assert!(matches!(
+        validate(&old, fed.view(), late),
+        Err(NotAccepted::Invalid(Rejection::Stale { received_at, max_skew_ms, .. }))
+            if received_at == at.plus_millis(skew + 1) && max_skew_ms == skew
+    ));
+    // Exactly at the skew is fine.
+    assert!(validate(&old, fed.view(), Arrival::live(at.plus_millis(skew))).is_ok());
+    // A peer's receipt counts as this node's would: history it received in
+    // time stands, whenever it reaches this node.
+    let synced = Arrival::received(at.plus_millis(10), at.plus_days(30));
+    assert!(validate(&old, fed.view(), synced).is_ok());
+    // A root signs charters and hubs offline and submits them later.
+    let root = fed.root().clone();
+    let charter = fed.charter(&key("hospital-9").public(), &[]);
+    let hub = fed.sign(
+        &root,
+        Body::Hub(HubDef { id: HubId::new("nephrology").unwrap(), title: "Nephrology".into() }),
+    );
+    let next_week = Arrival::live(fed.now().plus_days(7));
+    assert!(validate(&charter, fed.view(), next_week).is_ok());
+    assert!(validate(&hub, fed.view(), next_week).is_ok());
+    // A root's revocation is not exempt: backdated, it could reach back
+    // past events already accepted.
+    let revocation = revoke(&mut fed, &root, &charter, 0);
+    assert!(matches!(
+        validate(&revocation, fed.view(), next_week),
+        Err(NotAccepted::Invalid(Rejection::Stale { .. }))
+    ));
+    // History stored before receipts were kept keeps its standing.
+    assert!(validate(&old, fed.view(), Arrival::historical(at.plus_days(30))).is_ok());
+}
+
+#[test]
+fn a_receipt_cannot_come_before_the_event() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let skew = fed.view().genesis().params.max_clock_skew_ms;
+    let post = fed.post(&a, "t");
+    // A peer vouching that it received the post long before it was signed.
+    let impossible = Arrival::received(post.created_at().minus_millis(skew + 1), fed.now());
+    assert!(matches!(
+        validate(&post, fed.view(), impossible),
+        Err(NotAccepted::Invalid(Rejection::FutureTimestamp { .. }))
+    ));
+    // A receipt after `now` is taken as now.
+    let ahead = Arrival::received(fed.now().plus_days(1), fed.now());
+    assert_eq!(ahead.received_at(), Some(fed.now()));
+}
+
+#[test]
+fn a_revoked_physician_cannot_backdate_past_the_revocation() {
+    let mut fed = Federation::new();
+    let b = key("dr-b");
+    let att = fed.attestation(&b, "dr-b", &["oncology"], "GB");
+    fed.accept(&att);
+    fed.log(&att);
+    let poll_author = fed.physician("dr-poll");
+    let verifier = fed.verifier().clone();
+    let revocation = revoke(&mut fed, &verifier, &att, 0);
+    fed.accept(&revocation);
+    fed.advance(1_000);
+    // Dated a moment before the revocation, received after it: refused.
+    let backdated = fed.sign_at(&b, revocation.created_at().minus_millis(1), post_body("t", "b"));
+    assert!(matches!(
+        rejected(&fed, &backdated),
+        Rejection::AttestationRevoked { attestation, .. } if attestation == att.id()
+    ));
+    // A vote dated before the revocation in a poll opened after it.
+    let poll = fed.poll(&poll_author, &["yes", "no"], &[]);
+    fed.accept(&poll);
+    let vote = fed.sign_at(
+        &b,
+        revocation.created_at().minus_millis(1),
+        Body::Vote(Vote { poll: poll.id(), option: 1 }),
+    );
+    assert!(matches!(rejected(&fed, &vote), Rejection::AttestationRevoked { .. }));
+    // The same post, as history a peer received before the revocation,
+    // stands: the signer could not have known to lie then.
+    let in_time = Arrival::received(backdated.created_at(), fed.now());
+    assert!(validate(&backdated, fed.view(), in_time).is_ok());
+}
+
+#[test]
+fn an_expired_physician_cannot_backdate_into_the_attestation() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let lapsed = fed.view().attestations(&a.public())[0].valid_until;
+    let post = fed.sign_at(&a, lapsed.minus_millis(1), post_body("t", "b"));
+    let after = Arrival::live(lapsed.plus_millis(1));
+    assert!(matches!(
+        validate(&post, fed.view(), after),
+        Err(NotAccepted::Invalid(Rejection::NoValidAttestation { at, .. })) if at == lapsed.plus_millis(1)
+    ));
+    let before = Arrival::received(lapsed.minus_millis(1), lapsed.plus_days(1));
+    assert!(validate(&post, fed.view(), before).is_ok());
+}
+
+#[test]
+fn a_verifier_whose_charter_was_revoked_cannot_backdate_an_attestation() {
+    let mut fed = Federation::new();
+    let root = fed.root().clone();
+    let verifier = fed.verifier().public();
+    let charter = fed.view().charters(&verifier)[0].id;
+    let at = fed.tick();
+    let revocation = fed.sign_at(
+        &root,
+        at,
+        Body::Revocation(Revocation {
+            target: charter,
+            reason: "charter withdrawn".into(),
+            effective_at: at,
+        }),
+    );
+    fed.accept(&revocation);
+    fed.advance(1_000);
+    let mut forged = fed.attestation(&key("dr-new"), "dr-new", &["oncology"], "GB");
+    // Re-sign it dated just before the revocation.
+    forged = fed.sign_at(fed.verifier(), at.minus_millis(1), forged.body().clone());
+    assert!(matches!(
+        rejected(&fed, &forged),
+        Rejection::CharterRevoked { charter: c, .. } if c == charter
+    ));
+    let head = fed.sign_at(
+        fed.verifier(),
+        at.minus_millis(1),
+        Body::TreeHead(TreeHead { size: 9, root: Digest::from_bytes([9; 32]) }),
+    );
+    assert!(matches!(rejected(&fed, &head), Rejection::CharterRevoked { .. }));
+    // A node that had not heard of the revocation took it, and vouches
+    // that it received it after the revocation took effect: refused here.
+    let fooled = Arrival::received(at.plus_millis(500), fed.now());
+    assert!(matches!(
+        validate(&forged, fed.view(), fooled),
+        Err(NotAccepted::Invalid(Rejection::CharterRevoked { .. }))
+    ));
 }
 
 #[test]
@@ -245,7 +391,12 @@ fn no_valid_charter_and_charter_revoked() {
     fed.accept(&revocation);
     let before =
         fed.sign(&node, Body::TreeHead(TreeHead { size: 1, root: Digest::from_bytes([1; 32]) }));
-    assert!(validate(&before, fed.view(), fed.now()).is_ok(), "revocation not yet in effect");
+    // Received before the revocation took effect: it stands, then and
+    // later (never retroactive) ...
+    let in_time = Arrival::received(before.created_at(), fed.now());
+    assert!(validate(&before, fed.view(), in_time).is_ok(), "revocation not yet in effect");
+    // ... but received after it, its date does not save it.
+    assert!(matches!(rejected(&fed, &before), Rejection::CharterRevoked { .. }));
     fed.advance(20);
     let after =
         fed.sign(&node, Body::TreeHead(TreeHead { size: 2, root: Digest::from_bytes([2; 32]) }));
@@ -279,7 +430,7 @@ fn expired_and_revoked_attestations() {
     let later = fed.now().plus_days(400);
     let stale = fed.sign_at(&a, later, post_body("t", "b"));
     assert!(matches!(
-        validate(&stale, fed.view(), later),
+        validate(&stale, fed.view(), Arrival::live(later)),
         Err(NotAccepted::Invalid(Rejection::NoValidAttestation { .. }))
     ));
     let b = key("dr-b");
@@ -294,7 +445,12 @@ fn expired_and_revoked_attestations() {
         rejected(&fed, &post),
         Rejection::AttestationRevoked { attestation, .. } if attestation == att.id()
     ));
-    assert!(validate(&early_post, fed.view(), fed.now()).is_ok(), "not retroactive");
+    let in_time = Arrival::received(early_post.created_at(), fed.now());
+    assert!(validate(&early_post, fed.view(), in_time).is_ok(), "not retroactive");
+    assert!(
+        matches!(rejected(&fed, &early_post), Rejection::AttestationRevoked { .. }),
+        "received after the revocation, its date does not save it"
+    );
 }
 
 #[test]
@@ -411,7 +567,7 @@ fn hub_rules() {
     let first = add(&mut fed, "Geriatrics");
     let second = add(&mut fed, "Geriatric medicine");
     fed.accept(&first);
-    assert!(validate(&second, fed.view(), fed.now()).is_ok());
+    assert!(validate(&second, fed.view(), Arrival::live(fed.now())).is_ok());
     let a = fed.physician("dr-a");
     let post = fed.sign(
         &a,
@@ -513,7 +669,10 @@ fn comment_rules() {
     let early = fed.comment(&a, &post, "reply");
     assert_eq!(missing(&fed, &early), Dependency::Event(post.id()));
     fed.accept(&post);
-    assert!(validate(&early, fed.view(), fed.now()).is_ok(), "resolves once the parent arrives");
+    assert!(
+        validate(&early, fed.view(), Arrival::live(fed.now())).is_ok(),
+        "resolves once the parent arrives"
+    );
 
     let root = fed.root().clone();
     let hub = fed.sign(
@@ -529,7 +688,12 @@ fn comment_rules() {
         post.created_at().minus_millis(5 * 60 * 1000 + 1),
         Body::Comment(Comment { parent: post.id(), body: "b".into() }),
     );
-    assert!(matches!(rejected(&fed, &before), Rejection::ReplyBeforeParent { .. }));
+    // Judged as history received when it says it was made (live, it would be stale).
+    let as_history = Arrival::received(before.created_at(), fed.now());
+    assert!(matches!(
+        validate(&before, fed.view(), as_history),
+        Err(NotAccepted::Invalid(Rejection::ReplyBeforeParent { .. }))
+    ));
 }
 
 #[test]
@@ -541,7 +705,7 @@ fn vote_rules() {
     let premature = fed.vote(&cardio, &poll, 0);
     assert_eq!(missing(&fed, &premature), Dependency::Event(poll.id()));
     fed.accept(&poll);
-    assert!(validate(&premature, fed.view(), fed.now()).is_ok());
+    assert!(validate(&premature, fed.view(), Arrival::live(fed.now())).is_ok());
 
     let no_option = fed.vote(&cardio, &poll, 2);
     assert_eq!(rejected(&fed, &no_option), Rejection::NoSuchOption { option: 2, options: 2 });
@@ -556,6 +720,80 @@ fn vote_rules() {
     fed.advance(2 * crate::Timestamp::DAY);
     let late = fed.vote(&cardio, &poll, 1);
     assert!(matches!(rejected(&fed, &late), Rejection::PollClosed { .. }));
+}
+
+#[test]
+fn a_vote_cannot_come_before_its_poll() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let b = fed.physician("dr-b");
+    let skew = fed.view().genesis().params.max_clock_skew_ms;
+    fed.advance(3_600_000);
+    let poll = fed.poll(&a, &["yes", "no"], &[]);
+    fed.accept(&poll);
+    let early = fed.sign_at(
+        &b,
+        poll.created_at().minus_millis(skew + 1),
+        Body::Vote(Vote { poll: poll.id(), option: 0 }),
+    );
+    // As history received when it claims (live it would also be stale).
+    let as_history = Arrival::received(early.created_at(), fed.now());
+    assert!(matches!(
+        validate(&early, fed.view(), as_history),
+        Err(NotAccepted::Invalid(Rejection::VoteBeforePoll { poll: p, .. })) if p == poll.id()
+    ));
+    assert!(
+        !NotAccepted::from(Rejection::VoteBeforePoll {
+            poll: poll.id(),
+            poll_created_at: poll.created_at(),
+            voted_at: early.created_at(),
+        })
+        .gossip_verdict()
+        .eq(&GossipVerdict::Ignore)
+    );
+    // Within the skew is fine (clocks differ).
+    let close = fed.sign_at(
+        &b,
+        poll.created_at().minus_millis(skew),
+        Body::Vote(Vote { poll: poll.id(), option: 0 }),
+    );
+    let as_history = Arrival::received(close.created_at(), fed.now());
+    assert!(validate(&close, fed.view(), as_history).is_ok());
+    // History stored before receipts were kept keeps its standing.
+    assert!(validate(&early, fed.view(), Arrival::historical(fed.now())).is_ok());
+}
+
+#[test]
+fn the_merge_window_opens_when_the_attestation_was_received() {
+    let mut fed = Federation::new();
+    let params = fed.view().genesis().params;
+    let (window, skew) = (params.log_merge_window_ms, params.max_clock_skew_ms);
+    // An attestation, never logged, that this node received as late as its
+    // date allows: its window opens at the receipt, not at the date.
+    let hidden = key("dr-hidden");
+    let att = fed.attestation(&hidden, "dr-hidden", &["oncology"], "GB");
+    let received = att.created_at().plus_millis(skew);
+    let verified = validate(&att, fed.view(), Arrival::live(received)).unwrap().to_verified();
+    assert_eq!(verified.attestation_record().unwrap().1.received_at, Some(received));
+    fed.view_mut().insert(&verified);
+    // Past the window of its date, within the window of its receipt.
+    let at = att.created_at().plus_millis(window + 1);
+    let post = fed.sign_at(&hidden, at, post_body("t", "b"));
+    assert!(validate(&post, fed.view(), Arrival::live(at)).is_ok());
+    // Past the window of its receipt: waits for the log.
+    let at = received.plus_millis(window);
+    let post = fed.sign_at(&hidden, at, post_body("t", "b"));
+    assert!(matches!(
+        validate(&post, fed.view(), Arrival::live(at)),
+        Err(NotAccepted::Missing(Dependency::LogEntry { .. }))
+    ));
+    // A backdated post does not reopen the window: what counts is when the
+    // post was received.
+    let backdated = fed.sign_at(&hidden, received, post_body("t", "c"));
+    assert!(matches!(
+        validate(&backdated, fed.view(), Arrival::live(at)),
+        Err(NotAccepted::Missing(Dependency::LogEntry { .. }))
+    ));
 }
 
 #[test]
@@ -577,7 +815,7 @@ fn attestation_authority_uses_the_latest_valid_attestation() {
     let second = fed.attestation(&dr, "dr-a", &["oncology", "haematology"], "DEV");
     fed.accept(&second);
     let post = fed.post(&dr, "t");
-    let accepted = validate(&post, fed.view(), fed.now()).unwrap();
+    let accepted = validate(&post, fed.view(), Arrival::live(fed.now())).unwrap();
     let Authority::Physician(record) = accepted.authority() else { panic!() };
     assert_eq!(record.id, second.id());
     assert_eq!(record.specialties.len(), 2);
@@ -594,11 +832,11 @@ fn attestations_must_reach_the_audit_log_in_time() {
     let att = fed.attestation(&hidden, "dr-hidden", &["oncology"], "GB");
     fed.accept(&att);
     let early = fed.post(&hidden, "within the window the attestation counts on its own");
-    assert!(validate(&early, fed.view(), fed.now()).is_ok());
+    assert!(validate(&early, fed.view(), Arrival::live(fed.now())).is_ok());
 
     fed.advance(window + 1);
     let post = fed.post(&logged, "t");
-    assert!(validate(&post, fed.view(), fed.now()).is_ok());
+    assert!(validate(&post, fed.view(), Arrival::live(fed.now())).is_ok());
     // After the window, with no later head checked: wait for the log.
     let late = fed.post(&hidden, "t");
     assert_eq!(
@@ -612,7 +850,8 @@ fn attestations_must_reach_the_audit_log_in_time() {
         rejected(&fed, &late),
         Rejection::AttestationNotLogged { attestation, .. } if attestation == att.id()
     ));
-    assert!(validate(&early, fed.view(), fed.now()).is_ok(), "never retroactive");
+    let in_time = Arrival::received(early.created_at(), fed.now());
+    assert!(validate(&early, fed.view(), in_time).is_ok(), "never retroactive");
 }
 
 #[test]
@@ -624,7 +863,7 @@ fn a_forked_verifier_attestations_after_the_fork_stop_counting() {
     let verifier = fed.verifier().public();
     fed.view_mut().log_forked(verifier, fork_at);
     let post = fed.post(&before, "t");
-    assert!(validate(&post, fed.view(), fed.now()).is_ok());
+    assert!(validate(&post, fed.view(), Arrival::live(fed.now())).is_ok());
     let post = fed.post(&after, "t");
     assert!(matches!(
         rejected(&fed, &post),
@@ -656,7 +895,7 @@ fn cosignature_rules() {
     };
     // A relay witnesses a verifier's head.
     let good = cosign(&mut fed, &witness, head.id(), 7);
-    assert!(validate(&good, fed.view(), fed.now()).is_ok());
+    assert!(validate(&good, fed.view(), Arrival::live(fed.now())).is_ok());
     let own = cosign(&mut fed, &verifier, head.id(), 7);
     assert!(matches!(rejected(&fed, &own), Rejection::SelfCosignature { .. }));
     let wrong = cosign(&mut fed, &witness, head.id(), 8);
@@ -688,7 +927,7 @@ fn an_empty_log_has_the_empty_root() {
     ));
     let empty = Digest::from_bytes(crate::merkle::empty_root());
     let good = fed.sign(&verifier, Body::TreeHead(TreeHead { size: 0, root: empty }));
-    assert!(validate(&good, fed.view(), fed.now()).is_ok());
+    assert!(validate(&good, fed.view(), Arrival::live(fed.now())).is_ok());
 }
 
 #[test]
@@ -706,7 +945,7 @@ fn only_intrinsic_rejections_blame_the_sender() {
     );
     fed.accept(&revocation);
     let post = fed.post(&dr, "t");
-    let outcome = validate(&post, fed.view(), fed.now()).unwrap_err();
+    let outcome = validate(&post, fed.view(), Arrival::live(fed.now())).unwrap_err();
     assert!(matches!(outcome, NotAccepted::Invalid(Rejection::AttestationRevoked { .. })));
     assert_eq!(outcome.gossip_verdict(), GossipVerdict::Ignore);
     assert!(!outcome.blames_sender());
@@ -715,7 +954,7 @@ fn only_intrinsic_rejections_blame_the_sender() {
     let last = forged.len() - 1;
     forged[last] ^= 1;
     let forged = SignedEvent::decode(&forged).unwrap();
-    let outcome = validate(&forged, fed.view(), fed.now()).unwrap_err();
+    let outcome = validate(&forged, fed.view(), Arrival::live(fed.now())).unwrap_err();
     assert_eq!(outcome.gossip_verdict(), GossipVerdict::Reject);
     assert!(outcome.blames_sender());
 }

@@ -42,6 +42,10 @@ pub struct AttestationRecord {
     pub specialties: Vec<Specialty>,
     /// Licensing jurisdiction.
     pub jurisdiction: Jurisdiction,
+    /// When the attestation was first received (by the node holding this
+    /// record, or by the peer that vouched for it); `None` for one stored
+    /// before receipts were kept. The audit log's merge window opens here.
+    pub received_at: Option<Timestamp>,
 }
 
 /// What any stored event is, for checking references to it.
@@ -88,10 +92,11 @@ pub enum LogEntry {
     /// A tree head the validator checked covers it.
     Logged,
     /// Not among the leaves the validator has checked, which reach the
-    /// verifier's tree head signed at `checked_through` (`None`: no head
+    /// verifier's tree head received at `checked_through` (`None`: no head
     /// of this verifier checked yet).
     Absent {
-        /// The time of the latest checked head.
+        /// When the latest checked head was received (for a head stored
+        /// before receipts were kept, when it was signed).
         checked_through: Option<Timestamp>,
     },
 }
@@ -174,6 +179,7 @@ impl VerifiedEvent {
                 valid_until: a.valid_until,
                 specialties: a.specialties.clone(),
                 jurisdiction: a.jurisdiction.clone(),
+                received_at: self.received_at(),
             },
         ))
     }
@@ -242,7 +248,7 @@ impl MemoryTrust {
         }
     }
 
-    /// Records that `verifier`'s log, checked against its tree head signed
+    /// Records that `verifier`'s log, checked against its tree head received
     /// at `head_time`, holds `leaves` (in addition to what it held before).
     /// A node learns this by checking heads and fetching leaves; here the
     /// caller says so.

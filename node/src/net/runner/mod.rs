@@ -28,7 +28,7 @@ use super::peers::{
     Admission, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, forwards, key_of,
     trust_for,
 };
-use super::wire::{MAX_FETCH_IDS, Request, Response};
+use super::wire::{MAX_FETCH_IDS, ReceivedEvent, Request, Response};
 use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
 use crate::ingest::{Outcome, Source};
 use crate::ratelimit::{Bucket, Buckets};

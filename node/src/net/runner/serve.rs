@@ -64,6 +64,10 @@ impl Runner {
             return;
         }
         let chartered = peer.state.chartered();
+        // Whether the asker wants each event's receipt (this version does;
+        // an older node asks `Fetch` and `TrustFor` and gets bare events).
+        let receipts =
+            matches!(request, Request::FetchReceived { .. } | Request::TrustForReceived { .. });
         match request {
             Request::Credentials => {
                 let events = credentials(&self.parts.store, &self.node_key);
@@ -92,7 +96,9 @@ impl Runner {
                     let _ = commands.blocking_send(Command::Respond { channel, response });
                 });
             }
-            Request::Fetch { ids } if ids.len() > MAX_FETCH_IDS => {
+            Request::Fetch { ids } | Request::FetchReceived { ids }
+                if ids.len() > MAX_FETCH_IDS =>
+            {
                 self.respond(
                     channel,
                     Response::refused(
@@ -113,29 +119,30 @@ impl Runner {
                     let _ = commands.blocking_send(Command::Respond { channel, response });
                 });
             }
-            Request::TrustFor { key } => {
+            Request::TrustFor { key } | Request::TrustForReceived { key } => {
                 let store = self.parts.store.clone();
                 let commands = self.commands.clone();
                 let now = (self.parts.clock)();
                 tokio::task::spawn_blocking(move || {
-                    let response = Response::Events { events: trust_for(&store, &key, now) };
+                    let events = trust_for(&store, &key, now);
+                    let response = answer(events, receipts);
                     let _ = commands.blocking_send(Command::Respond { channel, response });
                 });
             }
-            Request::Fetch { ids } => {
+            Request::Fetch { ids } | Request::FetchReceived { ids } => {
                 let store = self.parts.store.clone();
                 let commands = self.commands.clone();
                 tokio::task::spawn_blocking(move || {
                     let mut events = Vec::with_capacity(ids.len());
                     let mut size = 0;
                     for id in ids {
-                        match store.get_wire(&id) {
-                            Ok(Some(bytes)) => {
-                                size += bytes.len() + 4;
+                        match store.get_received(&id) {
+                            Ok(Some((wire, received_at))) => {
+                                size += wire.len() + 16;
                                 if size > FETCH_RESPONSE_BUDGET {
                                     break;
                                 }
-                                events.push(bytes);
+                                events.push(ReceivedEvent { wire, received_at });
                             }
                             Ok(None) => {}
                             Err(e) => {
@@ -144,7 +151,7 @@ impl Runner {
                             }
                         }
                     }
-                    let response = Response::Events { events };
+                    let response = answer(events, receipts);
                     let _ = commands.blocking_send(Command::Respond { channel, response });
                 });
             }
@@ -155,5 +162,15 @@ impl Runner {
         if self.swarm.behaviour_mut().sync.send_response(channel, response).is_err() {
             tracing::debug!("a peer left before its response was sent");
         }
+    }
+}
+
+/// Events read for a peer, as the request asked: with receipts
+/// ([`Response::Received`]) or bare ([`Response::Events`]).
+fn answer(events: Vec<ReceivedEvent>, receipts: bool) -> Response {
+    if receipts {
+        Response::Received { events }
+    } else {
+        Response::Events { events: events.into_iter().map(|e| e.wire).collect() }
     }
 }

@@ -1,0 +1,84 @@
+//! Bringing a store written by an earlier layout up to this one, at open.
+//!
+//! Each step rewrites only what its layout changed, in one atomic sled
+//! batch with the new schema version, so a crash leaves the store wholly
+//! at one version or the other.
+//!
+//! **3 → 4** (receipts). Events keep their records: a record that ends
+//! without a receipt reads as an event stored before receipts were kept
+//! (`received_at` = `None`), which is judged, served and checked by its own
+//! time alone, as it was accepted. Attestation records gain `received_at`
+//! (`None`, for the same reason). Pending records split the one time they
+//! kept into when the event was held (its age counts from there) and when
+//! it was received (what it is judged at once released); both were that
+//! one time.
+
+use curbside_protocol::{
+    AttestationRecord, EventId, Handle, Jurisdiction, PublicKey, Specialty, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+use super::keys::Space;
+use super::pending::{PendingRecord, PendingRecordV3};
+use super::{META_SCHEMA, StoreError, decode, encode, meta};
+
+/// An attestation record as schema 3 wrote it.
+#[derive(Serialize, Deserialize)]
+pub(super) struct AttestationRecordV3 {
+    id: EventId,
+    issuer: PublicKey,
+    handle: Handle,
+    issued_at: Timestamp,
+    valid_until: Timestamp,
+    specialties: Vec<Specialty>,
+    jurisdiction: Jurisdiction,
+}
+
+/// Rewrites a schema-3 store as schema 4. Not yet durable: the caller
+/// flushes.
+pub(super) fn from_3(tree: &sled::Tree) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    let mut attestations = 0usize;
+    for item in tree.scan_prefix(Space::Attestations.all()) {
+        let (key, value) = item?;
+        let old: AttestationRecordV3 = decode(Space::Attestations, &value)?;
+        let record = AttestationRecord {
+            id: old.id,
+            issuer: old.issuer,
+            handle: old.handle,
+            issued_at: old.issued_at,
+            valid_until: old.valid_until,
+            specialties: old.specialties,
+            jurisdiction: old.jurisdiction,
+            received_at: None,
+        };
+        batch.insert(key, encode(&record));
+        attestations += 1;
+    }
+    let mut pending = 0usize;
+    for item in tree.scan_prefix(Space::Pending.all()) {
+        let (key, value) = item?;
+        let old: PendingRecordV3 = decode(Space::Pending, &value)?;
+        batch.insert(key, encode(&PendingRecord::from(old)));
+        pending += 1;
+    }
+    batch.insert(meta(META_SCHEMA), &4u32.to_be_bytes());
+    tree.apply_batch(batch)?;
+    tracing::info!(attestations, pending, "store migrated from schema 3 to 4 (receipts)");
+    Ok(())
+}
+
+#[cfg(test)]
+impl From<AttestationRecord> for AttestationRecordV3 {
+    fn from(r: AttestationRecord) -> Self {
+        Self {
+            id: r.id,
+            issuer: r.issuer,
+            handle: r.handle,
+            issued_at: r.issued_at,
+            valid_until: r.valid_until,
+            specialties: r.specialties,
+            jurisdiction: r.jurisdiction,
+        }
+    }
+}

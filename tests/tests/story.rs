@@ -1,7 +1,9 @@
 //! The whole story, through the `curbside` binary only: a root founds a
 //! network, an institution runs a chartered node, a physician gets attested
 //! and writes, reads, polls and votes; then the attestation is revoked.
-//! And the one-node development network `curbside node run` makes.
+//! And the one-node development network `curbside node run` makes. And an
+//! attack on physicians' identities the command line stands in the way
+//! of: a key sealed under a weak passphrase.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,14 +15,18 @@ use std::time::{Duration, Instant};
 use curbside_tests::curbside_bin;
 use serde_json::Value;
 
-/// A `curbside` command with an isolated environment and a fast, fixed
-/// passphrase.
+/// A passphrase strong enough for a new key (random words, not a famous
+/// phrase).
+const PASSPHRASE: &str = "gravel tulip anchor mosaic orbit";
+
+/// A `curbside` command with an isolated environment, fast key derivation
+/// and a fixed passphrase.
 fn curbside(home: &Path) -> Command {
     let mut cmd = Command::new(curbside_bin());
     cmd.env_remove("CURBSIDE_NODE")
         .env_remove("CURBSIDE_HOME")
         .env_remove("RUST_LOG")
-        .env("CURBSIDE_PASSPHRASE", "correct horse battery staple")
+        .env("CURBSIDE_PASSPHRASE", PASSPHRASE)
         .env("CURBSIDE_KDF_FAST", "1")
         .arg("--home")
         .arg(home)
@@ -451,4 +457,61 @@ fn the_development_network_attests_you_at_once() {
     let feed = text(&feed.stdout);
     assert!(feed.contains("dr-dev") && feed.contains("Hello"), "{feed}");
     drop(node);
+}
+
+/// `curbside id new` with `passphrase` in `CURBSIDE_PASSPHRASE`.
+fn id_new_with(home: &Path, handle: &str, passphrase: &str, json: bool) -> Output {
+    let mut cmd = curbside(home);
+    cmd.env("CURBSIDE_PASSPHRASE", passphrase);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.args(["id", "new", "--handle", handle]).output().unwrap()
+}
+
+#[test]
+fn a_weak_passphrase_is_refused_and_no_key_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+
+    let out = id_new_with(&home, "dr-weak", "a", false);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    for needle in [
+        "too weak",
+        "at least 12",
+        "four or more random words",
+        "CURBSIDE_PASSPHRASE",
+        "(weak_passphrase)",
+    ] {
+        assert!(err.contains(needle), "{needle:?} missing from:\n{err}");
+    }
+    assert!(!home.join("id.key").exists(), "a key was written under a weak passphrase");
+
+    // Long enough, but it is the physician's own handle: refused, and said
+    // so in JSON for scripts.
+    let handle = "dr-zbigniew-kowalczyk";
+    let out = id_new_with(&home, handle, handle, true);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["error"]["code"], "weak_passphrase", "{answer}");
+    assert!(!home.join("id.key").exists());
+
+    // A network's root key is held to the same rule, and nothing is written.
+    let root = dir.path().join("root");
+    let mut cmd = curbside(&home);
+    cmd.env("CURBSIDE_PASSPHRASE", "password1234");
+    let out = cmd
+        .args(["network", "new", "--name", "Weak network", "--out"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("(weak_passphrase)"), "{}", text(&out.stderr));
+    assert!(!root.join("root.key").exists() && !root.join("genesis.json").exists());
+
+    // Four random words: the key is made.
+    let made = ok(&home, &["id", "new", "--handle", handle]);
+    assert_eq!(made["handle"], handle);
+    assert!(home.join("id.key").exists());
 }

@@ -33,9 +33,10 @@ pub(crate) fn new(ctx: &Ctx, handle: &str) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
         );
     }
+    // Judged before anything is made: a weak passphrase leaves no trace.
+    let pass = keystore::new_passphrase("Choose a passphrase for your key: ", &[handle.as_str()])?;
     ctx.home.create()?;
     let key = curbside_protocol::SecretKey::generate();
-    let pass = keystore::passphrase("Choose a passphrase for your key: ", true)?;
     let store = Keystore::seal(
         &key,
         KeyKind::Physician,

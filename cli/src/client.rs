@@ -107,6 +107,17 @@ pub(crate) struct EventView {
     pub(crate) id: EventId,
     pub(crate) author: PublicKey,
     pub(crate) handle: Option<String>,
+    /// The attestation, its verifier and the verifier's institution, and
+    /// how many keys share the handle (physicians' events; absent from
+    /// nodes older than these fields).
+    #[serde(default)]
+    pub(crate) attestation: Option<EventId>,
+    #[serde(default)]
+    pub(crate) verifier: Option<PublicKey>,
+    #[serde(default)]
+    pub(crate) institution: Option<String>,
+    #[serde(default)]
+    pub(crate) handle_keys: Option<u32>,
     pub(crate) created_at: Timestamp,
     pub(crate) kind: String,
     #[serde(default)]

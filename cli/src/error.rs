@@ -1,11 +1,13 @@
 //! How a command fails, and with which exit code.
 //!
-//! - exit 1: a refusal — the node (or the local de-identification guard)
-//!   said no to what was asked. Printed as `error: <message> (<code>)`.
+//! - exit 1: a refusal — the node (or the local de-identification guard,
+//!   or the strength rule for a new passphrase) said no to what was asked.
+//!   Printed as `error: <message> (<code>)`.
 //! - exit 2: everything else — a usage mistake, a missing file, no node
 //!   answering, a wrong passphrase.
 
 use crate::client::ClientError;
+use crate::keystore::KeystoreError;
 
 /// A refusal: exit code 1.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,9 @@ pub(crate) fn code(e: &anyhow::Error) -> String {
     if let Some(Refusal::Coded { code, .. }) = e.downcast_ref::<Refusal>() {
         return code.clone();
     }
+    if let Some(KeystoreError::WeakPassphrase { .. }) = e.downcast_ref::<KeystoreError>() {
+        return "weak_passphrase".into();
+    }
     match e.downcast_ref::<ClientError>() {
         Some(ClientError::Api { code, .. }) => code.clone(),
         Some(ClientError::NoNode { .. }) => "no_node".into(),
@@ -36,7 +41,9 @@ pub(crate) fn code(e: &anyhow::Error) -> String {
 
 /// The exit code for an error.
 pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<Refusal>().is_some() {
+    if e.downcast_ref::<Refusal>().is_some()
+        || matches!(e.downcast_ref::<KeystoreError>(), Some(KeystoreError::WeakPassphrase { .. }))
+    {
         return 1;
     }
     match e.downcast_ref::<ClientError>() {
@@ -63,6 +70,13 @@ mod tests {
         let no_node = ClientError::NoNode { url: "http://127.0.0.1:1".into(), detail: None };
         assert_eq!(exit_code(&anyhow::Error::new(no_node)), 2);
         assert_eq!(exit_code(&anyhow::anyhow!("usage")), 2);
+        let weak = KeystoreError::WeakPassphrase {
+            weakness: crate::keystore::Weakness::TooShort { chars: 1 },
+            from_env: true,
+        };
+        assert_eq!(exit_code(&anyhow::Error::new(weak)), 1);
+        let wrong = KeystoreError::WrongPassphrase { what: "id.key".into() };
+        assert_eq!(exit_code(&anyhow::Error::new(wrong)), 2);
     }
 
     #[test]
@@ -74,6 +88,11 @@ mod tests {
         let no_node = ClientError::NoNode { url: "http://127.0.0.1:1".into(), detail: None };
         assert_eq!(code(&anyhow::Error::new(no_node)), "no_node");
         assert_eq!(code(&anyhow::anyhow!("usage")), "error");
+        let weak = KeystoreError::WeakPassphrase {
+            weakness: crate::keystore::Weakness::TooShort { chars: 1 },
+            from_env: false,
+        };
+        assert_eq!(code(&anyhow::Error::new(weak)), "weak_passphrase");
     }
 
     #[test]

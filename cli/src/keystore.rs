@@ -31,7 +31,11 @@
 //! in it is only as weak as the passphrase: every guess costs one Argon2id
 //! evaluation (by default 64 MiB of memory and 3 passes), which makes
 //! guessing on GPUs and ASICs expensive. A long passphrase makes it
-//! hopeless.
+//! hopeless, and a new key is sealed only under one (see [`strength`]): at
+//! least 12 characters and more than 10^10 guesses by zxcvbn's estimate,
+//! told the handle or network name so that a passphrase made of them
+//! counts for little. Only [`NewPassphrase`] seals, and only the judge
+//! makes one; an existing key opens with whatever it was sealed under.
 //!
 //! # What it does not defend against
 //!
@@ -44,8 +48,9 @@
 //!
 //! # Passphrases in scripts and tests
 //!
-//! [`passphrase`] reads `CURBSIDE_PASSPHRASE` when it is set, and prompts on
-//! the terminal otherwise. Tests seal with [`KdfParams::fast`]; a test that
+//! [`passphrase`] and [`new_passphrase`] read `CURBSIDE_PASSPHRASE` when it
+//! is set, and prompt on the terminal otherwise; a script that makes a key
+//! must set a strong one too. Tests seal with [`KdfParams::fast`]; a test that
 //! drives the `curbside` binary can set `CURBSIDE_KDF_FAST=1` so that
 //! [`KdfParams::from_env`] chooses those weak parameters for new keys (debug
 //! builds only: a release build ignores the variable and warns). Never
@@ -65,6 +70,12 @@ use chacha20poly1305::{KeyInit as _, Tag, XChaCha20Poly1305, XNonce};
 use curbside_protocol::{PublicKey, SecretKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
+
+mod passphrase;
+mod strength;
+
+pub(crate) use passphrase::{NewPassphrase, new_passphrase, passphrase};
+pub(crate) use strength::Weakness;
 
 /// The key file format this code writes and reads.
 pub(crate) const FORMAT_VERSION: u32 = 1;
@@ -304,6 +315,18 @@ pub(crate) enum KeystoreError {
         "an empty passphrase is not allowed: type a passphrase, or set CURBSIDE_PASSPHRASE to a non-empty one"
     )]
     EmptyPassphrase,
+    /// A new passphrase is too weak for a key worth stealing.
+    #[error(
+        "the passphrase is too weak to protect a key worth stealing: {weakness}. Nothing was written. Instead, {}{} (weak_passphrase)",
+        strength::ADVICE,
+        if *from_env { ", and set CURBSIDE_PASSPHRASE to it" } else { "" }
+    )]
+    WeakPassphrase {
+        /// Why.
+        weakness: Weakness,
+        /// Whether it came from `CURBSIDE_PASSPHRASE`.
+        from_env: bool,
+    },
     /// The confirmation did not match.
     #[error(
         "the two passphrases did not match: run the command again and type the same passphrase twice"
@@ -362,16 +385,17 @@ impl Keystore {
     /// Seals `key` under `passphrase`: a fresh random salt and nonce, the
     /// seed encrypted with a key derived by Argon2id with `params`.
     ///
-    /// Refuses an empty passphrase, out-of-range parameters, and labels that
-    /// are longer than 200 characters or contain control characters.
+    /// Only a [`NewPassphrase`], which has passed the strength rule, seals.
+    /// Refuses out-of-range parameters, and labels that are longer than 200
+    /// characters or contain control characters.
     pub(crate) fn seal(
         key: &SecretKey,
         kind: KeyKind,
         label: Option<String>,
-        passphrase: &str,
+        passphrase: &NewPassphrase,
         params: KdfParams,
     ) -> Result<Self, KeystoreError> {
-        Self::seal_seed(&key.to_seed(), key.public(), kind, label, passphrase, params)
+        Self::seal_seed(&key.to_seed(), key.public(), kind, label, passphrase.as_str(), params)
     }
 
     /// [`Keystore::seal`] with the public key given separately (tests use
@@ -780,58 +804,6 @@ fn fill_random(buf: &mut [u8]) -> Result<(), KeystoreError> {
     getrandom::fill(buf).map_err(|e| KeystoreError::Random { detail: e.to_string() })
 }
 
-/// The passphrase: from `CURBSIDE_PASSPHRASE` if set, else asked on the
-/// terminal without echo, twice when `confirm` is true (for new keys).
-///
-/// Refuses an empty passphrase. With no terminal and no
-/// `CURBSIDE_PASSPHRASE`, fails with [`KeystoreError::NoTerminal`], which
-/// tells the user to set it.
-pub(crate) fn passphrase(prompt: &str, confirm: bool) -> Result<Zeroizing<String>, KeystoreError> {
-    resolve_passphrase(std::env::var(PASSPHRASE_ENV), prompt, confirm, read_from_terminal)
-}
-
-/// [`passphrase`] with the environment and the terminal passed in.
-fn resolve_passphrase(
-    env: Result<String, std::env::VarError>,
-    prompt: &str,
-    confirm: bool,
-    mut ask: impl FnMut(&str) -> Result<Zeroizing<String>, KeystoreError>,
-) -> Result<Zeroizing<String>, KeystoreError> {
-    match env {
-        Ok(value) => {
-            let value = Zeroizing::new(value);
-            if value.is_empty() {
-                return Err(KeystoreError::EmptyPassphrase);
-            }
-            return Ok(value);
-        }
-        Err(std::env::VarError::NotUnicode(_)) => return Err(KeystoreError::PassphraseNotUnicode),
-        Err(std::env::VarError::NotPresent) => {}
-    }
-    let first = ask(prompt)?;
-    if first.is_empty() {
-        return Err(KeystoreError::EmptyPassphrase);
-    }
-    if confirm {
-        let second = ask("Repeat the passphrase: ")?;
-        if *first != *second {
-            return Err(KeystoreError::PassphraseMismatch);
-        }
-    }
-    Ok(first)
-}
-
-/// Prompts on the controlling terminal (not stdin/stdout, which may be
-/// pipes) and reads a line without echo.
-fn read_from_terminal(prompt: &str) -> Result<Zeroizing<String>, KeystoreError> {
-    if OpenOptions::new().read(true).write(true).open("/dev/tty").is_err() {
-        return Err(KeystoreError::NoTerminal);
-    }
-    rpassword::prompt_password(prompt)
-        .map(Zeroizing::new)
-        .map_err(|source| KeystoreError::Prompt { source })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -839,12 +811,18 @@ mod tests {
 
     use super::*;
 
-    const PASS: &str = "correct horse battery staple";
+    const PASS: &str = "quartz lantern orbit meadow";
+
+    /// [`PASS`], judged.
+    fn pass() -> NewPassphrase {
+        NewPassphrase::judged(Zeroizing::new(PASS.to_owned()), &[], false).unwrap()
+    }
 
     fn sealed(kind: KeyKind, label: Option<&str>) -> (SecretKey, Keystore) {
         let key = SecretKey::from_seed(&[7; 32]);
         let store =
-            Keystore::seal(&key, kind, label.map(str::to_owned), PASS, KdfParams::fast()).unwrap();
+            Keystore::seal(&key, kind, label.map(str::to_owned), &pass(), KdfParams::fast())
+                .unwrap();
         (key, store)
     }
 
@@ -932,7 +910,7 @@ mod tests {
     #[test]
     fn wrong_passphrase_is_refused() {
         let (_, store) = sealed(KeyKind::Physician, None);
-        let err = store.open("incorrect horse").unwrap_err();
+        let err = store.open("quartz lantern orbit").unwrap_err();
         assert!(matches!(err, KeystoreError::WrongPassphrase { .. }), "{err:?}");
         let message = err.to_string();
         assert!(message.contains("CURBSIDE_PASSPHRASE"), "{message}");
@@ -949,8 +927,14 @@ mod tests {
     #[test]
     fn empty_passphrase_and_bad_params_are_refused_when_sealing() {
         let key = SecretKey::from_seed(&[1; 32]);
-        let seal = |pass, params| Keystore::seal(&key, KeyKind::Node, None, pass, params);
-        assert!(matches!(seal("", KdfParams::fast()), Err(KeystoreError::EmptyPassphrase)));
+        let seal = |params| Keystore::seal(&key, KeyKind::Node, None, &pass(), params);
+        let empty =
+            |params| Keystore::seal_seed(&[1; 32], key.public(), KeyKind::Node, None, "", params);
+        assert!(matches!(empty(KdfParams::fast()), Err(KeystoreError::EmptyPassphrase)));
+        assert!(matches!(
+            NewPassphrase::judged(Zeroizing::new(String::new()), &[], false),
+            Err(KeystoreError::WeakPassphrase { .. })
+        ));
         for params in [
             KdfParams { m_kib: 7, t: 1, p: 1 },
             KdfParams { m_kib: 256, t: 0, p: 1 },
@@ -958,13 +942,10 @@ mod tests {
             KdfParams { m_kib: 256, t: 1, p: 64 },
             KdfParams { m_kib: u32::MAX, t: 1, p: 1 },
         ] {
-            assert!(
-                matches!(seal(PASS, params), Err(KeystoreError::InvalidParams { .. })),
-                "{params:?}"
-            );
+            assert!(matches!(seal(params), Err(KeystoreError::InvalidParams { .. })), "{params:?}");
         }
         let label = |l: &str| {
-            Keystore::seal(&key, KeyKind::Node, Some(l.to_owned()), PASS, KdfParams::fast())
+            Keystore::seal(&key, KeyKind::Node, Some(l.to_owned()), &pass(), KdfParams::fast())
         };
         assert!(matches!(label("two\nlines"), Err(KeystoreError::InvalidLabel { .. })));
         assert!(matches!(label(&"x".repeat(201)), Err(KeystoreError::InvalidLabel { .. })));
@@ -1103,14 +1084,17 @@ mod tests {
         let (_, first) = sealed(KeyKind::Node, None);
         first.save(&path).unwrap();
         let new_key = SecretKey::from_seed(&[42; 32]);
+        let another = "umbrella saffron pilgrim thistle";
+        let another_pass =
+            NewPassphrase::judged(Zeroizing::new(another.to_owned()), &[], false).unwrap();
         let second =
-            Keystore::seal(&new_key, KeyKind::Node, None, "another pass", KdfParams::fast())
+            Keystore::seal(&new_key, KeyKind::Node, None, &another_pass, KdfParams::fast())
                 .unwrap();
         second.save_overwrite(&path).unwrap();
         assert_eq!(names_in(dir.path()), ["key.json"]);
         assert_eq!(mode(&path), 0o600);
         let loaded = Keystore::load(&path).unwrap();
-        assert_eq!(loaded.open("another pass").unwrap().public(), new_key.public());
+        assert_eq!(loaded.open(another).unwrap().public(), new_key.public());
 
         // Also onto a path where nothing is yet.
         let fresh = dir.path().join("fresh.json");
@@ -1206,53 +1190,5 @@ mod tests {
             let back: KeyKind = serde_json::from_value(name.into()).unwrap();
             assert_eq!(back, kind);
         }
-    }
-
-    #[test]
-    fn passphrase_comes_from_env_or_prompt() {
-        let never = |_: &str| -> Result<Zeroizing<String>, KeystoreError> {
-            panic!("must not prompt when CURBSIDE_PASSPHRASE is set")
-        };
-        let got = resolve_passphrase(Ok("from env".to_owned()), "P: ", true, never).unwrap();
-        assert_eq!(got.as_str(), "from env");
-        assert!(matches!(
-            resolve_passphrase(Ok(String::new()), "P: ", false, never),
-            Err(KeystoreError::EmptyPassphrase)
-        ));
-        assert!(matches!(
-            resolve_passphrase(
-                Err(std::env::VarError::NotUnicode("\u{fffd}".into())),
-                "P: ",
-                false,
-                never
-            ),
-            Err(KeystoreError::PassphraseNotUnicode)
-        ));
-
-        let answers = |list: &'static [&'static str]| {
-            let mut it = list.iter();
-            move |_: &str| Ok(Zeroizing::new((*it.next().unwrap()).to_owned()))
-        };
-        let absent = || Err(std::env::VarError::NotPresent);
-        assert_eq!(
-            resolve_passphrase(absent(), "P: ", false, answers(&["abc"])).unwrap().as_str(),
-            "abc"
-        );
-        assert_eq!(
-            resolve_passphrase(absent(), "P: ", true, answers(&["abc", "abc"])).unwrap().as_str(),
-            "abc"
-        );
-        assert!(matches!(
-            resolve_passphrase(absent(), "P: ", true, answers(&["abc", "abd"])),
-            Err(KeystoreError::PassphraseMismatch)
-        ));
-        assert!(matches!(
-            resolve_passphrase(absent(), "P: ", true, answers(&[""])),
-            Err(KeystoreError::EmptyPassphrase)
-        ));
-
-        let no_tty = |_: &str| Err(KeystoreError::NoTerminal);
-        let err = resolve_passphrase(absent(), "P: ", false, no_tty).unwrap_err();
-        assert!(err.to_string().contains("set CURBSIDE_PASSPHRASE"), "{err}");
     }
 }

@@ -11,6 +11,7 @@
 //! error (bad flags, missing files, no node answering).
 
 mod args;
+mod authors;
 mod casefile;
 mod checks;
 mod client;

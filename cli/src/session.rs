@@ -87,7 +87,7 @@ pub(crate) fn unlock(
     home: &Home,
 ) -> anyhow::Result<curbside_protocol::SecretKey> {
     let prompt = format!("Passphrase for {}: ", home.id_key().display());
-    let pass = keystore::passphrase(&prompt, false)?;
+    let pass = keystore::passphrase(&prompt)?;
     Ok(store.open(&pass)?)
 }
 

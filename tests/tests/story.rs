@@ -1,7 +1,10 @@
 //! The whole story, through the `curbside` binary only: a root founds a
 //! network, an institution runs a chartered node, a physician gets attested
 //! and writes, reads, polls and votes; then the attestation is revoked.
-//! And the one-node development network `curbside node run` makes.
+//! And the one-node development network `curbside node run` makes. And two
+//! attacks on physicians' identities the command line stands in the way
+//! of: a key sealed under a weak passphrase, and a second key attested
+//! with someone's handle.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,17 +13,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use curbside_tests::curbside_bin;
-use serde_json::Value;
+use curbside_protocol::PublicKey;
+use curbside_tests::{Network, TestNode, curbside_bin};
+use serde_json::{Value, json};
 
-/// A `curbside` command with an isolated environment and a fast, fixed
-/// passphrase.
+/// A passphrase strong enough for a new key (random words, not a famous
+/// phrase).
+const PASSPHRASE: &str = "gravel tulip anchor mosaic orbit";
+
+/// A `curbside` command with an isolated environment, fast key derivation
+/// and a fixed passphrase.
 fn curbside(home: &Path) -> Command {
     let mut cmd = Command::new(curbside_bin());
     cmd.env_remove("CURBSIDE_NODE")
         .env_remove("CURBSIDE_HOME")
         .env_remove("RUST_LOG")
-        .env("CURBSIDE_PASSPHRASE", "correct horse battery staple")
+        .env("CURBSIDE_PASSPHRASE", PASSPHRASE)
         .env("CURBSIDE_KDF_FAST", "1")
         .arg("--home")
         .arg(home)
@@ -450,5 +458,194 @@ fn the_development_network_attests_you_at_once() {
     let feed = run(&home, &["feed", "general", "--node", &url], None);
     let feed = text(&feed.stdout);
     assert!(feed.contains("dr-dev") && feed.contains("Hello"), "{feed}");
+    drop(node);
+}
+
+/// `curbside id new` with `passphrase` in `CURBSIDE_PASSPHRASE`.
+fn id_new_with(home: &Path, handle: &str, passphrase: &str, json: bool) -> Output {
+    let mut cmd = curbside(home);
+    cmd.env("CURBSIDE_PASSPHRASE", passphrase);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.args(["id", "new", "--handle", handle]).output().unwrap()
+}
+
+#[test]
+fn a_weak_passphrase_is_refused_and_no_key_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+
+    let out = id_new_with(&home, "dr-weak", "a", false);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    for needle in [
+        "too weak",
+        "at least 12",
+        "four or more random words",
+        "CURBSIDE_PASSPHRASE",
+        "(weak_passphrase)",
+    ] {
+        assert!(err.contains(needle), "{needle:?} missing from:\n{err}");
+    }
+    assert!(!home.join("id.key").exists(), "a key was written under a weak passphrase");
+
+    // Long enough, but it is the physician's own handle: refused, and said
+    // so in JSON for scripts.
+    let handle = "dr-zbigniew-kowalczyk";
+    let out = id_new_with(&home, handle, handle, true);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["error"]["code"], "weak_passphrase", "{answer}");
+    assert!(!home.join("id.key").exists());
+
+    // A network's root key is held to the same rule, and nothing is written.
+    let root = dir.path().join("root");
+    let mut cmd = curbside(&home);
+    cmd.env("CURBSIDE_PASSPHRASE", "password1234");
+    let out = cmd
+        .args(["network", "new", "--name", "Weak network", "--out"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("(weak_passphrase)"), "{}", text(&out.stderr));
+    assert!(!root.join("root.key").exists() && !root.join("genesis.json").exists());
+
+    // Four random words: the key is made.
+    let made = ok(&home, &["id", "new", "--handle", handle]);
+    assert_eq!(made["handle"], handle);
+    assert!(home.join("id.key").exists());
+}
+
+/// A key's fingerprint as the command line prints it: the first 8 bytes in
+/// hex, in groups of four.
+fn fingerprint(key: &str) -> String {
+    let hex = &key[..16];
+    [&hex[..4], &hex[4..8], &hex[8..12], &hex[12..]].join(" ")
+}
+
+#[test]
+fn a_second_key_attested_with_the_same_handle_is_told_apart_and_warned_about() {
+    let network = Network::new();
+    let node = TestNode::start(&network);
+    let url = node.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("admin.token");
+    std::fs::write(&token, &node.admin_token).unwrap();
+    let token = token.to_str().unwrap().to_owned();
+    let institution = dir.path().join("institution");
+
+    // Each home gets a key with the handle rt-alice, attested at the node.
+    let attested = |name: &str| -> (PathBuf, String) {
+        let home = dir.path().join(name);
+        let key = s(&ok(&home, &["id", "new", "--handle", "rt-alice"])["public_key"]);
+        let request = s(&ok(&home, &["id", "request", "--node", &url])["request"]);
+        let licence = format!("GMC-{name}");
+        ok_with(
+            &institution,
+            &[
+                "attest",
+                "-",
+                "--specialty",
+                "cardiology",
+                "--jurisdiction",
+                "GB",
+                "--licence",
+                &licence,
+                "--valid-days",
+                "365",
+                "--token-file",
+                &token,
+                "--node",
+                &url,
+            ],
+            Some(&request),
+        );
+        (home, key)
+    };
+    let post = |home: &Path, title: &str| -> String {
+        let args = ["post", "--node", &url, "--hub", "general", "--title", title, "--body", "Hi"];
+        s(&ok(home, &args)["id"])
+    };
+
+    let (alice, alice_key) = attested("alice");
+    let first = post(&alice, "Hyponatraemia after a marathon");
+    // One key with the handle: shown with key and verifier, no warning.
+    let feed = text(&run(&alice, &["feed", "general", "--node", &url], None).stdout);
+    let alice_label =
+        format!("rt-alice (key {}, attested by Test Hospital)", fingerprint(&alice_key));
+    assert!(feed.contains(&format!("by {alice_label}\n")), "{feed}");
+    assert!(!feed.contains('⚠') && !feed.contains("warning"), "{feed}");
+
+    // A second key attested as rt-alice posts, and replies to Alice.
+    let (mallory, mallory_key) = attested("mallory");
+    let second = post(&mallory, "Stop the fluids, says rt-alice");
+    let reply = ok(&mallory, &["comment", &first, "--node", &url, "--body", "I was wrong."]);
+    assert_eq!(reply["status"], "stored", "{reply}");
+    assert_ne!(fingerprint(&alice_key), fingerprint(&mallory_key));
+    let shared = "⚠ handle shared by 2 keys";
+    let mallory_label =
+        format!("rt-alice (key {}, attested by Test Hospital)", fingerprint(&mallory_key));
+
+    // Text: each post under its own key, both marked, and a warning naming both.
+    let feed = run(&alice, &["feed", "general", "--node", &url], None);
+    assert!(feed.status.success(), "{}", text(&feed.stderr));
+    let feed = text(&feed.stdout);
+    for needle in [
+        format!("by {alice_label} {shared}"),
+        format!("by {mallory_label} {shared}"),
+        "warning: the handle rt-alice is attested to 2 different keys".to_owned(),
+        format!("key {} (Test Hospital)", fingerprint(&alice_key)),
+        format!("key {} (Test Hospital)", fingerprint(&mallory_key)),
+    ] {
+        assert!(feed.contains(&needle), "{needle:?} missing from:\n{feed}");
+    }
+    let thread = text(&run(&alice, &["show", &first, "--node", &url], None).stdout);
+    for needle in [
+        format!("{alice_label} {shared} · "),
+        format!("↳ {mallory_label} {shared} · "),
+        "warning: the handle rt-alice is attested to 2 different keys".to_owned(),
+    ] {
+        assert!(thread.contains(&needle), "{needle:?} missing from:\n{thread}");
+    }
+
+    // JSON: the author's key, fingerprint, verifier and institution, the
+    // count, and the warning.
+    let feed = ok(&alice, &["feed", "general", "--node", &url]);
+    let by_id = |id: &str| {
+        feed["events"].as_array().unwrap().iter().find(|e| e["id"] == id).unwrap().clone()
+    };
+    for (id, key) in [(&first, &alice_key), (&second, &mallory_key)] {
+        let e = by_id(id);
+        assert_eq!(e["author"], key.as_str(), "{e}");
+        assert_eq!(e["fingerprint"], fingerprint(key), "{e}");
+        assert_eq!(e["handle"], "rt-alice", "{e}");
+        assert_eq!(e["verifier"], json!(node.key), "{e}");
+        assert_eq!(e["institution"], "Test Hospital", "{e}");
+        assert_eq!(e["handle_keys"], 2, "{e}");
+    }
+    let warning = &feed["warnings"][0];
+    assert_eq!(warning["code"], "shared_handle", "{feed}");
+    assert_eq!(warning["handle"], "rt-alice", "{feed}");
+    assert_eq!(warning["keys"], 2, "{feed}");
+    let mut authors: Vec<PublicKey> = serde_json::from_value(warning["authors"].clone()).unwrap();
+    authors.sort();
+    let mut both: Vec<PublicKey> =
+        [&alice_key, &mallory_key].iter().map(|k| k.parse().unwrap()).collect();
+    both.sort();
+    assert_eq!(authors, both, "{feed}");
+    let thread = ok(&alice, &["show", &first, "--node", &url]);
+    assert_eq!(thread["thread"][1]["event"]["author"], mallory_key.as_str(), "{thread}");
+    assert_eq!(thread["thread"][1]["event"]["handle_keys"], 2, "{thread}");
+    assert_eq!(thread["warnings"][0]["code"], "shared_handle", "{thread}");
+
+    // The node says so to any client.
+    let (status, view) = node.get(&format!("/v1/events/{second}"), Some(&node.admin_token));
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        (view["handle_keys"].as_u64(), view["institution"].as_str()),
+        (Some(2), Some("Test Hospital"))
+    );
     drop(node);
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Ctx;
+use crate::authors;
 use crate::client::{Client, ClientError};
 use crate::error::Refusal;
 use crate::home;
@@ -33,9 +34,10 @@ pub(crate) fn new(ctx: &Ctx, handle: &str) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
         );
     }
+    // Judged before anything is made: a weak passphrase leaves no trace.
+    let pass = keystore::new_passphrase("Choose a passphrase for your key: ", &[handle.as_str()])?;
     ctx.home.create()?;
     let key = curbside_protocol::SecretKey::generate();
-    let pass = keystore::passphrase("Choose a passphrase for your key: ", true)?;
     let store = Keystore::seal(
         &key,
         KeyKind::Physician,
@@ -82,6 +84,10 @@ struct AttestationInfo {
     specialties: Vec<String>,
     jurisdiction: String,
     revoked_at: Option<Timestamp>,
+    /// How many keys hold an attestation with this handle (absent from
+    /// older nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    handle_keys: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,20 +131,27 @@ fn attestation_status(
     }
 }
 
-fn describe(a: &AttestationInfo, now: Timestamp) -> String {
+fn describe(a: &AttestationInfo, key: &PublicKey, now: Timestamp) -> String {
     let state = match a.revoked_at {
         Some(t) if t <= now => format!("revoked {}", date(t)),
         Some(t) => format!("revoked from {}", date(t)),
         None if a.valid_until <= now => format!("lapsed {}", date(a.valid_until)),
         None => format!("valid until {}", date(a.valid_until)),
     };
-    format!(
+    let mut text = format!(
         "{} ({}) {state}, by {}\nid {}",
         a.specialties.join(", "),
         a.jurisdiction,
         a.issuer.short(),
         a.id
-    )
+    );
+    if let (Some(handle), Some(n @ 2..)) = (&a.handle, a.handle_keys) {
+        text.push_str(&format!(
+            "\n⚠ {n} keys are attested with the handle {handle}: readers tell yours apart by its key, {}",
+            authors::fingerprint(key)
+        ));
+    }
+    text
 }
 
 /// `curbside id show`.
@@ -182,7 +195,7 @@ pub(crate) fn show(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
                         },
                     ));
                     for a in &s.attestations {
-                        rows.push(("attestation", describe(a, now)));
+                        rows.push(("attestation", describe(a, &key, now)));
                     }
                 }
             }

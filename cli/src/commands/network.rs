@@ -31,7 +31,8 @@ pub(crate) fn new(ctx: &Ctx, name: &str, out: &Path) -> anyhow::Result<ExitCode>
     let key = SecretKey::generate();
     let genesis = Genesis::new(name.trim(), vec![key.public()], curbside_node::now());
     genesis.check().with_context(|| format!("--name {name:?}"))?;
-    let pass = keystore::passphrase("Choose a passphrase for the root key: ", true)?;
+    let pass =
+        keystore::new_passphrase("Choose a passphrase for the root key: ", &[&genesis.name])?;
     let store = Keystore::seal(
         &key,
         KeyKind::Root,
@@ -131,10 +132,10 @@ pub(crate) fn charter(ctx: &Ctx, args: &crate::args::CharterArgs) -> anyhow::Res
         }
         Some(client)
     };
-    let pass = keystore::passphrase(
-        &format!("Passphrase for the root key {}: ", args.root_key.display()),
-        false,
-    )?;
+    let pass = keystore::passphrase(&format!(
+        "Passphrase for the root key {}: ",
+        args.root_key.display()
+    ))?;
     let key = store.open(&pass)?;
     let now = curbside_node::now();
     let valid_until = now.plus_days(args.valid_days);

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, parse_event_id};
 use crate::args::{Breakdown, FeedArgs, ShowArgs, TallyArgs};
+use crate::authors;
 use crate::client::EventView;
 use crate::output::{self, ago, datetime, span, truncate, wrap};
 use crate::session::Reader;
@@ -15,21 +16,15 @@ use crate::session::Reader;
 /// Text width for threads.
 const WIDTH: usize = 88;
 
-/// An event for `--json`: the node's view without the wire bytes.
+/// An event for `--json`: the node's view without the wire bytes, and the
+/// author's key fingerprint.
 fn event_json(e: &EventView) -> Value {
-    json!({
-        "id": e.id,
-        "author": e.author,
-        "handle": e.handle,
-        "created_at": e.created_at,
-        "kind": e.kind,
-        "body": e.body,
-    })
-}
-
-/// Who wrote it, for people.
-fn who(e: &EventView) -> String {
-    e.handle.clone().unwrap_or_else(|| e.author.short())
+    let mut value = authors::json_fields(e);
+    value["id"] = json!(e.id);
+    value["created_at"] = json!(e.created_at);
+    value["kind"] = json!(e.kind);
+    value["body"] = e.body.clone();
+    value
 }
 
 /// One line saying what an event is.
@@ -87,6 +82,7 @@ pub(crate) fn feed(ctx: &Ctx, args: &FeedArgs) -> anyhow::Result<ExitCode> {
             "hub": hub,
             "events": feed.events.iter().map(event_json).collect::<Vec<_>>(),
             "next": feed.next,
+            "warnings": authors::warnings_json(&feed.events),
         }),
         || {
             feed_text(
@@ -112,18 +108,18 @@ fn feed_text(
         return format!("nothing in {hub} yet: start with `curbside{flags} post --hub {hub} ...`");
     }
     let when: Vec<String> = events.iter().map(|e| ago(now, e.created_at)).collect();
-    let whos: Vec<String> = events.iter().map(who).collect();
     let when_w = when.iter().map(|s| s.chars().count()).max().unwrap_or(0);
-    let who_w = whos.iter().map(|s| s.chars().count()).max().unwrap_or(0);
     let kind_w = events.iter().map(|e| e.kind.len()).max().unwrap_or(0);
-    let indent = when_w + 2;
+    let indent = " ".repeat(when_w + 2);
     let mut out = String::new();
-    for ((e, when), who) in events.iter().zip(&when).zip(&whos) {
-        let head = format!("{when:<when_w$}  {who:<who_w$}  {:<kind_w$}  ", e.kind);
+    for (e, when) in events.iter().zip(&when) {
+        let head = format!("{when:<when_w$}  {:<kind_w$}  ", e.kind);
         let room = WIDTH.saturating_sub(head.chars().count()).max(20);
         out.push_str(&format!("{head}{}\n", truncate(&headline(e), room)));
-        out.push_str(&format!("{}{}\n", " ".repeat(indent), e.id));
+        out.push_str(&format!("{indent}by {}\n", authors::label(e)));
+        out.push_str(&format!("{indent}{}\n", e.id));
     }
+    out.push_str(&authors::warnings_text(events));
     if let Some(next) = next {
         out.push_str(&format!("\nmore: curbside{flags} feed {hub} --before {next}\n"));
     }
@@ -182,6 +178,7 @@ pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
                 "depth": t.depth,
                 "event": event_json(&t.event),
             })).collect::<Vec<_>>(),
+            "warnings": authors::warnings_json(thread.iter().map(|t| &t.event)),
         }),
         || thread_text(&thread, now),
     )?;
@@ -255,7 +252,7 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
         let bar = if entry.depth > 0 { "↳ " } else { "" };
         out.push_str(&format!(
             "{indent}{bar}{} · {} · {}\n",
-            who(e),
+            authors::label(e),
             ago(now, e.created_at),
             e.kind
         ));
@@ -269,6 +266,7 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
         }
         out.push_str(&format!("{body_indent}id {}\n", e.id));
     }
+    out.push_str(&authors::warnings_text(thread.iter().map(|t| &t.event)));
     out
 }
 
@@ -296,7 +294,9 @@ pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
             "options": poll.options,
             "closes_at": poll.closes_at,
             "closed": poll.closes_at <= now,
+            "author": authors::json_fields(&answer.poll),
             "tally": tally,
+            "warnings": authors::warnings_json([&answer.poll]),
         }),
         || {
             let mut text = String::new();
@@ -311,7 +311,7 @@ pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
             };
             text.push_str(&format!(
                 "{} · {} · {state}\n\n",
-                who(&answer.poll),
+                authors::label(&answer.poll),
                 ago(now, answer.poll.created_at)
             ));
             let by = args.by.map(|b| match b {
@@ -319,6 +319,7 @@ pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
                 Breakdown::Jurisdiction => ("jurisdiction", &tally.by_jurisdiction),
             });
             text.push_str(&output::tally_text(&poll.options, tally, by));
+            text.push_str(&authors::warnings_text([&answer.poll]));
             text
         },
     )?;

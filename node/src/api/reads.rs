@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Reader;
-use super::views::EventView;
+use super::views::{EventView, Views};
 use super::{ApiError, AppState, MAX_PAGE, THREAD_PAGE};
 use crate::store::ThreadError;
 
@@ -91,7 +91,7 @@ pub(crate) async fn feed(
     } else {
         None
     };
-    let views: Vec<EventView> = events.iter().map(EventView::of).collect();
+    let views = Views::new(&state.store).all(&events)?;
     Ok(Json(json!({ "events": views, "next": next })))
 }
 
@@ -103,7 +103,7 @@ pub(crate) async fn event(
     let id = parse_id(&id)?;
     let event =
         state.store.get(&id)?.ok_or_else(|| ApiError::not_found(format!("no event {id} here")))?;
-    Ok(Json(EventView::of(&event)))
+    Ok(Json(Views::new(&state.store).of(&event)?))
 }
 
 #[derive(Deserialize)]
@@ -139,11 +139,12 @@ pub(crate) async fn thread(
         ThreadError::Store(e) => e.into(),
     })?;
     let next = if page.more { page.entries.last().map(|e| e.event.id()) } else { None };
-    let entries: Vec<Value> = page
+    let mut views = Views::new(&state.store);
+    let entries = page
         .entries
         .iter()
-        .map(|e| json!({ "depth": e.depth, "event": EventView::of(&e.event) }))
-        .collect();
+        .map(|e| Ok(json!({ "depth": e.depth, "event": views.of(&e.event)? })))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(Json(json!({ "thread": entries, "next": next })))
 }
 
@@ -157,7 +158,7 @@ pub(crate) async fn tally(
         state.store.tally(&id)?.ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
     let poll =
         state.store.get(&id)?.ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
-    Ok(Json(json!({ "poll": EventView::of(&poll), "tally": tally })))
+    Ok(Json(json!({ "poll": Views::new(&state.store).of(&poll)?, "tally": tally })))
 }
 
 pub(crate) async fn attestation(
@@ -177,6 +178,7 @@ pub(crate) async fn attestation(
                 "id": a.id, "issuer": a.issuer, "handle": a.handle, "issued_at": a.issued_at,
                 "valid_until": a.valid_until, "specialties": a.specialties,
                 "jurisdiction": a.jurisdiction, "revoked_at": revoked_at,
+                "handle_keys": state.store.handle_keys(&a.handle),
             })
         })
         .collect();

@@ -20,7 +20,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use curbside_protocol::{
-    AttestationRecord, CharterRecord, EventId, EventSummary, HubId, PollRecord, PublicKey,
+    AttestationRecord, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord, PublicKey,
     Timestamp,
 };
 
@@ -33,6 +33,12 @@ pub(super) struct Trust {
     pub(super) revocations: HashMap<EventId, Timestamp>,
     pub(super) hubs: HashSet<HubId>,
     pub(super) polls: HashMap<EventId, PollRecord>,
+    /// How many keys hold an attestation naming each handle (a key counted
+    /// once, whoever attested it and whether or not it is still in
+    /// force), so that a reader can be told in O(1) that a handle alone
+    /// does not say who wrote an event: nothing stops two verifiers (or
+    /// one) attesting two keys with the same handle.
+    pub(super) handle_keys: HashMap<Handle, u32>,
 }
 
 /// What one commit adds to [`Trust`], applied once it is durable.
@@ -71,10 +77,7 @@ impl Trust {
             }
         }
         for (subject, record) in delta.attestations {
-            let list = self.attestations.entry(subject).or_default();
-            if !list.iter().any(|r| r.id == record.id) {
-                list.push(record);
-            }
+            self.add_attestation(subject, record);
         }
         for (target, at) in delta.revocations {
             let earliest = self.revocations.entry(target).or_insert(at);
@@ -82,6 +85,19 @@ impl Trust {
         }
         self.hubs.extend(delta.hubs);
         self.polls.extend(delta.polls);
+    }
+
+    /// Adds `subject`'s attestation `record` (once), counting the key
+    /// under its handle if no other attestation of the key names it.
+    pub(super) fn add_attestation(&mut self, subject: PublicKey, record: AttestationRecord) {
+        let list = self.attestations.entry(subject).or_default();
+        if list.iter().any(|r| r.id == record.id) {
+            return;
+        }
+        if !list.iter().any(|r| r.handle == record.handle) {
+            *self.handle_keys.entry(record.handle.clone()).or_default() += 1;
+        }
+        list.push(record);
     }
 
     /// The same records in a canonical order, for comparing two loads.

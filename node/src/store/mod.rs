@@ -91,6 +91,7 @@
 //!    misread.
 
 pub mod audit;
+mod authors;
 mod check;
 mod keys;
 mod memory;
@@ -606,7 +607,7 @@ fn load_memory(tree: &sled::Tree) -> Result<(Trust, Filters, u64), StoreError> {
         let (key, value) = item?;
         let subject = key_part(Space::Attestations, &key, 1)?;
         let record: AttestationRecord = decode(Space::Attestations, &value)?;
-        trust.attestations.entry(PublicKey::from_bytes(subject)).or_default().push(record);
+        trust.add_attestation(PublicKey::from_bytes(subject), record);
     }
     for item in tree.scan_prefix(Space::Revocations.all()) {
         let (key, value) = item?;

@@ -771,3 +771,41 @@ fn the_check_names_each_kind_of_damage() {
 
     assert!(n.store.check().unwrap().is_sound(), "every damage undone");
 }
+
+#[test]
+fn a_handle_attested_to_several_keys_is_counted_once_per_key_and_reloaded() {
+    let (mut fed, n, drs) = setup();
+    let handle = |h: &str| curbside_protocol::Handle::new(h).unwrap();
+    assert_eq!(n.store.handle_keys(&handle("dr-a")), 1);
+    // A second key attested as dr-a (an impostor), and the first key
+    // attested again under the same handle (a renewal): two keys, not three.
+    let impostor = key("impostor");
+    let second = fed.attestation(&impostor, "dr-a", &["cardiology"], "GB");
+    fed.accept(&second);
+    let renewal = fed.attestation(&drs[0], "dr-a", &["cardiology"], "GB");
+    fed.accept(&renewal);
+    let outcomes = put(&n, &fed, &[second, renewal]);
+    assert!(outcomes.iter().all(Outcome::is_stored), "{outcomes:?}");
+    assert_eq!(n.store.handle_keys(&handle("dr-a")), 2);
+    assert_eq!(n.store.handle_keys(&handle("dr-b")), 1);
+    assert_memory_is_disk(&n.store);
+
+    let dir = n._dir;
+    let genesis = n.store.genesis().clone();
+    drop(n.store);
+    let store = Store::open(dir.path(), genesis).unwrap();
+    assert_eq!(store.handle_keys(&handle("dr-a")), 2, "the count is rebuilt at open");
+}
+
+#[test]
+fn a_verifier_is_named_by_the_institution_of_its_charter_in_force() {
+    let (fed, n, drs) = setup();
+    let verifier = fed.verifier().public();
+    let record =
+        n.store.attestation_status(&drs[0].public(), fed.now()).unwrap().attestations[0].0.clone();
+    let charter = n.store.charter_of(&verifier, record.issued_at).unwrap();
+    assert_eq!(n.store.institution(&charter).unwrap().as_deref(), Some("Test Hospital"));
+    // A key no charter names, and an id that is no charter.
+    assert_eq!(n.store.charter_of(&drs[0].public(), record.issued_at), None);
+    assert_eq!(n.store.institution(&record.id).unwrap(), None);
+}

@@ -2,10 +2,11 @@
 //! its tally, and a revocation that stops a physician's next post.
 
 use anyhow::{Context as _, ensure};
-use curbside_protocol::{AgeBand, Body, Case, Comment, HubId, Poll, Post, Sex, Tag, Vote};
+use curbside_protocol::{
+    AgeBand, Body, Case, Comment, HubId, Poll, Post, Sex, SignedEvent, Tag, Vote,
+};
 use serde_json::{Value, json};
 
-use super::Demo;
 use super::cast::{self, RELAY, SITES, ST_JAMES, ST_MARYS};
 use super::federation::{LIMIT, all_hold};
 use super::reads::{
@@ -13,6 +14,9 @@ use super::reads::{
     reference_tally, same_wire, session, tally_at, thread_at,
 };
 use super::report::Log;
+use super::{Demo, Physician};
+use crate::authors;
+use crate::client::EventView;
 use crate::output;
 
 fn cardiology() -> anyhow::Result<HubId> {
@@ -37,6 +41,34 @@ fn case_body(findings: &str) -> anyhow::Result<Body> {
     }))
 }
 
+/// How `site` shows the author of `event`, which `who` signed: their
+/// handle, key and the hospital that attested them, or what it shows
+/// instead.
+fn author_shown(
+    demo: &Demo,
+    site: usize,
+    event: &SignedEvent,
+    who: &Physician,
+) -> anyhow::Result<Result<String, String>> {
+    let node = demo.node(site)?;
+    let view: EventView = node.admin_get(&format!("/v1/events/{}", event.id()))?;
+    let attested_by = demo.node(who.who.hospital)?;
+    let at = node.site.short;
+    Ok(if view.author != who.key.public() {
+        Err(format!("{at} shows another author"))
+    } else if view.handle.as_deref() != Some(who.who.handle) {
+        Err(format!("{at} shows the handle {:?}", view.handle))
+    } else if view.verifier != Some(attested_by.key) {
+        Err(format!("{at} shows another verifier"))
+    } else if view.institution.as_deref() != Some(attested_by.site.institution) {
+        Err(format!("{at} names the verifier {:?}", view.institution))
+    } else if view.handle_keys != Some(1) {
+        Err(format!("{at} counts {:?} keys with the handle", view.handle_keys))
+    } else {
+        Ok(authors::label(&view))
+    })
+}
+
 /// Step 4.
 pub(crate) fn case(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     let presenter = demo.physician(cast::PRESENTER)?;
@@ -59,14 +91,21 @@ pub(crate) fn case(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
 
     let case = demo.sign(&presenter.key, case_body(cast::CASE_FINDINGS)?)?;
     expect_stored(st_marys, &case, "the case")?;
-    log.show(&format!(
-        "{} ({}, {})\n{}",
-        cast::CASE_TITLE,
-        AgeBand::from_years(cast::CASE_AGE).label(),
-        "male",
-        cast::CASE_QUESTION
-    ));
+    let shown = author_shown(demo, ST_MARYS, &case, presenter)?;
+    if let Ok(label) = &shown {
+        log.show(&format!(
+            "{label}:\n  {} ({}, {})\n  {}",
+            cast::CASE_TITLE,
+            AgeBand::from_years(cast::CASE_AGE).label(),
+            "male",
+            cast::CASE_QUESTION
+        ));
+    }
     log.check("St Mary's stored the de-identified case", Ok(case.id().short()))?;
+    log.check(
+        "it shows the case under her handle, key and the hospital that attested her",
+        shown.map(|_| String::new()),
+    )?;
     let id = case.id();
 
     let nodes = &demo.nodes;
@@ -107,9 +146,22 @@ pub(crate) fn comments(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         Body::Comment(Comment { parent: case, body: cast::COMMENT_RELAY.into() }),
     )?;
     expect_stored(demo.node(RELAY)?, &second, "the comment")?;
-    log.quote(from_st_james.who.handle, cast::COMMENT_ST_JAMES);
-    log.quote(from_relay.who.handle, cast::COMMENT_RELAY);
     log.check("St James's and the relay stored the comments", Ok(String::new()))?;
+    // Quoted as a reader sees them: by handle, key and verifier, as the
+    // node that stored each shows its author.
+    let shown = [
+        author_shown(demo, ST_JAMES, &first, from_st_james)?,
+        author_shown(demo, RELAY, &second, from_relay)?,
+    ];
+    for (holds, text) in shown.iter().zip([cast::COMMENT_ST_JAMES, cast::COMMENT_RELAY]) {
+        if let Ok(label) = holds {
+            log.quote(label, text);
+        }
+    }
+    log.check(
+        "each comment is shown with its author's handle, key and attesting hospital",
+        shown.into_iter().collect::<Result<Vec<_>, _>>().map(|_| String::new()),
+    )?;
 
     let presenter = demo.physician(cast::PRESENTER)?;
     let st_marys = demo.node(ST_MARYS)?;

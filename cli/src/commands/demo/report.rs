@@ -107,9 +107,10 @@ impl Log {
         self.narrator.print(&body.join("\n"));
     }
 
-    /// What someone wrote, wrapped under their name.
+    /// What someone wrote, wrapped under who they are (handle, key, verifier).
     pub(crate) fn quote(&self, who: &str, text: &str) {
-        self.narrator.hanging(&format!("{INDENT}  "), &format!("{who}: "), text);
+        self.narrator.print(&format!("{INDENT}  {who}:"));
+        self.narrator.hanging(&format!("{INDENT}    "), "", text);
     }
 
     /// A machine-readable fact for the `--json` report.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use curbside_node::net::codec::{PROTOCOL, PostcardCodec};
 use curbside_node::net::wire::{ReceivedEvent, Request, Response};
-use curbside_protocol::{EventId, SecretKey, SignedEvent};
+use curbside_protocol::{SecretKey, SignedEvent};
 use futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId, ValidationMode};
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, identity, noise, tcp, yamux};
@@ -76,9 +76,7 @@ impl HostilePeer {
                     .with_behaviour(|_| {
                         let config = gossipsub::ConfigBuilder::default()
                             .validation_mode(ValidationMode::Anonymous)
-                            .message_id_fn(|m| {
-                                MessageId::from(EventId::of_wire(&m.data).as_bytes().to_vec())
-                            })
+                            .message_id_fn(|m| curbside_node::net::gossip_message_id(&m.data))
                             .heartbeat_interval(Duration::from_millis(200))
                             .build()
                             .unwrap();

@@ -15,8 +15,18 @@ use serde_json::Value;
 const LIMIT: Duration = Duration::from_secs(180);
 
 /// The steps, in order: a script reading the report may rely on these keys.
-const STEPS: [&str; 9] =
-    ["start", "charter", "attest", "case", "comments", "poll", "revoke", "outage", "audit"];
+const STEPS: [&str; 10] = [
+    "start",
+    "charter",
+    "attest",
+    "case",
+    "comments",
+    "poll",
+    "revoke",
+    "outage",
+    "audit",
+    "struck_off",
+];
 
 #[test]
 fn the_demo_tells_the_whole_story_and_cleans_up() {
@@ -89,10 +99,15 @@ fn the_demo_tells_the_whole_story_and_cleans_up() {
     let audit = &steps[8]["facts"]["audit"];
     assert_eq!(audit["finding_count"], 0, "{audit:#}");
     assert_eq!(audit["verifiers"].as_array().unwrap().len(), 2, "{audit:#}");
+    // Then a hospital struck off dated an attestation back: refused, and named.
+    let finding = &steps[9]["facts"]["struck_off_finding"];
+    assert_eq!(finding["code"], "unwitnessed_leaf", "{finding:#}");
+    assert!(finding["evidence"]["charter_ended_at"].is_u64(), "{finding:#}");
 
     // The narration went to stderr, numbered, with a mark per check.
     assert!(narration.contains(" 8. St James's goes offline"), "{narration}");
     assert!(narration.contains(" 9. A regulator audits"), "{narration}");
+    assert!(narration.contains("10. A hospital struck off"), "{narration}");
     assert!(narration.contains("✓ "), "{narration}");
     assert!(!narration.contains("✗ "), "{narration}");
 

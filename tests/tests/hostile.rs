@@ -191,3 +191,33 @@ fn gossip_carries_no_relay_identity() {
         SignedEvent::decode(&message.data).unwrap();
     }
 }
+
+/// Gossip message ids cover the whole signed event: a chartered peer that
+/// gossips a copy of an event with a bad signature first cannot get the
+/// honest copy, which follows, dropped as a duplicate. (With the event id
+/// as the message id, the honest copy was dropped unread, and only a sync
+/// could bring it; this peer refuses to reconcile.)
+#[test]
+fn a_bad_signature_copy_gossiped_first_does_not_shadow_the_honest_one() {
+    let net = Network::new();
+    let a = TestNode::start_peer(&net, &[], &["GB"]);
+    let evil = key("hostile-shadow");
+    let charter = net.charter(&evil.public(), &[]);
+    assert_eq!(a.submit(std::slice::from_ref(&charter)).0, 200);
+    let topic = curbside_node::net::hub_topic(net.id(), "general");
+    let hostile = HostilePeer::connect(&evil, &charter, &topic, &a.p2p_addr());
+    wait_until(LIMIT, "the peer admitted and subscribed", || {
+        hostile.ready() && a.admitted_peers() == 1
+    });
+    let doctor = key("shadow-doctor");
+    a.attest(&net, &doctor, "dr-shadow", &["cardiology"], "GB");
+    let honest = post(&net, &doctor, "The honest copy");
+    let forged = SignedEvent::from_parts(honest.event().clone(), Signature::from_bytes([7; 64]));
+
+    hostile.publish(forged.to_bytes());
+    let refused = "curbside_events_rejected_total{code=\"bad_signature\",source=\"gossip\"}";
+    wait_until(LIMIT, "the forged copy refused", || a.metric(refused).is_some_and(|n| n >= 1.0));
+    hostile.publish(honest.to_bytes());
+    let token = a.session_when_attested(&net, &doctor);
+    wait_until(LIMIT, "the honest copy stored from gossip", || a.has(&honest.id(), &token));
+}

@@ -49,6 +49,13 @@ pub fn hub_topic(network: curbside_protocol::NetworkId, hub: &str) -> String {
     behaviour::Topics::new(network).hub(hub).to_string()
 }
 
+/// A gossip message's id: SHA-256 over `curbside/gossip/v1` and the
+/// message's data (the event's whole wire form, signature included). Public
+/// so that test peers gossip with the ids nodes use.
+pub fn gossip_message_id(data: &[u8]) -> libp2p::gossipsub::MessageId {
+    behaviour::gossip_message_id(data)
+}
+
 /// How a node takes part in the federation.
 #[derive(Debug, Clone)]
 pub struct NetConfig {

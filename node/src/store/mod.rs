@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! meta          name → value                          schema, network, counters
-//! events        id → StoredEvent { summary, authority, wire bytes, thread root of a comment }
+//! events        id → StoredEvent { summary, authority, wire bytes, thread root of a comment } ‖ receipt
 //! timeline      commit → packed (created_at, id, kind) of what it stored     (sync)
 //! feed          hub ‖ 0 ‖ created_at ‖ id → StoredEvent (a copy; posts, cases, polls)
 //! ballots       poll ‖ voter → Ballot                   (each voter's current ballot)
@@ -15,7 +15,7 @@
 //! revocations   target → effective_at                   (earliest)
 //! hubs          hub → title                             (genesis hubs and Hub events)
 //! polls         poll → PollRecord
-//! pending       id → PendingRecord                      (waiting for a dependency)
+//! pending       id → PendingRecord                      (waiting for a dependency: held at, receipt, wire)
 //! pending_deps  dependency ‖ id → ()
 //! openings      attestation id → LicenceOpening          (this node's own attestations; private)
 //! peers         PeerId → addresses

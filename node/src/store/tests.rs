@@ -809,3 +809,70 @@ fn a_verifier_is_named_by_the_institution_of_its_charter_in_force() {
     assert_eq!(n.store.charter_of(&drs[0].public(), record.issued_at), None);
     assert_eq!(n.store.institution(&record.id).unwrap(), None);
 }
+
+/// What is left undefended (docs/SECURITY.md): history is judged at the
+/// receipt the serving peer vouches for, and a chartered peer that lies
+/// about it is believed. The same post refused live is stored as history
+/// "received" before the revocation; the receipt is kept, so the node that
+/// stored it passes the lie on as its own.
+#[test]
+fn a_receipt_a_chartered_peer_lies_about_is_believed() {
+    let (mut fed, n, _) = setup();
+    let dr = key("dr-revoked");
+    let att = fed.attestation(&dr, "dr-revoked", &["cardiology"], "GB");
+    fed.accept(&att);
+    assert!(put(&n, &fed, std::slice::from_ref(&att))[0].is_stored());
+    let before = fed.tick();
+    let verifier = fed.verifier().clone();
+    let revocation = fed.sign(
+        &verifier,
+        Body::Revocation(curbside_protocol::Revocation {
+            target: att.id(),
+            reason: "suspended".into(),
+            effective_at: fed.now(),
+        }),
+    );
+    fed.accept(&revocation);
+    assert!(put(&n, &fed, std::slice::from_ref(&revocation))[0].is_stored());
+    fed.advance(60_000);
+    let backdated = fed.sign_at(
+        &dr,
+        before,
+        Body::Post(curbside_protocol::Post {
+            hub: "general".parse().unwrap(),
+            title: "Dated back".into(),
+            body: "Posted after the revocation.".into(),
+        }),
+    );
+    let config = IngestConfig::default();
+    let live = vec![Incoming::live(backdated.clone(), fed.now())];
+    let outcomes = ingest(&n.store, &config, live, fed.now()).unwrap();
+    assert!(
+        matches!(outcomes[0], Outcome::Rejected { code: "attestation_revoked", .. }),
+        "{outcomes:?}"
+    );
+    let lie = vec![Incoming::received(backdated.clone(), Some(before))];
+    let outcomes = ingest(&n.store, &config, lie, fed.now()).unwrap();
+    assert!(matches!(outcomes[0], Outcome::Stored { .. }), "{outcomes:?}");
+    let stored = n.store.get(&backdated.id()).unwrap().unwrap();
+    assert_eq!(stored.received_at(), Some(before), "and vouched for onward as received then");
+}
+
+/// An event held for a dependency is judged as of when it first arrived:
+/// released ten minutes later (past the clock skew), it is not stale.
+#[test]
+fn a_held_event_is_judged_at_its_first_receipt_not_at_its_release() {
+    let (mut fed, n, drs) = setup();
+    let parent = fed.post(&drs[0], "arrives late");
+    let reply = fed.comment(&drs[1], &parent, "arrives first");
+    let config = IngestConfig::default();
+    let received = fed.now();
+    let outcomes =
+        ingest(&n.store, &config, vec![Incoming::live(reply.clone(), received)], received).unwrap();
+    assert!(matches!(outcomes[0], Outcome::Pending { .. }), "{outcomes:?}");
+    fed.advance(10 * 60 * 1000);
+    let outcomes = put(&n, &fed, std::slice::from_ref(&parent));
+    assert!(outcomes[0].is_stored(), "{outcomes:?}");
+    let stored = n.store.get(&reply.id()).unwrap().expect("released and stored");
+    assert_eq!(stored.received_at(), Some(received));
+}

@@ -84,7 +84,8 @@ pub(super) fn witnessed_in_time(
                 findings.push(Finding::new(
                     FindingCode::MisdatedLeaf,
                     format!(
-                        "leaf {index} is dated {dated}, {how} a witness first saw a head covering                          it ({witnessed}, head {} of {} leaves)",
+                        "leaf {index} is dated {dated}, {how} a witness first saw a head covering \
+                         it ({witnessed}, head {} of {} leaves)",
                         head.id.short(),
                         head.size
                     ),
@@ -103,7 +104,8 @@ pub(super) fn witnessed_in_time(
             findings.push(Finding::new(
                 FindingCode::UnwitnessedLeaf,
                 format!(
-                    "leaf {index} is dated {dated}, before the verifier's charter ended ({ended}),                      but {seen}: it may have been made after the charter ended and dated back"
+                    "leaf {index} is dated {dated}, before the verifier's charter ended ({ended}), \
+                     but {seen}: it may have been made after the charter ended and dated back"
                 ),
                 evidence(covering),
             ));

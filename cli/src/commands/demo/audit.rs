@@ -20,7 +20,7 @@ fn curbside() -> anyhow::Result<PathBuf> {
 }
 
 /// Runs `curbside` with `args` under the regulator's own `--home`.
-fn run(home: &Path, args: &[String]) -> anyhow::Result<Output> {
+pub(super) fn run(home: &Path, args: &[String]) -> anyhow::Result<Output> {
     Command::new(curbside()?)
         .arg("--home")
         .arg(home)
@@ -31,7 +31,7 @@ fn run(home: &Path, args: &[String]) -> anyhow::Result<Output> {
 }
 
 /// The one JSON object a `--json` run printed.
-fn json_of(output: &Output) -> anyhow::Result<Value> {
+pub(super) fn json_of(output: &Output) -> anyhow::Result<Value> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(stdout.trim()).with_context(|| {
         format!(

@@ -134,6 +134,7 @@ pub(crate) fn charter(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         charters.push(event.id());
     }
     demo.made.extend(&charters);
+    demo.charters.clone_from(&charters);
     log.check("each node stored the charter the root signed for it", Ok(String::new()))?;
 
     log.say(

@@ -22,6 +22,7 @@ mod nodes;
 mod outage;
 mod reads;
 mod report;
+mod struck_off;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -75,6 +76,12 @@ pub(crate) const STEPS: &[Step] = &[
         run: outage::outage,
     },
     Step { key: "audit", title: "A regulator audits both hospitals' logs", run: audit::audit },
+    Step {
+        key: "struck_off",
+        title: "A hospital struck off dates an attestation back; the nodes refuse it and the \
+                regulator names it",
+        run: struck_off::struck_off,
+    },
 ];
 
 /// Set on Ctrl-C (or SIGTERM): every wait gives up, the demo cleans up.
@@ -159,6 +166,8 @@ pub(crate) struct Demo {
     /// Every event the nodes stored, in the order the demo made them: the
     /// set every node must end with.
     pub(crate) made: Vec<EventId>,
+    /// Each node's charter, by site.
+    pub(crate) charters: Vec<EventId>,
     pub(crate) case: Option<EventId>,
     pub(crate) poll: Option<(EventId, Poll)>,
     /// The counted ballots, for the reference tally.
@@ -186,6 +195,7 @@ impl Demo {
             nodes: Vec::new(),
             physicians,
             made: Vec::new(),
+            charters: Vec::new(),
             case: None,
             poll: None,
             ballots: Vec::new(),

@@ -48,8 +48,12 @@ gossip_author_burst = 120               # CURBSIDE_GOSSIP_AUTHOR_BURST
 max_pending = 10000               # CURBSIDE_MAX_PENDING
 pending_max_age_secs = 900        # CURBSIDE_PENDING_MAX_AGE_SECS
 
-# How long a physician's read session lasts.
+# How long a physician's read session lasts, and how many live sessions one
+# physician's key may hold (one per device or program, with room to spare):
+# opening one more ends the key's oldest. A key may also open at most this
+# many within 2 minutes; more are refused with rate_limited.
 session_hours = 12                # CURBSIDE_SESSION_HOURS
+sessions_per_physician = 16       # CURBSIDE_SESSIONS_PER_PHYSICIAN
 
 # Verifiers' audit logs: how many other institutions must cosign a tree
 # head for this node to call it settled (`curbside node status`).
@@ -78,6 +82,7 @@ struct RawConfig {
     max_pending: Option<u64>,
     pending_max_age_secs: Option<u64>,
     session_hours: Option<u64>,
+    sessions_per_physician: Option<u64>,
     listen: Option<Vec<String>>,
     bootstrap: Option<Vec<String>>,
     mdns: Option<bool>,
@@ -133,6 +138,8 @@ pub struct NodeConfig {
     pub ingest: IngestConfig,
     /// Session lifetime in milliseconds.
     pub session_ms: u64,
+    /// Live sessions one physician's key may hold.
+    pub sessions_per_key: usize,
     /// Peer-to-peer settings; `None` when the node runs alone.
     pub net: Option<NetConfig>,
     /// Cosignatures by other institutions that settle a tree head.
@@ -314,6 +321,16 @@ impl NodeConfig {
                 problem: "use 1 to 720 hours".into(),
             });
         }
+        let (per_key_name, per_key) =
+            number("sessions_per_physician", raw.sessions_per_physician, "sessions")?;
+        let sessions_per_key = per_key.unwrap_or(crate::api::DEFAULT_SESSIONS_PER_KEY as u64);
+        if !(1..=1_000).contains(&sessions_per_key) {
+            return Err(ConfigError::Value {
+                key: per_key_name,
+                value: sessions_per_key.to_string(),
+                problem: "use 1 to 1000 sessions".into(),
+            });
+        }
         let store = store_config(&raw)?;
         let author_limit = author_limit(&raw)?;
         let net = net_config(&raw, flags)?;
@@ -340,6 +357,7 @@ impl NodeConfig {
             log_format,
             ingest,
             session_ms: session_hours * 3_600_000,
+            sessions_per_key: sessions_per_key as usize,
         })
     }
 }
@@ -494,6 +512,7 @@ mod tests {
         assert_eq!(c.api, crate::default_api_addr());
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.session_ms, 12 * 3_600_000);
+        assert_eq!(c.sessions_per_key, crate::api::DEFAULT_SESSIONS_PER_KEY);
         assert_eq!(c.store, StoreConfig::default());
     }
 

@@ -165,6 +165,7 @@ pub async fn run_observed(
         admin_token: dir.admin_token().to_string(),
         metrics,
         session_ms: config.session_ms,
+        sessions_per_key: config.sessions_per_key,
         net: net.as_ref().map(|(handle, _)| handle.clone()),
         audit_quorum: config.audit_quorum,
         author_limit: config.author_limit,

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use curbside_protocol::testkit::key;
 use curbside_tests::{Network, TestNode};
 use serde_json::Value;
 
@@ -58,4 +59,75 @@ fn every_error_over_http_is_json_with_a_code() {
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     }
     assert_eq!(call(&node, "GET", "/v1/hubs/general/feed?limit=5").0, 200);
+}
+
+fn code(body: &Value) -> &str {
+    body["code"].as_str().unwrap_or_default()
+}
+
+/// A physician's key holds at most `sessions_per_physician` sessions, and
+/// opening more within a challenge's lifetime is refused `rate_limited`
+/// (before, one physician opened 182,000 in 80 s); other physicians are
+/// not affected.
+#[test]
+fn a_physician_opens_a_bounded_number_of_sessions() {
+    let net = Network::new();
+    let node = TestNode::start_tweaked(&net, |c| c.sessions_per_key = 3);
+    let dr = key("dr-many-sessions");
+    let other = key("dr-one-session");
+    node.attest(&net, &dr, "dr-many", &["oncology"], "GB");
+    node.attest(&net, &other, "dr-one", &["oncology"], "GB");
+    let tokens: Vec<String> = (0..3).map(|_| node.session(&net, &dr).unwrap()).collect();
+    let (status, body) = node.session(&net, &dr).unwrap_err();
+    assert_eq!((status, code(&body)), (429, "rate_limited"), "{body}");
+    for token in &tokens {
+        assert_eq!(node.get("/v1/hubs", Some(token)).0, 200);
+    }
+    let token = node.session(&net, &other).unwrap();
+    assert_eq!(node.get("/v1/hubs", Some(&token)).0, 200);
+}
+
+/// Challenges cost the node no memory: a stranger asking for more than
+/// the old table held (10,000) for random keys does not push out the
+/// challenge a physician is answering, and a challenge opens one session.
+#[test]
+fn a_flood_of_challenges_does_not_push_out_a_physicians_challenge() {
+    let net = Network::new();
+    let node = TestNode::start(&net);
+    let dr = key("dr-challenged");
+    node.attest(&net, &dr, "dr-challenged", &["oncology"], "GB");
+    let (status, body) =
+        node.post("/v1/session/challenge", &serde_json::json!({ "key": dr.public() }), None);
+    assert_eq!(status, 200, "{body}");
+    let challenge_hex = body["challenge"].as_str().unwrap().to_string();
+
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let node = &node;
+            s.spawn(move || {
+                for i in 0..2_550 {
+                    let stranger = key(&format!("stranger-{t}-{i}")).public();
+                    let (status, _) = node.post(
+                        "/v1/session/challenge",
+                        &serde_json::json!({ "key": stranger }),
+                        None,
+                    );
+                    assert_eq!(status, 200);
+                }
+            });
+        }
+    });
+
+    let mut challenge = [0u8; 32];
+    for (i, byte) in challenge.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&challenge_hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let signature = dr.sign(&curbside_node::api::session_message(&net.id(), &challenge));
+    let answer = serde_json::json!({
+        "key": dr.public(), "challenge": challenge_hex, "signature": signature,
+    });
+    let (status, body) = node.post("/v1/session", &answer, None);
+    assert_eq!(status, 200, "the physician's challenge was pushed out: {body}");
+    let (status, body) = node.post("/v1/session", &answer, None);
+    assert_eq!((status, code(&body)), (401, "bad_challenge"), "a challenge opens one session");
 }

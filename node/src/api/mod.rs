@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod metrics;
 mod reads;
+mod sessions;
 mod views;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use curbside_protocol::SecretKey;
 pub use crate::metrics::Metrics;
 pub use auth::{SESSION_DOMAIN, session_message};
 pub(crate) use error::ApiError;
+pub use sessions::DEFAULT_SESSIONS_PER_KEY;
 
 use crate::ingest::Ingester;
 use crate::store::Store;
@@ -45,6 +47,8 @@ pub struct Shared {
     pub(crate) sessions: auth::SharedSessions,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) session_ms: u64,
+    /// Live sessions a physician's key may hold (and open within 2 minutes).
+    pub(crate) sessions_per_key: usize,
     pub(crate) net: Option<crate::net::NetHandle>,
     pub(crate) audit_quorum: usize,
     /// What each physician has submitted lately.
@@ -84,6 +88,8 @@ pub struct ApiParts {
     pub metrics: Arc<Metrics>,
     /// Session lifetime in milliseconds.
     pub session_ms: u64,
+    /// Live sessions one physician's key may hold.
+    pub sessions_per_key: usize,
     /// The network, if the node takes part in one.
     pub net: Option<crate::net::NetHandle>,
     /// Cosignatures that settle a tree head.
@@ -107,7 +113,8 @@ impl Shared {
             issuer: parts.issuer,
             key: parts.key,
             admin_token: parts.admin_token,
-            sessions: Default::default(),
+            sessions: std::sync::Mutex::new(sessions::Sessions::new(parts.sessions_per_key)),
+            sessions_per_key: parts.sessions_per_key,
             metrics: parts.metrics,
             session_ms: parts.session_ms,
             net: parts.net,

@@ -20,6 +20,26 @@ pub const DEFAULT_NODE_TOML: &str = r#"# Curbside node configuration. Flags and 
 api = "127.0.0.1:7420"            # CURBSIDE_API, --api
 allow_public_api = false          # CURBSIDE_ALLOW_PUBLIC_API, --allow-public-api
 
+# How the API holds connections. At most api_max_connections at once (and
+# never more than half the open-file limit, which the node raises to its
+# hard limit at start); when all are taken, the connection that has kept
+# the node waiting longest on its client (idle, or sending slowly) is
+# closed to make room. At most api_connections_per_address from one address
+# (an IPv4 address or an IPv6 /64); more are answered 429
+# too_many_connections. Addresses in api_proxies are exempt: a reverse proxy
+# carries many physicians' requests on its connections (loopback by
+# default: on 127.0.0.1 every caller is this machine or its proxy; add your
+# proxy's address if it runs elsewhere, and limit clients per address there).
+# A connection waiting for a request is closed after api_idle_timeout_secs
+# (keep it above your proxy's upstream keep-alive timeout); a request whose
+# headers and body take longer than api_request_timeout_secs from its first
+# byte, or an answer the client does not read for as long, closes it.
+api_max_connections = 1024        # CURBSIDE_API_MAX_CONNECTIONS
+api_connections_per_address = 64  # CURBSIDE_API_CONNECTIONS_PER_ADDRESS
+api_proxies = ["127.0.0.1", "::1"]  # CURBSIDE_API_PROXIES (comma-separated)
+api_idle_timeout_secs = 75        # CURBSIDE_API_IDLE_TIMEOUT_SECS
+api_request_timeout_secs = 30     # CURBSIDE_API_REQUEST_TIMEOUT_SECS
+
 # Logs: "text" for people, "json" for log collectors. Filter with RUST_LOG.
 log_format = "text"               # CURBSIDE_LOG_FORMAT, --log-format
 
@@ -78,6 +98,11 @@ pub const DEFAULT_LISTEN_LINE: &str = r#"listen = ["/ip4/0.0.0.0/tcp/7421", "/ip
 struct RawConfig {
     api: Option<String>,
     allow_public_api: Option<bool>,
+    api_max_connections: Option<u64>,
+    api_connections_per_address: Option<u64>,
+    api_proxies: Option<Vec<String>>,
+    api_idle_timeout_secs: Option<u64>,
+    api_request_timeout_secs: Option<u64>,
     log_format: Option<String>,
     max_pending: Option<u64>,
     pending_max_age_secs: Option<u64>,
@@ -132,6 +157,8 @@ pub struct NodeConfig {
     pub api: SocketAddr,
     /// Whether a non-loopback API address was explicitly allowed.
     pub allow_public_api: bool,
+    /// How the API's server holds connections.
+    pub http: crate::api::HttpLimits,
     /// Log format.
     pub log_format: LogFormat,
     /// The ingest path's limits.
@@ -331,6 +358,7 @@ impl NodeConfig {
                 problem: "use 1 to 1000 sessions".into(),
             });
         }
+        let http = http_limits(&raw)?;
         let store = store_config(&raw)?;
         let author_limit = author_limit(&raw)?;
         let net = net_config(&raw, flags)?;
@@ -354,6 +382,7 @@ impl NodeConfig {
             data: data.to_path_buf(),
             api,
             allow_public_api,
+            http,
             log_format,
             ingest,
             session_ms: session_hours * 3_600_000,
@@ -394,6 +423,61 @@ fn author_limit(raw: &RawConfig) -> Result<AuthorLimit, ConfigError> {
     // In range, so it fits.
     let per_minute = u32::try_from(per_minute).unwrap_or(defaults.per_minute);
     Ok(AuthorLimit { per_minute, burst })
+}
+
+fn http_limits(raw: &RawConfig) -> Result<crate::api::HttpLimits, ConfigError> {
+    let defaults = crate::api::HttpLimits::default();
+    let bounded =
+        |name: &str, file: Option<u64>, unit: &str, range: std::ops::RangeInclusive<u64>| {
+            match number(name, file, unit)? {
+                (_, None) => Ok(None),
+                (_, Some(n)) if range.contains(&n) => Ok(Some(n)),
+                (key, Some(n)) => Err(ConfigError::Value {
+                    key,
+                    value: n.to_string(),
+                    problem: format!("use {} to {} {unit}", range.start(), range.end()),
+                }),
+            }
+        };
+    let max =
+        bounded("api_max_connections", raw.api_max_connections, "connections", 1..=1_000_000)?;
+    let per_address = bounded(
+        "api_connections_per_address",
+        raw.api_connections_per_address,
+        "connections",
+        1..=1_000_000,
+    )?;
+    let idle = bounded("api_idle_timeout_secs", raw.api_idle_timeout_secs, "seconds", 1..=3_600)?;
+    let request =
+        bounded("api_request_timeout_secs", raw.api_request_timeout_secs, "seconds", 1..=3_600)?;
+    let (source, proxies) = match env("CURBSIDE_API_PROXIES") {
+        Some(v) => (
+            "CURBSIDE_API_PROXIES".to_string(),
+            Some(v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+        ),
+        None => ("node.toml api_proxies".to_string(), raw.api_proxies.clone()),
+    };
+    let proxies = match proxies {
+        None => defaults.proxies,
+        Some(list) => list
+            .into_iter()
+            .map(|text: String| {
+                text.parse().map_err(|_| ConfigError::Value {
+                    key: source.clone(),
+                    value: text.clone(),
+                    problem: "not an IP address such as 127.0.0.1 or ::1".into(),
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let secs = std::time::Duration::from_secs;
+    Ok(crate::api::HttpLimits {
+        max_connections: max.map_or(defaults.max_connections, |n| n as usize),
+        per_address: per_address.map_or(defaults.per_address, |n| n as usize),
+        proxies,
+        idle_timeout: idle.map_or(defaults.idle_timeout, secs),
+        request_timeout: request.map_or(defaults.request_timeout, secs),
+    })
 }
 
 /// Most and fewest MiB of page cache: below 16 sled thrashes on its own
@@ -514,6 +598,30 @@ mod tests {
         assert_eq!(c.session_ms, 12 * 3_600_000);
         assert_eq!(c.sessions_per_key, crate::api::DEFAULT_SESSIONS_PER_KEY);
         assert_eq!(c.store, StoreConfig::default());
+        assert_eq!(c.http, crate::api::HttpLimits::default());
+    }
+
+    #[test]
+    fn the_api_connection_limits_come_from_the_file_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "api_max_connections = 10\napi_connections_per_address = 2\n\
+             api_proxies = [\"10.0.0.5\"]\napi_idle_timeout_secs = 5\n\
+             api_request_timeout_secs = 3\n",
+        )
+        .unwrap();
+        let http = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().http;
+        assert_eq!((http.max_connections, http.per_address), (10, 2));
+        assert_eq!(http.proxies, vec!["10.0.0.5".parse::<std::net::IpAddr>().unwrap()]);
+        assert_eq!(http.idle_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(http.request_timeout, std::time::Duration::from_secs(3));
+        std::fs::write(dir.path().join("node.toml"), "api_proxies = [\"proxy\"]\n").unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("api_proxies") && err.contains("not an IP address"), "{err}");
+        std::fs::write(dir.path().join("node.toml"), "api_idle_timeout_secs = 0\n").unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("api_idle_timeout_secs") && err.contains("1 to 3600"), "{err}");
     }
 
     #[test]

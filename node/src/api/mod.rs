@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod metrics;
 mod reads;
+mod server;
 mod sessions;
 mod views;
 
@@ -24,6 +25,7 @@ use curbside_protocol::SecretKey;
 pub use crate::metrics::Metrics;
 pub use auth::{SESSION_DOMAIN, session_message};
 pub(crate) use error::ApiError;
+pub use server::{HttpLimits, raise_open_file_limit, serve};
 pub use sessions::DEFAULT_SESSIONS_PER_KEY;
 
 use crate::ingest::Ingester;

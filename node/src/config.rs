@@ -63,6 +63,13 @@ peer_gossip_burst = 1000                # CURBSIDE_PEER_GOSSIP_BURST
 # carries them), so one physician's flood is not relayed at full speed.
 gossip_author_events_per_minute = 240   # CURBSIDE_GOSSIP_AUTHOR_EVENTS_PER_MINUTE
 gossip_author_burst = 120               # CURBSIDE_GOSSIP_AUTHOR_BURST
+# Inbound connections from one address (an IPv4 address or an IPv6 /64):
+# handshakes under way at once (5 s each at most), and connections held.
+# Silent sockets from one address then take only that address's share, not
+# every other node's way in. Raise the second if many chartered nodes
+# reach this one from behind one address.
+peer_pending_per_address = 8            # CURBSIDE_PEER_PENDING_PER_ADDRESS
+peer_connections_per_address = 32       # CURBSIDE_PEER_CONNECTIONS_PER_ADDRESS
 
 # Events waiting for a dependency (a parent, an author's attestation).
 max_pending = 10000               # CURBSIDE_MAX_PENDING
@@ -116,6 +123,8 @@ struct RawConfig {
     peer_gossip_burst: Option<u32>,
     gossip_author_events_per_minute: Option<u32>,
     gossip_author_burst: Option<u32>,
+    peer_pending_per_address: Option<u32>,
+    peer_connections_per_address: Option<u32>,
     audit_quorum: Option<usize>,
     store_cache_mb: Option<u64>,
     author_events_per_minute: Option<u32>,
@@ -580,6 +589,16 @@ fn net_config(raw: &RawConfig, flags: &Overrides) -> Result<Option<NetConfig>, C
             raw.gossip_author_burst,
             defaults.gossip_author_burst,
         )?,
+        pending_per_address: bounded(
+            "peer_pending_per_address",
+            raw.peer_pending_per_address,
+            defaults.pending_per_address as u32,
+        )? as usize,
+        connections_per_address: bounded(
+            "peer_connections_per_address",
+            raw.peer_connections_per_address,
+            defaults.connections_per_address as u32,
+        )? as usize,
         ..defaults
     }))
 }
@@ -725,6 +744,14 @@ mod tests {
         let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
         assert_eq!((net.gossip_per_second, net.gossip_burst), (20, 40));
         assert_eq!((net.gossip_author_per_minute, net.gossip_author_burst), (30, 5));
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "listen = [\"/ip4/127.0.0.1/tcp/0\"]\n\
+             peer_pending_per_address = 2\npeer_connections_per_address = 3\n",
+        )
+        .unwrap();
+        let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+        assert_eq!((net.pending_per_address, net.connections_per_address), (2, 3));
         std::fs::write(
             dir.path().join("node.toml"),
             "listen = [\"/ip4/127.0.0.1/tcp/0\"]\npeer_gossip_burst = 0\n",

@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod net;
 mod ratelimit;
+mod source;
 pub mod store;
 pub mod sync;
 

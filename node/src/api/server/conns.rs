@@ -11,11 +11,13 @@
 //! never the one that has waited longest; idle and slow sockets are.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
+
+use crate::source::Source;
 
 /// What a connection is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,26 +148,6 @@ pub(super) struct Timeouts {
     /// From a request's first byte to its last; and a write the client
     /// does not read.
     pub(super) request: Duration,
-}
-
-/// The address a cap counts by: an IPv4 address, or an IPv6 /64 (one
-/// subscriber's network: anyone with one has 2^64 addresses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Source(IpAddr);
-
-impl Source {
-    pub(crate) fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Source(IpAddr::V4(v4)),
-                None => {
-                    let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                    Source(IpAddr::V6(Ipv6Addr::from(bits)))
-                }
-            },
-            v4 => Source(v4),
-        }
-    }
 }
 
 /// Why a connection was not taken.
@@ -306,14 +288,6 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
-    }
-
-    #[test]
-    fn sources_are_addresses_and_ipv6_slash_64s() {
-        assert_eq!(Source::of(ip("2001:db8::1")), Source::of(ip("2001:db8::ffff:1")));
-        assert_ne!(Source::of(ip("2001:db8::1")), Source::of(ip("2001:db8:0:1::1")));
-        assert_eq!(Source::of(ip("::ffff:10.0.0.1")), Source::of(ip("10.0.0.1")));
-        assert_ne!(Source::of(ip("10.0.0.1")), Source::of(ip("10.0.0.2")));
     }
 
     #[test]

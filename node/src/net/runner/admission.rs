@@ -64,6 +64,8 @@ impl Runner {
         }
         peer.state = State::Welcoming;
         let admits_us = peer.admits_us;
+        // Its charter is seen: kademlia answers it from now on.
+        self.swarm.behaviour_mut().kad.open(peer_id);
         self.tell_admitted(peer_id);
         if admits_us {
             self.mesh(peer_id);

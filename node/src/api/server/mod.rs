@@ -28,7 +28,7 @@ mod conns;
 mod io;
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -137,10 +137,32 @@ fn connection_cap(configured: usize) -> usize {
     }
 }
 
+/// Where connections come from: a TCP listener, or a test's stand-in.
+pub(crate) trait Accept {
+    /// The next connection and its peer's address.
+    fn next(&mut self) -> impl Future<Output = std::io::Result<(TcpStream, SocketAddr)>> + Send;
+}
+
+impl Accept for TcpListener {
+    fn next(&mut self) -> impl Future<Output = std::io::Result<(TcpStream, SocketAddr)>> + Send {
+        self.accept()
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets the
 /// handlers at work finish and returns once every connection is closed.
 pub async fn serve(
     listener: TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_from(listener, app, limits, shutdown).await
+}
+
+/// [`serve`] with connections from `listener`.
+pub(crate) async fn serve_from(
+    mut listener: impl Accept,
     app: Router,
     limits: HttpLimits,
     shutdown: impl Future<Output = ()>,
@@ -157,7 +179,7 @@ pub async fn serve(
         let accepted = tokio::select! {
             _ = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-            accepted = listener.accept() => accepted,
+            accepted = listener.next() => accepted,
         };
         match accepted {
             Ok((stream, peer)) => {
@@ -300,4 +322,36 @@ fn refuse(mut stream: TcpStream, refusal: Refusal, refusing: &Arc<Semaphore>, me
         })
         .await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A listener out of descriptors: every accept fails with `EMFILE`.
+    struct OutOfFiles(Arc<AtomicUsize>);
+
+    impl Accept for OutOfFiles {
+        fn next(
+            &mut self,
+        ) -> impl Future<Output = std::io::Result<(TcpStream, SocketAddr)>> + Send {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            std::future::ready(Err(std::io::Error::from_raw_os_error(24)))
+        }
+    }
+
+    #[tokio::test]
+    async fn out_of_descriptors_the_loop_backs_off_and_keeps_serving() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let shutdown = tokio::time::sleep(Duration::from_millis(500));
+        let served =
+            serve_from(OutOfFiles(calls.clone()), Router::new(), HttpLimits::default(), shutdown);
+        assert!(served.await.is_ok(), "EMFILE does not end the server");
+        // 10 + 20 + 40 + 80 + 160 ms of backoff fit in 500 ms: about six
+        // tries, where a loop that retried at once would make millions.
+        let calls = calls.load(Ordering::Relaxed);
+        assert!((3..=10).contains(&calls), "{calls} accepts in 500 ms");
+    }
 }

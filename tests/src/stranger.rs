@@ -97,3 +97,51 @@ pub fn find_nodes(
         found
     })
 }
+
+/// A libp2p node with a key no charter names, connected to `target` (with
+/// `/p2p/`) and saying nothing, until dropped.
+#[derive(Debug)]
+pub struct SilentPeer {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentPeer {
+    /// Connects as a fresh key.
+    pub fn connect(target: &str) -> Self {
+        let target: Multiaddr = target.parse().unwrap();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+                    .with_tokio()
+                    .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+                    .unwrap()
+                    .with_behaviour(|_| libp2p::swarm::dummy::Behaviour)
+                    .unwrap()
+                    .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+                    .build();
+                swarm.dial(target).unwrap();
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => break,
+                        _ = swarm.select_next_some() => {}
+                    }
+                }
+            });
+        });
+        Self { stop: Some(stop), thread: Some(thread) }
+    }
+}
+
+impl Drop for SilentPeer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

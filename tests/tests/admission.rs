@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use curbside_protocol::testkit::key;
-use curbside_tests::stranger::{connect_from, find_nodes, tcp_addr};
+use curbside_tests::stranger::{SilentPeer, connect_from, find_nodes, tcp_addr};
 use curbside_tests::{Network, TestNode, wait_until};
 use libp2p::{PeerId, identity};
 
@@ -98,4 +98,40 @@ fn a_peer_without_a_charter_gets_no_peers_from_find_node() {
         found = find_nodes(&member, &protocol, &a.p2p_addr(), 1);
         found.contains(&b_id)
     });
+}
+
+/// Peers without a charter hold at most `max_unadmitted` connections at
+/// once: of four strangers, two are disconnected at once, and a chartered
+/// node is admitted while the other two wait out their admission timeout.
+/// Before, strangers with fresh keys could take every connection.
+#[test]
+fn strangers_without_a_charter_hold_a_bounded_share_of_connections() {
+    let net = Network::new();
+    let a = TestNode::start_unchartered(&[], &net, |c| {
+        if let Some(n) = c.net.as_mut() {
+            n.max_unadmitted = 2;
+        }
+    });
+    assert_eq!(a.submit(&[net.charter(&a.key, &["GB"])]).0, 200);
+    let unadmitted = |node: &TestNode| {
+        node.network()["peers"]
+            .as_array()
+            .map_or(0, |peers| peers.iter().filter(|p| p["admitted"] == false).count())
+    };
+    let strangers: Vec<SilentPeer> = (0..4).map(|_| SilentPeer::connect(&a.p2p_addr())).collect();
+    wait_until(LIMIT, "strangers connected", || unadmitted(&a) >= 2);
+    for _ in 0..20 {
+        assert!(unadmitted(&a) <= 2, "{}", a.network());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A node whose charter A holds is admitted on connection: strangers
+    // never take its place.
+    let b = TestNode::start_peer(&net, &[], &[]);
+    assert_eq!(a.submit(&[net.charter(&b.key, &[])]).0, 200);
+    b.dial(&a.p2p_addr());
+    wait_until(LIMIT, "the chartered node admitted both ways", || {
+        a.admitted_peers() == 1 && b.admitted_peers() == 1
+    });
+    assert!(unadmitted(&a) <= 2, "{}", a.network());
+    drop(strangers);
 }

@@ -104,6 +104,13 @@ pub struct NetConfig {
     pub pending_per_address: usize,
     /// Most established inbound connections from one address.
     pub connections_per_address: usize,
+    /// Most connected peers whose charter this node has not seen yet. A
+    /// peer id costs nothing, so strangers could otherwise take every
+    /// connection for `admission_timeout` at a time; past it a new such
+    /// peer is disconnected at once (not blocked: it may be an honest node
+    /// whose charter will reach this one), and peers whose charter is
+    /// known keep the rest of `max_connections`.
+    pub max_unadmitted: usize,
     /// How long a connection's handshake (noise and yamux, or QUIC's) may
     /// take.
     pub handshake_timeout: Duration,
@@ -132,6 +139,8 @@ impl Default for NetConfig {
             gossip_author_burst: 120,
             max_connections: 128,
             max_pending: 256,
+            // Half of max_connections.
+            max_unadmitted: 64,
             pending_per_address: 8,
             // Room for an institution's few nodes behind one address, and
             // for a test federation on 127.0.0.1 (16 nodes, 2 connections

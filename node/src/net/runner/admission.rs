@@ -12,6 +12,15 @@ impl Runner {
             return;
         };
         let verdict = admission(&self.parts.store, &key, (self.parts.clock)());
+        if matches!(verdict, Admission::Unknown) {
+            let unadmitted =
+                self.peers.values().filter(|p| matches!(p.state, State::Checking { .. })).count();
+            if unadmitted >= self.config.max_unadmitted {
+                tracing::debug!(peer = %peer_id, unadmitted, "too many peers without a charter; disconnected");
+                let _ = self.swarm.disconnect_peer_id(peer_id);
+                return;
+            }
+        }
         self.peers.insert(
             peer_id,
             Peer {

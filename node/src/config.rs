@@ -20,6 +20,26 @@ pub const DEFAULT_NODE_TOML: &str = r#"# Curbside node configuration. Flags and 
 api = "127.0.0.1:7420"            # CURBSIDE_API, --api
 allow_public_api = false          # CURBSIDE_ALLOW_PUBLIC_API, --allow-public-api
 
+# How the API holds connections. At most api_max_connections at once (and
+# never more than half the open-file limit, which the node raises to its
+# hard limit at start); when all are taken, the connection that has kept
+# the node waiting longest on its client (idle, or sending slowly) is
+# closed to make room. At most api_connections_per_address from one address
+# (an IPv4 address or an IPv6 /64); more are answered 429
+# too_many_connections. Addresses in api_proxies are exempt: a reverse proxy
+# carries many physicians' requests on its connections (loopback by
+# default: on 127.0.0.1 every caller is this machine or its proxy; add your
+# proxy's address if it runs elsewhere, and limit clients per address there).
+# A connection waiting for a request is closed after api_idle_timeout_secs
+# (keep it above your proxy's upstream keep-alive timeout); a request whose
+# headers and body take longer than api_request_timeout_secs from its first
+# byte, or an answer the client does not read for as long, closes it.
+api_max_connections = 1024        # CURBSIDE_API_MAX_CONNECTIONS
+api_connections_per_address = 64  # CURBSIDE_API_CONNECTIONS_PER_ADDRESS
+api_proxies = ["127.0.0.1", "::1"]  # CURBSIDE_API_PROXIES (comma-separated)
+api_idle_timeout_secs = 75        # CURBSIDE_API_IDLE_TIMEOUT_SECS
+api_request_timeout_secs = 30     # CURBSIDE_API_REQUEST_TIMEOUT_SECS
+
 # Logs: "text" for people, "json" for log collectors. Filter with RUST_LOG.
 log_format = "text"               # CURBSIDE_LOG_FORMAT, --log-format
 
@@ -43,13 +63,24 @@ peer_gossip_burst = 1000                # CURBSIDE_PEER_GOSSIP_BURST
 # carries them), so one physician's flood is not relayed at full speed.
 gossip_author_events_per_minute = 240   # CURBSIDE_GOSSIP_AUTHOR_EVENTS_PER_MINUTE
 gossip_author_burst = 120               # CURBSIDE_GOSSIP_AUTHOR_BURST
+# Inbound connections from one address (an IPv4 address or an IPv6 /64):
+# handshakes under way at once (5 s each at most), and connections held.
+# Silent sockets from one address then take only that address's share, not
+# every other node's way in. Raise the second if many chartered nodes
+# reach this one from behind one address.
+peer_pending_per_address = 8            # CURBSIDE_PEER_PENDING_PER_ADDRESS
+peer_connections_per_address = 32       # CURBSIDE_PEER_CONNECTIONS_PER_ADDRESS
 
 # Events waiting for a dependency (a parent, an author's attestation).
 max_pending = 10000               # CURBSIDE_MAX_PENDING
 pending_max_age_secs = 900        # CURBSIDE_PENDING_MAX_AGE_SECS
 
-# How long a physician's read session lasts.
+# How long a physician's read session lasts, and how many live sessions one
+# physician's key may hold (one per device or program, with room to spare):
+# opening one more ends the key's oldest. A key may also open at most this
+# many within 2 minutes; more are refused with rate_limited.
 session_hours = 12                # CURBSIDE_SESSION_HOURS
+sessions_per_physician = 16       # CURBSIDE_SESSIONS_PER_PHYSICIAN
 
 # Verifiers' audit logs: how many other institutions must cosign a tree
 # head for this node to call it settled (`curbside node status`).
@@ -74,10 +105,16 @@ pub const DEFAULT_LISTEN_LINE: &str = r#"listen = ["/ip4/0.0.0.0/tcp/7421", "/ip
 struct RawConfig {
     api: Option<String>,
     allow_public_api: Option<bool>,
+    api_max_connections: Option<u64>,
+    api_connections_per_address: Option<u64>,
+    api_proxies: Option<Vec<String>>,
+    api_idle_timeout_secs: Option<u64>,
+    api_request_timeout_secs: Option<u64>,
     log_format: Option<String>,
     max_pending: Option<u64>,
     pending_max_age_secs: Option<u64>,
     session_hours: Option<u64>,
+    sessions_per_physician: Option<u64>,
     listen: Option<Vec<String>>,
     bootstrap: Option<Vec<String>>,
     mdns: Option<bool>,
@@ -86,6 +123,8 @@ struct RawConfig {
     peer_gossip_burst: Option<u32>,
     gossip_author_events_per_minute: Option<u32>,
     gossip_author_burst: Option<u32>,
+    peer_pending_per_address: Option<u32>,
+    peer_connections_per_address: Option<u32>,
     audit_quorum: Option<usize>,
     store_cache_mb: Option<u64>,
     author_events_per_minute: Option<u32>,
@@ -127,12 +166,16 @@ pub struct NodeConfig {
     pub api: SocketAddr,
     /// Whether a non-loopback API address was explicitly allowed.
     pub allow_public_api: bool,
+    /// How the API's server holds connections.
+    pub http: crate::api::HttpLimits,
     /// Log format.
     pub log_format: LogFormat,
     /// The ingest path's limits.
     pub ingest: IngestConfig,
     /// Session lifetime in milliseconds.
     pub session_ms: u64,
+    /// Live sessions one physician's key may hold.
+    pub sessions_per_key: usize,
     /// Peer-to-peer settings; `None` when the node runs alone.
     pub net: Option<NetConfig>,
     /// Cosignatures by other institutions that settle a tree head.
@@ -314,6 +357,17 @@ impl NodeConfig {
                 problem: "use 1 to 720 hours".into(),
             });
         }
+        let (per_key_name, per_key) =
+            number("sessions_per_physician", raw.sessions_per_physician, "sessions")?;
+        let sessions_per_key = per_key.unwrap_or(crate::api::DEFAULT_SESSIONS_PER_KEY as u64);
+        if !(1..=1_000).contains(&sessions_per_key) {
+            return Err(ConfigError::Value {
+                key: per_key_name,
+                value: sessions_per_key.to_string(),
+                problem: "use 1 to 1000 sessions".into(),
+            });
+        }
+        let http = http_limits(&raw)?;
         let store = store_config(&raw)?;
         let author_limit = author_limit(&raw)?;
         let net = net_config(&raw, flags)?;
@@ -337,9 +391,11 @@ impl NodeConfig {
             data: data.to_path_buf(),
             api,
             allow_public_api,
+            http,
             log_format,
             ingest,
             session_ms: session_hours * 3_600_000,
+            sessions_per_key: sessions_per_key as usize,
         })
     }
 }
@@ -376,6 +432,61 @@ fn author_limit(raw: &RawConfig) -> Result<AuthorLimit, ConfigError> {
     // In range, so it fits.
     let per_minute = u32::try_from(per_minute).unwrap_or(defaults.per_minute);
     Ok(AuthorLimit { per_minute, burst })
+}
+
+fn http_limits(raw: &RawConfig) -> Result<crate::api::HttpLimits, ConfigError> {
+    let defaults = crate::api::HttpLimits::default();
+    let bounded =
+        |name: &str, file: Option<u64>, unit: &str, range: std::ops::RangeInclusive<u64>| {
+            match number(name, file, unit)? {
+                (_, None) => Ok(None),
+                (_, Some(n)) if range.contains(&n) => Ok(Some(n)),
+                (key, Some(n)) => Err(ConfigError::Value {
+                    key,
+                    value: n.to_string(),
+                    problem: format!("use {} to {} {unit}", range.start(), range.end()),
+                }),
+            }
+        };
+    let max =
+        bounded("api_max_connections", raw.api_max_connections, "connections", 1..=1_000_000)?;
+    let per_address = bounded(
+        "api_connections_per_address",
+        raw.api_connections_per_address,
+        "connections",
+        1..=1_000_000,
+    )?;
+    let idle = bounded("api_idle_timeout_secs", raw.api_idle_timeout_secs, "seconds", 1..=3_600)?;
+    let request =
+        bounded("api_request_timeout_secs", raw.api_request_timeout_secs, "seconds", 1..=3_600)?;
+    let (source, proxies) = match env("CURBSIDE_API_PROXIES") {
+        Some(v) => (
+            "CURBSIDE_API_PROXIES".to_string(),
+            Some(v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+        ),
+        None => ("node.toml api_proxies".to_string(), raw.api_proxies.clone()),
+    };
+    let proxies = match proxies {
+        None => defaults.proxies,
+        Some(list) => list
+            .into_iter()
+            .map(|text: String| {
+                text.parse().map_err(|_| ConfigError::Value {
+                    key: source.clone(),
+                    value: text.clone(),
+                    problem: "not an IP address such as 127.0.0.1 or ::1".into(),
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let secs = std::time::Duration::from_secs;
+    Ok(crate::api::HttpLimits {
+        max_connections: max.map_or(defaults.max_connections, |n| n as usize),
+        per_address: per_address.map_or(defaults.per_address, |n| n as usize),
+        proxies,
+        idle_timeout: idle.map_or(defaults.idle_timeout, secs),
+        request_timeout: request.map_or(defaults.request_timeout, secs),
+    })
 }
 
 /// Most and fewest MiB of page cache: below 16 sled thrashes on its own
@@ -478,6 +589,16 @@ fn net_config(raw: &RawConfig, flags: &Overrides) -> Result<Option<NetConfig>, C
             raw.gossip_author_burst,
             defaults.gossip_author_burst,
         )?,
+        pending_per_address: bounded(
+            "peer_pending_per_address",
+            raw.peer_pending_per_address,
+            defaults.pending_per_address as u32,
+        )? as usize,
+        connections_per_address: bounded(
+            "peer_connections_per_address",
+            raw.peer_connections_per_address,
+            defaults.connections_per_address as u32,
+        )? as usize,
         ..defaults
     }))
 }
@@ -494,7 +615,32 @@ mod tests {
         assert_eq!(c.api, crate::default_api_addr());
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.session_ms, 12 * 3_600_000);
+        assert_eq!(c.sessions_per_key, crate::api::DEFAULT_SESSIONS_PER_KEY);
         assert_eq!(c.store, StoreConfig::default());
+        assert_eq!(c.http, crate::api::HttpLimits::default());
+    }
+
+    #[test]
+    fn the_api_connection_limits_come_from_the_file_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "api_max_connections = 10\napi_connections_per_address = 2\n\
+             api_proxies = [\"10.0.0.5\"]\napi_idle_timeout_secs = 5\n\
+             api_request_timeout_secs = 3\n",
+        )
+        .unwrap();
+        let http = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().http;
+        assert_eq!((http.max_connections, http.per_address), (10, 2));
+        assert_eq!(http.proxies, vec!["10.0.0.5".parse::<std::net::IpAddr>().unwrap()]);
+        assert_eq!(http.idle_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(http.request_timeout, std::time::Duration::from_secs(3));
+        std::fs::write(dir.path().join("node.toml"), "api_proxies = [\"proxy\"]\n").unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("api_proxies") && err.contains("not an IP address"), "{err}");
+        std::fs::write(dir.path().join("node.toml"), "api_idle_timeout_secs = 0\n").unwrap();
+        let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("api_idle_timeout_secs") && err.contains("1 to 3600"), "{err}");
     }
 
     #[test]
@@ -598,6 +744,14 @@ mod tests {
         let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
         assert_eq!((net.gossip_per_second, net.gossip_burst), (20, 40));
         assert_eq!((net.gossip_author_per_minute, net.gossip_author_burst), (30, 5));
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "listen = [\"/ip4/127.0.0.1/tcp/0\"]\n\
+             peer_pending_per_address = 2\npeer_connections_per_address = 3\n",
+        )
+        .unwrap();
+        let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+        assert_eq!((net.pending_per_address, net.connections_per_address), (2, 3));
         std::fs::write(
             dir.path().join("node.toml"),
             "listen = [\"/ip4/127.0.0.1/tcp/0\"]\npeer_gossip_burst = 0\n",

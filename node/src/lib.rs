@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod net;
 mod ratelimit;
+mod source;
 pub mod store;
 pub mod sync;
 
@@ -95,6 +96,9 @@ pub async fn run_observed(
     observer: Option<ingest::Observer>,
 ) -> Result<(), NodeError> {
     let extra = observer;
+    // Every API connection and every peer is a descriptor; the default
+    // soft limit (often 1,024) is far below what the caps allow.
+    let open_files = api::raise_open_file_limit();
     if let Some(warning) = config.api_warning() {
         tracing::warn!("{warning}");
     }
@@ -165,6 +169,7 @@ pub async fn run_observed(
         admin_token: dir.admin_token().to_string(),
         metrics,
         session_ms: config.session_ms,
+        sessions_per_key: config.sessions_per_key,
         net: net.as_ref().map(|(handle, _)| handle.clone()),
         audit_quorum: config.audit_quorum,
         author_limit: config.author_limit,
@@ -175,10 +180,11 @@ pub async fn run_observed(
         network = %store.network(),
         node = %dir.key().public(),
         events = store.counts().map(|c| c.events).unwrap_or(0),
+        open_files,
         "node serving"
     );
     let pruner = tokio::spawn(prune_pending(store.clone(), config.ingest.pending_max_age_ms));
-    let served = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await;
+    let served = api::serve(listener, api::router(state), config.http.clone(), shutdown).await;
     pruner.abort();
     let _ = pruner.await;
     let _ = stop_witness.send(());

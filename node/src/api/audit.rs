@@ -10,13 +10,13 @@
 //! here.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use curbside_protocol::{EventId, PublicKey, SignedEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Admin;
-use super::{ApiError, AppState};
+use super::{ApiError, ApiPath, ApiQuery, AppState};
 
 /// Most leaves one page holds.
 pub(crate) const MAX_LEAVES_PAGE: u64 = 1000;
@@ -97,7 +97,7 @@ pub(crate) async fn logs(State(state): State<AppState>) -> Result<Json<Value>, A
 /// Every tree head of a verifier held here, each with its cosignatures.
 pub(crate) async fn heads(
     State(state): State<AppState>,
-    Path(verifier): Path<String>,
+    ApiPath(verifier): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let verifier = parse_key(&verifier)?;
     let mut out = Vec::new();
@@ -129,8 +129,8 @@ pub(crate) struct LeavesQuery {
 /// Leaves `start..end` of a verifier's log, with their events.
 pub(crate) async fn leaves(
     State(state): State<AppState>,
-    Path(verifier): Path<String>,
-    Query(q): Query<LeavesQuery>,
+    ApiPath(verifier): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LeavesQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let verifier = parse_key(&verifier)?;
     let size = state.store.log_size(&verifier);
@@ -160,8 +160,8 @@ pub(crate) struct ConsistencyQuery {
 /// The consistency proof between two sizes of a verifier's log.
 pub(crate) async fn consistency(
     State(state): State<AppState>,
-    Path(verifier): Path<String>,
-    Query(q): Query<ConsistencyQuery>,
+    ApiPath(verifier): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let verifier = parse_key(&verifier)?;
     let proof = state
@@ -180,8 +180,8 @@ pub(crate) struct InclusionQuery {
 /// The inclusion proof of a leaf in the first `size` leaves (default: all).
 pub(crate) async fn inclusion(
     State(state): State<AppState>,
-    Path(verifier): Path<String>,
-    Query(q): Query<InclusionQuery>,
+    ApiPath(verifier): ApiPath<String>,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let verifier = parse_key(&verifier)?;
     let leaf = parse_id(&q.leaf)?;
@@ -237,7 +237,7 @@ pub(crate) async fn charters(State(state): State<AppState>) -> Result<Json<Value
 /// cosignature) and the revocations of it; never physicians' content.
 pub(crate) async fn trust_event(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let event = state
@@ -259,7 +259,7 @@ pub(crate) async fn trust_event(
 pub(crate) async fn opening(
     _: Admin,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let opening = state

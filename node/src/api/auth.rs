@@ -1,13 +1,14 @@
 //! Who may read: physicians with a session won by signing a challenge with
 //! an attested key; the institution's admin with its token.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use curbside_protocol::{NetworkId, PublicKey, Signature, Timestamp};
+
+use super::sessions::{OpenError, Sessions, constant_time_eq};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -16,12 +17,6 @@ use super::{ApiError, ApiJson, AppState};
 /// Domain separation for session challenges.
 pub const SESSION_DOMAIN: &[u8] = b"curbside/session/v1";
 
-/// How long a challenge may be answered, in milliseconds.
-const CHALLENGE_MS: u64 = 120_000;
-
-/// Most outstanding challenges (older ones are dropped first).
-const MAX_CHALLENGES: usize = 10_000;
-
 /// What a physician signs to open a session: `SHA-256(domain ‖ network ‖ challenge)`.
 pub fn session_message(network: &NetworkId, challenge: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -29,61 +24,6 @@ pub fn session_message(network: &NetworkId, challenge: &[u8; 32]) -> [u8; 32] {
     h.update(network.as_bytes());
     h.update(challenge);
     h.finalize().into()
-}
-
-/// Challenges and sessions, in memory: a restart signs everyone out.
-#[derive(Debug, Default)]
-pub(crate) struct Sessions {
-    challenges: HashMap<[u8; 32], (PublicKey, Timestamp)>,
-    sessions: HashMap<String, (PublicKey, Timestamp)>,
-}
-
-impl Sessions {
-    fn challenge(&mut self, key: PublicKey, now: Timestamp) -> ([u8; 32], Timestamp) {
-        self.challenges.retain(|_, (_, expires)| *expires > now);
-        if self.challenges.len() >= MAX_CHALLENGES
-            && let Some(oldest) =
-                self.challenges.iter().min_by_key(|(_, (_, e))| *e).map(|(c, _)| *c)
-        {
-            self.challenges.remove(&oldest);
-        }
-        let mut challenge = [0u8; 32];
-        #[allow(clippy::expect_used)]
-        getrandom::fill(&mut challenge)
-            .expect("the operating system's random number generator failed");
-        let expires = now.plus_millis(CHALLENGE_MS);
-        self.challenges.insert(challenge, (key, expires));
-        (challenge, expires)
-    }
-
-    /// Consumes the challenge (single use) if it was issued to `key` and is live.
-    fn redeem(&mut self, key: &PublicKey, challenge: &[u8; 32], now: Timestamp) -> bool {
-        match self.challenges.remove(challenge) {
-            Some((owner, expires)) => owner == *key && expires > now,
-            None => false,
-        }
-    }
-
-    fn open(&mut self, key: PublicKey, now: Timestamp, ttl_ms: u64) -> (String, Timestamp) {
-        self.sessions.retain(|_, (_, expires)| *expires > now);
-        let token = crate::datadir::random_token();
-        let expires = now.plus_millis(ttl_ms);
-        self.sessions.insert(token.clone(), (key, expires));
-        (token, expires)
-    }
-
-    fn end(&mut self, token: &str) {
-        self.sessions.remove(token);
-    }
-
-    fn check(&self, token: &str, now: Timestamp) -> Option<PublicKey> {
-        self.sessions.get(token).filter(|(_, expires)| *expires > now).map(|(key, _)| *key)
-    }
-}
-
-/// Compares secrets in time that does not depend on where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -182,7 +122,7 @@ pub(crate) async fn challenge(
     ApiJson(req): ApiJson<ChallengeRequest>,
 ) -> axum::Json<ChallengeAnswer> {
     let (challenge, expires_at) =
-        state.sessions.lock().unwrap_or_else(|p| p.into_inner()).challenge(req.key, crate::now());
+        state.sessions.lock().unwrap_or_else(|p| p.into_inner()).challenge(&req.key, crate::now());
     axum::Json(ChallengeAnswer { challenge: hex::encode(challenge), expires_at })
 }
 
@@ -225,7 +165,10 @@ pub(crate) async fn open_session(
     let bad = bad_challenge;
     let challenge = req.challenge_bytes().ok_or_else(bad)?;
     let now = crate::now();
-    if !state.sessions.lock().unwrap_or_else(|p| p.into_inner()).redeem(&req.key, &challenge, now) {
+    // Nothing is stored for a caller until the key's own signature and its
+    // attestation have been checked.
+    if !state.sessions.lock().unwrap_or_else(|p| p.into_inner()).genuine(&req.key, &challenge, now)
+    {
         return Err(bad());
     }
     req.key
@@ -239,12 +182,25 @@ pub(crate) async fn open_session(
             format!("{} holds no attestation in force on this network", req.key),
         ));
     }
-    let (token, expires_at) = state.sessions.lock().unwrap_or_else(|p| p.into_inner()).open(
+    let opened = state.sessions.lock().unwrap_or_else(|p| p.into_inner()).open(
         req.key,
+        &challenge,
         now,
         state.session_ms,
     );
-    Ok(axum::Json(SessionAnswer { token, expires_at }))
+    match opened {
+        Ok((token, expires_at)) => Ok(axum::Json(SessionAnswer { token, expires_at })),
+        Err(OpenError::Used) => Err(bad()),
+        Err(OpenError::TooMany) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "{} opened {} sessions in the last 2 minutes, the most this node allows; \
+                 wait a minute or two",
+                req.key, state.sessions_per_key
+            ),
+        )),
+    }
 }
 
 /// Sessions shared by the handlers.

@@ -1,7 +1,7 @@
 //! API errors: `{"code": ..., "message": ...}` with a fitting status.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -74,7 +74,44 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::bad_request(format!("the query string: {}", r.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        if r.status().is_server_error() {
+            // A route and its handler disagree on the path's parameters.
+            return Self::internal(r.body_text());
+        }
+        Self::bad_request(format!("the path: {}", r.body_text()))
+    }
+}
+
 /// The fallback for unknown routes.
 pub(crate) async fn no_route() -> ApiError {
     ApiError::not_found("no such endpoint; see docs/API.md")
+}
+
+/// The answer to a known route asked with a method it does not take.
+pub(crate) async fn wrong_method(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this endpoint does not take {method}; see docs/API.md"),
+    )
+}
+
+/// The answer when a handler panicked: `500 internal`. What the panic
+/// said goes to the log, not to the caller.
+pub(crate) fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "a request handler panicked");
+    ApiError::internal("the node hit a bug answering this request; it is logged").into_response()
 }

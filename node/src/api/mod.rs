@@ -10,18 +10,23 @@ mod error;
 mod events;
 mod metrics;
 mod reads;
+mod server;
+mod sessions;
 mod views;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use curbside_protocol::SecretKey;
 
 pub use crate::metrics::Metrics;
 pub use auth::{SESSION_DOMAIN, session_message};
 pub(crate) use error::ApiError;
+pub use server::{HttpLimits, raise_open_file_limit, serve};
+pub use sessions::DEFAULT_SESSIONS_PER_KEY;
 
 use crate::ingest::Ingester;
 use crate::store::Store;
@@ -44,6 +49,8 @@ pub struct Shared {
     pub(crate) sessions: auth::SharedSessions,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) session_ms: u64,
+    /// Live sessions a physician's key may hold (and open within 2 minutes).
+    pub(crate) sessions_per_key: usize,
     pub(crate) net: Option<crate::net::NetHandle>,
     pub(crate) audit_quorum: usize,
     /// What each physician has submitted lately.
@@ -83,6 +90,8 @@ pub struct ApiParts {
     pub metrics: Arc<Metrics>,
     /// Session lifetime in milliseconds.
     pub session_ms: u64,
+    /// Live sessions one physician's key may hold.
+    pub sessions_per_key: usize,
     /// The network, if the node takes part in one.
     pub net: Option<crate::net::NetHandle>,
     /// Cosignatures that settle a tree head.
@@ -106,7 +115,8 @@ impl Shared {
             issuer: parts.issuer,
             key: parts.key,
             admin_token: parts.admin_token,
-            sessions: Default::default(),
+            sessions: std::sync::Mutex::new(sessions::Sessions::new(parts.sessions_per_key)),
+            sessions_per_key: parts.sessions_per_key,
             metrics: parts.metrics,
             session_ms: parts.session_ms,
             net: parts.net,
@@ -132,6 +142,45 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// `axum::extract::Query`, with rejections in the API's error format
+/// (`?limit=-1` is a `bad_request`, not axum's plain text).
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    axum::extract::Query<T>:
+        FromRequestParts<S, Rejection = axum::extract::rejection::QueryRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// `axum::extract::Path`, with rejections in the API's error format (a
+/// segment that is not UTF-8 once percent-decoded, `%ff`, is a
+/// `bad_request`).
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    axum::extract::Path<T>:
+        FromRequestParts<S, Rejection = axum::extract::rejection::PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
         Ok(Self(value))
     }
 }
@@ -162,7 +211,7 @@ async fn refuse_announced_oversize(
 
 /// The router of a node's API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/status", get(reads::status))
         .route("/v1/network", get(reads::network))
         .route("/metrics", get(metrics::render))
@@ -188,8 +237,87 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/evidence", get(audit::evidence))
         .route("/v1/audit/charters", get(audit::charters))
         .route("/v1/audit/events/{id}", get(audit::trust_event))
+        .with_state(state);
+    guarded(routes)
+}
+
+/// The layers every route of the API runs under, whatever its state: the
+/// body limit, unknown routes and methods answered in the error format,
+/// and a panicking handler answered `500 internal` (the connection and
+/// the node go on).
+fn guarded(routes: Router) -> Router {
+    routes
         .fallback(error::no_route)
+        .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(refuse_announced_oversize))
-        .with_state(state)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panicked))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// The answer of `routes` (under the API's layers) to `method path`:
+    /// status, content type and body as JSON.
+    async fn answer(
+        routes: Router,
+        method: Method,
+        path: &str,
+    ) -> (StatusCode, String, serde_json::Value) {
+        let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        let response = guarded(routes).oneshot(request).await.unwrap();
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = axum::body::to_bytes(response.into_body(), MAX_BODY).await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, kind, body)
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Limit {
+        #[allow(dead_code)]
+        limit: Option<usize>,
+    }
+
+    async fn panics() -> &'static str {
+        panic!("a handler's bug")
+    }
+
+    fn routes() -> Router {
+        Router::new()
+            .route("/limit", get(|ApiQuery(_): ApiQuery<Limit>| async { "ok" }))
+            .route("/named/{name}", get(|ApiPath(name): ApiPath<String>| async move { name }))
+            .route("/panics", get(panics))
+    }
+
+    #[tokio::test]
+    async fn every_error_is_json_with_a_code_even_a_panic() {
+        for (method, path, status, code) in [
+            (Method::GET, "/limit?limit=-1", StatusCode::BAD_REQUEST, "bad_request"),
+            (Method::GET, "/named/%ff", StatusCode::BAD_REQUEST, "bad_request"),
+            (Method::POST, "/limit", StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            (Method::GET, "/no/such/route", StatusCode::NOT_FOUND, "not_found"),
+            (Method::GET, "/panics", StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        ] {
+            let (got, kind, body) = answer(routes(), method.clone(), path).await;
+            assert_eq!(got, status, "{method} {path}: {body}");
+            assert_eq!(kind, "application/json", "{method} {path}");
+            assert_eq!(body["code"], code, "{method} {path}: {body}");
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        }
+        // What works still works under the same layers.
+        assert_eq!(answer(routes(), Method::GET, "/named/ok").await.0, StatusCode::OK);
+        assert_eq!(answer(routes(), Method::GET, "/limit?limit=5").await.0, StatusCode::OK);
+    }
 }

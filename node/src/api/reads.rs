@@ -1,7 +1,7 @@
 //! Reads: status (public, no content) and the session-guarded content.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use curbside_protocol::{EventId, HubId, PublicKey, Timestamp};
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::auth::Reader;
 use super::views::{EventView, Views};
-use super::{ApiError, AppState, MAX_PAGE, THREAD_PAGE};
+use super::{ApiError, ApiPath, ApiQuery, AppState, MAX_PAGE, THREAD_PAGE};
 use crate::store::ThreadError;
 
 fn parse_id(text: &str) -> Result<EventId, ApiError> {
@@ -76,8 +76,8 @@ fn parse_cursor(text: &str) -> Result<(Timestamp, EventId), ApiError> {
 pub(crate) async fn feed(
     _: Reader,
     State(state): State<AppState>,
-    Path(hub): Path<String>,
-    Query(q): Query<FeedQuery>,
+    ApiPath(hub): ApiPath<String>,
+    ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let hub = HubId::new(&hub).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if !state.store.hub_exists(&hub)? {
@@ -98,7 +98,7 @@ pub(crate) async fn feed(
 pub(crate) async fn event(
     _: Reader,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventView>, ApiError> {
     let id = parse_id(&id)?;
     let event =
@@ -115,8 +115,8 @@ pub(crate) struct ThreadQuery {
 pub(crate) async fn thread(
     _: Reader,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<ThreadQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ThreadQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let limit = q.limit.unwrap_or(THREAD_PAGE).clamp(1, MAX_PAGE);
@@ -151,7 +151,7 @@ pub(crate) async fn thread(
 pub(crate) async fn tally(
     _: Reader,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let (_, tally) =
@@ -164,7 +164,7 @@ pub(crate) async fn tally(
 pub(crate) async fn attestation(
     _: Reader,
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let key: PublicKey = key.parse().map_err(|_| {
         ApiError::bad_request(format!("{key:?} is not a public key (64 hex characters)"))

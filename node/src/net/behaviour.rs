@@ -16,6 +16,8 @@ use libp2p::{
 };
 
 use super::codec::{PROTOCOL, PostcardCodec};
+use super::gate::Gated;
+use super::limits::AddressLimits;
 use super::wire::{Request, Response};
 
 /// Every behaviour of a node, polled together by the swarm.
@@ -23,10 +25,14 @@ use super::wire::{Request, Response};
 pub(crate) struct Behaviour {
     /// Peers refused (no charter, revoked, flooding) cannot connect at all.
     pub(crate) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    /// Per address (before the global count, so one address's excess never
+    /// takes a slot there).
+    pub(crate) addresses: AddressLimits,
     pub(crate) limits: connection_limits::Behaviour,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
-    pub(crate) kad: kad::Behaviour<kad::store::MemoryStore>,
+    /// Serves `FIND_NODE` only to peers whose charter this node has seen.
+    pub(crate) kad: Gated<kad::Behaviour<kad::store::MemoryStore>>,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) sync: request_response::Behaviour<PostcardCodec<Request, Response>>,
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
@@ -161,7 +167,7 @@ impl Behaviour {
         topics: &Topics,
         scored: &[IdentTopic],
         enable_mdns: bool,
-        max_connections: u32,
+        caps: &Caps,
     ) -> Result<Self, String> {
         let peer_id = key.public().to_peer_id();
         let mut gossipsub =
@@ -172,6 +178,9 @@ impl Behaviour {
 
         let mut kad_config = kad::Config::new(topics.kad_protocol()?);
         kad_config.set_query_timeout(Duration::from_secs(30));
+        // Only admitted peers enter the routing table (the runner adds
+        // them), so an answer to FIND_NODE never lists a stranger.
+        kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
         let mut kad =
             kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
         kad.set_mode(Some(kad::Mode::Server));
@@ -190,18 +199,19 @@ impl Behaviour {
         };
         Ok(Self {
             blocked: allow_block_list::Behaviour::default(),
+            addresses: AddressLimits::new(caps.pending_per_address, caps.established_per_address),
             limits: connection_limits::Behaviour::new(
                 connection_limits::ConnectionLimits::default()
-                    .with_max_established(Some(max_connections))
+                    .with_max_established(Some(caps.max_connections))
                     .with_max_established_per_peer(Some(2))
-                    .with_max_pending_incoming(Some(64)),
+                    .with_max_pending_incoming(Some(caps.max_pending)),
             ),
             identify: identify::Behaviour::new(
                 identify::Config::new("/curbside/1".into(), key.public())
                     .with_agent_version(format!("curbside/{}", env!("CARGO_PKG_VERSION"))),
             ),
             ping: ping::Behaviour::new(ping::Config::new()),
-            kad,
+            kad: Gated::new(kad),
             gossipsub,
             sync,
             mdns: mdns.into(),
@@ -209,9 +219,21 @@ impl Behaviour {
     }
 }
 
-/// Builds the swarm: TCP (noise, yamux) and QUIC, DNS for bootstrap names.
+/// The connection caps of a swarm (see `NetConfig`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caps {
+    pub(crate) max_connections: u32,
+    pub(crate) max_pending: u32,
+    pub(crate) pending_per_address: usize,
+    pub(crate) established_per_address: usize,
+}
+
+/// Builds the swarm: TCP (noise, yamux) and QUIC, DNS for bootstrap names;
+/// a connection's handshake (security and multiplexing) must finish within
+/// `handshake`.
 pub(crate) fn build_swarm(
     key: identity::Keypair,
+    handshake: Duration,
     behaviour: impl FnOnce(&identity::Keypair) -> Result<Behaviour, String>,
 ) -> Result<libp2p::Swarm<Behaviour>, String> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
@@ -226,6 +248,7 @@ pub(crate) fn build_swarm(
         })
         .map_err(|e| format!("behaviours: {e}"))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .with_connection_timeout(handshake)
         .build();
     Ok(swarm)
 }

@@ -20,6 +20,8 @@
 mod behaviour;
 pub mod codec;
 mod fetch;
+mod gate;
+mod limits;
 mod peers;
 mod runner;
 pub mod wire;
@@ -42,6 +44,11 @@ pub(crate) use runner::Command;
 /// `…/hub/<hub>`).
 pub fn trust_topic(network: curbside_protocol::NetworkId) -> String {
     behaviour::Topics::new(network).trust().to_string()
+}
+
+/// The kademlia protocol of `network`'s nodes.
+pub fn kad_protocol(network: curbside_protocol::NetworkId) -> String {
+    behaviour::Topics::new(network).kad_protocol().map(|p| p.to_string()).unwrap_or_default()
 }
 
 /// The gossip topic of `hub` on `network`.
@@ -96,6 +103,24 @@ pub struct NetConfig {
     pub gossip_author_burst: u32,
     /// Most connections in all.
     pub max_connections: u32,
+    /// Most inbound handshakes under way at once, in all.
+    pub max_pending: u32,
+    /// Most inbound handshakes under way at once from one address (an IPv4
+    /// address or an IPv6 /64): a stranger's silent sockets take these,
+    /// not everyone's.
+    pub pending_per_address: usize,
+    /// Most established inbound connections from one address.
+    pub connections_per_address: usize,
+    /// Most connected peers whose charter this node has not seen yet. A
+    /// peer id costs nothing, so strangers could otherwise take every
+    /// connection for `admission_timeout` at a time; past it a new such
+    /// peer is disconnected at once (not blocked: it may be an honest node
+    /// whose charter will reach this one), and peers whose charter is
+    /// known keep the rest of `max_connections`.
+    pub max_unadmitted: usize,
+    /// How long a connection's handshake (noise and yamux, or QUIC's) may
+    /// take.
+    pub handshake_timeout: Duration,
     /// Peers this node keeps dialling towards.
     pub target_peers: usize,
     /// How long a new peer has to show a valid charter (it is asked again
@@ -120,6 +145,16 @@ impl Default for NetConfig {
             gossip_author_per_minute: 240,
             gossip_author_burst: 120,
             max_connections: 128,
+            max_pending: 256,
+            // Half of max_connections.
+            max_unadmitted: 64,
+            pending_per_address: 8,
+            // Room for an institution's few nodes behind one address, and
+            // for a test federation on 127.0.0.1 (16 nodes, 2 connections
+            // a pair).
+            connections_per_address: 32,
+            // A handshake takes a few round trips; libp2p's default is 10 s.
+            handshake_timeout: Duration::from_secs(5),
             target_peers: 8,
             admission_timeout: Duration::from_secs(20),
         }

@@ -12,6 +12,15 @@ impl Runner {
             return;
         };
         let verdict = admission(&self.parts.store, &key, (self.parts.clock)());
+        if matches!(verdict, Admission::Unknown) {
+            let unadmitted =
+                self.peers.values().filter(|p| matches!(p.state, State::Checking { .. })).count();
+            if unadmitted >= self.config.max_unadmitted {
+                tracing::debug!(peer = %peer_id, unadmitted, "too many peers without a charter; disconnected");
+                let _ = self.swarm.disconnect_peer_id(peer_id);
+                return;
+            }
+        }
         self.peers.insert(
             peer_id,
             Peer {
@@ -64,6 +73,8 @@ impl Runner {
         }
         peer.state = State::Welcoming;
         let admits_us = peer.admits_us;
+        // Its charter is seen: kademlia answers it from now on.
+        self.swarm.behaviour_mut().kad.open(peer_id);
         self.tell_admitted(peer_id);
         if admits_us {
             self.mesh(peer_id);

@@ -21,7 +21,7 @@ use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::behaviour::{
-    Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, Topics, UNVERIFIED_SCORE, build_swarm,
+    Behaviour, BehaviourEvent, Caps, GRAYLIST_THRESHOLD, Topics, UNVERIFIED_SCORE, build_swarm,
 };
 use super::fetch::{self, Filled};
 use super::peers::{
@@ -229,9 +229,14 @@ impl Runner {
         let mut scored = vec![topics.trust()];
         scored.extend(hubs.iter().map(|(h, _)| topics.hub(h.as_str())));
         let mdns = config.mdns;
-        let max_connections = config.max_connections;
-        let swarm = build_swarm(keypair, |key| {
-            Behaviour::new(key, &topics, &scored, mdns, max_connections)
+        let caps = Caps {
+            max_connections: config.max_connections,
+            max_pending: config.max_pending,
+            pending_per_address: config.pending_per_address,
+            established_per_address: config.connections_per_address,
+        };
+        let swarm = build_swarm(keypair, config.handshake_timeout, |key| {
+            Behaviour::new(key, &topics, &scored, mdns, &caps)
         })
         .map_err(NetError::Swarm)?;
         let announcements = Some(parts.ingester.announcements());

@@ -173,6 +173,8 @@ pub async fn run_observed(
         net: net.as_ref().map(|(handle, _)| handle.clone()),
         audit_quorum: config.audit_quorum,
         author_limit: config.author_limit,
+        submit_limits: config.submit_limits,
+        pending_max_age_ms: config.ingest.pending_max_age_ms,
     });
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -207,7 +209,7 @@ async fn prune_pending(store: std::sync::Arc<store::Store>, max_age_ms: u64) {
         tick.tick().await;
         let store = store.clone();
         let cutoff = now().minus_millis(max_age_ms);
-        match tokio::task::spawn_blocking(move || store.prune_pending(cutoff)).await {
+        match tokio::task::spawn_blocking(move || store.prune_pending(cutoff, now())).await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::info!(dropped = n, "pending events expired"),
             Ok(Err(e)) => tracing::error!(error = %e, "pruning pending events failed"),

@@ -56,6 +56,14 @@ pub struct Shared {
     /// What each physician has submitted lately.
     pub(crate) authors: std::sync::Mutex<crate::ratelimit::Buckets<curbside_protocol::PublicKey>>,
     pub(crate) author_limit: crate::config::AuthorLimit,
+    /// The events each address has had checked without credentials lately.
+    pub(crate) strangers: std::sync::Mutex<crate::ratelimit::Buckets<crate::source::Source>>,
+    /// The events each physician's sessions have had checked lately.
+    pub(crate) session_work:
+        std::sync::Mutex<crate::ratelimit::Buckets<curbside_protocol::PublicKey>>,
+    pub(crate) submit_limits: crate::config::SubmitLimits,
+    /// How long an event may wait for what it needs.
+    pub(crate) pending_max_age_ms: u64,
 }
 
 /// Never prints the admin token or the sessions' tokens.
@@ -98,6 +106,10 @@ pub struct ApiParts {
     pub audit_quorum: usize,
     /// What one physician may submit.
     pub author_limit: crate::config::AuthorLimit,
+    /// What the API checks for a caller before it verifies anything.
+    pub submit_limits: crate::config::SubmitLimits,
+    /// How long an event may wait for what it needs.
+    pub pending_max_age_ms: u64,
 }
 
 impl std::fmt::Debug for ApiParts {
@@ -126,6 +138,16 @@ impl Shared {
                 parts.author_limit.burst,
             )),
             author_limit: parts.author_limit,
+            strangers: std::sync::Mutex::new(crate::ratelimit::Buckets::per_second(
+                parts.submit_limits.stranger_per_second,
+                parts.submit_limits.stranger_burst,
+            )),
+            session_work: std::sync::Mutex::new(crate::ratelimit::Buckets::per_minute(
+                parts.submit_limits.session_per_minute,
+                parts.submit_limits.session_burst,
+            )),
+            submit_limits: parts.submit_limits,
+            pending_max_age_ms: parts.pending_max_age_ms,
         })
     }
 }
@@ -216,6 +238,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/network", get(reads::network))
         .route("/metrics", get(metrics::render))
         .route("/v1/events", post(events::submit))
+        .route("/v1/pending", get(events::pending))
         .route("/v1/session/challenge", post(auth::challenge))
         .route("/v1/session", post(auth::open_session))
         .route("/v1/hubs", get(reads::hubs))

@@ -118,7 +118,7 @@ use memory::{Delta, Filters, Recent, Trust};
 
 pub use check::{CheckReport, LogCheck, Problem};
 pub use peers::WireAndReceipt;
-pub use pending::{Held, PendingEvent};
+pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, Waiting};
 pub use reads::{AttestationStatus, StoreCounts};
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
 pub use view::StoreView;
@@ -330,6 +330,10 @@ pub struct Store {
     failed: AtomicBool,
     /// Every verifier's audit log, in memory.
     audit: audit::AuditMemory,
+    /// What the pending set holds, in bytes and per holder.
+    pending: Mutex<pending::PendingBudget>,
+    /// The store's directory (for the free space on its disk).
+    dir: std::path::PathBuf,
     #[cfg(test)]
     pub(crate) faults: Faults,
 }
@@ -451,8 +455,11 @@ impl Store {
         }
         let (trust, filters, next_commit) = load_memory(&tree)?;
         let audit = audit::AuditMemory::load(&tree)?;
+        let pending = Mutex::new(pending::PendingBudget::load(&tree)?);
         Ok(Self {
             audit,
+            pending,
+            dir: dir.to_path_buf(),
             db,
             tree,
             genesis,

@@ -10,6 +10,8 @@ mod error;
 mod events;
 mod metrics;
 mod reads;
+#[cfg(test)]
+mod tests;
 mod views;
 
 use std::sync::Arc;

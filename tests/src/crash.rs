@@ -144,8 +144,26 @@ struct NodeProcess {
 impl NodeProcess {
     /// Spawns `curbside node run` on `data`; the API on an OS-chosen port.
     fn spawn(data: &Path, log: &Path) -> Self {
+        Self::spawn_limited(data, log, None)
+    }
+
+    /// [`NodeProcess::spawn`], no file the node writes to growing past
+    /// `file_limit` bytes if given (`RLIMIT_FSIZE`, set by `prlimit`; with
+    /// SIGXFSZ ignored a write past it fails with `EFBIG`, as one on a full
+    /// disk fails with `ENOSPC`).
+    fn spawn_limited(data: &Path, log: &Path, file_limit: Option<u64>) -> Self {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-        let child = Command::new(curbside_bin())
+        let mut command = match file_limit {
+            None => Command::new(curbside_bin()),
+            Some(limit) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", "trap '' XFSZ; exec prlimit --fsize=\"$0\" -- \"$@\""])
+                    .arg(limit.to_string())
+                    .arg(curbside_bin());
+                sh
+            }
+        };
+        let child = command
             .args(["--json", "node", "run", "--data"])
             .arg(data)
             .args(["--api", "127.0.0.1:0"])
@@ -505,5 +523,125 @@ pub fn run(config: &CrashConfig) -> CrashReport {
     if !report.passed() {
         report.kept = Some(tmp.keep());
     }
+    report
+}
+
+/// What [`fill_the_disk`] saw.
+#[derive(Debug, Default)]
+pub struct DiskFullReport {
+    /// Events acknowledged as stored before the store failed.
+    pub acknowledged: Vec<EventId>,
+    /// The first answer that was not `stored` (status and body), if any.
+    pub first_refusal: Option<(u16, Value)>,
+    /// The node's exit code, if it exited by itself.
+    pub exit_code: Option<i32>,
+    /// How long after that answer the node took to exit.
+    pub exited_after: Option<Duration>,
+    /// What the node logged.
+    pub log: String,
+    /// Acknowledged events missing when the store was opened afterwards.
+    pub lost: Vec<EventId>,
+    /// Problems [`Store::check`] found then.
+    pub check_problems: Vec<String>,
+    /// Whether the node, restarted without the limit, stored a new event.
+    pub stored_after_restart: bool,
+}
+
+/// A node whose disk fills: run with every file it writes limited to
+/// `file_limit` bytes, it is sent posts until a submission is not stored;
+/// then it must exit by itself, and, restarted without the limit, hold
+/// every event it acknowledged and take new ones.
+pub fn fill_the_disk(file_limit: u64) -> DiskFullReport {
+    let mut report = DiskFullReport::default();
+    let network = Network::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_path = tmp.path().join("node");
+    let log = tmp.path().join("node.log");
+    let data = DataDir::init(&data_path, &network.genesis).unwrap();
+    std::fs::write(
+        data_path.join("node.toml"),
+        "listen = []\nauthor_events_per_minute = 100000\nauthor_burst = 100000\n",
+    )
+    .unwrap();
+    let me = data.key().public();
+    let token = data.admin_token().to_string();
+    let agent = agent();
+    let post = |url: &str, event: &SignedEvent| {
+        post(&agent, url, "/v1/events", &json!({ "events": [wire(event)] }), None)
+    };
+
+    let mut node = NodeProcess::spawn_limited(&data_path, &log, Some(file_limit));
+    let url = node.wait_ready(&agent).unwrap();
+    let charter = network.charter(&me, &["GB"]);
+    assert_eq!(post(&url, &charter).unwrap().0, 200);
+    report.acknowledged.push(charter.id());
+    let physician = key("disk-full-dr");
+    let attested = attest(&agent, &url, &token, &network, &physician, "dr-full").unwrap().unwrap();
+    report.acknowledged.push(attested);
+
+    let started = Instant::now();
+    let mut refused_at = None;
+    for i in 0.. {
+        if started.elapsed() > Duration::from_secs(120) {
+            break;
+        }
+        let event = network.sign(
+            &physician,
+            Body::Post(curbside_protocol::Post {
+                hub: "general".parse().unwrap(),
+                title: format!("post {i}"),
+                body: "x".repeat(4000),
+            }),
+        );
+        match post(&url, &event) {
+            Ok((200, body)) if body["outcomes"][0]["status"] == "stored" => {
+                report.acknowledged.push(event.id());
+            }
+            Ok(answer) => {
+                report.first_refusal = Some(answer);
+                refused_at = Some(Instant::now());
+                break;
+            }
+            Err(e) => {
+                report.first_refusal = Some((0, Value::String(e)));
+                refused_at = Some(Instant::now());
+                break;
+            }
+        }
+    }
+    if let Some(at) = refused_at {
+        while at.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(status)) = node.child.try_wait() {
+                report.exit_code = status.code();
+                report.exited_after = Some(at.elapsed());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    node.kill();
+    report.log = std::fs::read_to_string(&log).unwrap_or_default();
+
+    {
+        let store = Store::open(&data.store_dir(), data.genesis().clone()).unwrap();
+        let checked = store.check().unwrap();
+        report.check_problems =
+            checked.problems.iter().map(|p| format!("{}: {}", p.code, p.detail)).collect();
+        report.lost = report
+            .acknowledged
+            .iter()
+            .filter(|id| !store.contains(id).unwrap_or(false))
+            .copied()
+            .collect();
+    }
+    let mut node = NodeProcess::spawn(&data_path, &log);
+    if let Ok(url) = node.wait_ready(&agent) {
+        let again = network.post(&physician, "after the restart");
+        report.stored_after_restart = matches!(
+            post(&url, &again),
+            Ok((200, body)) if body["outcomes"][0]["status"] == "stored"
+        );
+    }
+    node.kill();
     report
 }

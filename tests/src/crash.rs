@@ -32,6 +32,11 @@ use serde_json::{Value, json};
 
 use crate::{Network, curbside_bin, wire};
 
+/// The node's configuration in these harnesses: alone (no peer-to-peer),
+/// and no per-physician limit in the way.
+pub(crate) const NODE_TOML: &str =
+    "listen = []\nauthor_events_per_minute = 100000\nauthor_burst = 100000\n";
+
 /// How a run goes.
 #[derive(Debug, Clone)]
 pub struct CrashConfig {
@@ -119,10 +124,10 @@ impl CrashReport {
 }
 
 /// splitmix64: enough for a kill schedule, and reproducible from its seed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -130,20 +135,20 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
     }
 }
 
 /// The node as a child process.
-struct NodeProcess {
-    child: Child,
+pub(crate) struct NodeProcess {
+    pub(crate) child: Child,
     url: Option<String>,
 }
 
 impl NodeProcess {
     /// Spawns `curbside node run` on `data`; the API on an OS-chosen port.
-    fn spawn(data: &Path, log: &Path) -> Self {
+    pub(crate) fn spawn(data: &Path, log: &Path) -> Self {
         Self::spawn_limited(data, log, None)
     }
 
@@ -178,7 +183,7 @@ impl NodeProcess {
     }
 
     /// Waits for the API address the node prints, then for it to answer.
-    fn wait_ready(&mut self, agent: &ureq::Agent) -> Result<String, String> {
+    pub(crate) fn wait_ready(&mut self, agent: &ureq::Agent) -> Result<String, String> {
         use std::io::BufRead as _;
         let stdout = self.child.stdout.take().ok_or("no stdout")?;
         let mut line = String::new();
@@ -201,23 +206,23 @@ impl NodeProcess {
     }
 
     /// SIGKILL, and wait for the process to be gone.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
 /// What the clients share with the harness.
-struct Shared {
+pub(crate) struct Shared {
     /// The node's API while it is up.
-    url: RwLock<Option<String>>,
+    pub(crate) url: RwLock<Option<String>>,
     /// Acknowledged events.
-    acked: Mutex<Vec<EventId>>,
+    pub(crate) acked: Mutex<Vec<EventId>>,
     /// Acknowledged attestations.
-    attested: Mutex<Vec<EventId>>,
-    unanswered: AtomicU64,
-    refused: Mutex<Vec<String>>,
-    stop: AtomicBool,
+    pub(crate) attested: Mutex<Vec<EventId>>,
+    pub(crate) unanswered: AtomicU64,
+    pub(crate) refused: Mutex<Vec<String>>,
+    pub(crate) stop: AtomicBool,
 }
 
 impl Shared {
@@ -226,7 +231,7 @@ impl Shared {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -363,7 +368,12 @@ fn verifier(shared: &Shared, network: &Network, token: &str, counter: &AtomicU64
 /// Opens the store of `data` and checks it holds every acknowledged event
 /// and attestation; notes what is wrong in `report`. `false` if it could
 /// not even be opened.
-fn verify(data: &DataDir, me: &PublicKey, shared: &Shared, report: &mut CrashReport) -> bool {
+pub(crate) fn verify(
+    data: &DataDir,
+    me: &PublicKey,
+    shared: &Shared,
+    report: &mut CrashReport,
+) -> bool {
     let store = match Store::open(&data.store_dir(), data.genesis().clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -397,6 +407,82 @@ fn verify(data: &DataDir, me: &PublicKey, shared: &Shared, report: &mut CrashRep
     true
 }
 
+/// The clients and the verifier, submitting to whichever node is up
+/// (`shared.url`).
+pub(crate) struct Workload {
+    pub(crate) shared: Arc<Shared>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workload {
+    /// Readies the node at `url` (its charter, one attested physician per
+    /// client, a poll; all acknowledged) and starts `clients` client threads
+    /// and, if `attest`, the verifier thread, submitting to `url`.
+    pub(crate) fn start(
+        network: Network,
+        data: &DataDir,
+        url: &str,
+        clients: usize,
+        attest_too: bool,
+    ) -> Self {
+        let me = data.key().public();
+        let token = data.admin_token().to_string();
+        let agent = agent();
+        let shared = Arc::new(Shared {
+            url: RwLock::new(None),
+            acked: Mutex::new(Vec::new()),
+            attested: Mutex::new(Vec::new()),
+            unanswered: AtomicU64::new(0),
+            refused: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        assert_eq!(submit(&shared, &agent, url, &network.charter(&me, &["GB"])), Some(true));
+        let keys: Vec<SecretKey> =
+            (0..clients).map(|i| key(&format!("crash-client-{i}"))).collect();
+        for (i, c) in keys.iter().enumerate() {
+            let id =
+                attest(&agent, url, &token, &network, c, &format!("client-{i}")).unwrap().unwrap();
+            shared.acked.lock().unwrap().push(id);
+            shared.attested.lock().unwrap().push(id);
+        }
+        let poll = network.sign(
+            &keys[0],
+            Body::Poll(curbside_protocol::Poll {
+                hub: "general".parse().unwrap(),
+                question: "Which first?".into(),
+                options: ["a", "b", "c", "d"].iter().map(|s| (*s).to_string()).collect(),
+                closes_at: curbside_node::now().plus_days(30),
+                eligible: vec![],
+            }),
+        );
+        assert_eq!(submit(&shared, &agent, url, &poll), Some(true));
+        *shared.url.write().unwrap() = Some(url.to_owned());
+
+        let poll = poll.id();
+        let network = Arc::new(network);
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut threads = Vec::new();
+        for c in keys {
+            let (shared, network) = (shared.clone(), network.clone());
+            threads.push(std::thread::spawn(move || client(&shared, &network, &c, poll)));
+        }
+        if attest_too {
+            let (shared, network, counter) = (shared.clone(), network.clone(), counter.clone());
+            threads.push(std::thread::spawn(move || verifier(&shared, &network, &token, &counter)));
+        }
+        Self { shared, threads }
+    }
+
+    /// Stops the threads.
+    pub(crate) fn stop(self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        *self.shared.url.write().unwrap() = None;
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Runs the harness: sets up a node (chartered, with one attested physician
 /// per client and a poll), then kills and restarts it `config.kills` times.
 pub fn run(config: &CrashConfig) -> CrashReport {
@@ -408,63 +494,15 @@ pub fn run(config: &CrashConfig) -> CrashReport {
     let data_path = tmp.path().join("node");
     let log = tmp.path().join("node.log");
     let data = DataDir::init(&data_path, &network.genesis).unwrap();
-    // Alone (no peer-to-peer), and no per-physician limit in the way.
-    std::fs::write(
-        data_path.join("node.toml"),
-        "listen = []\nauthor_events_per_minute = 100000\nauthor_burst = 100000\n",
-    )
-    .unwrap();
+    std::fs::write(data_path.join("node.toml"), NODE_TOML).unwrap();
     let me = data.key().public();
-    let token = data.admin_token().to_string();
     let agent = agent();
 
     let mut first = NodeProcess::spawn(&data_path, &log);
     let url = first.wait_ready(&agent).unwrap();
     let mut node = Some(first);
-    let shared = Arc::new(Shared {
-        url: RwLock::new(None),
-        acked: Mutex::new(Vec::new()),
-        attested: Mutex::new(Vec::new()),
-        unanswered: AtomicU64::new(0),
-        refused: Mutex::new(Vec::new()),
-        stop: AtomicBool::new(false),
-    });
-    // Before any kill: the charter, the clients' attestations, a poll.
-    assert_eq!(submit(&shared, &agent, &url, &network.charter(&me, &["GB"])), Some(true));
-    let clients: Vec<SecretKey> =
-        (0..config.clients).map(|i| key(&format!("crash-client-{i}"))).collect();
-    for (i, c) in clients.iter().enumerate() {
-        let id =
-            attest(&agent, &url, &token, &network, c, &format!("client-{i}")).unwrap().unwrap();
-        shared.acked.lock().unwrap().push(id);
-        shared.attested.lock().unwrap().push(id);
-    }
-    let poll = network.sign(
-        &clients[0],
-        Body::Poll(curbside_protocol::Poll {
-            hub: "general".parse().unwrap(),
-            question: "Which first?".into(),
-            options: ["a", "b", "c", "d"].iter().map(|s| (*s).to_string()).collect(),
-            closes_at: curbside_node::now().plus_days(30),
-            eligible: vec![],
-        }),
-    );
-    assert_eq!(submit(&shared, &agent, &url, &poll), Some(true));
-    *shared.url.write().unwrap() = Some(url);
-
-    let poll = poll.id();
-    let network = Arc::new(network);
-    let counter = Arc::new(AtomicU64::new(0));
-    let mut threads = Vec::new();
-    for c in clients {
-        let (shared, network) = (shared.clone(), network.clone());
-        threads.push(std::thread::spawn(move || client(&shared, &network, &c, poll)));
-    }
-    if config.attest {
-        let (shared, network, counter, token) =
-            (shared.clone(), network.clone(), counter.clone(), token.clone());
-        threads.push(std::thread::spawn(move || verifier(&shared, &network, &token, &counter)));
-    }
+    let workload = Workload::start(network, &data, &url, config.clients, config.attest);
+    let shared = workload.shared.clone();
 
     let mut ready = true;
     while report.kills < config.kills {
@@ -508,11 +546,7 @@ pub fn run(config: &CrashConfig) -> CrashReport {
             }
         }
     }
-    shared.stop.store(true, Ordering::Relaxed);
-    *shared.url.write().unwrap() = None;
-    for t in threads {
-        let _ = t.join();
-    }
+    workload.stop();
     if let Some(n) = node {
         n.kill();
     }
@@ -558,11 +592,7 @@ pub fn fill_the_disk(file_limit: u64) -> DiskFullReport {
     let data_path = tmp.path().join("node");
     let log = tmp.path().join("node.log");
     let data = DataDir::init(&data_path, &network.genesis).unwrap();
-    std::fs::write(
-        data_path.join("node.toml"),
-        "listen = []\nauthor_events_per_minute = 100000\nauthor_burst = 100000\n",
-    )
-    .unwrap();
+    std::fs::write(data_path.join("node.toml"), NODE_TOML).unwrap();
     let me = data.key().public();
     let token = data.admin_token().to_string();
     let agent = agent();

@@ -157,14 +157,24 @@ impl NodeProcess {
     /// SIGXFSZ ignored a write past it fails with `EFBIG`, as one on a full
     /// disk fails with `ENOSPC`).
     fn spawn_limited(data: &Path, log: &Path, file_limit: Option<u64>) -> Self {
+        Self::spawn_program(&curbside_bin(), data, log, file_limit)
+    }
+
+    /// [`NodeProcess::spawn_limited`], running `program` (a `curbside` binary).
+    pub(crate) fn spawn_program(
+        program: &Path,
+        data: &Path,
+        log: &Path,
+        file_limit: Option<u64>,
+    ) -> Self {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         let mut command = match file_limit {
-            None => Command::new(curbside_bin()),
+            None => Command::new(program),
             Some(limit) => {
                 let mut sh = Command::new("sh");
                 sh.args(["-c", "trap '' XFSZ; exec prlimit --fsize=\"$0\" -- \"$@\""])
                     .arg(limit.to_string())
-                    .arg(curbside_bin());
+                    .arg(program);
                 sh
             }
         };
@@ -218,6 +228,8 @@ pub(crate) struct Shared {
     pub(crate) url: RwLock<Option<String>>,
     /// Acknowledged events.
     pub(crate) acked: Mutex<Vec<EventId>>,
+    /// When each was acknowledged.
+    pub(crate) acked_at: Mutex<std::collections::HashMap<EventId, Instant>>,
     /// Acknowledged attestations.
     pub(crate) attested: Mutex<Vec<EventId>>,
     pub(crate) unanswered: AtomicU64,
@@ -228,6 +240,15 @@ pub(crate) struct Shared {
 impl Shared {
     fn url(&self) -> Option<String> {
         self.url.read().unwrap().clone()
+    }
+
+    /// Notes an acknowledged event (and attestation, if it is one).
+    fn ack(&self, id: EventId, attestation: bool) {
+        self.acked.lock().unwrap().push(id);
+        self.acked_at.lock().unwrap().insert(id, Instant::now());
+        if attestation {
+            self.attested.lock().unwrap().push(id);
+        }
     }
 }
 
@@ -267,7 +288,7 @@ fn post(
 fn submit(shared: &Shared, agent: &ureq::Agent, url: &str, event: &SignedEvent) -> Option<bool> {
     match post(agent, url, "/v1/events", &json!({ "events": [wire(event)] }), None) {
         Ok((200, body)) if body["outcomes"][0]["status"] == "stored" => {
-            shared.acked.lock().unwrap().push(event.id());
+            shared.ack(event.id(), false);
             Some(true)
         }
         // The node stopping (it is never asked to here) or a refusal.
@@ -354,8 +375,7 @@ fn verifier(shared: &Shared, network: &Network, token: &str, counter: &AtomicU64
         let physician = key(&format!("crash-attested-{i}"));
         match attest(&agent, &url, token, network, &physician, &handle) {
             Ok(Some(id)) => {
-                shared.acked.lock().unwrap().push(id);
-                shared.attested.lock().unwrap().push(id);
+                shared.ack(id, true);
             }
             Ok(None) => {
                 shared.unanswered.fetch_add(1, Ordering::Relaxed);
@@ -431,6 +451,7 @@ impl Workload {
         let shared = Arc::new(Shared {
             url: RwLock::new(None),
             acked: Mutex::new(Vec::new()),
+            acked_at: Mutex::new(std::collections::HashMap::new()),
             attested: Mutex::new(Vec::new()),
             unanswered: AtomicU64::new(0),
             refused: Mutex::new(Vec::new()),
@@ -442,8 +463,7 @@ impl Workload {
         for (i, c) in keys.iter().enumerate() {
             let id =
                 attest(&agent, url, &token, &network, c, &format!("client-{i}")).unwrap().unwrap();
-            shared.acked.lock().unwrap().push(id);
-            shared.attested.lock().unwrap().push(id);
+            shared.ack(id, true);
         }
         let poll = network.sign(
             &keys[0],

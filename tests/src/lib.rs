@@ -9,6 +9,7 @@
 pub mod crash;
 pub mod hostile;
 pub mod netns;
+pub mod powercut;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -15,7 +15,7 @@
 //! | what sled 0.34.7 writes | when | synced here |
 //! | --- | --- | --- |
 //! | `db`: the log and its segments (one file) | every write | `fdatasync` after each flush (any descriptor of the inode will do; this module keeps its own) |
-//! | `blobs/<lsn>`: a page over a quarter of a segment (128 KiB), e.g. the timeline record of a commit of some 3,200 events, in a file of its own, written without any sync | during a write, before the log entry that points at it | each new one `fdatasync`ed, then `blobs/` `fsync`ed, *before* `db`, so the log never durably points at a blob that is not |
+//! | `blobs/<lsn>`: a page over a quarter of a segment (128 KiB) in a file of its own, written without any sync (a commit of 3,500 events makes one: its timeline record alone is 140 KB) | during a write, before the log entry that points at it | each new one `fdatasync`ed, then `blobs/` `fsync`ed, *before* `db`, so the log never durably points at a blob that is not |
 //! | `conf`: the storage parameters, written without a sync | when the store is created | at open |
 //! | `snap.<lsn>`: a snapshot of the page table, `fsync`ed, renamed into place (from `.generating`), older ones removed, with no directory sync | only while sled opens (recovery) | the store directory is `fsync`ed at open |
 //! | the store directory itself, `blobs/` | when the store is created | the store directory and its parent (the data directory) are `fsync`ed at open |

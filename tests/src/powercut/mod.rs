@@ -106,6 +106,8 @@ pub struct PowerCutReport {
     pub syncs: u64,
     /// Events in the store at the end.
     pub events_at_end: u64,
+    /// Blob files (sled's pages too large for its log) in the store at the end.
+    pub blobs_at_end: usize,
     /// The node's binary.
     pub program: String,
     /// The seed.
@@ -254,7 +256,11 @@ pub fn run(config: &PowerCutConfig) -> PowerCutReport {
             break;
         }
         report.check_failures.append(&mut counted.check_failures);
-        report.unlogged.append(&mut counted.unlogged);
+        // An attestation lost outright is counted as lost, not also as unlogged.
+        report.unlogged.extend(counted.unlogged.drain(..).filter(|line| {
+            let id = line.rsplit(' ').next().unwrap_or_default();
+            !counted.lost.iter().any(|lost| lost.ends_with(id))
+        }));
         if !counted.lost.is_empty() {
             // Count each loss once: forget it for the cuts to come.
             let at = shared.acked_at.lock().unwrap();
@@ -293,6 +299,8 @@ pub fn run(config: &PowerCutConfig) -> PowerCutReport {
     }
     report.events_at_end = counted.events_at_end;
     report.lost_count = report.lost.len();
+    report.blobs_at_end =
+        std::fs::read_dir(data.store_dir().join("blobs")).map_or(0, |d| d.count());
 
     // Last, the node on the plain directory: it must start and answer.
     let mut node = NodeProcess::spawn_program(&config.program, &data_path, &log, None);

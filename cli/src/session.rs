@@ -57,6 +57,11 @@ fn cached(home: &Home, url: &str, key: &PublicKey, now: Timestamp) -> Option<Str
         .map(|c| c.token.clone())
 }
 
+/// Forgets the cached session at `url` (the node closed it).
+pub(crate) fn forget_session(home: &Home, url: &str) {
+    forget(home, url);
+}
+
 fn forget(home: &Home, url: &str) {
     let mut cache = load_cache(home);
     if cache.sessions.remove(url).is_some() {

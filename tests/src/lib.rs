@@ -9,6 +9,7 @@
 pub mod crash;
 pub mod hostile;
 pub mod netns;
+pub mod powercut;
 pub mod stranger;
 
 use std::path::{Path, PathBuf};

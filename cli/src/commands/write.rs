@@ -150,6 +150,12 @@ fn publish(
             token = session::session_for_writing(&client, &ctx.home, &key, true)?;
             client.submit_as(events, token.as_deref())?
         }
+        // The key lost its attestation since the session opened: the node
+        // closed the session; let it judge the event itself, which says why.
+        Err(e) if token.is_some() && e.code() == Some("not_attested") => {
+            session::forget_session(&ctx.home, client.url());
+            client.submit_as(events, None)?
+        }
         other => other?,
     };
     let outcome = outcomes.into_iter().next().context("the node gave no outcome")?;

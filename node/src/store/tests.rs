@@ -999,3 +999,37 @@ fn a_held_event_is_judged_at_its_first_receipt_not_at_its_release() {
     let stored = n.store.get(&reply.id()).unwrap().expect("released and stored");
     assert_eq!(stored.received_at(), Some(received));
 }
+
+/// sled writes a page over a quarter of a segment (128 KiB) to a file of
+/// its own under `blobs/`, with no sync; a commit of 3,500 events makes
+/// its timeline record one. The flush that returns has synced it, and the
+/// store directory holds no file the sync does not know of.
+#[test]
+fn every_file_sled_writes_is_synced_before_a_flush_returns() {
+    let (mut fed, n, drs) = setup();
+    let posts: Vec<_> = (0..3500).map(|i| fed.post(&drs[i % 6], &format!("post {i}"))).collect();
+    let outcomes = put(&n, &fed, &posts);
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Stored { .. })));
+
+    let names = |dir: &std::path::Path| -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect()
+    };
+    let blobs = names(&n._dir.path().join("blobs"));
+    assert!(!blobs.is_empty(), "a commit this large writes a blob");
+    let synced = lock(&n.store.faults.synced_blobs).clone();
+    for blob in &blobs {
+        assert!(synced.contains(blob), "blob {blob:?} was not synced: {synced:?}");
+    }
+    for name in names(n._dir.path()) {
+        let name = name.to_string_lossy().into_owned();
+        assert!(
+            ["db", "conf", "blobs"].contains(&name.as_str()) || name.starts_with("snap."),
+            "sled wrote {name}, which store/durable.rs does not sync"
+        );
+    }
+    assert_eq!(
+        n.store.faults.durable_events.load(Ordering::SeqCst),
+        n.store.counts().unwrap().events,
+        "every committed event is durable once the flush returned"
+    );
+}

@@ -502,9 +502,11 @@ fn hold(
             ));
         }
         Dependency::Hub(hub) if from_api => {
+            let hubs: Vec<String> =
+                store.hubs()?.into_iter().map(|(id, _)| id.to_string()).collect();
             return Ok(refused(
                 "unknown_hub",
-                format!("there is no hub {hub} on this network; `curbside hubs` lists them"),
+                format!("there is no hub {hub} on this network; its hubs are {}", hubs.join(", ")),
             ));
         }
         _ => {}

@@ -230,9 +230,13 @@ pub async fn run_observed(
     Ok(served?)
 }
 
-/// Drops pending events older than `max_age_ms`, once a minute.
+/// Drops pending events older than `max_age_ms`: once a minute, or four
+/// times in `max_age_ms` if that is shorter (so an event is not held much
+/// past its time), but at most once a second.
 async fn prune_pending(store: std::sync::Arc<store::Store>, max_age_ms: u64) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let every = std::time::Duration::from_millis(max_age_ms / 4)
+        .clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60));
+    let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         let store = store.clone();

@@ -551,18 +551,6 @@ fn author_limit(raw: &RawConfig) -> Result<AuthorLimit, ConfigError> {
 
 fn http_limits(raw: &RawConfig) -> Result<crate::api::HttpLimits, ConfigError> {
     let defaults = crate::api::HttpLimits::default();
-    let bounded =
-        |name: &str, file: Option<u64>, unit: &str, range: std::ops::RangeInclusive<u64>| {
-            match number(name, file, unit)? {
-                (_, None) => Ok(None),
-                (_, Some(n)) if range.contains(&n) => Ok(Some(n)),
-                (key, Some(n)) => Err(ConfigError::Value {
-                    key,
-                    value: n.to_string(),
-                    problem: format!("use {} to {} {unit}", range.start(), range.end()),
-                }),
-            }
-        };
     let max =
         bounded("api_max_connections", raw.api_max_connections, "connections", 1..=1_000_000)?;
     let per_address = bounded(

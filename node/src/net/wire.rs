@@ -189,14 +189,8 @@ mod tests {
 
     const DOC: &str = include_str!("../../../docs/PROTOCOL.md");
 
-    /// The value published under `**name**` in docs/PROTOCOL.md, line
-    /// breaks removed.
     fn published(name: &str) -> Option<String> {
-        let heading = format!("**{name}**");
-        let after = &DOC[DOC.find(&heading)? + heading.len()..];
-        let block = &after[after.find("```text\n")? + "```text\n".len()..];
-        let block = &block[..block.find("```")?];
-        Some(block.lines().map(str::trim).collect::<Vec<_>>().join(""))
+        curbside_protocol::testkit::published(DOC, name)
     }
 
     /// The signed vector post (docs/PROTOCOL.md, Test vectors).

@@ -95,6 +95,10 @@ fn a_strangers_checking_is_budgeted_by_address_and_a_session_has_its_own() {
     let (status, code, _) = answer(node.submit_as(&batch("b"), None));
     assert_eq!((status, code.as_str()), (429, "rate_limited"));
     assert_eq!(node.metric(checked).unwrap(), verified, "nothing of it was checked");
+    // With nothing left, a request is refused before its body is read: a
+    // body that is not even JSON gets the budget's answer, not a parse error.
+    let (status, body) = node.post_raw("/v1/events", "not json, and never read", None);
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
     // More than the budget holds at once is refused as such.
     let big: Vec<SignedEvent> =
         (0..61).map(|i| post(&net, &dr, "general", &format!("{i}"))).collect();

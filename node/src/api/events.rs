@@ -8,7 +8,8 @@
 //!    from the budget of its address (shared with every other such caller
 //!    there, so through a proxy with all of them). The admin token pays
 //!    nothing. Over the budget, the whole request is refused
-//!    (`rate_limited`) and nothing is checked.
+//!    (`rate_limited`) and nothing is checked; with the budget empty it
+//!    is refused before its body is even read.
 //! 2. **What one physician may post.** An author's events go to ingest only
 //!    while the author's own rate has room, and only those stored new are
 //!    charged: forgeries and replays in someone's name cost them nothing.
@@ -20,7 +21,7 @@
 //!    back with its code.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use curbside_protocol::{Dependency, PublicKey, Rejection, SignedEvent};
@@ -75,29 +76,47 @@ fn rate_limited(message: String) -> ApiError {
 
 /// Takes the checking of `n` events from `who`'s budget, or says why not.
 fn pay_for_checking(state: &AppState, who: &Submitter, n: usize) -> Result<(), ApiError> {
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    charge_budget(state, who, Some(n))
+}
+
+/// Refuses a request before its body is read if `who` has nothing left to
+/// pay with: an empty budget must not buy a megabyte of reading and
+/// parsing a request (the body's events are not known yet, so a budget
+/// with room for one event lets it in, and [`pay_for_checking`] settles
+/// the rest once it is read).
+fn has_budget(state: &AppState, who: &Submitter) -> Result<(), ApiError> {
+    charge_budget(state, who, None)
+}
+
+/// Takes `n` tokens from `who`'s budget, or with `None` takes nothing and
+/// checks there is at least one; the refusal says what the budget is.
+fn charge_budget(state: &AppState, who: &Submitter, n: Option<u32>) -> Result<(), ApiError> {
     let now = std::time::Instant::now();
     let limits = state.submit_limits;
-    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    let check = |available: u32, wait: f64| if available > 0 { Ok(()) } else { Err(wait) };
     let (taken, burst, whose) = match who {
         Submitter::Operator => return Ok(()),
         Submitter::Physician(key) => {
             let mut work = state.session_work.lock().unwrap_or_else(|p| p.into_inner());
-            let burst = work.burst();
-            (work.take_n(key, n, now), burst, format!("{key}'s sessions"))
+            let taken = match n {
+                Some(n) => work.take_n(key, n, now),
+                None => check(work.available(key, now), work.wait(key, now)),
+            };
+            (taken, work.burst(), format!("{key}'s sessions"))
         }
         Submitter::Stranger(source) => {
             let mut work = state.strangers.lock().unwrap_or_else(|p| p.into_inner());
-            let burst = work.burst();
-            (
-                work.take_n(source, n, now),
-                burst,
-                format!("callers without a session from {}", source.ip()),
-            )
+            let taken = match n {
+                Some(n) => work.take_n(source, n, now),
+                None => check(work.available(source, now), work.wait(source, now)),
+            };
+            (taken, work.burst(), format!("callers without a session from {}", source.ip()))
         }
     };
     let Err(wait) = taken else { return Ok(()) };
     state.metrics.record_refusal(AT_API, "rate_limited");
-    if n > burst {
+    if n.is_some_and(|n| n > burst) {
         return Err(rate_limited(format!(
             "{whose} may have at most {burst} events checked at once; send fewer a request"
         )));
@@ -240,8 +259,10 @@ fn status_of(code: &str) -> StatusCode {
 pub(crate) async fn submit(
     State(state): State<AppState>,
     submitter: Submitter,
-    ApiJson(req): ApiJson<Submit>,
+    request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    has_budget(&state, &submitter)?;
+    let ApiJson(req) = ApiJson::<Submit>::from_request(request, &state).await?;
     let each = req.decode()?;
     pay_for_checking(&state, &submitter, each.len())?;
     // Only decodable events within their author's rate go to ingest, in order.

@@ -147,6 +147,9 @@ fn print_details(phase: &Phase) {
             attack.seconds,
             answers.join(", ")
         );
+        if let Some(ramp_up) = attack.ramp_up {
+            println!("  at full strength {ramp_up:.1} s after it started sending");
+        }
         for note in &attack.notes {
             println!("  {note}");
         }

@@ -3,7 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use curbside_protocol::SignedEvent;
+use curbside_tests::wire;
+use serde_json::json;
 
 use super::{Tally, Target, stranger};
 use crate::http::{Answer, Conn};
@@ -73,24 +78,72 @@ impl Client {
     }
 }
 
-/// `connections` connections from the first stranger's address submit the
-/// bodies `make` returns (with the number of events in each), one after
-/// another, until stopped; engaged once answered after `engage_after`
-/// events have been sent.
+/// A request body of events, ready to send.
+#[derive(Debug)]
+pub(crate) struct Submission {
+    events: u64,
+    body: Vec<u8>,
+}
+
+impl Submission {
+    /// `{"events": [...]}` of `events`.
+    pub(crate) fn of(events: &[SignedEvent]) -> Self {
+        let wires: Vec<String> = events.iter().map(wire).collect();
+        let body = json!({ "events": wires }).to_string().into_bytes();
+        Self { events: events.len() as u64, body }
+    }
+
+    pub(crate) fn events(&self) -> u64 {
+        self.events
+    }
+
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// `count` submissions, `make(i)` made on every core.
+    pub(crate) fn made(count: usize, make: impl Fn(usize) -> Self + Sync) -> Vec<Self> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        std::thread::scope(|s| {
+            let parts: Vec<_> = (0..threads)
+                .map(|t| {
+                    let make = &make;
+                    s.spawn(move || {
+                        (t..count).step_by(threads).map(|i| (i, make(i))).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut all: Vec<(usize, Self)> =
+                parts.into_iter().flat_map(|p| p.join().unwrap()).collect();
+            all.sort_by_key(|(i, _)| *i);
+            all.into_iter().map(|(_, s)| s).collect()
+        })
+    }
+}
+
+/// `connections` connections from the first stranger's address submit
+/// `submissions` in turn, round and round, each as soon as the last was
+/// answered, until stopped; engaged once answered after `engage_after`
+/// events have been sent. The submissions are made beforehand, so that
+/// the attacker, on the node's own cores here, spends little but the
+/// sending (the node keeps nothing of events it refused, so a repeat
+/// costs it what a new one would).
 pub(crate) fn flood(
     target: &Target,
     tally: &Tally,
     connections: usize,
     engage_after: u64,
-    make: impl Fn() -> (u64, Vec<u8>) + Sync,
+    submissions: &[Submission],
 ) {
+    let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..connections {
             s.spawn(|| {
                 let mut client = Client::new(stranger(0), target.api);
                 while tally.running() {
-                    let (events, body) = make();
-                    if client.submit(tally, events, &body) {
+                    let turn = next.fetch_add(1, Ordering::Relaxed);
+                    let Submission { events, body } = &submissions[turn % submissions.len()];
+                    if client.submit(tally, *events, body) {
                         if tally.events() >= engage_after {
                             tally.engage();
                         }

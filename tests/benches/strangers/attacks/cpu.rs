@@ -5,66 +5,40 @@
 //! only the equation, and a batch of failures is halved down to single
 //! checks to name them).
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use curbside_protocol::{Body, Event, Post, Signature, SignedEvent, testkit::key};
+use curbside_tests::Network;
 
-use curbside_protocol::{Body, Event, Post, PublicKey, SignedEvent, testkit::key};
-use curbside_tests::wire;
-use serde_json::json;
+use super::{Submission, Tally, Target, flood};
 
-use super::{Tally, Target, flood};
-
-pub(crate) const DESCRIPTION: &str =
-    "4 connections, batches of 1,024 posts by random keys with signatures that do not verify";
+pub(crate) const DESCRIPTION: &str = "4 connections, batches of 1,024 posts by random keys with \
+    signatures that do not verify (64 batches made beforehand, sent round and round)";
 
 const CONNECTIONS: usize = 4;
 /// The API's most events in one request.
 const BATCH: usize = 1024;
-/// Keys the posts are by, taken in turn: at the node's verification rate
-/// (a few thousand bad signatures a second here) each is used less than
-/// once a second, the per-physician limit's refill.
-const AUTHORS: usize = 32_768;
+/// Batches made, each event by a key of its own: sent round and round at
+/// the node's verification rate (a few batches a second here), each key
+/// comes back less often than once a second, the per-physician limit's
+/// refill.
+const BATCHES: usize = 64;
 
 pub(crate) fn run(target: &Target, tally: &Tally) {
-    let authors = authors();
     let signature = key("strangers-cpu").sign(b"a signature over something else");
-    let next = AtomicUsize::new(0);
-    flood(target, tally, CONNECTIONS, 1, || {
-        let events: Vec<String> = (0..BATCH)
-            .map(|_| {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                let body = Body::Post(Post {
-                    hub: "general".parse().unwrap(),
-                    title: format!("Noise {n}"),
-                    body: "Nothing.".into(),
-                });
-                let event =
-                    Event::new(target.net.id(), authors[n % AUTHORS], curbside_node::now(), body);
-                wire(&SignedEvent::from_parts(event, signature))
-            })
-            .collect();
-        (BATCH as u64, json!({ "events": events }).to_string().into_bytes())
+    let batches = Submission::made(BATCHES, |b| {
+        let events: Vec<SignedEvent> =
+            (b * BATCH..(b + 1) * BATCH).map(|n| noise(target.net, n, signature)).collect();
+        Submission::of(&events)
     });
+    flood(target, tally, CONNECTIONS, 1, &batches);
 }
 
-/// [`AUTHORS`] public keys, made once (on every core: a key costs a
-/// scalar multiplication) before the first batch.
-fn authors() -> &'static [PublicKey] {
-    static AUTHORS_MADE: OnceLock<Vec<PublicKey>> = OnceLock::new();
-    AUTHORS_MADE.get_or_init(|| {
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let per = AUTHORS.div_ceil(threads);
-        std::thread::scope(|s| {
-            let parts: Vec<_> = (0..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        (t * per..((t + 1) * per).min(AUTHORS))
-                            .map(|i| key(&format!("strangers-noise-{i}")).public())
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts.into_iter().flat_map(|p| p.join().unwrap()).collect()
-        })
-    })
+/// The `n`th post, by a key of its own, with `signature`.
+fn noise(net: &Network, n: usize, signature: Signature) -> SignedEvent {
+    let author = key(&format!("strangers-noise-{n}")).public();
+    let body = Body::Post(Post {
+        hub: "general".parse().unwrap(),
+        title: format!("Noise {n}"),
+        body: "Nothing.".into(),
+    });
+    SignedEvent::from_parts(Event::new(net.id(), author, curbside_node::now(), body), signature)
 }

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use curbside_protocol::{PublicKey, SecretKey, SignedEvent};
 use curbside_tests::Network;
 
-use client::{Client, flood};
+use client::{Client, Submission, flood};
 pub(crate) use tally::{Summary, Tally};
 
 /// What an attack may use: the node's addresses, and what any stranger

@@ -2,14 +2,18 @@
 //! they sent and were answered.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A running attack's switch and counts, shared by its threads.
 #[derive(Debug)]
 pub(crate) struct Tally {
-    started: Instant,
+    /// When the attack first sent something (a connection or a request):
+    /// its rates count from here, not from the making of its requests.
+    started: OnceLock<Instant>,
+    /// When it reached full strength.
+    engaged_at: OnceLock<Instant>,
     stopped: Mutex<Option<Instant>>,
     stop: AtomicBool,
     engaged: AtomicBool,
@@ -24,7 +28,10 @@ pub(crate) struct Tally {
 /// What an attack did, once stopped.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Summary {
+    /// From the first thing sent until the attack was stopped.
     pub(crate) seconds: f64,
+    /// From the first thing sent until full strength.
+    pub(crate) ramp_up: Option<f64>,
     /// Connections opened.
     pub(crate) connections: u64,
     /// HTTP requests sent.
@@ -39,7 +46,8 @@ pub(crate) struct Summary {
 impl Tally {
     pub(crate) fn new() -> Self {
         Self {
-            started: Instant::now(),
+            started: OnceLock::new(),
+            engaged_at: OnceLock::new(),
             stopped: Mutex::new(None),
             stop: AtomicBool::new(false),
             engaged: AtomicBool::new(false),
@@ -71,6 +79,7 @@ impl Tally {
 
     /// Says the attack is at full strength.
     pub(crate) fn engage(&self) {
+        self.engaged_at.get_or_init(Instant::now);
         self.engaged.store(true, Ordering::Relaxed);
     }
 
@@ -85,6 +94,7 @@ impl Tally {
 
     /// A connection opened.
     pub(crate) fn connected(&self) {
+        self.started.get_or_init(Instant::now);
         self.connections.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -95,6 +105,7 @@ impl Tally {
 
     /// A request sent, carrying `events` events in `bytes` bytes.
     pub(crate) fn sent(&self, events: u64, bytes: u64) {
+        self.started.get_or_init(Instant::now);
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.events.fetch_add(events, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -112,7 +123,12 @@ impl Tally {
     pub(crate) fn summary(&self) -> Summary {
         let end = self.stopped.lock().unwrap().unwrap_or_else(Instant::now);
         Summary {
-            seconds: end.duration_since(self.started).as_secs_f64(),
+            seconds: self.started.get().map_or(0.0, |s| end.duration_since(*s).as_secs_f64()),
+            ramp_up: self
+                .started
+                .get()
+                .zip(self.engaged_at.get())
+                .map(|(s, e)| e.duration_since(*s).as_secs_f64()),
             connections: self.connections.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             events: self.events.load(Ordering::Relaxed),

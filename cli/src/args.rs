@@ -76,6 +76,9 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// A poll's results, optionally broken down by specialty or jurisdiction.
     Tally(TallyArgs),
+    /// Your events a node holds until what they need arrives, and those it
+    /// dropped in the last week because it never came.
+    Pending(NodeUrl),
     /// Check text for patient identifiers, as every node will (reads FILE, or stdin with -).
     CheckText {
         /// A file of clinical text, or `-` for standard input.

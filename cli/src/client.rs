@@ -338,13 +338,24 @@ impl Client {
         self.get("/v1/status", None)
     }
 
-    /// `POST /v1/events`: one outcome per event, refused ones included
-    /// (a refusal is an outcome here, not an error).
+    /// `POST /v1/events` without credentials: one outcome per event,
+    /// refused ones included (a refusal is an outcome here, not an error).
     pub(crate) fn submit(&self, events: &[SignedEvent]) -> Result<Vec<Outcome>, ClientError> {
+        self.submit_as(events, None)
+    }
+
+    /// [`Client::submit`] with a bearer token: a physician's session, whose
+    /// own budget pays for the node's checking, or the admin token.
+    pub(crate) fn submit_as(
+        &self,
+        events: &[SignedEvent],
+        bearer: Option<&str>,
+    ) -> Result<Vec<Outcome>, ClientError> {
         let path = "/v1/events";
         let wire: Vec<Value> =
             events.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
-        let (status, value) = self.request("POST", path, Some(&json!({ "events": wire })), None)?;
+        let (status, value) =
+            self.request("POST", path, Some(&json!({ "events": wire })), bearer)?;
         if value.get("outcomes").is_some() {
             let answer: Outcomes = self.parse(path, value)?;
             if answer.outcomes.len() != events.len() {

@@ -5,6 +5,9 @@
 //!   Printed as `error: <message> (<code>)`.
 //! - exit 2: everything else — a usage mistake, a missing file, no node
 //!   answering, a wrong passphrase.
+//! - exit 3: not refused, not stored either: the node holds the event until
+//!   what it needs arrives (code `pending`), and drops it if that never
+//!   comes; `curbside pending` shows what waits and what expired.
 
 use crate::client::ClientError;
 use crate::keystore::KeystoreError;
@@ -22,11 +25,22 @@ pub(crate) enum Refusal {
     },
 }
 
+/// An event the node holds rather than stores: exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{message} (pending)")]
+pub(crate) struct Waiting {
+    /// For people.
+    pub(crate) message: String,
+}
+
 /// A stable code for an error, for `--json` output: the refusal's or the
 /// node's own code, else what kind of failure it was.
 pub(crate) fn code(e: &anyhow::Error) -> String {
     if let Some(Refusal::Coded { code, .. }) = e.downcast_ref::<Refusal>() {
         return code.clone();
+    }
+    if e.downcast_ref::<Waiting>().is_some() {
+        return "pending".into();
     }
     if let Some(KeystoreError::WeakPassphrase { .. }) = e.downcast_ref::<KeystoreError>() {
         return "weak_passphrase".into();
@@ -41,6 +55,9 @@ pub(crate) fn code(e: &anyhow::Error) -> String {
 
 /// The exit code for an error.
 pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<Waiting>().is_some() {
+        return 3;
+    }
     if e.downcast_ref::<Refusal>().is_some()
         || matches!(e.downcast_ref::<KeystoreError>(), Some(KeystoreError::WeakPassphrase { .. }))
     {

@@ -113,8 +113,10 @@ pub(crate) fn read_token(source: &TokenSource) -> anyhow::Result<String> {
     Ok(token.to_owned())
 }
 
-/// Writes `bytes` to `path` with mode 0600, atomically (temporary file,
-/// fsync, rename). Creates missing parent directories with mode 0700.
+/// Writes `bytes` to `path` with mode 0600, atomically and durably
+/// (temporary file, fsync, rename, fsync of the directory: the rename is
+/// on the disk only once its directory is). Creates missing parent
+/// directories with mode 0700.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -136,7 +138,8 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

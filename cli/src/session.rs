@@ -57,6 +57,11 @@ fn cached(home: &Home, url: &str, key: &PublicKey, now: Timestamp) -> Option<Str
         .map(|c| c.token.clone())
 }
 
+/// Forgets the cached session at `url` (the node closed it).
+pub(crate) fn forget_session(home: &Home, url: &str) {
+    forget(home, url);
+}
+
 fn forget(home: &Home, url: &str) {
     let mut cache = load_cache(home);
     if cache.sessions.remove(url).is_some() {
@@ -97,8 +102,39 @@ pub(crate) fn open_session(
     home: &Home,
     store: &Keystore,
 ) -> anyhow::Result<String> {
-    let status = client.status()?;
     let key = unlock(store, home)?;
+    open_session_with(client, home, &key)
+}
+
+/// A session for submitting `key`'s events: the cached one, or a new one
+/// opened with the key already unlocked; `None` if the node does not know
+/// the key as attested (a new physician's attestation may not have reached
+/// it yet: the events then go without one).
+pub(crate) fn session_for_writing(
+    client: &Client,
+    home: &Home,
+    key: &curbside_protocol::SecretKey,
+    renew: bool,
+) -> anyhow::Result<Option<String>> {
+    if renew {
+        forget(home, client.url());
+    } else if let Some(token) = cached(home, client.url(), &key.public(), curbside_node::now()) {
+        return Ok(Some(token));
+    }
+    match open_session_with(client, home, key) {
+        Ok(token) => Ok(Some(token)),
+        Err(e) if crate::error::code(&e) == "not_attested" => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens a session with the key itself.
+fn open_session_with(
+    client: &Client,
+    home: &Home,
+    key: &curbside_protocol::SecretKey,
+) -> anyhow::Result<String> {
+    let status = client.status()?;
     let public = key.public();
     let challenge: Challenge =
         client.post("/v1/session/challenge", &json!({ "key": public }), None)?;

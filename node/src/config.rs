@@ -71,9 +71,28 @@ gossip_author_burst = 120               # CURBSIDE_GOSSIP_AUTHOR_BURST
 peer_pending_per_address = 8            # CURBSIDE_PEER_PENDING_PER_ADDRESS
 peer_connections_per_address = 32       # CURBSIDE_PEER_CONNECTIONS_PER_ADDRESS
 
-# Events waiting for a dependency (a parent, an author's attestation).
+# Events waiting for a dependency (a parent, an author's attestation):
+# how many, how many MiB in all, and how much one sender may have held (a
+# physician's session, an address without one, a peer); below
+# min_free_disk_mb of free disk nothing new is held. Events of authors this
+# node does not know are not held at all for callers without a session.
 max_pending = 10000               # CURBSIDE_MAX_PENDING
+pending_max_mb = 64               # CURBSIDE_PENDING_MAX_MB
+pending_per_sender = 1000         # CURBSIDE_PENDING_PER_SENDER
+pending_per_sender_mb = 8         # CURBSIDE_PENDING_PER_SENDER_MB
+min_free_disk_mb = 256            # CURBSIDE_MIN_FREE_DISK_MB
 pending_max_age_secs = 900        # CURBSIDE_PENDING_MAX_AGE_SECS
+
+# Events the API checks for callers: a caller without credentials shares
+# its address's budget (events a second, bursts of stranger_burst) with
+# every other caller from that address (through a proxy, all of them); a
+# physician's session has its own (events a minute). Over it, a request is
+# refused with rate_limited before any signature is checked. The admin
+# token has no such limit.
+stranger_events_per_second = 50  # CURBSIDE_STRANGER_EVENTS_PER_SECOND
+stranger_burst = 500              # CURBSIDE_STRANGER_BURST
+session_events_per_minute = 600   # CURBSIDE_SESSION_EVENTS_PER_MINUTE
+session_burst = 300               # CURBSIDE_SESSION_BURST
 
 # How long a physician's read session lasts, and how many live sessions one
 # physician's key may hold (one per device or program, with room to spare):
@@ -112,7 +131,15 @@ struct RawConfig {
     api_request_timeout_secs: Option<u64>,
     log_format: Option<String>,
     max_pending: Option<u64>,
+    pending_max_mb: Option<u64>,
+    pending_per_sender: Option<u64>,
+    pending_per_sender_mb: Option<u64>,
+    min_free_disk_mb: Option<u64>,
     pending_max_age_secs: Option<u64>,
+    stranger_events_per_second: Option<u64>,
+    stranger_burst: Option<u64>,
+    session_events_per_minute: Option<u64>,
+    session_burst: Option<u64>,
     session_hours: Option<u64>,
     sessions_per_physician: Option<u64>,
     listen: Option<Vec<String>>,
@@ -185,6 +212,8 @@ pub struct NodeConfig {
     /// Events a minute, and the burst, one physician may submit through
     /// the API.
     pub author_limit: AuthorLimit,
+    /// What the API checks for a caller before it verifies anything.
+    pub submit_limits: SubmitLimits,
 }
 
 /// The per-physician submission limit of the API.
@@ -326,15 +355,7 @@ impl NodeConfig {
             }
         };
         let defaults = IngestConfig::default();
-        let (pending_key, max_pending) = number("max_pending", raw.max_pending, "events")?;
-        let max_pending = max_pending.unwrap_or(defaults.max_pending);
-        if !(1..=10_000_000).contains(&max_pending) {
-            return Err(ConfigError::Value {
-                key: pending_key,
-                value: max_pending.to_string(),
-                problem: "use 1 to 10000000 events".into(),
-            });
-        }
+        let pending = pending_limits(&raw)?;
         let (age_key, age) = number("pending_max_age_secs", raw.pending_max_age_secs, "seconds")?;
         if age.is_some_and(|secs| !(1..=7 * 86_400).contains(&secs)) {
             return Err(ConfigError::Value {
@@ -344,7 +365,7 @@ impl NodeConfig {
             });
         }
         let ingest = IngestConfig {
-            max_pending,
+            pending,
             pending_max_age_ms: age.map_or(defaults.pending_max_age_ms, |s| s * 1000),
             ..defaults
         };
@@ -370,6 +391,7 @@ impl NodeConfig {
         let http = http_limits(&raw)?;
         let store = store_config(&raw)?;
         let author_limit = author_limit(&raw)?;
+        let submit_limits = submit_limits(&raw)?;
         let net = net_config(&raw, flags)?;
         let file_quorum = raw.audit_quorum.map(|n| n as u64);
         let (quorum_key, quorum) = number("audit_quorum", file_quorum, "institutions")?;
@@ -385,6 +407,7 @@ impl NodeConfig {
         };
         Ok(Self {
             author_limit,
+            submit_limits,
             audit_quorum,
             store,
             net,
@@ -415,6 +438,98 @@ impl NodeConfig {
     }
 }
 
+/// A setting within `range`, or `None` if not set.
+fn bounded(
+    name: &str,
+    file: Option<u64>,
+    unit: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ConfigError> {
+    match number(name, file, unit)? {
+        (_, None) => Ok(None),
+        (_, Some(n)) if range.contains(&n) => Ok(Some(n)),
+        (key, Some(n)) => Err(ConfigError::Value {
+            key,
+            value: n.to_string(),
+            problem: format!("use {} to {} {unit}", range.start(), range.end()),
+        }),
+    }
+}
+
+fn pending_limits(raw: &RawConfig) -> Result<crate::store::PendingLimits, ConfigError> {
+    let d = crate::store::PendingLimits::default();
+    let mb = |n: u64| n << 20;
+    Ok(crate::store::PendingLimits {
+        max_events: bounded("max_pending", raw.max_pending, "events", 1..=10_000_000)?
+            .unwrap_or(d.max_events),
+        max_bytes: bounded("pending_max_mb", raw.pending_max_mb, "MiB", 1..=65_536)?
+            .map_or(d.max_bytes, mb),
+        per_holder_events: bounded(
+            "pending_per_sender",
+            raw.pending_per_sender,
+            "events",
+            1..=10_000_000,
+        )?
+        .unwrap_or(d.per_holder_events),
+        per_holder_bytes: bounded(
+            "pending_per_sender_mb",
+            raw.pending_per_sender_mb,
+            "MiB",
+            1..=65_536,
+        )?
+        .map_or(d.per_holder_bytes, mb),
+        min_free_disk: bounded("min_free_disk_mb", raw.min_free_disk_mb, "MiB", 0..=1_048_576)?
+            .map_or(d.min_free_disk, mb),
+    })
+}
+
+/// What the API checks for callers before it verifies anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmitLimits {
+    /// Events a second one address may have checked without credentials.
+    pub stranger_per_second: u32,
+    /// At once.
+    pub stranger_burst: u32,
+    /// Events a minute one physician's sessions may have checked.
+    pub session_per_minute: u32,
+    /// At once.
+    pub session_burst: u32,
+}
+
+impl Default for SubmitLimits {
+    fn default() -> Self {
+        Self {
+            stranger_per_second: 50,
+            stranger_burst: 500,
+            session_per_minute: 600,
+            session_burst: 300,
+        }
+    }
+}
+
+fn submit_limits(raw: &RawConfig) -> Result<SubmitLimits, ConfigError> {
+    let d = SubmitLimits::default();
+    let get = |name: &str, file: Option<u64>, default: u32| -> Result<u32, ConfigError> {
+        Ok(bounded(name, file, "events", 1..=1_000_000)?
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(default))
+    };
+    Ok(SubmitLimits {
+        stranger_per_second: get(
+            "stranger_events_per_second",
+            raw.stranger_events_per_second,
+            d.stranger_per_second,
+        )?,
+        stranger_burst: get("stranger_burst", raw.stranger_burst, d.stranger_burst)?,
+        session_per_minute: get(
+            "session_events_per_minute",
+            raw.session_events_per_minute,
+            d.session_per_minute,
+        )?,
+        session_burst: get("session_burst", raw.session_burst, d.session_burst)?,
+    })
+}
+
 fn author_limit(raw: &RawConfig) -> Result<AuthorLimit, ConfigError> {
     let defaults = AuthorLimit::default();
     let file = raw.author_events_per_minute.map(u64::from);
@@ -436,18 +551,6 @@ fn author_limit(raw: &RawConfig) -> Result<AuthorLimit, ConfigError> {
 
 fn http_limits(raw: &RawConfig) -> Result<crate::api::HttpLimits, ConfigError> {
     let defaults = crate::api::HttpLimits::default();
-    let bounded =
-        |name: &str, file: Option<u64>, unit: &str, range: std::ops::RangeInclusive<u64>| {
-            match number(name, file, unit)? {
-                (_, None) => Ok(None),
-                (_, Some(n)) if range.contains(&n) => Ok(Some(n)),
-                (key, Some(n)) => Err(ConfigError::Value {
-                    key,
-                    value: n.to_string(),
-                    problem: format!("use {} to {} {unit}", range.start(), range.end()),
-                }),
-            }
-        };
     let max =
         bounded("api_max_connections", raw.api_max_connections, "connections", 1..=1_000_000)?;
     let per_address = bounded(

@@ -11,6 +11,13 @@
 //! The node key is kept unencrypted, like an SSH host key, because a node
 //! must restart unattended; the directory and the files are readable by
 //! the node's user only.
+//!
+//! Every file here is written so that a crash or a power cut leaves the old
+//! file or the new one, whole ([`write_durably`]): a temporary file in the
+//! same directory, `fsync`ed, renamed into place, then the directory
+//! `fsync`ed (a rename, like a new directory, is durable only once its
+//! directory is). The store's own files are the store's business
+//! (`store/durable.rs`).
 
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
@@ -70,9 +77,24 @@ impl std::fmt::Debug for DataDir {
     }
 }
 
-/// Writes `bytes` to a new file `path` with mode 0600 (atomically: temp file, fsync, rename).
+/// Writes `bytes` to `path` with mode 0600, durably ([`write_durably`]).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    write_with_mode(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to `path` so that once this returns the file is on the
+/// disk, and a crash before that leaves the old file (or none) whole: a
+/// temporary file in the same directory, `fsync`ed, renamed over `path`,
+/// then the directory `fsync`ed.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+    write_with_mode(path, bytes, 0o644)
+}
+
+fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DataDirError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let tmp = dir.join(format!(
         ".{}.tmp",
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
@@ -81,14 +103,31 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(0o600)
+        .mode(mode)
         .open(&tmp)
         .map_err(io(&tmp))?;
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
+    drop(f);
     std::fs::rename(&tmp, path).map_err(io(path))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+    sync_dir(dir)
+}
+
+/// `fsync` of a directory: makes the names created, renamed or removed in
+/// it durable.
+fn sync_dir(dir: &Path) -> Result<(), DataDirError> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Creates `dir` and any missing parents, each made durable in its parent.
+pub fn create_dir_durably(dir: &Path) -> Result<(), DataDirError> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    for d in missing.into_iter().rev() {
+        std::fs::create_dir(d).map_err(io(d))?;
+        match d.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent)?,
+            _ => sync_dir(Path::new("."))?,
+        }
     }
     Ok(())
 }
@@ -110,7 +149,7 @@ pub fn read_genesis(path: &Path) -> Result<Genesis, DataDirError> {
 pub fn write_genesis(path: &Path, genesis: &Genesis) -> Result<(), DataDirError> {
     let text = serde_json::to_string_pretty(genesis)
         .map_err(|e| DataDirError::Invalid { path: path.to_path_buf(), detail: e.to_string() })?;
-    std::fs::write(path, text + "\n").map_err(io(path))
+    write_durably(path, (text + "\n").as_bytes())
 }
 
 /// A fresh random token, as 64 hex characters.
@@ -134,7 +173,7 @@ impl DataDir {
     /// Creates a data directory for a node of the network `genesis` founds:
     /// a fresh node key, an admin token and the default configuration.
     pub fn init(root: &Path, genesis: &Genesis) -> Result<Self, DataDirError> {
-        std::fs::create_dir_all(root).map_err(io(root))?;
+        create_dir_durably(root)?;
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)).map_err(io(root))?;
         if root.join("node.key").exists() {
             return Err(DataDirError::Exists(root.to_path_buf()));
@@ -148,7 +187,7 @@ impl DataDir {
         write_private(&root.join("admin.token"), random_token().as_bytes())?;
         let config = root.join("node.toml");
         if !config.exists() {
-            std::fs::write(&config, crate::config::DEFAULT_NODE_TOML).map_err(io(&config))?;
+            write_durably(&config, crate::config::DEFAULT_NODE_TOML.as_bytes())?;
         }
         write_private(&root.join("node.key"), hex::encode(key.to_seed().as_slice()).as_bytes())?;
         Self::open(root)

@@ -42,8 +42,7 @@ pub fn ensure(home: &Path, now: Timestamp) -> Result<PathBuf, DevError> {
     if data.join("node.key").exists() {
         return Ok(data);
     }
-    std::fs::create_dir_all(&dev)
-        .map_err(|source| DataDirError::Io { path: dev.clone(), source })?;
+    crate::datadir::create_dir_durably(&dev)?;
     let root = SecretKey::generate();
     write_private(&dev.join("root.seed"), hex::encode(root.to_seed().as_slice()).as_bytes())?;
     let genesis = Genesis::new("Curbside development network", vec![root.public()], now);
@@ -53,7 +52,7 @@ pub fn ensure(home: &Path, now: Timestamp) -> Result<PathBuf, DevError> {
     let toml = data.join("node.toml");
     let alone =
         crate::config::DEFAULT_NODE_TOML.replace(crate::config::DEFAULT_LISTEN_LINE, "listen = []");
-    std::fs::write(&toml, alone).map_err(|source| DataDirError::Io { path: toml, source })?;
+    crate::datadir::write_durably(&toml, alone.as_bytes())?;
     let charter = Event::new(
         genesis.network_id(),
         root.public(),

@@ -37,13 +37,13 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::metrics::{Metrics, Origin};
-use crate::store::{Store, StoreError, StoreView};
+use crate::store::{Held as HoldResult, Holder, PendingLimits, Store, StoreError, StoreView};
 
 /// Limits of the ingest path.
 #[derive(Debug, Clone, Copy)]
 pub struct IngestConfig {
-    /// Most events held waiting for a dependency.
-    pub max_pending: u64,
+    /// What the set of events waiting for a dependency may hold.
+    pub pending: PendingLimits,
     /// How long a pending event may wait, in milliseconds.
     pub pending_max_age_ms: u64,
     /// Threads that verify signatures.
@@ -55,7 +55,7 @@ pub struct IngestConfig {
 impl Default for IngestConfig {
     fn default() -> Self {
         Self {
-            max_pending: 10_000,
+            pending: PendingLimits::default(),
             pending_max_age_ms: 15 * 60 * 1000,
             verify_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_group: 4096,
@@ -63,7 +63,7 @@ impl Default for IngestConfig {
     }
 }
 
-/// An event on its way in, with when it was first received.
+/// An event on its way in, with when it was first received and who sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     /// The event.
@@ -72,24 +72,33 @@ pub struct Incoming {
     /// peer that serves it as history (sync); `None` for history a peer
     /// stored before receipts were kept, judged by its own time alone.
     pub received_at: Option<Timestamp>,
+    /// Who sent it: whose share of the pending set it takes if it must
+    /// wait, and what may be refused rather than held.
+    pub holder: Holder,
 }
 
 impl Incoming {
-    /// Received by this node at `now`.
+    /// Received by this node at `now`, from this node itself (see
+    /// [`Incoming::from`] for anyone else).
     pub fn live(event: SignedEvent, now: Timestamp) -> Self {
-        Self { event, received_at: Some(now) }
+        Self { event, received_at: Some(now), holder: Holder::Node }
     }
 
     /// First received at `received_at` (by whoever vouches for it).
     pub fn received(event: SignedEvent, received_at: Option<Timestamp>) -> Self {
-        Self { event, received_at }
+        Self { event, received_at, holder: Holder::Node }
     }
 
     /// Received when it says it was made: this node's own events published
     /// late (after a crash), and a corpus loaded as history (benchmarks).
     pub fn when_made(event: SignedEvent) -> Self {
         let at = event.created_at();
-        Self { event, received_at: Some(at) }
+        Self { event, received_at: Some(at), holder: Holder::Node }
+    }
+
+    /// The same, sent by `holder`.
+    pub fn from(self, holder: Holder) -> Self {
+        Self { holder, ..self }
     }
 
     /// How validation judges it at `now`.
@@ -204,8 +213,9 @@ fn lap(into: &mut Duration, t: &mut Instant) {
 pub struct Prepared {
     /// One per event submitted; `None` for those still to be validated.
     outcomes: Vec<Option<Outcome>>,
-    /// The events still to be validated, with their positions and receipts.
-    verified: Vec<(usize, SignatureVerified, Option<Timestamp>)>,
+    /// The events still to be validated, with their positions, receipts
+    /// and holders.
+    verified: Vec<(usize, SignatureVerified, Option<Timestamp>, Holder)>,
     stages: Stages,
 }
 
@@ -238,7 +248,7 @@ pub fn prepare(
     let mut fresh = Vec::with_capacity(events.len());
     for (i, (incoming, absent)) in events.into_iter().zip(absent).enumerate() {
         if absent {
-            slots.push((i, incoming.received_at));
+            slots.push((i, incoming.received_at, incoming.holder));
             fresh.push(incoming.event);
         } else {
             outcomes[i] = Some(Outcome::Duplicate { id: ids[i] });
@@ -246,11 +256,11 @@ pub fn prepare(
     }
     lap(&mut stages.screen, &mut t);
     let mut verified = Vec::with_capacity(fresh.len());
-    for ((slot, received_at), result) in
+    for ((slot, received_at, holder), result) in
         slots.into_iter().zip(verify_parallel(fresh, config.verify_threads))
     {
         match result {
-            Ok(event) => verified.push((slot, event, received_at)),
+            Ok(event) => verified.push((slot, event, received_at, holder)),
             Err((event, rejection)) => {
                 outcomes[slot] = Some(Outcome::rejected(event.id(), &rejection));
             }
@@ -353,21 +363,21 @@ fn write_prepared(
     let mut t = Instant::now();
     // The batch written just before this one may have stored some of these
     // since they were screened.
-    let ids: Vec<EventId> = verified.iter().map(|(_, e, _)| e.event().id()).collect();
+    let ids: Vec<EventId> = verified.iter().map(|(_, e, _, _)| e.event().id()).collect();
     let absent = store.absent(&ids)?;
     let mut view = StoreView::new(store);
     view.assume_absent(ids.iter().zip(&absent).filter(|(_, a)| **a).map(|(id, _)| *id));
     lap(&mut stages.screen, &mut t);
     let mut accepted = Vec::with_capacity(verified.len());
     let mut held = Vec::new();
-    for ((slot, event, received_at), absent) in verified.into_iter().zip(absent) {
+    for ((slot, event, received_at, holder), absent) in verified.into_iter().zip(absent) {
         let id = event.event().id();
         if !absent {
             outcomes[slot] = Some(Outcome::Duplicate { id });
             continue;
         }
         let verdict = event.validate(&view, Incoming::arrival(received_at, now));
-        let mut slot = Slot { slot, received_at, outcomes: &mut outcomes };
+        let mut slot = Slot { slot, received_at, holder, outcomes: &mut outcomes };
         settle(&mut view, verdict, &mut slot, &mut accepted, &mut held)?;
     }
     // An event may come ahead of what it waits for in the same batch (a
@@ -376,22 +386,22 @@ fn write_prepared(
     let mut again = !accepted.is_empty();
     while again && !held.is_empty() {
         again = false;
-        for (slot, event, _, received_at) in std::mem::take(&mut held) {
+        for (slot, event, _, received_at, holder) in std::mem::take(&mut held) {
             // Its signature held a moment ago; checking it again is the
             // price of this rare path, not of the common one.
             let verdict = match SignatureVerified::check(event) {
                 Ok(checked) => checked.validate(&view, Incoming::arrival(received_at, now)),
                 Err((event, r)) => Err((event, NotAccepted::Invalid(r))),
             };
-            let mut slot = Slot { slot, received_at, outcomes: &mut outcomes };
+            let mut slot = Slot { slot, received_at, holder, outcomes: &mut outcomes };
             again |= settle(&mut view, verdict, &mut slot, &mut accepted, &mut held)?;
         }
     }
     drop(view);
     lap(&mut stages.validate, &mut t);
     let committed = store.commit(&accepted)?;
-    for (slot, event, dep, received_at) in held {
-        outcomes[slot] = Some(hold(store, config, &event, &dep, received_at, now)?);
+    for (slot, event, dep, received_at, holder) in held {
+        outcomes[slot] = Some(hold(store, config, &event, &dep, received_at, &holder, now)?);
     }
     lap(&mut stages.commit, &mut t);
     store.flush()?;
@@ -403,21 +413,22 @@ fn write_prepared(
     let released = committed
         .released
         .into_iter()
-        .map(|p| Incoming::received(p.event, p.received_at))
+        .map(|p| Incoming::received(p.event, p.received_at).from(p.holder))
         .collect();
     Ok((outcomes, released, stages))
 }
 
-/// Where one event's outcome goes, and when it was received.
+/// Where one event's outcome goes, when it was received and who sent it.
 struct Slot<'o> {
     slot: usize,
     received_at: Option<Timestamp>,
+    holder: Holder,
     outcomes: &'o mut [Option<Outcome>],
 }
 
 /// An event held for a dependency: its position, the event, what it waits
-/// for, and when it was received.
-type Held = (usize, SignedEvent, Dependency, Option<Timestamp>);
+/// for, when it was received and who sent it.
+type Held = (usize, SignedEvent, Dependency, Option<Timestamp>, Holder);
 
 /// Where one validated event goes: accepted (into the batch's view too),
 /// held for a dependency, or given its outcome now. Whether it was
@@ -441,7 +452,7 @@ fn settle(
             return Ok(true);
         }
         Err((event, NotAccepted::Missing(dep))) => {
-            held.push((slot.slot, event, dep, slot.received_at));
+            held.push((slot.slot, event, dep, slot.received_at, slot.holder.clone()));
         }
         Err((event, NotAccepted::Duplicate(_))) => {
             *outcome = Some(Outcome::Duplicate { id: event.id() });
@@ -453,29 +464,85 @@ fn settle(
     Ok(false)
 }
 
+/// What to do with an event that waits for `dep`: refuse what can be
+/// judged now, or hold it within the pending set's budget.
+///
+/// From a stranger (no credentials), an event whose author (an
+/// attestation, a charter) is unknown here is refused outright: anyone can
+/// make keys, and the events of keys nobody attested are the cheapest
+/// flood there is. From the API, an event for a hub this node does not
+/// know is refused too: a physician's typo, not something on its way.
 fn hold(
     store: &Store,
     config: &IngestConfig,
     event: &SignedEvent,
     dep: &Dependency,
     received_at: Option<Timestamp>,
+    holder: &Holder,
     now: Timestamp,
 ) -> Result<Outcome, StoreError> {
     let id = event.id();
-    if store.hold(event, dep, received_at, now, config.max_pending)? != crate::store::Held::Full {
-        Ok(Outcome::Pending { id, waiting_for: dep.to_string(), dependency: dep.clone() })
-    } else {
-        Ok(Outcome::Rejected {
-            id,
-            blames_sender: false,
-            code: "pending_full",
-            message: format!(
-                "this node holds {} events waiting for dependencies and cannot hold more; \
-                 {dep} is not known here yet — try again later",
-                config.max_pending
-            ),
-        })
+    let refused = |code: &'static str, message: String| Outcome::Rejected {
+        id,
+        blames_sender: false,
+        code,
+        message,
+    };
+    let from_api = matches!(holder, Holder::Operator | Holder::Physician(_) | Holder::Stranger(_));
+    match dep {
+        Dependency::Attestation(author) | Dependency::Charter(author)
+            if matches!(holder, Holder::Stranger(_)) =>
+        {
+            return Ok(refused(
+                "unknown_author",
+                format!(
+                    "{author} is not attested (or chartered) as far as this node knows, and \
+                     events of unknown authors are not held for callers without a session"
+                ),
+            ));
+        }
+        Dependency::Hub(hub) if from_api => {
+            let hubs: Vec<String> =
+                store.hubs()?.into_iter().map(|(id, _)| id.to_string()).collect();
+            return Ok(refused(
+                "unknown_hub",
+                format!("there is no hub {hub} on this network; its hubs are {}", hubs.join(", ")),
+            ));
+        }
+        _ => {}
     }
+    let limits = &config.pending;
+    Ok(match store.hold(event, dep, received_at, holder, now, limits)? {
+        HoldResult::Now | HoldResult::Already => {
+            Outcome::Pending { id, waiting_for: dep.to_string(), dependency: dep.clone() }
+        }
+        HoldResult::Full => refused(
+            "pending_full",
+            format!(
+                "this node holds as many events waiting for what they need as it can ({} \
+                 events, {} MiB); {dep} is not known here yet — try again later",
+                limits.max_events,
+                limits.max_bytes >> 20
+            ),
+        ),
+        HoldResult::HolderFull => refused(
+            "pending_quota",
+            format!(
+                "{holder} already has as many events waiting here as one sender may ({} \
+                 events, {} MiB); {dep} is not known here yet — try again once they resolve",
+                limits.per_holder_events,
+                limits.per_holder_bytes >> 20
+            ),
+        ),
+        HoldResult::LowDisk => refused(
+            "low_disk",
+            format!(
+                "this node's disk is below its reserve ({} MiB free at least), so it holds \
+                 nothing new; {dep} is not known here yet",
+                limits.min_free_disk >> 20
+            ),
+        ),
+    })
 }
 
 type Verified = Result<SignatureVerified, (SignedEvent, Rejection)>;
@@ -744,21 +811,23 @@ impl Ingester {
         Ok((Self { tx, announce, clock }, IngestThread { prepare, write }))
     }
 
-    /// Submits events received now through this node's API; resolves when
-    /// they are durable (or refused).
+    /// Submits this node's own events, made now (its log entries, its
+    /// cosignatures); resolves when they are durable (or refused).
     pub async fn submit(&self, events: Vec<SignedEvent>) -> Result<Vec<Outcome>, IngestError> {
-        self.submit_from(Source::Local, events).await
+        self.submit_live(Source::Local, Holder::Node, events).await
     }
 
-    /// Submits events received now from `source`; resolves when they are
-    /// durable (or refused).
-    pub async fn submit_from(
+    /// Submits events received now from `source`, sent by `holder`;
+    /// resolves when they are durable (or refused).
+    pub async fn submit_live(
         &self,
         source: Source,
+        holder: Holder,
         events: Vec<SignedEvent>,
     ) -> Result<Vec<Outcome>, IngestError> {
         let now = (self.clock)();
-        let events = events.into_iter().map(|e| Incoming::live(e, now)).collect();
+        let events =
+            events.into_iter().map(|e| Incoming::live(e, now).from(holder.clone())).collect();
         self.submit_received(source, events).await
     }
 

@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod net;
 mod ratelimit;
+mod shutdown;
 mod source;
 pub mod store;
 pub mod sync;
@@ -72,6 +73,18 @@ pub enum NodeError {
     /// The HTTP server failed.
     #[error("serving the API: {0}")]
     Serve(#[from] std::io::Error),
+    /// A write or sync of the store failed, so the node stopped: restart it
+    /// to reopen the store (nothing acknowledged was lost).
+    #[error("the store failed ({0}); the node stopped: restart it to reopen the store")]
+    StoreFailed(String),
+    /// A step of stopping did not finish in time (a hung disk).
+    #[error("stopping: {step}: {detail}")]
+    Stalled {
+        /// Which step.
+        step: &'static str,
+        /// What happened.
+        detail: String,
+    },
 }
 
 /// Runs a node: opens its store, starts ingest, and serves the API on
@@ -173,6 +186,8 @@ pub async fn run_observed(
         net: net.as_ref().map(|(handle, _)| handle.clone()),
         audit_quorum: config.audit_quorum,
         author_limit: config.author_limit,
+        submit_limits: config.submit_limits,
+        pending_max_age_ms: config.ingest.pending_max_age_ms,
     });
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -184,7 +199,10 @@ pub async fn run_observed(
         "node serving"
     );
     let pruner = tokio::spawn(prune_pending(store.clone(), config.ingest.pending_max_age_ms));
-    let served = api::serve(listener, api::router(state), config.http.clone(), shutdown).await;
+    let stop = shutdown::stop_signal(store.clone(), shutdown);
+    let http = config.http.clone();
+    let router = api::router(state);
+    let served = shutdown::serve(listener, router, http, stop, shutdown::STEP_LIMIT).await;
     pruner.abort();
     let _ = pruner.await;
     let _ = stop_witness.send(());
@@ -194,20 +212,36 @@ pub async fn run_observed(
     }
     // Every handle to the ingest thread went with the router: wait for it to
     // finish its last batch and let go of the store.
-    tokio::task::spawn_blocking(move || ingest_thread.join()).await.ok();
-    store.flush()?;
+    let joined = shutdown::bounded("ingest", shutdown::STEP_LIMIT, move || ingest_thread.join());
+    let flushed = match joined.await {
+        Ok(()) => {
+            let store = store.clone();
+            shutdown::bounded("final flush", shutdown::STEP_LIMIT, move || store.flush()).await
+        }
+        // The ingest thread holds the store's writer: a flush would wait for it.
+        Err(e) => Err(e),
+    };
+    if store.has_failed() {
+        let failure = store.failure().unwrap_or("unknown error").to_owned();
+        return Err(NodeError::StoreFailed(failure));
+    }
+    flushed?.map_err(|e| NodeError::StoreFailed(e.to_string()))?;
     tracing::info!("node stopped");
     Ok(served?)
 }
 
-/// Drops pending events older than `max_age_ms`, once a minute.
+/// Drops pending events older than `max_age_ms`: once a minute, or four
+/// times in `max_age_ms` if that is shorter (so an event is not held much
+/// past its time), but at most once a second.
 async fn prune_pending(store: std::sync::Arc<store::Store>, max_age_ms: u64) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let every = std::time::Duration::from_millis(max_age_ms / 4)
+        .clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60));
+    let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         let store = store.clone();
         let cutoff = now().minus_millis(max_age_ms);
-        match tokio::task::spawn_blocking(move || store.prune_pending(cutoff)).await {
+        match tokio::task::spawn_blocking(move || store.prune_pending(cutoff, now())).await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::info!(dropped = n, "pending events expired"),
             Ok(Err(e)) => tracing::error!(error = %e, "pruning pending events failed"),

@@ -50,6 +50,7 @@ pub struct Metrics {
     pending: Gauge,
     store_bytes: Gauge,
     events: Gauge,
+    store_failed: Gauge,
 }
 
 impl Default for Metrics {
@@ -60,6 +61,7 @@ impl Default for Metrics {
         let pending = Gauge::default();
         let store_bytes = Gauge::default();
         let events = Gauge::default();
+        let store_failed = Gauge::default();
         registry.register(
             "events_accepted",
             "Events accepted and stored, by source",
@@ -73,7 +75,12 @@ impl Default for Metrics {
         registry.register("events_pending", "Events waiting for a dependency", pending.clone());
         registry.register("events_stored", "Events in the store", events.clone());
         registry.register("store_bytes", "Bytes the store uses on disk", store_bytes.clone());
-        Self { registry, accepted, rejected, pending, store_bytes, events }
+        registry.register(
+            "store_failed",
+            "1 once a write or sync of the store failed (it then takes no writes), else 0",
+            store_failed.clone(),
+        );
+        Self { registry, accepted, rejected, pending, store_bytes, events, store_failed }
     }
 }
 
@@ -115,6 +122,11 @@ impl Metrics {
         self.pending.set(gauge(counts.pending));
         self.events.set(gauge(counts.events));
         self.store_bytes.set(gauge(counts.bytes_on_disk));
+    }
+
+    /// Sets the store's health gauge.
+    pub fn set_store_failed(&self, failed: bool) {
+        self.store_failed.set(i64::from(failed));
     }
 
     /// The OpenMetrics text.

@@ -23,6 +23,11 @@ impl Source {
         }
     }
 
+    /// The address (for an IPv6 /64, its first address).
+    pub(crate) fn ip(self) -> IpAddr {
+        self.0
+    }
+
     /// The source of a connection from `addr`, if it names an IP address.
     pub(crate) fn of_multiaddr(addr: &libp2p::Multiaddr) -> Option<Self> {
         addr.iter().find_map(|p| match p {

@@ -254,6 +254,17 @@ impl Federation {
     }
 }
 
+/// The value `doc` (docs/PROTOCOL.md) publishes under the heading
+/// `**name**`: the first ```` ```text ```` block after it, with the line
+/// breaks that wrap long hex runs removed.
+pub fn published(doc: &str, name: &str) -> Option<String> {
+    let heading = format!("**{name}**");
+    let after = &doc[doc.find(&heading)? + heading.len()..];
+    let block = &after[after.find("```text\n")? + "```text\n".len()..];
+    let block = &block[..block.find("```")?];
+    Some(block.lines().map(str::trim).collect::<Vec<_>>().join(""))
+}
+
 /// The golden vectors published in `docs/PROTOCOL.md`, as `(name, hex or text)`.
 ///
 /// Keys are RFC 8032's test keys 1 (root) and 2 (physician), so anyone can

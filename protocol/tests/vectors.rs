@@ -8,14 +8,8 @@ use curbside_protocol::{SignedEvent, testkit::vectors};
 
 const DOC: &str = include_str!("../../docs/PROTOCOL.md");
 
-/// The value published under the heading `**name**`: the first code block
-/// after it, with the line breaks that wrap long hex runs removed.
 fn published(name: &str) -> Option<String> {
-    let heading = format!("**{name}**");
-    let after = &DOC[DOC.find(&heading)? + heading.len()..];
-    let block = &after[after.find("```text\n")? + "```text\n".len()..];
-    let block = &block[..block.find("```")?];
-    Some(block.lines().map(str::trim).collect::<Vec<_>>().join(""))
+    curbside_protocol::testkit::published(DOC, name)
 }
 
 #[test]

@@ -32,6 +32,11 @@ use serde_json::{Value, json};
 
 use crate::{Network, curbside_bin, wire};
 
+/// The node's configuration in these harnesses: alone (no peer-to-peer),
+/// and no per-physician limit in the way.
+pub(crate) const NODE_TOML: &str =
+    "listen = []\nauthor_events_per_minute = 100000\nauthor_burst = 100000\n";
+
 /// How a run goes.
 #[derive(Debug, Clone)]
 pub struct CrashConfig {
@@ -119,10 +124,10 @@ impl CrashReport {
 }
 
 /// splitmix64: enough for a kill schedule, and reproducible from its seed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -130,22 +135,50 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
     }
 }
 
 /// The node as a child process.
-struct NodeProcess {
-    child: Child,
+pub(crate) struct NodeProcess {
+    pub(crate) child: Child,
     url: Option<String>,
 }
 
 impl NodeProcess {
     /// Spawns `curbside node run` on `data`; the API on an OS-chosen port.
-    fn spawn(data: &Path, log: &Path) -> Self {
+    pub(crate) fn spawn(data: &Path, log: &Path) -> Self {
+        Self::spawn_limited(data, log, None)
+    }
+
+    /// [`NodeProcess::spawn`], no file the node writes to growing past
+    /// `file_limit` bytes if given (`RLIMIT_FSIZE`, set by `prlimit`; with
+    /// SIGXFSZ ignored a write past it fails with `EFBIG`, as one on a full
+    /// disk fails with `ENOSPC`).
+    fn spawn_limited(data: &Path, log: &Path, file_limit: Option<u64>) -> Self {
+        Self::spawn_program(&curbside_bin(), data, log, file_limit)
+    }
+
+    /// [`NodeProcess::spawn_limited`], running `program` (a `curbside` binary).
+    pub(crate) fn spawn_program(
+        program: &Path,
+        data: &Path,
+        log: &Path,
+        file_limit: Option<u64>,
+    ) -> Self {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-        let child = Command::new(curbside_bin())
+        let mut command = match file_limit {
+            None => Command::new(program),
+            Some(limit) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", "trap '' XFSZ; exec prlimit --fsize=\"$0\" -- \"$@\""])
+                    .arg(limit.to_string())
+                    .arg(program);
+                sh
+            }
+        };
+        let child = command
             .args(["--json", "node", "run", "--data"])
             .arg(data)
             .args(["--api", "127.0.0.1:0"])
@@ -160,7 +193,7 @@ impl NodeProcess {
     }
 
     /// Waits for the API address the node prints, then for it to answer.
-    fn wait_ready(&mut self, agent: &ureq::Agent) -> Result<String, String> {
+    pub(crate) fn wait_ready(&mut self, agent: &ureq::Agent) -> Result<String, String> {
         use std::io::BufRead as _;
         let stdout = self.child.stdout.take().ok_or("no stdout")?;
         let mut line = String::new();
@@ -183,32 +216,43 @@ impl NodeProcess {
     }
 
     /// SIGKILL, and wait for the process to be gone.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
 /// What the clients share with the harness.
-struct Shared {
+pub(crate) struct Shared {
     /// The node's API while it is up.
-    url: RwLock<Option<String>>,
+    pub(crate) url: RwLock<Option<String>>,
     /// Acknowledged events.
-    acked: Mutex<Vec<EventId>>,
+    pub(crate) acked: Mutex<Vec<EventId>>,
+    /// When each was acknowledged.
+    pub(crate) acked_at: Mutex<std::collections::HashMap<EventId, Instant>>,
     /// Acknowledged attestations.
-    attested: Mutex<Vec<EventId>>,
-    unanswered: AtomicU64,
-    refused: Mutex<Vec<String>>,
-    stop: AtomicBool,
+    pub(crate) attested: Mutex<Vec<EventId>>,
+    pub(crate) unanswered: AtomicU64,
+    pub(crate) refused: Mutex<Vec<String>>,
+    pub(crate) stop: AtomicBool,
 }
 
 impl Shared {
     fn url(&self) -> Option<String> {
         self.url.read().unwrap().clone()
     }
+
+    /// Notes an acknowledged event (and attestation, if it is one).
+    fn ack(&self, id: EventId, attestation: bool) {
+        self.acked.lock().unwrap().push(id);
+        self.acked_at.lock().unwrap().insert(id, Instant::now());
+        if attestation {
+            self.attested.lock().unwrap().push(id);
+        }
+    }
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -244,7 +288,7 @@ fn post(
 fn submit(shared: &Shared, agent: &ureq::Agent, url: &str, event: &SignedEvent) -> Option<bool> {
     match post(agent, url, "/v1/events", &json!({ "events": [wire(event)] }), None) {
         Ok((200, body)) if body["outcomes"][0]["status"] == "stored" => {
-            shared.acked.lock().unwrap().push(event.id());
+            shared.ack(event.id(), false);
             Some(true)
         }
         // The node stopping (it is never asked to here) or a refusal.
@@ -331,8 +375,7 @@ fn verifier(shared: &Shared, network: &Network, token: &str, counter: &AtomicU64
         let physician = key(&format!("crash-attested-{i}"));
         match attest(&agent, &url, token, network, &physician, &handle) {
             Ok(Some(id)) => {
-                shared.acked.lock().unwrap().push(id);
-                shared.attested.lock().unwrap().push(id);
+                shared.ack(id, true);
             }
             Ok(None) => {
                 shared.unanswered.fetch_add(1, Ordering::Relaxed);
@@ -345,7 +388,12 @@ fn verifier(shared: &Shared, network: &Network, token: &str, counter: &AtomicU64
 /// Opens the store of `data` and checks it holds every acknowledged event
 /// and attestation; notes what is wrong in `report`. `false` if it could
 /// not even be opened.
-fn verify(data: &DataDir, me: &PublicKey, shared: &Shared, report: &mut CrashReport) -> bool {
+pub(crate) fn verify(
+    data: &DataDir,
+    me: &PublicKey,
+    shared: &Shared,
+    report: &mut CrashReport,
+) -> bool {
     let store = match Store::open(&data.store_dir(), data.genesis().clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -379,6 +427,82 @@ fn verify(data: &DataDir, me: &PublicKey, shared: &Shared, report: &mut CrashRep
     true
 }
 
+/// The clients and the verifier, submitting to whichever node is up
+/// (`shared.url`).
+pub(crate) struct Workload {
+    pub(crate) shared: Arc<Shared>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workload {
+    /// Readies the node at `url` (its charter, one attested physician per
+    /// client, a poll; all acknowledged) and starts `clients` client threads
+    /// and, if `attest`, the verifier thread, submitting to `url`.
+    pub(crate) fn start(
+        network: Network,
+        data: &DataDir,
+        url: &str,
+        clients: usize,
+        attest_too: bool,
+    ) -> Self {
+        let me = data.key().public();
+        let token = data.admin_token().to_string();
+        let agent = agent();
+        let shared = Arc::new(Shared {
+            url: RwLock::new(None),
+            acked: Mutex::new(Vec::new()),
+            acked_at: Mutex::new(std::collections::HashMap::new()),
+            attested: Mutex::new(Vec::new()),
+            unanswered: AtomicU64::new(0),
+            refused: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        assert_eq!(submit(&shared, &agent, url, &network.charter(&me, &["GB"])), Some(true));
+        let keys: Vec<SecretKey> =
+            (0..clients).map(|i| key(&format!("crash-client-{i}"))).collect();
+        for (i, c) in keys.iter().enumerate() {
+            let id =
+                attest(&agent, url, &token, &network, c, &format!("client-{i}")).unwrap().unwrap();
+            shared.ack(id, true);
+        }
+        let poll = network.sign(
+            &keys[0],
+            Body::Poll(curbside_protocol::Poll {
+                hub: "general".parse().unwrap(),
+                question: "Which first?".into(),
+                options: ["a", "b", "c", "d"].iter().map(|s| (*s).to_string()).collect(),
+                closes_at: curbside_node::now().plus_days(30),
+                eligible: vec![],
+            }),
+        );
+        assert_eq!(submit(&shared, &agent, url, &poll), Some(true));
+        *shared.url.write().unwrap() = Some(url.to_owned());
+
+        let poll = poll.id();
+        let network = Arc::new(network);
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut threads = Vec::new();
+        for c in keys {
+            let (shared, network) = (shared.clone(), network.clone());
+            threads.push(std::thread::spawn(move || client(&shared, &network, &c, poll)));
+        }
+        if attest_too {
+            let (shared, network, counter) = (shared.clone(), network.clone(), counter.clone());
+            threads.push(std::thread::spawn(move || verifier(&shared, &network, &token, &counter)));
+        }
+        Self { shared, threads }
+    }
+
+    /// Stops the threads.
+    pub(crate) fn stop(self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        *self.shared.url.write().unwrap() = None;
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Runs the harness: sets up a node (chartered, with one attested physician
 /// per client and a poll), then kills and restarts it `config.kills` times.
 pub fn run(config: &CrashConfig) -> CrashReport {
@@ -390,63 +514,15 @@ pub fn run(config: &CrashConfig) -> CrashReport {
     let data_path = tmp.path().join("node");
     let log = tmp.path().join("node.log");
     let data = DataDir::init(&data_path, &network.genesis).unwrap();
-    // Alone (no peer-to-peer), and no per-physician limit in the way.
-    std::fs::write(
-        data_path.join("node.toml"),
-        "listen = []\nauthor_events_per_minute = 100000\nauthor_burst = 100000\n",
-    )
-    .unwrap();
+    std::fs::write(data_path.join("node.toml"), NODE_TOML).unwrap();
     let me = data.key().public();
-    let token = data.admin_token().to_string();
     let agent = agent();
 
     let mut first = NodeProcess::spawn(&data_path, &log);
     let url = first.wait_ready(&agent).unwrap();
     let mut node = Some(first);
-    let shared = Arc::new(Shared {
-        url: RwLock::new(None),
-        acked: Mutex::new(Vec::new()),
-        attested: Mutex::new(Vec::new()),
-        unanswered: AtomicU64::new(0),
-        refused: Mutex::new(Vec::new()),
-        stop: AtomicBool::new(false),
-    });
-    // Before any kill: the charter, the clients' attestations, a poll.
-    assert_eq!(submit(&shared, &agent, &url, &network.charter(&me, &["GB"])), Some(true));
-    let clients: Vec<SecretKey> =
-        (0..config.clients).map(|i| key(&format!("crash-client-{i}"))).collect();
-    for (i, c) in clients.iter().enumerate() {
-        let id =
-            attest(&agent, &url, &token, &network, c, &format!("client-{i}")).unwrap().unwrap();
-        shared.acked.lock().unwrap().push(id);
-        shared.attested.lock().unwrap().push(id);
-    }
-    let poll = network.sign(
-        &clients[0],
-        Body::Poll(curbside_protocol::Poll {
-            hub: "general".parse().unwrap(),
-            question: "Which first?".into(),
-            options: ["a", "b", "c", "d"].iter().map(|s| (*s).to_string()).collect(),
-            closes_at: curbside_node::now().plus_days(30),
-            eligible: vec![],
-        }),
-    );
-    assert_eq!(submit(&shared, &agent, &url, &poll), Some(true));
-    *shared.url.write().unwrap() = Some(url);
-
-    let poll = poll.id();
-    let network = Arc::new(network);
-    let counter = Arc::new(AtomicU64::new(0));
-    let mut threads = Vec::new();
-    for c in clients {
-        let (shared, network) = (shared.clone(), network.clone());
-        threads.push(std::thread::spawn(move || client(&shared, &network, &c, poll)));
-    }
-    if config.attest {
-        let (shared, network, counter, token) =
-            (shared.clone(), network.clone(), counter.clone(), token.clone());
-        threads.push(std::thread::spawn(move || verifier(&shared, &network, &token, &counter)));
-    }
+    let workload = Workload::start(network, &data, &url, config.clients, config.attest);
+    let shared = workload.shared.clone();
 
     let mut ready = true;
     while report.kills < config.kills {
@@ -490,11 +566,7 @@ pub fn run(config: &CrashConfig) -> CrashReport {
             }
         }
     }
-    shared.stop.store(true, Ordering::Relaxed);
-    *shared.url.write().unwrap() = None;
-    for t in threads {
-        let _ = t.join();
-    }
+    workload.stop();
     if let Some(n) = node {
         n.kill();
     }
@@ -505,5 +577,121 @@ pub fn run(config: &CrashConfig) -> CrashReport {
     if !report.passed() {
         report.kept = Some(tmp.keep());
     }
+    report
+}
+
+/// What [`fill_the_disk`] saw.
+#[derive(Debug, Default)]
+pub struct DiskFullReport {
+    /// Events acknowledged as stored before the store failed.
+    pub acknowledged: Vec<EventId>,
+    /// The first answer that was not `stored` (status and body), if any.
+    pub first_refusal: Option<(u16, Value)>,
+    /// The node's exit code, if it exited by itself.
+    pub exit_code: Option<i32>,
+    /// How long after that answer the node took to exit.
+    pub exited_after: Option<Duration>,
+    /// What the node logged.
+    pub log: String,
+    /// Acknowledged events missing when the store was opened afterwards.
+    pub lost: Vec<EventId>,
+    /// Problems [`Store::check`] found then.
+    pub check_problems: Vec<String>,
+    /// Whether the node, restarted without the limit, stored a new event.
+    pub stored_after_restart: bool,
+}
+
+/// A node whose disk fills: run with every file it writes limited to
+/// `file_limit` bytes, it is sent posts until a submission is not stored;
+/// then it must exit by itself, and, restarted without the limit, hold
+/// every event it acknowledged and take new ones.
+pub fn fill_the_disk(file_limit: u64) -> DiskFullReport {
+    let mut report = DiskFullReport::default();
+    let network = Network::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let data_path = tmp.path().join("node");
+    let log = tmp.path().join("node.log");
+    let data = DataDir::init(&data_path, &network.genesis).unwrap();
+    std::fs::write(data_path.join("node.toml"), NODE_TOML).unwrap();
+    let me = data.key().public();
+    let token = data.admin_token().to_string();
+    let agent = agent();
+    let post = |url: &str, event: &SignedEvent| {
+        post(&agent, url, "/v1/events", &json!({ "events": [wire(event)] }), None)
+    };
+
+    let mut node = NodeProcess::spawn_limited(&data_path, &log, Some(file_limit));
+    let url = node.wait_ready(&agent).unwrap();
+    let charter = network.charter(&me, &["GB"]);
+    assert_eq!(post(&url, &charter).unwrap().0, 200);
+    report.acknowledged.push(charter.id());
+    let physician = key("disk-full-dr");
+    let attested = attest(&agent, &url, &token, &network, &physician, "dr-full").unwrap().unwrap();
+    report.acknowledged.push(attested);
+
+    let started = Instant::now();
+    let mut refused_at = None;
+    for i in 0.. {
+        if started.elapsed() > Duration::from_secs(120) {
+            break;
+        }
+        let event = network.sign(
+            &physician,
+            Body::Post(curbside_protocol::Post {
+                hub: "general".parse().unwrap(),
+                title: format!("post {i}"),
+                body: "x".repeat(4000),
+            }),
+        );
+        match post(&url, &event) {
+            Ok((200, body)) if body["outcomes"][0]["status"] == "stored" => {
+                report.acknowledged.push(event.id());
+            }
+            Ok(answer) => {
+                report.first_refusal = Some(answer);
+                refused_at = Some(Instant::now());
+                break;
+            }
+            Err(e) => {
+                report.first_refusal = Some((0, Value::String(e)));
+                refused_at = Some(Instant::now());
+                break;
+            }
+        }
+    }
+    if let Some(at) = refused_at {
+        while at.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(status)) = node.child.try_wait() {
+                report.exit_code = status.code();
+                report.exited_after = Some(at.elapsed());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    node.kill();
+    report.log = std::fs::read_to_string(&log).unwrap_or_default();
+
+    {
+        let store = Store::open(&data.store_dir(), data.genesis().clone()).unwrap();
+        let checked = store.check().unwrap();
+        report.check_problems =
+            checked.problems.iter().map(|p| format!("{}: {}", p.code, p.detail)).collect();
+        report.lost = report
+            .acknowledged
+            .iter()
+            .filter(|id| !store.contains(id).unwrap_or(false))
+            .copied()
+            .collect();
+    }
+    let mut node = NodeProcess::spawn(&data_path, &log);
+    if let Ok(url) = node.wait_ready(&agent) {
+        let again = network.post(&physician, "after the restart");
+        report.stored_after_restart = matches!(
+            post(&url, &again),
+            Ok((200, body)) if body["outcomes"][0]["status"] == "stored"
+        );
+    }
+    node.kill();
     report
 }

@@ -81,3 +81,31 @@ fn node_check_passes_a_stopped_store_and_refuses_a_running_one() {
     assert_eq!(answer["report"]["problem_count"], 0, "{answer}");
     assert!(answer["report"]["index_entries"].as_u64().unwrap() >= 2, "{answer}");
 }
+
+/// A disk that fills up (here: every file the node writes limited to
+/// 4 MiB): the submission that does not fit is refused with `storage`,
+/// the node exits by itself with a non-zero code (its store latched
+/// failed), and, restarted with room, it holds every event it
+/// acknowledged and takes new ones.
+#[test]
+fn a_node_whose_disk_fills_stops_with_an_error_and_loses_nothing() {
+    let report = curbside_tests::crash::fill_the_disk(4 << 20);
+    let summary = format!(
+        "{} acknowledged, first refusal {:?}, exit {:?} after {:?}, lost {:?}, problems {:?}\n{}",
+        report.acknowledged.len(),
+        report.first_refusal,
+        report.exit_code,
+        report.exited_after,
+        report.lost,
+        report.check_problems,
+        report.log
+    );
+    eprintln!("{summary}");
+    let (status, body) = report.first_refusal.clone().expect(&summary);
+    assert_eq!((status, &body["code"]), (500, &serde_json::json!("storage")), "{summary}");
+    assert!(report.acknowledged.len() > 10, "{summary}");
+    assert!(matches!(report.exit_code, Some(code) if code != 0), "{summary}");
+    assert!(report.log.contains("the store failed"), "{summary}");
+    assert!(report.lost.is_empty() && report.check_problems.is_empty(), "{summary}");
+    assert!(report.stored_after_restart, "{summary}");
+}

@@ -71,9 +71,10 @@ fn an_event_submitted_at_one_node_reaches_all_five() {
     }
 }
 
-/// A comment whose parent this node has not seen yet, and a post whose
-/// author's attestation it has not seen, wait and are stored once what
-/// they need arrives.
+/// A comment submitted to a node that has not seen its parent: the node
+/// asks its peers, and refuses it (`unknown_event`) while none has the
+/// parent, rather than hold it for nothing; once a peer has it, the
+/// comment is stored with its parent, fetched from that peer at once.
 #[test]
 fn out_of_order_arrival_resolves() {
     let net = Network::new();
@@ -89,18 +90,19 @@ fn out_of_order_arrival_resolves() {
     let root = post(&net, &doctor, "Parent");
     let reply =
         net.sign(&doctor, Body::Comment(Comment { parent: root.id(), body: "Child".into() }));
-    // B gets the comment before the post; the attestation may or may not be there yet.
+    // B gets the comment before anyone has the post: B asks its peer, which
+    // lacks it too, so the comment is refused rather than held for nothing.
+    let token = b.session_when_attested(&net, &doctor);
     let (status, body) = b.submit(std::slice::from_ref(&reply));
-    assert_eq!(status, 202, "held, waiting for its parent: {body}");
-    assert_eq!(body["outcomes"][0]["status"], "pending", "{body}");
+    assert_eq!(status, 422, "no node holds its parent: {body}");
+    assert_eq!(body["code"], "unknown_event", "{body}");
+    assert_eq!(b.get("/v1/status", None).1["pending"], 0, "and it is not held: {body}");
+    // Once A has the post, the comment sent to B fetches it from A at once.
     let (status, body) = a.submit(std::slice::from_ref(&root));
     assert_eq!(status, 200, "{body}");
-    let token = b.session_when_attested(&net, &doctor);
-    wait_until(LIMIT, "the parent and the held comment stored at B", || {
-        b.has(&root.id(), &token) && b.has(&reply.id(), &token)
-    });
-    let released = b.metric("curbside_events_accepted_total{source=\"released\"}");
-    assert!(released.unwrap_or(0.0) >= 1.0, "B counts the comment it released: {released:?}");
+    let (status, body) = b.submit(std::slice::from_ref(&reply));
+    assert_eq!(status, 200, "stored with its parent, fetched from A: {body}");
+    assert!(b.has(&root.id(), &token) && b.has(&reply.id(), &token));
 }
 
 fn blocked_code(node: &TestNode, peer_id: &str) -> Option<String> {

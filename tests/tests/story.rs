@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use curbside_protocol::PublicKey;
-use curbside_tests::{Network, TestNode, curbside_bin};
+use curbside_tests::{Network, TestNode, curbside_bin, wait_until};
 use serde_json::{Value, json};
 
 /// A passphrase strong enough for a new key (random words, not a famous
@@ -648,4 +648,64 @@ fn a_second_key_attested_with_the_same_handle_is_told_apart_and_warned_about() {
         (Some(2), Some("Test Hospital"))
     );
     drop(node);
+}
+
+fn short_pending(config: &mut curbside_node::config::NodeConfig) {
+    config.ingest.pending_max_age_ms = 2_000;
+}
+
+/// Silent loss, no more: a post to a hub that does not exist is refused
+/// (exit 1), a reply that must wait says so and exits 3, and `curbside
+/// pending` shows what waits and, once it is dropped, what expired.
+#[test]
+fn a_reply_that_must_wait_says_so_and_curbside_pending_shows_it() {
+    let network = Network::new();
+    // A node of a federation with no peer to ask yet: a missing parent may
+    // be on its way, so a reply to it waits (two seconds, here).
+    let node = TestNode::start_unchartered(&[], &network, short_pending);
+    assert_eq!(node.submit(&[network.charter(&node.key, &["GB"])]).0, 200);
+    let url = node.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("admin.token");
+    std::fs::write(&token, &node.admin_token).unwrap();
+    let home = dir.path().join("dr-wait");
+    ok(&home, &["id", "new", "--handle", "dr-wait"]);
+    let request = s(&ok(&home, &["id", "request", "--node", &url])["request"]);
+    let attest = [
+        "attest",
+        "-",
+        "--specialty",
+        "cardiology",
+        "--jurisdiction",
+        "GB",
+        "--licence",
+        "GMC-1",
+        "--valid-days",
+        "365",
+        "--token-file",
+        token.to_str().unwrap(),
+        "--node",
+        &url,
+    ];
+    ok_with(&dir.path().join("institution"), &attest, Some(&request));
+
+    let typo = ["post", "--node", &url, "--hub", "cardiolgy", "--title", "Typo", "--body", "Hi"];
+    let (_, err) = fails(&home, &typo, 1);
+    assert!(err.contains("(unknown_hub)") && err.contains("cardiology"), "{err}");
+
+    let parent = "ab".repeat(32);
+    let reply = ["comment", &parent, "--node", &url, "--body", "Agreed."];
+    let (_, err) = fails(&home, &reply, 3);
+    assert!(err.contains("not stored yet") && err.contains("(pending)"), "{err}");
+    assert!(err.contains("curbside pending"), "{err}");
+
+    let listed = text(&run(&home, &["pending", "--node", &url], None).stdout);
+    assert!(listed.contains(&format!("waits for event {parent}")), "{listed}");
+    wait_until(Duration::from_secs(20), "the reply to expire", || {
+        let listed = ok(&home, &["pending", "--node", &url]);
+        listed["expired"].as_array().is_some_and(|e| !e.is_empty())
+            && listed["waiting"].as_array().is_some_and(Vec::is_empty)
+    });
+    let listed = text(&run(&home, &["pending", "--node", &url], None).stdout);
+    assert!(listed.contains("Dropped in the last week"), "{listed}");
 }

@@ -114,6 +114,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Feed(args) => read::feed(&ctx, &args),
         Command::Show(args) => read::show(&ctx, &args),
         Command::Tally(args) => read::tally(&ctx, &args),
+        Command::Pending(node) => read::pending(&ctx, node.node.as_deref()),
         Command::CheckText { file } => check::check_text(&ctx, &file),
         Command::Codes => check::codes(&ctx),
     }

@@ -1,4 +1,4 @@
-//! Reading (with a session): `feed`, `show`, `tally`.
+//! Reading (with a session): `feed`, `show`, `tally`, `pending`.
 
 use std::process::ExitCode;
 
@@ -323,5 +323,72 @@ pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
             text
         },
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One of the physician's events a node holds.
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct WaitingEvent {
+    id: EventId,
+    kind: String,
+    waiting_for: String,
+    held_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+/// One the node dropped because what it waited for never came.
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct ExpiredEvent {
+    id: EventId,
+    kind: String,
+    waiting_for: String,
+    held_at: Timestamp,
+    expired_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize)]
+struct PendingAnswer {
+    waiting: Vec<WaitingEvent>,
+    expired: Vec<ExpiredEvent>,
+}
+
+/// `curbside pending`.
+pub(crate) fn pending(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
+    let client = ctx.client(node)?;
+    let mut reader = Reader::new(&client, &ctx.home)?;
+    let answer: PendingAnswer = reader.get("/v1/pending")?;
+    let now = curbside_node::now();
+    ctx.out.emit(&json!({ "waiting": answer.waiting, "expired": answer.expired }), || {
+        let mut text = String::new();
+        if answer.waiting.is_empty() {
+            text.push_str("Nothing of yours waits at this node.\n");
+        } else {
+            text.push_str("Waiting (not stored yet):\n");
+            for w in &answer.waiting {
+                let left = w.expires_at.as_millis().saturating_sub(now.as_millis());
+                text.push_str(&format!(
+                    "  {}  {}  waits for {}; dropped in {} unless it arrives\n",
+                    w.id.short(),
+                    w.kind,
+                    w.waiting_for,
+                    span(left)
+                ));
+            }
+        }
+        if !answer.expired.is_empty() {
+            text.push_str("\nDropped in the last week (what they waited for never came):\n");
+            for e in &answer.expired {
+                text.push_str(&format!(
+                    "  {}  {}  waited for {}; dropped {}\n",
+                    e.id.short(),
+                    e.kind,
+                    e.waiting_for,
+                    ago(now, e.expired_at)
+                ));
+            }
+            text.push_str("\nCheck the ids (`curbside show`), and post again if need be.\n");
+        }
+        text
+    })?;
     Ok(ExitCode::SUCCESS)
 }

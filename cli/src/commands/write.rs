@@ -19,7 +19,7 @@ use crate::casefile::{self, Age, CaseFields};
 use crate::checks::{guard, text_field, warn_about_names};
 use crate::client::Outcome;
 use crate::duration::parse_duration;
-use crate::error::Refusal;
+use crate::error::{Refusal, Waiting};
 use crate::output::{self, kv};
 use crate::session;
 
@@ -91,6 +91,28 @@ pub(crate) fn report(
         rows.push((key.replace('_', " "), human));
         fields.insert(key.into(), json);
     }
+    if outcome.status == "pending" {
+        // Not stored yet, and it may never be: say so plainly, and exit
+        // with the code that says it (3).
+        let waiting = outcome.waiting_for.clone().unwrap_or_else(|| "what it needs".into());
+        let message = outcome.message.clone().unwrap_or_else(|| {
+            format!("the node holds it until {waiting} arrives; it is not stored yet")
+        });
+        if ctx.out.json {
+            fields.insert("code".into(), json!("pending"));
+            fields.insert("message".into(), json!(message));
+            ctx.out.json_line(&fields)?;
+        }
+        return Err(Waiting {
+            message: format!(
+                "not stored yet: the node holds {} until {waiting} arrives, and drops it if \
+                 that does not come in time; `curbside pending` shows what waits and what \
+                 expired",
+                id.short()
+            ),
+        }
+        .into());
+    }
     ctx.out.emit(&fields, || {
         kv(&rows.iter().map(|(k, v)| (k.as_str(), v.clone())).collect::<Vec<_>>())
     })?;
@@ -118,11 +140,25 @@ fn publish(
     let event = Event::new(status.network, key.public(), curbside_node::now(), body)
         .sign(&key)
         .context("the key file's key does not match its public key")?;
-    let outcome = client
-        .submit(std::slice::from_ref(&event))?
-        .into_iter()
-        .next()
-        .context("the node gave no outcome")?;
+    // With a session, the node checks the event on this physician's own
+    // budget, not on the one every caller without credentials shares.
+    let mut token = session::session_for_writing(&client, &ctx.home, &key, false)?;
+    let events = std::slice::from_ref(&event);
+    let outcomes = match client.submit_as(events, token.as_deref()) {
+        // The node forgot the session (it restarted): a new one, once.
+        Err(e) if token.is_some() && e.code() == Some("unauthenticated") => {
+            token = session::session_for_writing(&client, &ctx.home, &key, true)?;
+            client.submit_as(events, token.as_deref())?
+        }
+        // The key lost its attestation since the session opened: the node
+        // closed the session; let it judge the event itself, which says why.
+        Err(e) if token.is_some() && e.code() == Some("not_attested") => {
+            session::forget_session(&ctx.home, client.url());
+            client.submit_as(events, None)?
+        }
+        other => other?,
+    };
+    let outcome = outcomes.into_iter().next().context("the node gave no outcome")?;
     let mut outcome = outcome;
     if let (Some(code), Some(message)) = (outcome.code.clone(), outcome.message.clone()) {
         outcome.message = Some(explain(&code, message));

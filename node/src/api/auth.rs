@@ -40,36 +40,96 @@ pub(crate) enum Reader {
     Admin,
 }
 
+/// Who a bearer token says the caller is.
+enum Caller {
+    Admin,
+    Physician(PublicKey),
+}
+
+/// The caller a request's bearer token names: `None` without one; an
+/// error for a token that is neither the admin's nor a live session of a
+/// key attested now (a revocation or a lapse ends its sessions at once).
+fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
+    let Some(token) = bearer(parts) else { return Ok(None) };
+    if constant_time_eq(token.as_bytes(), state.admin_token.as_bytes()) {
+        return Ok(Some(Caller::Admin));
+    }
+    let now = crate::now();
+    let key = state.sessions.lock().unwrap_or_else(|p| p.into_inner()).check(token, now);
+    let Some(key) = key else {
+        return Err(ApiError::unauthenticated("the session is unknown or expired: open a new one"));
+    };
+    if !state.store.attestation_status(&key, now)?.attested {
+        state.sessions.lock().unwrap_or_else(|p| p.into_inner()).end(token);
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_attested",
+            format!("{key} no longer holds an attestation in force; the session is closed"),
+        ));
+    }
+    Ok(Some(Caller::Physician(key)))
+}
+
 impl FromRequestParts<AppState> for Reader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthenticated(
+        match caller(parts, state)? {
+            Some(Caller::Admin) => Ok(Reader::Admin),
+            Some(Caller::Physician(_)) => Ok(Reader::Physician),
+            None => Err(ApiError::unauthenticated(
                 "reading needs a session: POST /v1/session/challenge, sign it, POST /v1/session",
-            )
-        })?;
-        if constant_time_eq(token.as_bytes(), state.admin_token.as_bytes()) {
-            return Ok(Reader::Admin);
+            )),
         }
-        let now = crate::now();
-        let key = state.sessions.lock().unwrap_or_else(|p| p.into_inner()).check(token, now);
-        let Some(key) = key else {
-            return Err(ApiError::unauthenticated(
-                "the session is unknown or expired: open a new one",
-            ));
-        };
-        // A session lasts only while its key is attested: a revocation (or
-        // a lapse) ends it at once, not when it expires.
-        if !state.store.attestation_status(&key, now)?.attested {
-            state.sessions.lock().unwrap_or_else(|p| p.into_inner()).end(token);
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_attested",
-                format!("{key} no longer holds an attestation in force; the session is closed"),
-            ));
+    }
+}
+
+/// Who submits events, and so whose budget the work goes to: the operator
+/// (the admin token), a physician (a session), or, with no credentials, a
+/// stranger known only by the address the request came from (an IPv4
+/// address or an IPv6 /64; through a proxy, the proxy's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Submitter {
+    /// The admin token.
+    Operator,
+    /// A physician's session.
+    Physician(PublicKey),
+    /// No credentials.
+    Stranger(crate::source::Source),
+}
+
+/// The address a request came from, as the server puts it on the request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerAddress(pub(crate) std::net::IpAddr);
+
+impl FromRequestParts<AppState> for Submitter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(match caller(parts, state)? {
+            Some(Caller::Admin) => Submitter::Operator,
+            Some(Caller::Physician(key)) => Submitter::Physician(key),
+            None => {
+                // A router driven without the server (tests, fuzzing) has no
+                // address: it is this machine.
+                let ip = parts
+                    .extensions
+                    .get::<PeerAddress>()
+                    .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), |a| a.0);
+                Submitter::Stranger(crate::source::Source::of(ip))
+            }
+        })
+    }
+}
+
+impl Submitter {
+    /// Whose share of the pending set what it submits takes.
+    pub(crate) fn holder(&self) -> crate::store::Holder {
+        match self {
+            Submitter::Operator => crate::store::Holder::Operator,
+            Submitter::Physician(key) => crate::store::Holder::Physician(*key),
+            Submitter::Stranger(source) => crate::store::Holder::Stranger(source.ip()),
         }
-        Ok(Reader::Physician)
     }
 }
 

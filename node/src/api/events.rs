@@ -1,16 +1,37 @@
 //! `POST /v1/events`: submit signed events; answered once they are durable.
+//!
+//! Work is spent only on callers who have earned it, in this order:
+//!
+//! 1. **Who pays for the checking.** Every event in a request costs its
+//!    caller one token before any signature is checked: a physician's
+//!    session from that physician's budget, a caller without credentials
+//!    from the budget of its address (shared with every other such caller
+//!    there, so through a proxy with all of them). The admin token pays
+//!    nothing. Over the budget, the whole request is refused
+//!    (`rate_limited`) and nothing is checked.
+//! 2. **What one physician may post.** An author's events go to ingest only
+//!    while the author's own rate has room, and only those stored new are
+//!    charged: forgeries and replays in someone's name cost them nothing.
+//! 3. **What waits.** An event that waits for a parent or a poll this node
+//!    lacks is asked of a few peers at once: stored if one has it, refused
+//!    (`unknown_event`) if none does, and held, with a plain answer, if they
+//!    could not all be asked. What ingest refuses rather than holds (unknown
+//!    authors from strangers, unknown hubs, the pending set's budgets) comes
+//!    back with its code.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;
-use curbside_protocol::{Rejection, SignedEvent};
+use curbside_protocol::{Dependency, PublicKey, Rejection, SignedEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::auth::Submitter;
 use super::{ApiError, ApiJson, AppState};
-use crate::ingest::{IngestError, Source};
+use crate::ingest::{IngestError, Outcome, Source};
 use crate::metrics::Origin;
+use crate::net::fetch::{Asked, ask_peers};
 
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -48,15 +69,74 @@ fn refused(r: &Rejection) -> Value {
     json!({ "status": "rejected", "code": r.code(), "message": r.to_string() })
 }
 
-/// A refusal if `event` is physicians' content and its author has used up
-/// what the API takes from one physician. (Trust events — charters,
-/// attestations, heads — come from institutions and are not limited here.)
-fn over_limit(state: &AppState, event: &SignedEvent, now: std::time::Instant) -> Option<Value> {
+fn rate_limited(message: String) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+}
+
+/// Takes the checking of `n` events from `who`'s budget, or says why not.
+fn pay_for_checking(state: &AppState, who: &Submitter, n: usize) -> Result<(), ApiError> {
+    let now = std::time::Instant::now();
+    let limits = state.submit_limits;
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    let (taken, burst, whose) = match who {
+        Submitter::Operator => return Ok(()),
+        Submitter::Physician(key) => {
+            let mut work = state.session_work.lock().unwrap_or_else(|p| p.into_inner());
+            let burst = work.burst();
+            (work.take_n(key, n, now), burst, format!("{key}'s sessions"))
+        }
+        Submitter::Stranger(source) => {
+            let mut work = state.strangers.lock().unwrap_or_else(|p| p.into_inner());
+            let burst = work.burst();
+            (
+                work.take_n(source, n, now),
+                burst,
+                format!("callers without a session from {}", source.ip()),
+            )
+        }
+    };
+    let Err(wait) = taken else { return Ok(()) };
+    state.metrics.record_refusal(AT_API, "rate_limited");
+    if n > burst {
+        return Err(rate_limited(format!(
+            "{whose} may have at most {burst} events checked at once; send fewer a request"
+        )));
+    }
+    let rates = match who {
+        Submitter::Physician(_) => format!("{} events a minute", limits.session_per_minute),
+        _ => format!("{} events a second", limits.stranger_per_second),
+    };
+    Err(rate_limited(format!(
+        "{whose} have had {rates} checked (bursts of {burst}); try again in {:.0} s{}",
+        wait.ceil().max(1.0),
+        if matches!(who, Submitter::Stranger(_)) {
+            "; a physician's session has a budget of its own"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// A refusal if `event` is physicians' content whose author has no room
+/// left for it (`room` counts down what this request may still send of
+/// theirs). Nothing is taken here: only events stored are charged.
+fn over_limit(
+    state: &AppState,
+    event: &SignedEvent,
+    room: &mut std::collections::HashMap<PublicKey, u32>,
+) -> Option<Value> {
     if event.kind().is_trust() {
         return None;
     }
-    let taken = state.authors.lock().unwrap_or_else(|p| p.into_inner()).take(event.author(), now);
-    let wait = taken.err()?;
+    let now = std::time::Instant::now();
+    let mut authors = state.authors.lock().unwrap_or_else(|p| p.into_inner());
+    let left =
+        room.entry(*event.author()).or_insert_with(|| authors.available(event.author(), now));
+    if *left > 0 {
+        *left -= 1;
+        return None;
+    }
+    let wait = authors.wait(event.author(), now);
     let limit = state.author_limit;
     Some(json!({
         "status": "rejected",
@@ -68,24 +148,109 @@ fn over_limit(state: &AppState, event: &SignedEvent, now: std::time::Instant) ->
             event.author(),
             limit.per_minute,
             limit.burst,
-            wait.ceil()
+            wait.ceil().max(1.0)
         ),
     }))
 }
 
+/// Charges each author for the events of theirs that were stored new.
+fn charge_stored(state: &AppState, events: &[SignedEvent], outcomes: &[Outcome]) {
+    let now = std::time::Instant::now();
+    let mut authors = state.authors.lock().unwrap_or_else(|p| p.into_inner());
+    for (event, outcome) in events.iter().zip(outcomes) {
+        if matches!(outcome, Outcome::Stored { .. }) && !event.kind().is_trust() {
+            authors.charge(event.author(), 1, now);
+        }
+    }
+}
+
+/// Most distinct missing events one request's events are asked of peers
+/// for; the rest simply wait (a request names at most this many unknown
+/// parents' worth of network round trips).
+const MAX_ASKS: usize = 8;
+
+/// What an event submitted here waits for, settled if it can be: a parent
+/// or poll this node lacks is asked of its peers (`asked` remembers what
+/// this request asked already).
+async fn settle_waiting(
+    state: &AppState,
+    event: &SignedEvent,
+    outcome: Outcome,
+    asked: &mut std::collections::HashMap<curbside_protocol::EventId, Asked>,
+) -> Result<Outcome, ApiError> {
+    let Outcome::Pending { id, dependency: Dependency::Event(wanted), .. } = &outcome else {
+        return Ok(outcome);
+    };
+    let (id, wanted) = (*id, *wanted);
+    let asked = match asked.get(&wanted) {
+        Some(answer) => *answer,
+        None if asked.len() >= MAX_ASKS => return Ok(outcome),
+        None => {
+            let dependency = Dependency::Event(wanted);
+            let answer = ask_peers(state.net.as_ref(), &state.ingester, &dependency).await;
+            asked.insert(wanted, answer);
+            answer
+        }
+    };
+    if state.store.contains(&id)? {
+        return Ok(Outcome::Stored { id });
+    }
+    match asked {
+        Asked::NobodyHas => {
+            state.store.drop_pending(&id)?;
+            state.metrics.record_refusal(AT_API, "unknown_event");
+            Ok(Outcome::Rejected {
+                id,
+                code: "unknown_event",
+                message: format!(
+                    "the {} names {wanted}, which neither this node nor any peer it asked \
+                     holds; check the id",
+                    event.kind()
+                ),
+                blames_sender: false,
+            })
+        }
+        Asked::Filled | Asked::NoAnswer => Ok(outcome),
+    }
+}
+
+/// The API's answer for one outcome.
+fn answer(outcome: &Outcome, max_age_secs: u64) -> Value {
+    let mut value = serde_json::to_value(outcome).unwrap_or(Value::Null);
+    if let Outcome::Pending { waiting_for, .. } = outcome {
+        value["code"] = json!("missing_dependency");
+        value["message"] = json!(format!(
+            "held here until {waiting_for} arrives; if it has not within {} minutes the event \
+             is dropped (see GET /v1/pending, `curbside pending`)",
+            max_age_secs / 60
+        ));
+    }
+    value
+}
+
+/// The HTTP status of a refusal code.
+fn status_of(code: &str) -> StatusCode {
+    match code {
+        "pending_full" | "low_disk" => StatusCode::SERVICE_UNAVAILABLE,
+        "rate_limited" | "pending_quota" => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 pub(crate) async fn submit(
     State(state): State<AppState>,
+    submitter: Submitter,
     ApiJson(req): ApiJson<Submit>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let now = std::time::Instant::now();
-    // Decode first; only decodable events within their author's rate go to
-    // ingest, in order.
     let each = req.decode()?;
+    pay_for_checking(&state, &submitter, each.len())?;
+    // Only decodable events within their author's rate go to ingest, in order.
     let mut answers: Vec<Option<Value>> = Vec::with_capacity(each.len());
     let mut decoded = Vec::with_capacity(each.len());
+    let mut room = std::collections::HashMap::new();
     for event in each {
         match event {
-            Ok(event) => match over_limit(&state, &event, now) {
+            Ok(event) => match over_limit(&state, &event, &mut room) {
                 Some(answer) => {
                     state.metrics.record_refusal(AT_API, "rate_limited");
                     answers.push(Some(answer));
@@ -104,17 +269,29 @@ pub(crate) async fn submit(
     let outcomes = if decoded.is_empty() {
         Vec::new()
     } else {
-        state.ingester.submit(decoded).await.map_err(|e| match e {
-            IngestError::Stopped => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string())
+        let holder = submitter.holder();
+        state.ingester.submit_live(Source::Local, holder, decoded.clone()).await.map_err(|e| {
+            match e {
+                IngestError::Stopped => {
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string())
+                }
+                IngestError::Store(m) => {
+                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m)
+                }
             }
-            IngestError::Store(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m),
         })?
     };
-    let mut outcomes = outcomes.into_iter();
+    let mut settled = Vec::with_capacity(outcomes.len());
+    let mut asked = std::collections::HashMap::new();
+    for (event, outcome) in decoded.iter().zip(outcomes) {
+        settled.push(settle_waiting(&state, event, outcome, &mut asked).await?);
+    }
+    charge_stored(&state, &decoded, &settled);
+    let max_age_secs = state.pending_max_age_ms / 1000;
+    let mut outcomes = settled.iter();
     let mut all = Vec::with_capacity(answers.len());
-    for answer in answers {
-        match answer {
+    for answer_now in answers {
+        match answer_now {
             Some(v) => all.push(v),
             None => {
                 let o = outcomes.next().ok_or_else(|| {
@@ -124,11 +301,7 @@ pub(crate) async fn submit(
                         "an event got no outcome",
                     )
                 })?;
-                let mut value = serde_json::to_value(&o).unwrap_or(Value::Null);
-                if value["status"] == "pending" {
-                    value["code"] = json!("missing_dependency");
-                }
-                all.push(value);
+                all.push(answer(o, max_age_secs));
             }
         }
     }
@@ -136,17 +309,37 @@ pub(crate) async fn submit(
     let any_pending = all.iter().any(|v| v["status"] == "pending");
     let (status, body) = match first_refusal {
         Some(r) => {
-            let status = if r["code"] == "pending_full" {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else if r["code"] == "rate_limited" {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status = status_of(r["code"].as_str().unwrap_or_default());
             (status, json!({ "code": r["code"], "message": r["message"], "outcomes": all }))
         }
         None if any_pending => (StatusCode::ACCEPTED, json!({ "outcomes": all })),
         None => (StatusCode::OK, json!({ "outcomes": all })),
     };
     Ok((status, Json(body)))
+}
+
+/// `GET /v1/pending`: the caller's own events held here, what each waits
+/// for, and those dropped in the last week because it never came.
+pub(crate) async fn pending(
+    State(state): State<AppState>,
+    submitter: Submitter,
+) -> Result<Json<Value>, ApiError> {
+    let Submitter::Physician(key) = submitter else {
+        return Err(ApiError::unauthenticated(
+            "a physician's session says whose events to list: POST /v1/session/challenge, \
+             sign it, POST /v1/session",
+        ));
+    };
+    let waiting = state.store.waiting_by(&key)?;
+    let expired = state.store.expired_by(&key)?;
+    let max_age_ms = state.pending_max_age_ms;
+    let waiting: Vec<Value> = waiting
+        .iter()
+        .map(|w| {
+            let mut v = serde_json::to_value(w).unwrap_or(Value::Null);
+            v["expires_at"] = json!(w.held_at.plus_millis(max_age_ms));
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "key": key, "waiting": waiting, "expired": expired })))
 }

@@ -10,6 +10,7 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(counts) = state.store.counts() {
         state.metrics.set_counts(&counts);
     }
+    state.metrics.set_store_failed(state.store.has_failed());
     let text = state.metrics.encode().unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not encode metrics");
         String::new()

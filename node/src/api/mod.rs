@@ -12,6 +12,8 @@ mod metrics;
 mod reads;
 mod server;
 mod sessions;
+#[cfg(test)]
+mod tests;
 mod views;
 
 use std::sync::Arc;
@@ -56,6 +58,14 @@ pub struct Shared {
     /// What each physician has submitted lately.
     pub(crate) authors: std::sync::Mutex<crate::ratelimit::Buckets<curbside_protocol::PublicKey>>,
     pub(crate) author_limit: crate::config::AuthorLimit,
+    /// The events each address has had checked without credentials lately.
+    pub(crate) strangers: std::sync::Mutex<crate::ratelimit::Buckets<crate::source::Source>>,
+    /// The events each physician's sessions have had checked lately.
+    pub(crate) session_work:
+        std::sync::Mutex<crate::ratelimit::Buckets<curbside_protocol::PublicKey>>,
+    pub(crate) submit_limits: crate::config::SubmitLimits,
+    /// How long an event may wait for what it needs.
+    pub(crate) pending_max_age_ms: u64,
 }
 
 /// Never prints the admin token or the sessions' tokens.
@@ -98,6 +108,10 @@ pub struct ApiParts {
     pub audit_quorum: usize,
     /// What one physician may submit.
     pub author_limit: crate::config::AuthorLimit,
+    /// What the API checks for a caller before it verifies anything.
+    pub submit_limits: crate::config::SubmitLimits,
+    /// How long an event may wait for what it needs.
+    pub pending_max_age_ms: u64,
 }
 
 impl std::fmt::Debug for ApiParts {
@@ -126,6 +140,16 @@ impl Shared {
                 parts.author_limit.burst,
             )),
             author_limit: parts.author_limit,
+            strangers: std::sync::Mutex::new(crate::ratelimit::Buckets::per_second(
+                parts.submit_limits.stranger_per_second,
+                parts.submit_limits.stranger_burst,
+            )),
+            session_work: std::sync::Mutex::new(crate::ratelimit::Buckets::per_minute(
+                parts.submit_limits.session_per_minute,
+                parts.submit_limits.session_burst,
+            )),
+            submit_limits: parts.submit_limits,
+            pending_max_age_ms: parts.pending_max_age_ms,
         })
     }
 }
@@ -216,6 +240,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/network", get(reads::network))
         .route("/metrics", get(metrics::render))
         .route("/v1/events", post(events::submit))
+        .route("/v1/pending", get(events::pending))
         .route("/v1/session/challenge", post(auth::challenge))
         .route("/v1/session", post(auth::open_session))
         .route("/v1/hubs", get(reads::hubs))
@@ -252,72 +277,4 @@ fn guarded(routes: Router) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(refuse_announced_oversize))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panicked))
-}
-
-#[cfg(test)]
-mod tests {
-    use axum::body::Body;
-    use axum::http::{Method, Request, StatusCode};
-    use axum::routing::get;
-    use tower::ServiceExt as _;
-
-    use super::*;
-
-    /// The answer of `routes` (under the API's layers) to `method path`:
-    /// status, content type and body as JSON.
-    async fn answer(
-        routes: Router,
-        method: Method,
-        path: &str,
-    ) -> (StatusCode, String, serde_json::Value) {
-        let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
-        let response = guarded(routes).oneshot(request).await.unwrap();
-        let status = response.status();
-        let kind = response
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let bytes = axum::body::to_bytes(response.into_body(), MAX_BODY).await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        (status, kind, body)
-    }
-
-    #[derive(serde::Deserialize)]
-    struct Limit {
-        #[allow(dead_code)]
-        limit: Option<usize>,
-    }
-
-    async fn panics() -> &'static str {
-        panic!("a handler's bug")
-    }
-
-    fn routes() -> Router {
-        Router::new()
-            .route("/limit", get(|ApiQuery(_): ApiQuery<Limit>| async { "ok" }))
-            .route("/named/{name}", get(|ApiPath(name): ApiPath<String>| async move { name }))
-            .route("/panics", get(panics))
-    }
-
-    #[tokio::test]
-    async fn every_error_is_json_with_a_code_even_a_panic() {
-        for (method, path, status, code) in [
-            (Method::GET, "/limit?limit=-1", StatusCode::BAD_REQUEST, "bad_request"),
-            (Method::GET, "/named/%ff", StatusCode::BAD_REQUEST, "bad_request"),
-            (Method::POST, "/limit", StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            (Method::GET, "/no/such/route", StatusCode::NOT_FOUND, "not_found"),
-            (Method::GET, "/panics", StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        ] {
-            let (got, kind, body) = answer(routes(), method.clone(), path).await;
-            assert_eq!(got, status, "{method} {path}: {body}");
-            assert_eq!(kind, "application/json", "{method} {path}");
-            assert_eq!(body["code"], code, "{method} {path}: {body}");
-            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-        }
-        // What works still works under the same layers.
-        assert_eq!(answer(routes(), Method::GET, "/named/ok").await.0, StatusCode::OK);
-        assert_eq!(answer(routes(), Method::GET, "/limit?limit=5").await.0, StatusCode::OK);
-    }
 }

@@ -18,16 +18,30 @@ fn parse_id(text: &str) -> Result<EventId, ApiError> {
     })
 }
 
-pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn status(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let counts = state.store.counts()?;
-    Ok(Json(json!({
+    let mut status = json!({
         "network": state.store.network(),
         "network_name": state.store.genesis().name,
         "version": env!("CARGO_PKG_VERSION"),
         "node_key": state.key.public(),
         "events": counts.events,
         "pending": counts.pending,
-    })))
+        "store": "ok",
+    });
+    // A failed store still serves reads, but takes no writes: not healthy.
+    if state.store.has_failed() {
+        let failure = state.store.failure().unwrap_or("unknown error");
+        status["store"] = json!("failed");
+        status["code"] = json!("store_failed");
+        status["message"] = json!(format!(
+            "the store failed ({failure}); it takes no writes, and the node is stopping"
+        ));
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(status)));
+    }
+    Ok((StatusCode::OK, Json(status)))
 }
 
 /// The peer-to-peer side: this node's PeerId and addresses, its peers

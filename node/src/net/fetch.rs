@@ -72,7 +72,8 @@ pub(crate) async fn fill(
             match SignedEvent::decode(&received.wire) {
                 // History: judged at the time the peer vouches it first
                 // received the event, however old it is.
-                Ok(event) => decoded.push(Incoming::received(event, received.received_at)),
+                Ok(event) => decoded
+                    .push(Incoming::received(event, received.received_at).from(peer.holder())),
                 Err(_) => filled.invalid += 1,
             }
         }
@@ -95,6 +96,72 @@ pub(crate) async fn fill(
     }
     filled.unresolved = wanted.pop();
     Ok(filled)
+}
+
+/// What asking the admitted peers for a dependency found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asked {
+    /// A peer had it: it is stored here now (and what waited for it with it).
+    Filled,
+    /// Every peer asked answered, and none has it (or there are none to ask
+    /// and no network: nobody has it).
+    NobodyHas,
+    /// Some peer could not be asked or did not answer in time.
+    NoAnswer,
+}
+
+/// Most peers asked for one dependency of an event submitted to this node.
+const PEERS_ASKED: usize = 3;
+/// How long each may take.
+const ASK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// A request to an admitted peer through the network handle.
+struct HandleTransport<'n> {
+    net: &'n super::NetHandle,
+    peer: super::PeerRef,
+}
+
+impl Transport for HandleTransport<'_> {
+    fn holder(&self) -> crate::store::Holder {
+        crate::store::Holder::Peer(self.peer.key)
+    }
+
+    async fn request(&self, request: Request) -> Result<Response, String> {
+        self.net.request(&self.peer, request).await
+    }
+}
+
+/// Asks up to a few admitted peers for `dependency` (what an event
+/// submitted to this node's API waits for: a comment's parent, a vote's
+/// poll), and ingests what the first that has it sends.
+pub(crate) async fn ask_peers(
+    net: Option<&super::NetHandle>,
+    ingester: &Ingester,
+    dependency: &Dependency,
+) -> Asked {
+    let Some(net) = net else { return Asked::NobodyHas };
+    if request_for(dependency).is_none() {
+        return Asked::NoAnswer;
+    }
+    let peers = net.peers().await;
+    if peers.is_empty() {
+        return Asked::NoAnswer;
+    }
+    let mut all_answered = true;
+    for peer in peers.into_iter().take(PEERS_ASKED) {
+        let transport = HandleTransport { net, peer };
+        match tokio::time::timeout(ASK_TIMEOUT, fill(&transport, ingester, dependency.clone()))
+            .await
+        {
+            Ok(Ok(filled)) if filled.stored > 0 || filled.unresolved.is_none() => {
+                return Asked::Filled;
+            }
+            // It answered, without it.
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) | Err(_) => all_answered = false,
+        }
+    }
+    if all_answered { Asked::NobodyHas } else { Asked::NoAnswer }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 
 mod behaviour;
 pub mod codec;
-mod fetch;
+pub(crate) mod fetch;
 mod gate;
 mod limits;
 mod peers;

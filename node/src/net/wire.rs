@@ -181,3 +181,44 @@ impl Response {
         Response::Refused { code: code.into(), message: message.into() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curbside_protocol::Timestamp;
+
+    const DOC: &str = include_str!("../../../docs/PROTOCOL.md");
+
+    fn published(name: &str) -> Option<String> {
+        curbside_protocol::testkit::published(DOC, name)
+    }
+
+    /// The signed vector post (docs/PROTOCOL.md, Test vectors).
+    fn vector_post() -> Vec<u8> {
+        let v = curbside_protocol::testkit::vectors();
+        let get = |n: &str| hex::decode(&v.iter().find(|(name, _)| *name == n).unwrap().1).unwrap();
+        [get("post event bytes"), get("post signature")].concat()
+    }
+
+    #[test]
+    fn the_gossip_id_and_a_received_answer_are_the_vectors_in_protocol_md() {
+        let post = vector_post();
+        let id = crate::net::gossip_message_id(&post);
+        assert_eq!(
+            published("post gossip message id").as_deref(),
+            Some(hex::encode(id.0).as_str())
+        );
+        // The post as history, received 250 ms after it was made.
+        let received_at = Some(Timestamp::from_millis(1_767_225_660_250));
+        let answer = Response::Received { events: vec![ReceivedEvent { wire: post, received_at }] };
+        let bytes = postcard::to_stdvec(&answer).unwrap();
+        assert_eq!(
+            published("post received as history").as_deref(),
+            Some(hex::encode(&bytes).as_str())
+        );
+        let read: Response = curbside_protocol::encoding::from_canonical_bytes(&bytes).unwrap();
+        assert!(
+            matches!(read, Response::Received { events } if events[0].received_at == received_at)
+        );
+    }
+}

@@ -68,6 +68,11 @@ pub(super) enum Space {
     /// parent (32)` of the comments in `root`'s thread that commit stored
     /// (`root` is the post, case or poll the thread starts from).
     Threads = 24,
+    /// `author (32) ‖ id (32)` → `()`: held events by author.
+    PendingAuthors = 25,
+    /// `author (32) ‖ expired_at (8) ‖ id (32)` → `ExpiredRecord`: held
+    /// events dropped in the last week, so their authors can learn it.
+    PendingExpired = 26,
 }
 
 impl Space {
@@ -98,6 +103,8 @@ impl Space {
             Space::LogEvidence => "log_evidence",
             Space::OwnEntries => "own_entries",
             Space::Threads => "threads",
+            Space::PendingAuthors => "pending_authors",
+            Space::PendingExpired => "pending_expired",
         }
     }
 

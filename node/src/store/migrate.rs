@@ -11,7 +11,9 @@
 //! (`None`, for the same reason). Pending records split the one time they
 //! kept into when the event was held (its age counts from there) and when
 //! it was received (what it is judged at once released); both were that
-//! one time.
+//! one time. They are indexed by author (new), and their holder, which
+//! schema 3 did not record, is `Unrecorded`: they count against the whole
+//! pending set, not against anyone's share.
 
 use curbside_protocol::{
     AttestationRecord, EventId, Handle, Jurisdiction, PublicKey, Specialty, Timestamp,
@@ -59,7 +61,11 @@ pub(super) fn from_3(tree: &sled::Tree) -> Result<(), StoreError> {
     for item in tree.scan_prefix(Space::Pending.all()) {
         let (key, value) = item?;
         let old: PendingRecordV3 = decode(Space::Pending, &value)?;
-        batch.insert(key, encode(&PendingRecord::from(old)));
+        let record = PendingRecord::from(old);
+        if let Some(by_author) = record.author_key(key.get(1..).unwrap_or_default()) {
+            batch.insert(by_author, &[]);
+        }
+        batch.insert(key, encode(&record));
         pending += 1;
     }
     batch.insert(meta(META_SCHEMA), &4u32.to_be_bytes());

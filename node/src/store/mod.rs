@@ -40,7 +40,10 @@
 //! - **One writer** at a time (a lock), so index updates computed from
 //!   reads just before the batch cannot race.
 //! - **Durability is separate**: [`Store::flush`] makes every commit so far
-//!   durable with one fsync, so many commits can share it.
+//!   durable, so many commits share one sync: sled's flush hands the log
+//!   to the kernel, then `fdatasync` of `db` (and of any new blob file,
+//!   and `fsync` of its directory) puts it on the disk ([`durable`] says
+//!   which files and why). Nothing is acknowledged before that returns.
 //! - **Memory agrees with the disk** ([`memory`]): the trust records
 //!   validation reads (charters, attestations, revocations, hubs, polls) are
 //!   kept in memory, loaded at open and updated only after the fsync that
@@ -93,6 +96,7 @@
 pub mod audit;
 mod authors;
 mod check;
+mod durable;
 mod keys;
 mod memory;
 mod migrate;
@@ -118,7 +122,7 @@ use memory::{Delta, Filters, Recent, Trust};
 
 pub use check::{CheckReport, LogCheck, Problem};
 pub use peers::WireAndReceipt;
-pub use pending::{Held, PendingEvent};
+pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, Waiting};
 pub use reads::{AttestationStatus, StoreCounts};
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
 pub use view::StoreView;
@@ -149,6 +153,9 @@ pub enum StoreError {
     /// sled reported an I/O or corruption error.
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
+    /// Syncing the store's files to disk failed.
+    #[error("syncing the store to disk: {0}")]
+    Sync(std::io::Error),
     /// The directory holds a store of another layout version.
     #[error(
         "the store is schema version {found}; this build reads version {expected} and migrates \
@@ -296,7 +303,8 @@ struct Writer {
     roots: memory::Roots,
 }
 
-/// Failures the store's tests inject where sled cannot be made to fail.
+/// Failures the store's tests inject where sled cannot be made to fail,
+/// and what they observe of the syncs.
 #[cfg(test)]
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
@@ -304,6 +312,25 @@ pub(crate) struct Faults {
     pub(crate) apply: AtomicBool,
     /// The next flush fails (after sled has the writes in memory).
     pub(crate) flush: AtomicBool,
+    /// A slow disk: each sync of the store's files takes this many
+    /// milliseconds more (before it starts).
+    pub(crate) slow_sync_ms: std::sync::atomic::AtomicU64,
+    /// Events committed before the sled flush of the latest completed
+    /// sync of `db` began: how many events are durable.
+    pub(crate) durable_events: std::sync::atomic::AtomicU64,
+    /// Blob files synced so far.
+    pub(crate) synced_blobs: Mutex<Vec<std::ffi::OsString>>,
+}
+
+/// The store's failed state: latched by the first write or sync that
+/// fails, never cleared (the store must be opened again).
+#[derive(Debug, Default)]
+struct Failure {
+    failed: AtomicBool,
+    /// What failed first, for the operator.
+    first: std::sync::OnceLock<String>,
+    /// Wakes [`Store::failed`].
+    notify: tokio::sync::Notify,
 }
 
 /// A node's store.
@@ -326,10 +353,16 @@ pub struct Store {
     /// One flush at a time, so a commit's delta reaches `trust` before any
     /// flush that started after it returns.
     flushing: Mutex<()>,
+    /// sled's files, synced after each flush.
+    files: durable::Files,
     /// Set when a commit or flush failed.
-    failed: AtomicBool,
+    failure: Failure,
     /// Every verifier's audit log, in memory.
     audit: audit::AuditMemory,
+    /// What the pending set holds, in bytes and per holder.
+    pending: Mutex<pending::PendingBudget>,
+    /// The store's directory (for the free space on its disk).
+    dir: std::path::PathBuf,
     #[cfg(test)]
     pub(crate) faults: Faults,
 }
@@ -449,10 +482,14 @@ impl Store {
                 }
             }
         }
+        let files = durable::Files::open(dir).map_err(StoreError::Sync)?;
         let (trust, filters, next_commit) = load_memory(&tree)?;
         let audit = audit::AuditMemory::load(&tree)?;
+        let pending = Mutex::new(pending::PendingBudget::load(&tree)?);
         Ok(Self {
             audit,
+            pending,
+            dir: dir.to_path_buf(),
             db,
             tree,
             genesis,
@@ -466,7 +503,8 @@ impl Store {
             filters: RwLock::new(filters),
             unflushed: Mutex::new(Vec::new()),
             flushing: Mutex::new(()),
-            failed: AtomicBool::new(false),
+            files,
+            failure: Failure::default(),
             #[cfg(test)]
             faults: Faults::default(),
         })
@@ -482,15 +520,15 @@ impl Store {
         self.network
     }
 
-    /// Makes every commit so far durable (one fsync for all of them), then
+    /// Makes every commit so far durable (one sync for all of them), then
     /// lets validation see what they stored.
     pub fn flush(&self) -> Result<(), StoreError> {
         let _flushing = lock(&self.flushing);
         self.healthy()?;
-        // Taken before the fsync: everything committed up to here is covered.
+        // Taken before the sync: everything committed up to here is covered.
         let deltas = std::mem::take(&mut *lock(&self.unflushed));
         if let Err(e) = self.sync_to_disk() {
-            self.failed.store(true, Ordering::SeqCst);
+            self.fail(&e);
             return Err(e);
         }
         if deltas.iter().any(|d| !d.is_empty()) {
@@ -503,12 +541,27 @@ impl Store {
         Ok(())
     }
 
+    /// sled's flush (the log handed to the kernel), then the sync of the
+    /// files it wrote ([`durable`]).
     fn sync_to_disk(&self) -> Result<(), StoreError> {
         #[cfg(test)]
         if self.faults.flush.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Sled(sled::Error::Io(std::io::Error::other("injected"))));
         }
+        #[cfg(test)]
+        let (committed, syncs) =
+            (keys::u64_value(self.tree.get(meta(META_EVENTS))?), self.files.syncs());
         self.db.flush()?;
+        #[cfg(test)]
+        std::thread::sleep(std::time::Duration::from_millis(
+            self.faults.slow_sync_ms.load(Ordering::SeqCst),
+        ));
+        let _new_blobs = self.files.sync().map_err(StoreError::Sync)?;
+        #[cfg(test)]
+        if self.files.syncs() > syncs {
+            self.faults.durable_events.fetch_max(committed, Ordering::SeqCst);
+            lock(&self.faults.synced_blobs).extend(_new_blobs);
+        }
         Ok(())
     }
 
@@ -517,16 +570,53 @@ impl Store {
     fn apply(&self, batch: sled::Batch) -> Result<(), StoreError> {
         #[cfg(test)]
         if self.faults.apply.swap(false, Ordering::SeqCst) {
-            self.failed.store(true, Ordering::SeqCst);
-            return Err(StoreError::Sled(sled::Error::Io(std::io::Error::other("injected"))));
+            let e = StoreError::Sled(sled::Error::Io(std::io::Error::other("injected")));
+            self.fail(&e);
+            return Err(e);
         }
-        self.tree.apply_batch(batch).inspect_err(|_| self.failed.store(true, Ordering::SeqCst))?;
-        Ok(())
+        self.tree.apply_batch(batch).map_err(|e| {
+            let e = StoreError::from(e);
+            self.fail(&e);
+            e
+        })
+    }
+
+    /// Latches the failed state (the first error is kept for the operator).
+    fn fail(&self, error: &StoreError) {
+        let _ = self.failure.first.set(error.to_string());
+        if !self.failure.failed.swap(true, Ordering::SeqCst) {
+            tracing::error!(error = %error, "the store failed; it takes no more writes until reopened");
+        }
+        self.failure.notify.notify_waiters();
     }
 
     /// `Err(Failed)` once a write has failed.
     fn healthy(&self) -> Result<(), StoreError> {
-        if self.failed.load(Ordering::SeqCst) { Err(StoreError::Failed) } else { Ok(()) }
+        if self.has_failed() { Err(StoreError::Failed) } else { Ok(()) }
+    }
+
+    /// Whether a write or sync has failed, so the store takes no more
+    /// writes until it is opened again.
+    pub fn has_failed(&self) -> bool {
+        self.failure.failed.load(Ordering::SeqCst)
+    }
+
+    /// What failed first, once the store has failed.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.first.get().map(String::as_str)
+    }
+
+    /// Resolves once the store has failed (at once if it has).
+    pub async fn failed(&self) {
+        loop {
+            let notified = self.failure.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.has_failed() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// The single writer's lock, if the store still takes writes.
@@ -552,8 +642,9 @@ impl Store {
         opening: &curbside_protocol::LicenceOpening,
     ) -> Result<(), StoreError> {
         self.healthy()?;
-        self.tree.insert(Space::Openings.key(&[attestation.as_bytes()]), encode(opening))?;
-        Ok(())
+        let mut batch = sled::Batch::default();
+        batch.insert(Space::Openings.key(&[attestation.as_bytes()]), encode(opening));
+        self.apply(batch)
     }
 
     /// The licence opening of an attestation this node issued.

@@ -19,14 +19,14 @@ impl Store {
             let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
             batch.insert(Space::Peers.key(&[peer.as_bytes()]), text.join("\n").as_bytes());
         }
-        self.tree.apply_batch(batch)?;
+        self.apply(batch)?;
         let kept = self.tree.scan_prefix(Space::Peers.all()).count();
         let mut batch = sled::Batch::default();
         for item in self.tree.scan_prefix(Space::Peers.all()).take(kept.saturating_sub(MAX_PEERS)) {
             let (key, _) = item?;
             batch.remove(key);
         }
-        self.tree.apply_batch(batch)?;
+        self.apply(batch)?;
         Ok(())
     }
 

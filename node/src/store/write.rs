@@ -124,6 +124,7 @@ impl Store {
         committed.released = self.release_pending(&mut writes, &deps)?;
 
         self.apply(writes.into_batch())?;
+        self.released_from_budget(&committed.released);
         writer.next_commit += 1;
         writer.roots.extend(roots);
         {

@@ -33,6 +33,9 @@ const MAX_DIFFERENCES: usize = 1 << 21;
 
 /// How a sync reaches its peer.
 pub(crate) trait Transport {
+    /// The peer, as the pending set's budget counts what it sends.
+    fn holder(&self) -> crate::store::Holder;
+
     /// Sends `request` and waits for the response.
     fn request(
         &self,
@@ -175,7 +178,8 @@ async fn fetch<T: Transport + Sync>(
             match SignedEvent::decode(&received.wire) {
                 // Judged as history: at the time the peer vouches it first
                 // received the event.
-                Ok(event) => batch.push(Incoming::received(event, received.received_at)),
+                Ok(event) => batch
+                    .push(Incoming::received(event, received.received_at).from(transport.holder())),
                 Err(_) => report.invalid += 1,
             }
         }

@@ -241,13 +241,18 @@ async fn connection(
     mut stopping: watch::Receiver<bool>,
 ) {
     let activity = ticket.activity.clone();
+    let peer = stream.peer_addr().ok().map(|a| super::auth::PeerAddress(a.ip()));
     let io = TokioIo::new(Tracked::new(stream, activity.clone()));
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let activity = activity.clone();
         let app = app.clone();
         async move {
-            let request =
+            let mut request =
                 request.map(|body| axum::body::Body::new(TrackedBody::new(body, activity.clone())));
+            // Who sent it, for the budgets of callers without credentials.
+            if let Some(peer) = peer {
+                request.extensions_mut().insert(peer);
+            }
             let response = app.oneshot(request).await;
             activity.answered();
             response

@@ -4,6 +4,7 @@
 //! peer's charter.
 
 use super::*;
+use crate::store::Holder;
 
 impl Runner {
     pub(super) fn on_new_peer(&mut self, peer_id: PeerId, addr: Multiaddr) {
@@ -187,7 +188,8 @@ impl Runner {
         let ingester = self.parts.ingester.clone();
         let commands = self.commands.clone();
         tokio::spawn(async move {
-            if let Err(e) = ingester.submit_from(Source::Sync, decoded).await {
+            let holder = key_of(&peer).map_or(Holder::Unrecorded, Holder::Peer);
+            if let Err(e) = ingester.submit_live(Source::Sync, holder, decoded).await {
                 tracing::warn!(error = %e, "ingesting a peer's charter");
             }
             let _ = commands.send(Command::Checked { peer }).await;

@@ -2,6 +2,7 @@
 //! reported to gossipsub) and out (what ingest announces, on its topic).
 
 use super::*;
+use crate::store::Holder;
 
 impl Runner {
     pub(super) fn on_gossip(&mut self, source: PeerId, message: MessageId, data: &[u8]) {
@@ -35,11 +36,12 @@ impl Runner {
             }
         };
         let author = (!event.kind().is_trust()).then(|| *event.author());
+        let holder = key_of(&source).map_or(Holder::Unrecorded, Holder::Peer);
         let ingester = self.parts.ingester.clone();
         let commands = self.commands.clone();
         tokio::spawn(async move {
             let outcome = ingester
-                .submit_from(Source::Gossip, vec![event])
+                .submit_live(Source::Gossip, holder, vec![event])
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|mut o| o.pop().ok_or_else(|| "no outcome".to_string()));

@@ -574,6 +574,10 @@ struct PeerTransport {
 }
 
 impl Transport for PeerTransport {
+    fn holder(&self) -> crate::store::Holder {
+        key_of(&self.peer).map_or(crate::store::Holder::Unrecorded, crate::store::Holder::Peer)
+    }
+
     async fn request(&self, request: Request) -> Result<Response, String> {
         let (reply, rx) = oneshot::channel();
         self.commands

@@ -1,0 +1,303 @@
+//! The API served in this process over a store whose faults the tests set
+//! (`store::Faults`): what an acknowledgement promises, and what a failed
+//! store looks like from outside; and the error contract of every route
+//! (`contract`).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use base64::Engine as _;
+use curbside_protocol::testkit::key;
+use curbside_protocol::{
+    AttestationRequest, Body, Charter, Event, Genesis, Handle, Post, SecretKey, SignedEvent,
+};
+use serde_json::{Value, json};
+
+use super::{ApiParts, Shared, router};
+use crate::store::Store;
+
+const TOKEN: &str = "the-admin-token-of-these-tests";
+
+/// A node's API on 127.0.0.1 (an OS-chosen port), in this process.
+struct Api {
+    url: String,
+    store: Arc<Store>,
+    genesis: Genesis,
+    root: SecretKey,
+    node: SecretKey,
+    agent: ureq::Agent,
+    rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = key("api-tests-root");
+        let node = key("api-tests-node");
+        let genesis = Genesis::new("API tests", vec![root.public()], crate::now());
+        let store = Arc::new(Store::open(dir.path(), genesis.clone()).unwrap());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let (ingester, _thread) = crate::ingest::Ingester::start_counted(
+            store.clone(),
+            crate::ingest::IngestConfig::default(),
+            crate::now,
+            Arc::new(|_: &[crate::ingest::StoredKey]| {}),
+            metrics.clone(),
+        )
+        .unwrap();
+        let issuer = Arc::new(crate::audit::Issuer::new(
+            store.clone(),
+            ingester.clone(),
+            node.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+        ));
+        let state = Shared::new(ApiParts {
+            store: store.clone(),
+            ingester,
+            issuer,
+            key: node.clone(),
+            admin_token: TOKEN.into(),
+            metrics,
+            session_ms: 60_000,
+            sessions_per_key: super::DEFAULT_SESSIONS_PER_KEY,
+            net: None,
+            audit_quorum: 1,
+            author_limit: crate::config::AuthorLimit::default(),
+            submit_limits: crate::config::SubmitLimits::default(),
+            pending_max_age_ms: 15 * 60 * 1000,
+        });
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        rt.spawn(async move { axum::serve(listener, router(state)).await });
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Self { url, store, genesis, root, node, agent, rt, _dir: dir }
+    }
+
+    fn sign(&self, author: &SecretKey, body: Body) -> SignedEvent {
+        Event::new(self.genesis.network_id(), author.public(), crate::now(), body)
+            .sign(author)
+            .unwrap()
+    }
+
+    /// A charter for `node` by the root, verifying in GB.
+    fn charter(&self, node: &SecretKey) -> SignedEvent {
+        self.sign(
+            &self.root,
+            Body::Charter(Charter {
+                node: node.public(),
+                institution: "API Test Hospital".into(),
+                verify: vec!["GB".parse().unwrap()],
+                valid_until: crate::now().plus_days(365),
+            }),
+        )
+    }
+
+    fn post_by(&self, author: &SecretKey, title: &str) -> SignedEvent {
+        self.sign(
+            author,
+            Body::Post(Post {
+                hub: "general".parse().unwrap(),
+                title: title.into(),
+                body: "Thoughts?".into(),
+            }),
+        )
+    }
+
+    fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+        let mut response = result.unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        Self::answer(self.agent.get(format!("{}{path}", self.url)).call())
+    }
+
+    fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.url))
+            .header("Content-Type", "application/json");
+        if let Some(token) = token {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        Self::answer(req.send(body.to_string()))
+    }
+
+    fn submit(&self, event: &SignedEvent) -> (u16, Value) {
+        let wire = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(event.to_bytes());
+        self.post("/v1/events", &json!({ "events": [wire] }), None)
+    }
+
+    /// Attests `physician` through the admin API.
+    fn attest(&self, physician: &SecretKey, handle: &str) -> (u16, Value) {
+        let request = AttestationRequest::new(
+            self.genesis.network_id(),
+            physician,
+            Handle::new(handle).unwrap(),
+            crate::now(),
+        );
+        let body = json!({
+            "request": request.to_text(),
+            "specialties": ["cardiology"],
+            "jurisdiction": "GB",
+            "licence": format!("LIC-{handle}"),
+            "valid_days": 365,
+        });
+        self.post("/v1/admin/attest", &body, Some(TOKEN))
+    }
+
+    /// The value of one metric at `/metrics`.
+    fn metric(&self, name: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics");
+        let text = text.as_str()?.to_owned();
+        text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+}
+
+fn stored(answer: &(u16, Value)) -> bool {
+    answer.0 == 200 && answer.1["outcomes"][0]["status"] == "stored"
+}
+
+/// Every answer of `stored` (and every attestation issued) comes after a
+/// completed sync of the store's files that covered the event: with each
+/// sync made 100 ms slow, an answer sent before its sync would find the
+/// durable count behind what was acknowledged.
+#[test]
+fn no_event_is_acknowledged_before_the_store_is_synced() {
+    let api = Api::start();
+    api.store.faults.slow_sync_ms.store(100, Ordering::SeqCst);
+    let durable = || api.store.faults.durable_events.load(Ordering::SeqCst);
+    let mut acknowledged = 0;
+
+    let answer = api.submit(&api.charter(&api.node));
+    assert!(stored(&answer), "{answer:?}");
+    acknowledged += 1;
+    assert!(durable() >= acknowledged, "charter answered before its sync: {}", durable());
+
+    // Logged and synced, then published through ingest with its tree head.
+    let physician = key("api-tests-dr");
+    let (status, body) = api.attest(&physician, "dr-durable");
+    assert_eq!(status, 200, "{body}");
+    acknowledged += 2;
+    assert!(durable() >= acknowledged, "attestation answered before its sync: {}", durable());
+
+    for i in 0..6 {
+        let answer = api.submit(&api.post_by(&physician, &format!("post {i}")));
+        assert!(stored(&answer), "{answer:?}");
+        acknowledged += 1;
+        assert!(durable() >= acknowledged, "post {i} answered before its sync: {}", durable());
+    }
+    assert_eq!(api.store.counts().unwrap().events, acknowledged);
+}
+
+/// A storage failure latches: `/v1/status` answers 503 with `store:
+/// failed` and the first error, `/metrics` has `curbside_store_failed 1`,
+/// writes are refused, reads still answer, and the node's stop signal
+/// fires.
+#[test]
+fn a_failed_store_shows_in_status_and_metrics() {
+    let api = Api::start();
+    assert!(stored(&api.submit(&api.charter(&api.node))));
+    let (status, body) = api.get("/v1/status");
+    assert_eq!((status, &body["store"]), (200, &json!("ok")), "{body}");
+    assert_eq!(api.metric("curbside_store_failed"), Some(0.0));
+
+    api.store.faults.flush.store(true, Ordering::SeqCst);
+    let (status, body) = api.submit(&api.charter(&key("api-tests-other-node")));
+    assert_eq!((status, &body["code"]), (500, &json!("storage")), "{body}");
+
+    let (status, body) = api.get("/v1/status");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["store"], "failed", "{body}");
+    assert_eq!(body["code"], "store_failed", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("injected"), "{body}");
+    assert_eq!(api.metric("curbside_store_failed"), Some(1.0));
+
+    // No write is taken, though the disk might take it now.
+    let (status, body) = api.submit(&api.charter(&key("api-tests-third-node")));
+    assert_eq!((status, &body["code"]), (500, &json!("storage")), "{body}");
+    assert_eq!(api.get("/v1/genesis").0, 200, "reads still answer");
+    let stop = crate::shutdown::stop_signal(api.store.clone(), std::future::pending());
+    api.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), stop).await }).unwrap();
+}
+
+/// Every error is JSON with a code, whatever the route and even a panic.
+mod contract {
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::super::*;
+
+    /// The answer of `routes` (under the API's layers) to `method path`:
+    /// status, content type and body as JSON.
+    async fn answer(
+        routes: Router,
+        method: Method,
+        path: &str,
+    ) -> (StatusCode, String, serde_json::Value) {
+        let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        let response = guarded(routes).oneshot(request).await.unwrap();
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = axum::body::to_bytes(response.into_body(), MAX_BODY).await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, kind, body)
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Limit {
+        #[allow(dead_code)]
+        limit: Option<usize>,
+    }
+
+    async fn panics() -> &'static str {
+        panic!("a handler's bug")
+    }
+
+    fn routes() -> Router {
+        Router::new()
+            .route("/limit", get(|ApiQuery(_): ApiQuery<Limit>| async { "ok" }))
+            .route("/named/{name}", get(|ApiPath(name): ApiPath<String>| async move { name }))
+            .route("/panics", get(panics))
+    }
+
+    #[tokio::test]
+    async fn every_error_is_json_with_a_code_even_a_panic() {
+        for (method, path, status, code) in [
+            (Method::GET, "/limit?limit=-1", StatusCode::BAD_REQUEST, "bad_request"),
+            (Method::GET, "/named/%ff", StatusCode::BAD_REQUEST, "bad_request"),
+            (Method::POST, "/limit", StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            (Method::GET, "/no/such/route", StatusCode::NOT_FOUND, "not_found"),
+            (Method::GET, "/panics", StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        ] {
+            let (got, kind, body) = answer(routes(), method.clone(), path).await;
+            assert_eq!(got, status, "{method} {path}: {body}");
+            assert_eq!(kind, "application/json", "{method} {path}");
+            assert_eq!(body["code"], code, "{method} {path}: {body}");
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        }
+        // What works still works under the same layers.
+        assert_eq!(answer(routes(), Method::GET, "/named/ok").await.0, StatusCode::OK);
+        assert_eq!(answer(routes(), Method::GET, "/limit?limit=5").await.0, StatusCode::OK);
+    }
+}

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use curbside_protocol::{Body, Post, SecretKey, Signature, SignedEvent, testkit::key};
 use curbside_tests::hostile::HostilePeer;
+use curbside_tests::measure::percentile;
 use curbside_tests::{Network, TestNode, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -94,11 +95,7 @@ fn measure(
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    percentile(sorted, p).unwrap_or(f64::NAN)
 }
 
 /// What the flood did.

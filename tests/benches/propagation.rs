@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use curbside_node::ingest::Observer;
 use curbside_protocol::testkit::key;
 use curbside_protocol::{EventId, Kind, SecretKey};
-use curbside_tests::{Network, TestNode, wait_until};
+use curbside_tests::{Network, TestNode, measure, wait_until};
 
 /// When each event was submitted, and when each node stored it.
 #[derive(Default)]
@@ -38,21 +38,11 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    measure::percentile(sorted, p).unwrap_or_default()
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 fn main() {
@@ -102,7 +92,7 @@ fn main() {
             });
         }
     }
-    let peers: Vec<usize> = nodes.iter().map(TestNode::admitted_peers).collect();
+    let peers: Vec<usize> = nodes.iter().map(|n| n.admitted_peers()).collect();
     // Let the gossip mesh settle (a few heartbeats) before measuring.
     std::thread::sleep(Duration::from_secs(3));
     let ready = started.elapsed();
@@ -178,7 +168,7 @@ fn main() {
         );
     }
     println!("events not stored by every node within 30 s: {incomplete}");
-    println!("load average at the end (1, 5, 15 min): {}", load_average());
+    println!("load average at the end (1, 5, 15 min): {}", measure::load_average());
     println!(
         "\np99 to the last node = {} ms (target < {} ms): {}",
         ms(p99),

@@ -37,7 +37,7 @@ use curbside_protocol::{
     Attestation, AttestationRequest, Body, Charter, Digest, Event, Handle, Jurisdiction,
     LicenceOpening, Post, SecretKey, SignedEvent, Specialty, Timestamp, TreeHead,
 };
-use curbside_tests::{Network, TestNode, wait_until};
+use curbside_tests::{Network, TestNode, measure, wait_until};
 use serde_json::Value;
 
 const BATCH: usize = 256;
@@ -56,12 +56,6 @@ fn proc_status_kb(field: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 /// `f` over `items` on every core, keeping order.
@@ -295,7 +289,7 @@ fn main() {
         reconcile_time.as_secs_f64() * 1000.0
     );
     println!("  B's sync report: {second}");
-    println!("load average at the end (1, 5, 15 min): {}", load_average());
+    println!("load average at the end (1, 5, 15 min): {}", measure::load_average());
     let bytes = second["bytes_reconciling"].as_u64().unwrap_or(0)
         + second["bytes_fetched"].as_u64().unwrap_or(0);
     println!(

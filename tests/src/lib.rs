@@ -8,6 +8,7 @@
 
 pub mod crash;
 pub mod hostile;
+pub mod measure;
 pub mod netns;
 pub mod powercut;
 pub mod stranger;
@@ -115,13 +116,11 @@ impl Network {
 }
 
 /// A node running in this process, serving its API on 127.0.0.1 at a port
-/// the OS chose. Stopped (gracefully) when dropped.
+/// the OS chose. Stopped (gracefully) when dropped. Its API calls are
+/// [`Api`]'s, through `Deref`.
 #[derive(Debug)]
 pub struct TestNode {
-    /// `http://127.0.0.1:PORT`.
-    pub url: String,
-    /// The admin token.
-    pub admin_token: String,
+    api: Api,
     /// The node's key.
     pub key: PublicKey,
     data: PathBuf,
@@ -131,6 +130,24 @@ pub struct TestNode {
     _dir: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::ops::Deref for TestNode {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+/// A node's HTTP API as a client sees it, wherever the node runs (in this
+/// process, as a [`TestNode`], or as a child process).
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The admin token.
+    pub admin_token: String,
     agent: ureq::Agent,
 }
 
@@ -320,14 +337,8 @@ impl TestNode {
                     .unwrap();
             });
         });
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
         let node = Self {
-            url,
-            admin_token,
+            api: Api::new(url, admin_token),
             key,
             data: data.to_path_buf(),
             overrides,
@@ -336,21 +347,9 @@ impl TestNode {
             _dir: None,
             stop: Some(stop),
             thread: Some(thread),
-            agent,
         };
         node.wait_ready();
         node
-    }
-
-    fn wait_ready(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::time::Instant::now() < deadline {
-            if self.get("/v1/status", None).0 == 200 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("the node at {} did not answer within 20 s", self.url);
     }
 
     /// Stops the node, keeping its data, to start it again later with
@@ -380,6 +379,36 @@ impl TestNode {
         let mut node = Self::launch(&data, overrides, tweak, None, netns);
         node._dir = dir;
         node
+    }
+
+    /// The node's own secret key, read from its data directory: for tests
+    /// that play a misbehaving institution.
+    pub fn secret_key(&self) -> SecretKey {
+        DataDir::open(&self.data).unwrap().key().clone()
+    }
+}
+
+impl Api {
+    /// The API at `url` (`http://HOST:PORT`), with the node's admin token.
+    pub fn new(url: String, admin_token: String) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Self { url, admin_token, agent }
+    }
+
+    /// Waits (up to 20 s) until the node answers `/v1/status`.
+    pub fn wait_ready(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if self.get("/v1/status", None).0 == 200 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the node at {} did not answer within 20 s", self.url);
     }
 
     /// Asks the node to dial `addr` (the admin API).
@@ -418,12 +447,6 @@ impl TestNode {
             .map_or(0, |peers| peers.iter().filter(|p| p["admitted"] == json!(true)).count())
     }
 
-    /// The node's own secret key, read from its data directory: for tests
-    /// that play a misbehaving institution.
-    pub fn secret_key(&self) -> SecretKey {
-        DataDir::open(&self.data).unwrap().key().clone()
-    }
-
     /// What this node holds of `verifier`'s audit log (`/v1/audit/logs`).
     pub fn audit_log(&self, verifier: &PublicKey) -> Option<Value> {
         let (status, body) = self.get("/v1/audit/logs", None);
@@ -435,7 +458,6 @@ impl TestNode {
             .cloned()
     }
 
-    /// Stored events, from `/v1/status`.
     /// The value of one Prometheus sample at `/metrics`, named with its
     /// labels as the node prints them (`curbside_events_accepted_total{source="api"}`).
     pub fn metric(&self, sample: &str) -> Option<f64> {
@@ -444,6 +466,7 @@ impl TestNode {
         text.lines().find_map(|line| line.strip_prefix(sample)?.trim().parse().ok())
     }
 
+    /// Stored events, from `/v1/status`.
     pub fn event_count(&self) -> u64 {
         let (status, body) = self.get("/v1/status", None);
         assert_eq!(status, 200, "{body}");

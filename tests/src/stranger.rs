@@ -11,15 +11,26 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, identity, noise, tcp, yamux};
 
 /// A TCP connection to `to` from the local address `source` (any of
-/// 127.0.0.0/8 on Linux), so one test can play several machines.
+/// 127.0.0.0/8 on Linux), so one test can play several machines. Given up
+/// after 5 s, as a client would.
 pub fn connect_from(source: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.bind(format!("{source}:0").parse().map_err(std::io::Error::other)?)?;
-        let stream = socket.connect(to).await?.into_std()?;
-        stream.set_nonblocking(false)?;
-        Ok(stream)
+    thread_local! {
+        // A runtime a thread, only to bind before connecting (std cannot):
+        // a benchmark that opens thousands of sockets builds one, not thousands.
+        static RUNTIME: std::io::Result<tokio::runtime::Runtime> =
+            tokio::runtime::Builder::new_current_thread().enable_all().build();
+    }
+    let source: std::net::IpAddr = source.parse().map_err(std::io::Error::other)?;
+    RUNTIME.with(|rt| {
+        let rt = rt.as_ref().map_err(|e| std::io::Error::new(e.kind(), e.to_string()))?;
+        rt.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::new(source, 0))?;
+            let connecting = tokio::time::timeout(Duration::from_secs(5), socket.connect(to));
+            let stream = connecting.await.map_err(std::io::Error::other)??.into_std()?;
+            stream.set_nonblocking(false)?;
+            Ok(stream)
+        })
     })
 }
 

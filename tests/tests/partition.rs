@@ -217,7 +217,7 @@ fn a_partitioned_network_converges_and_a_revocation_made_on_one_side_holds_every
     let healed = Instant::now();
     let mut settled: Option<(Duration, Vec<u64>)> = None;
     let (took, counts) = loop {
-        let counts: Vec<u64> = nodes.iter().map(TestNode::event_count).collect();
+        let counts: Vec<u64> = nodes.iter().map(|n| n.event_count()).collect();
         let same = counts.iter().all(|c| *c == counts[0])
             && nodes.iter().zip(&tokens).all(|(node, token)| {
                 posts.iter().all(|id| node.has(id, token))

@@ -11,6 +11,46 @@ use super::{CheckedHead, Evidence, Finding, FindingCode, HeadRef, LogReport, dig
 use crate::merkle::MerkleLog;
 use crate::{Digest, EventId, Kind, Timestamp};
 
+/// Every earlier head of a log whose latest head `l` checks must be true
+/// of a prefix of the same leaves (`root_at`); one that is not means the
+/// verifier signed two histories (`inconsistent_history`).
+pub(super) fn inconsistent_history(
+    node: &str,
+    heads: &[CheckedHead],
+    l: HeadRef,
+    root_at: impl Fn(u64) -> Option<Digest>,
+    findings: &mut Findings,
+) {
+    for h in heads.iter().map(|h| h.head).filter(|h| h.id != l.id) {
+        if h.size <= l.size && root_at(h.size) != Some(h.root) {
+            let what = if h.size == l.size {
+                "another root than the leaves its latest head of that size covers"
+            } else {
+                "a root that is not that of a prefix of the log its latest head covers"
+            };
+            findings.push(Finding::new(
+                FindingCode::InconsistentHistory,
+                format!(
+                    "the verifier signed a head of {} leaves ({}) with {what} ({} \
+                     leaves, {}): it rewrote its history",
+                    h.size,
+                    h.id.short(),
+                    l.size,
+                    l.id.short()
+                ),
+                Evidence {
+                    node: Some(node.to_owned()),
+                    heads: vec![seen(Some(node), h), seen(Some(node), l)],
+                    size: Some(h.size),
+                    signed_root: Some(h.root),
+                    computed_root: root_at(h.size),
+                    ..Evidence::default()
+                },
+            ));
+        }
+    }
+}
+
 /// What judging leaves' dates against witnesses needs.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct WitnessTimes {

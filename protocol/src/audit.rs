@@ -110,12 +110,14 @@ pub struct Options {
 /// A run of heads, checked ([`Auditor::check_heads`]).
 #[derive(Clone, Debug, Default)]
 pub struct HeadBatch {
-    heads: Vec<CheckedHead>,
+    heads: Vec<CosignedHead>,
     findings: Vec<Finding>,
 }
 
+/// A valid head with what its cosignatures showed: a name distinct from
+/// the node store's `CheckedHead`, a head checked against the leaves it holds.
 #[derive(Clone, Debug)]
-struct CheckedHead {
+struct CosignedHead {
     head: HeadRef,
     /// Distinct authors of valid cosignatures.
     cosigners: Vec<PublicKey>,

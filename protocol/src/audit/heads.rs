@@ -3,7 +3,7 @@
 
 use super::view::Overlay;
 use super::{
-    Auditor, CheckedHead, Evidence, Finding, FindingCode, HeadBatch, HeadRef, ShownHead, head_ref,
+    Auditor, CosignedHead, Evidence, Finding, FindingCode, HeadBatch, HeadRef, ShownHead, head_ref,
     refusal, seen,
 };
 use crate::{
@@ -46,7 +46,7 @@ impl Auditor {
         {
             if let Some(head) = head {
                 cosigners.sort();
-                batch.heads.push(CheckedHead { head, cosigners, witnessed_at });
+                batch.heads.push(CosignedHead { head, cosigners, witnessed_at });
             }
         }
         batch

@@ -11,7 +11,7 @@ use super::judge::{
 use super::leaves::invalid_leaf;
 use super::view::Overlay;
 use super::{
-    Auditor, CheckedHead, Evidence, Finding, FindingCode, LeafBatch, LogReport, Options, ShownLog,
+    Auditor, CosignedHead, Evidence, Finding, FindingCode, LeafBatch, LogReport, Options, ShownLog,
     Verdict, digest,
 };
 use crate::merkle::MerkleLog;
@@ -40,7 +40,7 @@ impl Auditor {
         let node = log.node.as_str();
         let verifier = log.verifier;
         let mut findings = Findings::default();
-        let mut heads: Vec<CheckedHead> = Vec::new();
+        let mut heads: Vec<CosignedHead> = Vec::new();
         for batch in log.heads {
             heads.extend(batch.heads);
             findings.extend(batch.findings);
@@ -216,10 +216,10 @@ struct Recorded {
 /// ones wait. Of two heads of the largest size (a fork), the one the
 /// leaves match is the latest: the other is the verifier's second history.
 fn latest_head(
-    heads: &[CheckedHead],
+    heads: &[CosignedHead],
     reach: u64,
     root_at: impl Fn(u64) -> Option<Digest>,
-) -> Option<CheckedHead> {
+) -> Option<CosignedHead> {
     heads
         .iter()
         .filter(|h| h.head.size <= reach)

@@ -257,7 +257,7 @@ pub fn prepare(
     lap(&mut stages.screen, &mut t);
     let mut verified = Vec::with_capacity(fresh.len());
     for ((slot, received_at, holder), result) in
-        slots.into_iter().zip(verify_parallel(fresh, config.verify_threads))
+        slots.into_iter().zip(verify_parallel(fresh, config.verify_threads)?)
     {
         match result {
             Ok(event) => verified.push((slot, event, received_at, holder)),
@@ -552,12 +552,31 @@ type Verified = Result<SignatureVerified, (SignedEvent, Rejection)>;
 const MIN_EVENTS_PER_THREAD: usize = 64;
 
 /// Batch-verifies on up to `threads` threads, keeping order.
-fn verify_parallel(events: Vec<SignedEvent>, threads: usize) -> Vec<Verified> {
+///
+/// A verifier thread that panics fails the whole batch with
+/// [`StoreError::Internal`]: its events have no results, so keeping the
+/// other threads' results would pair them with the wrong events. The error
+/// reaches every submitter of the group before anything is written.
+fn verify_parallel(events: Vec<SignedEvent>, threads: usize) -> Result<Vec<Verified>, StoreError> {
+    verify_parallel_with(events, threads, verify_batch)
+}
+
+/// [`verify_parallel`] with the batch verifier given, so a test can make
+/// one of the threads panic.
+fn verify_parallel_with<F>(
+    events: Vec<SignedEvent>,
+    threads: usize,
+    verify: F,
+) -> Result<Vec<Verified>, StoreError>
+where
+    F: Fn(Vec<SignedEvent>) -> Vec<Verified> + Copy + Send,
+{
     let threads = threads.max(1).min(events.len() / MIN_EVENTS_PER_THREAD).max(1);
     if threads == 1 {
-        return verify_batch(events);
+        return Ok(verify(events));
     }
     let per = events.len().div_ceil(threads);
+    let total = events.len();
     let mut chunks = Vec::with_capacity(threads);
     let mut rest = events;
     while rest.len() > per {
@@ -567,11 +586,28 @@ fn verify_parallel(events: Vec<SignedEvent>, threads: usize) -> Vec<Verified> {
     }
     chunks.push(rest);
     std::thread::scope(|s| {
-        let handles: Vec<_> =
-            chunks.into_iter().map(|c| s.spawn(move || verify_batch(c))).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        let handles: Vec<_> = chunks.into_iter().map(|c| s.spawn(move || verify(c))).collect();
+        // Every thread is joined (a scope panics on a panicked thread left
+        // unjoined), and one panic fails them all.
+        let mut results = Vec::with_capacity(total);
+        let mut panicked = false;
+        for handle in handles {
+            match handle.join() {
+                Ok(chunk) => results.extend(chunk),
+                Err(_) => panicked = true,
+            }
+        }
+        if panicked {
+            tracing::error!("a signature verification thread panicked; batch refused");
+            return Err(StoreError::Internal("a signature verification thread panicked"));
+        }
+        Ok(results)
     })
 }
+
+#[cfg(test)]
+#[path = "ingest/verify_parallel_tests.rs"]
+mod verify_parallel_tests;
 
 /// Where submitted events came from, which decides whether the node
 /// announces them to its peers once stored.

@@ -57,7 +57,10 @@
 //! `now` is given.
 
 mod findings;
+mod heads;
 mod judge;
+mod leaves;
+mod log;
 mod view;
 
 use std::collections::HashMap;
@@ -66,17 +69,13 @@ use serde::Serialize;
 
 pub use findings::{Evidence, Finding, FindingCode, HeadRef, MAX_PER_CODE, SeenHead};
 
-use crate::merkle::{self, Hash, MerkleLog};
+use crate::merkle::{Hash, MerkleLog};
 use crate::{
-    Arrival, Body, Digest, EventId, EventSummary, Genesis, Kind, MemoryTrust, NotAccepted,
-    PublicKey, SignatureVerified, SignedEvent, Timestamp, verify_batch,
+    Arrival, Body, Digest, EventId, Genesis, Kind, MemoryTrust, NotAccepted, PublicKey,
+    SignatureVerified, SignedEvent, Timestamp, verify_batch,
 };
 use findings::Findings;
-use judge::{
-    WitnessTimes, below_quorum, root_mismatch, same_size_and_rollback, saved_head, split_view,
-    witnessed_in_time,
-};
-use view::Overlay;
+use judge::{below_quorum, split_view};
 
 /// A tree head as a node showed it, with the cosignatures it holds of it.
 #[derive(Clone, Debug)]
@@ -111,12 +110,14 @@ pub struct Options {
 /// A run of heads, checked ([`Auditor::check_heads`]).
 #[derive(Clone, Debug, Default)]
 pub struct HeadBatch {
-    heads: Vec<CheckedHead>,
+    heads: Vec<CosignedHead>,
     findings: Vec<Finding>,
 }
 
+/// A valid head with what its cosignatures showed: a name distinct from
+/// the node store's `CheckedHead`, a head checked against the leaves it holds.
 #[derive(Clone, Debug)]
-struct CheckedHead {
+struct CosignedHead {
     head: HeadRef,
     /// Distinct authors of valid cosignatures.
     cosigners: Vec<PublicKey>,
@@ -403,257 +404,6 @@ impl Auditor {
         keys
     }
 
-    /// Checks a run of `verifier`'s heads and their cosignatures: each
-    /// head's signature and validity (a chartered verifier's), each
-    /// cosignature's (a chartered witness's, of this very head).
-    pub fn check_heads(&self, verifier: &PublicKey, heads: Vec<ShownHead>) -> HeadBatch {
-        let mut batch = HeadBatch::default();
-        let mut events = Vec::with_capacity(heads.len());
-        let mut cosigs = Vec::new();
-        let mut owner = Vec::new();
-        for (i, head) in heads.into_iter().enumerate() {
-            events.push(head.event);
-            owner.extend(std::iter::repeat_n(i, head.cosignatures.len()));
-            cosigs.extend(head.cosignatures);
-        }
-        let mut valid: Vec<Option<HeadRef>> = Vec::with_capacity(events.len());
-        for result in verify_batch(events) {
-            valid.push(self.check_head(verifier, result, &mut batch.findings));
-        }
-        let mut cosigners: Vec<Vec<PublicKey>> = vec![Vec::new(); valid.len()];
-        let mut witnessed: Vec<Option<Timestamp>> = vec![None; valid.len()];
-        for (result, i) in verify_batch(cosigs).into_iter().zip(owner) {
-            let Some(head) = valid[i] else { continue };
-            if let Some((key, at)) =
-                self.check_cosignature(verifier, &head, result, &mut batch.findings)
-            {
-                witnessed[i] = Some(witnessed[i].map_or(at, |w| w.min(at)));
-                if !cosigners[i].contains(&key) {
-                    cosigners[i].push(key);
-                }
-            }
-        }
-        for ((head, mut cosigners), witnessed_at) in valid.into_iter().zip(cosigners).zip(witnessed)
-        {
-            if let Some(head) = head {
-                cosigners.sort();
-                batch.heads.push(CheckedHead { head, cosigners, witnessed_at });
-            }
-        }
-        batch
-    }
-
-    fn check_head(
-        &self,
-        verifier: &PublicKey,
-        result: Result<SignatureVerified, (SignedEvent, crate::Rejection)>,
-        findings: &mut Vec<Finding>,
-    ) -> Option<HeadRef> {
-        let invalid = |event: &SignedEvent, code: &str, why: String| {
-            Finding::new(
-                FindingCode::InvalidHead,
-                format!("tree head {} is not a valid head of this log: {why}", event.id().short()),
-                Evidence {
-                    event: Some(event.id()),
-                    key: Some(*event.author()),
-                    rejection: Some(code.to_owned()),
-                    ..Evidence::default()
-                },
-            )
-        };
-        let event = match result {
-            Ok(event) => event,
-            Err((event, why)) => {
-                findings.push(invalid(&event, why.code(), why.to_string()));
-                return None;
-            }
-        };
-        let Some(head) = head_ref(event.event()) else {
-            let why = format!("it is a {}", event.event().kind());
-            findings.push(invalid(event.event(), "not_a_tree_head", why));
-            return None;
-        };
-        if event.event().author() != verifier {
-            let why = format!("it is signed by {}, not by the verifier", event.event().author());
-            findings.push(invalid(event.event(), "foreign_head", why));
-            return None;
-        }
-        match event.validate(&self.trust, Arrival::historical(self.now)) {
-            Ok(_) => Some(head),
-            Err((event, why)) => {
-                findings.push(invalid(&event, why.code(), refusal(&why)));
-                None
-            }
-        }
-    }
-
-    fn check_cosignature(
-        &self,
-        verifier: &PublicKey,
-        head: &HeadRef,
-        result: Result<SignatureVerified, (SignedEvent, crate::Rejection)>,
-        findings: &mut Vec<Finding>,
-    ) -> Option<(PublicKey, Timestamp)> {
-        let invalid = |event: &SignedEvent, code: &str, why: String| {
-            Finding::new(
-                FindingCode::InvalidCosignature,
-                format!(
-                    "cosignature {} of head {} does not stand: {why}",
-                    event.id().short(),
-                    head.id.short()
-                ),
-                Evidence {
-                    heads: vec![seen(None, *head)],
-                    event: Some(event.id()),
-                    key: Some(*event.author()),
-                    rejection: Some(code.to_owned()),
-                    ..Evidence::default()
-                },
-            )
-        };
-        let event = match result {
-            Ok(event) => event,
-            Err((event, why)) => {
-                findings.push(invalid(&event, why.code(), why.to_string()));
-                return None;
-            }
-        };
-        match event.event().body() {
-            Body::Cosignature(c) if c.head == head.id => {}
-            Body::Cosignature(c) => {
-                let why = format!("it cosigns another head ({})", c.head.short());
-                findings.push(invalid(event.event(), "other_head", why));
-                return None;
-            }
-            other => {
-                let why = format!("it is a {}", other.kind());
-                findings.push(invalid(event.event(), "not_a_cosignature", why));
-                return None;
-            }
-        }
-        let mut view = Overlay::new(&self.trust);
-        view.heads.insert(
-            head.id,
-            crate::TreeHeadRecord {
-                verifier: *verifier,
-                size: head.size,
-                root: head.root,
-                created_at: head.created_at,
-            },
-        );
-        view.summaries.insert(
-            head.id,
-            EventSummary { kind: Kind::TreeHead, author: *verifier, created_at: head.created_at },
-        );
-        match event.validate(&view, Arrival::historical(self.now)) {
-            Ok(verified) => Some((*verified.author(), verified.created_at())),
-            Err((event, why)) => {
-                findings.push(invalid(&event, why.code(), refusal(&why)));
-                None
-            }
-        }
-    }
-
-    /// Checks a run of `verifier`'s leaves as far as each can be on its
-    /// own: the event is there, has the leaf's id, is an attestation or
-    /// revocation by the verifier, and its signature verifies; an
-    /// attestation is also validated (charter, jurisdiction, expiry,
-    /// possession proof) at its issue time. Revocations are validated in
-    /// [`Auditor::check_log`], after what they revoke.
-    pub fn check_leaves(&self, verifier: &PublicKey, leaves: Vec<ShownLeaf>) -> LeafBatch {
-        let mut batch = LeafBatch { leaves: Vec::with_capacity(leaves.len()), findings: vec![] };
-        let mut to_verify = Vec::new();
-        let mut slots = Vec::new();
-        for leaf in leaves {
-            let hash = merkle::leaf_hash(leaf.id.as_bytes());
-            let evidence = Evidence {
-                leaf_index: Some(leaf.index),
-                leaf: Some(leaf.id),
-                ..Evidence::default()
-            };
-            let bad = |code, message: String, evidence| Some(Finding::new(code, message, evidence));
-            let finding = match &leaf.event {
-                None => bad(
-                    FindingCode::MissingEvent,
-                    format!(
-                        "leaf {} ({}) was shown without its event",
-                        leaf.index,
-                        leaf.id.short()
-                    ),
-                    evidence,
-                ),
-                Some(e) if e.id() != leaf.id => bad(
-                    FindingCode::LeafIdMismatch,
-                    format!(
-                        "leaf {} is {} but was shown with event {}",
-                        leaf.index,
-                        leaf.id.short(),
-                        e.id().short()
-                    ),
-                    Evidence { event: Some(e.id()), ..evidence },
-                ),
-                Some(e) if e.author() != verifier => bad(
-                    FindingCode::ForeignLeaf,
-                    format!(
-                        "leaf {} is an event by {}, not by the verifier",
-                        leaf.index,
-                        e.author()
-                    ),
-                    Evidence { key: Some(*e.author()), ..evidence },
-                ),
-                Some(e) if !matches!(e.kind(), Kind::Attestation | Kind::Revocation) => bad(
-                    FindingCode::WrongKind,
-                    format!(
-                        "leaf {} is a {}, not an attestation or a revocation",
-                        leaf.index,
-                        e.kind()
-                    ),
-                    evidence,
-                ),
-                Some(_) => None,
-            };
-            match (finding, leaf.event) {
-                (None, Some(event)) => {
-                    slots.push(batch.leaves.len());
-                    to_verify.push(event);
-                }
-                (finding, _) => batch.findings.extend(finding),
-            }
-            batch.leaves.push(CheckedLeaf {
-                index: leaf.index,
-                id: leaf.id,
-                hash,
-                verdict: Verdict::Bad,
-            });
-        }
-        for (slot, result) in slots.into_iter().zip(verify_batch(to_verify)) {
-            let leaf = &mut batch.leaves[slot];
-            let invalid = |code: &str, why: String| {
-                Finding::new(
-                    FindingCode::InvalidLeaf,
-                    format!("leaf {} ({}) was not valid when issued: {why}", leaf.index, leaf.id),
-                    Evidence {
-                        leaf_index: Some(leaf.index),
-                        leaf: Some(leaf.id),
-                        rejection: Some(code.to_owned()),
-                        ..Evidence::default()
-                    },
-                )
-            };
-            match result {
-                Err((_, why)) => batch.findings.push(invalid(why.code(), why.to_string())),
-                Ok(event) if event.event().kind() == Kind::Revocation => {
-                    leaf.verdict = Verdict::Revocation(Box::new(event));
-                }
-                Ok(event) => match event.validate(&self.trust, Arrival::historical(self.now)) {
-                    Ok(verified) => leaf.verdict = Verdict::Attestation(verified.created_at()),
-                    Err((_, why)) => batch.findings.push(invalid(why.code(), refusal(&why))),
-                },
-            }
-        }
-        batch
-    }
-
     /// [`Auditor::check_heads`], [`Auditor::check_leaves`] and
     /// [`Auditor::check_log`] in one go, on this thread.
     pub fn audit_log(
@@ -669,199 +419,6 @@ impl Auditor {
         let leaves = vec![self.check_leaves(verifier, leaves)];
         let log = ShownLog { node: node.to_owned(), verifier: *verifier, size, heads, leaves };
         self.check_log(log, options)
-    }
-
-    /// Puts checked runs of heads and leaves together and judges the log:
-    /// revocations in order, duplicates, the leaves against every head,
-    /// heads against each other, the log against the auditor's last head,
-    /// and the quorum.
-    pub fn check_log(&self, log: ShownLog, options: &Options) -> LogReport {
-        let node = log.node.as_str();
-        let verifier = log.verifier;
-        let mut findings = Findings::default();
-        let mut heads: Vec<CheckedHead> = Vec::new();
-        for batch in log.heads {
-            heads.extend(batch.heads);
-            findings.extend(batch.findings);
-        }
-
-        // The leaves, in order.
-        let mut tree = MerkleLog::new();
-        let mut first_at: HashMap<EventId, u64> = HashMap::new();
-        let mut view = Overlay::new(&self.trust);
-        let mut kinds: Vec<Option<Kind>> = Vec::new();
-        // Each leaf, and when it says it was issued if it is valid.
-        let mut ids: Vec<EventId> = Vec::new();
-        let mut dated: Vec<Option<Timestamp>> = Vec::new();
-        let mut index_gap: Option<u64> = None;
-        // Attestations need recording only for revocations to find them.
-        let revocations = log
-            .leaves
-            .iter()
-            .any(|b| b.leaves.iter().any(|l| matches!(l.verdict, Verdict::Revocation(_))));
-        for batch in log.leaves {
-            findings.extend(batch.findings);
-            for leaf in batch.leaves {
-                let pos = tree.len();
-                tree.push(leaf.hash);
-                ids.push(leaf.id);
-                if leaf.index != pos && index_gap.is_none() {
-                    index_gap = Some(pos);
-                }
-                if let Some(first) = first_at.insert(leaf.id, pos) {
-                    first_at.insert(leaf.id, first);
-                    findings.push(Finding::new(
-                        FindingCode::DuplicateLeaf,
-                        format!("leaf {pos} repeats leaf {first} ({})", leaf.id.short()),
-                        Evidence {
-                            leaf_index: Some(pos),
-                            leaf: Some(leaf.id),
-                            ..Evidence::default()
-                        },
-                    ));
-                    kinds.push(None);
-                    dated.push(None);
-                    continue;
-                }
-                dated.push(match &leaf.verdict {
-                    Verdict::Attestation(created_at) => Some(*created_at),
-                    Verdict::Revocation(event) => Some(event.event().created_at()),
-                    Verdict::Bad => None,
-                });
-                kinds.push(match leaf.verdict {
-                    Verdict::Bad => None,
-                    Verdict::Attestation(created_at) => {
-                        if revocations {
-                            let kind = Kind::Attestation;
-                            let summary = EventSummary { kind, author: verifier, created_at };
-                            view.summaries.insert(leaf.id, summary);
-                        }
-                        Some(Kind::Attestation)
-                    }
-                    Verdict::Revocation(event) => {
-                        match event.validate(&view, Arrival::historical(self.now)) {
-                            Ok(verified) => {
-                                if let Body::Revocation(r) = verified.body() {
-                                    view.revoke(r.target, r.effective_at);
-                                }
-                                view.summaries.insert(leaf.id, verified.summary());
-                                Some(Kind::Revocation)
-                            }
-                            Err((_, why)) => {
-                                findings.push(Finding::new(
-                                    FindingCode::InvalidLeaf,
-                                    format!(
-                                        "leaf {pos} ({}) was not valid when issued: {}",
-                                        leaf.id,
-                                        refusal(&why)
-                                    ),
-                                    Evidence {
-                                        leaf_index: Some(pos),
-                                        leaf: Some(leaf.id),
-                                        rejection: Some(why.code().to_owned()),
-                                        ..Evidence::default()
-                                    },
-                                ));
-                                None
-                            }
-                        }
-                    }
-                });
-            }
-        }
-        let shown = tree.len();
-        let root_at = |size: u64| tree.root_at(size).map(digest);
-
-        // The latest head within what the node holds; larger ones wait.
-        // Of two heads of the largest size (a fork), the one the leaves
-        // match is the latest: the other is the verifier's second history.
-        let reach = shown.max(log.size);
-        let latest = heads
-            .iter()
-            .filter(|h| h.head.size <= reach)
-            .max_by_key(|h| {
-                let matches = root_at(h.head.size) == Some(h.head.root);
-                (h.head.size, matches, h.head.created_at, h.head.id)
-            })
-            .cloned();
-        let pending_heads = heads.iter().filter(|h| h.head.size > reach).count();
-        let verified = latest.as_ref().is_some_and(|l| root_at(l.head.size) == Some(l.head.root));
-
-        if let Some(l) = latest.as_ref().map(|l| l.head) {
-            if verified {
-                for h in heads.iter().map(|h| h.head).filter(|h| h.id != l.id) {
-                    if h.size <= l.size && root_at(h.size) != Some(h.root) {
-                        let what = if h.size == l.size {
-                            "another root than the leaves its latest head of that size covers"
-                        } else {
-                            "a root that is not that of a prefix of the log its latest head covers"
-                        };
-                        findings.push(Finding::new(
-                            FindingCode::InconsistentHistory,
-                            format!(
-                                "the verifier signed a head of {} leaves ({}) with {what} ({} \
-                                 leaves, {}): it rewrote its history",
-                                h.size,
-                                h.id.short(),
-                                l.size,
-                                l.id.short()
-                            ),
-                            Evidence {
-                                node: Some(node.to_owned()),
-                                heads: vec![seen(Some(node), h), seen(Some(node), l)],
-                                size: Some(h.size),
-                                signed_root: Some(h.root),
-                                computed_root: root_at(h.size),
-                                ..Evidence::default()
-                            },
-                        ));
-                    }
-                }
-            } else {
-                findings.push(root_mismatch(node, &heads, &l, &tree, index_gap));
-            }
-        }
-        same_size_and_rollback(node, &heads, &mut findings);
-        let params = self.genesis().params;
-        let times = WitnessTimes {
-            charter_ended_at: self.charter_ended_at(&verifier),
-            window_ms: params.log_merge_window_ms,
-            skew_ms: params.max_clock_skew_ms,
-        };
-        witnessed_in_time(node, &heads, (&ids, &dated, &kinds), times, &mut findings);
-
-        if let (Some(prev), Some(l)) = (options.previous, latest.as_ref().map(|l| l.head)) {
-            saved_head(node, prev, l, verified, &heads, root_at(prev.size), &mut findings);
-        }
-
-        let cosigners = latest.as_ref().map(|l| l.cosigners.clone()).unwrap_or_default();
-        if let (Some(quorum), Some(l)) = (options.quorum, latest.as_ref()) {
-            findings.extend(below_quorum(Some(node), &l.head, cosigners.len(), quorum));
-        }
-
-        let size = latest.as_ref().map_or(0, |l| l.head.size);
-        let covered = kinds.iter().take(usize::try_from(size).unwrap_or(usize::MAX));
-        let count = |kind| covered.clone().filter(|k| **k == Some(kind)).count() as u64;
-        let mut findings = findings.into_vec();
-        for f in &mut findings {
-            f.evidence.node.get_or_insert_with(|| node.to_owned());
-        }
-        LogReport {
-            node: node.to_owned(),
-            verifier,
-            size,
-            leaves_shown: shown,
-            heads: heads.len(),
-            latest: latest.map(|l| l.head),
-            verified,
-            pending_heads,
-            unsigned_leaves: shown.saturating_sub(size),
-            cosigners,
-            attestations: count(Kind::Attestation),
-            revocations: count(Kind::Revocation),
-            findings,
-            tree,
-        }
     }
 
     /// Compares what several nodes showed of `verifier`'s log: their latest

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::write::Extra;
 use super::{Ctx, shell_word};
 use crate::checks::text_field;
+use crate::client::Client;
 use crate::keystore::{self, KdfParams, KeyKind, Keystore};
 use crate::output::{datetime, kv};
 
@@ -72,66 +73,14 @@ pub(crate) fn new(ctx: &Ctx, name: &str, out: &Path) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// `curbside charter`.
+/// `curbside charter`: signs a charter with the network's root key and
+/// submits it (or writes it out with `--no-submit`).
 pub(crate) fn charter(ctx: &Ctx, args: &crate::args::CharterArgs) -> anyhow::Result<ExitCode> {
-    let node: PublicKey = args.node_key.trim().parse().map_err(|_| {
-        anyhow::anyhow!(
-            "--node {:?} is not a node's public key: use the 64 hex characters `curbside node init` printed",
-            args.node_key
-        )
-    })?;
-    text_field("--institution", &args.institution, 1, limits::NAME).map_err(anyhow::Error::msg)?;
-    let mut verify: Vec<Jurisdiction> = Vec::new();
-    for j in &args.verify {
-        let j = Jurisdiction::new(j.trim())?;
-        if !verify.contains(&j) {
-            verify.push(j);
-        }
-    }
-    if verify.len() > limits::JURISDICTIONS {
-        bail!("at most {} --verify jurisdictions", limits::JURISDICTIONS);
-    }
-    if args.valid_days == 0 {
-        bail!("--valid-days must be at least 1");
-    }
-    let genesis_path = match &args.genesis {
-        Some(p) => p.clone(),
-        None => args.root_key.parent().unwrap_or(Path::new(".")).join("genesis.json"),
-    };
-    let genesis = read_genesis(&genesis_path).with_context(|| {
-        format!("reading the genesis {} (name it with --genesis FILE)", genesis_path.display())
-    })?;
-    let store = Keystore::load(&args.root_key)?;
-    if store.kind() != KeyKind::Root {
-        bail!("{} holds a {} key, not a root key", args.root_key.display(), store.kind());
-    }
-    if !genesis.is_root(&store.public_key()) {
-        bail!(
-            "the key in {} is not a root of the network {:?} ({}): use that network's root key or genesis",
-            args.root_key.display(),
-            genesis.name,
-            genesis_path.display()
-        );
-    }
+    let (node, verify) = charter_terms(args)?;
+    let (genesis, store) = root_of_network(args)?;
     let network = genesis.network_id();
     // Ask the node before the passphrase: no typing for a node that is not there.
-    let client = if args.no_submit {
-        None
-    } else {
-        let client = ctx.client(args.submit_to.as_deref())?;
-        let status = client.status()?;
-        if status.network != network {
-            bail!(
-                "the node at {} belongs to the network {:?} ({}), not {:?} ({}): name the right node with --submit-to URL",
-                client.url(),
-                status.network_name,
-                status.network.short(),
-                genesis.name,
-                network.short()
-            );
-        }
-        Some(client)
-    };
+    let client = if args.no_submit { None } else { Some(node_of_network(ctx, args, &genesis)?) };
     let pass = keystore::passphrase(&format!(
         "Passphrase for the root key {}: ",
         args.root_key.display()
@@ -174,31 +123,115 @@ pub(crate) fn charter(ctx: &Ctx, args: &crate::args::CharterArgs) -> anyhow::Res
                 .context("the node gave no outcome")?;
             super::write::report(ctx, &event, &outcome, extra)
         }
-        None => {
-            let mut fields = serde_json::Map::new();
-            fields.insert("id".into(), json!(event.id()));
-            fields.insert("kind".into(), json!("charter"));
-            fields.insert("status".into(), json!("signed"));
-            if let Some(out) = &args.out {
-                fields.insert("out".into(), json!(out));
-            }
-            for e in &extra {
-                fields.insert(e.key.into(), e.json.clone());
-            }
-            ctx.out.emit(&fields, || {
-                kv(&[
-                    ("id", event.id().to_string()),
-                    ("kind", "charter".into()),
-                    (
-                        "status",
-                        format!(
-                            "signed, not submitted; written to {}",
-                            args.out.as_deref().unwrap_or(Path::new("-")).display()
-                        ),
-                    ),
-                ])
-            })?;
-            Ok(ExitCode::SUCCESS)
+        None => report_unsubmitted(ctx, args, &event, &extra),
+    }
+}
+
+/// The charter's terms from the flags, checked before anything is read:
+/// the node's key and the jurisdictions it may verify in (deduplicated).
+fn charter_terms(
+    args: &crate::args::CharterArgs,
+) -> anyhow::Result<(PublicKey, Vec<Jurisdiction>)> {
+    let node: PublicKey = args.node_key.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--node {:?} is not a node's public key: use the 64 hex characters `curbside node init` printed",
+            args.node_key
+        )
+    })?;
+    text_field("--institution", &args.institution, 1, limits::NAME).map_err(anyhow::Error::msg)?;
+    let mut verify: Vec<Jurisdiction> = Vec::new();
+    for j in &args.verify {
+        let j = Jurisdiction::new(j.trim())?;
+        if !verify.contains(&j) {
+            verify.push(j);
         }
     }
+    if verify.len() > limits::JURISDICTIONS {
+        bail!("at most {} --verify jurisdictions", limits::JURISDICTIONS);
+    }
+    if args.valid_days == 0 {
+        bail!("--valid-days must be at least 1");
+    }
+    Ok((node, verify))
+}
+
+/// The genesis (`--genesis`, or `genesis.json` beside the root key) and the
+/// root key file, which must hold a root key of that network.
+fn root_of_network(args: &crate::args::CharterArgs) -> anyhow::Result<(Genesis, Keystore)> {
+    let genesis_path = match &args.genesis {
+        Some(p) => p.clone(),
+        None => args.root_key.parent().unwrap_or(Path::new(".")).join("genesis.json"),
+    };
+    let genesis = read_genesis(&genesis_path).with_context(|| {
+        format!("reading the genesis {} (name it with --genesis FILE)", genesis_path.display())
+    })?;
+    let store = Keystore::load(&args.root_key)?;
+    if store.kind() != KeyKind::Root {
+        bail!("{} holds a {} key, not a root key", args.root_key.display(), store.kind());
+    }
+    if !genesis.is_root(&store.public_key()) {
+        bail!(
+            "the key in {} is not a root of the network {:?} ({}): use that network's root key or genesis",
+            args.root_key.display(),
+            genesis.name,
+            genesis_path.display()
+        );
+    }
+    Ok((genesis, store))
+}
+
+/// The node to submit to (`--submit-to`), which must belong to `genesis`'s
+/// network.
+fn node_of_network(
+    ctx: &Ctx,
+    args: &crate::args::CharterArgs,
+    genesis: &Genesis,
+) -> anyhow::Result<Client> {
+    let network = genesis.network_id();
+    let client = ctx.client(args.submit_to.as_deref())?;
+    let status = client.status()?;
+    if status.network != network {
+        bail!(
+            "the node at {} belongs to the network {:?} ({}), not {:?} ({}): name the right node with --submit-to URL",
+            client.url(),
+            status.network_name,
+            status.network.short(),
+            genesis.name,
+            network.short()
+        );
+    }
+    Ok(client)
+}
+
+/// Reports a charter signed with `--no-submit`: where it was written.
+fn report_unsubmitted(
+    ctx: &Ctx,
+    args: &crate::args::CharterArgs,
+    event: &curbside_protocol::SignedEvent,
+    extra: &[Extra],
+) -> anyhow::Result<ExitCode> {
+    let mut fields = serde_json::Map::new();
+    fields.insert("id".into(), json!(event.id()));
+    fields.insert("kind".into(), json!("charter"));
+    fields.insert("status".into(), json!("signed"));
+    if let Some(out) = &args.out {
+        fields.insert("out".into(), json!(out));
+    }
+    for e in extra {
+        fields.insert(e.key.into(), e.json.clone());
+    }
+    ctx.out.emit(&fields, || {
+        kv(&[
+            ("id", event.id().to_string()),
+            ("kind", "charter".into()),
+            (
+                "status",
+                format!(
+                    "signed, not submitted; written to {}",
+                    args.out.as_deref().unwrap_or(Path::new("-")).display()
+                ),
+            ),
+        ])
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

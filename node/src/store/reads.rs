@@ -57,7 +57,7 @@ impl Store {
                 Authority::Physician(self.attestation(event.author(), &attestation)?)
             }
         };
-        Ok(VerifiedEvent::from_trusted_store(event, authority, received_at))
+        Ok(VerifiedEvent::validated_before_storing(event, authority, received_at))
     }
 
     /// The attestation `id` of `subject`: from memory if durable, else from

@@ -7,9 +7,49 @@
 use std::collections::BTreeMap;
 
 use super::findings::Findings;
-use super::{CheckedHead, Evidence, Finding, FindingCode, HeadRef, LogReport, digest, seen};
+use super::{CosignedHead, Evidence, Finding, FindingCode, HeadRef, LogReport, digest, seen};
 use crate::merkle::MerkleLog;
 use crate::{Digest, EventId, Kind, Timestamp};
+
+/// Every earlier head of a log whose latest head `l` checks must be true
+/// of a prefix of the same leaves (`root_at`); one that is not means the
+/// verifier signed two histories (`inconsistent_history`).
+pub(super) fn inconsistent_history(
+    node: &str,
+    heads: &[CosignedHead],
+    l: HeadRef,
+    root_at: impl Fn(u64) -> Option<Digest>,
+    findings: &mut Findings,
+) {
+    for h in heads.iter().map(|h| h.head).filter(|h| h.id != l.id) {
+        if h.size <= l.size && root_at(h.size) != Some(h.root) {
+            let what = if h.size == l.size {
+                "another root than the leaves its latest head of that size covers"
+            } else {
+                "a root that is not that of a prefix of the log its latest head covers"
+            };
+            findings.push(Finding::new(
+                FindingCode::InconsistentHistory,
+                format!(
+                    "the verifier signed a head of {} leaves ({}) with {what} ({} \
+                     leaves, {}): it rewrote its history",
+                    h.size,
+                    h.id.short(),
+                    l.size,
+                    l.id.short()
+                ),
+                Evidence {
+                    node: Some(node.to_owned()),
+                    heads: vec![seen(Some(node), h), seen(Some(node), l)],
+                    size: Some(h.size),
+                    signed_root: Some(h.root),
+                    computed_root: root_at(h.size),
+                    ..Evidence::default()
+                },
+            ));
+        }
+    }
+}
 
 /// What judging leaves' dates against witnesses needs.
 #[derive(Clone, Copy, Debug)]
@@ -39,14 +79,14 @@ pub(super) struct WitnessTimes {
 /// unwitnessed: these findings are evidence to look into, not proof.
 pub(super) fn witnessed_in_time(
     node: &str,
-    heads: &[CheckedHead],
+    heads: &[CosignedHead],
     (ids, dated, kinds): (&[EventId], &[Option<Timestamp>], &[Option<Kind>]),
     times: WitnessTimes,
     findings: &mut Findings,
 ) {
     // Heads by size; from each, the earliest witness time of it or any
     // larger head (a larger head covers every leaf the smaller one does).
-    let mut by_size: Vec<&CheckedHead> = heads.iter().collect();
+    let mut by_size: Vec<&CosignedHead> = heads.iter().collect();
     by_size.sort_by_key(|h| (h.head.size, h.head.created_at, h.head.id));
     let mut first_seen: Vec<Option<(Timestamp, HeadRef)>> = vec![None; by_size.len()];
     let mut earliest: Option<(Timestamp, HeadRef)> = None;
@@ -118,7 +158,7 @@ pub(super) fn witnessed_in_time(
 /// that still matches the leaves.
 pub(super) fn root_mismatch(
     node: &str,
-    heads: &[CheckedHead],
+    heads: &[CosignedHead],
     latest: &HeadRef,
     tree: &MerkleLog,
     index_gap: Option<u64>,
@@ -174,7 +214,7 @@ pub(super) fn root_mismatch(
 
 /// Two heads of one size with different roots; a head signed after a
 /// larger one.
-pub(super) fn same_size_and_rollback(node: &str, heads: &[CheckedHead], findings: &mut Findings) {
+pub(super) fn same_size_and_rollback(node: &str, heads: &[CosignedHead], findings: &mut Findings) {
     let mut by_size: BTreeMap<u64, Vec<HeadRef>> = BTreeMap::new();
     for h in heads {
         by_size.entry(h.head.size).or_default().push(h.head);
@@ -237,7 +277,7 @@ pub(super) fn saved_head(
     prev: HeadRef,
     latest: HeadRef,
     verified: bool,
-    heads: &[CheckedHead],
+    heads: &[CosignedHead],
     computed: Option<Digest>,
     findings: &mut Findings,
 ) {

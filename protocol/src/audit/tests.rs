@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::TrustView as _;
+use crate::merkle;
 use crate::testkit::{Federation, key};
 use crate::{
     Attestation, AttestationRequest, Cosignature, Handle, Revocation, SecretKey, TreeHead,

@@ -88,10 +88,24 @@ impl VerifiedEvent {
         self.received_at
     }
 
-    /// Rebuilds a verified event that this process's own store wrote after
-    /// validating it. Only the node's store calls this, on its own records;
-    /// anything from outside goes through [`validate`].
-    pub fn from_trusted_store(
+    /// Rebuilds a verified event from a store record, trusting that the
+    /// event was validated (with this authority) before it was stored.
+    ///
+    /// This is the one way to make a [`VerifiedEvent`] other than
+    /// [`validate`], and its name says what the caller vouches for: only the
+    /// node's store may call it, on records it wrote itself after
+    /// validation, so that reading an event back does not run validation
+    /// (and its trust lookups) again. Anything from outside goes through
+    /// [`validate`].
+    ///
+    /// Why not a distinct `StoredEvent` type: what the store reads back
+    /// goes where validated events go (the API's views, the trust view the
+    /// store rebuilds at open, its own integrity check), so each of those
+    /// would take both types while proving nothing more; and Rust has no way
+    /// to let one caller in another crate, and no other, build a type. A
+    /// plainly named constructor that a reviewer can grep for is the
+    /// honest boundary.
+    pub fn validated_before_storing(
         event: SignedEvent,
         authority: Authority,
         received_at: Option<Timestamp>,

@@ -6,7 +6,10 @@ use super::{
     Rejection, TrustView, is_root, physician_content, root_only,
 };
 use crate::limits;
-use crate::{Body, Jurisdiction, Kind, PublicKey, SignedEvent, Timestamp, deid};
+use crate::{
+    Attestation, Body, Comment, Cosignature, HubDef, Jurisdiction, Kind, Params, Poll, PublicKey,
+    Revocation, SignedEvent, Timestamp, TreeHead, Vote, deid,
+};
 
 /// What a node's charter must allow.
 enum Need<'a> {
@@ -226,7 +229,8 @@ fn log_standing(
     }
 }
 
-/// The body's own rules, given the authority already established.
+/// The body's own rules, given the authority already established: one
+/// function per kind, but for the kinds whose rules are a few limits.
 pub(super) fn body(
     event: &SignedEvent,
     view: &impl TrustView,
@@ -241,87 +245,18 @@ pub(super) fn body(
             text("charter.institution", &c.institution, 1, limits::NAME)?;
             distinct("charter.verify", &c.verify, limits::JURISDICTIONS)?;
             expires_after(Kind::Charter, at, c.valid_until)?;
+            Ok(())
         }
-        Body::Attestation(a) => {
-            if a.specialties.is_empty() {
-                return Err(invalid("attestation.specialties", "at least one specialty is needed"));
-            }
-            distinct("attestation.specialties", &a.specialties, limits::SPECIALTIES)?;
-            expires_after(Kind::Attestation, at, a.valid_until)?;
-            if a.requested_at > at {
-                return Err(Rejection::InvalidValidity {
-                    what: Kind::Attestation,
-                    detail: format!(
-                        "the request is dated {}, after the attestation ({at})",
-                        a.requested_at
-                    ),
-                }
-                .into());
-            }
-            let possessed = match signature {
-                super::Signature::AlreadyVerified { possession: Some(verdict) } => verdict,
-                _ => a.verify_possession(&event.event().network).is_ok(),
-            };
-            if !possessed {
-                return Err(Rejection::BadPossessionProof { subject: a.subject }.into());
-            }
-        }
-        Body::Revocation(r) => {
-            text("revocation.reason", &r.reason, 1, limits::REASON)?;
-            if r.effective_at < at {
-                return Err(Rejection::RetroactiveRevocation {
-                    effective_at: r.effective_at,
-                    created_at: at,
-                }
-                .into());
-            }
-        }
-        Body::TreeHead(h) => {
-            if h.size == 0 && *h.root.as_bytes() != crate::merkle::empty_root() {
-                return Err(invalid(
-                    "tree_head.root",
-                    "the empty log's root is SHA-256 of nothing",
-                ));
-            }
-        }
-        Body::Cosignature(c) => {
-            let Some(head) = view.tree_head(&c.head) else {
-                return Err(match view.summary(&c.head) {
-                    Some(s) => Rejection::NotATreeHead { target: c.head, kind: s.kind }.into(),
-                    None => NotAccepted::Missing(Dependency::Event(c.head)),
-                });
-            };
-            if head.verifier == *event.author() {
-                return Err(
-                    Rejection::SelfCosignature { verifier: head.verifier, head: c.head }.into()
-                );
-            }
-            let mismatch = if head.verifier != c.verifier {
-                Some("verifier")
-            } else if head.size != c.size {
-                Some("size")
-            } else if head.root != c.root {
-                Some("root")
-            } else {
-                None
-            };
-            if let Some(field) = mismatch {
-                return Err(Rejection::CosignatureMismatch { head: c.head, field }.into());
-            }
-        }
-        Body::Hub(h) => {
-            text("hub.title", &h.title, 1, limits::NAME)?;
-            // Only a genesis hub is refused: that is fixed for the network.
-            // Two Hub events adding one hub are both kept (the first stored
-            // names it), so no node's verdict depends on which came first.
-            if view.genesis().has_hub(&h.id) {
-                return Err(Rejection::HubExists { hub: h.id.clone() }.into());
-            }
-        }
+        Body::Attestation(a) => attestation(event, a, signature),
+        Body::Revocation(r) => revocation(r, at),
+        Body::TreeHead(h) => tree_head(h),
+        Body::Cosignature(c) => cosignature(event, c, view),
+        Body::Hub(h) => new_hub(h, view),
         Body::Post(p) => {
             hub(view, &p.hub)?;
             free_text("post.title", &p.title, 1, limits::TITLE)?;
             free_text("post.body", &p.body, 1, limits::TEXT)?;
+            Ok(())
         }
         Body::Case(c) => {
             hub(view, &c.hub)?;
@@ -331,93 +266,211 @@ pub(super) fn body(
             free_text("case.findings", &c.findings, 0, limits::TEXT)?;
             free_text("case.question", &c.question, 1, limits::QUESTION)?;
             distinct("case.tags", &c.tags, limits::TAGS)?;
+            Ok(())
         }
-        Body::Comment(c) => {
-            free_text("comment.body", &c.body, 1, limits::TEXT)?;
-            let parent =
-                view.summary(&c.parent).ok_or(NotAccepted::Missing(Dependency::Event(c.parent)))?;
-            if !parent.kind.is_threadable() {
-                return Err(Rejection::NotThreadable { parent: c.parent, kind: parent.kind }.into());
-            }
-            if at.plus_millis(params.max_clock_skew_ms) < parent.created_at {
-                return Err(Rejection::ReplyBeforeParent {
-                    parent: c.parent,
-                    parent_created_at: parent.created_at,
-                    created_at: at,
-                }
-                .into());
-            }
+        Body::Comment(c) => comment(c, at, view, params),
+        Body::Poll(p) => poll(p, at, view, params),
+        Body::Vote(v) => vote(event, v, view, authority, arrival, params),
+    }
+}
+
+/// An attestation names a specialty, expires after it is issued, follows
+/// its request, and carries the physician's proof of possession.
+fn attestation(
+    event: &SignedEvent,
+    a: &Attestation,
+    signature: super::Signature,
+) -> Result<(), NotAccepted> {
+    let at = event.created_at();
+    if a.specialties.is_empty() {
+        return Err(invalid("attestation.specialties", "at least one specialty is needed"));
+    }
+    distinct("attestation.specialties", &a.specialties, limits::SPECIALTIES)?;
+    expires_after(Kind::Attestation, at, a.valid_until)?;
+    if a.requested_at > at {
+        return Err(Rejection::InvalidValidity {
+            what: Kind::Attestation,
+            detail: format!(
+                "the request is dated {}, after the attestation ({at})",
+                a.requested_at
+            ),
         }
-        Body::Poll(p) => {
-            hub(view, &p.hub)?;
-            free_text("poll.question", &p.question, 1, limits::QUESTION)?;
-            if !(limits::MIN_OPTIONS..=limits::MAX_OPTIONS).contains(&p.options.len()) {
-                return Err(invalid(
-                    "poll.options",
-                    format!(
-                        "a poll has {} to {} options, not {}",
-                        limits::MIN_OPTIONS,
-                        limits::MAX_OPTIONS,
-                        p.options.len()
-                    ),
-                ));
-            }
-            for option in &p.options {
-                free_text("poll.options", option, 1, limits::OPTION)?;
-            }
-            distinct("poll.options", &p.options, limits::MAX_OPTIONS)?;
-            distinct("poll.eligible", &p.eligible, limits::SPECIALTIES)?;
-            if p.closes_at <= at
-                || p.closes_at.as_millis() - at.as_millis() > params.max_poll_duration_ms
-            {
-                return Err(invalid(
-                    "poll.closes_at",
-                    format!(
-                        "a poll must close after it opens and within {} days",
-                        params.max_poll_duration_ms / Timestamp::DAY
-                    ),
-                ));
-            }
+        .into());
+    }
+    let possessed = match signature {
+        super::Signature::AlreadyVerified { possession: Some(verdict) } => verdict,
+        _ => a.verify_possession(&event.event().network).is_ok(),
+    };
+    if !possessed {
+        return Err(Rejection::BadPossessionProof { subject: a.subject }.into());
+    }
+    Ok(())
+}
+
+/// A revocation gives a reason and takes effect no earlier than it is made.
+fn revocation(r: &Revocation, at: Timestamp) -> Result<(), NotAccepted> {
+    text("revocation.reason", &r.reason, 1, limits::REASON)?;
+    if r.effective_at < at {
+        return Err(Rejection::RetroactiveRevocation {
+            effective_at: r.effective_at,
+            created_at: at,
         }
-        Body::Vote(v) => {
-            let Some(poll) = view.poll(&v.poll) else {
-                return Err(match view.summary(&v.poll) {
-                    Some(s) => Rejection::NotAPoll { target: v.poll, kind: s.kind }.into(),
-                    None => NotAccepted::Missing(Dependency::Event(v.poll)),
-                });
-            };
-            // A vote cannot come before the poll it answers (history
-            // without a receipt keeps the standing it was accepted with).
-            if arrival.received_at().is_some()
-                && at.plus_millis(params.max_clock_skew_ms) < poll.created_at
-            {
-                return Err(Rejection::VoteBeforePoll {
-                    poll: v.poll,
-                    poll_created_at: poll.created_at,
-                    voted_at: at,
-                }
-                .into());
-            }
-            if at >= poll.closes_at {
-                return Err(Rejection::PollClosed {
-                    poll: v.poll,
-                    closes_at: poll.closes_at,
-                    voted_at: at,
-                }
-                .into());
-            }
-            if usize::from(v.option) >= poll.options {
-                return Err(
-                    Rejection::NoSuchOption { option: v.option, options: poll.options }.into()
-                );
-            }
-            if let Authority::Physician(att) = authority
-                && !poll.eligible.is_empty()
-                && !att.specialties.iter().any(|s| poll.eligible.contains(s))
-            {
-                return Err(Rejection::NotEligible { poll: v.poll, voter: *event.author() }.into());
-            }
+        .into());
+    }
+    Ok(())
+}
+
+/// The empty log has one root.
+fn tree_head(h: &TreeHead) -> Result<(), NotAccepted> {
+    if h.size == 0 && *h.root.as_bytes() != crate::merkle::empty_root() {
+        return Err(invalid("tree_head.root", "the empty log's root is SHA-256 of nothing"));
+    }
+    Ok(())
+}
+
+/// A cosignature repeats a stored head of another node, field for field.
+fn cosignature(
+    event: &SignedEvent,
+    c: &Cosignature,
+    view: &impl TrustView,
+) -> Result<(), NotAccepted> {
+    let Some(head) = view.tree_head(&c.head) else {
+        return Err(match view.summary(&c.head) {
+            Some(s) => Rejection::NotATreeHead { target: c.head, kind: s.kind }.into(),
+            None => NotAccepted::Missing(Dependency::Event(c.head)),
+        });
+    };
+    if head.verifier == *event.author() {
+        return Err(Rejection::SelfCosignature { verifier: head.verifier, head: c.head }.into());
+    }
+    let mismatch = if head.verifier != c.verifier {
+        Some("verifier")
+    } else if head.size != c.size {
+        Some("size")
+    } else if head.root != c.root {
+        Some("root")
+    } else {
+        None
+    };
+    if let Some(field) = mismatch {
+        return Err(Rejection::CosignatureMismatch { head: c.head, field }.into());
+    }
+    Ok(())
+}
+
+/// A hub has a title and is not one the genesis fixes.
+fn new_hub(h: &HubDef, view: &impl TrustView) -> Result<(), NotAccepted> {
+    text("hub.title", &h.title, 1, limits::NAME)?;
+    // Only a genesis hub is refused: that is fixed for the network.
+    // Two Hub events adding one hub are both kept (the first stored
+    // names it), so no node's verdict depends on which came first.
+    if view.genesis().has_hub(&h.id) {
+        return Err(Rejection::HubExists { hub: h.id.clone() }.into());
+    }
+    Ok(())
+}
+
+/// A comment replies to a stored threadable event, and not before it.
+fn comment(
+    c: &Comment,
+    at: Timestamp,
+    view: &impl TrustView,
+    params: Params,
+) -> Result<(), NotAccepted> {
+    free_text("comment.body", &c.body, 1, limits::TEXT)?;
+    let parent =
+        view.summary(&c.parent).ok_or(NotAccepted::Missing(Dependency::Event(c.parent)))?;
+    if !parent.kind.is_threadable() {
+        return Err(Rejection::NotThreadable { parent: c.parent, kind: parent.kind }.into());
+    }
+    if at.plus_millis(params.max_clock_skew_ms) < parent.created_at {
+        return Err(Rejection::ReplyBeforeParent {
+            parent: c.parent,
+            parent_created_at: parent.created_at,
+            created_at: at,
         }
+        .into());
+    }
+    Ok(())
+}
+
+/// A poll asks in a hub, offers a sensible set of options, and closes
+/// after it opens and within the network's longest poll.
+fn poll(p: &Poll, at: Timestamp, view: &impl TrustView, params: Params) -> Result<(), NotAccepted> {
+    hub(view, &p.hub)?;
+    free_text("poll.question", &p.question, 1, limits::QUESTION)?;
+    if !(limits::MIN_OPTIONS..=limits::MAX_OPTIONS).contains(&p.options.len()) {
+        return Err(invalid(
+            "poll.options",
+            format!(
+                "a poll has {} to {} options, not {}",
+                limits::MIN_OPTIONS,
+                limits::MAX_OPTIONS,
+                p.options.len()
+            ),
+        ));
+    }
+    for option in &p.options {
+        free_text("poll.options", option, 1, limits::OPTION)?;
+    }
+    distinct("poll.options", &p.options, limits::MAX_OPTIONS)?;
+    distinct("poll.eligible", &p.eligible, limits::SPECIALTIES)?;
+    if p.closes_at <= at || p.closes_at.as_millis() - at.as_millis() > params.max_poll_duration_ms {
+        return Err(invalid(
+            "poll.closes_at",
+            format!(
+                "a poll must close after it opens and within {} days",
+                params.max_poll_duration_ms / Timestamp::DAY
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A vote answers a stored, open poll, after it opened, with one of its
+/// options, by an eligible physician.
+fn vote(
+    event: &SignedEvent,
+    v: &Vote,
+    view: &impl TrustView,
+    authority: &Authority,
+    arrival: Arrival,
+    params: Params,
+) -> Result<(), NotAccepted> {
+    let at = event.created_at();
+    let Some(poll) = view.poll(&v.poll) else {
+        return Err(match view.summary(&v.poll) {
+            Some(s) => Rejection::NotAPoll { target: v.poll, kind: s.kind }.into(),
+            None => NotAccepted::Missing(Dependency::Event(v.poll)),
+        });
+    };
+    // A vote cannot come before the poll it answers (history
+    // without a receipt keeps the standing it was accepted with).
+    if arrival.received_at().is_some() && at.plus_millis(params.max_clock_skew_ms) < poll.created_at
+    {
+        return Err(Rejection::VoteBeforePoll {
+            poll: v.poll,
+            poll_created_at: poll.created_at,
+            voted_at: at,
+        }
+        .into());
+    }
+    if at >= poll.closes_at {
+        return Err(Rejection::PollClosed {
+            poll: v.poll,
+            closes_at: poll.closes_at,
+            voted_at: at,
+        }
+        .into());
+    }
+    if usize::from(v.option) >= poll.options {
+        return Err(Rejection::NoSuchOption { option: v.option, options: poll.options }.into());
+    }
+    if let Authority::Physician(att) = authority
+        && !poll.eligible.is_empty()
+        && !att.specialties.iter().any(|s| poll.eligible.contains(s))
+    {
+        return Err(Rejection::NotEligible { poll: v.poll, voter: *event.author() }.into());
     }
     Ok(())
 }

@@ -161,26 +161,10 @@ pub(super) fn log(
     progress: &(dyn Fn(u64) + Sync),
     on_size: &mut dyn FnMut(u64),
 ) -> Result<curbside_protocol::audit::LogReport, ClientError> {
-    let heads_path = format!("/v1/audit/logs/{verifier}/heads");
-    let text = client.get_text(&heads_path)?;
-    let answer: HeadsAnswer =
-        serde_json::from_str(&text).map_err(|e| bad_answer(client, &heads_path, e.to_string()))?;
-    drop(text);
-    let mut heads = Vec::with_capacity(answer.heads.len());
-    let mut largest = 0;
-    for head in answer.heads {
-        // A head without its event is no signed statement: nothing to judge.
-        let Some(event) = decode(head.event.as_deref()) else { continue };
-        if let curbside_protocol::Body::TreeHead(h) = event.body() {
-            largest = largest.max(h.size);
-        }
-        let cosignatures =
-            head.cosignatures.iter().filter_map(|c| decode(c.event.as_deref())).collect();
-        heads.push(ShownHead { event, cosignatures });
-    }
+    let (heads, largest, size) = shown_heads(client, verifier)?;
     // Leaves up to the largest head the node holds leaves for: beyond
     // the heads nothing is signed, beyond its size it has nothing.
-    let target = largest.min(answer.size);
+    let target = largest.min(size);
     on_size(target);
 
     let leaves_path = format!("/v1/audit/logs/{verifier}/leaves");
@@ -190,23 +174,7 @@ pub(super) fn log(
     let (head_runs, leaf_runs, fetched) = std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             let (job_rx, done_tx) = (&job_rx, done_tx.clone());
-            scope.spawn(move || {
-                loop {
-                    let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok(job) = job else { break };
-                    let result = match job {
-                        Job::Heads(seq, heads) => {
-                            Done::Heads(seq, auditor.check_heads(verifier, heads))
-                        }
-                        Job::Leaves(seq, text) => {
-                            Done::Leaves(seq, check_page(auditor, verifier, &text, progress))
-                        }
-                    };
-                    if done_tx.send(result).is_err() {
-                        break;
-                    }
-                }
-            });
+            scope.spawn(move || work(auditor, verifier, job_rx, done_tx, progress));
         }
         drop(done_tx);
 
@@ -244,11 +212,61 @@ pub(super) fn log(
     let shown = ShownLog {
         node: client.url().to_owned(),
         verifier: *verifier,
-        size: answer.size,
+        size,
         heads: head_runs.into_iter().map(|(_, run)| run).collect(),
         leaves,
     };
     Ok(auditor.check_log(shown, options))
+}
+
+/// The heads the node shows of `verifier`'s log (those with their event),
+/// the largest size they sign, and how many leaves the node says it holds.
+fn shown_heads(
+    client: &Client,
+    verifier: &PublicKey,
+) -> Result<(Vec<ShownHead>, u64, u64), ClientError> {
+    let heads_path = format!("/v1/audit/logs/{verifier}/heads");
+    let text = client.get_text(&heads_path)?;
+    let answer: HeadsAnswer =
+        serde_json::from_str(&text).map_err(|e| bad_answer(client, &heads_path, e.to_string()))?;
+    drop(text);
+    let mut heads = Vec::with_capacity(answer.heads.len());
+    let mut largest = 0;
+    for head in answer.heads {
+        // A head without its event is no signed statement: nothing to judge.
+        let Some(event) = decode(head.event.as_deref()) else { continue };
+        if let curbside_protocol::Body::TreeHead(h) = event.body() {
+            largest = largest.max(h.size);
+        }
+        let cosignatures =
+            head.cosignatures.iter().filter_map(|c| decode(c.event.as_deref())).collect();
+        heads.push(ShownHead { event, cosignatures });
+    }
+    Ok((heads, largest, answer.size))
+}
+
+/// One checking thread: takes jobs until the sender is gone (or nobody
+/// collects the results any more).
+fn work(
+    auditor: &Auditor,
+    verifier: &PublicKey,
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    done: mpsc::Sender<Done>,
+    progress: &(dyn Fn(u64) + Sync),
+) {
+    loop {
+        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(job) = job else { break };
+        let result = match job {
+            Job::Heads(seq, heads) => Done::Heads(seq, auditor.check_heads(verifier, heads)),
+            Job::Leaves(seq, text) => {
+                Done::Leaves(seq, check_page(auditor, verifier, &text, progress))
+            }
+        };
+        if done.send(result).is_err() {
+            break;
+        }
+    }
 }
 
 /// Fetches leaves `0..target` page by page, handing each page to the

@@ -15,7 +15,9 @@ use anyhow::{Context as _, bail};
 use curbside_protocol::audit::{
     Auditor, Evidence, Finding, FindingCode, LogReport, Options, VerifierReport,
 };
-use curbside_protocol::{Body, Digest, Genesis, LicenceOpening, PublicKey, SignedEvent};
+use curbside_protocol::{
+    Body, Digest, Genesis, LicenceOpening, NetworkId, PublicKey, SignedEvent, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -109,18 +111,12 @@ fn choose_genesis(
     }))
 }
 
-/// `curbside audit verify`.
+/// `curbside audit verify`: reads every node's genesis, charters and the
+/// logs it lists, judges each verifier's log across the nodes, saves the
+/// heads accepted, and reports.
 pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
     let now = curbside_node::now();
-    let only: Option<PublicKey> = match &args.verifier {
-        Some(text) => Some(text.trim().parse().map_err(|_| {
-            anyhow::anyhow!(
-                "--verifier {text:?} is not a node key: use the 64 hex characters of the \
-                 verifier's key (`curbside node status` or the audit table shows them)"
-            )
-        })?),
-        None => None,
-    };
+    let only = only_verifier(args)?;
     let urls = node_urls(ctx, args)?;
     let state_path = state::path(&ctx.home);
     let mut saved = State::load(&state_path)?;
@@ -140,13 +136,61 @@ pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCo
     else {
         return finish_unreachable(ctx, &findings);
     };
-    let network = genesis.network_id();
     if saved.is_none() {
         let from = format!("{} {}", source.source, source.from);
         saved = Some(State::new(genesis.clone(), from, now));
     }
 
-    // Their charters and the logs they list.
+    let (nodes, trust) = read_nodes(answered, genesis.network_id(), &mut findings);
+    let auditor = Auditor::new(genesis.clone(), fetch::union(trust), now);
+    findings.extend(auditor.findings().iter().cloned());
+
+    let verifiers: BTreeSet<PublicKey> = match only {
+        Some(v) => BTreeSet::from([v]),
+        None => nodes.iter().flat_map(|n| n.logs.iter().map(|l| l.verifier)).collect(),
+    };
+    let show_progress = !ctx.out.json && std::io::stderr().is_terminal();
+    let reports: Vec<VerifierReport> = verifiers
+        .iter()
+        .map(|verifier| {
+            let previous = saved.as_ref().and_then(|s| s.previous(verifier));
+            let options = Options { previous, quorum: None };
+            let NodeLogs { logs, findings: failed } =
+                audit_verifier(&auditor, &nodes, verifier, &options, show_progress);
+            let mut report = auditor.combine(verifier, logs, args.quorum);
+            report.findings.extend(failed);
+            report
+        })
+        .collect();
+
+    let mut accepted: Vec<PublicKey> = Vec::new();
+    if let Some(state) = saved.as_mut() {
+        accepted = remember_accepted(state, &reports, now);
+        state.save(&state_path)?;
+    }
+    let run = AuditRun { urls, nodes, genesis, source, reports, findings, state_path, accepted };
+    emit(ctx, args, &run)
+}
+
+/// `--verifier`, if given: audit that verifier's log alone.
+fn only_verifier(args: &AuditVerifyArgs) -> anyhow::Result<Option<PublicKey>> {
+    let Some(text) = &args.verifier else { return Ok(None) };
+    let key = text.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--verifier {text:?} is not a node key: use the 64 hex characters of the \
+             verifier's key (`curbside node status` or the audit table shows them)"
+        )
+    })?;
+    Ok(Some(key))
+}
+
+/// The charters every node of `network` holds and the logs it lists; a
+/// node of another network, or one that fails to answer, is a finding.
+fn read_nodes(
+    answered: Vec<(Client, Genesis)>,
+    network: NetworkId,
+    findings: &mut Vec<Finding>,
+) -> (Vec<Node>, Vec<SignedEvent>) {
     let mut nodes: Vec<Node> = Vec::new();
     let mut trust: Vec<SignedEvent> = Vec::new();
     for (client, theirs) in answered {
@@ -171,72 +215,100 @@ pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCo
             Err(e) => findings.push(unreachable(&url, &e)),
         }
     }
-    let auditor = Auditor::new(genesis.clone(), fetch::union(trust), now);
-    findings.extend(auditor.findings().iter().cloned());
+    (nodes, trust)
+}
 
-    let verifiers: BTreeSet<PublicKey> = match only {
-        Some(v) => BTreeSet::from([v]),
-        None => nodes.iter().flat_map(|n| n.logs.iter().map(|l| l.verifier)).collect(),
-    };
+/// One verifier's log as each node showed it, judged node by node, and the
+/// nodes that could not be read.
+struct NodeLogs {
+    logs: Vec<LogReport>,
+    findings: Vec<Finding>,
+}
+
+/// Fetches and checks `verifier`'s log from every node (on as many threads
+/// as there are cores), a progress bar per node on a terminal.
+fn audit_verifier(
+    auditor: &Auditor,
+    nodes: &[Node],
+    verifier: &PublicKey,
+    options: &Options,
+    show_progress: bool,
+) -> NodeLogs {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let show_progress = !ctx.out.json && std::io::stderr().is_terminal();
-    let mut reports: Vec<VerifierReport> = Vec::new();
-    for verifier in &verifiers {
-        let state = saved.as_ref();
-        let options = Options { previous: state.and_then(|s| s.previous(verifier)), quorum: None };
-        let mut logs: Vec<LogReport> = Vec::new();
-        let mut failed: Vec<Finding> = Vec::new();
-        for node in &nodes {
-            let url = node.client.url();
-            if !node.logs.iter().any(|l| l.verifier == *verifier) {
-                // It holds nothing of this log: behind, not wrong.
-                logs.push(auditor.audit_log(url, verifier, 0, vec![], vec![], &options));
-                continue;
-            }
-            let bar = progress::Bar::new(show_progress, verifier, url);
-            let result = fetch::log(
-                &node.client,
-                &auditor,
-                verifier,
-                &options,
-                workers,
-                &|n| bar.inc(n),
-                &mut |size| bar.start(size),
-            );
-            bar.finish();
-            match result {
-                Ok(report) => logs.push(report),
-                Err(e) => failed.push(unreachable(url, &e)),
-            }
+    let mut logs: Vec<LogReport> = Vec::new();
+    let mut failed: Vec<Finding> = Vec::new();
+    for node in nodes {
+        let url = node.client.url();
+        if !node.logs.iter().any(|l| l.verifier == *verifier) {
+            // It holds nothing of this log: behind, not wrong.
+            logs.push(auditor.audit_log(url, verifier, 0, vec![], vec![], options));
+            continue;
         }
-        let mut report = auditor.combine(verifier, logs, args.quorum);
-        report.findings.extend(failed);
-        reports.push(report);
+        let bar = progress::Bar::new(show_progress, verifier, url);
+        let result = fetch::log(
+            &node.client,
+            auditor,
+            verifier,
+            options,
+            workers,
+            &|n| bar.inc(n),
+            &mut |size| bar.start(size),
+        );
+        bar.finish();
+        match result {
+            Ok(report) => logs.push(report),
+            Err(e) => failed.push(unreachable(url, &e)),
+        }
     }
+    NodeLogs { logs, findings: failed }
+}
 
-    // Remember the heads accepted: those of verifiers with no finding
-    // that extend what was seen before.
+/// Remembers the heads accepted: those of verifiers with no finding that
+/// extend what was seen before. Returns whose.
+fn remember_accepted(
+    state: &mut State,
+    reports: &[VerifierReport],
+    now: Timestamp,
+) -> Vec<PublicKey> {
     let mut accepted: Vec<PublicKey> = Vec::new();
-    if let Some(state) = saved.as_mut() {
-        for report in &reports {
-            let Some(head) = report.latest else { continue };
-            if !report.findings.is_empty()
-                || state.previous(&report.verifier).is_some_and(|p| p.size > head.size)
-            {
-                continue;
-            }
-            let shown_by = report
-                .nodes
-                .iter()
-                .filter(|n| n.latest.map(|l| l.id) == Some(head.id))
-                .map(|n| n.node.clone())
-                .collect();
-            state.accept(&report.verifier, head, shown_by, now);
-            accepted.push(report.verifier);
+    for report in reports {
+        let Some(head) = report.latest else { continue };
+        if !report.findings.is_empty()
+            || state.previous(&report.verifier).is_some_and(|p| p.size > head.size)
+        {
+            continue;
         }
-        state.save(&state_path)?;
+        let shown_by = report
+            .nodes
+            .iter()
+            .filter(|n| n.latest.map(|l| l.id) == Some(head.id))
+            .map(|n| n.node.clone())
+            .collect();
+        state.accept(&report.verifier, head, shown_by, now);
+        accepted.push(report.verifier);
     }
+    accepted
+}
 
+/// Everything one `curbside audit verify` found, to report.
+struct AuditRun {
+    urls: Vec<String>,
+    /// The nodes read.
+    nodes: Vec<Node>,
+    genesis: Genesis,
+    source: GenesisSource,
+    reports: Vec<VerifierReport>,
+    /// Findings about no one verifier's log.
+    findings: Vec<Finding>,
+    state_path: PathBuf,
+    /// Verifiers whose latest head was saved.
+    accepted: Vec<PublicKey>,
+}
+
+/// Prints `run` (as JSON, or as text) and exits 1 if anything was found.
+fn emit(ctx: &Ctx, args: &AuditVerifyArgs, run: &AuditRun) -> anyhow::Result<ExitCode> {
+    let AuditRun { urls, nodes, genesis, source, reports, findings, state_path, accepted } = run;
+    let network = genesis.network_id();
     let total = findings.len() + reports.iter().map(|r| r.findings.len()).sum::<usize>();
     let node_list: Vec<serde_json::Value> = urls
         .iter()
@@ -261,13 +333,13 @@ pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCo
             print::text(&print::Run {
                 network: &network,
                 name: &genesis.name,
-                source: &source,
+                source,
                 nodes: urls.len(),
                 read: nodes.len(),
                 quorum: args.quorum,
-                reports: &reports,
-                findings: &findings,
-                state_path: &state_path,
+                reports,
+                findings,
+                state_path,
                 saved: accepted.len(),
                 total,
             })

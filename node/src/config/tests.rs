@@ -1,0 +1,159 @@
+use super::*;
+
+#[test]
+fn the_default_file_parses_to_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("node.toml"), DEFAULT_NODE_TOML).unwrap();
+    let c = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+    assert_eq!(c.api, crate::default_api_addr());
+    assert_eq!(c.log_format, LogFormat::Text);
+    assert_eq!(c.session_ms, 12 * 3_600_000);
+    assert_eq!(c.sessions_per_key, crate::api::DEFAULT_SESSIONS_PER_KEY);
+    assert_eq!(c.store, StoreConfig::default());
+    assert_eq!(c.http, crate::api::HttpLimits::default());
+}
+
+#[test]
+fn the_api_connection_limits_come_from_the_file_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("node.toml"),
+        "api_max_connections = 10\napi_connections_per_address = 2\n\
+         api_proxies = [\"10.0.0.5\"]\napi_idle_timeout_secs = 5\n\
+         api_request_timeout_secs = 3\n",
+    )
+    .unwrap();
+    let http = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().http;
+    assert_eq!((http.max_connections, http.per_address), (10, 2));
+    assert_eq!(http.proxies, vec!["10.0.0.5".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(http.idle_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(http.request_timeout, std::time::Duration::from_secs(3));
+    std::fs::write(dir.path().join("node.toml"), "api_proxies = [\"proxy\"]\n").unwrap();
+    let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+    assert!(err.contains("api_proxies") && err.contains("not an IP address"), "{err}");
+    std::fs::write(dir.path().join("node.toml"), "api_idle_timeout_secs = 0\n").unwrap();
+    let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+    assert!(err.contains("api_idle_timeout_secs") && err.contains("1 to 3600"), "{err}");
+}
+
+#[test]
+fn the_store_cache_is_set_in_mib_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("node.toml"), "store_cache_mb = 64\n").unwrap();
+    let c = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+    assert_eq!(c.store.cache_bytes, 64 << 20);
+    std::fs::write(dir.path().join("node.toml"), "store_cache_mb = 1\n").unwrap();
+    let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+    assert!(err.contains("store_cache_mb") && err.contains("16 to 65536"), "{err}");
+}
+
+#[test]
+fn flags_override_the_file_and_public_apis_need_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("node.toml"), "api = \"127.0.0.1:9000\"\n").unwrap();
+    let flags = Overrides { api: Some("127.0.0.1:9001".into()), ..Overrides::default() };
+    assert_eq!(NodeConfig::load(dir.path(), &flags).unwrap().api.port(), 9001);
+    let public = Overrides { api: Some("0.0.0.0:7420".into()), ..Overrides::default() };
+    let err = NodeConfig::load(dir.path(), &public).unwrap_err().to_string();
+    assert!(err.contains("--allow-public-api"), "{err}");
+    let allowed = Overrides { allow_public_api: true, ..public };
+    let config = NodeConfig::load(dir.path(), &allowed).unwrap();
+    assert!(config.api_warning().is_some_and(|w| w.contains("0.0.0.0:7420")));
+    assert_eq!(NodeConfig::load(dir.path(), &Overrides::default()).unwrap().api_warning(), None);
+}
+
+#[test]
+fn the_environment_turns_switches_off_as_well_as_on() {
+    let var = "CURBSIDE_MDNS";
+    assert!(!decide_switch(false, var, Some("false".into()), Some(true)).unwrap());
+    assert!(!decide_switch(false, var, Some("0".into()), Some(true)).unwrap());
+    assert!(decide_switch(false, var, Some("Yes".into()), Some(false)).unwrap());
+    assert!(decide_switch(false, var, None, Some(true)).unwrap());
+    assert!(!decide_switch(false, var, None, None).unwrap());
+    // A flag only ever turns it on.
+    assert!(decide_switch(true, var, Some("false".into()), None).unwrap());
+    let err = decide_switch(false, var, Some("maybe".into()), None).unwrap_err();
+    assert!(err.to_string().contains("CURBSIDE_MDNS"), "{err}");
+}
+
+#[test]
+fn the_listen_line_is_in_the_default_file() {
+    assert!(DEFAULT_NODE_TOML.contains(DEFAULT_LISTEN_LINE));
+}
+
+#[test]
+fn peer_to_peer_settings_come_from_the_file_or_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("node.toml"), DEFAULT_NODE_TOML).unwrap();
+    let c = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+    let net = c.net.unwrap();
+    assert_eq!(net.listen.len(), 2);
+    assert!(net.bootstrap.is_empty());
+
+    let flags = Overrides {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+        bootstrap: vec![
+            "/ip4/127.0.0.1/tcp/9/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA".into(),
+        ],
+        ..Overrides::default()
+    };
+    let net = NodeConfig::load(dir.path(), &flags).unwrap().net.unwrap();
+    assert_eq!(net.listen.len(), 1);
+    assert_eq!(net.bootstrap.len(), 1);
+
+    let bad = Overrides { listen: vec!["0.0.0.0:7421".into()], ..Overrides::default() };
+    let err = NodeConfig::load(dir.path(), &bad).unwrap_err().to_string();
+    assert!(err.contains("not a multiaddr"), "{err}");
+
+    std::fs::write(dir.path().join("node.toml"), "listen = []\n").unwrap();
+    assert!(NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.is_none());
+}
+
+#[test]
+fn gossip_limits_come_from_the_file_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("node.toml"), DEFAULT_NODE_TOML).unwrap();
+    let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+    let defaults = NetConfig::default();
+    assert_eq!(
+        (net.gossip_per_second, net.gossip_burst),
+        (defaults.gossip_per_second, defaults.gossip_burst)
+    );
+    assert_eq!(
+        (net.gossip_author_per_minute, net.gossip_author_burst),
+        (defaults.gossip_author_per_minute, defaults.gossip_author_burst)
+    );
+    std::fs::write(
+        dir.path().join("node.toml"),
+        "listen = [\"/ip4/127.0.0.1/tcp/0\"]\n\
+         peer_gossip_events_per_second = 20\npeer_gossip_burst = 40\n\
+         gossip_author_events_per_minute = 30\ngossip_author_burst = 5\n",
+    )
+    .unwrap();
+    let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+    assert_eq!((net.gossip_per_second, net.gossip_burst), (20, 40));
+    assert_eq!((net.gossip_author_per_minute, net.gossip_author_burst), (30, 5));
+    std::fs::write(
+        dir.path().join("node.toml"),
+        "listen = [\"/ip4/127.0.0.1/tcp/0\"]\n\
+         peer_pending_per_address = 2\npeer_connections_per_address = 3\n",
+    )
+    .unwrap();
+    let net = NodeConfig::load(dir.path(), &Overrides::default()).unwrap().net.unwrap();
+    assert_eq!((net.pending_per_address, net.connections_per_address), (2, 3));
+    std::fs::write(
+        dir.path().join("node.toml"),
+        "listen = [\"/ip4/127.0.0.1/tcp/0\"]\npeer_gossip_burst = 0\n",
+    )
+    .unwrap();
+    let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+    assert!(err.contains("peer_gossip_burst") && err.contains("1 to 1000000"), "{err}");
+}
+
+#[test]
+fn typos_in_the_file_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("node.toml"), "apii = \"x\"\n").unwrap();
+    let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
+    assert!(err.contains("apii"), "{err}");
+}

@@ -46,6 +46,24 @@ impl Store {
         Ok(out)
     }
 
+    /// The hub of the thread that event `id` is in (a post's, case's or
+    /// poll's own; a comment's, its thread root's), if it is stored: the
+    /// gossip topic of a reply to it or a vote on it. At most two reads,
+    /// since each comment's record names its thread root.
+    pub fn hub_of(
+        &self,
+        id: &curbside_protocol::EventId,
+    ) -> Result<Option<curbside_protocol::HubId>, StoreError> {
+        let Some((event, root)) = self.get_with_root(id)? else { return Ok(None) };
+        if let Some(hub) = event.signed().body().hub() {
+            return Ok(Some(hub.clone()));
+        }
+        if root == *id {
+            return Ok(None);
+        }
+        Ok(self.get(&root)?.and_then(|r| r.signed().body().hub().cloned()))
+    }
+
     /// The wire bytes of a stored event, as a peer fetching it wants them.
     pub fn get_wire(&self, id: &curbside_protocol::EventId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.get(id)?.map(|e| e.signed().to_bytes()))

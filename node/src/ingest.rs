@@ -637,6 +637,47 @@ struct Request {
     reply: Reply,
 }
 
+/// Where a stored event is gossiped: decided when it is stored, by the
+/// thread that holds the store, so the swarm task never reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topic {
+    /// The trust topic (charters, attestations, revocations, hubs, tree
+    /// heads, cosignatures).
+    Trust,
+    /// A hub's topic: a post's, case's or poll's own hub; a comment's or
+    /// vote's thread root's.
+    Hub(curbside_protocol::HubId),
+}
+
+impl Topic {
+    /// The topic of `event`, stored in `store` with what it depends on;
+    /// `None` if its thread's hub cannot be read (sync carries it then).
+    fn of(store: &Store, event: &SignedEvent) -> Option<Topic> {
+        let body = event.body();
+        if body.kind().is_trust() {
+            return Some(Topic::Trust);
+        }
+        if let Some(hub) = body.hub() {
+            return Some(Topic::Hub(hub.clone()));
+        }
+        let parent = match body {
+            curbside_protocol::Body::Comment(c) => c.parent,
+            curbside_protocol::Body::Vote(v) => v.poll,
+            _ => return None,
+        };
+        store.hub_of(&parent).ok().flatten().map(Topic::Hub)
+    }
+}
+
+/// A stored event for the swarm to gossip, with its topic.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    /// The event.
+    pub event: Arc<SignedEvent>,
+    /// Where it goes (`None`: its hub could not be read; sync carries it).
+    pub topic: Option<Topic>,
+}
+
 /// How many stored events may wait for the swarm before the slowest
 /// listener starts missing some (it then relies on sync).
 const ANNOUNCE_CAPACITY: usize = 16_384;
@@ -646,7 +687,7 @@ const ANNOUNCE_CAPACITY: usize = 16_384;
 #[derive(Debug, Clone)]
 pub struct Ingester {
     tx: mpsc::Sender<Request>,
-    announce: broadcast::Sender<Arc<SignedEvent>>,
+    announce: broadcast::Sender<Announcement>,
     /// "Now", for stamping what arrives live.
     clock: fn() -> Timestamp,
 }
@@ -709,7 +750,7 @@ fn write_group(
     config: &IngestConfig,
     clock: fn() -> Timestamp,
     observer: &Observer,
-    announcer: &broadcast::Sender<Arc<SignedEvent>>,
+    announcer: &broadcast::Sender<Announcement>,
     metrics: &Metrics,
     group: Group,
 ) {
@@ -734,7 +775,8 @@ fn write_group(
                     .filter(|(_, o)| matches!(o, Outcome::Stored { .. }))
                     .filter_map(|(copy, _)| copy);
                 for event in fresh.chain(released) {
-                    let _ = announcer.send(Arc::new(event));
+                    let topic = Topic::of(store, &event);
+                    let _ = announcer.send(Announcement { event: Arc::new(event), topic });
                 }
             }
             metrics.record_released(released_count);
@@ -884,7 +926,7 @@ impl Ingester {
     /// pending events stored once what they waited for arrived. A listener
     /// that falls more than a few thousand behind misses some (and is told
     /// so by the channel); sync repairs that.
-    pub fn announcements(&self) -> broadcast::Receiver<Arc<SignedEvent>> {
+    pub fn announcements(&self) -> broadcast::Receiver<Announcement> {
         self.announce.subscribe()
     }
 }

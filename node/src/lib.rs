@@ -157,7 +157,13 @@ pub async fn run_observed(
         Some(net_config) => Some(net::start(
             net_config,
             dir.key(),
-            net::NetParts { store: store.clone(), ingester: ingester.clone(), index, clock: now },
+            net::NetParts {
+                store: store.clone(),
+                ingester: ingester.clone(),
+                index,
+                clock: now,
+                metrics: metrics.clone(),
+            },
         )?),
         None => None,
     };

@@ -51,6 +51,7 @@ pub struct Metrics {
     store_bytes: Gauge,
     events: Gauge,
     store_failed: Gauge,
+    gossip_ignored_busy: Counter,
 }
 
 impl Default for Metrics {
@@ -80,7 +81,22 @@ impl Default for Metrics {
             "1 once a write or sync of the store failed (it then takes no writes), else 0",
             store_failed.clone(),
         );
-        Self { registry, accepted, rejected, pending, store_bytes, events, store_failed }
+        let gossip_ignored_busy = Counter::default();
+        registry.register(
+            "gossip_ignored_busy",
+            "Gossip messages ignored unjudged: too many were being judged already",
+            gossip_ignored_busy.clone(),
+        );
+        Self {
+            registry,
+            accepted,
+            rejected,
+            pending,
+            store_bytes,
+            events,
+            store_failed,
+            gossip_ignored_busy,
+        }
     }
 }
 
@@ -122,6 +138,12 @@ impl Metrics {
         self.pending.set(gauge(counts.pending));
         self.events.set(gauge(counts.events));
         self.store_bytes.set(gauge(counts.bytes_on_disk));
+    }
+
+    /// Counts one gossip message ignored because the network was judging
+    /// as many as it may at once.
+    pub fn record_gossip_ignored_busy(&self) {
+        self.gossip_ignored_busy.inc();
     }
 
     /// Sets the store's health gauge.

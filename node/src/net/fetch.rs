@@ -12,6 +12,7 @@ use std::collections::HashSet;
 
 use curbside_protocol::{Dependency, SignedEvent};
 
+use super::Command;
 use super::wire::{Request, Response};
 use crate::ingest::{Incoming, Ingester, Outcome, Source};
 use crate::sync::Transport;
@@ -108,6 +109,34 @@ pub(crate) enum Asked {
     NobodyHas,
     /// Some peer could not be asked or did not answer in time.
     NoAnswer,
+}
+
+/// A runner task's line to one peer (a sync's, a fill's): its requests go
+/// through the runner as [`Command::Request`]s.
+pub(crate) struct PeerTransport {
+    peer: libp2p::PeerId,
+    commands: tokio::sync::mpsc::Sender<Command>,
+}
+
+impl PeerTransport {
+    pub(crate) fn new(peer: libp2p::PeerId, commands: tokio::sync::mpsc::Sender<Command>) -> Self {
+        Self { peer, commands }
+    }
+}
+
+impl Transport for PeerTransport {
+    fn holder(&self) -> crate::store::Holder {
+        super::peers::holder_of(&self.peer)
+    }
+
+    async fn request(&self, request: Request) -> Result<Response, String> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.commands
+            .send(Command::Request { peer: self.peer, request, reply })
+            .await
+            .map_err(|_| "the network is stopping".to_string())?;
+        rx.await.map_err(|_| "the network is stopping".to_string())?
+    }
 }
 
 /// Most peers asked for one dependency of an event submitted to this node.

@@ -1,8 +1,10 @@
 //! Federation over libp2p.
 //!
-//! One task owns the [`libp2p::Swarm`]; the rest of the node talks to it
-//! through [`NetHandle`] (commands in, answers back on oneshot channels),
-//! so ingest, the store and the API never see a libp2p type.
+//! One task owns the [`libp2p::Swarm`] and nothing else; the rest of the
+//! node talks to it through [`NetHandle`] (commands in on a bounded
+//! channel, answers back on oneshot channels), so ingest, the store and
+//! the API never see a libp2p type, and the task never touches the disk:
+//! its store work runs on a bounded blocking pool (`offload.rs`).
 //!
 //! ```text
 //!  ingest ── announcements ──▶ ┌──────────── net task ────────────┐ ◀─▶ peers
@@ -22,6 +24,7 @@ pub mod codec;
 pub(crate) mod fetch;
 mod gate;
 mod limits;
+mod offload;
 mod peers;
 mod runner;
 pub mod wire;
@@ -35,6 +38,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ingest::Ingester;
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::sync::{SyncIndex, SyncProgress, SyncReport};
 
@@ -301,7 +305,8 @@ impl NetTask {
 /// What the network task needs from the rest of the node.
 #[derive(Debug, Clone)]
 pub struct NetParts {
-    /// The store (read directly; written only through `ingester`).
+    /// The store, read and written (peers' addresses) only on the
+    /// network's blocking pool; events are written only through `ingester`.
     pub store: Arc<Store>,
     /// The ingest path.
     pub ingester: Ingester,
@@ -309,6 +314,8 @@ pub struct NetParts {
     pub index: Arc<SyncIndex>,
     /// The wall clock.
     pub clock: fn() -> Timestamp,
+    /// The node's metrics (gossip ignored for want of room is counted).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Starts the network task: listens, dials the bootstrap peers and the
@@ -320,9 +327,22 @@ pub fn start(
 ) -> Result<(NetHandle, NetTask), NetError> {
     let keypair = libp2p::identity::Keypair::ed25519_from_bytes(key.to_seed().to_vec())
         .map_err(|e| NetError::Key(e.to_string()))?;
-    let (commands, rx) = mpsc::channel(1024);
+    let hubs = parts.store.hubs().map_err(|e| NetError::Swarm(format!("reading hubs: {e}")))?;
+    let saved = parts.store.saved_peers().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read saved peer addresses");
+        Vec::new()
+    });
+    let network = parts.store.network();
+    let runner_parts = runner::Parts {
+        offload: offload::Offload::new(parts.store, parts.index.clone(), parts.clock, key.public()),
+        ingester: parts.ingester,
+        index: parts.index,
+        metrics: parts.metrics,
+        hubs: hubs.into_iter().map(|(hub, _)| hub).collect(),
+        saved,
+    };
     let (stop, stopped) = oneshot::channel();
-    let runner = runner::Runner::new(key.public(), config, keypair, parts, commands.clone(), rx)?;
+    let (runner, commands) = runner::Runner::new(config, keypair, runner_parts, network)?;
     let task = tokio::spawn(runner.run(stopped));
     Ok((NetHandle { commands }, NetTask { stop, task }))
 }

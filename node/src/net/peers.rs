@@ -9,7 +9,7 @@ use libp2p::PeerId;
 
 use super::wire::ReceivedEvent;
 use crate::ratelimit::Buckets;
-use crate::store::{Store, StoreView};
+use crate::store::{Holder, Store, StoreView};
 
 /// The ed25519 key behind a PeerId, when it is one (a PeerId of an ed25519
 /// key embeds the key itself; the noise handshake proved the peer holds it).
@@ -21,6 +21,12 @@ pub(crate) fn key_of(peer: &PeerId) -> Option<PublicKey> {
     let key = libp2p::identity::PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
     let bytes = key.try_into_ed25519().ok()?.to_bytes();
     Some(PublicKey::from_bytes(bytes))
+}
+
+/// Who holds what `peer` sends, as the store records receipts: the peer's
+/// node key, when its PeerId is one.
+pub(crate) fn holder_of(peer: &PeerId) -> Holder {
+    key_of(peer).map_or(Holder::Unrecorded, Holder::Peer)
 }
 
 /// The PeerId of a node key.

@@ -1,65 +1,115 @@
-//! Who is a peer: the charter check on connection, the mutual
-//! `Admitted` handshake that meshes a peer only once both sides admit
-//! each other, refusals and bans, and the periodic re-check of every
-//! peer's charter.
+//! Who is a peer, as effects: the charter look-up on connection, the
+//! mutual `Admitted` handshake that meshes a peer only once both sides
+//! admit each other, refusals and bans, and the periodic re-check of every
+//! peer's charter. What to do is decided in `policy.rs`; the charters are
+//! read on the [`Offload`] pool.
 
 use super::*;
-use crate::store::Holder;
 
 impl Runner {
+    /// A peer as the admission rules see it.
+    pub(super) fn standing(&self, peer_id: &PeerId) -> Option<Standing> {
+        let peer = self.peers.get(peer_id)?;
+        Some(Standing {
+            id: *peer_id,
+            key: peer.key,
+            state: peer.state,
+            since: peer.since,
+            told: peer.told,
+            score: self.swarm.behaviour().gossipsub.peer_score(peer_id),
+        })
+    }
+
+    fn limits(&self) -> policy::Limits {
+        policy::Limits {
+            timeout: self.config.admission_timeout,
+            max_unadmitted: self.config.max_unadmitted,
+            graylist: GRAYLIST_THRESHOLD,
+        }
+    }
+
+    /// Does what the admission rules decided.
+    pub(super) fn act(&mut self, action: Option<Action>) {
+        match action {
+            None => {}
+            Some(Action::Admit(peer)) => self.admit(peer),
+            Some(Action::AskCredentials(peer)) => self.ask_credentials(peer),
+            Some(Action::AskAgain(peer)) => self.credentials_unanswered(peer),
+            Some(Action::TellAdmitted(peer)) => self.tell_admitted(peer),
+            Some(Action::Review(peer, key)) => self.review(vec![(peer, key)]),
+            Some(Action::Disconnect(peer)) => {
+                tracing::debug!(%peer, "too many peers without a charter; disconnected");
+                self.peers.remove(&peer);
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Some(Action::Refuse { peer, code, reason }) => self.refuse(peer, code, reason),
+        }
+    }
+
+    /// Reads the charters of `keys` again, off the swarm task.
+    fn review(&self, keys: Vec<(PeerId, PublicKey)>) {
+        if keys.is_empty() {
+            return;
+        }
+        let offload = self.parts.offload.clone();
+        self.offload(async move { offload.admissions(keys).await }, Completion::Reviewed);
+    }
+
+    /// A new peer: not meshed until both sides have admitted each other
+    /// (see [`State`]), and not served until its key is looked up.
     pub(super) fn on_new_peer(&mut self, peer_id: PeerId, addr: Multiaddr) {
         let Some(key) = key_of(&peer_id) else {
             self.refuse(peer_id, "not_ed25519", "a node's PeerId must be its ed25519 key".into());
             return;
         };
-        let verdict = admission(&self.parts.store, &key, (self.parts.clock)());
-        if matches!(verdict, Admission::Unknown) {
-            let unadmitted =
-                self.peers.values().filter(|p| matches!(p.state, State::Checking { .. })).count();
-            if unadmitted >= self.config.max_unadmitted {
-                tracing::debug!(peer = %peer_id, unadmitted, "too many peers without a charter; disconnected");
-                let _ = self.swarm.disconnect_peer_id(peer_id);
-                return;
-            }
-        }
+        let now = Instant::now();
+        let per_second = self.config.requests_per_second;
         self.peers.insert(
             peer_id,
             Peer {
                 key: Some(key),
-                state: State::Checking { asked: false },
-                since: Instant::now(),
+                state: State::Looking,
+                since: now,
                 admits_us: false,
                 told: Told::No,
                 addresses: HashSet::from([addr]),
                 listen: Vec::new(),
                 requests: Bucket::new(
-                    f64::from(self.config.requests_per_second),
-                    f64::from(self.config.requests_per_second.saturating_mul(4)),
-                    Instant::now(),
+                    f64::from(per_second),
+                    f64::from(per_second.saturating_mul(4)),
+                    now,
                 ),
                 gossip: GossipRate::new(
                     self.config.gossip_per_second,
                     self.config.gossip_burst,
-                    Instant::now(),
+                    now,
                 ),
                 offences: Offences::default(),
                 syncing: None,
                 last_sync: None,
             },
         );
-        // Not meshed until both sides have admitted each other (see `State`).
         self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, UNVERIFIED_SCORE);
-        match verdict {
-            Admission::Chartered => self.admit(peer_id),
-            Admission::Unknown => self.ask_credentials(peer_id),
-            Admission::Refused { code, message } => self.refuse(peer_id, code, message),
-        }
+        let offload = self.parts.offload.clone();
+        self.offload(async move { offload.admission(peer_id, key).await }, move |verdict| {
+            Completion::LookedUp { peer: peer_id, verdict }
+        });
+    }
+
+    /// A new peer's key was looked up.
+    pub(super) fn on_looked_up(&mut self, peer_id: PeerId, verdict: Admission) {
+        let Some(peer) = self.standing(&peer_id) else { return };
+        let unadmitted =
+            self.peers.values().filter(|p| matches!(p.state, State::Checking { .. })).count();
+        self.act(policy::looked_up(&peer, verdict, unadmitted, self.limits()));
     }
 
     pub(super) fn ask_credentials(&mut self, peer_id: PeerId) {
         let Some(peer) = self.peers.get_mut(&peer_id) else { return };
-        let State::Checking { asked } = &mut peer.state else { return };
-        *asked = true;
+        if !matches!(peer.state, State::Looking | State::Checking { .. }) {
+            return;
+        }
+        peer.state = State::Checking { asked: true };
         let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, Request::Credentials);
         self.awaiting.insert(id, Awaiting::Credentials(peer_id));
         tracing::debug!(peer = %peer_id, "asking a new peer for its charter");
@@ -186,14 +236,15 @@ impl Runner {
             }
         }
         let ingester = self.parts.ingester.clone();
-        let commands = self.commands.clone();
-        tokio::spawn(async move {
-            let holder = key_of(&peer).map_or(Holder::Unrecorded, Holder::Peer);
-            if let Err(e) = ingester.submit_live(Source::Sync, holder, decoded).await {
+        let offload = self.parts.offload.clone();
+        let Some(key) = key_of(&peer) else { return };
+        let checked = async move {
+            if let Err(e) = ingester.submit_live(Source::Sync, holder_of(&peer), decoded).await {
                 tracing::warn!(error = %e, "ingesting a peer's charter");
             }
-            let _ = commands.send(Command::Checked { peer }).await;
-        });
+            offload.admission(peer, key).await
+        };
+        self.offload(checked, move |verdict| Completion::Checked { peer, verdict });
     }
 
     /// Unblocks peers whose ban is over; drops peers whose charter lapsed
@@ -215,67 +266,14 @@ impl Runner {
         for (peer, penalty) in forgiven {
             self.set_flood_score(peer, penalty);
         }
-        let at = (self.parts.clock)();
-        let mut refuse = Vec::new();
-        let mut ask = Vec::new();
-        let gossipsub = &self.swarm.behaviour().gossipsub;
-        let mut tell = Vec::new();
-        let waited = |peer: &Peer| now.saturating_duration_since(peer.since);
-        let late = |peer: &Peer| waited(peer) > self.config.admission_timeout;
-        // A peer that has not admitted this node is given twice as long:
-        // it decides first (on its own timeout, by refusing this node if
-        // it never saw a charter), so each side's verdict names the real
-        // cause rather than the two timing out on each other.
-        let very_late = |peer: &Peer| waited(peer) > self.config.admission_timeout * 2;
-        for (id, peer) in &self.peers {
-            match (peer.state, peer.key) {
-                (State::Checking { .. }, _) if late(peer) => {
-                    refuse.push((
-                        *id,
-                        "not_chartered",
-                        "showed no valid charter in time".to_string(),
-                    ));
-                }
-                (State::Checking { asked: false }, _) => ask.push(*id),
-                (State::Welcoming, _) if very_late(peer) => {
-                    refuse.push((
-                        *id,
-                        "not_admitted",
-                        "did not admit this node in time (has it seen this node's charter?)"
-                            .to_string(),
-                    ));
-                }
-                (State::Admitted, _)
-                    if gossipsub.peer_score(id).is_some_and(|s| s < GRAYLIST_THRESHOLD) =>
-                {
-                    // Gossipsub already ignores it; cut it off altogether.
-                    refuse.push((
-                        *id,
-                        "score_too_low",
-                        "gossip score under the graylist threshold (invalid events)".to_string(),
-                    ));
-                }
-                (State::Welcoming | State::Admitted, Some(key)) => {
-                    match admission(&self.parts.store, &key, at) {
-                        Admission::Chartered if peer.told == Told::No => tell.push(*id),
-                        Admission::Chartered => {}
-                        Admission::Refused { code, message } => refuse.push((*id, code, message)),
-                        Admission::Unknown => {
-                            refuse.push((*id, "not_chartered", "its charter is gone".into()))
-                        }
-                    }
-                }
-                _ => {}
+        let peers: Vec<Standing> = self.peers.keys().filter_map(|id| self.standing(id)).collect();
+        let mut review = Vec::new();
+        for action in policy::check(now, self.limits(), peers) {
+            match action {
+                Action::Review(peer, key) => review.push((peer, key)),
+                action => self.act(Some(action)),
             }
         }
-        for (peer, code, reason) in refuse {
-            self.refuse(peer, code, reason);
-        }
-        for peer in ask {
-            self.ask_credentials(peer);
-        }
-        for peer in tell {
-            self.tell_admitted(peer);
-        }
+        self.review(review);
     }
 }

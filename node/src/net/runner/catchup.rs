@@ -41,19 +41,19 @@ impl Runner {
             if !self.peers.get(&peer).is_some_and(|p| p.state == State::Admitted) {
                 continue;
             }
-            let transport = PeerTransport { peer, commands: self.commands.clone() };
+            let transport = PeerTransport::new(peer, self.commands.clone());
             let index = self.parts.index.clone();
             let ingester = self.parts.ingester.clone();
-            let commands = self.commands.clone();
+            let done = self.done.clone();
             let task = tokio::spawn(async move {
                 let progress = {
-                    let commands = commands.clone();
+                    let done = done.clone();
                     move |progress: SyncProgress| {
-                        let _ = commands.try_send(Command::SyncProgress { peer, progress });
+                        let _ = done.try_send(Completion::SyncProgress { peer, progress });
                     }
                 };
                 let result = crate::sync::run(&transport, &index, &ingester, progress).await;
-                let _ = commands.send(Command::SyncDone { peer, result }).await;
+                let _ = done.send(Completion::SyncDone { peer, result }).await;
             });
             self.sync_running = Some((peer, task));
             return;
@@ -112,13 +112,12 @@ impl Runner {
             return;
         }
         self.filling.insert(dependency.clone());
-        let transport = PeerTransport { peer, commands: self.commands.clone() };
+        let transport = PeerTransport::new(peer, self.commands.clone());
         let ingester = self.parts.ingester.clone();
-        let commands = self.commands.clone();
-        tokio::spawn(async move {
-            let result = fetch::fill(&transport, &ingester, dependency.clone()).await;
-            let done = FillDone { peer, dependency, result };
-            let _ = commands.send(Command::Filled(Box::new(done))).await;
+        let filling = dependency.clone();
+        let fill = async move { fetch::fill(&transport, &ingester, filling).await };
+        self.offload(fill, move |result| {
+            Completion::Filled(Box::new(FillDone { peer, dependency, result }))
         });
     }
 

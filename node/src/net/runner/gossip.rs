@@ -1,8 +1,8 @@
-//! Gossip in (metered, then judged by ingest off the swarm task and
-//! reported to gossipsub) and out (what ingest announces, on its topic).
+//! Gossip in (metered, then judged by ingest under a bounded [`JoinSet`]
+//! and reported to gossipsub) and out (what ingest announces, on the topic
+//! it was given when it was stored).
 
 use super::*;
-use crate::store::Holder;
 
 impl Runner {
     pub(super) fn on_gossip(&mut self, source: PeerId, message: MessageId, data: &[u8]) {
@@ -35,18 +35,24 @@ impl Runner {
                 return;
             }
         };
+        if self.validating.len() >= MAX_VALIDATING {
+            // Ingest is this far behind: the message is not queued without
+            // bound. Not held against the sender, and not forwarded; the
+            // event comes again from another neighbour, or by sync.
+            self.report(&message, &source, MessageAcceptance::Ignore);
+            self.parts.metrics.record_gossip_ignored_busy();
+            return;
+        }
         let author = (!event.kind().is_trust()).then(|| *event.author());
-        let holder = key_of(&source).map_or(Holder::Unrecorded, Holder::Peer);
+        let holder = holder_of(&source);
         let ingester = self.parts.ingester.clone();
-        let commands = self.commands.clone();
-        tokio::spawn(async move {
+        self.validating.spawn(async move {
             let outcome = ingester
                 .submit_live(Source::Gossip, holder, vec![event])
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|mut o| o.pop().ok_or_else(|| "no outcome".to_string()));
-            let judged = Judged { message, source, author, outcome };
-            let _ = commands.send(Command::Judged(Box::new(judged))).await;
+            Judged { message, source, author, outcome }
         });
     }
 
@@ -118,38 +124,23 @@ impl Runner {
             .report_message_validation_result(message, source, acceptance);
     }
 
-    pub(super) fn publish(&mut self, event: &SignedEvent) {
-        let Some(topic) = self.topic_of(event) else {
-            tracing::debug!(event = %event.id(), "no topic for event; sync will carry it");
-            return;
-        };
-        if let Body::Hub(_) = event.body() {
-            self.subscribe_hubs();
+    /// Gossips an event ingest stored, on the topic it was given.
+    pub(super) fn publish(&mut self, Announcement { event, topic }: Announcement) {
+        if let Body::Hub(hub) = event.body() {
+            // A new hub: its events come on its own topic.
+            self.subscribe_to(self.topics.hub(hub.id.as_str()));
         }
+        let topic = match topic {
+            Some(Topic::Trust) => self.topics.trust(),
+            Some(Topic::Hub(hub)) => self.topics.hub(hub.as_str()),
+            None => {
+                tracing::debug!(event = %event.id(), "no topic for event; sync will carry it");
+                return;
+            }
+        };
         match self.swarm.behaviour_mut().gossipsub.publish(topic.clone(), event.to_bytes()) {
             Ok(_) => tracing::debug!(event = %event.id(), %topic, "gossiped"),
             Err(e) => tracing::debug!(event = %event.id(), %topic, error = %e, "not gossiped"),
         }
-    }
-
-    /// The trust topic for trust events; the hub's topic for content (a
-    /// comment's or vote's hub is its thread root's).
-    pub(super) fn topic_of(&self, event: &SignedEvent) -> Option<IdentTopic> {
-        if Scope::of(event.body().kind()) == Scope::Trust {
-            return Some(self.topics.trust());
-        }
-        let mut body = event.body().clone();
-        for _ in 0..64 {
-            if let Some(hub) = body.hub() {
-                return Some(self.topics.hub(hub.as_str()));
-            }
-            let parent: EventId = match &body {
-                Body::Comment(c) => c.parent,
-                Body::Vote(v) => v.poll,
-                _ => return None,
-            };
-            body = self.parts.store.get(&parent).ok().flatten()?.signed().body().clone();
-        }
-        None
     }
 }

@@ -1,17 +1,35 @@
-//! The task that owns the swarm: it turns swarm events and commands into
-//! calls on the behaviours, and hands every piece of real work (ingest,
-//! store reads, reconciliation) to other tasks so the swarm keeps moving.
+//! The task that owns the swarm, and nothing else.
+//!
+//! It turns swarm events, commands from [`NetHandle`](super::NetHandle)s
+//! and the completions of its own helpers into calls on the behaviours.
+//! It never touches the disk: what it needs from the store comes to it
+//! (an announced event's topic with the event; peers' verdicts, answers
+//! to requests and saved addresses from [`Offload`]'s bounded blocking
+//! pool, as completions), and gossip is judged by ingest under a bounded
+//! [`JoinSet`]. A test (`tests::the_swarm_task_does_not_name_the_store`)
+//! keeps these files from naming the store.
+//!
+//! ```text
+//!  NetHandle ── Command ──────▶ ┌──────── run: one select! ────────┐
+//!  helpers ──── Completion ───▶ │ swarm events, announcements,     │
+//!  validating: JoinSet<Judged> ▶│ ticks (sync, walk, check)        │
+//!                               └──────────────────────────────────┘
+//! ```
 
 mod admission;
 mod catchup;
+mod events;
 mod gossip;
+mod policy;
 mod serve;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use curbside_protocol::{Body, Dependency, EventId, PublicKey, SignedEvent};
+use curbside_protocol::{Body, Dependency, HubId, PublicKey, SignedEvent};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::multiaddr::Protocol;
@@ -19,20 +37,21 @@ use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns};
 use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinSet;
 
+use self::policy::{Action, Standing, State, Told};
 use super::behaviour::{
     Behaviour, BehaviourEvent, Caps, GRAYLIST_THRESHOLD, Topics, UNVERIFIED_SCORE, build_swarm,
 };
-use super::fetch::{self, Filled};
-use super::peers::{
-    Admission, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, forwards, key_of,
-    trust_for,
-};
-use super::wire::{MAX_FETCH_IDS, ReceivedEvent, Request, Response};
-use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
-use crate::ingest::{Outcome, Source};
+use super::fetch::{self, Filled, PeerTransport};
+use super::offload::Offload;
+use super::peers::{Admission, FLOOD_BLOCK, GossipRate, Offences, forwards, holder_of, key_of};
+use super::wire::{MAX_FETCH_IDS, Request, Response};
+use super::{BlockedPeer, NetConfig, NetError, NetStatus, PeerStatus};
+use crate::ingest::{Announcement, Ingester, Outcome, Source, Topic};
+use crate::metrics::Metrics;
 use crate::ratelimit::{Bucket, Buckets};
-use crate::sync::{Scope, SyncProgress, SyncReport, Transport, recon};
+use crate::sync::{Scope, SyncIndex, SyncProgress, SyncReport};
 
 /// How long a peer that showed no charter waits before it may try again.
 /// (A peer whose charter is revoked or lapsed, or that misbehaved, waits
@@ -46,11 +65,17 @@ const OFFENCE_WINDOW: Duration = Duration::from_secs(60);
 /// event's missing dependency waits for a sync with its sender.
 const MAX_FILLS: usize = 32;
 
-/// Room left in a fetch response for framing.
-const FETCH_RESPONSE_BUDGET: usize = super::codec::MAX_RESPONSE_BYTES as usize - 64 * 1024;
+/// Most gossip messages being judged by ingest at once. Past it a message
+/// is ignored unjudged (counted in the metrics): the same event comes
+/// again from another neighbour or by sync, and a flood cannot make this
+/// node hold more than this many messages and tasks.
+const MAX_VALIDATING: usize = 1024;
 
-/// What the rest of the node (and the runner's own helper tasks) ask of
-/// the runner.
+/// How many commands and completions may wait for the runner.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// What the rest of the node asks of the network, through a
+/// [`NetHandle`](super::NetHandle) (or a sync task's transport).
 pub(crate) enum Command {
     /// Report the network's state.
     Status(oneshot::Sender<NetStatus>),
@@ -60,12 +85,21 @@ pub(crate) enum Command {
     Peers(oneshot::Sender<Vec<(PeerId, PublicKey)>>),
     /// Send a request to a peer and return its response.
     Request { peer: PeerId, request: Request, reply: oneshot::Sender<Result<Response, String>> },
-    /// Answer an inbound request (computed off the runner).
+}
+
+/// What the runner's own helpers (blocking store work, sync and fill
+/// tasks) report when they are done.
+enum Completion {
+    /// Answer an inbound request (read off the runner).
     Respond { channel: ResponseChannel<Response>, response: Response },
-    /// Ingest's verdict on a gossip message (boxed: it is the largest).
-    Judged(Box<Judged>),
-    /// A new peer's credentials were ingested: check it again.
-    Checked { peer: PeerId },
+    /// A new peer's key was looked up among the charters held here.
+    LookedUp { peer: PeerId, verdict: Admission },
+    /// A peer's credentials were ingested and its key looked up again.
+    Checked { peer: PeerId, verdict: Admission },
+    /// The chartered peers' charters, read again.
+    Reviewed(Vec<(PeerId, Admission)>),
+    /// The hubs held now, to subscribe to.
+    Hubs(Vec<HubId>),
     /// A sync made progress.
     SyncProgress { peer: PeerId, progress: SyncProgress },
     /// A sync ended.
@@ -76,14 +110,14 @@ pub(crate) enum Command {
 }
 
 /// What filling one dependency from a peer came to.
-pub(crate) struct FillDone {
+struct FillDone {
     peer: PeerId,
     dependency: Dependency,
     result: Result<Filled, String>,
 }
 
 /// Ingest's verdict on a gossip message.
-pub(crate) struct Judged {
+struct Judged {
     message: MessageId,
     /// The peer that sent it.
     source: PeerId,
@@ -94,56 +128,13 @@ pub(crate) struct Judged {
 
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self {
+        f.write_str(match self {
             Command::Status(_) => "Status",
             Command::Dial(_) => "Dial",
             Command::Peers(_) => "Peers",
             Command::Request { .. } => "Request",
-            Command::Respond { .. } => "Respond",
-            Command::Judged(_) => "Judged",
-            Command::Checked { .. } => "Checked",
-            Command::SyncProgress { .. } => "SyncProgress",
-            Command::SyncDone { .. } => "SyncDone",
-            Command::Filled(_) => "Filled",
-        };
-        f.write_str(name)
+        })
     }
-}
-
-/// Where a connected peer stands. Admission is mutual: a peer is meshed
-/// and synced only once this node has seen its charter *and* it has said
-/// it has seen this node's ([`Request::Admitted`]). Were either side to
-/// graft or ask before the other had admitted it, it would be refused,
-/// and a refused GRAFT keeps the pair out of each other's mesh for
-/// gossipsub's prune backoff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Its charter is not known here yet; asked for it (`asked`: a request
-    /// is out).
-    Checking { asked: bool },
-    /// Its charter is in force here, so its requests and gossip are served,
-    /// but it has not said it admits this node: not meshed or synced yet.
-    Welcoming,
-    /// Both admit each other: takes part in the mesh and in sync.
-    Admitted,
-}
-
-impl State {
-    /// Whether this node has seen the peer's charter (and so serves it).
-    fn chartered(self) -> bool {
-        !matches!(self, State::Checking { .. })
-    }
-}
-
-/// Whether a peer has been told that this node admits it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Told {
-    /// Not yet (or the telling failed: told again at the next check).
-    No,
-    /// A [`Request::Admitted`] is out.
-    Asking,
-    /// It answered.
-    Yes,
 }
 
 #[derive(Debug)]
@@ -180,16 +171,36 @@ struct Blocked {
     reason: String,
 }
 
+/// What the runner is handed by the rest of the node.
+pub(crate) struct Parts {
+    /// The ingest path: gossip and credentials are judged through it.
+    pub(crate) ingester: Ingester,
+    /// The sync sets (in memory), for syncs and status.
+    pub(crate) index: Arc<SyncIndex>,
+    /// Every store read and write, on a bounded blocking pool.
+    pub(crate) offload: Offload,
+    /// Where gossip ignored for want of room is counted.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The hubs held at start, subscribed to at once.
+    pub(crate) hubs: Vec<HubId>,
+    /// Peers' addresses saved at the last run, dialled at start.
+    pub(crate) saved: Vec<(String, Vec<Multiaddr>)>,
+}
+
 pub(crate) struct Runner {
-    node_key: PublicKey,
     config: NetConfig,
     swarm: Swarm<Behaviour>,
-    parts: NetParts,
+    parts: Parts,
     topics: Topics,
     subscribed: HashSet<String>,
+    /// For sync and fill tasks' requests, which go through the runner.
     commands: mpsc::Sender<Command>,
     rx: mpsc::Receiver<Command>,
-    announcements: Option<broadcast::Receiver<Arc<SignedEvent>>>,
+    done: mpsc::Sender<Completion>,
+    completions: mpsc::Receiver<Completion>,
+    /// Gossip messages being judged by ingest (at most [`MAX_VALIDATING`]).
+    validating: JoinSet<Judged>,
+    announcements: Option<broadcast::Receiver<Announcement>>,
     peers: HashMap<PeerId, Peer>,
     blocked: HashMap<PeerId, Blocked>,
     awaiting: HashMap<OutboundRequestId, Awaiting>,
@@ -202,6 +213,8 @@ pub(crate) struct Runner {
     forwarded: Buckets<PublicKey>,
     /// Dependencies being filled from peers.
     filling: HashSet<Dependency>,
+    /// The peer addresses saved last, so an unchanged list is not written.
+    saved: Vec<(String, Vec<Multiaddr>)>,
 }
 
 /// Wakes the runner.
@@ -209,7 +222,9 @@ enum Wake {
     Stop,
     Swarm(Box<SwarmEvent<BehaviourEvent>>),
     Command(Command),
-    Announce(Result<Arc<SignedEvent>, broadcast::error::RecvError>),
+    Completion(Completion),
+    Judged(Result<Judged, tokio::task::JoinError>),
+    Announce(Result<Announcement, broadcast::error::RecvError>),
     Sync,
     Walk,
     Check,
@@ -217,41 +232,43 @@ enum Wake {
 
 impl Runner {
     pub(crate) fn new(
-        node_key: PublicKey,
         config: NetConfig,
         keypair: identity::Keypair,
-        parts: NetParts,
-        commands: mpsc::Sender<Command>,
-        rx: mpsc::Receiver<Command>,
-    ) -> Result<Self, NetError> {
-        let topics = Topics::new(parts.store.network());
-        let hubs = parts.store.hubs().map_err(|e| NetError::Swarm(format!("reading hubs: {e}")))?;
+        parts: Parts,
+        network: curbside_protocol::NetworkId,
+    ) -> Result<(Self, mpsc::Sender<Command>), NetError> {
+        let topics = Topics::new(network);
         let mut scored = vec![topics.trust()];
-        scored.extend(hubs.iter().map(|(h, _)| topics.hub(h.as_str())));
-        let mdns = config.mdns;
+        scored.extend(parts.hubs.iter().map(|h| topics.hub(h.as_str())));
         let caps = Caps {
             max_connections: config.max_connections,
             max_pending: config.max_pending,
             pending_per_address: config.pending_per_address,
             established_per_address: config.connections_per_address,
         };
+        let mdns = config.mdns;
         let swarm = build_swarm(keypair, config.handshake_timeout, |key| {
             Behaviour::new(key, &topics, &scored, mdns, &caps)
         })
         .map_err(NetError::Swarm)?;
-        let announcements = Some(parts.ingester.announcements());
-        let forwarded =
-            Buckets::per_minute(config.gossip_author_per_minute, config.gossip_author_burst);
+        let (commands, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let (done, completions) = mpsc::channel(CHANNEL_CAPACITY);
         let mut runner = Self {
-            node_key,
+            announcements: Some(parts.ingester.announcements()),
+            forwarded: Buckets::per_minute(
+                config.gossip_author_per_minute,
+                config.gossip_author_burst,
+            ),
             config,
             swarm,
             parts,
             topics,
             subscribed: HashSet::new(),
-            commands,
+            commands: commands.clone(),
             rx,
-            announcements,
+            done,
+            completions,
+            validating: JoinSet::new(),
             peers: HashMap::new(),
             blocked: HashMap::new(),
             awaiting: HashMap::new(),
@@ -259,12 +276,18 @@ impl Runner {
             sync_running: None,
             sync_again: false,
             listening: Vec::new(),
-            forwarded,
             filling: HashSet::new(),
+            saved: Vec::new(),
         };
-        runner.subscribe_hubs();
-        for addr in runner.config.listen.clone() {
-            runner.swarm.listen_on(addr.clone()).map_err(|e| {
+        let hubs = std::mem::take(&mut runner.parts.hubs);
+        runner.subscribe(hubs);
+        runner.listen()?;
+        Ok((runner, commands))
+    }
+
+    fn listen(&mut self) -> Result<(), NetError> {
+        for addr in self.config.listen.clone() {
+            self.swarm.listen_on(addr.clone()).map_err(|e| {
                 let detail = match e.to_string() {
                     text if text.is_empty() => format!("{e:?}"),
                     text => text,
@@ -272,7 +295,7 @@ impl Runner {
                 NetError::Listen { addr, detail }
             })?;
         }
-        Ok(runner)
+        Ok(())
     }
 
     pub(crate) async fn run(mut self, mut stopped: oneshot::Receiver<()>) {
@@ -288,6 +311,8 @@ impl Runner {
                 _ = &mut stopped => Wake::Stop,
                 event = self.swarm.select_next_some() => Wake::Swarm(Box::new(event)),
                 Some(command) = self.rx.recv() => Wake::Command(command),
+                Some(done) = self.completions.recv() => Wake::Completion(done),
+                Some(judged) = self.validating.join_next() => Wake::Judged(judged),
                 event = recv_announcement(&mut self.announcements) => Wake::Announce(event),
                 _ = sync_tick.tick() => Wake::Sync,
                 _ = walk_tick.tick() => Wake::Walk,
@@ -297,7 +322,10 @@ impl Runner {
                 Wake::Stop => break,
                 Wake::Swarm(event) => self.on_swarm_event(*event),
                 Wake::Command(command) => self.on_command(command),
-                Wake::Announce(Ok(event)) => self.publish(&event),
+                Wake::Completion(done) => self.on_completion(done),
+                Wake::Judged(Ok(judged)) => self.on_judged(judged),
+                Wake::Judged(Err(e)) => tracing::error!(error = %e, "judging gossip failed"),
+                Wake::Announce(Ok(announcement)) => self.publish(announcement),
                 Wake::Announce(Err(broadcast::error::RecvError::Lagged(missed))) => {
                     tracing::warn!(missed, "gossip fell behind ingest; sync will carry the rest");
                 }
@@ -309,155 +337,36 @@ impl Runner {
                 Wake::Check => self.check(),
             }
         }
+        self.stop().await;
+    }
+
+    /// Ends the running sync and judgements, and saves the peers'
+    /// addresses (waiting for the write: the node flushes the store next).
+    async fn stop(mut self) {
         if let Some((_, task)) = self.sync_running.take() {
             task.abort();
         }
-        self.save_peers();
+        self.validating.abort_all();
+        if let Some(known) = self.peers_to_save() {
+            self.parts.offload.save_peers(known).await;
+        }
         tracing::info!("network stopped");
     }
 
-    // ----- start-up and discovery -------------------------------------------------
-
-    fn dial_known(&mut self) {
-        let mut addrs = self.config.bootstrap.clone();
-        match self.parts.store.saved_peers() {
-            Ok(saved) => {
-                for (peer, peer_addrs) in saved {
-                    for addr in peer_addrs {
-                        if let Ok(peer_id) = peer.parse::<PeerId>() {
-                            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr.clone());
-                        }
-                        addrs.push(addr);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot read saved peer addresses"),
-        }
-        for addr in addrs {
-            if let Some(Protocol::P2p(peer)) = addr.iter().last() {
-                self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
-            }
-            self.dial(addr);
-        }
+    /// Runs `work` off the swarm task and hands its result back, made into
+    /// a completion by `done`.
+    fn offload<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+        done: impl FnOnce(T) -> Completion + Send + 'static,
+    ) {
+        let tx = self.done.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(done(work.await)).await;
+        });
     }
 
-    fn dial(&mut self, addr: Multiaddr) {
-        if let Err(e) = self.swarm.dial(addr.clone()) {
-            tracing::debug!(%addr, error = %e, "dial failed");
-        }
-    }
-
-    fn walk(&mut self) {
-        self.subscribe_hubs();
-        if self.peers.values().any(|p| p.state == State::Admitted) {
-            self.swarm.behaviour_mut().kad.get_closest_peers(PeerId::random());
-        }
-        self.save_peers();
-    }
-
-    fn save_peers(&mut self) {
-        let known: Vec<(String, Vec<Multiaddr>)> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.state == State::Admitted && !p.listen.is_empty())
-            .map(|(id, p)| {
-                let addrs = p.listen.iter().map(|a| with_peer(a.clone(), *id)).collect();
-                (id.to_string(), addrs)
-            })
-            .collect();
-        if known.is_empty() {
-            return;
-        }
-        if let Err(e) = self.parts.store.save_peers(&known) {
-            tracing::warn!(error = %e, "cannot save peer addresses");
-        }
-    }
-
-    fn subscribe_hubs(&mut self) {
-        let mut wanted = vec![self.topics.trust()];
-        match self.parts.store.hubs() {
-            Ok(hubs) => wanted.extend(hubs.iter().map(|(h, _)| self.topics.hub(h.as_str()))),
-            Err(e) => tracing::warn!(error = %e, "cannot read hubs"),
-        }
-        for topic in wanted {
-            if self.subscribed.insert(topic.to_string())
-                && let Err(e) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic)
-            {
-                tracing::warn!(%topic, error = %e, "cannot subscribe");
-            }
-        }
-    }
-
-    // ----- swarm events -----------------------------------------------------------
-
-    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
-        match event {
-            SwarmEvent::NewListenAddr { address, .. } => {
-                tracing::info!(address = %with_peer(address.clone(), *self.swarm.local_peer_id()), "listening for peers");
-                self.listening.push(address);
-            }
-            SwarmEvent::ExpiredListenAddr { address, .. } => {
-                self.listening.retain(|a| a != &address);
-            }
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
-                let addr = endpoint.get_remote_address().clone();
-                if let Some(peer) = self.peers.get_mut(&peer_id) {
-                    peer.addresses.insert(addr);
-                } else if num_established.get() == 1 {
-                    self.on_new_peer(peer_id, addr);
-                }
-            }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                if self.peers.remove(&peer_id).is_some() {
-                    tracing::info!(peer = %peer_id, "peer disconnected");
-                }
-                self.sync_queue.retain(|p| p != &peer_id);
-            }
-            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                tracing::debug!(peer = ?peer_id, %error, "could not connect");
-            }
-            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
-            _ => {}
-        }
-    }
-
-    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
-        match event {
-            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
-                propagation_source,
-                message_id,
-                message,
-            }) => self.on_gossip(propagation_source, message_id, &message.data),
-            BehaviourEvent::Sync(event) => self.on_sync_event(event),
-            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                if let Some(peer) = self.peers.get_mut(&peer_id) {
-                    peer.listen = info.listen_addrs.clone();
-                    if peer.state == State::Admitted {
-                        for addr in info.listen_addrs {
-                            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
-                        }
-                    }
-                }
-            }
-            BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, .. })
-                if !self.swarm.is_connected(&peer)
-                    && !self.blocked.contains_key(&peer)
-                    && self.peers.len() < self.config.target_peers =>
-            {
-                let _ = self.swarm.dial(peer);
-            }
-            BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
-                for (peer, addr) in found {
-                    if !self.swarm.is_connected(&peer) && !self.blocked.contains_key(&peer) {
-                        self.dial(with_peer(addr, peer));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    // ----- commands ---------------------------------------------------------------
+    // ----- commands and completions -----------------------------------------------
 
     fn on_command(&mut self, command: Command) {
         match command {
@@ -482,24 +391,31 @@ impl Runner {
                     let _ = reply.send(Err("the peer is not connected".into()));
                 }
             }
-            Command::Respond { channel, response } => self.respond(channel, response),
-            Command::Judged(judged) => self.on_judged(*judged),
-            Command::Checked { peer } => {
-                let Some(key) = self.peers.get(&peer).and_then(|p| p.key) else { return };
-                match admission(&self.parts.store, &key, (self.parts.clock)()) {
-                    Admission::Chartered => self.admit(peer),
-                    // Asked again at the next check, until the timeout.
-                    Admission::Unknown => self.credentials_unanswered(peer),
-                    Admission::Refused { code, message } => self.refuse(peer, code, message),
+        }
+    }
+
+    fn on_completion(&mut self, done: Completion) {
+        match done {
+            Completion::Respond { channel, response } => self.respond(channel, response),
+            Completion::LookedUp { peer, verdict } => self.on_looked_up(peer, verdict),
+            Completion::Checked { peer, verdict } => {
+                let action = self.standing(&peer).and_then(|p| policy::checked(&p, verdict));
+                self.act(action);
+            }
+            Completion::Reviewed(verdicts) => {
+                for (peer, verdict) in verdicts {
+                    let action = self.standing(&peer).and_then(|p| policy::reviewed(&p, verdict));
+                    self.act(action);
                 }
             }
-            Command::SyncProgress { peer, progress } => {
+            Completion::Hubs(hubs) => self.subscribe(hubs),
+            Completion::SyncProgress { peer, progress } => {
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.syncing = Some(progress);
                 }
             }
-            Command::SyncDone { peer, result } => self.on_sync_done(peer, result),
-            Command::Filled(done) => self.on_filled(*done),
+            Completion::SyncDone { peer, result } => self.on_sync_done(peer, result),
+            Completion::Filled(done) => self.on_filled(*done),
         }
     }
 
@@ -508,9 +424,12 @@ impl Runner {
         let gossipsub = &self.swarm.behaviour().gossipsub;
         let now = Instant::now();
         let meshed: HashSet<&PeerId> = gossipsub.all_mesh_peers().collect();
+        // A peer whose key is still being looked up (for a few
+        // milliseconds) is not shown: it is not yet admitted or waiting.
         let mut peers: Vec<PeerStatus> = self
             .peers
             .iter()
+            .filter(|(_, p)| p.state != State::Looking)
             .map(|(id, p)| PeerStatus {
                 peer_id: id.to_string(),
                 node_key: p.key.map(|k| k.to_string()),
@@ -523,35 +442,27 @@ impl Runner {
             })
             .collect();
         peers.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
-        NetStatus {
-            peer_id: local.to_string(),
-            listening: self
-                .listening
-                .iter()
-                .map(|a| with_peer(a.clone(), local).to_string())
-                .collect(),
-            peers,
-            blocked: self
-                .blocked
-                .iter()
-                .map(|(id, b)| BlockedPeer {
-                    peer_id: id.to_string(),
-                    code: b.code.clone(),
-                    reason: b.reason.clone(),
-                    remaining_secs: b.until.saturating_duration_since(now).as_secs(),
-                })
-                .collect(),
-            sets: Scope::ALL
-                .iter()
-                .map(|s| (s.name().to_string(), self.parts.index.len(*s)))
-                .collect(),
-        }
+        let listening =
+            self.listening.iter().map(|a| with_peer(a.clone(), local).to_string()).collect();
+        let blocked = self
+            .blocked
+            .iter()
+            .map(|(id, b)| BlockedPeer {
+                peer_id: id.to_string(),
+                code: b.code.clone(),
+                reason: b.reason.clone(),
+                remaining_secs: b.until.saturating_duration_since(now).as_secs(),
+            })
+            .collect();
+        let sets =
+            Scope::ALL.iter().map(|s| (s.name().to_string(), self.parts.index.len(*s))).collect();
+        NetStatus { peer_id: local.to_string(), listening, peers, blocked, sets }
     }
 }
 
 async fn recv_announcement(
-    rx: &mut Option<broadcast::Receiver<Arc<SignedEvent>>>,
-) -> Result<Arc<SignedEvent>, broadcast::error::RecvError> {
+    rx: &mut Option<broadcast::Receiver<Announcement>>,
+) -> Result<Announcement, broadcast::error::RecvError> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -564,26 +475,5 @@ fn with_peer(addr: Multiaddr, peer: PeerId) -> Multiaddr {
         addr
     } else {
         addr.with(Protocol::P2p(peer))
-    }
-}
-
-/// A sync task's line to one peer, through the runner.
-struct PeerTransport {
-    peer: PeerId,
-    commands: mpsc::Sender<Command>,
-}
-
-impl Transport for PeerTransport {
-    fn holder(&self) -> crate::store::Holder {
-        key_of(&self.peer).map_or(crate::store::Holder::Unrecorded, crate::store::Holder::Peer)
-    }
-
-    async fn request(&self, request: Request) -> Result<Response, String> {
-        let (reply, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Request { peer: self.peer, request, reply })
-            .await
-            .map_err(|_| "the network is stopping".to_string())?;
-        rx.await.map_err(|_| "the network is stopping".to_string())?
     }
 }

@@ -1,5 +1,6 @@
-//! Request-response: answering peers' requests (off the swarm task where
-//! they read the store) and routing responses to whoever asked.
+//! Request-response: answering peers' requests (those that read the store
+//! on the [`Offload`] pool, answered as a completion) and routing
+//! responses to whoever asked.
 
 use super::*;
 
@@ -64,37 +65,19 @@ impl Runner {
             return;
         }
         let chartered = peer.state.chartered();
-        // Whether the asker wants each event's receipt (this version does;
-        // an older node asks `Fetch` and `TrustFor` and gets bare events).
-        let receipts =
-            matches!(request, Request::FetchReceived { .. } | Request::TrustForReceived { .. });
         match request {
-            Request::Credentials => {
-                let events = credentials(&self.parts.store, &self.node_key);
-                self.respond(channel, Response::Credentials { events });
-            }
             Request::Admitted => {
                 // Meshed (if it is chartered here) before the answer goes,
                 // so that this node's GRAFT can only follow it.
                 self.admitted_by(peer_id);
                 self.respond(channel, Response::Admission { admitted: chartered });
             }
+            Request::Credentials => self.serve(channel, request),
             _ if !chartered => {
                 self.respond(
                     channel,
                     Response::refused("not_chartered", "this node has not seen your charter"),
                 );
-            }
-            Request::Reconcile { scope, message } => {
-                let index = self.parts.index.clone();
-                let commands = self.commands.clone();
-                tokio::task::spawn_blocking(move || {
-                    let response = match index.read(scope, |set| recon::respond(set, &message)) {
-                        Ok(reply) => Response::Reconcile { message: reply.next },
-                        Err(e) => Response::refused("bad_message", e.to_string()),
-                    };
-                    let _ = commands.blocking_send(Command::Respond { channel, response });
-                });
             }
             Request::Fetch { ids } | Request::FetchReceived { ids }
                 if ids.len() > MAX_FETCH_IDS =>
@@ -108,69 +91,22 @@ impl Runner {
                 );
                 self.offence(peer_id, "too_many_ids", "oversized fetch".into());
             }
-            request @ (Request::LogHead { .. }
-            | Request::LogLeaves { .. }
-            | Request::LogConsistency { .. }
-            | Request::LogInclusion { .. }) => {
-                let store = self.parts.store.clone();
-                let commands = self.commands.clone();
-                tokio::task::spawn_blocking(move || {
-                    let response = crate::audit::answer(&store, request);
-                    let _ = commands.blocking_send(Command::Respond { channel, response });
-                });
-            }
-            Request::TrustFor { key } | Request::TrustForReceived { key } => {
-                let store = self.parts.store.clone();
-                let commands = self.commands.clone();
-                let now = (self.parts.clock)();
-                tokio::task::spawn_blocking(move || {
-                    let events = trust_for(&store, &key, now);
-                    let response = answer(events, receipts);
-                    let _ = commands.blocking_send(Command::Respond { channel, response });
-                });
-            }
-            Request::Fetch { ids } | Request::FetchReceived { ids } => {
-                let store = self.parts.store.clone();
-                let commands = self.commands.clone();
-                tokio::task::spawn_blocking(move || {
-                    let mut events = Vec::with_capacity(ids.len());
-                    let mut size = 0;
-                    for id in ids {
-                        match store.get_received(&id) {
-                            Ok(Some((wire, received_at))) => {
-                                size += wire.len() + 16;
-                                if size > FETCH_RESPONSE_BUDGET {
-                                    break;
-                                }
-                                events.push(ReceivedEvent { wire, received_at });
-                            }
-                            Ok(None) => {}
-                            Err(e) => {
-                                tracing::error!(error = %e, "reading events for a peer");
-                                break;
-                            }
-                        }
-                    }
-                    let response = answer(events, receipts);
-                    let _ = commands.blocking_send(Command::Respond { channel, response });
-                });
-            }
+            request => self.serve(channel, request),
         }
+    }
+
+    /// Answers `request` from the store, off the swarm task.
+    fn serve(&self, channel: ResponseChannel<Response>, request: Request) {
+        let offload = self.parts.offload.clone();
+        self.offload(async move { offload.serve(request).await }, |response| Completion::Respond {
+            channel,
+            response,
+        });
     }
 
     pub(super) fn respond(&mut self, channel: ResponseChannel<Response>, response: Response) {
         if self.swarm.behaviour_mut().sync.send_response(channel, response).is_err() {
             tracing::debug!("a peer left before its response was sent");
         }
-    }
-}
-
-/// Events read for a peer, as the request asked: with receipts
-/// ([`Response::Received`]) or bare ([`Response::Events`]).
-fn answer(events: Vec<ReceivedEvent>, receipts: bool) -> Response {
-    if receipts {
-        Response::Received { events }
-    } else {
-        Response::Events { events: events.into_iter().map(|e| e.wire).collect() }
     }
 }

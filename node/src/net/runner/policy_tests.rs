@@ -1,0 +1,146 @@
+//! The admission rules, one story each, with made-up instants.
+
+use super::*;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn limits() -> Limits {
+    Limits { timeout: TIMEOUT, max_unadmitted: 2, graylist: -80.0 }
+}
+
+fn key(seed: u8) -> PublicKey {
+    curbside_protocol::SecretKey::from_seed(&[seed; 32]).public()
+}
+
+fn peer(state: State, since: Instant) -> Standing {
+    Standing {
+        id: PeerId::random(),
+        key: Some(key(1)),
+        state,
+        since,
+        told: Told::Yes,
+        score: Some(0.0),
+    }
+}
+
+fn code(action: &Action) -> Option<&'static str> {
+    match action {
+        Action::Refuse { code, .. } => Some(code),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_new_peer_that_never_shows_a_charter_is_refused_only_after_the_timeout() {
+    let start = Instant::now();
+    for state in [State::Looking, State::Checking { asked: true }] {
+        let p = peer(state, start);
+        assert_eq!(check(start + TIMEOUT, limits(), [p]), vec![], "{state:?} at the timeout");
+        let late = check(start + TIMEOUT + Duration::from_millis(1), limits(), [p]);
+        assert_eq!(late.iter().map(code).collect::<Vec<_>>(), vec![Some("not_chartered")]);
+    }
+}
+
+#[test]
+fn a_new_peer_not_yet_asked_is_asked_and_one_asked_is_left_to_answer() {
+    let start = Instant::now();
+    let unasked = peer(State::Checking { asked: false }, start);
+    assert_eq!(check(start, limits(), [unasked]), vec![Action::AskCredentials(unasked.id)]);
+    // Its key is still being looked up: nothing is asked yet.
+    let looking = peer(State::Looking, start);
+    assert_eq!(check(start, limits(), [looking]), vec![]);
+    let asked = peer(State::Checking { asked: true }, start);
+    assert_eq!(check(start, limits(), [asked]), vec![]);
+}
+
+/// The race fixed by giving the other side twice as long: both nodes time
+/// out at about the same moment, and the one that never saw a charter
+/// must be the one to refuse, with the real cause (`not_chartered`), not
+/// the one waiting to be admitted back (`not_admitted`).
+#[test]
+fn a_peer_that_has_not_admitted_this_node_back_gets_twice_the_timeout() {
+    let start = Instant::now();
+    let welcoming = peer(State::Welcoming, start);
+    let checking = peer(State::Checking { asked: true }, start);
+    let at = start + TIMEOUT + TIMEOUT / 2;
+    let actions = check(at, limits(), [welcoming, checking]);
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert_eq!(code(&actions[1]), Some("not_chartered"), "the unchartered side times out");
+    assert_eq!(actions[0], Action::Review(welcoming.id, key(1)), "the other side still waits");
+    let later = check(start + TIMEOUT * 2 + Duration::from_millis(1), limits(), [welcoming]);
+    assert_eq!(later.iter().map(code).collect::<Vec<_>>(), vec![Some("not_admitted")]);
+}
+
+#[test]
+fn an_admitted_peer_is_never_timed_out_but_its_charter_is_read_again() {
+    let start = Instant::now();
+    let admitted = peer(State::Admitted, start);
+    let actions = check(start + TIMEOUT * 100, limits(), [admitted]);
+    assert_eq!(actions, vec![Action::Review(admitted.id, key(1))]);
+}
+
+#[test]
+fn a_graylisted_peer_is_cut_off_before_its_charter_is_read() {
+    let start = Instant::now();
+    let mut p = peer(State::Admitted, start);
+    p.score = Some(-80.5);
+    assert_eq!(
+        check(start, limits(), [p]).iter().map(code).collect::<Vec<_>>(),
+        vec![Some("score_too_low")]
+    );
+    // A welcoming peer is not meshed, so its score is not held against it.
+    p.state = State::Welcoming;
+    assert_eq!(check(start, limits(), [p]), vec![Action::Review(p.id, key(1))]);
+}
+
+#[test]
+fn a_review_tells_a_peer_not_yet_told_and_drops_a_lapsed_one() {
+    let start = Instant::now();
+    let mut p = peer(State::Welcoming, start);
+    p.told = Told::No;
+    assert_eq!(reviewed(&p, Admission::Chartered), Some(Action::TellAdmitted(p.id)));
+    p.told = Told::Asking;
+    assert_eq!(reviewed(&p, Admission::Chartered), None, "a request is out already");
+    let revoked = Admission::Refused { code: "charter_revoked", message: "revoked".into() };
+    assert_eq!(reviewed(&p, revoked).as_ref().and_then(code), Some("charter_revoked"));
+    assert_eq!(reviewed(&p, Admission::Unknown).as_ref().and_then(code), Some("not_chartered"));
+}
+
+/// The review is read off the swarm task, so a peer may have changed by
+/// the time the verdict is back: one refused and reconnected since is
+/// looking again, and is not judged by the old verdict.
+#[test]
+fn a_review_that_comes_back_after_the_peer_changed_is_dropped() {
+    let p = peer(State::Looking, Instant::now());
+    assert_eq!(reviewed(&p, Admission::Unknown), None);
+    let q = peer(State::Checking { asked: true }, Instant::now());
+    assert_eq!(reviewed(&q, Admission::Unknown), None);
+}
+
+/// Throwaway peer ids must not take the places of peers whose charter is
+/// known: past `max_unadmitted` a stranger is disconnected (not blocked:
+/// it may be an honest node whose charter has not reached this one), while
+/// a chartered peer is admitted whatever the count.
+#[test]
+fn past_the_cap_strangers_are_disconnected_and_chartered_peers_still_admitted() {
+    let p = peer(State::Looking, Instant::now());
+    assert_eq!(looked_up(&p, Admission::Unknown, 1, limits()), Some(Action::AskCredentials(p.id)));
+    assert_eq!(looked_up(&p, Admission::Unknown, 2, limits()), Some(Action::Disconnect(p.id)));
+    assert_eq!(looked_up(&p, Admission::Chartered, 99, limits()), Some(Action::Admit(p.id)));
+    let lapsed = Admission::Refused { code: "charter_lapsed", message: "lapsed".into() };
+    assert_eq!(looked_up(&p, lapsed, 0, limits()).as_ref().and_then(code), Some("charter_lapsed"));
+    // Timed out while being looked up: the late verdict changes nothing.
+    let q = peer(State::Checking { asked: false }, Instant::now());
+    assert_eq!(looked_up(&q, Admission::Chartered, 0, limits()), None);
+}
+
+#[test]
+fn a_charter_shown_and_ingested_admits_the_peer_once() {
+    let p = peer(State::Checking { asked: true }, Instant::now());
+    assert_eq!(checked(&p, Admission::Chartered), Some(Action::Admit(p.id)));
+    assert_eq!(checked(&p, Admission::Unknown), Some(Action::AskAgain(p.id)));
+    let welcoming = peer(State::Welcoming, Instant::now());
+    assert_eq!(checked(&welcoming, Admission::Chartered), None, "admitted already");
+    let forged = Admission::Refused { code: "bad_signature", message: "forged".into() };
+    assert_eq!(checked(&p, forged).as_ref().and_then(code), Some("bad_signature"));
+}

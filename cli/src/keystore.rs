@@ -59,10 +59,7 @@
 //!
 //! Unix only: files are created with mode 0600 and directories with 0700.
 
-use std::ffi::OsString;
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::AeadInOut as _;

@@ -51,6 +51,7 @@ mod keys;
 pub mod limits;
 pub mod merkle;
 mod names;
+pub mod recon;
 mod request;
 pub mod tally;
 pub mod testkit;

@@ -28,11 +28,13 @@ use super::peers::{
     Admission, FLOOD_BLOCK, GossipRate, Offences, admission, credentials, forwards, key_of,
     trust_for,
 };
-use super::wire::{MAX_FETCH_IDS, ReceivedEvent, Request, Response};
 use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
 use crate::ingest::{Outcome, Source};
 use crate::ratelimit::{Bucket, Buckets};
-use crate::sync::{Scope, SyncProgress, SyncReport, Transport, recon};
+use crate::sync::{SyncProgress, SyncReport, Transport};
+use crate::wire::Scope;
+use crate::wire::{MAX_FETCH_IDS, ReceivedEvent, Request, Response};
+use curbside_protocol::recon;
 
 /// How long a peer that showed no charter waits before it may try again.
 /// (A peer whose charter is revoked or lapsed, or that misbehaved, waits

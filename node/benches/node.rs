@@ -1059,8 +1059,8 @@ fn big_store(
     let index = curbside_node::sync::SyncIndex::load(&store).unwrap();
     let sync_load = t.elapsed();
     assert_eq!(
-        index.len(curbside_node::sync::Scope::Trust)
-            + index.len(curbside_node::sync::Scope::Content),
+        index.len(curbside_node::wire::Scope::Trust)
+            + index.len(curbside_node::wire::Scope::Content),
         n
     );
     drop(index);

@@ -36,7 +36,6 @@ use curbside_protocol::{
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::metrics::{Metrics, Origin};
 use crate::store::{Held as HoldResult, Holder, PendingLimits, Store, StoreError, StoreView};
 
 /// Limits of the ingest path.
@@ -627,6 +626,27 @@ pub type StoredKey = (Timestamp, EventId, curbside_protocol::Kind);
 /// Called with the events each group commit stored.
 pub type Observer = Arc<dyn Fn(&[StoredKey]) + Send + Sync>;
 
+/// Where the ingest thread reports what it decided, for counting.
+///
+/// Ingest is handed a sink rather than importing the node's metrics: it
+/// sits below them (the metrics read ingest's [`Outcome`] and [`Source`]),
+/// and a test or tool that ingests events need not count them at all.
+pub trait OutcomeSink: Send + Sync {
+    /// The outcomes of events submitted from `source`, in their order.
+    fn submitted(&self, source: Source, outcomes: &[Outcome]);
+    /// `n` events held for a dependency were stored once it arrived.
+    fn released(&self, n: usize);
+}
+
+/// The sink of an ingester nobody counts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Uncounted;
+
+impl OutcomeSink for Uncounted {
+    fn submitted(&self, _: Source, _: &[Outcome]) {}
+    fn released(&self, _: usize) {}
+}
+
 /// Where a submitter waits for its outcomes.
 type Reply = oneshot::Sender<Result<Vec<Outcome>, String>>;
 
@@ -751,7 +771,7 @@ fn write_group(
     clock: fn() -> Timestamp,
     observer: &Observer,
     announcer: &broadcast::Sender<Announcement>,
-    metrics: &Metrics,
+    counts: &dyn OutcomeSink,
     group: Group,
 ) {
     let Group { prepared, keys, copies, replies } = group;
@@ -779,11 +799,11 @@ fn write_group(
                     let _ = announcer.send(Announcement { event: Arc::new(event), topic });
                 }
             }
-            metrics.record_released(released_count);
+            counts.released(released_count);
             let mut outcomes = outcomes.into_iter();
             for (reply, n, source) in replies {
                 let theirs: Vec<Outcome> = outcomes.by_ref().take(n).collect();
-                metrics.record(Origin::Submitted(source), &theirs);
+                counts.submitted(source, &theirs);
                 let _ = reply.send(Ok(theirs));
             }
         }
@@ -817,17 +837,17 @@ impl Ingester {
         clock: fn() -> Timestamp,
         observer: Observer,
     ) -> std::io::Result<(Self, IngestThread)> {
-        Self::start_counted(store, config, clock, observer, Arc::new(Metrics::default()))
+        Self::start_counted(store, config, clock, observer, Arc::new(Uncounted))
     }
 
-    /// [`Ingester::start_observed`], counting every outcome, from every
-    /// source, in `metrics`.
+    /// [`Ingester::start_observed`], reporting every outcome, from every
+    /// source, to `counts` (the node hands it its metrics).
     pub fn start_counted(
         store: Arc<Store>,
         config: IngestConfig,
         clock: fn() -> Timestamp,
         observer: Observer,
-        metrics: Arc<Metrics>,
+        counts: Arc<dyn OutcomeSink>,
     ) -> std::io::Result<(Self, IngestThread)> {
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
         let (announce, _) = broadcast::channel(ANNOUNCE_CAPACITY);
@@ -840,7 +860,7 @@ impl Ingester {
         let listeners = announce.clone();
         let write = std::thread::Builder::new().name("curbside-store".into()).spawn(move || {
             for group in next_group {
-                write_group(&writer_store, &config, clock, &observer, &announcer, &metrics, group);
+                write_group(&writer_store, &config, clock, &observer, &announcer, &*counts, group);
             }
         })?;
         let prepare = std::thread::Builder::new().name("curbside-ingest".into()).spawn(move || {

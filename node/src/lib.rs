@@ -26,6 +26,7 @@ mod shutdown;
 mod source;
 pub mod store;
 pub mod sync;
+pub mod wire;
 
 /// The allocator of every program that runs a node (the `curbside` binary,
 /// the end-to-end tests, the benchmarks). sled 0.34 allocates and frees

@@ -1,6 +1,10 @@
 //! The node's Prometheus metrics, counted where events are decided: on the
 //! ingest thread, for every source (the API, gossip, sync, and pending
 //! events released by what arrived). The API serves them at `/metrics`.
+//!
+//! Ingest does not import this module: it reports to an
+//! [`OutcomeSink`](crate::ingest::OutcomeSink), which [`Metrics`]
+//! implements, so the dependency runs one way (metrics → ingest).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -8,7 +12,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::ingest::{Outcome, Source};
+use crate::ingest::{Outcome, OutcomeSink, Source};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SourceLabel {
@@ -38,6 +42,17 @@ impl Origin {
             Self::Submitted(Source::Sync) => "sync",
             Self::Released => "released",
         }
+    }
+}
+
+/// The ingest thread's reports, counted.
+impl OutcomeSink for Metrics {
+    fn submitted(&self, source: Source, outcomes: &[Outcome]) {
+        self.record(Origin::Submitted(source), outcomes);
+    }
+
+    fn released(&self, n: usize) {
+        self.record_released(n);
     }
 }
 

@@ -2,7 +2,7 @@
 //! test`: the request-response codec reads only what it would write, and
 //! the API's JSON bodies get a verdict (never a panic) that survives being
 //! parsed and serialized again. (Reconciliation messages on their own are
-//! covered by `sync::recon::tests`.)
+//! covered by `curbside_protocol::recon`'s tests.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,9 +11,9 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use curbside_node::api::bodies::{self, Checked, Route};
 use curbside_node::net::codec::{PROTOCOL, PostcardCodec};
-use curbside_node::net::wire::{Request, Response};
-use curbside_node::sync::Scope;
-use curbside_node::sync::recon::{self, Item, SyncSet};
+use curbside_node::wire::Scope;
+use curbside_node::wire::{Request, Response};
+use curbside_protocol::recon::{self, Item, SyncSet};
 use curbside_protocol::testkit::{Federation, key};
 use curbside_protocol::{AttestationRequest, EventId, Handle, NetworkId, PublicKey, SignedEvent};
 use futures::executor::block_on;

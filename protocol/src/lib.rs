@@ -3,7 +3,8 @@
 //! Everything the nodes, the command line and auditors of a Curbside network
 //! must agree on: the wire types, their one canonical encoding, ids and
 //! signatures, the rules that decide whether an event is valid, poll
-//! tallying, the de-identification guard and RFC 6962 Merkle proofs.
+//! tallying, the de-identification guard, RFC 6962 Merkle proofs and the
+//! range-based set reconciliation nodes sync with ([`recon`]).
 //!
 //! **No I/O.** This crate knows nothing of tokio, libp2p, sled, HTTP or
 //! terminals, and never reads a clock: callers pass `now` in, and when the
@@ -51,6 +52,7 @@ mod keys;
 pub mod limits;
 pub mod merkle;
 mod names;
+pub mod recon;
 mod request;
 pub mod tally;
 pub mod testkit;

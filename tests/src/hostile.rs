@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use curbside_node::net::codec::{PROTOCOL, PostcardCodec};
-use curbside_node::net::wire::{ReceivedEvent, Request, Response};
+use curbside_node::wire::{ReceivedEvent, Request, Response};
 use curbside_protocol::{SecretKey, SignedEvent};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use curbside_node::net::wire::{Request, Response};
+use curbside_node::wire::{Request, Response};
 use curbside_protocol::{Body, Post, Signature, SignedEvent, testkit::key};
 use curbside_tests::hostile::HostilePeer;
 use curbside_tests::{Network, TestNode, wait_until};

@@ -12,9 +12,9 @@ use std::path::Path;
 
 use base64::Engine as _;
 use curbside_node::api::bodies::Route;
-use curbside_node::net::wire::{Request, Response};
-use curbside_node::sync::Scope;
-use curbside_node::sync::recon;
+use curbside_node::wire::{Request, Response};
+use curbside_node::wire::Scope;
+use curbside_protocol::recon;
 use curbside_node_fuzz::{route_byte, sync_set};
 use curbside_protocol::testkit::{Federation, key};
 use curbside_protocol::{AttestationRequest, Handle, SecretKey};

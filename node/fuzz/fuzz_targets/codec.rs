@@ -15,8 +15,8 @@
 use std::sync::LazyLock;
 
 use curbside_node::net::codec::{PROTOCOL, PostcardCodec};
-use curbside_node::net::wire::{Request, Response};
-use curbside_node::sync::recon::{self, Message, SyncSet};
+use curbside_node::wire::{Request, Response};
+use curbside_protocol::recon::{self, Message, SyncSet};
 use curbside_protocol::SignedEvent;
 use futures::executor::block_on;
 use futures::io::Cursor;

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use curbside_node::api::bodies::Route;
-use curbside_node::sync::recon::{Item, SyncSet};
+use curbside_protocol::recon::{Item, SyncSet};
 use curbside_protocol::testkit::Federation;
 use curbside_protocol::NetworkId;
 

@@ -27,11 +27,11 @@ use curbside_protocol::{
 use tokio::sync::Notify;
 
 use crate::ingest::{Incoming, IngestError, Ingester, Outcome, Source};
-use crate::net::wire::{MAX_LOG_LEAVES, Request, Response};
 use crate::store::audit::{CheckedHead, OwnRecords};
 use crate::store::{Store, StoreError};
+use crate::wire::{MAX_LOG_LEAVES, Request, Response};
 
-pub use witness::{Witness, WitnessConfig};
+pub use witness::{LogPeers, Witness, WitnessConfig};
 
 /// Why this node could not issue an attestation or revocation.
 #[derive(Debug, thiserror::Error)]

@@ -24,10 +24,33 @@ use curbside_protocol::{
 use tokio::sync::Notify;
 
 use crate::ingest::{Incoming, Ingester, Outcome, Source};
-use crate::net::wire::{MAX_LOG_LEAVES, Request, Response};
-use crate::net::{NetHandle, PeerRef};
 use crate::store::audit::{CheckedHead, Contradiction, Evidence, QueuedHead};
 use crate::store::{PendingEvent, Store, StoreError, StoreView};
+use crate::wire::{MAX_LOG_LEAVES, Request, Response};
+
+/// How the witness reaches peers for the leaves of a log it cannot check
+/// alone.
+///
+/// The network implements it for its handle: `net` sits above `audit` (it
+/// serves peers' log requests with [`crate::audit::answer`]), so the
+/// witness is handed a way to ask rather than importing the network.
+pub trait LogPeers: Send + Sync + 'static {
+    /// One admitted peer, as the network names it.
+    type Peer: Send + Sync;
+
+    /// The peers admitted now (chartered and connected).
+    fn peers(&self) -> impl Future<Output = Vec<Self::Peer>> + Send;
+
+    /// A peer's node key.
+    fn key(peer: &Self::Peer) -> PublicKey;
+
+    /// Sends `request` to `peer` and waits for its response.
+    fn request(
+        &self,
+        peer: &Self::Peer,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, String>> + Send;
+}
 
 /// How the witness paces itself.
 #[derive(Debug, Clone, Copy)]
@@ -57,11 +80,11 @@ enum Verdict {
 
 /// The witness task's state.
 #[derive(Debug)]
-pub struct Witness {
+pub struct Witness<N> {
     store: Arc<Store>,
     ingester: Ingester,
     key: SecretKey,
-    net: Option<NetHandle>,
+    net: Option<N>,
     notify: Arc<Notify>,
     clock: fn() -> Timestamp,
     config: WitnessConfig,
@@ -76,14 +99,14 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or(Err(StoreError::Internal("a store task panicked")))
 }
 
-impl Witness {
+impl<N: LogPeers> Witness<N> {
     /// A witness for the node whose key is `key`. Without `net` it still
     /// checks heads against what it holds (its own log, above all).
     pub fn new(
         store: Arc<Store>,
         ingester: Ingester,
         key: SecretKey,
-        net: Option<NetHandle>,
+        net: Option<N>,
         notify: Arc<Notify>,
         clock: fn() -> Timestamp,
         config: WitnessConfig,
@@ -174,13 +197,13 @@ impl Witness {
         };
         let mut peers = net.peers().await;
         // The verifier itself first: it has the leaves if anyone does.
-        peers.sort_by_key(|p| p.key != v);
+        peers.sort_by_key(|p| N::key(p) != v);
         let mut why = String::from("no peer is connected");
         for peer in peers {
             match self.extend_from(net, &peer, head, held).await {
                 Ok(verdict) => return Ok(verdict),
                 Err(e) => {
-                    tracing::debug!(peer = %peer.key, verifier = %v, error = %e, "a peer could not show the log");
+                    tracing::debug!(peer = %N::key(&peer), verifier = %v, error = %e, "a peer could not show the log");
                     why = e;
                 }
             }
@@ -227,8 +250,8 @@ impl Witness {
     /// the peer could not help (another may).
     async fn extend_from(
         &self,
-        net: &NetHandle,
-        peer: &PeerRef,
+        net: &N,
+        peer: &N::Peer,
         head: &QueuedHead,
         held: u64,
     ) -> Result<Verdict, String> {
@@ -271,7 +294,7 @@ impl Witness {
                         .map_err(|e| e.to_string())?;
                     return Ok(Verdict::Fork(evidence, head.created_at));
                 }
-                tracing::debug!(peer = %peer.key, "a peer sent a bad consistency proof; its leaves are sound");
+                tracing::debug!(peer = %N::key(peer), "a peer sent a bad consistency proof; its leaves are sound");
                 return self.append(head, held, all[held as usize..].to_vec()).await;
             }
         }
@@ -389,9 +412,9 @@ impl Witness {
 }
 
 /// Leaves `start..end` of `verifier`'s log from `peer`, page by page.
-async fn fetch_leaves(
-    net: &NetHandle,
-    peer: &PeerRef,
+async fn fetch_leaves<N: LogPeers>(
+    net: &N,
+    peer: &N::Peer,
     verifier: &PublicKey,
     start: u64,
     end: u64,

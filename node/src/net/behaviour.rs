@@ -18,7 +18,7 @@ use libp2p::{
 use super::codec::{PROTOCOL, PostcardCodec};
 use super::gate::Gated;
 use super::limits::AddressLimits;
-use super::wire::{Request, Response};
+use crate::wire::{Request, Response};
 
 /// Every behaviour of a node, polled together by the swarm.
 #[derive(NetworkBehaviour)]
@@ -251,4 +251,28 @@ pub(crate) fn build_swarm(
         .with_connection_timeout(handshake)
         .build();
     Ok(swarm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The signed vector post's gossip id is the one docs/PROTOCOL.md
+    /// publishes, so another implementation can check its message ids.
+    #[test]
+    fn the_gossip_id_is_the_vector_in_protocol_md() {
+        let vectors = curbside_protocol::testkit::vectors();
+        let get =
+            |n: &str| hex::decode(&vectors.iter().find(|(name, _)| *name == n).unwrap().1).unwrap();
+        let post = [get("post event bytes"), get("post signature")].concat();
+        let id = gossip_message_id(&post);
+        assert_eq!(
+            curbside_protocol::testkit::published(
+                include_str!("../../../docs/PROTOCOL.md"),
+                "post gossip message id"
+            )
+            .as_deref(),
+            Some(hex::encode(id.0).as_str())
+        );
+    }
 }

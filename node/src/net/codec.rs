@@ -9,7 +9,7 @@ use libp2p::StreamProtocol;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::sync::recon;
+use curbside_protocol::recon;
 
 /// The sync protocol's name and version.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/curbside/sync/1");
@@ -149,9 +149,9 @@ mod tests {
     /// apart).
     #[test]
     fn every_reconciliation_message_fits_in_a_request() {
-        use crate::net::wire::Request;
-        use crate::sync::Scope;
-        use crate::sync::recon::{Item, SyncSet, initiate, reconcile, respond};
+        use crate::wire::Request;
+        use crate::wire::Scope;
+        use curbside_protocol::recon::{Item, SyncSet, initiate, reconcile, respond};
         let id = |n: u64| {
             let mut id = [0u8; 32];
             id[..8].copy_from_slice(&n.to_be_bytes());
@@ -184,7 +184,7 @@ mod tests {
     /// request had many spellings.
     #[test]
     fn trailing_bytes_and_overlong_varints_are_refused() {
-        use crate::net::wire::Request;
+        use crate::wire::Request;
         futures::executor::block_on(async {
             let mut codec = PostcardCodec::<Request, Request>::default();
             let read = |bytes: &[u8]| {

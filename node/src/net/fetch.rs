@@ -13,9 +13,9 @@ use std::collections::HashSet;
 use curbside_protocol::{Dependency, SignedEvent};
 
 use super::Command;
-use super::wire::{Request, Response};
 use crate::ingest::{Incoming, Ingester, Outcome, Source};
 use crate::sync::Transport;
+use crate::wire::{Request, Response};
 
 /// Most requests one fill makes.
 pub(crate) const MAX_HOPS: usize = 8;

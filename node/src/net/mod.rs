@@ -27,7 +27,6 @@ mod limits;
 mod offload;
 mod peers;
 mod runner;
-pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -266,14 +265,35 @@ impl NetHandle {
     pub async fn request(
         &self,
         peer: &PeerRef,
-        request: wire::Request,
-    ) -> Result<wire::Response, String> {
+        request: crate::wire::Request,
+    ) -> Result<crate::wire::Response, String> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::Request { peer: peer.id, request, reply })
             .await
             .map_err(|_| "the network task has stopped".to_string())?;
         rx.await.map_err(|_| "the network task has stopped".to_string())?
+    }
+}
+
+/// The witness asks admitted peers for the leaves of logs it checks.
+impl crate::audit::LogPeers for NetHandle {
+    type Peer = PeerRef;
+
+    async fn peers(&self) -> Vec<PeerRef> {
+        NetHandle::peers(self).await
+    }
+
+    fn key(peer: &PeerRef) -> curbside_protocol::PublicKey {
+        peer.key
+    }
+
+    async fn request(
+        &self,
+        peer: &PeerRef,
+        request: crate::wire::Request,
+    ) -> Result<crate::wire::Response, String> {
+        NetHandle::request(self, peer, request).await
     }
 }
 

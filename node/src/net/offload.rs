@@ -14,9 +14,10 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::Semaphore;
 
 use super::peers::{Admission, admission, credentials, trust_for};
-use super::wire::{ReceivedEvent, Request, Response};
 use crate::store::Store;
-use crate::sync::{SyncIndex, recon};
+use crate::sync::SyncIndex;
+use crate::wire::{ReceivedEvent, Request, Response};
+use curbside_protocol::recon;
 
 /// Most blocking jobs run at once for the network: enough to keep the
 /// disk busy, few enough that a flood of requests cannot take every

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use curbside_protocol::{NotAccepted, PublicKey, Timestamp, TrustView, charters_in_force};
 use libp2p::PeerId;
 
-use super::wire::ReceivedEvent;
 use crate::ratelimit::Buckets;
 use crate::store::{Holder, Store, StoreView};
+use crate::wire::ReceivedEvent;
 
 /// The ed25519 key behind a PeerId, when it is one (a PeerId of an ed25519
 /// key embeds the key itself; the noise handshake proved the peer holds it).

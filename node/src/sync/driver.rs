@@ -4,14 +4,14 @@
 
 use std::time::Instant;
 
+use curbside_protocol::recon;
 use curbside_protocol::{EventId, SignedEvent};
 use futures::StreamExt;
 use serde::Serialize;
 
-use super::index::{Scope, SyncIndex};
-use super::recon;
+use super::index::SyncIndex;
 use crate::ingest::{Incoming, Ingester, Outcome, Source};
-use crate::net::wire::{MAX_FETCH_IDS, Request, Response};
+use crate::wire::{MAX_FETCH_IDS, Request, Response, Scope};
 
 /// Fetch requests in flight at once.
 const FETCH_DEPTH: usize = 3;

@@ -3,60 +3,12 @@
 
 use std::sync::RwLock;
 
-use curbside_protocol::{Kind, Timestamp};
-use serde::{Deserialize, Serialize};
+use curbside_protocol::Timestamp;
+use curbside_protocol::recon::{Item, SyncSet};
 
-use super::recon::{Item, SyncSet};
 use crate::ingest::StoredKey;
 use crate::store::{Store, StoreError};
-
-/// Which set of events a reconciliation covers.
-///
-/// Trust events (charters, attestations, revocations, tree heads, hubs)
-/// are reconciled first, so a node catching up knows every author and
-/// verifier before the content they signed arrives. Content (posts, cases,
-/// comments, polls, votes) is one set: comments and votes name a parent
-/// rather than a hub, and every node stores every hub.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Scope {
-    /// Charters, attestations, revocations, tree heads, hubs.
-    Trust,
-    /// Posts, cases, comments, polls, votes.
-    Content,
-}
-
-impl Scope {
-    /// Both scopes, in the order sync visits them.
-    pub const ALL: [Scope; 2] = [Scope::Trust, Scope::Content];
-
-    /// The scope of an event of `kind`.
-    pub fn of(kind: Kind) -> Scope {
-        Self::of_byte(kind as u8)
-    }
-
-    /// The scope of the kind whose byte (`Kind as u8`) is `kind`.
-    pub fn of_byte(kind: u8) -> Scope {
-        match Kind::ALL.get(usize::from(kind)) {
-            Some(k) if k.is_trust() => Scope::Trust,
-            _ => Scope::Content,
-        }
-    }
-
-    /// A name for logs and status.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scope::Trust => "trust",
-            Scope::Content => "content",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Scope::Trust => 0,
-            Scope::Content => 1,
-        }
-    }
-}
+use crate::wire::Scope;
 
 /// Out-of-order events in one batch above which merging the batch (one
 /// pass over the set) beats inserting each (one move of the set's tail
@@ -70,6 +22,13 @@ pub struct SyncIndex {
 }
 
 impl SyncIndex {
+    fn set(&self, scope: Scope) -> &RwLock<SyncSet> {
+        match scope {
+            Scope::Trust => &self.sets[0],
+            Scope::Content => &self.sets[1],
+        }
+    }
+
     /// Builds the sets from everything in `store`.
     pub fn load(store: &Store) -> Result<Self, StoreError> {
         let mut trust = Vec::new();
@@ -103,7 +62,7 @@ impl SyncIndex {
             if items.is_empty() {
                 continue;
             }
-            let mut set = match self.sets[scope.index()].write() {
+            let mut set = match self.set(scope).write() {
                 Ok(set) => set,
                 Err(poisoned) => poisoned.into_inner(),
             };
@@ -122,7 +81,7 @@ impl SyncIndex {
     /// Runs `f` over a scope's set (holding it for reading meanwhile: keep
     /// `f` short).
     pub fn read<R>(&self, scope: Scope, f: impl FnOnce(&SyncSet) -> R) -> R {
-        let set = match self.sets[scope.index()].read() {
+        let set = match self.set(scope).read() {
             Ok(set) => set,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -138,7 +97,7 @@ impl SyncIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use curbside_protocol::EventId;
+    use curbside_protocol::{EventId, Kind};
 
     fn key(at: u64, n: u8, kind: Kind) -> StoredKey {
         (Timestamp::from_millis(at), EventId::from_bytes([n; 32]), kind)
@@ -158,15 +117,5 @@ mod tests {
         index.read(Scope::Content, |set| {
             assert!(set.items().windows(2).all(|w| w[0] < w[1]));
         });
-    }
-
-    /// Regression: cosignatures (a kind added after the hubs) were put in
-    /// the content scope, so they were never gossiped on the trust topic.
-    #[test]
-    fn every_trust_kind_is_in_the_trust_scope() {
-        for kind in Kind::ALL {
-            let expected = if kind.is_trust() { Scope::Trust } else { Scope::Content };
-            assert_eq!(Scope::of(kind), expected, "{kind}");
-        }
     }
 }

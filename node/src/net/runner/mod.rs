@@ -46,12 +46,12 @@ use super::behaviour::{
 use super::fetch::{self, Filled, PeerTransport};
 use super::offload::Offload;
 use super::peers::{Admission, FLOOD_BLOCK, GossipRate, Offences, forwards, holder_of, key_of};
-use super::wire::{MAX_FETCH_IDS, Request, Response};
 use super::{BlockedPeer, NetConfig, NetError, NetStatus, PeerStatus};
 use crate::ingest::{Announcement, Ingester, Outcome, Source, Topic};
 use crate::metrics::Metrics;
 use crate::ratelimit::{Bucket, Buckets};
-use crate::sync::{Scope, SyncIndex, SyncProgress, SyncReport};
+use crate::sync::{SyncIndex, SyncProgress, SyncReport};
+use crate::wire::{MAX_FETCH_IDS, Request, Response, Scope};
 
 /// How long a peer that showed no charter waits before it may try again.
 /// (A peer whose charter is revoked or lapsed, or that misbehaved, waits

@@ -1,12 +1,56 @@
 //! What nodes say to each other over request-response (`/curbside/sync/1`).
 //! Gossip carries bare events (their wire bytes) and needs no types here.
 //! Public so that tests can speak the protocol as a (hostile) peer would.
+//!
+//! The bottom of the node: these types import nothing from the rest of
+//! the crate, so the network that carries them (`net`) and the parts that
+//! speak through it (`sync`, `audit`) all depend on them and never on each
+//! other for their vocabulary.
 
-use curbside_protocol::{Digest, EventId, PublicKey, Timestamp};
+use curbside_protocol::recon;
+use curbside_protocol::{Digest, EventId, Kind, PublicKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::sync::Scope;
-use crate::sync::recon;
+/// Which set of events a reconciliation covers.
+///
+/// Trust events (charters, attestations, revocations, tree heads, hubs)
+/// are reconciled first, so a node catching up knows every author and
+/// verifier before the content they signed arrives. Content (posts, cases,
+/// comments, polls, votes) is one set: comments and votes name a parent
+/// rather than a hub, and every node stores every hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Charters, attestations, revocations, tree heads, hubs.
+    Trust,
+    /// Posts, cases, comments, polls, votes.
+    Content,
+}
+
+impl Scope {
+    /// Both scopes, in the order sync visits them.
+    pub const ALL: [Scope; 2] = [Scope::Trust, Scope::Content];
+
+    /// The scope of an event of `kind`.
+    pub fn of(kind: Kind) -> Scope {
+        Self::of_byte(kind as u8)
+    }
+
+    /// The scope of the kind whose byte (`Kind as u8`) is `kind`.
+    pub fn of_byte(kind: u8) -> Scope {
+        match Kind::ALL.get(usize::from(kind)) {
+            Some(k) if k.is_trust() => Scope::Trust,
+            _ => Scope::Content,
+        }
+    }
+
+    /// A name for logs and status.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Trust => "trust",
+            Scope::Content => "content",
+        }
+    }
+}
 
 /// Most ids one fetch may name.
 pub const MAX_FETCH_IDS: usize = 1024;
@@ -187,7 +231,7 @@ mod tests {
     use super::*;
     use curbside_protocol::Timestamp;
 
-    const DOC: &str = include_str!("../../../docs/PROTOCOL.md");
+    const DOC: &str = include_str!("../../docs/PROTOCOL.md");
 
     fn published(name: &str) -> Option<String> {
         curbside_protocol::testkit::published(DOC, name)
@@ -200,14 +244,19 @@ mod tests {
         [get("post event bytes"), get("post signature")].concat()
     }
 
+    /// Regression: cosignatures (a kind added after the hubs) were put in
+    /// the content scope, so they were never gossiped on the trust topic.
     #[test]
-    fn the_gossip_id_and_a_received_answer_are_the_vectors_in_protocol_md() {
+    fn every_trust_kind_is_in_the_trust_scope() {
+        for kind in Kind::ALL {
+            let expected = if kind.is_trust() { Scope::Trust } else { Scope::Content };
+            assert_eq!(Scope::of(kind), expected, "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_received_answer_is_the_vector_in_protocol_md() {
         let post = vector_post();
-        let id = crate::net::gossip_message_id(&post);
-        assert_eq!(
-            published("post gossip message id").as_deref(),
-            Some(hex::encode(id.0).as_str())
-        );
         // The post as history, received 250 ms after it was made.
         let received_at = Some(Timestamp::from_millis(1_767_225_660_250));
         let answer = Response::Received { events: vec![ReceivedEvent { wire: post, received_at }] };

@@ -1,4 +1,4 @@
-//! Range-based set reconciliation (`curbside_node::sync::recon`), measured:
+//! Range-based set reconciliation (`curbside_protocol::recon`), measured:
 //!
 //! 1. whole sessions between two sets of n items that differ by d ids, half
 //!    on each side at random positions: round trips, postcard bytes each
@@ -8,7 +8,7 @@
 //! 2. building a set of 1,000,000 items, and inserting 1,000 more.
 //!
 //! ```text
-//! cargo bench -p curbside-node --bench recon
+//! cargo bench -p curbside-protocol --bench recon
 //! ```
 //!
 //! Times are thread CPU time from `/proc/thread-self/schedstat` (wall time
@@ -21,9 +21,7 @@ use std::collections::HashSet;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use curbside_node::sync::recon::{
-    Item, MAX_RANGES, Message, SyncSet, initiate, reconcile, respond,
-};
+use curbside_protocol::recon::{Item, MAX_RANGES, Message, SyncSet, initiate, reconcile, respond};
 
 /// splitmix64: enough randomness for test data, no dependency.
 struct Rng(u64);

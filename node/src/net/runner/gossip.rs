@@ -148,7 +148,7 @@ impl Runner {
                 Body::Vote(v) => v.poll,
                 _ => return None,
             };
-            body = self.parts.store.get(&parent).ok().flatten()?.signed().body().clone();
+            body = self.parts.store.events().get(&parent).ok().flatten()?.signed().body().clone();
         }
         None
     }

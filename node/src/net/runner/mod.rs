@@ -225,7 +225,11 @@ impl Runner {
         rx: mpsc::Receiver<Command>,
     ) -> Result<Self, NetError> {
         let topics = Topics::new(parts.store.network());
-        let hubs = parts.store.hubs().map_err(|e| NetError::Swarm(format!("reading hubs: {e}")))?;
+        let hubs = parts
+            .store
+            .events()
+            .hubs()
+            .map_err(|e| NetError::Swarm(format!("reading hubs: {e}")))?;
         let mut scored = vec![topics.trust()];
         scored.extend(hubs.iter().map(|(h, _)| topics.hub(h.as_str())));
         let mdns = config.mdns;
@@ -320,7 +324,7 @@ impl Runner {
 
     fn dial_known(&mut self) {
         let mut addrs = self.config.bootstrap.clone();
-        match self.parts.store.saved_peers() {
+        match self.parts.store.peers().saved() {
             Ok(saved) => {
                 for (peer, peer_addrs) in saved {
                     for addr in peer_addrs {
@@ -368,14 +372,14 @@ impl Runner {
         if known.is_empty() {
             return;
         }
-        if let Err(e) = self.parts.store.save_peers(&known) {
+        if let Err(e) = self.parts.store.peers().save(&known) {
             tracing::warn!(error = %e, "cannot save peer addresses");
         }
     }
 
     fn subscribe_hubs(&mut self) {
         let mut wanted = vec![self.topics.trust()];
-        match self.parts.store.hubs() {
+        match self.parts.store.events().hubs() {
             Ok(hubs) => wanted.extend(hubs.iter().map(|(h, _)| self.topics.hub(h.as_str()))),
             Err(e) => tracing::warn!(error = %e, "cannot read hubs"),
         }

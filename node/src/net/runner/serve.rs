@@ -136,7 +136,7 @@ impl Runner {
                     let mut events = Vec::with_capacity(ids.len());
                     let mut size = 0;
                     for id in ids {
-                        match store.get_received(&id) {
+                        match store.events().get_received(&id) {
                             Ok(Some((wire, received_at))) => {
                                 size += wire.len() + 16;
                                 if size > FETCH_RESPONSE_BUDGET {

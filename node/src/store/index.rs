@@ -123,10 +123,10 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
             let record = HeadRecord { size: h.size, root: h.root };
             out.push(Entry::Put {
                 space: Space::Heads,
-                key: keys::head(Space::Heads, event.author(), at, &id),
+                key: keys::head(event.author(), at, &id),
                 value: encode(&record),
             });
-            out.push(Entry::Queue(keys::head(Space::HeadQueue, event.author(), at, &id)));
+            out.push(Entry::Queue(keys::queued_head(event.author(), at, &id)));
         }
         Body::Cosignature(c) => {
             out.push(Entry::Cosignature { head: c.head, cosigner: *event.author() });

@@ -423,10 +423,15 @@ pub(super) fn trailing_id(key: &[u8]) -> Option<EventId> {
     Some(EventId::from_bytes(bytes))
 }
 
-/// `Heads ‖ verifier ‖ created_at ‖ id` (the same key, under `HeadQueue`,
-/// queues the head for checking).
-pub(super) fn head(space: Space, verifier: &PublicKey, at: Timestamp, id: &EventId) -> Vec<u8> {
-    space.key(&[verifier.as_bytes(), &at.as_millis().to_be_bytes(), id.as_bytes()])
+/// `Heads ‖ verifier ‖ created_at ‖ id`: a tree head held.
+pub(super) fn head(verifier: &PublicKey, at: Timestamp, id: &EventId) -> Vec<u8> {
+    Space::Heads.key(&[verifier.as_bytes(), &at.as_millis().to_be_bytes(), id.as_bytes()])
+}
+
+/// `HeadQueue ‖ verifier ‖ created_at ‖ id`: the same key as the head's
+/// under `Heads`, queueing it for checking.
+pub(super) fn queued_head(verifier: &PublicKey, at: Timestamp, id: &EventId) -> Vec<u8> {
+    Space::HeadQueue.key(&[verifier.as_bytes(), &at.as_millis().to_be_bytes(), id.as_bytes()])
 }
 
 /// The time before the trailing id of a key ending `created_at ‖ id`.

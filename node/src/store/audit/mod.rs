@@ -436,9 +436,7 @@ impl AuditLogs<'_> {
                 return Err(corrupt("head_queue", "short key"));
             };
             let verifier = PublicKey::from_bytes(verifier);
-            let Some(record) =
-                self.store.tree.get(keys::head(Space::Heads, &verifier, created_at, &id))?
-            else {
+            let Some(record) = self.store.tree.get(keys::head(&verifier, created_at, &id))? else {
                 return Err(corrupt("heads", "a queued head is not indexed"));
             };
             let record: HeadRecord = decode(Space::Heads, &record)?;
@@ -466,7 +464,7 @@ impl AuditLogs<'_> {
         id: &EventId,
     ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        batch.remove(keys::head(Space::HeadQueue, verifier, at, id));
+        batch.remove(keys::queued_head(verifier, at, id));
         self.store.apply(batch)
     }
 

@@ -86,7 +86,7 @@ impl Store {
                 }
                 let held = self
                     .tree
-                    .get(keys::head(Space::Heads, &verifier, head.created_at, &head.id))?
+                    .get(keys::head(&verifier, head.created_at, &head.id))?
                     .map(|b| decode::<HeadRecord>(Space::Heads, &b))
                     .transpose()?;
                 let signed = match held {
@@ -128,7 +128,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let mut checked = 0;
         for (at, id, record) in self.audit().heads_of(verifier)? {
-            let queued = self.tree.contains_key(keys::head(Space::HeadQueue, verifier, at, &id))?;
+            let queued = self.tree.contains_key(keys::queued_head(verifier, at, &id))?;
             if queued || record.size > tree.len() {
                 continue;
             }

@@ -269,6 +269,7 @@ pub(crate) async fn opening(
     let id = parse_id(&id)?;
     let opening = state
         .store
+        .audit()
         .opening(&id)?
         .ok_or_else(|| ApiError::not_found(format!("this node issued no attestation {id}")))?;
     Ok(Json(json!({

@@ -154,7 +154,7 @@ impl Issuer {
         let entry = event.clone();
         let (head, index) = blocking(move || {
             if let Some(opening) = &opening {
-                store.put_opening(&entry.id(), opening)?;
+                store.audit().put_opening(&entry.id(), opening)?;
             }
             let start = store.audit().size(&me);
             let (size, root) = store.audit().extended_root(&me, &[entry.id()]);

@@ -535,30 +535,6 @@ impl Store {
         Ok(self.tree.contains_key(keys::event(id))?)
     }
 
-    /// Keeps the licence opening of an attestation this node issued.
-    /// Written before the attestation is published, and flushed with it.
-    pub fn put_opening(
-        &self,
-        attestation: &EventId,
-        opening: &curbside_protocol::LicenceOpening,
-    ) -> Result<(), StoreError> {
-        self.healthy()?;
-        let mut batch = sled::Batch::default();
-        batch.insert(keys::opening(attestation), encode(opening));
-        self.apply(batch)
-    }
-
-    /// The licence opening of an attestation this node issued.
-    pub fn opening(
-        &self,
-        attestation: &EventId,
-    ) -> Result<Option<curbside_protocol::LicenceOpening>, StoreError> {
-        match self.tree.get(keys::opening(attestation))? {
-            Some(bytes) => Ok(Some(decode(Space::Openings, &bytes)?)),
-            None => Ok(None),
-        }
-    }
-
     /// The trust records and filters as loaded from the disk now, beside
     /// those kept in memory: for tests that check the two agree.
     #[cfg(test)]

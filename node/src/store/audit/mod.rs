@@ -127,8 +127,9 @@ impl AuditMemory {
 }
 
 /// The audit logs ([`Store::audit`]): every verifier's log this node
-/// mirrors (and its own), the tree heads and cosignatures held, and the
-/// evidence of forks.
+/// mirrors (and its own, with the licence openings of the attestations it
+/// logged), the tree heads and cosignatures held, and the evidence of
+/// forks.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditLogs<'s> {
     store: &'s Store,
@@ -142,6 +143,30 @@ impl Store {
 }
 
 impl AuditLogs<'_> {
+    /// Keeps the licence opening of an attestation this node issued.
+    /// Written before the attestation is published, and flushed with it.
+    pub fn put_opening(
+        &self,
+        attestation: &EventId,
+        opening: &curbside_protocol::LicenceOpening,
+    ) -> Result<(), StoreError> {
+        self.store.healthy()?;
+        let mut batch = sled::Batch::default();
+        batch.insert(keys::opening(attestation), encode(opening));
+        self.store.apply(batch)
+    }
+
+    /// The licence opening of an attestation this node issued.
+    pub fn opening(
+        &self,
+        attestation: &EventId,
+    ) -> Result<Option<curbside_protocol::LicenceOpening>, StoreError> {
+        match self.store.tree.get(keys::opening(attestation))? {
+            Some(bytes) => Ok(Some(decode(Space::Openings, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
     fn put_state(&self, verifier: &PublicKey, state: &LogState) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         batch.insert(keys::log_state(verifier), encode(state));

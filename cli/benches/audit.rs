@@ -175,7 +175,7 @@ fn build_store(
             .sign(verifier)
             .unwrap();
         let checked = CheckedHead { id: head.id(), size, root, created_at: at };
-        store.log_append(&me, start, &ids, checked, at, None).unwrap();
+        store.audit().append(&me, start, &ids, checked, at, None).unwrap();
         let outcomes = ingest(store, &config, vec![Incoming::when_made(head)], now).unwrap();
         assert!(outcomes.iter().all(|o| o.is_stored()), "{outcomes:?}");
         heads += 1;

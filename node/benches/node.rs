@@ -506,15 +506,15 @@ fn ingest_all(store: &Store, events: Vec<SignedEvent>, now: Timestamp) -> Durati
 fn log_entries(store: &Store, verifier: &SecretKey, entries: &[SignedEvent], now: Timestamp) {
     let me = verifier.public();
     let ids: Vec<EventId> = entries.iter().map(SignedEvent::id).collect();
-    let start = store.log_size(&me);
-    let (size, root) = store.log_extended_root(&me, &ids);
+    let start = store.audit().size(&me);
+    let (size, root) = store.audit().extended_root(&me, &ids);
     let at = entries.iter().map(SignedEvent::created_at).max().unwrap_or(now);
     let head = Event::new(store.network(), me, at, Body::TreeHead(TreeHead { size, root }))
         .sign(verifier)
         .unwrap();
     ingest_all(store, vec![head.clone()], now);
     let checked = CheckedHead { id: head.id(), size, root, created_at: at };
-    store.log_append(&me, start, &ids, checked, at, None).unwrap();
+    store.audit().append(&me, start, &ids, checked, at, None).unwrap();
     store.flush().unwrap();
 }
 
@@ -616,7 +616,7 @@ fn check_ingested(
                 Outcome::Rejected { id, code, .. } => {
                     assert_eq!(*code, Rejection::BadSignature.code());
                     assert_eq!(id, &events[i].id(), "the bad event is named");
-                    assert!(!store.contains(id).unwrap());
+                    assert!(!store.events().contains(id).unwrap());
                 }
                 other => panic!("a bad signature was not refused: {other:?}"),
             }
@@ -1022,7 +1022,7 @@ fn big_store(
     for _ in 0..queries {
         let (hub, at, id) = content.feed[rng.below(content.feed.len())];
         let t = Instant::now();
-        let page = store.feed(&hubs[hub], Some((at, id)), 50).unwrap();
+        let page = store.events().feed(&hubs[hub], Some((at, id)), 50).unwrap();
         feed.push(t.elapsed());
         feed_rows += black_box(page).len();
     }
@@ -1030,7 +1030,7 @@ fn big_store(
     for _ in 0..queries {
         let root = content.full_threads[rng.below(content.full_threads.len())];
         let t = Instant::now();
-        let page = store.thread(&root, None, THREAD_PAGE).unwrap();
+        let page = store.events().thread(&root, None, THREAD_PAGE).unwrap();
         thread.push(t.elapsed());
         assert!(!page.more);
         assert_eq!(black_box(page.entries).len(), REPLIES + 1);
@@ -1038,7 +1038,7 @@ fn big_store(
     let mut tally = Vec::with_capacity(queries);
     for _ in 0..queries {
         let t = Instant::now();
-        let (_, result) = store.tally(&big_id).unwrap().expect("a stored poll");
+        let (_, result) = store.events().tally(&big_id).unwrap().expect("a stored poll");
         tally.push(t.elapsed());
         assert_eq!(black_box(result).voters as usize, voters);
     }

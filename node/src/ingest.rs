@@ -241,7 +241,7 @@ pub fn prepare(
     let mut stages = Stages::default();
     let mut t = Instant::now();
     let ids: Vec<EventId> = events.iter().map(|i| i.event.id()).collect();
-    let absent = store.absent(&ids)?;
+    let absent = store.events().absent(&ids)?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; events.len()];
     let mut slots = Vec::with_capacity(events.len());
     let mut fresh = Vec::with_capacity(events.len());
@@ -363,7 +363,7 @@ fn write_prepared(
     // The batch written just before this one may have stored some of these
     // since they were screened.
     let ids: Vec<EventId> = verified.iter().map(|(_, e, _, _)| e.event().id()).collect();
-    let absent = store.absent(&ids)?;
+    let absent = store.events().absent(&ids)?;
     let mut view = StoreView::new(store);
     view.assume_absent(ids.iter().zip(&absent).filter(|(_, a)| **a).map(|(id, _)| *id));
     lap(&mut stages.screen, &mut t);
@@ -502,7 +502,7 @@ fn hold(
         }
         Dependency::Hub(hub) if from_api => {
             let hubs: Vec<String> =
-                store.hubs()?.into_iter().map(|(id, _)| id.to_string()).collect();
+                store.events().hubs()?.into_iter().map(|(id, _)| id.to_string()).collect();
             return Ok(refused(
                 "unknown_hub",
                 format!("there is no hub {hub} on this network; its hubs are {}", hubs.join(", ")),
@@ -511,7 +511,7 @@ fn hold(
         _ => {}
     }
     let limits = &config.pending;
-    Ok(match store.hold(event, dep, received_at, holder, now, limits)? {
+    Ok(match store.pending().hold(event, dep, received_at, holder, now, limits)? {
         HoldResult::Now | HoldResult::Already => {
             Outcome::Pending { id, waiting_for: dep.to_string(), dependency: dep.clone() }
         }
@@ -685,7 +685,7 @@ impl Topic {
             curbside_protocol::Body::Vote(v) => v.poll,
             _ => return None,
         };
-        store.hub_of(&parent).ok().flatten().map(Topic::Hub)
+        store.events().hub_of(&parent).ok().flatten().map(Topic::Hub)
     }
 }
 

@@ -248,7 +248,7 @@ async fn prune_pending(store: std::sync::Arc<store::Store>, max_age_ms: u64) {
         tick.tick().await;
         let store = store.clone();
         let cutoff = now().minus_millis(max_age_ms);
-        match tokio::task::spawn_blocking(move || store.prune_pending(cutoff, now())).await {
+        match tokio::task::spawn_blocking(move || store.pending().prune(cutoff, now())).await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::info!(dropped = n, "pending events expired"),
             Ok(Err(e)) => tracing::error!(error = %e, "pruning pending events failed"),

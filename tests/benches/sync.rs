@@ -143,14 +143,14 @@ fn ingest_all(store: &Store, events: &[SignedEvent]) -> Duration {
 fn log_entries(store: &Store, verifier: &SecretKey, entries: &[SignedEvent], at: Timestamp) {
     let me = verifier.public();
     let ids: Vec<_> = entries.iter().map(SignedEvent::id).collect();
-    let start = store.log_size(&me);
-    let (size, root) = store.log_extended_root(&me, &ids);
+    let start = store.audit().size(&me);
+    let (size, root) = store.audit().extended_root(&me, &ids);
     let head = Event::new(store.network(), me, at, Body::TreeHead(TreeHead { size, root }))
         .sign(verifier)
         .unwrap();
     ingest_all(store, std::slice::from_ref(&head));
     let checked = CheckedHead { id: head.id(), size, root, created_at: at };
-    store.log_append(&me, start, &ids, checked, at, None).unwrap();
+    store.audit().append(&me, start, &ids, checked, at, None).unwrap();
     store.flush().unwrap();
 }
 

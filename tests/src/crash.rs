@@ -412,13 +412,13 @@ pub(crate) fn verify(
     }
     let acked = shared.acked.lock().unwrap().clone();
     for id in &acked {
-        if !store.contains(id).unwrap_or(false) {
+        if !store.events().contains(id).unwrap_or(false) {
             report.lost.push(format!("after kill {}: {id}", report.kills));
         }
     }
-    let size = store.log_size(me);
+    let size = store.audit().size(me);
     for id in shared.attested.lock().unwrap().iter() {
-        if !matches!(store.log_inclusion(me, id, size), Some(Ok(_))) {
+        if !matches!(store.audit().inclusion(me, id, size), Some(Ok(_))) {
             report.unlogged.push(format!("after kill {}: {id}", report.kills));
         }
     }
@@ -680,7 +680,7 @@ pub fn fill_the_disk(file_limit: u64) -> DiskFullReport {
         report.lost = report
             .acknowledged
             .iter()
-            .filter(|id| !store.contains(id).unwrap_or(false))
+            .filter(|id| !store.events().contains(id).unwrap_or(false))
             .copied()
             .collect();
     }

@@ -624,7 +624,7 @@ impl Stopped {
         let dir = DataDir::open(&self.data).unwrap();
         let store =
             curbside_node::store::Store::open(&dir.store_dir(), dir.genesis().clone()).unwrap();
-        store.timeline(Timestamp::from_millis(0)).map(|item| item.unwrap().1).collect()
+        store.events().timeline(Timestamp::from_millis(0)).map(|item| item.unwrap().1).collect()
     }
 
     /// Starts the node again (a new port; peers are found again from the

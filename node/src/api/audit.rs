@@ -38,7 +38,7 @@ fn wire(event: &SignedEvent) -> Value {
 
 /// The wire form (base64url) of a stored event, or null.
 fn wire_of(state: &AppState, id: &EventId) -> Result<Value, ApiError> {
-    Ok(state.store.get(id)?.map_or(Value::Null, |e| wire(e.signed())))
+    Ok(state.store.events().get(id)?.map_or(Value::Null, |e| wire(e.signed())))
 }
 
 /// The network's genesis, so an auditor can check the roots it was given.
@@ -53,26 +53,26 @@ pub(crate) async fn logs(State(state): State<AppState>) -> Result<Json<Value>, A
     let store = state.store.clone();
     let quorum = state.audit_quorum;
     let logs = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, ApiError> {
-        let mut verifiers = store.head_verifiers()?;
-        for summary in store.log_summaries() {
+        let mut verifiers = store.audit().head_verifiers()?;
+        for summary in store.audit().summaries() {
             if !verifiers.contains(&summary.verifier) {
                 verifiers.push(summary.verifier);
             }
         }
         verifiers.sort();
-        let summaries = store.log_summaries();
+        let summaries = store.audit().summaries();
         let mut out = Vec::new();
         for verifier in verifiers {
             let summary = summaries.iter().find(|s| s.verifier == verifier);
-            let heads = store.heads_of(&verifier)?;
+            let heads = store.audit().heads_of(&verifier)?;
             let latest = summary.and_then(|s| s.latest);
             let cosigners = match latest {
-                Some(h) => store.cosigners(&h.id)?,
+                Some(h) => store.audit().cosigners(&h.id)?,
                 None => Vec::new(),
             };
             let unchecked =
-                store.queued_heads(usize::MAX)?.iter().filter(|q| q.verifier == verifier).count();
-            let evidence = store.log_evidence(Some(&verifier))?.len();
+                store.audit().queued_heads(usize::MAX)?.iter().filter(|q| q.verifier == verifier).count();
+            let evidence = store.audit().evidence(Some(&verifier))?.len();
             out.push(json!({
                 "verifier": verifier,
                 "size": summary.map_or(0, |s| s.size),
@@ -101,9 +101,9 @@ pub(crate) async fn heads(
 ) -> Result<Json<Value>, ApiError> {
     let verifier = parse_key(&verifier)?;
     let mut out = Vec::new();
-    for (created_at, id, record) in state.store.heads_of(&verifier)? {
+    for (created_at, id, record) in state.store.audit().heads_of(&verifier)? {
         let mut cosignatures = Vec::new();
-        for (cosigner, cosig) in state.store.cosigners(&id)? {
+        for (cosigner, cosig) in state.store.audit().cosigners(&id)? {
             cosignatures.push(
                 json!({ "cosigner": cosigner, "id": cosig, "event": wire_of(&state, &cosig)? }),
             );
@@ -117,7 +117,9 @@ pub(crate) async fn heads(
             "cosignatures": cosignatures,
         }));
     }
-    Ok(Json(json!({ "verifier": verifier, "size": state.store.log_size(&verifier), "heads": out })))
+    Ok(Json(
+        json!({ "verifier": verifier, "size": state.store.audit().size(&verifier), "heads": out }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -133,7 +135,7 @@ pub(crate) async fn leaves(
     ApiQuery(q): ApiQuery<LeavesQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let verifier = parse_key(&verifier)?;
-    let size = state.store.log_size(&verifier);
+    let size = state.store.audit().size(&verifier);
     let start = q.start.unwrap_or(0);
     let end = q.end.unwrap_or(size).min(size).min(start.saturating_add(MAX_LEAVES_PAGE));
     if start > end && start > size {
@@ -142,7 +144,7 @@ pub(crate) async fn leaves(
         )));
     }
     let mut leaves = Vec::new();
-    for (i, id) in state.store.log_leaves(&verifier, start, end)?.into_iter().enumerate() {
+    for (i, id) in state.store.audit().leaves(&verifier, start, end)?.into_iter().enumerate() {
         leaves.push(json!({ "index": start + i as u64, "id": id, "event": wire_of(&state, &id)? }));
     }
     let next = (end < size).then_some(end);
@@ -166,7 +168,8 @@ pub(crate) async fn consistency(
     let verifier = parse_key(&verifier)?;
     let proof = state
         .store
-        .log_consistency(&verifier, q.old, q.new)
+        .audit()
+        .consistency(&verifier, q.old, q.new)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(Json(json!({ "verifier": verifier, "old": q.old, "new": q.new, "proof": proof })))
 }
@@ -185,8 +188,8 @@ pub(crate) async fn inclusion(
 ) -> Result<Json<Value>, ApiError> {
     let verifier = parse_key(&verifier)?;
     let leaf = parse_id(&q.leaf)?;
-    let size = q.size.unwrap_or_else(|| state.store.log_size(&verifier));
-    match state.store.log_inclusion(&verifier, &leaf, size) {
+    let size = q.size.unwrap_or_else(|| state.store.audit().size(&verifier));
+    match state.store.audit().inclusion(&verifier, &leaf, size) {
         Some(Ok((index, proof))) => Ok(Json(json!({
             "verifier": verifier, "leaf": leaf, "index": index, "size": size, "proof": proof,
         }))),
@@ -201,7 +204,8 @@ pub(crate) async fn inclusion(
 pub(crate) async fn evidence(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let all: Vec<Value> = state
         .store
-        .log_evidence(None)?
+        .audit()
+        .evidence(None)?
         .into_iter()
         .map(|e| {
             let decode =
@@ -223,9 +227,9 @@ pub(crate) async fn evidence(State(state): State<AppState>) -> Result<Json<Value
 /// needs to judge an attestation's validity at the time it was issued.
 pub(crate) async fn charters(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
-    for id in state.store.charter_ids()? {
+    for id in state.store.events().charter_ids()? {
         let mut revocations = Vec::new();
-        for r in state.store.revocations_of(&id)? {
+        for r in state.store.events().revocations_of(&id)? {
             revocations.push(wire_of(&state, &r)?);
         }
         out.push(json!({ "id": id, "event": wire_of(&state, &id)?, "revocations": revocations }));
@@ -242,11 +246,12 @@ pub(crate) async fn trust_event(
     let id = parse_id(&id)?;
     let event = state
         .store
+        .events()
         .get(&id)?
         .filter(|e| e.kind().is_trust())
         .ok_or_else(|| ApiError::not_found(format!("no trust event {id} here")))?;
     let mut revocations = Vec::new();
-    for r in state.store.revocations_of(&id)? {
+    for r in state.store.events().revocations_of(&id)? {
         revocations.push(wire_of(&state, &r)?);
     }
     Ok(Json(json!({
@@ -264,6 +269,7 @@ pub(crate) async fn opening(
     let id = parse_id(&id)?;
     let opening = state
         .store
+        .audit()
         .opening(&id)?
         .ok_or_else(|| ApiError::not_found(format!("this node issued no attestation {id}")))?;
     Ok(Json(json!({

@@ -59,7 +59,7 @@ fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
     let Some(key) = key else {
         return Err(ApiError::unauthenticated("the session is unknown or expired: open a new one"));
     };
-    if !state.store.attestation_status(&key, now)?.attested {
+    if !state.store.events().attestation_status(&key, now)?.attested {
         state.sessions.lock().unwrap_or_else(|p| p.into_inner()).end(token);
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -234,7 +234,7 @@ pub(crate) async fn open_session(
     req.key
         .verify(&session_message(&state.store.network(), &challenge), &req.signature)
         .map_err(|_| bad())?;
-    let status = state.store.attestation_status(&req.key, now)?;
+    let status = state.store.events().attestation_status(&req.key, now)?;
     if !status.attested {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -211,12 +211,12 @@ async fn settle_waiting(
             answer
         }
     };
-    if state.store.contains(&id)? {
+    if state.store.events().contains(&id)? {
         return Ok(Outcome::Stored { id });
     }
     match asked {
         Asked::NobodyHas => {
-            state.store.drop_pending(&id)?;
+            state.store.pending().remove(&id)?;
             state.metrics.record_refusal(AT_API, "unknown_event");
             Ok(Outcome::Rejected {
                 id,
@@ -351,8 +351,8 @@ pub(crate) async fn pending(
              sign it, POST /v1/session",
         ));
     };
-    let waiting = state.store.waiting_by(&key)?;
-    let expired = state.store.expired_by(&key)?;
+    let waiting = state.store.pending().waiting_by(&key)?;
+    let expired = state.store.pending().expired_by(&key)?;
     let max_age_ms = state.pending_max_age_ms;
     let waiting: Vec<Value> = waiting
         .iter()

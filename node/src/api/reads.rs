@@ -62,6 +62,7 @@ pub(crate) async fn hubs(
 ) -> Result<Json<Value>, ApiError> {
     let hubs: Vec<Value> = state
         .store
+        .events()
         .hubs()?
         .into_iter()
         .map(|(id, title)| json!({ "id": id, "title": title }))
@@ -94,12 +95,12 @@ pub(crate) async fn feed(
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let hub = HubId::new(&hub).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if !state.store.hub_exists(&hub)? {
+    if !state.store.events().hub_exists(&hub)? {
         return Err(ApiError::not_found(format!("no hub {hub} on this network")));
     }
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let before = q.before.as_deref().map(parse_cursor).transpose()?;
-    let events = state.store.feed(&hub, before, limit)?;
+    let events = state.store.events().feed(&hub, before, limit)?;
     let next = if events.len() == limit {
         events.last().map(|e| format!("{}-{}", e.created_at().as_millis(), e.id()))
     } else {
@@ -115,8 +116,11 @@ pub(crate) async fn event(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventView>, ApiError> {
     let id = parse_id(&id)?;
-    let event =
-        state.store.get(&id)?.ok_or_else(|| ApiError::not_found(format!("no event {id} here")))?;
+    let event = state
+        .store
+        .events()
+        .get(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("no event {id} here")))?;
     Ok(Json(Views::new(&state.store).of(&event)?))
 }
 
@@ -145,7 +149,7 @@ pub(crate) async fn thread(
             })
         })
         .transpose()?;
-    let page = state.store.thread(&id, after.as_ref(), limit).map_err(|e| match e {
+    let page = state.store.events().thread(&id, after.as_ref(), limit).map_err(|e| match e {
         ThreadError::NoRoot(_) => ApiError::not_found(e.to_string()),
         ThreadError::CursorNotStored(_) | ThreadError::CursorNotInThread { .. } => {
             ApiError::new(StatusCode::BAD_REQUEST, "cursor_not_in_thread", e.to_string())
@@ -168,10 +172,16 @@ pub(crate) async fn tally(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let (_, tally) =
-        state.store.tally(&id)?.ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
-    let poll =
-        state.store.get(&id)?.ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
+    let (_, tally) = state
+        .store
+        .events()
+        .tally(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
+    let poll = state
+        .store
+        .events()
+        .get(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
     Ok(Json(json!({ "poll": Views::new(&state.store).of(&poll)?, "tally": tally })))
 }
 
@@ -183,7 +193,7 @@ pub(crate) async fn attestation(
     let key: PublicKey = key.parse().map_err(|_| {
         ApiError::bad_request(format!("{key:?} is not a public key (64 hex characters)"))
     })?;
-    let status = state.store.attestation_status(&key, crate::now())?;
+    let status = state.store.events().attestation_status(&key, crate::now())?;
     let attestations: Vec<Value> = status
         .attestations
         .iter()
@@ -192,7 +202,7 @@ pub(crate) async fn attestation(
                 "id": a.id, "issuer": a.issuer, "handle": a.handle, "issued_at": a.issued_at,
                 "valid_until": a.valid_until, "specialties": a.specialties,
                 "jurisdiction": a.jurisdiction, "revoked_at": revoked_at,
-                "handle_keys": state.store.handle_keys(&a.handle),
+                "handle_keys": state.store.events().handle_keys(&a.handle),
             })
         })
         .collect();

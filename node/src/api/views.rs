@@ -47,11 +47,11 @@ impl<'a> Views<'a> {
     pub(crate) fn of(&mut self, event: &VerifiedEvent) -> Result<EventView, StoreError> {
         let author = match event.authority() {
             Authority::Physician(a) => {
-                let institution = match self.store.charter_of(&a.issuer, a.issued_at) {
+                let institution = match self.store.events().charter_of(&a.issuer, a.issued_at) {
                     Some(charter) => match self.institutions.get(&charter) {
                         Some(name) => name.clone(),
                         None => {
-                            let name = self.store.institution(&charter)?;
+                            let name = self.store.events().institution(&charter)?;
                             self.institutions.insert(charter, name.clone());
                             name
                         }
@@ -63,7 +63,7 @@ impl<'a> Views<'a> {
                     attestation: a.id,
                     verifier: a.issuer,
                     institution,
-                    handle_keys: self.store.handle_keys(&a.handle),
+                    handle_keys: self.store.events().handle_keys(&a.handle),
                 })
             }
             _ => None,

@@ -89,7 +89,7 @@ impl Issuer {
     /// Publishes what a crash between logging and publishing left behind.
     pub async fn recover(&self) -> Result<usize, IssueError> {
         let store = self.store.clone();
-        let wires = blocking(move || store.own_unpublished()).await?;
+        let wires = blocking(move || store.audit().own_unpublished()).await?;
         // This node made them, when they say: that is when they were
         // received, however long the node was down since.
         let events: Vec<Incoming> = wires
@@ -154,19 +154,19 @@ impl Issuer {
         let entry = event.clone();
         let (head, index) = blocking(move || {
             if let Some(opening) = &opening {
-                store.put_opening(&entry.id(), opening)?;
+                store.audit().put_opening(&entry.id(), opening)?;
             }
-            let start = store.log_size(&me);
-            let (size, root) = store.log_extended_root(&me, &[entry.id()]);
+            let start = store.audit().size(&me);
+            let (size, root) = store.audit().extended_root(&me, &[entry.id()]);
             // Heads are dated in order even if the clock steps back.
-            let head_at = store.log_latest(&me).map_or(at, |h| h.created_at.max(at));
+            let head_at = store.audit().latest(&me).map_or(at, |h| h.created_at.max(at));
             let head = Event::new(network, me, head_at, Body::TreeHead(TreeHead { size, root }))
                 .sign(&key)
                 .ok_or(StoreError::Internal("node key mismatch"))?;
             let checked = CheckedHead { id: head.id(), size, root, created_at: head_at };
             let wire = head.to_bytes();
             let records = OwnRecords { entries: &[entry.to_bytes()], head: &wire };
-            store.log_append(&me, start, &[entry.id()], checked, head_at, Some(records))?;
+            store.audit().append(&me, start, &[entry.id()], checked, head_at, Some(records))?;
             store.flush()?;
             Ok::<_, StoreError>((head, start))
         })
@@ -189,6 +189,10 @@ impl Issuer {
     }
 }
 
+/// Runs `f`, which reads or writes the store, on tokio's blocking pool, so
+/// that a sled read or an fsync never stalls the runtime's workers; a
+/// panic in `f` is reported as an internal store error rather than
+/// unwinding into the caller. The publisher and the witness both use it.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
@@ -202,12 +206,12 @@ async fn blocking<T: Send + 'static>(
 pub fn answer(store: &Store, request: Request) -> Response {
     match request {
         Request::LogHead { verifier } => {
-            let head = store.log_latest(&verifier).map(|h| h.id);
-            let head = match head.map(|id| store.get_wire(&id)).transpose() {
+            let head = store.audit().latest(&verifier).map(|h| h.id);
+            let head = match head.map(|id| store.events().get_wire(&id)).transpose() {
                 Ok(head) => head.flatten(),
                 Err(e) => return Response::refused("storage", e.to_string()),
             };
-            Response::LogHead { head, size: store.log_size(&verifier) }
+            Response::LogHead { head, size: store.audit().size(&verifier) }
         }
         Request::LogLeaves { verifier, start, end, with_events } => {
             if end < start || end - start > MAX_LOG_LEAVES {
@@ -216,14 +220,14 @@ pub fn answer(store: &Store, request: Request) -> Response {
                     format!("ask for 0 to {MAX_LOG_LEAVES} leaves, from start to end"),
                 );
             }
-            let leaves = match store.log_leaves(&verifier, start, end) {
+            let leaves = match store.audit().leaves(&verifier, start, end) {
                 Ok(leaves) => leaves,
                 Err(e) => return Response::refused("storage", e.to_string()),
             };
             let mut events = Vec::new();
             if with_events {
                 for id in &leaves {
-                    match store.get_wire(id) {
+                    match store.events().get_wire(id) {
                         Ok(wire) => events.push(wire.unwrap_or_default()),
                         Err(e) => return Response::refused("storage", e.to_string()),
                     }
@@ -232,13 +236,13 @@ pub fn answer(store: &Store, request: Request) -> Response {
             Response::LogLeaves { start, leaves, events }
         }
         Request::LogConsistency { verifier, old, new } => {
-            match store.log_consistency(&verifier, old, new) {
+            match store.audit().consistency(&verifier, old, new) {
                 Ok(proof) => Response::LogProof { index: 0, proof },
                 Err(e) => Response::refused("log_unavailable", e.to_string()),
             }
         }
         Request::LogInclusion { verifier, leaf, size } => {
-            match store.log_inclusion(&verifier, &leaf, size) {
+            match store.audit().inclusion(&verifier, &leaf, size) {
                 Some(Ok((index, proof))) => Response::LogProof { index, proof },
                 Some(Err(e)) => Response::refused("log_unavailable", e.to_string()),
                 None => Response::refused(

@@ -23,6 +23,7 @@ use curbside_protocol::{
 };
 use tokio::sync::Notify;
 
+use super::blocking;
 use crate::ingest::{Incoming, Ingester, Outcome, Source};
 use crate::store::audit::{CheckedHead, Contradiction, Evidence, QueuedHead};
 use crate::store::{PendingEvent, Store, StoreError, StoreView};
@@ -91,14 +92,6 @@ pub struct Witness<N> {
     tried: HashMap<EventId, Instant>,
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or(Err(StoreError::Internal("a store task panicked")))
-}
-
 impl<N: LogPeers> Witness<N> {
     /// A witness for the node whose key is `key`. Without `net` it still
     /// checks heads against what it holds (its own log, above all).
@@ -133,7 +126,7 @@ impl<N: LogPeers> Witness<N> {
     /// One look at every queued head.
     async fn pass(&mut self) -> Result<(), StoreError> {
         let store = self.store.clone();
-        let queued = blocking(move || store.queued_heads(4096)).await?;
+        let queued = blocking(move || store.audit().queued_heads(4096)).await?;
         let now = Instant::now();
         self.tried.retain(|_, at| now.duration_since(*at) < self.config.retry_after);
         let mut newest: HashMap<PublicKey, QueuedHead> = HashMap::new();
@@ -160,7 +153,7 @@ impl<N: LogPeers> Witness<N> {
                     );
                     let store = self.store.clone();
                     blocking(move || {
-                        store.log_fork(&evidence, forked_at)?;
+                        store.audit().fork(&evidence, forked_at)?;
                         store.flush()
                     })
                     .await?;
@@ -181,12 +174,13 @@ impl<N: LogPeers> Witness<N> {
     async fn dequeue(&self, head: &QueuedHead) -> Result<(), StoreError> {
         let store = self.store.clone();
         let head = *head;
-        blocking(move || store.dequeue_head(&head.verifier, head.created_at, &head.id)).await
+        blocking(move || store.audit().dequeue_head(&head.verifier, head.created_at, &head.id))
+            .await
     }
 
     async fn check(&self, head: &QueuedHead) -> Result<Verdict, StoreError> {
         let v = head.verifier;
-        let held = self.store.log_size(&v);
+        let held = self.store.audit().size(&v);
         if head.size <= held {
             return self.check_locally(head, held).await;
         }
@@ -215,8 +209,8 @@ impl<N: LogPeers> Witness<N> {
     /// and it may not claim fewer leaves than an earlier head.
     async fn check_locally(&self, head: &QueuedHead, held: u64) -> Result<Verdict, StoreError> {
         let v = head.verifier;
-        let latest = self.store.log_latest(&v);
-        let root = self.store.log_root_at(&v, head.size);
+        let latest = self.store.audit().latest(&v);
+        let root = self.store.audit().root_at(&v, head.size);
         if root == Some(head.root) {
             if let Some(l) = latest
                 && head.created_at > l.created_at
@@ -227,7 +221,7 @@ impl<N: LogPeers> Witness<N> {
             }
             let store = self.store.clone();
             let at = head.received_at;
-            let released = blocking(move || store.log_checked(&v, at)).await?;
+            let released = blocking(move || store.audit().checked(&v, at)).await?;
             self.resubmit(released).await;
             return Ok(Verdict::Consistent);
         }
@@ -240,7 +234,7 @@ impl<N: LogPeers> Witness<N> {
             (Contradiction::SameSizeDifferentRoots, Vec::new())
         } else {
             let store = self.store.clone();
-            (Contradiction::NotAPrefix, blocking(move || store.log_leaves(&v, 0, held)).await?)
+            (Contradiction::NotAPrefix, blocking(move || store.audit().leaves(&v, 0, held)).await?)
         };
         let evidence = self.evidence(&v, contradiction, &l, head, leaves)?;
         Ok(Verdict::Fork(evidence, head.created_at))
@@ -258,7 +252,8 @@ impl<N: LogPeers> Witness<N> {
         let v = head.verifier;
         let old_root = self
             .store
-            .log_root_at(&v, held)
+            .audit()
+            .root_at(&v, held)
             .ok_or_else(|| "the log held shrank while it was checked".to_string())?;
         if held > 0 {
             let proof = match net
@@ -286,7 +281,7 @@ impl<N: LogPeers> Witness<N> {
                     return Err("its leaves do not hash to the signed head".into());
                 }
                 if log.root_at(held) != Some(*old_root.as_bytes()) {
-                    let Some(l) = self.store.log_latest(&v) else {
+                    let Some(l) = self.store.audit().latest(&v) else {
                         return Err("no checked head to compare with".into());
                     };
                     let evidence = self
@@ -299,7 +294,7 @@ impl<N: LogPeers> Witness<N> {
             }
         }
         let new = fetch_leaves(net, peer, &v, held, head.size).await?;
-        let (_, root) = self.store.log_extended_root(&v, &new);
+        let (_, root) = self.store.audit().extended_root(&v, &new);
         if root != head.root {
             return Err("its leaves do not extend the log to the signed head".into());
         }
@@ -321,8 +316,14 @@ impl<N: LogPeers> Witness<N> {
             created_at: head.created_at,
         };
         let released = blocking(move || {
-            let released =
-                store.log_append(&head.verifier, held, &leaves, checked, head.received_at, None)?;
+            let released = store.audit().append(
+                &head.verifier,
+                held,
+                &leaves,
+                checked,
+                head.received_at,
+                None,
+            )?;
             store.flush()?;
             Ok(released)
         })
@@ -342,7 +343,10 @@ impl<N: LogPeers> Witness<N> {
         leaves: Vec<EventId>,
     ) -> Result<Box<Evidence>, StoreError> {
         let wire = |id: &EventId| -> Result<Vec<u8>, StoreError> {
-            self.store.get_wire(id)?.ok_or(StoreError::Internal("a checked head is not stored"))
+            self.store
+                .events()
+                .get_wire(id)?
+                .ok_or(StoreError::Internal("a checked head is not stored"))
         };
         Ok(Box::new(Evidence {
             verifier: *verifier,
@@ -378,7 +382,7 @@ impl<N: LogPeers> Witness<N> {
         let id = head.id;
         let now = (self.clock)();
         let (already, chartered) = blocking(move || {
-            let already = store.cosigners(&id)?.iter().any(|(k, _)| *k == me);
+            let already = store.audit().cosigners(&id)?.iter().any(|(k, _)| *k == me);
             let view = StoreView::new(&store);
             let chartered = charters_in_force(&view, &me, now).is_ok();
             match view.take_error() {

@@ -347,8 +347,9 @@ pub fn start(
 ) -> Result<(NetHandle, NetTask), NetError> {
     let keypair = libp2p::identity::Keypair::ed25519_from_bytes(key.to_seed().to_vec())
         .map_err(|e| NetError::Key(e.to_string()))?;
-    let hubs = parts.store.hubs().map_err(|e| NetError::Swarm(format!("reading hubs: {e}")))?;
-    let saved = parts.store.saved_peers().unwrap_or_else(|e| {
+    let hubs =
+        parts.store.events().hubs().map_err(|e| NetError::Swarm(format!("reading hubs: {e}")))?;
+    let saved = parts.store.peers().saved().unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot read saved peer addresses");
         Vec::new()
     });

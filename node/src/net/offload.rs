@@ -81,7 +81,7 @@ impl Offload {
 
     /// The hubs held now.
     pub(crate) async fn hubs(&self) -> Vec<HubId> {
-        self.run(Vec::new(), |this| match this.store.hubs() {
+        self.run(Vec::new(), |this| match this.store.events().hubs() {
             Ok(hubs) => hubs.into_iter().map(|(hub, _)| hub).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read hubs");
@@ -94,7 +94,7 @@ impl Offload {
     /// Remembers admitted peers' addresses for the next start.
     pub(crate) async fn save_peers(&self, known: Vec<(String, Vec<Multiaddr>)>) {
         self.run((), move |this| {
-            if let Err(e) = this.store.save_peers(&known) {
+            if let Err(e) = this.store.peers().save(&known) {
                 tracing::warn!(error = %e, "cannot save peer addresses");
             }
         })
@@ -142,7 +142,7 @@ impl Offload {
         let mut events = Vec::with_capacity(ids.len());
         let mut size = 0;
         for id in ids {
-            match self.store.get_received(&id) {
+            match self.store.events().get_received(&id) {
                 Ok(Some((wire, received_at))) => {
                     size += wire.len() + 16;
                     if size > FETCH_RESPONSE_BUDGET {

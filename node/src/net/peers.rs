@@ -70,7 +70,7 @@ pub(crate) fn credentials(store: &Store, key: &PublicKey) -> Vec<Vec<u8>> {
     let view = StoreView::new(store);
     view.charters(key)
         .iter()
-        .filter_map(|c| store.get(&c.id).ok().flatten())
+        .filter_map(|c| store.events().get(&c.id).ok().flatten())
         .map(|e| e.signed().to_bytes())
         .collect()
 }
@@ -86,15 +86,15 @@ pub(crate) const MAX_TRUST_FOR: usize = 64;
 pub(crate) fn trust_for(store: &Store, key: &PublicKey, now: Timestamp) -> Vec<ReceivedEvent> {
     let view = StoreView::new(store);
     let mut ids: Vec<_> = view.charters(key).iter().map(|c| c.id).collect();
-    match store.attestation_status(key, now) {
+    match store.events().attestation_status(key, now) {
         Ok(status) => ids.extend(status.attestations.iter().map(|(record, _)| record.id)),
         Err(e) => tracing::error!(error = %e, "reading attestations for a peer"),
     }
     let mut events = Vec::new();
     for id in ids {
-        let revocations = store.revocations_of(&id).unwrap_or_default();
+        let revocations = store.events().revocations_of(&id).unwrap_or_default();
         for id in std::iter::once(id).chain(revocations) {
-            match store.get_received(&id) {
+            match store.events().get_received(&id) {
                 Ok(Some((wire, received_at))) => events.push(ReceivedEvent { wire, received_at }),
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "reading trust events for a peer"),

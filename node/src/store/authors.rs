@@ -10,15 +10,16 @@
 
 use curbside_protocol::{Body, EventId, Handle, PublicKey, Timestamp};
 
-use super::{Store, StoreError, read};
+use super::reads::Events;
+use super::{StoreError, read};
 
-impl Store {
+impl Events<'_> {
     /// How many keys hold an attestation naming `handle`, counting each
     /// key once whoever attested it and whether or not the attestation is
     /// still in force; at least 1, the author's own (an attestation stored
     /// a moment ago may not be counted until its flush).
     pub fn handle_keys(&self, handle: &Handle) -> u32 {
-        read(&self.trust).handle_keys.get(handle).copied().unwrap_or(0).max(1)
+        read(&self.store.trust).handle_keys.get(handle).copied().unwrap_or(0).max(1)
     }
 
     /// The charter of `verifier` that was in force at `at` (the latest
@@ -26,7 +27,7 @@ impl Store {
     /// institution names the verifier to readers. `None` if no charter of
     /// the key is durable here.
     pub fn charter_of(&self, verifier: &PublicKey, at: Timestamp) -> Option<EventId> {
-        let trust = read(&self.trust);
+        let trust = read(&self.store.trust);
         let charters = trust.charters.get(verifier)?;
         let in_force = charters
             .iter()

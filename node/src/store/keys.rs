@@ -4,8 +4,13 @@
 //! collection ([`Space`]), so one collection's keys form one contiguous
 //! range and one atomic `apply_batch` can write to all of them. Numbers are
 //! big-endian, so sled's lexicographic order is time (or sequence) order.
+//!
+//! This is the one place that makes keys: every other file of the store
+//! names the key it wants (`keys::event(&id)`, `keys::ballot(&poll,
+//! &voter)`) and never lays out bytes itself, so a layout is read, changed
+//! and checked against the table in `store/mod.rs` here alone.
 
-use curbside_protocol::{EventId, HubId, PublicKey, Timestamp};
+use curbside_protocol::{Dependency, EventId, HubId, PublicKey, Timestamp};
 
 /// A keyed collection: the first byte of each of its keys. The values are
 /// part of the on-disk layout: never reuse or renumber one (add a new
@@ -124,6 +129,280 @@ impl Space {
     }
 }
 
+/// Where layout 1 kept its version: `"schema"` in a tree named `meta` of
+/// its own (read only to name the version when refusing such a store).
+pub(super) const LAYOUT_1_SCHEMA: &[u8] = b"schema";
+
+/// `Meta ‖ "schema"` → the layout version (`u32`, big-endian).
+pub(super) fn schema() -> Vec<u8> {
+    Space::Meta.key(&[b"schema"])
+}
+
+/// `Meta ‖ "network"` → the network id.
+pub(super) fn network() -> Vec<u8> {
+    Space::Meta.key(&[b"network"])
+}
+
+/// `Meta ‖ "events"` → the number of events stored (`u64`).
+pub(super) fn event_count() -> Vec<u8> {
+    Space::Meta.key(&[b"events"])
+}
+
+/// `Meta ‖ "pending"` → the number of events held pending (`u64`).
+pub(super) fn pending_count() -> Vec<u8> {
+    Space::Meta.key(&[b"pending"])
+}
+
+/// `Events ‖ id`.
+pub(super) fn event(id: &EventId) -> Vec<u8> {
+    Space::Events.key(&[id.as_bytes()])
+}
+
+/// `Timeline ‖ commit`.
+pub(super) fn timeline(commit: u64) -> Vec<u8> {
+    Space::Timeline.key(&[&commit.to_be_bytes()])
+}
+
+/// `Threads ‖ root ‖ commit`.
+pub(super) fn thread(root: &EventId, commit: u64) -> Vec<u8> {
+    Space::Threads.key(&[root.as_bytes(), &commit.to_be_bytes()])
+}
+
+/// `Threads ‖ root`: the prefix of every record of `root`'s thread.
+pub(super) fn thread_prefix(root: &EventId) -> Vec<u8> {
+    Space::Threads.key(&[root.as_bytes()])
+}
+
+/// `Ballots ‖ poll ‖ voter`.
+pub(super) fn ballot(poll: &EventId, voter: &PublicKey) -> Vec<u8> {
+    Space::Ballots.key(&[poll.as_bytes(), voter.as_bytes()])
+}
+
+/// `Tallies ‖ poll`.
+pub(super) fn tally(poll: &EventId) -> Vec<u8> {
+    Space::Tallies.key(&[poll.as_bytes()])
+}
+
+/// `Polls ‖ poll`.
+pub(super) fn poll(poll: &EventId) -> Vec<u8> {
+    Space::Polls.key(&[poll.as_bytes()])
+}
+
+/// `Attestations ‖ subject ‖ id`.
+pub(super) fn attestation(subject: &PublicKey, id: &EventId) -> Vec<u8> {
+    Space::Attestations.key(&[subject.as_bytes(), id.as_bytes()])
+}
+
+/// `Attestations ‖ subject`: the prefix of every attestation of `subject`.
+pub(super) fn attestations_of(subject: &PublicKey) -> Vec<u8> {
+    Space::Attestations.key(&[subject.as_bytes()])
+}
+
+/// `Charters ‖ node ‖ id`.
+pub(super) fn charter(node: &PublicKey, id: &EventId) -> Vec<u8> {
+    Space::Charters.key(&[node.as_bytes(), id.as_bytes()])
+}
+
+/// `Revocations ‖ target`.
+pub(super) fn revocation(target: &EventId) -> Vec<u8> {
+    Space::Revocations.key(&[target.as_bytes()])
+}
+
+/// `RevokedBy ‖ target ‖ revocation`.
+pub(super) fn revoked_by(target: &EventId, revocation: &EventId) -> Vec<u8> {
+    Space::RevokedBy.key(&[target.as_bytes(), revocation.as_bytes()])
+}
+
+/// `RevokedBy ‖ target`: the prefix of every revocation of `target`.
+pub(super) fn revoked_by_prefix(target: &EventId) -> Vec<u8> {
+    Space::RevokedBy.key(&[target.as_bytes()])
+}
+
+/// `Hubs ‖ hub`.
+pub(super) fn hub(hub: &HubId) -> Vec<u8> {
+    Space::Hubs.key(&[hub.as_str().as_bytes()])
+}
+
+/// `Cosigs ‖ head ‖ cosigner`.
+pub(super) fn cosignature(head: &EventId, cosigner: &PublicKey) -> Vec<u8> {
+    Space::Cosigs.key(&[head.as_bytes(), cosigner.as_bytes()])
+}
+
+/// `Cosigs ‖ head`: the prefix of every cosignature of `head`.
+pub(super) fn cosignatures_of(head: &EventId) -> Vec<u8> {
+    Space::Cosigs.key(&[head.as_bytes()])
+}
+
+/// `Heads ‖ verifier`: the prefix of every head of `verifier`.
+pub(super) fn heads_of(verifier: &PublicKey) -> Vec<u8> {
+    Space::Heads.key(&[verifier.as_bytes()])
+}
+
+/// The first key past every `Heads` key of `verifier` (heads are keyed
+/// `verifier (32) ‖ created_at (8) ‖ id (32)`, so 49 bytes of 0xff pass
+/// all of them).
+pub(super) fn heads_after(verifier: &PublicKey) -> Vec<u8> {
+    Space::Heads.key(&[verifier.as_bytes(), &[0xff; 49]])
+}
+
+/// The `Heads` key of the queued head whose `HeadQueue` key is `queued`.
+pub(super) fn head_of_queued(queued: &[u8]) -> Vec<u8> {
+    let mut key = queued.to_vec();
+    if let Some(first) = key.first_mut() {
+        *first = Space::Heads as u8;
+    }
+    key
+}
+
+/// `LogLeaves ‖ verifier ‖ index`.
+pub(super) fn log_leaf(verifier: &PublicKey, index: u64) -> Vec<u8> {
+    Space::LogLeaves.key(&[verifier.as_bytes(), &index.to_be_bytes()])
+}
+
+/// `LogState ‖ verifier`.
+pub(super) fn log_state(verifier: &PublicKey) -> Vec<u8> {
+    Space::LogState.key(&[verifier.as_bytes()])
+}
+
+/// `LogEvidence ‖ verifier ‖ found_at ‖ n`.
+pub(super) fn log_evidence(verifier: &PublicKey, found_at: Timestamp, n: u64) -> Vec<u8> {
+    Space::LogEvidence.key(&[
+        verifier.as_bytes(),
+        &found_at.as_millis().to_be_bytes(),
+        &n.to_be_bytes(),
+    ])
+}
+
+/// `LogEvidence ‖ verifier`, or every verifier's evidence with `None`.
+pub(super) fn log_evidence_of(verifier: Option<&PublicKey>) -> Vec<u8> {
+    Space::LogEvidence.key(&[verifier.map_or(&[][..], |v| v.as_bytes())])
+}
+
+/// The name of this node's latest own head in `own_entries` (entries are
+/// keyed by 8-byte indexes, so a 4-byte name cannot collide).
+pub(super) const OWN_HEAD: &[u8] = b"head";
+
+/// `OwnEntries ‖ index`.
+pub(super) fn own_entry(index: u64) -> Vec<u8> {
+    Space::OwnEntries.key(&[&index.to_be_bytes()])
+}
+
+/// `OwnEntries ‖ "head"`.
+pub(super) fn own_head() -> Vec<u8> {
+    Space::OwnEntries.key(&[OWN_HEAD])
+}
+
+/// `Openings ‖ attestation`.
+pub(super) fn opening(attestation: &EventId) -> Vec<u8> {
+    Space::Openings.key(&[attestation.as_bytes()])
+}
+
+/// `Peers ‖ PeerId text`.
+pub(super) fn peer(peer: &str) -> Vec<u8> {
+    Space::Peers.key(&[peer.as_bytes()])
+}
+
+/// `Pending ‖ id` (the id as its raw bytes, as the indexes hold it).
+pub(super) fn pending(id: &[u8]) -> Vec<u8> {
+    Space::Pending.key(&[id])
+}
+
+/// `PendingDeps ‖ dependency ‖ id`.
+pub(super) fn pending_dep(dep: &[u8], id: &[u8]) -> Vec<u8> {
+    Space::PendingDeps.key(&[dep, id])
+}
+
+/// `PendingDeps ‖ dependency`: the prefix of everything waiting on `dep`.
+pub(super) fn pending_deps_of(dep: &[u8]) -> Vec<u8> {
+    Space::PendingDeps.key(&[dep])
+}
+
+/// `PendingAuthors ‖ author ‖ id`.
+pub(super) fn pending_author(author: &PublicKey, id: &[u8]) -> Vec<u8> {
+    Space::PendingAuthors.key(&[author.as_bytes(), id])
+}
+
+/// `PendingAuthors ‖ author`: the prefix of `author`'s held events.
+pub(super) fn pending_authors_of(author: &PublicKey) -> Vec<u8> {
+    Space::PendingAuthors.key(&[author.as_bytes()])
+}
+
+/// `PendingExpired ‖ author ‖ expired_at ‖ id`.
+pub(super) fn pending_expired(author: &PublicKey, at: Timestamp, id: &[u8]) -> Vec<u8> {
+    Space::PendingExpired.key(&[author.as_bytes(), &at.as_millis().to_be_bytes(), id])
+}
+
+/// `PendingExpired ‖ author`: the prefix of `author`'s expired events.
+pub(super) fn pending_expired_of(author: &PublicKey) -> Vec<u8> {
+    Space::PendingExpired.key(&[author.as_bytes()])
+}
+
+/// A dependency, as `pending_deps` keys and pending records name it: a tag
+/// byte, then what it names. Everything waiting on one verifier's log waits
+/// on the log as a whole: each time this node learns more of it, they are
+/// all tried again.
+pub(super) mod dep {
+    use super::{Dependency, EventId, HubId, PublicKey};
+
+    /// Waits for the event `id`.
+    pub(in crate::store) fn event(id: &EventId) -> Vec<u8> {
+        [&[1u8][..], id.as_bytes()].concat()
+    }
+
+    /// Waits for an attestation of `key`.
+    pub(in crate::store) fn attestation(key: &PublicKey) -> Vec<u8> {
+        [&[2u8][..], key.as_bytes()].concat()
+    }
+
+    /// Waits for a charter of `key`.
+    pub(in crate::store) fn charter(key: &PublicKey) -> Vec<u8> {
+        [&[3u8][..], key.as_bytes()].concat()
+    }
+
+    /// Waits for the hub `hub`.
+    pub(in crate::store) fn hub(hub: &HubId) -> Vec<u8> {
+        [&[4u8][..], hub.as_str().as_bytes(), &[0u8]].concat()
+    }
+
+    /// Waits for more of `verifier`'s audit log.
+    pub(in crate::store) fn log(verifier: &PublicKey) -> Vec<u8> {
+        [&[5u8][..], verifier.as_bytes()].concat()
+    }
+
+    /// The key of `dep`.
+    pub(in crate::store) fn of(dep: &Dependency) -> Vec<u8> {
+        match dep {
+            Dependency::Event(id) => event(id),
+            Dependency::Attestation(k) => attestation(k),
+            Dependency::Charter(k) => charter(k),
+            Dependency::Hub(h) => hub(h),
+            Dependency::LogEntry { verifier, .. } => log(verifier),
+        }
+    }
+
+    /// What a dependency key names, for people.
+    pub(in crate::store) fn describe(dep: &[u8]) -> String {
+        let key32 = |b: &[u8]| <[u8; 32]>::try_from(b).ok();
+        match dep.split_first() {
+            Some((1, rest)) => key32(rest).map(|b| format!("event {}", EventId::from_bytes(b))),
+            Some((2, rest)) => {
+                key32(rest).map(|b| format!("an attestation of {}", PublicKey::from_bytes(b)))
+            }
+            Some((3, rest)) => {
+                key32(rest).map(|b| format!("a charter of node {}", PublicKey::from_bytes(b)))
+            }
+            Some((4, rest)) => rest
+                .strip_suffix(&[0])
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .map(|h| format!("hub {h}")),
+            Some((5, rest)) => key32(rest)
+                .map(|b| format!("an entry in the audit log of {}", PublicKey::from_bytes(b))),
+            _ => None,
+        }
+        .unwrap_or_else(|| "something this node could not name".into())
+    }
+}
+
 /// `Feed ‖ hub ‖ 0x00 ‖ created_at ‖ id`. Hub ids never contain 0x00, so
 /// one hub's range never runs into another's.
 pub(super) fn feed(hub: &HubId, at: Timestamp, id: &EventId) -> Vec<u8> {
@@ -144,10 +423,15 @@ pub(super) fn trailing_id(key: &[u8]) -> Option<EventId> {
     Some(EventId::from_bytes(bytes))
 }
 
-/// `Heads ‖ verifier ‖ created_at ‖ id` (the same key, under `HeadQueue`,
-/// queues the head for checking).
-pub(super) fn head(space: Space, verifier: &PublicKey, at: Timestamp, id: &EventId) -> Vec<u8> {
-    space.key(&[verifier.as_bytes(), &at.as_millis().to_be_bytes(), id.as_bytes()])
+/// `Heads ‖ verifier ‖ created_at ‖ id`: a tree head held.
+pub(super) fn head(verifier: &PublicKey, at: Timestamp, id: &EventId) -> Vec<u8> {
+    Space::Heads.key(&[verifier.as_bytes(), &at.as_millis().to_be_bytes(), id.as_bytes()])
+}
+
+/// `HeadQueue ‖ verifier ‖ created_at ‖ id`: the same key as the head's
+/// under `Heads`, queueing it for checking.
+pub(super) fn queued_head(verifier: &PublicKey, at: Timestamp, id: &EventId) -> Vec<u8> {
+    Space::HeadQueue.key(&[verifier.as_bytes(), &at.as_millis().to_be_bytes(), id.as_bytes()])
 }
 
 /// The time before the trailing id of a key ending `created_at ‖ id`.

@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use curbside_protocol::{
     AttestationRecord, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord, PublicKey,
-    Timestamp,
+    Timestamp, VerifiedEvent,
 };
 
 /// The trust records of every durable event.
@@ -63,6 +63,24 @@ impl Delta {
             && self.hubs.is_empty()
             && self.polls.is_empty()
             && self.summaries.is_empty()
+    }
+
+    /// Notes what `event`, being committed, adds to the trust records by
+    /// itself: its summary and its poll, attestation or charter record.
+    /// (Hubs and revocations depend on what is stored already: the commit
+    /// adds those.)
+    pub(super) fn remember(&mut self, event: &VerifiedEvent) {
+        let id = event.id();
+        self.summaries.push((id, event.summary()));
+        if let Some(record) = event.poll_record() {
+            self.polls.push((id, record));
+        }
+        if let Some(attestation) = event.attestation_record() {
+            self.attestations.push(attestation);
+        }
+        if let Some(charter) = event.charter_record() {
+            self.charters.push(charter);
+        }
     }
 }
 

@@ -20,9 +20,9 @@ use curbside_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::keys::Space;
+use super::keys::{self, Space};
 use super::pending::{PendingRecord, PendingRecordV3};
-use super::{META_SCHEMA, StoreError, decode, encode, meta};
+use super::{StoreError, decode, encode};
 
 /// An attestation record as schema 3 wrote it.
 #[derive(Serialize, Deserialize)]
@@ -68,7 +68,7 @@ pub(super) fn from_3(tree: &sled::Tree) -> Result<(), StoreError> {
         batch.insert(key, encode(&record));
         pending += 1;
     }
-    batch.insert(meta(META_SCHEMA), &4u32.to_be_bytes());
+    batch.insert(keys::schema(), &4u32.to_be_bytes());
     tree.apply_batch(batch)?;
     tracing::info!(attestations, pending, "store migrated from schema 3 to 4 (receipts)");
     Ok(())

@@ -1,5 +1,33 @@
 //! The node's store, on sled. All sled code lives in this module.
 //!
+//! Callers reach it through a narrow handle per concern, so that a caller
+//! shows which part of the store it touches: [`Store::events`] (events and
+//! their indexes: by id, hub, thread, poll, subject, time),
+//! [`Store::audit`] (verifiers' audit logs, tree heads, cosignatures),
+//! [`Store::pending`] (events waiting for a dependency) and
+//! [`Store::peers`] (addresses kept across restarts). The [`Store`] owns
+//! them all, and itself opens, commits, flushes, fails, checks and counts.
+//!
+//! The submodules depend on each other one way only (an arrow points at
+//! what a module uses; `Store` itself, its fields and its helpers belong to
+//! this file, which every submodule uses):
+//!
+//! ```text
+//! keys   batch   memory   durable        layouts, batches, memory: no other submodule
+//!   ↑      ↑
+//! reads  pending                          events and their indexes read; the pending set
+//!   ↑      ↑
+//!   audit ─┘                              audit logs (a log growing releases what waits on it)
+//!   ↑
+//! index                                   the index entries of an event, made once
+//!   ↑
+//! write   check   view   thread   authors   peers   migrate ← open
+//! ```
+//!
+//! So the commit (`write`) and the integrity check (`check`) both build an
+//! event's index entries with [`index::entries`], and every key is made by
+//! a function of [`keys`].
+//!
 //! One sled tree holds everything; each key starts with the byte of its
 //! collection ([`keys::Space`]):
 //!
@@ -80,10 +108,13 @@
 //! 1. Add a variant to [`keys::Space`] with the next unused byte and a
 //!    name, and document its key and value layout there and in the table
 //!    above. Never renumber an existing one.
-//! 2. Build its keys with `Space::X.key(&[...])` (big-endian numbers, fixed
-//!    widths or a terminator, so prefixes stay unambiguous) and write them
+//! 2. Write a function in [`keys`] that builds its keys with
+//!    `Space::X.key(&[...])` (big-endian numbers, fixed widths or a
+//!    terminator, so prefixes stay unambiguous); nothing else lays out
+//!    key bytes. If its entries follow from events, add them to
+//!    [`index::entries`], which both the commit and the check use. Write them
 //!    through the same `sled::Batch` as the rest of a commit
-//!    ([`write::Writes`]) when they must be atomic with events, or with one
+//!    ([`batch::Writes`]) when they must be atomic with events, or with one
 //!    `apply_batch` of their own otherwise.
 //! 3. Read with `self.tree.get(...)` / `scan_prefix(...)` in a file of its
 //!    own under `store/`, decoding values with [`decode`] so that damage is
@@ -95,11 +126,14 @@
 
 pub mod audit;
 mod authors;
+mod batch;
 mod check;
 mod durable;
+mod index;
 mod keys;
 mod memory;
 mod migrate;
+mod open;
 mod peers;
 mod pending;
 mod reads;
@@ -107,23 +141,20 @@ mod thread;
 mod view;
 mod write;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use curbside_protocol::{
-    AttestationRecord, CharterRecord, EventId, EventSummary, Genesis, HubId, NetworkId, PollRecord,
-    PublicKey, Timestamp,
-};
+use curbside_protocol::{EventId, EventSummary, Genesis, HubId, NetworkId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use keys::Space;
 use memory::{Delta, Filters, Recent, Trust};
 
+pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
-pub use peers::WireAndReceipt;
-pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, Waiting};
-pub use reads::{AttestationStatus, StoreCounts};
+pub use peers::Peers;
+pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
+pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
 pub use view::StoreView;
 pub use write::Committed;
@@ -284,15 +315,6 @@ fn split_record<'a, T: Deserialize<'a>>(
     Ok((stored, received_at))
 }
 
-const META_SCHEMA: &[u8] = b"schema";
-const META_NETWORK: &[u8] = b"network";
-const META_EVENTS: &[u8] = b"events";
-const META_PENDING: &[u8] = b"pending";
-
-fn meta(name: &[u8]) -> Vec<u8> {
-    Space::Meta.key(&[name])
-}
-
 /// The single writer's state.
 #[derive(Debug)]
 struct Writer {
@@ -358,9 +380,9 @@ pub struct Store {
     /// Set when a commit or flush failed.
     failure: Failure,
     /// Every verifier's audit log, in memory.
-    audit: audit::AuditMemory,
+    logs: audit::AuditMemory,
     /// What the pending set holds, in bytes and per holder.
-    pending: Mutex<pending::PendingBudget>,
+    pending_budget: Mutex<pending::PendingBudget>,
     /// The store's directory (for the free space on its disk).
     dir: std::path::PathBuf,
     #[cfg(test)]
@@ -388,128 +410,7 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Opens sled in `dir`, waiting a moment for its lock.
-///
-/// sled finishes its last writes on I/O threads of its own, which hold the
-/// directory's lock for a few milliseconds after the `Db` is dropped, so a
-/// store closed and opened again in one process can find it still taken.
-/// Another process holding it for longer is refused as [`StoreError::Busy`].
-fn open_db(dir: &Path, config: StoreConfig) -> Result<sled::Db, StoreError> {
-    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
-    let started = std::time::Instant::now();
-    loop {
-        let opened = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(config.cache_bytes)
-            .open();
-        match opened {
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                if started.elapsed() >= PATIENCE {
-                    return Err(StoreError::Busy(dir.display().to_string()));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return Ok(other?),
-        }
-    }
-}
-
 impl Store {
-    /// Opens (or creates) the store in `dir` for the network `genesis`
-    /// founds, with the default [`StoreConfig`].
-    ///
-    /// Refuses a store of another schema version or another network.
-    pub fn open(dir: &Path, genesis: Genesis) -> Result<Self, StoreError> {
-        Self::open_with(dir, genesis, StoreConfig::default())
-    }
-
-    /// [`Store::open`] with `config`.
-    pub fn open_with(
-        dir: &Path,
-        genesis: Genesis,
-        config: StoreConfig,
-    ) -> Result<Self, StoreError> {
-        let db = open_db(dir, config)?;
-        let tree: sled::Tree = (*db).clone();
-        let network = genesis.network_id();
-        match tree.get(meta(META_SCHEMA))? {
-            None => {
-                // Layout 1 kept its schema in a tree of its own.
-                if db.tree_names().iter().any(|name| name.as_ref() == b"meta") {
-                    let found = db
-                        .open_tree("meta")?
-                        .get(META_SCHEMA)?
-                        .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
-                        .map_or(0, u32::from_be_bytes);
-                    return Err(StoreError::Schema { found, expected: SCHEMA_VERSION });
-                }
-                if !tree.is_empty() {
-                    return Err(StoreError::Corrupt {
-                        tree: "meta",
-                        detail: "records but no schema version".into(),
-                    });
-                }
-                let mut batch = sled::Batch::default();
-                batch.insert(meta(META_SCHEMA), &SCHEMA_VERSION.to_be_bytes());
-                batch.insert(meta(META_NETWORK), network.as_bytes());
-                for hub in &genesis.hubs {
-                    batch.insert(
-                        Space::Hubs.key(&[hub.id.as_str().as_bytes()]),
-                        hub.title.as_bytes(),
-                    );
-                }
-                tree.apply_batch(batch)?;
-                db.flush()?;
-            }
-            Some(v) => {
-                let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(0);
-                match found {
-                    SCHEMA_VERSION => {}
-                    3 => {
-                        migrate::from_3(&tree)?;
-                        db.flush()?;
-                    }
-                    _ => return Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),
-                }
-                let stored = tree
-                    .get(meta(META_NETWORK))?
-                    .and_then(|b| <[u8; 32]>::try_from(b.as_ref()).ok())
-                    .map(NetworkId::from_bytes)
-                    .ok_or(StoreError::Corrupt { tree: "meta", detail: "no network id".into() })?;
-                if stored != network {
-                    return Err(StoreError::WrongNetwork { stored, given: network });
-                }
-            }
-        }
-        let files = durable::Files::open(dir).map_err(StoreError::Sync)?;
-        let (trust, filters, next_commit) = load_memory(&tree)?;
-        let audit = audit::AuditMemory::load(&tree)?;
-        let pending = Mutex::new(pending::PendingBudget::load(&tree)?);
-        Ok(Self {
-            audit,
-            pending,
-            dir: dir.to_path_buf(),
-            db,
-            tree,
-            genesis,
-            network,
-            writer: Mutex::new(Writer {
-                next_commit,
-                roots: memory::Roots::new(memory::Roots::CAPACITY),
-            }),
-            trust: RwLock::new(trust),
-            recent: RwLock::new(Recent::new(Recent::CAPACITY)),
-            filters: RwLock::new(filters),
-            unflushed: Mutex::new(Vec::new()),
-            flushing: Mutex::new(()),
-            files,
-            failure: Failure::default(),
-            #[cfg(test)]
-            faults: Faults::default(),
-        })
-    }
-
     /// The network's genesis.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
@@ -550,7 +451,7 @@ impl Store {
         }
         #[cfg(test)]
         let (committed, syncs) =
-            (keys::u64_value(self.tree.get(meta(META_EVENTS))?), self.files.syncs());
+            (keys::u64_value(self.tree.get(keys::event_count())?), self.files.syncs());
         self.db.flush()?;
         #[cfg(test)]
         std::thread::sleep(std::time::Duration::from_millis(
@@ -631,45 +532,16 @@ impl Store {
         if !filters.ids.contains(&keys::id_prefix(id)) {
             return Ok(false);
         }
-        Ok(self.tree.contains_key(Space::Events.key(&[id.as_bytes()]))?)
-    }
-
-    /// Keeps the licence opening of an attestation this node issued.
-    /// Written before the attestation is published, and flushed with it.
-    pub fn put_opening(
-        &self,
-        attestation: &EventId,
-        opening: &curbside_protocol::LicenceOpening,
-    ) -> Result<(), StoreError> {
-        self.healthy()?;
-        let mut batch = sled::Batch::default();
-        batch.insert(Space::Openings.key(&[attestation.as_bytes()]), encode(opening));
-        self.apply(batch)
-    }
-
-    /// The licence opening of an attestation this node issued.
-    pub fn opening(
-        &self,
-        attestation: &EventId,
-    ) -> Result<Option<curbside_protocol::LicenceOpening>, StoreError> {
-        match self.tree.get(Space::Openings.key(&[attestation.as_bytes()]))? {
-            Some(bytes) => Ok(Some(decode(Space::Openings, &bytes)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Whether `hub` exists.
-    pub fn hub_exists(&self, hub: &HubId) -> Result<bool, StoreError> {
-        Ok(self.tree.contains_key(Space::Hubs.key(&[hub.as_str().as_bytes()]))?)
+        Ok(self.tree.contains_key(keys::event(id))?)
     }
 
     /// The trust records and filters as loaded from the disk now, beside
     /// those kept in memory: for tests that check the two agree.
     #[cfg(test)]
     fn memory_and_disk(&self) -> Result<(MemoryImage, MemoryImage), StoreError> {
-        let (disk, filters, _) = load_memory(&self.tree)?;
+        let (disk, filters, _) = open::load_memory(&self.tree)?;
         for (id, summary) in read(&self.recent).all() {
-            let bytes = self.tree.get(Space::Events.key(&[id.as_bytes()]))?;
+            let bytes = self.tree.get(keys::event(&id))?;
             let stored: Option<StoredEvent> =
                 bytes.map(|b| split_record(&b).map(|(s, _)| s)).transpose()?;
             assert_eq!(stored.map(|s| s.summary), Some(summary), "recent summary of {id}");
@@ -683,72 +555,6 @@ impl Store {
 /// The trust records and the number of ids in the filter, for comparing.
 #[cfg(test)]
 type MemoryImage = (Trust, usize);
-
-/// Reads the trust records and filters from the disk, and the number of the
-/// next commit.
-fn load_memory(tree: &sled::Tree) -> Result<(Trust, Filters, u64), StoreError> {
-    let mut trust = Trust::default();
-    for item in tree.scan_prefix(Space::Charters.all()) {
-        let (key, value) = item?;
-        let node = key_part(Space::Charters, &key, 1)?;
-        let record: CharterRecord = decode(Space::Charters, &value)?;
-        trust.charters.entry(PublicKey::from_bytes(node)).or_default().push(record);
-    }
-    for item in tree.scan_prefix(Space::Attestations.all()) {
-        let (key, value) = item?;
-        let subject = key_part(Space::Attestations, &key, 1)?;
-        let record: AttestationRecord = decode(Space::Attestations, &value)?;
-        trust.add_attestation(PublicKey::from_bytes(subject), record);
-    }
-    for item in tree.scan_prefix(Space::Revocations.all()) {
-        let (key, value) = item?;
-        let target = key_part(Space::Revocations, &key, 1)?;
-        let at = <[u8; 8]>::try_from(value.as_ref()).map_err(|_| StoreError::Corrupt {
-            tree: "revocations",
-            detail: "not a time".into(),
-        })?;
-        trust
-            .revocations
-            .insert(EventId::from_bytes(target), Timestamp::from_millis(u64::from_be_bytes(at)));
-    }
-    for item in tree.scan_prefix(Space::Hubs.all()) {
-        let (key, _) = item?;
-        trust.hubs.insert(hub_of_key(&key)?);
-    }
-    for item in tree.scan_prefix(Space::Polls.all()) {
-        let (key, value) = item?;
-        let poll = key_part(Space::Polls, &key, 1)?;
-        let record: PollRecord = decode(Space::Polls, &value)?;
-        trust.polls.insert(EventId::from_bytes(poll), record);
-    }
-
-    let mut filters = Filters::default();
-    let mut next_commit = 0;
-    for item in tree.scan_prefix(Space::Timeline.all()) {
-        let (key, value) = item?;
-        let commit = key
-            .get(1..9)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(u64::from_be_bytes)
-            .ok_or(StoreError::Corrupt { tree: "timeline", detail: "short key".into() })?;
-        next_commit = next_commit.max(commit + 1);
-        for entry in value.chunks(keys::TIMELINE_ENTRY) {
-            let (_, id) = keys::unpack_timed(entry)
-                .ok_or(StoreError::Corrupt { tree: "timeline", detail: "short entry".into() })?;
-            filters.ids.insert(keys::id_prefix(&id));
-        }
-    }
-    for item in tree.scan_prefix(Space::Ballots.all()) {
-        let (key, _) = item?;
-        let poll = key_part(Space::Ballots, &key, 1)?;
-        let voter = key_part(Space::Ballots, &key, 33)?;
-        filters.ballots.insert(memory::ballot_prefix(
-            &EventId::from_bytes(poll),
-            &PublicKey::from_bytes(voter),
-        ));
-    }
-    Ok((trust, filters, next_commit))
-}
 
 /// The 32 bytes of `key` from `at`.
 fn key_part(space: Space, key: &[u8], at: usize) -> Result<[u8; 32], StoreError> {

@@ -8,11 +8,12 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use curbside_protocol::{Dependency, EventId, HubId, Kind, PublicKey, SignedEvent, Timestamp};
+use curbside_protocol::{Dependency, EventId, Kind, PublicKey, SignedEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::keys::{Space, u64_value};
-use super::{META_PENDING, Store, StoreError, decode, encode, lock, meta};
+use super::batch::Writes;
+use super::keys::{self, Space, dep::describe, u64_value};
+use super::{Store, StoreError, decode, encode, lock};
 
 /// Who sent an event that is held, as the pending set's budget counts it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -80,7 +81,7 @@ impl Default for PendingLimits {
     }
 }
 
-/// What [`Store::hold`] did.
+/// What [`PendingSet::hold`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {
     /// Held from now on.
@@ -179,10 +180,15 @@ impl From<PendingRecordV3> for PendingRecord {
 }
 
 impl PendingRecord {
+    /// The dependency key it waits for.
+    pub(super) fn dep(&self) -> &[u8] {
+        &self.dep
+    }
+
     /// The index entry by author (`author ‖ id`), if the wire decodes.
     pub(super) fn author_key(&self, id: &[u8]) -> Option<Vec<u8>> {
         let event = SignedEvent::decode(&self.wire).ok()?;
-        Some(Space::PendingAuthors.key(&[event.author().as_bytes(), id]))
+        Some(keys::pending_author(event.author(), id))
     }
 }
 
@@ -250,213 +256,17 @@ impl PendingBudget {
     }
 }
 
-pub(super) fn dep_key_event(id: &EventId) -> Vec<u8> {
-    [&[1u8][..], id.as_bytes()].concat()
-}
-pub(super) fn dep_key_attestation(key: &PublicKey) -> Vec<u8> {
-    [&[2u8][..], key.as_bytes()].concat()
-}
-pub(super) fn dep_key_charter(key: &PublicKey) -> Vec<u8> {
-    [&[3u8][..], key.as_bytes()].concat()
-}
-pub(super) fn dep_key_hub(hub: &HubId) -> Vec<u8> {
-    [&[4u8][..], hub.as_str().as_bytes(), &[0u8]].concat()
-}
-/// Everything waiting on one verifier's log waits on the log as a whole:
-/// each time this node learns more of it, they are all tried again.
-pub(super) fn dep_key_log(verifier: &PublicKey) -> Vec<u8> {
-    [&[5u8][..], verifier.as_bytes()].concat()
-}
-
-fn dep_key(dep: &Dependency) -> Vec<u8> {
-    match dep {
-        Dependency::Event(id) => dep_key_event(id),
-        Dependency::Attestation(k) => dep_key_attestation(k),
-        Dependency::Charter(k) => dep_key_charter(k),
-        Dependency::Hub(h) => dep_key_hub(h),
-        Dependency::LogEntry { verifier, .. } => dep_key_log(verifier),
-    }
-}
-
-/// What a dependency key names, for people.
-fn describe(dep: &[u8]) -> String {
-    let key32 = |b: &[u8]| <[u8; 32]>::try_from(b).ok();
-    match dep.split_first() {
-        Some((1, rest)) => key32(rest).map(|b| format!("event {}", EventId::from_bytes(b))),
-        Some((2, rest)) => {
-            key32(rest).map(|b| format!("an attestation of {}", PublicKey::from_bytes(b)))
-        }
-        Some((3, rest)) => {
-            key32(rest).map(|b| format!("a charter of node {}", PublicKey::from_bytes(b)))
-        }
-        Some((4, rest)) => rest
-            .strip_suffix(&[0])
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .map(|h| format!("hub {h}")),
-        Some((5, rest)) => key32(rest)
-            .map(|b| format!("an entry in the audit log of {}", PublicKey::from_bytes(b))),
-        _ => None,
-    }
-    .unwrap_or_else(|| "something this node could not name".into())
+/// The pending set ([`Store::pending`]): events held until what they
+/// wait for arrives, and what a physician is told of theirs.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingSet<'s> {
+    store: &'s Store,
 }
 
 impl Store {
-    /// Number of events held pending.
-    pub fn pending_count(&self) -> Result<u64, StoreError> {
-        Ok(u64_value(self.tree.get(meta(META_PENDING))?))
-    }
-
-    /// Bytes of events held pending.
-    pub fn pending_bytes(&self) -> u64 {
-        lock(&self.pending).bytes()
-    }
-
-    /// Free bytes on the disk that holds the store, if the system says.
-    pub fn free_disk(&self) -> Option<u64> {
-        let stat = nix::sys::statvfs::statvfs(self.dir.as_path()).ok()?;
-        Some(stat.blocks_available().saturating_mul(stat.fragment_size()))
-    }
-
-    /// Holds `event`, sent by `holder` and first received at `received_at`,
-    /// from `now` until `dep` arrives, unless it is already held, or the
-    /// set, the holder's share of it or the disk's reserve has no room.
-    pub fn hold(
-        &self,
-        event: &SignedEvent,
-        dep: &Dependency,
-        received_at: Option<Timestamp>,
-        holder: &Holder,
-        now: Timestamp,
-        limits: &PendingLimits,
-    ) -> Result<Held, StoreError> {
-        let _writer = self.writer()?;
-        let id = event.id();
-        let key = Space::Pending.key(&[id.as_bytes()]);
-        if self.tree.contains_key(&key)? {
-            return Ok(Held::Already);
-        }
-        let count = self.pending_count()?;
-        let size = held_size(event.encoded_len());
-        {
-            let budget = lock(&self.pending);
-            if count >= limits.max_events || budget.bytes + size > limits.max_bytes {
-                return Ok(Held::Full);
-            }
-            let (events, bytes) = budget.holders.get(holder).copied().unwrap_or_default();
-            if holder.has_share()
-                && (events >= limits.per_holder_events || bytes + size > limits.per_holder_bytes)
-            {
-                return Ok(Held::HolderFull);
-            }
-        }
-        if self.free_disk().is_some_and(|free| free < limits.min_free_disk) {
-            return Ok(Held::LowDisk);
-        }
-        let dep = dep_key(dep);
-        let record = PendingRecord {
-            held_at: now,
-            received_at,
-            holder: holder.clone(),
-            dep: dep.clone(),
-            wire: event.to_bytes(),
-        };
-        let mut batch = sled::Batch::default();
-        batch.insert(Space::PendingDeps.key(&[&dep, id.as_bytes()]), &[]);
-        batch.insert(Space::PendingAuthors.key(&[event.author().as_bytes(), id.as_bytes()]), &[]);
-        batch.insert(key, encode(&record));
-        batch.insert(meta(META_PENDING), &(count + 1).to_be_bytes());
-        self.apply(batch)?;
-        lock(&self.pending).add(holder, size);
-        Ok(Held::Now)
-    }
-
-    /// Takes the held event `id` out of the pending set without releasing
-    /// it (it was refused after all). Whether it was held.
-    pub fn drop_pending(&self, id: &EventId) -> Result<bool, StoreError> {
-        let _writer = self.writer()?;
-        let key = Space::Pending.key(&[id.as_bytes()]);
-        let Some(bytes) = self.tree.get(&key)? else { return Ok(false) };
-        let record: PendingRecord = decode(Space::Pending, &bytes)?;
-        let mut w = super::write::Writes::new();
-        self.unhold(&mut w, id.as_bytes(), &record);
-        w.put(meta(META_PENDING), self.pending_count()?.saturating_sub(1).to_be_bytes());
-        self.apply(w.into_batch())?;
-        lock(&self.pending).remove(&record.holder, held_size(record.wire.len()));
-        Ok(true)
-    }
-
-    /// The deletions that take a held event out of the set.
-    fn unhold(&self, w: &mut super::write::Writes, id: &[u8], record: &PendingRecord) {
-        w.del(Space::PendingDeps.key(&[&record.dep, id]));
-        if let Some(author) = record.author_key(id) {
-            w.del(author);
-        }
-        w.del(Space::Pending.key(&[id]));
-    }
-
-    /// Drops pending events held since before `cutoff`, remembering each as
-    /// expired at `now` (for a week, at most 100 an author); returns how
-    /// many were dropped.
-    pub fn prune_pending(&self, cutoff: Timestamp, now: Timestamp) -> Result<u64, StoreError> {
-        let _writer = self.writer()?;
-        let mut w = super::write::Writes::new();
-        let mut dropped = Vec::new();
-        for item in self.tree.scan_prefix(Space::Pending.all()) {
-            let (key, bytes) = item?;
-            let record: PendingRecord = decode(Space::Pending, &bytes)?;
-            if record.held_at >= cutoff {
-                continue;
-            }
-            let id = key.get(1..).unwrap_or_default();
-            self.unhold(&mut w, id, &record);
-            if let (Ok(event), Ok(id)) =
-                (SignedEvent::decode(&record.wire), <[u8; 32]>::try_from(id))
-            {
-                let expired = ExpiredRecord {
-                    kind: event.kind(),
-                    waiting_for: describe(&record.dep),
-                    held_at: record.held_at,
-                };
-                let at = now.as_millis().to_be_bytes();
-                w.put(
-                    Space::PendingExpired.key(&[event.author().as_bytes(), &at, &id]),
-                    encode(&expired),
-                );
-            }
-            dropped.push(record);
-        }
-        // Forget what expired more than a week ago.
-        let forget_before = now.minus_millis(EXPIRED_KEPT_MS).as_millis();
-        let mut per_author: HashMap<Vec<u8>, Vec<sled::IVec>> = HashMap::new();
-        for item in self.tree.scan_prefix(Space::PendingExpired.all()) {
-            let (key, _) = item?;
-            let at =
-                key.get(33..41).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
-            if at.is_none_or(|at| at < forget_before) {
-                w.del(&key);
-            } else {
-                per_author
-                    .entry(key.get(1..33).unwrap_or_default().to_vec())
-                    .or_default()
-                    .push(key);
-            }
-        }
-        for keys in per_author.values() {
-            // Oldest first (the keys sort by time): keep the newest.
-            for key in keys.iter().take(keys.len().saturating_sub(EXPIRED_PER_AUTHOR)) {
-                w.del(key);
-            }
-        }
-        if !dropped.is_empty() {
-            let left = self.pending_count()?.saturating_sub(dropped.len() as u64);
-            w.put(meta(META_PENDING), left.to_be_bytes());
-        }
-        self.apply(w.into_batch())?;
-        let mut budget = lock(&self.pending);
-        for record in &dropped {
-            budget.remove(&record.holder, held_size(record.wire.len()));
-        }
-        Ok(dropped.len() as u64)
+    /// The pending set.
+    pub fn pending(&self) -> PendingSet<'_> {
+        PendingSet { store: self }
     }
 
     /// Outside a commit: removes the pending events waiting on any of
@@ -466,7 +276,7 @@ impl Store {
         deps: &[Vec<u8>],
     ) -> Result<Vec<PendingEvent>, StoreError> {
         let _writer = self.writer()?;
-        let mut w = super::write::Writes::new();
+        let mut w = Writes::new();
         let released = self.release_pending(&mut w, deps)?;
         if !released.is_empty() {
             self.apply(w.into_batch())?;
@@ -478,7 +288,7 @@ impl Store {
     /// Once the batch that released `events` is applied: their room in the
     /// budget is free again.
     pub(super) fn released_from_budget(&self, events: &[PendingEvent]) {
-        let mut budget = lock(&self.pending);
+        let mut budget = lock(&self.pending_budget);
         for p in events {
             budget.remove(&p.holder, held_size(p.event.encoded_len()));
         }
@@ -489,10 +299,10 @@ impl Store {
     /// applied ([`Store::released_from_budget`]).
     pub(super) fn release_pending(
         &self,
-        w: &mut super::write::Writes,
+        w: &mut Writes,
         deps: &[Vec<u8>],
     ) -> Result<Vec<PendingEvent>, StoreError> {
-        let count = self.pending_count()?;
+        let count = self.pending().count()?;
         if count == 0 {
             return Ok(Vec::new());
         }
@@ -501,11 +311,11 @@ impl Store {
         let deps: std::collections::BTreeSet<&Vec<u8>> = deps.iter().collect();
         let mut removed = 0u64;
         for dep in deps {
-            let prefix = Space::PendingDeps.key(&[dep]);
+            let prefix = keys::pending_deps_of(dep);
             for item in self.tree.scan_prefix(&prefix) {
                 let (index_key, _) = item?;
                 let Some(id) = index_key.get(prefix.len()..) else { continue };
-                let pending_key = Space::Pending.key(&[id]);
+                let pending_key = keys::pending(id);
                 w.del(&index_key);
                 if let Some(bytes) = self.tree.get(&pending_key)? {
                     let record: PendingRecord = decode(Space::Pending, &bytes)?;
@@ -525,22 +335,178 @@ impl Store {
             }
         }
         if removed > 0 {
-            w.put(meta(META_PENDING), count.saturating_sub(removed).to_be_bytes());
+            w.put(keys::pending_count(), count.saturating_sub(removed).to_be_bytes());
         }
         Ok(released)
+    }
+}
+
+impl PendingSet<'_> {
+    /// Number of events held pending.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        Ok(u64_value(self.store.tree.get(keys::pending_count())?))
+    }
+
+    /// Bytes of events held pending.
+    pub fn bytes(&self) -> u64 {
+        lock(&self.store.pending_budget).bytes()
+    }
+
+    /// Free bytes on the disk that holds the store, if the system says.
+    pub fn free_disk(&self) -> Option<u64> {
+        let stat = nix::sys::statvfs::statvfs(self.store.dir.as_path()).ok()?;
+        Some(stat.blocks_available().saturating_mul(stat.fragment_size()))
+    }
+
+    /// Holds `event`, sent by `holder` and first received at `received_at`,
+    /// from `now` until `dep` arrives, unless it is already held, or the
+    /// set, the holder's share of it or the disk's reserve has no room.
+    pub fn hold(
+        &self,
+        event: &SignedEvent,
+        dep: &Dependency,
+        received_at: Option<Timestamp>,
+        holder: &Holder,
+        now: Timestamp,
+        limits: &PendingLimits,
+    ) -> Result<Held, StoreError> {
+        let _writer = self.store.writer()?;
+        let id = event.id();
+        let key = keys::pending(id.as_bytes());
+        if self.store.tree.contains_key(&key)? {
+            return Ok(Held::Already);
+        }
+        let count = self.count()?;
+        let size = held_size(event.encoded_len());
+        {
+            let budget = lock(&self.store.pending_budget);
+            if count >= limits.max_events || budget.bytes + size > limits.max_bytes {
+                return Ok(Held::Full);
+            }
+            let (events, bytes) = budget.holders.get(holder).copied().unwrap_or_default();
+            if holder.has_share()
+                && (events >= limits.per_holder_events || bytes + size > limits.per_holder_bytes)
+            {
+                return Ok(Held::HolderFull);
+            }
+        }
+        if self.free_disk().is_some_and(|free| free < limits.min_free_disk) {
+            return Ok(Held::LowDisk);
+        }
+        let dep = keys::dep::of(dep);
+        let record = PendingRecord {
+            held_at: now,
+            received_at,
+            holder: holder.clone(),
+            dep: dep.clone(),
+            wire: event.to_bytes(),
+        };
+        let mut batch = sled::Batch::default();
+        batch.insert(keys::pending_dep(&dep, id.as_bytes()), &[]);
+        batch.insert(keys::pending_author(event.author(), id.as_bytes()), &[]);
+        batch.insert(key, encode(&record));
+        batch.insert(keys::pending_count(), &(count + 1).to_be_bytes());
+        self.store.apply(batch)?;
+        lock(&self.store.pending_budget).add(holder, size);
+        Ok(Held::Now)
+    }
+
+    /// Takes the held event `id` out of the pending set without releasing
+    /// it (it was refused after all). Whether it was held.
+    pub fn remove(&self, id: &EventId) -> Result<bool, StoreError> {
+        let _writer = self.store.writer()?;
+        let key = keys::pending(id.as_bytes());
+        let Some(bytes) = self.store.tree.get(&key)? else { return Ok(false) };
+        let record: PendingRecord = decode(Space::Pending, &bytes)?;
+        let mut w = Writes::new();
+        self.unhold(&mut w, id.as_bytes(), &record);
+        w.put(keys::pending_count(), self.count()?.saturating_sub(1).to_be_bytes());
+        self.store.apply(w.into_batch())?;
+        lock(&self.store.pending_budget).remove(&record.holder, held_size(record.wire.len()));
+        Ok(true)
+    }
+
+    /// The deletions that take a held event out of the set.
+    fn unhold(&self, w: &mut Writes, id: &[u8], record: &PendingRecord) {
+        w.del(keys::pending_dep(&record.dep, id));
+        if let Some(author) = record.author_key(id) {
+            w.del(author);
+        }
+        w.del(keys::pending(id));
+    }
+
+    /// Drops pending events held since before `cutoff`, remembering each as
+    /// expired at `now` (for a week, at most 100 an author); returns how
+    /// many were dropped.
+    pub fn prune(&self, cutoff: Timestamp, now: Timestamp) -> Result<u64, StoreError> {
+        let _writer = self.store.writer()?;
+        let mut w = Writes::new();
+        let mut dropped = Vec::new();
+        for item in self.store.tree.scan_prefix(Space::Pending.all()) {
+            let (key, bytes) = item?;
+            let record: PendingRecord = decode(Space::Pending, &bytes)?;
+            if record.held_at >= cutoff {
+                continue;
+            }
+            let id = key.get(1..).unwrap_or_default();
+            self.unhold(&mut w, id, &record);
+            if let (Ok(event), Ok(id)) =
+                (SignedEvent::decode(&record.wire), <[u8; 32]>::try_from(id))
+            {
+                let expired = ExpiredRecord {
+                    kind: event.kind(),
+                    waiting_for: describe(&record.dep),
+                    held_at: record.held_at,
+                };
+                w.put(keys::pending_expired(event.author(), now, &id), encode(&expired));
+            }
+            dropped.push(record);
+        }
+        // Forget what expired more than a week ago.
+        let forget_before = now.minus_millis(EXPIRED_KEPT_MS).as_millis();
+        let mut per_author: HashMap<Vec<u8>, Vec<sled::IVec>> = HashMap::new();
+        for item in self.store.tree.scan_prefix(Space::PendingExpired.all()) {
+            let (key, _) = item?;
+            let at =
+                key.get(33..41).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes);
+            if at.is_none_or(|at| at < forget_before) {
+                w.del(&key);
+            } else {
+                per_author
+                    .entry(key.get(1..33).unwrap_or_default().to_vec())
+                    .or_default()
+                    .push(key);
+            }
+        }
+        for keys in per_author.values() {
+            // Oldest first (the keys sort by time): keep the newest.
+            for key in keys.iter().take(keys.len().saturating_sub(EXPIRED_PER_AUTHOR)) {
+                w.del(key);
+            }
+        }
+        if !dropped.is_empty() {
+            let left = self.count()?.saturating_sub(dropped.len() as u64);
+            w.put(keys::pending_count(), left.to_be_bytes());
+        }
+        self.store.apply(w.into_batch())?;
+        let mut budget = lock(&self.store.pending_budget);
+        for record in &dropped {
+            budget.remove(&record.holder, held_size(record.wire.len()));
+        }
+        Ok(dropped.len() as u64)
     }
 
     /// The events by `author` held here, and what each waits for.
     pub fn waiting_by(&self, author: &PublicKey) -> Result<Vec<Waiting>, StoreError> {
-        let prefix = Space::PendingAuthors.key(&[author.as_bytes()]);
+        let prefix = keys::pending_authors_of(author);
         let mut out = Vec::new();
-        for item in self.tree.scan_prefix(&prefix) {
+        for item in self.store.tree.scan_prefix(&prefix) {
             let (key, _) = item?;
             let Some(id) = key.get(prefix.len()..).and_then(|b| <[u8; 32]>::try_from(b).ok())
             else {
                 continue;
             };
-            let Some(bytes) = self.tree.get(Space::Pending.key(&[&id]))? else { continue };
+            let Some(bytes) = self.store.tree.get(keys::pending(&id))? else { continue };
             let record: PendingRecord = decode(Space::Pending, &bytes)?;
             let Ok(event) = SignedEvent::decode(&record.wire) else { continue };
             out.push(Waiting {
@@ -558,14 +524,12 @@ impl Store {
     /// The events by `author` dropped from the pending set in the last week
     /// (at most 100), newest first.
     pub fn expired_by(&self, author: &PublicKey) -> Result<Vec<Expired>, StoreError> {
-        let prefix = Space::PendingExpired.key(&[author.as_bytes()]);
+        let prefix = keys::pending_expired_of(author);
         let mut out = Vec::new();
-        for item in self.tree.scan_prefix(&prefix) {
+        for item in self.store.tree.scan_prefix(&prefix) {
             let (key, bytes) = item?;
             let record: ExpiredRecord = decode(Space::PendingExpired, &bytes)?;
-            let (Some(at), Some(id)) =
-                (super::keys::trailing_time(&key), super::keys::trailing_id(&key))
-            else {
+            let (Some(at), Some(id)) = (keys::trailing_time(&key), keys::trailing_id(&key)) else {
                 continue;
             };
             out.push(Expired {
@@ -578,62 +542,5 @@ impl Store {
         }
         out.reverse();
         Ok(out)
-    }
-}
-
-impl Store {
-    /// For [`Store::check`]: the number of pending records; each must
-    /// decode and be indexed under its dependency and its author, and each
-    /// index entry must name a record held under it.
-    pub(super) fn check_pending_records(
-        &self,
-        report: &mut super::check::CheckReport,
-    ) -> Result<u64, StoreError> {
-        let mut held = HashMap::new();
-        for item in self.tree.scan_prefix(Space::Pending.all()) {
-            let (key, bytes) = item?;
-            let id = key.get(1..).unwrap_or_default().to_vec();
-            match decode::<PendingRecord>(Space::Pending, &bytes) {
-                Ok(record) => {
-                    let author = record.author_key(&id);
-                    held.insert(id, (record.dep, false, author, false));
-                }
-                Err(e) => report.problem("bad_record", e.to_string()),
-            }
-        }
-        for item in self.tree.scan_prefix(Space::PendingDeps.all()) {
-            let (key, _) = item?;
-            report.index_entries += 1;
-            let rest = key.get(1..).unwrap_or_default();
-            let (dep, id) = rest.split_at(rest.len().saturating_sub(32));
-            match held.get_mut(id) {
-                Some((want, seen, _, _)) if want.as_slice() == dep => *seen = true,
-                _ => report.problem(
-                    "dangling_index_entry",
-                    format!("pending_deps: {} waits for nothing held", super::check::hex(id)),
-                ),
-            }
-        }
-        for item in self.tree.scan_prefix(Space::PendingAuthors.all()) {
-            let (key, _) = item?;
-            report.index_entries += 1;
-            let id = key.get(33..).unwrap_or_default();
-            match held.get_mut(id) {
-                Some((_, _, Some(want), seen)) if want.as_slice() == key.as_ref() => *seen = true,
-                _ => report.problem(
-                    "dangling_index_entry",
-                    format!("pending_authors: {} is not held by its author", super::check::hex(id)),
-                ),
-            }
-        }
-        for (id, (_, by_dep, author, by_author)) in &held {
-            if !by_dep || (author.is_some() && !by_author) {
-                report.problem(
-                    "missing_index_entry",
-                    format!("pending: held event {} is not indexed", super::check::hex(id)),
-                );
-            }
-        }
-        Ok(held.len() as u64)
     }
 }

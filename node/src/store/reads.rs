@@ -8,7 +8,7 @@ use curbside_protocol::{
 use serde::Serialize;
 
 use super::keys::{self, Space, u64_value};
-use super::{META_EVENTS, Store, StoreError, StoredAuthority, StoredEventRef, decode, meta, read};
+use super::{Store, StoreError, StoredAuthority, StoredEventRef, decode, read};
 
 /// A key's attestations and whether any is in force now.
 #[derive(Debug, Clone, Serialize)]
@@ -32,7 +32,23 @@ pub struct StoreCounts {
     pub bytes_on_disk: u64,
 }
 
+/// An event's wire bytes, and when it was first received (`None`: stored
+/// before receipts were kept).
+pub type WireAndReceipt = (Vec<u8>, Option<Timestamp>);
+
+/// The events and their indexes ([`Store::events`]): what is stored,
+/// read by id, by hub, by poll, by subject, in time order.
+#[derive(Debug, Clone, Copy)]
+pub struct Events<'s> {
+    pub(super) store: &'s Store,
+}
+
 impl Store {
+    /// The events and their indexes.
+    pub fn events(&self) -> Events<'_> {
+        Events { store: self }
+    }
+
     /// The event `id` from its `events` record (or a feed entry's copy).
     pub(super) fn load(&self, id: &EventId, bytes: &[u8]) -> Result<VerifiedEvent, StoreError> {
         let (stored, received_at) = record(bytes)?;
@@ -74,20 +90,12 @@ impl Store {
         if let Some(record) = cached {
             return Ok(record);
         }
-        match self.tree.get(Space::Attestations.key(&[subject.as_bytes(), id.as_bytes()]))? {
+        match self.tree.get(keys::attestation(subject, id))? {
             Some(bytes) => decode(Space::Attestations, &bytes),
             None => Err(StoreError::Corrupt {
                 tree: "events",
                 detail: format!("an event names attestation {id}, which is not stored"),
             }),
-        }
-    }
-
-    /// The event `id`, if stored.
-    pub fn get(&self, id: &EventId) -> Result<Option<VerifiedEvent>, StoreError> {
-        match self.tree.get(Space::Events.key(&[id.as_bytes()]))? {
-            Some(bytes) => Ok(Some(self.load(id, &bytes)?)),
-            None => Ok(None),
         }
     }
 
@@ -97,7 +105,7 @@ impl Store {
         &self,
         id: &EventId,
     ) -> Result<Option<(VerifiedEvent, EventId)>, StoreError> {
-        let Some(bytes) = self.tree.get(Space::Events.key(&[id.as_bytes()]))? else {
+        let Some(bytes) = self.tree.get(keys::event(id))? else {
             return Ok(None);
         };
         let (stored, received_at) = record(&bytes)?;
@@ -105,16 +113,76 @@ impl Store {
         Ok(Some((self.load_record(id, stored, received_at)?, root)))
     }
 
+    /// The earliest time `target` is revoked from, if it is (on disk,
+    /// durable or not).
+    pub(crate) fn revoked_at(&self, target: &EventId) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self
+            .tree
+            .get(keys::revocation(target))?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map(|b| Timestamp::from_millis(u64::from_be_bytes(b))))
+    }
+
+    /// Sizes.
+    pub fn counts(&self) -> Result<StoreCounts, StoreError> {
+        Ok(StoreCounts {
+            events: u64_value(self.tree.get(keys::event_count())?),
+            pending: self.pending().count()?,
+            bytes_on_disk: self.db.size_on_disk()?,
+        })
+    }
+}
+
+impl Events<'_> {
+    /// The event `id`, if stored.
+    pub fn get(&self, id: &EventId) -> Result<Option<VerifiedEvent>, StoreError> {
+        match self.store.tree.get(keys::event(id))? {
+            Some(bytes) => Ok(Some(self.store.load(id, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The hub of the thread that event `id` is in (a post's, case's or
+    /// poll's own; a comment's, its thread root's), if it is stored: the
+    /// gossip topic of a reply to it or a vote on it. At most two reads,
+    /// since each comment's record names its thread root.
+    pub fn hub_of(&self, id: &EventId) -> Result<Option<curbside_protocol::HubId>, StoreError> {
+        let Some((event, root)) = self.store.get_with_root(id)? else { return Ok(None) };
+        if let Some(hub) = event.signed().body().hub() {
+            return Ok(Some(hub.clone()));
+        }
+        if root == *id {
+            return Ok(None);
+        }
+        Ok(self.get(&root)?.and_then(|r| r.signed().body().hub().cloned()))
+    }
+
+    /// The wire bytes of a stored event, as a peer fetching it wants them.
+    pub fn get_wire(&self, id: &EventId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.get(id)?.map(|e| e.signed().to_bytes()))
+    }
+
+    /// The wire bytes of event `id` and when it was first received (`None`
+    /// for an event stored before receipts were kept), if stored: what a
+    /// peer is served as history. Read from the record alone.
+    pub fn get_received(&self, id: &EventId) -> Result<Option<WireAndReceipt>, StoreError> {
+        let Some(bytes) = self.store.tree.get(keys::event(id))? else {
+            return Ok(None);
+        };
+        let (stored, received_at) = record(&bytes)?;
+        Ok(Some((stored.wire.to_vec(), received_at)))
+    }
+
     /// Whether `id` is stored.
     pub fn contains(&self, id: &EventId) -> Result<bool, StoreError> {
-        self.is_stored(&read(&self.filters), id)
+        self.store.is_stored(&read(&self.store.filters), id)
     }
 
     /// For each of `ids`, whether it is absent from the store: the id filter
     /// answers for most fresh events without a sled read.
     pub fn absent(&self, ids: &[EventId]) -> Result<Vec<bool>, StoreError> {
-        let filters = read(&self.filters);
-        ids.iter().map(|id| self.is_stored(&filters, id).map(|stored| !stored)).collect()
+        let filters = read(&self.store.filters);
+        ids.iter().map(|id| self.store.is_stored(&filters, id).map(|stored| !stored)).collect()
     }
 
     /// Up to `limit` posts, cases and polls of `hub`, newest first, strictly
@@ -135,11 +203,11 @@ impl Store {
             None => past,
         };
         let mut out = Vec::with_capacity(limit.min(1000));
-        for item in self.tree.range(start..end).rev().take(limit) {
+        for item in self.store.tree.range(start..end).rev().take(limit) {
             let (key, record) = item?;
             let id = keys::trailing_id(&key)
                 .ok_or(StoreError::Corrupt { tree: "feed", detail: "short key".into() })?;
-            out.push(self.load(&id, &record)?);
+            out.push(self.store.load(&id, &record)?);
         }
         Ok(out)
     }
@@ -148,11 +216,11 @@ impl Store {
     pub fn tally(&self, id: &EventId) -> Result<Option<(Poll, Tally)>, StoreError> {
         let Some(event) = self.get(id)? else { return Ok(None) };
         let Body::Poll(poll) = event.body() else { return Ok(None) };
-        let counts = match self.tree.get(Space::Tallies.key(&[id.as_bytes()]))? {
+        let counts = match self.store.tree.get(keys::tally(id))? {
             Some(bytes) => decode::<Counts>(Space::Tallies, &bytes)?,
             None => Counts::new(poll.options.len()),
         };
-        Ok(Some((poll.clone(), counts.finish(self.genesis.params.min_cell_size))))
+        Ok(Some((poll.clone(), counts.finish(self.store.genesis.params.min_cell_size))))
     }
 
     /// `subject`'s attestations, and whether one is in force at `at`.
@@ -162,10 +230,10 @@ impl Store {
         at: Timestamp,
     ) -> Result<AttestationStatus, StoreError> {
         let mut attestations = Vec::new();
-        for item in self.tree.scan_prefix(Space::Attestations.key(&[subject.as_bytes()])) {
+        for item in self.store.tree.scan_prefix(keys::attestations_of(subject)) {
             let (_, bytes) = item?;
             let record: AttestationRecord = decode(Space::Attestations, &bytes)?;
-            let revoked = self.revoked_at(&record.id)?;
+            let revoked = self.store.revoked_at(&record.id)?;
             attestations.push((record, revoked));
         }
         let attested = attestations.iter().any(|(r, revoked)| {
@@ -176,22 +244,14 @@ impl Store {
 
     /// The hubs, with their titles.
     pub fn hubs(&self) -> Result<Vec<(HubId, String)>, StoreError> {
-        self.tree
+        self.store
+            .tree
             .scan_prefix(Space::Hubs.all())
             .map(|item| {
                 let (k, v) = item?;
                 Ok((super::hub_of_key(&k)?, String::from_utf8_lossy(&v).into_owned()))
             })
             .collect()
-    }
-
-    /// Sizes.
-    pub fn counts(&self) -> Result<StoreCounts, StoreError> {
-        Ok(StoreCounts {
-            events: u64_value(self.tree.get(meta(META_EVENTS))?),
-            pending: self.pending_count()?,
-            bytes_on_disk: self.db.size_on_disk()?,
-        })
     }
 
     /// Every stored event's `(created_at, id, kind byte)` from `from` on, in
@@ -202,7 +262,7 @@ impl Store {
         from: Timestamp,
     ) -> Result<Vec<(Timestamp, EventId, u8)>, StoreError> {
         let mut out = Vec::new();
-        for item in self.tree.scan_prefix(Space::Timeline.all()) {
+        for item in self.store.tree.scan_prefix(Space::Timeline.all()) {
             let (_, packed) = item?;
             for entry in packed.chunks(keys::TIMELINE_ENTRY) {
                 let ((at, id), kind) =
@@ -226,7 +286,7 @@ impl Store {
         self.timeline_kinds(from).map(|item| item.map(|(at, id, _)| (at, id)))
     }
 
-    /// [`Store::timeline`] with each event's kind byte (`Kind as u8`),
+    /// [`Events::timeline`] with each event's kind byte (`Kind as u8`),
     /// which is what sync needs to place it in a scope without reading it.
     pub fn timeline_kinds(
         &self,
@@ -237,6 +297,37 @@ impl Store {
             Err(e) => vec![Err(e)],
         };
         items.into_iter()
+    }
+
+    /// The ids of every charter held.
+    pub fn charter_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        self.store
+            .tree
+            .scan_prefix(Space::Charters.all())
+            .map(|item| {
+                let (k, _) = item?;
+                keys::trailing_id(&k)
+                    .ok_or(StoreError::Corrupt { tree: "charters", detail: "short key".into() })
+            })
+            .collect()
+    }
+
+    /// The ids of the revocations of `target`.
+    pub fn revocations_of(&self, target: &EventId) -> Result<Vec<EventId>, StoreError> {
+        self.store
+            .tree
+            .scan_prefix(keys::revoked_by_prefix(target))
+            .map(|item| {
+                let (k, _) = item?;
+                keys::trailing_id(&k)
+                    .ok_or(StoreError::Corrupt { tree: "revoked_by", detail: "short key".into() })
+            })
+            .collect()
+    }
+
+    /// Whether `hub` exists.
+    pub fn hub_exists(&self, hub: &HubId) -> Result<bool, StoreError> {
+        Ok(self.store.tree.contains_key(keys::hub(hub))?)
     }
 }
 

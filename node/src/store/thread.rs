@@ -15,8 +15,9 @@ use std::collections::HashMap;
 
 use curbside_protocol::{EventId, Timestamp, VerifiedEvent};
 
-use super::keys::{self, Space};
-use super::{Store, StoreError};
+use super::StoreError;
+use super::keys;
+use super::reads::Events;
 
 /// One event of a thread and how deep it sits (the root is depth 0).
 #[derive(Debug, Clone)]
@@ -105,7 +106,7 @@ impl Shape {
     }
 }
 
-impl Store {
+impl Events<'_> {
     /// At most `limit` (at least one) entries of the thread from `top` (a
     /// post, case or poll, or a comment for its part of the thread), depth
     /// first in time order: from `top` itself, or from just after `after`
@@ -117,7 +118,7 @@ impl Store {
         limit: usize,
     ) -> Result<ThreadPage, ThreadError> {
         let limit = limit.max(1);
-        let (event, root) = self.get_with_root(top)?.ok_or(ThreadError::NoRoot(*top))?;
+        let (event, root) = self.store.get_with_root(top)?.ok_or(ThreadError::NoRoot(*top))?;
         let shape = self.shape(&root)?;
         let mut entries = Vec::with_capacity(limit.min(256));
         let mut stack = match after {
@@ -147,7 +148,7 @@ impl Store {
     /// The shape of `root`'s thread.
     fn shape(&self, root: &EventId) -> Result<Shape, StoreError> {
         let mut shape = Shape::default();
-        for item in self.tree.scan_prefix(Space::Threads.key(&[root.as_bytes()])) {
+        for item in self.store.tree.scan_prefix(keys::thread_prefix(root)) {
             let (_, packed) = item?;
             for entry in packed.chunks(keys::THREAD_ENTRY) {
                 let (at, id, parent) = keys::unpack_thread(entry)

@@ -17,7 +17,7 @@ use curbside_protocol::{
     VerifiedEvent,
 };
 
-use super::keys::Space;
+use super::keys;
 use super::{Store, StoreError, read};
 
 /// A validation view: the store, overlaid with a batch's accepted events.
@@ -120,7 +120,7 @@ impl TrustView for StoreView<'_> {
             return Some(s);
         }
         let read = || -> Result<Option<EventSummary>, StoreError> {
-            let Some(bytes) = self.store.tree.get(Space::Events.key(&[id.as_bytes()]))? else {
+            let Some(bytes) = self.store.tree.get(keys::event(id))? else {
                 return Ok(None);
             };
             // The summary is the record's first field: decode just that.
@@ -143,7 +143,7 @@ impl TrustView for StoreView<'_> {
             return Some(h);
         }
         let read = || -> Result<Option<TreeHeadRecord>, StoreError> {
-            let Some(event) = self.store.get(id)? else { return Ok(None) };
+            let Some(event) = self.store.events().get(id)? else { return Ok(None) };
             let Body::TreeHead(h) = event.body() else { return Ok(None) };
             Ok(Some(TreeHeadRecord {
                 verifier: *event.author(),
@@ -156,10 +156,10 @@ impl TrustView for StoreView<'_> {
     }
 
     fn log_entry(&self, verifier: &PublicKey, attestation: &EventId) -> LogEntry {
-        self.store.audit.entry(verifier, attestation)
+        self.store.logs.entry(verifier, attestation)
     }
 
     fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
-        self.store.audit.forked_at(verifier)
+        self.store.logs.forked_at(verifier)
     }
 }

@@ -3,38 +3,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use curbside_protocol::{
-    Authority, Ballot, Body, Counts, EventId, Kind, Timestamp, VerifiedEvent, tally,
+    Authority, Ballot, Body, Counts, EventId, Kind, PublicKey, Timestamp, VerifiedEvent, tally,
 };
 
+use super::batch::Writes;
+use super::index::{self, Entry};
 use super::keys::{self, Space};
 use super::memory::{Delta, Filters, Roots, ballot_prefix};
-use super::{
-    META_EVENTS, Store, StoreError, StoredAuthority, StoredEvent, decode, encode, lock, meta,
-    pending, read, write,
-};
-
-/// The keys one commit writes, as one sled batch.
-pub(super) struct Writes {
-    batch: sled::Batch,
-}
-
-impl Writes {
-    pub(super) fn new() -> Self {
-        Self { batch: sled::Batch::default() }
-    }
-
-    pub(super) fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        self.batch.insert(key.as_ref(), value.as_ref());
-    }
-
-    pub(super) fn del(&mut self, key: impl AsRef<[u8]>) {
-        self.batch.remove(key.as_ref());
-    }
-
-    pub(super) fn into_batch(self) -> sled::Batch {
-        self.batch
-    }
-}
+use super::{Store, StoreError, StoredAuthority, StoredEvent, decode, encode, lock, read, write};
 
 /// What a commit stored.
 #[derive(Debug, Default)]
@@ -63,7 +39,8 @@ struct Commit<'a> {
     filters: &'a Filters,
     w: Writes,
     delta: Delta,
-    ballots: HashMap<[u8; 64], Option<Ballot>>,
+    /// Each voter's ballot on each poll, as this commit leaves it.
+    ballots: HashMap<(EventId, PublicKey), Option<Ballot>>,
     tallies: HashMap<EventId, Counts>,
     revocations: BTreeMap<EventId, Timestamp>,
     /// Packed `created_at ‖ id ‖ kind` of every event stored.
@@ -115,12 +92,11 @@ impl Store {
         if committed.stored.is_empty() {
             return Ok(committed);
         }
-        let number = writer.next_commit.to_be_bytes();
-        let Finished { mut writes, delta, deps, new_ballots, roots } = c.finish(&number);
+        let Finished { mut writes, delta, deps, new_ballots, roots } = c.finish(writer.next_commit);
         drop(filters);
         let total =
-            keys::u64_value(self.tree.get(meta(META_EVENTS))?) + committed.stored.len() as u64;
-        writes.put(meta(META_EVENTS), total.to_be_bytes());
+            keys::u64_value(self.tree.get(keys::event_count())?) + committed.stored.len() as u64;
+        writes.put(keys::event_count(), total.to_be_bytes());
         committed.released = self.release_pending(&mut writes, &deps)?;
 
         self.apply(writes.into_batch())?;
@@ -135,36 +111,17 @@ impl Store {
         lock(&self.unflushed).push(delta);
         Ok(committed)
     }
-
-    /// The earliest time `target` is revoked from, if it is (on disk,
-    /// durable or not).
-    pub(crate) fn revoked_at(&self, target: &EventId) -> Result<Option<Timestamp>, StoreError> {
-        Ok(self
-            .tree
-            .get(Space::Revocations.key(&[target.as_bytes()]))?
-            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
-            .map(|b| Timestamp::from_millis(u64::from_be_bytes(b))))
-    }
 }
 
 impl Commit<'_> {
-    /// Every key of one new event.
+    /// Every key of one new event: its record, its timeline entry and the
+    /// index entries [`index::entries`] derives from it.
     fn add(&mut self, event: &VerifiedEvent) -> Result<(), StoreError> {
         let id = event.id();
         let at = event.created_at();
-        self.delta.summaries.push((id, event.summary()));
+        self.delta.remember(event);
         let thread = match event.body() {
-            Body::Comment(c) => {
-                let root = self.root_of(&c.parent)?;
-                keys::pack_thread(self.threads.entry(root).or_default(), at, &id, &c.parent);
-                self.roots.insert(id, root);
-                Some(root)
-            }
-            // Posts, cases and polls start threads.
-            body if body.hub().is_some() => {
-                self.roots.insert(id, id);
-                None
-            }
+            Body::Comment(c) => Some(self.root_of(&c.parent)?),
             _ => None,
         };
         let stored = StoredEvent {
@@ -174,85 +131,72 @@ impl Commit<'_> {
             thread,
         };
         let record = super::event_record(&stored, event.received_at());
-        if let Some(hub) = event.body().hub() {
-            // A copy of the record, so that a feed page is one range read.
-            self.w.put(keys::feed(hub, at, &id), &record);
-        }
-        self.w.put(Space::Events.key(&[id.as_bytes()]), record);
         keys::pack_timed(&mut self.timeline, at, &id);
         self.timeline.push(event.kind() as u8);
-        self.deps.push(pending::dep_key_event(&id));
-        match event.body() {
-            Body::Poll(p) => {
-                if let Some(record) = event.poll_record() {
-                    self.w.put(Space::Polls.key(&[id.as_bytes()]), encode(&record));
-                    self.delta.polls.push((id, record));
-                }
-                self.tallies.insert(id, Counts::new(p.options.len()));
+        for entry in index::entries(event, &record) {
+            self.index(event, entry, thread)?;
+        }
+        self.w.put(keys::event(&id), record);
+        Ok(())
+    }
+
+    /// Writes (or counts towards the commit's per-commit keys) one index
+    /// entry of `event`, a comment of the thread `thread` if it is one.
+    fn index(
+        &mut self,
+        event: &VerifiedEvent,
+        entry: Entry<'_>,
+        thread: Option<EventId>,
+    ) -> Result<(), StoreError> {
+        let id = event.id();
+        match entry {
+            Entry::Put { key, value, .. } => self.w.put(key, value),
+            Entry::Queue(key) => self.w.put(key, []),
+            Entry::Starts => {
+                self.roots.insert(id, id);
             }
-            Body::Vote(v) => {
-                let Authority::Physician(att) = event.authority() else { return Ok(()) };
+            Entry::Comment { parent } => {
+                let root = thread.ok_or(StoreError::Internal("a comment without its thread"))?;
+                let packed = self.threads.entry(root).or_default();
+                keys::pack_thread(packed, event.created_at(), &id, &parent);
+                self.roots.insert(id, root);
+            }
+            Entry::Poll { options } => {
+                self.tallies.insert(id, Counts::new(options));
+            }
+            Entry::Vote { poll, option, physician: Some(att) } => {
                 let ballot = Ballot {
                     voter: *event.author(),
                     vote: id,
-                    option: v.option,
-                    cast_at: at,
+                    option,
+                    cast_at: event.created_at(),
                     specialties: att.specialties.clone(),
                     jurisdiction: att.jurisdiction.clone(),
                 };
-                self.count_vote(v.poll, ballot)?;
+                self.count_vote(poll, ballot)?;
             }
-            Body::Attestation(a) => {
-                if let Some((subject, record)) = event.attestation_record() {
-                    self.w.put(
-                        Space::Attestations.key(&[subject.as_bytes(), id.as_bytes()]),
-                        encode(&record),
-                    );
-                    self.delta.attestations.push((subject, record));
-                }
-                self.deps.push(pending::dep_key_attestation(&a.subject));
-            }
-            Body::Charter(c) => {
-                if let Some((node, record)) = event.charter_record() {
-                    self.w.put(
-                        Space::Charters.key(&[node.as_bytes(), id.as_bytes()]),
-                        encode(&record),
-                    );
-                    self.delta.charters.push((node, record));
-                }
-                self.deps.push(pending::dep_key_charter(&c.node));
-            }
-            Body::Revocation(r) => {
-                self.w.put(Space::RevokedBy.key(&[r.target.as_bytes(), id.as_bytes()]), []);
+            Entry::Vote { physician: None, .. } => {}
+            Entry::Revocation { target, effective_at } => {
                 // Read from sled, not memory: an earlier commit may not be
                 // durable (nor in memory) yet, and its time must not be lost.
-                let existing = match self.revocations.get(&r.target) {
+                let existing = match self.revocations.get(&target) {
                     Some(at) => Some(*at),
-                    None => self.store.revoked_at(&r.target)?,
+                    None => self.store.revoked_at(&target)?,
                 };
-                let at = existing.map_or(r.effective_at, |e| e.min(r.effective_at));
-                self.revocations.insert(r.target, at);
+                let at = existing.map_or(effective_at, |e| e.min(effective_at));
+                self.revocations.insert(target, at);
             }
-            Body::Hub(h) => {
+            Entry::Hub { id: hub, key, title } => {
                 // A hub added twice keeps the name it was first stored with.
-                if !self.store.hub_exists(&h.id)? && !self.delta.hubs.contains(&h.id) {
-                    self.w.put(Space::Hubs.key(&[h.id.as_str().as_bytes()]), h.title.as_bytes());
-                    self.delta.hubs.push(h.id.clone());
+                if !self.store.tree.contains_key(&key)? && !self.delta.hubs.contains(hub) {
+                    self.w.put(key, title.as_bytes());
+                    self.delta.hubs.push(hub.clone());
                 }
-                self.deps.push(pending::dep_key_hub(&h.id));
             }
-            Body::TreeHead(h) => {
-                let record = super::audit::HeadRecord { size: h.size, root: h.root };
-                self.w.put(keys::head(Space::Heads, event.author(), at, &id), encode(&record));
-                self.w.put(keys::head(Space::HeadQueue, event.author(), at, &id), []);
+            Entry::Cosignature { head, cosigner } => {
+                self.w.put(keys::cosignature(&head, &cosigner), id.as_bytes());
             }
-            Body::Cosignature(c) => {
-                self.w.put(
-                    Space::Cosigs.key(&[c.head.as_bytes(), event.author().as_bytes()]),
-                    id.as_bytes(),
-                );
-            }
-            Body::Post(_) | Body::Case(_) | Body::Comment(_) => {}
+            Entry::Satisfies(dep) => self.deps.push(dep),
         }
         Ok(())
     }
@@ -271,7 +215,7 @@ impl Commit<'_> {
         let bytes = self
             .store
             .tree
-            .get(Space::Events.key(&[parent.as_bytes()]))?
+            .get(keys::event(parent))?
             .ok_or(StoreError::Internal("a reply was accepted without its parent"))?;
         let (record, _) = super::reads::record(&bytes)?;
         match record.summary.kind {
@@ -285,11 +229,11 @@ impl Commit<'_> {
 
     /// Updates a poll's running counts with a voter's new ballot.
     fn count_vote(&mut self, poll: EventId, ballot: Ballot) -> Result<(), StoreError> {
-        let key = keys_pair(&poll, &ballot);
+        let key = (poll, ballot.voter);
         let previous = match self.ballots.get(&key) {
             Some(b) => b.clone(),
             None if self.filters.ballots.contains(&ballot_prefix(&poll, &ballot.voter)) => {
-                match self.store.tree.get(Space::Ballots.key(&[&key]))? {
+                match self.store.tree.get(keys::ballot(&poll, &ballot.voter))? {
                     Some(bytes) => Some(decode::<Ballot>(Space::Ballots, &bytes)?),
                     None => None,
                 }
@@ -299,7 +243,7 @@ impl Commit<'_> {
         let counts = match self.tallies.get_mut(&poll) {
             Some(c) => c,
             None => {
-                let counts = match self.store.tree.get(Space::Tallies.key(&[poll.as_bytes()]))? {
+                let counts = match self.store.tree.get(keys::tally(&poll))? {
                     Some(bytes) => decode::<Counts>(Space::Tallies, &bytes)?,
                     None => return Ok(()), // validation guarantees the poll is stored
                 };
@@ -327,22 +271,22 @@ impl Commit<'_> {
 
     /// The per-commit keys: ballots, tallies, revocations, the timeline
     /// record and the thread records, numbered `number`.
-    fn finish(mut self, number: &[u8; 8]) -> Finished {
-        for (key, ballot) in self.ballots {
+    fn finish(mut self, number: u64) -> Finished {
+        for ((poll, voter), ballot) in self.ballots {
             if let Some(ballot) = ballot {
-                self.w.put(Space::Ballots.key(&[&key]), encode(&ballot));
+                self.w.put(keys::ballot(&poll, &voter), encode(&ballot));
             }
         }
         for (poll, counts) in self.tallies {
-            self.w.put(Space::Tallies.key(&[poll.as_bytes()]), encode(&counts));
+            self.w.put(keys::tally(&poll), encode(&counts));
         }
         for (target, at) in self.revocations {
-            self.w.put(Space::Revocations.key(&[target.as_bytes()]), at.as_millis().to_be_bytes());
+            self.w.put(keys::revocation(&target), at.as_millis().to_be_bytes());
             self.delta.revocations.push((target, at));
         }
-        self.w.put(Space::Timeline.key(&[number]), &self.timeline);
+        self.w.put(keys::timeline(number), &self.timeline);
         for (root, packed) in self.threads {
-            self.w.put(Space::Threads.key(&[root.as_bytes(), number]), packed);
+            self.w.put(keys::thread(&root, number), packed);
         }
         Finished {
             writes: self.w,
@@ -364,12 +308,4 @@ struct Finished {
     new_ballots: Vec<u64>,
     /// The thread roots of the commit's events, for the next commits.
     roots: HashMap<EventId, EventId>,
-}
-
-/// `poll ‖ voter`.
-fn keys_pair(poll: &EventId, ballot: &Ballot) -> [u8; 64] {
-    let mut k = [0u8; 64];
-    k[..32].copy_from_slice(poll.as_bytes());
-    k[32..].copy_from_slice(ballot.voter.as_bytes());
-    k
 }

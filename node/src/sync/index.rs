@@ -33,7 +33,7 @@ impl SyncIndex {
     pub fn load(store: &Store) -> Result<Self, StoreError> {
         let mut trust = Vec::new();
         let mut content = Vec::new();
-        for item in store.timeline_kinds(Timestamp::from_millis(0)) {
+        for item in store.events().timeline_kinds(Timestamp::from_millis(0)) {
             let (at, id, kind) = item?;
             let entry = Item::new(at.as_millis(), *id.as_bytes());
             match Scope::of_byte(kind) {

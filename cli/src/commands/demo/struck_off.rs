@@ -169,15 +169,15 @@ fn forge(
     )
     .sign(&key)
     .context("signing the attestation")?;
-    let start = store.log_size(&me);
-    let (size, root) = store.log_extended_root(&me, &[attestation.id()]);
+    let start = store.audit().size(&me);
+    let (size, root) = store.audit().extended_root(&me, &[attestation.id()]);
     let head = Event::new(network, me, dated, Body::TreeHead(TreeHead { size, root }))
         .sign(&key)
         .context("signing the head")?;
     let checked = CheckedHead { id: head.id(), size, root, created_at: dated };
     let (entry, wire) = (attestation.to_bytes(), head.to_bytes());
     let own = OwnRecords { entries: std::slice::from_ref(&entry), head: &wire };
-    store.log_append(&me, start, &[attestation.id()], checked, dated, Some(own))?;
+    store.audit().append(&me, start, &[attestation.id()], checked, dated, Some(own))?;
     // Its own node vouches that it received them when it says it made them.
     let events = vec![Incoming::when_made(attestation.clone()), Incoming::when_made(head.clone())];
     let outcomes = ingest(&store, &IngestConfig::default(), events, curbside_node::now())?;

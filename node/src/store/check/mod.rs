@@ -29,11 +29,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use curbside_protocol::{Body, Counts, EventId, PublicKey, SignedEvent, Timestamp, VerifiedEvent};
+use curbside_protocol::{Body, EventId, PublicKey, SignedEvent, Timestamp, VerifiedEvent};
 use serde::Serialize;
 
+mod logs;
+mod pending;
+mod votes;
+
+use super::index::{self, Entry};
 use super::keys::{self, Space, u64_value};
-use super::{META_EVENTS, META_PENDING, Store, StoreError, StoredEvent, decode, encode, meta};
+use super::{Store, StoreError, StoredEvent};
 
 /// Most problems a report lists (it counts them all).
 const MAX_LISTED: usize = 100;
@@ -150,64 +155,42 @@ impl Derived {
     }
 
     /// The index entries `event`, stored as `record` (which names `thread`
-    /// as its thread root), needs.
+    /// as its thread root), needs: what [`index::entries`] says a commit
+    /// writes for it.
     fn add(&mut self, event: &VerifiedEvent, record: &[u8], thread: Option<EventId>) {
         let id = event.id();
         let at = event.created_at();
         self.events.insert(id, (at, event.kind() as u8));
-        if let Some(hub) = event.body().hub() {
-            self.expect(Space::Feed, keys::feed(hub, at, &id), Some(record.to_vec()));
-            self.starts.insert(id);
-        }
-        match event.body() {
-            Body::Comment(c) => {
-                self.comments.insert(id, (c.parent, at));
-                self.named.insert(id, thread);
-            }
-            Body::Poll(p) => {
-                if let Some(record) = event.poll_record() {
-                    self.expect(
-                        Space::Polls,
-                        Space::Polls.key(&[id.as_bytes()]),
-                        Some(encode(&record)),
-                    );
+        for entry in index::entries(event, record) {
+            match entry {
+                Entry::Put { space, key, value } => self.expect(space, key, Some(value)),
+                // Taken off once checked: `check_head_queue` checks what is left.
+                Entry::Queue(_) => {}
+                Entry::Starts => {
+                    self.starts.insert(id);
                 }
-                self.polls.insert(id, p.options.len());
-            }
-            Body::Vote(v) => {
-                let cast = CastVote { voter: *event.author(), cast_at: at, id, option: v.option };
-                self.votes.entry(v.poll).or_default().push(cast);
-            }
-            Body::Attestation(_) => {
-                if let Some((subject, record)) = event.attestation_record() {
-                    let key = Space::Attestations.key(&[subject.as_bytes(), id.as_bytes()]);
-                    self.expect(Space::Attestations, key, Some(encode(&record)));
+                Entry::Comment { parent } => {
+                    self.comments.insert(id, (parent, at));
+                    self.named.insert(id, thread);
                 }
-            }
-            Body::Charter(_) => {
-                if let Some((node, record)) = event.charter_record() {
-                    let key = Space::Charters.key(&[node.as_bytes(), id.as_bytes()]);
-                    self.expect(Space::Charters, key, Some(encode(&record)));
+                Entry::Poll { options } => {
+                    self.polls.insert(id, options);
                 }
+                Entry::Vote { poll, option, .. } => {
+                    let cast = CastVote { voter: *event.author(), cast_at: at, id, option };
+                    self.votes.entry(poll).or_default().push(cast);
+                }
+                Entry::Revocation { target, effective_at } => {
+                    let earliest = self.revoked.entry(target).or_insert(effective_at);
+                    *earliest = (*earliest).min(effective_at);
+                }
+                // Any title: the first stored is kept, whichever came first.
+                Entry::Hub { key, .. } => self.expect(Space::Hubs, key, None),
+                Entry::Cosignature { head, cosigner } => {
+                    self.cosigs.entry((head, cosigner)).or_default().insert(id);
+                }
+                Entry::Satisfies(_) => {}
             }
-            Body::Revocation(r) => {
-                let key = Space::RevokedBy.key(&[r.target.as_bytes(), id.as_bytes()]);
-                self.expect(Space::RevokedBy, key, Some(Vec::new()));
-                let earliest = self.revoked.entry(r.target).or_insert(r.effective_at);
-                *earliest = (*earliest).min(r.effective_at);
-            }
-            Body::Hub(h) => {
-                self.expect(Space::Hubs, Space::Hubs.key(&[h.id.as_str().as_bytes()]), None);
-            }
-            Body::TreeHead(h) => {
-                let record = super::audit::HeadRecord { size: h.size, root: h.root };
-                let key = keys::head(Space::Heads, event.author(), at, &id);
-                self.expect(Space::Heads, key, Some(encode(&record)));
-            }
-            Body::Cosignature(c) => {
-                self.cosigs.entry((c.head, *event.author())).or_default().insert(id);
-            }
-            Body::Post(_) | Body::Case(_) => {}
         }
     }
 
@@ -251,7 +234,7 @@ impl Store {
         let mut report = CheckReport::default();
         let mut derived = Derived::default();
         for hub in &self.genesis.hubs {
-            derived.expect(Space::Hubs, Space::Hubs.key(&[hub.id.as_str().as_bytes()]), None);
+            derived.expect(Space::Hubs, keys::hub(&hub.id), None);
         }
         for item in self.tree.scan_prefix(Space::Events.all()) {
             let (key, bytes) = item?;
@@ -264,7 +247,7 @@ impl Store {
                 derived.add(&event, &bytes, thread);
             }
         }
-        let counted = u64_value(self.tree.get(meta(META_EVENTS))?);
+        let counted = u64_value(self.tree.get(keys::event_count())?);
         if counted != report.events {
             report.problem(
                 "count_mismatch",
@@ -278,7 +261,7 @@ impl Store {
         self.check_threads(&derived, &mut report)?;
         self.check_votes(&mut derived, &mut report)?;
         for (target, at) in std::mem::take(&mut derived.revoked) {
-            let key = Space::Revocations.key(&[target.as_bytes()]);
+            let key = keys::revocation(&target);
             derived.expect(Space::Revocations, key, Some(at.as_millis().to_be_bytes().to_vec()));
         }
         self.check_cosigs(&derived, &mut report)?;
@@ -428,132 +411,6 @@ impl Store {
         Ok(())
     }
 
-    /// Each voter's ballot is their latest vote; each poll's tally counts
-    /// exactly the stored votes.
-    fn check_votes(
-        &self,
-        derived: &mut Derived,
-        report: &mut CheckReport,
-    ) -> Result<(), StoreError> {
-        let mut ballots: HashMap<(EventId, PublicKey), curbside_protocol::Ballot> = HashMap::new();
-        for item in self.tree.scan_prefix(Space::Ballots.all()) {
-            let (key, bytes) = item?;
-            report.index_entries += 1;
-            let (Ok(poll), Ok(voter)) = (
-                super::key_part(Space::Ballots, &key, 1),
-                super::key_part(Space::Ballots, &key, 33),
-            ) else {
-                report.problem("bad_key", "ballots key is cut short");
-                continue;
-            };
-            match decode(Space::Ballots, &bytes) {
-                Ok(b) => {
-                    ballots.insert((EventId::from_bytes(poll), PublicKey::from_bytes(voter)), b);
-                }
-                Err(e) => report.problem("bad_record", e.to_string()),
-            }
-        }
-        for (poll, votes) in &derived.votes {
-            let mut latest: HashMap<PublicKey, &CastVote> = HashMap::new();
-            for v in votes {
-                let slot = latest.entry(v.voter).or_insert(v);
-                if (v.cast_at, v.id) > (slot.cast_at, slot.id) {
-                    *slot = v;
-                }
-            }
-            for (voter, vote) in &latest {
-                match ballots.remove(&(*poll, *voter)) {
-                    None => {
-                        report.problem("missing_index_entry", format!("ballots: {voter} on {poll}"))
-                    }
-                    Some(b)
-                        if (b.vote, b.option, b.cast_at)
-                            != (vote.id, vote.option, vote.cast_at) =>
-                    {
-                        report.problem(
-                            "index_value_mismatch",
-                            format!(
-                                "ballots: {voter} on {poll} holds {}, not their latest vote {}",
-                                b.vote, vote.id
-                            ),
-                        );
-                    }
-                    Some(_) => {}
-                }
-            }
-            let Some(&options) = derived.polls.get(poll) else {
-                report
-                    .problem("missing_dependency", format!("votes on {poll}, which is not stored"));
-                continue;
-            };
-            let current: Vec<&CastVote> = latest.values().copied().collect();
-            let mut counts = vec![0u64; options];
-            for v in current.iter().filter(|v| usize::from(v.option) < options) {
-                counts[usize::from(v.option)] += 1;
-            }
-            let voters: u64 = counts.iter().sum();
-            let expected = (counts, voters, votes.len() as u64 - voters);
-            derived.polls.insert(*poll, usize::MAX); // tally checked here
-            self.check_tally(poll, Some(expected), report)?;
-        }
-        for ((poll, voter), _) in ballots {
-            report.problem(
-                "dangling_index_entry",
-                format!("ballots: {voter} on {poll} has no stored vote"),
-            );
-        }
-        let unvoted: Vec<EventId> =
-            derived.polls.iter().filter(|(_, o)| **o != usize::MAX).map(|(p, _)| *p).collect();
-        for poll in unvoted {
-            self.check_tally(&poll, None, report)?;
-        }
-        let mut tallies = 0;
-        for item in self.tree.scan_prefix(Space::Tallies.all()) {
-            let (key, _) = item?;
-            tallies += 1;
-            if let Ok(poll) = super::key_part(Space::Tallies, &key, 1)
-                && !derived.polls.contains_key(&EventId::from_bytes(poll))
-            {
-                report.problem(
-                    "dangling_index_entry",
-                    format!("tallies: {} is not a stored poll", EventId::from_bytes(poll)),
-                );
-            }
-        }
-        report.index_entries += tallies;
-        Ok(())
-    }
-
-    /// The tally of `poll`: (per option, voters, discarded), or none counted.
-    fn check_tally(
-        &self,
-        poll: &EventId,
-        expected: Option<(Vec<u64>, u64, u64)>,
-        report: &mut CheckReport,
-    ) -> Result<(), StoreError> {
-        let Some(bytes) = self.tree.get(Space::Tallies.key(&[poll.as_bytes()]))? else {
-            report.problem("missing_index_entry", format!("tallies: poll {poll}"));
-            return Ok(());
-        };
-        let counts: Counts = match decode(Space::Tallies, &bytes) {
-            Ok(c) => c,
-            Err(e) => {
-                report.problem("bad_record", e.to_string());
-                return Ok(());
-            }
-        };
-        let tally = counts.finish(1);
-        let found = (tally.counts.clone(), tally.voters, tally.discarded);
-        let expected = expected.unwrap_or_else(|| (vec![0; tally.counts.len()], 0, 0));
-        if found != expected {
-            report.problem(
-                "tally_mismatch",
-                format!("poll {poll}: the tally says {found:?} (per option, voters, discarded), the votes {expected:?}"),
-            );
-        }
-        Ok(())
-    }
-
     /// Each (head, cosigner) entry names one of that cosigner's stored
     /// cosignatures of that head, and each such pair has an entry.
     fn check_cosigs(&self, derived: &Derived, report: &mut CheckReport) -> Result<(), StoreError> {
@@ -624,30 +481,12 @@ impl Store {
         for item in self.tree.scan_prefix(Space::HeadQueue.all()) {
             let (key, _) = item?;
             report.index_entries += 1;
-            let mut head_key = key.to_vec();
-            head_key[0] = Space::Heads as u8;
-            if !self.tree.contains_key(&head_key)? {
+            if !self.tree.contains_key(keys::head_of_queued(&key))? {
                 report.problem(
                     "dangling_index_entry",
                     format!("head_queue: {} is not a held head", hex(&key[1..])),
                 );
             }
-        }
-        Ok(())
-    }
-
-    /// The pending counter and the dependency index agree with the records.
-    fn check_pending(&self, report: &mut CheckReport) -> Result<(), StoreError> {
-        report.pending = self.check_pending_records(report)?;
-        let counted = u64_value(self.tree.get(meta(META_PENDING))?);
-        if counted != report.pending {
-            report.problem(
-                "count_mismatch",
-                format!(
-                    "the pending counter says {counted}, but {} events are held",
-                    report.pending
-                ),
-            );
         }
         Ok(())
     }

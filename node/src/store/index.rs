@@ -1,0 +1,137 @@
+//! An event's index entries: [`entries`] is the one function that says
+//! what an event adds to the store beside its own record. A commit
+//! (`write.rs`) writes what it returns; the integrity check (`check`)
+//! derives what the indexes must hold from the stored events with the same
+//! function, so the check recomputes with the very code that writes.
+//!
+//! Most entries are a key and a value that follow from the event alone
+//! ([`Entry::Put`]). The rest depend on other events (a comment's thread
+//! root, a voter's latest ballot, a target's earliest revocation, the first
+//! title of a hub, the latest cosignature of a pair), so they are returned
+//! as what the event contributes, and the writer (from what is stored) and
+//! the check (from every event) each combine them.
+
+use curbside_protocol::{
+    AttestationRecord, Body, EventId, HubId, PublicKey, Timestamp, VerifiedEvent,
+};
+
+use super::audit::HeadRecord;
+use super::encode;
+use super::keys::{self, Space};
+
+/// One thing an event adds to the indexes.
+#[derive(Debug)]
+pub(super) enum Entry<'e> {
+    /// `key` → `value` under `space`: a feed entry (a copy of the record),
+    /// a poll, an attestation or charter record, a revocation's own entry,
+    /// a tree head.
+    Put { space: Space, key: Vec<u8>, value: Vec<u8> },
+    /// A tree head to be checked (under `head_queue`, the head's key):
+    /// taken off once the witness has checked it, so the check does not
+    /// expect it.
+    Queue(Vec<u8>),
+    /// A post, case or poll: a thread starts from it.
+    Starts,
+    /// A comment on `parent`: packed into the record of its thread's root,
+    /// which only the stored parents can tell.
+    Comment { parent: EventId },
+    /// A poll of `options` options: its tally starts empty.
+    Poll { options: usize },
+    /// A vote for `option` of `poll`: the author's ballot (counted when the
+    /// author votes as the `physician` attested there) and the poll's tally.
+    Vote { poll: EventId, option: u8, physician: Option<&'e AttestationRecord> },
+    /// A revocation of `target` from `effective_at`: `revocations` keeps
+    /// the earliest of all of the target's.
+    Revocation { target: EventId, effective_at: Timestamp },
+    /// A hub: `key` → `title`, the first title stored kept.
+    Hub { id: &'e HubId, key: Vec<u8>, title: &'e str },
+    /// A cosignature of `head` by `cosigner`: the pair's entry names one of
+    /// the pair's cosignatures.
+    Cosignature { head: EventId, cosigner: PublicKey },
+    /// The pending-set dependency the event satisfies: what waits on it is
+    /// released.
+    Satisfies(Vec<u8>),
+}
+
+/// What `event`, stored as `record` (its `events` record, which a feed
+/// entry copies), adds to the indexes.
+pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<'e>> {
+    let id = event.id();
+    let at = event.created_at();
+    let mut out = Vec::with_capacity(3);
+    out.push(Entry::Satisfies(keys::dep::event(&id)));
+    if let Some(hub) = event.body().hub() {
+        out.push(Entry::Put {
+            space: Space::Feed,
+            key: keys::feed(hub, at, &id),
+            value: record.to_vec(),
+        });
+        out.push(Entry::Starts);
+    }
+    match event.body() {
+        Body::Comment(c) => out.push(Entry::Comment { parent: c.parent }),
+        Body::Poll(p) => {
+            if let Some(record) = event.poll_record() {
+                out.push(Entry::Put {
+                    space: Space::Polls,
+                    key: keys::poll(&id),
+                    value: encode(&record),
+                });
+            }
+            out.push(Entry::Poll { options: p.options.len() });
+        }
+        Body::Vote(v) => {
+            let physician = match event.authority() {
+                curbside_protocol::Authority::Physician(record) => Some(record),
+                _ => None,
+            };
+            out.push(Entry::Vote { poll: v.poll, option: v.option, physician });
+        }
+        Body::Attestation(a) => {
+            if let Some((subject, record)) = event.attestation_record() {
+                out.push(Entry::Put {
+                    space: Space::Attestations,
+                    key: keys::attestation(&subject, &id),
+                    value: encode(&record),
+                });
+            }
+            out.push(Entry::Satisfies(keys::dep::attestation(&a.subject)));
+        }
+        Body::Charter(c) => {
+            if let Some((node, record)) = event.charter_record() {
+                out.push(Entry::Put {
+                    space: Space::Charters,
+                    key: keys::charter(&node, &id),
+                    value: encode(&record),
+                });
+            }
+            out.push(Entry::Satisfies(keys::dep::charter(&c.node)));
+        }
+        Body::Revocation(r) => {
+            out.push(Entry::Put {
+                space: Space::RevokedBy,
+                key: keys::revoked_by(&r.target, &id),
+                value: Vec::new(),
+            });
+            out.push(Entry::Revocation { target: r.target, effective_at: r.effective_at });
+        }
+        Body::Hub(h) => {
+            out.push(Entry::Hub { id: &h.id, key: keys::hub(&h.id), title: &h.title });
+            out.push(Entry::Satisfies(keys::dep::hub(&h.id)));
+        }
+        Body::TreeHead(h) => {
+            let record = HeadRecord { size: h.size, root: h.root };
+            out.push(Entry::Put {
+                space: Space::Heads,
+                key: keys::head(event.author(), at, &id),
+                value: encode(&record),
+            });
+            out.push(Entry::Queue(keys::queued_head(event.author(), at, &id)));
+        }
+        Body::Cosignature(c) => {
+            out.push(Entry::Cosignature { head: c.head, cosigner: *event.author() });
+        }
+        Body::Post(_) | Body::Case(_) => {}
+    }
+    out
+}

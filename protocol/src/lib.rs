@@ -53,6 +53,9 @@ pub mod merkle;
 mod names;
 mod request;
 pub mod tally;
+// Fixed-seed keys that panic: for tests, benchmarks, fuzzing and examples
+// only (the `testkit` feature), never in a release build of the binary.
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 mod validate;
 

@@ -473,10 +473,23 @@ mod tests {
     use super::*;
     use crate::config::Overrides;
 
+    /// Set when the ingest threads let go of what they hold: dropped by the
+    /// writer thread as it ends, slowly, so that a start that returned
+    /// without waiting for the threads would return before it is set.
+    struct HeldByIngest(Arc<std::sync::atomic::AtomicBool>);
+
+    impl Drop for HeldByIngest {
+        fn drop(&mut self) {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
     /// Regression: when the network failed to start, `run` returned at once
     /// while the ingest threads still held the store, so opening the data
-    /// directory again (a restart, a retry with other flags) could fail on
-    /// sled's lock. A failed start now lets go of the store first.
+    /// directory again (a restart, a retry with other flags) could race
+    /// them. A failed start now joins them, and lets go of the store,
+    /// before it returns the error.
     #[test]
     fn after_a_failed_start_the_data_directory_opens_again_at_once() {
         let home = tempfile::tempdir().unwrap();
@@ -487,6 +500,11 @@ mod tests {
         // No transport of the swarm takes bare UDP: listening fails at start.
         let unusable = "/ip4/127.0.0.1/udp/0".parse().unwrap();
         config.net.as_mut().expect("a node.toml that listens").listen = vec![unusable];
+        let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held = HeldByIngest(released.clone());
+        let observer: Observer = Arc::new(move |_: &[StoredKey]| {
+            let _ = &held;
+        });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -494,9 +512,13 @@ mod tests {
             .unwrap();
         let started = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            NodeBuilder::new(config, dir).start(listener).await
+            NodeBuilder::new(config, dir).observer(observer).start(listener).await
         });
         assert!(matches!(started, Err(NodeError::Net(_))), "{started:?}");
+        assert!(
+            released.load(std::sync::atomic::Ordering::SeqCst),
+            "the start returned while the ingest threads still ran"
+        );
         let reopened = Store::open(&DataDir::open(&data).unwrap().store_dir(), genesis);
         assert!(reopened.is_ok(), "{:?}", reopened.err());
     }

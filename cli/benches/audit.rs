@@ -11,7 +11,7 @@
 //! possession, stored with `ingest()`, appended to its audit log with
 //! `Store::log_append`, a tree head signed and ingested every
 //! `CURBSIDE_BENCH_HEAD_EVERY` (default 1,000) leaves). Then a real node
-//! (`curbside_node::run`) serves that store on 127.0.0.1, and the real
+//! (`curbside_node::NodeBuilder`) serves that store on 127.0.0.1, and the real
 //! binary runs `curbside --json audit verify --node URL --genesis FILE`
 //! against it, fetching every leaf over HTTP and checking it; the run is
 //! timed from spawn to exit.
@@ -39,6 +39,13 @@ use curbside_protocol::{
     Attestation, AttestationRequest, Body, Charter, Digest, Event, Genesis, Handle, LicenceOpening,
     SecretKey, SignedEvent, Timestamp, TreeHead,
 };
+
+/// The allocator the `curbside` binary runs nodes with (cli/src/main.rs):
+/// the library leaves the choice to the program, and this benchmark
+/// chooses the same one so its numbers stay comparable with the binary's
+/// and with those recorded in docs/BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn start() -> Instant {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -149,7 +156,8 @@ fn build_store(
     .sign(root)
     .unwrap();
     let now = curbside_node::now();
-    let stored = ingest(store, &config, vec![Incoming::when_made(charter.clone())], now).unwrap();
+    let stored =
+        ingest(store, &config, vec![Incoming::when_made(charter.clone())], now).unwrap().outcomes;
     assert!(stored.iter().all(|o| o.is_stored()), "{stored:?}");
 
     let me = verifier.public();
@@ -157,7 +165,7 @@ fn build_store(
     let mut heads = 0;
     for chunk in events.chunks(head_every) {
         let history = chunk.iter().cloned().map(Incoming::when_made).collect();
-        let outcomes = ingest(store, &config, history, now).unwrap();
+        let outcomes = ingest(store, &config, history, now).unwrap().outcomes;
         assert!(
             outcomes.iter().all(|o| o.is_stored()),
             "{:?}",
@@ -176,7 +184,8 @@ fn build_store(
             .unwrap();
         let checked = CheckedHead { id: head.id(), size, root, created_at: at };
         store.audit().append(&me, start, &ids, checked, at, None).unwrap();
-        let outcomes = ingest(store, &config, vec![Incoming::when_made(head)], now).unwrap();
+        let outcomes =
+            ingest(store, &config, vec![Incoming::when_made(head)], now).unwrap().outcomes;
         assert!(outcomes.iter().all(|o| o.is_stored()), "{outcomes:?}");
         heads += 1;
     }
@@ -187,8 +196,8 @@ fn build_store(
 /// A node serving `data` on 127.0.0.1, alone (no peer-to-peer).
 struct Node {
     url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Stopped on drop.
+    _node: curbside_node::NodeThread,
 }
 
 impl Node {
@@ -197,25 +206,10 @@ impl Node {
         let mut config = NodeConfig::load(data, &Overrides::default()).unwrap();
         config.net = None;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                curbside_node::run(config, datadir, listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let node = Self { url, stop: Some(stop), thread: Some(thread) };
+        let node = curbside_node::NodeBuilder::new(config, datadir)
+            .spawn_on_own_runtime("bench-node".into(), listener, || {})
+            .unwrap();
+        let node = Self { url: node.url(), _node: node };
         let agent: ureq::Agent =
             ureq::Agent::config_builder().http_status_as_error(false).build().into();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -228,17 +222,6 @@ impl Node {
             std::thread::sleep(Duration::from_millis(50));
         }
         node
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

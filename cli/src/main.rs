@@ -27,6 +27,16 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// The allocator of the program that runs a node. sled 0.34 allocates and
+/// frees page copies on every key it writes, on the writer's thread and on
+/// its I/O threads; glibc's malloc serializes those threads on its arena
+/// locks. With mimalloc the store writes about twice as fast on two loaded
+/// cores (docs/BENCHMARKS.md, issue 3). Chosen here, in the binary, not in
+/// the `curbside-node` library: a program that embeds a node picks its own
+/// allocator (the benchmarks pick this one, to measure what ships).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let json = cli.json;

@@ -70,9 +70,9 @@ pub fn ensure(home: &Path, now: Timestamp) -> Result<PathBuf, DevError> {
     .sign(&root)
     .ok_or_else(|| DevError::Charter("signing key mismatch".into()))?;
     let store = Store::open(&dir.store_dir(), genesis)?;
-    let outcome =
+    let ingested =
         ingest(&store, &IngestConfig::default(), vec![Incoming::live(charter, now)], now)?;
-    match outcome.first() {
+    match ingested.outcomes.first() {
         Some(Outcome::Stored { .. }) => Ok(data),
         other => Err(DevError::Charter(format!("{other:?}"))),
     }

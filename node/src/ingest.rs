@@ -309,43 +309,34 @@ pub fn finish(
     Ok((outcomes, stages))
 }
 
-/// Runs the ingest path over `events` at time `now`. Synchronous: call it
-/// from a blocking thread. The outcomes are in the order of `events`.
+/// What one run of the ingest path did: the outcomes, the pending events
+/// it released and stored, and how long each step took.
+#[derive(Debug)]
+pub struct Ingested {
+    /// One per submitted event, in the order they were submitted.
+    pub outcomes: Vec<Outcome>,
+    /// Each pending event that this run stored because what it waited for
+    /// arrived: the node announces those to its peers, who may have ignored
+    /// them the first time round.
+    pub released: Vec<SignedEvent>,
+    /// Time spent in each step (what the node benchmark reports).
+    pub stages: Stages,
+}
+
+/// Runs the ingest path over `events` at time `now`: [`prepare`] then
+/// [`finish`]. Synchronous: call it from a blocking thread.
 pub fn ingest(
     store: &Store,
     config: &IngestConfig,
     events: Vec<Incoming>,
     now: Timestamp,
-) -> Result<Vec<Outcome>, StoreError> {
-    ingest_releasing(store, config, events, now, &mut Vec::new())
-}
-
-/// [`ingest`], also pushing onto `released` each pending event that this
-/// call stored because what it waited for arrived: the node announces
-/// those to its peers, who may have ignored them the first time round.
-pub fn ingest_releasing(
-    store: &Store,
-    config: &IngestConfig,
-    events: Vec<Incoming>,
-    now: Timestamp,
-    released_stored: &mut Vec<SignedEvent>,
-) -> Result<Vec<Outcome>, StoreError> {
-    Ok(ingest_staged(store, config, events, now, released_stored)?.0)
-}
-
-/// [`ingest_releasing`], also returning how long each step took.
-pub fn ingest_staged(
-    store: &Store,
-    config: &IngestConfig,
-    events: Vec<Incoming>,
-    now: Timestamp,
-    released_stored: &mut Vec<SignedEvent>,
-) -> Result<(Vec<Outcome>, Stages), StoreError> {
+) -> Result<Ingested, StoreError> {
     let prepared = prepare(store, config, events)?;
     let before = prepared.stages;
-    let (outcomes, mut stages) = finish(store, config, prepared, now, released_stored)?;
+    let mut released = Vec::new();
+    let (outcomes, mut stages) = finish(store, config, prepared, now, &mut released)?;
     stages.add(&before);
-    Ok((outcomes, stages))
+    Ok(Ingested { outcomes, released, stages })
 }
 
 /// Validates, commits and flushes a prepared batch: its outcomes, in order,
@@ -816,39 +807,41 @@ fn write_group(
     }
 }
 
-impl Ingester {
-    /// Starts the ingest thread over `store`. `clock` gives "now". The
-    /// thread ends when every handle is dropped; join it with
-    /// [`IngestThread::join`] before reopening the store.
-    pub fn start(
-        store: Arc<Store>,
-        config: IngestConfig,
-        clock: fn() -> Timestamp,
-    ) -> std::io::Result<(Self, IngestThread)> {
-        Self::start_observed(store, config, clock, Arc::new(|_: &[StoredKey]| {}))
+/// Starts the ingest threads: [`Ingester::builder`], then what to tell
+/// of each group commit, then [`IngesterBuilder::start`].
+#[must_use = "nothing starts until `start` is called"]
+pub struct IngesterBuilder {
+    store: Arc<Store>,
+    config: IngestConfig,
+    clock: fn() -> Timestamp,
+    observer: Observer,
+    counts: Arc<dyn OutcomeSink>,
+}
+
+impl std::fmt::Debug for IngesterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngesterBuilder").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl IngesterBuilder {
+    /// Calls `observer` on the ingest thread with every event stored (from
+    /// any source), right after it is durable: how the sync sets stay
+    /// current. None by default.
+    pub fn observer(self, observer: Observer) -> Self {
+        Self { observer, ..self }
     }
 
-    /// [`Ingester::start`], calling `observer` on the ingest thread with
-    /// every event stored (from any source), right after it is durable:
-    /// how the sync sets stay current.
-    pub fn start_observed(
-        store: Arc<Store>,
-        config: IngestConfig,
-        clock: fn() -> Timestamp,
-        observer: Observer,
-    ) -> std::io::Result<(Self, IngestThread)> {
-        Self::start_counted(store, config, clock, observer, Arc::new(Uncounted))
+    /// Reports every outcome, from every source, to `counts` (the node
+    /// hands it its metrics; by default nobody counts them).
+    pub fn counts(self, counts: Arc<dyn OutcomeSink>) -> Self {
+        Self { counts, ..self }
     }
 
-    /// [`Ingester::start_observed`], reporting every outcome, from every
-    /// source, to `counts` (the node hands it its metrics).
-    pub fn start_counted(
-        store: Arc<Store>,
-        config: IngestConfig,
-        clock: fn() -> Timestamp,
-        observer: Observer,
-        counts: Arc<dyn OutcomeSink>,
-    ) -> std::io::Result<(Self, IngestThread)> {
+    /// Starts the threads. If the second cannot start, the first is joined
+    /// before the error is returned: nothing is left holding the store.
+    pub fn start(self) -> std::io::Result<(Ingester, IngestThread)> {
+        let IngesterBuilder { store, config, clock, observer, counts } = self;
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
         let (announce, _) = broadcast::channel(ANNOUNCE_CAPACITY);
         let announcer = announce.clone();
@@ -906,7 +899,26 @@ impl Ingester {
                 return Err(e);
             }
         };
-        Ok((Self { tx, announce, clock }, IngestThread { prepare, write }))
+        Ok((Ingester { tx, announce, clock }, IngestThread { prepare, write }))
+    }
+}
+
+impl Ingester {
+    /// How to start the ingest threads over `store`; `clock` gives "now".
+    /// The threads end when every handle is dropped; join them with
+    /// [`IngestThread::join`] before reopening the store.
+    pub fn builder(
+        store: Arc<Store>,
+        config: IngestConfig,
+        clock: fn() -> Timestamp,
+    ) -> IngesterBuilder {
+        IngesterBuilder {
+            store,
+            config,
+            clock,
+            observer: Arc::new(|_: &[StoredKey]| {}),
+            counts: Arc::new(Uncounted),
+        }
     }
 
     /// Submits this node's own events, made now (its log entries, its

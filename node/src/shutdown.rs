@@ -2,7 +2,7 @@
 //!
 //! A node stops when asked (SIGTERM, Ctrl-C, the caller's shutdown future)
 //! or when its store has failed ([`Store::failed`]): a store that takes no
-//! writes is no node, so [`crate::run`] returns an error and the binary
+//! writes is no node, so [`crate::NodeBuilder::run`] returns an error and the binary
 //! exits non-zero, and the operator's supervisor restarts it (reopening
 //! the store reloads its memory from the disk). Each step of the stop that
 //! can wait on the disk — the API's last requests, the ingest thread's

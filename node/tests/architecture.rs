@@ -41,6 +41,13 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
     ("datadir", &["config"]),
     ("dev", &["store", "ingest", "config", "datadir"]),
     ("shutdown", &["store", "api"]),
+    (
+        "lifecycle",
+        &[
+            "store", "ingest", "metrics", "sync", "audit", "net", "api", "config", "datadir",
+            "shutdown",
+        ],
+    ),
 ];
 
 /// Edges of `node/src` that still close a cycle on this branch, outside

@@ -23,6 +23,13 @@ use std::time::{Duration, Instant};
 
 use curbside_protocol::recon::{Item, MAX_RANGES, Message, SyncSet, initiate, reconcile, respond};
 
+/// The allocator the `curbside` binary runs nodes with (cli/src/main.rs):
+/// the library leaves the choice to the program, and this benchmark
+/// chooses the same one so its numbers stay comparable with the binary's
+/// and with those recorded in docs/BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// splitmix64: enough randomness for test data, no dependency.
 struct Rng(u64);
 

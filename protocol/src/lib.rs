@@ -55,6 +55,9 @@ mod names;
 pub mod recon;
 mod request;
 pub mod tally;
+// Fixed-seed keys that panic: for tests, benchmarks, fuzzing and examples
+// only (the `testkit` feature), never in a release build of the binary.
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 mod validate;
 

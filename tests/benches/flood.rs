@@ -19,6 +19,13 @@ use curbside_tests::hostile::HostilePeer;
 use curbside_tests::measure::percentile;
 use curbside_tests::{Network, TestNode, wait_until};
 
+/// The allocator the `curbside` binary runs nodes with (cli/src/main.rs):
+/// the library leaves the choice to the program, and this benchmark
+/// chooses the same one so its numbers stay comparable with the binary's
+/// and with those recorded in docs/BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LIMIT: Duration = Duration::from_secs(60);
 /// A post not readable after this long counts as lost.
 const LOST_AFTER: Duration = Duration::from_secs(30);

@@ -8,7 +8,7 @@
 //! `CURBSIDE_BENCH_SECONDS` (default 20), each by one of enough physicians
 //! that none nears the per-author limit. Every node reports each event it
 //! stores, from its ingest thread, the moment the event is durable
-//! (`curbside_node::run_observed`); an event's latency is from just before
+//! (`curbside_node::NodeBuilder::observer`); an event's latency is from just before
 //! its `POST /v1/events` to its storage at the last node to store it.
 //!
 //! ```text
@@ -25,6 +25,13 @@ use curbside_node::ingest::Observer;
 use curbside_protocol::testkit::key;
 use curbside_protocol::{EventId, Kind, SecretKey};
 use curbside_tests::{Network, TestNode, measure, wait_until};
+
+/// The allocator the `curbside` binary runs nodes with (cli/src/main.rs):
+/// the library leaves the choice to the program, and this benchmark
+/// chooses the same one so its numbers stay comparable with the binary's
+/// and with those recorded in docs/BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// When each event was submitted, and when each node stored it.
 #[derive(Default)]

@@ -1,7 +1,8 @@
 //! End-to-end tests for Curbside: real nodes and the real `curbside` binary
 //! on 127.0.0.1, with ports chosen by the operating system.
 //!
-//! The tests live in `tests/tests/`; this library holds what they share:
+//! The tests live in `tests/tests/e2e/`, one module per area of a single
+//! test binary (`--test e2e`); this library holds what they share:
 //! [`Network`] (a root and a genesis), [`TestNode`] (a node serving its API
 //! on an OS-chosen loopback port, stopped on drop) and small HTTP helpers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
+use curbside_node::NodeBuilder;
+use curbside_node::NodeThread;
 use curbside_node::config::{NodeConfig, Overrides};
 use curbside_node::datadir::DataDir;
 use curbside_protocol::{
@@ -128,8 +131,9 @@ pub struct TestNode {
     tweak: fn(&mut NodeConfig),
     netns: Option<PathBuf>,
     _dir: Option<tempfile::TempDir>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// The node on its own thread and runtime; stopped (and its store let
+    /// go of) before the data directory is removed.
+    node: Option<NodeThread>,
 }
 
 impl std::ops::Deref for TestNode {
@@ -214,7 +218,7 @@ impl TestNode {
     }
 
     /// [`TestNode::start_peer`], calling `observer` with every event the
-    /// node stores the moment it is durable (see `curbside_node::run_observed`).
+    /// node stores the moment it is durable (see `NodeBuilder::observer`).
     pub fn start_peer_observed(
         network: &Network,
         bootstrap: &[String],
@@ -310,43 +314,31 @@ impl TestNode {
         let mut config = NodeConfig::load(data, &overrides).unwrap();
         tweak(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let admin_token = dir.admin_token().to_string();
         let key = dir.key().public();
         let enter = netns.clone();
-        let thread = std::thread::spawn(move || {
-            // A network namespace belongs to a thread; the runtime's threads,
-            // started from this one, inherit it.
-            if let Some(path) = enter {
-                netns::enter(&path);
-            }
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let shutdown = async {
-                    let _ = stopped.await;
-                };
-                curbside_node::run_observed(config, dir, listener, shutdown, observer)
-                    .await
-                    .unwrap();
-            });
-        });
+        let mut builder = NodeBuilder::new(config, dir);
+        if let Some(observer) = observer {
+            builder = builder.observer(observer);
+        }
+        // A network namespace belongs to a thread; the runtime's threads,
+        // started from the node's, inherit it.
+        let thread = builder
+            .spawn_on_own_runtime("test-node".into(), listener, move || {
+                if let Some(path) = enter {
+                    netns::enter(&path);
+                }
+            })
+            .unwrap();
         let node = Self {
-            api: Api::new(url, admin_token),
+            api: Api::new(thread.url(), admin_token),
             key,
             data: data.to_path_buf(),
             overrides,
             tweak,
             netns,
             _dir: None,
-            stop: Some(stop),
-            thread: Some(thread),
+            node: Some(thread),
         };
         node.wait_ready();
         node
@@ -597,12 +589,11 @@ impl Api {
 }
 
 impl Drop for TestNode {
+    /// Stops the node and waits until it has let go of its store, before
+    /// the data directory (a field) is removed.
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(Err(e)) = self.node.take().map(NodeThread::stop) {
+            eprintln!("the node stopped with an error: {e}");
         }
     }
 }

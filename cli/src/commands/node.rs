@@ -177,7 +177,7 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
                 text
             },
         )?;
-        curbside_node::run(config, dir, listener, shutdown_signal()).await?;
+        curbside_node::NodeBuilder::new(config, dir).run(listener, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     });
     // Dropping the runtime would wait for every blocking task, however long

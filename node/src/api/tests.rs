@@ -44,13 +44,13 @@ impl Api {
             .build()
             .unwrap();
         let metrics = Arc::new(crate::metrics::Metrics::default());
-        let (ingester, _thread) = crate::ingest::Ingester::start_counted(
+        let (ingester, _thread) = crate::ingest::Ingester::builder(
             store.clone(),
             crate::ingest::IngestConfig::default(),
             crate::now,
-            Arc::new(|_: &[crate::ingest::StoredKey]| {}),
-            metrics.clone(),
         )
+        .counts(metrics.clone())
+        .start()
         .unwrap();
         let issuer = Arc::new(crate::audit::Issuer::new(
             store.clone(),

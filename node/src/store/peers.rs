@@ -92,7 +92,8 @@ mod tests {
         let reply = fed.comment(&a, &comment, "K is 5.1");
         events.extend([post.clone(), comment.clone(), reply.clone()]);
         let incoming = events.into_iter().map(Incoming::when_made).collect();
-        let outcomes = ingest(&store, &IngestConfig::default(), incoming, fed.now()).unwrap();
+        let outcomes =
+            ingest(&store, &IngestConfig::default(), incoming, fed.now()).unwrap().outcomes;
         assert!(outcomes.iter().all(crate::ingest::Outcome::is_stored), "{outcomes:?}");
         let general = curbside_protocol::HubId::new("general").unwrap();
         for event in [&post, &comment, &reply] {

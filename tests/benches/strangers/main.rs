@@ -36,6 +36,13 @@ use curbside_tests::{Network, measure, wait_until};
 use node::ChildNode;
 use report::Phase;
 
+/// The allocator the `curbside` binary runs nodes with (cli/src/main.rs):
+/// the library leaves the choice to the program, and this benchmark
+/// chooses the same one so its numbers stay comparable with the binary's
+/// and with those recorded in docs/BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The idle phase is this many phases long: every ratio is to its p99,
 /// and on this shared machine a few fsyncs in a phase take 50–90 ms
 /// however quiet the node is, so its p99 needs more samples than the

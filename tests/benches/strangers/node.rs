@@ -1,6 +1,6 @@
 //! The node under attack: a child process running the node library as
 //! `curbside node run` does (`NodeConfig::load`, a bound listener,
-//! `curbside_node::run`, logs at `info` to a file), with at most
+//! `curbside_node::NodeBuilder::run`, logs at `info` to a file), with at most
 //! [`OPEN_FILES`] descriptors.
 //!
 //! A child process, because the attacks need the two sides' descriptors
@@ -186,7 +186,7 @@ pub(crate) fn serve(data: &Path) -> ExitCode {
             })
             .await;
         };
-        match curbside_node::run(config, dir, listener, shutdown).await {
+        match curbside_node::NodeBuilder::new(config, dir).run(listener, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("the node failed: {e}");

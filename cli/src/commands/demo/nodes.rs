@@ -1,5 +1,5 @@
-//! The demo's nodes: each a real [`curbside_node::run`] on a thread and
-//! tokio runtime of its own, with an API and a libp2p port on 127.0.0.1
+//! The demo's nodes: each a real node on a thread and tokio runtime of its
+//! own ([`NodeBuilder::spawn_on_own_runtime`]), with an API and a libp2p port on 127.0.0.1
 //! that the operating system chose, and reached only through its HTTP API
 //! (as the command line reaches any node).
 //!
@@ -10,12 +10,12 @@
 //! to see them on stderr).
 
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use curbside_node::config::{NodeConfig, Overrides};
 use curbside_node::datadir::{DataDir, peer_id};
+use curbside_node::{NodeBuilder, NodeError, NodeThread};
 use curbside_protocol::{EventId, Genesis, PublicKey, SignedEvent};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -64,12 +64,12 @@ pub(crate) struct DemoNode {
     running: Option<Running>,
 }
 
-/// A started node. (No `Debug` needed beyond the URL.)
+/// A started node.
 #[derive(Debug)]
 struct Running {
     client: Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), String>>>,
+    /// `None` once its end has been seen.
+    node: Option<NodeThread>,
 }
 
 impl DemoNode {
@@ -98,7 +98,6 @@ impl DemoNode {
         let dir = DataDir::open(&self.data)?;
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .context("binding an API port on 127.0.0.1")?;
-        listener.set_nonblocking(true)?;
         let api = listener.local_addr()?;
         // Flags win over the environment, so CURBSIDE_API or CURBSIDE_LISTEN
         // cannot move the demo off loopback; bootstrap peers and mDNS (which
@@ -114,28 +113,11 @@ impl DemoNode {
             net.bootstrap.clear();
             net.mdns = false;
         }
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(format!("node-{}", self.site.slug))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("starting the node's runtime: {e}"))?;
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)
-                        .map_err(|e| format!("the API listener: {e}"))?;
-                    curbside_node::run(config, dir, listener, async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .map_err(|e| e.to_string())
-                })
-            })
+        let node = NodeBuilder::new(config, dir)
+            .spawn_on_own_runtime(format!("node-{}", self.site.slug), listener, || {})
             .context("starting a thread for the node")?;
         let client = Client::new(&format!("http://{api}"))?;
-        self.running = Some(Running { client, stop: Some(stop), thread: Some(thread) });
+        self.running = Some(Running { client, node: Some(node) });
         let start = Instant::now();
         loop {
             interrupt.check()?;
@@ -155,14 +137,11 @@ impl DemoNode {
 
     /// The node thread's error if it has ended.
     fn finished_with(&mut self) -> Option<String> {
-        let running = self.running.as_mut()?;
-        if !running.thread.as_ref().is_some_and(JoinHandle::is_finished) {
-            return None;
-        }
-        match running.thread.take()?.join() {
-            Ok(Ok(())) => Some("it stopped".into()),
-            Ok(Err(e)) => Some(e),
-            Err(_) => Some("its thread panicked".into()),
+        let ended = self.running.as_mut()?.node.as_mut()?.ended()?;
+        match ended {
+            Ok(()) => Some("it stopped".into()),
+            Err(NodeError::Panicked(_)) => Some("its thread panicked".into()),
+            Err(e) => Some(e.to_string()),
         }
     }
 
@@ -171,21 +150,20 @@ impl DemoNode {
     /// store.
     pub(crate) fn stop(&mut self) -> anyhow::Result<()> {
         let Some(mut running) = self.running.take() else { return Ok(()) };
-        if let Some(stop) = running.stop.take() {
-            let _ = stop.send(());
-        }
-        let Some(thread) = running.thread.take() else { return Ok(()) };
+        let Some(mut node) = running.node.take() else { return Ok(()) };
+        node.request_stop();
         let start = Instant::now();
-        while !thread.is_finished() {
+        while !node.is_finished() {
             if start.elapsed() > START_STOP_LIMIT {
+                node.detach();
                 bail!("{} did not stop within {} s", self.site.short, START_STOP_LIMIT.as_secs());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        match thread.join() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => bail!("{} stopped with an error: {e}", self.site.short),
-            Err(_) => bail!("{}'s thread panicked", self.site.short),
+        match node.stop() {
+            Ok(()) => Ok(()),
+            Err(NodeError::Panicked(_)) => bail!("{}'s thread panicked", self.site.short),
+            Err(e) => bail!("{} stopped with an error: {e}", self.site.short),
         }
     }
 

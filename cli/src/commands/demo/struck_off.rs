@@ -180,7 +180,7 @@ fn forge(
     store.audit().append(&me, start, &[attestation.id()], checked, dated, Some(own))?;
     // Its own node vouches that it received them when it says it made them.
     let events = vec![Incoming::when_made(attestation.clone()), Incoming::when_made(head.clone())];
-    let outcomes = ingest(&store, &IngestConfig::default(), events, curbside_node::now())?;
+    let outcomes = ingest(&store, &IngestConfig::default(), events, curbside_node::now())?.outcomes;
     ensure!(
         outcomes.iter().all(|o| o.is_stored()),
         "St James's own store refused its forgery: {outcomes:?}"

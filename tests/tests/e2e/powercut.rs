@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! cargo build --release -p curbside
-//! CURBSIDE_POWERCUT_TRIALS=30 cargo test --release -p curbside-tests --test powercut -- --ignored --nocapture
+//! CURBSIDE_POWERCUT_TRIALS=30 cargo test --release -p curbside-tests --test e2e powercut:: -- --ignored --nocapture
 //! ```
 //!
 //! `CURBSIDE_POWERCUT_BIN=PATH` runs another `curbside` binary as the node

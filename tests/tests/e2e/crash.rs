@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo build --release -p curbside
-//! CURBSIDE_CRASH_KILLS=1000 cargo test --release -p curbside-tests --test crash -- --ignored --nocapture
+//! CURBSIDE_CRASH_KILLS=1000 cargo test --release -p curbside-tests --test e2e crash:: -- --ignored --nocapture
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -1,0 +1,29 @@
+//! The end-to-end tests, one module per area, built as one test binary:
+//! each area links libp2p, sled and the node, so one binary links them once
+//! (eighteen binaries linked them eighteen times).
+//!
+//! Run one area with its module path as the filter:
+//!
+//! ```text
+//! cargo test -p curbside-tests --test e2e story::
+//! cargo test -p curbside-tests --test e2e partition::a_partitioned -- --nocapture
+//! ```
+
+mod access;
+mod admission;
+mod api;
+mod audit;
+mod audit_cli;
+mod cli;
+mod crash;
+mod demo;
+mod docs;
+mod federation;
+mod fetch;
+mod hostile;
+mod partition;
+mod powercut;
+mod story;
+mod strangers;
+mod submissions;
+mod time;

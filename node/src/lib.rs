@@ -15,12 +15,14 @@
 
 pub mod api;
 pub mod audit;
+pub mod codes;
 pub mod config;
 pub mod datadir;
 pub mod dev;
 pub mod ingest;
 pub mod metrics;
 pub mod net;
+pub mod outcome;
 mod ratelimit;
 mod shutdown;
 mod source;

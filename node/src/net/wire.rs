@@ -5,6 +5,7 @@
 use curbside_protocol::{Digest, EventId, PublicKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::codes::Code;
 use crate::sync::Scope;
 use crate::sync::recon;
 
@@ -177,8 +178,8 @@ pub enum Response {
 }
 
 impl Response {
-    pub(crate) fn refused(code: &str, message: impl Into<String>) -> Self {
-        Response::Refused { code: code.into(), message: message.into() }
+    pub(crate) fn refused(code: Code, message: impl Into<String>) -> Self {
+        Response::Refused { code: code.as_str().into(), message: message.into() }
     }
 }
 

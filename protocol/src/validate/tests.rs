@@ -807,7 +807,7 @@ fn every_code_is_listed_once_and_documented() {
     let section = docs
         .split("### Rejection codes")
         .nth(1)
-        .and_then(|rest| rest.split("\n## ").next())
+        .and_then(|rest| rest.split("\n#").next())
         .expect("docs/PROTOCOL.md has a Rejection codes section");
     let mut documented: Vec<&str> =
         section.lines().filter_map(|line| line.strip_prefix("| `")?.split('`').next()).collect();

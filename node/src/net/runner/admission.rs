@@ -9,7 +9,11 @@ use crate::store::Holder;
 impl Runner {
     pub(super) fn on_new_peer(&mut self, peer_id: PeerId, addr: Multiaddr) {
         let Some(key) = key_of(&peer_id) else {
-            self.refuse(peer_id, "not_ed25519", "a node's PeerId must be its ed25519 key".into());
+            self.refuse(
+                peer_id,
+                Code::NotEd25519,
+                "a node's PeerId must be its ed25519 key".into(),
+            );
             return;
         };
         let verdict = admission(&self.parts.store, &key, (self.parts.clock)());
@@ -112,15 +116,14 @@ impl Runner {
         self.queue_sync(peer_id, true);
     }
 
-    pub(super) fn refuse(&mut self, peer_id: PeerId, code: &str, reason: String) {
-        let ban = if matches!(code, "not_chartered" | "not_admitted") {
+    pub(super) fn refuse(&mut self, peer_id: PeerId, code: Code, reason: String) {
+        let ban = if matches!(code, Code::NotChartered | Code::NotAdmitted) {
             UNCHARTERED_BLOCK
         } else {
             self.config.ban_for
         };
-        tracing::warn!(peer = %peer_id, code, %reason, ban_secs = ban.as_secs(), "peer refused and blocked");
-        self.blocked
-            .insert(peer_id, Blocked { until: Instant::now() + ban, code: code.into(), reason });
+        tracing::warn!(peer = %peer_id, %code, %reason, ban_secs = ban.as_secs(), "peer refused and blocked");
+        self.blocked.insert(peer_id, Blocked { until: Instant::now() + ban, code, reason });
         let behaviour = self.swarm.behaviour_mut();
         behaviour.blocked.block_peer(peer_id);
         behaviour.kad.remove_peer(&peer_id);
@@ -129,11 +132,11 @@ impl Runner {
         let _ = self.swarm.disconnect_peer_id(peer_id);
     }
 
-    pub(super) fn offence(&mut self, peer_id: PeerId, code: &'static str, reason: String) {
+    pub(super) fn offence(&mut self, peer_id: PeerId, code: Code, reason: String) {
         let limit = self.config.max_offences_per_minute;
         let Some(peer) = self.peers.get_mut(&peer_id) else { return };
         let count = peer.offences.record(Instant::now(), OFFENCE_WINDOW);
-        tracing::debug!(peer = %peer_id, code, %reason, count, "peer offence");
+        tracing::debug!(peer = %peer_id, %code, %reason, count, "peer offence");
         if count >= limit {
             self.refuse(
                 peer_id,
@@ -166,7 +169,7 @@ impl Runner {
         let Response::Credentials { events } = response else {
             self.refuse(
                 peer,
-                "not_chartered",
+                Code::NotChartered,
                 "answered the charter request with something else".into(),
             );
             return;
@@ -178,7 +181,7 @@ impl Runner {
                 _ => {
                     self.refuse(
                         peer,
-                        "not_chartered",
+                        Code::NotChartered,
                         "showed something that is not a charter".into(),
                     );
                     return;
@@ -232,7 +235,7 @@ impl Runner {
                 (State::Checking { .. }, _) if late(peer) => {
                     refuse.push((
                         *id,
-                        "not_chartered",
+                        Code::NotChartered,
                         "showed no valid charter in time".to_string(),
                     ));
                 }
@@ -240,7 +243,7 @@ impl Runner {
                 (State::Welcoming, _) if very_late(peer) => {
                     refuse.push((
                         *id,
-                        "not_admitted",
+                        Code::NotAdmitted,
                         "did not admit this node in time (has it seen this node's charter?)"
                             .to_string(),
                     ));
@@ -251,7 +254,7 @@ impl Runner {
                     // Gossipsub already ignores it; cut it off altogether.
                     refuse.push((
                         *id,
-                        "score_too_low",
+                        Code::ScoreTooLow,
                         "gossip score under the graylist threshold (invalid events)".to_string(),
                     ));
                 }
@@ -261,7 +264,7 @@ impl Runner {
                         Admission::Chartered => {}
                         Admission::Refused { code, message } => refuse.push((*id, code, message)),
                         Admission::Unknown => {
-                            refuse.push((*id, "not_chartered", "its charter is gone".into()))
+                            refuse.push((*id, Code::NotChartered, "its charter is gone".into()))
                         }
                     }
                 }

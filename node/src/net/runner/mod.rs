@@ -30,6 +30,7 @@ use super::peers::{
 };
 use super::wire::{MAX_FETCH_IDS, ReceivedEvent, Request, Response};
 use super::{BlockedPeer, NetConfig, NetError, NetParts, NetStatus, PeerStatus};
+use crate::codes::Code;
 use crate::ingest::{Outcome, Source};
 use crate::ratelimit::{Bucket, Buckets};
 use crate::sync::{Scope, SyncProgress, SyncReport, Transport, recon};
@@ -176,7 +177,7 @@ enum Awaiting {
 
 struct Blocked {
     until: Instant,
-    code: String,
+    code: Code,
     reason: String,
 }
 
@@ -536,7 +537,7 @@ impl Runner {
                 .iter()
                 .map(|(id, b)| BlockedPeer {
                     peer_id: id.to_string(),
-                    code: b.code.clone(),
+                    code: b.code,
                     reason: b.reason.clone(),
                     remaining_secs: b.until.saturating_duration_since(now).as_secs(),
                 })

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use curbside_protocol::{EventId, NetworkId, PublicKey, SignedEvent, Timestamp};
+use curbside_protocol::{EventId, PublicKey, SignedEvent, Timestamp};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};

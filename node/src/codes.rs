@@ -224,7 +224,14 @@ mod tests {
     fn listed_codes(doc: &str, lead: &str) -> BTreeSet<String> {
         let rest = doc.split(lead).nth(1).unwrap_or_default();
         let paragraph = rest.split("\n\n").next().unwrap_or_default();
-        paragraph.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+        // The paragraph goes on to name requests (`Fetch`): codes are snake_case.
+        paragraph
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .map(str::to_owned)
+            .collect()
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl Extra {
 pub(crate) fn report(
     ctx: &Ctx,
     event: &SignedEvent,
-    outcome: &Outcome,
+    outcome: &EventOutcome,
     mut extra: Vec<Extra>,
 ) -> anyhow::Result<ExitCode> {
     let id = outcome.id().unwrap_or(event.id());

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use curbside_protocol::{EventId, NetworkId, PublicKey, SignedEvent, Timestamp};
+use curbside_protocol::{EventId, PublicKey, SignedEvent, Timestamp};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -76,28 +76,9 @@ impl ClientError {
     }
 }
 
-/// `GET /v1/status`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Status {
-    pub(crate) network: NetworkId,
-    pub(crate) network_name: String,
-}
-
-/// One event's outcome from `POST /v1/events`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Outcome {
-    /// stored, duplicate, pending or rejected.
-    pub(crate) status: String,
-    pub(crate) id: Option<EventId>,
-    pub(crate) code: Option<String>,
-    pub(crate) message: Option<String>,
-    pub(crate) waiting_for: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Outcomes {
-    outcomes: Vec<Outcome>,
-}
+pub(crate) use curbside_node::api::types::{
+    EventOutcome, StatusAnswer as Status, SubmitAnswer as Outcomes,
+};
 
 /// An event as the API shows it. `event` is the signed wire form, decoded
 /// (and so checked for canonical form) here; `body` is the node's JSON of
@@ -340,7 +321,7 @@ impl Client {
 
     /// `POST /v1/events` without credentials: one outcome per event,
     /// refused ones included (a refusal is an outcome here, not an error).
-    pub(crate) fn submit(&self, events: &[SignedEvent]) -> Result<Vec<Outcome>, ClientError> {
+    pub(crate) fn submit(&self, events: &[SignedEvent]) -> Result<Vec<EventOutcome>, ClientError> {
         self.submit_as(events, None)
     }
 
@@ -350,7 +331,7 @@ impl Client {
         &self,
         events: &[SignedEvent],
         bearer: Option<&str>,
-    ) -> Result<Vec<Outcome>, ClientError> {
+    ) -> Result<Vec<EventOutcome>, ClientError> {
         let path = "/v1/events";
         let wire: Vec<Value> =
             events.iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();

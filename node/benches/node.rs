@@ -618,8 +618,8 @@ fn check_ingested(
         if bad_at.peek() == Some(&&i) {
             bad_at.next();
             match outcome {
-                Outcome::Rejected { id, code, .. } => {
-                    assert_eq!(*code, Rejection::BadSignature.code());
+                Outcome::Rejected { id, refusal } => {
+                    assert_eq!(refusal.code().as_str(), Rejection::BadSignature.code());
                     assert_eq!(id, &events[i].id(), "the bad event is named");
                     assert!(!store.events().contains(id).unwrap());
                 }

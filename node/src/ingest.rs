@@ -33,9 +33,9 @@ use curbside_protocol::{
     Arrival, Dependency, EventId, NotAccepted, Rejection, SignatureVerified, SignedEvent,
     Timestamp, VerifiedEvent, verify_batch,
 };
-use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+pub use crate::outcome::{Outcome, Refusal};
 use crate::store::{Held as HoldResult, Holder, PendingLimits, Store, StoreError, StoreView};
 
 /// Limits of the ingest path.
@@ -106,63 +106,6 @@ impl Incoming {
             Some(at) => Arrival::received(at, now),
             None => Arrival::historical(now),
         }
-    }
-}
-
-/// What happened to one submitted event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Outcome {
-    /// Valid, stored and durable.
-    Stored {
-        /// The event id.
-        id: EventId,
-    },
-    /// Already stored; nothing changed.
-    Duplicate {
-        /// The event id.
-        id: EventId,
-    },
-    /// Held until what it needs arrives.
-    Pending {
-        /// The event id.
-        id: EventId,
-        /// What it waits for.
-        waiting_for: String,
-        /// The same, as a value: what the network fetches from the peer
-        /// that sent the event. Not part of the API's JSON.
-        #[serde(skip)]
-        dependency: Dependency,
-    },
-    /// Refused: invalid, or pending but the pending set is full.
-    Rejected {
-        /// The event id.
-        id: EventId,
-        /// Stable machine code.
-        code: &'static str,
-        /// For people.
-        message: String,
-        /// Whether the peer that sent it misbehaved: the rejection is
-        /// intrinsic, not one an honest peer could reach with other trust
-        /// records ([`Rejection::is_contextual`]). Not part of the API's JSON.
-        #[serde(skip)]
-        blames_sender: bool,
-    },
-}
-
-impl Outcome {
-    fn rejected(id: EventId, r: &Rejection) -> Self {
-        Outcome::Rejected {
-            id,
-            code: r.code(),
-            message: r.to_string(),
-            blames_sender: !r.is_contextual(),
-        }
-    }
-
-    /// Whether the event is now stored (newly or before).
-    pub fn is_stored(&self) -> bool {
-        matches!(self, Outcome::Stored { .. } | Outcome::Duplicate { .. })
     }
 }
 
@@ -261,7 +204,7 @@ pub fn prepare(
         match result {
             Ok(event) => verified.push((slot, event, received_at, holder)),
             Err((event, rejection)) => {
-                outcomes[slot] = Some(Outcome::rejected(event.id(), &rejection));
+                outcomes[slot] = Some(Outcome::invalid(event.id(), rejection));
             }
         }
     }
@@ -298,8 +241,9 @@ pub fn finish(
         for (incoming, outcome) in again.into_iter().zip(outcomes) {
             match outcome {
                 Outcome::Stored { .. } => released_stored.push(incoming.event),
-                Outcome::Rejected { id, code, .. } => {
-                    tracing::info!(event = %id, code, "released pending event not accepted");
+                Outcome::Rejected { id, refusal } => {
+                    let code = refusal.code();
+                    tracing::info!(event = %id, %code, "released pending event not accepted");
                 }
                 Outcome::Duplicate { .. } | Outcome::Pending { .. } => {}
             }
@@ -448,7 +392,7 @@ fn settle(
             *outcome = Some(Outcome::Duplicate { id: event.id() });
         }
         Err((event, NotAccepted::Invalid(r))) => {
-            *outcome = Some(Outcome::rejected(event.id(), &r));
+            *outcome = Some(Outcome::invalid(event.id(), r));
         }
     }
     Ok(false)
@@ -472,67 +416,30 @@ fn hold(
     now: Timestamp,
 ) -> Result<Outcome, StoreError> {
     let id = event.id();
-    let refused = |code: &'static str, message: String| Outcome::Rejected {
-        id,
-        blames_sender: false,
-        code,
-        message,
-    };
+    let refused = |refusal| Ok(Outcome::Rejected { id, refusal });
     let from_api = matches!(holder, Holder::Operator | Holder::Physician(_) | Holder::Stranger(_));
     match dep {
         Dependency::Attestation(author) | Dependency::Charter(author)
             if matches!(holder, Holder::Stranger(_)) =>
         {
-            return Ok(refused(
-                "unknown_author",
-                format!(
-                    "{author} is not attested (or chartered) as far as this node knows, and \
-                     events of unknown authors are not held for callers without a session"
-                ),
-            ));
+            return refused(Refusal::UnknownAuthor { author: *author });
         }
         Dependency::Hub(hub) if from_api => {
-            let hubs: Vec<String> =
-                store.events().hubs()?.into_iter().map(|(id, _)| id.to_string()).collect();
-            return Ok(refused(
-                "unknown_hub",
-                format!("there is no hub {hub} on this network; its hubs are {}", hubs.join(", ")),
-            ));
+            let hubs = store.events().hubs()?.into_iter().map(|(id, _)| id).collect();
+            return refused(Refusal::UnknownHub { hub: hub.clone(), hubs });
         }
         _ => {}
     }
-    let limits = &config.pending;
-    Ok(match store.pending().hold(event, dep, received_at, holder, now, limits)? {
-        HoldResult::Now | HoldResult::Already => {
-            Outcome::Pending { id, waiting_for: dep.to_string(), dependency: dep.clone() }
+    let limits = config.pending;
+    let dependency = dep.clone();
+    match store.pending().hold(event, dep, received_at, holder, now, &limits)? {
+        HoldResult::Now | HoldResult::Already => Ok(Outcome::Pending { id, dependency }),
+        HoldResult::Full => refused(Refusal::PendingFull { dependency, limits }),
+        HoldResult::HolderFull => {
+            refused(Refusal::PendingQuota { holder: holder.clone(), dependency, limits })
         }
-        HoldResult::Full => refused(
-            "pending_full",
-            format!(
-                "this node holds as many events waiting for what they need as it can ({} \
-                 events, {} MiB); {dep} is not known here yet — try again later",
-                limits.max_events,
-                limits.max_bytes >> 20
-            ),
-        ),
-        HoldResult::HolderFull => refused(
-            "pending_quota",
-            format!(
-                "{holder} already has as many events waiting here as one sender may ({} \
-                 events, {} MiB); {dep} is not known here yet — try again once they resolve",
-                limits.per_holder_events,
-                limits.per_holder_bytes >> 20
-            ),
-        ),
-        HoldResult::LowDisk => refused(
-            "low_disk",
-            format!(
-                "this node's disk is below its reserve ({} MiB free at least), so it holds \
-                 nothing new; {dep} is not known here yet",
-                limits.min_free_disk >> 20
-            ),
-        ),
-    })
+        HoldResult::LowDisk => refused(Refusal::LowDisk { dependency, limits }),
+    }
 }
 
 type Verified = Result<SignatureVerified, (SignedEvent, Rejection)>;

@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod codes;
 pub mod config;
 pub mod datadir;
 pub mod dev;
@@ -26,6 +27,7 @@ pub mod ingest;
 mod lifecycle;
 pub mod metrics;
 pub mod net;
+pub mod outcome;
 mod ratelimit;
 mod shutdown;
 mod source;

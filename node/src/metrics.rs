@@ -128,7 +128,8 @@ impl Metrics {
                 Outcome::Stored { .. } => {
                     self.accepted.get_or_create(&SourceLabel { source }).inc();
                 }
-                Outcome::Rejected { code, .. } => {
+                Outcome::Rejected { refusal, .. } => {
+                    let code = refusal.code().as_str();
                     self.rejected.get_or_create(&RefusalLabel { code, source }).inc();
                 }
                 Outcome::Duplicate { .. } | Outcome::Pending { .. } => {}
@@ -138,7 +139,8 @@ impl Metrics {
 
     /// Counts one refusal decided before ingest (at the API: an event
     /// that does not decode, or an author over their rate).
-    pub fn record_refusal(&self, origin: Origin, code: &'static str) {
+    pub fn record_refusal(&self, origin: Origin, code: crate::codes::Code) {
+        let code = code.as_str();
         self.rejected.get_or_create(&RefusalLabel { code, source: origin.label() }).inc();
     }
 

@@ -8,6 +8,8 @@
 //! other for their vocabulary.
 
 use curbside_protocol::recon;
+
+use crate::codes::Code;
 use curbside_protocol::{Digest, EventId, Kind, PublicKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -221,8 +223,8 @@ pub enum Response {
 }
 
 impl Response {
-    pub(crate) fn refused(code: &str, message: impl Into<String>) -> Self {
-        Response::Refused { code: code.into(), message: message.into() }
+    pub(crate) fn refused(code: Code, message: impl Into<String>) -> Self {
+        Response::Refused { code: code.as_str().into(), message: message.into() }
     }
 }
 

@@ -79,7 +79,7 @@ pub use request::{
 pub use tally::{Ballot, Cell, Counts, Tally};
 pub use validate::{
     Accepted, Arrival, AttestationRecord, Authority, CharterRecord, Dependency, EventSummary,
-    GossipVerdict, LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection, SignatureVerified,
-    TreeHeadRecord, TrustView, VerifiedEvent, charters_in_force, validate, validate_bytes,
-    validate_owned,
+    GossipVerdict, LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection, RejectionCode,
+    SignatureVerified, TreeHeadRecord, TrustView, VerifiedEvent, charters_in_force, validate,
+    validate_bytes, validate_owned,
 };

@@ -17,7 +17,7 @@ use super::{Ctx, parse_event_id};
 use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, VoteArgs};
 use crate::casefile::{self, Age, CaseFields};
 use crate::checks::{guard, text_field, warn_about_names};
-use crate::client::Outcome;
+use crate::client::EventOutcome;
 use crate::duration::parse_duration;
 use crate::error::{Refusal, Waiting};
 use crate::output::{self, kv};
@@ -53,51 +53,48 @@ impl Extra {
 pub(crate) fn report(
     ctx: &Ctx,
     event: &SignedEvent,
-    outcome: &Outcome,
+    outcome: &EventOutcome,
     mut extra: Vec<Extra>,
 ) -> anyhow::Result<ExitCode> {
-    let id = outcome.id.unwrap_or(event.id());
+    let id = outcome.id().unwrap_or(event.id());
     let kind = event.kind();
     let mut fields = serde_json::Map::new();
     fields.insert("id".into(), json!(id));
     fields.insert("kind".into(), json!(kind.as_str()));
-    fields.insert("status".into(), json!(outcome.status));
-    if let Some(w) = &outcome.waiting_for {
-        fields.insert("waiting_for".into(), json!(w));
+    fields.insert("status".into(), json!(outcome.status()));
+    if let EventOutcome::Pending { waiting_for, .. } = outcome {
+        fields.insert("waiting_for".into(), json!(waiting_for));
     }
-    if outcome.status == "rejected" {
-        let code = outcome.code.clone().unwrap_or_else(|| "rejected".into());
-        let message = outcome.message.clone().unwrap_or_else(|| "the node refused it".into());
+    if let EventOutcome::Rejected { code, message, .. } = outcome {
         if ctx.out.json {
             fields.insert("code".into(), json!(code));
             fields.insert("message".into(), json!(message));
             ctx.out.json_line(&fields)?;
         }
-        return Err(Refusal::Coded { code, message }.into());
+        return Err(Refusal::Coded { code: code.to_string(), message: message.clone() }.into());
     }
     let mut rows: Vec<(String, String)> =
         vec![("id".into(), id.to_string()), ("kind".into(), kind.as_str().to_owned())];
-    let status = match outcome.status.as_str() {
-        "stored" => "stored".to_owned(),
-        "duplicate" => "already stored (duplicate)".to_owned(),
-        "pending" => format!(
-            "pending: the node holds it until it has {}",
-            outcome.waiting_for.as_deref().unwrap_or("what it needs")
-        ),
-        other => other.to_owned(),
+    let status = match outcome {
+        EventOutcome::Duplicate { .. } => "already stored (duplicate)".to_owned(),
+        EventOutcome::Pending { waiting_for, .. } => {
+            format!("pending: the node holds it until it has {waiting_for}")
+        }
+        other => other.status().to_owned(),
     };
     rows.push(("status".into(), status));
     for Extra { key, json, human } in extra.drain(..) {
         rows.push((key.replace('_', " "), human));
         fields.insert(key.into(), json);
     }
-    if outcome.status == "pending" {
+    if let EventOutcome::Pending { waiting_for: waiting, message, .. } = outcome {
         // Not stored yet, and it may never be: say so plainly, and exit
         // with the code that says it (3).
-        let waiting = outcome.waiting_for.clone().unwrap_or_else(|| "what it needs".into());
-        let message = outcome.message.clone().unwrap_or_else(|| {
+        let message = if message.is_empty() {
             format!("the node holds it until {waiting} arrives; it is not stored yet")
-        });
+        } else {
+            message.clone()
+        };
         if ctx.out.json {
             fields.insert("code".into(), json!("pending"));
             fields.insert("message".into(), json!(message));
@@ -158,10 +155,14 @@ fn publish(
         }
         other => other?,
     };
-    let outcome = outcomes.into_iter().next().context("the node gave no outcome")?;
-    let mut outcome = outcome;
-    if let (Some(code), Some(message)) = (outcome.code.clone(), outcome.message.clone()) {
-        outcome.message = Some(explain(&code, message));
+    let mut outcome = outcomes.into_iter().next().context("the node gave no outcome")?;
+    let code = outcome.code();
+    if let (
+        Some(code),
+        EventOutcome::Pending { message, .. } | EventOutcome::Rejected { message, .. },
+    ) = (code, &mut outcome)
+    {
+        *message = explain(code.as_str(), std::mem::take(message));
     }
     report(ctx, &event, &outcome, extra)
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use curbside_protocol::{
     Attestation, AttestationRequest, Body, EventId, Jurisdiction, LicenceOpening, NetworkId,
-    Revocation, SignedEvent, Specialty,
+    RejectionCode, Revocation, SignedEvent, Specialty,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::auth::Admin;
 use super::{ApiError, ApiJson, AppState};
 use crate::audit::{IssueError, Issued};
+use crate::codes::Code;
 
 /// Longest attestation, in days (five years).
 const MAX_VALID_DAYS: u64 = 5 * 366;
@@ -42,13 +43,11 @@ impl AttestRequest {
     /// Checks the fields, the request string (its possession proof too) and
     /// that it was made for `network`. Pure: nothing is signed or stored.
     pub(crate) fn check(&self, network: &NetworkId) -> Result<CheckedAttest, ApiError> {
-        let request = AttestationRequest::from_text(&self.request).map_err(|e| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_request_string", e.to_string())
-        })?;
+        let request = AttestationRequest::from_text(&self.request)
+            .map_err(|e| ApiError::new(Code::BadRequestString, e.to_string()))?;
         if request.network != *network {
             return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "wrong_network",
+                Code::Rejection(RejectionCode::WrongNetwork),
                 "the request was made for another network: ask the physician to run `curbside id request` against this node",
             ));
         }
@@ -77,7 +76,7 @@ impl AttestRequest {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+    ApiError::new(Code::Rejection(RejectionCode::InvalidField), message)
 }
 
 /// Issues `body` (an attestation or revocation) as this node: logged in
@@ -89,14 +88,10 @@ async fn publish(
     opening: Option<LicenceOpening>,
 ) -> Result<Issued, ApiError> {
     let issued = state.issuer.issue(at, body, opening).await.map_err(|e| match e {
-        IssueError::Refused { code, message } => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-        }
-        IssueError::Stopped => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string())
-        }
+        IssueError::Refused { code, message } => ApiError::new(code, message),
+        IssueError::Stopped => ApiError::new(Code::ShuttingDown, e.to_string()),
         IssueError::Store(e) => ApiError::from(e),
-        IssueError::Ingest(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m),
+        IssueError::Ingest(m) => ApiError::new(Code::Storage, m),
     })?;
     Ok(issued)
 }
@@ -201,8 +196,7 @@ pub(crate) async fn dial(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Some(net) = &state.net else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "network_off",
+            Code::NetworkOff,
             "this node runs alone: start it with --listen or --bootstrap",
         ));
     };

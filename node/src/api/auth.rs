@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use curbside_protocol::{NetworkId, PublicKey, Signature, Timestamp};
 
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::{ApiError, ApiJson, AppState};
+use crate::codes::Code;
 
 /// Domain separation for session challenges.
 pub const SESSION_DOMAIN: &[u8] = b"curbside/session/v1";
@@ -62,8 +62,7 @@ fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
     if !state.store.events().attestation_status(&key, now)?.attested {
         state.sessions.lock().unwrap_or_else(|p| p.into_inner()).end(token);
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_attested",
+            Code::NotAttested,
             format!("{key} no longer holds an attestation in force; the session is closed"),
         ));
     }
@@ -155,11 +154,7 @@ impl FromRequestParts<AppState> for Admin {
             .check(token, crate::now())
             .is_some()
         {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "admin calls need the admin token, not a session",
-            ))
+            Err(ApiError::new(Code::Forbidden, "admin calls need the admin token, not a session"))
         } else {
             Err(ApiError::unauthenticated("the admin token is wrong"))
         }
@@ -206,8 +201,7 @@ impl SessionRequest {
 /// so a caller learns nothing about which).
 pub(crate) fn bad_challenge() -> ApiError {
     ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "bad_challenge",
+        Code::BadChallenge,
         "the challenge is unknown, used or expired, or the signature does not verify: ask for a new one",
     )
 }
@@ -237,8 +231,7 @@ pub(crate) async fn open_session(
     let status = state.store.events().attestation_status(&req.key, now)?;
     if !status.attested {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_attested",
+            Code::NotAttested,
             format!("{} holds no attestation in force on this network", req.key),
         ));
     }
@@ -252,8 +245,7 @@ pub(crate) async fn open_session(
         Ok((token, expires_at)) => Ok(axum::Json(SessionAnswer { token, expires_at })),
         Err(OpenError::Used) => Err(bad()),
         Err(OpenError::TooMany) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            Code::RateLimited,
             format!(
                 "{} opened {} sessions in the last 2 minutes, the most this node allows; \
                  wait a minute or two",

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::ApiError;
 use super::admin::{AttestRequest, DialRequest, RevokeRequest};
 use super::auth::{ChallengeRequest, SessionRequest, bad_challenge, session_message};
-use super::events::Submit;
+use super::types::Submit;
 
 /// A route that takes a JSON body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +92,7 @@ pub struct Refusal {
 
 impl From<ApiError> for Refusal {
     fn from(e: ApiError) -> Self {
-        Self { status: e.status.as_u16(), code: e.code, message: e.message }
+        Self { status: e.status().as_u16(), code: e.0.code.as_str(), message: e.0.message }
     }
 }
 

@@ -1,76 +1,67 @@
 //! API errors: `{"code": ..., "message": ...}` with a fitting status.
 
+use super::types::ErrorAnswer;
+use crate::codes::Code;
+use crate::store::StoreError;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
-use crate::store::StoreError;
-
-/// An error answer.
+/// An error answer; its HTTP status is its code's.
 #[derive(Debug)]
-pub(crate) struct ApiError {
-    pub(crate) status: StatusCode,
-    pub(crate) code: &'static str,
-    pub(crate) message: String,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
-}
+pub(crate) struct ApiError(pub(crate) ErrorAnswer);
 
 impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
+        Self(ErrorAnswer { code, message: message.into() })
     }
 
     pub(crate) fn shutting_down() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the node is shutting down")
+        Self::new(Code::ShuttingDown, "the node is shutting down")
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+        Self::new(Code::Internal, message)
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(Code::BadRequest, message)
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(Code::NotFound, message)
     }
 
     pub(crate) fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+        Self::new(Code::Unauthenticated, message)
+    }
+
+    /// The HTTP status: the code's (a code only peers see is a bug here).
+    pub(crate) fn status(&self) -> StatusCode {
+        self.0.code.http_status().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(Body { code: self.code, message: &self.message })).into_response()
+        (self.status(), Json(self.0)).into_response()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store error while answering a request");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string())
+        Self::new(Code::Storage, e.to_string())
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "the request body exceeds 1 MiB",
-            );
+            return Self::new(Code::BodyTooLarge, "the request body exceeds 1 MiB");
         }
-        Self::new(StatusCode::BAD_REQUEST, "malformed_json", r.body_text())
+        Self::new(Code::MalformedJson, r.body_text())
     }
 }
 
@@ -98,8 +89,7 @@ pub(crate) async fn no_route() -> ApiError {
 /// The answer to a known route asked with a method it does not take.
 pub(crate) async fn wrong_method(method: axum::http::Method) -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        Code::MethodNotAllowed,
         format!("this endpoint does not take {method}; see docs/API.md"),
     )
 }

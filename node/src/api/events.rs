@@ -25,20 +25,15 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use curbside_protocol::{Dependency, PublicKey, Rejection, SignedEvent};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::auth::Submitter;
+use super::types::{EventOutcome, Submit, SubmitAnswer};
 use super::{ApiError, ApiJson, AppState};
-use crate::ingest::{IngestError, Outcome, Source};
+use crate::codes::Code;
+use crate::ingest::{IngestError, Outcome, Refusal, Source};
 use crate::metrics::Origin;
 use crate::net::fetch::{Asked, ask_peers};
-
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Submit {
-    events: Vec<String>,
-}
 
 impl Submit {
     /// Each submitted event decoded from its base64url text, or the
@@ -66,12 +61,8 @@ const MAX_EVENTS: usize = 1024;
 /// Refusals the API decides itself are counted as the API's.
 const AT_API: Origin = Origin::Submitted(Source::Local);
 
-fn refused(r: &Rejection) -> Value {
-    json!({ "status": "rejected", "code": r.code(), "message": r.to_string() })
-}
-
 fn rate_limited(message: String) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+    ApiError::new(Code::RateLimited, message)
 }
 
 /// Takes the checking of `n` events from `who`'s budget, or says why not.
@@ -115,7 +106,7 @@ fn charge_budget(state: &AppState, who: &Submitter, n: Option<u32>) -> Result<()
         }
     };
     let Err(wait) = taken else { return Ok(()) };
-    state.metrics.record_refusal(AT_API, "rate_limited");
+    state.metrics.record_refusal(AT_API, Code::RateLimited);
     if n.is_some_and(|n| n > burst) {
         return Err(rate_limited(format!(
             "{whose} may have at most {burst} events checked at once; send fewer a request"
@@ -143,7 +134,7 @@ fn over_limit(
     state: &AppState,
     event: &SignedEvent,
     room: &mut std::collections::HashMap<PublicKey, u32>,
-) -> Option<Value> {
+) -> Option<Refusal> {
     if event.kind().is_trust() {
         return None;
     }
@@ -157,19 +148,13 @@ fn over_limit(
     }
     let wait = authors.wait(event.author(), now);
     let limit = state.author_limit;
-    Some(json!({
-        "status": "rejected",
-        "id": event.id(),
-        "code": "rate_limited",
-        "message": format!(
-            "{} has submitted more than {} events a minute (bursts of {}) through this node; \
-             try again in {:.0} s",
-            event.author(),
-            limit.per_minute,
-            limit.burst,
-            wait.ceil().max(1.0)
-        ),
-    }))
+    Some(Refusal::RateLimited {
+        author: *event.author(),
+        per_minute: limit.per_minute,
+        burst: limit.burst,
+        // Whole seconds, at least one: what the message has always said.
+        wait_secs: wait.ceil().max(1.0) as u64,
+    })
 }
 
 /// Charges each author for the events of theirs that were stored new.
@@ -217,42 +202,11 @@ async fn settle_waiting(
     match asked {
         Asked::NobodyHas => {
             state.store.pending().remove(&id)?;
-            state.metrics.record_refusal(AT_API, "unknown_event");
-            Ok(Outcome::Rejected {
-                id,
-                code: "unknown_event",
-                message: format!(
-                    "the {} names {wanted}, which neither this node nor any peer it asked \
-                     holds; check the id",
-                    event.kind()
-                ),
-                blames_sender: false,
-            })
+            let refusal = Refusal::UnknownEvent { kind: event.kind(), wanted };
+            state.metrics.record_refusal(AT_API, refusal.code());
+            Ok(Outcome::Rejected { id, refusal })
         }
         Asked::Filled | Asked::NoAnswer => Ok(outcome),
-    }
-}
-
-/// The API's answer for one outcome.
-fn answer(outcome: &Outcome, max_age_secs: u64) -> Value {
-    let mut value = serde_json::to_value(outcome).unwrap_or(Value::Null);
-    if let Outcome::Pending { waiting_for, .. } = outcome {
-        value["code"] = json!("missing_dependency");
-        value["message"] = json!(format!(
-            "held here until {waiting_for} arrives; if it has not within {} minutes the event \
-             is dropped (see GET /v1/pending, `curbside pending`)",
-            max_age_secs / 60
-        ));
-    }
-    value
-}
-
-/// The HTTP status of a refusal code.
-fn status_of(code: &str) -> StatusCode {
-    match code {
-        "pending_full" | "low_disk" => StatusCode::SERVICE_UNAVAILABLE,
-        "rate_limited" | "pending_quota" => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -260,32 +214,30 @@ pub(crate) async fn submit(
     State(state): State<AppState>,
     submitter: Submitter,
     request: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SubmitAnswer>), ApiError> {
     has_budget(&state, &submitter)?;
     let ApiJson(req) = ApiJson::<Submit>::from_request(request, &state).await?;
     let each = req.decode()?;
     pay_for_checking(&state, &submitter, each.len())?;
-    // Only decodable events within their author's rate go to ingest, in order.
-    let mut answers: Vec<Option<Value>> = Vec::with_capacity(each.len());
+    // Only decodable events within their author's rate go to ingest, in
+    // order; the others are answered here (`Some`).
+    let mut answers: Vec<Option<EventOutcome>> = Vec::with_capacity(each.len());
     let mut decoded = Vec::with_capacity(each.len());
     let mut room = std::collections::HashMap::new();
     for event in each {
-        match event {
+        let (id, refusal) = match event {
             Ok(event) => match over_limit(&state, &event, &mut room) {
-                Some(answer) => {
-                    state.metrics.record_refusal(AT_API, "rate_limited");
-                    answers.push(Some(answer));
-                }
+                Some(refusal) => (Some(event.id()), refusal),
                 None => {
                     answers.push(None);
                     decoded.push(event);
+                    continue;
                 }
             },
-            Err(r) => {
-                state.metrics.record_refusal(AT_API, r.code());
-                answers.push(Some(refused(&r)));
-            }
-        }
+            Err(r) => (None, Refusal::Invalid(r)),
+        };
+        state.metrics.record_refusal(AT_API, refusal.code());
+        answers.push(Some(EventOutcome::refused(id, &refusal)));
     }
     let outcomes = if decoded.is_empty() {
         Vec::new()
@@ -293,12 +245,8 @@ pub(crate) async fn submit(
         let holder = submitter.holder();
         state.ingester.submit_live(Source::Local, holder, decoded.clone()).await.map_err(|e| {
             match e {
-                IngestError::Stopped => {
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string())
-                }
-                IngestError::Store(m) => {
-                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", m)
-                }
+                IngestError::Stopped => ApiError::new(Code::ShuttingDown, e.to_string()),
+                IngestError::Store(m) => ApiError::new(Code::Storage, m),
             }
         })?
     };
@@ -311,32 +259,18 @@ pub(crate) async fn submit(
     let max_age_secs = state.pending_max_age_ms / 1000;
     let mut outcomes = settled.iter();
     let mut all = Vec::with_capacity(answers.len());
-    for answer_now in answers {
-        match answer_now {
-            Some(v) => all.push(v),
+    for answer in answers {
+        match answer {
+            Some(answer) => all.push(answer),
             None => {
-                let o = outcomes.next().ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        "an event got no outcome",
-                    )
-                })?;
-                all.push(answer(o, max_age_secs));
+                let o =
+                    outcomes.next().ok_or_else(|| ApiError::internal("an event got no outcome"))?;
+                all.push(EventOutcome::answer(o, max_age_secs));
             }
         }
     }
-    let first_refusal = all.iter().find(|v| v["status"] == "rejected").cloned();
-    let any_pending = all.iter().any(|v| v["status"] == "pending");
-    let (status, body) = match first_refusal {
-        Some(r) => {
-            let status = status_of(r["code"].as_str().unwrap_or_default());
-            (status, json!({ "code": r["code"], "message": r["message"], "outcomes": all }))
-        }
-        None if any_pending => (StatusCode::ACCEPTED, json!({ "outcomes": all })),
-        None => (StatusCode::OK, json!({ "outcomes": all })),
-    };
-    Ok((status, Json(body)))
+    let answer = SubmitAnswer::new(all);
+    Ok((answer.http_status(), Json(answer)))
 }
 
 /// `GET /v1/pending`: the caller's own events held here, what each waits

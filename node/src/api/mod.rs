@@ -14,6 +14,7 @@ mod server;
 mod sessions;
 #[cfg(test)]
 mod tests;
+pub mod types;
 mod views;
 
 use std::sync::Arc;
@@ -224,8 +225,7 @@ async fn refuse_announced_oversize(
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > MAX_BODY as u64) {
         return ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            crate::codes::Code::BodyTooLarge,
             format!("the request body exceeds {} bytes", MAX_BODY),
         )
         .into_response();

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::auth::Reader;
 use super::views::{EventView, Views};
 use super::{ApiError, ApiPath, ApiQuery, AppState, MAX_PAGE, THREAD_PAGE};
+use crate::codes::Code;
 use crate::store::ThreadError;
 
 fn parse_id(text: &str) -> Result<EventId, ApiError> {
@@ -35,7 +36,7 @@ pub(crate) async fn status(
     if state.store.has_failed() {
         let failure = state.store.failure().unwrap_or("unknown error");
         status["store"] = json!("failed");
-        status["code"] = json!("store_failed");
+        status["code"] = json!(Code::StoreFailed);
         status["message"] = json!(format!(
             "the store failed ({failure}); it takes no writes, and the node is stopping"
         ));
@@ -152,7 +153,7 @@ pub(crate) async fn thread(
     let page = state.store.events().thread(&id, after.as_ref(), limit).map_err(|e| match e {
         ThreadError::NoRoot(_) => ApiError::not_found(e.to_string()),
         ThreadError::CursorNotStored(_) | ThreadError::CursorNotInThread { .. } => {
-            ApiError::new(StatusCode::BAD_REQUEST, "cursor_not_in_thread", e.to_string())
+            ApiError::new(Code::CursorNotInThread, e.to_string())
         }
         ThreadError::Store(e) => e.into(),
     })?;

@@ -26,6 +26,7 @@ use curbside_protocol::{
 };
 use tokio::sync::Notify;
 
+use crate::codes::Code;
 use crate::ingest::{Incoming, IngestError, Ingester, Outcome, Source};
 use crate::store::audit::{CheckedHead, OwnRecords};
 use crate::store::{Store, StoreError};
@@ -41,7 +42,7 @@ pub enum IssueError {
     #[error("{message}")]
     Refused {
         /// The rejection's stable code.
-        code: &'static str,
+        code: Code,
         /// For people.
         message: String,
     },
@@ -122,9 +123,11 @@ impl Issuer {
         debug_assert!(matches!(body, Body::Attestation(_) | Body::Revocation(_)));
         let network = self.store.network();
         let me = self.key.public();
-        let event = Event::new(network, me, at, body)
-            .sign(&self.key)
-            .ok_or(IssueError::Refused { code: "internal", message: "node key mismatch".into() })?;
+        let event =
+            Event::new(network, me, at, body).sign(&self.key).ok_or(IssueError::Refused {
+                code: Code::Internal,
+                message: "node key mismatch".into(),
+            })?;
         let _one = self.lock.lock().await;
 
         // Only a valid event is logged: check it as ingest will.
@@ -146,7 +149,7 @@ impl Issuer {
                 }
                 other => other.to_string(),
             };
-            return Err(IssueError::Refused { code: e.code(), message });
+            return Err(IssueError::Refused { code: Code::not_accepted(&e), message });
         }
 
         let store = self.store.clone();
@@ -178,10 +181,11 @@ impl Issuer {
                 IngestError::Store(m) => IssueError::Ingest(m),
             })?;
         for outcome in &outcomes {
-            if let Outcome::Rejected { id, code, message, .. } = outcome {
+            if let Outcome::Rejected { id, refusal } = outcome {
                 // Checked just above under the same lock: a bug, loudly.
-                tracing::error!(event = %id, code, message, "own log entry refused after logging");
-                return Err(IssueError::Refused { code, message: message.clone() });
+                let (code, message) = (refusal.code(), refusal.to_string());
+                tracing::error!(event = %id, %code, message, "own log entry refused after logging");
+                return Err(IssueError::Refused { code, message });
             }
         }
         self.notify.notify_one();
@@ -209,27 +213,27 @@ pub fn answer(store: &Store, request: Request) -> Response {
             let head = store.audit().latest(&verifier).map(|h| h.id);
             let head = match head.map(|id| store.events().get_wire(&id)).transpose() {
                 Ok(head) => head.flatten(),
-                Err(e) => return Response::refused("storage", e.to_string()),
+                Err(e) => return Response::refused(Code::Storage, e.to_string()),
             };
             Response::LogHead { head, size: store.audit().size(&verifier) }
         }
         Request::LogLeaves { verifier, start, end, with_events } => {
             if end < start || end - start > MAX_LOG_LEAVES {
                 return Response::refused(
-                    "bad_message",
+                    Code::BadMessage,
                     format!("ask for 0 to {MAX_LOG_LEAVES} leaves, from start to end"),
                 );
             }
             let leaves = match store.audit().leaves(&verifier, start, end) {
                 Ok(leaves) => leaves,
-                Err(e) => return Response::refused("storage", e.to_string()),
+                Err(e) => return Response::refused(Code::Storage, e.to_string()),
             };
             let mut events = Vec::new();
             if with_events {
                 for id in &leaves {
                     match store.events().get_wire(id) {
                         Ok(wire) => events.push(wire.unwrap_or_default()),
-                        Err(e) => return Response::refused("storage", e.to_string()),
+                        Err(e) => return Response::refused(Code::Storage, e.to_string()),
                     }
                 }
             }
@@ -238,19 +242,19 @@ pub fn answer(store: &Store, request: Request) -> Response {
         Request::LogConsistency { verifier, old, new } => {
             match store.audit().consistency(&verifier, old, new) {
                 Ok(proof) => Response::LogProof { index: 0, proof },
-                Err(e) => Response::refused("log_unavailable", e.to_string()),
+                Err(e) => Response::refused(Code::LogUnavailable, e.to_string()),
             }
         }
         Request::LogInclusion { verifier, leaf, size } => {
             match store.audit().inclusion(&verifier, &leaf, size) {
                 Some(Ok((index, proof))) => Response::LogProof { index, proof },
-                Some(Err(e)) => Response::refused("log_unavailable", e.to_string()),
+                Some(Err(e)) => Response::refused(Code::LogUnavailable, e.to_string()),
                 None => Response::refused(
-                    "log_unavailable",
+                    Code::LogUnavailable,
                     format!("{leaf} is not in the log of {verifier} held here"),
                 ),
             }
         }
-        _ => Response::refused("bad_message", "not an audit-log request"),
+        _ => Response::refused(Code::BadMessage, "not an audit-log request"),
     }
 }

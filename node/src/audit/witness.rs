@@ -405,8 +405,9 @@ impl<N: LogPeers> Witness<N> {
         };
         match self.ingester.submit(vec![event]).await {
             Ok(outcomes) => {
-                if let Some(Outcome::Rejected { code, message, .. }) = outcomes.first() {
-                    tracing::warn!(code, message, "own cosignature refused");
+                if let Some(Outcome::Rejected { refusal, .. }) = outcomes.first() {
+                    let code = refusal.code();
+                    tracing::warn!(%code, message = %refusal, "own cosignature refused");
                 }
             }
             Err(e) => tracing::warn!(error = %e, "submitting a cosignature"),

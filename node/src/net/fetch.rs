@@ -90,7 +90,7 @@ pub(crate) async fn fill(
                 Outcome::Pending { dependency, .. } if !asked.contains(&dependency) => {
                     wanted.push(dependency);
                 }
-                Outcome::Rejected { blames_sender: true, .. } => filled.invalid += 1,
+                Outcome::Rejected { refusal, .. } if refusal.blames_sender() => filled.invalid += 1,
                 _ => {}
             }
         }

@@ -211,7 +211,7 @@ pub struct BlockedPeer {
     /// Its PeerId.
     pub peer_id: String,
     /// Why (a stable code).
-    pub code: String,
+    pub code: crate::codes::Code,
     /// Why, for people.
     pub reason: String,
     /// Seconds until it may connect again.

@@ -14,6 +14,7 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::Semaphore;
 
 use super::peers::{Admission, admission, credentials, trust_for};
+use crate::codes::Code;
 use crate::store::Store;
 use crate::sync::SyncIndex;
 use crate::wire::{ReceivedEvent, Request, Response};
@@ -74,7 +75,8 @@ impl Offload {
 
     /// Checks one key against the charters held now.
     pub(crate) async fn admission(&self, peer: PeerId, key: PublicKey) -> Admission {
-        let gone = Admission::Refused { code: "internal", message: "the node is stopping".into() };
+        let gone =
+            Admission::Refused { code: Code::Internal, message: "the node is stopping".into() };
         let mut verdicts = self.admissions(vec![(peer, key)]).await;
         verdicts.pop().map_or(gone, |(_, verdict)| verdict)
     }
@@ -104,7 +106,7 @@ impl Offload {
     /// The answer to a request a chartered peer made that reads the store
     /// (or, for `Credentials`, that any peer made).
     pub(crate) async fn serve(&self, request: Request) -> Response {
-        let stopping = Response::refused("internal", "the node is stopping");
+        let stopping = Response::refused(Code::Internal, "the node is stopping");
         self.run(stopping, move |this| this.answer(request)).await
     }
 
@@ -120,7 +122,7 @@ impl Offload {
             Request::Reconcile { scope, message } => {
                 match self.index.read(scope, |set| recon::respond(set, &message)) {
                     Ok(reply) => Response::Reconcile { message: reply.next },
-                    Err(e) => Response::refused("bad_message", e.to_string()),
+                    Err(e) => Response::refused(Code::BadMessage, e.to_string()),
                 }
             }
             request @ (Request::LogHead { .. }
@@ -133,7 +135,7 @@ impl Offload {
             Request::Fetch { ids } | Request::FetchReceived { ids } => {
                 with_receipts(self.fetch(ids), receipts)
             }
-            Request::Admitted => Response::refused("bad_message", "not a read of the store"),
+            Request::Admitted => Response::refused(Code::BadMessage, "not a read of the store"),
         }
     }
 

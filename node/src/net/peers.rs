@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use curbside_protocol::{NotAccepted, PublicKey, Timestamp, TrustView, charters_in_force};
 use libp2p::PeerId;
 
+use crate::codes::Code;
 use crate::ratelimit::Buckets;
 use crate::store::{Holder, Store, StoreView};
 use crate::wire::ReceivedEvent;
@@ -44,7 +45,7 @@ pub(crate) enum Admission {
     /// No charter naming the key is known here yet: ask the peer for it.
     Unknown,
     /// Refused, with the reason (its rejection code and message).
-    Refused { code: &'static str, message: String },
+    Refused { code: Code, message: String },
 }
 
 /// Checks `key` against the charters in `store` at `now`.
@@ -52,13 +53,13 @@ pub(crate) fn admission(store: &Store, key: &PublicKey, now: Timestamp) -> Admis
     let view = StoreView::new(store);
     let verdict = charters_in_force(&view, key, now);
     if let Some(e) = view.take_error() {
-        return Admission::Refused { code: "internal", message: format!("store: {e}") };
+        return Admission::Refused { code: Code::Internal, message: format!("store: {e}") };
     }
     match verdict {
         Ok(_) => Admission::Chartered,
         Err(NotAccepted::Missing(_)) => Admission::Unknown,
         Err(NotAccepted::Invalid(r)) => {
-            Admission::Refused { code: r.code(), message: r.to_string() }
+            Admission::Refused { code: Code::of(&r), message: r.to_string() }
         }
         Err(NotAccepted::Duplicate(_)) => Admission::Unknown,
     }

@@ -190,7 +190,7 @@ async fn fetch<T: Transport + Sync>(
         for outcome in outcomes {
             match outcome {
                 Outcome::Stored { .. } => report.stored += 1,
-                Outcome::Rejected { blames_sender: true, .. } => report.invalid += 1,
+                Outcome::Rejected { refusal, .. } if refusal.blames_sender() => report.invalid += 1,
                 _ => {}
             }
         }

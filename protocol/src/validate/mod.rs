@@ -29,7 +29,7 @@ mod rejection;
 mod rules;
 mod trust;
 
-pub use rejection::{Dependency, GossipVerdict, NotAccepted, Rejection};
+pub use rejection::{Dependency, GossipVerdict, NotAccepted, Rejection, RejectionCode};
 pub use rules::charters_in_force;
 pub use trust::{
     AttestationRecord, CharterRecord, EventSummary, LogEntry, MemoryTrust, PollRecord,

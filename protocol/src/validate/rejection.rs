@@ -351,87 +351,98 @@ impl Rejection {
                 | Rejection::VerifierForked { .. }
         )
     }
+}
 
-    /// Every code, for metrics and documentation.
-    pub const CODES: [&'static str; 36] = [
-        "too_large",
-        "malformed",
-        "trailing_bytes",
-        "non_canonical",
-        "unsupported_version",
-        "wrong_network",
-        "bad_signature",
-        "future_timestamp",
-        "stale",
-        "not_root",
-        "no_valid_charter",
-        "charter_revoked",
-        "not_a_verifier",
-        "jurisdiction_not_chartered",
-        "no_valid_attestation",
-        "attestation_revoked",
-        "bad_possession_proof",
-        "invalid_validity",
-        "not_revocable",
-        "not_issuer",
-        "retroactive_revocation",
-        "hub_exists",
-        "invalid_field",
-        "identifying_text",
-        "not_threadable",
-        "reply_before_parent",
-        "not_a_poll",
-        "poll_closed",
-        "vote_before_poll",
-        "no_such_option",
-        "not_eligible",
-        "attestation_not_logged",
-        "verifier_forked",
-        "not_a_tree_head",
-        "self_cosignature",
-        "cosignature_mismatch",
-    ];
-
-    /// The stable machine code.
-    pub const fn code(&self) -> &'static str {
-        match self {
-            Rejection::TooLarge { .. } => "too_large",
-            Rejection::Malformed { .. } => "malformed",
-            Rejection::TrailingBytes { .. } => "trailing_bytes",
-            Rejection::NonCanonical => "non_canonical",
-            Rejection::UnsupportedVersion { .. } => "unsupported_version",
-            Rejection::WrongNetwork { .. } => "wrong_network",
-            Rejection::BadSignature => "bad_signature",
-            Rejection::FutureTimestamp { .. } => "future_timestamp",
-            Rejection::Stale { .. } => "stale",
-            Rejection::NotRoot { .. } => "not_root",
-            Rejection::NoValidCharter { .. } => "no_valid_charter",
-            Rejection::CharterRevoked { .. } => "charter_revoked",
-            Rejection::NotAVerifier { .. } => "not_a_verifier",
-            Rejection::JurisdictionNotChartered { .. } => "jurisdiction_not_chartered",
-            Rejection::NoValidAttestation { .. } => "no_valid_attestation",
-            Rejection::AttestationRevoked { .. } => "attestation_revoked",
-            Rejection::BadPossessionProof { .. } => "bad_possession_proof",
-            Rejection::InvalidValidity { .. } => "invalid_validity",
-            Rejection::NotRevocable { .. } => "not_revocable",
-            Rejection::NotIssuer { .. } => "not_issuer",
-            Rejection::RetroactiveRevocation { .. } => "retroactive_revocation",
-            Rejection::HubExists { .. } => "hub_exists",
-            Rejection::InvalidField { .. } => "invalid_field",
-            Rejection::IdentifyingText { .. } => "identifying_text",
-            Rejection::NotThreadable { .. } => "not_threadable",
-            Rejection::ReplyBeforeParent { .. } => "reply_before_parent",
-            Rejection::NotAPoll { .. } => "not_a_poll",
-            Rejection::PollClosed { .. } => "poll_closed",
-            Rejection::VoteBeforePoll { .. } => "vote_before_poll",
-            Rejection::NoSuchOption { .. } => "no_such_option",
-            Rejection::NotEligible { .. } => "not_eligible",
-            Rejection::AttestationNotLogged { .. } => "attestation_not_logged",
-            Rejection::VerifierForked { .. } => "verifier_forked",
-            Rejection::NotATreeHead { .. } => "not_a_tree_head",
-            Rejection::SelfCosignature { .. } => "self_cosignature",
-            Rejection::CosignatureMismatch { .. } => "cosignature_mismatch",
+/// Declares, from one table of variant and code, [`Rejection::code`],
+/// [`Rejection::reason`], [`RejectionCode`] and [`Rejection::CODES`]: a
+/// variant without a code does not compile (the match is exhaustive), and
+/// the list of codes cannot disagree with the codes given.
+macro_rules! rejection_codes {
+    ($($variant:ident => $code:literal,)+) => {
+        /// A [`Rejection`]'s reason without its details: what a code names.
+        /// One variant per variant of [`Rejection`], of the same name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RejectionCode {
+            $(
+                #[doc = concat!("`", $code, "`: see [`Rejection::", stringify!($variant), "`].")]
+                $variant,
+            )+
         }
+
+        impl RejectionCode {
+            /// Every reason, in the order of [`Rejection`]'s variants.
+            pub const ALL: [RejectionCode; [$($code),+].len()] = [$(RejectionCode::$variant),+];
+
+            /// The stable machine code.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(RejectionCode::$variant => $code,)+
+                }
+            }
+        }
+
+        impl Rejection {
+            /// Every code, for metrics and documentation, in the order of
+            /// the variants.
+            pub const CODES: [&'static str; [$($code),+].len()] = [$($code),+];
+
+            /// The reason, without its details.
+            pub const fn reason(&self) -> RejectionCode {
+                match self {
+                    $(Rejection::$variant { .. } => RejectionCode::$variant,)+
+                }
+            }
+
+            /// The stable machine code.
+            pub const fn code(&self) -> &'static str {
+                self.reason().as_str()
+            }
+        }
+    };
+}
+
+rejection_codes! {
+    TooLarge => "too_large",
+    Malformed => "malformed",
+    TrailingBytes => "trailing_bytes",
+    NonCanonical => "non_canonical",
+    UnsupportedVersion => "unsupported_version",
+    WrongNetwork => "wrong_network",
+    BadSignature => "bad_signature",
+    FutureTimestamp => "future_timestamp",
+    Stale => "stale",
+    NotRoot => "not_root",
+    NoValidCharter => "no_valid_charter",
+    CharterRevoked => "charter_revoked",
+    NotAVerifier => "not_a_verifier",
+    JurisdictionNotChartered => "jurisdiction_not_chartered",
+    NoValidAttestation => "no_valid_attestation",
+    AttestationRevoked => "attestation_revoked",
+    BadPossessionProof => "bad_possession_proof",
+    InvalidValidity => "invalid_validity",
+    NotRevocable => "not_revocable",
+    NotIssuer => "not_issuer",
+    RetroactiveRevocation => "retroactive_revocation",
+    HubExists => "hub_exists",
+    InvalidField => "invalid_field",
+    IdentifyingText => "identifying_text",
+    NotThreadable => "not_threadable",
+    ReplyBeforeParent => "reply_before_parent",
+    NotAPoll => "not_a_poll",
+    PollClosed => "poll_closed",
+    VoteBeforePoll => "vote_before_poll",
+    NoSuchOption => "no_such_option",
+    NotEligible => "not_eligible",
+    AttestationNotLogged => "attestation_not_logged",
+    VerifierForked => "verifier_forked",
+    NotATreeHead => "not_a_tree_head",
+    SelfCosignature => "self_cosignature",
+    CosignatureMismatch => "cosignature_mismatch",
+}
+
+impl std::fmt::Display for RejectionCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -802,10 +802,27 @@ fn every_code_is_listed_once_and_documented() {
     codes.sort_unstable();
     codes.dedup();
     assert_eq!(codes.len(), Rejection::CODES.len());
+    // The table under "### Rejection codes" lists every code, and nothing else.
     let docs = include_str!("../../../docs/PROTOCOL.md");
-    for code in Rejection::CODES {
-        assert!(docs.contains(&format!("`{code}`")), "docs/PROTOCOL.md does not list `{code}`");
+    let section = docs
+        .split("### Rejection codes")
+        .nth(1)
+        .and_then(|rest| rest.split("\n#").next())
+        .expect("docs/PROTOCOL.md has a Rejection codes section");
+    let mut documented: Vec<&str> =
+        section.lines().filter_map(|line| line.strip_prefix("| `")?.split('`').next()).collect();
+    documented.sort_unstable();
+    assert_eq!(documented, codes, "docs/PROTOCOL.md's rejection codes differ from the code's");
+}
+
+#[test]
+fn each_reason_names_its_code() {
+    assert_eq!(RejectionCode::ALL.len(), Rejection::CODES.len());
+    for (reason, code) in RejectionCode::ALL.iter().zip(Rejection::CODES) {
+        assert_eq!(reason.as_str(), code);
     }
+    assert_eq!(Rejection::BadSignature.reason(), RejectionCode::BadSignature);
+    assert_eq!(Rejection::NonCanonical.code(), "non_canonical");
 }
 
 #[test]

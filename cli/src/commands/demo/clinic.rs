@@ -2,6 +2,7 @@
 //! its tally, and a revocation that stops a physician's next post.
 
 use anyhow::{Context as _, ensure};
+use curbside_node::codes::Code;
 use curbside_protocol::{
     AgeBand, Body, Case, Comment, HubId, Poll, Post, Sex, SignedEvent, Tag, Vote,
 };
@@ -81,12 +82,13 @@ pub(crate) fn case(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     let st_marys = demo.node(ST_MARYS)?;
     let draft = demo.sign(&presenter.key, case_body(cast::CASE_DRAFT_FINDINGS)?)?;
     let outcome = st_marys.submit(&draft)?;
-    let refused =
-        if outcome.code.as_deref() == Some("identifying_text") && !st_marys.has(&draft.id())? {
-            Ok("identifying_text".to_owned())
-        } else {
-            Err(describe(&outcome))
-        };
+    let refused = if outcome.code().map(Code::as_str) == Some("identifying_text")
+        && !st_marys.has(&draft.id())?
+    {
+        Ok("identifying_text".to_owned())
+    } else {
+        Err(describe(&outcome))
+    };
     log.check("the draft naming a full date is refused, and stored nowhere", refused)?;
 
     let case = demo.sign(&presenter.key, case_body(cast::CASE_FINDINGS)?)?;
@@ -335,7 +337,7 @@ pub(crate) fn revoke(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         for n in nodes {
             let outcome = n.submit(&post)?;
             ensure!(
-                outcome.code.as_deref() == Some("attestation_revoked"),
+                outcome.code().map(Code::as_str) == Some("attestation_revoked"),
                 "{} answered {}",
                 n.site.short,
                 describe(&outcome)

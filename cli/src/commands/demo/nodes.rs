@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::Interrupt;
-use crate::client::{Client, ClientError, Outcome};
+use crate::client::{Client, ClientError, EventOutcome};
 
 /// How long a node may take to answer after it was started, or to stop.
 const START_STOP_LIMIT: Duration = Duration::from_secs(30);
@@ -213,7 +213,7 @@ impl DemoNode {
     }
 
     /// `POST /v1/events` with one event: the node's outcome.
-    pub(crate) fn submit(&self, event: &SignedEvent) -> anyhow::Result<Outcome> {
+    pub(crate) fn submit(&self, event: &SignedEvent) -> anyhow::Result<EventOutcome> {
         self.client()?
             .submit(std::slice::from_ref(event))?
             .into_iter()

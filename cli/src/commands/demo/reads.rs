@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::nodes::DemoNode;
 use super::{Demo, Physician};
-use crate::client::{Challenge, ClientError, Outcome, Session};
+use crate::client::{Challenge, ClientError, EventOutcome, Session};
 
 /// Submits `event` at `node`, expecting it stored.
 pub(crate) fn expect_stored(
@@ -18,19 +18,17 @@ pub(crate) fn expect_stored(
     what: &str,
 ) -> anyhow::Result<()> {
     let outcome = node.submit(event)?;
-    if outcome.status != "stored" {
+    if !matches!(outcome, EventOutcome::Stored { .. }) {
         bail!("{} did not store {what}: {}", node.site.short, describe(&outcome));
     }
     Ok(())
 }
 
 /// An outcome for people: `rejected: <message> (<code>)`.
-pub(crate) fn describe(outcome: &Outcome) -> String {
-    match (&outcome.code, &outcome.message, &outcome.waiting_for) {
-        (Some(code), Some(message), _) => format!("{}: {message} ({code})", outcome.status),
-        (Some(code), None, _) => format!("{} ({code})", outcome.status),
-        (None, _, Some(waiting)) => format!("{}, waiting for {waiting}", outcome.status),
-        _ => outcome.status.clone(),
+pub(crate) fn describe(outcome: &EventOutcome) -> String {
+    match (outcome.code(), outcome.message()) {
+        (Some(code), Some(message)) => format!("{}: {message} ({code})", outcome.status()),
+        _ => outcome.status().to_owned(),
     }
 }
 

@@ -12,6 +12,7 @@
 //! through the nodes' APIs and the real `curbside audit verify`.
 
 use anyhow::{Context as _, ensure};
+use curbside_node::codes::Code;
 use curbside_node::datadir::DataDir;
 use curbside_node::ingest::{Incoming, IngestConfig, ingest};
 use curbside_node::store::Store;
@@ -49,7 +50,7 @@ pub(crate) fn struck_off(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         }),
     )?;
     let outcome = demo.node(ST_MARYS)?.submit(&revocation)?;
-    ensure!(outcome.status == "stored", "St Mary's did not store the revocation: {outcome:?}");
+    ensure!(outcome.status() == "stored", "St Mary's did not store the revocation: {outcome:?}");
     let james = demo.node(ST_JAMES)?.key.to_string();
     let others = [ST_MARYS, RELAY];
     log.wait("St Mary's and the relay hold the revocation and dropped St James's", LIMIT, || {
@@ -86,7 +87,7 @@ pub(crate) fn struck_off(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             for (what, event) in [("attestation", &attestation), ("tree head", &head)] {
                 let outcome = node.submit(event)?;
                 ensure!(
-                    outcome.code.as_deref() == Some("charter_revoked"),
+                    outcome.code().map(Code::as_str) == Some("charter_revoked"),
                     "{} answered the {what} with {outcome:?}",
                     node.site.short
                 );

@@ -41,6 +41,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
+use crate::codes::Code;
 use conns::{Refusal, Registry, Ticket, Timeouts};
 use io::{Tracked, TrackedBody};
 
@@ -298,10 +299,12 @@ async fn connection(
 /// closes it if too many refusals are being written already.
 fn refuse(mut stream: TcpStream, refusal: Refusal, refusing: &Arc<Semaphore>, message: &str) {
     let Ok(permit) = refusing.clone().try_acquire_owned() else { return };
-    let (status, code) = match refusal {
-        Refusal::TooManyFromAddress => ("429 Too Many Requests", "too_many_connections"),
-        Refusal::Full => ("503 Service Unavailable", "busy"),
+    let code = match refusal {
+        Refusal::TooManyFromAddress => Code::TooManyConnections,
+        Refusal::Full => Code::Busy,
     };
+    let status = code.http_status().unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    let status = format!("{} {}", status.as_str(), status.canonical_reason().unwrap_or(""));
     let body = serde_json::json!({ "code": code, "message": message }).to_string();
     let answer = format!(
         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\

@@ -59,7 +59,11 @@ impl Runner {
     /// (see [`State`]), and not served until its key is looked up.
     pub(super) fn on_new_peer(&mut self, peer_id: PeerId, addr: Multiaddr) {
         let Some(key) = key_of(&peer_id) else {
-            self.refuse(peer_id, "not_ed25519", "a node's PeerId must be its ed25519 key".into());
+            self.refuse(
+                peer_id,
+                Code::NotEd25519,
+                "a node's PeerId must be its ed25519 key".into(),
+            );
             return;
         };
         let now = Instant::now();
@@ -162,15 +166,14 @@ impl Runner {
         self.queue_sync(peer_id, true);
     }
 
-    pub(super) fn refuse(&mut self, peer_id: PeerId, code: &str, reason: String) {
-        let ban = if matches!(code, "not_chartered" | "not_admitted") {
+    pub(super) fn refuse(&mut self, peer_id: PeerId, code: Code, reason: String) {
+        let ban = if matches!(code, Code::NotChartered | Code::NotAdmitted) {
             UNCHARTERED_BLOCK
         } else {
             self.config.ban_for
         };
-        tracing::warn!(peer = %peer_id, code, %reason, ban_secs = ban.as_secs(), "peer refused and blocked");
-        self.blocked
-            .insert(peer_id, Blocked { until: Instant::now() + ban, code: code.into(), reason });
+        tracing::warn!(peer = %peer_id, %code, %reason, ban_secs = ban.as_secs(), "peer refused and blocked");
+        self.blocked.insert(peer_id, Blocked { until: Instant::now() + ban, code, reason });
         let behaviour = self.swarm.behaviour_mut();
         behaviour.blocked.block_peer(peer_id);
         behaviour.kad.remove_peer(&peer_id);
@@ -179,11 +182,11 @@ impl Runner {
         let _ = self.swarm.disconnect_peer_id(peer_id);
     }
 
-    pub(super) fn offence(&mut self, peer_id: PeerId, code: &'static str, reason: String) {
+    pub(super) fn offence(&mut self, peer_id: PeerId, code: Code, reason: String) {
         let limit = self.config.max_offences_per_minute;
         let Some(peer) = self.peers.get_mut(&peer_id) else { return };
         let count = peer.offences.record(Instant::now(), OFFENCE_WINDOW);
-        tracing::debug!(peer = %peer_id, code, %reason, count, "peer offence");
+        tracing::debug!(peer = %peer_id, %code, %reason, count, "peer offence");
         if count >= limit {
             self.refuse(
                 peer_id,
@@ -216,7 +219,7 @@ impl Runner {
         let Response::Credentials { events } = response else {
             self.refuse(
                 peer,
-                "not_chartered",
+                Code::NotChartered,
                 "answered the charter request with something else".into(),
             );
             return;
@@ -228,7 +231,7 @@ impl Runner {
                 _ => {
                     self.refuse(
                         peer,
-                        "not_chartered",
+                        Code::NotChartered,
                         "showed something that is not a charter".into(),
                     );
                     return;

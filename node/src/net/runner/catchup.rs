@@ -82,7 +82,7 @@ impl Runner {
                 if report.invalid > 0 {
                     self.offence(
                         peer_id,
-                        "invalid_event",
+                        Code::InvalidEvent,
                         format!("{} invalid events in sync", report.invalid),
                     );
                 }
@@ -128,7 +128,7 @@ impl Runner {
                 tracing::debug!(%peer, %dependency, stored = filled.stored, "filled from a peer");
                 if filled.invalid > 0 {
                     let reason = format!("{} invalid events sent for {dependency}", filled.invalid);
-                    self.offence(peer, "invalid_event", reason);
+                    self.offence(peer, Code::InvalidEvent, reason);
                 }
                 if let Some(missing) = filled.unresolved {
                     tracing::debug!(%peer, %missing, "not filled by the peer; syncing");

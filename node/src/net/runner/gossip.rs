@@ -31,7 +31,7 @@ impl Runner {
             Ok(event) => event,
             Err(rejection) => {
                 self.report(&message, &source, MessageAcceptance::Reject);
-                self.offence(source, rejection.code(), rejection.to_string());
+                self.offence(source, Code::of(&rejection), rejection.to_string());
                 return;
             }
         };
@@ -63,7 +63,7 @@ impl Runner {
         if penalty >= FLOOD_BLOCK {
             self.refuse(
                 peer_id,
-                "gossip_rate_limited",
+                Code::GossipRateLimited,
                 format!(
                     "gossiped far over {rate} messages a second (bursts of {burst}): \
                      flooding penalty {penalty:.0}"
@@ -93,19 +93,20 @@ impl Runner {
                 }
             }
             Ok(Outcome::Duplicate { .. }) => MessageAcceptance::Ignore,
-            Ok(Outcome::Pending { id, waiting_for, dependency }) => {
+            Ok(Outcome::Pending { id, dependency }) => {
                 // Something it needs is missing here: ask the peer that
                 // sent it, which has it.
-                tracing::debug!(event = %id, %waiting_for, peer = %source, "gossiped event waits; fetching");
+                tracing::debug!(event = %id, waiting_for = %dependency, peer = %source, "gossiped event waits; fetching");
                 self.fetch(source, dependency);
                 MessageAcceptance::Ignore
             }
-            Ok(Outcome::Rejected { blames_sender: false, .. }) | Err(_) => {
+            Ok(Outcome::Rejected { refusal, .. }) if !refusal.blames_sender() => {
                 MessageAcceptance::Ignore
             }
-            Ok(Outcome::Rejected { id, code, message: why, .. }) => {
+            Err(_) => MessageAcceptance::Ignore,
+            Ok(Outcome::Rejected { id, refusal }) => {
                 self.report(&message, &source, MessageAcceptance::Reject);
-                self.offence(source, code, format!("gossiped {id}: {why}"));
+                self.offence(source, refusal.code(), format!("gossiped {id}: {refusal}"));
                 return;
             }
         };

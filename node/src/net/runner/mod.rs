@@ -47,6 +47,7 @@ use super::fetch::{self, Filled, PeerTransport};
 use super::offload::Offload;
 use super::peers::{Admission, FLOOD_BLOCK, GossipRate, Offences, forwards, holder_of, key_of};
 use super::{BlockedPeer, NetConfig, NetError, NetStatus, PeerStatus};
+use crate::codes::Code;
 use crate::ingest::{Announcement, Ingester, Outcome, Source, Topic};
 use crate::metrics::Metrics;
 use crate::ratelimit::{Bucket, Buckets};
@@ -167,7 +168,7 @@ enum Awaiting {
 
 struct Blocked {
     until: Instant,
-    code: String,
+    code: Code,
     reason: String,
 }
 
@@ -449,7 +450,7 @@ impl Runner {
             .iter()
             .map(|(id, b)| BlockedPeer {
                 peer_id: id.to_string(),
-                code: b.code.clone(),
+                code: b.code,
                 reason: b.reason.clone(),
                 remaining_secs: b.until.saturating_duration_since(now).as_secs(),
             })

@@ -5,6 +5,7 @@
 //! (`admission.rs`). The timeout races that once went wrong are tested
 //! here, in microseconds, with made-up instants.
 
+use crate::codes::Code;
 use std::time::{Duration, Instant};
 
 use curbside_protocol::PublicKey;
@@ -81,7 +82,7 @@ pub(super) enum Action {
     /// Close its connections without blocking it.
     Disconnect(PeerId),
     /// Block it for a while and close its connections.
-    Refuse { peer: PeerId, code: &'static str, reason: String },
+    Refuse { peer: PeerId, code: Code, reason: String },
 }
 
 /// What the admission rules are given.
@@ -95,7 +96,7 @@ pub(super) struct Limits {
     pub(super) graylist: f64,
 }
 
-fn refuse(peer: PeerId, code: &'static str, reason: impl Into<String>) -> Action {
+fn refuse(peer: PeerId, code: Code, reason: impl Into<String>) -> Action {
     Action::Refuse { peer, code, reason: reason.into() }
 }
 
@@ -118,19 +119,19 @@ pub(super) fn check(
         let id = peer.id;
         let action = match (peer.state, peer.key) {
             (State::Looking | State::Checking { .. }, _) if waited(&peer) > limits.timeout => {
-                refuse(id, "not_chartered", "showed no valid charter in time")
+                refuse(id, Code::NotChartered, "showed no valid charter in time")
             }
             (State::Checking { asked: false }, _) => Action::AskCredentials(id),
             (State::Welcoming, _) if waited(&peer) > limits.timeout * 2 => refuse(
                 id,
-                "not_admitted",
+                Code::NotAdmitted,
                 "did not admit this node in time (has it seen this node's charter?)",
             ),
             (State::Admitted, _) if peer.score.is_some_and(|s| s < limits.graylist) => {
                 // Gossipsub already ignores it; cut it off altogether.
                 refuse(
                     id,
-                    "score_too_low",
+                    Code::ScoreTooLow,
                     "gossip score under the graylist threshold (invalid events)",
                 )
             }
@@ -183,7 +184,7 @@ pub(super) fn reviewed(peer: &Standing, verdict: Admission) -> Option<Action> {
         Admission::Chartered if peer.told == Told::No => Some(Action::TellAdmitted(peer.id)),
         Admission::Chartered => None,
         Admission::Refused { code, message } => Some(refuse(peer.id, code, message)),
-        Admission::Unknown => Some(refuse(peer.id, "not_chartered", "its charter is gone")),
+        Admission::Unknown => Some(refuse(peer.id, Code::NotChartered, "its charter is gone")),
     }
 }
 

@@ -25,7 +25,7 @@ fn peer(state: State, since: Instant) -> Standing {
 
 fn code(action: &Action) -> Option<&'static str> {
     match action {
-        Action::Refuse { code, .. } => Some(code),
+        Action::Refuse { code, .. } => Some(code.as_str()),
         _ => None,
     }
 }
@@ -101,7 +101,8 @@ fn a_review_tells_a_peer_not_yet_told_and_drops_a_lapsed_one() {
     assert_eq!(reviewed(&p, Admission::Chartered), Some(Action::TellAdmitted(p.id)));
     p.told = Told::Asking;
     assert_eq!(reviewed(&p, Admission::Chartered), None, "a request is out already");
-    let revoked = Admission::Refused { code: "charter_revoked", message: "revoked".into() };
+    let revoked =
+        Admission::Refused { code: "charter_revoked".parse().unwrap(), message: "revoked".into() };
     assert_eq!(reviewed(&p, revoked).as_ref().and_then(code), Some("charter_revoked"));
     assert_eq!(reviewed(&p, Admission::Unknown).as_ref().and_then(code), Some("not_chartered"));
 }
@@ -127,8 +128,12 @@ fn past_the_cap_strangers_are_disconnected_and_chartered_peers_still_admitted() 
     assert_eq!(looked_up(&p, Admission::Unknown, 1, limits()), Some(Action::AskCredentials(p.id)));
     assert_eq!(looked_up(&p, Admission::Unknown, 2, limits()), Some(Action::Disconnect(p.id)));
     assert_eq!(looked_up(&p, Admission::Chartered, 99, limits()), Some(Action::Admit(p.id)));
-    let lapsed = Admission::Refused { code: "charter_lapsed", message: "lapsed".into() };
-    assert_eq!(looked_up(&p, lapsed, 0, limits()).as_ref().and_then(code), Some("charter_lapsed"));
+    let lapsed =
+        Admission::Refused { code: "no_valid_charter".parse().unwrap(), message: "lapsed".into() };
+    assert_eq!(
+        looked_up(&p, lapsed, 0, limits()).as_ref().and_then(code),
+        Some("no_valid_charter")
+    );
     // Timed out while being looked up: the late verdict changes nothing.
     let q = peer(State::Checking { asked: false }, Instant::now());
     assert_eq!(looked_up(&q, Admission::Chartered, 0, limits()), None);
@@ -141,6 +146,7 @@ fn a_charter_shown_and_ingested_admits_the_peer_once() {
     assert_eq!(checked(&p, Admission::Unknown), Some(Action::AskAgain(p.id)));
     let welcoming = peer(State::Welcoming, Instant::now());
     assert_eq!(checked(&welcoming, Admission::Chartered), None, "admitted already");
-    let forged = Admission::Refused { code: "bad_signature", message: "forged".into() };
+    let forged =
+        Admission::Refused { code: "bad_signature".parse().unwrap(), message: "forged".into() };
     assert_eq!(checked(&p, forged).as_ref().and_then(code), Some("bad_signature"));
 }

@@ -53,15 +53,15 @@ impl Runner {
         channel: ResponseChannel<Response>,
     ) {
         let Some(peer) = self.peers.get_mut(&peer_id) else {
-            self.respond(channel, Response::refused("not_chartered", "not connected as a peer"));
+            self.respond(channel, Response::refused(Code::NotChartered, "not connected as a peer"));
             return;
         };
         if !peer.requests.take(Instant::now()) {
             self.respond(
                 channel,
-                Response::refused("rate_limited", "too many requests; slow down"),
+                Response::refused(Code::RateLimited, "too many requests; slow down"),
             );
-            self.offence(peer_id, "rate_limited", "requests over the per-peer limit".into());
+            self.offence(peer_id, Code::RateLimited, "requests over the per-peer limit".into());
             return;
         }
         let chartered = peer.state.chartered();
@@ -76,7 +76,7 @@ impl Runner {
             _ if !chartered => {
                 self.respond(
                     channel,
-                    Response::refused("not_chartered", "this node has not seen your charter"),
+                    Response::refused(Code::NotChartered, "this node has not seen your charter"),
                 );
             }
             Request::Fetch { ids } | Request::FetchReceived { ids }
@@ -85,11 +85,11 @@ impl Runner {
                 self.respond(
                     channel,
                     Response::refused(
-                        "too_many_ids",
+                        Code::TooManyIds,
                         format!("{} ids asked for; at most {MAX_FETCH_IDS}", ids.len()),
                     ),
                 );
-                self.offence(peer_id, "too_many_ids", "oversized fetch".into());
+                self.offence(peer_id, Code::TooManyIds, "oversized fetch".into());
             }
             request => self.serve(channel, request),
         }

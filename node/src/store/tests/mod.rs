@@ -79,7 +79,7 @@ fn from(holder: &Holder, events: &[SignedEvent]) -> Vec<Incoming> {
 
 fn code(outcome: &Outcome) -> &'static str {
     match outcome {
-        Outcome::Rejected { code, .. } => code,
+        Outcome::Rejected { refusal, .. } => refusal.code().as_str(),
         Outcome::Pending { .. } => "pending",
         Outcome::Stored { .. } => "stored",
         Outcome::Duplicate { .. } => "duplicate",

@@ -1,0 +1,274 @@
+//! The API's request and answer types that the handlers and the command
+//! line's client share, so the client cannot drift from the node: what it
+//! decodes is what the node encodes, with the same [`Code`]s.
+//!
+//! Fields are declared in alphabetical order: the answers have always
+//! been written with their keys sorted, and the bytes stay the same.
+
+use curbside_protocol::{EventId, NetworkId};
+use serde::{Deserialize, Serialize};
+
+use crate::codes::Code;
+use crate::outcome::{Outcome, Refusal};
+
+/// `POST /v1/events`: signed events, each base64url of its wire bytes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submit {
+    /// The events, at most 1,024.
+    pub events: Vec<String>,
+}
+
+/// An error answer: `{"code", "message"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorAnswer {
+    /// The stable code.
+    pub code: Code,
+    /// For people.
+    pub message: String,
+}
+
+/// What `GET /v1/status` says of the network (the command line reads no
+/// more of it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusAnswer {
+    /// The network id.
+    pub network: NetworkId,
+    /// Its name, from the genesis.
+    pub network_name: String,
+}
+
+/// One event's outcome as `POST /v1/events` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "OutcomeFields", try_from = "OutcomeFields")]
+pub enum EventOutcome {
+    /// Stored and durable.
+    Stored {
+        /// The event id.
+        id: EventId,
+    },
+    /// Stored before; nothing changed.
+    Duplicate {
+        /// The event id.
+        id: EventId,
+    },
+    /// Held until what it needs arrives (code `missing_dependency`).
+    Pending {
+        /// The event id.
+        id: EventId,
+        /// What it waits for, for people.
+        waiting_for: String,
+        /// What it waits for and how long it is held.
+        message: String,
+    },
+    /// Refused.
+    Rejected {
+        /// The event id; none for bytes that do not decode as an event.
+        id: Option<EventId>,
+        /// Why.
+        code: Code,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+impl EventOutcome {
+    /// The answer for an outcome of ingest; a pending event is held at most
+    /// `max_age_secs`.
+    pub fn answer(outcome: &Outcome, max_age_secs: u64) -> Self {
+        match outcome {
+            Outcome::Stored { id } => EventOutcome::Stored { id: *id },
+            Outcome::Duplicate { id } => EventOutcome::Duplicate { id: *id },
+            Outcome::Pending { id, dependency } => EventOutcome::Pending {
+                id: *id,
+                waiting_for: dependency.to_string(),
+                message: format!(
+                    "held here until {dependency} arrives; if it has not within {} minutes the \
+                     event is dropped (see GET /v1/pending, `curbside pending`)",
+                    max_age_secs / 60
+                ),
+            },
+            Outcome::Rejected { id, refusal } => EventOutcome::refused(Some(*id), refusal),
+        }
+    }
+
+    /// The answer for an event refused (before or in ingest).
+    pub fn refused(id: Option<EventId>, refusal: &Refusal) -> Self {
+        EventOutcome::Rejected { id, code: refusal.code(), message: refusal.to_string() }
+    }
+
+    /// The event's id, if it decoded.
+    pub fn id(&self) -> Option<EventId> {
+        match self {
+            EventOutcome::Stored { id }
+            | EventOutcome::Duplicate { id }
+            | EventOutcome::Pending { id, .. } => Some(*id),
+            EventOutcome::Rejected { id, .. } => *id,
+        }
+    }
+
+    /// `stored`, `duplicate`, `pending` or `rejected`, as the answer says.
+    pub fn status(&self) -> &'static str {
+        match self {
+            EventOutcome::Stored { .. } => "stored",
+            EventOutcome::Duplicate { .. } => "duplicate",
+            EventOutcome::Pending { .. } => "pending",
+            EventOutcome::Rejected { .. } => "rejected",
+        }
+    }
+
+    /// The code: a refusal's, or `missing_dependency` for a pending event.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            EventOutcome::Pending { .. } => Some(Code::MissingDependency),
+            EventOutcome::Rejected { code, .. } => Some(*code),
+            EventOutcome::Stored { .. } | EventOutcome::Duplicate { .. } => None,
+        }
+    }
+
+    /// The message for people, for pending and refused events.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            EventOutcome::Pending { message, .. } | EventOutcome::Rejected { message, .. } => {
+                Some(message)
+            }
+            EventOutcome::Stored { .. } | EventOutcome::Duplicate { .. } => None,
+        }
+    }
+}
+
+/// The status of one outcome on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OutcomeStatus {
+    Stored,
+    Duplicate,
+    Pending,
+    Rejected,
+}
+
+/// An outcome's JSON object: every field an outcome may have, in key order.
+#[derive(Serialize, Deserialize)]
+struct OutcomeFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<EventId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    status: OutcomeStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    waiting_for: Option<String>,
+}
+
+impl From<EventOutcome> for OutcomeFields {
+    fn from(o: EventOutcome) -> Self {
+        let blank =
+            |status, id| OutcomeFields { code: None, id, message: None, status, waiting_for: None };
+        match o {
+            EventOutcome::Stored { id } => blank(OutcomeStatus::Stored, Some(id)),
+            EventOutcome::Duplicate { id } => blank(OutcomeStatus::Duplicate, Some(id)),
+            EventOutcome::Pending { id, waiting_for, message } => OutcomeFields {
+                code: Some(Code::MissingDependency),
+                id: Some(id),
+                message: Some(message),
+                status: OutcomeStatus::Pending,
+                waiting_for: Some(waiting_for),
+            },
+            EventOutcome::Rejected { id, code, message } => OutcomeFields {
+                code: Some(code),
+                message: Some(message),
+                ..blank(OutcomeStatus::Rejected, id)
+            },
+        }
+    }
+}
+
+impl TryFrom<OutcomeFields> for EventOutcome {
+    type Error = String;
+
+    fn try_from(f: OutcomeFields) -> Result<Self, String> {
+        let id = || f.id.ok_or_else(|| format!("a {:?} outcome without an id", f.status));
+        Ok(match f.status {
+            OutcomeStatus::Stored => EventOutcome::Stored { id: id()? },
+            OutcomeStatus::Duplicate => EventOutcome::Duplicate { id: id()? },
+            OutcomeStatus::Pending => EventOutcome::Pending {
+                id: id()?,
+                waiting_for: f.waiting_for.unwrap_or_else(|| "what it needs".into()),
+                message: f.message.unwrap_or_default(),
+            },
+            OutcomeStatus::Rejected => EventOutcome::Rejected {
+                id: f.id,
+                code: f.code.ok_or("a rejected outcome without a code")?,
+                message: f.message.unwrap_or_else(|| "the node refused it".into()),
+            },
+        })
+    }
+}
+
+/// The answer to `POST /v1/events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitAnswer {
+    /// The first refusal's code, if any event was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+    /// The first refusal's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// One per event, in order.
+    pub outcomes: Vec<EventOutcome>,
+}
+
+impl SubmitAnswer {
+    /// The answer for these outcomes: with the first refusal's code and
+    /// message, if there is one.
+    pub fn new(outcomes: Vec<EventOutcome>) -> Self {
+        let first = outcomes.iter().find_map(|o| match o {
+            EventOutcome::Rejected { code, message, .. } => Some((*code, message.clone())),
+            _ => None,
+        });
+        let (code, message) = first.map_or((None, None), |(c, m)| (Some(c), Some(m)));
+        Self { code, message, outcomes }
+    }
+
+    /// The HTTP status: the first refusal's code's, else 202 if any event
+    /// is held, else 200.
+    pub fn http_status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        if let Some(code) = self.code {
+            return code.http_status().unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        if self.outcomes.iter().any(|o| matches!(o, EventOutcome::Pending { .. })) {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use curbside_protocol::{Dependency, Rejection};
+
+    use super::*;
+
+    /// The bytes the API has always answered: keys sorted, as
+    /// `serde_json::Value` wrote them.
+    #[test]
+    fn outcomes_keep_their_json() {
+        let id = EventId::from_bytes([7; 32]);
+        let pending = EventOutcome::answer(
+            &Outcome::Pending { id, dependency: Dependency::Event(EventId::from_bytes([8; 32])) },
+            900,
+        );
+        let refused = EventOutcome::refused(None, &Refusal::Invalid(Rejection::BadSignature));
+        let answer = SubmitAnswer::new(vec![EventOutcome::Stored { id }, pending, refused]);
+        let text = serde_json::to_string(&answer).unwrap();
+        let sorted = serde_json::to_value(&answer).unwrap().to_string();
+        assert_eq!(text, sorted);
+        assert!(text.starts_with(r#"{"code":"bad_signature","message":"#), "{text}");
+        assert!(text.contains(r#"{"code":"missing_dependency","id":"#), "{text}");
+        assert_eq!(serde_json::from_str::<SubmitAnswer>(&text).unwrap(), answer);
+        assert_eq!(answer.http_status().as_u16(), 422);
+    }
+}

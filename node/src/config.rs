@@ -2,6 +2,7 @@
 //! environment variables, then command-line flags — turned into a checked
 //! [`NodeConfig`] in one place.
 
+pub use crate::api::{AuthorLimit, SubmitLimits};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -115,21 +116,6 @@ pub struct NodeConfig {
     pub author_limit: AuthorLimit,
     /// What the API checks for a caller before it verifies anything.
     pub submit_limits: SubmitLimits,
-}
-
-/// The per-physician submission limit of the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthorLimit {
-    /// Sustained events a minute.
-    pub per_minute: u32,
-    /// Events at once.
-    pub burst: u32,
-}
-
-impl Default for AuthorLimit {
-    fn default() -> Self {
-        Self { per_minute: 60, burst: 30 }
-    }
 }
 
 /// A configuration problem, naming where it came from.
@@ -364,30 +350,6 @@ impl NodeConfig {
                 self.api
             )
         })
-    }
-}
-
-/// What the API checks for callers before it verifies anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubmitLimits {
-    /// Events a second one address may have checked without credentials.
-    pub stranger_per_second: u32,
-    /// At once.
-    pub stranger_burst: u32,
-    /// Events a minute one physician's sessions may have checked.
-    pub session_per_minute: u32,
-    /// At once.
-    pub session_burst: u32,
-}
-
-impl Default for SubmitLimits {
-    fn default() -> Self {
-        Self {
-            stranger_per_second: 50,
-            stranger_burst: 500,
-            session_per_minute: 600,
-            session_burst: 300,
-        }
     }
 }
 

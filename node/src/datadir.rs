@@ -152,15 +152,6 @@ pub fn write_genesis(path: &Path, genesis: &Genesis) -> Result<(), DataDirError>
     write_durably(path, (text + "\n").as_bytes())
 }
 
-/// A fresh random token, as 64 hex characters.
-pub fn random_token() -> String {
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    #[allow(clippy::expect_used)]
-    getrandom::fill(bytes.as_mut_slice())
-        .expect("the operating system's random number generator failed");
-    hex::encode(bytes.as_slice())
-}
-
 /// The libp2p PeerId of an ed25519 key: base58 of the identity multihash
 /// of its protobuf encoding (`0x00 0x24 0x08 0x01 0x12 0x20 ‖ key`).
 pub fn peer_id(key: &PublicKey) -> String {
@@ -184,7 +175,7 @@ impl DataDir {
         })?;
         write_genesis(&root.join("genesis.json"), genesis)?;
         let key = SecretKey::generate();
-        write_private(&root.join("admin.token"), random_token().as_bytes())?;
+        write_private(&root.join("admin.token"), crate::api::random_token().as_bytes())?;
         let config = root.join("node.toml");
         if !config.exists() {
             write_durably(&config, crate::config::DEFAULT_NODE_TOML.as_bytes())?;

@@ -257,3 +257,12 @@ pub(crate) async fn open_session(
 
 /// Sessions shared by the handlers.
 pub(crate) type SharedSessions = Mutex<Sessions>;
+
+/// A fresh random token, as 64 hex characters.
+pub fn random_token() -> String {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    #[allow(clippy::expect_used)]
+    getrandom::fill(bytes.as_mut_slice())
+        .expect("the operating system's random number generator failed");
+    hex::encode(bytes.as_slice())
+}

@@ -8,6 +8,7 @@ mod auth;
 pub mod bodies;
 mod error;
 mod events;
+mod limits;
 mod metrics;
 mod reads;
 mod server;
@@ -26,8 +27,9 @@ use axum::routing::{get, post};
 use curbside_protocol::SecretKey;
 
 pub use crate::metrics::Metrics;
-pub use auth::{SESSION_DOMAIN, session_message};
+pub use auth::{SESSION_DOMAIN, random_token, session_message};
 pub(crate) use error::ApiError;
+pub use limits::{AuthorLimit, SubmitLimits};
 pub use server::{HttpLimits, raise_open_file_limit, serve};
 pub use sessions::DEFAULT_SESSIONS_PER_KEY;
 
@@ -58,13 +60,13 @@ pub struct Shared {
     pub(crate) audit_quorum: usize,
     /// What each physician has submitted lately.
     pub(crate) authors: std::sync::Mutex<crate::ratelimit::Buckets<curbside_protocol::PublicKey>>,
-    pub(crate) author_limit: crate::config::AuthorLimit,
+    pub(crate) author_limit: AuthorLimit,
     /// The events each address has had checked without credentials lately.
     pub(crate) strangers: std::sync::Mutex<crate::ratelimit::Buckets<crate::source::Source>>,
     /// The events each physician's sessions have had checked lately.
     pub(crate) session_work:
         std::sync::Mutex<crate::ratelimit::Buckets<curbside_protocol::PublicKey>>,
-    pub(crate) submit_limits: crate::config::SubmitLimits,
+    pub(crate) submit_limits: SubmitLimits,
     /// How long an event may wait for what it needs.
     pub(crate) pending_max_age_ms: u64,
 }
@@ -108,9 +110,9 @@ pub struct ApiParts {
     /// Cosignatures that settle a tree head.
     pub audit_quorum: usize,
     /// What one physician may submit.
-    pub author_limit: crate::config::AuthorLimit,
+    pub author_limit: AuthorLimit,
     /// What the API checks for a caller before it verifies anything.
-    pub submit_limits: crate::config::SubmitLimits,
+    pub submit_limits: SubmitLimits,
     /// How long an event may wait for what it needs.
     pub pending_max_age_ms: u64,
 }

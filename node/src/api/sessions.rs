@@ -169,7 +169,7 @@ impl Sessions {
         if let Some(token) = oldest {
             self.end(&token);
         }
-        let token = crate::datadir::random_token();
+        let token = super::auth::random_token();
         let expires = now.plus_millis(ttl_ms);
         self.sessions.insert(token.clone(), Session { key, expires });
         self.session_expiry.insert((expires, token.clone()));

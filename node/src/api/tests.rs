@@ -69,8 +69,8 @@ impl Api {
             sessions_per_key: super::DEFAULT_SESSIONS_PER_KEY,
             net: None,
             audit_quorum: 1,
-            author_limit: crate::config::AuthorLimit::default(),
-            submit_limits: crate::config::SubmitLimits::default(),
+            author_limit: super::AuthorLimit::default(),
+            submit_limits: super::SubmitLimits::default(),
             pending_max_age_ms: 15 * 60 * 1000,
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();

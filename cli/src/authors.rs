@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use curbside_protocol::PublicKey;
 use serde_json::{Value, json};
 
-use crate::client::EventView;
+use crate::client::EventAnswer;
 
 /// The author's key as people compare it: its first 8 bytes in hex, in
 /// groups of four (`3f2a 9c10 77de 01b4`). 64 bits, so that no one can
@@ -33,7 +33,7 @@ fn printable(text: &str) -> String {
 }
 
 /// Who attested the author: the institution, or the verifier's short key.
-fn verifier(e: &EventView) -> Option<String> {
+fn verifier(e: &EventAnswer) -> Option<String> {
     let key = e.verifier?;
     Some(match &e.institution {
         Some(name) => printable(name),
@@ -43,7 +43,7 @@ fn verifier(e: &EventView) -> Option<String> {
 
 /// How many keys the node says are attested with the event's handle, when
 /// more than one.
-fn shared(e: &EventView) -> Option<u32> {
+fn shared(e: &EventAnswer) -> Option<u32> {
     e.handle.as_ref()?;
     e.handle_keys.filter(|n| *n > 1)
 }
@@ -52,7 +52,7 @@ fn shared(e: &EventView) -> Option<u32> {
 /// by St Mary's Hospital)`, with `⚠ handle shared by N keys` when it is;
 /// `key 3f2a 9c10 77de 01b4` for events no physician signed (charters,
 /// attestations, audit heads).
-pub(crate) fn label(e: &EventView) -> String {
+pub(crate) fn label(e: &EventAnswer) -> String {
     let key = fingerprint(&e.author);
     let Some(handle) = &e.handle else {
         return format!("key {key}");
@@ -68,7 +68,7 @@ pub(crate) fn label(e: &EventView) -> String {
 }
 
 /// The author fields of an event for `--json`.
-pub(crate) fn json_fields(e: &EventView) -> Value {
+pub(crate) fn json_fields(e: &EventAnswer) -> Value {
     json!({
         "author": e.author,
         "fingerprint": fingerprint(&e.author),
@@ -93,7 +93,7 @@ pub(crate) struct SharedHandle {
 
 /// The shared handles among `events`, in the order first shown.
 pub(crate) fn shared_handles<'a>(
-    events: impl IntoIterator<Item = &'a EventView>,
+    events: impl IntoIterator<Item = &'a EventAnswer>,
 ) -> Vec<SharedHandle> {
     let mut order: Vec<String> = Vec::new();
     let mut found: BTreeMap<String, SharedHandle> = BTreeMap::new();
@@ -145,12 +145,12 @@ impl SharedHandle {
 
 /// The warnings of `events` as text: one paragraph each, after a blank
 /// line; empty when no handle shown is shared.
-pub(crate) fn warnings_text<'a>(events: impl IntoIterator<Item = &'a EventView>) -> String {
+pub(crate) fn warnings_text<'a>(events: impl IntoIterator<Item = &'a EventAnswer>) -> String {
     shared_handles(events).iter().map(|w| format!("\n{}\n", w.text())).collect()
 }
 
 /// The warnings of `events` for `--json`.
-pub(crate) fn warnings_json<'a>(events: impl IntoIterator<Item = &'a EventView>) -> Value {
+pub(crate) fn warnings_json<'a>(events: impl IntoIterator<Item = &'a EventAnswer>) -> Value {
     Value::Array(shared_handles(events).iter().map(SharedHandle::json).collect())
 }
 
@@ -166,7 +166,7 @@ mod tests {
         handle: Option<&str>,
         institution: Option<&str>,
         handle_keys: u32,
-    ) -> EventView {
+    ) -> EventAnswer {
         let body = Body::Post(Post {
             hub: "general".parse().unwrap(),
             title: "Hyponatraemia".into(),
@@ -181,7 +181,7 @@ mod tests {
         .sign(author)
         .unwrap();
         let verifier = key("verifier").public();
-        EventView {
+        EventAnswer {
             id: event.id(),
             author: author.public(),
             handle: handle.map(str::to_owned),

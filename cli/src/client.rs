@@ -84,7 +84,7 @@ pub(crate) use curbside_node::api::types::{
 /// (and so checked for canonical form) here; `body` is the node's JSON of
 /// the body's fields, passed through to `--json` output.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct EventView {
+pub(crate) struct EventAnswer {
     pub(crate) id: EventId,
     pub(crate) author: PublicKey,
     pub(crate) handle: Option<String>,

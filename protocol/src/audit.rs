@@ -67,7 +67,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-pub use findings::{Evidence, Finding, FindingCode, HeadRef, MAX_PER_CODE, SeenHead};
+pub use findings::{Finding, FindingCode, FindingEvidence, HeadRef, MAX_PER_CODE, SeenHead};
 
 use crate::merkle::{Hash, MerkleLog};
 use crate::{
@@ -355,11 +355,11 @@ impl Auditor {
         self.findings.push(Finding::new(
             FindingCode::InvalidCharter,
             format!("{} {} does not stand: {why}", event.kind(), event.id().short()),
-            Evidence {
+            FindingEvidence {
                 event: Some(event.id()),
                 key: Some(*event.author()),
                 rejection: Some(code.to_owned()),
-                ..Evidence::default()
+                ..FindingEvidence::default()
             },
         ));
     }

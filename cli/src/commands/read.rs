@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::{Ctx, parse_event_id};
 use crate::args::{Breakdown, FeedArgs, ShowArgs, TallyArgs};
 use crate::authors;
-use crate::client::EventView;
+use crate::client::EventAnswer;
 use crate::output::{self, ago, datetime, span, truncate, wrap};
 use crate::session::Reader;
 
@@ -18,7 +18,7 @@ const WIDTH: usize = 88;
 
 /// An event for `--json`: the node's view without the wire bytes, and the
 /// author's key fingerprint.
-fn event_json(e: &EventView) -> Value {
+fn event_json(e: &EventAnswer) -> Value {
     let mut value = authors::json_fields(e);
     value["id"] = json!(e.id);
     value["created_at"] = json!(e.created_at);
@@ -28,7 +28,7 @@ fn event_json(e: &EventView) -> Value {
 }
 
 /// One line saying what an event is.
-fn headline(e: &EventView) -> String {
+fn headline(e: &EventAnswer) -> String {
     match e.event.body() {
         Body::Post(p) => p.title.clone(),
         Body::Case(c) => format!("{} ({}, {})", c.title, c.age.label(), sex(c.sex)),
@@ -59,7 +59,7 @@ fn sex(s: curbside_protocol::Sex) -> &'static str {
 
 #[derive(Debug, Deserialize)]
 struct Feed {
-    events: Vec<EventView>,
+    events: Vec<EventAnswer>,
     next: Option<String>,
 }
 
@@ -99,7 +99,7 @@ pub(crate) fn feed(ctx: &Ctx, args: &FeedArgs) -> anyhow::Result<ExitCode> {
 
 fn feed_text(
     hub: &HubId,
-    events: &[EventView],
+    events: &[EventAnswer],
     next: Option<&str>,
     now: Timestamp,
     flags: &str,
@@ -129,7 +129,7 @@ fn feed_text(
 #[derive(Debug, Deserialize)]
 struct ThreadEntry {
     depth: usize,
-    event: EventView,
+    event: EventAnswer,
 }
 
 /// One page of a thread.
@@ -186,7 +186,7 @@ pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Text of one event's content, wrapped to `w`.
-fn content_lines(e: &EventView, now: Timestamp, w: usize) -> Vec<String> {
+fn content_lines(e: &EventAnswer, now: Timestamp, w: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let section = |label: &str, text: &str, lines: &mut Vec<String>| {
         if text.trim().is_empty() {
@@ -272,7 +272,7 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
 
 #[derive(Debug, Deserialize)]
 struct TallyAnswer {
-    poll: EventView,
+    poll: EventAnswer,
     tally: Tally,
 }
 

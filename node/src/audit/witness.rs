@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 
 use super::blocking;
 use crate::ingest::{Incoming, Ingester, Outcome, Source};
-use crate::store::audit::{CheckedHead, Contradiction, Evidence, QueuedHead};
+use crate::store::audit::{CheckedHead, Contradiction, ForkProof, QueuedHead};
 use crate::store::{PendingEvent, Store, StoreError, StoreView};
 use crate::wire::{MAX_LOG_LEAVES, Request, Response};
 
@@ -74,7 +74,7 @@ enum Verdict {
     /// Consistent with everything checked before.
     Consistent,
     /// Proof that the verifier forked its log.
-    Fork(Box<Evidence>, Timestamp),
+    Fork(Box<ForkProof>, Timestamp),
     /// Cannot be decided now (no peer could show the leaves).
     Unverifiable(String),
 }
@@ -341,14 +341,14 @@ impl<N: LogPeers> Witness<N> {
         checked: &CheckedHead,
         head: &QueuedHead,
         leaves: Vec<EventId>,
-    ) -> Result<Box<Evidence>, StoreError> {
+    ) -> Result<Box<ForkProof>, StoreError> {
         let wire = |id: &EventId| -> Result<Vec<u8>, StoreError> {
             self.store
                 .events()
                 .get_wire(id)?
                 .ok_or(StoreError::Internal("a checked head is not stored"))
         };
-        Ok(Box::new(Evidence {
+        Ok(Box::new(ForkProof {
             verifier: *verifier,
             contradiction,
             first: wire(&checked.id)?,

@@ -1,5 +1,5 @@
 //! What an audit can find: [`FindingCode`] (stable snake_case codes),
-//! [`Finding`] (a code, a message, and the [`Evidence`] that shows it).
+//! [`Finding`] (a code, a message, and the [`FindingEvidence`] that shows it).
 
 use serde::{Deserialize, Serialize};
 
@@ -150,7 +150,7 @@ pub struct SeenHead {
 /// What shows a finding. Only the fields that apply are set (and
 /// serialized); the names are stable.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Evidence {
+pub struct FindingEvidence {
     /// The node that showed what is wrong.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub node: Option<String>,
@@ -214,12 +214,12 @@ pub struct Finding {
     /// What it means, for people.
     pub message: String,
     /// What shows it.
-    pub evidence: Evidence,
+    pub evidence: FindingEvidence,
 }
 
 impl Finding {
     /// A finding.
-    pub fn new(code: FindingCode, message: impl Into<String>, evidence: Evidence) -> Self {
+    pub fn new(code: FindingCode, message: impl Into<String>, evidence: FindingEvidence) -> Self {
         Self { code, message: message.into(), evidence }
     }
 }
@@ -258,7 +258,7 @@ impl Findings {
             list.push(Finding::new(
                 code,
                 format!("{more} more {code} finding(s) like the ones above were not listed"),
-                Evidence { more: Some(more), ..Evidence::default() },
+                FindingEvidence { more: Some(more), ..FindingEvidence::default() },
             ));
         }
         list

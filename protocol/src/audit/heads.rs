@@ -3,8 +3,8 @@
 
 use super::view::Overlay;
 use super::{
-    Auditor, CosignedHead, Evidence, Finding, FindingCode, HeadBatch, HeadRef, ShownHead, head_ref,
-    refusal, seen,
+    Auditor, CosignedHead, Finding, FindingCode, FindingEvidence, HeadBatch, HeadRef, ShownHead,
+    head_ref, refusal, seen,
 };
 use crate::{
     Arrival, Body, EventSummary, Kind, PublicKey, SignatureVerified, SignedEvent, Timestamp,
@@ -62,11 +62,11 @@ impl Auditor {
             Finding::new(
                 FindingCode::InvalidHead,
                 format!("tree head {} is not a valid head of this log: {why}", event.id().short()),
-                Evidence {
+                FindingEvidence {
                     event: Some(event.id()),
                     key: Some(*event.author()),
                     rejection: Some(code.to_owned()),
-                    ..Evidence::default()
+                    ..FindingEvidence::default()
                 },
             )
         };
@@ -111,12 +111,12 @@ impl Auditor {
                     event.id().short(),
                     head.id.short()
                 ),
-                Evidence {
+                FindingEvidence {
                     heads: vec![seen(None, *head)],
                     event: Some(event.id()),
                     key: Some(*event.author()),
                     rejection: Some(code.to_owned()),
-                    ..Evidence::default()
+                    ..FindingEvidence::default()
                 },
             )
         };

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use super::findings::Findings;
-use super::{CosignedHead, Evidence, Finding, FindingCode, HeadRef, LogReport, digest, seen};
+use super::{
+    CosignedHead, Finding, FindingCode, FindingEvidence, HeadRef, LogReport, digest, seen,
+};
 use crate::merkle::MerkleLog;
 use crate::{Digest, EventId, Kind, Timestamp};
 
@@ -38,13 +40,13 @@ pub(super) fn inconsistent_history(
                     l.size,
                     l.id.short()
                 ),
-                Evidence {
+                FindingEvidence {
                     node: Some(node.to_owned()),
                     heads: vec![seen(Some(node), h), seen(Some(node), l)],
                     size: Some(h.size),
                     signed_root: Some(h.root),
                     computed_root: root_at(h.size),
-                    ..Evidence::default()
+                    ..FindingEvidence::default()
                 },
             ));
         }
@@ -106,7 +108,7 @@ pub(super) fn witnessed_in_time(
         let from = by_size.partition_point(|h| h.head.size <= index);
         let covering = by_size.get(from).map(|h| h.head);
         let seen_at = first_seen.get(from).copied().flatten();
-        let evidence = |head: Option<HeadRef>| Evidence {
+        let evidence = |head: Option<HeadRef>| FindingEvidence {
             node: Some(node.to_owned()),
             heads: head.map(|h| vec![seen(Some(node), h)]).unwrap_or_default(),
             leaf_index: Some(index),
@@ -114,7 +116,7 @@ pub(super) fn witnessed_in_time(
             dated: Some(*dated),
             witnessed_at: seen_at.map(|(at, _)| at),
             charter_ended_at: times.charter_ended_at,
-            ..Evidence::default()
+            ..FindingEvidence::default()
         };
         if let Some((witnessed, head)) = seen_at {
             let early = dated.plus_millis(times.window_ms + times.skew_ms) < witnessed;
@@ -199,7 +201,7 @@ pub(super) fn root_mismatch(
             latest.size,
             latest.id.short()
         ),
-        Evidence {
+        FindingEvidence {
             node: Some(node.to_owned()),
             heads: vec![seen(Some(node), *latest)],
             size: Some(latest.size),
@@ -207,7 +209,7 @@ pub(super) fn root_mismatch(
             computed_root: tree.root_at(latest.size.min(shown)).map(digest),
             leaves_shown: Some(shown),
             leaf_index: Some(good),
-            ..Evidence::default()
+            ..FindingEvidence::default()
         },
     )
 }
@@ -230,10 +232,10 @@ pub(super) fn same_size_and_rollback(node: &str, heads: &[CosignedHead], finding
                     first.id.short(),
                     other.id.short()
                 ),
-                Evidence {
+                FindingEvidence {
                     heads: vec![seen(Some(node), first), seen(Some(node), *other)],
                     size: Some(*size),
-                    ..Evidence::default()
+                    ..FindingEvidence::default()
                 },
             ));
         }
@@ -255,10 +257,10 @@ pub(super) fn same_size_and_rollback(node: &str, heads: &[CosignedHead], finding
                         before.size,
                         before.id.short()
                     ),
-                    Evidence {
+                    FindingEvidence {
                         heads: vec![seen(Some(node), before), seen(Some(node), *h)],
                         size: Some(h.size),
-                        ..Evidence::default()
+                        ..FindingEvidence::default()
                     },
                 ));
             }
@@ -281,13 +283,13 @@ pub(super) fn saved_head(
     computed: Option<Digest>,
     findings: &mut Findings,
 ) {
-    let evidence = |computed| Evidence {
+    let evidence = |computed| FindingEvidence {
         node: Some(node.to_owned()),
         heads: vec![seen(Some("saved"), prev), seen(Some(node), latest)],
         size: Some(prev.size),
         signed_root: Some(prev.root),
         computed_root: computed,
-        ..Evidence::default()
+        ..FindingEvidence::default()
     };
     if prev.size <= latest.size {
         if verified && computed != Some(prev.root) {
@@ -318,7 +320,7 @@ pub(super) fn saved_head(
                 other.id.short(),
                 prev.id.short()
             ),
-            Evidence {
+            FindingEvidence {
                 heads: vec![seen(Some("saved"), prev), seen(Some(node), other)],
                 ..evidence(None)
             },
@@ -353,12 +355,12 @@ pub(super) fn below_quorum(
                 head.size,
                 head.id.short()
             ),
-            Evidence {
+            FindingEvidence {
                 node: node.map(str::to_owned),
                 heads: vec![seen(node, *head)],
                 cosigners: Some(cosigners),
                 quorum: Some(quorum),
-                ..Evidence::default()
+                ..FindingEvidence::default()
             },
         )
     })
@@ -396,12 +398,12 @@ pub(super) fn split_view(a: &LogReport, b: &LogReport) -> Option<Finding> {
             large.id.short(),
             large.size
         ),
-        Evidence {
+        FindingEvidence {
             heads: vec![seen(Some(small_node), small), seen(Some(large_node), large)],
             size: Some(small.size),
             signed_root: Some(small.root),
             computed_root: computed,
-            ..Evidence::default()
+            ..FindingEvidence::default()
         },
     ))
 }

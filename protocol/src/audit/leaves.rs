@@ -1,7 +1,8 @@
 //! A run of a verifier's leaves checked as far as each can be on its own.
 
 use super::{
-    Auditor, CheckedLeaf, Evidence, Finding, FindingCode, LeafBatch, ShownLeaf, Verdict, refusal,
+    Auditor, CheckedLeaf, Finding, FindingCode, FindingEvidence, LeafBatch, ShownLeaf, Verdict,
+    refusal,
 };
 use crate::{Arrival, EventId, Kind, PublicKey, merkle, verify_batch};
 
@@ -53,8 +54,11 @@ impl Auditor {
 /// Why `leaf` cannot be an entry of `verifier`'s log by its shape alone
 /// (no event, another id, another author, another kind), if it cannot.
 fn misshapen(verifier: &PublicKey, leaf: &ShownLeaf) -> Option<Finding> {
-    let evidence =
-        Evidence { leaf_index: Some(leaf.index), leaf: Some(leaf.id), ..Evidence::default() };
+    let evidence = FindingEvidence {
+        leaf_index: Some(leaf.index),
+        leaf: Some(leaf.id),
+        ..FindingEvidence::default()
+    };
     let bad = |code, message: String, evidence| Some(Finding::new(code, message, evidence));
     match &leaf.event {
         None => bad(
@@ -70,12 +74,12 @@ fn misshapen(verifier: &PublicKey, leaf: &ShownLeaf) -> Option<Finding> {
                 leaf.id.short(),
                 e.id().short()
             ),
-            Evidence { event: Some(e.id()), ..evidence },
+            FindingEvidence { event: Some(e.id()), ..evidence },
         ),
         Some(e) if e.author() != verifier => bad(
             FindingCode::ForeignLeaf,
             format!("leaf {} is an event by {}, not by the verifier", leaf.index, e.author()),
-            Evidence { key: Some(*e.author()), ..evidence },
+            FindingEvidence { key: Some(*e.author()), ..evidence },
         ),
         Some(e) if !matches!(e.kind(), Kind::Attestation | Kind::Revocation) => bad(
             FindingCode::WrongKind,
@@ -92,11 +96,11 @@ pub(super) fn invalid_leaf(index: u64, id: EventId, code: &str, why: String) -> 
     Finding::new(
         FindingCode::InvalidLeaf,
         format!("leaf {index} ({id}) was not valid when issued: {why}"),
-        Evidence {
+        FindingEvidence {
             leaf_index: Some(index),
             leaf: Some(id),
             rejection: Some(code.to_owned()),
-            ..Evidence::default()
+            ..FindingEvidence::default()
         },
     )
 }

@@ -11,8 +11,8 @@ use super::judge::{
 use super::leaves::invalid_leaf;
 use super::view::Overlay;
 use super::{
-    Auditor, CosignedHead, Evidence, Finding, FindingCode, LeafBatch, LogReport, Options, ShownLog,
-    Verdict, digest,
+    Auditor, CosignedHead, Finding, FindingCode, FindingEvidence, LeafBatch, LogReport, Options,
+    ShownLog, Verdict, digest,
 };
 use crate::merkle::MerkleLog;
 use crate::{Arrival, Body, Digest, EventId, EventSummary, Kind, PublicKey, Timestamp};
@@ -140,10 +140,10 @@ impl Auditor {
                     findings.push(Finding::new(
                         FindingCode::DuplicateLeaf,
                         format!("leaf {pos} repeats leaf {first} ({})", leaf.id.short()),
-                        Evidence {
+                        FindingEvidence {
                             leaf_index: Some(pos),
                             leaf: Some(leaf.id),
-                            ..Evidence::default()
+                            ..FindingEvidence::default()
                         },
                     ));
                     replayed.kinds.push(None);

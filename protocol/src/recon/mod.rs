@@ -213,15 +213,15 @@ fn initiate_with(set: &SyncSet, p: &Params) -> Message {
 }
 
 fn respond_with(set: &SyncSet, request: &Message, p: &Params) -> Result<Reply, ReconError> {
-    let (next, _, _) = process(set, request, Role::Responder, p)?;
+    let Step { next, .. } = process(set, request, Role::Responder, p)?;
     Ok(Reply { next })
 }
 
 fn reconcile_with(set: &SyncSet, reply: &Message, p: &Params) -> Result<Step, ReconError> {
-    let (next, have, mut need) = process(set, reply, Role::Initiator, p)?;
-    need.sort_unstable();
-    need.dedup();
-    Ok(Step { next, have, need })
+    let mut step = process(set, reply, Role::Initiator, p)?;
+    step.need.sort_unstable();
+    step.need.dedup();
+    Ok(step)
 }
 
 #[cfg(test)]

@@ -69,8 +69,6 @@ pub(super) fn parse(msg: &Message, role: Role) -> Result<Vec<Range<'_>>, ReconEr
     Ok(out)
 }
 
-pub(super) type Outcome = (Option<Message>, Vec<[u8; 32]>, Vec<[u8; 32]>);
-
 /// Answers the ranges of `msg` in order, as `role`, while the answers fit
 /// the limits. From the first range whose answer does not fit, the ranges
 /// are kept as they came, to be taken up next round: a `Skip` stays a
@@ -83,7 +81,7 @@ pub(super) fn process(
     msg: &Message,
     role: Role,
     p: &Params,
-) -> Result<Outcome, ReconError> {
+) -> Result<Step, ReconError> {
     let ranges = parse(msg, role)?;
     let kept = kept_costs(&ranges);
     let mut out = Builder::new(p);
@@ -120,7 +118,7 @@ pub(super) fn process(
     if let (Some(start), Some(last)) = (run, ranges.last()) {
         out.append([(last.up, Mode::Fingerprint(set.range_fingerprint(start, b)))]);
     }
-    Ok((out.finish(), have, need))
+    Ok(Step { next: out.finish(), have, need })
 }
 
 /// This side's answer to one range: the ranges to send in its place, and

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use curbside_protocol::audit::{
-    Auditor, Evidence, Finding, FindingCode, LogReport, Options, VerifierReport,
+    Auditor, Finding, FindingCode, FindingEvidence, LogReport, Options, VerifierReport,
 };
 use curbside_protocol::{
     Body, Digest, Genesis, LicenceOpening, NetworkId, PublicKey, SignedEvent, Timestamp,
@@ -53,7 +53,7 @@ fn unreachable(url: &str, e: &ClientError) -> Finding {
     Finding::new(
         FindingCode::NodeUnreachable,
         format!("{url} could not be audited: {e}"),
-        Evidence { node: Some(url.to_owned()), ..Evidence::default() },
+        FindingEvidence { node: Some(url.to_owned()), ..FindingEvidence::default() },
     )
 }
 
@@ -203,7 +203,7 @@ fn read_nodes(
                     theirs.network_id(),
                     theirs.name
                 ),
-                Evidence { node: Some(url), ..Evidence::default() },
+                FindingEvidence { node: Some(url), ..FindingEvidence::default() },
             ));
             continue;
         }

@@ -17,7 +17,7 @@ use super::reads::{
 use super::report::Log;
 use super::{Demo, Physician};
 use crate::authors;
-use crate::client::EventView;
+use crate::client::EventAnswer;
 use crate::output;
 
 fn cardiology() -> anyhow::Result<HubId> {
@@ -52,7 +52,7 @@ fn author_shown(
     who: &Physician,
 ) -> anyhow::Result<Result<String, String>> {
     let node = demo.node(site)?;
-    let view: EventView = node.admin_get(&format!("/v1/events/{}", event.id()))?;
+    let view: EventAnswer = node.admin_get(&format!("/v1/events/{}", event.id()))?;
     let attested_by = demo.node(who.who.hospital)?;
     let at = node.site.short;
     Ok(if view.author != who.key.public() {

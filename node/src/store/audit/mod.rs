@@ -6,7 +6,7 @@
 //! cosignatures  head id ‖ cosigner → cosignature id              (written with the event)
 //! log_leaves    verifier ‖ index (8, BE) → leaf id               (the mirror, or this node's own log)
 //! log_state     verifier → LogState                              (the latest checked head, a fork)
-//! log_evidence  verifier ‖ found_at ‖ n → Evidence               (proof of misbehaviour)
+//! log_evidence  verifier ‖ found_at ‖ n → ForkProof               (proof of misbehaviour)
 //! own_entries   index (8, BE) → wire bytes of the leaf event     (this node's own log, for recovery)
 //! ```
 //!
@@ -27,7 +27,7 @@ mod records;
 
 pub(super) use records::LogState;
 pub use records::{
-    CheckedHead, Contradiction, Evidence, HeadRecord, LogSummary, OwnRecords, QueuedHead,
+    CheckedHead, Contradiction, ForkProof, HeadRecord, LogSummary, OwnRecords, QueuedHead,
 };
 
 use super::keys::Space;
@@ -277,7 +277,7 @@ impl AuditLogs<'_> {
     /// (the time of the head that contradicts what this node had checked);
     /// from then on its attestations
     /// issued at or after that time stop counting.
-    pub fn fork(&self, evidence: &Evidence, forked_at: Timestamp) -> Result<(), StoreError> {
+    pub fn fork(&self, evidence: &ForkProof, forked_at: Timestamp) -> Result<(), StoreError> {
         let _writer = self.store.writer()?;
         let verifier = evidence.verifier;
         let held = self.store.tree.scan_prefix(keys::log_evidence_of(Some(&verifier))).count();
@@ -296,7 +296,7 @@ impl AuditLogs<'_> {
     }
 
     /// Every proof of misbehaviour held, of `verifier` or of all.
-    pub fn evidence(&self, verifier: Option<&PublicKey>) -> Result<Vec<Evidence>, StoreError> {
+    pub fn evidence(&self, verifier: Option<&PublicKey>) -> Result<Vec<ForkProof>, StoreError> {
         self.store
             .tree
             .scan_prefix(keys::log_evidence_of(verifier))

@@ -76,7 +76,7 @@ impl Contradiction {
 /// two heads it signed and, where needed, the leaves that tie them
 /// together. Anyone can check it without trusting this node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Evidence {
+pub struct ForkProof {
     /// Whose log.
     pub verifier: PublicKey,
     /// How the heads contradict each other.

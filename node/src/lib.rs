@@ -18,7 +18,6 @@
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod audit;
 pub mod codes;
 pub mod config;
 pub mod datadir;
@@ -33,6 +32,7 @@ mod shutdown;
 mod source;
 pub mod store;
 pub mod sync;
+pub mod verifier;
 pub mod wire;
 
 pub use lifecycle::{NodeBuilder, NodeThread, RunningNode};

@@ -38,7 +38,7 @@ use crate::metrics::Metrics;
 use crate::net::{NetHandle, NetTask};
 use crate::store::Store;
 use crate::sync::SyncIndex;
-use crate::{NodeError, api, audit, net, now, shutdown};
+use crate::{NodeError, api, net, now, shutdown, verifier};
 
 /// What node to start: its checked configuration, its data directory and,
 /// optionally, who to tell of every event it stores.
@@ -204,7 +204,7 @@ struct Parts {
 /// error every handle to the ingest threads is dropped on return.
 async fn start_parts(config: &NodeConfig, dir: &DataDir, core: Core) -> Result<Parts, NodeError> {
     let Core { store, ingester, index, heads, metrics } = core;
-    let issuer = Arc::new(audit::Issuer::new(
+    let issuer = Arc::new(verifier::Issuer::new(
         store.clone(),
         ingester.clone(),
         dir.key().clone(),
@@ -228,14 +228,14 @@ async fn start_parts(config: &NodeConfig, dir: &DataDir, core: Core) -> Result<P
         None => (None, None),
     };
     let (stop_witness, witness_stopped) = oneshot::channel::<()>();
-    let witness = audit::Witness::new(
+    let witness = verifier::Witness::new(
         store.clone(),
         ingester.clone(),
         dir.key().clone(),
         net_handle.clone(),
         heads,
         now,
-        audit::WitnessConfig::default(),
+        verifier::WitnessConfig::default(),
     );
     let witness = tokio::spawn(witness.run(async move {
         let _ = witness_stopped.await;

@@ -4,7 +4,7 @@
 //!
 //! The bottom of the node: these types import nothing from the rest of
 //! the crate, so the network that carries them (`net`) and the parts that
-//! speak through it (`sync`, `audit`) all depend on them and never on each
+//! speak through it (`sync`, `verifier`) all depend on them and never on each
 //! other for their vocabulary.
 
 use curbside_protocol::recon;

@@ -36,7 +36,7 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
     ("ingest", &["wire", "store", "codes", "outcome"]),
     ("metrics", &["ingest", "store", "codes", "outcome"]),
     ("sync", &["wire", "store", "ingest", "codes", "outcome"]),
-    ("audit", &["wire", "store", "ingest", "codes", "outcome"]),
+    ("verifier", &["wire", "store", "ingest", "codes", "outcome"]),
     (
         "net",
         &[
@@ -45,7 +45,7 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
             "ingest",
             "metrics",
             "sync",
-            "audit",
+            "verifier",
             "source",
             "ratelimit",
             "codes",
@@ -59,7 +59,7 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
             "store",
             "ingest",
             "sync",
-            "audit",
+            "verifier",
             "metrics",
             "net",
             "source",
@@ -75,7 +75,7 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
     (
         "lifecycle",
         &[
-            "store", "ingest", "metrics", "sync", "audit", "net", "api", "config", "datadir",
+            "store", "ingest", "metrics", "sync", "verifier", "net", "api", "config", "datadir",
             "shutdown",
         ],
     ),

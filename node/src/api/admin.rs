@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::auth::Admin;
 use super::{ApiError, ApiJson, AppState};
-use crate::audit::{IssueError, Issued};
 use crate::codes::Code;
+use crate::verifier::{IssueError, Issued};
 
 /// Longest attestation, in days (five years).
 const MAX_VALID_DAYS: u64 = 5 * 366;

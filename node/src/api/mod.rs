@@ -48,7 +48,7 @@ pub const THREAD_PAGE: usize = 100;
 pub struct Shared {
     pub(crate) store: Arc<Store>,
     pub(crate) ingester: Ingester,
-    pub(crate) issuer: Arc<crate::audit::Issuer>,
+    pub(crate) issuer: Arc<crate::verifier::Issuer>,
     pub(crate) key: SecretKey,
     pub(crate) admin_token: String,
     pub(crate) sessions: auth::SharedSessions,
@@ -94,7 +94,7 @@ pub struct ApiParts {
     /// The ingest path.
     pub ingester: Ingester,
     /// This node's own audit log.
-    pub issuer: Arc<crate::audit::Issuer>,
+    pub issuer: Arc<crate::verifier::Issuer>,
     /// The node's key.
     pub key: SecretKey,
     /// The admin token.

@@ -52,7 +52,7 @@ impl Api {
         .counts(metrics.clone())
         .start()
         .unwrap();
-        let issuer = Arc::new(crate::audit::Issuer::new(
+        let issuer = Arc::new(crate::verifier::Issuer::new(
             store.clone(),
             ingester.clone(),
             node.clone(),

@@ -277,7 +277,7 @@ impl NetHandle {
 }
 
 /// The witness asks admitted peers for the leaves of logs it checks.
-impl crate::audit::LogPeers for NetHandle {
+impl crate::verifier::LogPeers for NetHandle {
     type Peer = PeerRef;
 
     async fn peers(&self) -> Vec<PeerRef> {

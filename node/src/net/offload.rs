@@ -128,7 +128,7 @@ impl Offload {
             request @ (Request::LogHead { .. }
             | Request::LogLeaves { .. }
             | Request::LogConsistency { .. }
-            | Request::LogInclusion { .. }) => crate::audit::answer(&self.store, request),
+            | Request::LogInclusion { .. }) => crate::verifier::answer(&self.store, request),
             Request::TrustFor { key } | Request::TrustForReceived { key } => {
                 with_receipts(trust_for(&self.store, &key, (self.clock)()), receipts)
             }

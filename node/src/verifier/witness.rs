@@ -32,8 +32,8 @@ use crate::wire::{MAX_LOG_LEAVES, Request, Response};
 /// How the witness reaches peers for the leaves of a log it cannot check
 /// alone.
 ///
-/// The network implements it for its handle: `net` sits above `audit` (it
-/// serves peers' log requests with [`crate::audit::answer`]), so the
+/// The network implements it for its handle: `net` sits above `verifier` (it
+/// serves peers' log requests with [`crate::verifier::answer`]), so the
 /// witness is handed a way to ask rather than importing the network.
 pub trait LogPeers: Send + Sync + 'static {
     /// One admitted peer, as the network names it.

@@ -1,13 +1,14 @@
 //! For institutions: `node init` and `node run` (which, with no data
 //! directory, runs a one-node development network under `--home`).
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use curbside_node::config::{LogFormat, NodeConfig, Overrides};
 use curbside_node::datadir::{DataDir, peer_id, read_genesis};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Ctx, shell_word};
 use crate::args::RunArgs;
@@ -80,6 +81,34 @@ async fn shutdown_signal() {
 
 /// `curbside node run`.
 pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    check_multiaddrs(args)?;
+    let dev = args.data.is_none();
+    let data = data_dir(ctx, args)?;
+    let dir = DataDir::open(&data)?;
+    let config = configure(&data, args)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(async {
+        let listener = bind_api(config.api).await?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
+        announce(ctx, dev, &data, &dir, &url)?;
+        curbside_node::NodeBuilder::new(config, dir).run(listener, shutdown_signal()).await?;
+        Ok(ExitCode::SUCCESS)
+    });
+    // Dropping the runtime would wait for every blocking task, however long
+    // a hung disk holds one: the node has stopped, so wait a moment at most.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
+}
+
+/// Refuses a `--listen` or `--bootstrap` that is plainly not a multiaddr
+/// before anything is opened, with an example of one: a host:port here is
+/// a common slip, and libp2p's own error would not say what was meant.
+fn check_multiaddrs(args: &RunArgs) -> anyhow::Result<()> {
     for (flag, addr) in args
         .listen
         .iter()
@@ -92,8 +121,14 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let dev = args.data.is_none();
-    let data = match &args.data {
+    Ok(())
+}
+
+/// The data directory to run: `--data`, or else the development network's
+/// one node under `--home`, made on first use so that `node run` alone
+/// gives a working node.
+fn data_dir(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<PathBuf> {
+    Ok(match &args.data {
         Some(d) => d.clone(),
         None => {
             ctx.home.create()?;
@@ -101,8 +136,13 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
                 format!("making the development network under {}", ctx.home.dir().display())
             })?
         }
-    };
-    let dir = DataDir::open(&data)?;
+    })
+}
+
+/// The node's configuration (its file, overridden by the flags), with
+/// logging set up as it asks, so that everything after is logged its way;
+/// a risky API address is warned about before the node starts.
+fn configure(data: &Path, args: &RunArgs) -> anyhow::Result<NodeConfig> {
     let overrides = Overrides {
         api: args.api.clone(),
         allow_public_api: args.allow_public_api,
@@ -111,79 +151,77 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
         bootstrap: args.bootstrap.clone(),
         mdns: args.mdns,
     };
-    let config = NodeConfig::load(&data, &overrides).context("the node's configuration")?;
+    let config = NodeConfig::load(data, &overrides).context("the node's configuration")?;
     init_tracing(config.log_format)?;
     if let Some(warning) = config.api_warning() {
         eprintln!("warning: {warning}");
     }
+    Ok(config)
+}
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.api).await.map_err(|e| {
-            let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
-                "the address is in use: is another node running? choose another with --api ADDR"
-            } else {
-                "choose another address with --api ADDR"
-            };
-            anyhow::anyhow!("cannot listen on {}: {e}; {hint}", config.api)
-        })?;
-        let addr = listener.local_addr()?;
-        let url = format!("http://{addr}");
-        let genesis = dir.genesis();
-        let key = dir.key().public();
-        let token_file = data.join("admin.token");
-        ctx.out.emit(
-            &json!({
-                "dev": dev,
-                "network": genesis.network_id(),
-                "network_name": genesis.name,
-                "node_key": key,
-                "peer_id": peer_id(&key),
-                "api": url,
-                "data": data,
-                "admin_token_file": token_file,
-            }),
-            || {
-                let mut text = String::new();
-                if dev {
-                    text.push_str(&format!(
-                        "Development network {:?}: one node, chartered to verify jurisdiction {}.\n\n",
-                        genesis.name,
-                        curbside_node::dev::DEV_JURISDICTION
-                    ));
-                }
-                text.push_str(&kv(&[
-                    ("network", format!("{} ({})", genesis.name, genesis.network_id().short())),
-                    ("node key", key.to_string()),
-                    ("peer id", peer_id(&key)),
-                    ("API", url.clone()),
-                    ("data", data.display().to_string()),
-                    ("admin token", token_file.display().to_string()),
-                ]));
-                if dev {
-                    let flags = ctx.suggest_flags(&url);
-                    let home = ctx.suggest_flags(crate::args::DEFAULT_NODE);
-                    text.push_str(&format!(
-                        "\nAttest yourself with:\n  curbside{home} id new --handle dr-you\n  \
-                         curbside{flags} id request | curbside{flags} attest - --jurisdiction {} --specialty general-practice --licence DEV-0001 --valid-days 365\n\
-                         then: curbside{flags} post --hub general --title ... --body ...\n",
-                        curbside_node::dev::DEV_JURISDICTION
-                    ));
-                }
-                text.push_str("\nPress Ctrl-C to stop.");
-                text
-            },
-        )?;
-        curbside_node::NodeBuilder::new(config, dir).run(listener, shutdown_signal()).await?;
-        Ok(ExitCode::SUCCESS)
-    });
-    // Dropping the runtime would wait for every blocking task, however long
-    // a hung disk holds one: the node has stopped, so wait a moment at most.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    result
+/// Binds the HTTP API, saying what to do when the address is taken: the
+/// usual cause is a node already running.
+async fn bind_api(api: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(api).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "the address is in use: is another node running? choose another with --api ADDR"
+        } else {
+            "choose another address with --api ADDR"
+        };
+        anyhow::anyhow!("cannot listen on {}: {e}; {hint}", api)
+    })
+}
+
+/// Tells the operator which node is running and where, once its API is
+/// bound (so the URL is the real one); a development node also says how to
+/// attest yourself and post.
+fn announce(ctx: &Ctx, dev: bool, data: &Path, dir: &DataDir, url: &str) -> anyhow::Result<()> {
+    let genesis = dir.genesis();
+    let key = dir.key().public();
+    let token_file = data.join("admin.token");
+    ctx.out.emit(
+        &json!({
+            "dev": dev,
+            "network": genesis.network_id(),
+            "network_name": genesis.name,
+            "node_key": key,
+            "peer_id": peer_id(&key),
+            "api": url,
+            "data": data,
+            "admin_token_file": token_file,
+        }),
+        || {
+            let mut text = String::new();
+            if dev {
+                text.push_str(&format!(
+                    "Development network {:?}: one node, chartered to verify jurisdiction {}.\n\n",
+                    genesis.name,
+                    curbside_node::dev::DEV_JURISDICTION
+                ));
+            }
+            text.push_str(&kv(&[
+                ("network", format!("{} ({})", genesis.name, genesis.network_id().short())),
+                ("node key", key.to_string()),
+                ("peer id", peer_id(&key)),
+                ("API", url.to_owned()),
+                ("data", data.display().to_string()),
+                ("admin token", token_file.display().to_string()),
+            ]));
+            if dev {
+                let flags = ctx.suggest_flags(url);
+                let home = ctx.suggest_flags(crate::args::DEFAULT_NODE);
+                text.push_str(&format!(
+                    "\nAttest yourself with:\n  curbside{home} id new --handle dr-you\n  \
+                     curbside{flags} id request | curbside{flags} attest - --jurisdiction {} --specialty general-practice --licence DEV-0001 --valid-days 365\n\
+                     then: curbside{flags} post --hub general --title ... --body ...\n",
+                    curbside_node::dev::DEV_JURISDICTION
+                ));
+            }
+            text.push_str("\nPress Ctrl-C to stop.");
+            text
+        },
+    )?;
+    Ok(())
 }
 
 /// `curbside node check --data DIR`: opens the store (which must not be in
@@ -254,39 +292,60 @@ pub(crate) fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn status_text(status: &serde_json::Value, network: &serde_json::Value) -> String {
-    let s = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "-".into(),
-        other => other.to_string(),
-    };
+/// What `node status` prints: the node's own counts, then, when it is on
+/// the peer-to-peer network, where it listens, its peers and whom it
+/// blocks.
+fn status_text(status: &Value, network: &Value) -> String {
     let enabled = network["enabled"] == json!(true);
-    let mut rows = vec![
-        ("network", format!("{} ({})", s(&status["network_name"]), s(&status["network"]))),
-        ("node key", s(&status["node_key"])),
-    ];
-    if enabled {
-        rows.push(("peer id", s(&network["peer_id"])));
-    }
-    rows.extend([
-        ("events", s(&status["events"])),
-        ("pending", s(&status["pending"])),
-        ("version", s(&status["version"])),
-    ]);
-    let mut text = kv(&rows);
+    let mut text = node_rows(status, network, enabled);
     if !enabled {
         text.push_str("\nPeer-to-peer: off (no listen address and no bootstrap peer).\n");
         return text;
     }
     for addr in network["listening"].as_array().into_iter().flatten() {
-        text.push_str(&format!("  listening on {}\n", s(addr)));
+        text.push_str(&format!("  listening on {}\n", field(addr)));
     }
     if let Some(sets) = network["sets"].as_array() {
-        let sets: Vec<String> = sets.iter().map(|p| format!("{} {}", s(&p[0]), s(&p[1]))).collect();
+        let sets: Vec<String> =
+            sets.iter().map(|p| format!("{} {}", field(&p[0]), field(&p[1]))).collect();
         text.push_str(&format!("  sync sets: {}\n", sets.join(", ")));
     }
+    text.push_str(&peers_table(network));
+    text.push_str(&blocked_list(network));
+    text
+}
+
+/// A field as shown: strings bare, a missing one as `-`.
+fn field(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The node's own key-value block; its peer id only when it has one.
+fn node_rows(status: &Value, network: &Value, enabled: bool) -> String {
+    let mut rows = vec![
+        ("network", format!("{} ({})", field(&status["network_name"]), field(&status["network"]))),
+        ("node key", field(&status["node_key"])),
+    ];
+    if enabled {
+        rows.push(("peer id", field(&network["peer_id"])));
+    }
+    rows.extend([
+        ("events", field(&status["events"])),
+        ("pending", field(&status["pending"])),
+        ("version", field(&status["version"])),
+    ]);
+    kv(&rows)
+}
+
+/// One line per peer: whether it is admitted and meshed, its score, and
+/// how far syncing with it has got.
+fn peers_table(network: &Value) -> String {
     let peers = network["peers"].as_array().cloned().unwrap_or_default();
-    text.push_str(&format!("\n{} peer(s)\n", peers.len()));
+    let mut text = format!("\n{} peer(s)\n", peers.len());
     if !peers.is_empty() {
         text.push_str(&format!(
             "  {:<54} {:<9} {:<5} {:>7}  {}\n",
@@ -295,45 +354,56 @@ fn status_text(status: &serde_json::Value, network: &serde_json::Value) -> Strin
     }
     for p in &peers {
         let score = p["score"].as_f64().map_or("-".into(), |v| format!("{v:.1}"));
-        let sync = if !p["syncing"].is_null() {
-            format!(
-                "syncing {}: {}/{}",
-                s(&p["syncing"]["scope"]),
-                s(&p["syncing"]["fetched"]),
-                s(&p["syncing"]["needed"])
-            )
-        } else if !p["last_sync"].is_null() {
-            format!(
-                "in sync ({} fetched, {} ms, {} rounds)",
-                s(&p["last_sync"]["fetched"]),
-                s(&p["last_sync"]["millis"]),
-                s(&p["last_sync"]["rounds"])
-            )
-        } else {
-            "not yet synced".into()
-        };
-        let yes = |field: &str| p[field] == json!(true);
+        let yes = |flag: &str| p[flag] == json!(true);
         let admitted = if yes("admitted") { "yes" } else { "checking" };
         let meshed = if yes("meshed") { "yes" } else { "no" };
         text.push_str(&format!(
             "  {:<54} {:<9} {:<5} {:>7}  {}\n",
-            s(&p["peer_id"]),
+            field(&p["peer_id"]),
             admitted,
             meshed,
             score,
-            sync
+            sync_state(p)
         ));
     }
+    text
+}
+
+/// A peer's sync: under way, done (and what it took), or not yet begun.
+fn sync_state(peer: &Value) -> String {
+    if !peer["syncing"].is_null() {
+        format!(
+            "syncing {}: {}/{}",
+            field(&peer["syncing"]["scope"]),
+            field(&peer["syncing"]["fetched"]),
+            field(&peer["syncing"]["needed"])
+        )
+    } else if !peer["last_sync"].is_null() {
+        format!(
+            "in sync ({} fetched, {} ms, {} rounds)",
+            field(&peer["last_sync"]["fetched"]),
+            field(&peer["last_sync"]["millis"]),
+            field(&peer["last_sync"]["rounds"])
+        )
+    } else {
+        "not yet synced".into()
+    }
+}
+
+/// The peers the node refuses for now, why, and for how long yet; nothing
+/// when there are none.
+fn blocked_list(network: &Value) -> String {
     let blocked = network["blocked"].as_array().cloned().unwrap_or_default();
+    let mut text = String::new();
     if !blocked.is_empty() {
         text.push_str(&format!("\n{} blocked peer(s)\n", blocked.len()));
         for b in &blocked {
             text.push_str(&format!(
                 "  {}  {} ({}s left): {}\n",
-                s(&b["peer_id"]),
-                s(&b["code"]),
-                s(&b["remaining_secs"]),
-                s(&b["reason"])
+                field(&b["peer_id"]),
+                field(&b["code"]),
+                field(&b["remaining_secs"]),
+                field(&b["reason"])
             ));
         }
     }

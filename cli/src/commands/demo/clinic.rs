@@ -4,7 +4,7 @@
 use anyhow::{Context as _, ensure};
 use curbside_node::codes::Code;
 use curbside_protocol::{
-    AgeBand, Body, Case, Comment, HubId, Poll, Post, Sex, SignedEvent, Tag, Vote,
+    AgeBand, Body, Case, Comment, EventId, HubId, Poll, Post, Sex, SignedEvent, Tag, Tally, Vote,
 };
 use serde_json::{Value, json};
 
@@ -193,6 +193,16 @@ pub(crate) fn comments(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
 
 /// Step 6.
 pub(crate) fn poll(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
+    let (poll_id, body) = open_poll(demo, log)?;
+    everyone_votes(demo, log, poll_id)?;
+    let tally = tallies_agree(demo, log, poll_id, &body)?;
+    show_tally(demo, log, &body, &tally)
+}
+
+/// The pollster opens the poll through the relay, and it spreads to every
+/// node: the votes that follow are cast at all three, so each must know
+/// the poll first.
+fn open_poll(demo: &mut Demo, log: &mut Log) -> anyhow::Result<(EventId, Poll)> {
     let pollster = demo.physician(cast::POLLSTER)?;
     log.say(&format!(
         "{} opens a poll on the case in the cardiology hub, through the relay; it closes in an \
@@ -213,7 +223,13 @@ pub(crate) fn poll(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     demo.poll = Some((poll_id, body.clone()));
     let nodes = &demo.nodes;
     log.wait("the poll reached every node", LIMIT, || all_hold(nodes, &[poll_id]))?;
+    Ok((poll_id, body))
+}
 
+/// All twelve physicians vote, spread over the three nodes, and every node
+/// comes to count every voter: the tallies are compared only once the
+/// votes have been gossiped everywhere.
+fn everyone_votes(demo: &mut Demo, log: &mut Log, poll_id: EventId) -> anyhow::Result<()> {
     let mut votes = Vec::new();
     let mut ballots = Vec::new();
     for (i, p) in demo.physicians.iter().enumerate() {
@@ -234,9 +250,19 @@ pub(crate) fn poll(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             ensure!(t.voters == 12, "{} counts {} voters", n.site.short, t.voters);
         }
         Ok(())
-    })?;
-    let reference = reference_tally(demo, &body);
-    let k = demo.genesis.params.min_cell_size;
+    })
+}
+
+/// Every node's tally equals the one counted here from the ballots the
+/// demo cast, so no node can have counted differently; that reference is
+/// the tally shown.
+fn tallies_agree(
+    demo: &Demo,
+    log: &mut Log,
+    poll_id: EventId,
+    body: &Poll,
+) -> anyhow::Result<Tally> {
+    let reference = reference_tally(demo, body);
     let mut tallies = Vec::new();
     for n in &demo.nodes {
         tallies.push(tally_at(n, &poll_id)?);
@@ -251,7 +277,13 @@ pub(crate) fn poll(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         "the three tallies, breakdowns included, are identical and equal to counting the ballots here",
         alike,
     )?;
-    let t = &reference;
+    Ok(reference)
+}
+
+/// The tally as a reader sees it, and the check that its breakdowns hide
+/// every group and cell small enough to give a vote away.
+fn show_tally(demo: &Demo, log: &mut Log, body: &Poll, t: &Tally) -> anyhow::Result<()> {
+    let k = demo.genesis.params.min_cell_size;
     let mut text = format!("{}\n\n", cast::POLL_QUESTION);
     text.push_str(&output::tally_text(&body.options, t, Some(("specialty", &t.by_specialty))));
     text.push('\n');
@@ -289,6 +321,18 @@ pub(crate) fn poll(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
 /// Step 7.
 pub(crate) fn revoke(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     let revoked = demo.physician(cast::REVOKED)?;
+    let revocation = attestation_revoked(demo, log, revoked)?;
+    next_post_refused(demo, log, revoked)?;
+    no_session_anywhere(demo, log, revoked)?;
+    history_stands(demo, log, revoked)?;
+    demo.made.push(revocation);
+    Ok(())
+}
+
+/// St Mary's revokes the attestation it issued, and the revocation reaches
+/// every node: what follows checks that each of them now refuses the
+/// physician.
+fn attestation_revoked(demo: &Demo, log: &mut Log, revoked: &Physician) -> anyhow::Result<EventId> {
     log.say(&format!(
         "The GB regulator suspends {}'s licence. St Mary's, which attested {0}, revokes the \
          attestation: a revocation signed by St Mary's, effective from now and never before, \
@@ -324,7 +368,12 @@ pub(crate) fn revoke(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             Ok(())
         },
     )?;
+    Ok(revocation)
+}
 
+/// The revoked key still signs, but no node takes what it signs any more:
+/// each refuses the post as revoked and none stores it.
+fn next_post_refused(demo: &Demo, log: &mut Log, revoked: &Physician) -> anyhow::Result<()> {
     let post = demo.sign(
         &revoked.key,
         Body::Post(Post {
@@ -334,7 +383,7 @@ pub(crate) fn revoke(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         }),
     )?;
     let refused: anyhow::Result<String> = (|| {
-        for n in nodes {
+        for n in &demo.nodes {
             let outcome = n.submit(&post)?;
             ensure!(
                 outcome.code().map(Code::as_str) == Some("attestation_revoked"),
@@ -352,9 +401,14 @@ pub(crate) fn revoke(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             revoked.who.handle
         ),
         as_check(refused),
-    )?;
+    )
+}
+
+/// Nor can the revoked key sign in: every node refuses it a session, so
+/// nothing that needs an attested physician stays open to it.
+fn no_session_anywhere(demo: &Demo, log: &mut Log, revoked: &Physician) -> anyhow::Result<()> {
     let no_session: anyhow::Result<String> = (|| {
-        for n in nodes {
+        for n in &demo.nodes {
             match session(demo, n, revoked) {
                 Err(e) if e.code() == Some("not_attested") => {}
                 Err(e) => anyhow::bail!("{} refused otherwise: {e}", n.site.short),
@@ -366,12 +420,16 @@ pub(crate) fn revoke(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     log.check(
         format!("{} can no longer sign in anywhere", revoked.who.handle),
         as_check(no_session),
-    )?;
+    )
+}
 
+/// A revocation is never retroactive: the vote cast while still attested
+/// counts, so every node's tally is unchanged.
+fn history_stands(demo: &Demo, log: &mut Log, revoked: &Physician) -> anyhow::Result<()> {
     let (poll_id, poll) = demo.poll()?;
     let reference = reference_tally(demo, poll);
     let history: anyhow::Result<String> = (|| {
-        for n in nodes {
+        for n in &demo.nodes {
             let t = tally_at(n, poll_id)?;
             ensure!(t == reference, "{} now counts {:?}", n.site.short, t.counts);
         }
@@ -383,7 +441,5 @@ pub(crate) fn revoke(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             revoked.who.handle
         ),
         as_check(history),
-    )?;
-    demo.made.push(revocation);
-    Ok(())
+    )
 }

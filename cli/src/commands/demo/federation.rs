@@ -31,6 +31,14 @@ pub(crate) fn start(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         node.start(&demo.interrupt)?;
         demo.nodes.push(node);
     }
+    introduce_nodes(demo, log);
+    each_answers_as_itself(demo, log)?;
+    listen_on_loopback(&demo.nodes, log)
+}
+
+/// The table of who runs what where, for the reader, and the same as
+/// facts for the machine-readable report.
+fn introduce_nodes(demo: &Demo, log: &mut Log) {
     let w = SITES.iter().map(|s| s.institution.chars().count()).max().unwrap_or(0);
     let mut table = String::new();
     for node in &demo.nodes {
@@ -61,7 +69,11 @@ pub(crate) fn start(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             })
             .collect::<Vec<_>>(),
     );
+}
 
+/// Each node answers with the key its operator made and in the genesis's
+/// network: three distinct identities on one network.
+fn each_answers_as_itself(demo: &Demo, log: &mut Log) -> anyhow::Result<()> {
     let network = demo.genesis.network_id();
     let answers: anyhow::Result<()> = demo.nodes.iter().try_for_each(|n| {
         let status = n.status()?;
@@ -81,8 +93,12 @@ pub(crate) fn start(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             network.short()
         ),
         answers.map(|()| String::new()).map_err(|e| format!("{e:#}")),
-    )?;
-    let nodes = &demo.nodes;
+    )
+}
+
+/// The demo runs on one machine and must not be reachable from any other:
+/// every node listens for peers on the loopback address alone.
+fn listen_on_loopback(nodes: &[DemoNode], log: &mut Log) -> anyhow::Result<()> {
     log.wait("each listens for peers on 127.0.0.1 only", LIMIT, || {
         for n in nodes {
             let net = n.network()?;

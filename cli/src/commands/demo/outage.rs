@@ -1,7 +1,7 @@
 //! Step 8: a node goes offline while the others go on, and catches up
 //! when it returns; `curbside node status` shows how.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use curbside_protocol::{Body, Comment, EventId, Vote};
@@ -17,6 +17,19 @@ use crate::client::{Client, ClientError};
 
 /// Step 8.
 pub(crate) fn outage(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
+    st_james_stops(demo, log)?;
+    life_goes_on(demo, log)?;
+    let restarted = st_james_restarts(demo, log)?;
+    let caught_up = st_james_catches_up(demo, log, restarted)?;
+    changed_vote_counted(demo, log)?;
+    node_status(demo, log)?;
+    log.say(&format!("St James's was back in step {} after it restarted.", seconds(caught_up)));
+    Ok(())
+}
+
+/// St James's is stopped as an operator would stop it, and the other two
+/// notice: the rest of the step depends on it truly being gone.
+fn st_james_stops(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     log.say(
         "St James's is shut down, as Ctrl-C stops `curbside node run`. St Mary's and the relay \
          carry on, and so do St James's physicians, through the relay.",
@@ -41,9 +54,13 @@ pub(crate) fn outage(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             );
         }
         Ok(())
-    })?;
+    })
+}
 
-    // Life goes on: an update to the case at St Mary's, a changed vote at the relay.
+/// While St James's is down the others take new events (an update to the
+/// case at St Mary's, a changed vote at the relay): what it must catch up
+/// on when it returns.
+fn life_goes_on(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     let case = demo.case()?;
     let (poll_id, poll) = demo.poll()?.clone();
     let presenter = demo.physician(cast::PRESENTER)?;
@@ -71,8 +88,13 @@ pub(crate) fn outage(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     let nodes = &demo.nodes;
     log.wait("St Mary's and the relay both hold the update and the new vote", LIMIT, || {
         all_hold(nodes, &during)
-    })?;
+    })
+}
 
+/// St James's starts again on its own data with no bootstrap address, and
+/// it and its peers admit each other by their charters. Answers when it
+/// was restarted, from which its catching up is timed.
+fn st_james_restarts(demo: &mut Demo, log: &mut Log) -> anyhow::Result<Instant> {
     log.say(
         "St James's starts again on the same data, with no bootstrap address: it dials the \
          peers its store remembers, they admit it by its charter, and it reconciles what it \
@@ -102,7 +124,14 @@ pub(crate) fn outage(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         }
         Ok(())
     })?;
+    Ok(restarted)
+}
+
+/// Sync brings St James's back to the very events the others hold; how
+/// long that took from `restarted` is recorded, and answered.
+fn st_james_catches_up(demo: &Demo, log: &mut Log, restarted: Instant) -> anyhow::Result<Duration> {
     let made = demo.made.clone();
+    let nodes = &demo.nodes;
     let count = log.wait(
         format!(
             "St James's caught up: all three hold the same events, all {} the demo made",
@@ -114,10 +143,16 @@ pub(crate) fn outage(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     let caught_up = restarted.elapsed();
     log.fact("events_per_node", count);
     log.fact("catch_up_millis", u64::try_from(caught_up.as_millis()).unwrap_or(u64::MAX));
+    Ok(caught_up)
+}
 
-    let reference = reference_tally(demo, &poll);
+/// The vote changed while St James's was away now counts there too: every
+/// node's tally equals the one counted from the ballots.
+fn changed_vote_counted(demo: &Demo, log: &mut Log) -> anyhow::Result<()> {
+    let (poll_id, poll) = demo.poll()?;
+    let reference = reference_tally(demo, poll);
     let tallies: anyhow::Result<()> = demo.nodes.iter().try_for_each(|n| {
-        let t = tally_at(n, &poll_id)?;
+        let t = tally_at(n, poll_id)?;
         ensure!(t == reference, "{} counts {:?}", n.site.short, t.counts);
         Ok(())
     });
@@ -127,11 +162,7 @@ pub(crate) fn outage(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
             counts_text(&reference.counts)
         ),
         tallies.map(|()| String::new()).map_err(|e| format!("{e:#}")),
-    )?;
-
-    node_status(demo, log)?;
-    log.say(&format!("St James's was back in step {} after it restarted.", seconds(caught_up)));
-    Ok(())
+    )
 }
 
 /// `Ok(count)` when every node holds `count` events, the same sync sets,

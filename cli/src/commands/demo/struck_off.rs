@@ -32,8 +32,22 @@ use super::{Demo, Interrupted};
 /// The handle the struck-off hospital attests after the fact.
 const LATE_HANDLE: &str = "dr-after-the-fact";
 
+/// The nodes that keep their charters, to which the struck-off node
+/// offers what it forged.
+const OTHERS: [usize; 2] = [ST_MARYS, RELAY];
+
 /// Step 10.
 pub(crate) fn struck_off(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
+    let ended = charter_withdrawn(demo, log)?;
+    let (attestation, head) = backdated_forgery(demo, log, ended)?;
+    others_refuse(demo, log, &attestation, &head)?;
+    regulator_finds_it(demo, log, &attestation)
+}
+
+/// The root revokes St James's charter from now, and the other nodes drop
+/// it as a peer. Answers when the charter ended, which the forgery is
+/// dated just before.
+fn charter_withdrawn(demo: &Demo, log: &mut Log) -> anyhow::Result<Timestamp> {
     log.say(
         "The medical council, as the network's root, withdraws St James's charter: a \
          revocation effective from now, gossiped to every node. St Mary's and the relay drop \
@@ -52,9 +66,8 @@ pub(crate) fn struck_off(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     let outcome = demo.node(ST_MARYS)?.submit(&revocation)?;
     ensure!(outcome.status() == "stored", "St Mary's did not store the revocation: {outcome:?}");
     let james = demo.node(ST_JAMES)?.key.to_string();
-    let others = [ST_MARYS, RELAY];
     log.wait("St Mary's and the relay hold the revocation and dropped St James's", LIMIT, || {
-        for site in others {
+        for site in OTHERS {
             let node = demo.node(site)?;
             ensure!(node.has(&revocation.id())?, "{} lacks the revocation", node.site.short);
             ensure!(
@@ -65,7 +78,17 @@ pub(crate) fn struck_off(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
         }
         Ok(())
     })?;
+    Ok(ended)
+}
 
+/// The struck-off operator's doctored node attests a new key and signs a
+/// head over it, both dated a millisecond before `ended`, when its charter
+/// still held.
+fn backdated_forgery(
+    demo: &mut Demo,
+    log: &mut Log,
+    ended: Timestamp,
+) -> anyhow::Result<(SignedEvent, SignedEvent)> {
     log.say(&format!(
         "St James's operator, struck off, runs a doctored node: it signs an attestation of a \
          new key ({LATE_HANDLE}), and a tree head of its log over it, both dated a \
@@ -74,17 +97,27 @@ pub(crate) fn struck_off(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     ));
     let late_key = SecretKey::generate();
     let dated = Timestamp::from_millis(ended.as_millis().saturating_sub(1));
-    let (attestation, head) = forge(demo, &late_key, dated)?;
+    forge(demo, &late_key, dated)
+}
 
+/// The nodes still chartered refuse both forged events as signed under a
+/// revoked charter, though they are dated before it ended: authority is
+/// judged on receipt too.
+fn others_refuse(
+    demo: &Demo,
+    log: &mut Log,
+    attestation: &SignedEvent,
+    head: &SignedEvent,
+) -> anyhow::Result<()> {
     log.say(
         "It offers both to the other nodes, whose clocks say the revocation has already taken \
          effect. Each judges a signer's authority when it receives an event as well as at the \
          date the signer wrote on it.",
     );
     let refused: anyhow::Result<String> = (|| {
-        for site in others {
+        for site in OTHERS {
             let node = demo.node(site)?;
-            for (what, event) in [("attestation", &attestation), ("tree head", &head)] {
+            for (what, event) in [("attestation", attestation), ("tree head", head)] {
                 let outcome = node.submit(event)?;
                 ensure!(
                     outcome.code().map(Code::as_str) == Some("charter_revoked"),
@@ -99,8 +132,13 @@ pub(crate) fn struck_off(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     log.check(
         "St Mary's and the relay refuse the backdated attestation and head (charter_revoked)",
         refused.map_err(|e| e.to_string()),
-    )?;
+    )
+}
 
+/// The regulator's real `curbside audit verify` finds the forged
+/// attestation in St James's own log, because no witness cosigned a head
+/// over it while the charter held, and fails.
+fn regulator_finds_it(demo: &Demo, log: &mut Log, attestation: &SignedEvent) -> anyhow::Result<()> {
     log.say(
         "The regulator audits again. St James's own node shows its log with the new leaf, and \
          the tree head over it checks: only the witnesses give it away. Every earlier head of \
@@ -116,7 +154,7 @@ pub(crate) fn struck_off(demo: &mut Demo, log: &mut Log) -> anyhow::Result<()> {
     args.extend(["--genesis".into(), genesis.display().to_string()]);
     let output = run(&home, &args)?;
     let report = json_of(&output)?;
-    let finding = unwitnessed(&report, &attestation)
+    let finding = unwitnessed(&report, attestation)
         .with_context(|| format!("no unwitnessed_leaf finding names the attestation: {report}"))?;
     ensure!(!output.status.success(), "curbside audit verify succeeded despite the finding");
     log.fact("struck_off_finding", &finding);

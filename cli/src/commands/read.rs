@@ -1,5 +1,6 @@
 //! Reading (with a session): `feed`, `show`, `tally`, `pending`.
 
+use curbside_node::api::types::PendingAnswer;
 use std::process::ExitCode;
 
 use curbside_protocol::{Body, EventId, HubId, Tally, Timestamp};
@@ -324,32 +325,6 @@ pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// One of the physician's events a node holds.
-#[derive(Debug, Deserialize, serde::Serialize)]
-struct WaitingEvent {
-    id: EventId,
-    kind: String,
-    waiting_for: String,
-    held_at: Timestamp,
-    expires_at: Timestamp,
-}
-
-/// One the node dropped because what it waited for never came.
-#[derive(Debug, Deserialize, serde::Serialize)]
-struct ExpiredEvent {
-    id: EventId,
-    kind: String,
-    waiting_for: String,
-    held_at: Timestamp,
-    expired_at: Timestamp,
-}
-
-#[derive(Debug, Deserialize)]
-struct PendingAnswer {
-    waiting: Vec<WaitingEvent>,
-    expired: Vec<ExpiredEvent>,
 }
 
 /// `curbside pending`.

@@ -25,10 +25,9 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use curbside_protocol::{Dependency, PublicKey, Rejection, SignedEvent};
-use serde_json::{Value, json};
 
 use super::auth::Submitter;
-use super::types::{EventOutcome, Submit, SubmitAnswer};
+use super::types::{EventOutcome, ExpiredEvent, PendingAnswer, Submit, SubmitAnswer, WaitingEvent};
 use super::{ApiError, ApiJson, AppState};
 use crate::codes::Code;
 use crate::ingest::{IngestError, Outcome, Refusal, Source};
@@ -278,23 +277,32 @@ pub(crate) async fn submit(
 pub(crate) async fn pending(
     State(state): State<AppState>,
     submitter: Submitter,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PendingAnswer>, ApiError> {
     let Submitter::Physician(key) = submitter else {
         return Err(ApiError::unauthenticated(
             "a physician's session says whose events to list: POST /v1/session/challenge, \
              sign it, POST /v1/session",
         ));
     };
-    let waiting = state.store.pending().waiting_by(&key)?;
-    let expired = state.store.pending().expired_by(&key)?;
     let max_age_ms = state.pending_max_age_ms;
-    let waiting: Vec<Value> = waiting
-        .iter()
-        .map(|w| {
-            let mut v = serde_json::to_value(w).unwrap_or(Value::Null);
-            v["expires_at"] = json!(w.held_at.plus_millis(max_age_ms));
-            v
+    let waiting = (state.store.pending().waiting_by(&key)?.into_iter())
+        .map(|w| WaitingEvent {
+            expires_at: w.held_at.plus_millis(max_age_ms),
+            held_at: w.held_at,
+            id: w.id,
+            kind: w.kind,
+            received_at: w.received_at,
+            waiting_for: w.waiting_for,
         })
         .collect();
-    Ok(Json(json!({ "key": key, "waiting": waiting, "expired": expired })))
+    let expired = (state.store.pending().expired_by(&key)?.into_iter())
+        .map(|e| ExpiredEvent {
+            expired_at: e.expired_at,
+            held_at: e.held_at,
+            id: e.id,
+            kind: e.kind,
+            waiting_for: e.waiting_for,
+        })
+        .collect();
+    Ok(Json(PendingAnswer { expired, key, waiting }))
 }

@@ -5,7 +5,7 @@
 //! Fields are declared in alphabetical order: the answers have always
 //! been written with their keys sorted, and the bytes stay the same.
 
-use curbside_protocol::{EventId, NetworkId};
+use curbside_protocol::{EventId, Kind, NetworkId, PublicKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::codes::Code;
@@ -36,6 +36,51 @@ pub struct StatusAnswer {
     pub network: NetworkId,
     /// Its name, from the genesis.
     pub network_name: String,
+}
+
+/// `GET /v1/pending`: the caller's own events held at this node, and
+/// those dropped in the last week because what they waited for never came.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingAnswer {
+    /// Dropped in the last week, at most 100.
+    pub expired: Vec<ExpiredEvent>,
+    /// Whose events these are (the session's key).
+    pub key: PublicKey,
+    /// Still held, at most 100.
+    pub waiting: Vec<WaitingEvent>,
+}
+
+/// One of the caller's events held here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WaitingEvent {
+    /// When it is dropped unless what it waits for arrives.
+    pub expires_at: Timestamp,
+    /// When this node began to hold it.
+    pub held_at: Timestamp,
+    /// The event.
+    pub id: EventId,
+    /// Its kind.
+    pub kind: Kind,
+    /// When it was first received (`None` if a peer served it as history
+    /// from before receipts were kept).
+    pub received_at: Option<Timestamp>,
+    /// What it waits for, for people.
+    pub waiting_for: String,
+}
+
+/// One of the caller's events dropped because what it waited for never came.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExpiredEvent {
+    /// When it was dropped.
+    pub expired_at: Timestamp,
+    /// When this node began to hold it.
+    pub held_at: Timestamp,
+    /// The event.
+    pub id: EventId,
+    /// Its kind.
+    pub kind: Kind,
+    /// What it waited for, for people.
+    pub waiting_for: String,
 }
 
 /// One event's outcome as `POST /v1/events` answers it.

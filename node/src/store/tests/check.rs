@@ -13,19 +13,8 @@ fn checked_store() -> (Federation, Node, Vec<curbside_protocol::SecretKey>, Sign
     let first = fed.vote(&drs[1], &poll, 0);
     let second = fed.vote(&drs[1], &poll, 1);
     let other = fed.vote(&drs[2], &poll, 0);
-    let status = n.store.events().attestation_status(&drs[3].public(), fed.now()).unwrap();
+    let revocation = revocation_of(&n, &mut fed, &drs[3], "moved abroad");
     let verifier = fed.verifier().clone();
-    let at = fed.tick();
-    let revocation = fed.sign_at(
-        &verifier,
-        at,
-        Body::Revocation(curbside_protocol::Revocation {
-            target: status.attestations[0].0.id,
-            reason: "moved abroad".into(),
-            effective_at: at,
-        }),
-    );
-    fed.accept(&revocation);
     let events = [post.clone(), reply, poll, first, second, other, revocation.clone()];
     let outcomes = put(&n, &fed, &events);
     assert!(outcomes.iter().all(Outcome::is_stored), "{outcomes:?}");

@@ -8,19 +8,7 @@ fn memory_equals_disk_after_each_kind_of_event_and_after_reopening() {
     let poll = fed.poll(&drs[0], &["a", "b"], &[]);
     let vote = fed.vote(&drs[1], &poll, 1);
     let post = fed.post(&drs[2], "a post");
-    let status = n.store.events().attestation_status(&drs[3].public(), fed.now()).unwrap();
-    let verifier = fed.verifier().clone();
-    let at = fed.tick();
-    let revocation = fed.sign_at(
-        &verifier,
-        at,
-        Body::Revocation(curbside_protocol::Revocation {
-            target: status.attestations[0].0.id,
-            reason: "moved abroad".into(),
-            effective_at: at,
-        }),
-    );
-    fed.accept(&revocation);
+    let revocation = revocation_of(&n, &mut fed, &drs[3], "moved abroad");
     let outcomes = put(&n, &fed, &[poll, vote, post, revocation]);
     assert!(outcomes.iter().all(|o| matches!(o, Outcome::Stored { .. })), "{outcomes:?}");
     assert_memory_is_disk(&n.store);

@@ -114,19 +114,7 @@ fn revocations_and_attestation_status() {
     let (mut fed, n, drs) = setup();
     let status = n.store.events().attestation_status(&drs[0].public(), fed.now()).unwrap();
     assert!(status.attested);
-    let att_id = status.attestations[0].0.id;
-    let verifier = fed.verifier().clone();
-    let at = fed.tick();
-    let revocation = fed.sign_at(
-        &verifier,
-        at,
-        Body::Revocation(curbside_protocol::Revocation {
-            target: att_id,
-            reason: "licence suspended".into(),
-            effective_at: at,
-        }),
-    );
-    fed.accept(&revocation);
+    let revocation = revocation_of(&n, &mut fed, &drs[0], "licence suspended");
     put(&n, &fed, &[revocation]);
     assert!(!n.store.events().attestation_status(&drs[0].public(), fed.now()).unwrap().attested);
     let post = fed.post(&drs[0], "after revocation");

@@ -56,6 +56,31 @@ fn trust_events(fed: &mut Federation, doctors: &[&str]) -> Vec<SignedEvent> {
     out
 }
 
+/// The verifier's revocation of `physician`'s first attestation, effective
+/// at the federation's next tick, accepted into its trust view (not yet
+/// into the store).
+fn revocation_of(
+    n: &Node,
+    fed: &mut Federation,
+    physician: &curbside_protocol::SecretKey,
+    reason: &str,
+) -> SignedEvent {
+    let status = n.store.events().attestation_status(&physician.public(), fed.now()).unwrap();
+    let verifier = fed.verifier().clone();
+    let at = fed.tick();
+    let revocation = fed.sign_at(
+        &verifier,
+        at,
+        Body::Revocation(curbside_protocol::Revocation {
+            target: status.attestations[0].0.id,
+            reason: reason.into(),
+            effective_at: at,
+        }),
+    );
+    fed.accept(&revocation);
+    revocation
+}
+
 fn setup() -> (Federation, Node, Vec<curbside_protocol::SecretKey>) {
     let mut fed = Federation::new();
     let n = node(&fed);

@@ -206,7 +206,16 @@ fn main() {
     let attestations = par_map(&idx, |&i| attestation(&net, &verifier, &doctors[i], i, at_attest));
     let span = 3 * 3_600_000 - 120_000;
     let step = (span / (n + diff) as u64).max(1);
-    let at = |k: usize| t0.plus_millis(2_000 + step * k as u64);
+    // The difference's posts (k >= n) are dated a minute before now: A
+    // takes them through its API, which refuses what is more than
+    // max_clock_skew_ms older than its receipt (`stale`).
+    let at = |k: usize| {
+        if k < n {
+            t0.plus_millis(2_000 + step * k as u64)
+        } else {
+            now.minus_millis(60_000).plus_millis((k - n) as u64)
+        }
+    };
     let t = Instant::now();
     let all: Vec<usize> = (0..n + diff).collect();
     let mut posts = par_map(&all, |&k| post(&net, &doctors[k % DOCTORS], k, at(k)));

@@ -31,7 +31,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use curbside_protocol::{Body, Event, EventId, Genesis, Poll, SecretKey, SignedEvent, tally};
+use curbside_protocol::{
+    Body, Event, EventId, Genesis, Poll, SecretKey, SignedEvent, Timestamp, tally,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -206,7 +208,18 @@ impl Demo {
 
     /// `body` signed by `author`, now.
     pub(crate) fn sign(&self, author: &SecretKey, body: Body) -> anyhow::Result<SignedEvent> {
-        Event::new(self.genesis.network_id(), author.public(), curbside_node::now(), body)
+        self.sign_at(author, curbside_node::now(), body)
+    }
+
+    /// `body` signed by `author`, dated `at`: for a body that names its own
+    /// time too (a revocation effective when made), so the two agree.
+    pub(crate) fn sign_at(
+        &self,
+        author: &SecretKey,
+        at: Timestamp,
+        body: Body,
+    ) -> anyhow::Result<SignedEvent> {
+        Event::new(self.genesis.network_id(), author.public(), at, body)
             .sign(author)
             .context("signing")
     }

@@ -55,8 +55,11 @@ fn charter_withdrawn(demo: &Demo, log: &mut Log) -> anyhow::Result<Timestamp> {
     );
     let charter = *demo.charters.get(ST_JAMES).context("St James's was never chartered")?;
     let ended = curbside_node::now();
-    let revocation = demo.sign(
+    // Dated when it takes effect: signed a millisecond later, it would be
+    // a retroactive revocation, which every node refuses.
+    let revocation = demo.sign_at(
         &demo.root,
+        ended,
         Body::Revocation(Revocation {
             target: charter,
             reason: "charter withdrawn by the medical council".into(),

@@ -26,6 +26,7 @@ mod gate;
 mod limits;
 mod offload;
 mod peers;
+mod redial;
 mod runner;
 
 use std::sync::Arc;

@@ -61,7 +61,7 @@ fn silent_sockets_from_one_address_do_not_keep_a_chartered_node_out() {
     };
     std::thread::sleep(Duration::from_millis(500));
     let b = TestNode::start_peer(&net, &[a.p2p_addr()], &[]);
-    wait_until(Duration::from_secs(20), "the chartered node admitted despite the sockets", || {
+    wait_until(LIMIT, "the chartered node admitted despite the sockets", || {
         a.admitted_peers() == 1 && b.admitted_peers() == 1
     });
     stop.store(true, Ordering::Relaxed);
@@ -134,4 +134,22 @@ fn strangers_without_a_charter_hold_a_bounded_share_of_connections() {
     });
     assert!(unadmitted(&a) <= 2, "{}", a.network());
     drop(strangers);
+}
+
+/// A node started while its bootstrap peer is not up yet connects to it
+/// once it is: the bootstrap address is dialled again with backoff.
+/// Before, it was dialled once at start, and a node whose bootstrap peer
+/// was down stayed alone until some other node dialled it.
+#[test]
+fn a_node_whose_bootstrap_peer_starts_later_connects_when_it_does() {
+    let net = Network::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("/ip4/127.0.0.1/tcp/{port}");
+    let b = TestNode::start_peer(&net, std::slice::from_ref(&listen), &[]);
+    // B's first dial finds nothing listening.
+    std::thread::sleep(Duration::from_millis(1500));
+    let a = TestNode::start_peer_listening(&net, &[&listen], &[], &["GB"]);
+    wait_until(LIMIT, "B to find A once A is up", || {
+        a.admitted_peers() == 1 && b.admitted_peers() == 1
+    });
 }

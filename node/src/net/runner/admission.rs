@@ -251,7 +251,8 @@ impl Runner {
     }
 
     /// Unblocks peers whose ban is over; drops peers whose charter lapsed
-    /// or was revoked, and new peers that never showed one.
+    /// or was revoked, and new peers that never showed one; dials again
+    /// the start-up peers that are not connected.
     pub(super) fn check(&mut self) {
         let now = Instant::now();
         let expired: Vec<PeerId> =
@@ -278,5 +279,6 @@ impl Runner {
             }
         }
         self.review(review);
+        self.redial(now);
     }
 }

@@ -14,10 +14,24 @@ impl Runner {
                 addrs.push(addr);
             }
         }
+        self.redials = Redials::new(&addrs, Instant::now(), self.config.walk_every);
         for addr in addrs {
             if let Some(Protocol::P2p(peer)) = addr.iter().last() {
                 self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
             }
+            self.dial(addr);
+        }
+    }
+
+    /// Dials again the start-up addresses that are due (see [`Redials`]).
+    pub(super) fn redial(&mut self, now: Instant) {
+        let alone = self.peers.is_empty();
+        let (swarm, blocked) = (&self.swarm, &self.blocked);
+        let due = self
+            .redials
+            .due(now, alone, |peer| swarm.is_connected(peer) || blocked.contains_key(peer));
+        for addr in due {
+            tracing::debug!(%addr, "dialling a start-up peer again");
             self.dial(addr);
         }
     }

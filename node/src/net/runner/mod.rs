@@ -46,6 +46,7 @@ use super::behaviour::{
 use super::fetch::{self, Filled, PeerTransport};
 use super::offload::Offload;
 use super::peers::{Admission, FLOOD_BLOCK, GossipRate, Offences, forwards, holder_of, key_of};
+use super::redial::Redials;
 use super::{BlockedPeer, NetConfig, NetError, NetStatus, PeerStatus};
 use crate::codes::Code;
 use crate::ingest::{Announcement, Ingester, Outcome, Source, Topic};
@@ -216,6 +217,8 @@ pub(crate) struct Runner {
     filling: HashSet<Dependency>,
     /// The peer addresses saved last, so an unchanged list is not written.
     saved: Vec<(String, Vec<Multiaddr>)>,
+    /// The addresses dialled at start, dialled again while not connected.
+    redials: Redials,
 }
 
 /// Wakes the runner.
@@ -279,6 +282,7 @@ impl Runner {
             listening: Vec::new(),
             filling: HashSet::new(),
             saved: Vec::new(),
+            redials: Redials::new(&[], Instant::now(), Duration::ZERO),
         };
         let hubs = std::mem::take(&mut runner.parts.hubs);
         runner.subscribe(hubs);

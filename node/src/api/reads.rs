@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Reader;
+use super::types::{StatusAnswer, StoreHealth};
 use super::views::{EventView, Views};
 use super::{ApiError, ApiPath, ApiQuery, AppState, MAX_PAGE, THREAD_PAGE};
 use crate::codes::Code;
@@ -21,23 +22,25 @@ fn parse_id(text: &str) -> Result<EventId, ApiError> {
 
 pub(crate) async fn status(
     State(state): State<AppState>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<StatusAnswer>), ApiError> {
     let counts = state.store.counts()?;
-    let mut status = json!({
-        "network": state.store.network(),
-        "network_name": state.store.genesis().name,
-        "version": env!("CARGO_PKG_VERSION"),
-        "node_key": state.key.public(),
-        "events": counts.events,
-        "pending": counts.pending,
-        "store": "ok",
-    });
+    let mut status = StatusAnswer {
+        code: None,
+        events: counts.events,
+        message: None,
+        network: state.store.network(),
+        network_name: state.store.genesis().name.clone(),
+        node_key: state.key.public(),
+        pending: counts.pending,
+        store: StoreHealth::Ok,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
     // A failed store still serves reads, but takes no writes: not healthy.
     if state.store.has_failed() {
         let failure = state.store.failure().unwrap_or("unknown error");
-        status["store"] = json!("failed");
-        status["code"] = json!(Code::StoreFailed);
-        status["message"] = json!(format!(
+        status.store = StoreHealth::Failed;
+        status.code = Some(Code::StoreFailed);
+        status.message = Some(format!(
             "the store failed ({failure}); it takes no writes, and the node is stopping"
         ));
         return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(status)));

@@ -28,14 +28,40 @@ pub struct ErrorAnswer {
     pub message: String,
 }
 
-/// What `GET /v1/status` says of the network (the command line reads no
-/// more of it).
-#[derive(Debug, Clone, Deserialize)]
+/// `GET /v1/status`: the node's network, key, version and counts, and
+/// whether its store takes writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusAnswer {
+    /// `store_failed` when the store failed (the answer is then a 503).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+    /// Events stored.
+    pub events: u64,
+    /// Why the store failed, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// The network id.
     pub network: NetworkId,
     /// Its name, from the genesis.
     pub network_name: String,
+    /// The node's own key.
+    pub node_key: PublicKey,
+    /// Events held waiting for what they depend on.
+    pub pending: u64,
+    /// `ok`, or `failed` (the store takes no writes; the node is stopping).
+    pub store: StoreHealth,
+    /// The node's software version.
+    pub version: String,
+}
+
+/// Whether a node's store takes writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreHealth {
+    /// It does.
+    Ok,
+    /// A write failed; it takes none until the node is restarted.
+    Failed,
 }
 
 /// `GET /v1/pending`: the caller's own events held at this node, and

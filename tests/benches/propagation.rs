@@ -37,7 +37,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Default)]
 struct Times {
     submitted: HashMap<EventId, Instant>,
-    stored: HashMap<EventId, Vec<Instant>>,
+    /// Per event: which node stored it, and when.
+    stored: HashMap<EventId, Vec<(usize, Instant)>>,
 }
 
 fn env(name: &str, default: u64) -> u64 {
@@ -50,6 +51,29 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+/// How many peers `node` shares a gossip mesh with.
+fn meshed_peers(node: &TestNode) -> usize {
+    node.network()["peers"]
+        .as_array()
+        .map_or(0, |peers| peers.iter().filter(|p| p["meshed"] == true).count())
+}
+
+/// For each node, how many posts it stored more than `late` after their
+/// submission (or not at all).
+fn late_per_node(t: &Times, n: usize, late: Duration) -> Vec<usize> {
+    let mut counts = vec![0; n];
+    for (id, at) in &t.submitted {
+        let mut on_time = vec![false; n];
+        for (i, stored) in t.stored.get(id).map(Vec::as_slice).unwrap_or_default() {
+            on_time[*i] = stored.duration_since(*at) <= late;
+        }
+        for (count, on_time) in counts.iter_mut().zip(on_time) {
+            *count += usize::from(!on_time);
+        }
+    }
+    counts
 }
 
 fn main() {
@@ -71,7 +95,7 @@ fn main() {
             let mut times = times.lock().unwrap_or_else(|p| p.into_inner());
             for (_, id, kind) in stored {
                 if *kind == Kind::Post {
-                    times.stored.entry(*id).or_default().push(at);
+                    times.stored.entry(*id).or_default().push((i, at));
                 }
             }
         });
@@ -102,6 +126,7 @@ fn main() {
     let peers: Vec<usize> = nodes.iter().map(|n| n.admitted_peers()).collect();
     // Let the gossip mesh settle (a few heartbeats) before measuring.
     std::thread::sleep(Duration::from_secs(3));
+    let meshed_before: Vec<usize> = nodes.iter().map(meshed_peers).collect();
     let ready = started.elapsed();
 
     let submitter = &nodes[n - 1];
@@ -126,7 +151,9 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    let meshed_after: Vec<usize> = nodes.iter().map(meshed_peers).collect();
     let t = times.lock().unwrap();
+    let late_at = late_per_node(&t, n, Duration::from_secs(1));
     let mut to_last: Vec<Duration> = Vec::new();
     let mut to_first_peer: Vec<Duration> = Vec::new();
     let mut incomplete = 0;
@@ -136,7 +163,7 @@ fn main() {
             incomplete += 1;
             continue;
         }
-        let mut sorted: Vec<Duration> = stored.iter().map(|s| s.duration_since(*at)).collect();
+        let mut sorted: Vec<Duration> = stored.iter().map(|(_, s)| s.duration_since(*at)).collect();
         sorted.sort();
         to_last.push(sorted[n - 1]);
         if n > 1 {
@@ -162,6 +189,8 @@ fn main() {
         submitting.as_secs_f64()
     );
     println!("admitted peers per node: {peers:?}");
+    println!("meshed peers per node, before and after: {meshed_before:?} {meshed_after:?}");
+    println!("posts each node stored over 1 s after submission: {late_at:?}");
     println!("measurement (ms, submission to durable storage)     p50      p90      p99      max");
     for (name, sorted) in
         [("at the first other node", &to_first_peer), ("at the last of all nodes", &to_last)]

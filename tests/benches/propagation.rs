@@ -204,6 +204,18 @@ fn main() {
         );
     }
     println!("events not stored by every node within 30 s: {incomplete}");
+    for (i, late) in late_at.iter().enumerate().filter(|(_, late)| **late > 0) {
+        // How the late node came by what it stored, and what it refused.
+        let (_, text) = nodes[i].get("/metrics", None);
+        let counters: Vec<&str> = text
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with('#') && (l.contains("events_") || l.contains("gossip_")))
+            .filter(|l| !l.ends_with(" 0"))
+            .collect();
+        println!("node {i} ({late} late): {}", counters.join("; "));
+    }
     println!("load average at the end (1, 5, 15 min): {}", measure::load_average());
     println!(
         "\np99 to the last node = {} ms (target < {} ms): {}",

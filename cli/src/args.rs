@@ -255,7 +255,7 @@ pub(crate) struct AttestArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RevokeArgs {
-    /// The attestation's id (64 hex characters).
+    /// The attestation's id, or its first 8 hex characters or more.
     pub(crate) attestation_id: String,
     /// Why, for the audit record.
     #[arg(long)]
@@ -268,7 +268,7 @@ pub(crate) struct RevokeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RevealArgs {
-    /// The attestation's id (64 hex characters).
+    /// The attestation's id, or its first 8 hex characters or more.
     pub(crate) attestation_id: String,
     #[command(flatten)]
     pub(crate) admin: AdminTokenArgs,
@@ -368,7 +368,7 @@ pub(crate) struct CaseArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CommentArgs {
-    /// The id of the post, case, poll or comment replied to.
+    /// The id of the post, case, poll or comment replied to (or its first 8 characters or more).
     pub(crate) event_id: String,
     /// The text.
     #[arg(long)]
@@ -400,7 +400,7 @@ pub(crate) struct PollArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct VoteArgs {
-    /// The poll's id.
+    /// The poll's id (or its first 8 characters or more).
     pub(crate) poll_id: String,
     /// The option's number, counting from 1 as `curbside show` and `tally` list them.
     #[arg(long, value_name = "N")]
@@ -425,7 +425,7 @@ pub(crate) struct FeedArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// The event's id.
+    /// The event's id (or its first 8 characters or more).
     pub(crate) event_id: String,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
@@ -441,7 +441,7 @@ pub(crate) enum Breakdown {
 
 #[derive(Debug, Args)]
 pub(crate) struct TallyArgs {
-    /// The poll's id.
+    /// The poll's id (or its first 8 characters or more).
     pub(crate) poll_id: String,
     /// Also show a breakdown (groups and cells under k voters are suppressed).
     #[arg(long, value_enum)]

@@ -77,8 +77,17 @@ impl ClientError {
 }
 
 pub(crate) use curbside_node::api::types::{
-    EventOutcome, StatusAnswer as Status, SubmitAnswer as Outcomes,
+    AmbiguousIdAnswer, EventOutcome, IdMatch, StatusAnswer as Status, SubmitAnswer as Outcomes,
 };
+
+/// What `GET /v1/ids/{prefix}` answered.
+#[derive(Debug, Clone)]
+pub(crate) enum Resolved {
+    /// The one event.
+    One(IdMatch),
+    /// Several: the first of them.
+    Ambiguous(AmbiguousIdAnswer),
+}
 
 /// An event as the API shows it. `event` is the signed wire form, decoded
 /// (and so checked for canonical form) here; `body` is the node's JSON of
@@ -312,6 +321,24 @@ impl Client {
             return Err(self.api_error(path, status, &value));
         }
         self.parse(path, value)
+    }
+
+    /// `GET /v1/ids/{prefix}`: the one event whose id starts with
+    /// `prefix`, or the candidates when several do (`409 ambiguous_id`).
+    pub(crate) fn resolve_id(
+        &self,
+        prefix: &str,
+        bearer: Option<&str>,
+    ) -> Result<Resolved, ClientError> {
+        let path = format!("/v1/ids/{prefix}");
+        let (status, value) = self.request("GET", &path, None, bearer)?;
+        match status {
+            200..300 => Ok(Resolved::One(self.parse(&path, value)?)),
+            409 if value.get("candidates").is_some() => {
+                Ok(Resolved::Ambiguous(self.parse(&path, value)?))
+            }
+            _ => Err(self.api_error(&path, status, &value)),
+        }
     }
 
     /// `GET /v1/status`.

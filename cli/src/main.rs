@@ -19,6 +19,7 @@ mod commands;
 mod duration;
 mod error;
 mod home;
+mod ids;
 mod keystore;
 mod output;
 mod session;

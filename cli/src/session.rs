@@ -223,14 +223,22 @@ impl<'a> Reader<'a> {
     /// `GET path` with the session; a session the node no longer knows
     /// (it restarted) is renewed once.
     pub(crate) fn get<T: DeserializeOwned>(&mut self, path: &str) -> anyhow::Result<T> {
+        self.call(|client, token| client.get(path, Some(token)))
+    }
+
+    /// `call(client, token)` with the session, renewed once as for [`Reader::get`].
+    pub(crate) fn call<T>(
+        &mut self,
+        call: impl Fn(&Client, &str) -> Result<T, ClientError>,
+    ) -> anyhow::Result<T> {
         let token = self.token()?;
-        match self.client.get(path, Some(&token)) {
+        match call(self.client, &token) {
             Err(e) if e.code() == Some("unauthenticated") => {
                 if let Credential::Physician { token, fresh: false, .. } = &mut self.credential {
                     forget(self.home, self.client.url());
                     *token = None;
                     let token = self.token()?;
-                    return Ok(self.client.get(path, Some(&token))?);
+                    return Ok(call(self.client, &token)?);
                 }
                 Err(e.into())
             }

@@ -82,6 +82,8 @@ node_codes! {
     Forbidden = "forbidden", http(StatusCode::FORBIDDEN);
     /// no such event, poll, hub or route
     NotFound = "not_found", http(StatusCode::NOT_FOUND);
+    /// (ids) the start of an id that more than one stored event's id starts with
+    AmbiguousId = "ambiguous_id", http(StatusCode::CONFLICT);
     /// the route exists but does not take this method
     MethodNotAllowed = "method_not_allowed", http(StatusCode::METHOD_NOT_ALLOWED);
     /// a session was asked for by a key with no attestation in force

@@ -103,6 +103,7 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
     ("view", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("thread", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("authors", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
+    ("ids", &["keys", "reads"]),
     ("peers", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("migrate", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     (

@@ -14,11 +14,12 @@ use curbside_protocol::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Ctx, parse_event_id};
+use super::Ctx;
 use crate::args::{AdminTokenArgs, AttestArgs, NodeUrl, RevealArgs, RevokeArgs};
 use crate::checks::text_field;
 use crate::client::Client;
 use crate::home;
+use crate::ids;
 use crate::output::{datetime, kv};
 
 /// The admin token and a client of the node it belongs to.
@@ -156,9 +157,9 @@ pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
 
 /// `curbside revoke`.
 pub(crate) fn revoke(ctx: &Ctx, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
-    let target = parse_event_id(&args.attestation_id, "ATTESTATION_ID")?;
     text_field("--reason", &args.reason, 1, limits::REASON).map_err(anyhow::Error::msg)?;
     let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
+    let target = ids::resolve_with(&client, Some(&token), &args.attestation_id, "ATTESTATION_ID")?;
     let issued: Issued = client.post(
         "/v1/admin/revoke",
         &json!({ "target": target, "reason": args.reason.trim() }),
@@ -200,8 +201,8 @@ struct Opening {
 /// commitment, which only the issuing node holds, for a regulator who is
 /// to check it against the register (`curbside audit open`).
 pub(crate) fn reveal(ctx: &Ctx, args: &RevealArgs) -> anyhow::Result<ExitCode> {
-    let id = parse_event_id(&args.attestation_id, "ATTESTATION_ID")?;
     let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
+    let id = ids::resolve_with(&client, Some(&token), &args.attestation_id, "ATTESTATION_ID")?;
     let opening: Opening = client.get(&format!("/v1/admin/openings/{id}"), Some(&token))?;
     if opening.attestation != id {
         bail!(

@@ -7,10 +7,11 @@ use curbside_protocol::{Body, EventId, HubId, Tally, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Ctx, parse_event_id};
+use super::Ctx;
 use crate::args::{Breakdown, FeedArgs, ShowArgs, TallyArgs};
 use crate::authors;
 use crate::client::EventAnswer;
+use crate::ids;
 use crate::output::{self, ago, datetime, span, truncate, wrap};
 use crate::session::Reader;
 
@@ -168,9 +169,9 @@ fn whole_thread(reader: &mut Reader<'_>, id: &EventId) -> anyhow::Result<Vec<Thr
 
 /// `curbside show EVENT_ID`.
 pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let id = parse_event_id(&args.event_id, "EVENT_ID")?;
     let client = ctx.client(args.node.node.as_deref())?;
     let mut reader = Reader::new(&client, &ctx.home)?;
+    let id = ids::resolve(&mut reader, &args.event_id, "EVENT_ID")?;
     let thread = whole_thread(&mut reader, &id)?;
     let now = curbside_node::now();
     ctx.out.emit(
@@ -279,9 +280,9 @@ struct TallyAnswer {
 
 /// `curbside tally POLL_ID`.
 pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
-    let id = parse_event_id(&args.poll_id, "POLL_ID")?;
     let client = ctx.client(args.node.node.as_deref())?;
     let mut reader = Reader::new(&client, &ctx.home)?;
+    let id = ids::resolve(&mut reader, &args.poll_id, "POLL_ID")?;
     let answer: TallyAnswer = reader.get(&format!("/v1/polls/{id}/tally"))?;
     let Body::Poll(poll) = answer.poll.event.body() else {
         anyhow::bail!("{id} is a {}, not a poll", answer.poll.kind);

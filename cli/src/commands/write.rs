@@ -13,7 +13,7 @@ use curbside_protocol::{
 };
 use serde_json::{Value, json};
 
-use super::{Ctx, parse_event_id};
+use super::Ctx;
 use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, VoteArgs};
 use crate::casefile::{self, Age, CaseFields};
 use crate::checks::{guard, text_field, warn_about_names};
@@ -232,7 +232,8 @@ pub(crate) fn case(ctx: &Ctx, args: &CaseArgs) -> anyhow::Result<ExitCode> {
 
 /// `curbside comment`.
 pub(crate) fn comment(ctx: &Ctx, args: &CommentArgs) -> anyhow::Result<ExitCode> {
-    let parent = parse_event_id(&args.event_id, "EVENT_ID")?;
+    let parent =
+        crate::ids::resolve_at(ctx, args.node.node.as_deref(), &args.event_id, "EVENT_ID")?;
     text_field("--body", &args.body, 1, limits::TEXT).map_err(usage)?;
     let fields = [("comment.body".into(), args.body.as_str())];
     guard(ctx.out, &fields)?;
@@ -300,7 +301,7 @@ pub(crate) fn poll(ctx: &Ctx, args: &PollArgs) -> anyhow::Result<ExitCode> {
 
 /// `curbside vote`.
 pub(crate) fn vote(ctx: &Ctx, args: &VoteArgs) -> anyhow::Result<ExitCode> {
-    let poll = parse_event_id(&args.poll_id, "POLL_ID")?;
+    let poll = crate::ids::resolve_at(ctx, args.node.node.as_deref(), &args.poll_id, "POLL_ID")?;
     if args.option == 0 || usize::from(args.option) > limits::MAX_OPTIONS {
         return Err(usage(format!(
             "--option {}: options are numbered 1 to {} (as `curbside show` and `curbside tally` list them)",

@@ -8,6 +8,7 @@ mod auth;
 pub mod bodies;
 mod error;
 mod events;
+mod ids;
 mod limits;
 mod metrics;
 mod reads;
@@ -247,6 +248,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/session", post(auth::open_session))
         .route("/v1/hubs", get(reads::hubs))
         .route("/v1/hubs/{hub}/feed", get(reads::feed))
+        .route("/v1/ids/{prefix}", get(ids::resolve))
         .route("/v1/events/{id}", get(reads::event))
         .route("/v1/events/{id}/thread", get(reads::thread))
         .route("/v1/polls/{id}/tally", get(reads::tally))

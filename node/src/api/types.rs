@@ -317,6 +317,46 @@ impl SubmitAnswer {
     }
 }
 
+/// The fewest hex digits `GET /v1/ids/{prefix}` takes. 8 digits are 32
+/// bits: a prefix that names one event among the network's stays so until
+/// it holds tens of thousands of events whose ids share it by chance, and
+/// a refused ambiguous one then lists what it could mean.
+pub const MIN_ID_PREFIX: usize = 8;
+
+/// The most events an `ambiguous_id` answer lists.
+pub const MAX_ID_CANDIDATES: usize = 10;
+
+/// `GET /v1/ids/{prefix}`: a stored event whose id starts with `prefix`
+/// (the answer when it is the only one, and each of the candidates when
+/// it is not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMatch {
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// Its whole id.
+    pub id: EventId,
+    /// Its kind.
+    pub kind: Kind,
+    /// What it is, in one line for people: a title, a question, a
+    /// comment's first line (at most 80 characters).
+    pub title: String,
+}
+
+/// `GET /v1/ids/{prefix}` when more than one stored event's id starts
+/// with `prefix`: `409 ambiguous_id`, with the error's code and message
+/// and the events it could mean.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmbiguousIdAnswer {
+    /// The first [`MAX_ID_CANDIDATES`] in id order.
+    pub candidates: Vec<IdMatch>,
+    /// `ambiguous_id`.
+    pub code: Code,
+    /// For people.
+    pub message: String,
+    /// Whether more events than listed start with the prefix.
+    pub more: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use curbside_protocol::{Dependency, Rejection};

@@ -21,7 +21,7 @@
 //!   ↑
 //! index                                   the index entries of an event, made once
 //!   ↑
-//! write   check   view   thread   authors   peers   migrate ← open
+//! write   check   view   thread   authors   ids   peers   migrate ← open
 //! ```
 //!
 //! So the commit (`write`) and the integrity check (`check`) both build an
@@ -129,6 +129,7 @@ mod authors;
 mod batch;
 mod check;
 mod durable;
+mod ids;
 mod index;
 mod keys;
 mod memory;
@@ -152,6 +153,7 @@ use memory::{Delta, Filters, Recent, Trust};
 
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
+pub use ids::IdPrefix;
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};

@@ -27,3 +27,4 @@ mod story;
 mod strangers;
 mod submissions;
 mod time;
+mod typing;

@@ -243,3 +243,46 @@ fn timeline_and_replies_come_back_in_time_order_across_commits() {
     let from = replies[3].created_at();
     assert_eq!(n.store.events().timeline(from).count(), 3, "from a time on");
 }
+
+#[test]
+fn ids_are_found_by_their_first_digits_at_most_a_limit_of_them() {
+    let (mut fed, n, drs) = setup();
+    let posts: Vec<_> = (0..40).map(|i| fed.post(&drs[i % 6], &format!("post {i}"))).collect();
+    put(&n, &fed, &posts);
+    let events = n.store.events();
+    let prefix = |text: &str| IdPrefix::new(text).unwrap();
+
+    // The whole id, and its first 8 digits, find the one event.
+    let id = posts[0].id();
+    let found = events.with_id_prefix(&prefix(&id.to_string()), 10).unwrap();
+    assert_eq!(found.iter().map(|e| e.id()).collect::<Vec<_>>(), [id]);
+    let found = events.with_id_prefix(&prefix(&id.to_string()[..8]), 10).unwrap();
+    assert_eq!(found.iter().map(|e| e.id()).collect::<Vec<_>>(), [id]);
+
+    // Two posts whose ids share their first two digits: both found by them,
+    // in id order, and nothing else that does not start with them.
+    let mut by_first: std::collections::BTreeMap<String, Vec<EventId>> = Default::default();
+    for p in &posts {
+        by_first.entry(p.id().to_string()[..2].to_owned()).or_default().push(p.id());
+    }
+    let (shared, mut ids) = by_first.into_iter().find(|(_, ids)| ids.len() > 1).unwrap();
+    ids.sort();
+    let found: Vec<EventId> =
+        events.with_id_prefix(&prefix(&shared), 10).unwrap().iter().map(|e| e.id()).collect();
+    assert!(found.iter().all(|f| f.to_string().starts_with(&shared)), "{found:?}");
+    assert!(ids.iter().all(|i| found.contains(i)), "{ids:?} in {found:?}");
+    assert!(found.windows(2).all(|w| w[0] < w[1]), "id order");
+
+    // An odd number of digits bounds by the half byte.
+    let odd = &id.to_string()[..3];
+    let found = events.with_id_prefix(&prefix(odd), 100).unwrap();
+    assert!(found.iter().all(|e| e.id().to_string().starts_with(odd)));
+    assert!(found.iter().any(|e| e.id() == id));
+
+    // A limit bounds the answer: one digit matches more than two of 40 posts.
+    let first = &id.to_string()[..1];
+    assert_eq!(events.with_id_prefix(&prefix(first), 2).unwrap().len(), 2);
+    // No match: nothing.
+    let none = if id.to_string().starts_with("0000") { "ffff" } else { "0000" };
+    assert!(events.with_id_prefix(&prefix(none), 10).unwrap().is_empty());
+}

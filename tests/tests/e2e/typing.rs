@@ -1,0 +1,210 @@
+//! A command line a physician can type (issue 16): ids by their first
+//! digits, through the `curbside` binary against a real node.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use curbside_protocol::testkit::key;
+use curbside_protocol::{Body, Event, Post, SecretKey, SignedEvent};
+use curbside_tests::{Network, TestNode, curbside_bin};
+use serde_json::Value;
+
+/// A passphrase strong enough for a new key.
+const PASSPHRASE: &str = "gravel tulip anchor mosaic orbit";
+
+/// A `curbside` command with an isolated environment, fast key derivation
+/// and a fixed passphrase.
+fn curbside(home: &Path) -> Command {
+    let mut cmd = Command::new(curbside_bin());
+    cmd.env_remove("CURBSIDE_NODE")
+        .env_remove("CURBSIDE_HOME")
+        .env_remove("RUST_LOG")
+        .env_remove("EDITOR")
+        .env_remove("VISUAL")
+        .env("CURBSIDE_PASSPHRASE", PASSPHRASE)
+        .env("CURBSIDE_KDF_FAST", "1")
+        .arg("--home")
+        .arg(home)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = curbside(home);
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if stdin.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `curbside --json ARGS`, expecting success; its JSON answer.
+fn ok_with(home: &Path, args: &[&str], stdin: Option<&str>) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = run(home, &all, stdin);
+    assert!(
+        out.status.success(),
+        "curbside {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("curbside {args:?}: not JSON ({e}): {}", text(&out.stdout)))
+}
+
+fn ok(home: &Path, args: &[&str]) -> Value {
+    ok_with(home, args, None)
+}
+
+/// Runs `curbside ARGS` expecting exit code `code`; (stdout, stderr).
+fn fails(home: &Path, args: &[&str], code: i32) -> (String, String) {
+    let out = run(home, args, None);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "curbside {args:?}:\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    (text(&out.stdout), text(&out.stderr))
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_owned()
+}
+
+/// A physician's home under `dir` with a key (handle `handle`) attested
+/// at `node` as a cardiologist in GB, through the command line.
+fn physician(dir: &Path, node: &TestNode, handle: &str) -> PathBuf {
+    let token = dir.join("admin.token");
+    std::fs::write(&token, &node.admin_token).unwrap();
+    let home = dir.join(handle);
+    ok(&home, &["id", "new", "--handle", handle]);
+    let request = s(&ok(&home, &["id", "request", "--node", &node.url])["request"]);
+    let licence = format!("GMC-{handle}");
+    ok_with(
+        &dir.join("institution"),
+        &[
+            "attest",
+            "-",
+            "--specialty",
+            "cardiology",
+            "--jurisdiction",
+            "GB",
+            "--licence",
+            &licence,
+            "--valid-days",
+            "365",
+            "--token-file",
+            token.to_str().unwrap(),
+            "--node",
+            &node.url,
+        ],
+        Some(&request),
+    );
+    home
+}
+
+/// Two posts by `author` whose ids share their first 8 hex digits (32
+/// bits: found among some 80,000 tries, by the birthday bound).
+fn two_posts_sharing_eight_digits(
+    network: &Network,
+    author: &SecretKey,
+) -> (SignedEvent, SignedEvent) {
+    let at = curbside_node::now();
+    let post = |i: u32| {
+        Event::new(
+            network.id(),
+            author.public(),
+            at,
+            Body::Post(Post {
+                hub: "general".parse().unwrap(),
+                title: format!("Hyponatraemia {i}"),
+                body: "Thoughts?".into(),
+            }),
+        )
+        .sign(author)
+        .unwrap()
+    };
+    let mut seen: HashMap<[u8; 4], u32> = HashMap::new();
+    for i in 0..2_000_000 {
+        let event = post(i);
+        let first: [u8; 4] = event.id().as_bytes()[..4].try_into().unwrap();
+        if let Some(earlier) = seen.insert(first, i) {
+            return (post(earlier), event);
+        }
+    }
+    panic!("no two of 2,000,000 ids shared 32 bits");
+}
+
+#[test]
+fn an_id_prefix_resolves_and_an_ambiguous_one_lists_its_candidates() {
+    let network = Network::new();
+    let node = TestNode::start(&network);
+    let url = node.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let home = physician(dir.path(), &node, "dr-typist");
+
+    // Another physician's two posts, whose ids start with the same 8 digits.
+    let other = key("dr-twins");
+    node.attest(&network, &other, "dr-twins", &["cardiology"], "GB");
+    let (a, b) = two_posts_sharing_eight_digits(&network, &other);
+    let (status, body) = node.submit(&[a.clone(), b.clone()]);
+    assert_eq!(status, 200, "{body}");
+    let (a_hex, b_hex) = (a.id().to_string(), b.id().to_string());
+    let shared = &a_hex[..8];
+    assert_eq!(shared, &b_hex[..8]);
+
+    // The shared 8 digits are refused, naming both, exit 1.
+    let (_, err) = fails(&home, &["show", shared, "--node", &url], 1);
+    assert!(err.contains("(ambiguous_id)"), "{err}");
+    assert!(err.contains(&a_hex) && err.contains(&b_hex), "both candidates listed: {err}");
+    assert!(err.contains("Hyponatraemia"), "candidates with their titles: {err}");
+    let out = run(&home, &["--json", "comment", shared, "--body", "Which?", "--node", &url], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"code\":\"ambiguous_id\""), "{}", text(&out.stdout));
+
+    // The API answers the same: 409 with both as candidates.
+    let token = node.session_when_attested(&network, &other);
+    let (status, body) = node.get(&format!("/v1/ids/{shared}"), Some(&token));
+    assert_eq!((status, s(&body["code"])), (409, "ambiguous_id".to_owned()), "{body}");
+    let candidates: Vec<String> =
+        body["candidates"].as_array().unwrap().iter().map(|c| s(&c["id"])).collect();
+    assert!(candidates.contains(&a_hex) && candidates.contains(&b_hex), "{body}");
+
+    // Enough digits to tell them apart name one: show, comment and vote take them.
+    let differ = a_hex.chars().zip(b_hex.chars()).position(|(x, y)| x != y).unwrap();
+    let a_prefix = &a_hex[..(differ + 1).max(8)];
+    let shown = ok(&home, &["show", a_prefix, "--node", &url]);
+    assert_eq!(s(&shown["thread"][0]["event"]["id"]), a_hex, "{shown}");
+    let reply = ok(&home, &["comment", a_prefix, "--body", "Check osmolality.", "--node", &url]);
+    assert_eq!((s(&reply["status"]), s(&reply["parent"])), ("stored".into(), a_hex.clone()));
+    let reply_id = s(&reply["id"]);
+
+    // A comment's own 8 digits show it; the whole id still works.
+    let shown = ok(&home, &["show", &reply_id[..8], "--node", &url]);
+    assert_eq!(s(&shown["thread"][0]["event"]["id"]), reply_id, "{shown}");
+    let shown = ok(&home, &["show", &a_hex, "--node", &url]);
+    assert_eq!(shown["thread"].as_array().unwrap().len(), 2, "{shown}");
+
+    // Digits no id starts with: not found (exit 1); too few: a usage error (exit 2).
+    let unknown = if a_hex.starts_with("00000000") { "ffffffff" } else { "00000000" };
+    let (_, err) = fails(&home, &["show", unknown, "--node", &url], 1);
+    assert!(err.contains("(not_found)"), "{err}");
+    let (_, err) = fails(&home, &["show", &a_hex[..7], "--node", &url], 2);
+    assert!(err.contains("first 8 characters or more"), "{err}");
+}

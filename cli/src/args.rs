@@ -70,6 +70,11 @@ pub(crate) enum Command {
     Poll(PollArgs),
     /// Vote in a poll (a later vote replaces your earlier one).
     Vote(VoteArgs),
+    /// The network's hubs, the most lately active first.
+    Hubs(NodeUrl),
+    /// Who readers see when you write: handle, key, specialties,
+    /// jurisdiction, and until when you are attested.
+    Whoami(NodeUrl),
     /// The newest posts, cases and polls in a hub.
     Feed(FeedArgs),
     /// An event and its replies, as a thread.

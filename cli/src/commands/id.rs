@@ -236,3 +236,96 @@ pub(crate) fn request(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode>
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The attestation a key reads and writes under now: unrevoked, not
+/// lapsed, the one that lasts longest.
+fn in_force(attestations: &[AttestationInfo], now: Timestamp) -> Option<&AttestationInfo> {
+    attestations
+        .iter()
+        .filter(|a| a.revoked_at.is_none_or(|t| t > now) && a.valid_until > now)
+        .max_by_key(|a| a.valid_until)
+}
+
+/// `curbside whoami`: who readers see when you write, in a few lines.
+pub(crate) fn whoami(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = require_identity(ctx)?;
+    let key = store.public_key();
+    let client = ctx.client(node)?;
+    let status = attestation_status(ctx, &client, &key)?;
+    let now = curbside_node::now();
+    let current = status.as_ref().and_then(|s| in_force(&s.attestations, now));
+    ctx.out.emit(
+        &json!({
+            "handle": store.label(),
+            "public_key": key,
+            "fingerprint": authors::fingerprint(&key),
+            "node": client.url(),
+            "node_answers": status.is_some(),
+            "attested": current.is_some(),
+            "attestation": current.map(|a| &a.id),
+            "specialties": current.map(|a| &a.specialties),
+            "jurisdiction": current.map(|a| &a.jurisdiction),
+            "verifier": current.map(|a| a.issuer),
+            "valid_until": current.map(|a| a.valid_until),
+        }),
+        || {
+            let handle = store.label().unwrap_or("(no handle)");
+            let mut text = format!("{handle} (key {})\n", authors::fingerprint(&key));
+            match (&status, current) {
+                (None, _) => text.push_str(&format!(
+                    "attestation unknown: no node answers at {}\n",
+                    client.url()
+                )),
+                (Some(_), None) => text.push_str(
+                    "not attested now: run `curbside id request` and give the text to a \
+                     verifying institution (`curbside id show` lists past attestations)\n",
+                ),
+                (Some(_), Some(a)) => {
+                    let left = a.valid_until.as_millis().saturating_sub(now.as_millis());
+                    text.push_str(&format!(
+                        "{} · {}\nattested by {} until {} (in {})\n",
+                        a.specialties.join(", "),
+                        a.jurisdiction,
+                        a.issuer.short(),
+                        date(a.valid_until),
+                        crate::output::span(left),
+                    ));
+                    if let (Some(handle), Some(n @ 2..)) = (&a.handle, a.handle_keys) {
+                        text.push_str(&format!(
+                            "⚠ {n} keys are attested with the handle {handle}: readers tell yours apart by its key\n"
+                        ));
+                    }
+                }
+            }
+            text
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attestation_in_force_is_unrevoked_unlapsed_and_lasts_longest() {
+        let now = Timestamp::from_millis(1_000_000);
+        let at = |valid_until: u64, revoked_at: Option<u64>| AttestationInfo {
+            id: format!("{valid_until}"),
+            issuer: curbside_protocol::SecretKey::from_seed(&[1; 32]).public(),
+            handle: Some("dr-a".into()),
+            issued_at: Timestamp::from_millis(0),
+            valid_until: Timestamp::from_millis(valid_until),
+            specialties: vec!["cardiology".into()],
+            jurisdiction: "GB".into(),
+            revoked_at: revoked_at.map(Timestamp::from_millis),
+            handle_keys: Some(1),
+        };
+        let list = [at(900_000, None), at(3_000_000, Some(500_000)), at(2_000_000, None)];
+        assert_eq!(in_force(&list, now).map(|a| a.id.as_str()), Some("2000000"));
+        // Revoked from a time still to come: in force until then.
+        let list = [at(3_000_000, Some(2_000_000))];
+        assert_eq!(in_force(&list, now).map(|a| a.id.as_str()), Some("3000000"));
+        assert!(in_force(&[at(900_000, None)], now).is_none());
+    }
+}

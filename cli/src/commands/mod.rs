@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod check;
 mod demo;
+mod hubs;
 mod id;
 mod network;
 mod node;
@@ -111,6 +112,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Comment(args) => write::comment(&ctx, &args),
         Command::Poll(args) => write::poll(&ctx, &args),
         Command::Vote(args) => write::vote(&ctx, &args),
+        Command::Hubs(node) => hubs::hubs(&ctx, node.node.as_deref()),
+        Command::Whoami(node) => id::whoami(&ctx, node.node.as_deref()),
         Command::Feed(args) => read::feed(&ctx, &args),
         Command::Show(args) => read::show(&ctx, &args),
         Command::Tally(args) => read::tally(&ctx, &args),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Reader;
-use super::types::{StatusAnswer, StoreHealth};
+use super::types::{Hub, HubsAnswer, StatusAnswer, StoreHealth};
 use super::views::{EventView, Views};
 use super::{ApiError, ApiPath, ApiQuery, AppState, MAX_PAGE, THREAD_PAGE};
 use crate::codes::Code;
@@ -63,15 +63,14 @@ pub(crate) async fn network(State(state): State<AppState>) -> Result<Json<Value>
 pub(crate) async fn hubs(
     _: Reader,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
-    let hubs: Vec<Value> = state
-        .store
-        .events()
+) -> Result<Json<HubsAnswer>, ApiError> {
+    let events = state.store.events();
+    let hubs = events
         .hubs()?
         .into_iter()
-        .map(|(id, title)| json!({ "id": id, "title": title }))
-        .collect();
-    Ok(Json(json!({ "hubs": hubs })))
+        .map(|(id, title)| Ok(Hub { latest: events.latest_in(&id)?, id, title }))
+        .collect::<Result<Vec<Hub>, ApiError>>()?;
+    Ok(Json(HubsAnswer { hubs }))
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@
 //! Fields are declared in alphabetical order: the answers have always
 //! been written with their keys sorted, and the bytes stay the same.
 
-use curbside_protocol::{EventId, Kind, NetworkId, PublicKey, Timestamp};
+use curbside_protocol::{EventId, HubId, Kind, NetworkId, PublicKey, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::codes::Code;
@@ -315,6 +315,24 @@ impl SubmitAnswer {
             StatusCode::OK
         }
     }
+}
+
+/// `GET /v1/hubs`: the network's hubs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubsAnswer {
+    /// In id order.
+    pub hubs: Vec<Hub>,
+}
+
+/// A hub, and how lately anything was written in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hub {
+    /// Its id (`cardiology`).
+    pub id: HubId,
+    /// When its newest post, case or poll was made (`None`: it has none).
+    pub latest: Option<Timestamp>,
+    /// Its title, for people.
+    pub title: String,
 }
 
 /// The fewest hex digits `GET /v1/ids/{prefix}` takes. 8 digits are 32

@@ -329,6 +329,16 @@ impl Events<'_> {
     pub fn hub_exists(&self, hub: &HubId) -> Result<bool, StoreError> {
         Ok(self.store.tree.contains_key(keys::hub(hub))?)
     }
+
+    /// When the newest post, case or poll in `hub` was made, if it holds
+    /// any: the last key of its feed range, one read however much it holds.
+    pub fn latest_in(&self, hub: &HubId) -> Result<Option<Timestamp>, StoreError> {
+        let (start, past) = keys::feed_range(hub);
+        match self.store.tree.range(start..past).next_back() {
+            Some(item) => Ok(keys::trailing_time(&item?.0)),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Decodes an `events` record (or a feed entry's copy of one), and when

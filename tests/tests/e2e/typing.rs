@@ -208,3 +208,43 @@ fn an_id_prefix_resolves_and_an_ambiguous_one_lists_its_candidates() {
     let (_, err) = fails(&home, &["show", &a_hex[..7], "--node", &url], 2);
     assert!(err.contains("first 8 characters or more"), "{err}");
 }
+
+#[test]
+fn whoami_says_who_readers_see_and_hubs_how_lately_each_was_used() {
+    let network = Network::new();
+    let node = TestNode::start(&network);
+    let url = node.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let home = physician(dir.path(), &node, "dr-whoami");
+
+    let me = ok(&home, &["whoami", "--node", &url]);
+    assert_eq!(me["handle"], "dr-whoami", "{me}");
+    assert_eq!(me["attested"], true, "{me}");
+    assert_eq!(me["specialties"], serde_json::json!(["cardiology"]), "{me}");
+    assert_eq!(me["jurisdiction"], "GB", "{me}");
+    let valid_until = me["valid_until"].as_u64().unwrap();
+    let year = 365 * 24 * 3_600_000;
+    assert!(valid_until > curbside_node::now().as_millis() + year - 3_600_000, "{me}");
+    let out = text(&run(&home, &["whoami", "--node", &url], None).stdout);
+    assert!(out.starts_with("dr-whoami (key "), "{out}");
+    assert!(out.contains("cardiology · GB\nattested by "), "{out}");
+
+    // Before any post no hub has a latest; after one, general has, and leads.
+    let hubs = ok(&home, &["hubs", "--node", &url]);
+    let list = hubs["hubs"].as_array().unwrap();
+    assert!(list.iter().any(|h| h["id"] == "cardiology"), "{hubs}");
+    assert!(list.iter().all(|h| h["latest"].is_null()), "{hubs}");
+    let post = ok(
+        &home,
+        &["post", "--hub", "general", "--title", "Hello", "--body", "First post", "--node", &url],
+    );
+    assert_eq!(post["status"], "stored", "{post}");
+    let hubs = ok(&home, &["hubs", "--node", &url]);
+    let general = hubs["hubs"].as_array().unwrap().iter().find(|h| h["id"] == "general").unwrap();
+    assert!(general["latest"].as_u64().is_some(), "{hubs}");
+    let out = text(&run(&home, &["hubs", "--node", &url], None).stdout);
+    assert!(
+        out.starts_with("general ") && out.lines().next().unwrap().contains("just now"),
+        "{out}"
+    );
+}

@@ -48,8 +48,9 @@ fn shared(e: &EventAnswer) -> Option<u32> {
     e.handle_keys.filter(|n| *n > 1)
 }
 
-/// The author, for people: `rt-alice (key 3f2a 9c10 77de 01b4, attested
-/// by St Mary's Hospital)`, with `⚠ handle shared by N keys` when it is;
+/// The author, for people: `rt-alice, cardiology, GB (key 3f2a 9c10 77de
+/// 01b4, attested by St Mary's Hospital)` — what a reader weighs an answer
+/// by —, with `⚠ handle shared by N keys` when it is;
 /// `key 3f2a 9c10 77de 01b4` for events no physician signed (charters,
 /// attestations, audit heads).
 pub(crate) fn label(e: &EventAnswer) -> String {
@@ -57,9 +58,13 @@ pub(crate) fn label(e: &EventAnswer) -> String {
     let Some(handle) = &e.handle else {
         return format!("key {key}");
     };
+    let mut who = printable(handle);
+    for s in e.specialties.iter().flatten().chain(&e.jurisdiction) {
+        who.push_str(&format!(", {}", printable(s)));
+    }
     let mut out = match verifier(e) {
-        Some(by) => format!("{} (key {key}, attested by {by})", printable(handle)),
-        None => format!("{} (key {key})", printable(handle)),
+        Some(by) => format!("{who} (key {key}, attested by {by})"),
+        None => format!("{who} (key {key})"),
     };
     if let Some(n) = shared(e) {
         out.push_str(&format!(" ⚠ handle shared by {n} keys"));
@@ -77,6 +82,8 @@ pub(crate) fn json_fields(e: &EventAnswer) -> Value {
         "verifier": e.verifier,
         "institution": e.institution,
         "handle_keys": e.handle_keys,
+        "specialties": e.specialties,
+        "jurisdiction": e.jurisdiction,
     })
 }
 
@@ -189,6 +196,8 @@ mod tests {
             verifier: handle.map(|_| verifier),
             institution: institution.map(str::to_owned),
             handle_keys: handle.map(|_| handle_keys),
+            specialties: handle.map(|_| vec!["cardiology".to_owned()]),
+            jurisdiction: handle.map(|_| "GB".to_owned()),
             created_at: Timestamp::from_millis(1),
             kind: "post".into(),
             body: Value::Null,
@@ -212,7 +221,10 @@ mod tests {
         let e = view(&alice, Some("rt-alice"), Some("St Mary's"), 1);
         assert_eq!(
             label(&e),
-            format!("rt-alice (key {}, attested by St Mary's)", fingerprint(&alice.public()))
+            format!(
+                "rt-alice, cardiology, GB (key {}, attested by St Mary's)",
+                fingerprint(&alice.public())
+            )
         );
         // A node that cannot name the institution: the verifier's short key.
         let e = view(&alice, Some("rt-alice"), None, 1);

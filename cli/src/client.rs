@@ -108,6 +108,12 @@ pub(crate) struct EventAnswer {
     pub(crate) institution: Option<String>,
     #[serde(default)]
     pub(crate) handle_keys: Option<u32>,
+    /// What the author is attested as (physicians' events; absent from
+    /// older nodes).
+    #[serde(default)]
+    pub(crate) specialties: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) jurisdiction: Option<String>,
     pub(crate) created_at: Timestamp,
     pub(crate) kind: String,
     #[serde(default)]

@@ -9,6 +9,7 @@ mod id;
 mod network;
 mod node;
 mod read;
+mod up;
 mod write;
 
 use std::process::ExitCode;

@@ -24,6 +24,10 @@ pub(crate) struct EventView {
     /// How many keys are attested with `handle` (physicians' events): more
     /// than 1 means the handle alone does not say who wrote the event.
     handle_keys: Option<u32>,
+    /// The specialties the author is attested in (physicians' events).
+    specialties: Option<Vec<String>>,
+    /// Where the author is licensed (physicians' events).
+    jurisdiction: Option<String>,
     created_at: Timestamp,
     kind: &'static str,
     body: serde_json::Value,
@@ -64,6 +68,8 @@ impl<'a> Views<'a> {
                     verifier: a.issuer,
                     institution,
                     handle_keys: self.store.events().handle_keys(&a.handle),
+                    specialties: a.specialties.iter().map(|s| s.to_string()).collect(),
+                    jurisdiction: a.jurisdiction.to_string(),
                 })
             }
             _ => None,
@@ -87,6 +93,8 @@ struct AuthorFacts {
     verifier: PublicKey,
     institution: Option<String>,
     handle_keys: u32,
+    specialties: Vec<String>,
+    jurisdiction: String,
 }
 
 impl EventView {
@@ -102,16 +110,19 @@ impl EventView {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let (handle, attestation, verifier, institution, handle_keys) = match author {
-            Some(a) => (
-                Some(a.handle),
-                Some(a.attestation),
-                Some(a.verifier),
-                a.institution,
-                Some(a.handle_keys),
-            ),
-            None => (None, None, None, None, None),
-        };
+        let (handle, attestation, verifier, institution, handle_keys, specialties, jurisdiction) =
+            match author {
+                Some(a) => (
+                    Some(a.handle),
+                    Some(a.attestation),
+                    Some(a.verifier),
+                    a.institution,
+                    Some(a.handle_keys),
+                    Some(a.specialties),
+                    Some(a.jurisdiction),
+                ),
+                None => (None, None, None, None, None, None, None),
+            };
         Self {
             id: event.id(),
             author: *event.author(),
@@ -120,6 +131,8 @@ impl EventView {
             verifier,
             institution,
             handle_keys,
+            specialties,
+            jurisdiction,
             created_at: event.created_at(),
             kind: event.kind().as_str(),
             body,

@@ -573,8 +573,10 @@ fn a_second_key_attested_with_the_same_handle_is_told_apart_and_warned_about() {
     let first = post(&alice, "Hyponatraemia after a marathon");
     // One key with the handle: shown with key and verifier, no warning.
     let feed = text(&run(&alice, &["feed", "general", "--node", &url], None).stdout);
-    let alice_label =
-        format!("rt-alice (key {}, attested by Test Hospital)", fingerprint(&alice_key));
+    let alice_label = format!(
+        "rt-alice, cardiology, GB (key {}, attested by Test Hospital)",
+        fingerprint(&alice_key)
+    );
     assert!(feed.contains(&format!("by {alice_label}\n")), "{feed}");
     assert!(!feed.contains('⚠') && !feed.contains("warning"), "{feed}");
 
@@ -585,8 +587,10 @@ fn a_second_key_attested_with_the_same_handle_is_told_apart_and_warned_about() {
     assert_eq!(reply["status"], "stored", "{reply}");
     assert_ne!(fingerprint(&alice_key), fingerprint(&mallory_key));
     let shared = "⚠ handle shared by 2 keys";
-    let mallory_label =
-        format!("rt-alice (key {}, attested by Test Hospital)", fingerprint(&mallory_key));
+    let mallory_label = format!(
+        "rt-alice, cardiology, GB (key {}, attested by Test Hospital)",
+        fingerprint(&mallory_key)
+    );
 
     // Text: each post under its own key, both marked, and a warning naming both.
     let feed = run(&alice, &["feed", "general", "--node", &url], None);

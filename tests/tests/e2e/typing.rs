@@ -248,3 +248,45 @@ fn whoami_says_who_readers_see_and_hubs_how_lately_each_was_used() {
         "{out}"
     );
 }
+
+#[test]
+fn a_comment_is_shown_below_the_way_up_to_its_post_and_authors_with_specialty() {
+    let network = Network::new();
+    let node = TestNode::start(&network);
+    let url = node.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let home = physician(dir.path(), &node, "dr-up");
+    let post = ok(
+        &home,
+        &["post", "--hub", "general", "--title", "Syncope", "--body", "MRI first?", "--node", &url],
+    );
+    let post_id = s(&post["id"]);
+    let reply =
+        s(&ok(&home, &["comment", &post_id, "--body", "Exercise test.", "--node", &url])["id"]);
+    let nested = s(&ok(&home, &["comment", &reply, "--body", "Agreed.", "--node", &url])["id"]);
+
+    // The nested reply: the post, then the reply, one line each, root first.
+    let shown = ok(&home, &["show", &nested[..8], "--node", &url]);
+    let up: Vec<String> = shown["up"].as_array().unwrap().iter().map(|e| s(&e["id"])).collect();
+    assert_eq!(up, [post_id.clone(), reply.clone()], "{shown}");
+    assert_eq!(s(&shown["thread"][0]["event"]["id"]), nested);
+    let out = text(&run(&home, &["show", &nested, "--node", &url], None).stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "in reply to:", "{out}");
+    assert!(
+        lines[1].starts_with(&format!("  post {} · dr-up, cardiology, GB (key ", &post_id[..8])),
+        "{out}"
+    );
+    assert!(lines[1].ends_with(" · Syncope"), "{out}");
+    assert!(lines[2].starts_with(&format!("    comment {} · ", &reply[..8])), "{out}");
+    assert!(lines[2].ends_with(" · Exercise test."), "{out}");
+
+    // A post has nothing above it.
+    let shown = ok(&home, &["show", &post_id, "--node", &url]);
+    assert_eq!(shown["up"], serde_json::json!([]), "{shown}");
+    let feed = text(&run(&home, &["feed", "general", "--node", &url], None).stdout);
+    assert!(feed.contains("by dr-up, cardiology, GB (key "), "{feed}");
+    let feed = ok(&home, &["feed", "general", "--node", &url]);
+    assert_eq!(feed["events"][0]["specialties"], serde_json::json!(["cardiology"]), "{feed}");
+    assert_eq!(feed["events"][0]["jurisdiction"], "GB", "{feed}");
+}

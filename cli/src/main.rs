@@ -21,6 +21,7 @@ mod error;
 mod home;
 mod ids;
 mod keystore;
+mod oneline;
 mod output;
 mod session;
 

@@ -110,6 +110,8 @@ node_codes! {
     // What happens to a submitted event, other than a rejection.
     /// held until what it needs arrives (an outcome, not an error); (attest, revoke) the node cannot sign yet
     MissingDependency = "missing_dependency", http(StatusCode::UNPROCESSABLE_ENTITY);
+    /// (events, by this node's policy) a post's or case's title or a poll's question is not one line
+    TitleNotOneLine = "title_not_one_line", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// already stored; nothing changed
     Duplicate = "duplicate", None;
     /// a comment or vote names an event neither this node nor a peer it asked holds

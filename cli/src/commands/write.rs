@@ -176,6 +176,7 @@ fn keep(_code: &str, message: String) -> String {
 pub(crate) fn post(ctx: &Ctx, args: &PostArgs) -> anyhow::Result<ExitCode> {
     let hub = hub(&args.hub)?;
     text_field("--title", &args.title, 1, limits::TITLE).map_err(usage)?;
+    crate::oneline::title("--title", &args.title)?;
     text_field("--body", &args.body, 1, limits::TEXT).map_err(usage)?;
     let fields =
         [("post.title".into(), args.title.as_str()), ("post.body".into(), args.body.as_str())];
@@ -215,6 +216,7 @@ pub(crate) fn case(ctx: &Ctx, args: &CaseArgs) -> anyhow::Result<ExitCode> {
         tags: args.tags.clone(),
     };
     let case = from_file.overridden_by(flags).build().map_err(usage)?;
+    crate::oneline::title("the case's title", &case.title)?;
     let fields = [
         ("case.title".into(), case.title.as_str()),
         ("case.presentation".into(), case.presentation.as_str()),
@@ -267,6 +269,7 @@ pub(crate) fn poll_options(options: &[String]) -> Result<Vec<String>, String> {
 pub(crate) fn poll(ctx: &Ctx, args: &PollArgs) -> anyhow::Result<ExitCode> {
     let hub = hub(&args.hub)?;
     text_field("--question", &args.question, 1, limits::QUESTION).map_err(usage)?;
+    crate::oneline::title("--question", &args.question)?;
     let options = poll_options(&args.options).map_err(usage)?;
     let open_ms =
         parse_duration(&args.closes_in).map_err(|e| usage(format!("--closes-in: {e}")))?;

@@ -224,6 +224,13 @@ pub(crate) async fn submit(
     let mut decoded = Vec::with_capacity(each.len());
     let mut room = std::collections::HashMap::new();
     for event in each {
+        if let Ok(event) = &event
+            && let Some(refused) = super::policy::refusal(event)
+        {
+            state.metrics.record_refusal(AT_API, Code::TitleNotOneLine);
+            answers.push(Some(refused));
+            continue;
+        }
         let (id, refusal) = match event {
             Ok(event) => match over_limit(&state, &event, &mut room) {
                 Some(refusal) => (Some(event.id()), refusal),

@@ -11,6 +11,7 @@ mod events;
 mod ids;
 mod limits;
 mod metrics;
+pub mod policy;
 mod reads;
 mod server;
 mod sessions;

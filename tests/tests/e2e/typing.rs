@@ -290,3 +290,33 @@ fn a_comment_is_shown_below_the_way_up_to_its_post_and_authors_with_specialty() 
     assert_eq!(feed["events"][0]["specialties"], serde_json::json!(["cardiology"]), "{feed}");
     assert_eq!(feed["events"][0]["jurisdiction"], "GB", "{feed}");
 }
+
+#[test]
+fn a_title_is_one_line_at_the_command_line_and_at_the_node() {
+    let network = Network::new();
+    let node = TestNode::start(&network);
+    let url = node.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let home = physician(dir.path(), &node, "dr-oneline");
+
+    let args = ["--hub", "general", "--body", "Details.", "--node", &url];
+    let mut post = vec!["post", "--title", "Syncope\nin an athlete"];
+    post.extend_from_slice(&args);
+    let (_, err) = fails(&home, &post, 1);
+    assert!(err.contains("(title_not_one_line)"), "{err}");
+    let mut poll = vec!["poll", "--question", "First\tline?", "--option", "A", "--option", "B"];
+    poll.extend_from_slice(&["--closes-in", "1d", "--hub", "general", "--node", &url]);
+    let (_, err) = fails(&home, &poll, 1);
+    assert!(err.contains("(title_not_one_line)"), "{err}");
+
+    // Signed elsewhere and sent to the API: refused by the node's policy.
+    let author = key("dr-elsewhere");
+    node.attest(&network, &author, "dr-elsewhere", &["cardiology"], "GB");
+    let bad = network.post(&author, "Two\nlines");
+    let (status, body) = node.submit(std::slice::from_ref(&bad));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["outcomes"][0]["code"], "title_not_one_line", "{body}");
+    assert_eq!(body["outcomes"][0]["id"], bad.id().to_string(), "{body}");
+    let good = network.post(&author, "One line");
+    assert_eq!(node.submit(std::slice::from_ref(&good)).0, 200);
+}

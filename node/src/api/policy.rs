@@ -1,0 +1,96 @@
+//! What this node's API refuses from its own callers though the protocol
+//! accepts it: a node's policy on submission, not a rule of the network.
+//! Events that arrive by gossip or sync are judged by the protocol alone,
+//! so nodes need not agree on these; making one a rule of the network
+//! would take a new rules version (docs/PROTOCOL.md).
+//!
+//! - **Titles are one line** (`title_not_one_line`): a post's or case's
+//!   title and a poll's question are what feeds list, one line each; a
+//!   newline or another control character in one broke every reader's
+//!   layout (issue 16).
+
+use curbside_protocol::{Body, SignedEvent};
+
+use super::types::EventOutcome;
+use crate::codes::Code;
+
+/// The refusal of `event` if its title breaks this node's policy.
+pub(crate) fn refusal(event: &SignedEvent) -> Option<EventOutcome> {
+    let (field, text) = match event.body() {
+        Body::Post(p) => ("the post's title", &p.title),
+        Body::Case(c) => ("the case's title", &c.title),
+        Body::Poll(p) => ("the poll's question", &p.question),
+        _ => return None,
+    };
+    let bad = text.chars().find(|c| !is_one_line(*c))?;
+    Some(EventOutcome::Rejected {
+        id: Some(event.id()),
+        code: Code::TitleNotOneLine,
+        message: format!(
+            "{field} must be one line: it holds {}; put the detail in the body",
+            describe(bad)
+        ),
+    })
+}
+
+/// Whether `c` may stand in a line of text: no control character (line
+/// feeds, carriage returns, tabs, escapes) and no Unicode line or
+/// paragraph separator.
+pub fn is_one_line(c: char) -> bool {
+    !c.is_control() && c != '\u{2028}' && c != '\u{2029}'
+}
+
+fn describe(c: char) -> String {
+    match c {
+        '\n' => "a line break".to_owned(),
+        '\r' => "a carriage return".to_owned(),
+        '\t' => "a tab".to_owned(),
+        other => format!("the control character U+{:04X}", u32::from(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use curbside_protocol::testkit::key;
+    use curbside_protocol::{Comment, Event, EventId, NetworkId, Post, Timestamp};
+
+    use super::*;
+
+    fn signed(body: Body) -> SignedEvent {
+        let k = key("dr-policy");
+        Event::new(NetworkId::from_bytes([1; 32]), k.public(), Timestamp::from_millis(1), body)
+            .sign(&k)
+            .unwrap()
+    }
+
+    fn post(title: &str) -> SignedEvent {
+        signed(Body::Post(Post {
+            hub: "general".parse().unwrap(),
+            title: title.into(),
+            body: "Line one\nline two".into(),
+        }))
+    }
+
+    #[test]
+    fn a_title_with_a_line_break_or_control_character_is_refused() {
+        assert_eq!(refusal(&post("Syncope in a young athlete — ECG? ✓")), None);
+        for (title, said) in [
+            ("Syncope\nin an athlete", "a line break"),
+            ("Syncope\r", "a carriage return"),
+            ("Syncope\u{1b}[2J", "U+001B"),
+            ("Syncope\u{2028}athlete", "U+2028"),
+        ] {
+            let Some(EventOutcome::Rejected { code, message, .. }) = refusal(&post(title)) else {
+                panic!("{title:?} was not refused")
+            };
+            assert_eq!(code, Code::TitleNotOneLine);
+            assert!(message.contains(said), "{title:?}: {message}");
+        }
+        // Bodies and comments may have as many lines as they like.
+        let comment = signed(Body::Comment(Comment {
+            parent: EventId::from_bytes([2; 32]),
+            body: "a\nb".into(),
+        }));
+        assert_eq!(refusal(&comment), None);
+    }
+}

@@ -48,7 +48,7 @@
 //!
 //! # Passphrases in scripts and tests
 //!
-//! [`passphrase`] and [`new_passphrase`] read `CURBSIDE_PASSPHRASE` when it
+//! [`open_with_passphrase`] and [`new_passphrase`] read `CURBSIDE_PASSPHRASE` when it
 //! is set, and prompt on the terminal otherwise; a script that makes a key
 //! must set a strong one too. Tests seal with [`KdfParams::fast`]; a test that
 //! drives the `curbside` binary can set `CURBSIDE_KDF_FAST=1` so that
@@ -73,13 +73,13 @@ mod passphrase;
 mod strength;
 
 use file::{check_label, parse, read_limited};
-pub(crate) use passphrase::{NewPassphrase, new_passphrase, passphrase};
+pub(crate) use passphrase::{NewPassphrase, new_passphrase, open_with_passphrase};
 pub(crate) use strength::Weakness;
 
 /// The key file format this code writes and reads.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
-/// The environment variable [`passphrase`] reads before prompting.
+/// The environment variable [`open_with_passphrase`] reads before prompting.
 pub(crate) const PASSPHRASE_ENV: &str = "CURBSIDE_PASSPHRASE";
 
 /// The environment variable that makes [`KdfParams::from_env`] choose

@@ -92,8 +92,7 @@ pub(crate) fn unlock(
     home: &Home,
 ) -> anyhow::Result<curbside_protocol::SecretKey> {
     let prompt = format!("Passphrase for {}: ", home.id_key().display());
-    let pass = keystore::passphrase(&prompt)?;
-    Ok(store.open(&pass)?)
+    Ok(keystore::open_with_passphrase(&prompt, |pass| store.open(pass))?)
 }
 
 /// Opens a new session at the node for the physician's key, and caches it.

@@ -81,11 +81,8 @@ pub(crate) fn charter(ctx: &Ctx, args: &crate::args::CharterArgs) -> anyhow::Res
     let network = genesis.network_id();
     // Ask the node before the passphrase: no typing for a node that is not there.
     let client = if args.no_submit { None } else { Some(node_of_network(ctx, args, &genesis)?) };
-    let pass = keystore::passphrase(&format!(
-        "Passphrase for the root key {}: ",
-        args.root_key.display()
-    ))?;
-    let key = store.open(&pass)?;
+    let prompt = format!("Passphrase for the root key {}: ", args.root_key.display());
+    let key = keystore::open_with_passphrase(&prompt, |pass| store.open(pass))?;
     let now = curbside_node::now();
     let valid_until = now.plus_days(args.valid_days);
     let body = Body::Charter(Charter {

@@ -43,15 +43,47 @@ impl NewPassphrase {
     }
 }
 
-/// The passphrase of an existing key: from `CURBSIDE_PASSPHRASE` if set,
-/// else asked on the terminal without echo. Not judged: a key sealed
-/// before the strength rule still opens with its old passphrase.
-///
-/// Refuses an empty passphrase. With no terminal and no
-/// `CURBSIDE_PASSPHRASE`, fails with [`KeystoreError::NoTerminal`], which
-/// tells the user to set it.
-pub(crate) fn passphrase(prompt: &str) -> Result<Zeroizing<String>, KeystoreError> {
-    resolve_passphrase(std::env::var(PASSPHRASE_ENV), prompt, read_from_terminal)
+/// Opens an existing key with `open` and its passphrase: from
+/// `CURBSIDE_PASSPHRASE`, once; on a terminal, a wrong one (a typo) is
+/// said so and asked for again, up to three times in all.
+pub(crate) fn open_with_passphrase<T>(
+    prompt: &str,
+    open: impl FnMut(&str) -> Result<T, KeystoreError>,
+) -> Result<T, KeystoreError> {
+    resolve_open(std::env::var(PASSPHRASE_ENV), prompt, read_from_terminal, open, |left| {
+        eprintln!(
+            "Wrong passphrase; try again ({left} more {}).",
+            if left == 1 { "try" } else { "tries" }
+        );
+    })
+}
+
+/// How many passphrases [`open_with_passphrase`] lets a person type.
+const OPEN_TRIES: usize = 3;
+
+/// [`open_with_passphrase`] with the environment, the terminal and where
+/// to say that a passphrase was wrong passed in.
+fn resolve_open<T>(
+    env: Result<String, std::env::VarError>,
+    prompt: &str,
+    mut ask: impl FnMut(&str) -> Result<Zeroizing<String>, KeystoreError>,
+    mut open: impl FnMut(&str) -> Result<T, KeystoreError>,
+    mut tell: impl FnMut(usize),
+) -> Result<T, KeystoreError> {
+    if let Some(value) = from_env(env)? {
+        return open(&value);
+    }
+    let mut tries = 0;
+    loop {
+        let pass = resolve_passphrase(Err(std::env::VarError::NotPresent), prompt, &mut ask)?;
+        tries += 1;
+        match open(&pass) {
+            Err(KeystoreError::WrongPassphrase { .. }) if tries < OPEN_TRIES => {
+                tell(OPEN_TRIES - tries)
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A passphrase for a new key whose owner is known by `known`: judged by
@@ -68,7 +100,12 @@ pub(crate) fn new_passphrase(prompt: &str, known: &[&str]) -> Result<NewPassphra
 /// it gives up.
 const NEW_PASSPHRASE_TRIES: usize = 3;
 
-/// [`passphrase`] with the environment and the terminal passed in.
+/// The passphrase of an existing key: from `CURBSIDE_PASSPHRASE` (`env`)
+/// if set, else asked (`ask`, on the terminal without echo). Not judged: a
+/// key sealed before the strength rule still opens with its old
+/// passphrase. Refuses an empty passphrase; with no terminal and no
+/// `CURBSIDE_PASSPHRASE`, fails with [`KeystoreError::NoTerminal`], which
+/// tells the user to set it.
 fn resolve_passphrase(
     env: Result<String, std::env::VarError>,
     prompt: &str,
@@ -192,6 +229,33 @@ mod tests {
         let no_tty = |_: &str| Err(KeystoreError::NoTerminal);
         let err = resolve_passphrase(absent(), "P: ", no_tty).unwrap_err();
         assert!(err.to_string().contains("set CURBSIDE_PASSPHRASE"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_passphrase_at_the_terminal_is_asked_again_up_to_three_times() {
+        let open = |pass: &str| {
+            if pass == "right" {
+                Ok("opened")
+            } else {
+                Err(KeystoreError::WrongPassphrase { what: "id.key".into() })
+            }
+        };
+        let mut told = Vec::new();
+        let got = resolve_open(absent(), "P: ", answers(&["typo", "right"]), open, |left| {
+            told.push(left)
+        });
+        assert_eq!(got.unwrap(), "opened");
+        assert_eq!(told, [2]);
+
+        let mut told = Vec::new();
+        let three = answers(&["a", "b", "c"]);
+        let got = resolve_open(absent(), "P: ", three, open, |left| told.push(left));
+        assert!(matches!(got, Err(KeystoreError::WrongPassphrase { .. })));
+        assert_eq!(told, [2, 1], "a fourth is not asked for");
+
+        // From the environment a wrong passphrase is wrong at once.
+        let got = resolve_open(Ok("typo".into()), "P: ", never, open, |_| panic!("told"));
+        assert!(matches!(got, Err(KeystoreError::WrongPassphrase { .. })));
     }
 
     #[test]

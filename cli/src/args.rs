@@ -327,9 +327,12 @@ pub(crate) struct PostArgs {
     /// One line.
     #[arg(long)]
     pub(crate) title: String,
-    /// The text.
-    #[arg(long)]
+    /// The text [or --body-file; with neither, on a terminal, $EDITOR].
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub(crate) body: String,
+    /// Read the text from FILE (`-` for standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "body")]
+    pub(crate) body_file: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }
@@ -375,9 +378,12 @@ pub(crate) struct CaseArgs {
 pub(crate) struct CommentArgs {
     /// The id of the post, case, poll or comment replied to (or its first 8 characters or more).
     pub(crate) event_id: String,
-    /// The text.
-    #[arg(long)]
+    /// The text [or --body-file; with neither, on a terminal, $EDITOR].
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub(crate) body: String,
+    /// Read the text from FILE (`-` for standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "body")]
+    pub(crate) body_file: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }

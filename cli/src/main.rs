@@ -12,6 +12,7 @@
 
 mod args;
 mod authors;
+mod bodytext;
 mod casefile;
 mod checks;
 mod client;

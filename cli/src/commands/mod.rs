@@ -108,9 +108,15 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reveal(args) => admin::reveal(&ctx, &args),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(&ctx, &args),
         Command::Audit(AuditCommand::Open(args)) => audit::open(&ctx, &args),
-        Command::Post(args) => write::post(&ctx, &args),
+        Command::Post(mut args) => {
+            args.body = crate::bodytext::resolve(&args.body, args.body_file.as_deref())?;
+            write::post(&ctx, &args)
+        }
         Command::Case(args) => write::case(&ctx, &args),
-        Command::Comment(args) => write::comment(&ctx, &args),
+        Command::Comment(mut args) => {
+            args.body = crate::bodytext::resolve(&args.body, args.body_file.as_deref())?;
+            write::comment(&ctx, &args)
+        }
         Command::Poll(args) => write::poll(&ctx, &args),
         Command::Vote(args) => write::vote(&ctx, &args),
         Command::Hubs(node) => hubs::hubs(&ctx, node.node.as_deref()),

@@ -292,7 +292,7 @@ fn a_comment_is_shown_below_the_way_up_to_its_post_and_authors_with_specialty() 
 }
 
 #[test]
-fn a_title_is_one_line_at_the_command_line_and_at_the_node() {
+fn a_title_is_one_line_and_a_body_may_come_from_a_file_or_standard_input() {
     let network = Network::new();
     let node = TestNode::start(&network);
     let url = node.url.clone();
@@ -319,4 +319,23 @@ fn a_title_is_one_line_at_the_command_line_and_at_the_node() {
     assert_eq!(body["outcomes"][0]["id"], bad.id().to_string(), "{body}");
     let good = network.post(&author, "One line");
     assert_eq!(node.submit(std::slice::from_ref(&good)).0, 200);
+
+    // Long text from a file, or from standard input with `-`.
+    let file = dir.path().join("body.txt");
+    std::fs::write(&file, "Two episodes on exertion.\n\nBP 118/76, QTc 480 ms.\n").unwrap();
+    let file = file.to_str().unwrap();
+    let args = ["post", "--hub", "general", "--title", "Syncope", "--body-file", file];
+    let mut post = args.to_vec();
+    post.extend_from_slice(&["--node", &url]);
+    let id = s(&ok(&home, &post)["id"]);
+    let shown = ok(&home, &["show", &id, "--node", &url]);
+    let body = &shown["thread"][0]["event"]["body"]["body"];
+    assert_eq!(body, "Two episodes on exertion.\n\nBP 118/76, QTc 480 ms.", "{shown}");
+    let comment = ["comment", &id, "--body-file", "-", "--node", &url];
+    let reply = ok_with(&home, &comment, Some("Exercise test first.\n"));
+    let shown = ok(&home, &["show", &s(&reply["id"]), "--node", &url]);
+    assert_eq!(shown["thread"][0]["event"]["body"]["body"], "Exercise test first.", "{shown}");
+    // Neither, and no terminal: told how to give it, nothing sent.
+    let (_, err) = fails(&home, &["comment", &id, "--node", &url], 2);
+    assert!(err.contains("--body-file"), "{err}");
 }

@@ -55,9 +55,17 @@ impl Out {
     }
 }
 
-/// Display width of a string, counting characters.
+/// Display width of a string in terminal columns: a CJK character takes
+/// two, a combining mark none.
 fn width(s: &str) -> usize {
-    s.chars().count()
+    textwrap::core::display_width(s)
+}
+
+/// Columns for text: the terminal's width when standard output is one
+/// (from 40 to 120: longer lines are hard to read), else 88, so that
+/// what is piped or captured does not depend on a window's size.
+pub(crate) fn text_width() -> usize {
+    terminal_size::terminal_size().map_or(88, |(w, _)| usize::from(w.0).clamp(40, 120))
 }
 
 /// `s` padded with spaces to `w` characters (never cut).
@@ -67,12 +75,21 @@ fn pad(s: &str, w: usize) -> String {
     out
 }
 
-/// `s` cut to `w` characters, ending in `…` when cut.
+/// `s` cut to `w` columns, ending in `…` when cut.
 pub(crate) fn truncate(s: &str, w: usize) -> String {
     if width(s) <= w {
         return s.to_owned();
     }
-    let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = width(c.encode_utf8(&mut [0; 4]));
+        if used + cw > w.saturating_sub(1) {
+            break;
+        }
+        used += cw;
+        out.push(c);
+    }
     out.push('…');
     out
 }
@@ -132,39 +149,19 @@ pub(crate) fn span(ms: u64) -> String {
     }
 }
 
-/// Word-wraps `text` to `w` columns, keeping its line breaks; words
-/// longer than a line are broken.
+/// Word-wraps `text` to `w` columns (display width: wide and combining
+/// characters counted as a terminal shows them), keeping its line breaks
+/// and collapsing runs of spaces; words longer than a line are broken.
 pub(crate) fn wrap(text: &str, w: usize) -> Vec<String> {
-    let w = w.max(10);
+    let options = textwrap::Options::new(w.max(10)).break_words(true);
     let mut lines = Vec::new();
     for paragraph in text.lines() {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let mut word = word.to_owned();
-            loop {
-                let needed =
-                    if line.is_empty() { width(&word) } else { width(&line) + 1 + width(&word) };
-                if needed <= w {
-                    if !line.is_empty() {
-                        line.push(' ');
-                    }
-                    line.push_str(&word);
-                    break;
-                }
-                if !line.is_empty() {
-                    lines.push(std::mem::take(&mut line));
-                    continue;
-                }
-                // A word longer than a whole line.
-                let head: String = word.chars().take(w).collect();
-                word = word.chars().skip(w).collect();
-                lines.push(head);
-                if word.is_empty() {
-                    break;
-                }
-            }
+        let words = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+        if words.is_empty() {
+            lines.push(String::new());
+            continue;
         }
-        lines.push(line);
+        lines.extend(textwrap::wrap(&words, &options).into_iter().map(|l| l.into_owned()));
     }
     while lines.last().is_some_and(String::is_empty) {
         lines.pop();
@@ -367,6 +364,18 @@ mod tests {
         assert_eq!(span(7 * 86_400_000), "7d 0h");
         assert_eq!(span(90 * 60_000), "1h 30m");
         assert_eq!(span(30_000), "<1m");
+    }
+
+    #[test]
+    fn widths_are_the_columns_a_terminal_shows() {
+        // Each of these takes two columns; a combining accent none.
+        assert_eq!(width("心筋梗塞"), 8);
+        assert_eq!(width("e\u{301}"), 1);
+        assert_eq!(truncate("心筋梗塞の疑い", 5), "心筋…");
+        let lines = wrap("急性 心筋梗塞 の 疑い で 紹介 された 患者", 10);
+        assert!(lines.iter().all(|l| width(l) <= 10), "{lines:?}");
+        assert_eq!(lines.concat().replace(' ', ""), "急性心筋梗塞の疑いで紹介された患者");
+        assert!((40..=120).contains(&text_width()) || text_width() == 88);
     }
 
     #[test]

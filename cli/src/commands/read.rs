@@ -15,8 +15,10 @@ use crate::ids;
 use crate::output::{self, ago, datetime, span, truncate, wrap};
 use crate::session::Reader;
 
-/// Text width for threads.
-const WIDTH: usize = 88;
+/// Text width for feeds and threads: the terminal's.
+fn width() -> usize {
+    output::text_width()
+}
 
 /// An event for `--json`: the node's view without the wire bytes, and the
 /// author's key fingerprint.
@@ -116,7 +118,7 @@ fn feed_text(
     let mut out = String::new();
     for (e, when) in events.iter().zip(&when) {
         let head = format!("{when:<when_w$}  {:<kind_w$}  ", e.kind);
-        let room = WIDTH.saturating_sub(head.chars().count()).max(20);
+        let room = width().saturating_sub(head.chars().count()).max(20);
         out.push_str(&format!("{head}{}\n", truncate(&headline(e), room)));
         out.push_str(&format!("{indent}by {}\n", authors::label(e)));
         out.push_str(&format!("{indent}{}\n", e.id));
@@ -187,7 +189,7 @@ pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
             })).collect::<Vec<_>>(),
             "warnings": authors::warnings_json(thread.iter().map(|t| &t.event)),
         }),
-        || super::up::text(&up, cut, now, WIDTH) + &thread_text(&thread, now),
+        || super::up::text(&up, cut, now, width()) + &thread_text(&thread, now),
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -252,7 +254,7 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
     for (n, entry) in thread.iter().enumerate() {
         let e = &entry.event;
         let indent = "    ".repeat(entry.depth.min(8));
-        let w = WIDTH.saturating_sub(indent.len()).max(30);
+        let w = width().saturating_sub(indent.len()).max(30);
         if n > 0 {
             out.push('\n');
         }
@@ -307,7 +309,7 @@ pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
         }),
         || {
             let mut text = String::new();
-            for line in wrap(&poll.question, WIDTH) {
+            for line in wrap(&poll.question, width()) {
                 text.push_str(&line);
                 text.push('\n');
             }

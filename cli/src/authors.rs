@@ -198,6 +198,7 @@ mod tests {
             handle_keys: handle.map(|_| handle_keys),
             specialties: handle.map(|_| vec!["cardiology".to_owned()]),
             jurisdiction: handle.map(|_| "GB".to_owned()),
+            replies: None,
             created_at: Timestamp::from_millis(1),
             kind: "post".into(),
             body: Value::Null,

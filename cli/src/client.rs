@@ -114,6 +114,9 @@ pub(crate) struct EventAnswer {
     pub(crate) specialties: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) jurisdiction: Option<String>,
+    /// The comments in its thread (feeds only).
+    #[serde(default)]
+    pub(crate) replies: Option<u64>,
     pub(crate) created_at: Timestamp,
     pub(crate) kind: String,
     #[serde(default)]

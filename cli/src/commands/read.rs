@@ -28,6 +28,9 @@ fn event_json(e: &EventAnswer) -> Value {
     value["created_at"] = json!(e.created_at);
     value["kind"] = json!(e.kind);
     value["body"] = e.body.clone();
+    if let Some(n) = e.replies {
+        value["replies"] = json!(n);
+    }
     value
 }
 
@@ -121,7 +124,11 @@ fn feed_text(
         let room = width().saturating_sub(head.chars().count()).max(20);
         out.push_str(&format!("{head}{}\n", truncate(&headline(e), room)));
         out.push_str(&format!("{indent}by {}\n", authors::label(e)));
-        out.push_str(&format!("{indent}{}\n", e.id));
+        match e.replies {
+            Some(1) => out.push_str(&format!("{indent}{} · 1 reply\n", e.id)),
+            Some(n @ 2..) => out.push_str(&format!("{indent}{} · {n} replies\n", e.id)),
+            _ => out.push_str(&format!("{indent}{}\n", e.id)),
+        }
     }
     out.push_str(&authors::warnings_text(events));
     if let Some(next) = next {

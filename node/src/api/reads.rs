@@ -109,7 +109,12 @@ pub(crate) async fn feed(
     } else {
         None
     };
-    let views = Views::new(&state.store).all(&events)?;
+    let views = Views::new(&state.store)
+        .all(&events)?
+        .into_iter()
+        .zip(&events)
+        .map(|(view, e)| Ok(view.with_replies(state.store.events().replies_in(&e.id())?)))
+        .collect::<Result<Vec<EventView>, ApiError>>()?;
     Ok(Json(json!({ "events": views, "next": next })))
 }
 

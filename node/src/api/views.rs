@@ -33,6 +33,9 @@ pub(crate) struct EventView {
     body: serde_json::Value,
     /// base64url of the signed wire bytes.
     event: String,
+    /// How many comments its thread holds (feeds' posts, cases and polls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replies: Option<u64>,
 }
 
 /// Makes [`EventView`]s for one answer, reading each charter's institution
@@ -137,6 +140,12 @@ impl EventView {
             kind: event.kind().as_str(),
             body,
             event: wire,
+            replies: None,
         }
+    }
+
+    /// The view with the number of comments in its thread.
+    pub(crate) fn with_replies(self, replies: u64) -> Self {
+        Self { replies: Some(replies), ..self }
     }
 }

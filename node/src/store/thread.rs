@@ -107,6 +107,17 @@ impl Shape {
 }
 
 impl Events<'_> {
+    /// How many comments the thread that starts at `root` holds (at any
+    /// depth): the entries of its packed `threads` records, one range read
+    /// of them, no event read.
+    pub fn replies_in(&self, root: &EventId) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in self.store.tree.scan_prefix(keys::thread_prefix(root)) {
+            n += (item?.1.len() / keys::THREAD_ENTRY) as u64;
+        }
+        Ok(n)
+    }
+
     /// At most `limit` (at least one) entries of the thread from `top` (a
     /// post, case or poll, or a comment for its part of the thread), depth
     /// first in time order: from `top` itself, or from just after `after`

@@ -289,6 +289,10 @@ fn a_comment_is_shown_below_the_way_up_to_its_post_and_authors_with_specialty() 
     let feed = ok(&home, &["feed", "general", "--node", &url]);
     assert_eq!(feed["events"][0]["specialties"], serde_json::json!(["cardiology"]), "{feed}");
     assert_eq!(feed["events"][0]["jurisdiction"], "GB", "{feed}");
+    // The feed counts the post's thread: two comments, at any depth.
+    assert_eq!(feed["events"][0]["replies"], 2, "{feed}");
+    let feed = text(&run(&home, &["feed", "general", "--node", &url], None).stdout);
+    assert!(feed.contains(&format!("{post_id} · 2 replies\n")), "{feed}");
 }
 
 #[test]

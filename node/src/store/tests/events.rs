@@ -25,6 +25,9 @@ fn events_are_stored_once_with_their_indexes() {
     assert!(!thread.more);
     let shape: Vec<(usize, _)> = thread.entries.iter().map(|e| (e.depth, e.event.id())).collect();
     assert_eq!(shape, vec![(0, post.id()), (1, reply.id()), (2, nested.id())]);
+    // The thread's comments at any depth, counted without reading them.
+    assert_eq!(n.store.events().replies_in(&post.id()).unwrap(), 2);
+    assert_eq!(n.store.events().replies_in(&nested.id()).unwrap(), 0);
 }
 
 #[test]

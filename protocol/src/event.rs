@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::encoding;
+use crate::rules::RulesChange;
 use crate::{
     Digest, EventId, Handle, HubDef, HubId, Jurisdiction, NetworkId, PublicKey, Signature,
     Specialty, Tag, Timestamp,
@@ -69,6 +70,9 @@ pub enum Body {
     Vote(Vote),
     /// A witness's statement that it checked a verifier's tree head.
     Cosignature(Cosignature),
+    /// A root raises the network's rules version from a time on
+    /// ([`crate::rules`]).
+    Rules(RulesChange),
 }
 
 /// The kind of a [`Body`], without its content.
@@ -97,11 +101,13 @@ pub enum Kind {
     Vote,
     /// [`Cosignature`]
     Cosignature,
+    /// [`RulesChange`]
+    Rules,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -113,6 +119,7 @@ impl Kind {
         Kind::Poll,
         Kind::Vote,
         Kind::Cosignature,
+        Kind::Rules,
     ];
 
     /// Stable lowercase name.
@@ -129,6 +136,7 @@ impl Kind {
             Kind::Poll => "poll",
             Kind::Vote => "vote",
             Kind::Cosignature => "cosignature",
+            Kind::Rules => "rules",
         }
     }
 
@@ -143,6 +151,7 @@ impl Kind {
                 | Kind::TreeHead
                 | Kind::Hub
                 | Kind::Cosignature
+                | Kind::Rules
         )
     }
 
@@ -439,6 +448,7 @@ impl Body {
             Body::Poll(_) => Kind::Poll,
             Body::Vote(_) => Kind::Vote,
             Body::Cosignature(_) => Kind::Cosignature,
+            Body::Rules(_) => Kind::Rules,
         }
     }
 

@@ -61,7 +61,10 @@ lazy!(
     r"\b[0-9]{1,5}[A-Za-z]?,?\s+(?:\p{Lu}[\p{L}'.-]*\s+){1,3}",
     r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Place|Pl|Way|Terrace|Close|Crescent|Square|Sq|Highway|Hwy|Parkway|Pkwy|Gardens|Grove|Row|Mews|Walk|Circle|Cir|Trail|Plaza)\b\.?",
 );
-lazy!(UNIT, r"\b(?:Apt|Apartment|Suite|Flat|(?i:p\.?\s?o\.?\s+box))\.?\s*#?\s*[0-9]+[A-Za-z]?\b");
+lazy!(
+    UNIT,
+    r"\b(?:Apt|Apartment|Suite|Flat|P\.?\s?O\.?\s+(?:Box|BOX)|[Pp]o\s+[Bb]ox)\.?\s*#?\s*[0-9]+[A-Za-z]?\b"
+);
 lazy!(POSTCODE_UK, r"\b(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR) ?[0-9][ABD-HJLNP-UW-Z]{2}\b");
 lazy!(POSTCODE_CA, r"\b[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]\b");
 lazy!(

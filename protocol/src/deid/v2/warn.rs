@@ -112,11 +112,77 @@ fn starts_sentence(text: &str, w: Word) -> bool {
 }
 
 fn is_name_like(word: &str) -> bool {
-    let mut chars = word.chars();
-    chars.next().is_some_and(char::is_uppercase)
+    let word = word.trim_end_matches('-');
+    let parts: Vec<&str> = word.split('-').collect();
+    let inner_capital = word.chars().skip(1).any(char::is_uppercase) && !word.contains(['\'', '-']);
+    word.chars().next().is_some_and(char::is_uppercase)
         && word.chars().any(char::is_lowercase)
         && word.chars().count() >= 2
-        && !words::is_vocabulary(word)
+        && !(inner_capital && word.chars().count() <= 4)
+        // `D-dimer`, `EMPEROR-Preserved`, `Glasgow-Blatchford`: a letter,
+        // an acronym or a known word in a compound makes it vocabulary.
+        && !parts.iter().any(|p| {
+            p.chars().count() <= 1 || p.chars().all(char::is_uppercase) || words::is_vocabulary(p)
+        })
+}
+
+/// Nouns after which a capitalised word is an eponym (`Duke criteria`,
+/// `Hurley stage`, `Parkland formula`), not a person.
+const EPONYM_NOUNS: [&str; 40] = [
+    "score",
+    "scores",
+    "criteria",
+    "sign",
+    "signs",
+    "stage",
+    "staging",
+    "type",
+    "classification",
+    "formula",
+    "scale",
+    "syndrome",
+    "disease",
+    "test",
+    "manoeuvre",
+    "maneuver",
+    "repair",
+    "fracture",
+    "catheter",
+    "procedure",
+    "operation",
+    "phenomenon",
+    "reflex",
+    "triad",
+    "rule",
+    "rules",
+    "index",
+    "grade",
+    "node",
+    "nodes",
+    "law",
+    "equation",
+    "method",
+    "position",
+    "tube",
+    "surgery",
+    "questionnaire",
+    "palsy",
+    "contracture",
+    "cells",
+];
+
+/// A capitalised word in a clinical frame: glued to digits (`SpO2`,
+/// `Ki-67`), after a number (`16 Fr`), before a number (`Centor 4`) or
+/// before an eponym's noun (`Duke criteria`).
+fn clinical_frame(text: &str, w: Word, next: Option<&str>) -> bool {
+    let before = text[..w.start].chars().next_back();
+    let after = text[w.end..].trim_start_matches('-').chars().next();
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    digit(before)
+        || digit(after)
+        || text[..w.start].trim_end().ends_with(|c: char| c.is_ascii_digit())
+        || text[w.end..].trim_start().starts_with(|c: char| c.is_ascii_digit())
+        || next.is_some_and(|n| EPONYM_NOUNS.contains(&n.to_lowercase().as_str()))
 }
 
 /// Written in title case: most of its vocabulary words (longer than three
@@ -142,10 +208,15 @@ fn capitalised(text: &str) -> Vec<Finding> {
     let mut i = 0;
     while i < words.len() {
         let w = words[i];
-        let saint = matches!(lower(w).as_str(), "st" | "saint")
+        let saint = matches!(&text[w.start..w.end], "St" | "Saint" | "ST" | "SAINT")
             && text[w.end..].starts_with([' ', '.'])
             && words.get(i + 1).is_some_and(|n| is_name_like(&text[n.start..n.end]));
-        if !saint && (!is_name_like(&text[w.start..w.end]) || starts_sentence(text, w)) {
+        let next = words.get(i + 1).map(|n| &text[n.start..n.end]);
+        if !saint
+            && (!is_name_like(&text[w.start..w.end])
+                || starts_sentence(text, w)
+                || clinical_frame(text, w, next))
+        {
             i += 1;
             continue;
         }
@@ -156,8 +227,10 @@ fn capitalised(text: &str) -> Vec<Finding> {
         {
             j += 1;
         }
-        let next_institution =
-            words.get(j).is_some_and(|n| INSTITUTION_WORDS.contains(&lower(*n).as_str()));
+        let next_institution = words.get(j).is_some_and(|n| {
+            text[n.start..].starts_with(char::is_uppercase)
+                && INSTITUTION_WORDS.contains(&lower(*n).as_str())
+        });
         let end = if next_institution { words[j].end } else { words[j - 1].end };
         let kind = if saint || next_institution {
             Institution

@@ -16,8 +16,18 @@ static VOCABULARY: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 /// listed, or a possessive of a listed word, or a word the lists know
 /// once a plural `s` is dropped.
 pub(super) fn is_vocabulary(word: &str) -> bool {
-    let lower = word.to_lowercase();
-    let lower = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let mut buf = [0u8; 32];
+    let lower: std::borrow::Cow<'_, str> = if word.is_ascii() && word.len() <= buf.len() {
+        // The common case, without an allocation.
+        let bytes = &mut buf[..word.len()];
+        bytes.copy_from_slice(word.as_bytes());
+        bytes.make_ascii_lowercase();
+        std::borrow::Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default())
+    } else {
+        std::borrow::Cow::Owned(word.to_lowercase())
+    };
+    let lower: &str = &lower;
     if lower.is_empty() {
         return true;
     }

@@ -79,7 +79,9 @@ pub(crate) enum Command {
     /// Your events a node holds until what they need arrives, and those it
     /// dropped in the last week because it never came.
     Pending(NodeUrl),
-    /// Check text for patient identifiers, as every node will (reads FILE, or stdin with -).
+    /// Check text for patient identifiers as nodes do (findings, exit 1) and
+    /// for what deserves a second look (warnings, exit 0); reads FILE, or
+    /// stdin with -.
     CheckText {
         /// A file of clinical text, or `-` for standard input.
         file: String,
@@ -314,6 +316,16 @@ pub(crate) struct AuditOpenArgs {
     pub(crate) node: NodeUrl,
 }
 
+/// Whether the content guard's warnings may be accepted without asking.
+#[derive(Debug, Args)]
+pub(crate) struct Confirm {
+    /// Accept the content guard's warnings (possible names, places, months
+    /// with years) without being asked: for scripts. Findings are refused
+    /// whatever this says.
+    #[arg(long)]
+    pub(crate) yes: bool,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct PostArgs {
     /// The hub (general, cardiology, oncology...).
@@ -325,6 +337,8 @@ pub(crate) struct PostArgs {
     /// The text.
     #[arg(long)]
     pub(crate) body: String,
+    #[command(flatten)]
+    pub(crate) confirm: Confirm,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }
@@ -363,6 +377,8 @@ pub(crate) struct CaseArgs {
     #[arg(long = "tag", value_name = "TAG")]
     pub(crate) tags: Vec<String>,
     #[command(flatten)]
+    pub(crate) confirm: Confirm,
+    #[command(flatten)]
     pub(crate) node: NodeUrl,
 }
 
@@ -373,6 +389,8 @@ pub(crate) struct CommentArgs {
     /// The text.
     #[arg(long)]
     pub(crate) body: String,
+    #[command(flatten)]
+    pub(crate) confirm: Confirm,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }
@@ -394,6 +412,8 @@ pub(crate) struct PollArgs {
     /// Only physicians attested in one of these specialties may vote.
     #[arg(long, value_name = "S", num_args = 1..)]
     pub(crate) eligible: Vec<String>,
+    #[command(flatten)]
+    pub(crate) confirm: Confirm,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }

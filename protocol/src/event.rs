@@ -344,9 +344,27 @@ impl std::str::FromStr for AgeBand {
         if let Some(band) = AgeBand::ALL.iter().find(|b| b.label() == s) {
             return Ok(*band);
         }
-        s.parse::<u32>().map(AgeBand::from_years).map_err(|_| {
+        let years = s.parse::<u32>().map_err(|_| {
             format!("{s:?} is not an age band: use a whole age in years or one of <1, 1-4, 5-11, 12-17, 18-29, 30-39, ..., 80-89, 90+")
-        })
+        })?;
+        AgeBand::from_plausible_years(years)
+    }
+}
+
+impl AgeBand {
+    /// The oldest age in years taken as plausible: a larger number is a
+    /// typo (or an identifier), refused rather than stored as 90+.
+    pub const MAX_PLAUSIBLE_YEARS: u32 = 125;
+
+    /// The band of `years`, refusing an implausible age.
+    pub fn from_plausible_years(years: u32) -> Result<AgeBand, String> {
+        if years > Self::MAX_PLAUSIBLE_YEARS {
+            return Err(format!(
+                "age {years} is not a plausible age in years (at most {}): check it; ages over 89 are stored as 90+",
+                Self::MAX_PLAUSIBLE_YEARS
+            ));
+        }
+        Ok(AgeBand::from_years(years))
     }
 }
 

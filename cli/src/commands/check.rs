@@ -51,11 +51,21 @@ fn human(answer: &CheckAnswer) -> String {
             ));
         }
     }
-    out.push_str(&format!(
-        "{} identifier(s) a node refuses: remove them before posting; {} warning(s): look again, the command asks before signing",
-        answer.findings.len(),
-        answer.warnings.len()
-    ));
+    if !answer.findings.is_empty() {
+        out.push_str(&format!(
+            "{} identifier(s) a node refuses: remove them before posting",
+            answer.findings.len()
+        ));
+        if !answer.warnings.is_empty() {
+            out.push_str("; ");
+        }
+    }
+    if !answer.warnings.is_empty() {
+        out.push_str(&format!(
+            "{} warning(s): nodes accept these, but look again; post, case and comment ask before signing",
+            answer.warnings.len()
+        ));
+    }
     out
 }
 

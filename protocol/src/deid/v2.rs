@@ -37,6 +37,9 @@
 //! Pure and deterministic, like v1: a consensus rule from rules 2 on.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::RegexSet;
 
 use unicode_normalization::UnicodeNormalization as _;
 
@@ -114,11 +117,27 @@ pub fn tag_text(tag: &str) -> String {
     out
 }
 
+/// Every detector's pattern in one set, so that one pass over a text says
+/// which detectors can match at all: most match nowhere in clinical text,
+/// and their cursors (a pass each) are not run. Skipping a detector whose
+/// pattern matches nowhere changes no finding.
+static ALL_PATTERNS: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
+    let patterns = all_detectors().map(|d| d.regex.as_str());
+    RegexSet::new(patterns).ok()
+});
+
+fn all_detectors() -> impl Iterator<Item = &'static Detector> {
+    DETECTORS.iter().chain(refuse::DETECTORS.iter())
+}
+
 /// Every refusal in normalised text: v1's detectors and v2's.
 fn refusals(text: &str) -> Vec<Finding> {
-    let v1 = DETECTORS.iter();
-    let v2 = refuse::DETECTORS.iter();
-    let candidates = v1.chain(v2).flat_map(|d: &'static Detector| Cursor::new(d, text)).collect();
+    let hits = ALL_PATTERNS.as_ref().map(|set| set.matches(text));
+    let candidates = all_detectors()
+        .enumerate()
+        .filter(|(i, _)| hits.as_ref().is_none_or(|h| h.matched(*i)))
+        .flat_map(|(_, d)| Cursor::new(d, text))
+        .collect();
     resolve(candidates)
 }
 

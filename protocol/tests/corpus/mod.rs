@@ -10,16 +10,23 @@ use curbside_protocol::deid::{IdentifierKind, v2};
 /// The corpus text, built in.
 pub const CORPUS: &str = include_str!("../data/deid-corpus.tsv");
 
+/// The held-out samples, never tuned on.
+pub const HOLDOUT: &str = include_str!("../data/deid-holdout.tsv");
+
 /// One labelled sample: a kind code, or `None` for clinical text.
 pub struct Sample {
     pub label: Option<IdentifierKind>,
     pub text: &'static str,
 }
 
-/// Every sample, in file order.
+/// Every sample of the corpus, in file order.
 pub fn samples() -> Vec<Sample> {
-    CORPUS
-        .lines()
+    samples_of(CORPUS)
+}
+
+/// Every sample of `text` (a corpus file), in file order.
+pub fn samples_of(text: &'static str) -> Vec<Sample> {
+    text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|line| {
             let (label, text) = line.split_once('\t').unwrap_or(("?", line));
@@ -78,10 +85,15 @@ pub fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
-/// Scans every sample with guard v2.
+/// Scans every sample of the corpus with guard v2.
 pub fn evaluate() -> Figures {
+    evaluate_samples(samples())
+}
+
+/// Scans `samples` with guard v2.
+pub fn evaluate_samples(samples: Vec<Sample>) -> Figures {
     let mut f = Figures::default();
-    for s in samples() {
+    for s in samples {
         let report = v2::scan(s.text);
         let refused = !report.findings.is_empty();
         let warned = !refused && !report.warnings.is_empty();

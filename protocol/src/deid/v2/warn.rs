@@ -113,17 +113,22 @@ fn starts_sentence(text: &str, w: Word) -> bool {
 
 fn is_name_like(word: &str) -> bool {
     let word = word.trim_end_matches('-');
-    let parts: Vec<&str> = word.split('-').collect();
-    let inner_capital = word.chars().skip(1).any(char::is_uppercase) && !word.contains(['\'', '-']);
-    word.chars().next().is_some_and(char::is_uppercase)
-        && word.chars().any(char::is_lowercase)
-        && word.chars().count() >= 2
-        && !(inner_capital && word.chars().count() <= 4)
-        // `D-dimer`, `EMPEROR-Preserved`, `Glasgow-Blatchford`: a letter,
-        // an acronym or a known word in a compound makes it vocabulary.
-        && !parts.iter().any(|p| {
-            p.chars().count() <= 1 || p.chars().all(char::is_uppercase) || words::is_vocabulary(p)
-        })
+    if !word.starts_with(char::is_uppercase)
+        || !word.chars().any(char::is_lowercase)
+        || word.chars().count() < 2
+    {
+        return false;
+    }
+    // `IgG`, `AChR`, `SpO`: short words with a capital inside are notation.
+    let notation = word.chars().skip(1).any(char::is_uppercase)
+        && !word.contains(['\'', '-'])
+        && word.chars().count() <= 4;
+    // `D-dimer`, `EMPEROR-Preserved`, `Glasgow-Blatchford`: a letter, an
+    // acronym or a known word in a compound makes it vocabulary.
+    let vocabulary = word.split('-').any(|p| {
+        p.chars().count() <= 1 || p.chars().all(char::is_uppercase) || words::is_vocabulary(p)
+    });
+    !notation && !vocabulary
 }
 
 /// Nouns after which a capitalised word is an eponym (`Duke criteria`,

@@ -45,6 +45,9 @@ pub(crate) enum Command {
     Network(NetworkCommand),
     /// Charter an institution's node, signed with a root key, and submit it.
     Charter(CharterArgs),
+    /// Raise the network's rules version from a time (a root's `Rules`
+    /// event; docs/PROTOCOL.md, Rules versions), and submit it.
+    Rules(RulesArgs),
     /// Set up or run a node (institutions; or a development network on this machine).
     #[command(subcommand)]
     Node(NodeCommand),
@@ -101,6 +104,26 @@ pub(crate) enum NetworkCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesArgs {
+    /// The root's key file (from `curbside network new`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) root_key: PathBuf,
+    /// The rules version to put in force [default: the newest this build knows].
+    #[arg(long)]
+    pub(crate) version: Option<u16>,
+    /// How long from now it takes effect: give every node time to hear of
+    /// it (90m, 12h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "1d")]
+    pub(crate) effective_in: String,
+    /// The network's genesis [default: genesis.json next to the root key].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) genesis: Option<PathBuf>,
+    /// The node to submit it to [env: CURBSIDE_NODE] [default: http://127.0.0.1:7420].
+    #[arg(long = "submit-to", value_name = "URL")]
+    pub(crate) submit_to: Option<String>,
 }
 
 #[derive(Debug, Args)]

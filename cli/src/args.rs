@@ -112,8 +112,8 @@ pub(crate) struct RulesArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) root_key: PathBuf,
     /// The rules version to put in force [default: the newest this build knows].
-    #[arg(long)]
-    pub(crate) version: Option<u16>,
+    #[arg(long = "rules-version", value_name = "N")]
+    pub(crate) rules_version: Option<u16>,
     /// How long from now it takes effect: give every node time to hear of
     /// it (90m, 12h, 7d).
     #[arg(long, value_name = "DURATION", default_value = "1d")]

@@ -65,7 +65,8 @@ fn items(found: &[FieldFinding]) -> Vec<Value> {
     found
         .iter()
         .map(|f| {
-            json!({"field": f.field, "kind": f.kind, "excerpt": f.text, "start": f.start, "end": f.end})
+            // `text` as before issue 15; `excerpt` as check-text and the API name it.
+            json!({"field": f.field, "kind": f.kind, "text": f.text, "excerpt": f.text, "start": f.start, "end": f.end})
         })
         .collect()
 }

@@ -1,4 +1,4 @@
-//! `curbside rules`: a root raises the network's rules version from a time
+//! `curbside rules [--rules-version N]`: a root raises the network's rules version from a time
 //! (docs/PROTOCOL.md, Rules versions), so that a stricter guard applies
 //! from a point every node agrees on.
 
@@ -17,11 +17,11 @@ use crate::duration::parse_duration;
 use crate::keystore;
 use crate::output::{datetime, span};
 
-/// `curbside rules --root-key F [--version N] [--effective-in 1d]`.
+/// `curbside rules --root-key F [--rules-version N] [--effective-in 1d]`.
 pub(crate) fn rules(ctx: &Ctx, args: &RulesArgs) -> anyhow::Result<ExitCode> {
-    let version = args.version.unwrap_or(LATEST);
+    let version = args.rules_version.unwrap_or(LATEST);
     if version <= 1 || RuleSet::of(version).is_none() {
-        bail!("--version {version}: this build can put rules 2 to {LATEST} in force");
+        bail!("--rules-version {version}: this build can put rules 2 to {LATEST} in force");
     }
     let delay =
         parse_duration(&args.effective_in).map_err(|e| anyhow::anyhow!("--effective-in: {e}"))?;

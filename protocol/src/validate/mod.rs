@@ -27,6 +27,7 @@
 
 mod rejection;
 mod rules;
+mod text;
 mod trust;
 
 pub use rejection::{Dependency, GossipVerdict, NotAccepted, Rejection, RejectionCode};

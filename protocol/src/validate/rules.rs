@@ -1,12 +1,13 @@
 //! The rules themselves: who may say what (authority) and what may be said
 //! (body rules).
 
+use super::text::{free_text, guard_v2, text};
 use super::{
     Arrival, AttestationRecord, Authority, CharterRecord, Dependency, LogEntry, NotAccepted,
     Rejection, TrustView, is_root, physician_content, root_only,
 };
 use crate::limits;
-use crate::rules::{RuleSet, RulesChange};
+use crate::rules::RulesChange;
 use crate::{
     Attestation, Body, Comment, Cosignature, HubDef, Jurisdiction, Kind, Params, Poll, PublicKey,
     Revocation, SignedEvent, Timestamp, TreeHead, Vote, deid,
@@ -493,33 +494,6 @@ fn expires_after(what: Kind, issued: Timestamp, valid_until: Timestamp) -> Resul
     Ok(())
 }
 
-/// Characters that must not appear in text shown on other people's
-/// terminals and screens: C0/C1 controls (terminal escape sequences) other
-/// than newline and tab, and bidirectional overrides ("Trojan Source").
-fn is_forbidden_char(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Length and character rules for any text field.
-pub(crate) fn text(
-    field: &'static str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<(), NotAccepted> {
-    if value.len() < min || value.trim().len() < min {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.len() > max {
-        return Err(invalid(field, format!("is {} bytes; the limit is {max}", value.len())));
-    }
-    if value.chars().any(is_forbidden_char) {
-        return Err(invalid(field, "contains control or bidirectional-override characters"));
-    }
-    Ok(())
-}
-
 /// A case's fields. From rules 2 its tags are scanned too (a tag such as
 /// `mrn-12345678` is text a person typed).
 fn case(c: &crate::Case, at: Timestamp, view: &impl TrustView) -> Result<(), NotAccepted> {
@@ -549,49 +523,6 @@ fn rules_change(r: &RulesChange, at: Timestamp) -> Result<(), NotAccepted> {
         return Err(
             Rejection::RetroactiveRules { effective_at: r.effective_at, created_at: at }.into()
         );
-    }
-    Ok(())
-}
-
-/// [`text`] plus the de-identification guard the `rules` in force name,
-/// for clinical free text.
-fn free_text(
-    rules: RuleSet,
-    field: &'static str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<(), NotAccepted> {
-    text(field, value, min, max)?;
-    if rules.guard() >= 2 {
-        return guard_v2(field, value);
-    }
-    if let Some(found) = deid::first_identifier(value) {
-        return Err(Rejection::IdentifyingText {
-            field,
-            kind: found.kind,
-            start: found.start,
-            end: found.end,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-/// Guard v2: format characters have their own code; then the first
-/// identifier it refuses (offsets into `value`).
-fn guard_v2(field: &'static str, value: &str) -> Result<(), NotAccepted> {
-    if let Some(at) = deid::v2::first_format_char(value) {
-        return Err(Rejection::FormatCharacter { field, at }.into());
-    }
-    if let Some(found) = deid::v2::first_refusal(value) {
-        return Err(Rejection::IdentifyingText {
-            field,
-            kind: found.kind,
-            start: found.start,
-            end: found.end,
-        }
-        .into());
     }
     Ok(())
 }

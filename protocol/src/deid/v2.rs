@@ -51,7 +51,9 @@ pub mod warn;
 mod words;
 
 /// What guard v2 found in a text: refusals and warnings, each in order of
-/// position and non-overlapping; no warning overlaps a refusal.
+/// position; refusals do not overlap one another (but for the first
+/// invisible format character, reported as a refusal of its own wherever
+/// it is), warnings neither, and no warning overlaps a refusal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     /// What a node refuses.

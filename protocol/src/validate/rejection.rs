@@ -373,6 +373,11 @@ impl Rejection {
                 | Rejection::NotEligible { .. }
                 | Rejection::AttestationNotLogged { .. }
                 | Rejection::VerifierForked { .. }
+                // The guard in force depends on the rules changes a node
+                // has heard of: a peer that has not yet heard of one
+                // forwards in good faith what the stricter guard refuses.
+                | Rejection::IdentifyingText { .. }
+                | Rejection::FormatCharacter { .. }
         )
     }
 }

@@ -45,6 +45,9 @@ pub(crate) enum Command {
     Network(NetworkCommand),
     /// Charter an institution's node, signed with a root key, and submit it.
     Charter(CharterArgs),
+    /// Raise the network's rules version from a time (a root's `Rules`
+    /// event; docs/PROTOCOL.md, Rules versions), and submit it.
+    Rules(RulesArgs),
     /// Set up or run a node (institutions; or a development network on this machine).
     #[command(subcommand)]
     Node(NodeCommand),
@@ -84,7 +87,9 @@ pub(crate) enum Command {
     /// Your events a node holds until what they need arrives, and those it
     /// dropped in the last week because it never came.
     Pending(NodeUrl),
-    /// Check text for patient identifiers, as every node will (reads FILE, or stdin with -).
+    /// Check text for patient identifiers as nodes do (findings, exit 1) and
+    /// for what deserves a second look (warnings, exit 0); reads FILE, or
+    /// stdin with -.
     CheckText {
         /// A file of clinical text, or `-` for standard input.
         file: String,
@@ -104,6 +109,26 @@ pub(crate) enum NetworkCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesArgs {
+    /// The root's key file (from `curbside network new`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) root_key: PathBuf,
+    /// The rules version to put in force [default: the newest this build knows].
+    #[arg(long = "rules-version", value_name = "N")]
+    pub(crate) rules_version: Option<u16>,
+    /// How long from now it takes effect: give every node time to hear of
+    /// it (90m, 12h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "1d")]
+    pub(crate) effective_in: String,
+    /// The network's genesis [default: genesis.json next to the root key].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) genesis: Option<PathBuf>,
+    /// The node to submit it to [env: CURBSIDE_NODE] [default: http://127.0.0.1:7420].
+    #[arg(long = "submit-to", value_name = "URL")]
+    pub(crate) submit_to: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +344,16 @@ pub(crate) struct AuditOpenArgs {
     pub(crate) node: NodeUrl,
 }
 
+/// Whether the content guard's warnings may be accepted without asking.
+#[derive(Debug, Args)]
+pub(crate) struct Confirm {
+    /// Accept the content guard's warnings (possible names, places, months
+    /// with years) without being asked: for scripts. Findings are refused
+    /// whatever this says.
+    #[arg(long)]
+    pub(crate) yes: bool,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct PostArgs {
     /// The hub (general, cardiology, oncology...).
@@ -333,6 +368,8 @@ pub(crate) struct PostArgs {
     /// Read the text from FILE (`-` for standard input).
     #[arg(long, value_name = "FILE", conflicts_with = "body")]
     pub(crate) body_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) confirm: Confirm,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }
@@ -371,6 +408,8 @@ pub(crate) struct CaseArgs {
     #[arg(long = "tag", value_name = "TAG")]
     pub(crate) tags: Vec<String>,
     #[command(flatten)]
+    pub(crate) confirm: Confirm,
+    #[command(flatten)]
     pub(crate) node: NodeUrl,
 }
 
@@ -384,6 +423,8 @@ pub(crate) struct CommentArgs {
     /// Read the text from FILE (`-` for standard input).
     #[arg(long, value_name = "FILE", conflicts_with = "body")]
     pub(crate) body_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) confirm: Confirm,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }
@@ -405,6 +446,8 @@ pub(crate) struct PollArgs {
     /// Only physicians attested in one of these specialties may vote.
     #[arg(long, value_name = "S", num_args = 1..)]
     pub(crate) eligible: Vec<String>,
+    #[command(flatten)]
+    pub(crate) confirm: Confirm,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }

@@ -31,8 +31,8 @@ impl Age {
     fn band(&self) -> Result<AgeBand, String> {
         match self {
             Age::Years(y) => u32::try_from(*y)
-                .map(AgeBand::from_years)
-                .map_err(|_| format!("age {y} is not an age in years")),
+                .map_err(|_| format!("age {y} is not an age in years"))
+                .and_then(AgeBand::from_plausible_years),
             Age::Text(t) => t.parse(),
         }
     }
@@ -160,6 +160,11 @@ tags = ["syncope", "long-qt"]
         assert_eq!(with_age("age = \"40-49\"").unwrap().build().unwrap().age, AgeBand::Age40To49);
         assert_eq!(with_age("age = \"<1\"").unwrap().build().unwrap().age, AgeBand::Infant);
         assert_eq!(with_age("age = 95").unwrap().build().unwrap().age, AgeBand::Age90Plus);
+        // An implausible age is refused, not clamped to 90+ (issue 15).
+        let err = with_age("age = 200").unwrap().build().unwrap_err();
+        assert!(err.contains("not a plausible age"), "{err}");
+        let err = with_age("age = \"200\"").unwrap().build().unwrap_err();
+        assert!(err.contains("not a plausible age"), "{err}");
         let err = with_age("age = -3").unwrap().build().unwrap_err();
         assert!(err.contains("-3"), "{err}");
         let err = with_age("age = \"forties\"").unwrap().build().unwrap_err();

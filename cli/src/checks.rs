@@ -3,6 +3,8 @@
 //! the shape rules a node would refuse anyway (lengths, control
 //! characters, option counts), with messages that say what to change.
 
+use std::io::IsTerminal as _;
+
 use curbside_protocol::deid;
 use serde_json::{Value, json};
 
@@ -26,25 +28,29 @@ pub(crate) struct FieldFinding {
     pub(crate) end: usize,
 }
 
-/// Runs the guard over every `(field, text)`.
-pub(crate) fn scan_fields(fields: &[(String, &str)]) -> Vec<FieldFinding> {
-    let mut found = Vec::new();
+/// Runs guard v2 over every `(field, text)`: its findings (what a node
+/// under rules 2 refuses, and this command line refuses whatever the
+/// rules) and its warnings.
+pub(crate) fn scan_fields(fields: &[(String, &str)]) -> (Vec<FieldFinding>, Vec<FieldFinding>) {
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
     for (field, text) in fields {
-        for f in deid::scan(text) {
-            found.push(FieldFinding {
-                field: field.clone(),
-                kind: f.kind.code(),
-                describe: f.kind.describe(),
-                text: f.excerpt(text).to_owned(),
-                start: f.start,
-                end: f.end,
-            });
-        }
+        let report = deid::v2::scan(text);
+        let item = |f: &deid::Finding| FieldFinding {
+            field: field.clone(),
+            kind: f.kind.code(),
+            describe: f.kind.describe(),
+            text: f.excerpt(text).to_owned(),
+            start: f.start,
+            end: f.end,
+        };
+        findings.extend(report.findings.iter().map(item));
+        warnings.extend(report.warnings.iter().map(item));
     }
-    found
+    (findings, warnings)
 }
 
-/// The findings for people.
+/// The findings (or warnings) for people.
 pub(crate) fn findings_text(findings: &[FieldFinding]) -> String {
     let field_w = findings.iter().map(|f| f.field.len()).max().unwrap_or(0);
     let what_w = findings.iter().map(|f| f.describe.len()).max().unwrap_or(0);
@@ -55,67 +61,84 @@ pub(crate) fn findings_text(findings: &[FieldFinding]) -> String {
     out
 }
 
+fn items(found: &[FieldFinding]) -> Vec<Value> {
+    found
+        .iter()
+        .map(|f| {
+            // `text` as before issue 15; `excerpt` as check-text and the API name it.
+            json!({"field": f.field, "kind": f.kind, "text": f.text, "excerpt": f.text, "start": f.start, "end": f.end})
+        })
+        .collect()
+}
+
 /// Refuses (exit 1) if the guard finds anything, after printing each
-/// finding with its field and text. Nothing has been signed.
-pub(crate) fn guard(out: Out, fields: &[(String, &str)]) -> anyhow::Result<()> {
-    let findings = scan_fields(fields);
+/// finding with its field and text; then shows every warning and asks the
+/// author to confirm ([`confirm`]). Nothing has been signed yet.
+pub(crate) fn guard(out: Out, yes: bool, fields: &[(String, &str)]) -> anyhow::Result<()> {
+    let (findings, warnings) = scan_fields(fields);
     if findings.is_empty() {
-        return Ok(());
+        return confirm(out, yes, &warnings);
     }
     if out.json {
-        let items: Vec<Value> = findings
-            .iter()
-            .map(|f| {
-                json!({"field": f.field, "kind": f.kind, "text": f.text, "start": f.start, "end": f.end})
-            })
-            .collect();
-        out.json_line(
-            &json!({ "status": "refused", "code": "identifying_text", "findings": items }),
-        )?;
+        out.json_line(&json!({
+            "status": "refused",
+            "code": "identifying_text",
+            "findings": items(&findings),
+            "warnings": items(&warnings),
+        }))?;
     } else {
         eprint!("{}", findings_text(&findings));
     }
     Err(Refusal::Coded {
         code: "identifying_text".into(),
         message: format!(
-            "{} possible patient identifier(s) found above: remove or generalise them (write ages over 89 as 90+, dates as month and year); nothing was signed",
+            "{} possible patient identifier(s) found above: remove or generalise them (write ages over 89 as 90+, dates as month and year or relative to the presentation); nothing was signed",
             findings.len()
         ),
     }
     .into())
 }
 
-/// Honorifics that usually precede a person's name.
-const HONORIFICS: [&str; 8] = ["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"];
-
-/// Softer identifiers no node detects: an honorific followed by a
-/// capitalised word (`Mrs Jones`, `Dr. Patel`). Only a warning: the text
-/// may name a colleague or an eponym, and the author decides.
-pub(crate) fn possible_names(fields: &[(String, &str)]) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for (field, text) in fields {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        for pair in words.windows(2) {
-            let title = pair[0].trim_end_matches('.').to_ascii_lowercase();
-            let name = pair[1].trim_end_matches(|c: char| !c.is_alphanumeric());
-            let mut chars = name.chars();
-            let capitalised = chars.next().is_some_and(char::is_uppercase)
-                && chars.next().is_some_and(char::is_lowercase);
-            if HONORIFICS.contains(&title.as_str()) && capitalised {
-                found.push((field.clone(), format!("{} {name}", pair[0])));
-            }
-        }
+/// Shows the warnings before signing and asks whether to go on: on a
+/// terminal, a question; with `--yes`, accepted; otherwise (`--json`, or no
+/// terminal to ask on) refused with `needs_confirmation`, listing them.
+pub(crate) fn confirm(out: Out, yes: bool, warnings: &[FieldFinding]) -> anyhow::Result<()> {
+    if warnings.is_empty() {
+        return Ok(());
     }
-    found
-}
-
-/// Prints [`possible_names`] as warnings on stderr.
-pub(crate) fn warn_about_names(fields: &[(String, &str)]) {
-    for (field, text) in possible_names(fields) {
+    if !out.json {
         eprintln!(
-            "warning: {field}: {text:?} may be a person's name; nodes do not detect names or places, so check before it is published"
+            "The content guard asks you to look again at {} passage(s) before signing (nodes do not refuse them; a reader could still recognise a patient):",
+            warnings.len()
         );
+        eprint!("{}", findings_text(warnings));
     }
+    if yes {
+        return Ok(());
+    }
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !out.json && terminal {
+        eprint!("Sign and publish anyway? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return Ok(());
+        }
+    } else if out.json {
+        out.json_line(&json!({
+            "status": "refused",
+            "code": "needs_confirmation",
+            "warnings": items(warnings),
+        }))?;
+    }
+    Err(Refusal::Coded {
+        code: "needs_confirmation".into(),
+        message: format!(
+            "{} warning(s) not confirmed: edit the text, or pass --yes to accept them; nothing was signed",
+            warnings.len()
+        ),
+    }
+    .into())
 }
 
 /// Characters no node accepts in text: controls other than newline and
@@ -155,33 +178,28 @@ mod tests {
             ("case.title".to_owned(), "Chest pain"),
             ("case.history".to_owned(), "Seen 12/03/2024, MRN 1234567."),
         ];
-        let found = scan_fields(&fields);
+        let (found, _) = scan_fields(&fields);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found.iter().all(|f| f.field == "case.history"));
         let text = findings_text(&found);
         assert!(text.contains("\"MRN 1234567\""), "{text}");
         assert!(text.contains("\"12/03/2024\""), "{text}");
         assert!(text.contains("case.history"), "{text}");
-        assert!(scan_fields(&[("post.body".to_owned(), "BP 120/80, EF 35%")]).is_empty());
+        assert_eq!(scan_fields(&[("post.body".to_owned(), "BP 120/80, EF 35%")]), (vec![], vec![]));
     }
 
     #[test]
-    fn names_after_honorifics_are_flagged() {
+    fn names_after_honorifics_are_refused_and_softer_ones_warned() {
         let fields = vec![
-            (
-                "case.history".to_owned(),
-                "Seen by Dr. Patel; Mrs Jones (her sister) reports DM type 2.",
-            ),
-            ("case.findings".to_owned(), "MR angiography normal; Dr on call agreed."),
+            ("case.history".to_owned(), "Seen by Dr. Patel; Mrs Jones reports DM type 2."),
+            ("case.findings".to_owned(), "PR 220 ms. Pacemaker normal; seen at St Mary's."),
         ];
-        let found = possible_names(&fields);
-        assert_eq!(
-            found,
-            [
-                ("case.history".to_owned(), "Dr. Patel".to_owned()),
-                ("case.history".to_owned(), "Mrs Jones".to_owned())
-            ]
-        );
+        let (found, warned) = scan_fields(&fields);
+        let found: Vec<&str> = found.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(found, ["Dr. Patel", "Mrs Jones"]);
+        let warned: Vec<(&str, &str)> =
+            warned.iter().map(|f| (f.field.as_str(), f.text.as_str())).collect();
+        assert_eq!(warned, [("case.findings", "St Mary's")]);
     }
 
     #[test]

@@ -128,6 +128,8 @@ node_codes! {
     LowDisk = "low_disk", http(StatusCode::SERVICE_UNAVAILABLE);
     /// a budget is spent (a caller's checking, a physician's rate, sessions, a peer's requests)
     RateLimited = "rate_limited", http(StatusCode::TOO_MANY_REQUESTS);
+    /// (command line) the content guard warned and the author did not confirm: nothing was signed
+    NeedsConfirmation = "needs_confirmation", None;
 
     // Between nodes: refused requests, offences and blocked peers.
     /// the peer is not admitted: this node has not seen its charter in force

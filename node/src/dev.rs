@@ -45,7 +45,7 @@ pub fn ensure(home: &Path, now: Timestamp) -> Result<PathBuf, DevError> {
     crate::datadir::create_dir_durably(&dev)?;
     let root = SecretKey::generate();
     write_private(&dev.join("root.seed"), hex::encode(root.to_seed().as_slice()).as_bytes())?;
-    let genesis = Genesis::new("Curbside development network", vec![root.public()], now);
+    let genesis = Genesis::current("Curbside development network", vec![root.public()], now);
     crate::datadir::write_genesis(&dev.join("genesis.json"), &genesis)?;
     let dir = DataDir::init(&data, &genesis)?;
     // A development node runs alone unless `--listen` or `--bootstrap` say otherwise.

@@ -67,6 +67,7 @@ pub struct Metrics {
     events: Gauge,
     store_failed: Gauge,
     gossip_ignored_busy: Counter,
+    gossip_not_sent: Counter,
 }
 
 impl Default for Metrics {
@@ -102,6 +103,13 @@ impl Default for Metrics {
             "Gossip messages ignored unjudged: too many were being judged already",
             gossip_ignored_busy.clone(),
         );
+        let gossip_not_sent = Counter::default();
+        registry.register(
+            "gossip_not_sent",
+            "Gossip messages not sent to a peer: its send queue was full or the message waited \
+             too long in it (gossipsub's slow peer); the peer gets them by sync",
+            gossip_not_sent.clone(),
+        );
         Self {
             registry,
             accepted,
@@ -111,6 +119,7 @@ impl Default for Metrics {
             events,
             store_failed,
             gossip_ignored_busy,
+            gossip_not_sent,
         }
     }
 }
@@ -161,6 +170,11 @@ impl Metrics {
     /// as many as it may at once.
     pub fn record_gossip_ignored_busy(&self) {
         self.gossip_ignored_busy.inc();
+    }
+
+    /// Counts `n` gossip messages that could not be sent to a slow peer.
+    pub fn record_gossip_not_sent(&self, n: usize) {
+        self.gossip_not_sent.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
     /// Sets the store's health gauge.

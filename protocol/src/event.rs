@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::encoding;
+use crate::rules::RulesChange;
 use crate::{
     Digest, EventId, Handle, HubDef, HubId, Jurisdiction, NetworkId, PublicKey, Signature,
     Specialty, Tag, Timestamp,
@@ -69,6 +70,9 @@ pub enum Body {
     Vote(Vote),
     /// A witness's statement that it checked a verifier's tree head.
     Cosignature(Cosignature),
+    /// A root raises the network's rules version from a time on
+    /// ([`crate::rules`]).
+    Rules(RulesChange),
 }
 
 /// The kind of a [`Body`], without its content.
@@ -97,11 +101,13 @@ pub enum Kind {
     Vote,
     /// [`Cosignature`]
     Cosignature,
+    /// [`RulesChange`]
+    Rules,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -113,6 +119,7 @@ impl Kind {
         Kind::Poll,
         Kind::Vote,
         Kind::Cosignature,
+        Kind::Rules,
     ];
 
     /// Stable lowercase name.
@@ -129,6 +136,7 @@ impl Kind {
             Kind::Poll => "poll",
             Kind::Vote => "vote",
             Kind::Cosignature => "cosignature",
+            Kind::Rules => "rules",
         }
     }
 
@@ -143,6 +151,7 @@ impl Kind {
                 | Kind::TreeHead
                 | Kind::Hub
                 | Kind::Cosignature
+                | Kind::Rules
         )
     }
 
@@ -335,9 +344,27 @@ impl std::str::FromStr for AgeBand {
         if let Some(band) = AgeBand::ALL.iter().find(|b| b.label() == s) {
             return Ok(*band);
         }
-        s.parse::<u32>().map(AgeBand::from_years).map_err(|_| {
+        let years = s.parse::<u32>().map_err(|_| {
             format!("{s:?} is not an age band: use a whole age in years or one of <1, 1-4, 5-11, 12-17, 18-29, 30-39, ..., 80-89, 90+")
-        })
+        })?;
+        AgeBand::from_plausible_years(years)
+    }
+}
+
+impl AgeBand {
+    /// The oldest age in years taken as plausible: a larger number is a
+    /// typo (or an identifier), refused rather than stored as 90+.
+    pub const MAX_PLAUSIBLE_YEARS: u32 = 125;
+
+    /// The band of `years`, refusing an implausible age.
+    pub fn from_plausible_years(years: u32) -> Result<AgeBand, String> {
+        if years > Self::MAX_PLAUSIBLE_YEARS {
+            return Err(format!(
+                "age {years} is not a plausible age in years (at most {}): check it; ages over 89 are stored as 90+",
+                Self::MAX_PLAUSIBLE_YEARS
+            ));
+        }
+        Ok(AgeBand::from_years(years))
     }
 }
 
@@ -439,6 +466,7 @@ impl Body {
             Body::Poll(_) => Kind::Poll,
             Body::Vote(_) => Kind::Vote,
             Body::Cosignature(_) => Kind::Cosignature,
+            Body::Rules(_) => Kind::Rules,
         }
     }
 

@@ -313,6 +313,19 @@ pub fn vectors() -> Vec<(&'static str, String)> {
         jurisdiction: Jurisdiction::new("GB").unwrap(),
         licence: "1234567".into(),
     };
+    let rules = Event::new(
+        network,
+        root.public(),
+        EPOCH.plus_millis(180_000),
+        Body::Rules(crate::rules::RulesChange {
+            version: 2,
+            effective_at: EPOCH.plus_millis(3_600_000),
+        }),
+    )
+    .sign(&root)
+    .unwrap();
+    let mut current = Genesis::current("Curbside test vectors", vec![root.public()], EPOCH);
+    current.hubs.truncate(2);
     let sig_hex = |e: &SignedEvent| e.signature().to_string();
     vec![
         ("root public key", root.public().to_string()),
@@ -326,5 +339,8 @@ pub fn vectors() -> Vec<(&'static str, String)> {
         ("vote id", vote.id().to_string()),
         ("attestation request", request.to_text()),
         ("licence commitment", opening.commitment().to_string()),
+        ("rules event bytes", hex::encode(rules.event().to_bytes())),
+        ("rules id", rules.id().to_string()),
+        ("format 2 genesis bytes", hex::encode(current.to_bytes())),
     ]
 }

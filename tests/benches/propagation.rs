@@ -204,6 +204,9 @@ fn main() {
         );
     }
     println!("events not stored by every node within 30 s: {incomplete}");
+    let not_sent: f64 =
+        nodes.iter().filter_map(|node| node.metric("curbside_gossip_not_sent_total")).sum();
+    println!("gossip messages not sent to slow peers, all nodes: {not_sent}");
     for (i, late) in late_at.iter().enumerate().filter(|(_, late)| **late > 0) {
         // How the late node came by what it stored, and what it refused.
         let (_, text) = nodes[i].get("/metrics", None);

@@ -4,6 +4,7 @@ use std::io::Read as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use curbside_node::api::types::CheckAnswer;
 use curbside_protocol::{Rejection, deid};
 use serde_json::json;
 
@@ -18,38 +19,54 @@ pub(crate) fn check_text(ctx: &Ctx, file: &str) -> anyhow::Result<ExitCode> {
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?
     };
-    let findings = deid::scan(&text);
-    // A struct, so the fields keep this order (json! would sort them).
-    #[derive(serde::Serialize)]
-    struct Item {
-        kind: &'static str,
-        start: usize,
-        end: usize,
+    // The node's answer type, so `check-text --json` and `POST /v1/check`
+    // say the same thing in the same shape.
+    let answer = CheckAnswer::of(&text, None);
+    let refused = !answer.findings.is_empty();
+    ctx.out.emit(&answer, || human(&answer))?;
+    Ok(if refused { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The findings and warnings for people.
+fn human(answer: &CheckAnswer) -> String {
+    if answer.findings.is_empty() && answer.warnings.is_empty() {
+        return "no identifiers found, and nothing to look at again".to_owned();
     }
-    let items: Vec<Item> =
-        findings.iter().map(|f| Item { kind: f.kind.code(), start: f.start, end: f.end }).collect();
-    #[derive(serde::Serialize)]
-    struct Findings {
-        findings: Vec<Item>,
-    }
-    ctx.out.emit(&Findings { findings: items }, || {
-        if findings.is_empty() {
-            return "no identifiers found".to_owned();
-        }
-        let width = findings.iter().map(|f| f.kind.describe().len()).max().unwrap_or(0);
-        let mut out = String::new();
-        for f in &findings {
+    let describe = |kind: &str| {
+        deid::IdentifierKind::ALL
+            .into_iter()
+            .find(|k| k.code() == kind)
+            .map_or("an identifier", |k| k.describe())
+    };
+    let all = answer.findings.iter().chain(&answer.warnings);
+    let width = all.map(|f| describe(&f.kind).len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (title, list) in [("refused", &answer.findings), ("warning", &answer.warnings)] {
+        for f in list {
             let at = format!("{}..{}", f.start, f.end);
             out.push_str(&format!(
-                "  {at:<12} {:<width$}  {:?}\n",
-                f.kind.describe(),
-                f.excerpt(&text)
+                "  {title:<8} {at:<12} {:<width$}  {:?}\n",
+                describe(&f.kind),
+                f.excerpt
             ));
         }
-        out.push_str(&format!("{} identifier(s): remove them before posting", findings.len()));
-        out
-    })?;
-    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    }
+    if !answer.findings.is_empty() {
+        out.push_str(&format!(
+            "{} identifier(s) a node refuses: remove them before posting",
+            answer.findings.len()
+        ));
+        if !answer.warnings.is_empty() {
+            out.push_str("; ");
+        }
+    }
+    if !answer.warnings.is_empty() {
+        out.push_str(&format!(
+            "{} warning(s): nodes accept these, but look again; post, case and comment ask before signing",
+            answer.warnings.len()
+        ));
+    }
+    out
 }
 
 /// `curbside codes`.

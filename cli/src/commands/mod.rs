@@ -9,6 +9,7 @@ mod id;
 mod network;
 mod node;
 mod read;
+mod rules;
 mod up;
 mod write;
 
@@ -96,6 +97,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo => demo::run(&ctx),
         Command::Network(NetworkCommand::New { name, out }) => network::new(&ctx, &name, &out),
         Command::Charter(args) => network::charter(&ctx, &args),
+        Command::Rules(args) => rules::rules(&ctx, &args),
         Command::Node(NodeCommand::Init { genesis, data }) => node::init(&ctx, &genesis, &data),
         Command::Node(NodeCommand::Run(args)) => node::run(&ctx, &args),
         Command::Node(NodeCommand::Status) => node::status(&ctx),

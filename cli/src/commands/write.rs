@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, VoteArgs};
 use crate::casefile::{self, Age, CaseFields};
-use crate::checks::{guard, text_field, warn_about_names};
+use crate::checks::{guard, text_field};
 use crate::client::EventOutcome;
 use crate::duration::parse_duration;
 use crate::error::{Refusal, Waiting};
@@ -180,8 +180,7 @@ pub(crate) fn post(ctx: &Ctx, args: &PostArgs) -> anyhow::Result<ExitCode> {
     text_field("--body", &args.body, 1, limits::TEXT).map_err(usage)?;
     let fields =
         [("post.title".into(), args.title.as_str()), ("post.body".into(), args.body.as_str())];
-    guard(ctx.out, &fields)?;
-    warn_about_names(&fields);
+    guard(ctx.out, args.confirm.yes, &fields)?;
     let body = Body::Post(Post { hub, title: args.title.clone(), body: args.body.clone() });
     publish(ctx, args.node.node.as_deref(), body, vec![Extra::plain("hub", args.hub.trim())], keep)
 }
@@ -217,15 +216,18 @@ pub(crate) fn case(ctx: &Ctx, args: &CaseArgs) -> anyhow::Result<ExitCode> {
     };
     let case = from_file.overridden_by(flags).build().map_err(usage)?;
     crate::oneline::title("the case's title", &case.title)?;
-    let fields = [
-        ("case.title".into(), case.title.as_str()),
-        ("case.presentation".into(), case.presentation.as_str()),
-        ("case.history".into(), case.history.as_str()),
-        ("case.findings".into(), case.findings.as_str()),
-        ("case.question".into(), case.question.as_str()),
+    // Tags are typed too: `mrn-12345678` is read as `mrn 12345678`.
+    let tags: Vec<String> =
+        case.tags.iter().map(|t| curbside_protocol::deid::v2::tag_text(t.as_str())).collect();
+    let mut fields = vec![
+        ("case.title".to_owned(), case.title.as_str()),
+        ("case.presentation".to_owned(), case.presentation.as_str()),
+        ("case.history".to_owned(), case.history.as_str()),
+        ("case.findings".to_owned(), case.findings.as_str()),
+        ("case.question".to_owned(), case.question.as_str()),
     ];
-    guard(ctx.out, &fields)?;
-    warn_about_names(&fields);
+    fields.extend(tags.iter().map(|t| ("case.tags".to_owned(), t.as_str())));
+    guard(ctx.out, args.confirm.yes, &fields)?;
     let hub = case.hub.to_string();
     let age = case.age.label();
     let extra = vec![Extra::plain("hub", hub), Extra::plain("age", age)];
@@ -238,8 +240,7 @@ pub(crate) fn comment(ctx: &Ctx, args: &CommentArgs) -> anyhow::Result<ExitCode>
         crate::ids::resolve_at(ctx, args.node.node.as_deref(), &args.event_id, "EVENT_ID")?;
     text_field("--body", &args.body, 1, limits::TEXT).map_err(usage)?;
     let fields = [("comment.body".into(), args.body.as_str())];
-    guard(ctx.out, &fields)?;
-    warn_about_names(&fields);
+    guard(ctx.out, args.confirm.yes, &fields)?;
     let body = Body::Comment(Comment { parent, body: args.body.clone() });
     publish(ctx, args.node.node.as_deref(), body, vec![Extra::plain("parent", parent)], keep)
 }
@@ -287,8 +288,7 @@ pub(crate) fn poll(ctx: &Ctx, args: &PollArgs) -> anyhow::Result<ExitCode> {
     for (i, o) in options.iter().enumerate() {
         fields.push((format!("poll.option {}", i + 1), o.as_str()));
     }
-    guard(ctx.out, &fields)?;
-    warn_about_names(&fields);
+    guard(ctx.out, args.confirm.yes, &fields)?;
     // The poll closes `open_ms` after it is signed; `publish` stamps the
     // same clock a moment later, so take the time here and close from it.
     let closes_at = curbside_node::now().plus_millis(open_ms);

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 #[doc(hidden)]
 pub mod bodies;
+mod check;
 mod error;
 mod events;
 mod ids;
@@ -244,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/network", get(reads::network))
         .route("/metrics", get(metrics::render))
         .route("/v1/events", post(events::submit))
+        .route("/v1/check", post(check::check))
         .route("/v1/pending", get(events::pending))
         .route("/v1/session/challenge", post(auth::challenge))
         .route("/v1/session", post(auth::open_session))

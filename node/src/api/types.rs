@@ -401,3 +401,57 @@ mod tests {
         assert_eq!(answer.http_status().as_u16(), 422);
     }
 }
+
+/// `POST /v1/check`: text to run the content guard over, before signing.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The text, at most [`curbside_protocol::limits::TEXT`] bytes.
+    pub text: String,
+}
+
+/// What the content guard (v2) found in a text: the answer of `POST
+/// /v1/check` and of `curbside check-text --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CheckAnswer {
+    /// What a node refuses (from rules 2; the command line refuses them
+    /// whatever the rules).
+    pub findings: Vec<CheckItem>,
+    /// The rules version in force at the node now (`None` from the
+    /// command line, which checks without a node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<u16>,
+    /// What the author should look at before signing; never refused.
+    pub warnings: Vec<CheckItem>,
+}
+
+/// One finding or warning.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CheckItem {
+    /// Byte offset just past it.
+    pub end: usize,
+    /// The text it covers.
+    pub excerpt: String,
+    /// Its kind's stable code (`person_name`, `possible_name`...).
+    pub kind: String,
+    /// Byte offset of its start.
+    pub start: usize,
+}
+
+impl CheckAnswer {
+    /// Runs guard v2 over `text`.
+    pub fn of(text: &str, rules: Option<u16>) -> Self {
+        let report = curbside_protocol::deid::v2::scan(text);
+        let items = |list: &[curbside_protocol::deid::Finding]| {
+            list.iter()
+                .map(|f| CheckItem {
+                    end: f.end,
+                    excerpt: f.excerpt(text).to_owned(),
+                    kind: f.kind.code().to_owned(),
+                    start: f.start,
+                })
+                .collect()
+        };
+        CheckAnswer { findings: items(&report.findings), rules, warnings: items(&report.warnings) }
+    }
+}

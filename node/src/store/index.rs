@@ -131,6 +131,9 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
         Body::Cosignature(c) => {
             out.push(Entry::Cosignature { head: c.head, cosigner: *event.author() });
         }
+        Body::Rules(r) => {
+            out.push(Entry::Put { space: Space::Rules, key: keys::rules(&id), value: encode(r) });
+        }
         Body::Post(_) | Body::Case(_) => {}
     }
     out

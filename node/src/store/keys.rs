@@ -78,6 +78,8 @@ pub(super) enum Space {
     /// `author (32) ‖ expired_at (8) ‖ id (32)` → `ExpiredRecord`: held
     /// events dropped in the last week, so their authors can learn it.
     PendingExpired = 26,
+    /// `id (32)` → `RulesChange`: every `Rules` event's body.
+    Rules = 27,
 }
 
 impl Space {
@@ -110,6 +112,7 @@ impl Space {
             Space::Threads => "threads",
             Space::PendingAuthors => "pending_authors",
             Space::PendingExpired => "pending_expired",
+            Space::Rules => "rules",
         }
     }
 
@@ -181,6 +184,11 @@ pub(super) fn ballot(poll: &EventId, voter: &PublicKey) -> Vec<u8> {
 /// `Tallies ‖ poll`.
 pub(super) fn tally(poll: &EventId) -> Vec<u8> {
     Space::Tallies.key(&[poll.as_bytes()])
+}
+
+/// `Polls ‖ poll`.
+pub(super) fn rules(id: &EventId) -> Vec<u8> {
+    Space::Rules.key(&[id.as_bytes()])
 }
 
 /// `Polls ‖ poll`.

@@ -19,9 +19,10 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
-    AttestationRecord, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord, PublicKey,
-    Timestamp, VerifiedEvent,
+    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord,
+    PublicKey, Timestamp, VerifiedEvent,
 };
 
 /// The trust records of every durable event.
@@ -39,6 +40,8 @@ pub(super) struct Trust {
     /// does not say who wrote an event: nothing stops two verifiers (or
     /// one) attesting two keys with the same handle.
     pub(super) handle_keys: HashMap<Handle, u32>,
+    /// Every rules change (the bodies of `Rules` events).
+    pub(super) rules: Vec<RulesChange>,
 }
 
 /// What one commit adds to [`Trust`], applied once it is durable.
@@ -53,6 +56,7 @@ pub(super) struct Delta {
     pub(super) polls: Vec<(EventId, PollRecord)>,
     /// Every event's summary, for [`Recent`].
     pub(super) summaries: Vec<(EventId, EventSummary)>,
+    pub(super) rules: Vec<RulesChange>,
 }
 
 impl Delta {
@@ -63,6 +67,7 @@ impl Delta {
             && self.hubs.is_empty()
             && self.polls.is_empty()
             && self.summaries.is_empty()
+            && self.rules.is_empty()
     }
 
     /// Notes what `event`, being committed, adds to the trust records by
@@ -80,6 +85,9 @@ impl Delta {
         }
         if let Some(charter) = event.charter_record() {
             self.charters.push(charter);
+        }
+        if let Body::Rules(r) = event.body() {
+            self.rules.push(*r);
         }
     }
 }
@@ -103,6 +111,7 @@ impl Trust {
         }
         self.hubs.extend(delta.hubs);
         self.polls.extend(delta.polls);
+        self.rules.extend(delta.rules);
     }
 
     /// Adds `subject`'s attestation `record` (once), counting the key

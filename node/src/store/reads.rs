@@ -10,6 +10,15 @@ use serde::Serialize;
 use super::keys::{self, Space, u64_value};
 use super::{Store, StoreError, StoredAuthority, StoredEventRef, decode, read};
 
+impl Store {
+    /// The rules in force at `at`, from the genesis and the durable
+    /// `Rules` events ([`curbside_protocol::rules::rules_at`]).
+    pub fn rules_at(&self, at: Timestamp) -> curbside_protocol::rules::RuleSet {
+        let trust = read(&self.trust);
+        curbside_protocol::rules::rules_at(&self.genesis, trust.rules.iter().copied(), at)
+    }
+}
+
 /// A key's attestations and whether any is in force now.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttestationStatus {

@@ -27,6 +27,7 @@
 
 mod rejection;
 mod rules;
+mod text;
 mod trust;
 
 pub use rejection::{Dependency, GossipVerdict, NotAccepted, Rejection, RejectionCode};
@@ -384,9 +385,10 @@ pub(crate) fn is_root(view: &impl TrustView, key: &PublicKey) -> bool {
     view.genesis().is_root(key)
 }
 
-/// Kinds only a root may sign.
+/// Kinds only a root may sign (and, signed offline, exempt from the
+/// staleness bound).
 pub(crate) const fn root_only(kind: Kind) -> bool {
-    matches!(kind, Kind::Charter | Kind::Hub)
+    matches!(kind, Kind::Charter | Kind::Hub | Kind::Rules)
 }
 
 /// Whether the body is physicians' content (needs an attestation).
@@ -394,5 +396,7 @@ pub(crate) const fn physician_content(body: &Body) -> bool {
     matches!(body, Body::Post(_) | Body::Case(_) | Body::Comment(_) | Body::Poll(_) | Body::Vote(_))
 }
 
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod tests;

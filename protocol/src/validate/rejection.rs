@@ -206,6 +206,30 @@ pub enum Rejection {
         /// Byte offset of its end.
         end: usize,
     },
+    /// Free text (from rules 2) holds a zero-width or other invisible
+    /// format character, which could hide an identifier from the guard.
+    #[error("{field} contains an invisible format character at byte {at}; remove it and resubmit")]
+    FormatCharacter {
+        /// Which field.
+        field: &'static str,
+        /// Byte offset of the character.
+        at: usize,
+    },
+    /// A rules change names a version this build does not know (or the
+    /// first, which every network has from its genesis).
+    #[error("rules version {version} is not one this build can put in force")]
+    UnknownRules {
+        /// The version named.
+        version: u16,
+    },
+    /// A rules change may not take effect before it was made.
+    #[error("the rules change takes effect at {effective_at}, before it was made ({created_at})")]
+    RetroactiveRules {
+        /// When it would take effect.
+        effective_at: Timestamp,
+        /// When it was made.
+        created_at: Timestamp,
+    },
     /// Comments reply to posts, cases, polls and comments only.
     #[error("{parent} is a {kind}; comments can reply only to posts, cases, polls and comments")]
     NotThreadable {
@@ -349,6 +373,11 @@ impl Rejection {
                 | Rejection::NotEligible { .. }
                 | Rejection::AttestationNotLogged { .. }
                 | Rejection::VerifierForked { .. }
+                // The guard in force depends on the rules changes a node
+                // has heard of: a peer that has not yet heard of one
+                // forwards in good faith what the stricter guard refuses.
+                | Rejection::IdentifyingText { .. }
+                | Rejection::FormatCharacter { .. }
         )
     }
 }
@@ -438,6 +467,9 @@ rejection_codes! {
     NotATreeHead => "not_a_tree_head",
     SelfCosignature => "self_cosignature",
     CosignatureMismatch => "cosignature_mismatch",
+    FormatCharacter => "format_character",
+    UnknownRules => "unknown_rules",
+    RetroactiveRules => "retroactive_rules",
 }
 
 impl std::fmt::Display for RejectionCode {

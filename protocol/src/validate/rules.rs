@@ -1,11 +1,13 @@
 //! The rules themselves: who may say what (authority) and what may be said
 //! (body rules).
 
+use super::text::{free_text, guard_v2, text};
 use super::{
     Arrival, AttestationRecord, Authority, CharterRecord, Dependency, LogEntry, NotAccepted,
     Rejection, TrustView, is_root, physician_content, root_only,
 };
 use crate::limits;
+use crate::rules::RulesChange;
 use crate::{
     Attestation, Body, Comment, Cosignature, HubDef, Jurisdiction, Kind, Params, Poll, PublicKey,
     Revocation, SignedEvent, Timestamp, TreeHead, Vote, deid,
@@ -254,22 +256,15 @@ pub(super) fn body(
         Body::Hub(h) => new_hub(h, view),
         Body::Post(p) => {
             hub(view, &p.hub)?;
-            free_text("post.title", &p.title, 1, limits::TITLE)?;
-            free_text("post.body", &p.body, 1, limits::TEXT)?;
+            let rules = view.rules_at(at);
+            free_text(rules, "post.title", &p.title, 1, limits::TITLE)?;
+            free_text(rules, "post.body", &p.body, 1, limits::TEXT)?;
             Ok(())
         }
-        Body::Case(c) => {
-            hub(view, &c.hub)?;
-            free_text("case.title", &c.title, 1, limits::TITLE)?;
-            free_text("case.presentation", &c.presentation, 1, limits::TEXT)?;
-            free_text("case.history", &c.history, 0, limits::TEXT)?;
-            free_text("case.findings", &c.findings, 0, limits::TEXT)?;
-            free_text("case.question", &c.question, 1, limits::QUESTION)?;
-            distinct("case.tags", &c.tags, limits::TAGS)?;
-            Ok(())
-        }
+        Body::Case(c) => case(c, at, view),
         Body::Comment(c) => comment(c, at, view, params),
         Body::Poll(p) => poll(p, at, view, params),
+        Body::Rules(r) => rules_change(r, at),
         Body::Vote(v) => vote(event, v, view, authority, arrival, params),
     }
 }
@@ -377,7 +372,7 @@ fn comment(
     view: &impl TrustView,
     params: Params,
 ) -> Result<(), NotAccepted> {
-    free_text("comment.body", &c.body, 1, limits::TEXT)?;
+    free_text(view.rules_at(at), "comment.body", &c.body, 1, limits::TEXT)?;
     let parent =
         view.summary(&c.parent).ok_or(NotAccepted::Missing(Dependency::Event(c.parent)))?;
     if !parent.kind.is_threadable() {
@@ -398,7 +393,8 @@ fn comment(
 /// after it opens and within the network's longest poll.
 fn poll(p: &Poll, at: Timestamp, view: &impl TrustView, params: Params) -> Result<(), NotAccepted> {
     hub(view, &p.hub)?;
-    free_text("poll.question", &p.question, 1, limits::QUESTION)?;
+    let rules = view.rules_at(at);
+    free_text(rules, "poll.question", &p.question, 1, limits::QUESTION)?;
     if !(limits::MIN_OPTIONS..=limits::MAX_OPTIONS).contains(&p.options.len()) {
         return Err(invalid(
             "poll.options",
@@ -411,7 +407,7 @@ fn poll(p: &Poll, at: Timestamp, view: &impl TrustView, params: Params) -> Resul
         ));
     }
     for option in &p.options {
-        free_text("poll.options", option, 1, limits::OPTION)?;
+        free_text(rules, "poll.options", option, 1, limits::OPTION)?;
     }
     distinct("poll.options", &p.options, limits::MAX_OPTIONS)?;
     distinct("poll.eligible", &p.eligible, limits::SPECIALTIES)?;
@@ -498,44 +494,35 @@ fn expires_after(what: Kind, issued: Timestamp, valid_until: Timestamp) -> Resul
     Ok(())
 }
 
-/// Characters that must not appear in text shown on other people's
-/// terminals and screens: C0/C1 controls (terminal escape sequences) other
-/// than newline and tab, and bidirectional overrides ("Trojan Source").
-fn is_forbidden_char(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Length and character rules for any text field.
-pub(crate) fn text(
-    field: &'static str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<(), NotAccepted> {
-    if value.len() < min || value.trim().len() < min {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.len() > max {
-        return Err(invalid(field, format!("is {} bytes; the limit is {max}", value.len())));
-    }
-    if value.chars().any(is_forbidden_char) {
-        return Err(invalid(field, "contains control or bidirectional-override characters"));
+/// A case's fields. From rules 2 its tags are scanned too (a tag such as
+/// `mrn-12345678` is text a person typed).
+fn case(c: &crate::Case, at: Timestamp, view: &impl TrustView) -> Result<(), NotAccepted> {
+    hub(view, &c.hub)?;
+    let rules = view.rules_at(at);
+    free_text(rules, "case.title", &c.title, 1, limits::TITLE)?;
+    free_text(rules, "case.presentation", &c.presentation, 1, limits::TEXT)?;
+    free_text(rules, "case.history", &c.history, 0, limits::TEXT)?;
+    free_text(rules, "case.findings", &c.findings, 0, limits::TEXT)?;
+    free_text(rules, "case.question", &c.question, 1, limits::QUESTION)?;
+    distinct("case.tags", &c.tags, limits::TAGS)?;
+    if rules.guard() >= 2 {
+        for tag in &c.tags {
+            guard_v2("case.tags", &deid::v2::tag_text(tag.as_str()))?;
+        }
     }
     Ok(())
 }
 
-/// [`text`] plus the de-identification guard, for clinical free text.
-fn free_text(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), NotAccepted> {
-    text(field, value, min, max)?;
-    if let Some(found) = deid::first_identifier(value) {
-        return Err(Rejection::IdentifyingText {
-            field,
-            kind: found.kind,
-            start: found.start,
-            end: found.end,
-        }
-        .into());
+/// A rules change names a version this build knows, above the first, and
+/// takes effect no earlier than it was signed (history stays valid).
+fn rules_change(r: &RulesChange, at: Timestamp) -> Result<(), NotAccepted> {
+    if r.version <= crate::rules::FIRST || r.version > crate::rules::LATEST {
+        return Err(Rejection::UnknownRules { version: r.version }.into());
+    }
+    if r.effective_at < at {
+        return Err(
+            Rejection::RetroactiveRules { effective_at: r.effective_at, created_at: at }.into()
+        );
     }
     Ok(())
 }

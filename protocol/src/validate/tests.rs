@@ -975,3 +975,20 @@ fn only_intrinsic_rejections_blame_the_sender() {
     assert_eq!(outcome.gossip_verdict(), GossipVerdict::Reject);
     assert!(outcome.blames_sender());
 }
+
+/// Which guard applies depends on the rules changes a node has heard of:
+/// a peer that has not yet heard of a stricter guard forwards in good
+/// faith what this node refuses, so a guard refusal is ignored in gossip,
+/// not held against the peer (a bad signature still is).
+#[test]
+fn a_guard_refusal_does_not_blame_the_peer_that_forwarded_it() {
+    let mut fed = Federation::new();
+    let dr = fed.physician("guard-contextual");
+    let post = fed.post(&dr, "Seen with Mrs Whitfield on 12/03/2024");
+    let outcome = validate(&post, fed.view(), Arrival::live(fed.now())).unwrap_err();
+    assert!(matches!(outcome, NotAccepted::Invalid(Rejection::IdentifyingText { .. })));
+    assert_eq!(outcome.gossip_verdict(), GossipVerdict::Ignore);
+    assert!(!outcome.blames_sender());
+    let hidden = Rejection::FormatCharacter { field: "post.body", at: 3 };
+    assert_eq!(NotAccepted::from(hidden).gossip_verdict(), GossipVerdict::Ignore);
+}

@@ -36,7 +36,107 @@ fn identifiers_are_shown_with_their_text_and_fail_the_command() {
     }
     let (code, json) = check_text("MRN 1234567", true);
     assert_eq!(code, 1);
-    assert_eq!(json.trim(), r#"{"findings":[{"kind":"record_number","start":0,"end":11}]}"#);
+    assert_eq!(
+        json.trim(),
+        r#"{"findings":[{"end":11,"excerpt":"MRN 1234567","kind":"record_number","start":0}],"warnings":[]}"#
+    );
+}
+
+/// Issue 15: what the guard cannot decide is a warning, which does not
+/// fail `check-text`; findings and warnings come together in its JSON.
+#[test]
+fn check_text_json_gives_findings_and_warnings() {
+    let (code, json) =
+        check_text("Seen in June 2023 at St Mary's; PR 220 ms. Pacemaker fine.", true);
+    assert_eq!(code, 0, "{json}");
+    let answer: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(answer["findings"], serde_json::json!([]));
+    let kinds: Vec<&str> = answer["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["month_year", "institution"], "{json}");
+    assert_eq!(answer["warnings"][1]["excerpt"], "St Mary's");
+    let (code, json) = check_text("Mrs Whitfield, phone ６１７-５５５-０１４２", true);
+    assert_eq!(code, 1, "{json}");
+    let answer: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let kinds: Vec<&str> = answer["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["person_name", "phone"], "{json}");
+}
+
+/// Issue 15: warnings are shown before signing; with --json and no --yes
+/// the command refuses with `needs_confirmation`, listing them, and signs
+/// nothing (here there is not even an identity or a node to sign with).
+#[test]
+fn warnings_need_confirmation_before_signing() {
+    let home = tempfile::tempdir().unwrap();
+    let post = |extra: &[&str]| {
+        let out = Command::new(curbside_bin())
+            .arg("--home")
+            .arg(home.path())
+            .args(["--json", "post", "--hub", "general", "--title", "AS", "--body"])
+            .arg("Transferred from St Mary's with severe AS.")
+            .args(["--node", "http://127.0.0.1:9"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, stdout, stderr) = post(&[]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let answer: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(answer["code"], "needs_confirmation", "{stdout}");
+    assert_eq!(answer["warnings"][0]["excerpt"], "St Mary's");
+    assert_eq!(answer["warnings"][0]["field"], "post.body");
+    // With --yes the warnings are accepted and the command goes on to sign:
+    // it stops only for want of an identity, after the guard.
+    let (code, stdout, stderr) = post(&["--yes"]);
+    assert_ne!(code, Some(0));
+    assert!(!stdout.contains("needs_confirmation"), "{stdout}");
+    assert!(stderr.contains("no identity"), "{stderr}");
+    // A finding is refused whatever --yes says.
+    let out = Command::new(curbside_bin())
+        .arg("--home")
+        .arg(home.path())
+        .args([
+            "--json", "case", "--hub", "general", "--title", "AS", "--age", "71", "--sex", "female",
+        ])
+        .args([
+            "--presentation",
+            "Syncope.",
+            "--question",
+            "TAVI?",
+            "--tag",
+            "mrn-12345678",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("identifying_text") && stdout.contains("case.tags"), "{stdout}");
+    // An implausible age is refused, not stored as 90+.
+    let out = Command::new(curbside_bin())
+        .arg("--home")
+        .arg(home.path())
+        .args(["case", "--hub", "general", "--title", "AS", "--age", "200", "--sex", "female"])
+        .args(["--presentation", "Syncope.", "--question", "TAVI?"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a plausible age"));
 }
 
 #[test]

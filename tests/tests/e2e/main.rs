@@ -20,6 +20,7 @@ mod demo;
 mod docs;
 mod federation;
 mod fetch;
+mod guard;
 mod hostile;
 mod partition;
 mod powercut;

@@ -132,6 +132,11 @@ impl Runner {
                 message_id,
                 message,
             }) => self.on_gossip(propagation_source, message_id, &message.data),
+            BehaviourEvent::Gossipsub(gossipsub::Event::SlowPeer { peer_id, failed_messages }) => {
+                let n = failed_messages.priority + failed_messages.non_priority;
+                tracing::debug!(peer = %peer_id, n, "gossip not sent: the peer's queue was full or slow");
+                self.parts.metrics.record_gossip_not_sent(n);
+            }
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 if let Some(peer) = self.peers.get_mut(&peer_id) {

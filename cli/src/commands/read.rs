@@ -183,21 +183,21 @@ pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let mut reader = Reader::new(&client, &ctx.home)?;
     let id = ids::resolve(&mut reader, &args.event_id, "EVENT_ID")?;
     let thread = whole_thread(&mut reader, &id)?;
-    let (up, cut) = match thread.first() {
+    let up = match thread.first() {
         Some(first) => super::up::parents(&mut reader, &first.event)?,
-        None => (Vec::new(), false),
+        None => super::up::Above::default(),
     };
     let now = curbside_node::now();
     ctx.out.emit(
         &json!({
-            "up": up.iter().map(event_json).collect::<Vec<_>>(),
+            "up": up.chain.iter().map(event_json).collect::<Vec<_>>(),
             "thread": thread.iter().map(|t| json!({
                 "depth": t.depth,
                 "event": event_json(&t.event),
             })).collect::<Vec<_>>(),
             "warnings": authors::warnings_json(thread.iter().map(|t| &t.event)),
         }),
-        || super::up::text(&up, cut, now, width()) + &thread_text(&thread, now),
+        || super::up::text(&up, now, width()) + &thread_text(&thread, now),
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! The way up from a comment to the post, case or poll its thread starts
 //! from, so that `curbside show COMMENT` says what the comment answers.
 
-use curbside_protocol::{Body, Timestamp};
+use curbside_protocol::{Body, EventId, Timestamp};
 
 use crate::authors;
 use crate::client::EventAnswer;
@@ -11,44 +11,71 @@ use crate::session::Reader;
 /// Most parents fetched: deeper threads show the nearest ones, and say so.
 const MOST: usize = 32;
 
-/// The events above `event`, the thread's start first (empty unless
-/// `event` is a comment), and whether more were left out above them.
-pub(crate) fn parents(
-    reader: &mut Reader<'_>,
-    event: &EventAnswer,
-) -> anyhow::Result<(Vec<EventAnswer>, bool)> {
-    let mut chain = Vec::new();
+/// What is above an event: the thread's start first.
+#[derive(Debug, Default)]
+pub(crate) struct Above {
+    /// The events, root first (empty unless the event is a comment).
+    pub(crate) chain: Vec<EventAnswer>,
+    /// Why the way up stops short of the thread's start, if it does.
+    pub(crate) cut: Option<Cut>,
+}
+
+/// Where the way up stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// More than [`MOST`] parents: the nearest are shown.
+    TooDeep,
+    /// The node does not show this parent (retracted, taken down, hidden,
+    /// or not held): what is below it is still shown.
+    NotShown(EventId),
+}
+
+/// The events above `event`, asked of the node one parent at a time.
+pub(crate) fn parents(reader: &mut Reader<'_>, event: &EventAnswer) -> anyhow::Result<Above> {
+    let mut above = Above::default();
     let mut next = match event.event.body() {
         Body::Comment(c) => Some(c.parent),
         _ => None,
     };
     while let Some(parent) = next {
-        if chain.len() == MOST {
-            chain.reverse();
-            return Ok((chain, true));
+        if above.chain.len() == MOST {
+            above.cut = Some(Cut::TooDeep);
+            break;
         }
-        let above: EventAnswer = reader.get(&format!("/v1/events/{parent}"))?;
-        next = match above.event.body() {
+        let answer: EventAnswer = match reader.get(&format!("/v1/events/{parent}")) {
+            Ok(answer) => answer,
+            Err(e) if crate::error::code(&e) == "not_found" => {
+                above.cut = Some(Cut::NotShown(parent));
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        next = match answer.event.body() {
             Body::Comment(c) => Some(c.parent),
             _ => None,
         };
-        chain.push(above);
+        above.chain.push(answer);
     }
-    chain.reverse();
-    Ok((chain, false))
+    above.chain.reverse();
+    Ok(above)
 }
 
 /// One line an event above, indented by its depth: kind, author, when and
 /// what it says.
-pub(crate) fn text(chain: &[EventAnswer], cut: bool, now: Timestamp, width: usize) -> String {
-    if chain.is_empty() {
+pub(crate) fn text(above: &Above, now: Timestamp, width: usize) -> String {
+    if above.chain.is_empty() && above.cut.is_none() {
         return String::new();
     }
     let mut out = String::from("in reply to:\n");
-    if cut {
-        out.push_str("  … (more above)\n");
+    match above.cut {
+        Some(Cut::TooDeep) => out.push_str("  … (more above)\n"),
+        Some(Cut::NotShown(id)) => out.push_str(&format!(
+            "  {} is not shown by this node (retracted, taken down or not held)\n",
+            &id.to_string()[..8]
+        )),
+        None => {}
     }
-    for (depth, e) in chain.iter().enumerate() {
+    for (depth, e) in above.chain.iter().enumerate() {
         let indent = "  ".repeat(depth.min(8) + 1);
         let what = match e.event.body() {
             Body::Post(p) => p.title.clone(),
@@ -70,4 +97,21 @@ pub(crate) fn text(chain: &[EventAnswer], cut: bool, now: Timestamp, width: usiz
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parent_the_node_does_not_show_is_said_so_and_the_rest_still_shown() {
+        let now = Timestamp::from_millis(1_000_000);
+        assert_eq!(text(&Above::default(), now, 80), "", "a post has nothing above it");
+        let gone = EventId::from_bytes([0xab; 32]);
+        let above = Above { chain: Vec::new(), cut: Some(Cut::NotShown(gone)) };
+        assert_eq!(
+            text(&above, now, 80),
+            "in reply to:\n  abababab is not shown by this node (retracted, taken down or not held)\n\n"
+        );
+    }
 }

@@ -69,6 +69,8 @@ pub enum Body {
     Vote(Vote),
     /// A witness's statement that it checked a verifier's tree head.
     Cosignature(Cosignature),
+    /// An author takes back their own post, case, comment, poll or vote.
+    Retraction(Retraction),
 }
 
 /// The kind of a [`Body`], without its content.
@@ -97,11 +99,13 @@ pub enum Kind {
     Vote,
     /// [`Cosignature`]
     Cosignature,
+    /// [`Retraction`]
+    Retraction,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -113,6 +117,7 @@ impl Kind {
         Kind::Poll,
         Kind::Vote,
         Kind::Cosignature,
+        Kind::Retraction,
     ];
 
     /// Stable lowercase name.
@@ -129,6 +134,7 @@ impl Kind {
             Kind::Poll => "poll",
             Kind::Vote => "vote",
             Kind::Cosignature => "cosignature",
+            Kind::Retraction => "retraction",
         }
     }
 
@@ -149,6 +155,11 @@ impl Kind {
     /// Kinds a comment may reply to.
     pub const fn is_threadable(self) -> bool {
         matches!(self, Kind::Post | Kind::Case | Kind::Comment | Kind::Poll)
+    }
+
+    /// Kinds whose content can be taken back (by a [`Retraction`]).
+    pub const fn is_retractable(self) -> bool {
+        matches!(self, Kind::Post | Kind::Case | Kind::Comment | Kind::Poll | Kind::Vote)
     }
 }
 
@@ -424,6 +435,49 @@ pub struct Vote {
     pub option: u8,
 }
 
+/// An author's retraction of their own post, case, comment, poll or vote:
+/// every node deletes the target's content and keeps a tombstone.
+///
+/// It repeats what it says of its target (kind, time, parent), so that a
+/// node that never held the target (a new node, after every peer deleted
+/// it) can still place the tombstone in its thread, take a vote out of a
+/// tally and refuse the target if it ever arrives. Its validity never
+/// depends on whether the target is held; its effect does: it applies to
+/// a held target only if the target's author, kind and time are the ones
+/// it names ([`crate::Tombstone::matches`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retraction {
+    /// The event taken back.
+    pub target: EventId,
+    /// Its kind: post, case, comment, poll or vote.
+    pub target_kind: Kind,
+    /// Its `created_at`.
+    pub target_created_at: Timestamp,
+    /// A comment's parent, or a vote's poll; `None` for the other kinds.
+    pub parent: Option<EventId>,
+    /// Why, optionally (may be empty).
+    pub reason: String,
+}
+
+impl Retraction {
+    /// The retraction of `target`, naming its kind, time and parent as
+    /// they are.
+    pub fn of(target: &SignedEvent, reason: impl Into<String>) -> Self {
+        let parent = match target.body() {
+            Body::Comment(c) => Some(c.parent),
+            Body::Vote(v) => Some(v.poll),
+            _ => None,
+        };
+        Self {
+            target: target.id(),
+            target_kind: target.kind(),
+            target_created_at: target.created_at(),
+            parent,
+            reason: reason.into(),
+        }
+    }
+}
+
 impl Body {
     /// This body's kind.
     pub const fn kind(&self) -> Kind {
@@ -439,6 +493,7 @@ impl Body {
             Body::Poll(_) => Kind::Poll,
             Body::Vote(_) => Kind::Vote,
             Body::Cosignature(_) => Kind::Cosignature,
+            Body::Retraction(_) => Kind::Retraction,
         }
     }
 

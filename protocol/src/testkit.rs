@@ -248,6 +248,11 @@ impl Federation {
         )
     }
 
+    /// `author`'s retraction of `target` (not yet accepted).
+    pub fn retract(&mut self, author: &SecretKey, target: &SignedEvent) -> SignedEvent {
+        self.sign(author, Body::Retraction(crate::Retraction::of(target, "")))
+    }
+
     /// A vote (not yet accepted).
     pub fn vote(&mut self, voter: &SecretKey, poll: &SignedEvent, option: u8) -> SignedEvent {
         self.sign(voter, Body::Vote(Vote { poll: poll.id(), option }))

@@ -32,7 +32,7 @@ mod trust;
 pub use rejection::{Dependency, GossipVerdict, NotAccepted, Rejection, RejectionCode};
 pub use rules::charters_in_force;
 pub use trust::{
-    AttestationRecord, CharterRecord, EventSummary, LogEntry, MemoryTrust, PollRecord,
+    AttestationRecord, CharterRecord, EventSummary, LogEntry, MemoryTrust, PollRecord, Tombstone,
     TreeHeadRecord, TrustView,
 };
 
@@ -338,6 +338,15 @@ fn check(
     if view.contains(&event.id()) {
         return Err(NotAccepted::Duplicate(event.id()));
     }
+    if let Some(tombstone) = view.tombstone(&event.id()) {
+        let summary =
+            EventSummary { kind: event.kind(), author: *event.author(), created_at: e.created_at };
+        if tombstone.matches(&summary) {
+            return Err(
+                Rejection::Retracted { id: event.id(), retraction: tombstone.retraction }.into()
+            );
+        }
+    }
     if signature == Signature::Verify && event.verify_signature().is_err() {
         return Err(Rejection::BadSignature.into());
     }
@@ -391,8 +400,18 @@ pub(crate) const fn root_only(kind: Kind) -> bool {
 
 /// Whether the body is physicians' content (needs an attestation).
 pub(crate) const fn physician_content(body: &Body) -> bool {
-    matches!(body, Body::Post(_) | Body::Case(_) | Body::Comment(_) | Body::Poll(_) | Body::Vote(_))
+    matches!(
+        body,
+        Body::Post(_)
+            | Body::Case(_)
+            | Body::Comment(_)
+            | Body::Poll(_)
+            | Body::Vote(_)
+            | Body::Retraction(_)
+    )
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_retraction;

@@ -317,6 +317,25 @@ pub enum Rejection {
         /// Which of verifier, size, root.
         field: &'static str,
     },
+    /// The event was taken back (by its author's retraction) before it
+    /// arrived: its content is deleted everywhere and never stored again.
+    #[error("event {id} was retracted by {retraction}; it is not stored again")]
+    Retracted {
+        /// The event.
+        id: EventId,
+        /// The retraction that took it back.
+        retraction: EventId,
+    },
+    /// A retraction names a kind that cannot be taken back.
+    #[error(
+        "{target} is said to be a {kind}; only posts, cases, comments, polls and votes can be retracted"
+    )]
+    NotRetractable {
+        /// The target.
+        target: EventId,
+        /// The kind the retraction names.
+        kind: Kind,
+    },
     /// The voter is not attested in any specialty the poll is open to.
     #[error(
         "poll {poll} is open only to some specialties, and {voter} is attested in none of them"
@@ -349,6 +368,7 @@ impl Rejection {
                 | Rejection::NotEligible { .. }
                 | Rejection::AttestationNotLogged { .. }
                 | Rejection::VerifierForked { .. }
+                | Rejection::Retracted { .. }
         )
     }
 }
@@ -438,6 +458,8 @@ rejection_codes! {
     NotATreeHead => "not_a_tree_head",
     SelfCosignature => "self_cosignature",
     CosignatureMismatch => "cosignature_mismatch",
+    Retracted => "retracted",
+    NotRetractable => "not_retractable",
 }
 
 impl std::fmt::Display for RejectionCode {

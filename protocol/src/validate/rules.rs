@@ -8,7 +8,7 @@ use super::{
 use crate::limits;
 use crate::{
     Attestation, Body, Comment, Cosignature, HubDef, Jurisdiction, Kind, Params, Poll, PublicKey,
-    Revocation, SignedEvent, Timestamp, TreeHead, Vote, deid,
+    Retraction, Revocation, SignedEvent, Timestamp, TreeHead, Vote, deid,
 };
 
 /// What a node's charter must allow.
@@ -271,7 +271,42 @@ pub(super) fn body(
         Body::Comment(c) => comment(c, at, view, params),
         Body::Poll(p) => poll(p, at, view, params),
         Body::Vote(v) => vote(event, v, view, authority, arrival, params),
+        Body::Retraction(r) => retraction(r, at, view, params),
     }
+}
+
+/// A retraction names a retractable kind, a parent exactly for a comment
+/// or a vote (and waits for it, as the reply or vote itself did), a target
+/// not dated after it, and an optional reason that passes the guard. It
+/// does not depend on whether the target is held: see [`Retraction`].
+fn retraction(
+    r: &Retraction,
+    at: Timestamp,
+    view: &impl TrustView,
+    params: Params,
+) -> Result<(), NotAccepted> {
+    if !r.target_kind.is_retractable() {
+        return Err(Rejection::NotRetractable { target: r.target, kind: r.target_kind }.into());
+    }
+    let needs_parent = matches!(r.target_kind, Kind::Comment | Kind::Vote);
+    if r.parent.is_some() != needs_parent {
+        return Err(invalid(
+            "retraction.parent",
+            "names the parent of a comment or the poll of a vote, and nothing for other kinds",
+        ));
+    }
+    if r.target_created_at > at.plus_millis(params.max_clock_skew_ms) {
+        return Err(invalid("retraction.target_created_at", "is after the retraction"));
+    }
+    if !r.reason.is_empty() {
+        free_text("retraction.reason", &r.reason, 1, limits::REASON)?;
+    }
+    if let Some(parent) = r.parent
+        && view.summary(&parent).is_none()
+    {
+        return Err(NotAccepted::Missing(Dependency::Event(parent)));
+    }
+    Ok(())
 }
 
 /// An attestation names a specialty, expires after it is issued, follows
@@ -438,6 +473,12 @@ fn vote(
     params: Params,
 ) -> Result<(), NotAccepted> {
     let at = event.created_at();
+    if view.tombstone(&v.poll).is_some() {
+        // The poll was taken back: a vote on it counts nowhere, and is
+        // kept (not refused) so that nodes that took it before the
+        // retraction and nodes that take it after agree on what is stored.
+        return Ok(());
+    }
     let Some(poll) = view.poll(&v.poll) else {
         return Err(match view.summary(&v.poll) {
             Some(s) => Rejection::NotAPoll { target: v.poll, kind: s.kind }.into(),

@@ -59,6 +59,57 @@ pub struct EventSummary {
     pub created_at: Timestamp,
 }
 
+/// What is kept of an event taken back: no content, only what its thread,
+/// its replies' validation and a later copy's refusal need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The event's kind, author and time (as held, or as the retraction
+    /// says for a node that never held it).
+    pub summary: EventSummary,
+    /// A comment's parent, or a vote's poll.
+    pub parent: Option<EventId>,
+    /// The retraction that took it back.
+    pub retraction: EventId,
+    /// Who signed the retraction.
+    pub by: PublicKey,
+}
+
+impl Tombstone {
+    /// The tombstone `retraction` leaves of its target, if `retraction` is
+    /// one and applies: to `held`, the target's summary and parent where
+    /// the target is held, when they are those the retraction names; as
+    /// the retraction names them where the target is not held.
+    pub fn of(
+        retraction: &VerifiedEvent,
+        held: Option<(EventSummary, Option<EventId>)>,
+    ) -> Option<Self> {
+        let Body::Retraction(r) = retraction.body() else { return None };
+        let claimed = EventSummary {
+            kind: r.target_kind,
+            author: *retraction.author(),
+            created_at: r.target_created_at,
+        };
+        if let Some((summary, parent)) = held
+            && (summary != claimed || parent != r.parent)
+        {
+            return None;
+        }
+        Some(Self {
+            summary: claimed,
+            parent: r.parent,
+            retraction: retraction.id(),
+            by: claimed.author,
+        })
+    }
+
+    /// Whether an event with this id and `summary` is the one taken back
+    /// (an event with the id but another author, kind or time was not
+    /// taken back by this retraction: it named its target falsely).
+    pub fn matches(&self, summary: &EventSummary) -> bool {
+        self.summary == *summary
+    }
+}
+
 /// A poll, as a vote's validation needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollRecord {
@@ -127,8 +178,12 @@ pub trait TrustView {
     /// Whether `hub` exists (in the genesis or by a `Hub` event).
     fn hub_exists(&self, hub: &HubId) -> bool;
 
-    /// What the event `id` is, if held.
+    /// What the event `id` is, if held, or was, if it was taken back
+    /// (its [`Tombstone`]'s summary).
     fn summary(&self, id: &EventId) -> Option<EventSummary>;
+
+    /// The tombstone of `id`, if it was taken back.
+    fn tombstone(&self, id: &EventId) -> Option<Tombstone>;
 
     /// The poll `id`, if held and a poll.
     fn poll(&self, id: &EventId) -> Option<PollRecord>;
@@ -220,6 +275,7 @@ pub struct MemoryTrust {
     polls: HashMap<EventId, PollRecord>,
     tree_heads: HashMap<EventId, TreeHeadRecord>,
     logs: HashMap<PublicKey, MemoryLog>,
+    tombstones: HashMap<EventId, Tombstone>,
 }
 
 /// What a [`MemoryTrust`] knows of one verifier's log.
@@ -245,6 +301,7 @@ impl MemoryTrust {
             polls: HashMap::new(),
             tree_heads: HashMap::new(),
             logs: HashMap::new(),
+            tombstones: HashMap::new(),
         }
     }
 
@@ -294,7 +351,25 @@ impl MemoryTrust {
             Body::Hub(h) => {
                 self.hubs.insert(h.id.clone());
             }
+            Body::Retraction(r) => self.retract(event, r.target, r.parent),
             _ => {}
+        }
+    }
+
+    /// Applies a retraction: the target, if held and named truly, is
+    /// forgotten but for its tombstone.
+    fn retract(&mut self, retraction: &VerifiedEvent, target: EventId, parent: Option<EventId>) {
+        if self.tombstones.contains_key(&target) {
+            return;
+        }
+        // What the view holds of the target: its summary (and a comment's
+        // or vote's parent, which this view does not keep: the claim is
+        // taken for it).
+        let held = self.summaries.get(&target).map(|s| (*s, parent));
+        if let Some(tombstone) = Tombstone::of(retraction, held) {
+            self.summaries.remove(&target);
+            self.polls.remove(&target);
+            self.tombstones.insert(target, tombstone);
         }
     }
 
@@ -332,7 +407,10 @@ impl TrustView for MemoryTrust {
         self.hubs.contains(hub)
     }
     fn summary(&self, id: &EventId) -> Option<EventSummary> {
-        self.summaries.get(id).copied()
+        self.summaries.get(id).copied().or_else(|| self.tombstones.get(id).map(|t| t.summary))
+    }
+    fn tombstone(&self, id: &EventId) -> Option<Tombstone> {
+        self.tombstones.get(id).copied()
     }
     fn poll(&self, id: &EventId) -> Option<PollRecord> {
         self.polls.get(id).cloned()

@@ -1,0 +1,123 @@
+//! Retractions: who may take back what, and what a node refuses after.
+
+use super::*;
+use crate::testkit::Federation;
+use crate::{Body, Retraction};
+
+fn rejected(fed: &Federation, event: &SignedEvent) -> Rejection {
+    match validate(event, fed.view(), Arrival::live(fed.now())) {
+        Err(NotAccepted::Invalid(r)) => r,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_retracted_post_is_refused_when_it_comes_again() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "Hyponatraemia after a marathon");
+    fed.accept(&post);
+    let retraction = fed.retract(&a, &post);
+    fed.accept(&retraction);
+    assert!(!fed.view().contains(&post.id()));
+    let r = rejected(&fed, &post);
+    assert_eq!(r, Rejection::Retracted { id: post.id(), retraction: retraction.id() });
+    assert_eq!(r.code(), "retracted");
+    assert!(r.is_contextual(), "a slow peer relaying it is not at fault");
+}
+
+#[test]
+fn a_node_that_never_held_the_target_refuses_it_after_the_retraction() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "Hyponatraemia after a marathon");
+    let retraction = fed.retract(&a, &post);
+    // The post never reached this view: the retraction stands on its own.
+    fed.accept(&retraction);
+    assert_eq!(rejected(&fed, &post).code(), "retracted");
+    // Replies under it are still taken (they stay under the placeholder).
+    let b = fed.physician("dr-b");
+    let reply = fed.comment(&b, &post, "Check urine osmolality.");
+    fed.accept(&reply);
+}
+
+#[test]
+fn a_retraction_of_someone_elses_event_takes_nothing_back() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let b = fed.physician("dr-b");
+    let post = fed.post(&a, "Hyponatraemia after a marathon");
+    fed.accept(&post);
+    // B names A's post as its own: valid as an event, but it applies to
+    // nothing, on a node holding the post or not.
+    let false_claim = fed.retract(&b, &post);
+    fed.accept(&false_claim);
+    assert!(fed.view().contains(&post.id()));
+    assert!(fed.view().tombstone(&post.id()).is_none());
+
+    let mut fresh = Federation::new();
+    let a2 = fresh.physician("dr-a");
+    let b2 = fresh.physician("dr-b");
+    let post2 = fresh.post(&a2, "Hyponatraemia after a marathon");
+    let claim2 = fresh.retract(&b2, &post2);
+    fresh.accept(&claim2);
+    // Where the post was never held, the claim makes a tombstone naming B;
+    // A's post does not match it and is accepted when it comes.
+    fresh.accept(&post2);
+}
+
+#[test]
+fn only_contents_can_be_retracted_and_the_parent_must_be_named() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "Hyponatraemia after a marathon");
+    fed.accept(&post);
+    let mut r = Retraction::of(&post, "");
+    r.target_kind = Kind::Charter;
+    let bad = fed.sign(&a, Body::Retraction(r));
+    assert_eq!(rejected(&fed, &bad).code(), "not_retractable");
+
+    let mut r = Retraction::of(&post, "");
+    r.parent = Some(post.id());
+    let bad = fed.sign(&a, Body::Retraction(r));
+    assert_eq!(rejected(&fed, &bad).code(), "invalid_field");
+
+    let r = Retraction::of(&post, "call 617-555-0142 for the notes");
+    let bad = fed.sign(&a, Body::Retraction(r));
+    assert_eq!(rejected(&fed, &bad).code(), "identifying_text");
+}
+
+#[test]
+fn a_retracted_comment_waits_for_its_parent_and_a_stranger_cannot_retract() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "Hyponatraemia after a marathon");
+    let reply = fed.comment(&a, &post, "Na 128 mmol/L");
+    let retraction = fed.retract(&a, &reply);
+    match validate(&retraction, fed.view(), Arrival::live(fed.now())) {
+        Err(NotAccepted::Missing(Dependency::Event(id))) => assert_eq!(id, post.id()),
+        other => panic!("expected to wait for the parent, got {other:?}"),
+    }
+    fed.accept(&post);
+    fed.accept(&retraction);
+    let stranger = crate::testkit::key("stranger");
+    let theirs = fed.retract(&stranger, &post);
+    assert!(matches!(
+        validate(&theirs, fed.view(), Arrival::live(fed.now())),
+        Err(NotAccepted::Missing(Dependency::Attestation(_)))
+    ));
+}
+
+#[test]
+fn a_vote_on_a_retracted_poll_is_kept_but_counts_nowhere() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let b = fed.physician("dr-b");
+    let poll = fed.poll(&a, &["yes", "no"], &[]);
+    fed.accept(&poll);
+    let vote = fed.vote(&b, &poll, 0);
+    let retraction = fed.retract(&a, &poll);
+    fed.accept(&retraction);
+    assert!(fed.view().poll(&poll.id()).is_none());
+    fed.accept(&vote);
+}

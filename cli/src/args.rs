@@ -70,6 +70,9 @@ pub(crate) enum Command {
     Poll(PollArgs),
     /// Vote in a poll (a later vote replaces your earlier one).
     Vote(VoteArgs),
+    /// Take back your own post, case, comment, poll or vote: every node
+    /// deletes it and shows "[retracted by its author]" in its place.
+    Retract(RetractArgs),
     /// The newest posts, cases and polls in a hub.
     Feed(FeedArgs),
     /// An event and its replies, as a thread.
@@ -362,6 +365,17 @@ pub(crate) struct CaseArgs {
     /// Tags (lowercase words joined by -); replaces the file's tags.
     #[arg(long = "tag", value_name = "TAG")]
     pub(crate) tags: Vec<String>,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetractArgs {
+    /// The id of your post, case, comment, poll or vote.
+    pub(crate) event_id: String,
+    /// Why (optional; public, so no patient details).
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }

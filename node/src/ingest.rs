@@ -560,7 +560,7 @@ struct Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Topic {
     /// The trust topic (charters, attestations, revocations, hubs, tree
-    /// heads, cosignatures).
+    /// heads, cosignatures, and retractions).
     Trust,
     /// A hub's topic: a post's, case's or poll's own hub; a comment's or
     /// vote's thread root's.
@@ -572,7 +572,10 @@ impl Topic {
     /// `None` if its thread's hub cannot be read (sync carries it then).
     fn of(store: &Store, event: &SignedEvent) -> Option<Topic> {
         let body = event.body();
-        if body.kind().is_trust() {
+        // A retraction goes on the trust topic: every node listens there
+        // whatever hubs it follows, and its target (whose hub it would
+        // otherwise take) is deleted by the time it is announced.
+        if body.kind().is_trust() || body.kind() == curbside_protocol::Kind::Retraction {
             return Some(Topic::Trust);
         }
         if let Some(hub) = body.hub() {

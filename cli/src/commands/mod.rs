@@ -111,6 +111,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Comment(args) => write::comment(&ctx, &args),
         Command::Poll(args) => write::poll(&ctx, &args),
         Command::Vote(args) => write::vote(&ctx, &args),
+        Command::Retract(args) => write::retract(&ctx, &args),
         Command::Feed(args) => read::feed(&ctx, &args),
         Command::Show(args) => read::show(&ctx, &args),
         Command::Tally(args) => read::tally(&ctx, &args),

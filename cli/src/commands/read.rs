@@ -46,6 +46,7 @@ fn headline(e: &EventAnswer) -> String {
             format!("cosignature of {}'s log head at {} entries", c.verifier.short(), c.size)
         }
         Body::Hub(h) => format!("hub {}: {}", h.id, h.title),
+        Body::Retraction(r) => format!("retraction of {} {}", r.target_kind, r.target.short()),
     }
 }
 
@@ -130,7 +131,12 @@ fn feed_text(
 #[derive(Debug, Deserialize)]
 struct ThreadEntry {
     depth: usize,
-    event: EventAnswer,
+    id: EventId,
+    /// `None` where the event was taken back.
+    event: Option<EventAnswer>,
+    /// What is shown in its place, then.
+    #[serde(default)]
+    retracted: Option<curbside_node::api::types::RetractedView>,
 }
 
 /// One page of a thread.
@@ -153,7 +159,7 @@ fn whole_thread(reader: &mut Reader<'_>, id: &EventId) -> anyhow::Result<Vec<Thr
             Some(cursor) => format!("/v1/events/{id}/thread?after={cursor}"),
         };
         let page: ThreadPage = reader.get(&path)?;
-        let last = page.thread.last().map(|e| e.event.id);
+        let last = page.thread.last().map(|e| e.id);
         entries.extend(page.thread);
         match page.next {
             None => return Ok(entries),
@@ -177,9 +183,11 @@ pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         &json!({
             "thread": thread.iter().map(|t| json!({
                 "depth": t.depth,
-                "event": event_json(&t.event),
+                "id": t.id,
+                "event": t.event.as_ref().map(event_json),
+                "retracted": t.retracted,
             })).collect::<Vec<_>>(),
-            "warnings": authors::warnings_json(thread.iter().map(|t| &t.event)),
+            "warnings": authors::warnings_json(thread.iter().filter_map(|t| t.event.as_ref())),
         }),
         || thread_text(&thread, now),
     )?;
@@ -244,13 +252,19 @@ fn content_lines(e: &EventAnswer, now: Timestamp, w: usize) -> Vec<String> {
 fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
     let mut out = String::new();
     for (n, entry) in thread.iter().enumerate() {
-        let e = &entry.event;
         let indent = "    ".repeat(entry.depth.min(8));
         let w = WIDTH.saturating_sub(indent.len()).max(30);
         if n > 0 {
             out.push('\n');
         }
         let bar = if entry.depth > 0 { "↳ " } else { "" };
+        let Some(e) = &entry.event else {
+            let placeholder =
+                entry.retracted.as_ref().map_or("[retracted]", |r| r.placeholder.as_str());
+            out.push_str(&format!("{indent}{bar}{placeholder}\n"));
+            out.push_str(&format!("{indent}{}id {}\n", " ".repeat(bar.chars().count()), entry.id));
+            continue;
+        };
         out.push_str(&format!(
             "{indent}{bar}{} · {} · {}\n",
             authors::label(e),
@@ -267,7 +281,7 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
         }
         out.push_str(&format!("{body_indent}id {}\n", e.id));
     }
-    out.push_str(&authors::warnings_text(thread.iter().map(|t| &t.event)));
+    out.push_str(&authors::warnings_text(thread.iter().filter_map(|t| t.event.as_ref())));
     out
 }
 

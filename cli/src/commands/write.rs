@@ -9,12 +9,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use curbside_protocol::{
-    Body, Comment, Event, HubId, Poll, Post, SignedEvent, Specialty, Vote, limits,
+    Body, Comment, Event, HubId, Poll, Post, Retraction, SignedEvent, Specialty, Vote, limits,
 };
 use serde_json::{Value, json};
 
 use super::{Ctx, parse_event_id};
-use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, VoteArgs};
+use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, RetractArgs, VoteArgs};
 use crate::casefile::{self, Age, CaseFields};
 use crate::checks::{guard, text_field, warn_about_names};
 use crate::client::EventOutcome;
@@ -325,6 +325,35 @@ pub(crate) fn vote(ctx: &Ctx, args: &VoteArgs) -> anyhow::Result<ExitCode> {
             message
         }
     })
+}
+
+/// `curbside retract`: reads the event from the node (to name its kind,
+/// time and parent, which the retraction repeats), checks it is this
+/// physician's own, and signs its retraction.
+pub(crate) fn retract(ctx: &Ctx, args: &RetractArgs) -> anyhow::Result<ExitCode> {
+    let target = parse_event_id(&args.event_id, "EVENT_ID")?;
+    let reason = args.reason.clone().unwrap_or_default();
+    if !reason.is_empty() {
+        text_field("--reason", &reason, 1, limits::REASON).map_err(usage)?;
+        guard(ctx.out, &[("retraction.reason".into(), reason.as_str())])?;
+    }
+    let client = ctx.client(args.node.node.as_deref())?;
+    let mut reader = session::Reader::new(&client, &ctx.home)?;
+    let answer: crate::client::EventAnswer = reader.get(&format!("/v1/events/{target}"))?;
+    let mine = session::physician_key(&ctx.home)?.map(|store| store.public_key());
+    if mine != Some(answer.author) {
+        return Err(usage(format!(
+            "{target} is not yours (its author is {}): only its author can retract it; a hub's \
+             moderators can take it down (`curbside report {target} --reason phi`)",
+            answer.author.short()
+        )));
+    }
+    if !answer.event.kind().is_retractable() {
+        return Err(usage(format!("{target} is a {}: it cannot be retracted", answer.kind)));
+    }
+    let body = Body::Retraction(Retraction::of(&answer.event, reason));
+    let extra = vec![Extra::plain("target", target)];
+    publish(ctx, args.node.node.as_deref(), body, extra, keep)
 }
 
 #[cfg(test)]

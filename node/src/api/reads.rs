@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::auth::Reader;
 use super::views::{EventView, Views};
 use super::{ApiError, ApiPath, ApiQuery, AppState, MAX_PAGE, THREAD_PAGE};
+use crate::api::types::RetractedView;
 use crate::codes::Code;
 use crate::store::ThreadError;
 
@@ -117,11 +118,14 @@ pub(crate) async fn event(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventView>, ApiError> {
     let id = parse_id(&id)?;
-    let event = state
-        .store
-        .events()
-        .get(&id)?
-        .ok_or_else(|| ApiError::not_found(format!("no event {id} here")))?;
+    let Some(event) = state.store.events().get(&id)? else {
+        return Err(ApiError::not_found(match state.store.events().tombstone(&id)? {
+            Some(t) => {
+                format!("event {id} was retracted by its author (retraction {})", t.retraction)
+            }
+            None => format!("no event {id} here"),
+        }));
+    };
     Ok(Json(Views::new(&state.store).of(&event)?))
 }
 
@@ -157,12 +161,16 @@ pub(crate) async fn thread(
         }
         ThreadError::Store(e) => e.into(),
     })?;
-    let next = if page.more { page.entries.last().map(|e| e.event.id()) } else { None };
+    let next = if page.more { page.entries.last().map(|e| e.id) } else { None };
     let mut views = Views::new(&state.store);
     let entries = page
         .entries
         .iter()
-        .map(|e| Ok(json!({ "depth": e.depth, "event": views.of(&e.event)? })))
+        .map(|e| {
+            let event = e.event.as_ref().map(|ev| views.of(ev)).transpose()?;
+            let retracted = e.tombstone.as_ref().map(|t| RetractedView::of(e.id, t));
+            Ok(json!({ "depth": e.depth, "id": e.id, "event": event, "retracted": retracted }))
+        })
         .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(Json(json!({ "thread": entries, "next": next })))
 }

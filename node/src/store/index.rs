@@ -51,6 +51,9 @@ pub(super) enum Entry<'e> {
     /// The pending-set dependency the event satisfies: what waits on it is
     /// released.
     Satisfies(Vec<u8>),
+    /// A retraction of `target` (whose parent it names as `parent`): the
+    /// target is deleted and its tombstone written, if it applies.
+    Retract { target: EventId, parent: Option<EventId> },
 }
 
 /// What `event`, stored as `record` (its `events` record, which a feed
@@ -131,6 +134,7 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
         Body::Cosignature(c) => {
             out.push(Entry::Cosignature { head: c.head, cosigner: *event.author() });
         }
+        Body::Retraction(r) => out.push(Entry::Retract { target: r.target, parent: r.parent }),
         Body::Post(_) | Body::Case(_) => {}
     }
     out

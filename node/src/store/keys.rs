@@ -78,6 +78,8 @@ pub(super) enum Space {
     /// `author (32) ‖ expired_at (8) ‖ id (32)` → `ExpiredRecord`: held
     /// events dropped in the last week, so their authors can learn it.
     PendingExpired = 26,
+    /// `id (32)` → `StoredTombstone`: what is kept of an event taken back.
+    Tombstones = 27,
 }
 
 impl Space {
@@ -110,6 +112,7 @@ impl Space {
             Space::Threads => "threads",
             Space::PendingAuthors => "pending_authors",
             Space::PendingExpired => "pending_expired",
+            Space::Tombstones => "tombstones",
         }
     }
 
@@ -171,6 +174,16 @@ pub(super) fn thread(root: &EventId, commit: u64) -> Vec<u8> {
 /// `Threads ‖ root`: the prefix of every record of `root`'s thread.
 pub(super) fn thread_prefix(root: &EventId) -> Vec<u8> {
     Space::Threads.key(&[root.as_bytes()])
+}
+
+/// `Tombstones ‖ id`.
+pub(super) fn tombstone(id: &EventId) -> Vec<u8> {
+    Space::Tombstones.key(&[id.as_bytes()])
+}
+
+/// `Ballots ‖ poll`: the prefix of every ballot in `poll`.
+pub(super) fn ballots_of(poll: &EventId) -> Vec<u8> {
+    Space::Ballots.key(&[poll.as_bytes()])
 }
 
 /// `Ballots ‖ poll ‖ voter`.

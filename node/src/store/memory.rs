@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use curbside_protocol::{
     AttestationRecord, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord, PublicKey,
-    Timestamp, VerifiedEvent,
+    Timestamp, Tombstone, VerifiedEvent,
 };
 
 /// The trust records of every durable event.
@@ -39,6 +39,9 @@ pub(super) struct Trust {
     /// does not say who wrote an event: nothing stops two verifiers (or
     /// one) attesting two keys with the same handle.
     pub(super) handle_keys: HashMap<Handle, u32>,
+    /// Every event taken back: validation refuses it if it comes again,
+    /// and reads its summary for replies to it.
+    pub(super) tombstones: HashMap<EventId, Tombstone>,
 }
 
 /// What one commit adds to [`Trust`], applied once it is durable.
@@ -53,6 +56,11 @@ pub(super) struct Delta {
     pub(super) polls: Vec<(EventId, PollRecord)>,
     /// Every event's summary, for [`Recent`].
     pub(super) summaries: Vec<(EventId, EventSummary)>,
+    /// Events taken back (their polls forgotten too).
+    pub(super) tombstones: Vec<(EventId, Tombstone)>,
+    /// Tombstones an event of that id but another author, kind or time
+    /// replaced (the retraction had named it falsely).
+    pub(super) untombed: Vec<EventId>,
 }
 
 impl Delta {
@@ -63,6 +71,8 @@ impl Delta {
             && self.hubs.is_empty()
             && self.polls.is_empty()
             && self.summaries.is_empty()
+            && self.tombstones.is_empty()
+            && self.untombed.is_empty()
     }
 
     /// Notes what `event`, being committed, adds to the trust records by
@@ -103,6 +113,13 @@ impl Trust {
         }
         self.hubs.extend(delta.hubs);
         self.polls.extend(delta.polls);
+        for id in delta.untombed {
+            self.tombstones.remove(&id);
+        }
+        for (id, tombstone) in delta.tombstones {
+            self.polls.remove(&id);
+            self.tombstones.insert(id, tombstone);
+        }
     }
 
     /// Adds `subject`'s attestation `record` (once), counting the key

@@ -56,6 +56,7 @@
 //! log_evidence  verifier ‖ found_at ‖ n → Evidence
 //! own_entries   index → wire bytes                      (this node's own log, until published)
 //! threads       root ‖ commit → packed (created_at, id, parent) of the comments in that commit
+//! tombstones    id → StoredTombstone                    (an event taken back: summary, parent, thread root, retraction)
 //! ```
 //!
 //! Invariants:
@@ -138,6 +139,7 @@ mod peers;
 mod pending;
 mod reads;
 mod thread;
+mod tombstones;
 mod view;
 mod write;
 
@@ -278,6 +280,14 @@ struct StoredEvent {
     thread: Option<EventId>,
 }
 
+/// What `tombstones` holds for an event taken back: the tombstone, and a
+/// comment's thread root (so that its replies find their thread).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct StoredTombstone {
+    tombstone: curbside_protocol::Tombstone,
+    thread: Option<EventId>,
+}
+
 /// A [`StoredEvent`] as reads decode it: the same bytes, but the wire form
 /// borrowed from the record (postcard writes a `Vec<u8>` as a length and
 /// the bytes, which is what a borrowed byte slice reads) instead of copied
@@ -385,6 +395,10 @@ pub struct Store {
     pending_budget: Mutex<pending::PendingBudget>,
     /// The store's directory (for the free space on its disk).
     dir: std::path::PathBuf,
+    /// Events taken back since [`Events::drain_taken_back`] was last
+    /// called: `(created_at, id, kind)` as their tombstones say, for the
+    /// sync sets.
+    taken_back: Mutex<Vec<(Timestamp, EventId, curbside_protocol::Kind)>>,
     #[cfg(test)]
     pub(crate) faults: Faults,
 }
@@ -435,7 +449,14 @@ impl Store {
         if deltas.iter().any(|d| !d.is_empty()) {
             let mut trust = write(&self.trust);
             let mut recent = write(&self.recent);
+            let mut taken_back = lock(&self.taken_back);
             for delta in deltas {
+                taken_back.extend(
+                    delta
+                        .tombstones
+                        .iter()
+                        .map(|(id, t)| (t.summary.created_at, *id, t.summary.kind)),
+                );
                 trust.apply(delta, &mut recent);
             }
         }

@@ -59,6 +59,7 @@ impl Store {
             flushing: Mutex::new(()),
             files,
             failure: Failure::default(),
+            taken_back: Mutex::new(Vec::new()),
             #[cfg(test)]
             faults: Faults::default(),
         })
@@ -185,6 +186,13 @@ pub(super) fn load_memory(tree: &sled::Tree) -> Result<(Trust, Filters, u64), St
     }
 
     let mut filters = Filters::default();
+    for item in tree.scan_prefix(Space::Tombstones.all()) {
+        let (key, value) = item?;
+        let id = EventId::from_bytes(key_part(Space::Tombstones, &key, 1)?);
+        let stored: super::StoredTombstone = decode(Space::Tombstones, &value)?;
+        filters.ids.insert(keys::id_prefix(&id));
+        trust.tombstones.insert(id, stored.tombstone);
+    }
     let mut next_commit = 0;
     for item in tree.scan_prefix(Space::Timeline.all()) {
         let (key, value) = item?;

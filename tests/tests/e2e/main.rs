@@ -23,6 +23,7 @@ mod fetch;
 mod hostile;
 mod partition;
 mod powercut;
+mod retraction;
 mod story;
 mod strangers;
 mod submissions;

@@ -69,6 +69,7 @@ use std::fmt;
 
 mod checks;
 mod detectors;
+pub mod v2;
 
 #[cfg(test)]
 use checks::nhs_check_digit_ok;
@@ -101,11 +102,44 @@ pub enum IdentifierKind {
     AgeOver89,
     /// A run of 7 or more digits not matched by a more specific kind.
     LongNumber,
+    // Guard v2 (rules 2) adds the kinds below; guard v1 never reports them.
+    /// A person's name after a cue: an honorific, a role, "named".
+    PersonName,
+    /// A street address, apartment or PO box.
+    StreetAddress,
+    /// A ZIP code after a cue or a state, a UK, Canadian or other postcode.
+    Postcode,
+    /// A day and month (a date element other than the year).
+    DayMonth,
+    /// A web address.
+    Url,
+    /// An IPv4 or IPv6 address.
+    IpAddress,
+    /// A social-media handle.
+    SocialHandle,
+    /// A health plan, Medicare, Medicaid or insurance number.
+    HealthPlanNumber,
+    /// A licence or certificate number: DEA, NPI, driver's licence, passport.
+    LicenceNumber,
+    /// A vehicle identifier: a VIN, a plate after a cue.
+    VehicleId,
+    /// A device identifier or serial number.
+    DeviceId,
+    /// An invisible format character (zero-width space, joiner, ...).
+    FormatCharacter,
+    /// Warned, not refused: a capitalised word that may be a person's name.
+    PossibleName,
+    /// Warned, not refused: a capitalised word after "in", "from", "at"...
+    Place,
+    /// Warned, not refused: a hospital, clinic, practice or university.
+    Institution,
+    /// Warned, not refused: a month with its year.
+    MonthYear,
 }
 
 impl IdentifierKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [IdentifierKind; 9] = [
+    /// The kinds guard v1 reports, in declaration order.
+    pub const V1: [IdentifierKind; 9] = [
         IdentifierKind::Email,
         IdentifierKind::Phone,
         IdentifierKind::UsSsn,
@@ -116,6 +150,46 @@ impl IdentifierKind {
         IdentifierKind::AgeOver89,
         IdentifierKind::LongNumber,
     ];
+
+    /// Every kind, in declaration order.
+    pub const ALL: [IdentifierKind; 25] = [
+        IdentifierKind::Email,
+        IdentifierKind::Phone,
+        IdentifierKind::UsSsn,
+        IdentifierKind::NhsNumber,
+        IdentifierKind::RecordNumber,
+        IdentifierKind::DateOfBirth,
+        IdentifierKind::FullDate,
+        IdentifierKind::AgeOver89,
+        IdentifierKind::LongNumber,
+        IdentifierKind::PersonName,
+        IdentifierKind::StreetAddress,
+        IdentifierKind::Postcode,
+        IdentifierKind::DayMonth,
+        IdentifierKind::Url,
+        IdentifierKind::IpAddress,
+        IdentifierKind::SocialHandle,
+        IdentifierKind::HealthPlanNumber,
+        IdentifierKind::LicenceNumber,
+        IdentifierKind::VehicleId,
+        IdentifierKind::DeviceId,
+        IdentifierKind::FormatCharacter,
+        IdentifierKind::PossibleName,
+        IdentifierKind::Place,
+        IdentifierKind::Institution,
+        IdentifierKind::MonthYear,
+    ];
+
+    /// Whether the guard refuses this kind (otherwise it only warns).
+    pub const fn is_refused(self) -> bool {
+        !matches!(
+            self,
+            IdentifierKind::PossibleName
+                | IdentifierKind::Place
+                | IdentifierKind::Institution
+                | IdentifierKind::MonthYear
+        )
+    }
 
     /// The stable snake_case code of this kind (also its JSON form).
     pub fn code(self) -> &'static str {
@@ -129,6 +203,22 @@ impl IdentifierKind {
             IdentifierKind::FullDate => "full_date",
             IdentifierKind::AgeOver89 => "age_over_89",
             IdentifierKind::LongNumber => "long_number",
+            IdentifierKind::PersonName => "person_name",
+            IdentifierKind::StreetAddress => "street_address",
+            IdentifierKind::Postcode => "postcode",
+            IdentifierKind::DayMonth => "day_month",
+            IdentifierKind::Url => "url",
+            IdentifierKind::IpAddress => "ip_address",
+            IdentifierKind::SocialHandle => "social_handle",
+            IdentifierKind::HealthPlanNumber => "health_plan_number",
+            IdentifierKind::LicenceNumber => "licence_number",
+            IdentifierKind::VehicleId => "vehicle_id",
+            IdentifierKind::DeviceId => "device_id",
+            IdentifierKind::FormatCharacter => "format_character",
+            IdentifierKind::PossibleName => "possible_name",
+            IdentifierKind::Place => "place",
+            IdentifierKind::Institution => "institution",
+            IdentifierKind::MonthYear => "month_year",
         }
     }
 
@@ -144,6 +234,22 @@ impl IdentifierKind {
             IdentifierKind::FullDate => "a full date (day, month and year)",
             IdentifierKind::AgeOver89 => "an age over 89 (write 90+ instead)",
             IdentifierKind::LongNumber => "a run of 7 or more digits",
+            IdentifierKind::PersonName => "a person's name",
+            IdentifierKind::StreetAddress => "a street address",
+            IdentifierKind::Postcode => "a ZIP code or postcode",
+            IdentifierKind::DayMonth => "a day and month (a date element)",
+            IdentifierKind::Url => "a web address",
+            IdentifierKind::IpAddress => "an IP address",
+            IdentifierKind::SocialHandle => "a social-media handle",
+            IdentifierKind::HealthPlanNumber => "a health plan or insurance number",
+            IdentifierKind::LicenceNumber => "a licence or certificate number",
+            IdentifierKind::VehicleId => "a vehicle identifier",
+            IdentifierKind::DeviceId => "a device identifier or serial number",
+            IdentifierKind::FormatCharacter => "an invisible format character",
+            IdentifierKind::PossibleName => "what may be a person's name",
+            IdentifierKind::Place => "what may be a place",
+            IdentifierKind::Institution => "what may be an institution",
+            IdentifierKind::MonthYear => "a month with its year",
         }
     }
 
@@ -160,6 +266,22 @@ impl IdentifierKind {
             IdentifierKind::Email => 6,
             IdentifierKind::DateOfBirth => 7,
             IdentifierKind::RecordNumber => 8,
+            IdentifierKind::MonthYear => 9,
+            IdentifierKind::PossibleName => 10,
+            IdentifierKind::Place => 11,
+            IdentifierKind::Institution => 12,
+            IdentifierKind::DayMonth => 13,
+            IdentifierKind::Postcode => 14,
+            IdentifierKind::IpAddress => 15,
+            IdentifierKind::Url => 16,
+            IdentifierKind::SocialHandle => 17,
+            IdentifierKind::StreetAddress => 18,
+            IdentifierKind::VehicleId => 19,
+            IdentifierKind::DeviceId => 20,
+            IdentifierKind::HealthPlanNumber => 21,
+            IdentifierKind::LicenceNumber => 22,
+            IdentifierKind::PersonName => 23,
+            IdentifierKind::FormatCharacter => 24,
         }
     }
 }
@@ -244,7 +366,7 @@ fn worth_scanning(text: &str) -> bool {
 }
 
 /// Keeps the longest, then most specific, of overlapping candidates.
-fn resolve(mut candidates: Vec<Finding>) -> Vec<Finding> {
+pub(crate) fn resolve(mut candidates: Vec<Finding>) -> Vec<Finding> {
     candidates.sort_by(|a, b| {
         (b.end - b.start)
             .cmp(&(a.end - a.start))

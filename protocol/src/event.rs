@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::encoding;
+use crate::rules::RulesChange;
 use crate::{
     Digest, EventId, Handle, HubDef, HubId, Jurisdiction, NetworkId, PublicKey, Signature,
     Specialty, Tag, Timestamp,
@@ -69,6 +70,9 @@ pub enum Body {
     Vote(Vote),
     /// A witness's statement that it checked a verifier's tree head.
     Cosignature(Cosignature),
+    /// A root raises the network's rules version from a time on
+    /// ([`crate::rules`]).
+    Rules(RulesChange),
     /// An author takes back their own post, case, comment, poll or vote.
     Retraction(Retraction),
 }
@@ -99,13 +103,15 @@ pub enum Kind {
     Vote,
     /// [`Cosignature`]
     Cosignature,
+    /// [`RulesChange`]
+    Rules,
     /// [`Retraction`]
     Retraction,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -117,6 +123,7 @@ impl Kind {
         Kind::Poll,
         Kind::Vote,
         Kind::Cosignature,
+        Kind::Rules,
         Kind::Retraction,
     ];
 
@@ -134,6 +141,7 @@ impl Kind {
             Kind::Poll => "poll",
             Kind::Vote => "vote",
             Kind::Cosignature => "cosignature",
+            Kind::Rules => "rules",
             Kind::Retraction => "retraction",
         }
     }
@@ -149,6 +157,7 @@ impl Kind {
                 | Kind::TreeHead
                 | Kind::Hub
                 | Kind::Cosignature
+                | Kind::Rules
         )
     }
 
@@ -493,6 +502,7 @@ impl Body {
             Body::Poll(_) => Kind::Poll,
             Body::Vote(_) => Kind::Vote,
             Body::Cosignature(_) => Kind::Cosignature,
+            Body::Rules(_) => Kind::Rules,
             Body::Retraction(_) => Kind::Retraction,
         }
     }

@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{HubId, NetworkId, PublicKey, Timestamp, ids::sha256};
 
-/// The genesis format version this crate writes and reads.
-pub const GENESIS_VERSION: u8 = 1;
+/// The newest genesis format version this crate writes ([`Genesis::current`])
+/// and reads. Format 1 ([`Genesis::new`]) has no rules version (its
+/// networks start at rules 1); format 2 appends one ([`Genesis::rules`]).
+/// Format-1 bytes, and so every existing network id, are unchanged.
+pub const GENESIS_VERSION: u8 = 2;
 
 /// The specialty hubs every network starts with unless its genesis says otherwise.
 pub const DEFAULT_HUBS: [(&str, &str); 11] = [
@@ -78,14 +81,44 @@ pub struct Genesis {
     pub hubs: Vec<HubDef>,
     /// Shared limits.
     pub params: Params,
+    /// The rules version the network starts at ([`crate::rules`]). Always
+    /// 1 in format 1, which does not encode it; encoded after `params` in
+    /// format 2.
+    #[serde(default = "first_rules", skip_serializing_if = "is_first_rules")]
+    pub rules: u16,
+}
+
+fn first_rules() -> u16 {
+    crate::rules::FIRST
+}
+
+fn is_first_rules(rules: &u16) -> bool {
+    *rules == crate::rules::FIRST
+}
+
+/// The fields of every format, in encoding order: what postcard decodes
+/// before it looks at the version.
+#[derive(Deserialize)]
+struct Format1 {
+    version: u8,
+    name: String,
+    created_at: Timestamp,
+    roots: Vec<PublicKey>,
+    hubs: Vec<HubDef>,
+    params: Params,
 }
 
 /// Why a genesis is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GenesisError {
     /// Not a format this build understands.
-    #[error("genesis version {0} is not supported (this build reads version {GENESIS_VERSION})")]
+    #[error(
+        "genesis version {0} is not supported (this build reads versions 1 to {GENESIS_VERSION})"
+    )]
     Version(u8),
+    /// A rules version this build does not know, or one in a format-1 genesis.
+    #[error("rules version {0} is not one this build knows for this genesis format")]
+    Rules(u16),
     /// The name is empty or longer than 100 bytes.
     #[error("the network name must be 1 to 100 bytes")]
     Name,
@@ -111,7 +144,19 @@ pub enum GenesisError {
 }
 
 impl Genesis {
-    /// A new genesis with the default hubs and parameters.
+    /// A new genesis of the newest format, starting at the newest rules
+    /// this build knows ([`crate::rules::LATEST`]): what `curbside network
+    /// new` founds.
+    pub fn current(name: impl Into<String>, roots: Vec<PublicKey>, created_at: Timestamp) -> Self {
+        let mut genesis = Self::new(name, roots, created_at);
+        genesis.version = GENESIS_VERSION;
+        genesis.rules = crate::rules::LATEST;
+        genesis
+    }
+
+    /// A new format-1 genesis with the default hubs and parameters: its
+    /// network starts at rules 1, and a root raises them with a `Rules`
+    /// event. (Tests and test vectors use it, so their ids stay put.)
     pub fn new(name: impl Into<String>, roots: Vec<PublicKey>, created_at: Timestamp) -> Self {
         let hubs = DEFAULT_HUBS
             .iter()
@@ -120,24 +165,57 @@ impl Genesis {
             })
             .collect();
         Self {
-            version: GENESIS_VERSION,
+            version: 1,
             name: name.into(),
             created_at,
             roots,
             hubs,
             params: Params::default(),
+            rules: crate::rules::FIRST,
         }
     }
 
-    /// The canonical bytes (postcard).
+    /// The canonical bytes (postcard): the format-1 fields, then (format
+    /// 2 on) the rules version.
     pub fn to_bytes(&self) -> Vec<u8> {
-        crate::encoding::to_vec(self)
+        let mut bytes = crate::encoding::to_vec(&(
+            self.version,
+            &self.name,
+            self.created_at,
+            &self.roots,
+            &self.hubs,
+            &self.params,
+        ));
+        if self.version >= 2 {
+            bytes.extend(crate::encoding::to_vec(&self.rules));
+        }
+        bytes
     }
 
     /// Decodes canonical bytes and checks the result with [`Genesis::check`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, GenesisError> {
-        let genesis: Genesis = crate::encoding::from_canonical_bytes(bytes)
-            .map_err(|e| GenesisError::Encoding(e.to_string()))?;
+        let encoding = |e: postcard::Error| GenesisError::Encoding(e.to_string());
+        let (head, rest) = postcard::take_from_bytes::<Format1>(bytes).map_err(encoding)?;
+        let (rules, rest) = if head.version >= 2 {
+            postcard::take_from_bytes::<u16>(rest).map_err(encoding)?
+        } else {
+            (crate::rules::FIRST, rest)
+        };
+        if !rest.is_empty() {
+            return Err(GenesisError::Encoding(format!("{} trailing bytes", rest.len())));
+        }
+        let genesis = Genesis {
+            version: head.version,
+            name: head.name,
+            created_at: head.created_at,
+            roots: head.roots,
+            hubs: head.hubs,
+            params: head.params,
+            rules,
+        };
+        if genesis.to_bytes() != bytes {
+            return Err(GenesisError::Encoding("not the canonical encoding".into()));
+        }
         genesis.check()?;
         Ok(genesis)
     }
@@ -159,8 +237,13 @@ impl Genesis {
 
     /// Checks the genesis is usable: version, name, roots, hubs, parameters.
     pub fn check(&self) -> Result<(), GenesisError> {
-        if self.version != GENESIS_VERSION {
-            return Err(GenesisError::Version(self.version));
+        let rules_ok = match self.version {
+            1 => self.rules == crate::rules::FIRST,
+            2 => crate::rules::RuleSet::of(self.rules).is_some(),
+            other => return Err(GenesisError::Version(other)),
+        };
+        if !rules_ok {
+            return Err(GenesisError::Rules(self.rules));
         }
         if self.name.is_empty() || self.name.len() > 100 {
             return Err(GenesisError::Name);
@@ -239,5 +322,35 @@ mod tests {
         let mut bytes = genesis().to_bytes();
         bytes.push(0);
         assert!(matches!(Genesis::from_bytes(&bytes), Err(GenesisError::Encoding(_))));
+        let mut g = genesis();
+        g.rules = 2;
+        assert_eq!(g.check(), Err(GenesisError::Rules(2)));
+    }
+
+    #[test]
+    fn format_1_bytes_are_unchanged_and_format_2_appends_the_rules() {
+        let g = genesis();
+        let format1 = crate::encoding::to_vec(&(
+            g.version,
+            &g.name,
+            g.created_at,
+            &g.roots,
+            &g.hubs,
+            &g.params,
+        ));
+        assert_eq!(g.to_bytes(), format1);
+        let root = SecretKey::from_seed(&[1; 32]).public();
+        let current = Genesis::current("Test", vec![root], Timestamp::from_millis(1));
+        assert_eq!((current.version, current.rules), (2, crate::rules::LATEST));
+        let bytes = current.to_bytes();
+        assert_eq!(bytes.last(), Some(&(crate::rules::LATEST as u8)));
+        assert_eq!(Genesis::from_bytes(&bytes).unwrap(), current);
+        assert_ne!(current.network_id(), g.network_id());
+        // JSON: format 1 files have no `rules` key, and read back as rules 1.
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(!json.contains("rules"));
+        assert_eq!(serde_json::from_str::<Genesis>(&json).unwrap(), g);
+        let json = serde_json::to_string(&current).unwrap();
+        assert_eq!(serde_json::from_str::<Genesis>(&json).unwrap(), current);
     }
 }

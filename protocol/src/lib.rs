@@ -54,6 +54,7 @@ pub mod merkle;
 mod names;
 pub mod recon;
 mod request;
+pub mod rules;
 pub mod tally;
 // Fixed-seed keys that panic: for tests, benchmarks, fuzzing and examples
 // only (the `testkit` feature), never in a release build of the binary.

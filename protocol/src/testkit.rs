@@ -248,6 +248,15 @@ impl Federation {
         )
     }
 
+    /// The root's raise of the rules to `version` from now, accepted.
+    pub fn raise_rules(&mut self, version: u16) -> SignedEvent {
+        let at = self.tick();
+        let change = crate::rules::RulesChange { version, effective_at: at };
+        let event = self.sign_at(&self.root.clone(), at, Body::Rules(change));
+        self.accept(&event);
+        event
+    }
+
     /// `author`'s retraction of `target` (not yet accepted).
     pub fn retract(&mut self, author: &SecretKey, target: &SignedEvent) -> SignedEvent {
         self.sign(author, Body::Retraction(crate::Retraction::of(target, "")))
@@ -318,6 +327,19 @@ pub fn vectors() -> Vec<(&'static str, String)> {
         jurisdiction: Jurisdiction::new("GB").unwrap(),
         licence: "1234567".into(),
     };
+    let rules = Event::new(
+        network,
+        root.public(),
+        EPOCH.plus_millis(180_000),
+        Body::Rules(crate::rules::RulesChange {
+            version: 2,
+            effective_at: EPOCH.plus_millis(3_600_000),
+        }),
+    )
+    .sign(&root)
+    .unwrap();
+    let mut current = Genesis::current("Curbside test vectors", vec![root.public()], EPOCH);
+    current.hubs.truncate(2);
     let sig_hex = |e: &SignedEvent| e.signature().to_string();
     vec![
         ("root public key", root.public().to_string()),
@@ -331,5 +353,8 @@ pub fn vectors() -> Vec<(&'static str, String)> {
         ("vote id", vote.id().to_string()),
         ("attestation request", request.to_text()),
         ("licence commitment", opening.commitment().to_string()),
+        ("rules event bytes", hex::encode(rules.event().to_bytes())),
+        ("rules id", rules.id().to_string()),
+        ("format 2 genesis bytes", hex::encode(current.to_bytes())),
     ]
 }

@@ -30,7 +30,7 @@ pub(crate) fn new(ctx: &Ctx, name: &str, out: &Path) -> anyhow::Result<ExitCode>
         }
     }
     let key = SecretKey::generate();
-    let genesis = Genesis::new(name.trim(), vec![key.public()], curbside_node::now());
+    let genesis = Genesis::current(name.trim(), vec![key.public()], curbside_node::now());
     genesis.check().with_context(|| format!("--name {name:?}"))?;
     let pass =
         keystore::new_passphrase("Choose a passphrase for the root key: ", &[&genesis.name])?;

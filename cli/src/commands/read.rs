@@ -46,6 +46,7 @@ fn headline(e: &EventAnswer) -> String {
             format!("cosignature of {}'s log head at {} entries", c.verifier.short(), c.size)
         }
         Body::Hub(h) => format!("hub {}: {}", h.id, h.title),
+        Body::Rules(r) => format!("rules {} in force from {}", r.version, r.effective_at),
         Body::Retraction(r) => format!("retraction of {} {}", r.target_kind, r.target.short()),
     }
 }

@@ -134,6 +134,9 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
         Body::Cosignature(c) => {
             out.push(Entry::Cosignature { head: c.head, cosigner: *event.author() });
         }
+        Body::Rules(r) => {
+            out.push(Entry::Put { space: Space::Rules, key: keys::rules(&id), value: encode(r) });
+        }
         Body::Retraction(r) => out.push(Entry::Retract { target: r.target, parent: r.parent }),
         Body::Post(_) | Body::Case(_) => {}
     }

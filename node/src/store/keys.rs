@@ -78,8 +78,10 @@ pub(super) enum Space {
     /// `author (32) ‖ expired_at (8) ‖ id (32)` → `ExpiredRecord`: held
     /// events dropped in the last week, so their authors can learn it.
     PendingExpired = 26,
+    /// `id (32)` → `RulesChange`: every `Rules` event's body.
+    Rules = 27,
     /// `id (32)` → `StoredTombstone`: what is kept of an event taken back.
-    Tombstones = 27,
+    Tombstones = 28,
 }
 
 impl Space {
@@ -112,6 +114,7 @@ impl Space {
             Space::Threads => "threads",
             Space::PendingAuthors => "pending_authors",
             Space::PendingExpired => "pending_expired",
+            Space::Rules => "rules",
             Space::Tombstones => "tombstones",
         }
     }
@@ -194,6 +197,11 @@ pub(super) fn ballot(poll: &EventId, voter: &PublicKey) -> Vec<u8> {
 /// `Tallies ‖ poll`.
 pub(super) fn tally(poll: &EventId) -> Vec<u8> {
     Space::Tallies.key(&[poll.as_bytes()])
+}
+
+/// `Polls ‖ poll`.
+pub(super) fn rules(id: &EventId) -> Vec<u8> {
+    Space::Rules.key(&[id.as_bytes()])
 }
 
 /// `Polls ‖ poll`.

@@ -19,9 +19,10 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
-    AttestationRecord, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord, PublicKey,
-    Timestamp, Tombstone, VerifiedEvent,
+    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord,
+    PublicKey, Timestamp, Tombstone, VerifiedEvent,
 };
 
 /// The trust records of every durable event.
@@ -39,6 +40,8 @@ pub(super) struct Trust {
     /// does not say who wrote an event: nothing stops two verifiers (or
     /// one) attesting two keys with the same handle.
     pub(super) handle_keys: HashMap<Handle, u32>,
+    /// Every rules change (the bodies of `Rules` events).
+    pub(super) rules: Vec<RulesChange>,
     /// Every event taken back: validation refuses it if it comes again,
     /// and reads its summary for replies to it.
     pub(super) tombstones: HashMap<EventId, Tombstone>,
@@ -56,6 +59,7 @@ pub(super) struct Delta {
     pub(super) polls: Vec<(EventId, PollRecord)>,
     /// Every event's summary, for [`Recent`].
     pub(super) summaries: Vec<(EventId, EventSummary)>,
+    pub(super) rules: Vec<RulesChange>,
     /// Events taken back (their polls forgotten too).
     pub(super) tombstones: Vec<(EventId, Tombstone)>,
     /// Tombstones an event of that id but another author, kind or time
@@ -71,6 +75,7 @@ impl Delta {
             && self.hubs.is_empty()
             && self.polls.is_empty()
             && self.summaries.is_empty()
+            && self.rules.is_empty()
             && self.tombstones.is_empty()
             && self.untombed.is_empty()
     }
@@ -90,6 +95,9 @@ impl Delta {
         }
         if let Some(charter) = event.charter_record() {
             self.charters.push(charter);
+        }
+        if let Body::Rules(r) = event.body() {
+            self.rules.push(*r);
         }
     }
 }
@@ -113,6 +121,7 @@ impl Trust {
         }
         self.hubs.extend(delta.hubs);
         self.polls.extend(delta.polls);
+        self.rules.extend(delta.rules);
         for id in delta.untombed {
             self.tombstones.remove(&id);
         }

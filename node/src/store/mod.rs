@@ -43,6 +43,7 @@
 //! revocations   target → effective_at                   (earliest)
 //! hubs          hub → title                             (genesis hubs and Hub events)
 //! polls         poll → PollRecord
+//! rules         id → RulesChange                        (the bodies of Rules events)
 //! pending       id → PendingRecord                      (waiting for a dependency: held at, receipt, wire)
 //! pending_deps  dependency ‖ id → ()
 //! openings      attestation id → LicenceOpening          (this node's own attestations; private)

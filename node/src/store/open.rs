@@ -178,6 +178,10 @@ pub(super) fn load_memory(tree: &sled::Tree) -> Result<(Trust, Filters, u64), St
         let (key, _) = item?;
         trust.hubs.insert(hub_of_key(&key)?);
     }
+    for item in tree.scan_prefix(Space::Rules.all()) {
+        let (_, value) = item?;
+        trust.rules.push(decode(Space::Rules, &value)?);
+    }
     for item in tree.scan_prefix(Space::Polls.all()) {
         let (key, value) = item?;
         let poll = key_part(Space::Polls, &key, 1)?;

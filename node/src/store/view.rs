@@ -11,6 +11,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
+use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
     AttestationRecord, Body, CharterRecord, EventId, EventSummary, Genesis, HubId, LogEntry,
     MemoryTrust, NetworkId, PollRecord, PublicKey, Timestamp, Tombstone, TreeHeadRecord, TrustView,
@@ -65,6 +66,12 @@ impl<'s> StoreView<'s> {
 }
 
 impl TrustView for StoreView<'_> {
+    fn rules_changes(&self) -> Vec<RulesChange> {
+        let mut all = read(&self.store.trust).rules.clone();
+        all.extend(self.batch.rules_changes());
+        all
+    }
+
     fn genesis(&self) -> &Genesis {
         &self.store.genesis
     }

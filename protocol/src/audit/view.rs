@@ -75,4 +75,7 @@ impl TrustView for Overlay<'_> {
     fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
         self.base.log_forked_at(verifier)
     }
+    fn rules_changes(&self) -> Vec<crate::rules::RulesChange> {
+        self.base.rules_changes()
+    }
 }

@@ -20,9 +20,9 @@ pub(super) enum Verdict {
 
 /// One pattern for one kind of identifier.
 pub(super) struct Detector {
-    kind: IdentifierKind,
-    regex: &'static LazyLock<Regex>,
-    check: fn(&str, usize, usize) -> Verdict,
+    pub(super) kind: IdentifierKind,
+    pub(super) regex: &'static LazyLock<Regex>,
+    pub(super) check: fn(&str, usize, usize) -> Verdict,
 }
 
 /// The candidate matches of one detector in `text`, in order of start.

@@ -393,9 +393,10 @@ pub(crate) fn is_root(view: &impl TrustView, key: &PublicKey) -> bool {
     view.genesis().is_root(key)
 }
 
-/// Kinds only a root may sign.
+/// Kinds only a root may sign (and, signed offline, exempt from the
+/// staleness bound).
 pub(crate) const fn root_only(kind: Kind) -> bool {
-    matches!(kind, Kind::Charter | Kind::Hub)
+    matches!(kind, Kind::Charter | Kind::Hub | Kind::Rules)
 }
 
 /// Whether the body is physicians' content (needs an attestation).
@@ -411,6 +412,8 @@ pub(crate) const fn physician_content(body: &Body) -> bool {
     )
 }
 
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

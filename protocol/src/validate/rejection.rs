@@ -206,6 +206,30 @@ pub enum Rejection {
         /// Byte offset of its end.
         end: usize,
     },
+    /// Free text (from rules 2) holds a zero-width or other invisible
+    /// format character, which could hide an identifier from the guard.
+    #[error("{field} contains an invisible format character at byte {at}; remove it and resubmit")]
+    FormatCharacter {
+        /// Which field.
+        field: &'static str,
+        /// Byte offset of the character.
+        at: usize,
+    },
+    /// A rules change names a version this build does not know (or the
+    /// first, which every network has from its genesis).
+    #[error("rules version {version} is not one this build can put in force")]
+    UnknownRules {
+        /// The version named.
+        version: u16,
+    },
+    /// A rules change may not take effect before it was made.
+    #[error("the rules change takes effect at {effective_at}, before it was made ({created_at})")]
+    RetroactiveRules {
+        /// When it would take effect.
+        effective_at: Timestamp,
+        /// When it was made.
+        created_at: Timestamp,
+    },
     /// Comments reply to posts, cases, polls and comments only.
     #[error("{parent} is a {kind}; comments can reply only to posts, cases, polls and comments")]
     NotThreadable {
@@ -326,6 +350,19 @@ pub enum Rejection {
         /// The retraction that took it back.
         retraction: EventId,
     },
+    /// An event of a kind the rules in force at its `created_at` do not
+    /// have yet (a retraction before rules 2).
+    #[error(
+        "{kind} events are valid from rules {since}; the rules in force at its time are {rules}"
+    )]
+    KindNotInForce {
+        /// The kind.
+        kind: Kind,
+        /// The rules version that brings it.
+        since: u16,
+        /// The rules in force at the event's time.
+        rules: u16,
+    },
     /// A retraction names a kind that cannot be taken back.
     #[error(
         "{target} is said to be a {kind}; only posts, cases, comments, polls and votes can be retracted"
@@ -369,6 +406,7 @@ impl Rejection {
                 | Rejection::AttestationNotLogged { .. }
                 | Rejection::VerifierForked { .. }
                 | Rejection::Retracted { .. }
+                | Rejection::KindNotInForce { .. }
         )
     }
 }
@@ -458,8 +496,12 @@ rejection_codes! {
     NotATreeHead => "not_a_tree_head",
     SelfCosignature => "self_cosignature",
     CosignatureMismatch => "cosignature_mismatch",
+    FormatCharacter => "format_character",
+    UnknownRules => "unknown_rules",
+    RetroactiveRules => "retroactive_rules",
     Retracted => "retracted",
     NotRetractable => "not_retractable",
+    KindNotInForce => "kind_not_in_force",
 }
 
 impl std::fmt::Display for RejectionCode {

@@ -6,6 +6,7 @@ use super::{
     Rejection, TrustView, is_root, physician_content, root_only,
 };
 use crate::limits;
+use crate::rules::{RuleSet, RulesChange};
 use crate::{
     Attestation, Body, Comment, Cosignature, HubDef, Jurisdiction, Kind, Params, Poll, PublicKey,
     Retraction, Revocation, SignedEvent, Timestamp, TreeHead, Vote, deid,
@@ -254,22 +255,15 @@ pub(super) fn body(
         Body::Hub(h) => new_hub(h, view),
         Body::Post(p) => {
             hub(view, &p.hub)?;
-            free_text("post.title", &p.title, 1, limits::TITLE)?;
-            free_text("post.body", &p.body, 1, limits::TEXT)?;
+            let rules = view.rules_at(at);
+            free_text(rules, "post.title", &p.title, 1, limits::TITLE)?;
+            free_text(rules, "post.body", &p.body, 1, limits::TEXT)?;
             Ok(())
         }
-        Body::Case(c) => {
-            hub(view, &c.hub)?;
-            free_text("case.title", &c.title, 1, limits::TITLE)?;
-            free_text("case.presentation", &c.presentation, 1, limits::TEXT)?;
-            free_text("case.history", &c.history, 0, limits::TEXT)?;
-            free_text("case.findings", &c.findings, 0, limits::TEXT)?;
-            free_text("case.question", &c.question, 1, limits::QUESTION)?;
-            distinct("case.tags", &c.tags, limits::TAGS)?;
-            Ok(())
-        }
+        Body::Case(c) => case(c, at, view),
         Body::Comment(c) => comment(c, at, view, params),
         Body::Poll(p) => poll(p, at, view, params),
+        Body::Rules(r) => rules_change(r, at),
         Body::Vote(v) => vote(event, v, view, authority, arrival, params),
         Body::Retraction(r) => retraction(r, at, view, params),
     }
@@ -285,6 +279,16 @@ fn retraction(
     view: &impl TrustView,
     params: Params,
 ) -> Result<(), NotAccepted> {
+    // A new kind changes what is valid, so it counts only from rules 2 on.
+    let rules = view.rules_at(at);
+    if rules < RuleSet::V2 {
+        return Err(Rejection::KindNotInForce {
+            kind: Kind::Retraction,
+            since: RuleSet::V2.version(),
+            rules: rules.version(),
+        }
+        .into());
+    }
     if !r.target_kind.is_retractable() {
         return Err(Rejection::NotRetractable { target: r.target, kind: r.target_kind }.into());
     }
@@ -299,7 +303,7 @@ fn retraction(
         return Err(invalid("retraction.target_created_at", "is after the retraction"));
     }
     if !r.reason.is_empty() {
-        free_text("retraction.reason", &r.reason, 1, limits::REASON)?;
+        free_text(rules, "retraction.reason", &r.reason, 1, limits::REASON)?;
     }
     if let Some(parent) = r.parent
         && view.summary(&parent).is_none()
@@ -412,7 +416,7 @@ fn comment(
     view: &impl TrustView,
     params: Params,
 ) -> Result<(), NotAccepted> {
-    free_text("comment.body", &c.body, 1, limits::TEXT)?;
+    free_text(view.rules_at(at), "comment.body", &c.body, 1, limits::TEXT)?;
     let parent =
         view.summary(&c.parent).ok_or(NotAccepted::Missing(Dependency::Event(c.parent)))?;
     if !parent.kind.is_threadable() {
@@ -433,7 +437,8 @@ fn comment(
 /// after it opens and within the network's longest poll.
 fn poll(p: &Poll, at: Timestamp, view: &impl TrustView, params: Params) -> Result<(), NotAccepted> {
     hub(view, &p.hub)?;
-    free_text("poll.question", &p.question, 1, limits::QUESTION)?;
+    let rules = view.rules_at(at);
+    free_text(rules, "poll.question", &p.question, 1, limits::QUESTION)?;
     if !(limits::MIN_OPTIONS..=limits::MAX_OPTIONS).contains(&p.options.len()) {
         return Err(invalid(
             "poll.options",
@@ -446,7 +451,7 @@ fn poll(p: &Poll, at: Timestamp, view: &impl TrustView, params: Params) -> Resul
         ));
     }
     for option in &p.options {
-        free_text("poll.options", option, 1, limits::OPTION)?;
+        free_text(rules, "poll.options", option, 1, limits::OPTION)?;
     }
     distinct("poll.options", &p.options, limits::MAX_OPTIONS)?;
     distinct("poll.eligible", &p.eligible, limits::SPECIALTIES)?;
@@ -566,10 +571,71 @@ pub(crate) fn text(
     Ok(())
 }
 
-/// [`text`] plus the de-identification guard, for clinical free text.
-fn free_text(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), NotAccepted> {
+/// A case's fields. From rules 2 its tags are scanned too (a tag such as
+/// `mrn-12345678` is text a person typed).
+fn case(c: &crate::Case, at: Timestamp, view: &impl TrustView) -> Result<(), NotAccepted> {
+    hub(view, &c.hub)?;
+    let rules = view.rules_at(at);
+    free_text(rules, "case.title", &c.title, 1, limits::TITLE)?;
+    free_text(rules, "case.presentation", &c.presentation, 1, limits::TEXT)?;
+    free_text(rules, "case.history", &c.history, 0, limits::TEXT)?;
+    free_text(rules, "case.findings", &c.findings, 0, limits::TEXT)?;
+    free_text(rules, "case.question", &c.question, 1, limits::QUESTION)?;
+    distinct("case.tags", &c.tags, limits::TAGS)?;
+    if rules.guard() >= 2 {
+        for tag in &c.tags {
+            guard_v2("case.tags", &deid::v2::tag_text(tag.as_str()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A rules change names a version this build knows, above the first, and
+/// takes effect no earlier than it was signed (history stays valid).
+fn rules_change(r: &RulesChange, at: Timestamp) -> Result<(), NotAccepted> {
+    if r.version <= crate::rules::FIRST || r.version > crate::rules::LATEST {
+        return Err(Rejection::UnknownRules { version: r.version }.into());
+    }
+    if r.effective_at < at {
+        return Err(
+            Rejection::RetroactiveRules { effective_at: r.effective_at, created_at: at }.into()
+        );
+    }
+    Ok(())
+}
+
+/// [`text`] plus the de-identification guard the `rules` in force name,
+/// for clinical free text.
+fn free_text(
+    rules: RuleSet,
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), NotAccepted> {
     text(field, value, min, max)?;
+    if rules.guard() >= 2 {
+        return guard_v2(field, value);
+    }
     if let Some(found) = deid::first_identifier(value) {
+        return Err(Rejection::IdentifyingText {
+            field,
+            kind: found.kind,
+            start: found.start,
+            end: found.end,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Guard v2: format characters have their own code; then the first
+/// identifier it refuses (offsets into `value`).
+fn guard_v2(field: &'static str, value: &str) -> Result<(), NotAccepted> {
+    if let Some(at) = deid::v2::first_format_char(value) {
+        return Err(Rejection::FormatCharacter { field, at }.into());
+    }
+    if let Some(found) = deid::v2::first_refusal(value) {
         return Err(Rejection::IdentifyingText {
             field,
             kind: found.kind,

@@ -4,6 +4,13 @@ use super::*;
 use crate::testkit::Federation;
 use crate::{Body, Retraction};
 
+/// A federation whose rules (2) have retractions.
+fn federation() -> Federation {
+    let mut fed = Federation::new();
+    fed.raise_rules(2);
+    fed
+}
+
 fn rejected(fed: &Federation, event: &SignedEvent) -> Rejection {
     match validate(event, fed.view(), Arrival::live(fed.now())) {
         Err(NotAccepted::Invalid(r)) => r,
@@ -13,7 +20,7 @@ fn rejected(fed: &Federation, event: &SignedEvent) -> Rejection {
 
 #[test]
 fn a_retracted_post_is_refused_when_it_comes_again() {
-    let mut fed = Federation::new();
+    let mut fed = federation();
     let a = fed.physician("dr-a");
     let post = fed.post(&a, "Hyponatraemia after a marathon");
     fed.accept(&post);
@@ -28,7 +35,7 @@ fn a_retracted_post_is_refused_when_it_comes_again() {
 
 #[test]
 fn a_node_that_never_held_the_target_refuses_it_after_the_retraction() {
-    let mut fed = Federation::new();
+    let mut fed = federation();
     let a = fed.physician("dr-a");
     let post = fed.post(&a, "Hyponatraemia after a marathon");
     let retraction = fed.retract(&a, &post);
@@ -43,7 +50,7 @@ fn a_node_that_never_held_the_target_refuses_it_after_the_retraction() {
 
 #[test]
 fn a_retraction_of_someone_elses_event_takes_nothing_back() {
-    let mut fed = Federation::new();
+    let mut fed = federation();
     let a = fed.physician("dr-a");
     let b = fed.physician("dr-b");
     let post = fed.post(&a, "Hyponatraemia after a marathon");
@@ -55,7 +62,7 @@ fn a_retraction_of_someone_elses_event_takes_nothing_back() {
     assert!(fed.view().contains(&post.id()));
     assert!(fed.view().tombstone(&post.id()).is_none());
 
-    let mut fresh = Federation::new();
+    let mut fresh = federation();
     let a2 = fresh.physician("dr-a");
     let b2 = fresh.physician("dr-b");
     let post2 = fresh.post(&a2, "Hyponatraemia after a marathon");
@@ -68,7 +75,7 @@ fn a_retraction_of_someone_elses_event_takes_nothing_back() {
 
 #[test]
 fn only_contents_can_be_retracted_and_the_parent_must_be_named() {
-    let mut fed = Federation::new();
+    let mut fed = federation();
     let a = fed.physician("dr-a");
     let post = fed.post(&a, "Hyponatraemia after a marathon");
     fed.accept(&post);
@@ -89,7 +96,7 @@ fn only_contents_can_be_retracted_and_the_parent_must_be_named() {
 
 #[test]
 fn a_retracted_comment_waits_for_its_parent_and_a_stranger_cannot_retract() {
-    let mut fed = Federation::new();
+    let mut fed = federation();
     let a = fed.physician("dr-a");
     let post = fed.post(&a, "Hyponatraemia after a marathon");
     let reply = fed.comment(&a, &post, "Na 128 mmol/L");
@@ -110,7 +117,7 @@ fn a_retracted_comment_waits_for_its_parent_and_a_stranger_cannot_retract() {
 
 #[test]
 fn a_vote_on_a_retracted_poll_is_kept_but_counts_nowhere() {
-    let mut fed = Federation::new();
+    let mut fed = federation();
     let a = fed.physician("dr-a");
     let b = fed.physician("dr-b");
     let poll = fed.poll(&a, &["yes", "no"], &[]);
@@ -120,4 +127,22 @@ fn a_vote_on_a_retracted_poll_is_kept_but_counts_nowhere() {
     fed.accept(&retraction);
     assert!(fed.view().poll(&poll.id()).is_none());
     fed.accept(&vote);
+}
+
+#[test]
+fn a_retraction_counts_only_from_rules_2() {
+    let mut fed = Federation::new();
+    let a = fed.physician("dr-a");
+    let post = fed.post(&a, "Hyponatraemia after a marathon");
+    fed.accept(&post);
+    let early = fed.retract(&a, &post);
+    let r = rejected(&fed, &early);
+    assert_eq!(r, Rejection::KindNotInForce { kind: Kind::Retraction, since: 2, rules: 1 });
+    assert_eq!(r.code(), "kind_not_in_force");
+    assert!(r.is_contextual(), "a node may not hold the rules change yet");
+    fed.raise_rules(2);
+    // Still refused: it is dated before the rules took effect.
+    assert_eq!(rejected(&fed, &early).code(), "kind_not_in_force");
+    let now = fed.retract(&a, &post);
+    fed.accept(&now);
 }

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::{RuleSet, RulesChange};
 use crate::{
     Body, Digest, EventId, Genesis, Handle, HubId, Jurisdiction, Kind, NetworkId, PublicKey,
     Specialty, Timestamp, VerifiedEvent,
@@ -199,6 +200,14 @@ pub trait TrustView {
     /// log (the time of the head that contradicted the history the
     /// validator had checked), if it was.
     fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp>;
+
+    /// Every rules change held (the bodies of accepted `Rules` events).
+    fn rules_changes(&self) -> Vec<RulesChange>;
+
+    /// The rules in force at `at` ([`crate::rules::rules_at`]).
+    fn rules_at(&self, at: Timestamp) -> RuleSet {
+        crate::rules::rules_at(self.genesis(), self.rules_changes(), at)
+    }
 }
 
 impl VerifiedEvent {
@@ -275,6 +284,7 @@ pub struct MemoryTrust {
     polls: HashMap<EventId, PollRecord>,
     tree_heads: HashMap<EventId, TreeHeadRecord>,
     logs: HashMap<PublicKey, MemoryLog>,
+    rules: Vec<RulesChange>,
     tombstones: HashMap<EventId, Tombstone>,
 }
 
@@ -301,6 +311,7 @@ impl MemoryTrust {
             polls: HashMap::new(),
             tree_heads: HashMap::new(),
             logs: HashMap::new(),
+            rules: Vec::new(),
             tombstones: HashMap::new(),
         }
     }
@@ -351,6 +362,7 @@ impl MemoryTrust {
             Body::Hub(h) => {
                 self.hubs.insert(h.id.clone());
             }
+            Body::Rules(r) => self.rules.push(*r),
             Body::Retraction(r) => self.retract(event, r.target, r.parent),
             _ => {}
         }
@@ -427,5 +439,8 @@ impl TrustView for MemoryTrust {
     }
     fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
         self.logs.get(verifier).and_then(|l| l.forked_at)
+    }
+    fn rules_changes(&self) -> Vec<RulesChange> {
+        self.rules.clone()
     }
 }

@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// The store tests' federation and node, with the rules raised to 2
+/// (retractions are valid from rules 2 on).
+fn setup() -> (Federation, Node, Vec<curbside_protocol::SecretKey>) {
+    let (mut fed, n, drs) = super::setup();
+    let rules = fed.raise_rules(2);
+    assert!(put(&n, &fed, &[rules]).iter().all(Outcome::is_stored));
+    (fed, n, drs)
+}
+
 fn refused_code(outcomes: &[Outcome]) -> Vec<String> {
     outcomes
         .iter()

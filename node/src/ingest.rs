@@ -575,7 +575,8 @@ impl Topic {
         // A retraction goes on the trust topic: every node listens there
         // whatever hubs it follows, and its target (whose hub it would
         // otherwise take) is deleted by the time it is announced.
-        if body.kind().is_trust() || body.kind() == curbside_protocol::Kind::Retraction {
+        use curbside_protocol::Kind;
+        if body.kind().is_trust() || matches!(body.kind(), Kind::Retraction | Kind::Takedown) {
             return Some(Topic::Trust);
         }
         if let Some(hub) = body.hub() {

@@ -19,7 +19,10 @@ use crate::{
     Specialty, Tag, Timestamp,
 };
 
+mod moderation;
 mod signed;
+
+pub use moderation::{Appointment, Takedown, TakedownReason};
 
 pub use signed::{EVENT_ID_DOMAIN, MAX_DECODE_BYTES, SignedEvent};
 
@@ -75,6 +78,10 @@ pub enum Body {
     Rules(RulesChange),
     /// An author takes back their own post, case, comment, poll or vote.
     Retraction(Retraction),
+    /// A root appoints a moderator for a hub or for all hubs.
+    Appointment(Appointment),
+    /// A moderator takes an event down.
+    Takedown(Takedown),
 }
 
 /// The kind of a [`Body`], without its content.
@@ -107,11 +114,15 @@ pub enum Kind {
     Rules,
     /// [`Retraction`]
     Retraction,
+    /// [`Appointment`]
+    Appointment,
+    /// [`Takedown`]
+    Takedown,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -125,6 +136,8 @@ impl Kind {
         Kind::Cosignature,
         Kind::Rules,
         Kind::Retraction,
+        Kind::Appointment,
+        Kind::Takedown,
     ];
 
     /// Stable lowercase name.
@@ -143,6 +156,8 @@ impl Kind {
             Kind::Cosignature => "cosignature",
             Kind::Rules => "rules",
             Kind::Retraction => "retraction",
+            Kind::Appointment => "appointment",
+            Kind::Takedown => "takedown",
         }
     }
 
@@ -158,6 +173,7 @@ impl Kind {
                 | Kind::Hub
                 | Kind::Cosignature
                 | Kind::Rules
+                | Kind::Appointment
         )
     }
 
@@ -504,6 +520,8 @@ impl Body {
             Body::Cosignature(_) => Kind::Cosignature,
             Body::Rules(_) => Kind::Rules,
             Body::Retraction(_) => Kind::Retraction,
+            Body::Appointment(_) => Kind::Appointment,
+            Body::Takedown(_) => Kind::Takedown,
         }
     }
 

@@ -257,6 +257,40 @@ impl Federation {
         event
     }
 
+    /// The root's appointment of `moderator` for `hub` (`None`: every
+    /// hub) for a year, accepted.
+    pub fn appoint(&mut self, moderator: &crate::PublicKey, hub: Option<&str>) -> SignedEvent {
+        let at = self.tick();
+        let body = Body::Appointment(crate::Appointment {
+            moderator: *moderator,
+            hub: hub.map(|h| HubId::new(h).unwrap()),
+            valid_until: at.plus_days(365),
+        });
+        let event = self.sign_at(&self.root.clone(), at, body);
+        self.accept(&event);
+        event
+    }
+
+    /// `moderator`'s takedown of `target` (in `general`) for PHI (not yet accepted).
+    pub fn take_down(&mut self, moderator: &SecretKey, target: &SignedEvent) -> SignedEvent {
+        let parent = match target.body() {
+            Body::Comment(c) => Some(c.parent),
+            Body::Vote(v) => Some(v.poll),
+            _ => None,
+        };
+        let body = Body::Takedown(crate::Takedown {
+            target: target.id(),
+            target_kind: target.kind(),
+            target_author: *target.author(),
+            target_created_at: target.created_at(),
+            parent,
+            hub: HubId::new("general").unwrap(),
+            reason: crate::TakedownReason::Phi,
+            note: String::new(),
+        });
+        self.sign(moderator, body)
+    }
+
     /// `author`'s retraction of `target` (not yet accepted).
     pub fn retract(&mut self, author: &SecretKey, target: &SignedEvent) -> SignedEvent {
         self.sign(author, Body::Retraction(crate::Retraction::of(target, "")))

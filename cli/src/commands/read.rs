@@ -48,6 +48,14 @@ fn headline(e: &EventAnswer) -> String {
         Body::Hub(h) => format!("hub {}: {}", h.id, h.title),
         Body::Rules(r) => format!("rules {} in force from {}", r.version, r.effective_at),
         Body::Retraction(r) => format!("retraction of {} {}", r.target_kind, r.target.short()),
+        Body::Appointment(a) => format!(
+            "appointment of moderator {} for {}",
+            a.moderator.short(),
+            a.hub.as_ref().map_or("every hub".to_string(), |h| format!("hub {h}"))
+        ),
+        Body::Takedown(t) => {
+            format!("takedown of {} {} ({})", t.target_kind, t.target.short(), t.reason)
+        }
     }
 }
 

@@ -324,7 +324,7 @@ mod tests {
 pub struct RetractedView {
     /// The event's author.
     pub author: PublicKey,
-    /// Whether its author took it back (always, until moderators can).
+    /// Whether its author took it back (`false`: a moderator took it down).
     pub by_author: bool,
     /// When it was made.
     pub created_at: Timestamp,
@@ -348,7 +348,11 @@ impl RetractedView {
             created_at: t.summary.created_at,
             id,
             kind: t.summary.kind,
-            placeholder: "[retracted by its author]".into(),
+            placeholder: if by_author {
+                "[retracted by its author]".into()
+            } else {
+                "[taken down by a moderator]".into()
+            },
             retraction: t.retraction,
         }
     }

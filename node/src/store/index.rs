@@ -138,6 +138,16 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
             out.push(Entry::Put { space: Space::Rules, key: keys::rules(&id), value: encode(r) });
         }
         Body::Retraction(r) => out.push(Entry::Retract { target: r.target, parent: r.parent }),
+        Body::Takedown(t) => out.push(Entry::Retract { target: t.target, parent: t.parent }),
+        Body::Appointment(_) => {
+            if let Some((moderator, record)) = event.appointment_record() {
+                out.push(Entry::Put {
+                    space: Space::Appointments,
+                    key: keys::appointment(&moderator, &id),
+                    value: encode(&record),
+                });
+            }
+        }
         Body::Post(_) | Body::Case(_) => {}
     }
     out

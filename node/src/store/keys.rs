@@ -82,6 +82,8 @@ pub(super) enum Space {
     Rules = 27,
     /// `id (32)` → `StoredTombstone`: what is kept of an event taken back.
     Tombstones = 28,
+    /// `moderator (32) ‖ id (32)` → `AppointmentRecord`.
+    Appointments = 29,
 }
 
 impl Space {
@@ -116,6 +118,7 @@ impl Space {
             Space::PendingExpired => "pending_expired",
             Space::Rules => "rules",
             Space::Tombstones => "tombstones",
+            Space::Appointments => "appointments",
         }
     }
 
@@ -177,6 +180,11 @@ pub(super) fn thread(root: &EventId, commit: u64) -> Vec<u8> {
 /// `Threads ‖ root`: the prefix of every record of `root`'s thread.
 pub(super) fn thread_prefix(root: &EventId) -> Vec<u8> {
     Space::Threads.key(&[root.as_bytes()])
+}
+
+/// `Appointments ‖ moderator ‖ id`.
+pub(super) fn appointment(moderator: &PublicKey, id: &EventId) -> Vec<u8> {
+    Space::Appointments.key(&[moderator.as_bytes(), id.as_bytes()])
 }
 
 /// `Tombstones ‖ id`.

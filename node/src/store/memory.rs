@@ -21,8 +21,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
-    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord,
-    PublicKey, Timestamp, Tombstone, VerifiedEvent,
+    AppointmentRecord, AttestationRecord, Body, CharterRecord, EventId, EventSummary, Handle,
+    HubId, PollRecord, PublicKey, Timestamp, Tombstone, VerifiedEvent,
 };
 
 /// The trust records of every durable event.
@@ -45,6 +45,8 @@ pub(super) struct Trust {
     /// Every event taken back: validation refuses it if it comes again,
     /// and reads its summary for replies to it.
     pub(super) tombstones: HashMap<EventId, Tombstone>,
+    /// Every moderator's appointments.
+    pub(super) appointments: HashMap<PublicKey, Vec<AppointmentRecord>>,
 }
 
 /// What one commit adds to [`Trust`], applied once it is durable.
@@ -65,6 +67,7 @@ pub(super) struct Delta {
     /// Tombstones an event of that id but another author, kind or time
     /// replaced (the retraction had named it falsely).
     pub(super) untombed: Vec<EventId>,
+    pub(super) appointments: Vec<(PublicKey, AppointmentRecord)>,
 }
 
 impl Delta {
@@ -78,6 +81,7 @@ impl Delta {
             && self.rules.is_empty()
             && self.tombstones.is_empty()
             && self.untombed.is_empty()
+            && self.appointments.is_empty()
     }
 
     /// Notes what `event`, being committed, adds to the trust records by
@@ -95,6 +99,9 @@ impl Delta {
         }
         if let Some(charter) = event.charter_record() {
             self.charters.push(charter);
+        }
+        if let Some(appointment) = event.appointment_record() {
+            self.appointments.push(appointment);
         }
         if let Body::Rules(r) = event.body() {
             self.rules.push(*r);
@@ -122,6 +129,12 @@ impl Trust {
         self.hubs.extend(delta.hubs);
         self.polls.extend(delta.polls);
         self.rules.extend(delta.rules);
+        for (moderator, record) in delta.appointments {
+            let list = self.appointments.entry(moderator).or_default();
+            if !list.iter().any(|r| r.id == record.id) {
+                list.push(record);
+            }
+        }
         for id in delta.untombed {
             self.tombstones.remove(&id);
         }

@@ -189,6 +189,12 @@ pub(super) fn load_memory(tree: &sled::Tree) -> Result<(Trust, Filters, u64), St
         trust.polls.insert(EventId::from_bytes(poll), record);
     }
 
+    for item in tree.scan_prefix(Space::Appointments.all()) {
+        let (key, value) = item?;
+        let moderator = key_part(Space::Appointments, &key, 1)?;
+        let record: curbside_protocol::AppointmentRecord = decode(Space::Appointments, &value)?;
+        trust.appointments.entry(PublicKey::from_bytes(moderator)).or_default().push(record);
+    }
     let mut filters = Filters::default();
     for item in tree.scan_prefix(Space::Tombstones.all()) {
         let (key, value) = item?;

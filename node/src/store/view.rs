@@ -138,6 +138,13 @@ impl TrustView for StoreView<'_> {
         self.or_note(read(), None)
     }
 
+    fn appointments(&self, moderator: &PublicKey) -> Vec<curbside_protocol::AppointmentRecord> {
+        let mut all =
+            read(&self.store.trust).appointments.get(moderator).cloned().unwrap_or_default();
+        all.extend(self.batch.appointments(moderator));
+        all
+    }
+
     fn tombstone(&self, id: &EventId) -> Option<Tombstone> {
         self.batch.tombstone(id).or_else(|| read(&self.store.trust).tombstones.get(id).copied())
     }

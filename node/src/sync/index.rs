@@ -168,7 +168,7 @@ mod tests {
         let rebuilt = SyncSet::from_items(
             posts
                 .iter()
-                .filter(|(_, id, _)| *id != posts[7].1)
+                .filter(|k| **k != posts[7])
                 .map(|(at, id, _)| Item::new(at.as_millis(), *id.as_bytes())),
         );
         index.forget(&[posts[7]]);

@@ -63,6 +63,9 @@ impl TrustView for Overlay<'_> {
     fn tombstone(&self, id: &EventId) -> Option<crate::Tombstone> {
         self.base.tombstone(id)
     }
+    fn appointments(&self, moderator: &PublicKey) -> Vec<crate::AppointmentRecord> {
+        self.base.appointments(moderator)
+    }
     fn poll(&self, id: &EventId) -> Option<PollRecord> {
         self.base.poll(id)
     }

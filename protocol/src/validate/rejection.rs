@@ -2,6 +2,7 @@
 //! fault), [`Dependency`] (not yet decidable) and [`NotAccepted`] (all
 //! outcomes other than acceptance).
 
+use super::Dependency;
 use crate::deid::IdentifierKind;
 use crate::{EventId, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Timestamp};
 
@@ -363,6 +364,22 @@ pub enum Rejection {
         /// The rules in force at the event's time.
         rules: u16,
     },
+    /// The event was taken down by a moderator before it arrived.
+    #[error("event {id} was taken down by a moderator ({takedown}); it is not stored again")]
+    TakenDown {
+        /// The event.
+        id: EventId,
+        /// The takedown.
+        takedown: EventId,
+    },
+    /// A takedown by a key no appointment in force makes a moderator of the hub.
+    #[error("{moderator} is not a moderator of hub {hub} at the takedown's time")]
+    NotModerator {
+        /// The takedown's author.
+        moderator: PublicKey,
+        /// The hub it names.
+        hub: HubId,
+    },
     /// A retraction names a kind that cannot be taken back.
     #[error(
         "{target} is said to be a {kind}; only posts, cases, comments, polls and votes can be retracted"
@@ -407,6 +424,8 @@ impl Rejection {
                 | Rejection::VerifierForked { .. }
                 | Rejection::Retracted { .. }
                 | Rejection::KindNotInForce { .. }
+                | Rejection::TakenDown { .. }
+                | Rejection::NotModerator { .. }
         )
     }
 }
@@ -502,47 +521,13 @@ rejection_codes! {
     Retracted => "retracted",
     NotRetractable => "not_retractable",
     KindNotInForce => "kind_not_in_force",
+    TakenDown => "taken_down",
+    NotModerator => "not_moderator",
 }
 
 impl std::fmt::Display for RejectionCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Something an event needs that the validator does not hold yet.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Dependency {
-    /// An event by id: a comment's parent, a vote's poll, a revocation's target.
-    Event(EventId),
-    /// Any attestation of this physician key.
-    Attestation(PublicKey),
-    /// Any charter of this node key.
-    Charter(PublicKey),
-    /// A hub added by a `Hub` event.
-    Hub(HubId),
-    /// The entry of this attestation in its verifier's audit log (or proof
-    /// that the log left it out): learnt when the node checks the
-    /// verifier's next tree head.
-    LogEntry {
-        /// The verifier.
-        verifier: PublicKey,
-        /// The attestation.
-        attestation: EventId,
-    },
-}
-
-impl std::fmt::Display for Dependency {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Dependency::Event(id) => write!(f, "event {id}"),
-            Dependency::Attestation(key) => write!(f, "an attestation of {key}"),
-            Dependency::Charter(key) => write!(f, "a charter of node {key}"),
-            Dependency::Hub(hub) => write!(f, "hub {hub}"),
-            Dependency::LogEntry { verifier, attestation } => {
-                write!(f, "the entry of attestation {attestation} in the audit log of {verifier}")
-            }
-        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::limits;
 use crate::rules::{RuleSet, RulesChange};
 use crate::{
     Attestation, Body, Comment, Cosignature, HubDef, Jurisdiction, Kind, Params, Poll, PublicKey,
-    Retraction, Revocation, SignedEvent, Timestamp, TreeHead, Vote, deid,
+    Revocation, SignedEvent, Timestamp, TreeHead, Vote, deid,
 };
 
 /// What a node's charter must allow.
@@ -49,7 +49,7 @@ pub(super) fn authority(
         Body::Revocation(r) => {
             let target =
                 view.summary(&r.target).ok_or(NotAccepted::Missing(Dependency::Event(r.target)))?;
-            if !matches!(target.kind, Kind::Charter | Kind::Attestation) {
+            if !matches!(target.kind, Kind::Charter | Kind::Attestation | Kind::Appointment) {
                 return Err(Rejection::NotRevocable { target: r.target, kind: target.kind }.into());
             }
             if is_root(view, author) {
@@ -265,52 +265,10 @@ pub(super) fn body(
         Body::Poll(p) => poll(p, at, view, params),
         Body::Rules(r) => rules_change(r, at),
         Body::Vote(v) => vote(event, v, view, authority, arrival, params),
-        Body::Retraction(r) => retraction(r, at, view, params),
+        Body::Retraction(r) => super::takeback::retraction(r, at, view, params),
+        Body::Takedown(t) => super::takeback::takedown(event, t, view, arrival, params),
+        Body::Appointment(a) => super::takeback::appointment(a, at, view),
     }
-}
-
-/// A retraction names a retractable kind, a parent exactly for a comment
-/// or a vote (and waits for it, as the reply or vote itself did), a target
-/// not dated after it, and an optional reason that passes the guard. It
-/// does not depend on whether the target is held: see [`Retraction`].
-fn retraction(
-    r: &Retraction,
-    at: Timestamp,
-    view: &impl TrustView,
-    params: Params,
-) -> Result<(), NotAccepted> {
-    // A new kind changes what is valid, so it counts only from rules 2 on.
-    let rules = view.rules_at(at);
-    if rules < RuleSet::V2 {
-        return Err(Rejection::KindNotInForce {
-            kind: Kind::Retraction,
-            since: RuleSet::V2.version(),
-            rules: rules.version(),
-        }
-        .into());
-    }
-    if !r.target_kind.is_retractable() {
-        return Err(Rejection::NotRetractable { target: r.target, kind: r.target_kind }.into());
-    }
-    let needs_parent = matches!(r.target_kind, Kind::Comment | Kind::Vote);
-    if r.parent.is_some() != needs_parent {
-        return Err(invalid(
-            "retraction.parent",
-            "names the parent of a comment or the poll of a vote, and nothing for other kinds",
-        ));
-    }
-    if r.target_created_at > at.plus_millis(params.max_clock_skew_ms) {
-        return Err(invalid("retraction.target_created_at", "is after the retraction"));
-    }
-    if !r.reason.is_empty() {
-        free_text(rules, "retraction.reason", &r.reason, 1, limits::REASON)?;
-    }
-    if let Some(parent) = r.parent
-        && view.summary(&parent).is_none()
-    {
-        return Err(NotAccepted::Missing(Dependency::Event(parent)));
-    }
-    Ok(())
 }
 
 /// An attestation names a specialty, expires after it is issued, follows
@@ -521,11 +479,11 @@ fn vote(
     Ok(())
 }
 
-fn invalid(field: &'static str, problem: impl Into<String>) -> NotAccepted {
+pub(super) fn invalid(field: &'static str, problem: impl Into<String>) -> NotAccepted {
     Rejection::InvalidField { field, problem: problem.into() }.into()
 }
 
-fn hub(view: &impl TrustView, hub: &crate::HubId) -> Result<(), NotAccepted> {
+pub(super) fn hub(view: &impl TrustView, hub: &crate::HubId) -> Result<(), NotAccepted> {
     if view.hub_exists(hub) {
         Ok(())
     } else {
@@ -533,7 +491,11 @@ fn hub(view: &impl TrustView, hub: &crate::HubId) -> Result<(), NotAccepted> {
     }
 }
 
-fn expires_after(what: Kind, issued: Timestamp, valid_until: Timestamp) -> Result<(), NotAccepted> {
+pub(super) fn expires_after(
+    what: Kind,
+    issued: Timestamp,
+    valid_until: Timestamp,
+) -> Result<(), NotAccepted> {
     if valid_until <= issued {
         return Err(Rejection::InvalidValidity {
             what,
@@ -606,7 +568,7 @@ fn rules_change(r: &RulesChange, at: Timestamp) -> Result<(), NotAccepted> {
 
 /// [`text`] plus the de-identification guard the `rules` in force name,
 /// for clinical free text.
-fn free_text(
+pub(super) fn free_text(
     rules: RuleSet,
     field: &'static str,
     value: &str,

@@ -146,3 +146,60 @@ fn a_retraction_counts_only_from_rules_2() {
     let now = fed.retract(&a, &post);
     fed.accept(&now);
 }
+
+#[test]
+fn a_moderator_takes_down_and_a_non_moderator_is_refused() {
+    let mut fed = federation();
+    let author = fed.physician("dr-a");
+    let moderator = fed.physician("dr-mod");
+    let other = fed.physician("dr-other");
+    let post = fed.post(&author, "Hyponatraemia after a marathon");
+    fed.accept(&post);
+    // Not (yet) a moderator: refused with its own code.
+    let early = fed.take_down(&moderator, &post);
+    let r = rejected(&fed, &early);
+    assert_eq!(r.code(), "not_moderator");
+    assert!(r.is_contextual(), "the appointment may not have reached this node");
+    // Appointed for another hub: still refused.
+    fed.appoint(&other.public(), Some("cardiology"));
+    let elsewhere = fed.take_down(&other, &post);
+    assert_eq!(rejected(&fed, &elsewhere).code(), "not_moderator");
+    fed.appoint(&moderator.public(), Some("general"));
+    let takedown = fed.take_down(&moderator, &post);
+    fed.accept(&takedown);
+    assert!(!fed.view().contains(&post.id()));
+    let r = rejected(&fed, &post);
+    assert_eq!(r, Rejection::TakenDown { id: post.id(), takedown: takedown.id() });
+    assert_eq!(r.code(), "taken_down");
+}
+
+#[test]
+fn only_a_root_appoints_and_an_appointment_can_be_ended() {
+    let mut fed = federation();
+    let moderator = fed.physician("dr-mod");
+    let author = fed.physician("dr-a");
+    let body = Body::Appointment(crate::Appointment {
+        moderator: moderator.public(),
+        hub: None,
+        valid_until: fed.now().plus_days(1),
+    });
+    let by_physician = fed.sign(&author, body);
+    assert_eq!(rejected(&fed, &by_physician).code(), "not_root");
+    let appointment = fed.appoint(&moderator.public(), None);
+    // The root ends it: later takedowns are refused.
+    let at = fed.tick();
+    let end = fed.sign_at(
+        &crate::testkit::key("root"),
+        at,
+        Body::Revocation(crate::Revocation {
+            target: appointment.id(),
+            reason: "term ended".into(),
+            effective_at: at,
+        }),
+    );
+    fed.accept(&end);
+    let post = fed.post(&author, "Hyponatraemia after a marathon");
+    fed.accept(&post);
+    let after_end = fed.take_down(&moderator, &post);
+    assert_eq!(rejected(&fed, &after_end).code(), "not_moderator");
+}

@@ -60,6 +60,19 @@ pub struct EventSummary {
     pub created_at: Timestamp,
 }
 
+/// A moderator's appointment, as a takedown's validation needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentRecord {
+    /// The appointment event's id (the target of its revocation).
+    pub id: EventId,
+    /// The hub, or `None` for every hub.
+    pub hub: Option<HubId>,
+    /// When it was made.
+    pub issued_at: Timestamp,
+    /// When it lapses.
+    pub valid_until: Timestamp,
+}
+
 /// What is kept of an event taken back: no content, only what its thread,
 /// its replies' validation and a later copy's refusal need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,28 +92,37 @@ impl Tombstone {
     /// The tombstone `retraction` leaves of its target, if `retraction` is
     /// one and applies: to `held`, the target's summary and parent where
     /// the target is held, when they are those the retraction names; as
-    /// the retraction names them where the target is not held.
+    /// the retraction names them where the target is not held. A
+    /// moderator's [`crate::Takedown`] leaves one in the same way, naming
+    /// the moderator as `by`.
     pub fn of(
         retraction: &VerifiedEvent,
         held: Option<(EventSummary, Option<EventId>)>,
     ) -> Option<Self> {
-        let Body::Retraction(r) = retraction.body() else { return None };
-        let claimed = EventSummary {
-            kind: r.target_kind,
-            author: *retraction.author(),
-            created_at: r.target_created_at,
+        let (kind, author, created_at, parent) = match retraction.body() {
+            Body::Retraction(r) => {
+                (r.target_kind, *retraction.author(), r.target_created_at, r.parent)
+            }
+            Body::Takedown(t) => (t.target_kind, t.target_author, t.target_created_at, t.parent),
+            _ => return None,
         };
-        if let Some((summary, parent)) = held
-            && (summary != claimed || parent != r.parent)
+        let claimed = EventSummary { kind, author, created_at };
+        if let Some((summary, held_parent)) = held
+            && (summary != claimed || held_parent != parent)
         {
             return None;
         }
         Some(Self {
             summary: claimed,
-            parent: r.parent,
+            parent,
             retraction: retraction.id(),
-            by: claimed.author,
+            by: *retraction.author(),
         })
+    }
+
+    /// Whether a moderator took it down (rather than its author).
+    pub fn taken_down(&self) -> bool {
+        self.by != self.summary.author
     }
 
     /// Whether an event with this id and `summary` is the one taken back
@@ -186,6 +208,9 @@ pub trait TrustView {
     /// The tombstone of `id`, if it was taken back.
     fn tombstone(&self, id: &EventId) -> Option<Tombstone>;
 
+    /// Every appointment of `moderator`.
+    fn appointments(&self, moderator: &PublicKey) -> Vec<AppointmentRecord>;
+
     /// The poll `id`, if held and a poll.
     fn poll(&self, id: &EventId) -> Option<PollRecord>;
 
@@ -259,6 +284,20 @@ impl VerifiedEvent {
         })
     }
 
+    /// The appointment record, if this is an appointment: `(moderator, record)`.
+    pub fn appointment_record(&self) -> Option<(PublicKey, AppointmentRecord)> {
+        let Body::Appointment(a) = self.body() else { return None };
+        Some((
+            a.moderator,
+            AppointmentRecord {
+                id: self.id(),
+                hub: a.hub.clone(),
+                issued_at: self.created_at(),
+                valid_until: a.valid_until,
+            },
+        ))
+    }
+
     /// The poll record, if this is a poll.
     pub fn poll_record(&self) -> Option<PollRecord> {
         let Body::Poll(p) = self.body() else { return None };
@@ -286,6 +325,7 @@ pub struct MemoryTrust {
     logs: HashMap<PublicKey, MemoryLog>,
     rules: Vec<RulesChange>,
     tombstones: HashMap<EventId, Tombstone>,
+    appointments: HashMap<PublicKey, Vec<AppointmentRecord>>,
 }
 
 /// What a [`MemoryTrust`] knows of one verifier's log.
@@ -313,6 +353,7 @@ impl MemoryTrust {
             logs: HashMap::new(),
             rules: Vec::new(),
             tombstones: HashMap::new(),
+            appointments: HashMap::new(),
         }
     }
 
@@ -364,6 +405,12 @@ impl MemoryTrust {
             }
             Body::Rules(r) => self.rules.push(*r),
             Body::Retraction(r) => self.retract(event, r.target, r.parent),
+            Body::Takedown(t) => self.retract(event, t.target, t.parent),
+            Body::Appointment(_) => {
+                if let Some((moderator, record)) = event.appointment_record() {
+                    self.appointments.entry(moderator).or_default().push(record);
+                }
+            }
             _ => {}
         }
     }
@@ -423,6 +470,9 @@ impl TrustView for MemoryTrust {
     }
     fn tombstone(&self, id: &EventId) -> Option<Tombstone> {
         self.tombstones.get(id).copied()
+    }
+    fn appointments(&self, moderator: &PublicKey) -> Vec<AppointmentRecord> {
+        self.appointments.get(moderator).cloned().unwrap_or_default()
     }
     fn poll(&self, id: &EventId) -> Option<PollRecord> {
         self.polls.get(id).cloned()

@@ -21,6 +21,7 @@ mod docs;
 mod federation;
 mod fetch;
 mod hostile;
+mod moderation;
 mod partition;
 mod powercut;
 mod retraction;

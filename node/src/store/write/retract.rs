@@ -56,6 +56,12 @@ impl Commit<'_> {
         else {
             return Ok(()); // it named its target falsely: inert
         };
+        // A takedown applies only in the hub its moderator moderates.
+        if let (Body::Takedown(t), Some(_)) = (retraction.body(), &held)
+            && self.store.events().hub_of(&target)?.as_ref() != Some(&t.hub)
+        {
+            return Ok(());
+        }
         let thread = match (&held, parent) {
             (Some((_, thread, _)), _) => *thread,
             (None, Some(parent)) if tombstone.summary.kind == Kind::Comment => {

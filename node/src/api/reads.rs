@@ -102,12 +102,14 @@ pub(crate) async fn feed(
     }
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let before = q.before.as_deref().map(parse_cursor).transpose()?;
-    let events = state.store.events().feed(&hub, before, limit)?;
+    let mut events = state.store.events().feed(&hub, before, limit)?;
     let next = if events.len() == limit {
         events.last().map(|e| format!("{}-{}", e.created_at().as_millis(), e.id()))
     } else {
         None
     };
+    // Hidden by this node's operator: not shown here (the page may be short).
+    events.retain(|e| !state.store.events().is_hidden(&e.id()));
     let views = Views::new(&state.store).all(&events)?;
     Ok(Json(json!({ "events": views, "next": next })))
 }
@@ -118,6 +120,11 @@ pub(crate) async fn event(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventView>, ApiError> {
     let id = parse_id(&id)?;
+    if state.store.events().is_hidden(&id) {
+        return Err(ApiError::not_found(format!(
+            "event {id} is hidden on this node by its operator"
+        )));
+    }
     let Some(event) = state.store.events().get(&id)? else {
         return Err(ApiError::not_found(match state.store.events().tombstone(&id)? {
             Some(t) => {
@@ -167,6 +174,12 @@ pub(crate) async fn thread(
         .entries
         .iter()
         .map(|e| {
+            if state.store.events().is_hidden(&e.id) {
+                let hidden = "[hidden on this node by its operator]";
+                return Ok(
+                    json!({ "depth": e.depth, "id": e.id, "event": null, "hidden": hidden }),
+                );
+            }
             let event = e.event.as_ref().map(|ev| views.of(ev)).transpose()?;
             let retracted = e.tombstone.as_ref().map(|t| RetractedView::of(e.id, t));
             Ok(json!({ "depth": e.depth, "id": e.id, "event": event, "retracted": retracted }))

@@ -84,6 +84,10 @@ pub(super) enum Space {
     Tombstones = 28,
     /// `moderator (32) ‖ id (32)` → `AppointmentRecord`.
     Appointments = 29,
+    /// `id (32)` → the operator's note: hidden on this node only.
+    Hidden = 30,
+    /// `event (32) ‖ reporter (32)` → `Report`: local, never gossiped.
+    Reports = 31,
 }
 
 impl Space {
@@ -119,6 +123,8 @@ impl Space {
             Space::Rules => "rules",
             Space::Tombstones => "tombstones",
             Space::Appointments => "appointments",
+            Space::Hidden => "hidden",
+            Space::Reports => "reports",
         }
     }
 
@@ -185,6 +191,16 @@ pub(super) fn thread_prefix(root: &EventId) -> Vec<u8> {
 /// `Appointments ‖ moderator ‖ id`.
 pub(super) fn appointment(moderator: &PublicKey, id: &EventId) -> Vec<u8> {
     Space::Appointments.key(&[moderator.as_bytes(), id.as_bytes()])
+}
+
+/// `Hidden ‖ id`.
+pub(super) fn hidden(id: &EventId) -> Vec<u8> {
+    Space::Hidden.key(&[id.as_bytes()])
+}
+
+/// `Reports ‖ event ‖ reporter`.
+pub(super) fn report(event: &EventId, reporter: &PublicKey) -> Vec<u8> {
+    Space::Reports.key(&[event.as_bytes(), reporter.as_bytes()])
 }
 
 /// `Tombstones ‖ id`.

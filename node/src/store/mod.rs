@@ -57,6 +57,9 @@
 //! log_evidence  verifier ‖ found_at ‖ n → Evidence
 //! own_entries   index → wire bytes                      (this node's own log, until published)
 //! threads       root ‖ commit → packed (created_at, id, parent) of the comments in that commit
+//! appointments  moderator ‖ id → AppointmentRecord
+//! hidden        id → the operator's note                (hidden on this node only)
+//! reports       event ‖ reporter → Report               (local: never gossiped)
 //! tombstones    id → StoredTombstone                    (an event taken back: summary, parent, thread root, retraction)
 //! ```
 //!
@@ -135,6 +138,7 @@ mod index;
 mod keys;
 mod memory;
 mod migrate;
+mod moderation;
 mod open;
 mod peers;
 mod pending;
@@ -155,6 +159,7 @@ use memory::{Delta, Filters, Recent, Trust};
 
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
+pub use moderation::Report;
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};
@@ -400,6 +405,8 @@ pub struct Store {
     /// called: `(created_at, id, kind)` as their tombstones say, for the
     /// sync sets.
     taken_back: Mutex<Vec<(Timestamp, EventId, curbside_protocol::Kind)>>,
+    /// Events hidden on this node by its operator.
+    hidden: RwLock<std::collections::HashSet<EventId>>,
     #[cfg(test)]
     pub(crate) faults: Faults,
 }

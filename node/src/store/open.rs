@@ -40,6 +40,7 @@ impl Store {
         let (trust, filters, next_commit) = load_memory(&tree)?;
         let logs = audit::AuditMemory::load(&tree)?;
         let pending = Mutex::new(pending::PendingBudget::load(&tree)?);
+        let hidden = super::moderation::load_hidden(&tree)?;
         Ok(Self {
             logs,
             pending_budget: pending,
@@ -60,6 +61,7 @@ impl Store {
             files,
             failure: Failure::default(),
             taken_back: Mutex::new(Vec::new()),
+            hidden: RwLock::new(hidden),
             #[cfg(test)]
             faults: Faults::default(),
         })

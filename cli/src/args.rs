@@ -10,6 +10,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub(crate) const DEFAULT_NODE: &str = "http://127.0.0.1:7420";
 
 /// Curbside: a federated network where physicians consult each other.
+mod moderation;
+
+pub(crate) use moderation::{
+    AuditModerationArgs, HideArgs, ModCommand, ModQueueArgs, ReportArgs, TakedownArgs,
+};
 #[derive(Debug, Parser)]
 #[command(name = "curbside", version, about, propagate_version = true)]
 pub(crate) struct Cli {
@@ -73,6 +78,15 @@ pub(crate) enum Command {
     /// Take back your own post, case, comment, poll or vote: every node
     /// deletes it and shows "[retracted by its author]" in its place.
     Retract(RetractArgs),
+    /// Take an event down as a hub's moderator (same effect everywhere as a retraction).
+    Takedown(TakedownArgs),
+    /// Report an event to its hub's moderators (kept on this node, not public).
+    Report(ReportArgs),
+    /// Moderators' commands.
+    #[command(subcommand)]
+    Mod(ModCommand),
+    /// Hide an event on this node only (institution admin; no network effect).
+    Hide(HideArgs),
     /// The newest posts, cases and polls in a hub.
     Feed(FeedArgs),
     /// An event and its replies, as a thread.
@@ -285,6 +299,8 @@ pub(crate) enum AuditCommand {
     Verify(AuditVerifyArgs),
     /// Check a licence opening against an attestation's commitment; exit 1 if it does not open.
     Open(AuditOpenArgs),
+    /// Who was appointed moderator, and who took what down, when and why.
+    Moderation(AuditModerationArgs),
 }
 
 #[derive(Debug, Args)]

@@ -356,6 +356,44 @@ pub(crate) fn retract(ctx: &Ctx, args: &RetractArgs) -> anyhow::Result<ExitCode>
     publish(ctx, args.node.node.as_deref(), body, extra, keep)
 }
 
+/// `curbside takedown ID --reason R`: a moderator's takedown, naming the
+/// event as the node shows it (and the hub of its thread).
+pub(crate) fn takedown(ctx: &Ctx, args: &crate::args::TakedownArgs) -> anyhow::Result<ExitCode> {
+    let target = parse_event_id(&args.event_id, "EVENT_ID")?;
+    let reason: curbside_protocol::TakedownReason = args.reason.parse().map_err(usage)?;
+    if !args.note.is_empty() {
+        text_field("--note", &args.note, 1, limits::REASON).map_err(usage)?;
+        guard(ctx.out, &[("takedown.note".into(), args.note.as_str())])?;
+    }
+    let client = ctx.client(args.node.node.as_deref())?;
+    let mut reader = session::Reader::new(&client, &ctx.home)?;
+    let answer: crate::client::EventAnswer = reader.get(&format!("/v1/events/{target}"))?;
+    let event = &answer.event;
+    let hub = match (event.body().hub(), &args.hub) {
+        (Some(own), _) => own.clone(),
+        (None, Some(h)) => HubId::new(h.trim())?,
+        (None, None) => {
+            return Err(usage(format!(
+                "{target} is a {}: name the hub of its thread with --hub",
+                answer.kind
+            )));
+        }
+    };
+    let r = Retraction::of(event, "");
+    let body = Body::Takedown(curbside_protocol::Takedown {
+        target,
+        target_kind: r.target_kind,
+        target_author: *event.author(),
+        target_created_at: r.target_created_at,
+        parent: r.parent,
+        hub: hub.clone(),
+        reason,
+        note: args.note.clone(),
+    });
+    let extra = vec![Extra::plain("target", target), Extra::plain("hub", hub)];
+    publish(ctx, args.node.node.as_deref(), body, extra, keep)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,7 +258,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/hidden", get(moderation::hidden))
         .route("/v1/reports", post(moderation::report))
         .route("/v1/mod/queue", get(moderation::queue))
-        .route("/v1/moderation", get(moderation::record))
+        .route("/v1/audit/moderation", get(moderation::record))
         .route("/v1/admin/revoke", post(admin::revoke))
         .route("/v1/admin/peers", post(admin::dial))
         .route("/v1/admin/openings/{id}", get(audit::opening))

@@ -154,7 +154,7 @@ fn a_local_hide_stays_local_and_reports_reach_only_that_nodes_moderators() {
     );
 
     // The record of moderation is public to readers: the appointment.
-    let (status, body) = nodes[0].get("/v1/moderation", Some(&tokens[0]));
+    let (status, body) = nodes[0].get("/v1/audit/moderation", None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["moderation"][0]["event"]["id"], appointment.id().to_string(), "{body}");
 }

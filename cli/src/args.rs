@@ -13,7 +13,7 @@ pub(crate) const DEFAULT_NODE: &str = "http://127.0.0.1:7420";
 mod moderation;
 
 pub(crate) use moderation::{
-    AuditModerationArgs, HideArgs, ModCommand, ModQueueArgs, ReportArgs, TakedownArgs,
+    AppointArgs, AuditModerationArgs, HideArgs, ModCommand, ModQueueArgs, ReportArgs, TakedownArgs,
 };
 #[derive(Debug, Parser)]
 #[command(name = "curbside", version, about, propagate_version = true)]
@@ -87,6 +87,8 @@ pub(crate) enum Command {
     Mod(ModCommand),
     /// Hide an event on this node only (institution admin; no network effect).
     Hide(HideArgs),
+    /// Appoint a moderator for a hub or every hub, or end an appointment (a root).
+    Appoint(AppointArgs),
     /// The newest posts, cases and polls in a hub.
     Feed(FeedArgs),
     /// An event and its replies, as a thread.

@@ -66,6 +66,30 @@ pub(crate) struct HideArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct AppointArgs {
+    /// The root's key file (from `curbside network new`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) root_key: std::path::PathBuf,
+    /// The moderator's public key (an attested physician's: `curbside id show`).
+    #[arg(long, value_name = "PUBKEY", required_unless_present = "end")]
+    pub(crate) moderator: Option<String>,
+    /// The hub they moderate [default: every hub].
+    #[arg(long)]
+    pub(crate) hub: Option<String>,
+    /// How many days the appointment lasts.
+    #[arg(long, value_name = "D", default_value_t = 365)]
+    pub(crate) valid_days: u64,
+    /// End this appointment (its id) now, instead of making one.
+    #[arg(long, value_name = "APPOINTMENT_ID", conflicts_with = "moderator")]
+    pub(crate) end: Option<String>,
+    /// The network's genesis [default: genesis.json next to the root key].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) genesis: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct AuditModerationArgs {
     #[command(flatten)]
     pub(crate) node: NodeUrl,

@@ -117,6 +117,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => moderate::report(&ctx, &args),
         Command::Mod(ModCommand::Queue(args)) => moderate::queue(&ctx, &args),
         Command::Hide(args) => moderate::hide(&ctx, &args),
+        Command::Appoint(args) => moderate::appoint(&ctx, &args),
         Command::Audit(AuditCommand::Moderation(args)) => moderate::record(&ctx, &args),
         Command::Feed(args) => read::feed(&ctx, &args),
         Command::Show(args) => read::show(&ctx, &args),

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use super::{Ctx, parse_event_id};
-use crate::args::{AuditModerationArgs, HideArgs, ModQueueArgs, ReportArgs};
+use curbside_protocol::{Appointment, Body, Event, HubId, PublicKey, Revocation};
+
+use super::write::Extra;
+use crate::args::{AppointArgs, AuditModerationArgs, HideArgs, ModQueueArgs, ReportArgs};
 use crate::output::kv;
 use crate::session::Reader;
 
@@ -76,6 +79,54 @@ pub(crate) fn hide(ctx: &Ctx, args: &HideArgs) -> anyhow::Result<ExitCode> {
         kv(&[("event", id.to_string()), ("now", state.to_string())])
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside appoint`: the root signs an appointment (or the end of one)
+/// and submits it to the node.
+pub(crate) fn appoint(ctx: &Ctx, args: &AppointArgs) -> anyhow::Result<ExitCode> {
+    let (genesis, store) =
+        super::network::root_of_network(&args.root_key, args.genesis.as_deref())?;
+    let now = curbside_node::now();
+    let (body, extra) = match (&args.moderator, &args.end) {
+        (_, Some(end)) => {
+            let target = parse_event_id(end, "--end")?;
+            let body = Body::Revocation(Revocation {
+                target,
+                reason: "appointment ended".into(),
+                effective_at: now,
+            });
+            (body, vec![Extra::plain("ended", target)])
+        }
+        (Some(moderator), None) => {
+            let moderator: PublicKey = moderator.trim().parse().map_err(|_| {
+                anyhow::anyhow!("--moderator {moderator:?} is not a public key (64 hex characters)")
+            })?;
+            let hub = args.hub.as_deref().map(|h| HubId::new(h.trim())).transpose()?;
+            let hub_text = hub.as_ref().map_or("every hub".to_string(), |h| h.to_string());
+            let valid_until = now.plus_days(args.valid_days.max(1));
+            let body = Body::Appointment(Appointment { moderator, hub, valid_until });
+            (body, vec![Extra::plain("moderator", moderator), Extra::plain("hub", hub_text)])
+        }
+        (None, None) => anyhow::bail!("name --moderator KEY, or --end APPOINTMENT_ID"),
+    };
+    let client = ctx.client(args.node.node.as_deref())?;
+    if client.status()?.network != genesis.network_id() {
+        anyhow::bail!("the node at {} belongs to another network", client.url());
+    }
+    let pass = crate::keystore::passphrase(&format!(
+        "Passphrase for the root key {}: ",
+        args.root_key.display()
+    ))?;
+    let key = store.open(&pass)?;
+    let event = Event::new(genesis.network_id(), key.public(), now, body)
+        .sign(&key)
+        .ok_or_else(|| anyhow::anyhow!("the root key file's key does not match its public key"))?;
+    let outcome = client
+        .submit(std::slice::from_ref(&event))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the node gave no outcome"))?;
+    super::write::report(ctx, &event, &outcome, extra)
 }
 
 /// `curbside audit moderation`: every appointment, its end and every

@@ -77,7 +77,7 @@ pub(crate) fn new(ctx: &Ctx, name: &str, out: &Path) -> anyhow::Result<ExitCode>
 /// submits it (or writes it out with `--no-submit`).
 pub(crate) fn charter(ctx: &Ctx, args: &crate::args::CharterArgs) -> anyhow::Result<ExitCode> {
     let (node, verify) = charter_terms(args)?;
-    let (genesis, store) = root_of_network(args)?;
+    let (genesis, store) = root_of_network(&args.root_key, args.genesis.as_deref())?;
     let network = genesis.network_id();
     // Ask the node before the passphrase: no typing for a node that is not there.
     let client = if args.no_submit { None } else { Some(node_of_network(ctx, args, &genesis)?) };
@@ -157,22 +157,25 @@ fn charter_terms(
 
 /// The genesis (`--genesis`, or `genesis.json` beside the root key) and the
 /// root key file, which must hold a root key of that network.
-fn root_of_network(args: &crate::args::CharterArgs) -> anyhow::Result<(Genesis, Keystore)> {
-    let genesis_path = match &args.genesis {
-        Some(p) => p.clone(),
-        None => args.root_key.parent().unwrap_or(Path::new(".")).join("genesis.json"),
+pub(super) fn root_of_network(
+    root_key: &Path,
+    genesis: Option<&Path>,
+) -> anyhow::Result<(Genesis, Keystore)> {
+    let genesis_path = match genesis {
+        Some(p) => p.to_path_buf(),
+        None => root_key.parent().unwrap_or(Path::new(".")).join("genesis.json"),
     };
     let genesis = read_genesis(&genesis_path).with_context(|| {
         format!("reading the genesis {} (name it with --genesis FILE)", genesis_path.display())
     })?;
-    let store = Keystore::load(&args.root_key)?;
+    let store = Keystore::load(root_key)?;
     if store.kind() != KeyKind::Root {
-        bail!("{} holds a {} key, not a root key", args.root_key.display(), store.kind());
+        bail!("{} holds a {} key, not a root key", root_key.display(), store.kind());
     }
     if !genesis.is_root(&store.public_key()) {
         bail!(
             "the key in {} is not a root of the network {:?} ({}): use that network's root key or genesis",
-            args.root_key.display(),
+            root_key.display(),
             genesis.name,
             genesis_path.display()
         );

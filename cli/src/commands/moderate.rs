@@ -152,11 +152,20 @@ pub(crate) fn record(ctx: &Ctx, args: &AuditModerationArgs) -> anyhow::Result<Ex
                     "appointed  {} for {} until {}",
                     body["moderator"].as_str().unwrap_or_default(),
                     body["hub"].as_str().unwrap_or("every hub"),
-                    body["valid_until"],
+                    body["valid_until"]
+                        .as_u64()
+                        .map(|t| crate::output::datetime(
+                            curbside_protocol::Timestamp::from_millis(t)
+                        ))
+                        .unwrap_or_default(),
                 ),
                 _ => format!("ended      {}", body["target"].as_str().unwrap_or_default()),
             };
-            out.push_str(&format!("{}  {line}\n", e["created_at"]));
+            let at = e["created_at"].as_u64().map(curbside_protocol::Timestamp::from_millis);
+            out.push_str(&format!(
+                "{}  {line}\n",
+                at.map(crate::output::datetime).unwrap_or_default()
+            ));
         }
         if out.is_empty() { "no appointments or takedowns\n".to_string() } else { out }
     })?;

@@ -146,6 +146,9 @@ struct ThreadEntry {
     /// What is shown in its place, then.
     #[serde(default)]
     retracted: Option<curbside_node::api::types::RetractedView>,
+    /// Set where this node's operator hid the event.
+    #[serde(default)]
+    hidden: Option<String>,
 }
 
 /// One page of a thread.
@@ -268,8 +271,11 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
         }
         let bar = if entry.depth > 0 { "↳ " } else { "" };
         let Some(e) = &entry.event else {
-            let placeholder =
-                entry.retracted.as_ref().map_or("[retracted]", |r| r.placeholder.as_str());
+            let placeholder = match (&entry.retracted, &entry.hidden) {
+                (Some(r), _) => r.placeholder.as_str(),
+                (None, Some(h)) => h.as_str(),
+                (None, None) => "[not shown]",
+            };
             out.push_str(&format!("{indent}{bar}{placeholder}\n"));
             out.push_str(&format!("{indent}{}id {}\n", " ".repeat(bar.chars().count()), entry.id));
             continue;

@@ -341,7 +341,7 @@ pub struct RetractedView {
 impl RetractedView {
     /// The view of `id`'s tombstone.
     pub fn of(id: EventId, t: &curbside_protocol::Tombstone) -> Self {
-        let by_author = t.by == t.summary.author;
+        let by_author = !t.taken_down();
         Self {
             author: t.summary.author,
             by_author,

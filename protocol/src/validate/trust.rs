@@ -86,6 +86,8 @@ pub struct Tombstone {
     pub retraction: EventId,
     /// Who signed the retraction.
     pub by: PublicKey,
+    /// Whether a moderator's takedown made it (not its author's retraction).
+    pub takedown: bool,
 }
 
 impl Tombstone {
@@ -112,17 +114,19 @@ impl Tombstone {
         {
             return None;
         }
+        let takedown = matches!(retraction.body(), Body::Takedown(_));
         Some(Self {
             summary: claimed,
             parent,
             retraction: retraction.id(),
             by: *retraction.author(),
+            takedown,
         })
     }
 
     /// Whether a moderator took it down (rather than its author).
     pub fn taken_down(&self) -> bool {
-        self.by != self.summary.author
+        self.takedown
     }
 
     /// Whether an event with this id and `summary` is the one taken back

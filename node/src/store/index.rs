@@ -19,6 +19,11 @@ use super::audit::HeadRecord;
 use super::encode;
 use super::keys::{self, Space};
 
+/// The option of a ballot that counts for nothing: a retracted vote's
+/// (written by the commit, expected by the check). Polls have at most 8
+/// options, so no vote can name it.
+pub(super) const WITHDRAWN: u8 = u8::MAX;
+
 /// One thing an event adds to the indexes.
 #[derive(Debug)]
 pub(super) enum Entry<'e> {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Space};
 use super::reads::Events;
-use super::{StoreError, decode, encode, read, write};
+use super::{StoreError, decode, encode, read};
 
 /// A physician's report of an event to its hub's moderators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +45,7 @@ impl Events<'_> {
     pub fn hide(&self, id: &EventId, note: &str) -> Result<(), StoreError> {
         self.store.tree.insert(keys::hidden(id), note.as_bytes())?;
         self.store.flush()?;
-        write(&self.store.hidden).insert(*id);
+        self.hidden_set().insert(*id);
         Ok(())
     }
 
@@ -53,8 +53,13 @@ impl Events<'_> {
     pub fn unhide(&self, id: &EventId) -> Result<bool, StoreError> {
         let was = self.store.tree.remove(keys::hidden(id))?.is_some();
         self.store.flush()?;
-        write(&self.store.hidden).remove(id);
+        self.hidden_set().remove(id);
         Ok(was)
+    }
+
+    /// The hidden ids, to change (a lock poisoned by a panic is taken as it is).
+    fn hidden_set(&self) -> std::sync::RwLockWriteGuard<'_, HashSet<EventId>> {
+        self.store.hidden.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether `id` is hidden on this node.

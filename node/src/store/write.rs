@@ -2,8 +2,6 @@
 
 mod retract;
 
-pub(super) use retract::WITHDRAWN;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use curbside_protocol::{

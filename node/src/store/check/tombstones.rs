@@ -6,8 +6,8 @@
 use curbside_protocol::{EventId, Kind};
 
 use super::{CastVote, CheckReport, Derived};
+use crate::store::index::WITHDRAWN;
 use crate::store::keys::Space;
-use crate::store::write::WITHDRAWN;
 use crate::store::{Store, StoreError, StoredTombstone, decode, key_part};
 
 impl Store {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use curbside_protocol::{Ballot, Counts, EventId, PublicKey};
 
 use super::{CastVote, CheckReport, Derived};
+use crate::store::index::WITHDRAWN;
 use crate::store::keys::{self, Space};
-use crate::store::write::WITHDRAWN;
 use crate::store::{Store, StoreError, decode, key_part};
 
 impl Store {

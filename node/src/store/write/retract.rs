@@ -16,9 +16,7 @@ use super::super::memory::ballot_prefix;
 use super::super::{StoreError, StoredTombstone, decode, encode, index};
 use super::Commit;
 
-/// The option of a ballot that counts for nothing: a retracted vote's.
-/// Polls have at most 8 options, so no vote can name it.
-pub(in crate::store) const WITHDRAWN: u8 = u8::MAX;
+use super::super::index::WITHDRAWN;
 
 /// A comment's parent or a vote's poll.
 fn parent_of(event: &VerifiedEvent) -> Option<EventId> {

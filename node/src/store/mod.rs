@@ -164,6 +164,7 @@ pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
+use tombstones::StoredTombstone;
 pub use view::StoreView;
 pub use write::Committed;
 
@@ -283,14 +284,6 @@ struct StoredEvent {
     wire: Vec<u8>,
     /// A comment's thread root (the post, case or poll its thread starts
     /// from), which keys its entry under `threads`.
-    thread: Option<EventId>,
-}
-
-/// What `tombstones` holds for an event taken back: the tombstone, and a
-/// comment's thread root (so that its replies find their thread).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct StoredTombstone {
-    tombstone: curbside_protocol::Tombstone,
     thread: Option<EventId>,
 }
 

@@ -3,11 +3,21 @@
 
 use std::collections::HashSet;
 
+use serde::{Deserialize, Serialize};
+
 use curbside_protocol::{EventId, Kind, Timestamp, Tombstone};
 
 use super::keys::{self, Space};
 use super::reads::Events;
-use super::{StoreError, StoredTombstone, decode, lock, read};
+use super::{StoreError, decode, lock, read};
+
+/// What `tombstones` holds for an event taken back: the tombstone, and a
+/// comment's thread root (so that its replies find their thread).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(super) struct StoredTombstone {
+    pub(super) tombstone: Tombstone,
+    pub(super) thread: Option<EventId>,
+}
 
 impl Events<'_> {
     /// The tombstone of `id`, if it was taken back (durable or not).

@@ -10,6 +10,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub(crate) const DEFAULT_NODE: &str = "http://127.0.0.1:7420";
 
 /// Curbside: a federated network where physicians consult each other.
+mod moderation;
+
+pub(crate) use moderation::{
+    AppointArgs, AuditModerationArgs, HideArgs, ModCommand, ModQueueArgs, ReportArgs, TakedownArgs,
+};
 #[derive(Debug, Parser)]
 #[command(name = "curbside", version, about, propagate_version = true)]
 pub(crate) struct Cli {
@@ -78,6 +83,20 @@ pub(crate) enum Command {
     /// Who readers see when you write: handle, key, specialties,
     /// jurisdiction, and until when you are attested.
     Whoami(NodeUrl),
+    /// Take back your own post, case, comment, poll or vote: every node
+    /// deletes it and shows "[retracted by its author]" in its place.
+    Retract(RetractArgs),
+    /// Take an event down as a hub's moderator (same effect everywhere as a retraction).
+    Takedown(TakedownArgs),
+    /// Report an event to its hub's moderators (kept on this node, not public).
+    Report(ReportArgs),
+    /// Moderators' commands.
+    #[command(subcommand)]
+    Mod(ModCommand),
+    /// Hide an event on this node only (institution admin; no network effect).
+    Hide(HideArgs),
+    /// Appoint a moderator for a hub or every hub, or end an appointment (a root).
+    Appoint(AppointArgs),
     /// The newest posts, cases and polls in a hub.
     Feed(FeedArgs),
     /// An event and its replies, as a thread.
@@ -312,6 +331,8 @@ pub(crate) enum AuditCommand {
     Verify(AuditVerifyArgs),
     /// Check a licence opening against an attestation's commitment; exit 1 if it does not open.
     Open(AuditOpenArgs),
+    /// Who was appointed moderator, and who took what down, when and why.
+    Moderation(AuditModerationArgs),
 }
 
 #[derive(Debug, Args)]
@@ -409,6 +430,17 @@ pub(crate) struct CaseArgs {
     pub(crate) tags: Vec<String>,
     #[command(flatten)]
     pub(crate) confirm: Confirm,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetractArgs {
+    /// The id of your post, case, comment, poll or vote.
+    pub(crate) event_id: String,
+    /// Why (optional; public, so no patient details).
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }

@@ -219,6 +219,16 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// `POST path` with the session (opened if need be).
+    pub(crate) fn post<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<T> {
+        let token = self.token()?;
+        Ok(self.client.post(path, body, Some(&token))?)
+    }
+
     /// `GET path` with the session; a session the node no longer knows
     /// (it restarted) is renewed once.
     pub(crate) fn get<T: DeserializeOwned>(&mut self, path: &str) -> anyhow::Result<T> {

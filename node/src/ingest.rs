@@ -560,7 +560,7 @@ struct Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Topic {
     /// The trust topic (charters, attestations, revocations, hubs, tree
-    /// heads, cosignatures).
+    /// heads, cosignatures, and retractions).
     Trust,
     /// A hub's topic: a post's, case's or poll's own hub; a comment's or
     /// vote's thread root's.
@@ -572,7 +572,11 @@ impl Topic {
     /// `None` if its thread's hub cannot be read (sync carries it then).
     fn of(store: &Store, event: &SignedEvent) -> Option<Topic> {
         let body = event.body();
-        if body.kind().is_trust() {
+        // A retraction goes on the trust topic: every node listens there
+        // whatever hubs it follows, and its target (whose hub it would
+        // otherwise take) is deleted by the time it is announced.
+        use curbside_protocol::Kind;
+        if body.kind().is_trust() || matches!(body.kind(), Kind::Retraction | Kind::Takedown) {
             return Some(Topic::Trust);
         }
         if let Some(hub) = body.hub() {

@@ -102,7 +102,7 @@ impl NodeBuilder {
         let heads = Arc::new(Notify::new());
         let metrics = Arc::new(Metrics::default());
         let (ingester, ingest) = Ingester::builder(store.clone(), config.ingest, now)
-            .observer(stored_observer(index.clone(), heads.clone(), observer))
+            .observer(stored_observer(store.clone(), index.clone(), heads.clone(), observer))
             .counts(metrics.clone())
             .start()?;
         let core = Core { store: store.clone(), ingester, index, heads, metrics };
@@ -168,9 +168,15 @@ impl NodeBuilder {
 
 /// The observer the ingest threads call: keeps the sync sets current, wakes
 /// the witness on a tree head, and tells the embedding program's observer.
-fn stored_observer(index: Arc<SyncIndex>, heads: Arc<Notify>, extra: Option<Observer>) -> Observer {
+fn stored_observer(
+    store: Arc<Store>,
+    index: Arc<SyncIndex>,
+    heads: Arc<Notify>,
+    extra: Option<Observer>,
+) -> Observer {
     Arc::new(move |stored: &[StoredKey]| {
         index.insert(stored);
+        index.forget(&store.events().drain_taken_back());
         if let Some(extra) = &extra {
             extra(stored);
         }

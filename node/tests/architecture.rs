@@ -106,9 +106,22 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
     ("ids", &["keys", "reads"]),
     ("peers", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("migrate", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
+    ("tombstones", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
+    ("moderation", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     (
         "open",
-        &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index", "migrate"],
+        &[
+            "keys",
+            "batch",
+            "memory",
+            "durable",
+            "reads",
+            "pending",
+            "audit",
+            "index",
+            "migrate",
+            "moderation",
+        ],
     ),
 ];
 

@@ -19,7 +19,10 @@ use crate::{
     Specialty, Tag, Timestamp,
 };
 
+mod moderation;
 mod signed;
+
+pub use moderation::{Appointment, Takedown, TakedownReason};
 
 pub use signed::{EVENT_ID_DOMAIN, MAX_DECODE_BYTES, SignedEvent};
 
@@ -73,6 +76,12 @@ pub enum Body {
     /// A root raises the network's rules version from a time on
     /// ([`crate::rules`]).
     Rules(RulesChange),
+    /// An author takes back their own post, case, comment, poll or vote.
+    Retraction(Retraction),
+    /// A root appoints a moderator for a hub or for all hubs.
+    Appointment(Appointment),
+    /// A moderator takes an event down.
+    Takedown(Takedown),
 }
 
 /// The kind of a [`Body`], without its content.
@@ -103,11 +112,17 @@ pub enum Kind {
     Cosignature,
     /// [`RulesChange`]
     Rules,
+    /// [`Retraction`]
+    Retraction,
+    /// [`Appointment`]
+    Appointment,
+    /// [`Takedown`]
+    Takedown,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -120,6 +135,9 @@ impl Kind {
         Kind::Vote,
         Kind::Cosignature,
         Kind::Rules,
+        Kind::Retraction,
+        Kind::Appointment,
+        Kind::Takedown,
     ];
 
     /// Stable lowercase name.
@@ -137,6 +155,9 @@ impl Kind {
             Kind::Vote => "vote",
             Kind::Cosignature => "cosignature",
             Kind::Rules => "rules",
+            Kind::Retraction => "retraction",
+            Kind::Appointment => "appointment",
+            Kind::Takedown => "takedown",
         }
     }
 
@@ -152,12 +173,18 @@ impl Kind {
                 | Kind::Hub
                 | Kind::Cosignature
                 | Kind::Rules
+                | Kind::Appointment
         )
     }
 
     /// Kinds a comment may reply to.
     pub const fn is_threadable(self) -> bool {
         matches!(self, Kind::Post | Kind::Case | Kind::Comment | Kind::Poll)
+    }
+
+    /// Kinds whose content can be taken back (by a [`Retraction`]).
+    pub const fn is_retractable(self) -> bool {
+        matches!(self, Kind::Post | Kind::Case | Kind::Comment | Kind::Poll | Kind::Vote)
     }
 }
 
@@ -451,6 +478,49 @@ pub struct Vote {
     pub option: u8,
 }
 
+/// An author's retraction of their own post, case, comment, poll or vote:
+/// every node deletes the target's content and keeps a tombstone.
+///
+/// It repeats what it says of its target (kind, time, parent), so that a
+/// node that never held the target (a new node, after every peer deleted
+/// it) can still place the tombstone in its thread, take a vote out of a
+/// tally and refuse the target if it ever arrives. Its validity never
+/// depends on whether the target is held; its effect does: it applies to
+/// a held target only if the target's author, kind and time are the ones
+/// it names ([`crate::Tombstone::matches`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retraction {
+    /// The event taken back.
+    pub target: EventId,
+    /// Its kind: post, case, comment, poll or vote.
+    pub target_kind: Kind,
+    /// Its `created_at`.
+    pub target_created_at: Timestamp,
+    /// A comment's parent, or a vote's poll; `None` for the other kinds.
+    pub parent: Option<EventId>,
+    /// Why, optionally (may be empty).
+    pub reason: String,
+}
+
+impl Retraction {
+    /// The retraction of `target`, naming its kind, time and parent as
+    /// they are.
+    pub fn of(target: &SignedEvent, reason: impl Into<String>) -> Self {
+        let parent = match target.body() {
+            Body::Comment(c) => Some(c.parent),
+            Body::Vote(v) => Some(v.poll),
+            _ => None,
+        };
+        Self {
+            target: target.id(),
+            target_kind: target.kind(),
+            target_created_at: target.created_at(),
+            parent,
+            reason: reason.into(),
+        }
+    }
+}
+
 impl Body {
     /// This body's kind.
     pub const fn kind(&self) -> Kind {
@@ -467,6 +537,9 @@ impl Body {
             Body::Vote(_) => Kind::Vote,
             Body::Cosignature(_) => Kind::Cosignature,
             Body::Rules(_) => Kind::Rules,
+            Body::Retraction(_) => Kind::Retraction,
+            Body::Appointment(_) => Kind::Appointment,
+            Body::Takedown(_) => Kind::Takedown,
         }
     }
 

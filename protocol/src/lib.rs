@@ -65,9 +65,9 @@ mod validate;
 pub use batch::{BATCH_SIZE, verify_batch};
 pub use bytes::ParseHexError;
 pub use event::{
-    AgeBand, Attestation, Body, Case, Charter, Comment, Cosignature, EVENT_ID_DOMAIN,
-    EVENT_VERSION, Event, Kind, MAX_DECODE_BYTES, Poll, Post, Revocation, Sex, SignedEvent,
-    TreeHead, Vote,
+    AgeBand, Appointment, Attestation, Body, Case, Charter, Comment, Cosignature, EVENT_ID_DOMAIN,
+    EVENT_VERSION, Event, Kind, MAX_DECODE_BYTES, Poll, Post, Retraction, Revocation, Sex,
+    SignedEvent, Takedown, TakedownReason, TreeHead, Vote,
 };
 pub use genesis::{DEFAULT_HUBS, GENESIS_VERSION, Genesis, GenesisError, HubDef, Params};
 pub use ids::{Digest, EventId, NetworkId, Timestamp};
@@ -79,8 +79,8 @@ pub use request::{
 };
 pub use tally::{Ballot, Cell, Counts, Tally};
 pub use validate::{
-    Accepted, Arrival, AttestationRecord, Authority, CharterRecord, Dependency, EventSummary,
-    GossipVerdict, LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection, RejectionCode,
-    SignatureVerified, TreeHeadRecord, TrustView, VerifiedEvent, charters_in_force, validate,
-    validate_bytes, validate_owned,
+    Accepted, AppointmentRecord, Arrival, AttestationRecord, Authority, CharterRecord, Dependency,
+    EventSummary, GossipVerdict, LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection,
+    RejectionCode, SignatureVerified, Tombstone, TreeHeadRecord, TrustView, VerifiedEvent,
+    charters_in_force, validate, validate_bytes, validate_owned,
 };

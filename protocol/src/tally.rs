@@ -131,6 +131,17 @@ impl Counts {
         self.apply(old, false);
     }
 
+    /// Forgets `ballot`, previously added, whose vote was taken back: out
+    /// of the counts if it was its voter's current choice (`current`),
+    /// and out of the ballots seen either way, so the counts are those of
+    /// a node that never saw the vote.
+    pub fn forget(&mut self, ballot: &Ballot, current: bool) {
+        if current {
+            self.apply(ballot, false);
+        }
+        self.ballots = self.ballots.saturating_sub(1);
+    }
+
     fn apply(&mut self, ballot: &Ballot, add: bool) {
         let option = usize::from(ballot.option);
         let n = self.options.len();

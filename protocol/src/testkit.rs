@@ -248,6 +248,54 @@ impl Federation {
         )
     }
 
+    /// The root's raise of the rules to `version` from now, accepted.
+    pub fn raise_rules(&mut self, version: u16) -> SignedEvent {
+        let at = self.tick();
+        let change = crate::rules::RulesChange { version, effective_at: at };
+        let event = self.sign_at(&self.root.clone(), at, Body::Rules(change));
+        self.accept(&event);
+        event
+    }
+
+    /// The root's appointment of `moderator` for `hub` (`None`: every
+    /// hub) for a year, accepted.
+    pub fn appoint(&mut self, moderator: &crate::PublicKey, hub: Option<&str>) -> SignedEvent {
+        let at = self.tick();
+        let body = Body::Appointment(crate::Appointment {
+            moderator: *moderator,
+            hub: hub.map(|h| HubId::new(h).unwrap()),
+            valid_until: at.plus_days(365),
+        });
+        let event = self.sign_at(&self.root.clone(), at, body);
+        self.accept(&event);
+        event
+    }
+
+    /// `moderator`'s takedown of `target` (in `general`) for PHI (not yet accepted).
+    pub fn take_down(&mut self, moderator: &SecretKey, target: &SignedEvent) -> SignedEvent {
+        let parent = match target.body() {
+            Body::Comment(c) => Some(c.parent),
+            Body::Vote(v) => Some(v.poll),
+            _ => None,
+        };
+        let body = Body::Takedown(crate::Takedown {
+            target: target.id(),
+            target_kind: target.kind(),
+            target_author: *target.author(),
+            target_created_at: target.created_at(),
+            parent,
+            hub: HubId::new("general").unwrap(),
+            reason: crate::TakedownReason::Phi,
+            note: String::new(),
+        });
+        self.sign(moderator, body)
+    }
+
+    /// `author`'s retraction of `target` (not yet accepted).
+    pub fn retract(&mut self, author: &SecretKey, target: &SignedEvent) -> SignedEvent {
+        self.sign(author, Body::Retraction(crate::Retraction::of(target, "")))
+    }
+
     /// A vote (not yet accepted).
     pub fn vote(&mut self, voter: &SecretKey, poll: &SignedEvent, option: u8) -> SignedEvent {
         self.sign(voter, Body::Vote(Vote { poll: poll.id(), option }))

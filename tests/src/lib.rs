@@ -618,6 +618,17 @@ impl Stopped {
         store.events().timeline(Timestamp::from_millis(0)).map(|item| item.unwrap().1).collect()
     }
 
+    /// Whether the stopped node's store holds the event `id` itself (not
+    /// just its id: an event taken back leaves its id in the timeline),
+    /// and whether its integrity check finds nothing wrong.
+    pub fn holds(&self, id: &EventId) -> (bool, bool) {
+        let dir = DataDir::open(&self.data).unwrap();
+        let store =
+            curbside_node::store::Store::open(&dir.store_dir(), dir.genesis().clone()).unwrap();
+        let held = store.events().get(id).unwrap().is_some();
+        (held, store.check().unwrap().is_sound())
+    }
+
     /// Starts the node again (a new port; peers are found again from the
     /// addresses its store remembers, not from bootstrap addresses).
     pub fn start(self) -> TestNode {

@@ -23,7 +23,7 @@ use crate::ids;
 use crate::output::{datetime, kv};
 
 /// The admin token and a client of the node it belongs to.
-fn admin_client(
+pub(super) fn admin_client(
     ctx: &Ctx,
     admin: &AdminTokenArgs,
     node: &NodeUrl,

@@ -6,6 +6,7 @@ mod check;
 mod demo;
 mod hubs;
 mod id;
+mod moderate;
 mod network;
 mod node;
 mod read;
@@ -16,7 +17,7 @@ mod write;
 use std::process::ExitCode;
 
 use crate::args::{
-    AuditCommand, Cli, Command, DEFAULT_NODE, IdCommand, NetworkCommand, NodeCommand,
+    AuditCommand, Cli, Command, DEFAULT_NODE, IdCommand, ModCommand, NetworkCommand, NodeCommand,
 };
 use crate::client::Client;
 use crate::home::Home;
@@ -123,6 +124,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Vote(args) => write::vote(&ctx, &args),
         Command::Hubs(node) => hubs::hubs(&ctx, node.node.as_deref()),
         Command::Whoami(node) => id::whoami(&ctx, node.node.as_deref()),
+        Command::Retract(args) => write::retract(&ctx, &args),
+        Command::Takedown(args) => write::takedown(&ctx, &args),
+        Command::Report(args) => moderate::report(&ctx, &args),
+        Command::Mod(ModCommand::Queue(args)) => moderate::queue(&ctx, &args),
+        Command::Hide(args) => moderate::hide(&ctx, &args),
+        Command::Appoint(args) => moderate::appoint(&ctx, &args),
+        Command::Audit(AuditCommand::Moderation(args)) => moderate::record(&ctx, &args),
         Command::Feed(args) => read::feed(&ctx, &args),
         Command::Show(args) => read::show(&ctx, &args),
         Command::Tally(args) => read::tally(&ctx, &args),

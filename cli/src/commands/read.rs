@@ -53,6 +53,15 @@ fn headline(e: &EventAnswer) -> String {
         }
         Body::Hub(h) => format!("hub {}: {}", h.id, h.title),
         Body::Rules(r) => format!("rules {} in force from {}", r.version, r.effective_at),
+        Body::Retraction(r) => format!("retraction of {} {}", r.target_kind, r.target.short()),
+        Body::Appointment(a) => format!(
+            "appointment of moderator {} for {}",
+            a.moderator.short(),
+            a.hub.as_ref().map_or("every hub".to_string(), |h| format!("hub {h}"))
+        ),
+        Body::Takedown(t) => {
+            format!("takedown of {} {} ({})", t.target_kind, t.target.short(), t.reason)
+        }
     }
 }
 
@@ -141,7 +150,15 @@ fn feed_text(
 #[derive(Debug, Deserialize)]
 struct ThreadEntry {
     depth: usize,
-    event: EventAnswer,
+    id: EventId,
+    /// `None` where the event was taken back.
+    event: Option<EventAnswer>,
+    /// What is shown in its place, then.
+    #[serde(default)]
+    retracted: Option<curbside_node::api::types::RetractedView>,
+    /// Set where this node's operator hid the event.
+    #[serde(default)]
+    hidden: Option<String>,
 }
 
 /// One page of a thread.
@@ -164,7 +181,7 @@ fn whole_thread(reader: &mut Reader<'_>, id: &EventId) -> anyhow::Result<Vec<Thr
             Some(cursor) => format!("/v1/events/{id}/thread?after={cursor}"),
         };
         let page: ThreadPage = reader.get(&path)?;
-        let last = page.thread.last().map(|e| e.event.id);
+        let last = page.thread.last().map(|e| e.id);
         entries.extend(page.thread);
         match page.next {
             None => return Ok(entries),
@@ -183,8 +200,9 @@ pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let mut reader = Reader::new(&client, &ctx.home)?;
     let id = ids::resolve(&mut reader, &args.event_id, "EVENT_ID")?;
     let thread = whole_thread(&mut reader, &id)?;
-    let up = match thread.first() {
-        Some(first) => super::up::parents(&mut reader, &first.event)?,
+    // A thread shown from a retracted event has no content to go up from.
+    let up = match thread.first().and_then(|first| first.event.as_ref()) {
+        Some(event) => super::up::parents(&mut reader, event)?,
         None => super::up::Above::default(),
     };
     let now = curbside_node::now();
@@ -193,9 +211,11 @@ pub(crate) fn show(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitCode> {
             "up": up.chain.iter().map(event_json).collect::<Vec<_>>(),
             "thread": thread.iter().map(|t| json!({
                 "depth": t.depth,
-                "event": event_json(&t.event),
+                "id": t.id,
+                "event": t.event.as_ref().map(event_json),
+                "retracted": t.retracted,
             })).collect::<Vec<_>>(),
-            "warnings": authors::warnings_json(thread.iter().map(|t| &t.event)),
+            "warnings": authors::warnings_json(thread.iter().filter_map(|t| t.event.as_ref())),
         }),
         || super::up::text(&up, now, width()) + &thread_text(&thread, now),
     )?;
@@ -260,13 +280,22 @@ fn content_lines(e: &EventAnswer, now: Timestamp, w: usize) -> Vec<String> {
 fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
     let mut out = String::new();
     for (n, entry) in thread.iter().enumerate() {
-        let e = &entry.event;
         let indent = "    ".repeat(entry.depth.min(8));
         let w = width().saturating_sub(indent.len()).max(30);
         if n > 0 {
             out.push('\n');
         }
         let bar = if entry.depth > 0 { "↳ " } else { "" };
+        let Some(e) = &entry.event else {
+            let placeholder = match (&entry.retracted, &entry.hidden) {
+                (Some(r), _) => r.placeholder.as_str(),
+                (None, Some(h)) => h.as_str(),
+                (None, None) => "[not shown]",
+            };
+            out.push_str(&format!("{indent}{bar}{placeholder}\n"));
+            out.push_str(&format!("{indent}{}id {}\n", " ".repeat(bar.chars().count()), entry.id));
+            continue;
+        };
         out.push_str(&format!(
             "{indent}{bar}{} · {} · {}\n",
             authors::label(e),
@@ -283,7 +312,7 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
         }
         out.push_str(&format!("{body_indent}id {}\n", e.id));
     }
-    out.push_str(&authors::warnings_text(thread.iter().map(|t| &t.event)));
+    out.push_str(&authors::warnings_text(thread.iter().filter_map(|t| t.event.as_ref())));
     out
 }
 

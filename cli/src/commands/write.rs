@@ -9,12 +9,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use curbside_protocol::{
-    Body, Comment, Event, HubId, Poll, Post, SignedEvent, Specialty, Vote, limits,
+    Body, Comment, Event, HubId, Poll, Post, Retraction, SignedEvent, Specialty, Vote, limits,
 };
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, VoteArgs};
+use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, RetractArgs, VoteArgs};
 use crate::casefile::{self, Age, CaseFields};
 use crate::checks::{guard, text_field};
 use crate::client::EventOutcome;
@@ -329,6 +329,75 @@ pub(crate) fn vote(ctx: &Ctx, args: &VoteArgs) -> anyhow::Result<ExitCode> {
             message
         }
     })
+}
+
+/// `curbside retract`: reads the event from the node (to name its kind,
+/// time and parent, which the retraction repeats), checks it is this
+/// physician's own, and signs its retraction.
+pub(crate) fn retract(ctx: &Ctx, args: &RetractArgs) -> anyhow::Result<ExitCode> {
+    let target =
+        crate::ids::resolve_at(ctx, args.node.node.as_deref(), &args.event_id, "EVENT_ID")?;
+    let reason = args.reason.clone().unwrap_or_default();
+    if !reason.is_empty() {
+        text_field("--reason", &reason, 1, limits::REASON).map_err(usage)?;
+        guard(ctx.out, true, &[("retraction.reason".into(), reason.as_str())])?;
+    }
+    let client = ctx.client(args.node.node.as_deref())?;
+    let mut reader = session::Reader::new(&client, &ctx.home)?;
+    let answer: crate::client::EventAnswer = reader.get(&format!("/v1/events/{target}"))?;
+    let mine = session::physician_key(&ctx.home)?.map(|store| store.public_key());
+    if mine != Some(answer.author) {
+        return Err(usage(format!(
+            "{target} is not yours (its author is {}): only its author can retract it; a hub's \
+             moderators can take it down (`curbside report {target} --reason phi`)",
+            answer.author.short()
+        )));
+    }
+    if !answer.event.kind().is_retractable() {
+        return Err(usage(format!("{target} is a {}: it cannot be retracted", answer.kind)));
+    }
+    let body = Body::Retraction(Retraction::of(&answer.event, reason));
+    let extra = vec![Extra::plain("target", target)];
+    publish(ctx, args.node.node.as_deref(), body, extra, keep)
+}
+
+/// `curbside takedown ID --reason R`: a moderator's takedown, naming the
+/// event as the node shows it (and the hub of its thread).
+pub(crate) fn takedown(ctx: &Ctx, args: &crate::args::TakedownArgs) -> anyhow::Result<ExitCode> {
+    let target =
+        crate::ids::resolve_at(ctx, args.node.node.as_deref(), &args.event_id, "EVENT_ID")?;
+    let reason: curbside_protocol::TakedownReason = args.reason.parse().map_err(usage)?;
+    if !args.note.is_empty() {
+        text_field("--note", &args.note, 1, limits::REASON).map_err(usage)?;
+        guard(ctx.out, true, &[("takedown.note".into(), args.note.as_str())])?;
+    }
+    let client = ctx.client(args.node.node.as_deref())?;
+    let mut reader = session::Reader::new(&client, &ctx.home)?;
+    let answer: crate::client::EventAnswer = reader.get(&format!("/v1/events/{target}"))?;
+    let event = &answer.event;
+    let hub = match (event.body().hub(), &args.hub) {
+        (Some(own), _) => own.clone(),
+        (None, Some(h)) => HubId::new(h.trim())?,
+        (None, None) => {
+            return Err(usage(format!(
+                "{target} is a {}: name the hub of its thread with --hub",
+                answer.kind
+            )));
+        }
+    };
+    let r = Retraction::of(event, "");
+    let body = Body::Takedown(curbside_protocol::Takedown {
+        target,
+        target_kind: r.target_kind,
+        target_author: *event.author(),
+        target_created_at: r.target_created_at,
+        parent: r.parent,
+        hub: hub.clone(),
+        reason,
+        note: args.note.clone(),
+    });
+    let extra = vec![Extra::plain("target", target), Extra::plain("hub", hub)];
+    publish(ctx, args.node.node.as_deref(), body, extra, keep)
 }
 
 #[cfg(test)]

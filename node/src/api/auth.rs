@@ -69,6 +69,27 @@ fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
     Ok(Some(Caller::Physician(key)))
 }
 
+/// A physician with a live session, and their key (reports, the
+/// moderation queue).
+pub(crate) struct Physician(pub(crate) PublicKey);
+
+impl FromRequestParts<AppState> for Physician {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match caller(parts, state)? {
+            Some(Caller::Physician(key)) => Ok(Physician(key)),
+            Some(Caller::Admin) => Err(ApiError::new(
+                Code::Forbidden,
+                "this call is a physician's: open a session with an attested key",
+            )),
+            None => Err(ApiError::unauthenticated(
+                "this call needs a session: POST /v1/session/challenge, sign it, POST /v1/session",
+            )),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Reader {
     type Rejection = ApiError;
 

@@ -34,7 +34,9 @@ pub(crate) async fn resolve(
     }
     // One more than listed, to know whether more remain.
     let found = state.store.events().with_id_prefix(&prefix, MAX_ID_CANDIDATES + 1)?;
-    let mut matches: Vec<IdMatch> = found.iter().map(id_match).collect();
+    // Hidden by this node's operator: its title is not shown here either.
+    let mut matches: Vec<IdMatch> =
+        found.iter().filter(|e| !state.store.events().is_hidden(&e.id())).map(id_match).collect();
     match matches.len() {
         0 => Err(ApiError::not_found(format!("no event here has an id starting {prefix}"))),
         1 => Ok(Json(matches.remove(0)).into_response()),

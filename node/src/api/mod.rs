@@ -12,6 +12,7 @@ mod events;
 mod ids;
 mod limits;
 mod metrics;
+mod moderation;
 pub mod policy;
 mod reads;
 mod server;
@@ -257,6 +258,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/polls/{id}/tally", get(reads::tally))
         .route("/v1/keys/{key}/attestation", get(reads::attestation))
         .route("/v1/admin/attest", post(admin::attest))
+        .route("/v1/admin/hide", post(moderation::hide))
+        .route("/v1/admin/unhide", post(moderation::unhide))
+        .route("/v1/admin/hidden", get(moderation::hidden))
+        .route("/v1/reports", post(moderation::report))
+        .route("/v1/mod/queue", get(moderation::queue))
+        .route("/v1/audit/moderation", get(moderation::record))
         .route("/v1/admin/revoke", post(admin::revoke))
         .route("/v1/admin/peers", post(admin::dial))
         .route("/v1/admin/openings/{id}", get(audit::opening))

@@ -11,6 +11,7 @@ use super::auth::Reader;
 use super::types::{Hub, HubsAnswer, StatusAnswer, StoreHealth};
 use super::views::{EventView, Views};
 use super::{ApiError, ApiPath, ApiQuery, AppState, MAX_PAGE, THREAD_PAGE};
+use crate::api::types::RetractedView;
 use crate::codes::Code;
 use crate::store::ThreadError;
 
@@ -103,12 +104,14 @@ pub(crate) async fn feed(
     }
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let before = q.before.as_deref().map(parse_cursor).transpose()?;
-    let events = state.store.events().feed(&hub, before, limit)?;
+    let mut events = state.store.events().feed(&hub, before, limit)?;
     let next = if events.len() == limit {
         events.last().map(|e| format!("{}-{}", e.created_at().as_millis(), e.id()))
     } else {
         None
     };
+    // Hidden by this node's operator: not shown here (the page may be short).
+    events.retain(|e| !state.store.events().is_hidden(&e.id()));
     let views = Views::new(&state.store)
         .all(&events)?
         .into_iter()
@@ -124,11 +127,19 @@ pub(crate) async fn event(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventView>, ApiError> {
     let id = parse_id(&id)?;
-    let event = state
-        .store
-        .events()
-        .get(&id)?
-        .ok_or_else(|| ApiError::not_found(format!("no event {id} here")))?;
+    if state.store.events().is_hidden(&id) {
+        return Err(ApiError::not_found(format!(
+            "event {id} is hidden on this node by its operator"
+        )));
+    }
+    let Some(event) = state.store.events().get(&id)? else {
+        return Err(ApiError::not_found(match state.store.events().tombstone(&id)? {
+            Some(t) => {
+                format!("event {id} was retracted by its author (retraction {})", t.retraction)
+            }
+            None => format!("no event {id} here"),
+        }));
+    };
     Ok(Json(Views::new(&state.store).of(&event)?))
 }
 
@@ -164,12 +175,22 @@ pub(crate) async fn thread(
         }
         ThreadError::Store(e) => e.into(),
     })?;
-    let next = if page.more { page.entries.last().map(|e| e.event.id()) } else { None };
+    let next = if page.more { page.entries.last().map(|e| e.id) } else { None };
     let mut views = Views::new(&state.store);
     let entries = page
         .entries
         .iter()
-        .map(|e| Ok(json!({ "depth": e.depth, "event": views.of(&e.event)? })))
+        .map(|e| {
+            if state.store.events().is_hidden(&e.id) {
+                let hidden = "[hidden on this node by its operator]";
+                return Ok(
+                    json!({ "depth": e.depth, "id": e.id, "event": null, "hidden": hidden }),
+                );
+            }
+            let event = e.event.as_ref().map(|ev| views.of(ev)).transpose()?;
+            let retracted = e.tombstone.as_ref().map(|t| RetractedView::of(e.id, t));
+            Ok(json!({ "depth": e.depth, "id": e.id, "event": event, "retracted": retracted }))
+        })
         .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(Json(json!({ "thread": entries, "next": next })))
 }

@@ -455,3 +455,43 @@ impl CheckAnswer {
         CheckAnswer { findings: items(&report.findings), rules, warnings: items(&report.warnings) }
     }
 }
+
+/// What a thread shows where an event was taken back: no content, who
+/// took it back and by which event. `placeholder` is the line to show.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RetractedView {
+    /// The event's author.
+    pub author: PublicKey,
+    /// Whether its author took it back (`false`: a moderator took it down).
+    pub by_author: bool,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// Its id.
+    pub id: EventId,
+    /// Its kind.
+    pub kind: Kind,
+    /// The line a reader sees in its place.
+    pub placeholder: String,
+    /// The retraction's id.
+    pub retraction: EventId,
+}
+
+impl RetractedView {
+    /// The view of `id`'s tombstone.
+    pub fn of(id: EventId, t: &curbside_protocol::Tombstone) -> Self {
+        let by_author = !t.taken_down();
+        Self {
+            author: t.summary.author,
+            by_author,
+            created_at: t.summary.created_at,
+            id,
+            kind: t.summary.kind,
+            placeholder: if by_author {
+                "[retracted by its author]".into()
+            } else {
+                "[taken down by a moderator]".into()
+            },
+            retraction: t.retraction,
+        }
+    }
+}

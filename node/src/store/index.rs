@@ -19,6 +19,11 @@ use super::audit::HeadRecord;
 use super::encode;
 use super::keys::{self, Space};
 
+/// The option of a ballot that counts for nothing: a retracted vote's
+/// (written by the commit, expected by the check). Polls have at most 8
+/// options, so no vote can name it.
+pub(super) const WITHDRAWN: u8 = u8::MAX;
+
 /// One thing an event adds to the indexes.
 #[derive(Debug)]
 pub(super) enum Entry<'e> {
@@ -51,6 +56,9 @@ pub(super) enum Entry<'e> {
     /// The pending-set dependency the event satisfies: what waits on it is
     /// released.
     Satisfies(Vec<u8>),
+    /// A retraction of `target` (whose parent it names as `parent`): the
+    /// target is deleted and its tombstone written, if it applies.
+    Retract { target: EventId, parent: Option<EventId> },
 }
 
 /// What `event`, stored as `record` (its `events` record, which a feed
@@ -133,6 +141,17 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
         }
         Body::Rules(r) => {
             out.push(Entry::Put { space: Space::Rules, key: keys::rules(&id), value: encode(r) });
+        }
+        Body::Retraction(r) => out.push(Entry::Retract { target: r.target, parent: r.parent }),
+        Body::Takedown(t) => out.push(Entry::Retract { target: t.target, parent: t.parent }),
+        Body::Appointment(_) => {
+            if let Some((moderator, record)) = event.appointment_record() {
+                out.push(Entry::Put {
+                    space: Space::Appointments,
+                    key: keys::appointment(&moderator, &id),
+                    value: encode(&record),
+                });
+            }
         }
         Body::Post(_) | Body::Case(_) => {}
     }

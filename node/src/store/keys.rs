@@ -80,6 +80,14 @@ pub(super) enum Space {
     PendingExpired = 26,
     /// `id (32)` → `RulesChange`: every `Rules` event's body.
     Rules = 27,
+    /// `id (32)` → `StoredTombstone`: what is kept of an event taken back.
+    Tombstones = 28,
+    /// `moderator (32) ‖ id (32)` → `AppointmentRecord`.
+    Appointments = 29,
+    /// `id (32)` → the operator's note: hidden on this node only.
+    Hidden = 30,
+    /// `event (32) ‖ reporter (32)` → `Report`: local, never gossiped.
+    Reports = 31,
 }
 
 impl Space {
@@ -113,6 +121,10 @@ impl Space {
             Space::PendingAuthors => "pending_authors",
             Space::PendingExpired => "pending_expired",
             Space::Rules => "rules",
+            Space::Tombstones => "tombstones",
+            Space::Appointments => "appointments",
+            Space::Hidden => "hidden",
+            Space::Reports => "reports",
         }
     }
 
@@ -174,6 +186,31 @@ pub(super) fn thread(root: &EventId, commit: u64) -> Vec<u8> {
 /// `Threads ‖ root`: the prefix of every record of `root`'s thread.
 pub(super) fn thread_prefix(root: &EventId) -> Vec<u8> {
     Space::Threads.key(&[root.as_bytes()])
+}
+
+/// `Appointments ‖ moderator ‖ id`.
+pub(super) fn appointment(moderator: &PublicKey, id: &EventId) -> Vec<u8> {
+    Space::Appointments.key(&[moderator.as_bytes(), id.as_bytes()])
+}
+
+/// `Hidden ‖ id`.
+pub(super) fn hidden(id: &EventId) -> Vec<u8> {
+    Space::Hidden.key(&[id.as_bytes()])
+}
+
+/// `Reports ‖ event ‖ reporter`.
+pub(super) fn report(event: &EventId, reporter: &PublicKey) -> Vec<u8> {
+    Space::Reports.key(&[event.as_bytes(), reporter.as_bytes()])
+}
+
+/// `Tombstones ‖ id`.
+pub(super) fn tombstone(id: &EventId) -> Vec<u8> {
+    Space::Tombstones.key(&[id.as_bytes()])
+}
+
+/// `Ballots ‖ poll`: the prefix of every ballot in `poll`.
+pub(super) fn ballots_of(poll: &EventId) -> Vec<u8> {
+    Space::Ballots.key(&[poll.as_bytes()])
 }
 
 /// `Ballots ‖ poll ‖ voter`.

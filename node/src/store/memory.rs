@@ -21,8 +21,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
-    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Handle, HubId, PollRecord,
-    PublicKey, Timestamp, VerifiedEvent,
+    AppointmentRecord, AttestationRecord, Body, CharterRecord, EventId, EventSummary, Handle,
+    HubId, PollRecord, PublicKey, Timestamp, Tombstone, VerifiedEvent,
 };
 
 /// The trust records of every durable event.
@@ -42,6 +42,11 @@ pub(super) struct Trust {
     pub(super) handle_keys: HashMap<Handle, u32>,
     /// Every rules change (the bodies of `Rules` events).
     pub(super) rules: Vec<RulesChange>,
+    /// Every event taken back: validation refuses it if it comes again,
+    /// and reads its summary for replies to it.
+    pub(super) tombstones: HashMap<EventId, Tombstone>,
+    /// Every moderator's appointments.
+    pub(super) appointments: HashMap<PublicKey, Vec<AppointmentRecord>>,
 }
 
 /// What one commit adds to [`Trust`], applied once it is durable.
@@ -57,6 +62,12 @@ pub(super) struct Delta {
     /// Every event's summary, for [`Recent`].
     pub(super) summaries: Vec<(EventId, EventSummary)>,
     pub(super) rules: Vec<RulesChange>,
+    /// Events taken back (their polls forgotten too).
+    pub(super) tombstones: Vec<(EventId, Tombstone)>,
+    /// Tombstones an event of that id but another author, kind or time
+    /// replaced (the retraction had named it falsely).
+    pub(super) untombed: Vec<EventId>,
+    pub(super) appointments: Vec<(PublicKey, AppointmentRecord)>,
 }
 
 impl Delta {
@@ -68,6 +79,9 @@ impl Delta {
             && self.polls.is_empty()
             && self.summaries.is_empty()
             && self.rules.is_empty()
+            && self.tombstones.is_empty()
+            && self.untombed.is_empty()
+            && self.appointments.is_empty()
     }
 
     /// Notes what `event`, being committed, adds to the trust records by
@@ -85,6 +99,9 @@ impl Delta {
         }
         if let Some(charter) = event.charter_record() {
             self.charters.push(charter);
+        }
+        if let Some(appointment) = event.appointment_record() {
+            self.appointments.push(appointment);
         }
         if let Body::Rules(r) = event.body() {
             self.rules.push(*r);
@@ -112,6 +129,19 @@ impl Trust {
         self.hubs.extend(delta.hubs);
         self.polls.extend(delta.polls);
         self.rules.extend(delta.rules);
+        for (moderator, record) in delta.appointments {
+            let list = self.appointments.entry(moderator).or_default();
+            if !list.iter().any(|r| r.id == record.id) {
+                list.push(record);
+            }
+        }
+        for id in delta.untombed {
+            self.tombstones.remove(&id);
+        }
+        for (id, tombstone) in delta.tombstones {
+            self.polls.remove(&id);
+            self.tombstones.insert(id, tombstone);
+        }
     }
 
     /// Adds `subject`'s attestation `record` (once), counting the key

@@ -57,6 +57,10 @@
 //! log_evidence  verifier ‖ found_at ‖ n → Evidence
 //! own_entries   index → wire bytes                      (this node's own log, until published)
 //! threads       root ‖ commit → packed (created_at, id, parent) of the comments in that commit
+//! appointments  moderator ‖ id → AppointmentRecord
+//! hidden        id → the operator's note                (hidden on this node only)
+//! reports       event ‖ reporter → Report               (local: never gossiped)
+//! tombstones    id → StoredTombstone                    (an event taken back: summary, parent, thread root, retraction)
 //! ```
 //!
 //! Invariants:
@@ -135,11 +139,13 @@ mod index;
 mod keys;
 mod memory;
 mod migrate;
+mod moderation;
 mod open;
 mod peers;
 mod pending;
 mod reads;
 mod thread;
+mod tombstones;
 mod view;
 mod write;
 
@@ -155,10 +161,12 @@ use memory::{Delta, Filters, Recent, Trust};
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
 pub use ids::IdPrefix;
+pub use moderation::Report;
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
+use tombstones::StoredTombstone;
 pub use view::StoreView;
 pub use write::Committed;
 
@@ -388,6 +396,12 @@ pub struct Store {
     pending_budget: Mutex<pending::PendingBudget>,
     /// The store's directory (for the free space on its disk).
     dir: std::path::PathBuf,
+    /// Events taken back since [`Events::drain_taken_back`] was last
+    /// called: `(created_at, id, kind)` as their tombstones say, for the
+    /// sync sets.
+    taken_back: Mutex<Vec<(Timestamp, EventId, curbside_protocol::Kind)>>,
+    /// Events hidden on this node by its operator.
+    hidden: RwLock<std::collections::HashSet<EventId>>,
     #[cfg(test)]
     pub(crate) faults: Faults,
 }
@@ -438,7 +452,14 @@ impl Store {
         if deltas.iter().any(|d| !d.is_empty()) {
             let mut trust = write(&self.trust);
             let mut recent = write(&self.recent);
+            let mut taken_back = lock(&self.taken_back);
             for delta in deltas {
+                taken_back.extend(
+                    delta
+                        .tombstones
+                        .iter()
+                        .map(|(id, t)| (t.summary.created_at, *id, t.summary.kind)),
+                );
                 trust.apply(delta, &mut recent);
             }
         }

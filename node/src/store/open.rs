@@ -40,6 +40,7 @@ impl Store {
         let (trust, filters, next_commit) = load_memory(&tree)?;
         let logs = audit::AuditMemory::load(&tree)?;
         let pending = Mutex::new(pending::PendingBudget::load(&tree)?);
+        let hidden = super::moderation::load_hidden(&tree)?;
         Ok(Self {
             logs,
             pending_budget: pending,
@@ -59,6 +60,8 @@ impl Store {
             flushing: Mutex::new(()),
             files,
             failure: Failure::default(),
+            taken_back: Mutex::new(Vec::new()),
+            hidden: RwLock::new(hidden),
             #[cfg(test)]
             faults: Faults::default(),
         })
@@ -188,7 +191,20 @@ pub(super) fn load_memory(tree: &sled::Tree) -> Result<(Trust, Filters, u64), St
         trust.polls.insert(EventId::from_bytes(poll), record);
     }
 
+    for item in tree.scan_prefix(Space::Appointments.all()) {
+        let (key, value) = item?;
+        let moderator = key_part(Space::Appointments, &key, 1)?;
+        let record: curbside_protocol::AppointmentRecord = decode(Space::Appointments, &value)?;
+        trust.appointments.entry(PublicKey::from_bytes(moderator)).or_default().push(record);
+    }
     let mut filters = Filters::default();
+    for item in tree.scan_prefix(Space::Tombstones.all()) {
+        let (key, value) = item?;
+        let id = EventId::from_bytes(key_part(Space::Tombstones, &key, 1)?);
+        let stored: super::StoredTombstone = decode(Space::Tombstones, &value)?;
+        filters.ids.insert(keys::id_prefix(&id));
+        trust.tombstones.insert(id, stored.tombstone);
+    }
     let mut next_commit = 0;
     for item in tree.scan_prefix(Space::Timeline.all()) {
         let (key, value) = item?;

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use curbside_protocol::{EventId, Timestamp, VerifiedEvent};
+use curbside_protocol::{EventId, Timestamp, Tombstone, VerifiedEvent};
 
 use super::StoreError;
 use super::keys;
@@ -24,8 +24,23 @@ use super::reads::Events;
 pub struct ThreadEntry {
     /// Replies to the root are depth 1, and so on.
     pub depth: usize,
-    /// The event.
-    pub event: VerifiedEvent,
+    /// The event's id.
+    pub id: EventId,
+    /// The event, or `None` where it was taken back.
+    pub event: Option<VerifiedEvent>,
+    /// What is kept of it, where it was taken back: the thread shows a
+    /// placeholder there, and the replies under it stay.
+    pub tombstone: Option<Tombstone>,
+}
+
+impl ThreadEntry {
+    fn of(depth: usize, event: VerifiedEvent) -> Self {
+        Self { depth, id: event.id(), event: Some(event), tombstone: None }
+    }
+
+    fn gone(depth: usize, id: EventId, tombstone: Tombstone) -> Self {
+        Self { depth, id, event: None, tombstone: Some(tombstone) }
+    }
 }
 
 /// One page of a thread.
@@ -129,12 +144,18 @@ impl Events<'_> {
         limit: usize,
     ) -> Result<ThreadPage, ThreadError> {
         let limit = limit.max(1);
-        let (event, root) = self.store.get_with_root(top)?.ok_or(ThreadError::NoRoot(*top))?;
+        let (first, root) = match self.store.get_with_root(top)? {
+            Some((event, root)) => (ThreadEntry::of(0, event), root),
+            None => {
+                let t = self.stored_tombstone(top)?.ok_or(ThreadError::NoRoot(*top))?;
+                (ThreadEntry::gone(0, *top, t.tombstone), t.thread.unwrap_or(*top))
+            }
+        };
         let shape = self.shape(&root)?;
         let mut entries = Vec::with_capacity(limit.min(256));
         let mut stack = match after {
             None => {
-                entries.push(ThreadEntry { depth: 0, event });
+                entries.push(first);
                 shape.children(top, 1).collect()
             }
             Some(cursor) => match shape.resume(top, cursor) {
@@ -147,11 +168,17 @@ impl Events<'_> {
         };
         while entries.len() < limit {
             let Some((depth, id)) = stack.pop() else { break };
-            // A comment in the shape but not stored would be damage; `check` reports it.
-            if let Some(event) = self.get(&id)? {
-                entries.push(ThreadEntry { depth, event });
-                stack.extend(shape.children(&id, depth + 1));
-            }
+            // A comment in the shape but neither stored nor taken back
+            // would be damage; `check` reports it.
+            let entry = match self.get(&id)? {
+                Some(event) => ThreadEntry::of(depth, event),
+                None => match self.stored_tombstone(&id)? {
+                    Some(t) => ThreadEntry::gone(depth, id, t.tombstone),
+                    None => continue,
+                },
+            };
+            entries.push(entry);
+            stack.extend(shape.children(&id, depth + 1));
         }
         Ok(ThreadPage { entries, more: !stack.is_empty() })
     }

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
     AttestationRecord, Body, CharterRecord, EventId, EventSummary, Genesis, HubId, LogEntry,
-    MemoryTrust, NetworkId, PollRecord, PublicKey, Timestamp, TreeHeadRecord, TrustView,
+    MemoryTrust, NetworkId, PollRecord, PublicKey, Timestamp, Tombstone, TreeHeadRecord, TrustView,
     VerifiedEvent,
 };
 
@@ -128,7 +128,7 @@ impl TrustView for StoreView<'_> {
         }
         let read = || -> Result<Option<EventSummary>, StoreError> {
             let Some(bytes) = self.store.tree.get(keys::event(id))? else {
-                return Ok(None);
+                return Ok(read(&self.store.trust).tombstones.get(id).map(|t| t.summary));
             };
             // The summary is the record's first field: decode just that.
             let (summary, _) = postcard::take_from_bytes::<EventSummary>(&bytes)
@@ -136,6 +136,17 @@ impl TrustView for StoreView<'_> {
             Ok(Some(summary))
         };
         self.or_note(read(), None)
+    }
+
+    fn appointments(&self, moderator: &PublicKey) -> Vec<curbside_protocol::AppointmentRecord> {
+        let mut all =
+            read(&self.store.trust).appointments.get(moderator).cloned().unwrap_or_default();
+        all.extend(self.batch.appointments(moderator));
+        all
+    }
+
+    fn tombstone(&self, id: &EventId) -> Option<Tombstone> {
+        self.batch.tombstone(id).or_else(|| read(&self.store.trust).tombstones.get(id).copied())
     }
 
     fn poll(&self, id: &EventId) -> Option<PollRecord> {

@@ -1,9 +1,12 @@
 //! Writing accepted events: every key of a commit in one atomic sled batch.
 
+mod retract;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use curbside_protocol::{
-    Authority, Ballot, Body, Counts, EventId, Kind, PublicKey, Timestamp, VerifiedEvent, tally,
+    Authority, Ballot, Body, Counts, EventId, Kind, PublicKey, Timestamp, Tombstone, VerifiedEvent,
+    tally,
 };
 
 use super::batch::Writes;
@@ -55,6 +58,15 @@ struct Commit<'a> {
     deps: Vec<Vec<u8>>,
     /// Filter entries to add once applied.
     new_ballots: Vec<u64>,
+    /// Events this commit took back.
+    tombstones: HashMap<EventId, Tombstone>,
+    /// Polls this commit took back: votes on them count nowhere.
+    retracted_polls: HashSet<EventId>,
+    /// How many stored events this commit deleted.
+    erased: u64,
+    /// Id filter entries for the tombstones (so a later copy of a taken
+    /// back event is checked against its tombstone).
+    new_ids: Vec<u64>,
 }
 
 impl Store {
@@ -62,6 +74,16 @@ impl Store {
     /// pending events that were waiting for them. Not yet durable, nor seen
     /// by validation: call [`Store::flush`] before acknowledging.
     pub fn commit(&self, events: &[VerifiedEvent]) -> Result<Committed, StoreError> {
+        // A retraction of an event of the same batch is committed after it:
+        // it deletes what is stored, not what is still in the batch.
+        if let Some(split) = retraction_of_earlier(events) {
+            let (before, after) = events.split_at(split);
+            let mut first = self.commit(before)?;
+            let second = self.commit(after)?;
+            first.stored.extend(second.stored);
+            first.released.extend(second.released);
+            return Ok(first);
+        }
         let mut writer = self.writer()?;
         let filters = read(&self.filters);
         let mut c = Commit {
@@ -78,6 +100,10 @@ impl Store {
             recent_roots: &writer.roots,
             deps: Vec::new(),
             new_ballots: Vec::new(),
+            tombstones: HashMap::new(),
+            retracted_polls: HashSet::new(),
+            erased: 0,
+            new_ids: Vec::new(),
         };
         let mut committed = Committed::default();
         let mut seen = HashSet::with_capacity(events.len());
@@ -92,10 +118,14 @@ impl Store {
         if committed.stored.is_empty() {
             return Ok(committed);
         }
+        let erased = c.erased;
+        let new_ids = std::mem::take(&mut c.new_ids);
+        let gone: Vec<EventId> = c.tombstones.keys().copied().collect();
         let Finished { mut writes, delta, deps, new_ballots, roots } = c.finish(writer.next_commit);
         drop(filters);
-        let total =
-            keys::u64_value(self.tree.get(keys::event_count())?) + committed.stored.len() as u64;
+        let total = (keys::u64_value(self.tree.get(keys::event_count())?)
+            + committed.stored.len() as u64)
+            .saturating_sub(erased);
         writes.put(keys::event_count(), total.to_be_bytes());
         committed.released = self.release_pending(&mut writes, &deps)?;
 
@@ -106,9 +136,16 @@ impl Store {
         {
             let mut filters = write(&self.filters);
             filters.ids.extend(committed.stored.iter().map(keys::id_prefix));
+            filters.ids.extend(new_ids);
             filters.ballots.extend(new_ballots);
         }
         lock(&self.unflushed).push(delta);
+        drop(writer);
+        // An event taken back while it waited for a dependency is dropped
+        // from the pending set too: no copy of it stays.
+        for id in &gone {
+            self.pending().remove(id)?;
+        }
         Ok(committed)
     }
 }
@@ -120,6 +157,14 @@ impl Commit<'_> {
         let id = event.id();
         let at = event.created_at();
         self.delta.remember(event);
+        if self.filters.ids.contains(&keys::id_prefix(&id))
+            && self.store.tree.contains_key(keys::tombstone(&id))?
+        {
+            // Validation refuses what a tombstone matches: this one the
+            // retraction named falsely, and the event replaces it.
+            self.w.del(keys::tombstone(&id));
+            self.delta.untombed.push(id);
+        }
         let thread = match event.body() {
             Body::Comment(c) => Some(self.root_of(&c.parent)?),
             _ => None,
@@ -197,6 +242,7 @@ impl Commit<'_> {
                 self.w.put(keys::cosignature(&head, &cosigner), id.as_bytes());
             }
             Entry::Satisfies(dep) => self.deps.push(dep),
+            Entry::Retract { target, parent } => self.retract(event, target, parent)?,
         }
         Ok(())
     }
@@ -212,11 +258,14 @@ impl Commit<'_> {
         {
             return Ok(root);
         }
-        let bytes = self
-            .store
-            .tree
-            .get(keys::event(parent))?
-            .ok_or(StoreError::Internal("a reply was accepted without its parent"))?;
+        let Some(bytes) = self.store.tree.get(keys::event(parent))? else {
+            // A parent taken back: its tombstone names its thread.
+            return match self.store.events().stored_tombstone(parent)? {
+                Some(t) => Ok(t.thread.unwrap_or(*parent)),
+                None if self.tombstones.contains_key(parent) => Ok(*parent),
+                None => Err(StoreError::Internal("a reply was accepted without its parent")),
+            };
+        };
         let (record, _) = super::reads::record(&bytes)?;
         match record.summary.kind {
             Kind::Comment => record.thread.ok_or_else(|| StoreError::Corrupt {
@@ -240,16 +289,8 @@ impl Commit<'_> {
             }
             None => None,
         };
-        let counts = match self.tallies.get_mut(&poll) {
-            Some(c) => c,
-            None => {
-                let counts = match self.store.tree.get(keys::tally(&poll))? {
-                    Some(bytes) => decode::<Counts>(Space::Tallies, &bytes)?,
-                    None => return Ok(()), // validation guarantees the poll is stored
-                };
-                self.tallies.entry(poll).or_insert(counts)
-            }
-        };
+        // Validation guarantees the poll is stored, or was taken back.
+        let Some(counts) = self.counts_of(&poll)? else { return Ok(()) };
         match previous {
             Some(old) if !tally::supersedes(&ballot, &old) => {
                 counts.discard();
@@ -261,12 +302,25 @@ impl Commit<'_> {
                 self.ballots.insert(key, Some(ballot));
             }
             None => {
-                self.new_ballots.push(ballot_prefix(&poll, &ballot.voter));
                 counts.add(&ballot);
+                self.new_ballots.push(ballot_prefix(&poll, &ballot.voter));
                 self.ballots.insert(key, Some(ballot));
             }
         }
         Ok(())
+    }
+
+    /// The running counts of `poll`, from this commit or the store; `None`
+    /// for a poll taken back.
+    fn counts_of(&mut self, poll: &EventId) -> Result<Option<&mut Counts>, StoreError> {
+        if self.retracted_polls.contains(poll) {
+            return Ok(None);
+        }
+        if !self.tallies.contains_key(poll) {
+            let Some(bytes) = self.store.tree.get(keys::tally(poll))? else { return Ok(None) };
+            self.tallies.insert(*poll, decode::<Counts>(Space::Tallies, &bytes)?);
+        }
+        Ok(self.tallies.get_mut(poll))
     }
 
     /// The per-commit keys: ballots, tallies, revocations, the timeline
@@ -296,6 +350,21 @@ impl Commit<'_> {
             roots: self.roots,
         }
     }
+}
+
+/// The position of the first retraction in `events` whose target comes
+/// before it in `events`, if any.
+fn retraction_of_earlier(events: &[VerifiedEvent]) -> Option<usize> {
+    let mut seen = HashSet::new();
+    for (i, event) in events.iter().enumerate() {
+        if let Body::Retraction(r) = event.body()
+            && seen.contains(&r.target)
+        {
+            return Some(i);
+        }
+        seen.insert(event.id());
+    }
+    None
 }
 
 /// A commit's keys, ready to apply, and what to do once applied.

@@ -137,7 +137,9 @@ async fn reconcile<T: Transport>(
         let step = index
             .read(scope, |set| recon::reconcile(set, &reply))
             .map_err(|e| format!("the peer's reconciliation message: {e}"))?;
-        need.extend(step.need.into_iter().map(EventId::from_bytes));
+        // Never fetch what was taken back here: the peer has not seen the
+        // retraction yet, and fetches it from this node instead.
+        need.extend(step.need.into_iter().map(EventId::from_bytes).filter(|id| !index.is_gone(id)));
         report.peer_lacks += step.have.len();
         lacks += step.have.len();
         match step.next {

@@ -1,10 +1,11 @@
 //! The node's sync sets: every stored event's `(created_at, id)`, split by
 //! scope, in memory, kept current by the ingest thread and read by sync.
 
+use std::collections::HashSet;
 use std::sync::RwLock;
 
-use curbside_protocol::Timestamp;
 use curbside_protocol::recon::{Item, SyncSet};
+use curbside_protocol::{EventId, Timestamp};
 
 use crate::ingest::StoredKey;
 use crate::store::{Store, StoreError};
@@ -16,9 +17,14 @@ use crate::wire::Scope;
 const MERGE_ABOVE: usize = 4;
 
 /// Both scopes' sets.
+///
+/// An event taken back (retracted) leaves its set, and its id is kept in
+/// `gone`: a peer that still holds it shows it as a difference, and this
+/// node does not fetch it (the peer fetches the retraction instead).
 #[derive(Debug)]
 pub struct SyncIndex {
     sets: [RwLock<SyncSet>; 2],
+    gone: RwLock<HashSet<EventId>>,
 }
 
 impl SyncIndex {
@@ -33,8 +39,14 @@ impl SyncIndex {
     pub fn load(store: &Store) -> Result<Self, StoreError> {
         let mut trust = Vec::new();
         let mut content = Vec::new();
+        // Drained: everything taken back so far is in `gone` already.
+        store.events().drain_taken_back();
+        let gone = store.events().taken_back_ids();
         for item in store.events().timeline_kinds(Timestamp::from_millis(0)) {
             let (at, id, kind) = item?;
+            if gone.contains(&id) {
+                continue;
+            }
             let entry = Item::new(at.as_millis(), *id.as_bytes());
             match Scope::of_byte(kind) {
                 Scope::Trust => trust.push(entry),
@@ -46,7 +58,36 @@ impl SyncIndex {
                 RwLock::new(SyncSet::from_items(trust)),
                 RwLock::new(SyncSet::from_items(content)),
             ],
+            gone: RwLock::new(gone),
         })
+    }
+
+    /// Drops events taken back from their sets, and remembers their ids
+    /// so that they are never fetched again.
+    pub fn forget(&self, taken_back: &[StoredKey]) {
+        if taken_back.is_empty() {
+            return;
+        }
+        for (at, id, kind) in taken_back {
+            let mut set = match self.set(Scope::of(*kind)).write() {
+                Ok(set) => set,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            set.remove(&Item::new(at.as_millis(), *id.as_bytes()));
+        }
+        let mut gone = match self.gone.write() {
+            Ok(gone) => gone,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        gone.extend(taken_back.iter().map(|(_, id, _)| *id));
+    }
+
+    /// Whether `id` was taken back here (so is not to be fetched).
+    pub fn is_gone(&self, id: &EventId) -> bool {
+        match self.gone.read() {
+            Ok(gone) => gone.contains(id),
+            Err(poisoned) => poisoned.into_inner().contains(id),
+        }
     }
 
     /// Adds events just stored. Events usually arrive in time order near
@@ -105,7 +146,7 @@ mod tests {
 
     #[test]
     fn events_land_in_their_scope_in_order_or_not() {
-        let index = SyncIndex { sets: Default::default() };
+        let index = SyncIndex { sets: Default::default(), gone: Default::default() };
         index.insert(&[key(10, 1, Kind::Charter), key(20, 2, Kind::Post), key(30, 3, Kind::Vote)]);
         assert_eq!((index.len(Scope::Trust), index.len(Scope::Content)), (1, 2));
         // Older events, one at a time and as a batch big enough to merge.
@@ -116,6 +157,28 @@ mod tests {
         assert_eq!(index.len(Scope::Content), 13);
         index.read(Scope::Content, |set| {
             assert!(set.items().windows(2).all(|w| w[0] < w[1]));
+        });
+    }
+
+    #[test]
+    fn an_event_taken_back_leaves_its_set_and_is_never_fetched() {
+        let index = SyncIndex { sets: Default::default(), gone: Default::default() };
+        let posts: Vec<StoredKey> = (0..300).map(|i| key(i, i as u8, Kind::Post)).collect();
+        index.insert(&posts);
+        let rebuilt = SyncSet::from_items(
+            posts
+                .iter()
+                .filter(|k| **k != posts[7])
+                .map(|(at, id, _)| Item::new(at.as_millis(), *id.as_bytes())),
+        );
+        index.forget(&[posts[7]]);
+        assert!(index.is_gone(&posts[7].1));
+        assert!(!index.is_gone(&posts[8].1));
+        index.read(Scope::Content, |set| {
+            assert_eq!(set.len(), 299);
+            // The same fingerprint as a set built without it: peers that
+            // never held it agree.
+            assert_eq!(set.fingerprint(), rebuilt.fingerprint());
         });
     }
 }

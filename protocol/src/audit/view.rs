@@ -60,6 +60,12 @@ impl TrustView for Overlay<'_> {
     fn summary(&self, id: &EventId) -> Option<EventSummary> {
         self.summaries.get(id).copied().or_else(|| self.base.summary(id))
     }
+    fn tombstone(&self, id: &EventId) -> Option<crate::Tombstone> {
+        self.base.tombstone(id)
+    }
+    fn appointments(&self, moderator: &PublicKey) -> Vec<crate::AppointmentRecord> {
+        self.base.appointments(moderator)
+    }
     fn poll(&self, id: &EventId) -> Option<PollRecord> {
         self.base.poll(id)
     }

@@ -247,6 +247,15 @@ impl SyncSet {
         true
     }
 
+    /// Removes an item; returns whether it was there. (An event deleted by
+    /// its retraction leaves the set, so that peers that deleted it agree.)
+    pub fn remove(&mut self, item: &Item) -> bool {
+        let Ok(pos) = self.items.binary_search(item) else { return false };
+        self.items.remove(pos);
+        self.rebuild_blocks_from(pos / BLOCK);
+        true
+    }
+
     /// Number of items.
     pub fn len(&self) -> usize {
         self.items.len()

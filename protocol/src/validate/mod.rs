@@ -25,16 +25,19 @@
 //! The outcome is acceptance, or a [`NotAccepted`]: invalid (a
 //! [`Rejection`]), missing a dependency, or a duplicate.
 
+mod dependency;
 mod rejection;
 mod rules;
+mod takeback;
 mod text;
 mod trust;
 
-pub use rejection::{Dependency, GossipVerdict, NotAccepted, Rejection, RejectionCode};
+pub use dependency::Dependency;
+pub use rejection::{GossipVerdict, NotAccepted, Rejection, RejectionCode};
 pub use rules::charters_in_force;
 pub use trust::{
-    AttestationRecord, CharterRecord, EventSummary, LogEntry, MemoryTrust, PollRecord,
-    TreeHeadRecord, TrustView,
+    AppointmentRecord, AttestationRecord, CharterRecord, EventSummary, LogEntry, MemoryTrust,
+    PollRecord, Tombstone, TreeHeadRecord, TrustView,
 };
 
 use crate::{Body, EVENT_VERSION, EventId, Kind, PublicKey, SignedEvent, Timestamp};
@@ -339,6 +342,19 @@ fn check(
     if view.contains(&event.id()) {
         return Err(NotAccepted::Duplicate(event.id()));
     }
+    if let Some(tombstone) = view.tombstone(&event.id()) {
+        let summary =
+            EventSummary { kind: event.kind(), author: *event.author(), created_at: e.created_at };
+        if tombstone.matches(&summary) {
+            let (id, by) = (event.id(), tombstone.retraction);
+            return Err(if tombstone.taken_down() {
+                Rejection::TakenDown { id, takedown: by }
+            } else {
+                Rejection::Retracted { id, retraction: by }
+            }
+            .into());
+        }
+    }
     if signature == Signature::Verify && event.verify_signature().is_err() {
         return Err(Rejection::BadSignature.into());
     }
@@ -388,15 +404,26 @@ pub(crate) fn is_root(view: &impl TrustView, key: &PublicKey) -> bool {
 /// Kinds only a root may sign (and, signed offline, exempt from the
 /// staleness bound).
 pub(crate) const fn root_only(kind: Kind) -> bool {
-    matches!(kind, Kind::Charter | Kind::Hub | Kind::Rules)
+    matches!(kind, Kind::Charter | Kind::Hub | Kind::Rules | Kind::Appointment)
 }
 
 /// Whether the body is physicians' content (needs an attestation).
 pub(crate) const fn physician_content(body: &Body) -> bool {
-    matches!(body, Body::Post(_) | Body::Case(_) | Body::Comment(_) | Body::Poll(_) | Body::Vote(_))
+    matches!(
+        body,
+        Body::Post(_)
+            | Body::Case(_)
+            | Body::Comment(_)
+            | Body::Poll(_)
+            | Body::Vote(_)
+            | Body::Retraction(_)
+            | Body::Takedown(_)
+    )
 }
 
 #[cfg(test)]
 mod rules_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_retraction;

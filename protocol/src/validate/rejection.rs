@@ -2,6 +2,7 @@
 //! fault), [`Dependency`] (not yet decidable) and [`NotAccepted`] (all
 //! outcomes other than acceptance).
 
+use super::Dependency;
 use crate::deid::IdentifierKind;
 use crate::{EventId, HubId, Jurisdiction, Kind, NetworkId, PublicKey, Timestamp};
 
@@ -341,6 +342,54 @@ pub enum Rejection {
         /// Which of verifier, size, root.
         field: &'static str,
     },
+    /// The event was taken back (by its author's retraction) before it
+    /// arrived: its content is deleted everywhere and never stored again.
+    #[error("event {id} was retracted by {retraction}; it is not stored again")]
+    Retracted {
+        /// The event.
+        id: EventId,
+        /// The retraction that took it back.
+        retraction: EventId,
+    },
+    /// An event of a kind the rules in force at its `created_at` do not
+    /// have yet (a retraction before rules 2).
+    #[error(
+        "{kind} events are valid from rules {since}; the rules in force at its time are {rules}"
+    )]
+    KindNotInForce {
+        /// The kind.
+        kind: Kind,
+        /// The rules version that brings it.
+        since: u16,
+        /// The rules in force at the event's time.
+        rules: u16,
+    },
+    /// The event was taken down by a moderator before it arrived.
+    #[error("event {id} was taken down by a moderator ({takedown}); it is not stored again")]
+    TakenDown {
+        /// The event.
+        id: EventId,
+        /// The takedown.
+        takedown: EventId,
+    },
+    /// A takedown by a key no appointment in force makes a moderator of the hub.
+    #[error("{moderator} is not a moderator of hub {hub} at the takedown's time")]
+    NotModerator {
+        /// The takedown's author.
+        moderator: PublicKey,
+        /// The hub it names.
+        hub: HubId,
+    },
+    /// A retraction names a kind that cannot be taken back.
+    #[error(
+        "{target} is said to be a {kind}; only posts, cases, comments, polls and votes can be retracted"
+    )]
+    NotRetractable {
+        /// The target.
+        target: EventId,
+        /// The kind the retraction names.
+        kind: Kind,
+    },
     /// The voter is not attested in any specialty the poll is open to.
     #[error(
         "poll {poll} is open only to some specialties, and {voter} is attested in none of them"
@@ -378,6 +427,10 @@ impl Rejection {
                 // forwards in good faith what the stricter guard refuses.
                 | Rejection::IdentifyingText { .. }
                 | Rejection::FormatCharacter { .. }
+                | Rejection::Retracted { .. }
+                | Rejection::KindNotInForce { .. }
+                | Rejection::TakenDown { .. }
+                | Rejection::NotModerator { .. }
         )
     }
 }
@@ -470,47 +523,16 @@ rejection_codes! {
     FormatCharacter => "format_character",
     UnknownRules => "unknown_rules",
     RetroactiveRules => "retroactive_rules",
+    Retracted => "retracted",
+    NotRetractable => "not_retractable",
+    KindNotInForce => "kind_not_in_force",
+    TakenDown => "taken_down",
+    NotModerator => "not_moderator",
 }
 
 impl std::fmt::Display for RejectionCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Something an event needs that the validator does not hold yet.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Dependency {
-    /// An event by id: a comment's parent, a vote's poll, a revocation's target.
-    Event(EventId),
-    /// Any attestation of this physician key.
-    Attestation(PublicKey),
-    /// Any charter of this node key.
-    Charter(PublicKey),
-    /// A hub added by a `Hub` event.
-    Hub(HubId),
-    /// The entry of this attestation in its verifier's audit log (or proof
-    /// that the log left it out): learnt when the node checks the
-    /// verifier's next tree head.
-    LogEntry {
-        /// The verifier.
-        verifier: PublicKey,
-        /// The attestation.
-        attestation: EventId,
-    },
-}
-
-impl std::fmt::Display for Dependency {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Dependency::Event(id) => write!(f, "event {id}"),
-            Dependency::Attestation(key) => write!(f, "an attestation of {key}"),
-            Dependency::Charter(key) => write!(f, "a charter of node {key}"),
-            Dependency::Hub(hub) => write!(f, "hub {hub}"),
-            Dependency::LogEntry { verifier, attestation } => {
-                write!(f, "the entry of attestation {attestation} in the audit log of {verifier}")
-            }
-        }
     }
 }
 

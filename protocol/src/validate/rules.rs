@@ -50,7 +50,7 @@ pub(super) fn authority(
         Body::Revocation(r) => {
             let target =
                 view.summary(&r.target).ok_or(NotAccepted::Missing(Dependency::Event(r.target)))?;
-            if !matches!(target.kind, Kind::Charter | Kind::Attestation) {
+            if !matches!(target.kind, Kind::Charter | Kind::Attestation | Kind::Appointment) {
                 return Err(Rejection::NotRevocable { target: r.target, kind: target.kind }.into());
             }
             if is_root(view, author) {
@@ -266,6 +266,9 @@ pub(super) fn body(
         Body::Poll(p) => poll(p, at, view, params),
         Body::Rules(r) => rules_change(r, at),
         Body::Vote(v) => vote(event, v, view, authority, arrival, params),
+        Body::Retraction(r) => super::takeback::retraction(r, at, view, params),
+        Body::Takedown(t) => super::takeback::takedown(event, t, view, arrival, params),
+        Body::Appointment(a) => super::takeback::appointment(a, at, view),
     }
 }
 
@@ -434,6 +437,12 @@ fn vote(
     params: Params,
 ) -> Result<(), NotAccepted> {
     let at = event.created_at();
+    if view.tombstone(&v.poll).is_some() {
+        // The poll was taken back: a vote on it counts nowhere, and is
+        // kept (not refused) so that nodes that took it before the
+        // retraction and nodes that take it after agree on what is stored.
+        return Ok(());
+    }
     let Some(poll) = view.poll(&v.poll) else {
         return Err(match view.summary(&v.poll) {
             Some(s) => Rejection::NotAPoll { target: v.poll, kind: s.kind }.into(),
@@ -471,11 +480,11 @@ fn vote(
     Ok(())
 }
 
-fn invalid(field: &'static str, problem: impl Into<String>) -> NotAccepted {
+pub(super) fn invalid(field: &'static str, problem: impl Into<String>) -> NotAccepted {
     Rejection::InvalidField { field, problem: problem.into() }.into()
 }
 
-fn hub(view: &impl TrustView, hub: &crate::HubId) -> Result<(), NotAccepted> {
+pub(super) fn hub(view: &impl TrustView, hub: &crate::HubId) -> Result<(), NotAccepted> {
     if view.hub_exists(hub) {
         Ok(())
     } else {
@@ -483,7 +492,11 @@ fn hub(view: &impl TrustView, hub: &crate::HubId) -> Result<(), NotAccepted> {
     }
 }
 
-fn expires_after(what: Kind, issued: Timestamp, valid_until: Timestamp) -> Result<(), NotAccepted> {
+pub(super) fn expires_after(
+    what: Kind,
+    issued: Timestamp,
+    valid_until: Timestamp,
+) -> Result<(), NotAccepted> {
     if valid_until <= issued {
         return Err(Rejection::InvalidValidity {
             what,

@@ -60,6 +60,83 @@ pub struct EventSummary {
     pub created_at: Timestamp,
 }
 
+/// A moderator's appointment, as a takedown's validation needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentRecord {
+    /// The appointment event's id (the target of its revocation).
+    pub id: EventId,
+    /// The hub, or `None` for every hub.
+    pub hub: Option<HubId>,
+    /// When it was made.
+    pub issued_at: Timestamp,
+    /// When it lapses.
+    pub valid_until: Timestamp,
+}
+
+/// What is kept of an event taken back: no content, only what its thread,
+/// its replies' validation and a later copy's refusal need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The event's kind, author and time (as held, or as the retraction
+    /// says for a node that never held it).
+    pub summary: EventSummary,
+    /// A comment's parent, or a vote's poll.
+    pub parent: Option<EventId>,
+    /// The retraction that took it back.
+    pub retraction: EventId,
+    /// Who signed the retraction.
+    pub by: PublicKey,
+    /// Whether a moderator's takedown made it (not its author's retraction).
+    pub takedown: bool,
+}
+
+impl Tombstone {
+    /// The tombstone `retraction` leaves of its target, if `retraction` is
+    /// one and applies: to `held`, the target's summary and parent where
+    /// the target is held, when they are those the retraction names; as
+    /// the retraction names them where the target is not held. A
+    /// moderator's [`crate::Takedown`] leaves one in the same way, naming
+    /// the moderator as `by`.
+    pub fn of(
+        retraction: &VerifiedEvent,
+        held: Option<(EventSummary, Option<EventId>)>,
+    ) -> Option<Self> {
+        let (kind, author, created_at, parent) = match retraction.body() {
+            Body::Retraction(r) => {
+                (r.target_kind, *retraction.author(), r.target_created_at, r.parent)
+            }
+            Body::Takedown(t) => (t.target_kind, t.target_author, t.target_created_at, t.parent),
+            _ => return None,
+        };
+        let claimed = EventSummary { kind, author, created_at };
+        if let Some((summary, held_parent)) = held
+            && (summary != claimed || held_parent != parent)
+        {
+            return None;
+        }
+        let takedown = matches!(retraction.body(), Body::Takedown(_));
+        Some(Self {
+            summary: claimed,
+            parent,
+            retraction: retraction.id(),
+            by: *retraction.author(),
+            takedown,
+        })
+    }
+
+    /// Whether a moderator took it down (rather than its author).
+    pub fn taken_down(&self) -> bool {
+        self.takedown
+    }
+
+    /// Whether an event with this id and `summary` is the one taken back
+    /// (an event with the id but another author, kind or time was not
+    /// taken back by this retraction: it named its target falsely).
+    pub fn matches(&self, summary: &EventSummary) -> bool {
+        self.summary == *summary
+    }
+}
+
 /// A poll, as a vote's validation needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollRecord {
@@ -128,8 +205,15 @@ pub trait TrustView {
     /// Whether `hub` exists (in the genesis or by a `Hub` event).
     fn hub_exists(&self, hub: &HubId) -> bool;
 
-    /// What the event `id` is, if held.
+    /// What the event `id` is, if held, or was, if it was taken back
+    /// (its [`Tombstone`]'s summary).
     fn summary(&self, id: &EventId) -> Option<EventSummary>;
+
+    /// The tombstone of `id`, if it was taken back.
+    fn tombstone(&self, id: &EventId) -> Option<Tombstone>;
+
+    /// Every appointment of `moderator`.
+    fn appointments(&self, moderator: &PublicKey) -> Vec<AppointmentRecord>;
 
     /// The poll `id`, if held and a poll.
     fn poll(&self, id: &EventId) -> Option<PollRecord>;
@@ -204,6 +288,20 @@ impl VerifiedEvent {
         })
     }
 
+    /// The appointment record, if this is an appointment: `(moderator, record)`.
+    pub fn appointment_record(&self) -> Option<(PublicKey, AppointmentRecord)> {
+        let Body::Appointment(a) = self.body() else { return None };
+        Some((
+            a.moderator,
+            AppointmentRecord {
+                id: self.id(),
+                hub: a.hub.clone(),
+                issued_at: self.created_at(),
+                valid_until: a.valid_until,
+            },
+        ))
+    }
+
     /// The poll record, if this is a poll.
     pub fn poll_record(&self) -> Option<PollRecord> {
         let Body::Poll(p) = self.body() else { return None };
@@ -230,6 +328,8 @@ pub struct MemoryTrust {
     tree_heads: HashMap<EventId, TreeHeadRecord>,
     logs: HashMap<PublicKey, MemoryLog>,
     rules: Vec<RulesChange>,
+    tombstones: HashMap<EventId, Tombstone>,
+    appointments: HashMap<PublicKey, Vec<AppointmentRecord>>,
 }
 
 /// What a [`MemoryTrust`] knows of one verifier's log.
@@ -256,6 +356,8 @@ impl MemoryTrust {
             tree_heads: HashMap::new(),
             logs: HashMap::new(),
             rules: Vec::new(),
+            tombstones: HashMap::new(),
+            appointments: HashMap::new(),
         }
     }
 
@@ -306,7 +408,31 @@ impl MemoryTrust {
                 self.hubs.insert(h.id.clone());
             }
             Body::Rules(r) => self.rules.push(*r),
+            Body::Retraction(r) => self.retract(event, r.target, r.parent),
+            Body::Takedown(t) => self.retract(event, t.target, t.parent),
+            Body::Appointment(_) => {
+                if let Some((moderator, record)) = event.appointment_record() {
+                    self.appointments.entry(moderator).or_default().push(record);
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// Applies a retraction: the target, if held and named truly, is
+    /// forgotten but for its tombstone.
+    fn retract(&mut self, retraction: &VerifiedEvent, target: EventId, parent: Option<EventId>) {
+        if self.tombstones.contains_key(&target) {
+            return;
+        }
+        // What the view holds of the target: its summary (and a comment's
+        // or vote's parent, which this view does not keep: the claim is
+        // taken for it).
+        let held = self.summaries.get(&target).map(|s| (*s, parent));
+        if let Some(tombstone) = Tombstone::of(retraction, held) {
+            self.summaries.remove(&target);
+            self.polls.remove(&target);
+            self.tombstones.insert(target, tombstone);
         }
     }
 
@@ -344,7 +470,13 @@ impl TrustView for MemoryTrust {
         self.hubs.contains(hub)
     }
     fn summary(&self, id: &EventId) -> Option<EventSummary> {
-        self.summaries.get(id).copied()
+        self.summaries.get(id).copied().or_else(|| self.tombstones.get(id).map(|t| t.summary))
+    }
+    fn tombstone(&self, id: &EventId) -> Option<Tombstone> {
+        self.tombstones.get(id).copied()
+    }
+    fn appointments(&self, moderator: &PublicKey) -> Vec<AppointmentRecord> {
+        self.appointments.get(moderator).cloned().unwrap_or_default()
     }
     fn poll(&self, id: &EventId) -> Option<PollRecord> {
         self.polls.get(id).cloned()

@@ -15,7 +15,7 @@ use serde_json::Value;
 const LIMIT: Duration = Duration::from_secs(180);
 
 /// The steps, in order: a script reading the report may rely on these keys.
-const STEPS: [&str; 10] = [
+const STEPS: [&str; 11] = [
     "start",
     "charter",
     "attest",
@@ -25,6 +25,7 @@ const STEPS: [&str; 10] = [
     "revoke",
     "outage",
     "audit",
+    "takedown",
     "struck_off",
 ];
 
@@ -95,19 +96,21 @@ fn the_demo_tells_the_whole_story_and_cleans_up() {
     assert!(!tally["by_specialty"]["rows"].as_array().unwrap().is_empty(), "{tally:#}");
     assert!(tally["by_specialty"]["hidden_groups"].as_u64().unwrap() > 0, "{tally:#}");
     assert!(steps[7]["facts"]["catch_up_millis"].is_u64(), "{:#}", steps[7]);
+    assert!(steps[9]["facts"]["takedown_millis"].is_u64(), "{:#}", steps[9]);
     // The regulator's audit read both hospitals' logs with no finding.
     let audit = &steps[8]["facts"]["audit"];
     assert_eq!(audit["finding_count"], 0, "{audit:#}");
     assert_eq!(audit["verifiers"].as_array().unwrap().len(), 2, "{audit:#}");
     // Then a hospital struck off dated an attestation back: refused, and named.
-    let finding = &steps[9]["facts"]["struck_off_finding"];
+    let finding = &steps[10]["facts"]["struck_off_finding"];
     assert_eq!(finding["code"], "unwitnessed_leaf", "{finding:#}");
     assert!(finding["evidence"]["charter_ended_at"].is_u64(), "{finding:#}");
 
     // The narration went to stderr, numbered, with a mark per check.
     assert!(narration.contains(" 8. St James's goes offline"), "{narration}");
     assert!(narration.contains(" 9. A regulator audits"), "{narration}");
-    assert!(narration.contains("10. A hospital struck off"), "{narration}");
+    assert!(narration.contains("10. A case names its patient"), "{narration}");
+    assert!(narration.contains("11. A hospital struck off"), "{narration}");
     assert!(narration.contains("✓ "), "{narration}");
     assert!(!narration.contains("✗ "), "{narration}");
 

@@ -23,6 +23,7 @@ mod outage;
 mod reads;
 mod report;
 mod struck_off;
+mod takedown;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -78,6 +79,11 @@ pub(crate) const STEPS: &[Step] = &[
         run: outage::outage,
     },
     Step { key: "audit", title: "A regulator audits both hospitals' logs", run: audit::audit },
+    Step {
+        key: "takedown",
+        title: "A case names its patient; a moderator takes it down everywhere",
+        run: takedown::takedown,
+    },
     Step {
         key: "struck_off",
         title: "A hospital struck off dates an attestation back; the nodes refuse it and the \

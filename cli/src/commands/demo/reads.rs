@@ -64,11 +64,6 @@ pub(crate) fn session(
 
 #[derive(Deserialize)]
 struct ThreadEntry {
-    event: IdOnly,
-}
-
-#[derive(Deserialize)]
-struct IdOnly {
     id: EventId,
 }
 
@@ -93,7 +88,7 @@ pub(crate) fn thread_at(
             None => node.admin_get(&path)?,
         };
         let got = page.thread.len();
-        ids.extend(page.thread.into_iter().map(|e| e.event.id));
+        ids.extend(page.thread.into_iter().map(|e| e.id));
         match page.next {
             Some(next) if got > 0 => path = format!("/v1/events/{root}/thread?after={next}"),
             _ => return Ok(ids),

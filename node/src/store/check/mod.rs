@@ -34,6 +34,7 @@ use serde::Serialize;
 
 mod logs;
 mod pending;
+mod tombstones;
 mod votes;
 
 use super::index::{self, Entry};
@@ -128,6 +129,8 @@ struct CastVote {
 struct Derived {
     /// Every event: its time and kind byte (what the timeline holds).
     events: HashMap<EventId, (Timestamp, u8)>,
+    /// Every event taken back, the same (the timeline may hold them).
+    gone: HashMap<EventId, (Timestamp, u8)>,
     /// Collection → its expected entries.
     plain: BTreeMap<u8, (Space, Expected)>,
     /// Comments: parent and time.
@@ -190,6 +193,8 @@ impl Derived {
                     self.cosigs.entry((head, cosigner)).or_default().insert(id);
                 }
                 Entry::Satisfies(_) => {}
+                // What a retraction deleted is checked against the tombstones.
+                Entry::Retract { .. } => {}
             }
         }
     }
@@ -257,6 +262,7 @@ impl Store {
                 ),
             );
         }
+        self.check_tombstones(&mut derived, &mut report)?;
         self.check_timeline(&derived, &mut report)?;
         self.check_threads(&derived, &mut report)?;
         self.check_votes(&mut derived, &mut report)?;
@@ -335,7 +341,7 @@ impl Store {
                 report.index_entries += 1;
                 let Some((at, id)) = keys::unpack_timed(entry) else { continue };
                 let kind = entry[40];
-                match derived.events.get(&id) {
+                match derived.events.get(&id).or_else(|| derived.gone.get(&id)) {
                     None => report
                         .problem("dangling_index_entry", format!("timeline: {id} is not stored")),
                     Some(&(a, k)) if (a, k) != (at, kind) => report.problem(

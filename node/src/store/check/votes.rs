@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use curbside_protocol::{Ballot, Counts, EventId, PublicKey};
 
 use super::{CastVote, CheckReport, Derived};
+use crate::store::index::WITHDRAWN;
 use crate::store::keys::{self, Space};
 use crate::store::{Store, StoreError, decode, key_part};
 
@@ -19,6 +20,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut ballots = self.ballots_held(report)?;
         for (poll, votes) in &derived.votes {
+            if derived.gone.contains_key(poll) {
+                continue; // taken back: no ballots, no tally
+            }
             let mut latest: HashMap<PublicKey, &CastVote> = HashMap::new();
             for v in votes {
                 let slot = latest.entry(v.voter).or_insert(v);
@@ -57,7 +61,8 @@ impl Store {
                 counts[usize::from(v.option)] += 1;
             }
             let voters: u64 = counts.iter().sum();
-            let expected = (counts, voters, votes.len() as u64 - voters);
+            let seen = votes.iter().filter(|v| v.option != WITHDRAWN).count() as u64;
+            let expected = (counts, voters, seen.saturating_sub(voters));
             derived.polls.insert(*poll, usize::MAX); // tally checked here
             self.check_tally(poll, Some(expected), report)?;
         }

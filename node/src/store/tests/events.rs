@@ -23,7 +23,7 @@ fn events_are_stored_once_with_their_indexes() {
     assert_eq!(feed[0].id(), post.id());
     let thread = n.store.events().thread(&post.id(), None, 100).unwrap();
     assert!(!thread.more);
-    let shape: Vec<(usize, _)> = thread.entries.iter().map(|e| (e.depth, e.event.id())).collect();
+    let shape: Vec<(usize, _)> = thread.entries.iter().map(|e| (e.depth, e.id)).collect();
     assert_eq!(shape, vec![(0, post.id()), (1, reply.id()), (2, nested.id())]);
     // The thread's comments at any depth, counted without reading them.
     assert_eq!(n.store.events().replies_in(&post.id()).unwrap(), 2);
@@ -237,7 +237,7 @@ fn timeline_and_replies_come_back_in_time_order_across_commits() {
     put(&n, &fed, &replies[3..5]);
     put(&n, &fed, &replies[..3]);
     let thread = n.store.events().thread(&root.id(), None, 100).unwrap();
-    let ids: Vec<_> = thread.entries.iter().skip(1).map(|e| e.event.id()).collect();
+    let ids: Vec<_> = thread.entries.iter().skip(1).map(|e| e.id).collect();
     assert_eq!(ids, replies.iter().map(SignedEvent::id).collect::<Vec<_>>());
     let timeline: Vec<_> =
         n.store.events().timeline(Timestamp::from_millis(0)).map(Result::unwrap).collect();

@@ -22,6 +22,7 @@ mod durability;
 mod events;
 mod layout;
 mod pending;
+mod retraction;
 mod threads;
 
 struct Node {

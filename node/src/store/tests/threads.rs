@@ -37,12 +37,12 @@ fn pages(
     loop {
         let page = n.store.events().thread(root, after.as_ref(), limit).unwrap();
         assert!(page.entries.len() <= limit, "a page holds at most its limit");
-        all.extend(page.entries.iter().map(|e| (e.depth, e.event.id())));
+        all.extend(page.entries.iter().map(|e| (e.depth, e.id)));
         if !page.more {
             return all;
         }
         assert_eq!(page.entries.len(), limit, "only a full page leaves more");
-        after = page.entries.last().map(|e| e.event.id());
+        after = page.entries.last().map(|e| e.id);
     }
 }
 
@@ -52,7 +52,7 @@ fn thread_pages_concatenated_are_the_whole_thread_with_depths() {
     let expected = discussion(&mut fed, &n, &drs);
     let whole = n.store.events().thread(&expected[0].1, None, 100).unwrap();
     assert!(!whole.more);
-    let shape: Vec<_> = whole.entries.iter().map(|e| (e.depth, e.event.id())).collect();
+    let shape: Vec<_> = whole.entries.iter().map(|e| (e.depth, e.id)).collect();
     assert_eq!(shape, expected);
     for limit in 1..=expected.len() + 1 {
         assert_eq!(pages(&n, &expected[0].1, limit), expected, "pages of {limit}");
@@ -79,7 +79,7 @@ fn a_reply_after_a_restart_finds_its_thread_from_its_parents_record() {
     let late = fed.comment(&drs[3], &nested, "Recheck in a week");
     assert!(put(&n, &fed, std::slice::from_ref(&late)).iter().all(Outcome::is_stored));
     let page = n.store.events().thread(&post.id(), None, 100).unwrap();
-    let shape: Vec<_> = page.entries.iter().map(|e| (e.depth, e.event.id())).collect();
+    let shape: Vec<_> = page.entries.iter().map(|e| (e.depth, e.id)).collect();
     let ids = [&post, &reply, &nested, &late].map(|e| e.id());
     assert_eq!(shape, vec![(0, ids[0]), (1, ids[1]), (2, ids[2]), (3, ids[3])]);
     assert!(n.store.check().unwrap().is_sound());

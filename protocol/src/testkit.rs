@@ -372,6 +372,43 @@ pub fn vectors() -> Vec<(&'static str, String)> {
     )
     .sign(&root)
     .unwrap();
+    let retraction = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(240_000),
+        Body::Retraction(crate::event::Retraction::of(&post, "posted in the wrong hub")),
+    )
+    .sign(&dr)
+    .unwrap();
+    let appointment = Event::new(
+        network,
+        root.public(),
+        EPOCH.plus_millis(300_000),
+        Body::Appointment(crate::event::Appointment {
+            moderator: dr.public(),
+            hub: Some(HubId::new("general").unwrap()),
+            valid_until: EPOCH.plus_days(365),
+        }),
+    )
+    .sign(&root)
+    .unwrap();
+    let takedown = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(360_000),
+        Body::Takedown(crate::event::Takedown {
+            target: post.id(),
+            target_kind: crate::Kind::Post,
+            target_author: dr.public(),
+            target_created_at: post.event().created_at,
+            parent: None,
+            hub: HubId::new("general").unwrap(),
+            reason: crate::event::TakedownReason::Phi,
+            note: "names the patient".into(),
+        }),
+    )
+    .sign(&dr)
+    .unwrap();
     let mut current = Genesis::current("Curbside test vectors", vec![root.public()], EPOCH);
     current.hubs.truncate(2);
     let sig_hex = |e: &SignedEvent| e.signature().to_string();
@@ -390,5 +427,11 @@ pub fn vectors() -> Vec<(&'static str, String)> {
         ("rules event bytes", hex::encode(rules.event().to_bytes())),
         ("rules id", rules.id().to_string()),
         ("format 2 genesis bytes", hex::encode(current.to_bytes())),
+        ("retraction event bytes", hex::encode(retraction.event().to_bytes())),
+        ("retraction id", retraction.id().to_string()),
+        ("appointment event bytes", hex::encode(appointment.event().to_bytes())),
+        ("appointment id", appointment.id().to_string()),
+        ("takedown event bytes", hex::encode(takedown.event().to_bytes())),
+        ("takedown id", takedown.id().to_string()),
     ]
 }

@@ -15,6 +15,7 @@ mod api;
 mod audit;
 mod audit_cli;
 mod cli;
+mod cli_kit;
 mod crash;
 mod demo;
 mod docs;

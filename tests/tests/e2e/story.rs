@@ -10,81 +10,13 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::cli_kit::{curbside, fails, ok, ok_with, run, s, text};
 use curbside_protocol::PublicKey;
-use curbside_tests::{Network, TestNode, curbside_bin, wait_until};
+use curbside_tests::{Network, TestNode, wait_until};
 use serde_json::{Value, json};
-
-/// A passphrase strong enough for a new key (random words, not a famous
-/// phrase).
-const PASSPHRASE: &str = "gravel tulip anchor mosaic orbit";
-
-/// A `curbside` command with an isolated environment, fast key derivation
-/// and a fixed passphrase.
-fn curbside(home: &Path) -> Command {
-    let mut cmd = Command::new(curbside_bin());
-    cmd.env_remove("CURBSIDE_NODE")
-        .env_remove("CURBSIDE_HOME")
-        .env_remove("RUST_LOG")
-        .env("CURBSIDE_PASSPHRASE", PASSPHRASE)
-        .env("CURBSIDE_KDF_FAST", "1")
-        .arg("--home")
-        .arg(home)
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn run(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = curbside(home);
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    if stdin.is_some() {
-        cmd.stdin(Stdio::piped());
-    }
-    let mut child = cmd.spawn().unwrap();
-    if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs `curbside --json ARGS`, expecting success; its JSON answer.
-fn ok(home: &Path, args: &[&str]) -> Value {
-    ok_with(home, args, None)
-}
-
-fn ok_with(home: &Path, args: &[&str], stdin: Option<&str>) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = run(home, &all, stdin);
-    assert!(
-        out.status.success(),
-        "curbside {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("curbside {args:?}: not JSON ({e}): {}", text(&out.stdout)))
-}
-
-/// Runs `curbside ARGS` expecting exit code `code`; (stdout, stderr).
-fn fails(home: &Path, args: &[&str], code: i32) -> (String, String) {
-    let out = run(home, args, None);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "curbside {args:?}:\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    (text(&out.stdout), text(&out.stderr))
-}
 
 /// A port nothing listens on (bound, read, released).
 fn free_port() -> u16 {
@@ -173,10 +105,6 @@ fn attest(inst_home: &Path, data: &Path, url: &str, request: &str, licence: &str
         ],
         Some(request),
     )
-}
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_owned()
 }
 
 #[test]

@@ -4,88 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
+use super::cli_kit::{fails, ok, ok_with, run, s, text};
 use curbside_protocol::testkit::key;
 use curbside_protocol::{Body, Event, Post, SecretKey, SignedEvent};
-use curbside_tests::{Network, TestNode, curbside_bin};
-use serde_json::Value;
-
-/// A passphrase strong enough for a new key.
-const PASSPHRASE: &str = "gravel tulip anchor mosaic orbit";
-
-/// A `curbside` command with an isolated environment, fast key derivation
-/// and a fixed passphrase.
-fn curbside(home: &Path) -> Command {
-    let mut cmd = Command::new(curbside_bin());
-    cmd.env_remove("CURBSIDE_NODE")
-        .env_remove("CURBSIDE_HOME")
-        .env_remove("RUST_LOG")
-        .env_remove("EDITOR")
-        .env_remove("VISUAL")
-        .env("CURBSIDE_PASSPHRASE", PASSPHRASE)
-        .env("CURBSIDE_KDF_FAST", "1")
-        .arg("--home")
-        .arg(home)
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn run(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = curbside(home);
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    if stdin.is_some() {
-        cmd.stdin(Stdio::piped());
-    }
-    let mut child = cmd.spawn().unwrap();
-    if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs `curbside --json ARGS`, expecting success; its JSON answer.
-fn ok_with(home: &Path, args: &[&str], stdin: Option<&str>) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = run(home, &all, stdin);
-    assert!(
-        out.status.success(),
-        "curbside {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("curbside {args:?}: not JSON ({e}): {}", text(&out.stdout)))
-}
-
-fn ok(home: &Path, args: &[&str]) -> Value {
-    ok_with(home, args, None)
-}
-
-/// Runs `curbside ARGS` expecting exit code `code`; (stdout, stderr).
-fn fails(home: &Path, args: &[&str], code: i32) -> (String, String) {
-    let out = run(home, args, None);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "curbside {args:?}:\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    (text(&out.stdout), text(&out.stderr))
-}
-
-fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_owned()
-}
+use curbside_tests::{Network, TestNode};
 
 /// A physician's home under `dir` with a key (handle `handle`) attested
 /// at `node` as a cardiologist in GB, through the command line.

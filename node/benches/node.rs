@@ -49,7 +49,7 @@ use curbside_node::datadir::DataDir;
 use curbside_node::ingest::{Incoming, IngestConfig, Ingester, Outcome, Source, Stages, ingest};
 use curbside_node::store::audit::CheckedHead;
 use curbside_node::store::{Store, StoreConfig};
-use curbside_protocol::testkit::{Federation, key};
+use curbside_protocol::testkit::{Federation, SplitMix64, key};
 use curbside_protocol::{
     AgeBand, Attestation, AttestationRequest, Body, Case, Charter, Comment, DEFAULT_HUBS, Digest,
     Event, EventId, Genesis, Handle, HubId, Jurisdiction, LicenceOpening, NetworkId, Poll, Post,
@@ -108,23 +108,6 @@ macro_rules! progress {
     ($($arg:tt)*) => {
         eprintln!("[{:>6.1}s] {}", start().elapsed().as_secs_f64(), format!($($arg)*))
     };
-}
-
-/// SplitMix64: a small, seeded generator, so runs are repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -264,7 +247,7 @@ impl Mix {
 struct Content {
     network: NetworkId,
     clock: Timestamp,
-    rng: Rng,
+    rng: SplitMix64,
     hubs: Vec<HubId>,
     publics: Vec<PublicKey>,
     /// Authors and voters are doctors `0..authors`.
@@ -288,7 +271,7 @@ impl Content {
         Self {
             network,
             clock: from,
-            rng: Rng(0x00c0_ffee),
+            rng: SplitMix64(0x00c0_ffee),
             hubs: DEFAULT_HUBS.iter().map(|(id, _)| HubId::new(*id).unwrap()).collect(),
             publics,
             authors,
@@ -995,7 +978,7 @@ fn big_store(
     let rss_built_kb = proc_status_kb("VmRSS");
 
     progress!("part 4: {queries} random reads of each kind");
-    let mut rng = Rng(0x5eed);
+    let mut rng = SplitMix64(0x5eed);
     let hubs = content.hubs.clone();
     let mut feed = Vec::with_capacity(queries);
     let mut feed_rows = 0;

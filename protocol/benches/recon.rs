@@ -22,6 +22,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use curbside_protocol::recon::{Item, MAX_RANGES, Message, SyncSet, initiate, reconcile, respond};
+use curbside_protocol::testkit::SplitMix64;
 
 /// The allocator the `curbside` binary runs nodes with (cli/src/main.rs):
 /// the library leaves the choice to the program, and this benchmark
@@ -30,33 +31,12 @@ use curbside_protocol::recon::{Item, MAX_RANGES, Message, SyncSet, initiate, rec
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// splitmix64: enough randomness for test data, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn id(&mut self) -> [u8; 32] {
-        let mut id = [0u8; 32];
-        for chunk in id.chunks_exact_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        id
-    }
-}
-
 /// 2026-01-01T00:00:00Z, and a year, in milliseconds.
 const START_MS: u64 = 1_767_225_600_000;
 const YEAR_MS: u64 = 365 * 24 * 3600 * 1000;
 
-fn random_items(rng: &mut Rng, n: usize) -> Vec<Item> {
-    (0..n).map(|_| Item::new(START_MS + rng.next() % YEAR_MS, rng.id())).collect()
+fn random_items(rng: &mut SplitMix64, n: usize) -> Vec<Item> {
+    (0..n).map(|_| Item::new(START_MS + rng.next_u64() % YEAR_MS, rng.bytes32())).collect()
 }
 
 /// This thread's CPU time. The kernel brings the figure up to date when the
@@ -132,12 +112,12 @@ fn kb(bytes: usize) -> String {
 
 /// Two sets of `n` items each from a pool of `n + d / 2`, differing by `d`
 /// ids: `d / 2` only in `a`, `d / 2` only in `b`.
-fn case(rng: &mut Rng, n: usize, d: usize, label: &str) {
+fn case(rng: &mut SplitMix64, n: usize, d: usize, label: &str) {
     let pool = random_items(rng, n + d / 2);
     let mut side = vec![0u8; pool.len()];
     let mut placed = 0;
     while placed < d {
-        let k = (rng.next() % pool.len() as u64) as usize;
+        let k = (rng.next_u64() % pool.len() as u64) as usize;
         if side[k] == 0 {
             side[k] = if placed % 2 == 0 { 1 } else { 2 };
             placed += 1;
@@ -173,7 +153,7 @@ fn check_and_print(label: &str, a: &SyncSet, b: &SyncSet) {
 /// The most a request can ask of a responder: `MAX_RANGES` ranges, each
 /// with a fingerprint that does not match, over 1,000,000 items. Crafted
 /// as bytes, since only the algorithm makes messages.
-fn worst_request(rng: &mut Rng) {
+fn worst_request(rng: &mut SplitMix64) {
     let set: SyncSet = random_items(rng, 1_000_000).into_iter().collect();
     let mut bytes = Vec::new();
     let varint = |mut x: u64, out: &mut Vec<u8>| loop {
@@ -198,7 +178,7 @@ fn worst_request(rng: &mut Rng) {
         varint(time, &mut bytes);
         bytes.push(0); // no prefix
         bytes.push(1); // Fingerprint
-        bytes.extend_from_slice(&rng.id()[..16]);
+        bytes.extend_from_slice(&rng.bytes32()[..16]);
     }
     let mut clock = Duration::ZERO;
     let (reply, len) = timed(&mut clock, || {
@@ -219,7 +199,7 @@ fn worst_request(rng: &mut Rng) {
 }
 
 fn main() {
-    let mut rng = Rng(0x5eed);
+    let mut rng = SplitMix64(0x5eed);
     println!("sessions (checked against the true differences; times are CPU time)");
     println!(
         "{:<34} {:>6} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}",
@@ -257,7 +237,7 @@ fn main() {
     );
     let last = set.items().last().unwrap().created_at_ms;
     let new_at_end: Vec<Item> =
-        (0..1000u64).map(|k| Item::new(last + 1 + k * 50, rng.id())).collect();
+        (0..1000u64).map(|k| Item::new(last + 1 + k * 50, rng.bytes32())).collect();
     let new_anywhere = random_items(&mut rng, 1000);
     for (what, new) in
         [("at the end, in time order", &new_at_end), ("at random times", &new_anywhere)]

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use curbside_node::datadir::DataDir;
 use curbside_node::store::Store;
+use curbside_protocol::testkit::SplitMix64;
 use curbside_protocol::{
     AttestationRequest, Body, EventId, Handle, PublicKey, SecretKey, SignedEvent, testkit::key,
 };
@@ -120,23 +121,6 @@ impl CrashReport {
             && self.open_failures.is_empty()
             && self.check_failures.is_empty()
             && self.restart_failures.is_empty()
-    }
-}
-
-/// splitmix64: enough for a kill schedule, and reproducible from its seed.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
     }
 }
 
@@ -507,7 +491,7 @@ impl Workload {
 /// per client and a poll), then kills and restarts it `config.kills` times.
 pub fn run(config: &CrashConfig) -> CrashReport {
     let started = Instant::now();
-    let mut rng = Rng(config.seed);
+    let mut rng = SplitMix64(config.seed);
     let mut report = CrashReport { seed: config.seed, ..CrashReport::default() };
     let network = Network::new();
     let tmp = tempfile::tempdir().unwrap();
@@ -551,7 +535,7 @@ pub fn run(config: &CrashConfig) -> CrashReport {
             break;
         }
         let restarted = node.insert(NodeProcess::spawn(&data_path, &log));
-        ready = !(config.early_every > 0 && rng.next().is_multiple_of(config.early_every));
+        ready = !(config.early_every > 0 && rng.next_u64().is_multiple_of(config.early_every));
         if !ready {
             // Killed while it starts: sled recovering, the node opening.
             report.early_kills += 1;

@@ -33,7 +33,8 @@ use serde_json::Value;
 pub use fs::LossyFs;
 
 use crate::Network;
-use crate::crash::{CrashReport, NODE_TOML, NodeProcess, Rng, Workload, agent, verify};
+use crate::crash::{CrashReport, NODE_TOML, NodeProcess, Workload, agent, verify};
+use curbside_protocol::testkit::SplitMix64;
 
 /// How a run goes.
 #[derive(Debug, Clone)]
@@ -185,7 +186,7 @@ fn node_check(program: &Path, data: &Path) -> Result<(), String> {
 /// Runs the harness.
 pub fn run(config: &PowerCutConfig) -> PowerCutReport {
     let started = Instant::now();
-    let mut rng = Rng(config.seed);
+    let mut rng = SplitMix64(config.seed);
     let mut report = PowerCutReport {
         seed: config.seed,
         program: config.program.display().to_string(),

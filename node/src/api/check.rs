@@ -3,17 +3,28 @@
 //! type and before they sign. Pure: nothing is stored or logged.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequest as _, Request, State};
 use curbside_protocol::limits;
 
+use super::auth::Submitter;
+use super::events::{has_budget, pay_for_checking};
 use super::types::{CheckAnswer, CheckRequest};
 use super::{ApiError, ApiJson, AppState};
 use crate::codes::Code;
 
+/// Charged like the checking of one event, from the caller's budget (a
+/// session's, or its address's without one), and refused before the body
+/// is read when that budget is empty: a caller with no credentials cannot
+/// make the node run the guard without bound.
 pub(crate) async fn check(
     State(state): State<AppState>,
-    ApiJson(CheckRequest { text }): ApiJson<CheckRequest>,
+    submitter: Submitter,
+    request: Request,
 ) -> Result<Json<CheckAnswer>, ApiError> {
+    has_budget(&state, &submitter)?;
+    let ApiJson(CheckRequest { text }) =
+        ApiJson::<CheckRequest>::from_request(request, &state).await?;
+    pay_for_checking(&state, &submitter, 1)?;
     if text.len() > limits::TEXT {
         return Err(ApiError::new(
             Code::BodyTooLarge,

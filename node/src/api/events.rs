@@ -65,7 +65,11 @@ fn rate_limited(message: String) -> ApiError {
 }
 
 /// Takes the checking of `n` events from `who`'s budget, or says why not.
-fn pay_for_checking(state: &AppState, who: &Submitter, n: usize) -> Result<(), ApiError> {
+pub(super) fn pay_for_checking(
+    state: &AppState,
+    who: &Submitter,
+    n: usize,
+) -> Result<(), ApiError> {
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     charge_budget(state, who, Some(n))
 }
@@ -75,7 +79,7 @@ fn pay_for_checking(state: &AppState, who: &Submitter, n: usize) -> Result<(), A
 /// parsing a request (the body's events are not known yet, so a budget
 /// with room for one event lets it in, and [`pay_for_checking`] settles
 /// the rest once it is read).
-fn has_budget(state: &AppState, who: &Submitter) -> Result<(), ApiError> {
+pub(super) fn has_budget(state: &AppState, who: &Submitter) -> Result<(), ApiError> {
     charge_budget(state, who, None)
 }
 

@@ -128,6 +128,25 @@ fn a_stranger_with_nothing_left_is_refused_before_its_body_is_parsed() {
     assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
 }
 
+/// `POST /v1/check` runs the guard for anyone, so it is paid for from the
+/// same budget as checking an event: a caller without a session gets as
+/// many checks as its address's budget holds, then `rate_limited` before
+/// its body is read. Before, the check was free and without bound.
+#[test]
+fn a_stranger_pays_for_text_checks_from_its_address_budget() {
+    let net = Network::new();
+    let node = TestNode::start_tweaked(&net, no_stranger_refill);
+    let text = serde_json::json!({ "text": "Syncope in a young athlete; QTc 480 ms." });
+    for n in 0..10 {
+        let (status, body) = node.post("/v1/check", &text, None);
+        assert_eq!(status, 200, "check {n}: {body}");
+    }
+    let (status, body) = node.post("/v1/check", &text, None);
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    let (status, body) = node.post_raw("/v1/check", &"x".repeat(64 * 1024), None);
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+}
+
 #[test]
 fn events_of_unknown_authors_from_strangers_are_refused_not_held() {
     let net = Network::new();

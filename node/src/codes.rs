@@ -126,8 +126,10 @@ node_codes! {
     PendingQuota = "pending_quota", http(StatusCode::TOO_MANY_REQUESTS);
     /// the store's disk is below its reserve: nothing new is held
     LowDisk = "low_disk", http(StatusCode::SERVICE_UNAVAILABLE);
-    /// a budget is spent (a caller's checking, a physician's rate, sessions, a peer's requests)
+    /// a budget is spent (a caller's checking, a physician's rate or reports, sessions, a peer's requests)
     RateLimited = "rate_limited", http(StatusCode::TOO_MANY_REQUESTS);
+    /// (reports) the node holds as many reports waiting for moderators as it keeps
+    ReportsFull = "reports_full", http(StatusCode::SERVICE_UNAVAILABLE);
     /// (command line) the content guard warned and the author did not confirm: nothing was signed
     NeedsConfirmation = "needs_confirmation", None;
 

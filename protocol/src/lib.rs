@@ -81,6 +81,6 @@ pub use tally::{Ballot, Cell, Counts, Tally};
 pub use validate::{
     Accepted, AppointmentRecord, Arrival, AttestationRecord, Authority, CharterRecord, Dependency,
     EventSummary, GossipVerdict, LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection,
-    RejectionCode, SignatureVerified, Tombstone, TreeHeadRecord, TrustView, VerifiedEvent,
-    charters_in_force, validate, validate_bytes, validate_owned,
+    RejectionCode, SignatureVerified, ThreadLink, Tombstone, TreeHeadRecord, TrustView,
+    VerifiedEvent, charters_in_force, validate, validate_bytes, validate_owned,
 };

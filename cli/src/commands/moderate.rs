@@ -39,7 +39,8 @@ pub(crate) fn report(ctx: &Ctx, args: &ReportArgs) -> anyhow::Result<ExitCode> {
 pub(crate) fn queue(ctx: &Ctx, args: &ModQueueArgs) -> anyhow::Result<ExitCode> {
     let client = ctx.client(args.node.node.as_deref())?;
     let mut reader = Reader::new(&client, &ctx.home)?;
-    let answer: Value = reader.get("/v1/mod/queue")?;
+    let reports = all_pages("/v1/mod/queue", "reports", |path| reader.get(path))?;
+    let answer = json!({ "reports": reports });
     ctx.out.emit(&answer, || {
         let reports = answer["reports"].as_array().cloned().unwrap_or_default();
         if reports.is_empty() {
@@ -130,7 +131,9 @@ pub(crate) fn appoint(ctx: &Ctx, args: &AppointArgs) -> anyhow::Result<ExitCode>
 /// takedown the node holds.
 pub(crate) fn record(ctx: &Ctx, args: &AuditModerationArgs) -> anyhow::Result<ExitCode> {
     let client = ctx.client(args.node.node.as_deref())?;
-    let answer: Value = client.get("/v1/audit/moderation", None)?;
+    let record =
+        all_pages("/v1/audit/moderation", "moderation", |path| Ok(client.get(path, None)?))?;
+    let answer = json!({ "moderation": record });
     ctx.out.emit(&answer, || {
         let mut out = String::new();
         for m in answer["moderation"].as_array().cloned().unwrap_or_default() {
@@ -167,4 +170,25 @@ pub(crate) fn record(ctx: &Ctx, args: &AuditModerationArgs) -> anyhow::Result<Ex
         if out.is_empty() { "no appointments or takedowns\n".to_string() } else { out }
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every item of a paged list (`{field: [...], "next": cursor}`), page by
+/// page from `path`.
+fn all_pages(
+    path: &str,
+    field: &str,
+    mut get: impl FnMut(&str) -> anyhow::Result<Value>,
+) -> anyhow::Result<Vec<Value>> {
+    let mut items = Vec::new();
+    let mut page_path = format!("{path}?limit=200");
+    loop {
+        let mut page = get(&page_path)?;
+        if let Some(list) = page[field].as_array_mut() {
+            items.append(list);
+        }
+        match page["next"].as_str() {
+            Some(next) => page_path = format!("{path}?limit=200&after={next}"),
+            None => return Ok(items),
+        }
+    }
 }

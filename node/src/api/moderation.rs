@@ -5,15 +5,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use curbside_protocol::{Body, EventId, TakedownReason};
+use curbside_protocol::{Body, EventId, PublicKey, TakedownReason, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Admin, Physician};
 use super::views::Views;
-use super::{ApiError, ApiJson, AppState};
+use super::{ApiError, ApiJson, ApiQuery, AppState};
 use crate::codes::Code;
-use crate::store::Report;
+use crate::store::{Report, ReportError, ReportLimits};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,33 +94,95 @@ pub(crate) async fn report(
     let hub = state.store.events().hub_of(&req.event)?;
     let report =
         Report { event: req.event, reporter, hub, reason, note: req.note, at: crate::now() };
-    state.store.events().report(&report)?;
+    state.store.events().report(&report, &ReportLimits::default()).map_err(|e| match e {
+        ReportError::Budget(why) => ApiError::new(Code::RateLimited, why),
+        ReportError::Full(_) => ApiError::new(Code::ReportsFull, e.to_string()),
+        ReportError::Store(e) => e.into(),
+    })?;
     Ok(Json(json!({ "event": report.event, "reported": true, "hub": report.hub })))
 }
 
-/// `GET /v1/mod/queue`: the reports of the hubs the caller moderates.
+/// The most a page of the moderation queue or record holds.
+const MAX_PAGE: usize = 200;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+impl PageQuery {
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(50).clamp(1, MAX_PAGE)
+    }
+}
+
+/// A cursor of the queue: `<at>-<event>-<reporter>`.
+fn queue_cursor(r: &Report) -> String {
+    format!("{}-{}-{}", r.at.as_millis(), r.event, r.reporter)
+}
+
+fn parse_queue_cursor(text: &str) -> Result<(Timestamp, EventId, PublicKey), ApiError> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "{text:?} is not a cursor of the queue (use the `next` of a previous page)"
+        ))
+    };
+    let mut parts = text.splitn(3, '-');
+    let (Some(at), Some(event), Some(reporter)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    Ok((
+        Timestamp::from_millis(at.parse().map_err(|_| bad())?),
+        event.parse().map_err(|_| bad())?,
+        reporter.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// `GET /v1/mod/queue?limit=&after=`: a page of the reports of the hubs
+/// the caller moderates, oldest first.
 pub(crate) async fn queue(
     Physician(key): Physician,
     State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let hubs = state.store.events().moderated_hubs(&key, crate::now());
     if hubs.is_empty() {
         return Err(ApiError::new(Code::Forbidden, format!("{key} moderates no hub")));
     }
+    let after = q.after.as_deref().map(parse_queue_cursor).transpose()?;
+    let limit = q.limit();
     let mine = |r: &Report| hubs.iter().any(|h| h.is_none() || *h == r.hub);
-    let reports: Vec<Report> = state.store.events().reports()?.into_iter().filter(mine).collect();
-    Ok(Json(json!({ "reports": reports })))
+    let mut reports: Vec<Report> = state
+        .store
+        .events()
+        .reports()?
+        .into_iter()
+        .filter(|r| after.is_none_or(|a| (r.at, r.event, r.reporter) > a))
+        .filter(mine)
+        .take(limit + 1)
+        .collect();
+    let next = (reports.len() > limit).then(|| {
+        reports.truncate(limit);
+        reports.last().map(queue_cursor)
+    });
+    Ok(Json(json!({ "reports": reports, "next": next.flatten() })))
 }
 
-/// `GET /v1/audit/moderation`: every appointment, its end and every
-/// takedown stored here, oldest first: who took what down, when and why.
-/// Public, like the audit logs: these are signed public events, and a
-/// takedown names its target, never its content.
-pub(crate) async fn record(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let events = state.store.events().moderation_record()?;
+/// `GET /v1/audit/moderation?limit=&after=`: a page of every appointment,
+/// its end and every takedown stored here, oldest first: who took what
+/// down, when and why. Public, like the audit logs: these are signed
+/// public events, and a takedown names its target, never its content.
+pub(crate) async fn record(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let after = q.after.as_deref().map(super::reads::parse_cursor).transpose()?;
+    let page = state.store.events().moderation_page(after, q.limit())?;
     let mut views = Views::new(&state.store);
-    let mut out = Vec::with_capacity(events.len());
-    for e in &events {
+    let mut out = Vec::with_capacity(page.events.len());
+    for e in &page.events {
         let what = match e.body() {
             Body::Appointment(_) => "appointment",
             Body::Takedown(_) => "takedown",
@@ -128,5 +190,6 @@ pub(crate) async fn record(State(state): State<AppState>) -> Result<Json<Value>,
         };
         out.push(json!({ "what": what, "event": views.of(e)? }));
     }
-    Ok(Json(json!({ "moderation": out })))
+    let next = page.next.map(|(at, id)| format!("{}-{id}", at.as_millis()));
+    Ok(Json(json!({ "moderation": out, "next": next })))
 }

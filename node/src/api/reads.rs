@@ -81,7 +81,7 @@ pub(crate) struct FeedQuery {
 }
 
 /// A cursor `<created_at>-<id>`.
-fn parse_cursor(text: &str) -> Result<(Timestamp, EventId), ApiError> {
+pub(crate) fn parse_cursor(text: &str) -> Result<(Timestamp, EventId), ApiError> {
     let bad = || {
         ApiError::bad_request(format!(
             "{text:?} is not a cursor (use the `next` of a previous page)"

@@ -76,6 +76,13 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
         });
         out.push(Entry::Starts);
     }
+    if let Some(kind) = moderation_kind(event.body()) {
+        out.push(Entry::Put {
+            space: Space::Moderation,
+            key: keys::moderation(at, &id),
+            value: vec![kind],
+        });
+    }
     match event.body() {
         Body::Comment(c) => out.push(Entry::Comment { parent: c.parent }),
         Body::Poll(p) => {
@@ -156,4 +163,15 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
         Body::Post(_) | Body::Case(_) => {}
     }
     out
+}
+
+/// The kind byte an event has in the moderation record, if it belongs
+/// there: appointments, takedowns, and revocations (which end an
+/// appointment when their target is one; the reader tells, since only the
+/// stored target can).
+pub(super) fn moderation_kind(body: &Body) -> Option<u8> {
+    match body {
+        Body::Appointment(_) | Body::Takedown(_) | Body::Revocation(_) => Some(body.kind() as u8),
+        _ => None,
+    }
 }

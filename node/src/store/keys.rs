@@ -88,6 +88,12 @@ pub(super) enum Space {
     Hidden = 30,
     /// `event (32) ‖ reporter (32)` → `Report`: local, never gossiped.
     Reports = 31,
+    // 32–39 are kept for the physician's own state and outcomes (issue 16).
+    /// `created_at (8) ‖ id (32)` → kind (1): every appointment, takedown
+    /// and revocation, in time order: the public record of moderation,
+    /// read a page at a time (schema 5; built from the timeline when a
+    /// schema-4 store is migrated).
+    Moderation = 40,
 }
 
 impl Space {
@@ -125,6 +131,7 @@ impl Space {
             Space::Appointments => "appointments",
             Space::Hidden => "hidden",
             Space::Reports => "reports",
+            Space::Moderation => "moderation",
         }
     }
 
@@ -201,6 +208,11 @@ pub(super) fn hidden(id: &EventId) -> Vec<u8> {
 /// `Reports ‖ event ‖ reporter`.
 pub(super) fn report(event: &EventId, reporter: &PublicKey) -> Vec<u8> {
     Space::Reports.key(&[event.as_bytes(), reporter.as_bytes()])
+}
+
+/// `Moderation ‖ created_at ‖ id`.
+pub(super) fn moderation(at: Timestamp, id: &EventId) -> Vec<u8> {
+    Space::Moderation.key(&[&at.as_millis().to_be_bytes(), id.as_bytes()])
 }
 
 /// `Tombstones ‖ id`.

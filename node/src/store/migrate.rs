@@ -14,9 +14,14 @@
 //! one time. They are indexed by author (new), and their holder, which
 //! schema 3 did not record, is `Unrecorded`: they count against the whole
 //! pending set, not against anyone's share.
+//!
+//! **4 → 5** (the moderation record). Appointments, takedowns and
+//! revocations gain an index by time ([`Space::Moderation`]), so the public
+//! record of moderation is read a page at a time instead of by scanning
+//! every event: the step builds it from the timeline.
 
 use curbside_protocol::{
-    AttestationRecord, EventId, Handle, Jurisdiction, PublicKey, Specialty, Timestamp,
+    AttestationRecord, EventId, Handle, Jurisdiction, Kind, PublicKey, Specialty, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +76,32 @@ pub(super) fn from_3(tree: &sled::Tree) -> Result<(), StoreError> {
     batch.insert(keys::schema(), &4u32.to_be_bytes());
     tree.apply_batch(batch)?;
     tracing::info!(attestations, pending, "store migrated from schema 3 to 4 (receipts)");
+    Ok(())
+}
+
+/// Rewrites a schema-4 store as schema 5. Not yet durable: the caller
+/// flushes.
+pub(super) fn from_4(tree: &sled::Tree) -> Result<(), StoreError> {
+    let wanted = [Kind::Appointment as u8, Kind::Takedown as u8, Kind::Revocation as u8];
+    let mut batch = sled::Batch::default();
+    let mut indexed = 0usize;
+    for item in tree.scan_prefix(Space::Timeline.all()) {
+        let (_, packed) = item?;
+        for entry in packed.chunks(keys::TIMELINE_ENTRY) {
+            let ((at, id), kind) = keys::unpack_timed(entry)
+                .zip(entry.get(40).copied())
+                .ok_or(StoreError::Corrupt { tree: "timeline", detail: "short entry".into() })?;
+            // A timeline entry outlives an event taken back; the record
+            // does not, and only what is stored is indexed.
+            if wanted.contains(&kind) && tree.contains_key(keys::event(&id))? {
+                batch.insert(keys::moderation(at, &id), &[kind]);
+                indexed += 1;
+            }
+        }
+    }
+    batch.insert(keys::schema(), &5u32.to_be_bytes());
+    tree.apply_batch(batch)?;
+    tracing::info!(indexed, "store migrated from schema 4 to 5 (the moderation record's index)");
     Ok(())
 }
 

@@ -61,6 +61,7 @@
 //! hidden        id → the operator's note                (hidden on this node only)
 //! reports       event ‖ reporter → Report               (local: never gossiped)
 //! tombstones    id → StoredTombstone                    (an event taken back: summary, parent, thread root, retraction)
+//! moderation    created_at ‖ id → kind                  (appointments, takedowns, revocations: the public record, by time)
 //! ```
 //!
 //! Invariants:
@@ -161,12 +162,13 @@ use memory::{Delta, Filters, Recent, Trust};
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
 pub use ids::IdPrefix;
-pub use moderation::Report;
+pub use moderation::{ModerationPage, Report, ReportError, ReportLimits};
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
 use tombstones::StoredTombstone;
+pub use tombstones::TakenBack;
 pub use view::StoreView;
 pub use write::Committed;
 
@@ -184,7 +186,10 @@ pub use write::Committed;
 /// an attestation record holds the same, and a pending record when it was
 /// held apart from when it was received. A schema-3 store is migrated at
 /// open ([`migrate`]).
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: the moderation record (appointments, takedowns, revocations) is
+/// indexed by time (`moderation`), so it is read a page at a time. A
+/// schema-4 store is migrated at open.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The oldest layout this build migrates; older ones are refused.
 pub const OLDEST_MIGRATED: u32 = 3;
@@ -399,7 +404,7 @@ pub struct Store {
     /// Events taken back since [`Events::drain_taken_back`] was last
     /// called: `(created_at, id, kind)` as their tombstones say, for the
     /// sync sets.
-    taken_back: Mutex<Vec<(Timestamp, EventId, curbside_protocol::Kind)>>,
+    taken_back: Mutex<Vec<TakenBack>>,
     /// Events hidden on this node by its operator.
     hidden: RwLock<std::collections::HashSet<EventId>>,
     #[cfg(test)]
@@ -454,12 +459,12 @@ impl Store {
             let mut recent = write(&self.recent);
             let mut taken_back = lock(&self.taken_back);
             for delta in deltas {
-                taken_back.extend(
-                    delta
-                        .tombstones
-                        .iter()
-                        .map(|(id, t)| (t.summary.created_at, *id, t.summary.kind)),
-                );
+                taken_back.extend(delta.tombstones.iter().map(|(id, t)| TakenBack {
+                    created_at: t.summary.created_at,
+                    id: *id,
+                    kind: t.summary.kind,
+                    taken_down: t.taken_down(),
+                }));
                 trust.apply(delta, &mut recent);
             }
         }

@@ -105,6 +105,11 @@ fn prepare(db: &sled::Db, tree: &sled::Tree, genesis: &Genesis) -> Result<(), St
                 SCHEMA_VERSION => {}
                 3 => {
                     migrate::from_3(tree)?;
+                    migrate::from_4(tree)?;
+                    db.flush()?;
+                }
+                4 => {
+                    migrate::from_4(tree)?;
                     db.flush()?;
                 }
                 _ => return Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),

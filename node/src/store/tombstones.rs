@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use curbside_protocol::{EventId, Kind, Timestamp, Tombstone};
+use curbside_protocol::{EventId, HubId, Kind, Timestamp, Tombstone};
 
 use super::keys::{self, Space};
 use super::reads::Events;
@@ -19,7 +19,41 @@ pub(super) struct StoredTombstone {
     pub(super) thread: Option<EventId>,
 }
 
+/// An event taken back, as the sync sets see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakenBack {
+    /// Its time and id: its place in a sync set.
+    pub created_at: Timestamp,
+    /// Its id.
+    pub id: EventId,
+    /// Its kind (which set).
+    pub kind: Kind,
+    /// Whether a moderator's takedown took it (not its author).
+    pub taken_down: bool,
+}
+
 impl Events<'_> {
+    /// The hub of the thread `id` is in, if it can be told (see
+    /// [`curbside_protocol::TrustView::thread_hub`]): a held event's own or
+    /// its root's; a comment taken back, its thread root's.
+    pub fn thread_hub(&self, id: &EventId) -> Result<Option<HubId>, StoreError> {
+        if self.contains(id)? {
+            return self.hub_of(id);
+        }
+        match self.stored_tombstone(id)? {
+            Some(StoredTombstone { thread: Some(root), .. }) if root != *id => self.hub_of(&root),
+            _ => Ok(None),
+        }
+    }
+
+    /// The hub the held takedown `id` names.
+    pub fn takedown_hub(&self, id: &EventId) -> Result<Option<HubId>, StoreError> {
+        Ok(self.get(id)?.and_then(|e| match e.body() {
+            curbside_protocol::Body::Takedown(t) => Some(t.hub.clone()),
+            _ => None,
+        }))
+    }
+
     /// The tombstone of `id`, if it was taken back (durable or not).
     pub fn tombstone(&self, id: &EventId) -> Result<Option<Tombstone>, StoreError> {
         Ok(self.stored_tombstone(id)?.map(|s| s.tombstone))
@@ -36,16 +70,27 @@ impl Events<'_> {
         }
     }
 
-    /// Every id taken back (durable), for the sync sets: they are left out
-    /// of them and never fetched.
+    /// Every id taken back (durable): what the sync sets leave out.
     pub fn taken_back_ids(&self) -> HashSet<EventId> {
         read(&self.store.trust).tombstones.keys().copied().collect()
     }
 
-    /// The events taken back since the last call, as `(created_at, id,
-    /// kind)`: what the sync sets must drop. Filled when a commit that
-    /// took them back is durable.
-    pub fn drain_taken_back(&self) -> Vec<(Timestamp, EventId, Kind)> {
+    /// Every id its author retracted (durable): never fetched again. (A
+    /// takedown's target stays fetchable: where this node never held it,
+    /// only the target itself can show whether the takedown named its hub;
+    /// see `takedown_holds` in the protocol.)
+    pub fn retracted_ids(&self) -> HashSet<EventId> {
+        read(&self.store.trust)
+            .tombstones
+            .iter()
+            .filter(|(_, t)| !t.taken_down())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The events taken back since the last call: what the sync sets must
+    /// drop. Filled when a commit that took them back is durable.
+    pub fn drain_taken_back(&self) -> Vec<TakenBack> {
         std::mem::take(&mut *lock(&self.store.taken_back))
     }
 }

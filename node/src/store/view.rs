@@ -14,8 +14,8 @@ use std::collections::HashSet;
 use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
     AttestationRecord, Body, CharterRecord, EventId, EventSummary, Genesis, HubId, LogEntry,
-    MemoryTrust, NetworkId, PollRecord, PublicKey, Timestamp, Tombstone, TreeHeadRecord, TrustView,
-    VerifiedEvent,
+    MemoryTrust, NetworkId, PollRecord, PublicKey, ThreadLink, Timestamp, Tombstone,
+    TreeHeadRecord, TrustView, VerifiedEvent,
 };
 
 use super::keys;
@@ -143,6 +143,26 @@ impl TrustView for StoreView<'_> {
             read(&self.store.trust).appointments.get(moderator).cloned().unwrap_or_default();
         all.extend(self.batch.appointments(moderator));
         all
+    }
+
+    fn thread_hub(&self, id: &EventId) -> Option<HubId> {
+        // Through the batch first (a reply may follow its parent in it),
+        // then the store from the first event the batch does not hold.
+        let mut at = *id;
+        for _ in 0..=self.batch.len() {
+            match self.batch.thread_link(&at) {
+                Some(ThreadLink::Hub(hub)) => return Some(hub),
+                Some(ThreadLink::Parent(parent)) => at = parent,
+                None => break,
+            }
+        }
+        self.or_note(self.store.events().thread_hub(&at), None)
+    }
+
+    fn takedown_hub(&self, id: &EventId) -> Option<HubId> {
+        self.batch
+            .takedown_hub(id)
+            .or_else(|| self.or_note(self.store.events().takedown_hub(id), None))
     }
 
     fn tombstone(&self, id: &EventId) -> Option<Tombstone> {

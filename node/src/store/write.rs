@@ -13,7 +13,10 @@ use super::batch::Writes;
 use super::index::{self, Entry};
 use super::keys::{self, Space};
 use super::memory::{Delta, Filters, Roots, ballot_prefix};
-use super::{Store, StoreError, StoredAuthority, StoredEvent, decode, encode, lock, read, write};
+use super::{
+    Store, StoreError, StoredAuthority, StoredEvent, StoredTombstone, decode, encode, lock, read,
+    write,
+};
 
 /// What a commit stored.
 #[derive(Debug, Default)]
@@ -74,8 +77,9 @@ impl Store {
     /// pending events that were waiting for them. Not yet durable, nor seen
     /// by validation: call [`Store::flush`] before acknowledging.
     pub fn commit(&self, events: &[VerifiedEvent]) -> Result<Committed, StoreError> {
-        // A retraction of an event of the same batch is committed after it:
-        // it deletes what is stored, not what is still in the batch.
+        // A retraction or takedown of an event of the same batch is
+        // committed after it: it deletes what is stored, not what is still
+        // in the batch.
         if let Some(split) = retraction_of_earlier(events) {
             let (before, after) = events.split_at(split);
             let mut first = self.commit(before)?;
@@ -157,11 +161,20 @@ impl Commit<'_> {
         let id = event.id();
         let at = event.created_at();
         self.delta.remember(event);
+        // Where a tombstone of a comment never held already placed it in
+        // its thread, as the event itself would be placed.
+        let mut placed = false;
         if self.filters.ids.contains(&keys::id_prefix(&id))
-            && self.store.tree.contains_key(keys::tombstone(&id))?
+            && let Some(bytes) = self.store.tree.get(keys::tombstone(&id))?
         {
             // Validation refuses what a tombstone matches: this one the
-            // retraction named falsely, and the event replaces it.
+            // retraction named falsely (or a takedown named another hub
+            // than the event's), and the event replaces it.
+            let old: StoredTombstone = decode(Space::Tombstones, &bytes)?;
+            placed = old.thread.is_some()
+                && matches!(event.body(), Body::Comment(c)
+                    if old.tombstone.parent == Some(c.parent)
+                        && old.tombstone.summary.created_at == at);
             self.w.del(keys::tombstone(&id));
             self.delta.untombed.push(id);
         }
@@ -179,6 +192,11 @@ impl Commit<'_> {
         keys::pack_timed(&mut self.timeline, at, &id);
         self.timeline.push(event.kind() as u8);
         for entry in index::entries(event, &record) {
+            if placed && matches!(entry, Entry::Comment { .. }) {
+                let root = thread.ok_or(StoreError::Internal("a comment without its thread"))?;
+                self.roots.insert(id, root);
+                continue;
+            }
             self.index(event, entry, thread)?;
         }
         self.w.put(keys::event(&id), record);
@@ -352,14 +370,17 @@ impl Commit<'_> {
     }
 }
 
-/// The position of the first retraction in `events` whose target comes
+/// The position of the first retraction or takedown in `events` whose target comes
 /// before it in `events`, if any.
 fn retraction_of_earlier(events: &[VerifiedEvent]) -> Option<usize> {
     let mut seen = HashSet::new();
     for (i, event) in events.iter().enumerate() {
-        if let Body::Retraction(r) = event.body()
-            && seen.contains(&r.target)
-        {
+        let target = match event.body() {
+            Body::Retraction(r) => Some(r.target),
+            Body::Takedown(t) => Some(t.target),
+            _ => None,
+        };
+        if target.is_some_and(|t| seen.contains(&t)) {
             return Some(i);
         }
         seen.insert(event.id());

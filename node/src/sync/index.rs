@@ -8,7 +8,7 @@ use curbside_protocol::recon::{Item, SyncSet};
 use curbside_protocol::{EventId, Timestamp};
 
 use crate::ingest::StoredKey;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, TakenBack};
 use crate::wire::Scope;
 
 /// Out-of-order events in one batch above which merging the batch (one
@@ -18,9 +18,13 @@ const MERGE_ABOVE: usize = 4;
 
 /// Both scopes' sets.
 ///
-/// An event taken back (retracted) leaves its set, and its id is kept in
+/// An event taken back leaves its set. A retracted one's id is kept in
 /// `gone`: a peer that still holds it shows it as a difference, and this
-/// node does not fetch it (the peer fetches the retraction instead).
+/// node does not fetch it (the peer fetches the retraction instead). A
+/// taken-down one's is not: where the takedown named another hub than the
+/// event's, the event is valid and is fetched; where it named the right
+/// one, validation refuses it (`taken_down`, no penalty) until the peer
+/// has the takedown too.
 #[derive(Debug)]
 pub struct SyncIndex {
     sets: [RwLock<SyncSet>; 2],
@@ -41,10 +45,12 @@ impl SyncIndex {
         let mut content = Vec::new();
         // Drained: everything taken back so far is in `gone` already.
         store.events().drain_taken_back();
-        let gone = store.events().taken_back_ids();
+        let taken_back = store.events().taken_back_ids();
         for item in store.events().timeline_kinds(Timestamp::from_millis(0)) {
             let (at, id, kind) = item?;
-            if gone.contains(&id) {
+            // The timeline keeps the place of what was taken back; the
+            // sets hold only what is stored.
+            if taken_back.contains(&id) {
                 continue;
             }
             let entry = Item::new(at.as_millis(), *id.as_bytes());
@@ -58,28 +64,29 @@ impl SyncIndex {
                 RwLock::new(SyncSet::from_items(trust)),
                 RwLock::new(SyncSet::from_items(content)),
             ],
-            gone: RwLock::new(gone),
+            gone: RwLock::new(store.events().retracted_ids()),
         })
     }
 
     /// Drops events taken back from their sets, and remembers their ids
     /// so that they are never fetched again.
-    pub fn forget(&self, taken_back: &[StoredKey]) {
+    pub fn forget(&self, taken_back: &[TakenBack]) {
         if taken_back.is_empty() {
             return;
         }
-        for (at, id, kind) in taken_back {
-            let mut set = match self.set(Scope::of(*kind)).write() {
+        for t in taken_back {
+            let mut set = match self.set(Scope::of(t.kind)).write() {
                 Ok(set) => set,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            set.remove(&Item::new(at.as_millis(), *id.as_bytes()));
+            set.remove(&Item::new(t.created_at.as_millis(), *t.id.as_bytes()));
         }
         let mut gone = match self.gone.write() {
             Ok(gone) => gone,
             Err(poisoned) => poisoned.into_inner(),
         };
-        gone.extend(taken_back.iter().map(|(_, id, _)| *id));
+        // A takedown's target stays fetchable (`Events::taken_back_ids`).
+        gone.extend(taken_back.iter().filter(|t| !t.taken_down).map(|t| t.id));
     }
 
     /// Whether `id` was taken back here (so is not to be fetched).
@@ -168,14 +175,23 @@ mod tests {
         let rebuilt = SyncSet::from_items(
             posts
                 .iter()
-                .filter(|k| **k != posts[7])
+                .filter(|k| **k != posts[7] && **k != posts[9])
                 .map(|(at, id, _)| Item::new(at.as_millis(), *id.as_bytes())),
         );
-        index.forget(&[posts[7]]);
+        let taken = |(created_at, id, kind): StoredKey, taken_down| TakenBack {
+            created_at,
+            id,
+            kind,
+            taken_down,
+        };
+        index.forget(&[taken(posts[7], false), taken(posts[9], true)]);
         assert!(index.is_gone(&posts[7].1));
         assert!(!index.is_gone(&posts[8].1));
+        // Taken down: out of the set, but fetchable (only the event can
+        // show whether the takedown named its hub).
+        assert!(!index.is_gone(&posts[9].1));
         index.read(Scope::Content, |set| {
-            assert_eq!(set.len(), 299);
+            assert_eq!(set.len(), 298);
             // The same fingerprint as a set built without it: peers that
             // never held it agree.
             assert_eq!(set.fingerprint(), rebuilt.fingerprint());

@@ -66,6 +66,12 @@ impl TrustView for Overlay<'_> {
     fn appointments(&self, moderator: &PublicKey) -> Vec<crate::AppointmentRecord> {
         self.base.appointments(moderator)
     }
+    fn thread_hub(&self, id: &EventId) -> Option<HubId> {
+        self.base.thread_hub(id)
+    }
+    fn takedown_hub(&self, id: &EventId) -> Option<HubId> {
+        self.base.takedown_hub(id)
+    }
     fn poll(&self, id: &EventId) -> Option<PollRecord> {
         self.base.poll(id)
     }

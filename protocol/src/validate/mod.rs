@@ -37,7 +37,7 @@ pub use rejection::{GossipVerdict, NotAccepted, Rejection, RejectionCode};
 pub use rules::charters_in_force;
 pub use trust::{
     AppointmentRecord, AttestationRecord, CharterRecord, EventSummary, LogEntry, MemoryTrust,
-    PollRecord, Tombstone, TreeHeadRecord, TrustView,
+    PollRecord, ThreadLink, Tombstone, TreeHeadRecord, TrustView,
 };
 
 use crate::{Body, EVENT_VERSION, EventId, Kind, PublicKey, SignedEvent, Timestamp};
@@ -345,7 +345,9 @@ fn check(
     if let Some(tombstone) = view.tombstone(&event.id()) {
         let summary =
             EventSummary { kind: event.kind(), author: *event.author(), created_at: e.created_at };
-        if tombstone.matches(&summary) {
+        if tombstone.matches(&summary)
+            && (!tombstone.taken_down() || takedown_holds(event, &tombstone, view))
+        {
             let (id, by) = (event.id(), tombstone.retraction);
             return Err(if tombstone.taken_down() {
                 Rejection::TakenDown { id, takedown: by }
@@ -427,3 +429,20 @@ mod rules_tests;
 mod tests;
 #[cfg(test)]
 mod tests_retraction;
+
+/// Whether a takedown's tombstone holds for `event`, the event it names:
+/// only if the hub the takedown names is the event's (its thread's, for a
+/// comment or a vote). A node that held the event when the takedown came
+/// checked that then (a takedown naming another hub took nothing down); a
+/// node that did not checks it now, with the same answer, so that where
+/// the event is kept never depends on the order it and the takedown
+/// arrived in. Where the thread's hub cannot be told (its root is not
+/// held), it holds on neither.
+fn takedown_holds(event: &SignedEvent, tombstone: &Tombstone, view: &impl TrustView) -> bool {
+    let hub = match ThreadLink::of(event.body()) {
+        Some(ThreadLink::Hub(hub)) => Some(hub),
+        Some(ThreadLink::Parent(parent)) => view.thread_hub(&parent),
+        None => None,
+    };
+    hub.is_some() && hub == view.takedown_hub(&tombstone.retraction)
+}

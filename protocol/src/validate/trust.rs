@@ -215,6 +215,15 @@ pub trait TrustView {
     /// Every appointment of `moderator`.
     fn appointments(&self, moderator: &PublicKey) -> Vec<AppointmentRecord>;
 
+    /// The hub of the thread `id` is in, if the validator can tell: a
+    /// post's, case's or poll's own; a comment's or vote's is its thread
+    /// root's, found through the held events (or, for a comment taken back,
+    /// the thread its tombstone names). `None` where the root is not held.
+    fn thread_hub(&self, id: &EventId) -> Option<HubId>;
+
+    /// The hub the takedown `id` names, if it is held and a takedown.
+    fn takedown_hub(&self, id: &EventId) -> Option<HubId>;
+
     /// The poll `id`, if held and a poll.
     fn poll(&self, id: &EventId) -> Option<PollRecord>;
 
@@ -330,6 +339,31 @@ pub struct MemoryTrust {
     rules: Vec<RulesChange>,
     tombstones: HashMap<EventId, Tombstone>,
     appointments: HashMap<PublicKey, Vec<AppointmentRecord>>,
+    /// Where each event held hangs in a thread: its hub, or its parent.
+    threads: HashMap<EventId, ThreadLink>,
+    /// The hub each takedown held names.
+    takedowns: HashMap<EventId, HubId>,
+}
+
+/// Where an event hangs: a post, case or poll in its hub; a comment or a
+/// vote under its parent or poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadLink {
+    /// It starts a thread in this hub.
+    Hub(HubId),
+    /// It replies to (or votes in) this event.
+    Parent(EventId),
+}
+
+impl ThreadLink {
+    /// Where `body` hangs, if it is part of a thread.
+    pub fn of(body: &Body) -> Option<ThreadLink> {
+        match body {
+            Body::Comment(c) => Some(ThreadLink::Parent(c.parent)),
+            Body::Vote(v) => Some(ThreadLink::Parent(v.poll)),
+            other => other.hub().cloned().map(ThreadLink::Hub),
+        }
+    }
 }
 
 /// What a [`MemoryTrust`] knows of one verifier's log.
@@ -357,6 +391,8 @@ impl MemoryTrust {
             logs: HashMap::new(),
             rules: Vec::new(),
             tombstones: HashMap::new(),
+            threads: HashMap::new(),
+            takedowns: HashMap::new(),
             appointments: HashMap::new(),
         }
     }
@@ -399,6 +435,9 @@ impl MemoryTrust {
         if let Some(record) = event.tree_head_record() {
             self.tree_heads.insert(event.id(), record);
         }
+        if let Some(link) = ThreadLink::of(event.body()) {
+            self.threads.insert(event.id(), link);
+        }
         match event.body() {
             Body::Revocation(r) => {
                 let at = self.revocations.entry(r.target).or_insert(r.effective_at);
@@ -409,7 +448,15 @@ impl MemoryTrust {
             }
             Body::Rules(r) => self.rules.push(*r),
             Body::Retraction(r) => self.retract(event, r.target, r.parent),
-            Body::Takedown(t) => self.retract(event, t.target, t.parent),
+            Body::Takedown(t) => {
+                self.takedowns.insert(event.id(), t.hub.clone());
+                // Only in the hub it names (see `validate`: a takedown
+                // naming another hub takes nothing down).
+                let held = self.summaries.contains_key(&t.target);
+                if !held || TrustView::thread_hub(self, &t.target).as_ref() == Some(&t.hub) {
+                    self.retract(event, t.target, t.parent);
+                }
+            }
             Body::Appointment(_) => {
                 if let Some((moderator, record)) = event.appointment_record() {
                     self.appointments.entry(moderator).or_default().push(record);
@@ -434,6 +481,11 @@ impl MemoryTrust {
             self.polls.remove(&target);
             self.tombstones.insert(target, tombstone);
         }
+    }
+
+    /// Where the held event `id` hangs in its thread, if it is part of one.
+    pub fn thread_link(&self, id: &EventId) -> Option<ThreadLink> {
+        self.threads.get(id).cloned()
     }
 
     /// Number of events held.
@@ -477,6 +529,20 @@ impl TrustView for MemoryTrust {
     }
     fn appointments(&self, moderator: &PublicKey) -> Vec<AppointmentRecord> {
         self.appointments.get(moderator).cloned().unwrap_or_default()
+    }
+    fn thread_hub(&self, id: &EventId) -> Option<HubId> {
+        let mut at = *id;
+        // Ids are hashes, so parents cannot loop; a bound anyway.
+        for _ in 0..=self.threads.len() {
+            match self.threads.get(&at)? {
+                ThreadLink::Hub(hub) => return Some(hub.clone()),
+                ThreadLink::Parent(parent) => at = *parent,
+            }
+        }
+        None
+    }
+    fn takedown_hub(&self, id: &EventId) -> Option<HubId> {
+        self.takedowns.get(id).cloned()
     }
     fn poll(&self, id: &EventId) -> Option<PollRecord> {
         self.polls.get(id).cloned()

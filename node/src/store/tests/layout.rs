@@ -112,7 +112,7 @@ fn a_store_of_layout_3_is_migrated_and_keeps_everything() {
         Some(parent.created_at())
     );
     assert!(store.check().unwrap().is_sound());
-    // Reopened, it is schema 4 and opens without migrating again.
+    // Reopened, it is the current schema and opens without migrating again.
     drop(store);
     let store = Store::open(dir.path(), genesis).unwrap();
     assert!(store.check().unwrap().is_sound());

@@ -21,6 +21,7 @@ mod check;
 mod durability;
 mod events;
 mod layout;
+mod moderation;
 mod pending;
 mod retraction;
 mod threads;

@@ -56,7 +56,7 @@ impl Commit<'_> {
         };
         // A takedown applies only in the hub its moderator moderates.
         if let (Body::Takedown(t), Some(_)) = (retraction.body(), &held)
-            && self.store.events().hub_of(&target)?.as_ref() != Some(&t.hub)
+            && self.store.events().thread_hub(&target)?.as_ref() != Some(&t.hub)
         {
             return Ok(());
         }

@@ -71,6 +71,48 @@ fn check_text_json_gives_findings_and_warnings() {
     assert_eq!(kinds, ["person_name", "phone"], "{json}");
 }
 
+/// Issue 15: on a terminal, the warnings are shown and the author is asked
+/// before anything is signed: "n" (or just Enter) signs nothing, "y" goes
+/// on to sign. The terminal is a pseudo-terminal that util-linux `script`
+/// makes; the answer is typed into it.
+#[test]
+fn on_a_terminal_the_author_is_asked_before_signing() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: util-linux `script` is not installed, so no terminal can be made");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let post = |answer: &str| {
+        let command = format!(
+            "{} --home {} post --hub general --title AS --body \"Transferred from St Mary's with severe AS.\" --node http://127.0.0.1:9",
+            curbside_bin().display(),
+            home.path().display()
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("CURBSIDE_PASSPHRASE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, screen) = post("n\n");
+    assert!(screen.contains("\"St Mary's\"") && screen.contains("[y/N]"), "{screen}");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(screen.contains("nothing was signed (needs_confirmation)"), "{screen}");
+    let (code, screen) = post("\n");
+    assert_eq!(code, Some(1), "Enter alone is no: {screen}");
+    // Yes: the command goes on to sign, and stops only for want of an
+    // identity in this empty home.
+    let (code, screen) = post("y\n");
+    assert_eq!(code, Some(2), "{screen}");
+    assert!(!screen.contains("needs_confirmation") && screen.contains("no identity"), "{screen}");
+}
+
 /// Issue 15: warnings are shown before signing; with --json and no --yes
 /// the command refuses with `needs_confirmation`, listing them, and signs
 /// nothing (here there is not even an identity or a node to sign with).

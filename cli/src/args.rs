@@ -80,6 +80,8 @@ pub(crate) enum Command {
     Vote(VoteArgs),
     /// The network's hubs, the most lately active first.
     Hubs(NodeUrl),
+    /// The specialties the network names (for attestations and polls).
+    Specialties(NodeUrl),
     /// Who readers see when you write: handle, key, specialties,
     /// jurisdiction, and until when you are attested.
     Whoami(NodeUrl),

@@ -168,6 +168,22 @@ pub(crate) fn text_field(flag: &str, value: &str, min: usize, max: usize) -> Res
     Ok(())
 }
 
+/// The specialty `typed` names, if the network's list has it; refused
+/// with `unknown_specialty` and the nearest names otherwise (nodes refuse
+/// it too: better to say so before signing).
+pub(crate) fn specialty(typed: &str) -> anyhow::Result<curbside_protocol::Specialty> {
+    use curbside_protocol::registry;
+    let trimmed = typed.trim();
+    match curbside_protocol::Specialty::new(trimmed) {
+        Ok(s) if registry::is_specialty(s.as_str()) => Ok(s),
+        _ => Err(Refusal::Coded {
+            code: "unknown_specialty".into(),
+            message: registry::unknown_specialty_message(trimmed),
+        }
+        .into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -226,7 +226,13 @@ pub(crate) fn breakdown_table(
         header.extend((1..=options).map(|i| format!("#{i}")));
         table.push(header);
         for row in &breakdown.rows {
-            let mut line = vec![row.group.clone(), row.voters.to_string()];
+            // A specialty shows as the title the network's list gives it.
+            let group = match heading {
+                "specialty" => curbside_protocol::registry::specialty_title(&row.group)
+                    .map_or_else(|| row.group.clone(), str::to_owned),
+                _ => row.group.clone(),
+            };
+            let mut line = vec![group, row.voters.to_string()];
             for i in 0..options {
                 line.push(match row.cells.get(i) {
                     Some(Cell::Count(n)) => n.to_string(),
@@ -338,9 +344,10 @@ mod tests {
         };
         let table = breakdown_table("specialty", &breakdown, 2, 5);
         let lines: Vec<&str> = table.lines().collect();
+        // Specialties by the titles the network's list gives them.
         assert_eq!(lines[0], "specialty         voters  #1  #2");
-        assert_eq!(lines[1], "cardiology            12   7   5");
-        assert_eq!(lines[2], "general-practice       6   6  <5");
+        assert_eq!(lines[1], "Cardiology            12   7   5");
+        assert_eq!(lines[2], "General practice       6   6  <5");
         assert_eq!(lines[3], "2 smaller group(s) not shown (fewer than 5 voters)");
         let k3 = breakdown_table("specialty", &breakdown, 2, 3);
         assert!(k3.contains("<3"), "{k3}");

@@ -53,6 +53,7 @@ pub mod limits;
 pub mod merkle;
 mod names;
 pub mod recon;
+pub mod registry;
 mod request;
 pub mod rules;
 pub mod tally;

@@ -93,11 +93,11 @@ struct Issued {
 
 /// `curbside attest`.
 pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
-    let text = request_text(&args.request)?;
-    let request = AttestationRequest::from_text(&text)?;
+    // The flags first: a mistyped specialty is said before the request is
+    // read from a pipe or a file.
     let mut specialties: Vec<Specialty> = Vec::new();
     for s in &args.specialty {
-        let s = Specialty::new(s.trim())?;
+        let s = crate::checks::specialty(s)?;
         if !specialties.contains(&s) {
             specialties.push(s);
         }
@@ -105,6 +105,8 @@ pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
     if specialties.len() > limits::SPECIALTIES {
         bail!("at most {} specialties", limits::SPECIALTIES);
     }
+    let text = request_text(&args.request)?;
+    let request = AttestationRequest::from_text(&text)?;
     let jurisdiction = Jurisdiction::new(args.jurisdiction.trim())?;
     let licence = args.licence.trim();
     if licence.is_empty() {

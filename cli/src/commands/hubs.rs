@@ -1,4 +1,5 @@
-//! `curbside hubs`: the network's hubs, and how lately each was written in.
+//! `curbside hubs`: the network's hubs, and how lately each was written in;
+//! `curbside specialties`: the specialties it names.
 
 use std::process::ExitCode;
 
@@ -17,6 +18,23 @@ pub(crate) fn hubs(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
     let answer: HubsAnswer = reader.get("/v1/hubs")?;
     let now = curbside_node::now();
     ctx.out.emit(&json!({ "hubs": answer.hubs }), || text(&answer, now))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside specialties`: the node's list (what it will accept).
+pub(crate) fn specialties(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
+    let client = ctx.client(node)?;
+    let answer: serde_json::Value = client.get("/v1/specialties", None)?;
+    ctx.out.emit(&answer, || {
+        let list = answer["specialties"].as_array().cloned().unwrap_or_default();
+        let width = list.iter().filter_map(|s| s["id"].as_str()).map(str::len).max().unwrap_or(0);
+        let mut out = String::new();
+        for s in &list {
+            let (id, title) = (s["id"].as_str().unwrap_or(""), s["title"].as_str().unwrap_or(""));
+            out.push_str(&format!("{id:<width$}  {title}\n"));
+        }
+        out
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

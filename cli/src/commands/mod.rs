@@ -123,6 +123,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Poll(args) => write::poll(&ctx, &args),
         Command::Vote(args) => write::vote(&ctx, &args),
         Command::Hubs(node) => hubs::hubs(&ctx, node.node.as_deref()),
+        Command::Specialties(node) => hubs::specialties(&ctx, node.node.as_deref()),
         Command::Whoami(node) => id::whoami(&ctx, node.node.as_deref()),
         Command::Retract(args) => write::retract(&ctx, &args),
         Command::Takedown(args) => write::takedown(&ctx, &args),

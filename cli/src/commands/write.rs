@@ -276,7 +276,7 @@ pub(crate) fn poll(ctx: &Ctx, args: &PollArgs) -> anyhow::Result<ExitCode> {
         parse_duration(&args.closes_in).map_err(|e| usage(format!("--closes-in: {e}")))?;
     let mut eligible: Vec<Specialty> = Vec::new();
     for s in &args.eligible {
-        let s = Specialty::new(s.trim()).map_err(|e| usage(e.to_string()))?;
+        let s = crate::checks::specialty(s)?;
         if !eligible.contains(&s) {
             eligible.push(s);
         }

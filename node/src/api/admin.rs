@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use curbside_protocol::{
     Attestation, AttestationRequest, Body, EventId, Jurisdiction, LicenceOpening, NetworkId,
-    RejectionCode, Revocation, SignedEvent, Specialty,
+    RejectionCode, Revocation, SignedEvent, Specialty, registry,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -57,6 +57,12 @@ impl AttestRequest {
             .map(|s| Specialty::new(s.as_str()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| invalid(e.to_string()))?;
+        if let Some(unknown) = specialties.iter().find(|s| !registry::is_specialty(s.as_str())) {
+            return Err(ApiError::new(
+                Code::UnknownSpecialty,
+                registry::unknown_specialty_message(unknown.as_str()),
+            ));
+        }
         let jurisdiction =
             Jurisdiction::new(self.jurisdiction.as_str()).map_err(|e| invalid(e.to_string()))?;
         if self.licence.trim().is_empty() || self.licence.len() > 64 {

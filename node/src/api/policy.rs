@@ -8,14 +8,39 @@
 //!   title and a poll's question are what feeds list, one line each; a
 //!   newline or another control character in one broke every reader's
 //!   layout (issue 16).
+//! - **Specialties come from the network's list** (`unknown_specialty`):
+//!   a poll open to `cardiologist` refused every attested cardiologist's
+//!   vote; a poll's eligible specialties and an attestation's specialties
+//!   must be listed (`curbside_protocol::registry`).
 
-use curbside_protocol::{Body, SignedEvent};
+use curbside_protocol::{Body, SignedEvent, Specialty, registry};
 
 use super::types::EventOutcome;
 use crate::codes::Code;
 
-/// The refusal of `event` if its title breaks this node's policy.
+/// The refusal of `event` if it breaks this node's policy.
 pub(crate) fn refusal(event: &SignedEvent) -> Option<EventOutcome> {
+    title_refusal(event).or_else(|| specialty_refusal(event))
+}
+
+/// The refusal of `event` if it names a specialty the network's list does
+/// not.
+fn specialty_refusal(event: &SignedEvent) -> Option<EventOutcome> {
+    let named: &[Specialty] = match event.body() {
+        Body::Poll(p) => &p.eligible,
+        Body::Attestation(a) => &a.specialties,
+        _ => return None,
+    };
+    let unknown = named.iter().find(|s| !registry::is_specialty(s.as_str()))?;
+    Some(EventOutcome::Rejected {
+        id: Some(event.id()),
+        code: Code::UnknownSpecialty,
+        message: registry::unknown_specialty_message(unknown.as_str()),
+    })
+}
+
+/// The refusal of `event` if its title is not one line.
+fn title_refusal(event: &SignedEvent) -> Option<EventOutcome> {
     let (field, text) = match event.body() {
         Body::Post(p) => ("the post's title", &p.title),
         Body::Case(c) => ("the case's title", &c.title),

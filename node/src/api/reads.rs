@@ -74,6 +74,17 @@ pub(crate) async fn hubs(
     Ok(Json(HubsAnswer { hubs }))
 }
 
+/// `GET /v1/specialties`: the specialties this network names (attestations
+/// and polls name theirs from it), with the titles tallies show. Public:
+/// a physician picks theirs before they have a session.
+pub(crate) async fn specialties() -> Json<Value> {
+    let list: Vec<Value> = curbside_protocol::registry::SPECIALTIES
+        .iter()
+        .map(|(id, title)| json!({ "id": id, "title": title }))
+        .collect();
+    Json(json!({ "specialties": list }))
+}
+
 #[derive(Deserialize)]
 pub(crate) struct FeedQuery {
     limit: Option<usize>,

@@ -122,6 +122,26 @@ fn bad_input_gets_its_code_and_the_node_keeps_serving() {
     );
     assert_eq!(refused(&node, &case), (422, "identifying_text".into()));
 
+    // A poll open to a specialty the network's list does not name: no
+    // attested physician could vote in it (issue 16). Refused, with the
+    // name meant.
+    let unknown = net.sign(
+        &dr,
+        Body::Poll(Poll {
+            hub: "general".parse().unwrap(),
+            question: "Which?".into(),
+            options: vec!["a".into(), "b".into()],
+            closes_at: curbside_node::now().plus_millis(60_000),
+            eligible: vec!["cardiologist".parse().unwrap()],
+        }),
+    );
+    let (status, body) = node.submit(std::slice::from_ref(&unknown));
+    assert_eq!((status, body["code"].as_str()), (422, Some("unknown_specialty")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("did you mean cardiology"), "{body}");
+    let (status, body) = node.get("/v1/specialties", None);
+    assert_eq!(status, 200);
+    assert!(body["specialties"].as_array().unwrap().iter().any(|s| s["id"] == "cardiology"));
+
     // Votes: after closing, and for a missing option.
     // Long enough that a loaded machine still votes before closing.
     let closes_at = curbside_node::now().plus_millis(3_000);

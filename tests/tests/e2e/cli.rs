@@ -71,6 +71,43 @@ fn check_text_json_gives_findings_and_warnings() {
     assert_eq!(kinds, ["person_name", "phone"], "{json}");
 }
 
+/// Issue 16: a poll open to a specialty the network does not name is
+/// refused before signing, with the name the physician meant; so is an
+/// attestation's.
+#[test]
+fn an_unknown_specialty_is_refused_with_the_nearest_names() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(curbside_bin())
+        .arg("--home")
+        .arg(home.path())
+        .args(["--json", "poll", "--hub", "general", "--question", "Anticoagulate?"])
+        .args(["--option", "yes", "--option", "no", "--closes-in", "1d"])
+        .args(["--eligible", "cardiologist", "--node", "http://127.0.0.1:9"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let answer: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(answer["error"]["code"], "unknown_specialty", "{stdout}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("did you mean cardiology"), "{stdout}");
+    let out = Command::new(curbside_bin())
+        .arg("--home")
+        .arg(home.path())
+        .args(["attest", "-", "--specialty", "pediatrics", "--jurisdiction", "GB"])
+        .args(["--licence", "GMC-1", "--valid-days", "30", "--node", "http://127.0.0.1:9"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr.contains("did you mean paediatrics") && stderr.contains("unknown_specialty"),
+        "{stderr}"
+    );
+}
+
 /// Issue 15: on a terminal, the warnings are shown and the author is asked
 /// before anything is signed: "n" (or just Enter) signs nothing, "y" goes
 /// on to sign. The terminal is a pseudo-terminal that util-linux `script`

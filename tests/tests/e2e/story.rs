@@ -311,7 +311,7 @@ fn a_network_from_founding_to_revocation() {
     assert_eq!(by_place["tally"]["by_jurisdiction"]["rows"][0]["group"], "GB", "{by_place}");
     let chart =
         text(&run(&ada, &["tally", &poll_id, "--node", &url, "--by", "specialty"], None).stdout);
-    assert!(chart.contains("cardiology") && chart.contains("<5"), "{chart}");
+    assert!(chart.contains("Cardiology") && chart.contains("<5"), "{chart}");
 
     // The institution revokes the attestation: what Ada writes now is refused.
     let revoked = ok(

@@ -85,6 +85,15 @@ pub(crate) enum Command {
     /// Who readers see when you write: handle, key, specialties,
     /// jurisdiction, and until when you are attested.
     Whoami(NodeUrl),
+    /// Keep your key open for a while (an agent process, as ssh-agent), so
+    /// that the passphrase is asked once, not at every command.
+    Unlock(UnlockArgs),
+    /// Close the key that `unlock` opened, now.
+    Lock,
+    /// The agent `unlock` starts (not for people: it reads the key on
+    /// standard input).
+    #[command(hide = true)]
+    Agent(AgentArgs),
     /// Take back your own post, case, comment, poll or vote: every node
     /// deletes it and shows "[retracted by its author]" in its place.
     Retract(RetractArgs),
@@ -597,4 +606,18 @@ mod tests {
         assert!(cli.json);
         assert_eq!(cli.home.as_deref(), Some(std::path::Path::new("/h")));
     }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UnlockArgs {
+    /// How long the key stays open: 30m, 2h, at most 12h.
+    #[arg(long = "for", value_name = "DURATION", default_value = "1h")]
+    pub(crate) duration: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// Until when (milliseconds since the epoch).
+    #[arg(long)]
+    pub(crate) until: u64,
 }

@@ -10,6 +10,7 @@
 //! de-identification guard found something); 2 a usage or environment
 //! error (bad flags, missing files, no node answering).
 
+mod agent;
 mod args;
 mod authors;
 mod bodytext;

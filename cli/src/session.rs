@@ -95,14 +95,54 @@ pub(crate) fn unlock(
     Ok(keystore::open_with_passphrase(&prompt, |pass| store.open(pass))?)
 }
 
+/// What signs for the physician: the key itself, opened with the
+/// passphrase, or the agent `curbside unlock` left holding it.
+#[derive(Debug)]
+pub(crate) enum Signer {
+    /// The key, opened for this command.
+    Key(curbside_protocol::SecretKey),
+    /// An agent holding it ([`crate::agent`]).
+    Agent(crate::agent::Agent),
+}
+
+impl Signer {
+    /// The physician's public key.
+    pub(crate) fn public(&self) -> curbside_protocol::PublicKey {
+        match self {
+            Signer::Key(key) => key.public(),
+            Signer::Agent(agent) => agent.public(),
+        }
+    }
+
+    /// The signature of a 32-byte digest (an event's id, a session's
+    /// challenge message).
+    pub(crate) fn sign(&self, digest: &[u8; 32]) -> anyhow::Result<curbside_protocol::Signature> {
+        match self {
+            Signer::Key(key) => Ok(key.sign(digest)),
+            Signer::Agent(agent) => agent.sign(digest),
+        }
+    }
+}
+
+/// The physician's signer: the agent `curbside unlock` started, if it
+/// holds this key, else the key opened with its passphrase.
+pub(crate) fn signer(store: &Keystore, home: &Home) -> anyhow::Result<Signer> {
+    if let Some(agent) = crate::agent::Agent::find(home)
+        && agent.public() == store.public_key()
+    {
+        return Ok(Signer::Agent(agent));
+    }
+    Ok(Signer::Key(unlock(store, home)?))
+}
+
 /// Opens a new session at the node for the physician's key, and caches it.
 pub(crate) fn open_session(
     client: &Client,
     home: &Home,
     store: &Keystore,
 ) -> anyhow::Result<String> {
-    let key = unlock(store, home)?;
-    open_session_with(client, home, &key)
+    let signer = signer(store, home)?;
+    open_session_with(client, home, &signer)
 }
 
 /// A session for submitting `key`'s events: the cached one, or a new one
@@ -112,7 +152,7 @@ pub(crate) fn open_session(
 pub(crate) fn session_for_writing(
     client: &Client,
     home: &Home,
-    key: &curbside_protocol::SecretKey,
+    key: &Signer,
     renew: bool,
 ) -> anyhow::Result<Option<String>> {
     if renew {
@@ -128,11 +168,7 @@ pub(crate) fn session_for_writing(
 }
 
 /// Opens a session with the key itself.
-fn open_session_with(
-    client: &Client,
-    home: &Home,
-    key: &curbside_protocol::SecretKey,
-) -> anyhow::Result<String> {
+fn open_session_with(client: &Client, home: &Home, key: &Signer) -> anyhow::Result<String> {
     let status = client.status()?;
     let public = key.public();
     let challenge: Challenge =
@@ -143,7 +179,7 @@ fn open_session_with(
         path: "/v1/session/challenge".into(),
         detail: "the challenge is not 64 hex characters".into(),
     })?;
-    let signature = key.sign(&curbside_node::api::session_message(&status.network, &bytes));
+    let signature = key.sign(&curbside_node::api::session_message(&status.network, &bytes))?;
     let session: Session = client
         .post(
             "/v1/session",

@@ -205,6 +205,46 @@ pub(crate) fn show(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `curbside unlock [--for 1h]`: the key opened once and kept open by an
+/// agent ([`crate::agent`]) until then.
+pub(crate) fn unlock(ctx: &Ctx, args: &crate::args::UnlockArgs) -> anyhow::Result<ExitCode> {
+    let open_ms = crate::duration::parse_duration(&args.duration)
+        .map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+    let most = crate::agent::MAX_OPEN.as_millis() as u64;
+    if open_ms > most {
+        anyhow::bail!("--for: at most 12h (a key left open longer is a key left open)");
+    }
+    let store = require_identity(ctx)?;
+    let key = session::unlock(&store, &ctx.home)?;
+    let until = curbside_node::now().plus_millis(open_ms);
+    let agent = crate::agent::start(&ctx.home, &key, until)?;
+    ctx.out.emit(
+        &json!({ "unlocked": agent.public(), "until": agent.until() }),
+        || {
+            format!(
+                "Your key stays open until {} (`curbside lock` closes it now); commands sign without asking for the passphrase until then.\n",
+                crate::output::datetime(agent.until())
+            )
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside lock`.
+pub(crate) fn lock(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let locked = match crate::agent::Agent::find(&ctx.home) {
+        Some(agent) => {
+            agent.lock()?;
+            true
+        }
+        None => false,
+    };
+    ctx.out.emit(&json!({ "locked": locked }), || {
+        if locked { "Your key is closed.\n" } else { "No key was open.\n" }.to_string()
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `curbside id request`.
 pub(crate) fn request(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = require_identity(ctx)?;

@@ -125,6 +125,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hubs(node) => hubs::hubs(&ctx, node.node.as_deref()),
         Command::Specialties(node) => hubs::specialties(&ctx, node.node.as_deref()),
         Command::Whoami(node) => id::whoami(&ctx, node.node.as_deref()),
+        Command::Unlock(args) => id::unlock(&ctx, &args),
+        Command::Lock => id::lock(&ctx),
+        Command::Agent(args) => {
+            crate::agent::serve(&ctx.home, curbside_protocol::Timestamp::from_millis(args.until))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Retract(args) => write::retract(&ctx, &args),
         Command::Takedown(args) => write::takedown(&ctx, &args),
         Command::Report(args) => moderate::report(&ctx, &args),

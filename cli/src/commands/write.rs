@@ -133,9 +133,11 @@ fn publish(
     let client = ctx.client(node)?;
     // Ask the node first: no passphrase for nothing if it does not answer.
     let status = client.status()?;
-    let key = session::unlock(&store, &ctx.home)?;
-    let event = Event::new(status.network, key.public(), curbside_node::now(), body)
-        .sign(&key)
+    let key = session::signer(&store, &ctx.home)?;
+    let event = Event::new(status.network, key.public(), curbside_node::now(), body);
+    let signature = key.sign(event.id().as_bytes())?;
+    let event = event
+        .with_signature(signature)
         .context("the key file's key does not match its public key")?;
     // With a session, the node checks the event on this physician's own
     // budget, not on the one every caller without credentials shares.

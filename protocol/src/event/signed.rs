@@ -26,6 +26,16 @@ impl Event {
         id_of_encoding(&self.to_bytes())
     }
 
+    /// The event with `signature`, made elsewhere over [`Event::id`] (by an
+    /// agent that holds the author's key, say), if it verifies against
+    /// the author.
+    pub fn with_signature(self, signature: Signature) -> Option<SignedEvent> {
+        let bytes = self.to_bytes();
+        let id = id_of_encoding(&bytes);
+        self.author.verify(id.as_bytes(), &signature).ok()?;
+        Some(SignedEvent { encoded_len: bytes.len() + Signature::LEN, event: self, signature, id })
+    }
+
     /// Signs the event with `key`, whose public half must be the author.
     ///
     /// Returns `None` if `key` is not the author's: an event signed by anyone

@@ -267,3 +267,57 @@ fn a_title_is_one_line_and_a_body_may_come_from_a_file_or_standard_input() {
     let (_, err) = fails(&home, &["comment", &id, "--node", &url], 2);
     assert!(err.contains("--body-file"), "{err}");
 }
+
+/// Closes an unlocked key when the test ends, however it ends.
+struct Locked<'a>(&'a Path);
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let _ = run(self.0, &["lock"], None);
+    }
+}
+
+/// `curbside unlock` keeps the key open in an agent: commands then sign
+/// without a passphrase (none is given, and there is no terminal to ask
+/// on), until `curbside lock`; the agent's socket is the owner's alone.
+#[test]
+fn unlock_signs_without_the_passphrase_until_lock() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let network = Network::new();
+    let node = TestNode::start(&network);
+    let url = node.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let home = physician(dir.path(), &node, "dr-sitting");
+    let without_passphrase = |args: &[&str]| {
+        let mut cmd = super::cli_kit::curbside(&home);
+        cmd.env_remove("CURBSIDE_PASSPHRASE").arg("--json").args(args);
+        cmd.output().unwrap()
+    };
+    let post = ["post", "--hub", "general", "--title", "Hyponatraemia", "--body", "Thoughts?"];
+    let post: Vec<&str> = post.iter().copied().chain(["--node", url.as_str()]).collect();
+
+    // Locked: no passphrase, no terminal, nothing signed.
+    let out = without_passphrase(&post);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    let unlocked = ok(&home, &["unlock", "--for", "10m"]);
+    let _closes = Locked(&home);
+    assert!(unlocked["unlocked"].is_string(), "{unlocked}");
+    let socket = home.join("agent.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the agent's socket is the owner's alone");
+
+    let out = without_passphrase(&post);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s(&answer["status"]), "stored", "{answer}");
+    // Reading opens a session with the agent's signature too.
+    let out = without_passphrase(&["feed", "general", "--node", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    assert_eq!(ok(&home, &["lock"])["locked"], true);
+    assert!(!socket.exists(), "the agent removed its socket");
+    let out = without_passphrase(&post);
+    assert_ne!(out.status.code(), Some(0), "locked again: {}", text(&out.stdout));
+    assert_eq!(ok(&home, &["lock"])["locked"], false, "nothing left to lock");
+}

@@ -235,3 +235,29 @@ impl serde::de::Visitor<'_> for WireBytes {
         SignedEvent::decode(bytes).map_err(E::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::key;
+    use crate::{Body, Event, NetworkId, Post, Timestamp};
+
+    fn event(author: &crate::SecretKey) -> Event {
+        let body = Body::Post(Post {
+            hub: "general".parse().unwrap(),
+            title: "Syncope".into(),
+            body: "Thoughts?".into(),
+        });
+        Event::new(NetworkId::from_bytes([7; 32]), author.public(), Timestamp::from_millis(1), body)
+    }
+
+    #[test]
+    fn a_signature_made_elsewhere_is_taken_only_if_it_is_the_authors() {
+        let author = key("dr-agent");
+        let e = event(&author);
+        let signed = e.clone().with_signature(author.sign(e.id().as_bytes())).unwrap();
+        assert_eq!(signed, e.clone().sign(&author).unwrap(), "the same as signing with the key");
+        // Another key's signature, or the author's over something else: refused.
+        assert!(e.clone().with_signature(key("dr-other").sign(e.id().as_bytes())).is_none());
+        assert!(e.with_signature(author.sign(b"not the id")).is_none());
+    }
+}

@@ -233,6 +233,11 @@ pub trait TrustView {
     /// Every rules change held (the bodies of accepted `Rules` events).
     fn rules_changes(&self) -> Vec<RulesChange>;
 
+    /// The post, case or poll at the root of the thread of the held
+    /// comment `id` (`None` if it is not a held comment, or if a parent
+    /// on its way up is not held).
+    fn thread_root(&self, id: &EventId) -> Option<EventId>;
+
     /// The rules in force at `at` ([`crate::rules::rules_at`]).
     fn rules_at(&self, at: Timestamp) -> RuleSet {
         crate::rules::rules_at(self.genesis(), self.rules_changes(), at)
@@ -330,6 +335,7 @@ pub struct MemoryTrust {
     rules: Vec<RulesChange>,
     tombstones: HashMap<EventId, Tombstone>,
     appointments: HashMap<PublicKey, Vec<AppointmentRecord>>,
+    parents: HashMap<EventId, EventId>,
 }
 
 /// What a [`MemoryTrust`] knows of one verifier's log.
@@ -358,7 +364,13 @@ impl MemoryTrust {
             rules: Vec::new(),
             tombstones: HashMap::new(),
             appointments: HashMap::new(),
+            parents: HashMap::new(),
         }
+    }
+
+    /// The parent of the held comment `id`.
+    pub fn parent_of(&self, id: &EventId) -> Option<EventId> {
+        self.parents.get(id).copied()
     }
 
     /// Records that `verifier`'s log, checked against its tree head received
@@ -408,6 +420,9 @@ impl MemoryTrust {
                 self.hubs.insert(h.id.clone());
             }
             Body::Rules(r) => self.rules.push(*r),
+            Body::Comment(c) => {
+                self.parents.insert(event.id(), c.parent);
+            }
             Body::Retraction(r) => self.retract(event, r.target, r.parent),
             Body::Takedown(t) => self.retract(event, t.target, t.parent),
             Body::Appointment(_) => {
@@ -496,5 +511,19 @@ impl TrustView for MemoryTrust {
     }
     fn rules_changes(&self) -> Vec<RulesChange> {
         self.rules.clone()
+    }
+    fn thread_root(&self, id: &EventId) -> Option<EventId> {
+        // Each step goes to an event made earlier, so the walk ends; the
+        // bound is for a view fed a cycle by a caller that skipped
+        // validation.
+        let mut at = *self.parents.get(id)?;
+        for _ in 0..self.parents.len() {
+            match self.parents.get(&at) {
+                Some(parent) => at = *parent,
+                None => break,
+            }
+        }
+        let held = self.summary(&at)?;
+        (held.kind != Kind::Comment).then_some(at)
     }
 }

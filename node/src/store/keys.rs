@@ -88,6 +88,12 @@ pub(super) enum Space {
     Hidden = 30,
     /// `event (32) ‖ reporter (32)` → `Report`: local, never gossiped.
     Reports = 31,
+    // 32–35 are taken by another collection's work (issue 16's inbox and
+    // search); never to be reused here.
+    /// `target (32) ‖ kind (1)` → packed `created_at (8) ‖ id (32)`: the
+    /// outcome of a case, the accept of a thread (keyed by its root) and
+    /// the answer of a poll in force (the latest by `(created_at, id)`).
+    Afterwords = 36,
 }
 
 impl Space {
@@ -125,6 +131,7 @@ impl Space {
             Space::Appointments => "appointments",
             Space::Hidden => "hidden",
             Space::Reports => "reports",
+            Space::Afterwords => "afterwords",
         }
     }
 
@@ -196,6 +203,17 @@ pub(super) fn appointment(moderator: &PublicKey, id: &EventId) -> Vec<u8> {
 /// `Hidden ‖ id`.
 pub(super) fn hidden(id: &EventId) -> Vec<u8> {
     Space::Hidden.key(&[id.as_bytes()])
+}
+
+/// `Afterwords ‖ target ‖ kind`: the outcome, accept or poll answer of
+/// `target` in force.
+pub(super) fn afterword(target: &EventId, kind: curbside_protocol::Kind) -> Vec<u8> {
+    Space::Afterwords.key(&[target.as_bytes(), &[kind as u8]])
+}
+
+/// `Afterwords ‖ target`: every kind of addition to `target`.
+pub(super) fn afterwords_of(target: &EventId) -> Vec<u8> {
+    Space::Afterwords.key(&[target.as_bytes()])
 }
 
 /// `Reports ‖ event ‖ reporter`.

@@ -61,7 +61,13 @@
 //! hidden        id → the operator's note                (hidden on this node only)
 //! reports       event ‖ reporter → Report               (local: never gossiped)
 //! tombstones    id → StoredTombstone                    (an event taken back: summary, parent, thread root, retraction)
+//! afterwords    target ‖ kind → packed (created_at, id)  (36: a case's outcome, a thread's accept, a poll's answer in force)
 //! ```
+//!
+//! Spaces 32–35 are reserved for other work; `afterwords` (36) came
+//! without a schema bump: a store written before it simply has none of
+//! its keys, and holds no outcome, accept or answer either (rules 3 bring
+//! them).
 //!
 //! Invariants:
 //!
@@ -129,6 +135,7 @@
 //!    [`SCHEMA_VERSION`] so old stores are refused at open rather than
 //!    misread.
 
+mod afterwords;
 pub mod audit;
 mod authors;
 mod batch;
@@ -158,6 +165,7 @@ use serde::{Deserialize, Serialize};
 use keys::Space;
 use memory::{Delta, Filters, Recent, Trust};
 
+pub use afterwords::Afterwords;
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
 pub use ids::IdPrefix;

@@ -43,6 +43,9 @@ pub(crate) struct EventView {
     /// that helped most.
     #[serde(skip_serializing_if = "Option::is_none")]
     accepted: Option<AcceptedView>,
+    /// A comment: the post, case or poll at the root of its thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread: Option<EventId>,
     /// A comment: `true` if it is its thread's accepted answer (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     accepted_answer: Option<bool>,
@@ -161,6 +164,7 @@ impl<'a> Views<'a> {
                         found
                     }
                 };
+                view.thread = Some(root);
                 view.accepted_answer = (accepted == Some(id)).then_some(true);
             }
             _ => {}
@@ -233,6 +237,7 @@ impl EventView {
             accepted: None,
             accepted_answer: None,
             answer: None,
+            thread: None,
         }
     }
 

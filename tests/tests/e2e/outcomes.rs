@@ -210,3 +210,126 @@ fn a_polls_answer_after_it_closed_shows_calibration_on_every_node() {
         });
     }
 }
+
+/// Through the `curbside` binary: a physician presents a case, says how it
+/// ended and accepts a reply, by id prefixes; `feed` and `show` mark the
+/// case solved and the reply accepted; a colleague cannot add an outcome
+/// to it, and a poll's answer waits until it closes.
+#[test]
+fn the_command_line_adds_an_outcome_and_an_accept_and_shows_them() {
+    use super::cli_kit::{fails, ok, run, s, text};
+    use super::typing::physician;
+
+    let net = Network::new();
+    let node = TestNode::start(&net);
+    let url = node.url.clone();
+    let change = RulesChange { version: 3, effective_at: curbside_node::now() };
+    assert_eq!(node.submit(&[net.sign(&net.root, Body::Rules(change))]).0, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let home = physician(dir.path(), &node, "dr-case");
+    let colleague = physician(dir.path(), &node, "dr-colleague");
+    let case = ok(
+        &home,
+        &[
+            "case",
+            "--hub",
+            "general",
+            "--title",
+            "Exertional chest tightness",
+            "--age",
+            "47",
+            "--sex",
+            "f",
+            "--presentation",
+            "Two weeks of chest tightness on stairs.",
+            "--question",
+            "CTCA or stress test first?",
+            "--yes",
+            "--node",
+            &url,
+        ],
+    );
+    let case_id = s(&case["id"]);
+    let reply = s(&ok(
+        &colleague,
+        &["comment", &case_id[..8], "--body", "CTCA first: low pretest.", "--node", &url],
+    )["id"]);
+
+    // Not the colleague's case: refused before anything is signed.
+    let (_, err) =
+        fails(&colleague, &["outcome", &case_id[..8], "--diagnosis", "GERD", "--node", &url], 2);
+    assert!(err.contains("only its author"), "{err}");
+    // An identifier in the text is refused by the guard before signing.
+    let (_, err) = fails(
+        &home,
+        &[
+            "outcome",
+            &case_id[..8],
+            "--diagnosis",
+            "Stable angina",
+            "--text",
+            "Call her on 617-555-0142.",
+            "--node",
+            &url,
+        ],
+        1,
+    );
+    assert!(err.contains("phone") || err.contains("identif"), "{err}");
+
+    let outcome = ok(
+        &home,
+        &[
+            "outcome",
+            &case_id[..8],
+            "--diagnosis",
+            "Stable angina",
+            "--text",
+            "70% LAD stenosis on CTCA.",
+            "--node",
+            &url,
+        ],
+    );
+    assert_eq!(outcome["status"], "stored", "{outcome}");
+    let accept = ok(&home, &["accept", &reply[..8], "--node", &url]);
+    assert_eq!(accept["status"], "stored", "{accept}");
+    assert_eq!(s(&accept["thread"]), case_id, "{accept}");
+
+    let feed = ok(&home, &["feed", "general", "--node", &url]);
+    assert_eq!(feed["events"][0]["outcome"]["diagnosis"], "Stable angina", "{feed}");
+    let feed = text(&run(&home, &["feed", "general", "--node", &url], None).stdout);
+    assert!(feed.contains("solved: Stable angina"), "{feed}");
+    let shown = text(&run(&home, &["show", &case_id[..8], "--node", &url], None).stdout);
+    assert!(shown.contains("Solved"), "{shown}");
+    assert!(shown.contains("Stable angina"), "{shown}");
+    assert!(shown.contains("70% LAD stenosis on CTCA."), "{shown}");
+    assert!(shown.contains(&format!("Accepted answer: {reply}")), "{shown}");
+    assert!(shown.contains("comment · ✓ accepted answer"), "{shown}");
+    let shown = ok(&home, &["show", &case_id, "--node", &url]);
+    assert_eq!(shown["thread"][1]["event"]["accepted_answer"], true, "{shown}");
+
+    // A poll's answer waits until the poll has closed.
+    let poll = ok(
+        &home,
+        &[
+            "poll",
+            "--hub",
+            "general",
+            "--question",
+            "CTCA first?",
+            "--option",
+            "yes",
+            "--option",
+            "no",
+            "--closes-in",
+            "90m",
+            "--node",
+            &url,
+        ],
+    );
+    let poll_id = s(&poll["id"]);
+    let (_, err) = fails(&home, &["answer", &poll_id[..8], "--option", "1", "--node", &url], 2);
+    assert!(err.contains("still open"), "{err}");
+    let (_, err) =
+        fails(&colleague, &["answer", &poll_id[..8], "--option", "1", "--node", &url], 2);
+    assert!(err.contains("only its author"), "{err}");
+}

@@ -129,7 +129,11 @@ impl<'a> Views<'a> {
         let id = event.id();
         match event.body() {
             Body::Post(_) | Body::Case(_) | Body::Poll(_) => {
-                let added = self.store.events().afterwords(&id)?;
+                let mut added = self.store.events().afterwords(&id)?;
+                // Only the author's own count (validation sees to it; a
+                // node that took one on a false retraction's claim, before
+                // the target came, must not show it either).
+                added.keep_by(event.author());
                 self.accepted.insert(id, added.accepted_comment());
                 view.answer = added.answer_option();
                 if let Some(e) = &added.outcome
@@ -159,7 +163,13 @@ impl<'a> Views<'a> {
                 let accepted = match self.accepted.get(&root) {
                     Some(accepted) => *accepted,
                     None => {
-                        let found = self.store.events().afterwords(&root)?.accepted_comment();
+                        let mut added = self.store.events().afterwords(&root)?;
+                        let owner = self.store.events().get(&root)?.map(|r| *r.author());
+                        match owner {
+                            Some(owner) => added.keep_by(&owner),
+                            None => added = Default::default(),
+                        }
+                        let found = added.accepted_comment();
                         self.accepted.insert(root, found);
                         found
                     }

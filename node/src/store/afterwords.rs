@@ -27,6 +27,15 @@ impl Afterwords {
         self.outcome.is_none() && self.accept.is_none() && self.answer.is_none()
     }
 
+    /// Drops what `author` did not sign.
+    pub fn keep_by(&mut self, author: &curbside_protocol::PublicKey) {
+        for slot in [&mut self.outcome, &mut self.accept, &mut self.answer] {
+            if slot.as_ref().is_some_and(|e| e.author() != author) {
+                *slot = None;
+            }
+        }
+    }
+
     /// The comment the accept marks.
     pub fn accepted_comment(&self) -> Option<EventId> {
         match self.accept.as_ref()?.body() {

@@ -43,6 +43,14 @@ fn own_target(
 ) -> Result<EventSummary, NotAccepted> {
     let kind = event.kind();
     let summary = view.summary(&target).ok_or(NotAccepted::Missing(Dependency::Event(target)))?;
+    let fits = expected.contains(&summary.kind) && summary.author == *event.author();
+    if !fits && view.tombstone(&target).is_some() {
+        // A node that never held a target taken back knows it only from
+        // what the retraction claims, which may be another's false claim:
+        // the target itself settles it, if it ever comes (else the event
+        // expires from the pending set, stored nowhere).
+        return Err(NotAccepted::Missing(Dependency::Event(target)));
+    }
     if !expected.contains(&summary.kind) {
         return Err(Rejection::WrongTargetKind {
             kind,

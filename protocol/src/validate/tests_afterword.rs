@@ -216,3 +216,22 @@ fn the_latest_addition_wins_whatever_the_order() {
     }
     assert!(!afterword_supersedes(events[2], events[2]), "an event does not replace itself");
 }
+
+#[test]
+fn a_false_retraction_does_not_decide_who_may_add_an_outcome() {
+    // B names A's case in a retraction of its own; a node that never held
+    // the case has only B's claim. A's outcome waits for the case itself
+    // rather than being refused on the strength of that claim.
+    let mut fed = federation();
+    let a = fed.physician("dr-a");
+    let b = fed.physician("dr-b");
+    let case = fed.case(&a, "Chest tightness on exertion");
+    let false_claim = fed.retract(&b, &case);
+    fed.accept(&false_claim);
+    let outcome = fed.outcome(&a, &case, "Stable angina");
+    assert_eq!(verdict(&fed, &outcome), Err(NotAccepted::Missing(Dependency::Event(case.id()))));
+    // The case arrives (the false tombstone does not match it): A's
+    // outcome is then judged on the case.
+    fed.accept(&case);
+    fed.accept(&outcome);
+}

@@ -126,6 +126,53 @@ pub(crate) enum Command {
     },
     /// List the stable rejection codes a node can answer with.
     Codes,
+    /// Say how your case ended: its diagnosis (and what happened); feeds
+    /// and threads then show it solved. A later outcome replaces it.
+    Outcome(OutcomeArgs),
+    /// Mark the reply in your post's or case's thread that helped most (a
+    /// later accept replaces it).
+    Accept(AcceptArgs),
+    /// Name the option of your closed poll that turned out right: the
+    /// tally then shows how the vote compared.
+    Answer(AnswerArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OutcomeArgs {
+    /// Your case's id (or its first 8 characters or more).
+    pub(crate) case_id: String,
+    /// The final diagnosis, one line (no patient details: the guard applies).
+    #[arg(long)]
+    pub(crate) diagnosis: String,
+    /// What happened (optional) [or --text-file].
+    #[arg(long, default_value = "", hide_default_value = true)]
+    pub(crate) text: String,
+    /// Read the text from FILE (`-` for standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    pub(crate) text_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) confirm: Confirm,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AcceptArgs {
+    /// The comment's id (or its first 8 characters or more).
+    pub(crate) comment_id: String,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AnswerArgs {
+    /// Your poll's id (or its first 8 characters or more).
+    pub(crate) poll_id: String,
+    /// The right option's number, counting from 1 as `curbside show` and `tally` list them.
+    #[arg(long, value_name = "N")]
+    pub(crate) option: u16,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
 }
 
 #[derive(Debug, Subcommand)]

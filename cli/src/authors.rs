@@ -203,6 +203,11 @@ mod tests {
             kind: "post".into(),
             body: Value::Null,
             event,
+            thread: None,
+            outcome: None,
+            accepted: None,
+            accepted_answer: None,
+            answer: None,
         }
     }
 

@@ -122,6 +122,38 @@ pub(crate) struct EventAnswer {
     #[serde(default)]
     pub(crate) body: Value,
     pub(crate) event: SignedEvent,
+    /// A comment's thread root (absent from nodes older than outcomes).
+    #[serde(default)]
+    pub(crate) thread: Option<EventId>,
+    /// A case's outcome: the case is solved.
+    #[serde(default)]
+    pub(crate) outcome: Option<OutcomeShown>,
+    /// A post's or case's accepted answer.
+    #[serde(default)]
+    pub(crate) accepted: Option<AcceptedShown>,
+    /// A comment: whether it is its thread's accepted answer.
+    #[serde(default)]
+    pub(crate) accepted_answer: Option<bool>,
+    /// A poll: the option (from 0) its author said turned out right.
+    #[serde(default)]
+    pub(crate) answer: Option<u8>,
+}
+
+/// A case's outcome as a node shows it with the case.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub(crate) struct OutcomeShown {
+    pub(crate) id: EventId,
+    pub(crate) diagnosis: String,
+    pub(crate) text: String,
+    pub(crate) created_at: Timestamp,
+}
+
+/// A thread's accepted answer as a node shows it with the post or case.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub(crate) struct AcceptedShown {
+    pub(crate) comment: EventId,
+    pub(crate) id: EventId,
+    pub(crate) created_at: Timestamp,
 }
 
 /// A session (`POST /v1/session`) or a challenge (`POST /v1/session/challenge`).

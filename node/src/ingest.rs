@@ -585,7 +585,8 @@ impl Topic {
         let parent = match body {
             curbside_protocol::Body::Comment(c) => c.parent,
             curbside_protocol::Body::Vote(v) => v.poll,
-            _ => return None,
+            // An outcome, accept or answer goes where its case, thread or poll is.
+            other => other.afterword_target()?,
         };
         store.events().hub_of(&parent).ok().flatten().map(Topic::Hub)
     }

@@ -107,6 +107,7 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
     ("peers", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("migrate", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("tombstones", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
+    ("afterwords", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("moderation", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     (
         "open",

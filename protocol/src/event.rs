@@ -20,9 +20,11 @@ use crate::{
 };
 
 mod moderation;
+mod outcomes;
 mod signed;
 
 pub use moderation::{Appointment, Takedown, TakedownReason};
+pub use outcomes::{Accept, Outcome, PollAnswer, afterword_supersedes};
 
 pub use signed::{EVENT_ID_DOMAIN, MAX_DECODE_BYTES, SignedEvent};
 
@@ -82,6 +84,12 @@ pub enum Body {
     Appointment(Appointment),
     /// A moderator takes an event down.
     Takedown(Takedown),
+    /// A case's author says how it ended (rules 3).
+    Outcome(Outcome),
+    /// A thread's author marks the reply that helped most (rules 3).
+    Accept(Accept),
+    /// A poll's author names the option that turned out right (rules 3).
+    PollAnswer(PollAnswer),
 }
 
 /// The kind of a [`Body`], without its content.
@@ -118,11 +126,17 @@ pub enum Kind {
     Appointment,
     /// [`Takedown`]
     Takedown,
+    /// [`Outcome`]
+    Outcome,
+    /// [`Accept`]
+    Accept,
+    /// [`PollAnswer`]
+    PollAnswer,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -138,6 +152,9 @@ impl Kind {
         Kind::Retraction,
         Kind::Appointment,
         Kind::Takedown,
+        Kind::Outcome,
+        Kind::Accept,
+        Kind::PollAnswer,
     ];
 
     /// Stable lowercase name.
@@ -158,6 +175,9 @@ impl Kind {
             Kind::Retraction => "retraction",
             Kind::Appointment => "appointment",
             Kind::Takedown => "takedown",
+            Kind::Outcome => "outcome",
+            Kind::Accept => "accept",
+            Kind::PollAnswer => "poll_answer",
         }
     }
 
@@ -180,6 +200,12 @@ impl Kind {
     /// Kinds a comment may reply to.
     pub const fn is_threadable(self) -> bool {
         matches!(self, Kind::Post | Kind::Case | Kind::Comment | Kind::Poll)
+    }
+
+    /// Kinds an author adds to their own case, thread or poll (rules 3):
+    /// at most one of each is in force per target ([`afterword_supersedes`]).
+    pub const fn is_afterword(self) -> bool {
+        matches!(self, Kind::Outcome | Kind::Accept | Kind::PollAnswer)
     }
 
     /// Kinds whose content can be taken back (by a [`Retraction`]).
@@ -540,6 +566,21 @@ impl Body {
             Body::Retraction(_) => Kind::Retraction,
             Body::Appointment(_) => Kind::Appointment,
             Body::Takedown(_) => Kind::Takedown,
+            Body::Outcome(_) => Kind::Outcome,
+            Body::Accept(_) => Kind::Accept,
+            Body::PollAnswer(_) => Kind::PollAnswer,
+        }
+    }
+
+    /// The event an outcome, accept or poll answer is about: the case,
+    /// the thread's root (not the comment: the mark is one per thread),
+    /// or the poll.
+    pub fn afterword_target(&self) -> Option<EventId> {
+        match self {
+            Body::Outcome(o) => Some(o.case),
+            Body::Accept(a) => Some(a.thread),
+            Body::PollAnswer(p) => Some(p.poll),
+            _ => None,
         }
     }
 

@@ -43,7 +43,7 @@ use crate::{Genesis, Timestamp};
 pub const FIRST: u16 = 1;
 
 /// The newest rules version this build knows and enforces.
-pub const LATEST: u16 = 2;
+pub const LATEST: u16 = 3;
 
 /// A root's statement that rules `version` is in force from `effective_at`:
 /// the body of a `Rules` event.
@@ -70,6 +70,9 @@ impl RuleSet {
     /// Rules 2: the content guard covers HIPAA Safe Harbor (guard v2,
     /// issue 15), and format characters are refused in clinical text.
     pub const V2: RuleSet = RuleSet { version: 2 };
+    /// Rules 3: outcomes of cases, accepted answers and poll answers
+    /// (issue 16), refused as `kind_not_in_force` before.
+    pub const V3: RuleSet = RuleSet { version: 3 };
     /// The newest rules this build knows.
     pub const LATEST: RuleSet = RuleSet { version: LATEST };
 
@@ -166,5 +169,7 @@ mod tests {
         assert_eq!(RuleSet::of(99), None);
         assert_eq!(RuleSet::of(0), None);
         assert_eq!(RuleSet::of(2), Some(RuleSet::V2));
+        assert_eq!(RuleSet::of(3), Some(RuleSet::V3));
+        assert_eq!(RuleSet::of(4), None);
     }
 }

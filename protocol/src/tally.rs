@@ -218,6 +218,71 @@ pub fn tally(poll: &Poll, ballots: impl IntoIterator<Item = Ballot>, min_cell: u
     counts.finish(min_cell)
 }
 
+/// How a poll's vote compared with the answer its author later gave
+/// (a [`crate::PollAnswer`]): the share of voters who chose it, overall
+/// and in each group a breakdown shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The option that turned out right.
+    pub answer: u8,
+    /// Voters who chose it.
+    pub right: u64,
+    /// Voters counted.
+    pub voters: u64,
+    /// `right / voters`, from 0 to 1 (`None` with no voters).
+    pub share: Option<f64>,
+    /// Per specialty shown in the tally (suppressed cells stay suppressed).
+    pub by_specialty: Vec<GroupCalibration>,
+    /// Per jurisdiction shown in the tally.
+    pub by_jurisdiction: Vec<GroupCalibration>,
+}
+
+/// One group's calibration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupCalibration {
+    /// The specialty or jurisdiction.
+    pub group: String,
+    /// Voters in the group.
+    pub voters: u64,
+    /// Voters in the group who chose the answer, if the cell is shown.
+    pub right: Cell,
+    /// `right / voters` if the cell is shown.
+    pub share: Option<f64>,
+}
+
+/// The calibration of `tally` against `answer`. Reads only what the
+/// tally shows, so it reveals nothing its suppression hides.
+pub fn calibration(tally: &Tally, answer: u8) -> Calibration {
+    let share = |right: u64, voters: u64| (voters > 0).then(|| right as f64 / voters as f64);
+    let right = tally.counts.get(usize::from(answer)).copied().unwrap_or(0);
+    let groups = |b: &Breakdown| -> Vec<GroupCalibration> {
+        b.rows
+            .iter()
+            .map(|row| {
+                let cell = row.cells.get(usize::from(answer)).copied().unwrap_or(Cell::Count(0));
+                let share = match cell {
+                    Cell::Count(n) => share(n, row.voters),
+                    Cell::Suppressed => None,
+                };
+                GroupCalibration {
+                    group: row.group.clone(),
+                    voters: row.voters,
+                    right: cell,
+                    share,
+                }
+            })
+            .collect()
+    };
+    Calibration {
+        answer,
+        right,
+        voters: tally.voters,
+        share: share(right, tally.voters),
+        by_specialty: groups(&tally.by_specialty),
+        by_jurisdiction: groups(&tally.by_jurisdiction),
+    }
+}
+
 /// Whether a voter is in exactly one group of a breakdown (jurisdictions)
 /// or may be in several (specialties).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -338,6 +403,27 @@ mod tests {
         assert_eq!(t.counts, vec![0, 1, 1]);
         assert_eq!(t.voters, 2);
         assert_eq!(t.discarded, 3);
+    }
+
+    #[test]
+    fn calibration_is_the_share_on_the_right_answer_and_keeps_suppression() {
+        // Fifteen cardiologists, five on each option; five oncologists, all on a.
+        let mut ballots: Vec<Ballot> =
+            (0..15).map(|v| ballot(v, v % 3, 10, &["cardiology"], "GB")).collect();
+        ballots.extend((15..20).map(|v| ballot(v, 0, 10, &["oncology"], "GB")));
+        let t = tally(&poll(&[]), ballots, 5);
+        let c = calibration(&t, 1);
+        assert_eq!((c.answer, c.right, c.voters), (1, 5, 20));
+        assert_eq!(c.share, Some(0.25));
+        let cardiology = c.by_specialty.iter().find(|g| g.group == "cardiology").unwrap();
+        assert_eq!((cardiology.right, cardiology.voters), (Cell::Count(5), 15));
+        assert_eq!(cardiology.share, Some(5.0 / 15.0));
+        // Oncology's cell for b is under k: it stays hidden here too.
+        let oncology = c.by_specialty.iter().find(|g| g.group == "oncology").unwrap();
+        assert_eq!((oncology.right, oncology.share), (Cell::Suppressed, None));
+        let a = calibration(&t, 0);
+        assert_eq!((a.right, a.share), (10, Some(0.5)));
+        assert_eq!(calibration(&tally(&poll(&[]), [], 5), 0).share, None);
     }
 
     #[test]

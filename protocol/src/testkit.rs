@@ -296,6 +296,58 @@ impl Federation {
         self.sign(author, Body::Retraction(crate::Retraction::of(target, "")))
     }
 
+    /// A case by `author` in `general` (not yet accepted).
+    pub fn case(&mut self, author: &SecretKey, title: &str) -> SignedEvent {
+        self.sign(
+            author,
+            Body::Case(crate::Case {
+                hub: HubId::new("general").unwrap(),
+                title: title.into(),
+                age: crate::AgeBand::Age40To49,
+                sex: crate::Sex::Female,
+                presentation: "Two weeks of exertional chest tightness.".into(),
+                history: String::new(),
+                findings: "ECG normal at rest; troponin negative.".into(),
+                question: "Stress test or CT coronary angiography?".into(),
+                tags: Vec::new(),
+            }),
+        )
+    }
+
+    /// `author`'s outcome of `case` (not yet accepted).
+    pub fn outcome(
+        &mut self,
+        author: &SecretKey,
+        case: &SignedEvent,
+        diagnosis: &str,
+    ) -> SignedEvent {
+        let body =
+            crate::Outcome { case: case.id(), diagnosis: diagnosis.into(), text: String::new() };
+        self.sign(author, Body::Outcome(body))
+    }
+
+    /// `author`'s accept of `comment` in the thread of `thread` (not yet accepted).
+    pub fn accept_answer(
+        &mut self,
+        author: &SecretKey,
+        comment: &SignedEvent,
+        thread: &SignedEvent,
+    ) -> SignedEvent {
+        let body = crate::Accept { comment: comment.id(), thread: thread.id() };
+        self.sign(author, Body::Accept(body))
+    }
+
+    /// `author`'s answer `option` to `poll`, dated `at` (not yet accepted).
+    pub fn poll_answer(
+        &self,
+        author: &SecretKey,
+        poll: &SignedEvent,
+        option: u8,
+        at: Timestamp,
+    ) -> SignedEvent {
+        self.sign_at(author, at, Body::PollAnswer(crate::PollAnswer { poll: poll.id(), option }))
+    }
+
     /// A vote (not yet accepted).
     pub fn vote(&mut self, voter: &SecretKey, poll: &SignedEvent, option: u8) -> SignedEvent {
         self.sign(voter, Body::Vote(Vote { poll: poll.id(), option }))
@@ -409,6 +461,62 @@ pub fn vectors() -> Vec<(&'static str, String)> {
     )
     .sign(&dr)
     .unwrap();
+    // Rules 3: the physician's case, their outcome of it, their accept of
+    // a reply in its thread, and their answer to a poll after it closed.
+    let case = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(420_000),
+        Body::Case(crate::Case {
+            hub: HubId::new("general").unwrap(),
+            title: "Exertional chest tightness".into(),
+            age: crate::AgeBand::Age40To49,
+            sex: crate::Sex::Female,
+            presentation: "Two weeks of chest tightness on stairs.".into(),
+            history: String::new(),
+            findings: "Resting ECG normal.".into(),
+            question: "CTCA or stress test?".into(),
+            tags: Vec::new(),
+        }),
+    )
+    .sign(&dr)
+    .unwrap();
+    let reply = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(480_000),
+        Body::Comment(Comment { parent: case.id(), body: "CTCA first.".into() }),
+    )
+    .sign(&dr)
+    .unwrap();
+    let outcome = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(540_000),
+        Body::Outcome(crate::Outcome {
+            case: case.id(),
+            diagnosis: "Stable angina".into(),
+            text: "70% LAD stenosis on CTCA.".into(),
+        }),
+    )
+    .sign(&dr)
+    .unwrap();
+    let accept = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(600_000),
+        Body::Accept(crate::Accept { comment: reply.id(), thread: case.id() }),
+    )
+    .sign(&dr)
+    .unwrap();
+    let answer = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(660_000),
+        Body::PollAnswer(crate::PollAnswer { poll: post.id(), option: 1 }),
+    )
+    .sign(&dr)
+    .unwrap();
     let mut current = Genesis::current("Curbside test vectors", vec![root.public()], EPOCH);
     current.hubs.truncate(2);
     let sig_hex = |e: &SignedEvent| e.signature().to_string();
@@ -433,6 +541,14 @@ pub fn vectors() -> Vec<(&'static str, String)> {
         ("appointment id", appointment.id().to_string()),
         ("takedown event bytes", hex::encode(takedown.event().to_bytes())),
         ("takedown id", takedown.id().to_string()),
+        ("case id", case.id().to_string()),
+        ("case reply id", reply.id().to_string()),
+        ("outcome event bytes", hex::encode(outcome.event().to_bytes())),
+        ("outcome id", outcome.id().to_string()),
+        ("accept event bytes", hex::encode(accept.event().to_bytes())),
+        ("accept id", accept.id().to_string()),
+        ("poll answer event bytes", hex::encode(answer.event().to_bytes())),
+        ("poll answer id", answer.id().to_string()),
     ]
 }
 

@@ -1,6 +1,7 @@
 //! One module per group of commands; [`run`] dispatches.
 
 mod admin;
+mod afterword;
 mod audit;
 mod check;
 mod demo;
@@ -144,6 +145,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pending(node) => read::pending(&ctx, node.node.as_deref()),
         Command::CheckText { file } => check::check_text(&ctx, &file),
         Command::Codes => check::codes(&ctx),
+        Command::Outcome(mut args) => {
+            if let Some(file) = &args.text_file {
+                args.text = crate::bodytext::resolve("", Some(file))?;
+            }
+            afterword::outcome(&ctx, &args)
+        }
+        Command::Accept(args) => afterword::accept(&ctx, &args),
+        Command::Answer(args) => afterword::answer(&ctx, &args),
     }
 }
 

@@ -31,6 +31,18 @@ fn event_json(e: &EventAnswer) -> Value {
     if let Some(n) = e.replies {
         value["replies"] = json!(n);
     }
+    if let Some(o) = &e.outcome {
+        value["outcome"] = json!(o);
+    }
+    if let Some(a) = &e.accepted {
+        value["accepted"] = json!(a);
+    }
+    if e.accepted_answer == Some(true) {
+        value["accepted_answer"] = json!(true);
+    }
+    if let Some(n) = e.answer {
+        value["answer"] = json!(u16::from(n) + 1);
+    }
     value
 }
 
@@ -61,6 +73,13 @@ fn headline(e: &EventAnswer) -> String {
         ),
         Body::Takedown(t) => {
             format!("takedown of {} {} ({})", t.target_kind, t.target.short(), t.reason)
+        }
+        Body::Outcome(o) => format!("outcome of case {}: {}", o.case.short(), o.diagnosis),
+        Body::Accept(a) => {
+            format!("accepted answer {} in the thread of {}", a.comment.short(), a.thread.short())
+        }
+        Body::PollAnswer(p) => {
+            format!("answer to poll {}: option {}", p.poll.short(), u16::from(p.option) + 1)
         }
     }
 }
@@ -134,6 +153,10 @@ fn feed_text(
         let room = width().saturating_sub(head.chars().count()).max(20);
         out.push_str(&format!("{head}{}\n", truncate(&headline(e), room)));
         out.push_str(&format!("{indent}by {}\n", authors::label(e)));
+        if let Some(o) = &e.outcome {
+            let room = width().saturating_sub(indent.len() + 8).max(20);
+            out.push_str(&format!("{indent}solved: {}\n", truncate(&o.diagnosis, room)));
+        }
         match e.replies {
             Some(1) => out.push_str(&format!("{indent}{} · 1 reply\n", e.id)),
             Some(n @ 2..) => out.push_str(&format!("{indent}{} · {n} replies\n", e.id)),
@@ -274,6 +297,18 @@ fn content_lines(e: &EventAnswer, now: Timestamp, w: usize) -> Vec<String> {
         Body::Comment(c) => lines.extend(wrap(&c.body, w)),
         _ => lines.extend(wrap(&headline(e), w)),
     }
+    if let Some(o) = &e.outcome {
+        lines.push(String::new());
+        lines.push(format!("Solved {}: {}", ago(now, o.created_at), o.diagnosis));
+        lines.extend(wrap(&o.text, w.saturating_sub(2)).into_iter().map(|l| format!("  {l}")));
+    }
+    if let Some(a) = &e.accepted {
+        lines.push(format!("Accepted answer: {}", a.comment));
+    }
+    if let (Some(n), Body::Poll(p)) = (e.answer, e.event.body()) {
+        let text = p.options.get(usize::from(n)).map_or("", String::as_str);
+        lines.push(format!("Answer: {}. {text}", u16::from(n) + 1));
+    }
     lines
 }
 
@@ -296,8 +331,9 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
             out.push_str(&format!("{indent}{}id {}\n", " ".repeat(bar.chars().count()), entry.id));
             continue;
         };
+        let accepted = if e.accepted_answer == Some(true) { " · ✓ accepted answer" } else { "" };
         out.push_str(&format!(
-            "{indent}{bar}{} · {} · {}\n",
+            "{indent}{bar}{} · {} · {}{accepted}\n",
             authors::label(e),
             ago(now, e.created_at),
             e.kind
@@ -320,6 +356,9 @@ fn thread_text(thread: &[ThreadEntry], now: Timestamp) -> String {
 struct TallyAnswer {
     poll: EventAnswer,
     tally: Tally,
+    /// Once the poll's author named the right option.
+    #[serde(default)]
+    calibration: Option<curbside_protocol::tally::Calibration>,
 }
 
 /// `curbside tally POLL_ID`.
@@ -342,6 +381,7 @@ pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
             "closed": poll.closes_at <= now,
             "author": authors::json_fields(&answer.poll),
             "tally": tally,
+            "calibration": answer.calibration,
             "warnings": authors::warnings_json([&answer.poll]),
         }),
         || {
@@ -365,11 +405,45 @@ pub(crate) fn tally(ctx: &Ctx, args: &TallyArgs) -> anyhow::Result<ExitCode> {
                 Breakdown::Jurisdiction => ("jurisdiction", &tally.by_jurisdiction),
             });
             text.push_str(&output::tally_text(&poll.options, tally, by));
+            if let Some(c) = &answer.calibration {
+                text.push_str(&calibration_text(&poll.options, c, args.by));
+            }
             text.push_str(&authors::warnings_text([&answer.poll]));
             text
         },
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the vote compared with the answer, overall and in the breakdown shown.
+fn calibration_text(
+    options: &[String],
+    c: &curbside_protocol::tally::Calibration,
+    by: Option<Breakdown>,
+) -> String {
+    let percent =
+        |share: Option<f64>| share.map_or("-".to_owned(), |s| format!("{:.0}%", s * 100.0));
+    let answer = options.get(usize::from(c.answer)).map_or("", String::as_str);
+    let mut text = format!(
+        "\nThe answer, by the poll's author: {}. {answer}\n{} of {} voters chose it ({}).\n",
+        u16::from(c.answer) + 1,
+        c.right,
+        c.voters,
+        percent(c.share)
+    );
+    let groups = match by {
+        Some(Breakdown::Specialty) => &c.by_specialty,
+        Some(Breakdown::Jurisdiction) => &c.by_jurisdiction,
+        None => return text,
+    };
+    for g in groups {
+        let right = match g.right {
+            curbside_protocol::Cell::Count(n) => n.to_string(),
+            curbside_protocol::Cell::Suppressed => "<k".to_owned(),
+        };
+        text.push_str(&format!("  {}: {right} of {} ({})\n", g.group, g.voters, percent(g.share)));
+    }
+    text
 }
 
 /// `curbside pending`.

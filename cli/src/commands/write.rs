@@ -24,7 +24,7 @@ use crate::output::{self, kv};
 use crate::session;
 
 /// A usage mistake found before signing (exit 2).
-fn usage(message: impl Into<String>) -> anyhow::Error {
+pub(super) fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::anyhow!(message.into())
 }
 
@@ -117,7 +117,7 @@ pub(crate) fn report(
 }
 
 /// Signs `body` with the physician's key and submits it.
-fn publish(
+pub(super) fn publish(
     ctx: &Ctx,
     node: Option<&str>,
     body: Body,
@@ -170,7 +170,7 @@ fn publish(
 }
 
 /// Keeps the node's message as it is.
-fn keep(_code: &str, message: String) -> String {
+pub(super) fn keep(_code: &str, message: String) -> String {
     message
 }
 

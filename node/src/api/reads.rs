@@ -222,7 +222,19 @@ pub(crate) async fn tally(
         .events()
         .get(&id)?
         .ok_or_else(|| ApiError::not_found(format!("no poll {id} here")))?;
-    Ok(Json(json!({ "poll": Views::new(&state.store).of(&poll)?, "tally": tally })))
+    // Once the poll's author named the right option: how the vote compared.
+    let calibration = state
+        .store
+        .events()
+        .afterwords(&id)?
+        .answer_option()
+        .map(|answer| curbside_protocol::tally::calibration(&tally, answer));
+    let poll = Views::new(&state.store).of(&poll)?;
+    let mut answer = json!({ "poll": poll, "tally": tally });
+    if let Some(calibration) = calibration {
+        answer["calibration"] = json!(calibration);
+    }
+    Ok(Json(answer))
 }
 
 pub(crate) async fn attestation(

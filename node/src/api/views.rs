@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use curbside_protocol::{Authority, EventId, PublicKey, Timestamp, VerifiedEvent};
+use curbside_protocol::{Authority, Body, EventId, PublicKey, Timestamp, VerifiedEvent};
 use serde::Serialize;
 
 use crate::store::{Store, StoreError};
@@ -36,6 +36,42 @@ pub(crate) struct EventView {
     /// How many comments its thread holds (feeds' posts, cases and polls).
     #[serde(skip_serializing_if = "Option::is_none")]
     replies: Option<u64>,
+    /// A case's outcome, once its author added one: the case is solved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<OutcomeView>,
+    /// The comment the author of a post or case accepted as the answer
+    /// that helped most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted: Option<AcceptedView>,
+    /// A comment: the post, case or poll at the root of its thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread: Option<EventId>,
+    /// A comment: `true` if it is its thread's accepted answer (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted_answer: Option<bool>,
+    /// A poll: the option its author said turned out right (index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer: Option<u8>,
+}
+
+/// A case's outcome, as shown with the case.
+#[derive(Debug, Serialize)]
+pub(crate) struct OutcomeView {
+    /// The outcome event.
+    id: EventId,
+    diagnosis: String,
+    text: String,
+    created_at: Timestamp,
+}
+
+/// The accept of a thread, as shown with its post or case.
+#[derive(Debug, Serialize)]
+pub(crate) struct AcceptedView {
+    /// The accepted comment.
+    comment: EventId,
+    /// The accept event.
+    id: EventId,
+    created_at: Timestamp,
 }
 
 /// Makes [`EventView`]s for one answer, reading each charter's institution
@@ -43,11 +79,13 @@ pub(crate) struct EventView {
 pub(crate) struct Views<'a> {
     store: &'a Store,
     institutions: HashMap<EventId, Option<String>>,
+    /// The comment accepted in each thread met so far (by root).
+    accepted: HashMap<EventId, Option<EventId>>,
 }
 
 impl<'a> Views<'a> {
     pub(crate) fn new(store: &'a Store) -> Self {
-        Self { store, institutions: HashMap::new() }
+        Self { store, institutions: HashMap::new(), accepted: HashMap::new() }
     }
 
     /// The view of `event`.
@@ -77,7 +115,71 @@ impl<'a> Views<'a> {
             }
             _ => None,
         };
-        Ok(EventView::new(event, author))
+        let view = EventView::new(event, author);
+        self.with_afterwords(event, view)
+    }
+
+    /// `view` with what its author added: a case's outcome, a thread's
+    /// accepted answer, a poll's answer; a comment marked if accepted.
+    fn with_afterwords(
+        &mut self,
+        event: &VerifiedEvent,
+        mut view: EventView,
+    ) -> Result<EventView, StoreError> {
+        let id = event.id();
+        match event.body() {
+            Body::Post(_) | Body::Case(_) | Body::Poll(_) => {
+                let mut added = self.store.events().afterwords(&id)?;
+                // Only the author's own count (validation sees to it; a
+                // node that took one on a false retraction's claim, before
+                // the target came, must not show it either).
+                added.keep_by(event.author());
+                self.accepted.insert(id, added.accepted_comment());
+                view.answer = added.answer_option();
+                if let Some(e) = &added.outcome
+                    && let Body::Outcome(o) = e.body()
+                {
+                    view.outcome = Some(OutcomeView {
+                        id: e.id(),
+                        diagnosis: o.diagnosis.clone(),
+                        text: o.text.clone(),
+                        created_at: e.created_at(),
+                    });
+                }
+                if let Some(e) = &added.accept
+                    && let Body::Accept(a) = e.body()
+                {
+                    view.accepted = Some(AcceptedView {
+                        comment: a.comment,
+                        id: e.id(),
+                        created_at: e.created_at(),
+                    });
+                }
+            }
+            Body::Comment(_) => {
+                let Some(root) = self.store.events().root_of_comment(&id)? else {
+                    return Ok(view);
+                };
+                let accepted = match self.accepted.get(&root) {
+                    Some(accepted) => *accepted,
+                    None => {
+                        let mut added = self.store.events().afterwords(&root)?;
+                        let owner = self.store.events().get(&root)?.map(|r| *r.author());
+                        match owner {
+                            Some(owner) => added.keep_by(&owner),
+                            None => added = Default::default(),
+                        }
+                        let found = added.accepted_comment();
+                        self.accepted.insert(root, found);
+                        found
+                    }
+                };
+                view.thread = Some(root);
+                view.accepted_answer = (accepted == Some(id)).then_some(true);
+            }
+            _ => {}
+        }
+        Ok(view)
     }
 
     /// The views of `events`, in order.
@@ -141,6 +243,11 @@ impl EventView {
             body,
             event: wire,
             replies: None,
+            outcome: None,
+            accepted: None,
+            accepted_answer: None,
+            answer: None,
+            thread: None,
         }
     }
 

@@ -12,7 +12,7 @@
 //! the check (from every event) each combine them.
 
 use curbside_protocol::{
-    AttestationRecord, Body, EventId, HubId, PublicKey, Timestamp, VerifiedEvent,
+    AttestationRecord, Body, EventId, HubId, Kind, PublicKey, Timestamp, VerifiedEvent,
 };
 
 use super::audit::HeadRecord;
@@ -59,6 +59,9 @@ pub(super) enum Entry<'e> {
     /// A retraction of `target` (whose parent it names as `parent`): the
     /// target is deleted and its tombstone written, if it applies.
     Retract { target: EventId, parent: Option<EventId> },
+    /// An outcome, accept or poll answer of `target` (a case, a thread's
+    /// root, a poll): `afterwords` names the latest of that kind there.
+    Afterword { target: EventId, kind: Kind },
 }
 
 /// What `event`, stored as `record` (its `events` record, which a feed
@@ -150,6 +153,11 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
             out.push(Entry::Put { space: Space::Rules, key: keys::rules(&id), value: encode(r) });
         }
         Body::Retraction(r) => out.push(Entry::Retract { target: r.target, parent: r.parent }),
+        Body::Outcome(_) | Body::Accept(_) | Body::PollAnswer(_) => {
+            if let Some(target) = event.body().afterword_target() {
+                out.push(Entry::Afterword { target, kind: event.kind() });
+            }
+        }
         Body::Takedown(t) => out.push(Entry::Retract { target: t.target, parent: t.parent }),
         Body::Appointment(_) => {
             if let Some((moderator, record)) = event.appointment_record() {

@@ -88,7 +88,11 @@ pub(super) enum Space {
     Hidden = 30,
     /// `event (32) ‖ reporter (32)` → `Report`: local, never gossiped.
     Reports = 31,
-    // 32–39 are kept for the physician's own state and outcomes (issue 16).
+    // 32–35 are kept for the physician's own state (issue 16).
+    /// `target (32) ‖ kind (1)` → packed `created_at (8) ‖ id (32)`: the
+    /// outcome of a case, the accept of a thread (keyed by its root) and
+    /// the answer of a poll in force (the latest by `(created_at, id)`).
+    Afterwords = 36,
     /// `created_at (8) ‖ id (32)` → kind (1): every appointment, takedown
     /// and revocation, in time order: the public record of moderation,
     /// read a page at a time (schema 5; built from the timeline when a
@@ -131,6 +135,7 @@ impl Space {
             Space::Appointments => "appointments",
             Space::Hidden => "hidden",
             Space::Reports => "reports",
+            Space::Afterwords => "afterwords",
             Space::Moderation => "moderation",
         }
     }
@@ -203,6 +208,17 @@ pub(super) fn appointment(moderator: &PublicKey, id: &EventId) -> Vec<u8> {
 /// `Hidden ‖ id`.
 pub(super) fn hidden(id: &EventId) -> Vec<u8> {
     Space::Hidden.key(&[id.as_bytes()])
+}
+
+/// `Afterwords ‖ target ‖ kind`: the outcome, accept or poll answer of
+/// `target` in force.
+pub(super) fn afterword(target: &EventId, kind: curbside_protocol::Kind) -> Vec<u8> {
+    Space::Afterwords.key(&[target.as_bytes(), &[kind as u8]])
+}
+
+/// `Afterwords ‖ target`: every kind of addition to `target`.
+pub(super) fn afterwords_of(target: &EventId) -> Vec<u8> {
+    Space::Afterwords.key(&[target.as_bytes()])
 }
 
 /// `Reports ‖ event ‖ reporter`.

@@ -21,7 +21,7 @@
 //!   ↑
 //! index                                   the index entries of an event, made once
 //!   ↑
-//! write   check   view   thread   authors   ids   peers   migrate ← open
+//! write   check   view   thread   authors   ids   peers   afterwords   migrate ← open
 //! ```
 //!
 //! So the commit (`write`) and the integrity check (`check`) both build an
@@ -62,7 +62,13 @@
 //! reports       event ‖ reporter → Report               (local: never gossiped)
 //! tombstones    id → StoredTombstone                    (an event taken back: summary, parent, thread root, retraction)
 //! moderation    created_at ‖ id → kind                  (appointments, takedowns, revocations: the public record, by time)
+//! afterwords    target ‖ kind → packed (created_at, id)  (36: a case's outcome, a thread's accept, a poll's answer in force)
 //! ```
+//!
+//! Spaces 32–35 are reserved for other work; `afterwords` (36) came
+//! without a schema bump: a store written before it simply has none of
+//! its keys, and holds no outcome, accept or answer either (rules 3 bring
+//! them).
 //!
 //! Invariants:
 //!
@@ -130,6 +136,7 @@
 //!    [`SCHEMA_VERSION`] so old stores are refused at open rather than
 //!    misread.
 
+mod afterwords;
 pub mod audit;
 mod authors;
 mod batch;
@@ -159,6 +166,7 @@ use serde::{Deserialize, Serialize};
 use keys::Space;
 use memory::{Delta, Filters, Recent, Trust};
 
+pub use afterwords::Afterwords;
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
 pub use ids::IdPrefix;

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
-    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Genesis, HubId, LogEntry,
+    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Genesis, HubId, Kind, LogEntry,
     MemoryTrust, NetworkId, PollRecord, PublicKey, ThreadLink, Timestamp, Tombstone,
     TreeHeadRecord, TrustView, VerifiedEvent,
 };
@@ -55,6 +55,23 @@ impl<'s> StoreView<'s> {
     /// The first storage error met since the last call, if any.
     pub fn take_error(&self) -> Option<StoreError> {
         self.error.borrow_mut().take()
+    }
+
+    /// The thread root of `id` as the store holds it: a stored or taken
+    /// back comment's recorded root, or `id` itself for another kind.
+    fn stored_root(&self, id: &EventId) -> Result<Option<EventId>, StoreError> {
+        if let Some(bytes) = self.store.tree.get(keys::event(id))? {
+            let (stored, _) = super::reads::record(&bytes)?;
+            return Ok(match stored.summary.kind {
+                Kind::Comment => stored.thread,
+                _ => Some(*id),
+            });
+        }
+        Ok(match self.store.events().stored_tombstone(id)? {
+            Some(t) if t.tombstone.summary.kind == Kind::Comment => t.thread,
+            Some(_) => Some(*id),
+            None => None,
+        })
     }
 
     fn or_note<V>(&self, result: Result<V, StoreError>, cautious: V) -> V {
@@ -191,6 +208,24 @@ impl TrustView for StoreView<'_> {
             }))
         };
         self.or_note(read(), None)
+    }
+
+    fn thread_root(&self, id: &EventId) -> Option<EventId> {
+        let Some(mut at) = self.batch.parent_of(id) else {
+            // Not a comment of this batch: a stored comment names its root.
+            return match self.or_note(self.stored_root(id), None) {
+                Some(root) if root != *id => Some(root),
+                _ => None,
+            };
+        };
+        // Up through this batch's comments (each step to an earlier event).
+        while let Some(parent) = self.batch.parent_of(&at) {
+            at = parent;
+        }
+        match self.batch.summary(&at) {
+            Some(s) if s.kind != Kind::Comment => Some(at),
+            _ => self.or_note(self.stored_root(&at), None),
+        }
     }
 
     fn log_entry(&self, verifier: &PublicKey, attestation: &EventId) -> LogEntry {

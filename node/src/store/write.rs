@@ -70,6 +70,9 @@ struct Commit<'a> {
     /// Id filter entries for the tombstones (so a later copy of a taken
     /// back event is checked against its tombstone).
     new_ids: Vec<u64>,
+    /// The outcome, accept or poll answer in force per target and kind,
+    /// as this commit leaves it (`created_at`, id).
+    afterwords: HashMap<(EventId, Kind), (Timestamp, EventId)>,
 }
 
 impl Store {
@@ -108,6 +111,7 @@ impl Store {
             retracted_polls: HashSet::new(),
             erased: 0,
             new_ids: Vec::new(),
+            afterwords: HashMap::new(),
         };
         let mut committed = Committed::default();
         let mut seen = HashSet::with_capacity(events.len());
@@ -261,6 +265,26 @@ impl Commit<'_> {
             }
             Entry::Satisfies(dep) => self.deps.push(dep),
             Entry::Retract { target, parent } => self.retract(event, target, parent)?,
+            Entry::Afterword { target, kind } => {
+                let new = (event.created_at(), id);
+                let current = match self.afterwords.get(&(target, kind)) {
+                    Some(current) => Some(*current),
+                    None => match self.store.tree.get(keys::afterword(&target, kind))? {
+                        Some(bytes) => {
+                            Some(keys::unpack_timed(&bytes).ok_or_else(|| StoreError::Corrupt {
+                                tree: Space::Afterwords.name(),
+                                detail: format!("a value of {} bytes", bytes.len()),
+                            })?)
+                        }
+                        None => None,
+                    },
+                };
+                // The latest wins whatever the order of arrival: an
+                // earlier one arriving late is stored and changes nothing.
+                if current.is_none_or(|c| curbside_protocol::afterword_supersedes(new, c)) {
+                    self.afterwords.insert((target, kind), new);
+                }
+            }
         }
         Ok(())
     }
@@ -359,6 +383,11 @@ impl Commit<'_> {
         self.w.put(keys::timeline(number), &self.timeline);
         for (root, packed) in self.threads {
             self.w.put(keys::thread(&root, number), packed);
+        }
+        for ((target, kind), (at, id)) in self.afterwords {
+            let mut value = Vec::with_capacity(40);
+            keys::pack_timed(&mut value, at, &id);
+            self.w.put(keys::afterword(&target, kind), value);
         }
         Finished {
             writes: self.w,

@@ -84,6 +84,9 @@ impl TrustView for Overlay<'_> {
     fn log_forked_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
         self.base.log_forked_at(verifier)
     }
+    fn thread_root(&self, id: &EventId) -> Option<EventId> {
+        self.base.thread_root(id)
+    }
     fn rules_changes(&self) -> Vec<crate::rules::RulesChange> {
         self.base.rules_changes()
     }

@@ -25,6 +25,7 @@
 //! The outcome is acceptance, or a [`NotAccepted`]: invalid (a
 //! [`Rejection`]), missing a dependency, or a duplicate.
 
+mod afterword;
 mod dependency;
 mod rejection;
 mod rules;
@@ -420,6 +421,9 @@ pub(crate) const fn physician_content(body: &Body) -> bool {
             | Body::Vote(_)
             | Body::Retraction(_)
             | Body::Takedown(_)
+            | Body::Outcome(_)
+            | Body::Accept(_)
+            | Body::PollAnswer(_)
     )
 }
 
@@ -427,6 +431,8 @@ pub(crate) const fn physician_content(body: &Body) -> bool {
 mod rules_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_afterword;
 #[cfg(test)]
 mod tests_retraction;
 

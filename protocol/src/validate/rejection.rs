@@ -390,6 +390,49 @@ pub enum Rejection {
         /// The kind the retraction names.
         kind: Kind,
     },
+    /// An outcome, accept or poll answer by someone other than the author
+    /// of the case, thread or poll it is about.
+    #[error("{target} was written by {owner}; only its author may add a {kind} to it")]
+    NotTargetAuthor {
+        /// The kind of the event refused.
+        kind: Kind,
+        /// The case, thread root or poll.
+        target: EventId,
+        /// Its author.
+        owner: PublicKey,
+    },
+    /// An outcome, accept or poll answer naming an event of the wrong kind.
+    #[error("{target} is a {found}; a {kind} names {expected}")]
+    WrongTargetKind {
+        /// The kind of the event refused.
+        kind: Kind,
+        /// What it names.
+        target: EventId,
+        /// What that is.
+        found: Kind,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// An accept naming a thread that is not the comment's.
+    #[error("comment {comment} is in the thread of {root}, not of {thread}")]
+    NotInThread {
+        /// The comment.
+        comment: EventId,
+        /// The thread the accept names.
+        thread: EventId,
+        /// The comment's thread root.
+        root: EventId,
+    },
+    /// A poll answer made before its poll closed.
+    #[error("poll {poll} closes at {closes_at}; its answer is dated {answered_at}")]
+    PollStillOpen {
+        /// The poll.
+        poll: EventId,
+        /// When it closes.
+        closes_at: Timestamp,
+        /// The answer's time.
+        answered_at: Timestamp,
+    },
     /// The voter is not attested in any specialty the poll is open to.
     #[error(
         "poll {poll} is open only to some specialties, and {voter} is attested in none of them"
@@ -528,6 +571,10 @@ rejection_codes! {
     KindNotInForce => "kind_not_in_force",
     TakenDown => "taken_down",
     NotModerator => "not_moderator",
+    NotTargetAuthor => "not_target_author",
+    WrongTargetKind => "wrong_target_kind",
+    NotInThread => "not_in_thread",
+    PollStillOpen => "poll_still_open",
 }
 
 impl std::fmt::Display for RejectionCode {

@@ -269,6 +269,9 @@ pub(super) fn body(
         Body::Retraction(r) => super::takeback::retraction(r, at, view, params),
         Body::Takedown(t) => super::takeback::takedown(event, t, view, arrival, params),
         Body::Appointment(a) => super::takeback::appointment(a, at, view),
+        Body::Outcome(o) => super::afterword::outcome(event, o, view),
+        Body::Accept(a) => super::afterword::accept(event, a, view),
+        Body::PollAnswer(p) => super::afterword::poll_answer(event, p, view),
     }
 }
 

@@ -242,6 +242,11 @@ pub trait TrustView {
     /// Every rules change held (the bodies of accepted `Rules` events).
     fn rules_changes(&self) -> Vec<RulesChange>;
 
+    /// The post, case or poll at the root of the thread of the held
+    /// comment `id` (`None` if it is not a held comment, or if a parent
+    /// on its way up is not held).
+    fn thread_root(&self, id: &EventId) -> Option<EventId>;
+
     /// The rules in force at `at` ([`crate::rules::rules_at`]).
     fn rules_at(&self, at: Timestamp) -> RuleSet {
         crate::rules::rules_at(self.genesis(), self.rules_changes(), at)
@@ -394,6 +399,17 @@ impl MemoryTrust {
             threads: HashMap::new(),
             takedowns: HashMap::new(),
             appointments: HashMap::new(),
+        }
+    }
+
+    /// The parent of the held comment `id`.
+    pub fn parent_of(&self, id: &EventId) -> Option<EventId> {
+        if self.summaries.get(id)?.kind != Kind::Comment {
+            return None;
+        }
+        match self.threads.get(id)? {
+            ThreadLink::Parent(parent) => Some(*parent),
+            ThreadLink::Hub(_) => None,
         }
     }
 
@@ -562,5 +578,19 @@ impl TrustView for MemoryTrust {
     }
     fn rules_changes(&self) -> Vec<RulesChange> {
         self.rules.clone()
+    }
+    fn thread_root(&self, id: &EventId) -> Option<EventId> {
+        // Each step goes to an event made earlier, so the walk ends; the
+        // bound is for a view fed a cycle by a caller that skipped
+        // validation.
+        let mut at = self.parent_of(id)?;
+        for _ in 0..self.threads.len() {
+            match self.parent_of(&at) {
+                Some(parent) => at = parent,
+                None => break,
+            }
+        }
+        let held = self.summary(&at)?;
+        (held.kind != Kind::Comment).then_some(at)
     }
 }

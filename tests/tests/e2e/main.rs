@@ -24,6 +24,7 @@ mod fetch;
 mod guard;
 mod hostile;
 mod moderation;
+mod outcomes;
 mod partition;
 mod powercut;
 mod retraction;

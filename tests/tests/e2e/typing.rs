@@ -13,7 +13,7 @@ use curbside_tests::{Network, TestNode};
 
 /// A physician's home under `dir` with a key (handle `handle`) attested
 /// at `node` as a cardiologist in GB, through the command line.
-fn physician(dir: &Path, node: &TestNode, handle: &str) -> PathBuf {
+pub(super) fn physician(dir: &Path, node: &TestNode, handle: &str) -> PathBuf {
     let token = dir.join("admin.token");
     std::fs::write(&token, &node.admin_token).unwrap();
     let home = dir.join(handle);

@@ -146,6 +146,8 @@ struct Derived {
     revoked: HashMap<EventId, Timestamp>,
     /// Cosignatures by (head, cosigner).
     cosigs: HashMap<(EventId, PublicKey), HashSet<EventId>>,
+    /// The latest outcome, accept or poll answer per target and kind.
+    afterwords: HashMap<(EventId, curbside_protocol::Kind), (Timestamp, EventId)>,
 }
 
 impl Derived {
@@ -195,6 +197,12 @@ impl Derived {
                 Entry::Satisfies(_) => {}
                 // What a retraction deleted is checked against the tombstones.
                 Entry::Retract { .. } => {}
+                Entry::Afterword { target, kind } => {
+                    let current = self.afterwords.entry((target, kind)).or_insert((at, id));
+                    if curbside_protocol::afterword_supersedes((at, id), *current) {
+                        *current = (at, id);
+                    }
+                }
             }
         }
     }
@@ -269,6 +277,11 @@ impl Store {
         for (target, at) in std::mem::take(&mut derived.revoked) {
             let key = keys::revocation(&target);
             derived.expect(Space::Revocations, key, Some(at.as_millis().to_be_bytes().to_vec()));
+        }
+        for ((target, kind), (at, id)) in std::mem::take(&mut derived.afterwords) {
+            let mut value = Vec::with_capacity(40);
+            keys::pack_timed(&mut value, at, &id);
+            derived.expect(Space::Afterwords, keys::afterword(&target, kind), Some(value));
         }
         self.check_cosigs(&derived, &mut report)?;
         for (space, expected) in std::mem::take(&mut derived.plain).into_values() {

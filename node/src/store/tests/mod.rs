@@ -17,6 +17,7 @@ fn ingest(
     crate::ingest::ingest(store, config, events, now).map(|ingested| ingested.outcomes)
 }
 
+mod afterwords;
 mod check;
 mod durability;
 mod events;

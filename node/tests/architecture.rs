@@ -97,7 +97,8 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
     ("reads", &["keys", "memory"]),
     ("pending", &["keys", "batch", "memory", "durable", "reads"]),
     ("audit", &["keys", "batch", "memory", "durable", "reads", "pending"]),
-    ("index", &["keys", "memory", "reads", "audit"]),
+    ("authored", &["keys"]),
+    ("index", &["keys", "memory", "reads", "audit", "authored"]),
     ("write", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("check", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("view", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
@@ -105,7 +106,12 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
     ("authors", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("ids", &["keys", "reads"]),
     ("peers", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
-    ("migrate", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
+    (
+        "migrate",
+        &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index", "authored"],
+    ),
+    ("marks", &["keys", "reads", "authored"]),
+    ("inbox", &["keys", "reads", "authored", "marks"]),
     ("tombstones", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("moderation", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     (

@@ -299,3 +299,11 @@ pub(super) fn authored_entry(
     let poll = value.get(1..33).and_then(|b| <[u8; 32]>::try_from(b).ok()).map(EventId::from_bytes);
     Ok((at, id, kind, poll))
 }
+
+impl Personal<'_> {
+    /// The root of the thread `id` is in (itself for a post, case or poll),
+    /// if `id` is stored: what following an event follows.
+    pub fn thread_of(&self, id: &EventId) -> Result<Option<EventId>, StoreError> {
+        Ok(self.store.get_with_root(id)?.map(|(_, root)| root))
+    }
+}

@@ -171,7 +171,9 @@ pub use check::{CheckReport, LogCheck, Problem};
 pub use ids::IdPrefix;
 pub use moderation::{ModerationPage, Report, ReportError, ReportLimits};
 pub use inbox::{InboxItem, ItemKind};
-pub use marks::{Follow, MAX_BOOKMARKS, MAX_FOLLOWS, MAX_READ, MarkError, Personal, Written};
+pub use marks::{
+    Cursor, Follow, MAX_BOOKMARKS, MAX_FOLLOWS, MAX_READ, MarkError, Personal, Written,
+};
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};

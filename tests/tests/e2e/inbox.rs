@@ -254,3 +254,49 @@ fn inbox_watch_prints_a_reply_while_it_streams() {
     assert!(made.contains(&s(&streamed["id"])), "{streamed}");
     assert_eq!(s(&streamed["event"]["handle"]), "dr-replier", "{streamed}");
 }
+
+#[test]
+fn inbox_streams_are_bounded_and_end_when_the_node_stops() {
+    let net = Network::new();
+    let node = TestNode::start(&net);
+    let dr = key("stream-holder");
+    node.attest(&net, &dr, "dr-streams", &["cardiology"], "GB");
+    let token = node.session_when_attested(&net, &dr);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(LIMIT))
+        .build()
+        .into();
+    let open = || {
+        agent
+            .get(format!("{}/v1/me/inbox/stream", node.url))
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap()
+    };
+    // Four streams for one physician; each is read to its end on a thread.
+    let (ended, ends) = std::sync::mpsc::channel::<Result<u64, String>>();
+    for _ in 0..4 {
+        let response = open();
+        assert_eq!(response.status().as_u16(), 200);
+        let ended = ended.clone();
+        std::thread::spawn(move || {
+            let mut body = response.into_body().into_reader();
+            let read = std::io::copy(&mut body, &mut std::io::sink());
+            let _ = ended.send(read.map_err(|e| e.to_string()));
+        });
+    }
+    let mut fifth = open();
+    let body: Value = serde_json::from_str(&fifth.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!((fifth.status().as_u16(), s(&body["code"])), (429, "too_many_streams".into()));
+
+    // Stopping the node ends them: it does not wait out the requests' limit.
+    let started = Instant::now();
+    drop(node.stop());
+    assert!(started.elapsed() < Duration::from_secs(8), "stopping took {:?}", started.elapsed());
+    for _ in 0..4 {
+        let end = ends.recv_timeout(Duration::from_secs(5)).expect("every stream ended");
+        // Ended by the node (the stream's last chunk), not cut off.
+        assert!(end.is_ok(), "{end:?}");
+    }
+}

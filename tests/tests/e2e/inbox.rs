@@ -97,6 +97,11 @@ fn a_reply_made_on_another_node_reaches_the_authors_inbox_and_mine_lists_what_on
     // Shown once, it is read: `inbox` (unread only) no longer lists it.
     assert!(ok(&author, &["inbox", "--node", &at_first])["items"].as_array().unwrap().is_empty());
     assert_eq!(inbox_items(&author, &at_first), vec![(reply.clone(), "reply".into(), true)]);
+    // For people: why each item is there, who wrote it, where.
+    let shown = super::cli_kit::run(&author, &["inbox", "--all", "--node", &at_first], None);
+    let shown = super::cli_kit::text(&shown.stdout);
+    assert!(shown.contains("replied to you") && shown.contains("dr-colleague"), "{shown}");
+    assert!(shown.contains(&format!("in thread {post}")), "{shown}");
     // The colleague's inbox is theirs: nothing is addressed to them.
     assert!(inbox_items(&colleague, &at_second).is_empty());
 
@@ -125,6 +130,13 @@ fn a_reply_made_on_another_node_reaches_the_authors_inbox_and_mine_lists_what_on
             .unwrap()
             .is_empty()
     );
+    let followed = ok(&colleague, &["follow", &reply[..8], "--node", &at_second]);
+    assert_eq!(
+        (s(&followed["following"]["thread"]), &followed["new"]),
+        (post.clone(), &json!(true))
+    );
+    let left = ok(&colleague, &["unfollow", &post[..8], "--node", &at_second]);
+    assert_eq!(left["removed"], json!(true), "{left}");
     ok(&colleague, &["follow", "cardiology", "--node", &at_second]);
     ok(&colleague, &["unfollow", "cardiology", "--node", &at_second]);
 }

@@ -73,6 +73,10 @@ pub(crate) async fn written(
     let mut views = Views::new(&state.store);
     let mut out = Vec::with_capacity(list.len());
     for (_, id, _) in list {
+        // Hidden here by the operator: not shown on this node, as in a feed.
+        if events.is_hidden(&id) {
+            continue;
+        }
         if let Some(event) = events.get(&id)? {
             out.push(views.of(&event)?);
         }

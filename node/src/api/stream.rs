@@ -6,7 +6,8 @@
 //! each item it has not seen as an `item` event. Bounded: at most
 //! [`PER_PHYSICIAN`] streams for one physician (so for any one session)
 //! and [`OVERALL`] in all (`429 too_many_streams` past either); a stream
-//! ends when its session ends or lapses, when its client goes, and when
+//! ends when its session ends or lapses (or its physician's attestation),
+//! when its client goes, and when
 //! the node stops ([`Streams::close`], called as the API stops taking
 //! requests), so no stream holds a stopping node.
 
@@ -174,6 +175,12 @@ async fn watch(
             continue;
         }
         (events, checked) = (now_events, tokio::time::Instant::now());
+        // A revoked or lapsed attestation ends the stream as it ends the
+        // physician's sessions on their next request.
+        let attested = state.store.events().attestation_status(&me, crate::now());
+        if !attested.is_ok_and(|s| s.attested) {
+            break;
+        }
         let Ok(items) = inbox_of(&state, me).await else { break };
         let mut views = Views::new(&state.store);
         // Oldest first, as they arrived.

@@ -6,7 +6,7 @@
 //! Both follow from the signed event alone, so [`entries`] is a pure
 //! function: the commit writes what it returns (through `index::entries`,
 //! so a retraction deletes them with the rest), the integrity check expects
-//! it, and the migration from schema 4 builds it from the events already
+//! it, and the migration from schema 5 builds it from the events already
 //! stored.
 
 use curbside_protocol::{Body, Handle, Kind, SignedEvent};

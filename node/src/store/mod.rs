@@ -169,11 +169,11 @@ use memory::{Delta, Filters, Recent, Trust};
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
 pub use ids::IdPrefix;
-pub use moderation::{ModerationPage, Report, ReportError, ReportLimits};
 pub use inbox::{InboxItem, ItemKind};
 pub use marks::{
     Cursor, Follow, MAX_BOOKMARKS, MAX_FOLLOWS, MAX_READ, MarkError, Personal, Written,
 };
+pub use moderation::{ModerationPage, Report, ReportError, ReportLimits};
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};

@@ -135,6 +135,22 @@ pub(crate) enum Command {
     /// Name the option of your closed poll that turned out right: the
     /// tally then shows how the vote compared.
     Answer(AnswerArgs),
+    /// What you wrote (posts, cases, comments, polls), newest first.
+    Mine(PageArgs),
+    /// Your inbox: replies to you, replies in threads you follow, mentions
+    /// of your handle, new posts in hubs you follow, closed polls you voted
+    /// in; unread first. Shown items are marked read.
+    Inbox(InboxArgs),
+    /// Follow a thread (an event's id, or its first 8 characters or more) or a hub.
+    Follow(FollowArgs),
+    /// Stop following a thread or a hub.
+    Unfollow(FollowArgs),
+    /// Keep an event in your bookmarks (kept by your node, for you alone).
+    Bookmark(MarkArgs),
+    /// Drop an event from your bookmarks.
+    Unbookmark(MarkArgs),
+    /// Your bookmarks, newest first.
+    Bookmarks(PageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -156,10 +172,39 @@ pub(crate) struct OutcomeArgs {
     pub(crate) node: NodeUrl,
 }
 
+/// A page of a list of one's own.
+#[derive(Debug, Args)]
+pub(crate) struct PageArgs {
+    /// Most entries to show (at most 200).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: usize,
+    /// Continue after a previous page (the `next` it printed).
+    #[arg(long)]
+    pub(crate) before: Option<String>,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct AcceptArgs {
     /// The comment's id (or its first 8 characters or more).
     pub(crate) comment_id: String,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+/// `curbside inbox`.
+#[derive(Debug, Args)]
+pub(crate) struct InboxArgs {
+    /// Show read items too (after the unread ones).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Most items to show (at most 200).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: usize,
+    /// Stay and print new items as they arrive, until interrupted.
+    #[arg(long)]
+    pub(crate) watch: bool,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }
@@ -171,6 +216,24 @@ pub(crate) struct AnswerArgs {
     /// The right option's number, counting from 1 as `curbside show` and `tally` list them.
     #[arg(long, value_name = "N")]
     pub(crate) option: u16,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+/// `curbside follow` and `unfollow`.
+#[derive(Debug, Args)]
+pub(crate) struct FollowArgs {
+    /// An event's id (or its first 8 characters or more): its thread; or a hub.
+    pub(crate) target: String,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+/// `curbside bookmark` and `unbookmark`.
+#[derive(Debug, Args)]
+pub(crate) struct MarkArgs {
+    /// The event's id (or its first 8 characters or more).
+    pub(crate) id: String,
     #[command(flatten)]
     pub(crate) node: NodeUrl,
 }

@@ -214,6 +214,72 @@ impl Client {
         Ok(Self { base, agent: config.into() })
     }
 
+    /// `DELETE path`, expecting 2xx and JSON.
+    pub(crate) fn delete<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let (status, value) = self.request("DELETE", path, None, bearer)?;
+        if !(200..300).contains(&status) {
+            return Err(self.api_error(path, status, &value));
+        }
+        self.parse(path, value)
+    }
+
+    /// `GET path` as Server-Sent Events: `on_event(name, data)` for each
+    /// event until it returns false or the node ends the stream. No
+    /// overall time limit (a stream lasts as long as it is read); the
+    /// node's keep-alives arrive every 15 s, so a silent minute is a
+    /// dead connection.
+    pub(crate) fn stream(
+        &self,
+        path: &str,
+        bearer: &str,
+        mut on_event: impl FnMut(&str, &str) -> bool,
+    ) -> Result<(), ClientError> {
+        use std::io::BufRead as _;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_recv_body(Some(Duration::from_secs(60)))
+            .user_agent(concat!("curbside/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.base);
+        let mut response = agent
+            .get(&url)
+            .header("Authorization", format!("Bearer {bearer}"))
+            .header("Accept", "text/event-stream")
+            .call()
+            .map_err(|e| self.transport(path, e))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            return Err(self.api_error(path, status, &value));
+        }
+        let reader = std::io::BufReader::new(response.into_body().into_reader());
+        let (mut name, mut data) = (String::new(), String::new());
+        for line in reader.lines() {
+            let line = line.map_err(|e| ClientError::Transport {
+                url: self.base.clone(),
+                detail: format!("{path}: {e}"),
+            })?;
+            if line.is_empty() {
+                if !data.is_empty() && !on_event(&name, &data) {
+                    return Ok(());
+                }
+                (name, data) = (String::new(), String::new());
+            } else if let Some(v) = line.strip_prefix("event:") {
+                name = v.trim().to_owned();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data.push_str(v.strip_prefix(' ').unwrap_or(v));
+            }
+        }
+        Ok(())
+    }
+
     /// The node's base URL.
     pub(crate) fn url(&self) -> &str {
         &self.base
@@ -267,6 +333,12 @@ impl Client {
         let auth = bearer.map(|t| format!("Bearer {t}"));
         let result = if method == "GET" {
             let mut req = self.agent.get(&url);
+            if let Some(auth) = &auth {
+                req = req.header("Authorization", auth);
+            }
+            req.call()
+        } else if method == "DELETE" {
+            let mut req = self.agent.delete(&url);
             if let Some(auth) = &auth {
                 req = req.header("Authorization", auth);
             }

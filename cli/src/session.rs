@@ -271,6 +271,17 @@ impl<'a> Reader<'a> {
         self.call(|client, token| client.get(path, Some(token)))
     }
 
+    /// `DELETE path` with the session, renewed once as for [`Reader::get`].
+    pub(crate) fn delete<T: DeserializeOwned>(&mut self, path: &str) -> anyhow::Result<T> {
+        self.call(|client, token| client.delete(path, Some(token)))
+    }
+
+    /// The session's token (opened if need be), for a call the client
+    /// makes itself (a stream).
+    pub(crate) fn session_token(&mut self) -> anyhow::Result<String> {
+        self.token()
+    }
+
     /// `call(client, token)` with the session, renewed once as for [`Reader::get`].
     pub(crate) fn call<T>(
         &mut self,

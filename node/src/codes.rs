@@ -132,6 +132,10 @@ node_codes! {
     RateLimited = "rate_limited", http(StatusCode::TOO_MANY_REQUESTS);
     /// (reports) the node holds as many reports waiting for moderators as it keeps
     ReportsFull = "reports_full", http(StatusCode::SERVICE_UNAVAILABLE);
+    /// (me) a physician's follows or bookmarks are as many as one may keep
+    ListFull = "list_full", http(StatusCode::CONFLICT);
+    /// (me) as many inbox streams are open as the node allows, for this physician or in all
+    TooManyStreams = "too_many_streams", http(StatusCode::TOO_MANY_REQUESTS);
     /// (command line) the content guard warned and the author did not confirm: nothing was signed
     NeedsConfirmation = "needs_confirmation", None;
 

@@ -203,6 +203,8 @@ struct Parts {
     witness: (oneshot::Sender<()>, JoinHandle<()>),
     net: Option<NetTask>,
     store: Arc<Store>,
+    /// Ends the inbox streams once the API stops taking requests.
+    streams: api::StreamCloser,
 }
 
 /// Starts the audit log's issuer and witness, the network and the pending
@@ -262,7 +264,15 @@ async fn start_parts(config: &NodeConfig, dir: &DataDir, core: Core) -> Result<P
         pending_max_age_ms: config.ingest.pending_max_age_ms,
     });
     let pruner = tokio::spawn(prune_pending(store.clone(), config.ingest.pending_max_age_ms));
-    Ok(Parts { router: api::router(state), pruner, witness: (stop_witness, witness), net, store })
+    let streams = state.stream_closer();
+    Ok(Parts {
+        router: api::router(state),
+        pruner,
+        witness: (stop_witness, witness),
+        net,
+        store,
+        streams,
+    })
 }
 
 /// Serves the API until `stopped` resolves (or its sender is dropped) or
@@ -274,10 +284,16 @@ async fn serve_then_stop(
     ingest: IngestThread,
     stopped: oneshot::Receiver<()>,
 ) -> Result<(), NodeError> {
-    let Parts { router, pruner, witness: (stop_witness, witness), net, store } = parts;
-    let stop = shutdown::stop_signal(store.clone(), async {
+    let Parts { router, pruner, witness: (stop_witness, witness), net, store, streams } = parts;
+    let signal = shutdown::stop_signal(store.clone(), async {
         let _ = stopped.await;
     });
+    // A stream is an answer that never ends by itself: ended here, it does
+    // not hold the stop for the requests' time limit.
+    let stop = async move {
+        signal.await;
+        streams.close();
+    };
     // Step 1. The router, and with it the API's handles to ingest, is
     // dropped when this returns.
     let served = shutdown::serve(listener, router, config.http, stop, shutdown::STEP_LIMIT).await;

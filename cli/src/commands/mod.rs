@@ -7,6 +7,7 @@ mod check;
 mod demo;
 mod hubs;
 mod id;
+mod me;
 mod moderate;
 mod network;
 mod node;
@@ -143,6 +144,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => read::show(&ctx, &args),
         Command::Tally(args) => read::tally(&ctx, &args),
         Command::Pending(node) => read::pending(&ctx, node.node.as_deref()),
+        Command::Mine(args) => me::mine(&ctx, &args),
+        Command::Inbox(args) => me::inbox(&ctx, &args),
+        Command::Follow(args) => me::follow(&ctx, &args, true),
+        Command::Unfollow(args) => me::follow(&ctx, &args, false),
+        Command::Bookmark(args) => me::bookmark(&ctx, &args, true),
+        Command::Unbookmark(args) => me::bookmark(&ctx, &args, false),
+        Command::Bookmarks(args) => me::bookmarks(&ctx, &args),
         Command::CheckText { file } => check::check_text(&ctx, &file),
         Command::Codes => check::codes(&ctx),
         Command::Outcome(mut args) => {

@@ -22,7 +22,7 @@ fn width() -> usize {
 
 /// An event for `--json`: the node's view without the wire bytes, and the
 /// author's key fingerprint.
-fn event_json(e: &EventAnswer) -> Value {
+pub(crate) fn event_json(e: &EventAnswer) -> Value {
     let mut value = authors::json_fields(e);
     value["id"] = json!(e.id);
     value["created_at"] = json!(e.created_at);
@@ -47,7 +47,7 @@ fn event_json(e: &EventAnswer) -> Value {
 }
 
 /// One line saying what an event is.
-fn headline(e: &EventAnswer) -> String {
+pub(crate) fn headline(e: &EventAnswer) -> String {
     match e.event.body() {
         Body::Post(p) => p.title.clone(),
         Body::Case(c) => format!("{} ({}, {})", c.title, c.age.label(), sex(c.sex)),

@@ -26,7 +26,7 @@ pub fn session_message(network: &NetworkId, challenge: &[u8; 32]) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
 }
 

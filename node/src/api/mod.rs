@@ -11,12 +11,14 @@ mod error;
 mod events;
 mod ids;
 mod limits;
+mod me;
 mod metrics;
 mod moderation;
 pub mod policy;
 mod reads;
 mod server;
 mod sessions;
+mod stream;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -36,6 +38,7 @@ pub(crate) use error::ApiError;
 pub use limits::{AuthorLimit, SubmitLimits};
 pub use server::{HttpLimits, raise_open_file_limit, serve};
 pub use sessions::DEFAULT_SESSIONS_PER_KEY;
+pub use stream::StreamCloser;
 
 use crate::ingest::Ingester;
 use crate::store::Store;
@@ -73,6 +76,15 @@ pub struct Shared {
     pub(crate) submit_limits: SubmitLimits,
     /// How long an event may wait for what it needs.
     pub(crate) pending_max_age_ms: u64,
+    /// The open inbox streams (`GET /v1/me/inbox/stream`).
+    pub(crate) streams: stream::Streams,
+}
+
+impl Shared {
+    /// What ends every inbox stream when the node stops.
+    pub fn stream_closer(&self) -> StreamCloser {
+        self.streams.closer()
+    }
 }
 
 /// Never prints the admin token or the sessions' tokens.
@@ -157,6 +169,7 @@ impl Shared {
             )),
             submit_limits: parts.submit_limits,
             pending_max_age_ms: parts.pending_max_age_ms,
+            streams: stream::Streams::default(),
         })
     }
 }
@@ -268,6 +281,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/revoke", post(admin::revoke))
         .route("/v1/admin/peers", post(admin::dial))
         .route("/v1/admin/openings/{id}", get(audit::opening))
+        .route("/v1/me/events", get(me::written))
+        .route("/v1/me/inbox", get(me::inbox))
+        .route("/v1/me/inbox/read", post(me::mark_read))
+        .route("/v1/me/inbox/stream", get(stream::stream))
+        .route("/v1/me/follows", get(me::follows).post(me::follow))
+        .route("/v1/me/follows/{target}", axum::routing::delete(me::unfollow))
+        .route("/v1/me/bookmarks", get(me::bookmarks).post(me::bookmark))
+        .route("/v1/me/bookmarks/{id}", axum::routing::delete(me::unbookmark))
         .route("/v1/genesis", get(audit::genesis))
         .route("/v1/audit/logs", get(audit::logs))
         .route("/v1/audit/logs/{verifier}/heads", get(audit::heads))

@@ -495,3 +495,40 @@ impl RetractedView {
         }
     }
 }
+
+/// `POST /v1/me/follows`: what to follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowRequest {
+    /// A whole event id (its thread is followed) or a hub's name.
+    pub target: String,
+}
+
+/// `POST /v1/me/bookmarks`: what to bookmark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookmarkRequest {
+    /// A stored event's whole id.
+    pub id: EventId,
+}
+
+/// `POST /v1/me/inbox/read`: the items to mark read (their ids), or all
+/// the inbox holds now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkReadRequest {
+    /// Items' ids (at most 500).
+    #[serde(default)]
+    pub items: Vec<EventId>,
+    /// Every item the inbox holds now.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// One thing a physician follows (`GET /v1/me/follows`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Followed {
+    /// A thread's root, or null.
+    pub thread: Option<EventId>,
+    /// A hub, or null.
+    pub hub: Option<String>,
+    /// Since when.
+    pub since: Timestamp,
+}

@@ -170,6 +170,9 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
         }
         Body::Post(_) | Body::Case(_) => {}
     }
+    for (space, key, value) in super::authored::entries(event.signed()) {
+        out.push(Entry::Put { space, key, value });
+    }
     out
 }
 

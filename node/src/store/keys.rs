@@ -10,7 +10,7 @@
 //! &voter)`) and never lays out bytes itself, so a layout is read, changed
 //! and checked against the table in `store/mod.rs` here alone.
 
-use curbside_protocol::{Dependency, EventId, HubId, PublicKey, Timestamp};
+use curbside_protocol::{Dependency, EventId, Handle, HubId, PublicKey, Timestamp};
 
 /// A keyed collection: the first byte of each of its keys. The values are
 /// part of the on-disk layout: never reuse or renumber one (add a new
@@ -88,7 +88,20 @@ pub(super) enum Space {
     Hidden = 30,
     /// `event (32) ‖ reporter (32)` → `Report`: local, never gossiped.
     Reports = 31,
-    // 32–35 are kept for the physician's own state (issue 16).
+    /// `author (32) ‖ created_at (8) ‖ id (32)` → `kind (1)` (‖ `poll (32)`
+    /// for a vote): every post, case, comment, poll and vote by its author.
+    Authored = 32,
+    /// `handle ‖ 0x00 ‖ created_at (8) ‖ id (32)` → `()`: the events whose
+    /// text names `@handle`.
+    Mentions = 33,
+    /// `physician (32) ‖ mark (1) ‖ target` → `added_at (8)`: what a
+    /// physician follows (`f` a thread by its root's id, `h` a hub by
+    /// name) and bookmarks (`b` an event id). Local to this node, never
+    /// gossiped.
+    Marks = 34,
+    /// `physician (32) ‖ item (32)` → `read_at (8)`: the inbox items the
+    /// physician has read. Local to this node, never gossiped.
+    InboxRead = 35,
     /// `target (32) ‖ kind (1)` → packed `created_at (8) ‖ id (32)`: the
     /// outcome of a case, the accept of a thread (keyed by its root) and
     /// the answer of a poll in force (the latest by `(created_at, id)`).
@@ -137,6 +150,10 @@ impl Space {
             Space::Reports => "reports",
             Space::Afterwords => "afterwords",
             Space::Moderation => "moderation",
+            Space::Authored => "authored",
+            Space::Mentions => "mentions",
+            Space::Marks => "marks",
+            Space::InboxRead => "inbox_read",
         }
     }
 
@@ -229,6 +246,52 @@ pub(super) fn report(event: &EventId, reporter: &PublicKey) -> Vec<u8> {
 /// `Moderation ‖ created_at ‖ id`.
 pub(super) fn moderation(at: Timestamp, id: &EventId) -> Vec<u8> {
     Space::Moderation.key(&[&at.as_millis().to_be_bytes(), id.as_bytes()])
+}
+
+/// `Authored ‖ author ‖ created_at ‖ id`.
+pub(super) fn authored(author: &PublicKey, at: Timestamp, id: &EventId) -> Vec<u8> {
+    Space::Authored.key(&[author.as_bytes(), &at.as_millis().to_be_bytes(), id.as_bytes()])
+}
+
+/// `Authored ‖ author`: the prefix of everything `author` wrote.
+pub(super) fn authored_by(author: &PublicKey) -> Vec<u8> {
+    Space::Authored.key(&[author.as_bytes()])
+}
+
+/// `Mentions ‖ handle ‖ 0x00 ‖ created_at ‖ id`. Handles never contain
+/// 0x00, so one handle's range never runs into another's.
+pub(super) fn mention(handle: &Handle, at: Timestamp, id: &EventId) -> Vec<u8> {
+    Space::Mentions.key(&[
+        handle.as_str().as_bytes(),
+        &[0],
+        &at.as_millis().to_be_bytes(),
+        id.as_bytes(),
+    ])
+}
+
+/// `Mentions ‖ handle ‖ 0x00`: the prefix of every mention of `handle`.
+pub(super) fn mentions_of(handle: &Handle) -> Vec<u8> {
+    Space::Mentions.key(&[handle.as_str().as_bytes(), &[0]])
+}
+
+/// `Marks ‖ physician ‖ mark ‖ target`.
+pub(super) fn mark(physician: &PublicKey, mark: u8, target: &[u8]) -> Vec<u8> {
+    Space::Marks.key(&[physician.as_bytes(), &[mark], target])
+}
+
+/// `Marks ‖ physician ‖ mark`: the prefix of one kind of a physician's marks.
+pub(super) fn marks_of(physician: &PublicKey, mark: u8) -> Vec<u8> {
+    Space::Marks.key(&[physician.as_bytes(), &[mark]])
+}
+
+/// `InboxRead ‖ physician ‖ item`.
+pub(super) fn inbox_read(physician: &PublicKey, item: &EventId) -> Vec<u8> {
+    Space::InboxRead.key(&[physician.as_bytes(), item.as_bytes()])
+}
+
+/// `InboxRead ‖ physician`: the prefix of a physician's read items.
+pub(super) fn inbox_read_of(physician: &PublicKey) -> Vec<u8> {
+    Space::InboxRead.key(&[physician.as_bytes()])
 }
 
 /// `Tombstones ‖ id`.

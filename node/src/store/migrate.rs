@@ -19,12 +19,21 @@
 //! revocations gain an index by time ([`Space::Moderation`]), so the public
 //! record of moderation is read a page at a time instead of by scanning
 //! every event: the step builds it from the timeline.
+//!
+//! **5 → 6** (what a physician reads about themselves). Events keep their
+//! records; what each physician's post, case, comment, poll or vote adds
+//! to `authored` (by author) and `mentions` (by `@handle` in its text) is
+//! built from the events stored, with [`authored::entries`], the function
+//! the commit uses, so a migrated store holds what a new one would (the
+//! integrity check expects exactly that). Events taken back have no
+//! record, so they are not indexed.
 
 use curbside_protocol::{
     AttestationRecord, EventId, Handle, Jurisdiction, Kind, PublicKey, Specialty, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
+use super::authored;
 use super::keys::{self, Space};
 use super::pending::{PendingRecord, PendingRecordV3};
 use super::{StoreError, decode, encode};
@@ -102,6 +111,30 @@ pub(super) fn from_4(tree: &sled::Tree) -> Result<(), StoreError> {
     batch.insert(keys::schema(), &5u32.to_be_bytes());
     tree.apply_batch(batch)?;
     tracing::info!(indexed, "store migrated from schema 4 to 5 (the moderation record's index)");
+    Ok(())
+}
+
+/// Rewrites a schema-5 store as schema 6: the `authored` and `mentions`
+/// entries of every stored event, and the version, in one batch. Not yet
+/// durable: the caller flushes.
+pub(super) fn from_5(tree: &sled::Tree) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    let (mut events, mut entries) = (0usize, 0usize);
+    for item in tree.scan_prefix(Space::Events.all()) {
+        let (key, value) = item?;
+        let id = EventId::from_bytes(super::key_part(Space::Events, &key, 1)?);
+        let (stored, _) = super::reads::record(&value)?;
+        let event = curbside_protocol::SignedEvent::from_trusted_store(stored.wire, id)
+            .map_err(|e| StoreError::Corrupt { tree: "events", detail: format!("{id}: {e}") })?;
+        for (_, key, value) in authored::entries(&event) {
+            batch.insert(key, value);
+            entries += 1;
+        }
+        events += 1;
+    }
+    batch.insert(keys::schema(), &6u32.to_be_bytes());
+    tree.apply_batch(batch)?;
+    tracing::info!(events, entries, "store migrated from schema 5 to 6 (authors and mentions)");
     Ok(())
 }
 

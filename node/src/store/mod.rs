@@ -63,6 +63,10 @@
 //! tombstones    id → StoredTombstone                    (an event taken back: summary, parent, thread root, retraction)
 //! moderation    created_at ‖ id → kind                  (appointments, takedowns, revocations: the public record, by time)
 //! afterwords    target ‖ kind → packed (created_at, id)  (36: a case's outcome, a thread's accept, a poll's answer in force)
+//! authored      author ‖ created_at ‖ id → kind [‖ poll]  (posts, cases, comments, polls, votes by author; `mine`, the inbox)
+//! mentions      handle ‖ 0 ‖ created_at ‖ id → ()        (events whose text names @handle; the inbox)
+//! marks         physician ‖ f|h|b ‖ target → added_at   (follows of threads and hubs, bookmarks: local, never gossiped)
+//! inbox_read    physician ‖ item → read_at              (inbox items read: local, never gossiped)
 //! ```
 //!
 //! Spaces 32–35 are reserved for other work; `afterwords` (36) came
@@ -138,13 +142,16 @@
 
 mod afterwords;
 pub mod audit;
+mod authored;
 mod authors;
 mod batch;
 mod check;
 mod durable;
 mod ids;
+mod inbox;
 mod index;
 mod keys;
+mod marks;
 mod memory;
 mod migrate;
 mod moderation;
@@ -170,6 +177,10 @@ pub use afterwords::Afterwords;
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
 pub use ids::IdPrefix;
+pub use inbox::{InboxItem, ItemKind};
+pub use marks::{
+    Cursor, Follow, MAX_BOOKMARKS, MAX_FOLLOWS, MAX_READ, MarkError, Personal, Written,
+};
 pub use moderation::{ModerationPage, Report, ReportError, ReportLimits};
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
@@ -197,7 +208,12 @@ pub use write::Committed;
 /// 5: the moderation record (appointments, takedowns, revocations) is
 /// indexed by time (`moderation`), so it is read a page at a time. A
 /// schema-4 store is migrated at open.
-pub const SCHEMA_VERSION: u32 = 5;
+/// 6: what a physician reads about themselves: events by author
+/// (`authored`) and by the handles their text mentions (`mentions`), and
+/// each physician's own follows, bookmarks and read inbox items (`marks`,
+/// `inbox_read`, local). A schema-5 store is migrated at open: the two
+/// indexes are built from the events stored.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The oldest layout this build migrates; older ones are refused.
 pub const OLDEST_MIGRATED: u32 = 3;
@@ -415,6 +431,9 @@ pub struct Store {
     taken_back: Mutex<Vec<TakenBack>>,
     /// Events hidden on this node by its operator.
     hidden: RwLock<std::collections::HashSet<EventId>>,
+    /// One change of physicians' own marks at a time, so a list's cap
+    /// cannot be passed by two requests at once ([`marks`]).
+    marks_lock: Mutex<()>,
     #[cfg(test)]
     pub(crate) faults: Faults,
 }

@@ -62,6 +62,7 @@ impl Store {
             failure: Failure::default(),
             taken_back: Mutex::new(Vec::new()),
             hidden: RwLock::new(hidden),
+            marks_lock: Mutex::new(()),
             #[cfg(test)]
             faults: Faults::default(),
         })
@@ -106,10 +107,16 @@ fn prepare(db: &sled::Db, tree: &sled::Tree, genesis: &Genesis) -> Result<(), St
                 3 => {
                     migrate::from_3(tree)?;
                     migrate::from_4(tree)?;
+                    migrate::from_5(tree)?;
                     db.flush()?;
                 }
                 4 => {
                     migrate::from_4(tree)?;
+                    migrate::from_5(tree)?;
+                    db.flush()?;
+                }
+                5 => {
+                    migrate::from_5(tree)?;
                     db.flush()?;
                 }
                 _ => return Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),

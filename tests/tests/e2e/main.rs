@@ -23,6 +23,7 @@ mod federation;
 mod fetch;
 mod guard;
 mod hostile;
+mod inbox;
 mod moderation;
 mod outcomes;
 mod partition;

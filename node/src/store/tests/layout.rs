@@ -46,8 +46,32 @@ fn a_store_of_layout_2_is_refused_with_its_version() {
     assert!(err.to_string().contains("move the store directory aside"), "says what to do: {err}");
 }
 
+/// Removes every key of `spaces`.
+fn remove_spaces(tree: &sled::Tree, spaces: &[Space]) {
+    for space in spaces {
+        for item in tree.scan_prefix(space.all()) {
+            tree.remove(item.unwrap().0).unwrap();
+        }
+    }
+}
+
+/// Removes what schema 6 added (the `authored` and `mentions` indexes),
+/// as a schema-5 store is.
+fn downgrade_to_layout_5(tree: &sled::Tree) {
+    remove_spaces(tree, &[Space::Authored, Space::Mentions]);
+    tree.insert(keys::schema(), &5u32.to_be_bytes()).unwrap();
+}
+
+/// Removes what schemas 5 and 6 added, as a schema-4 store is.
+fn downgrade_to_layout_4(tree: &sled::Tree) {
+    downgrade_to_layout_5(tree);
+    remove_spaces(tree, &[Space::Moderation]);
+    tree.insert(keys::schema(), &4u32.to_be_bytes()).unwrap();
+}
+
 /// Rewrites every record schema 4 changed as schema 3 wrote it.
 fn downgrade_to_layout_3(tree: &sled::Tree) {
+    downgrade_to_layout_4(tree);
     for space in [Space::Events, Space::Feed] {
         for item in tree.scan_prefix(space.all()) {
             let (key, value) = item.unwrap();
@@ -116,6 +140,48 @@ fn a_store_of_layout_3_is_migrated_and_keeps_everything() {
     drop(store);
     let store = Store::open(dir.path(), genesis).unwrap();
     assert!(store.check().unwrap().is_sound());
+}
+
+#[test]
+fn a_store_of_layout_5_is_migrated_with_its_authors_and_mentions_indexed() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "Refractory hyponatraemia");
+    let reply = fed.comment(&drs[1], &post, "@dr-a have you tried tolvaptan? cc @dr-c.");
+    let poll = fed.poll(&drs[0], &["yes", "no"], &[]);
+    let vote = fed.vote(&drs[1], &poll, 0);
+    put(&n, &fed, &[post.clone(), reply.clone(), poll.clone(), vote.clone()]);
+    let (dir, genesis) = (n._dir, n.store.genesis().clone());
+    let entries = |store: &Store, space: Space| store.tree.scan_prefix(space.all()).count();
+    let (authored, mentions) =
+        (entries(&n.store, Space::Authored), entries(&n.store, Space::Mentions));
+    assert_eq!((authored, mentions), (4, 2), "a post, a reply, a poll and a vote; two handles");
+    downgrade_to_layout_5(&n.store.tree);
+    n.store.db.flush().unwrap();
+    assert!(!n.store.check().unwrap().is_sound(), "the check misses the indexes");
+    drop(n.store);
+
+    let store = Store::open(dir.path(), genesis.clone()).unwrap();
+    let schema = store.tree.get(keys::schema()).unwrap().unwrap();
+    assert_eq!(schema.as_ref(), SCHEMA_VERSION.to_be_bytes());
+    assert_eq!((entries(&store, Space::Authored), entries(&store, Space::Mentions)), (4, 2));
+    let report = store.check().unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+    let (mine, _) = store.personal().written(&drs[0].public(), None, 50).unwrap();
+    let ids: Vec<EventId> = mine.iter().map(|(_, id, _)| *id).collect();
+    assert_eq!(ids, vec![poll.id(), post.id()], "newest first, no votes");
+    let (theirs, _) = store.personal().written(&drs[1].public(), None, 50).unwrap();
+    assert_eq!(theirs.iter().map(|w| w.1).collect::<Vec<_>>(), vec![reply.id()]);
+    // dr-a's inbox has the reply (to their post, naming them: one item).
+    let inbox = store.personal().inbox(&drs[0].public(), fed.now()).unwrap();
+    let items: Vec<_> = inbox.iter().map(|i| (i.event.id(), i.kind)).collect();
+    assert_eq!(items, vec![(reply.id(), crate::store::ItemKind::Reply)]);
+    // dr-c is only mentioned.
+    let inbox = store.personal().inbox(&drs[2].public(), fed.now()).unwrap();
+    let items: Vec<_> = inbox.iter().map(|i| (i.event.id(), i.kind)).collect();
+    assert_eq!(items, vec![(reply.id(), crate::store::ItemKind::Mention)]);
+    drop(store);
+    let store = Store::open(dir.path(), genesis).unwrap();
+    assert!(store.check().unwrap().is_sound(), "reopened without migrating again");
 }
 
 #[test]

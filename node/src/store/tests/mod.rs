@@ -24,6 +24,7 @@ mod events;
 mod layout;
 mod moderation;
 mod pending;
+mod personal;
 mod retraction;
 mod threads;
 

@@ -170,3 +170,45 @@ fn trust_of(_fed: &Federation, a: &Node) -> Vec<SignedEvent> {
         .map(|e| e.into_signed())
         .collect()
 }
+
+#[test]
+fn a_retracted_event_leaves_its_authors_list_and_the_mentions() {
+    // Written under rules 1: guard v2 (rules 2) refuses `@word` in clinical
+    // text as a possible social-media handle, mentions included.
+    let (mut fed, n, drs) = super::setup();
+    let post = fed.post(&drs[0], "Hyponatraemia");
+    let reply = fed.comment(&drs[1], &post, "@dr-c might know");
+    let outcomes = put(&n, &fed, &[post.clone(), reply.clone()]);
+    assert!(outcomes.iter().all(Outcome::is_stored), "{outcomes:?}");
+    let written = |who: &curbside_protocol::SecretKey| -> Vec<EventId> {
+        let (list, _) = n.store.personal().written(&who.public(), None, 50).unwrap();
+        list.into_iter().map(|(_, id, _)| id).collect()
+    };
+    let inbox = |who: &curbside_protocol::SecretKey, now: Timestamp| -> Vec<EventId> {
+        let items = n.store.personal().inbox(&who.public(), now).unwrap();
+        items.into_iter().map(|i| i.event.id()).collect()
+    };
+    assert_eq!(written(&drs[1]), vec![reply.id()]);
+    assert_eq!(inbox(&drs[2], fed.now()), vec![reply.id()], "mentioned");
+    assert_eq!(inbox(&drs[0], fed.now()), vec![reply.id()], "replied to");
+
+    let rules = fed.raise_rules(2);
+    assert!(put(&n, &fed, &[rules]).iter().all(Outcome::is_stored));
+    let retraction = fed.retract(&drs[1], &reply);
+    assert!(put(&n, &fed, std::slice::from_ref(&retraction)).iter().all(Outcome::is_stored));
+    assert!(written(&drs[1]).is_empty(), "no longer listed as written");
+    let now = fed.now();
+    assert!(inbox(&drs[2], now).is_empty() && inbox(&drs[0], now).is_empty(), "nor in any inbox");
+    for space in [Space::Authored, Space::Mentions] {
+        let left: Vec<_> = n
+            .store
+            .tree
+            .scan_prefix(space.all())
+            .map(|i| i.unwrap().0)
+            .filter(|k| k.windows(32).any(|w| w == reply.id().as_bytes()))
+            .collect();
+        assert!(left.is_empty(), "{} still names the reply", space.name());
+    }
+    assert_eq!(written(&drs[0]), vec![post.id()]);
+    assert!(n.store.check().unwrap().is_sound(), "{:?}", n.store.check().unwrap());
+}

@@ -1,0 +1,112 @@
+//! What a physician's event adds to the indexes a physician reads about
+//! themselves: `authored` (every post, case, comment, poll and vote by its
+//! author, newest last) and `mentions` (every `@handle` written in a
+//! post's, case's, comment's or poll's text).
+//!
+//! Both follow from the signed event alone, so [`entries`] is a pure
+//! function: the commit writes what it returns (through `index::entries`,
+//! so a retraction deletes them with the rest), the integrity check expects
+//! it, and the migration from schema 5 builds it from the events already
+//! stored.
+
+use curbside_protocol::{Body, Handle, Kind, SignedEvent};
+
+use super::keys::{self, Space};
+
+/// Most distinct handles one event is indexed under: a text naming more
+/// is not a conversation with each of them, and the keys an event writes
+/// stay bounded.
+pub(super) const MAX_MENTIONS: usize = 8;
+
+/// The `(space, key, value)` entries `event` adds to `authored` and
+/// `mentions`: none for trust events.
+pub(super) fn entries(event: &SignedEvent) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
+    let id = event.id();
+    let at = event.created_at();
+    let mut value = vec![event.kind() as u8];
+    let texts: Vec<&str> = match event.body() {
+        Body::Post(p) => vec![&p.title, &p.body],
+        Body::Case(c) => {
+            vec![&c.title, &c.presentation, &c.history, &c.findings, &c.question]
+        }
+        Body::Comment(c) => vec![&c.body],
+        Body::Poll(p) => {
+            let mut t = vec![p.question.as_str()];
+            t.extend(p.options.iter().map(String::as_str));
+            t
+        }
+        Body::Vote(v) => {
+            // The poll voted in: what the inbox needs to tell when it closes.
+            value.extend_from_slice(v.poll.as_bytes());
+            Vec::new()
+        }
+        _ => return Vec::new(),
+    };
+    let mut out = vec![(Space::Authored, keys::authored(event.author(), at, &id), value)];
+    let mut handles: Vec<Handle> = Vec::new();
+    for text in texts {
+        for handle in mentions(text) {
+            if handles.len() < MAX_MENTIONS && !handles.contains(&handle) {
+                handles.push(handle);
+            }
+        }
+    }
+    for handle in handles {
+        out.push((Space::Mentions, keys::mention(&handle, at, &id), Vec::new()));
+    }
+    out
+}
+
+/// Whether `kind` is one `curbside mine` lists (votes are indexed, for the
+/// inbox's closed polls, but are not something one "wrote").
+pub(crate) fn is_writing(kind: Kind) -> bool {
+    matches!(kind, Kind::Post | Kind::Case | Kind::Comment | Kind::Poll)
+}
+
+/// The handles `@named` in `text`, in order (repeats included): an `@`
+/// not preceded by a letter, digit or handle character, then a handle
+/// (letters folded to lower case; a final `.` ends the sentence, not the
+/// handle).
+pub(crate) fn mentions(text: &str) -> Vec<Handle> {
+    let is_handle_byte = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'@' || (i > 0 && is_handle_byte(bytes[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while end < bytes.len() && is_handle_byte(bytes[end]) {
+            end += 1;
+        }
+        let word = text[start..end].trim_end_matches('.').to_ascii_lowercase();
+        if let Ok(handle) = Handle::new(word) {
+            out.push(handle);
+        }
+        i = end.max(start);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    fn names(text: &str) -> Vec<String> {
+        mentions(text).into_iter().map(|h| h.to_string()).collect()
+    }
+
+    #[test]
+    fn mentions_are_found_where_people_write_them() {
+        assert_eq!(names("@dr-okafor what do you think?"), ["dr-okafor"]);
+        assert_eq!(names("Asked @Dr-Okafor and @b.lee."), ["dr-okafor", "b.lee"]);
+        assert_eq!(names("(cc @dr_a, @dr-b)"), ["dr_a", "dr-b"]);
+        // Not a handle: too short, starts with a digit, inside a word.
+        assert!(names("@ab @1abc name@example.org @").is_empty());
+        assert_eq!(names("@@dr-x"), ["dr-x"]);
+        assert_eq!(names(&format!("@{}", "a".repeat(33))), Vec::<String>::new());
+    }
+}

@@ -118,6 +118,7 @@ fn item_text(item: &Item, now: Timestamp) -> String {
         "mention" => "mentioned you",
         "hub_post" => "wrote in a hub you follow",
         "poll_closed" => "a poll you voted in closed",
+        "outcome" => "said how a case you follow ended",
         other => other,
     };
     let mark = if item.read { "  " } else { "● " };

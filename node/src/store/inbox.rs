@@ -52,8 +52,8 @@ pub enum ItemKind {
     HubPost,
     /// A poll they voted in has closed.
     PollClosed,
-    // An outcome of a case they follow (the outcome event kind of issue 16)
-    // becomes an item in `Personal::inbox` at the place marked OUTCOMES.
+    /// The author of a case they follow or replied in said how it ended.
+    Outcome,
 }
 
 impl ItemKind {
@@ -65,6 +65,7 @@ impl ItemKind {
             ItemKind::ThreadReply => "thread_reply",
             ItemKind::HubPost => "hub_post",
             ItemKind::PollClosed => "poll_closed",
+            ItemKind::Outcome => "outcome",
         }
     }
 }
@@ -169,9 +170,23 @@ impl Personal<'_> {
                     candidates.push(Candidate { at, id, kind, thread: Some(*root) });
                 }
             }
-            // OUTCOMES: the outcome of a case `me` follows (or wrote) becomes
-            // an item here, once the outcome event kind exists: a candidate
-            // with its own kind, `thread: Some(*root)`, at the outcome's time.
+            // The outcome of a case `me` follows or replied in (not one of
+            // its own: `me` wrote it), as views show it: its author's.
+            if !mine.contains(root)
+                && let Some(outcome) = self.store.events().afterwords(root)?.outcome
+                && self
+                    .store
+                    .events()
+                    .get(root)?
+                    .is_some_and(|case| case.author() == outcome.author())
+            {
+                candidates.push(Candidate {
+                    at: outcome.created_at(),
+                    id: outcome.id(),
+                    kind: ItemKind::Outcome,
+                    thread: Some(*root),
+                });
+            }
         }
         for handle in self.handles(me) {
             for item in tree.scan_prefix(keys::mentions_of(&handle)).rev().take(PER_SOURCE) {

@@ -131,7 +131,20 @@ fn is_name_like(word: &str) -> bool {
             || words::is_warning_vocabulary(p)
     });
     // `Ib`, `IIa`: a sub-grade (Forrest Ib), not a name.
-    !notation && !vocabulary && !roman(word)
+    !notation && !vocabulary && !roman(word) && !product_name(word)
+}
+
+/// `GeneXpert`, `FibroScan`, `QuantiFERON`: a capital inside a word, after
+/// a first part of four or more letters is a product's name. Surnames with an
+/// inner capital have a short prefix (`McDonald`, `MacLeod`, `DiMaggio`,
+/// `DeLuca`), or `Fitz`.
+fn product_name(word: &str) -> bool {
+    let mut chars = word.chars();
+    if !chars.next().is_some_and(char::is_uppercase) || word.starts_with("Fitz") {
+        return false;
+    }
+    let prefix = chars.by_ref().take_while(|c| c.is_lowercase()).count();
+    prefix >= 3 && word.chars().nth(prefix + 1).is_some_and(char::is_uppercase)
 }
 
 /// Nouns after which a capitalised word is an eponym (`Duke criteria`,
@@ -268,12 +281,32 @@ fn roman(word: &str) -> bool {
 /// `Ann Arbor stage IIA`, `Rome IV`, `Bethesda III`, `Milan criteria`).
 /// "lives in Milan" and "saw Forrest" stay warnings.
 fn framed_run(text: &str, words: &[Word], i: usize, j: usize) -> bool {
+    let frame_noun = |w: &str| {
+        let w = w.to_lowercase();
+        let w = w.as_str();
+        FRAME_NOUNS.contains(&w)
+            || EPONYM_NOUNS.contains(&w)
+            || w.strip_suffix('s').is_some_and(|n| FRAME_NOUNS.contains(&n))
+    };
     let all_framed = words[i..j].iter().all(|w| {
         let w = &text[w.start..w.end];
-        w.split('-').all(|p| words::is_framed_name(p) || words::is_warning_vocabulary(p))
+        w.split('-')
+            .all(|p| words::is_framed_name(p) || words::is_warning_vocabulary(p) || frame_noun(p))
     });
     if !all_framed {
         return false;
+    }
+    // `Truelove and Witts`, `Kellgren and Lawrence`: paired with an eponym.
+    let paired = i >= 2
+        && text[words[i - 1].start..words[i - 1].end].eq_ignore_ascii_case("and")
+        && text[words[i - 2].end..words[i].start].trim() == "and"
+        && {
+            let p = &text[words[i - 2].start..words[i - 2].end];
+            p.starts_with(char::is_uppercase)
+                && (words::is_framed_name(p) || words::is_warning_vocabulary(p))
+        };
+    if paired {
+        return true;
     }
     let mut k = j;
     let adjacent = |k: usize| text[words[k - 1].end..words[k].start].trim().is_empty();
@@ -290,16 +323,25 @@ fn framed_run(text: &str, words: &[Word], i: usize, j: usize) -> bool {
     if after.starts_with(|c: char| c.is_ascii_digit()) {
         return true;
     }
-    words.get(k).is_some_and(|n| {
+    if words.get(k).is_some_and(|n| {
         let n_text = &text[n.start..n.end];
-        let noun = n_text.to_lowercase();
-        let noun = noun.as_str();
-        after.starts_with(n_text)
-            && (roman(n_text)
-                || FRAME_NOUNS.contains(&noun)
-                || EPONYM_NOUNS.contains(&noun)
-                || noun.strip_suffix('s').is_some_and(|n| FRAME_NOUNS.contains(&n)))
-    })
+        after.starts_with(n_text) && roman(n_text)
+    }) {
+        return true;
+    }
+    // A frame noun within the next three words of the same clause
+    // (`Mayo endoscopic score`, `Lugano classification`).
+    let mut last = end;
+    for n in words.iter().skip(k).take(3) {
+        if !text[last..n.start].trim().is_empty() {
+            return false;
+        }
+        if frame_noun(&text[n.start..n.end]) {
+            return true;
+        }
+        last = n.end;
+    }
+    false
 }
 
 /// Written in title case: most of its vocabulary words (longer than three

@@ -282,11 +282,10 @@ fn roman(word: &str) -> bool {
 /// "lives in Milan" and "saw Forrest" stay warnings.
 fn framed_run(text: &str, words: &[Word], i: usize, j: usize) -> bool {
     let frame_noun = |w: &str| {
-        let w = w.to_lowercase();
-        let w = w.as_str();
-        FRAME_NOUNS.contains(&w)
-            || EPONYM_NOUNS.contains(&w)
-            || w.strip_suffix('s').is_some_and(|n| FRAME_NOUNS.contains(&n))
+        let is = |list: &[&str], w: &str| list.iter().any(|n| n.eq_ignore_ascii_case(w));
+        is(&FRAME_NOUNS, w)
+            || is(&EPONYM_NOUNS, w)
+            || w.strip_suffix(['s', 'S']).is_some_and(|n| is(&FRAME_NOUNS, n))
     };
     let all_framed = words[i..j].iter().all(|w| {
         let w = &text[w.start..w.end];
@@ -355,7 +354,7 @@ fn title_case(text: &str, words: &[Word]) -> bool {
         .filter(|w| {
             w.chars().count() > 3
                 && words::is_vocabulary(w)
-                && !INSTITUTION_WORDS.contains(&w.to_lowercase().as_str())
+                && !INSTITUTION_WORDS.iter().any(|i| i.eq_ignore_ascii_case(w))
         })
         .collect();
     let capital = vocabulary.iter().filter(|w| w.starts_with(char::is_uppercase)).count();

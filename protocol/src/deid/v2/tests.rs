@@ -160,6 +160,7 @@ fn framed_names_outside_a_frame_still_warn() {
         ("She moved here from Milan last year.", Place, "Milan"),
         ("Lives alone in Baltimore with a cat.", Place, "Baltimore"),
         ("Seen with Forrest in clinic.", PossibleName, "Forrest"),
+        ("She lived in Paris I think.", Place, "Paris"),
         (
             "Transferred from Northfield General Hospital.",
             Institution,

@@ -324,7 +324,8 @@ fn framed_run(text: &str, words: &[Word], i: usize, j: usize) -> bool {
     }
     if words.get(k).is_some_and(|n| {
         let n_text = &text[n.start..n.end];
-        after.starts_with(n_text) && roman(n_text)
+        // Not a lone `I`: "in Paris I think" is the pronoun.
+        after.starts_with(n_text) && roman(n_text) && n_text != "I"
     }) {
         return true;
     }

@@ -197,6 +197,18 @@ fn the_warning_vocabulary_changes_no_refusal() {
     assert!(super::words::is_framed_name("Bethesda"));
 }
 
+/// The warnings the end-to-end tests of the command line expect
+/// (`tests/e2e/cli.rs`) are unchanged by the warning vocabulary.
+#[test]
+fn the_command_lines_warnings_are_unchanged() {
+    let text = "Seen in June 2023 at St Mary's; PR 220 ms. Pacemaker fine.";
+    let warned: Vec<_> = scan(text).warnings.iter().map(|w| (w.kind, w.excerpt(text))).collect();
+    assert_eq!(warned, [(MonthYear, "June 2023"), (Institution, "St Mary's")]);
+    let text = "Transferred from St Mary's with severe AS.";
+    let warned: Vec<_> = scan(text).warnings.iter().map(|w| (w.kind, w.excerpt(text))).collect();
+    assert_eq!(warned, [(Institution, "St Mary's")]);
+}
+
 #[test]
 fn the_issue_case_gives_its_findings_and_warnings() {
     let text = "Mrs Jones, AS, seen by Dr. Patel at St Mary's Leeds";

@@ -1,6 +1,7 @@
 //! The content guard's benchmark (issue 15): recall per kind on the public
-//! corpus (`tests/data/deid-corpus.tsv`), false refusals and warnings on its
-//! clinical samples, and the guard's speed.
+//! corpus (`tests/data/deid-corpus.tsv`) and on the two held-out files
+//! (`deid-holdout.tsv`, `deid-holdout-2.tsv`), false refusals and warnings
+//! on their clinical samples, and the guard's speed.
 //!
 //! ```text
 //! cargo bench -p curbside-protocol --bench deid
@@ -24,6 +25,8 @@ fn main() {
     table(&corpus::evaluate());
     println!("\n## Held out (tests/data/deid-holdout.tsv, never tuned on)\n");
     table(&corpus::evaluate_samples(corpus::samples_of(corpus::HOLDOUT)));
+    println!("\n## Held out, second file (tests/data/deid-holdout-2.tsv, never tuned on)\n");
+    table(&corpus::evaluate_samples(corpus::samples_of(corpus::HOLDOUT_2)));
     speed();
 }
 

@@ -32,3 +32,39 @@ fn guard_v2_meets_the_corpus_targets() {
     assert!(f.clinical_refused() <= 0.01, "{report}");
     assert!(f.clinical_warned() <= 0.05, "{report}");
 }
+
+/// Guard v2's refusals are a consensus rule (rules 2): every node must
+/// give the same verdict on the same text for ever. Warnings are not (the
+/// author sees them before signing; no node refuses on them), so the
+/// warning vocabulary may grow; the refusals may not. This pins the
+/// findings of every sample of the corpus and both held-out files, as
+/// guard v2 gave them when it came into force (generated from `main`
+/// before the warning vocabulary grew): kind and byte range of each
+/// finding, and the samples with none. A change to what v2 refuses fails
+/// here; it belongs in a guard v3 under a new rules version.
+#[test]
+fn guard_v2_refusals_are_pinned() {
+    let pinned = include_str!("data/deid-v2-findings.tsv");
+    let expected: std::collections::BTreeMap<&str, &str> = pinned
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.rsplit_once('\t').unwrap_or((l, "")))
+        .collect();
+    let mut checked = 0;
+    let mut differ = Vec::new();
+    for file in [corpus::CORPUS, corpus::HOLDOUT, corpus::HOLDOUT_2] {
+        for sample in corpus::samples_of(file) {
+            let Some(pin) = expected.get(sample.text) else { continue };
+            checked += 1;
+            let now = corpus::findings_line(sample.text);
+            if now != *pin {
+                differ.push(format!("{:?}: pinned {pin:?}, now {now:?}", sample.text));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "guard v2's refusals changed:\n  {}", differ.join("\n  "));
+    // Every pinned sample is still in the files (a pin cannot silently
+    // stop being checked because its sample was edited away).
+    assert_eq!(checked, expected.len(), "pinned samples missing from the corpus files");
+    assert!(checked >= 590, "{checked} samples pinned");
+}

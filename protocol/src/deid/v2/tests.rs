@@ -125,6 +125,90 @@ fn softer_identifiers_are_warnings() {
     }
 }
 
+/// Clinical proper nouns that are not people pass without a warning:
+/// microorganisms, eponyms, and places or common names in a clinical
+/// frame (issue 15, after the first held-out file's `Bethesda` and
+/// `Pseudomonas`).
+#[test]
+fn clinical_proper_nouns_are_not_warned() {
+    let texts = [
+        "Thyroid nodule TI-RADS 4, FNA Bethesda III.",
+        "Cystic fibrosis, FEV1 48%, Pseudomonas in sputum.",
+        "Blood cultures grew Enterococcus faecalis and Candida glabrata.",
+        "Stool positive for Cryptosporidium; Giardia antigen negative.",
+        "Treated for Stenotrophomonas with co-trimoxazole.",
+        "Diffuse large B-cell lymphoma, Ann Arbor stage IIIB.",
+        "Melanoma, Breslow 1.2 mm, Clark level IV.",
+        "Ulcer with Forrest Ib bleeding, clipped.",
+        "Transplant within Milan criteria; functional dyspepsia by Rome IV.",
+        "ARDS by the Berlin definition, P/F 140.",
+        "Moderately severe pancreatitis by the revised Atlanta classification.",
+        "Urine cytology reported on the Paris system as atypical.",
+        "Weakness after Campylobacter, then Miller Fisher syndrome.",
+    ];
+    for text in texts {
+        let report = scan(text);
+        assert!(report.is_empty(), "{text:?}: {report:?}");
+    }
+}
+
+/// Out of their frame, places and common names that name a
+/// classification are still warned about.
+#[test]
+fn framed_names_outside_a_frame_still_warn() {
+    let cases = [
+        ("She moved here from Milan last year.", Place, "Milan"),
+        ("Lives alone in Baltimore with a cat.", Place, "Baltimore"),
+        ("Seen with Forrest in clinic.", PossibleName, "Forrest"),
+        ("She lived in Paris I think.", Place, "Paris"),
+        (
+            "Transferred from Northfield General Hospital.",
+            Institution,
+            "Northfield General Hospital",
+        ),
+    ];
+    for (text, kind, excerpt) in cases {
+        let report = scan(text);
+        let first = report.warnings.first();
+        assert_eq!(first.map(|w| (w.kind, w.excerpt(text))), Some((kind, excerpt)), "{text:?}");
+    }
+}
+
+/// The warning vocabulary never reaches a refusal: guard v2's refusals are
+/// a consensus rule. After an honorific or a role, a word of the new
+/// lists is refused as a name just as before (it was not in the frozen
+/// vocabulary, so main refused it), and the refusing path reads only the
+/// frozen list.
+#[test]
+fn the_warning_vocabulary_changes_no_refusal() {
+    for word in ["Bethesda", "Pseudomonas", "Candida", "Milan", "Forrest", "Clark", "Ewing"] {
+        assert!(!super::words::is_vocabulary(word), "{word} is in the frozen vocabulary");
+        for text in [format!("seen by Dr {word} today"), format!("her husband {word} called")] {
+            let report = scan(&text);
+            assert_eq!(
+                report.findings.first().map(|f| f.kind),
+                Some(PersonName),
+                "{text:?}: {report:?}"
+            );
+        }
+    }
+    assert!(super::words::is_warning_vocabulary("Pseudomonas"));
+    assert!(super::words::is_warning_vocabulary("Enterococcus"));
+    assert!(super::words::is_framed_name("Bethesda"));
+}
+
+/// The warnings the end-to-end tests of the command line expect
+/// (`tests/e2e/cli.rs`) are unchanged by the warning vocabulary.
+#[test]
+fn the_command_lines_warnings_are_unchanged() {
+    let text = "Seen in June 2023 at St Mary's; PR 220 ms. Pacemaker fine.";
+    let warned: Vec<_> = scan(text).warnings.iter().map(|w| (w.kind, w.excerpt(text))).collect();
+    assert_eq!(warned, [(MonthYear, "June 2023"), (Institution, "St Mary's")]);
+    let text = "Transferred from St Mary's with severe AS.";
+    let warned: Vec<_> = scan(text).warnings.iter().map(|w| (w.kind, w.excerpt(text))).collect();
+    assert_eq!(warned, [(Institution, "St Mary's")]);
+}
+
 #[test]
 fn the_issue_case_gives_its_findings_and_warnings() {
     let text = "Mrs Jones, AS, seen by Dr. Patel at St Mary's Leeds";

@@ -6,10 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use curbside_tests::curbside_bin;
+use curbside_tests::{TestNode, curbside_bin};
 use serde_json::Value;
 
 /// A passphrase strong enough for a new key (random words, not a famous
@@ -89,4 +89,36 @@ pub(crate) fn fails(home: &Path, args: &[&str], code: i32) -> (String, String) {
 /// A JSON string's text (panics on anything else).
 pub(crate) fn s(v: &Value) -> String {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_owned()
+}
+
+/// A physician's home under `dir` with a key (handle `handle`) attested
+/// at `node` as a cardiologist in GB, through the command line.
+pub(crate) fn physician(dir: &Path, node: &TestNode, handle: &str) -> PathBuf {
+    let token = dir.join("admin.token");
+    std::fs::write(&token, &node.admin_token).unwrap();
+    let home = dir.join(handle);
+    ok(&home, &["id", "new", "--handle", handle]);
+    let request = s(&ok(&home, &["id", "request", "--node", &node.url])["request"]);
+    let licence = format!("GMC-{handle}");
+    ok_with(
+        &dir.join("institution"),
+        &[
+            "attest",
+            "-",
+            "--specialty",
+            "cardiology",
+            "--jurisdiction",
+            "GB",
+            "--licence",
+            &licence,
+            "--valid-days",
+            "365",
+            "--token-file",
+            token.to_str().unwrap(),
+            "--node",
+            &node.url,
+        ],
+        Some(&request),
+    );
+    home
 }

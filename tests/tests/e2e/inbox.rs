@@ -7,46 +7,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::cli_kit::{curbside, ok, ok_with, s};
+use super::cli_kit::{curbside, ok, physician, s};
 use curbside_protocol::testkit::key;
 use curbside_protocol::{Body, Comment, EventId, SecretKey};
 use curbside_tests::{Network, TestNode, wait_until};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// A physician's home under `dir` with a key (handle `handle`) attested by
-/// `verifier` as a cardiologist in GB, through the command line.
-fn physician(dir: &Path, verifier: &TestNode, handle: &str) -> PathBuf {
-    let token = dir.join("admin.token");
-    std::fs::write(&token, &verifier.admin_token).unwrap();
-    let home = dir.join(handle);
-    ok(&home, &["id", "new", "--handle", handle]);
-    let request = s(&ok(&home, &["id", "request", "--node", &verifier.url])["request"]);
-    let licence = format!("GMC-{handle}");
-    let args = [
-        "attest",
-        "-",
-        "--specialty",
-        "cardiology",
-        "--jurisdiction",
-        "GB",
-        "--licence",
-        &licence,
-        "--valid-days",
-        "365",
-        "--token-file",
-        token.to_str().unwrap(),
-        "--node",
-        &verifier.url,
-    ];
-    ok_with(&dir.join("institution"), &args, Some(&request));
-    home
-}
 
 /// The `(id, kind, read)` of each item `inbox --all` lists.
 fn inbox_items(home: &Path, url: &str) -> Vec<(String, String, bool)> {

@@ -217,8 +217,8 @@ fn a_polls_answer_after_it_closed_shows_calibration_on_every_node() {
 /// to it, and a poll's answer waits until it closes.
 #[test]
 fn the_command_line_adds_an_outcome_and_an_accept_and_shows_them() {
+    use super::cli_kit::physician;
     use super::cli_kit::{fails, ok, run, s, text};
-    use super::typing::physician;
 
     let net = Network::new();
     let node = TestNode::start(&net);

@@ -4,44 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::cli_kit::{fails, ok, ok_with, run, s, text};
+use super::cli_kit::{fails, ok, ok_with, physician, run, s, text};
 use curbside_protocol::testkit::key;
 use curbside_protocol::{Body, Event, Post, SecretKey, SignedEvent};
 use curbside_tests::{Network, TestNode};
-
-/// A physician's home under `dir` with a key (handle `handle`) attested
-/// at `node` as a cardiologist in GB, through the command line.
-pub(super) fn physician(dir: &Path, node: &TestNode, handle: &str) -> PathBuf {
-    let token = dir.join("admin.token");
-    std::fs::write(&token, &node.admin_token).unwrap();
-    let home = dir.join(handle);
-    ok(&home, &["id", "new", "--handle", handle]);
-    let request = s(&ok(&home, &["id", "request", "--node", &node.url])["request"]);
-    let licence = format!("GMC-{handle}");
-    ok_with(
-        &dir.join("institution"),
-        &[
-            "attest",
-            "-",
-            "--specialty",
-            "cardiology",
-            "--jurisdiction",
-            "GB",
-            "--licence",
-            &licence,
-            "--valid-days",
-            "365",
-            "--token-file",
-            token.to_str().unwrap(),
-            "--node",
-            &node.url,
-        ],
-        Some(&request),
-    );
-    home
-}
 
 /// Two posts by `author` whose ids share their first 8 hex digits (32
 /// bits: found among some 80,000 tries, by the birthday bound).

@@ -107,3 +107,22 @@ fn lists_are_capped_and_read_marks_forget_the_oldest() {
     assert_eq!(read.len(), MAX_READ);
     assert!(read.contains(&id(MAX_READ + 1)));
 }
+
+#[test]
+fn the_outcome_of_a_case_one_follows_or_replied_in_reaches_the_inbox() {
+    let (mut fed, n, drs) = setup();
+    let rules = fed.raise_rules(3);
+    let case = fed.case(&drs[0], "Syncope in a young athlete");
+    let reply = fed.comment(&drs[1], &case, "Exercise test first");
+    put(&n, &fed, &[rules, case.clone(), reply]);
+    let follower = drs[2].public();
+    assert!(n.store.personal().follow(&follower, &Follow::Thread(case.id()), fed.tick()).unwrap());
+    let outcome = fed.outcome(&drs[0], &case, "Long QT syndrome type 1");
+    assert!(put(&n, &fed, std::slice::from_ref(&outcome)).iter().all(Outcome::is_stored));
+    for who in [&drs[1], &drs[2]] {
+        let items = kinds(&n, &fed, who);
+        assert!(items.contains(&(outcome.id(), ItemKind::Outcome, false)), "{items:?}");
+    }
+    // Not to the case's author, who wrote it.
+    assert!(!kinds(&n, &fed, &drs[0]).iter().any(|i| i.1 == ItemKind::Outcome));
+}

@@ -15,6 +15,7 @@ mod metrics;
 mod moderation;
 pub mod policy;
 mod reads;
+pub mod search;
 mod server;
 mod sessions;
 #[cfg(test)]
@@ -73,6 +74,10 @@ pub struct Shared {
     pub(crate) submit_limits: SubmitLimits,
     /// How long an event may wait for what it needs.
     pub(crate) pending_max_age_ms: u64,
+    /// The search index (`None` if it could not be opened).
+    pub(crate) search: Option<Arc<crate::search::SearchIndex>>,
+    /// The searches each address has made lately.
+    pub(crate) searches: std::sync::Mutex<crate::ratelimit::Buckets<crate::source::Source>>,
 }
 
 /// Never prints the admin token or the sessions' tokens.
@@ -119,6 +124,8 @@ pub struct ApiParts {
     pub submit_limits: SubmitLimits,
     /// How long an event may wait for what it needs.
     pub pending_max_age_ms: u64,
+    /// The search index, if it opened.
+    pub search: Option<Arc<crate::search::SearchIndex>>,
 }
 
 impl std::fmt::Debug for ApiParts {
@@ -157,6 +164,11 @@ impl Shared {
             )),
             submit_limits: parts.submit_limits,
             pending_max_age_ms: parts.pending_max_age_ms,
+            search: parts.search,
+            searches: std::sync::Mutex::new(crate::ratelimit::Buckets::per_second(
+                search::SEARCHES_PER_SECOND,
+                search::SEARCH_BURST,
+            )),
         })
     }
 }
@@ -276,6 +288,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/evidence", get(audit::evidence))
         .route("/v1/audit/charters", get(audit::charters))
         .route("/v1/audit/events/{id}", get(audit::trust_event))
+        .route("/v1/search", get(search::search))
         .with_state(state);
     guarded(routes)
 }

@@ -21,7 +21,7 @@
 //!   ↑
 //! index                                   the index entries of an event, made once
 //!   ↑
-//! write   check   view   thread   authors   ids   peers   migrate ← open
+//! write   check   view   thread   authors   ids   commits   peers   migrate ← open
 //! ```
 //!
 //! So the commit (`write`) and the integrity check (`check`) both build an
@@ -133,6 +133,7 @@ pub mod audit;
 mod authors;
 mod batch;
 mod check;
+mod commits;
 mod durable;
 mod ids;
 mod index;

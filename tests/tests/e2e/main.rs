@@ -27,6 +27,7 @@ mod moderation;
 mod partition;
 mod powercut;
 mod retraction;
+mod search;
 mod story;
 mod strangers;
 mod submissions;

@@ -137,7 +137,10 @@ fn a_case_is_found_at_another_node_and_not_after_its_retraction() {
 #[test]
 fn searches_are_bounded_and_bad_ones_refused_with_a_code() {
     let net = Network::new();
-    let node = TestNode::start(&net);
+    // One author posts 120 events at once: past the default per-author rate.
+    let node = TestNode::start_tweaked(&net, |c| {
+        c.author_limit = curbside_node::config::AuthorLimit { per_minute: 10_000, burst: 1_000 };
+    });
     let author = key("search-bounds");
     node.attest(&net, &author, "dr-bounds", &["cardiology"], "GB");
     let token = node.session_when_attested(&net, &author);

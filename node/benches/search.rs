@@ -30,7 +30,7 @@ use curbside_node::store::Store;
 use curbside_protocol::testkit::{Federation, SplitMix64, key};
 use curbside_protocol::{
     AgeBand, Body, Case, Comment, Event, EventId, HubId, Poll, Post, SecretKey, Sex, SignedEvent,
-    Tag, Timestamp,
+    Tag, Timestamp, TrustView as _,
 };
 
 #[global_allocator]
@@ -255,12 +255,21 @@ fn corpus(
         let kind = rng.below(100);
         let body = if kind < 60 && !roots.is_empty() {
             let parent = roots[roots.len() - 1 - rng.below(roots.len().min(500))];
-            Body::Comment(Comment { parent, body: sentence(&mut rng, 15 + rng.below(40)) })
+            Body::Comment(Comment {
+                parent,
+                body: {
+                    let words = 15 + rng.below(40);
+                    sentence(&mut rng, words)
+                },
+            })
         } else if kind < 80 {
             Body::Post(Post {
                 hub,
                 title: sentence(&mut rng, 6),
-                body: sentence(&mut rng, 30 + rng.below(60)),
+                body: {
+                    let words = 30 + rng.below(60);
+                    sentence(&mut rng, words)
+                },
             })
         } else if kind < 97 {
             Body::Case(Case {

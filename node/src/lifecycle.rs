@@ -189,7 +189,14 @@ fn open_search(
 ) -> (Option<Arc<SearchIndex>>, Option<(Indexer, IndexerThread)>) {
     let path = SearchIndex::dir_in(dir.root());
     let started = std::time::Instant::now();
-    let opened = SearchIndex::open(&path, store, &mut |_, _| {});
+    // A rebuild of a large store takes a while: say how far it has got.
+    let mut told = 0;
+    let opened = SearchIndex::open(&path, store, &mut |done, total| {
+        if done >= told + 100_000 {
+            told = done;
+            tracing::info!(done, total, "indexing the store for search");
+        }
+    });
     let (index, how) = match opened {
         Ok((index, how)) => (Arc::new(index), how),
         Err(e) => {

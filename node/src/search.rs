@@ -29,10 +29,11 @@
 //! so from the moment a retraction is acknowledged no search shows its
 //! target, even before the index's deletion is committed.
 //!
-//! Solved cases: the `solved` field is 0 for every document until outcome
-//! events exist. The outcome's author adds it by re-indexing the case with
-//! [`Fields::document`] given `solved` (see `doc.rs`), from the indexer's
-//! handling of the new kind.
+//! Solved cases: the index's `solved` field (and the `solved` filter) is
+//! ready, 0 for every document until outcome events exist. Whoever adds
+//! them: in `SearchIndex::apply_one`, on an outcome event, read its case,
+//! [`Searchable::solved`]`(true)`, and replace the case's document
+//! (`replace`: delete by id, add); a rebuild does the same in store order.
 
 pub mod analyzer;
 pub mod doc;

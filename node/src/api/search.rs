@@ -149,7 +149,7 @@ pub(crate) async fn search(
             tags: h.found.tags,
             age_band: h.found.age_band.map(str::to_string),
             sex: h.found.sex.map(str::to_string),
-            solved: false,
+            solved: h.found.solved,
         })
         .collect();
     Ok(Json(SearchAnswer { results, next_cursor: page.next_cursor }))

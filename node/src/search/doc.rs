@@ -42,6 +42,9 @@ pub struct Searchable {
     pub author: Option<String>,
     /// When it was made.
     pub created_at: Timestamp,
+    /// A case with an outcome. Always false until outcome events exist:
+    /// see [`Searchable::solved`].
+    pub solved: bool,
 }
 
 /// The name of a sex as the API and the index spell it.
@@ -77,6 +80,7 @@ impl Searchable {
             specialties,
             author,
             created_at: event.created_at(),
+            solved: false,
         };
         match event.body() {
             Body::Post(p) => {
@@ -110,6 +114,16 @@ impl Searchable {
             _ => return None,
         }
         Some(s)
+    }
+
+    /// Marks a case solved. Where outcomes come in: when the store holds
+    /// an outcome for a case, the indexer (told of the outcome event by
+    /// the observer, like any other) reads the case again, calls this, and
+    /// replaces its document (`delete_term` of its id, then
+    /// `add_document`), as `SearchIndex::apply_one` does with `replace`.
+    pub fn solved(mut self, solved: bool) -> Self {
+        self.solved = solved;
+        self
     }
 }
 
@@ -188,9 +202,7 @@ impl Fields {
         for sp in &s.specialties {
             d.add_text(self.specialty, sp);
         }
-        // Outcomes are not yet an event kind: nothing is solved. When they
-        // are, the indexer re-adds a case with this set (see the module doc).
-        d.add_u64(self.solved, 0);
+        d.add_u64(self.solved, u64::from(s.solved));
         d.add_u64(self.created_at, s.created_at.as_millis());
         if !s.title.is_empty() {
             d.add_text(self.title, &s.title);

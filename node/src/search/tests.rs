@@ -182,3 +182,25 @@ fn an_index_of_another_format_is_rebuilt() {
     assert_eq!(opened, Opened::Rebuilt { reason: "another format version" });
     assert_eq!(ids(&index, &s.store, "procalcitonin", &none()), vec![c.id()]);
 }
+
+#[test]
+fn the_solved_filter_reads_the_indexed_flag() {
+    let mut s = setup();
+    let open = case(&mut s, "Fever of unknown origin", "Ferritin 9000");
+    let closed = case(&mut s, "Fever after travel", "Ferritin 800, malaria film negative");
+    put(&s, &[open.clone(), closed.clone()]);
+    let (index, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    // What the indexer will do once an outcome marks a case solved.
+    let event = s.store.events().get(&closed.id()).unwrap().unwrap();
+    let solved = Searchable::of(&event, None).unwrap().solved(true);
+    {
+        let writer = lock(&index.writer);
+        writer.delete_term(index.id_term(&closed.id()));
+        writer.add_document(index.fields.document(&solved)).unwrap();
+    }
+    index.commit(s.store.commits_made()).unwrap();
+    let with = |solved| Filters { solved: Some(solved), ..none() };
+    assert_eq!(ids(&index, &s.store, "ferritin", &with(true)), vec![closed.id()]);
+    assert_eq!(ids(&index, &s.store, "ferritin", &with(false)), vec![open.id()]);
+    assert_eq!(ids(&index, &s.store, "ferritin", &none()).len(), 2);
+}

@@ -343,7 +343,9 @@ fn build(
     for batch in events.chunks(BATCH) {
         let incoming = batch.iter().cloned().map(Incoming::when_made).collect();
         let done = ingest(store, &IngestConfig::default(), incoming, now).unwrap();
-        assert!(done.outcomes.iter().all(|o| o.is_stored()), "an event was not stored");
+        if let Some(bad) = done.outcomes.iter().find(|o| !o.is_stored()) {
+            panic!("an event was not stored: {bad:?}");
+        }
         if let Some(indexer) = indexer {
             let keys: Vec<StoredKey> =
                 batch.iter().map(|e| (e.created_at(), e.id(), e.kind())).collect();

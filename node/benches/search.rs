@@ -287,7 +287,11 @@ fn corpus(
             Body::Poll(Poll {
                 hub,
                 question: sentence(&mut rng, 8),
-                options: vec![sentence(&mut rng, 3), sentence(&mut rng, 3)],
+                // Distinct, as the protocol requires, whatever the draw.
+                options: vec![
+                    format!("yes: {}", sentence(&mut rng, 3)),
+                    format!("no: {}", sentence(&mut rng, 3)),
+                ],
                 closes_at: at.plus_days(30),
                 eligible: vec![],
             })

@@ -27,10 +27,11 @@ use curbside_node::ingest::{Incoming, IngestConfig, StoredKey, ingest};
 use curbside_node::search::query::{Filters, SearchQuery};
 use curbside_node::search::{Indexer, SearchIndex};
 use curbside_node::store::Store;
+use curbside_node::store::audit::CheckedHead;
 use curbside_protocol::testkit::{Federation, SplitMix64, key};
 use curbside_protocol::{
     AgeBand, Body, Case, Comment, Event, EventId, HubId, Poll, Post, SecretKey, Sex, SignedEvent,
-    Tag, Timestamp, TrustView as _,
+    Tag, Timestamp, TreeHead, TrustView as _,
 };
 
 #[global_allocator]
@@ -362,6 +363,32 @@ fn build(
     started.elapsed()
 }
 
+/// Appends the attestations to their verifier's audit log as a node that
+/// checked its head would (as `benches/node.rs` does): past the audit
+/// log's merge window, a physician's event needs its attestation logged.
+fn log_entries(store: &Store, verifier: &SecretKey, entries: &[SignedEvent], now: Timestamp) {
+    let me = verifier.public();
+    let ids: Vec<EventId> = entries.iter().map(SignedEvent::id).collect();
+    let start = store.audit().size(&me);
+    let (size, root) = store.audit().extended_root(&me, &ids);
+    let at = entries.iter().map(SignedEvent::created_at).max().unwrap_or(now);
+    let head = Event::new(store.network(), me, at, Body::TreeHead(TreeHead { size, root }))
+        .sign(verifier)
+        .unwrap();
+    build(store, std::slice::from_ref(&head), now, None);
+    let checked = CheckedHead { id: head.id(), size, root, created_at: at };
+    store.audit().append(&me, start, &ids, checked, at, None).unwrap();
+    store.flush().unwrap();
+}
+
+/// The trust events, and the attestations logged.
+fn trust_into(store: &Store, fed: &Federation, trust: &[SignedEvent], now: Timestamp) {
+    build(store, trust, now, None);
+    let attestations: Vec<SignedEvent> =
+        trust.iter().filter(|e| matches!(e.body(), Body::Attestation(_))).cloned().collect();
+    log_entries(store, fed.verifier(), &attestations, now);
+}
+
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
 }
@@ -384,7 +411,7 @@ fn main() {
 
     progress(start, "building the store without an index");
     let plain = Store::open(&dir.path().join("plain"), fed.view().genesis().clone()).unwrap();
-    build(&plain, &trust, now, None);
+    trust_into(&plain, &fed, &trust, now);
     let without = build(&plain, &events, now, None);
     let plain_bytes = plain.counts().unwrap().bytes_on_disk;
     drop(plain);
@@ -392,7 +419,7 @@ fn main() {
     progress(start, "building the store with the index");
     let store =
         Arc::new(Store::open(&dir.path().join("indexed"), fed.view().genesis().clone()).unwrap());
-    build(&store, &trust, now, None);
+    trust_into(&store, &fed, &trust, now);
     let search_dir = dir.path().join("search");
     let (index, _) = SearchIndex::open(&search_dir, &store, &mut |_, _| {}).unwrap();
     let index = Arc::new(index);

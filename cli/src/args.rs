@@ -110,6 +110,9 @@ pub(crate) enum Command {
     Appoint(AppointArgs),
     /// The newest posts, cases and polls in a hub.
     Feed(FeedArgs),
+    /// Search posts, cases, comments and polls: every word must match;
+    /// the best first, the newest among equals.
+    Search(SearchArgs),
     /// An event and its replies, as a thread.
     Show(ShowArgs),
     /// A poll's results, optionally broken down by specialty or jurisdiction.
@@ -321,6 +324,12 @@ pub(crate) enum NodeCommand {
     /// Check a stopped node's store: counts, every index against the events,
     /// audit logs against their signed heads; exit 1 on any problem.
     Check {
+        /// The node's data directory (the node must not be running).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
+    /// Rebuild a stopped node's search index from its store.
+    Reindex {
         /// The node's data directory (the node must not be running).
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
@@ -730,4 +739,43 @@ pub(crate) struct AgentArgs {
     /// Until when (milliseconds since the epoch).
     #[arg(long)]
     pub(crate) until: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// The words to search for (codes like I21.4 and abbreviations like MI work).
+    #[arg(required = true, num_args = 1..)]
+    pub(crate) query: Vec<String>,
+    /// Only in this hub.
+    #[arg(long)]
+    pub(crate) hub: Option<String>,
+    /// Only posts, cases, comments or polls.
+    #[arg(long, value_parser = ["post", "case", "comment", "poll"])]
+    pub(crate) kind: Option<String>,
+    /// Only cases with this tag.
+    #[arg(long)]
+    pub(crate) tag: Option<String>,
+    /// Only cases in this age band (40-49, 90+) or of this age in years.
+    #[arg(long, value_name = "BAND")]
+    pub(crate) age_band: Option<String>,
+    /// Only cases of this sex (female, male, intersex, unspecified).
+    #[arg(long)]
+    pub(crate) sex: Option<String>,
+    /// Only by authors attested in this specialty.
+    #[arg(long)]
+    pub(crate) specialty: Option<String>,
+    /// Only solved cases.
+    #[arg(long)]
+    pub(crate) solved: bool,
+    /// Only made on or after this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) since: Option<String>,
+    /// How many results (1 to 100).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub(crate) limit: u16,
+    /// Continue from a previous page (its `next` cursor).
+    #[arg(long, value_name = "CURSOR")]
+    pub(crate) cursor: Option<String>,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
 }

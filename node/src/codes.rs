@@ -106,6 +106,10 @@ node_codes! {
     TooManyConnections = "too_many_connections", http(StatusCode::TOO_MANY_REQUESTS);
     /// (on connecting) every connection held has a handler at work
     Busy = "busy", http(StatusCode::SERVICE_UNAVAILABLE);
+    /// (search) the query has no word to search for, is over 200 bytes or 8 words, or a filter's value is not valid
+    BadQuery = "bad_query", http(StatusCode::BAD_REQUEST);
+    /// (search) this node's search index could not be opened; the rest of the API works
+    SearchUnavailable = "search_unavailable", http(StatusCode::SERVICE_UNAVAILABLE);
 
     // What happens to a submitted event, other than a rejection.
     /// held until what it needs arrives (an outcome, not an error); (attest, revoke) the node cannot sign yet

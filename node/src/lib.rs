@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod net;
 pub mod outcome;
 mod ratelimit;
+pub mod search;
 mod shutdown;
 mod source;
 pub mod store;

@@ -36,6 +36,7 @@ use crate::datadir::DataDir;
 use crate::ingest::{IngestThread, Ingester, Observer, StoredKey};
 use crate::metrics::Metrics;
 use crate::net::{NetHandle, NetTask};
+use crate::search::{Indexer, IndexerThread, Opened, SearchIndex};
 use crate::store::Store;
 use crate::sync::SyncIndex;
 use crate::{NodeError, api, net, now, shutdown, verifier};
@@ -98,14 +99,25 @@ impl NodeBuilder {
         let store =
             Arc::new(Store::open_with(&dir.store_dir(), dir.genesis().clone(), config.store)?);
         let index = Arc::new(SyncIndex::load(&store)?);
+        let (search, indexer) = open_search(&dir, &store);
         // Wakes the witness whenever a tree head is stored, from any source.
         let heads = Arc::new(Notify::new());
         let metrics = Arc::new(Metrics::default());
         let (ingester, ingest) = Ingester::builder(store.clone(), config.ingest, now)
-            .observer(stored_observer(store.clone(), index.clone(), heads.clone(), observer))
+            .observer(stored_observer(
+                store.clone(),
+                index.clone(),
+                heads.clone(),
+                indexer.as_ref().map(|(handle, _)| handle.clone()),
+                observer,
+            ))
             .counts(metrics.clone())
             .start()?;
-        let core = Core { store: store.clone(), ingester, index, heads, metrics };
+        // The observer holds the only handle to the indexer: it ends once
+        // the ingest threads have.
+        let indexer = indexer.map(|(_, thread)| thread);
+        let ingest = Stopping { ingest, indexer };
+        let core = Core { store: store.clone(), ingester, index, heads, metrics, search };
         // `ingester` went into `core`: if a part fails to start, every
         // handle to the ingest threads is gone when `start_parts` returns,
         // so they can be joined here.
@@ -166,17 +178,71 @@ impl NodeBuilder {
     }
 }
 
+/// Opens the search index beside the store, bringing it up to date (a
+/// rebuild if it is missing or of another format), and starts its indexer.
+/// A node whose index cannot be opened still runs: its searches answer
+/// `search_unavailable`.
+#[allow(clippy::type_complexity)]
+fn open_search(
+    dir: &DataDir,
+    store: &Arc<Store>,
+) -> (Option<Arc<SearchIndex>>, Option<(Indexer, IndexerThread)>) {
+    let path = SearchIndex::dir_in(dir.root());
+    let started = std::time::Instant::now();
+    // A rebuild of a large store takes a while: say how far it has got.
+    let mut told = 0;
+    let opened = SearchIndex::open(&path, store, &mut |done, total| {
+        if done >= told + 100_000 {
+            told = done;
+            tracing::info!(done, total, "indexing the store for search");
+        }
+    });
+    let (index, how) = match opened {
+        Ok((index, how)) => (Arc::new(index), how),
+        Err(e) => {
+            tracing::error!(error = %e, "the search index could not be opened; search is off");
+            return (None, None);
+        }
+    };
+    if how != Opened::Current {
+        tracing::info!(
+            ?how,
+            ms = started.elapsed().as_millis() as u64,
+            "search index brought up to date"
+        );
+    }
+    match Indexer::start(index.clone(), store.clone()) {
+        Ok(indexer) => (Some(index), Some(indexer)),
+        Err(e) => {
+            tracing::error!(error = %e, "the search indexer could not start; search is off");
+            (None, None)
+        }
+    }
+}
+
+/// What stopping waits for after the API and the network: the ingest
+/// threads, then the search indexer (its last commit).
+struct Stopping {
+    ingest: IngestThread,
+    indexer: Option<IndexerThread>,
+}
+
 /// The observer the ingest threads call: keeps the sync sets current, wakes
-/// the witness on a tree head, and tells the embedding program's observer.
+/// the witness on a tree head, tells the search indexer, and tells the
+/// embedding program's observer.
 fn stored_observer(
     store: Arc<Store>,
     index: Arc<SyncIndex>,
     heads: Arc<Notify>,
+    search: Option<Indexer>,
     extra: Option<Observer>,
 ) -> Observer {
     Arc::new(move |stored: &[StoredKey]| {
         index.insert(stored);
         index.forget(&store.events().drain_taken_back());
+        if let Some(search) = &search {
+            search.stored(stored, store.commits_made());
+        }
         if let Some(extra) = &extra {
             extra(stored);
         }
@@ -193,6 +259,7 @@ struct Core {
     index: Arc<SyncIndex>,
     heads: Arc<Notify>,
     metrics: Arc<Metrics>,
+    search: Option<Arc<SearchIndex>>,
 }
 
 /// The parts of a started node, besides the ingest threads, in the order
@@ -211,7 +278,7 @@ struct Parts {
 /// pruner, and builds the API's router. Takes `core` whole, so that on an
 /// error every handle to the ingest threads is dropped on return.
 async fn start_parts(config: &NodeConfig, dir: &DataDir, core: Core) -> Result<Parts, NodeError> {
-    let Core { store, ingester, index, heads, metrics } = core;
+    let Core { store, ingester, index, heads, metrics, search } = core;
     let issuer = Arc::new(verifier::Issuer::new(
         store.clone(),
         ingester.clone(),
@@ -262,6 +329,7 @@ async fn start_parts(config: &NodeConfig, dir: &DataDir, core: Core) -> Result<P
         author_limit: config.author_limit,
         submit_limits: config.submit_limits,
         pending_max_age_ms: config.ingest.pending_max_age_ms,
+        search,
     });
     let pruner = tokio::spawn(prune_pending(store.clone(), config.ingest.pending_max_age_ms));
     let streams = state.stream_closer();
@@ -281,7 +349,7 @@ async fn serve_then_stop(
     config: NodeConfig,
     listener: tokio::net::TcpListener,
     parts: Parts,
-    ingest: IngestThread,
+    ingest: Stopping,
     stopped: oneshot::Receiver<()>,
 ) -> Result<(), NodeError> {
     let Parts { router, pruner, witness: (stop_witness, witness), net, store, streams } = parts;
@@ -314,9 +382,18 @@ async fn serve_then_stop(
 /// Waits for the ingest threads to write their last batch and end (every
 /// handle to them must be gone), then flushes the store: bounded steps.
 /// A store that failed while running is reported as such.
-async fn close_store(store: &Arc<Store>, ingest: IngestThread) -> Result<(), NodeError> {
+async fn close_store(store: &Arc<Store>, stopping: Stopping) -> Result<(), NodeError> {
+    let Stopping { ingest, indexer } = stopping;
     let joined = shutdown::bounded("ingest", shutdown::STEP_LIMIT, move || ingest.join());
-    let flushed = match joined.await {
+    // With the ingest threads gone, so is the indexer's last handle: it
+    // commits what it was told and ends.
+    let joined = match (joined.await, indexer) {
+        (Ok(()), Some(indexer)) => {
+            shutdown::bounded("search index", shutdown::STEP_LIMIT, move || indexer.join()).await
+        }
+        (joined, _) => joined,
+    };
+    let flushed = match joined {
         Ok(()) => {
             let store = store.clone();
             shutdown::bounded("final flush", shutdown::STEP_LIMIT, move || store.flush()).await

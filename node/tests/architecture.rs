@@ -36,6 +36,7 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
     ("ingest", &["wire", "store", "codes", "outcome"]),
     ("metrics", &["ingest", "store", "codes", "outcome"]),
     ("sync", &["wire", "store", "ingest", "codes", "outcome"]),
+    ("search", &["store", "ingest", "codes"]),
     ("verifier", &["wire", "store", "ingest", "codes", "outcome"]),
     (
         "net",
@@ -66,6 +67,7 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
             "ratelimit",
             "codes",
             "outcome",
+            "search",
         ],
     ),
     ("config", &["store", "ingest", "net", "api"]),
@@ -76,7 +78,7 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
         "lifecycle",
         &[
             "store", "ingest", "metrics", "sync", "verifier", "net", "api", "config", "datadir",
-            "shutdown",
+            "shutdown", "search",
         ],
     ),
 ];
@@ -105,6 +107,7 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
     ("thread", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("authors", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("ids", &["keys", "reads"]),
+    ("commits", &["keys", "reads"]),
     ("peers", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     (
         "migrate",

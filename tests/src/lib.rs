@@ -609,6 +609,11 @@ pub struct Stopped {
 }
 
 impl Stopped {
+    /// The stopped node's data directory (for offline tools).
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
     /// Every event id the stopped node's store holds (read from its data
     /// directory, while no node runs on it).
     pub fn event_ids(&self) -> std::collections::BTreeSet<EventId> {

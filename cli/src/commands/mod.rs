@@ -13,6 +13,7 @@ mod network;
 mod node;
 mod read;
 mod rules;
+mod search;
 mod up;
 mod write;
 
@@ -105,6 +106,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(NodeCommand::Run(args)) => node::run(&ctx, &args),
         Command::Node(NodeCommand::Status) => node::status(&ctx),
         Command::Node(NodeCommand::Check { data }) => node::check(&ctx, &data),
+        Command::Node(NodeCommand::Reindex { data }) => search::reindex(&ctx, &data),
         Command::Id(IdCommand::New { handle }) => id::new(&ctx, &handle),
         Command::Id(IdCommand::Show { node }) => id::show(&ctx, node.node.as_deref()),
         Command::Id(IdCommand::Request { node }) => id::request(&ctx, node.node.as_deref()),
@@ -141,6 +143,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Appoint(args) => moderate::appoint(&ctx, &args),
         Command::Audit(AuditCommand::Moderation(args)) => moderate::record(&ctx, &args),
         Command::Feed(args) => read::feed(&ctx, &args),
+        Command::Search(args) => search::search(&ctx, &args),
         Command::Show(args) => read::show(&ctx, &args),
         Command::Tally(args) => read::tally(&ctx, &args),
         Command::Pending(node) => read::pending(&ctx, node.node.as_deref()),

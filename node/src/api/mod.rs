@@ -16,6 +16,7 @@ mod metrics;
 mod moderation;
 pub mod policy;
 mod reads;
+pub mod search;
 mod server;
 mod sessions;
 mod stream;
@@ -78,6 +79,10 @@ pub struct Shared {
     pub(crate) pending_max_age_ms: u64,
     /// The open inbox streams (`GET /v1/me/inbox/stream`).
     pub(crate) streams: stream::Streams,
+    /// The search index (`None` if it could not be opened).
+    pub(crate) search: Option<Arc<crate::search::SearchIndex>>,
+    /// The searches each address has made lately.
+    pub(crate) searches: std::sync::Mutex<crate::ratelimit::Buckets<crate::source::Source>>,
 }
 
 impl Shared {
@@ -131,6 +136,8 @@ pub struct ApiParts {
     pub submit_limits: SubmitLimits,
     /// How long an event may wait for what it needs.
     pub pending_max_age_ms: u64,
+    /// The search index, if it opened.
+    pub search: Option<Arc<crate::search::SearchIndex>>,
 }
 
 impl std::fmt::Debug for ApiParts {
@@ -170,6 +177,11 @@ impl Shared {
             submit_limits: parts.submit_limits,
             pending_max_age_ms: parts.pending_max_age_ms,
             streams: stream::Streams::default(),
+            search: parts.search,
+            searches: std::sync::Mutex::new(crate::ratelimit::Buckets::per_second(
+                search::SEARCHES_PER_SECOND,
+                search::SEARCH_BURST,
+            )),
         })
     }
 }
@@ -298,6 +310,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/evidence", get(audit::evidence))
         .route("/v1/audit/charters", get(audit::charters))
         .route("/v1/audit/events/{id}", get(audit::trust_event))
+        .route("/v1/search", get(search::search))
         .with_state(state);
     guarded(routes)
 }

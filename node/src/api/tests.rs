@@ -72,6 +72,7 @@ impl Api {
             author_limit: super::AuthorLimit::default(),
             submit_limits: super::SubmitLimits::default(),
             pending_max_age_ms: 15 * 60 * 1000,
+            search: None,
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

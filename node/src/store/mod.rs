@@ -21,7 +21,7 @@
 //!   ↑
 //! index                                   the index entries of an event, made once
 //!   ↑
-//! write   check   view   thread   authors   ids   peers   afterwords   migrate ← open
+//! write   check   view   thread   authors   ids   commits   peers   afterwords   migrate ← open
 //! ```
 //!
 //! So the commit (`write`) and the integrity check (`check`) both build an
@@ -146,6 +146,7 @@ mod authored;
 mod authors;
 mod batch;
 mod check;
+mod commits;
 mod durable;
 mod ids;
 mod inbox;

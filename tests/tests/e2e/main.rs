@@ -29,6 +29,7 @@ mod outcomes;
 mod partition;
 mod powercut;
 mod retraction;
+mod search;
 mod story;
 mod strangers;
 mod submissions;

@@ -1,0 +1,514 @@
+//! Full-text search over posts, cases, comments and polls (Tantivy).
+//!
+//! The index is a **cache of the store**: it lives in `<data>/search/`
+//! beside the store, holds no text of its own (terms, ids and times only:
+//! snippets are cut from the store's copy at query time), and can always be
+//! rebuilt from the store (`curbside node reindex`). Each commit of the
+//! index records, in its payload, the index's [`FORMAT_VERSION`] and how
+//! many store commits it covers. At start ([`SearchIndex::open`]):
+//!
+//! - missing, unreadable or another format → it is deleted and rebuilt;
+//! - covering more store commits than the store has (another store put
+//!   in place) → rebuilt;
+//! - covering fewer (a crash within the last second of indexing) → the
+//!   store commits it lacks are read from the store's timeline and indexed.
+//!
+//! While a node runs, the ingest thread tells the [`Indexer`] of every
+//! event stored, right after it is durable; the indexer's own thread reads
+//! each from the store and adds it, and commits the index at most about
+//! once a second ([`COMMIT_EVERY`]) or every [`COMMIT_DOCS`] documents,
+//! since a Tantivy commit costs milliseconds. So a new event is findable up
+//! to about a second after it is stored.
+//!
+//! Retracted, taken-down and hidden content is never shown, by two means:
+//! the indexer deletes a retraction's or takedown's target and commits at
+//! once (not on the timer), and every hit is checked against the store
+//! before it is answered ([`query`]): a hit whose event the store no longer
+//! holds (retracted, taken down) or that its operator hid is dropped. The
+//! store deletes the target in the same commit that stores the retraction,
+//! so from the moment a retraction is acknowledged no search shows its
+//! target, even before the index's deletion is committed.
+//!
+//! Solved cases: the index's `solved` field (and the `solved` filter) is
+//! ready, 0 for every document until outcome events exist. Whoever adds
+//! them: in `SearchIndex::apply_one`, on an outcome event, read its case,
+//! [`Searchable::solved`]`(true)`, and replace the case's document
+//! (`replace`: delete by id, add); a rebuild does the same in store order.
+
+pub mod analyzer;
+pub mod doc;
+pub mod query;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use curbside_protocol::{Body, EventId, Kind, VerifiedEvent};
+use serde::{Deserialize, Serialize};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::ingest::StoredKey;
+use crate::store::{Store, StoreError};
+
+pub use doc::{Fields, Searchable};
+pub use query::{Hit, Page, SearchQuery};
+
+/// The index's layout version: bump it whenever the schema, the analyzer
+/// or what is indexed changes, and every node rebuilds its index at start.
+///
+/// 1: title and text analysed by `curbside_medical` (no positions); id,
+/// kind, hub, tag, age band, sex, specialty, solved, created_at.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Longest the indexer waits before committing what it added.
+pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
+
+/// Most documents the indexer adds before it commits anyway.
+pub const COMMIT_DOCS: usize = 20_000;
+
+/// Memory the index writer may use before it writes a segment.
+const WRITER_BYTES: usize = 64 << 20;
+
+/// Store commits queued for the indexer before ingest waits for it.
+const QUEUE: usize = 1024;
+
+/// Why the search index failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// Tantivy failed (I/O, a damaged index).
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// A directory could not be made or removed.
+    #[error("search index directory {path}: {source}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Reading the store failed.
+    #[error("reading the store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What a commit of the index records of itself.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+struct Payload {
+    format: u32,
+    store_commits: u64,
+}
+
+/// How [`SearchIndex::open`] found the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// Up to date with the store.
+    Current,
+    /// Brought up to date from the store's newer commits.
+    CaughtUp {
+        /// Store commits read.
+        commits: u64,
+    },
+    /// Built again from the whole store (why: missing, another format,
+    /// or from another store).
+    Rebuilt {
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+/// The search index of a node's data directory.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+/// Told how far a rebuild or catch-up has got: `(done, total)` events.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
+    move |source| SearchError::Io { path: path.to_path_buf(), source }
+}
+
+impl SearchIndex {
+    /// The index's directory in a data directory.
+    pub fn dir_in(data: &Path) -> PathBuf {
+        data.join("search")
+    }
+
+    /// Opens the index in `dir` and brings it up to date with `store`
+    /// (see the module doc), telling `progress` how far it got.
+    pub fn open(
+        dir: &Path,
+        store: &Store,
+        progress: Progress<'_>,
+    ) -> Result<(Self, Opened), SearchError> {
+        let store_commits = store.commits_made();
+        let existing = Self::open_existing(dir);
+        let (index, opened) = match existing {
+            Ok(Some((index, p)))
+                if p.format == FORMAT_VERSION && p.store_commits <= store_commits =>
+            {
+                (index, None)
+            }
+            Ok(Some((_, p))) if p.format != FORMAT_VERSION => {
+                (Self::create(dir)?, Some("another format version"))
+            }
+            Ok(Some(_)) => (Self::create(dir)?, Some("built from another store")),
+            Ok(None) => (Self::create(dir)?, Some("missing")),
+            Err(e) => {
+                tracing::warn!(error = %e, "the search index is unreadable; rebuilding it");
+                (Self::create(dir)?, Some("unreadable"))
+            }
+        };
+        let this = Self::with_index(index, dir)?;
+        let from = this.payload()?.map_or(0, |p| p.store_commits);
+        let opened = match opened {
+            Some(reason) => {
+                this.catch_up(store, 0, progress)?;
+                Opened::Rebuilt { reason }
+            }
+            None if from < store_commits => {
+                this.catch_up(store, from, progress)?;
+                Opened::CaughtUp { commits: store_commits - from }
+            }
+            None => Opened::Current,
+        };
+        Ok((this, opened))
+    }
+
+    /// Deletes the index in `dir` and builds it again from `store`.
+    pub fn rebuild(dir: &Path, store: &Store, progress: Progress<'_>) -> Result<Self, SearchError> {
+        let this = Self::with_index(Self::create(dir)?, dir)?;
+        this.catch_up(store, 0, progress)?;
+        Ok(this)
+    }
+
+    /// The index in `dir` and its payload, if it has one.
+    fn open_existing(dir: &Path) -> Result<Option<(Index, Payload)>, SearchError> {
+        if !dir.join("meta.json").exists() {
+            return Ok(None);
+        }
+        let index = Index::open_in_dir(dir)?;
+        let payload = index
+            .load_metas()?
+            .payload
+            .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
+            .unwrap_or(Payload { format: 0, store_commits: 0 });
+        Ok(Some((index, payload)))
+    }
+
+    /// An empty index in `dir` (whatever was there is deleted).
+    fn create(dir: &Path) -> Result<Index, SearchError> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(io(dir))?;
+        }
+        // A cache: a directory lost to a crash is rebuilt at the next start.
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let (schema, _) = Fields::schema();
+        Ok(Index::create_in_dir(dir, schema)?)
+    }
+
+    fn with_index(index: Index, dir: &Path) -> Result<Self, SearchError> {
+        analyzer::register(&index);
+        let (_, fields) = Fields::schema();
+        let writer = index.writer_with_num_threads(1, WRITER_BYTES)?;
+        // Reloaded by the indexer after each commit, so that a deletion is
+        // visible as soon as it is committed.
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Self { index, reader, fields, writer: Mutex::new(writer), dir: dir.to_path_buf() })
+    }
+
+    /// What the last commit recorded.
+    fn payload(&self) -> Result<Option<Payload>, SearchError> {
+        Ok(self.index.load_metas()?.payload.and_then(|p| serde_json::from_str(&p).ok()))
+    }
+
+    /// How many store commits the index covers.
+    pub fn store_commits(&self) -> Result<u64, SearchError> {
+        Ok(self.payload()?.map_or(0, |p| p.store_commits))
+    }
+
+    /// Documents in the index (deleted ones not counted).
+    pub fn documents(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Bytes the index's files take on disk.
+    pub fn bytes_on_disk(&self) -> u64 {
+        dir_size(&self.dir)
+    }
+
+    /// Indexes every event of the store's commits from `from` on, then
+    /// commits, recording the store's commit count.
+    fn catch_up(
+        &self,
+        store: &Store,
+        from: u64,
+        progress: Progress<'_>,
+    ) -> Result<(), SearchError> {
+        let upto = store.commits_made();
+        let entries = store.events().stored_in_commits(from)?;
+        let total = entries.len() as u64;
+        let mut batch = Batch::default();
+        {
+            let writer = lock(&self.writer);
+            for (done, (_, id, kind)) in entries.into_iter().enumerate() {
+                // A fresh index holds nothing to replace; a catch-up may
+                // meet an event it already holds.
+                self.apply_one(store, &writer, &id, kind, from > 0, &mut batch)?;
+                if done % 1024 == 0 {
+                    progress(done as u64, total);
+                }
+            }
+        }
+        self.commit(upto)?;
+        progress(total, total);
+        Ok(())
+    }
+
+    /// Adds (or deletes, for a retraction or takedown) what the stored
+    /// event `id` of `kind` means for the index.
+    fn apply_one(
+        &self,
+        store: &Store,
+        writer: &IndexWriter<TantivyDocument>,
+        id: &EventId,
+        kind: Kind,
+        replace: bool,
+        batch: &mut Batch,
+    ) -> Result<(), SearchError> {
+        match kind {
+            Kind::Post | Kind::Case | Kind::Comment | Kind::Poll => {
+                let Some(event) = store.events().get(id)? else { return Ok(()) };
+                let hub = match kind {
+                    Kind::Comment => store.events().hub_of(id)?,
+                    _ => None,
+                };
+                let solved = kind == Kind::Case && solved(store, &event)?;
+                let Some(s) = Searchable::of(&event, hub) else { return Ok(()) };
+                let s = s.solved(solved);
+                if replace {
+                    writer.delete_term(self.id_term(id));
+                }
+                writer.add_document(self.fields.document(&s))?;
+                batch.added += 1;
+            }
+            // Its case is solved now: its document again, with the flag.
+            Kind::Outcome => {
+                let Some(event) = store.events().get(id)? else { return Ok(()) };
+                let Body::Outcome(o) = event.body() else { return Ok(()) };
+                if store.events().contains(&o.case)? {
+                    self.apply_one(store, writer, &o.case, Kind::Case, true, batch)?;
+                }
+            }
+            Kind::Retraction | Kind::Takedown => {
+                let Some(event) = store.events().get(id)? else { return Ok(()) };
+                let target = match event.body() {
+                    Body::Retraction(r) => r.target,
+                    Body::Takedown(t) => t.target,
+                    _ => return Ok(()),
+                };
+                writer.delete_term(self.id_term(&target));
+                batch.deleted += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn id_term(&self, id: &EventId) -> Term {
+        Term::from_field_text(self.fields.id, &id.to_string())
+    }
+
+    /// Commits what was added and deleted, recording that the index covers
+    /// `store_commits` store commits, and makes it visible to searches.
+    fn commit(&self, store_commits: u64) -> Result<(), SearchError> {
+        let payload = serde_json::to_string(&Payload { format: FORMAT_VERSION, store_commits })
+            .map_err(|e| SearchError::Io { path: self.dir.clone(), source: e.into() })?;
+        {
+            let mut writer = lock(&self.writer);
+            let mut prepared = writer.prepare_commit()?;
+            prepared.set_payload(&payload);
+            prepared.commit()?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Waits for the writer's merges to finish (a tool's last step, so that
+    /// the directory it leaves is in its final shape).
+    pub fn finish(self) -> Result<(), SearchError> {
+        let writer = self.writer.into_inner().unwrap_or_else(|p| p.into_inner());
+        writer.wait_merging_threads()?;
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// What the indexer has not committed yet.
+#[derive(Debug, Default)]
+struct Batch {
+    added: usize,
+    deleted: usize,
+}
+
+/// Bytes of the files under `dir` (not following links): an index's size.
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// One message to the indexer's thread.
+enum Message {
+    /// Events one group commit stored, and the store's commit count after it.
+    Stored(Vec<StoredKey>, u64),
+    /// Commit now, then answer (tests and tools that need to see a result).
+    Commit(std::sync::mpsc::Sender<()>),
+}
+
+/// The handle the ingest thread tells of what it stored. Dropping every
+/// handle ends the indexer's thread after a last commit; join it with
+/// [`IndexerThread::join`].
+#[derive(Debug, Clone)]
+pub struct Indexer {
+    tx: SyncSender<Message>,
+}
+
+/// The indexer's thread.
+#[derive(Debug)]
+pub struct IndexerThread(std::thread::JoinHandle<()>);
+
+impl IndexerThread {
+    /// Waits for the thread's last commit.
+    pub fn join(self) {
+        if self.0.join().is_err() {
+            tracing::error!("the search indexer panicked");
+        }
+    }
+}
+
+impl Indexer {
+    /// Starts the indexer's thread over `index`, reading from `store`.
+    pub fn start(
+        index: Arc<SearchIndex>,
+        store: Arc<Store>,
+    ) -> std::io::Result<(Indexer, IndexerThread)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("curbside-search".into())
+            .spawn(move || run(&index, &store, &rx))?;
+        Ok((Indexer { tx }, IndexerThread(thread)))
+    }
+
+    /// Events stored by one group commit, after which the store has made
+    /// `store_commits` commits. Called on the ingest thread: it waits only
+    /// if the indexer is more than [`QUEUE`] groups behind.
+    pub fn stored(&self, keys: &[StoredKey], store_commits: u64) {
+        let relevant: Vec<StoredKey> = keys
+            .iter()
+            .filter(|(_, _, kind)| {
+                doc::KINDS.contains(kind)
+                    || matches!(kind, Kind::Retraction | Kind::Takedown | Kind::Outcome)
+            })
+            .copied()
+            .collect();
+        // Even a group with nothing searchable moves the index's count on.
+        if self.tx.send(Message::Stored(relevant, store_commits)).is_err() {
+            tracing::error!("the search indexer has stopped; search results will be stale");
+        }
+    }
+
+    /// Commits what the indexer has been told so far and waits until it is
+    /// visible to searches.
+    pub fn commit_now(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.tx.send(Message::Commit(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+}
+
+/// The indexer's loop: apply what it is told, commit on a deletion at
+/// once, otherwise every [`COMMIT_EVERY`] or [`COMMIT_DOCS`].
+fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>) {
+    let mut batch = Batch::default();
+    let mut since: Option<Instant> = None;
+    let mut covered = None;
+    loop {
+        let message = match since {
+            Some(t) => match rx.recv_timeout(COMMIT_EVERY.saturating_sub(t.elapsed())) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => break,
+            },
+        };
+        let mut answer = None;
+        match message {
+            Some(Message::Stored(keys, commits)) => {
+                let writer = lock(&index.writer);
+                for (_, id, kind) in &keys {
+                    if let Err(e) = index.apply_one(store, &writer, id, *kind, false, &mut batch) {
+                        tracing::error!(error = %e, %id, "indexing an event for search failed");
+                    }
+                }
+                covered = Some(commits);
+                since.get_or_insert_with(Instant::now);
+            }
+            Some(Message::Commit(tx)) => answer = Some(tx),
+            None => {}
+        }
+        let due = batch.deleted > 0
+            || batch.added >= COMMIT_DOCS
+            || answer.is_some()
+            || since.is_some_and(|t| t.elapsed() >= COMMIT_EVERY);
+        if due && let Some(commits) = covered {
+            if let Err(e) = index.commit(commits) {
+                tracing::error!(error = %e, "committing the search index failed");
+            }
+            batch = Batch::default();
+            since = None;
+        }
+        if let Some(tx) = answer {
+            let _ = tx.send(());
+        }
+    }
+    if let Some(commits) = covered
+        && let Err(e) = index.commit(commits)
+    {
+        tracing::error!(error = %e, "committing the search index at stop failed");
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Whether `case` is solved: an outcome in force signed by its author (as
+/// views show it).
+fn solved(store: &Store, case: &VerifiedEvent) -> Result<bool, SearchError> {
+    let outcome = store.events().afterwords(&case.id())?.outcome;
+    Ok(outcome.is_some_and(|o| o.author() == case.author()))
+}

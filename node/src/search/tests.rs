@@ -1,0 +1,214 @@
+//! The index against a real store: built as events arrive or rebuilt from
+//! the store, it answers the same; what is retracted is never answered.
+
+use curbside_protocol::testkit::{Federation, key};
+use curbside_protocol::{AgeBand, Body, Case, HubId, Sex, SignedEvent, Tag, TrustView as _};
+
+use super::query::{Filters, SearchQuery};
+use super::*;
+use crate::ingest::{Incoming, IngestConfig, Outcome};
+
+struct Setup {
+    fed: Federation,
+    store: Arc<Store>,
+    dr: curbside_protocol::SecretKey,
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+/// Stores `events`; the keys of those stored, as the observer sees them.
+fn put(s: &Setup, events: &[SignedEvent]) -> Vec<StoredKey> {
+    let incoming = events.iter().cloned().map(Incoming::when_made).collect();
+    let ingested =
+        crate::ingest::ingest(&s.store, &IngestConfig::default(), incoming, s.fed.now()).unwrap();
+    assert!(ingested.outcomes.iter().all(Outcome::is_stored), "{:?}", ingested.outcomes);
+    events.iter().map(|e| (e.created_at(), e.id(), e.kind())).collect()
+}
+
+fn setup() -> Setup {
+    let mut fed = Federation::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Arc::new(Store::open(&dir.path().join("store"), fed.view().genesis().clone()).unwrap());
+    let verifier = fed.verifier().public();
+    let charter = fed.charter(&verifier, &["GB"]);
+    fed.accept(&charter);
+    let dr = key("dr-search");
+    let att = fed.attestation(&dr, "dr-search", &["cardiology"], "GB");
+    fed.accept(&att);
+    let rules = fed.raise_rules(2);
+    let path = dir.path().join("search");
+    let s = Setup { fed, store, dr, _dir: dir, dir: path };
+    put(&s, &[charter, att, rules]);
+    s
+}
+
+fn case(s: &mut Setup, title: &str, findings: &str) -> SignedEvent {
+    let dr = s.dr.clone();
+    s.fed.sign(
+        &dr,
+        Body::Case(Case {
+            hub: HubId::new("general").unwrap(),
+            title: title.into(),
+            age: AgeBand::Age50To59,
+            sex: Sex::Female,
+            presentation: "Chest pain for two hours".into(),
+            history: "Known CKD, smoker".into(),
+            findings: findings.into(),
+            question: "Would you start anticoagulation?".into(),
+            tags: vec![Tag::new("cardiology").unwrap()],
+        }),
+    )
+}
+
+fn ids(index: &SearchIndex, store: &Store, text: &str, filters: &Filters) -> Vec<EventId> {
+    let q = SearchQuery::new(text, filters, None, None).unwrap();
+    index.search(store, &q).unwrap().hits.into_iter().map(|h| h.found.id).collect()
+}
+
+fn none() -> Filters {
+    Filters::default()
+}
+
+#[test]
+fn an_index_built_as_events_arrive_answers_as_one_rebuilt_from_the_store() {
+    let mut s = setup();
+    let (index, opened) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    assert_eq!(opened, Opened::Rebuilt { reason: "missing" });
+    let index = Arc::new(index);
+    let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
+
+    let mi = case(
+        &mut s,
+        "Inferior STEMI",
+        "Troponin 3400 ng/L, ST elevation; I21.4 on discharge; prior MI",
+    );
+    let af = case(&mut s, "Palpitations post-op", "New atrial fibrillation on day 2, HbA1c 9.1");
+    let dr = s.dr.clone();
+    let post = s.fed.post(&dr, "Warfarin in the elderly");
+    let comment = s.fed.comment(&dr, &mi, "Consider BRCA1 testing for the family");
+    // The same words, later: ranked equal, so shown first.
+    let again = s.fed.post(&dr, "Warfarin in the elderly");
+    for batch in [vec![mi.clone(), af.clone()], vec![post.clone(), comment.clone(), again.clone()]]
+    {
+        let keys = put(&s, &batch);
+        indexer.stored(&keys, s.store.commits_made());
+    }
+    indexer.commit_now();
+
+    let checks: Vec<(&str, Filters, Vec<EventId>)> = vec![
+        ("troponin", none(), vec![mi.id()]),
+        ("i21.4", none(), vec![mi.id()]),
+        ("I21", none(), vec![mi.id()]),
+        ("myocardial infarction", none(), vec![mi.id()]),
+        ("AF", none(), vec![af.id()]),
+        ("postop", none(), vec![af.id()]),
+        ("post-op", none(), vec![af.id()]),
+        ("hba1c", Filters { kind: Some("case".into()), ..none() }, vec![af.id()]),
+        ("brca1", Filters { hub: Some("general".into()), ..none() }, vec![comment.id()]),
+        (
+            "chronic kidney disease",
+            Filters { age_band: Some("55".into()), ..none() },
+            vec![af.id(), mi.id()],
+        ),
+        ("ckd", Filters { sex: Some("male".into()), ..none() }, vec![]),
+        ("troponin", Filters { specialty: Some("cardiology".into()), ..none() }, vec![mi.id()]),
+        ("troponin", Filters { specialty: Some("surgery".into()), ..none() }, vec![]),
+        ("troponin", Filters { solved: Some(true), ..none() }, vec![]),
+        ("anticoagulating", none(), vec![mi.id(), af.id()]),
+        ("warfarin", Filters { kind: Some("post".into()), ..none() }, vec![post.id(), again.id()]),
+    ];
+    let rebuilt_dir = s.dir.with_file_name("rebuilt");
+    let rebuilt = SearchIndex::rebuild(&rebuilt_dir, &s.store, &mut |_, _| {}).unwrap();
+    assert_eq!(rebuilt.documents(), index.documents());
+    for (text, filters, expected) in &checks {
+        let mut live = ids(&index, &s.store, text, filters);
+        let mut again = ids(&rebuilt, &s.store, text, filters);
+        live.sort();
+        again.sort();
+        let mut expected = expected.clone();
+        expected.sort();
+        assert_eq!(live, expected, "{text} {filters:?}");
+        assert_eq!(again, expected, "{text} {filters:?} (rebuilt)");
+    }
+    // The newer of two equal matches comes first.
+    assert_eq!(ids(&index, &s.store, "warfarin", &none()), vec![again.id(), post.id()]);
+
+    // Retracted: gone from the answers at once, before the index commits.
+    let retraction = s.fed.retract(&dr, &mi);
+    let keys = put(&s, std::slice::from_ref(&retraction));
+    assert!(ids(&index, &s.store, "troponin", &none()).is_empty());
+    indexer.stored(&keys, s.store.commits_made());
+    indexer.commit_now();
+    assert!(ids(&index, &s.store, "troponin", &none()).is_empty());
+    assert_eq!(index.documents(), 4, "the retracted case is deleted from the index");
+    // Hidden by the operator: not answered.
+    s.store.events().hide(&af.id(), "under review").unwrap();
+    assert!(ids(&index, &s.store, "fibrillation", &none()).is_empty());
+    s.store.events().unhide(&af.id()).unwrap();
+    assert_eq!(ids(&index, &s.store, "fibrillation", &none()), vec![af.id()]);
+
+    // Stopped, then events stored while no indexer ran: reopening catches up.
+    drop(indexer);
+    thread.join();
+    drop(index);
+    let late = case(&mut s, "Syncope", "QTc 520 ms on the ECG");
+    put(&s, std::slice::from_ref(&late));
+    let (index, opened) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    assert_eq!(opened, Opened::CaughtUp { commits: 1 });
+    assert_eq!(ids(&index, &s.store, "qtc", &none()), vec![late.id()]);
+    assert_eq!(ids(&index, &s.store, "electrocardiogram", &none()), vec![late.id()]);
+    assert!(ids(&index, &s.store, "troponin", &none()).is_empty());
+    drop(index);
+    let (_, opened) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    assert_eq!(opened, Opened::Current);
+}
+
+#[test]
+fn an_index_of_another_format_is_rebuilt() {
+    let mut s = setup();
+    let c = case(&mut s, "Fever", "Procalcitonin 12");
+    put(&s, std::slice::from_ref(&c));
+    let (index, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    // As an older build would have left it.
+    {
+        let mut writer = lock(&index.writer);
+        let mut prepared = writer.prepare_commit().unwrap();
+        prepared.set_payload(r#"{"format":0,"store_commits":0}"#);
+        prepared.commit().unwrap();
+    }
+    drop(index);
+    let (index, opened) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    assert_eq!(opened, Opened::Rebuilt { reason: "another format version" });
+    assert_eq!(ids(&index, &s.store, "procalcitonin", &none()), vec![c.id()]);
+}
+
+#[test]
+fn a_case_is_found_as_solved_once_its_author_says_how_it_ended() {
+    let mut s = setup();
+    let rules = s.fed.raise_rules(3);
+    put(&s, &[rules]);
+    let open = case(&mut s, "Fever of unknown origin", "Ferritin 9000");
+    let closed = case(&mut s, "Fever after travel", "Ferritin 800, malaria film negative");
+    let (index, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    let index = Arc::new(index);
+    let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
+    let keys = put(&s, &[open.clone(), closed.clone()]);
+    indexer.stored(&keys, s.store.commits_made());
+    let dr = s.dr.clone();
+    let outcome = s.fed.outcome(&dr, &closed, "Dengue fever");
+    let keys = put(&s, &[outcome]);
+    indexer.stored(&keys, s.store.commits_made());
+    indexer.commit_now();
+    let with = |solved| Filters { solved: Some(solved), ..none() };
+    assert_eq!(ids(&index, &s.store, "ferritin", &with(true)), vec![closed.id()]);
+    assert_eq!(ids(&index, &s.store, "ferritin", &with(false)), vec![open.id()]);
+    assert_eq!(ids(&index, &s.store, "ferritin", &none()).len(), 2);
+    drop(indexer);
+    thread.join();
+    drop(index);
+    // Rebuilt from the store, the same.
+    std::fs::remove_dir_all(&s.dir).unwrap();
+    let (rebuilt, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    assert_eq!(ids(&rebuilt, &s.store, "ferritin", &with(true)), vec![closed.id()]);
+}

@@ -93,9 +93,14 @@ fn a_peer_without_a_charter_gets_no_peers_from_find_node() {
         assert_eq!(node.submit(std::slice::from_ref(&charter)).0, 200);
     }
     let member = identity::Keypair::ed25519_from_bytes(member.to_seed().to_vec()).unwrap();
+    // Three rounds on one connection: A checks a new peer's charter off
+    // its network loop, and until then its gate drops the streams the peer
+    // opens to kademlia, so a question asked the moment it connects can go
+    // unanswered (kademlia asks again); one round a connection lost that
+    // race on every try now and then (CI, 2026-12-07).
     let mut found = Vec::new();
     wait_until(LIMIT, "a chartered peer to learn B", || {
-        found = find_nodes(&member, &protocol, &a.p2p_addr(), 1);
+        found = find_nodes(&member, &protocol, &a.p2p_addr(), 3);
         found.contains(&b_id)
     });
 }

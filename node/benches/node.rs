@@ -37,6 +37,9 @@
 //! deterministic (fixed seeds), so runs are repeatable.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "shared/audit_log.rs"]
+mod audit_log;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,14 +50,13 @@ use curbside_node::api::THREAD_PAGE;
 use curbside_node::config::{AuthorLimit, NodeConfig, Overrides};
 use curbside_node::datadir::DataDir;
 use curbside_node::ingest::{Incoming, IngestConfig, Ingester, Outcome, Source, Stages, ingest};
-use curbside_node::store::audit::CheckedHead;
 use curbside_node::store::{Store, StoreConfig};
 use curbside_protocol::testkit::{Federation, SplitMix64, key};
 use curbside_protocol::{
     AgeBand, Attestation, AttestationRequest, Body, Case, Charter, Comment, DEFAULT_HUBS, Digest,
     Event, EventId, Genesis, Handle, HubId, Jurisdiction, LicenceOpening, NetworkId, Poll, Post,
     PublicKey, Rejection, SecretKey, Sex, Signature, SignedEvent, Specialty, Tag, Timestamp,
-    TreeHead, TrustView as _, Vote, verify_batch,
+    TrustView as _, Vote, verify_batch,
 };
 use futures::StreamExt as _;
 
@@ -486,26 +488,6 @@ fn ingest_all(store: &Store, events: Vec<SignedEvent>, now: Timestamp) -> Durati
     }
 }
 
-/// Puts `entries` (attestations `verifier` issued, already stored) in
-/// `verifier`'s audit log as a node holds it once it has checked the
-/// verifier's tree head: the signed head is stored and the leaves
-/// recorded. Without it, events made more than the merge window after
-/// their author's attestation would wait for the log.
-fn log_entries(store: &Store, verifier: &SecretKey, entries: &[SignedEvent], now: Timestamp) {
-    let me = verifier.public();
-    let ids: Vec<EventId> = entries.iter().map(SignedEvent::id).collect();
-    let start = store.audit().size(&me);
-    let (size, root) = store.audit().extended_root(&me, &ids);
-    let at = entries.iter().map(SignedEvent::created_at).max().unwrap_or(now);
-    let head = Event::new(store.network(), me, at, Body::TreeHead(TreeHead { size, root }))
-        .sign(verifier)
-        .unwrap();
-    ingest_all(store, vec![head.clone()], now);
-    let checked = CheckedHead { id: head.id(), size, root, created_at: at };
-    store.audit().append(&me, start, &ids, checked, at, None).unwrap();
-    store.flush().unwrap();
-}
-
 fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
@@ -931,7 +913,9 @@ fn big_store(
         let chunk = attestations(network, &verifier, doctors, start..end, at);
         at = at.plus_millis((end - start) as u64);
         spent += ingest_all(&store, chunk.clone(), now);
-        log_entries(&store, &verifier, &chunk, now);
+        audit_log::log_entries(&store, &verifier, &chunk, now, |head| {
+            ingest_all(&store, vec![head.clone()], now);
+        });
         heads += 1;
         progress!("part 4: {end} of {voters} physicians attested");
     }

@@ -20,6 +20,9 @@
 //! stdout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "shared/audit_log.rs"]
+mod audit_log;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,11 +30,10 @@ use curbside_node::ingest::{Incoming, IngestConfig, StoredKey, ingest};
 use curbside_node::search::query::{Filters, SearchQuery};
 use curbside_node::search::{Indexer, SearchIndex};
 use curbside_node::store::Store;
-use curbside_node::store::audit::CheckedHead;
 use curbside_protocol::testkit::{Federation, SplitMix64, key};
 use curbside_protocol::{
     AgeBand, Body, Case, Comment, Event, EventId, HubId, Poll, Post, SecretKey, Sex, SignedEvent,
-    Tag, Timestamp, TreeHead, TrustView as _,
+    Tag, Timestamp, TrustView as _,
 };
 
 #[global_allocator]
@@ -363,30 +365,14 @@ fn build(
     started.elapsed()
 }
 
-/// Appends the attestations to their verifier's audit log as a node that
-/// checked its head would (as `benches/node.rs` does): past the audit
-/// log's merge window, a physician's event needs its attestation logged.
-fn log_entries(store: &Store, verifier: &SecretKey, entries: &[SignedEvent], now: Timestamp) {
-    let me = verifier.public();
-    let ids: Vec<EventId> = entries.iter().map(SignedEvent::id).collect();
-    let start = store.audit().size(&me);
-    let (size, root) = store.audit().extended_root(&me, &ids);
-    let at = entries.iter().map(SignedEvent::created_at).max().unwrap_or(now);
-    let head = Event::new(store.network(), me, at, Body::TreeHead(TreeHead { size, root }))
-        .sign(verifier)
-        .unwrap();
-    build(store, std::slice::from_ref(&head), now, None);
-    let checked = CheckedHead { id: head.id(), size, root, created_at: at };
-    store.audit().append(&me, start, &ids, checked, at, None).unwrap();
-    store.flush().unwrap();
-}
-
 /// The trust events, and the attestations logged.
 fn trust_into(store: &Store, fed: &Federation, trust: &[SignedEvent], now: Timestamp) {
     build(store, trust, now, None);
     let attestations: Vec<SignedEvent> =
         trust.iter().filter(|e| matches!(e.body(), Body::Attestation(_))).cloned().collect();
-    log_entries(store, fed.verifier(), &attestations, now);
+    audit_log::log_entries(store, fed.verifier(), &attestations, now, |head| {
+        build(store, std::slice::from_ref(head), now, None);
+    });
 }
 
 fn quantile(sorted: &[Duration], q: f64) -> Duration {

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Admin;
+use super::reads::parse_id;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
 
 /// Most leaves one page holds.
@@ -24,12 +25,6 @@ pub(crate) const MAX_LEAVES_PAGE: u64 = 1000;
 fn parse_key(text: &str) -> Result<PublicKey, ApiError> {
     text.parse()
         .map_err(|_| ApiError::bad_request(format!("{text:?} is not a key (64 hex characters)")))
-}
-
-fn parse_id(text: &str) -> Result<EventId, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::bad_request(format!("{text:?} is not an event id (64 hex characters)"))
-    })
 }
 
 fn wire(event: &SignedEvent) -> Value {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Physician;
+use super::reads::{cursor, parse_cursor, parse_id};
 use super::types::{BookmarkRequest, FollowRequest, Followed, MarkReadRequest};
 use super::views::Views;
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, AppState, MAX_PAGE};
@@ -30,28 +31,6 @@ impl From<MarkError> for ApiError {
             MarkError::Store(e) => e.into(),
         }
     }
-}
-
-fn parse_id(text: &str) -> Result<EventId, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::bad_request(format!("{text:?} is not an event id (64 hex characters)"))
-    })
-}
-
-/// A cursor `<time>-<id>`.
-fn parse_cursor(text: &str) -> Result<(Timestamp, EventId), ApiError> {
-    let bad = || {
-        ApiError::bad_request(format!(
-            "{text:?} is not a cursor (use the `next` of a previous page)"
-        ))
-    };
-    let (t, id) = text.split_once('-').ok_or_else(bad)?;
-    let t: u64 = t.parse().map_err(|_| bad())?;
-    Ok((Timestamp::from_millis(t), id.parse().map_err(|_| bad())?))
-}
-
-fn cursor((at, id): (Timestamp, EventId)) -> String {
-    format!("{}-{id}", at.as_millis())
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Admin, Physician};
+use super::reads::{cursor, parse_cursor};
 use super::views::Views;
 use super::{ApiError, ApiJson, ApiQuery, AppState};
 use crate::codes::Code;
@@ -178,7 +179,7 @@ pub(crate) async fn record(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let after = q.after.as_deref().map(super::reads::parse_cursor).transpose()?;
+    let after = q.after.as_deref().map(parse_cursor).transpose()?;
     let page = state.store.events().moderation_page(after, q.limit())?;
     let mut views = Views::new(&state.store);
     let mut out = Vec::with_capacity(page.events.len());
@@ -190,6 +191,6 @@ pub(crate) async fn record(
         };
         out.push(json!({ "what": what, "event": views.of(e)? }));
     }
-    let next = page.next.map(|(at, id)| format!("{}-{id}", at.as_millis()));
+    let next = page.next.map(cursor);
     Ok(Json(json!({ "moderation": out, "next": next })))
 }

@@ -15,7 +15,8 @@ use crate::api::types::RetractedView;
 use crate::codes::Code;
 use crate::store::ThreadError;
 
-fn parse_id(text: &str) -> Result<EventId, ApiError> {
+/// An event id from a path or query, or `400 bad_request`.
+pub(crate) fn parse_id(text: &str) -> Result<EventId, ApiError> {
     text.parse().map_err(|_| {
         ApiError::bad_request(format!("{text:?} is not an event id (64 hex characters)"))
     })
@@ -103,6 +104,11 @@ pub(crate) fn parse_cursor(text: &str) -> Result<(Timestamp, EventId), ApiError>
     Ok((Timestamp::from_millis(t), id.parse().map_err(|_| bad())?))
 }
 
+/// The cursor [`parse_cursor`] reads: `<created_at>-<id>`.
+pub(crate) fn cursor((at, id): (Timestamp, EventId)) -> String {
+    format!("{}-{id}", at.as_millis())
+}
+
 pub(crate) async fn feed(
     _: Reader,
     State(state): State<AppState>,
@@ -117,7 +123,7 @@ pub(crate) async fn feed(
     let before = q.before.as_deref().map(parse_cursor).transpose()?;
     let mut events = state.store.events().feed(&hub, before, limit)?;
     let next = if events.len() == limit {
-        events.last().map(|e| format!("{}-{}", e.created_at().as_millis(), e.id()))
+        events.last().map(|e| cursor((e.created_at(), e.id())))
     } else {
         None
     };

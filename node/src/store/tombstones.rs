@@ -37,8 +37,9 @@ impl Events<'_> {
     /// [`curbside_protocol::TrustView::thread_hub`]): a held event's own or
     /// its root's; a comment taken back, its thread root's.
     pub fn thread_hub(&self, id: &EventId) -> Result<Option<HubId>, StoreError> {
-        if self.contains(id)? {
-            return self.hub_of(id);
+        // Held: its own hub or its root's (one read of it, one of the root).
+        if let Some(hub) = self.hub_of(id)? {
+            return Ok(Some(hub));
         }
         match self.stored_tombstone(id)? {
             Some(StoredTombstone { thread: Some(root), .. }) if root != *id => self.hub_of(&root),

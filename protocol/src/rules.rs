@@ -43,7 +43,7 @@ use crate::{Genesis, Timestamp};
 pub const FIRST: u16 = 1;
 
 /// The newest rules version this build knows and enforces.
-pub const LATEST: u16 = 3;
+pub const LATEST: u16 = 4;
 
 /// A root's statement that rules `version` is in force from `effective_at`:
 /// the body of a `Rules` event.
@@ -73,6 +73,10 @@ impl RuleSet {
     /// Rules 3: outcomes of cases, accepted answers and poll answers
     /// (issue 16), refused as `kind_not_in_force` before.
     pub const V3: RuleSet = RuleSet { version: 3 };
+    /// Rules 4: authors edit their own posts, cases and comments, and a
+    /// physician's `@handle` is a mention rather than an identifier
+    /// (issue 16).
+    pub const V4: RuleSet = RuleSet { version: 4 };
     /// The newest rules this build knows.
     pub const LATEST: RuleSet = RuleSet { version: LATEST };
 
@@ -170,6 +174,7 @@ mod tests {
         assert_eq!(RuleSet::of(0), None);
         assert_eq!(RuleSet::of(2), Some(RuleSet::V2));
         assert_eq!(RuleSet::of(3), Some(RuleSet::V3));
-        assert_eq!(RuleSet::of(4), None);
+        assert_eq!(RuleSet::of(4), Some(RuleSet::V4));
+        assert_eq!(RuleSet::of(5), None);
     }
 }

@@ -316,11 +316,49 @@ pub(crate) enum NodeCommand {
         /// The data directory to create.
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        /// Where the HTTP API listens, written to node.toml [default: 127.0.0.1:7420].
+        #[arg(long, value_name = "ADDR")]
+        api: Option<String>,
+        /// Where other nodes reach this one (multiaddr; repeat for TCP and QUIC),
+        /// written to node.toml [default: TCP and QUIC on port 7421].
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// Peers to dial at every start (multiaddrs ending in /p2p/<PeerId>),
+        /// written to node.toml.
+        #[arg(long, value_name = "MULTIADDR", num_args = 1..)]
+        bootstrap: Vec<String>,
+    },
+    /// Where other nodes reach this one: its multiaddrs with its peer id, one a line,
+    /// for their --bootstrap.
+    Address {
+        /// The node's data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// This machine's name or address, for a listen address of 0.0.0.0
+        /// [default: 127.0.0.1, right on this machine only].
+        #[arg(long, value_name = "HOST")]
+        host: Option<String>,
     },
     /// Run a node until Ctrl-C. Without --data: a one-node development network under --home.
     Run(RunArgs),
-    /// Show a running node's network, peers and sync state (asks --node).
-    Status,
+    /// Show a running node's network, peers and sync state (asks --node, or the node of --data).
+    Status {
+        #[command(flatten)]
+        node: NodeUrl,
+        /// The node's data directory: its API address is read from its node.toml.
+        #[arg(long, value_name = "DIR", conflicts_with = "node")]
+        data: Option<PathBuf>,
+        /// Wait (at most 60 s) until the node answers with at least N admitted
+        /// peers; exit 1 if it does not. 0 waits only for it to answer.
+        #[arg(long, value_name = "N")]
+        wait_peers: Option<usize>,
+    },
+    /// A node's public key (what the root charters), from its data directory.
+    Key {
+        /// The node's data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
     /// Check a stopped node's store: counts, every index against the events,
     /// audit logs against their signed heads; exit 1 on any problem.
     Check {

@@ -80,6 +80,8 @@ node_codes! {
     Unauthenticated = "unauthenticated", http(StatusCode::UNAUTHORIZED);
     /// a session token used on an admin route
     Forbidden = "forbidden", http(StatusCode::FORBIDDEN);
+    /// an admin token made for another node (the command reached the wrong node)
+    WrongNode = "wrong_node", http(StatusCode::UNAUTHORIZED);
     /// no such event, poll, hub or route
     NotFound = "not_found", http(StatusCode::NOT_FOUND);
     /// (ids) the start of an id that more than one stored event's id starts with

@@ -355,3 +355,64 @@ impl NodeConfig {
 
 #[cfg(test)]
 mod tests;
+
+/// What `curbside node init` writes into a new `node.toml` in place of the
+/// defaults: where the API listens, where peers reach this node, and whom it
+/// dials at start. Given at init, they are remembered; a flag given only to
+/// `node run` is not, and the next admin command would read the default
+/// API address from the file and reach another node.
+#[derive(Debug, Default, Clone)]
+pub struct InitialSettings {
+    /// `api = ...` (a socket address).
+    pub api: Option<String>,
+    /// `listen = [...]`, when given.
+    pub listen: Vec<String>,
+    /// `bootstrap = [...]`, when given.
+    pub bootstrap: Vec<String>,
+}
+
+impl InitialSettings {
+    /// The documented default file with these settings in place of the
+    /// defaults (each comment kept), checked as `node run` would check it,
+    /// so a bad address is refused before anything is written.
+    pub fn node_toml(&self) -> Result<String, ConfigError> {
+        let quoted = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let list = |items: &[String]| {
+            format!("[{}]", items.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", "))
+        };
+        let mut text = String::with_capacity(DEFAULT_NODE_TOML.len() + 256);
+        for line in DEFAULT_NODE_TOML.lines() {
+            let replaced = match line.split_once(" = ").map(|(key, _)| key) {
+                Some("api") => self.api.as_deref().map(|api| ("api", quoted(api))),
+                Some("listen") if !self.listen.is_empty() => Some(("listen", list(&self.listen))),
+                Some("bootstrap") if !self.bootstrap.is_empty() => {
+                    Some(("bootstrap", list(&self.bootstrap)))
+                }
+                _ => None,
+            };
+            match replaced {
+                Some((key, value)) => {
+                    let comment = line.find("  #").map_or("", |at| line[at..].trim_start());
+                    text.push_str(&format!("{key} = {value}   {comment}"));
+                }
+                None => text.push_str(line),
+            }
+            text.push('\n');
+        }
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: PathBuf::from("node.toml"),
+            detail: e.to_string(),
+        })?;
+        // As flags, so that a CURBSIDE_* variable set here cannot stand in
+        // for the values being checked.
+        let given = Overrides {
+            api: self.api.clone(),
+            listen: self.listen.clone(),
+            bootstrap: self.bootstrap.clone(),
+            ..Overrides::default()
+        };
+        api_addr(&raw, &given)?;
+        net_config(&raw, &given)?;
+        Ok(text)
+    }
+}

@@ -121,7 +121,10 @@ fn sync_dir(dir: &Path) -> Result<(), DataDirError> {
 
 /// Creates `dir` and any missing parents, each made durable in its parent.
 pub fn create_dir_durably(dir: &Path) -> Result<(), DataDirError> {
-    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    // A relative path's last ancestor is the empty path, which never
+    // "exists": it stands for the current directory, which does.
+    let missing: Vec<&Path> =
+        dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.exists()).collect();
     for d in missing.into_iter().rev() {
         std::fs::create_dir(d).map_err(io(d))?;
         match d.parent() {
@@ -164,6 +167,16 @@ impl DataDir {
     /// Creates a data directory for a node of the network `genesis` founds:
     /// a fresh node key, an admin token and the default configuration.
     pub fn init(root: &Path, genesis: &Genesis) -> Result<Self, DataDirError> {
+        Self::init_with(root, genesis, crate::config::DEFAULT_NODE_TOML)
+    }
+
+    /// As [`DataDir::init`], with `node_toml` as the configuration written
+    /// (from [`crate::config::InitialSettings::node_toml`]).
+    pub fn init_with(
+        root: &Path,
+        genesis: &Genesis,
+        node_toml: &str,
+    ) -> Result<Self, DataDirError> {
         create_dir_durably(root)?;
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)).map_err(io(root))?;
         if root.join("node.key").exists() {
@@ -175,10 +188,11 @@ impl DataDir {
         })?;
         write_genesis(&root.join("genesis.json"), genesis)?;
         let key = SecretKey::generate();
-        write_private(&root.join("admin.token"), crate::api::random_token().as_bytes())?;
+        let token = crate::api::admin_token_for(&key.public());
+        write_private(&root.join("admin.token"), token.as_bytes())?;
         let config = root.join("node.toml");
         if !config.exists() {
-            write_durably(&config, crate::config::DEFAULT_NODE_TOML.as_bytes())?;
+            write_durably(&config, node_toml.as_bytes())?;
         }
         write_private(&root.join("node.key"), hex::encode(key.to_seed().as_slice()).as_bytes())?;
         Self::open(root)

@@ -63,18 +63,20 @@ pub fn now() -> curbside_protocol::Timestamp {
     curbside_protocol::Timestamp::from_millis(ms)
 }
 
-/// Why a node stopped with an error.
+/// Why a node stopped with an error. Each message holds its cause's, and
+/// none is also a `source`: an error chain printed whole (`{:#}`) would
+/// say the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     /// The store could not be opened.
     #[error("opening the store: {0}")]
-    Store(#[from] store::StoreError),
+    Store(store::StoreError),
     /// The network could not start.
     #[error("starting the network: {0}")]
-    Net(#[from] net::NetError),
+    Net(net::NetError),
     /// The HTTP server failed.
     #[error("serving the API: {0}")]
-    Serve(#[from] std::io::Error),
+    Serve(std::io::Error),
     /// A write or sync of the store failed, so the node stopped: restart it
     /// to reopen the store (nothing acknowledged was lost).
     #[error("the store failed ({0}); the node stopped: restart it to reopen the store")]
@@ -90,4 +92,22 @@ pub enum NodeError {
         /// What happened.
         detail: String,
     },
+}
+
+impl From<store::StoreError> for NodeError {
+    fn from(e: store::StoreError) -> Self {
+        NodeError::Store(e)
+    }
+}
+
+impl From<net::NetError> for NodeError {
+    fn from(e: net::NetError) -> Self {
+        NodeError::Net(e)
+    }
+}
+
+impl From<std::io::Error> for NodeError {
+    fn from(e: std::io::Error) -> Self {
+        NodeError::Serve(e)
+    }
 }

@@ -23,6 +23,12 @@ use crate::ids;
 use crate::output::{datetime, kv};
 
 /// The admin token and a client of the node it belongs to.
+///
+/// With `--data`, the node reached must be that directory's node: its
+/// key is asked for before anything is sent, and another node's answer is
+/// refused naming both, so that an attestation is never issued (or an
+/// admin call refused as "wrong token") by a node the operator did not
+/// mean. The node reached is named on standard error.
 pub(super) fn admin_client(
     ctx: &Ctx,
     admin: &AdminTokenArgs,
@@ -42,21 +48,48 @@ pub(super) fn admin_client(
     })?;
     let token = home::read_token(&source)?;
     // The node: as named, else the API address in --data's configuration.
-    let url = ctx.explicit_node_url(node.node.as_deref()).or_else(|| {
-        let data = admin.data.as_deref()?;
-        let config = curbside_node::config::NodeConfig::load(
-            data,
-            &curbside_node::config::Overrides::default(),
-        )
-        .ok()?;
-        let mut addr = config.api;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    let (url, from) = ctx.node_url_or_data(node.node.as_deref(), admin.data.as_deref())?;
+    let client = Client::new(&url)?;
+    let status: StatusKey = client.get("/v1/status", None)?;
+    if let Some(data) = admin.data.as_deref() {
+        let expected = curbside_node::datadir::DataDir::open(data)?.key().public();
+        if status.node_key != expected {
+            bail!(
+                "the node at {url} (from {from}) is node {}, not the node of {} ({}): \
+                 is that node running elsewhere? name its API with --node URL, or set api in {}",
+                status.node_key.short(),
+                data.display(),
+                expected.short(),
+                data.join("node.toml").display()
+            );
         }
-        Some(format!("http://{addr}"))
-    });
-    let client = Client::new(url.as_deref().unwrap_or(crate::args::DEFAULT_NODE))?;
+    }
+    if !ctx.out.json {
+        eprintln!("node {} ({}) at {url}", status.node_key.short(), status.network_name);
+    }
     Ok((client, token))
+}
+
+/// What an admin command reads of `/v1/status` to know whom it reached.
+#[derive(Debug, Deserialize)]
+struct StatusKey {
+    node_key: curbside_protocol::PublicKey,
+    network_name: String,
+}
+
+/// The API address in `data`'s node.toml, as a URL (a wildcard address
+/// asked on loopback).
+pub(super) fn data_api_url(data: &Path) -> anyhow::Result<String> {
+    let config =
+        curbside_node::config::NodeConfig::load(data, &curbside_node::config::Overrides::default())
+            .with_context(|| {
+                format!("reading the API address in {}", data.join("node.toml").display())
+            })?;
+    let mut addr = config.api;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Ok(format!("http://{addr}"))
 }
 
 /// The request text: given, in a file, or on stdin (`-`).

@@ -51,6 +51,24 @@ impl Ctx {
             .or_else(|| std::env::var("CURBSIDE_NODE").ok().filter(|v| !v.trim().is_empty()))
     }
 
+    /// The node's URL for a command that may also read one from a data
+    /// directory: a `--node` flag first, then `data`'s node.toml, then
+    /// `CURBSIDE_NODE`, then the default. A variable set for a
+    /// physician's daily commands does not outrank the `--data` typed.
+    pub(crate) fn node_url_or_data(
+        &self,
+        sub: Option<&str>,
+        data: Option<&std::path::Path>,
+    ) -> anyhow::Result<(String, &'static str)> {
+        if let Some(url) = sub.map(str::to_owned).or_else(|| self.top_node.clone()) {
+            return Ok((url, "--node"));
+        }
+        if let Some(data) = data {
+            return Ok((admin::data_api_url(data)?, "its node.toml"));
+        }
+        Ok((self.node_url(None), "CURBSIDE_NODE or the default"))
+    }
+
     /// A client of that node.
     pub(crate) fn client(&self, sub: Option<&str>) -> anyhow::Result<Client> {
         Ok(Client::new(&self.node_url(sub))?)
@@ -102,9 +120,18 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(NetworkCommand::New { name, out }) => network::new(&ctx, &name, &out),
         Command::Charter(args) => network::charter(&ctx, &args),
         Command::Rules(args) => rules::rules(&ctx, &args),
-        Command::Node(NodeCommand::Init { genesis, data }) => node::init(&ctx, &genesis, &data),
+        Command::Node(NodeCommand::Init { genesis, data, api, listen, bootstrap }) => {
+            let settings = curbside_node::config::InitialSettings { api, listen, bootstrap };
+            node::init(&ctx, &genesis, &data, &settings)
+        }
+        Command::Node(NodeCommand::Address { data, host }) => {
+            node::address(&ctx, &data, host.as_deref())
+        }
         Command::Node(NodeCommand::Run(args)) => node::run(&ctx, &args),
-        Command::Node(NodeCommand::Status) => node::status(&ctx),
+        Command::Node(NodeCommand::Status { node, data, wait_peers }) => {
+            node::status(&ctx, node.node.as_deref(), data.as_deref(), wait_peers)
+        }
+        Command::Node(NodeCommand::Key { data }) => node::key(&ctx, &data),
         Command::Node(NodeCommand::Check { data }) => node::check(&ctx, &data),
         Command::Node(NodeCommand::Reindex { data }) => search::reindex(&ctx, &data),
         Command::Id(IdCommand::New { handle }) => id::new(&ctx, &handle),

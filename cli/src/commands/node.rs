@@ -14,12 +14,23 @@ use super::{Ctx, shell_word};
 use crate::args::RunArgs;
 use crate::output::kv;
 
-/// `curbside node init --genesis F --data DIR`.
-pub(crate) fn init(ctx: &Ctx, genesis: &Path, data: &Path) -> anyhow::Result<ExitCode> {
+/// `curbside node init --genesis F --data DIR [--api A] [--listen M]... [--bootstrap M]...`.
+pub(crate) fn init(
+    ctx: &Ctx,
+    genesis: &Path,
+    data: &Path,
+    settings: &curbside_node::config::InitialSettings,
+) -> anyhow::Result<ExitCode> {
+    check_multiaddrs(&settings.listen, &settings.bootstrap)?;
     let genesis = read_genesis(genesis)?;
-    let dir = DataDir::init(data, &genesis)?;
+    let node_toml = settings.node_toml().context("the settings given")?;
+    let dir = DataDir::init_with(data, &genesis, &node_toml)?;
     let key = dir.key().public();
     let peer = peer_id(&key);
+    let config = NodeConfig::load(dir.root(), &Overrides::default())
+        .context("the configuration just written")?;
+    let api = format!("http://{}", config.api);
+    let addresses = peer_addresses(&config, &peer, None);
     ctx.out.emit(
         &json!({
             "public_key": key,
@@ -27,6 +38,8 @@ pub(crate) fn init(ctx: &Ctx, genesis: &Path, data: &Path) -> anyhow::Result<Exi
             "data": dir.root(),
             "network": genesis.network_id(),
             "network_name": genesis.name,
+            "api": api,
+            "peer_addresses": addresses,
             "admin_token_file": dir.root().join("admin.token"),
         }),
         || {
@@ -35,17 +48,77 @@ pub(crate) fn init(ctx: &Ctx, genesis: &Path, data: &Path) -> anyhow::Result<Exi
                 ("peer id", peer.clone()),
                 ("network", format!("{} ({})", genesis.name, genesis.network_id().short())),
                 ("data", dir.root().display().to_string()),
+                ("API", api.clone()),
+                ("peer address", addresses.first().cloned().unwrap_or_else(|| "none (no listen address)".into())),
                 ("admin token", dir.root().join("admin.token").display().to_string()),
             ]);
             text.push_str(&format!(
-                "\nNext: send the public key to a root of {:?} to be chartered, then run\n  curbside node run --data {}\n",
+                "\nNext: send the public key to a root of {:?} to be chartered, then run\n  curbside node run --data {}\n\
+                 Other nodes bootstrap from this one with `--bootstrap $(curbside node address --data {})`\n\
+                 (on another machine, add --host with this machine's name or address).\n",
                 genesis.name,
+                shell_word(&dir.root().display().to_string()),
                 shell_word(&dir.root().display().to_string())
             ));
             text
         },
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside node address --data DIR [--host H]`: where other nodes reach
+/// this one, one multiaddr a line ending in its peer id, ready for their
+/// `--bootstrap`.
+pub(crate) fn address(ctx: &Ctx, data: &Path, host: Option<&str>) -> anyhow::Result<ExitCode> {
+    let dir = DataDir::open(data)?;
+    let config =
+        NodeConfig::load(data, &Overrides::default()).context("the node's configuration")?;
+    let addresses = peer_addresses(&config, &peer_id(&dir.key().public()), host);
+    if addresses.is_empty() {
+        anyhow::bail!(
+            "{} listens for no peers (listen = [] in its node.toml): set listen there, e.g. [\"/ip4/0.0.0.0/tcp/7421\"]",
+            data.display()
+        );
+    }
+    ctx.out.emit(&json!({ "peer_addresses": addresses }), || addresses.join("\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The node's listen addresses as others dial them: an unspecified IP
+/// (`0.0.0.0`, `::`) replaced by `host` (a name or an address; loopback
+/// when none is given, which is right on one machine only), a port of 0
+/// left out (it is chosen at start and not known here), and `/p2p/<peer>`
+/// appended.
+fn peer_addresses(config: &NodeConfig, peer: &str, host: Option<&str>) -> Vec<String> {
+    let Some(net) = &config.net else { return Vec::new() };
+    net.listen
+        .iter()
+        .filter_map(|addr| {
+            let text = addr.to_string();
+            let mut parts: Vec<String> = text.split('/').map(str::to_owned).collect();
+            // ["", "ip4", "0.0.0.0", "tcp", "7421", ...]
+            if parts.len() < 5 || parts[4] == "0" {
+                return None;
+            }
+            let unspecified = parts[2] == "0.0.0.0" || parts[2] == "::";
+            if unspecified {
+                match host {
+                    Some(h) => {
+                        let ip = h.parse::<std::net::IpAddr>();
+                        parts[1] = match ip {
+                            Ok(std::net::IpAddr::V4(_)) => "ip4".into(),
+                            Ok(std::net::IpAddr::V6(_)) => "ip6".into(),
+                            Err(_) => "dns".into(),
+                        };
+                        parts[2] = h.to_owned();
+                    }
+                    None if parts[1] == "ip6" => parts[2] = "::1".into(),
+                    None => parts[2] = "127.0.0.1".into(),
+                }
+            }
+            Some(format!("{}/p2p/{peer}", parts.join("/")))
+        })
+        .collect()
 }
 
 /// Logs on stderr: text or JSON lines, filtered by `RUST_LOG` (default `info`).
@@ -81,7 +154,7 @@ async fn shutdown_signal() {
 
 /// `curbside node run`.
 pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    check_multiaddrs(args)?;
+    check_multiaddrs(&args.listen, &args.bootstrap)?;
     let dev = args.data.is_none();
     let data = data_dir(ctx, args)?;
     let dir = DataDir::open(&data)?;
@@ -108,12 +181,9 @@ pub(crate) fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitCode> {
 /// Refuses a `--listen` or `--bootstrap` that is plainly not a multiaddr
 /// before anything is opened, with an example of one: a host:port here is
 /// a common slip, and libp2p's own error would not say what was meant.
-fn check_multiaddrs(args: &RunArgs) -> anyhow::Result<()> {
-    for (flag, addr) in args
-        .listen
-        .iter()
-        .map(|a| ("--listen", a))
-        .chain(args.bootstrap.iter().map(|a| ("--bootstrap", a)))
+fn check_multiaddrs(listen: &[String], bootstrap: &[String]) -> anyhow::Result<()> {
+    for (flag, addr) in
+        listen.iter().map(|a| ("--listen", a)).chain(bootstrap.iter().map(|a| ("--bootstrap", a)))
     {
         if !addr.starts_with('/') || addr.len() < 3 {
             anyhow::bail!(
@@ -283,12 +353,62 @@ fn check_text(report: &curbside_node::store::CheckReport, millis: u64) -> String
 }
 
 /// `curbside node status`: the node's counts, then its peers and sync state.
-pub(crate) fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let client = ctx.client(None)?;
-    let status: serde_json::Value = client.get("/v1/status", None)?;
-    let network: serde_json::Value = client.get("/v1/network", None)?;
+pub(crate) fn status(
+    ctx: &Ctx,
+    node: Option<&str>,
+    data: Option<&Path>,
+    wait_peers: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    let (url, _) = ctx.node_url_or_data(node, data)?;
+    let client = crate::client::Client::new(&url)?;
+    let ask = || -> anyhow::Result<(Value, Value)> {
+        Ok((client.get("/v1/status", None)?, client.get("/v1/network", None)?))
+    };
+    let (status, network) = match wait_peers {
+        None => ask()?,
+        Some(want) => {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                let last = ask();
+                if let Ok((_, network)) = &last
+                    && admitted_peers(network) >= want
+                {
+                    break last?;
+                }
+                if std::time::Instant::now() >= deadline {
+                    let (status, network) = last.with_context(|| {
+                        format!("the node at {url} did not answer within 60 s: is it running?")
+                    })?;
+                    ctx.out.emit(&json!({ "node": status, "network": network }), || {
+                        status_text(&status, &network)
+                    })?;
+                    anyhow::bail!(
+                        "{} admitted peer(s) after 60 s, not {want}: check the bootstrap \
+                         addresses and that each node is chartered (the logs say why a peer \
+                         was refused)",
+                        admitted_peers(&network)
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        }
+    };
     ctx.out
         .emit(&json!({ "node": status, "network": network }), || status_text(&status, &network))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many of the node's peers are admitted (chartered, checked).
+fn admitted_peers(network: &Value) -> usize {
+    network["peers"]
+        .as_array()
+        .map_or(0, |peers| peers.iter().filter(|p| p["admitted"] == json!(true)).count())
+}
+
+/// `curbside node key --data DIR`: the node's public key, for its charter.
+pub(crate) fn key(ctx: &Ctx, data: &Path) -> anyhow::Result<ExitCode> {
+    let key = DataDir::open(data)?.key().public();
+    ctx.out.emit(&json!({ "public_key": key }), || key.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -176,6 +176,18 @@ impl FromRequestParts<AppState> for Admin {
             .is_some()
         {
             Err(ApiError::new(Code::Forbidden, "admin calls need the admin token, not a session"))
+        } else if let Some(owner) = token_node(token)
+            && owner != state.key.public().short()
+        {
+            Err(ApiError::new(
+                Code::WrongNode,
+                format!(
+                    "this admin token belongs to node {owner}, not to this node ({}): the command \
+                     reached another node than the one whose token it holds; name the right one \
+                     with --node URL, or set its api address in node.toml",
+                    state.key.public().short()
+                ),
+            ))
         } else {
             Err(ApiError::unauthenticated("the admin token is wrong"))
         }
@@ -278,6 +290,25 @@ pub(crate) async fn open_session(
 
 /// Sessions shared by the handlers.
 pub(crate) type SharedSessions = Mutex<Sessions>;
+
+/// How an admin token made for one node starts: `curbside-admin-`, then
+/// the node key's [`PublicKey::short`] form, then `-` and a random token.
+/// The owner in the clear lets a node tell "a token of another node" (the
+/// command reached the wrong node) from "a wrong token"; the secret part
+/// is as strong as any other token. Tokens of older data directories (a
+/// random token alone) keep working.
+const ADMIN_TOKEN_PREFIX: &str = "curbside-admin-";
+
+/// A new admin token for the node whose key is `node`.
+pub fn admin_token_for(node: &PublicKey) -> String {
+    format!("{ADMIN_TOKEN_PREFIX}{}-{}", node.short(), random_token())
+}
+
+/// The short node key an admin token was made for, if it says.
+fn token_node(token: &str) -> Option<&str> {
+    let (owner, _) = token.strip_prefix(ADMIN_TOKEN_PREFIX)?.split_once('-')?;
+    (owner.len() == 16 && owner.bytes().all(|b| b.is_ascii_hexdigit())).then_some(owner)
+}
 
 /// A fresh random token, as 64 hex characters.
 pub fn random_token() -> String {

@@ -34,7 +34,7 @@ use axum::routing::{get, post};
 use curbside_protocol::SecretKey;
 
 pub use crate::metrics::Metrics;
-pub use auth::{SESSION_DOMAIN, random_token, session_message};
+pub use auth::{SESSION_DOMAIN, admin_token_for, random_token, session_message};
 pub(crate) use error::ApiError;
 pub use limits::{AuthorLimit, SubmitLimits};
 pub use server::{HttpLimits, raise_open_file_limit, serve};

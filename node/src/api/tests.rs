@@ -307,3 +307,26 @@ mod contract {
         assert_eq!(answer(routes(), Method::GET, "/limit?limit=5").await.0, StatusCode::OK);
     }
 }
+
+/// An admin command that read another node's token (its `--data` named one
+/// node, its URL reached another) is told so, naming both nodes; a token
+/// that is simply wrong stays `unauthenticated`.
+#[test]
+fn an_admin_token_of_another_node_is_refused_as_that() {
+    let api = Api::start();
+    let other = key("api-tests-another-node");
+    let theirs = super::admin_token_for(&other.public());
+    let body = json!({ "attestation": "00".repeat(32), "reason": "test" });
+    let (status, answer) = api.post("/v1/admin/revoke", &body, Some(&theirs));
+    assert_eq!((status, answer["code"].as_str()), (401, Some("wrong_node")), "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains(&other.public().short()), "{message}");
+    assert!(message.contains(&api.node.public().short()), "{message}");
+
+    let (status, answer) = api.post("/v1/admin/revoke", &body, Some("not-a-token-at-all"));
+    assert_eq!((status, answer["code"].as_str()), (401, Some("unauthenticated")), "{answer}");
+    // This node's own kind of token, with a wrong secret: wrong, not another node's.
+    let forged = super::admin_token_for(&api.node.public());
+    let (status, answer) = api.post("/v1/admin/revoke", &body, Some(&forged));
+    assert_eq!((status, answer["code"].as_str()), (401, Some("unauthenticated")), "{answer}");
+}

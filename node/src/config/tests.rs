@@ -157,3 +157,37 @@ fn typos_in_the_file_are_errors() {
     let err = NodeConfig::load(dir.path(), &Overrides::default()).unwrap_err().to_string();
     assert!(err.contains("apii"), "{err}");
 }
+
+#[test]
+fn settings_given_at_init_are_written_with_their_comments_and_read_back() {
+    let settings = InitialSettings {
+        api: Some("127.0.0.1:7430".into()),
+        listen: vec!["/ip4/127.0.0.1/tcp/7431".into()],
+        bootstrap: vec![
+            "/ip4/127.0.0.1/tcp/7421/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
+                .into(),
+        ],
+    };
+    let text = settings.node_toml().unwrap();
+    assert!(text.contains("api = \"127.0.0.1:7430\"   # CURBSIDE_API, --api"), "{text}");
+    assert!(text.contains("# CURBSIDE_BOOTSTRAP"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("node.toml"), &text).unwrap();
+    let config = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+    assert_eq!(config.api.to_string(), "127.0.0.1:7430");
+    let net = config.net.unwrap();
+    assert_eq!(net.listen.len(), 1);
+    assert_eq!(net.bootstrap.len(), 1);
+    // Nothing given: the documented defaults, byte for byte.
+    assert_eq!(InitialSettings::default().node_toml().unwrap(), DEFAULT_NODE_TOML);
+}
+
+#[test]
+fn a_bad_setting_at_init_is_refused_before_anything_is_written() {
+    let bad_api = InitialSettings { api: Some("localhost".into()), ..InitialSettings::default() };
+    assert!(bad_api.node_toml().is_err());
+    let bad_listen =
+        InitialSettings { listen: vec!["0.0.0.0:7421".into()], ..InitialSettings::default() };
+    let err = bad_listen.node_toml().unwrap_err().to_string();
+    assert!(err.contains("not a multiaddr"), "{err}");
+}

@@ -25,6 +25,7 @@ mod guard;
 mod hostile;
 mod inbox;
 mod moderation;
+mod operator;
 mod outcomes;
 mod partition;
 mod powercut;

@@ -292,10 +292,24 @@ impl Runner {
 
     fn listen(&mut self) -> Result<(), NetError> {
         for addr in self.config.listen.clone() {
+            port_is_free(&addr)?;
             self.swarm.listen_on(addr.clone()).map_err(|e| {
-                let detail = match e.to_string() {
-                    text if text.is_empty() => format!("{e:?}"),
-                    text => text,
+                // libp2p nests the operating system's error deep in
+                // transport wrappers whose text says nothing to an
+                // operator: name the common cause and the setting instead.
+                let debug = format!("{e:?}");
+                let detail = if debug.contains("AddrInUse") {
+                    "the port is in use (is another node running on this machine?): choose \
+                     another with --listen, or `listen` in node.toml"
+                        .to_owned()
+                } else if debug.contains("AddrNotAvailable") {
+                    "this machine has no such address: choose another with --listen, or \
+                     `listen` in node.toml"
+                        .to_owned()
+                } else {
+                    let text = e.to_string();
+                    let text = if text.is_empty() { debug } else { text };
+                    format!("{text}; check --listen, or `listen` in node.toml")
                 };
                 NetError::Listen { addr, detail }
             })?;
@@ -480,5 +494,36 @@ fn with_peer(addr: Multiaddr, peer: PeerId) -> Multiaddr {
         addr
     } else {
         addr.with(Protocol::P2p(peer))
+    }
+}
+
+/// Refuses a listen address whose fixed port another socket holds.
+///
+/// libp2p's TCP listeners set `SO_REUSEPORT`, so a second node told to
+/// listen on a port the first holds would be given it, and the kernel would
+/// share the port's connections between the two: peers would reach either
+/// node at random. A plain bind (no `SO_REUSEPORT`) fails on such a port,
+/// so it is tried first, and dropped at once.
+fn port_is_free(addr: &Multiaddr) -> Result<(), NetError> {
+    use libp2p::multiaddr::Protocol;
+    let mut parts = addr.iter();
+    let ip: std::net::IpAddr = match parts.next() {
+        Some(Protocol::Ip4(ip)) => ip.into(),
+        Some(Protocol::Ip6(ip)) => ip.into(),
+        _ => return Ok(()),
+    };
+    let taken = match parts.next() {
+        Some(Protocol::Tcp(port)) if port != 0 => std::net::TcpListener::bind((ip, port)).err(),
+        Some(Protocol::Udp(port)) if port != 0 => std::net::UdpSocket::bind((ip, port)).err(),
+        _ => None,
+    };
+    match taken {
+        Some(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(NetError::Listen {
+            addr: addr.clone(),
+            detail: "the port is in use (is another node running on this machine?): choose \
+                     another with --listen, or `listen` in node.toml"
+                .into(),
+        }),
+        _ => Ok(()),
     }
 }

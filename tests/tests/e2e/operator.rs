@@ -1,0 +1,235 @@
+//! An institution's operator: the README's walk-through pasted into a shell
+//! as written (two nodes that federate), a port another node holds, and an
+//! admin command that reaches a node other than the one it meant.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use curbside_tests::curbside_bin;
+
+use crate::cli_kit;
+
+/// The `sh` block that follows `marker` in the README.
+fn readme_block(marker: &str) -> String {
+    let readme = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("README.md"),
+    )
+    .unwrap();
+    let at = readme.find(marker).unwrap_or_else(|| panic!("README.md has no {marker:?}"));
+    let rest = &readme[at..];
+    let start = rest.find("```sh\n").unwrap() + "```sh\n".len();
+    let end = rest[start..].find("```").unwrap();
+    rest[start..start + end].to_owned()
+}
+
+/// Kills a process group on drop, so that nodes a failed script started in
+/// the background do not outlive the test.
+struct Group(u32);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.0)).status();
+    }
+}
+
+/// The operator's walk-through, run by `bash -e` in an empty directory with
+/// only `curbside` on the PATH added and a passphrase in the environment
+/// (as its text says): every command must succeed, which includes
+/// `node status --wait-peers 1` (St James's admitted St Mary's) and
+/// `id show` on the other node (the attestation crossed).
+#[test]
+fn the_operator_walk_through_runs_as_written_and_federates() {
+    let script = readme_block("<!-- walk-through: operator");
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let mut child = Command::new("bash")
+        .arg("-e")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("HOME", dir.path().join("home"))
+        .env("CURBSIDE_PASSPHRASE", cli_kit::PASSPHRASE)
+        .env_remove("CURBSIDE_NODE")
+        .env_remove("CURBSIDE_HOME")
+        .env_remove("CURBSIDE_KDF_FAST")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let _group = Group(child.id());
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the walk-through did not finish in 240 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let logs = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "the walk-through failed (ports 7520-7531 in use?)\nstdout:\n{}\nstderr:\n{}\nstmarys.log:\n{}\nstjames.log:\n{}",
+        cli_kit::text(&output.stdout),
+        cli_kit::text(&output.stderr),
+        logs("stmarys.log"),
+        logs("stjames.log"),
+    );
+    let stdout = cli_kit::text(&output.stdout);
+    assert!(stdout.contains("1 peer(s)"), "{stdout}");
+    assert!(stdout.contains("attested     yes, at http://127.0.0.1:7520"), "{stdout}");
+    assert!(stdout.contains("The store is sound."), "{stdout}");
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Inits a node under `dir/name` with the given listen address and an
+/// OS-chosen API port; its data directory.
+fn init(home: &Path, genesis: &Path, data: &Path, listen: &str) {
+    cli_kit::ok(
+        home,
+        &[
+            "node",
+            "init",
+            "--genesis",
+            genesis.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--api",
+            &format!("127.0.0.1:{}", free_port()),
+            "--listen",
+            listen,
+        ],
+    );
+}
+
+/// libp2p's TCP listeners share a port with any other that asks
+/// (`SO_REUSEPORT`): a second node told to listen where a running one does
+/// must be refused, naming the setting, rather than split the first one's
+/// peers with it.
+#[test]
+fn a_second_node_on_a_taken_peer_port_is_refused_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let root = cli_kit::ok(
+        &home,
+        &[
+            "network",
+            "new",
+            "--name",
+            "Port test",
+            "--out",
+            dir.path().join("net").to_str().unwrap(),
+        ],
+    );
+    assert!(root.is_object());
+    let genesis = dir.path().join("net/genesis.json");
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    init(&home, &genesis, &first, &listen);
+    init(&home, &genesis, &second, &listen);
+
+    let mut running = cli_kit::curbside(&home)
+        .args(["node", "run", "--data", first.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let _group = Group(running.id());
+    let ready = cli_kit::run(
+        &home,
+        &["node", "status", "--data", first.to_str().unwrap(), "--wait-peers", "0"],
+        None,
+    );
+    assert!(ready.status.success(), "{}", cli_kit::text(&ready.stderr));
+
+    let mut refused = cli_kit::curbside(&home)
+        .args(["node", "run", "--data", second.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while refused.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = refused.kill();
+            panic!("the second node started on a port the first holds");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = refused.wait_with_output().unwrap();
+    let stderr = cli_kit::text(&output.stderr);
+    assert!(!output.status.success());
+    let said = format!("cannot listen on {listen}: the port is in use");
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(stderr.contains("--listen, or `listen` in node.toml"), "{stderr}");
+    assert_eq!(stderr.matches(&said).count(), 1, "said more than once: {stderr}");
+    assert!(running.try_wait().unwrap().is_none(), "the first node stopped");
+}
+
+/// `--data` names one node and `--node` reaches another: the command is
+/// refused before anything is sent, naming both; the token sent straight
+/// to the other node is refused as that node's, not as "wrong".
+#[test]
+fn an_admin_command_that_reaches_another_node_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    cli_kit::ok(
+        &home,
+        &["network", "new", "--name", "Two", "--out", dir.path().join("net").to_str().unwrap()],
+    );
+    let genesis = dir.path().join("net/genesis.json");
+    let (ours, theirs) = (dir.path().join("ours"), dir.path().join("theirs"));
+    init(&home, &genesis, &ours, "/ip4/127.0.0.1/tcp/0");
+    init(&home, &genesis, &theirs, "/ip4/127.0.0.1/tcp/0");
+    let mut node = cli_kit::curbside(&home)
+        .args(["node", "run", "--data", theirs.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let _group = Group(node.id());
+    let status = cli_kit::ok(
+        &home,
+        &["node", "status", "--data", theirs.to_str().unwrap(), "--wait-peers", "0"],
+    );
+    let their_key = status["node"]["node_key"].as_str().unwrap().to_owned();
+    let their_url = format!(
+        "http://{}",
+        std::fs::read_to_string(theirs.join("node.toml"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("api = \"")?.split('"').next().map(str::to_owned))
+            .unwrap()
+    );
+    let our_key = cli_kit::ok(&home, &["node", "key", "--data", ours.to_str().unwrap()]);
+    let our_key = our_key["public_key"].as_str().unwrap();
+
+    let id = "ab".repeat(32);
+    let revoke = |admin: &[&str]| {
+        let mut args = vec!["revoke", id.as_str(), "--reason", "test", "--node", &their_url];
+        args.extend_from_slice(admin);
+        cli_kit::run(&home, &args, None)
+    };
+    let refused = revoke(&["--data", ours.to_str().unwrap()]);
+    let stderr = cli_kit::text(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains(&their_key[..16]) && stderr.contains(&our_key[..16]), "{stderr}");
+    assert!(stderr.contains("not the node of"), "{stderr}");
+
+    let token = ours.join("admin.token");
+    let refused = revoke(&["--token-file", token.to_str().unwrap()]);
+    let stderr = cli_kit::text(&refused.stderr);
+    assert!(stderr.contains("(wrong_node)"), "{stderr}");
+    assert!(node.try_wait().unwrap().is_none(), "the node stopped");
+}

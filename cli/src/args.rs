@@ -50,6 +50,8 @@ pub(crate) enum Command {
     Network(NetworkCommand),
     /// Charter an institution's node, signed with a root key, and submit it.
     Charter(CharterArgs),
+    /// Send signed events made offline (a charter written with --no-submit --out) to a node.
+    Submit(SubmitArgs),
     /// Raise the network's rules version from a time (a root's `Rules`
     /// event; docs/PROTOCOL.md, Rules versions), and submit it.
     Rules(RulesArgs),
@@ -297,13 +299,25 @@ pub(crate) struct CharterArgs {
     /// Also write the signed charter (base64url) to FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// Do not submit the charter to a node (use with --out).
+    /// Do not submit the charter to a node (use with --out; `curbside submit FILE` sends it later).
     #[arg(long, requires = "out")]
     pub(crate) no_submit: bool,
+    /// A node that relays and serves but attests no one (instead of --verify).
+    #[arg(long, conflicts_with = "verify")]
+    pub(crate) relay: bool,
     /// The node to submit the charter to (`--node` names the chartered key here)
     /// [env: CURBSIDE_NODE] [default: http://127.0.0.1:7420].
     #[arg(long = "submit-to", value_name = "URL")]
     pub(crate) submit_to: Option<String>,
+}
+
+/// `curbside submit FILE`.
+#[derive(Debug, Args)]
+pub(crate) struct SubmitArgs {
+    /// A file of signed events, one a line as `--out` writes them (base64url), or - for standard input.
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
 }
 
 #[derive(Debug, Subcommand)]

@@ -119,6 +119,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo => demo::run(&ctx),
         Command::Network(NetworkCommand::New { name, out }) => network::new(&ctx, &name, &out),
         Command::Charter(args) => network::charter(&ctx, &args),
+        Command::Submit(args) => network::submit(&ctx, &args),
         Command::Rules(args) => rules::rules(&ctx, &args),
         Command::Node(NodeCommand::Init { genesis, data, api, listen, bootstrap }) => {
             let settings = curbside_node::config::InitialSettings { api, listen, bootstrap };

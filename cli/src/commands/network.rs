@@ -13,7 +13,7 @@ use serde_json::json;
 use super::write::Extra;
 use super::{Ctx, shell_word};
 use crate::checks::text_field;
-use crate::client::Client;
+use crate::client::{Client, EventOutcome};
 use crate::keystore::{self, KdfParams, KeyKind, Keystore};
 use crate::output::{datetime, kv};
 
@@ -133,6 +133,12 @@ pub(crate) fn charter(ctx: &Ctx, args: &crate::args::CharterArgs) -> anyhow::Res
 fn charter_terms(
     args: &crate::args::CharterArgs,
 ) -> anyhow::Result<(PublicKey, Vec<Jurisdiction>)> {
+    if args.verify.is_empty() && !args.relay {
+        anyhow::bail!(
+            "a charter without --verify makes a relay, a node that attests no one: pass \
+             --verify JURISDICTION... for a verifying institution, or --relay if a relay is meant"
+        );
+    }
     let node: PublicKey = args.node_key.trim().parse().map_err(|_| {
         anyhow::anyhow!(
             "--node {:?} is not a node's public key: use the 64 hex characters `curbside node init` printed",
@@ -238,4 +244,75 @@ fn report_unsubmitted(
         ])
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside submit FILE`: sends signed events made elsewhere (a root's
+/// offline machine writes a charter with `--no-submit --out FILE`) to a
+/// node, one outcome each; exit 1 if any was refused.
+pub(crate) fn submit(ctx: &Ctx, args: &crate::args::SubmitArgs) -> anyhow::Result<ExitCode> {
+    let text = if args.file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("reading events from standard input")?;
+        text
+    } else {
+        std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {}", args.file.display()))?
+    };
+    let mut events = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let event: curbside_protocol::SignedEvent = serde_json::from_value(json!(line.trim()))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "line {} of {} is not a signed event (base64url, as --out writes): {e}",
+                    n + 1,
+                    args.file.display()
+                )
+            })?;
+        events.push(event);
+    }
+    anyhow::ensure!(!events.is_empty(), "{} holds no event", args.file.display());
+    anyhow::ensure!(
+        events.len() <= 100,
+        "{} holds {} events: send at most 100 at a time",
+        args.file.display(),
+        events.len()
+    );
+    let client = ctx.client(args.node.node.as_deref())?;
+    let outcomes = client.submit(&events)?;
+    if let ([event], [outcome]) = (events.as_slice(), outcomes.as_slice()) {
+        return super::write::report(ctx, event, outcome, Vec::new());
+    }
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .zip(&outcomes)
+        .map(|(event, outcome)| {
+            let mut row = json!({
+                "id": event.id(),
+                "kind": event.kind().as_str(),
+                "status": outcome.status(),
+            });
+            if let EventOutcome::Rejected { code, message, .. } = outcome {
+                row["code"] = json!(code);
+                row["message"] = json!(message);
+            }
+            row
+        })
+        .collect();
+    ctx.out.emit(&json!({ "outcomes": rows }), || {
+        rows.iter()
+            .map(|r| {
+                let why = r["message"].as_str().map(|m| format!(": {m}")).unwrap_or_default();
+                format!(
+                    "{}  {:<12} {}{why}",
+                    r["id"].as_str().unwrap_or_default(),
+                    r["kind"].as_str().unwrap_or_default(),
+                    r["status"].as_str().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let refused = outcomes.iter().any(|o| matches!(o, EventOutcome::Rejected { .. }));
+    Ok(if refused { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -86,6 +86,16 @@ fn the_operator_walk_through_runs_as_written_and_federates() {
     assert!(stdout.contains("The store is sound."), "{stdout}");
 }
 
+/// The API URL `node init --api` wrote into `data`'s node.toml.
+fn api_url(data: &Path) -> String {
+    let toml = std::fs::read_to_string(data.join("node.toml")).unwrap();
+    let api = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("api = \"")?.split('"').next().map(str::to_owned))
+        .unwrap();
+    format!("http://{api}")
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -204,14 +214,7 @@ fn an_admin_command_that_reaches_another_node_says_so() {
         &["node", "status", "--data", theirs.to_str().unwrap(), "--wait-peers", "0"],
     );
     let their_key = status["node"]["node_key"].as_str().unwrap().to_owned();
-    let their_url = format!(
-        "http://{}",
-        std::fs::read_to_string(theirs.join("node.toml"))
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("api = \"")?.split('"').next().map(str::to_owned))
-            .unwrap()
-    );
+    let their_url = api_url(&theirs);
     let our_key = cli_kit::ok(&home, &["node", "key", "--data", ours.to_str().unwrap()]);
     let our_key = our_key["public_key"].as_str().unwrap();
 
@@ -231,5 +234,76 @@ fn an_admin_command_that_reaches_another_node_says_so() {
     let refused = revoke(&["--token-file", token.to_str().unwrap()]);
     let stderr = cli_kit::text(&refused.stderr);
     assert!(stderr.contains("(wrong_node)"), "{stderr}");
+    assert!(node.try_wait().unwrap().is_none(), "the node stopped");
+}
+
+/// The root stays offline: a charter signed there (`--no-submit --out`)
+/// is sent later with `curbside submit`; a charter with no `--verify` is a
+/// relay only when `--relay` says so.
+#[test]
+fn an_offline_charter_is_submitted_later_and_a_relay_must_be_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let net = dir.path().join("net");
+    cli_kit::ok(&home, &["network", "new", "--name", "Offline", "--out", net.to_str().unwrap()]);
+    let data = dir.path().join("relay");
+    init(&home, &net.join("genesis.json"), &data, "/ip4/127.0.0.1/tcp/0");
+    let key = cli_kit::ok(&home, &["node", "key", "--data", data.to_str().unwrap()]);
+    let key = key["public_key"].as_str().unwrap().to_owned();
+    let file = dir.path().join("charter.txt");
+    let root_key = net.join("root.key");
+    let charter = |extra: &[&str]| {
+        let mut args = vec![
+            "charter",
+            "--root-key",
+            root_key.to_str().unwrap(),
+            "--node",
+            &key,
+            "--institution",
+            "Relay Trust",
+            "--valid-days",
+            "30",
+            "--no-submit",
+            "--out",
+            file.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        cli_kit::run(&home, &args, None)
+    };
+    let refused = charter(&[]);
+    assert!(!refused.status.success());
+    let stderr = cli_kit::text(&refused.stderr);
+    assert!(stderr.contains("--relay if a relay is meant"), "{stderr}");
+    assert!(!file.exists(), "nothing is signed when refused");
+    let signed = charter(&["--relay"]);
+    assert!(signed.status.success(), "{}", cli_kit::text(&signed.stderr));
+
+    let mut node = cli_kit::curbside(&home)
+        .args(["node", "run", "--data", data.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let _group = Group(node.id());
+    let status = cli_kit::ok(
+        &home,
+        &["node", "status", "--data", data.to_str().unwrap(), "--wait-peers", "0"],
+    );
+    assert_eq!(status["node"]["node_key"], key.as_str());
+    let url = api_url(&data);
+    let sent = cli_kit::ok(&home, &["submit", file.to_str().unwrap(), "--node", &url]);
+    assert_eq!((sent["kind"].as_str(), sent["status"].as_str()), (Some("charter"), Some("stored")));
+    let again = cli_kit::ok(&home, &["submit", file.to_str().unwrap(), "--node", &url]);
+    assert_eq!(again["status"], "duplicate", "{again}");
+    let garbage = dir.path().join("garbage.txt");
+    std::fs::write(&garbage, "not an event\n").unwrap();
+    let refused = cli_kit::run(&home, &["submit", garbage.to_str().unwrap(), "--node", &url], None);
+    assert!(!refused.status.success());
+    assert!(
+        cli_kit::text(&refused.stderr).contains("line 1"),
+        "{}",
+        cli_kit::text(&refused.stderr)
+    );
     assert!(node.try_wait().unwrap().is_none(), "the node stopped");
 }

@@ -519,7 +519,7 @@ pub(crate) enum AuditCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct AuditVerifyArgs {
-    /// Only this verifier's log (its node key, 64 hex characters).
+    /// Only this verifier's log: its node key, or its first 8 hex characters or more (as the table shows it).
     #[arg(long, value_name = "PUBKEY")]
     pub(crate) verifier: Option<String>,
     /// A node to read the logs from; repeat for several [default: the global --node].

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 pub(crate) enum ClientError {
     /// Nothing listens at the URL (or the host does not resolve).
     #[error(
-        "no node answers at {url}{}: start one with `curbside node run`, or name another with --node URL",
+        "no node answers at {url}{}: is the address right? name a running node with --node URL (an institution runs its own with `curbside node run`)",
         detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
     )]
     NoNode {

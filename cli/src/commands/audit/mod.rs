@@ -116,7 +116,7 @@ fn choose_genesis(
 /// heads accepted, and reports.
 pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
     let now = curbside_node::now();
-    let only = only_verifier(args)?;
+    let only = VerifierArg::parse(args)?;
     let urls = node_urls(ctx, args)?;
     let state_path = state::path(&ctx.home);
     let mut saved = State::load(&state_path)?;
@@ -144,10 +144,13 @@ pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCo
     let (nodes, trust) = read_nodes(answered, genesis.network_id(), &mut findings);
     let auditor = Auditor::new(genesis.clone(), fetch::union(trust), now);
     findings.extend(auditor.findings().iter().cloned());
+    reachable_quorum(args.quorum, &auditor)?;
 
+    let listed: BTreeSet<PublicKey> =
+        nodes.iter().flat_map(|n| n.logs.iter().map(|l| l.verifier)).collect();
     let verifiers: BTreeSet<PublicKey> = match only {
-        Some(v) => BTreeSet::from([v]),
-        None => nodes.iter().flat_map(|n| n.logs.iter().map(|l| l.verifier)).collect(),
+        Some(arg) => BTreeSet::from([arg.resolve(&listed, &auditor.chartered())?]),
+        None => listed,
     };
     let show_progress = !ctx.out.json && std::io::stderr().is_terminal();
     let reports: Vec<VerifierReport> = verifiers
@@ -172,16 +175,83 @@ pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCo
     emit(ctx, args, &run)
 }
 
-/// `--verifier`, if given: audit that verifier's log alone.
-fn only_verifier(args: &AuditVerifyArgs) -> anyhow::Result<Option<PublicKey>> {
-    let Some(text) = &args.verifier else { return Ok(None) };
-    let key = text.trim().parse().map_err(|_| {
-        anyhow::anyhow!(
-            "--verifier {text:?} is not a node key: use the 64 hex characters of the \
-             verifier's key (`curbside node status` or the audit table shows them)"
-        )
-    })?;
-    Ok(Some(key))
+/// `--verifier`, if given: a whole key, or the first hex digits of one
+/// (at least 8: the audit table shows 16), resolved once the nodes have
+/// said which verifiers there are.
+enum VerifierArg {
+    Key(PublicKey),
+    Prefix(String),
+}
+
+impl VerifierArg {
+    fn parse(args: &AuditVerifyArgs) -> anyhow::Result<Option<VerifierArg>> {
+        let Some(text) = &args.verifier else { return Ok(None) };
+        let text = text.trim().to_ascii_lowercase();
+        if let Ok(key) = text.parse() {
+            return Ok(Some(VerifierArg::Key(key)));
+        }
+        if text.len() < 8 || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!(
+                "--verifier {text:?} is not a node key: use the verifier's key, or its first \
+                 8 hex characters or more (the audit table shows 16)"
+            );
+        }
+        Ok(Some(VerifierArg::Prefix(text)))
+    }
+
+    /// The one verifier whose key starts with the prefix, among those the
+    /// nodes list logs of and those chartered.
+    fn resolve(
+        self,
+        listed: &BTreeSet<PublicKey>,
+        chartered: &[PublicKey],
+    ) -> anyhow::Result<PublicKey> {
+        let prefix = match self {
+            VerifierArg::Key(key) => return Ok(key),
+            VerifierArg::Prefix(prefix) => prefix,
+        };
+        let known: BTreeSet<PublicKey> = listed.iter().chain(chartered).copied().collect();
+        let matches: Vec<PublicKey> =
+            known.into_iter().filter(|k| k.to_string().starts_with(&prefix)).collect();
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => bail!(
+                "no verifier's key starts with {prefix}: the nodes list logs of {}",
+                if listed.is_empty() {
+                    "no verifier".to_owned()
+                } else {
+                    listed.iter().map(PublicKey::short).collect::<Vec<_>>().join(", ")
+                }
+            ),
+            several => bail!(
+                "--verifier {prefix} could be any of {}: give more of the key",
+                several.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
+
+/// Refuses a `--quorum` the network cannot give: a verifier's head is
+/// cosigned by the network's other chartered nodes, so a network of `n`
+/// chartered nodes gives a head at most `n - 1` cosigners, and a quorum
+/// above that would report every healthy log `below_quorum`.
+fn reachable_quorum(quorum: Option<usize>, auditor: &Auditor) -> anyhow::Result<()> {
+    let Some(quorum) = quorum else { return Ok(()) };
+    let nodes = auditor.chartered().len();
+    let most = nodes.saturating_sub(1);
+    if quorum > most {
+        let suggestion = if most == 0 {
+            "leave out --quorum".to_owned()
+        } else {
+            format!("use --quorum {most} or less")
+        };
+        bail!(
+            "--quorum {quorum} cannot be reached: a verifier's head is cosigned by the network's \
+             other chartered nodes, and the nodes read know {nodes} chartered node(s), so a head \
+             can have at most {most} cosigner(s); {suggestion}"
+        );
+    }
+    Ok(())
 }
 
 /// The charters every node of `network` holds and the logs it lists; a

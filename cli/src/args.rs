@@ -50,6 +50,8 @@ pub(crate) enum Command {
     Network(NetworkCommand),
     /// Charter an institution's node, signed with a root key, and submit it.
     Charter(CharterArgs),
+    /// List the attestations this node issued (admin): filter by handle, key, licence, status, expiry.
+    Attestations(AttestationsArgs),
     /// Send signed events made offline (a charter written with --no-submit --out) to a node.
     Submit(SubmitArgs),
     /// Raise the network's rules version from a time (a root's `Rules`
@@ -475,9 +477,12 @@ pub(crate) struct AttestArgs {
     /// The licence number (kept privately by the node; only a commitment is published).
     #[arg(long, value_name = "L")]
     pub(crate) licence: String,
-    /// How many days the attestation lasts.
+    /// How many days the attestation lasts (never past this node's charter).
     #[arg(long, value_name = "D")]
     pub(crate) valid_days: u64,
+    /// Revoke, in the same step, what this node has in force for the same key or licence.
+    #[arg(long)]
+    pub(crate) replace: bool,
     #[command(flatten)]
     pub(crate) admin: AdminTokenArgs,
     #[command(flatten)]
@@ -487,10 +492,47 @@ pub(crate) struct AttestArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RevokeArgs {
     /// The attestation's id, or its first 8 hex characters or more.
-    pub(crate) attestation_id: String,
+    #[arg(required_unless_present_any = ["licence", "key"], conflicts_with_all = ["licence", "key"])]
+    pub(crate) attestation_id: Option<String>,
+    /// Every attestation this node has in force for this licence number.
+    #[arg(long, value_name = "L", conflicts_with = "key")]
+    pub(crate) licence: Option<String>,
+    /// With --licence: only in this jurisdiction.
+    #[arg(long, value_name = "J", requires = "licence")]
+    pub(crate) jurisdiction: Option<String>,
+    /// Every attestation this node has in force for this physician's key.
+    #[arg(long, value_name = "PUBKEY")]
+    pub(crate) key: Option<String>,
     /// Why, for the audit record.
     #[arg(long)]
     pub(crate) reason: String,
+    #[command(flatten)]
+    pub(crate) admin: AdminTokenArgs,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
+}
+
+/// `curbside attestations`: what this node issued.
+#[derive(Debug, Args)]
+pub(crate) struct AttestationsArgs {
+    /// Only this handle's.
+    #[arg(long)]
+    pub(crate) handle: Option<String>,
+    /// Only this physician key's.
+    #[arg(long, value_name = "PUBKEY")]
+    pub(crate) key: Option<String>,
+    /// Only this licence number's.
+    #[arg(long, value_name = "L")]
+    pub(crate) licence: Option<String>,
+    /// Only this jurisdiction's.
+    #[arg(long, value_name = "J")]
+    pub(crate) jurisdiction: Option<String>,
+    /// Only those active, revoked or expired.
+    #[arg(long, value_name = "STATUS", value_parser = ["active", "revoked", "expired"])]
+    pub(crate) status: Option<String>,
+    /// Only those lapsing within this many days.
+    #[arg(long, value_name = "D")]
+    pub(crate) expiring_within: Option<u64>,
     #[command(flatten)]
     pub(crate) admin: AdminTokenArgs,
     #[command(flatten)]

@@ -86,6 +86,10 @@ node_codes! {
     NotFound = "not_found", http(StatusCode::NOT_FOUND);
     /// (ids) the start of an id that more than one stored event's id starts with
     AmbiguousId = "ambiguous_id", http(StatusCode::CONFLICT);
+    /// (admin) this node already has an attestation in force for the key asked about; `replace` revokes it in the same step
+    AlreadyAttested = "already_attested", http(StatusCode::CONFLICT);
+    /// (admin) this node has an attestation in force for the same licence on another key; `replace` revokes it in the same step
+    LicenceInUse = "licence_in_use", http(StatusCode::CONFLICT);
     /// the route exists but does not take this method
     MethodNotAllowed = "method_not_allowed", http(StatusCode::METHOD_NOT_ALLOWED);
     /// a session was asked for by a key with no attestation in force

@@ -122,6 +122,12 @@ fn request_text(arg: &str) -> anyhow::Result<String> {
 struct Issued {
     id: EventId,
     event: SignedEvent,
+    /// (attest) The validity was cut to the node's charter's end.
+    #[serde(default)]
+    capped_at_charter_end: bool,
+    /// (attest --replace) What it revoked.
+    #[serde(default)]
+    replaced: Vec<EventId>,
 }
 
 /// `curbside attest`.
@@ -157,6 +163,7 @@ pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
             "jurisdiction": jurisdiction,
             "licence": licence,
             "valid_days": args.valid_days,
+            "replace": args.replace,
         }),
         Some(&token),
     )?;
@@ -164,6 +171,16 @@ pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
         Body::Attestation(a) => Some(a.valid_until),
         _ => None,
     };
+    let mut notes = Vec::new();
+    if issued.capped_at_charter_end {
+        notes.push((
+            "note",
+            "valid only until this node's charter ends: ask the root to renew it".to_owned(),
+        ));
+    }
+    for old in &issued.replaced {
+        notes.push(("replaced", format!("{old} (revoked)")));
+    }
     ctx.out.emit(
         &json!({
             "id": issued.id,
@@ -172,10 +189,12 @@ pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
             "specialties": specialties,
             "jurisdiction": jurisdiction,
             "valid_until": valid_until,
+            "capped_at_charter_end": issued.capped_at_charter_end,
+            "replaced": issued.replaced,
             "issuer": issued.event.author(),
         }),
         || {
-            kv(&[
+            let mut rows = vec![
                 ("attested", format!("{} ({})", request.handle, request.subject.short())),
                 ("id", issued.id.to_string()),
                 (
@@ -184,7 +203,9 @@ pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
                 ),
                 ("jurisdiction", jurisdiction.to_string()),
                 ("valid until", valid_until.map(datetime).unwrap_or_default()),
-            ])
+            ];
+            rows.extend(notes);
+            kv(&rows)
         },
     )?;
     Ok(ExitCode::SUCCESS)
@@ -194,7 +215,10 @@ pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
 pub(crate) fn revoke(ctx: &Ctx, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     text_field("--reason", &args.reason, 1, limits::REASON).map_err(anyhow::Error::msg)?;
     let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
-    let target = ids::resolve_with(&client, Some(&token), &args.attestation_id, "ATTESTATION_ID")?;
+    let Some(attestation_id) = &args.attestation_id else {
+        return revoke_all(ctx, args, &client, &token);
+    };
+    let target = ids::resolve_with(&client, Some(&token), attestation_id, "ATTESTATION_ID")?;
     let issued: Issued = client.post(
         "/v1/admin/revoke",
         &json!({ "target": target, "reason": args.reason.trim() }),
@@ -219,6 +243,112 @@ pub(crate) fn revoke(ctx: &Ctx, args: &RevokeArgs) -> anyhow::Result<ExitCode> {
             ])
         },
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside revoke --licence L` or `--key K`: every attestation this node
+/// has in force for it, in one step.
+fn revoke_all(
+    ctx: &Ctx,
+    args: &RevokeArgs,
+    client: &Client,
+    token: &str,
+) -> anyhow::Result<ExitCode> {
+    let mut body = json!({ "reason": args.reason.trim() });
+    if let Some(licence) = &args.licence {
+        body["licence"] = json!(licence.trim());
+        if let Some(j) = &args.jurisdiction {
+            body["jurisdiction"] = json!(Jurisdiction::new(j.trim())?);
+        }
+    }
+    if let Some(key) = &args.key {
+        body["key"] = json!(key.trim());
+    }
+    let answer: serde_json::Value = client.post("/v1/admin/revoke-all", &body, Some(token))?;
+    let revoked = answer["revoked"].as_array().cloned().unwrap_or_default();
+    ctx.out.emit(&answer, || {
+        let mut text = format!("revoked {} attestation(s):\n", revoked.len());
+        for r in &revoked {
+            text.push_str(&format!(
+                "  {}  {}  (revocation {})\n",
+                r["attestation"].as_str().unwrap_or_default(),
+                r["handle"].as_str().unwrap_or_default(),
+                r["revocation"].as_str().unwrap_or_default()
+            ));
+        }
+        text
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside attestations`: what this node issued, every page.
+pub(crate) fn attestations(
+    ctx: &Ctx,
+    args: &crate::args::AttestationsArgs,
+) -> anyhow::Result<ExitCode> {
+    let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
+    let mut query: Vec<(String, String)> = Vec::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            query.push((k.to_owned(), v));
+        }
+    };
+    put("handle", args.handle.clone());
+    put("key", args.key.clone());
+    put("licence", args.licence.clone());
+    put("jurisdiction", args.jurisdiction.clone());
+    put("status", args.status.clone());
+    put(
+        "expiring_before",
+        args.expiring_within.map(|d| curbside_node::now().plus_days(d).as_millis().to_string()),
+    );
+    let mut all: Vec<serde_json::Value> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut q = query.clone();
+        q.push(("limit".into(), "200".into()));
+        if let Some(a) = &after {
+            q.push(("after".into(), a.clone()));
+        }
+        let encoded: Vec<String> =
+            q.iter().map(|(k, v)| format!("{k}={}", crate::client::encode_query(v))).collect();
+        let page: serde_json::Value =
+            client.get(&format!("/v1/admin/attestations?{}", encoded.join("&")), Some(&token))?;
+        all.extend(page["attestations"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    ctx.out.emit(&json!({ "attestations": all }), || {
+        if all.is_empty() {
+            return "no attestation matches".to_owned();
+        }
+        let mut text = format!(
+            "{:<16}  {:<20} {:<16} {:<8} {:<14} {:<10} {:<10}  {}\n",
+            "ID", "HANDLE", "KEY", "JURIS", "LICENCE", "ISSUED", "UNTIL", "STATUS"
+        );
+        let day = |v: &serde_json::Value| {
+            v.as_u64()
+                .map(|ms| crate::output::date(curbside_protocol::Timestamp::from_millis(ms)))
+                .unwrap_or_default()
+        };
+        for a in &all {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_owned();
+            text.push_str(&format!(
+                "{:<16}  {:<20} {:<16} {:<8} {:<14} {:<10} {:<10}  {}\n",
+                s("id").get(..16).unwrap_or_default(),
+                s("handle"),
+                s("key").get(..16).unwrap_or_default(),
+                s("jurisdiction"),
+                s("licence"),
+                day(&a["issued_at"]),
+                day(&a["valid_until"]),
+                s("standing"),
+            ));
+        }
+        text
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -140,6 +140,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Id(IdCommand::Request { node }) => id::request(&ctx, node.node.as_deref()),
         Command::Attest(args) => admin::attest(&ctx, &args),
         Command::Revoke(args) => admin::revoke(&ctx, &args),
+        Command::Attestations(args) => admin::attestations(&ctx, &args),
         Command::Reveal(args) => admin::reveal(&ctx, &args),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(&ctx, &args),
         Command::Audit(AuditCommand::Open(args)) => audit::open(&ctx, &args),

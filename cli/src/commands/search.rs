@@ -13,20 +13,9 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::args::SearchArgs;
+use crate::client::encode_query as encode;
 use crate::output::{ago, kv, text_width, truncate, wrap};
 use crate::session::Reader;
-
-/// `text` percent-encoded for a query string (unreserved bytes as they are).
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// The request path of `args`.
 fn path(args: &SearchArgs) -> String {

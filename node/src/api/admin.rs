@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use curbside_protocol::{
-    Attestation, AttestationRequest, Body, EventId, Jurisdiction, LicenceOpening, NetworkId,
-    RejectionCode, Revocation, SignedEvent, Specialty, registry,
+    Attestation, AttestationRequest, Body, EventId, Handle, Jurisdiction, LicenceOpening,
+    NetworkId, RejectionCode, Revocation, SignedEvent, Specialty, registry,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::auth::Admin;
 use super::{ApiError, ApiJson, AppState};
 use crate::codes::Code;
-use crate::verifier::{IssueError, Issued};
+use crate::verifier::{IssueError, Issued, issued};
 
 /// Longest attestation, in days (five years).
 const MAX_VALID_DAYS: u64 = 5 * 366;
@@ -27,6 +27,10 @@ pub(crate) struct AttestRequest {
     jurisdiction: String,
     licence: String,
     valid_days: u64,
+    /// Revoke, in the same step, what this node has in force for the
+    /// same key or the same licence (else that is refused).
+    #[serde(default)]
+    replace: bool,
 }
 
 /// An attestation request whose every field has been checked.
@@ -114,24 +118,119 @@ pub(crate) async fn attest(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<AttestRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    let replace = req.replace;
     let CheckedAttest { request, specialties, jurisdiction, licence, valid_days } =
         req.check(&state.store.network())?;
-    let opening = LicenceOpening::new(jurisdiction.clone(), &licence);
     let now = crate::now();
+    // What this node has in force for the same key or the same licence:
+    // a second attestation is refused, or replaces them with --replace.
+    let store = state.store.clone();
+    let (subject, juris, lic) = (request.subject, jurisdiction.clone(), licence.clone());
+    let in_force = tokio::task::spawn_blocking(move || {
+        let filter =
+            issued::Filter { standing: Some(issued::Standing::Active), ..Default::default() };
+        let all = issued::all(&store, &filter, now)?;
+        Ok::<_, crate::store::StoreError>(
+            all.into_iter()
+                .filter(|a| {
+                    a.key == subject
+                        || (a.jurisdiction == juris && issued::same_licence(&a.licence, &lic))
+                })
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    if !replace && let Some(first) = in_force.first() {
+        let (code, what) = if first.key == subject {
+            (
+                Code::AlreadyAttested,
+                format!("{} ({}) already holds", first.handle, first.key.short()),
+            )
+        } else {
+            (
+                Code::LicenceInUse,
+                format!(
+                    "licence {} is already held by {} ({}) in",
+                    first.licence,
+                    first.handle,
+                    first.key.short()
+                ),
+            )
+        };
+        return Err(ApiError::new(
+            code,
+            format!(
+                "{what} attestation {} from this node, in force until {}: pass --replace \
+                 to revoke it in the same step, or revoke it first",
+                first.id, first.valid_until
+            ),
+        ));
+    }
+    // Never past the end of the charter that lets this node attest there.
+    let wanted = now.plus_days(valid_days);
+    let charter_end = charter_end(&state, &jurisdiction);
+    let valid_until = charter_end.map_or(wanted, |end| wanted.min(end));
+    let opening = LicenceOpening::new(jurisdiction.clone(), &licence);
     let body = Body::Attestation(Attestation {
         subject: request.subject,
         handle: request.handle,
         specialties,
         jurisdiction,
         licence_commitment: opening.commitment(),
-        valid_until: now.plus_days(valid_days),
+        valid_until,
         requested_at: request.requested_at,
         possession: request.signature,
     });
     // The opening is kept once the attestation is known valid, before it
     // exists anywhere else.
     let issued = publish(&state, now, body, Some(opening)).await?;
-    Ok(Json(issued_json(&issued)))
+    let mut answer = issued_json(&issued);
+    answer["valid_until"] = json!(valid_until);
+    answer["capped_at_charter_end"] = json!(valid_until < wanted);
+    let reason = format!("replaced by attestation {}", issued.event.id());
+    let mut replaced = Vec::new();
+    for old in &in_force {
+        let body = Body::Revocation(Revocation {
+            target: old.id,
+            reason: reason.clone(),
+            effective_at: now,
+        });
+        publish(&state, now, body, None).await.map_err(|e| {
+            ApiError::new(
+                e.0.code,
+                format!(
+                    "attestation {} was issued, but revoking {} failed ({}): revoke it with \
+                     `curbside revoke {}`",
+                    issued.event.id(),
+                    old.id,
+                    e.0.message,
+                    old.id
+                ),
+            )
+        })?;
+        replaced.push(old.id);
+    }
+    answer["replaced"] = json!(replaced);
+    Ok(Json(answer))
+}
+
+/// When this node's authority to attest in `jurisdiction` ends: the latest
+/// end of its charters in force that cover it.
+fn charter_end(
+    state: &AppState,
+    jurisdiction: &Jurisdiction,
+) -> Option<curbside_protocol::Timestamp> {
+    use curbside_protocol::TrustView as _;
+    let view = crate::store::StoreView::new(&state.store);
+    view.charters(&state.key.public())
+        .into_iter()
+        .filter(|c| c.verify.contains(jurisdiction))
+        .map(|c| match view.revoked_at(&c.id) {
+            Some(revoked) => revoked.min(c.valid_until),
+            None => c.valid_until,
+        })
+        .max()
 }
 
 fn issued_json(issued: &Issued) -> Value {
@@ -173,6 +272,137 @@ pub(crate) async fn revoke(
     let body = Body::Revocation(Revocation { target, reason: req.reason, effective_at: now });
     let issued = publish(&state, now, body, None).await?;
     Ok(Json(issued_json(&issued)))
+}
+
+/// `POST /v1/admin/revoke-all`: every attestation this node has in force
+/// for a licence, or for a key, in one step.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeAllRequest {
+    #[serde(default)]
+    licence: Option<String>,
+    #[serde(default)]
+    jurisdiction: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    reason: String,
+}
+
+impl RevokeAllRequest {
+    fn filter(&self) -> Result<issued::Filter, ApiError> {
+        let mut filter = issued::Filter {
+            standing: Some(issued::Standing::Active),
+            ..issued::Filter::default()
+        };
+        match (&self.licence, &self.key) {
+            (Some(licence), None) if !licence.trim().is_empty() => {
+                filter.licence = Some(licence.trim().to_owned());
+                filter.jurisdiction = self
+                    .jurisdiction
+                    .as_deref()
+                    .map(Jurisdiction::new)
+                    .transpose()
+                    .map_err(|e| invalid(e.to_string()))?;
+            }
+            (None, Some(key)) => {
+                filter.key = Some(key.trim().parse().map_err(|_| {
+                    ApiError::bad_request(format!("{key:?} is not a physician's public key"))
+                })?);
+            }
+            _ => return Err(ApiError::bad_request("give a licence or a key, not both")),
+        }
+        Ok(filter)
+    }
+}
+
+pub(crate) async fn revoke_all(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RevokeAllRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = req.filter()?;
+    let now = crate::now();
+    let store = state.store.clone();
+    let targets = tokio::task::spawn_blocking(move || issued::all(&store, &filter, now))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    if targets.is_empty() {
+        return Err(ApiError::not_found("this node has no attestation in force for that"));
+    }
+    let mut revoked = Vec::new();
+    for target in &targets {
+        let body = Body::Revocation(Revocation {
+            target: target.id,
+            reason: req.reason.clone(),
+            effective_at: now,
+        });
+        let issued = publish(&state, now, body, None).await?;
+        revoked.push(json!({
+            "attestation": target.id,
+            "handle": target.handle,
+            "key": target.key,
+            "revocation": issued.event.id(),
+        }));
+    }
+    Ok(Json(json!({ "revoked": revoked })))
+}
+
+/// `GET /v1/admin/attestations`: what this node issued, filtered.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IssuedQuery {
+    handle: Option<String>,
+    key: Option<String>,
+    licence: Option<String>,
+    jurisdiction: Option<String>,
+    status: Option<issued::Standing>,
+    expiring_before: Option<u64>,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Most attestations a page of the list holds.
+const ISSUED_PAGE: usize = 200;
+
+pub(crate) async fn attestations(
+    _: Admin,
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<IssuedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let axum::extract::Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let filter = issued::Filter {
+        handle: q
+            .handle
+            .as_deref()
+            .map(|h| Handle::new(h.trim().to_ascii_lowercase()))
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        key: q
+            .key
+            .as_deref()
+            .map(|k| k.trim().parse())
+            .transpose()
+            .map_err(|_| ApiError::bad_request("key: a physician's public key (64 hex)"))?,
+        licence: q.licence.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()),
+        jurisdiction: q
+            .jurisdiction
+            .as_deref()
+            .map(Jurisdiction::new)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        standing: q.status,
+        expiring_before: q.expiring_before.map(curbside_protocol::Timestamp::from_millis),
+    };
+    let after = q.after.as_deref().map(super::reads::parse_id).transpose()?;
+    let limit = q.limit.unwrap_or(50).clamp(1, ISSUED_PAGE);
+    let now = crate::now();
+    let store = state.store.clone();
+    let (found, next) = tokio::task::spawn_blocking(move || {
+        issued::page(&store, &filter, after.as_ref(), limit, now)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(json!({ "attestations": found, "next": next })))
 }
 
 #[derive(Deserialize, Serialize)]

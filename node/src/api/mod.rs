@@ -291,6 +291,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/mod/queue", get(moderation::queue))
         .route("/v1/audit/moderation", get(moderation::record))
         .route("/v1/admin/revoke", post(admin::revoke))
+        .route("/v1/admin/revoke-all", post(admin::revoke_all))
+        .route("/v1/admin/attestations", get(admin::attestations))
         .route("/v1/admin/peers", post(admin::dial))
         .route("/v1/admin/openings/{id}", get(audit::opening))
         .route("/v1/me/events", get(me::written))

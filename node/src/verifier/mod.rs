@@ -17,6 +17,7 @@
 //! attestation is published together with the head that covers it, never
 //! before. What the store keeps is in [`crate::store::audit`].
 
+pub mod issued;
 mod witness;
 
 use std::sync::Arc;

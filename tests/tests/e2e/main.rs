@@ -12,6 +12,7 @@
 mod access;
 mod admission;
 mod api;
+mod attestations;
 mod audit;
 mod audit_cli;
 mod cli;

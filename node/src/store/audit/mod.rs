@@ -167,6 +167,36 @@ impl AuditLogs<'_> {
         }
     }
 
+    /// The licence openings this node holds (one per attestation it
+    /// issued), in attestation-id order after `after`, at most `limit`.
+    pub fn openings(
+        &self,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<(EventId, curbside_protocol::LicenceOpening)>, StoreError> {
+        let start = match after {
+            // The next key after `after`'s: its own key with a 0 appended.
+            Some(id) => {
+                let mut k = keys::opening(id);
+                k.push(0);
+                k
+            }
+            None => Space::Openings.all().to_vec(),
+        };
+        let end = [Space::Openings as u8 + 1];
+        let mut out = Vec::new();
+        for item in self.store.tree.range(start..end[..].to_vec()).take(limit) {
+            let (key, value) = item?;
+            let id = key
+                .get(1..)
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(EventId::from_bytes)
+                .ok_or(StoreError::Internal("an opening's key is not an event id"))?;
+            out.push((id, decode(Space::Openings, &value)?));
+        }
+        Ok(out)
+    }
+
     fn put_state(&self, verifier: &PublicKey, state: &LogState) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         batch.insert(keys::log_state(verifier), encode(state));

@@ -423,6 +423,11 @@ pub struct CheckAnswer {
     pub rules: Option<u16>,
     /// What the author should look at before signing; never refused.
     pub warnings: Vec<CheckItem>,
+    /// (rules 4, at a node) the `@handle`s that name a physician: mentions,
+    /// not refused. A mention of a handle no physician holds is a finding
+    /// (`social_handle`) instead. Absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<CheckItem>,
 }
 
 /// One finding or warning.
@@ -452,7 +457,52 @@ impl CheckAnswer {
                 })
                 .collect()
         };
-        CheckAnswer { findings: items(&report.findings), rules, warnings: items(&report.warnings) }
+        CheckAnswer {
+            findings: items(&report.findings),
+            rules,
+            warnings: items(&report.warnings),
+            mentions: Vec::new(),
+        }
+    }
+
+    /// Runs guard v2 over `text` as a node at `rules` judges it: from
+    /// rules 4, an `@handle` for which `attested` says an attestation gives
+    /// it to a physician is a mention (listed in `mentions`), and one that
+    /// names nobody is a finding (`social_handle`), as the node refuses it
+    /// (`unknown_mention`) from its API; before rules 4, as [`Self::of`].
+    pub fn at_rules(
+        text: &str,
+        rules: curbside_protocol::rules::RuleSet,
+        attested: impl Fn(&curbside_protocol::Handle) -> bool,
+    ) -> Self {
+        if !rules.mentions() {
+            return Self::of(text, Some(rules.version()));
+        }
+        let (report, mentions) = curbside_protocol::deid::v2::scan_beside_mentions(text);
+        let item = |kind: &str, start: usize, end: usize| CheckItem {
+            end,
+            excerpt: text.get(start..end).unwrap_or_default().to_owned(),
+            kind: kind.to_owned(),
+            start,
+        };
+        let finding = |f: &curbside_protocol::deid::Finding| item(f.kind.code(), f.start, f.end);
+        let mut findings: Vec<CheckItem> = report.findings.iter().map(finding).collect();
+        let mut known = Vec::new();
+        for m in mentions {
+            if attested(&m.handle) {
+                known.push(item("mention", m.start, m.end));
+            } else {
+                let kind = curbside_protocol::deid::IdentifierKind::SocialHandle.code();
+                findings.push(item(kind, m.start, m.end));
+            }
+        }
+        findings.sort_by_key(|f| (f.start, f.end));
+        CheckAnswer {
+            findings,
+            rules: Some(rules.version()),
+            warnings: report.warnings.iter().map(finding).collect(),
+            mentions: known,
+        }
     }
 }
 

@@ -24,6 +24,7 @@ mod fetch;
 mod guard;
 mod hostile;
 mod inbox;
+mod mentions;
 mod moderation;
 mod outcomes;
 mod partition;

@@ -381,6 +381,33 @@ mod tests {
 
     use super::*;
 
+    /// From rules 4 the check answers as validation judges: a physician's
+    /// handle is a mention, a handle nobody holds a `social_handle`;
+    /// before, both are `social_handle`s, as they always were.
+    #[test]
+    fn the_check_answers_mentions_as_the_rules_in_force_judge_them() {
+        use curbside_protocol::rules::RuleSet;
+        let text = "@dr-okafor: her sister posts at @eleanor_w";
+        let physician = |h: &curbside_protocol::Handle| h.as_str() == "dr-okafor";
+        let kinds = |a: &CheckAnswer| {
+            a.findings.iter().map(|f| (f.kind.clone(), f.excerpt.clone())).collect::<Vec<_>>()
+        };
+        let at_4 = CheckAnswer::at_rules(text, RuleSet::V4, physician);
+        assert_eq!(kinds(&at_4), [("social_handle".to_owned(), "@eleanor_w".to_owned())]);
+        assert_eq!(at_4.mentions.len(), 1);
+        assert_eq!(
+            (at_4.mentions[0].kind.as_str(), at_4.mentions[0].excerpt.as_str()),
+            ("mention", "@dr-okafor")
+        );
+        assert_eq!(at_4.rules, Some(4));
+        let at_3 = CheckAnswer::at_rules(text, RuleSet::V3, physician);
+        assert_eq!(at_3, CheckAnswer::of(text, Some(3)));
+        assert_eq!(at_3.findings.len(), 2);
+        assert!(!serde_json::to_string(&at_3).unwrap().contains("mentions"), "absent when empty");
+        let json = serde_json::to_string(&at_4).unwrap();
+        assert_eq!(json, serde_json::to_value(&at_4).unwrap().to_string(), "keys sorted");
+    }
+
     /// The bytes the API has always answered: keys sorted, as
     /// `serde_json::Value` wrote them.
     #[test]
@@ -417,17 +444,17 @@ pub struct CheckAnswer {
     /// What a node refuses (from rules 2; the command line refuses them
     /// whatever the rules).
     pub findings: Vec<CheckItem>,
+    /// (rules 4, at a node) the `@handle`s that name a physician: mentions,
+    /// not refused. A mention of a handle no physician holds is a finding
+    /// (`social_handle`) instead. Absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<CheckItem>,
     /// The rules version in force at the node now (`None` from the
     /// command line, which checks without a node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<u16>,
     /// What the author should look at before signing; never refused.
     pub warnings: Vec<CheckItem>,
-    /// (rules 4, at a node) the `@handle`s that name a physician: mentions,
-    /// not refused. A mention of a handle no physician holds is a finding
-    /// (`social_handle`) instead. Absent when empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mentions: Vec<CheckItem>,
 }
 
 /// One finding or warning.
@@ -459,9 +486,9 @@ impl CheckAnswer {
         };
         CheckAnswer {
             findings: items(&report.findings),
+            mentions: Vec::new(),
             rules,
             warnings: items(&report.warnings),
-            mentions: Vec::new(),
         }
     }
 
@@ -499,9 +526,9 @@ impl CheckAnswer {
         findings.sort_by_key(|f| (f.start, f.end));
         CheckAnswer {
             findings,
+            mentions: known,
             rules: Some(rules.version()),
             warnings: report.warnings.iter().map(finding).collect(),
-            mentions: known,
         }
     }
 }

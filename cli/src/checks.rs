@@ -99,6 +99,61 @@ pub(crate) fn guard(out: Out, yes: bool, fields: &[(String, &str)]) -> anyhow::R
     .into())
 }
 
+/// [`guard`], asking the node about `@handle`s before refusing them.
+///
+/// From rules 4 an `@handle` that an attestation gives to a physician is a
+/// mention, not a social-media handle; only the node knows the network's
+/// attestations and its rules. So when every refusal the local guard
+/// would make is an `@handle` (and only then: anything else is refused
+/// here as before, with no call), each field holding one is checked with
+/// `POST /v1/check`, which needs no session and is budgeted like a
+/// submission. The node's answer decides: no finding, go on; a mention of
+/// a handle nobody holds at rules 4, refused with `unknown_mention` before
+/// signing; under older rules, the local guard's refusal.
+pub(crate) fn guard_at(
+    ctx: &crate::commands::Ctx,
+    node: Option<&str>,
+    yes: bool,
+    fields: &[(String, &str)],
+) -> anyhow::Result<()> {
+    let beside: Vec<_> = fields.iter().map(|(_, t)| deid::v2::scan_beside_mentions(t)).collect();
+    let only_handles = beside.iter().all(|(report, _)| report.findings.is_empty());
+    if !only_handles || beside.iter().all(|(_, mentions)| mentions.is_empty()) {
+        return guard(ctx.out, yes, fields);
+    }
+    let client = ctx.client(node)?;
+    let mut unknown = Vec::new();
+    for ((_, text), (_, mentions)) in fields.iter().zip(&beside) {
+        if mentions.is_empty() {
+            continue;
+        }
+        let answer: curbside_node::api::types::CheckAnswer =
+            client.post("/v1/check", &json!({ "text": text }), None)?;
+        if answer.rules.is_none_or(|r| r < 4) {
+            // The network does not know mentions yet: refused as a handle.
+            return guard(ctx.out, yes, fields);
+        }
+        for f in &answer.findings {
+            if !unknown.contains(&f.excerpt) {
+                unknown.push(f.excerpt.clone());
+            }
+        }
+    }
+    if unknown.is_empty() {
+        let (_, warnings) = scan_fields(fields);
+        return confirm(ctx.out, yes, &warnings);
+    }
+    let first = &unknown[0];
+    Err(Refusal::Coded {
+        code: "unknown_mention".into(),
+        message: format!(
+            "{first} is no physician's handle on this network; if it is a patient's \
+             social-media handle, remove it; nothing was signed"
+        ),
+    }
+    .into())
+}
+
 /// Shows the warnings before signing and asks whether to go on: on a
 /// terminal, a question; with `--yes`, accepted; otherwise (`--json`, or no
 /// terminal to ask on) refused with `needs_confirmation`, listing them.

@@ -132,6 +132,8 @@ node_codes! {
     UnknownAuthor = "unknown_author", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// a post, case or poll in a hub this network does not have
     UnknownHub = "unknown_hub", http(StatusCode::UNPROCESSABLE_ENTITY);
+    /// (events, rules 4) an `@handle` in the text that no attestation known here gives to a physician
+    UnknownMention = "unknown_mention", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// the node holds as many waiting events as it can
     PendingFull = "pending_full", http(StatusCode::SERVICE_UNAVAILABLE);
     /// this sender already has as many events waiting here as one sender may

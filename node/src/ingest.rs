@@ -405,7 +405,9 @@ fn settle(
 /// attestation, a charter) is unknown here is refused outright: anyone can
 /// make keys, and the events of keys nobody attested are the cheapest
 /// flood there is. From the API, an event for a hub this node does not
-/// know is refused too: a physician's typo, not something on its way.
+/// know is refused too: a physician's typo, not something on its way; and
+/// so is one mentioning an `@handle` no attestation known here gives
+/// (rules 4).
 fn hold(
     store: &Store,
     config: &IngestConfig,
@@ -427,6 +429,13 @@ fn hold(
         Dependency::Hub(hub) if from_api => {
             let hubs = store.events().hubs()?.into_iter().map(|(id, _)| id).collect();
             return refused(Refusal::UnknownHub { hub: hub.clone(), hubs });
+        }
+        // The author's own node knows the physicians its author can mean:
+        // an `@handle` none of them holds is most likely a patient's
+        // social-media handle, and the author should hear so now rather
+        // than see the event wait and expire.
+        Dependency::Handle(handle) if from_api => {
+            return refused(Refusal::UnknownMention { handle: handle.clone() });
         }
         _ => {}
     }

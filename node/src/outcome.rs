@@ -4,7 +4,7 @@
 //! JSON for an outcome is made from these in one place
 //! (`api::types::EventOutcome::answer`).
 
-use curbside_protocol::{Dependency, EventId, HubId, Kind, PublicKey, Rejection};
+use curbside_protocol::{Dependency, EventId, Handle, HubId, Kind, PublicKey, Rejection};
 
 use crate::codes::Code;
 use crate::store::{Holder, PendingLimits};
@@ -81,6 +81,12 @@ pub enum Refusal {
         /// The hubs the network has.
         hubs: Vec<HubId>,
     },
+    /// From the API, text mentioning `@handle` where no attestation known
+    /// here gives that handle to a physician (rules 4).
+    UnknownMention {
+        /// The handle mentioned.
+        handle: Handle,
+    },
     /// From the API, a comment or vote naming an event that neither this
     /// node nor any peer it asked holds.
     UnknownEvent {
@@ -132,6 +138,7 @@ impl Refusal {
             Refusal::Invalid(r) => Code::of(r),
             Refusal::UnknownAuthor { .. } => Code::UnknownAuthor,
             Refusal::UnknownHub { .. } => Code::UnknownHub,
+            Refusal::UnknownMention { .. } => Code::UnknownMention,
             Refusal::UnknownEvent { .. } => Code::UnknownEvent,
             Refusal::PendingFull { .. } => Code::PendingFull,
             Refusal::PendingQuota { .. } => Code::PendingQuota,
@@ -165,6 +172,11 @@ impl std::fmt::Display for Refusal {
                 let hubs: Vec<String> = hubs.iter().map(ToString::to_string).collect();
                 write!(f, "there is no hub {hub} on this network; its hubs are {}", hubs.join(", "))
             }
+            Refusal::UnknownMention { handle } => write!(
+                f,
+                "@{handle} is no physician's handle on this network; if it is a patient's \
+                 social-media handle, remove it"
+            ),
             Refusal::UnknownEvent { kind, wanted } => write!(
                 f,
                 "the {kind} names {wanted}, which neither this node nor any peer it asked holds; \

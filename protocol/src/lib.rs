@@ -50,6 +50,7 @@ mod genesis;
 mod ids;
 mod keys;
 pub mod limits;
+pub mod mention;
 pub mod merkle;
 mod names;
 pub mod recon;

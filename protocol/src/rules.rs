@@ -95,6 +95,13 @@ impl RuleSet {
     pub const fn guard(self) -> u16 {
         if self.version >= 2 { 2 } else { 1 }
     }
+
+    /// Whether an `@handle` that names a physician is a mention rather
+    /// than a social-media handle (rules 4): see
+    /// [`crate::deid::v2::first_refusal_beside_mentions`].
+    pub const fn mentions(self) -> bool {
+        self.version >= 4
+    }
 }
 
 impl std::fmt::Display for RuleSet {

@@ -68,3 +68,38 @@ fn guard_v2_refusals_are_pinned() {
     assert_eq!(checked, expected.len(), "pinned samples missing from the corpus files");
     assert!(checked >= 590, "{checked} samples pinned");
 }
+
+/// From rules 4 a physician's `@handle` is a mention, set aside rather
+/// than refused; every other refusal stays what it was. Over the whole
+/// corpus: a sample with no mention gets exactly the refusal it got
+/// before, and a sample with one loses only findings the mention covers
+/// (it is then accepted only if every mention it gives back names a
+/// physician, which validation checks).
+#[test]
+fn mentions_change_nothing_but_the_mentions() {
+    use curbside_protocol::deid::{IdentifierKind, v2};
+    use curbside_protocol::mention::mentions;
+    let mut with_mentions = 0;
+    for file in [corpus::CORPUS, corpus::HOLDOUT, corpus::HOLDOUT_2] {
+        for sample in corpus::samples_of(file) {
+            let before = v2::first_refusal(sample.text);
+            let guarded = v2::first_refusal_beside_mentions(sample.text);
+            if mentions(sample.text).is_empty() {
+                assert_eq!(guarded.refusal, before, "{:?}", sample.text);
+                assert!(guarded.mentions.is_empty(), "{:?}", sample.text);
+                continue;
+            }
+            with_mentions += 1;
+            // What the check endpoint shows agrees with validation.
+            let (report, shown) = v2::scan_beside_mentions(sample.text);
+            let first = report.findings.iter().find(|f| f.kind != IdentifierKind::FormatCharacter);
+            assert_eq!(first, guarded.refusal.as_ref(), "{:?}", sample.text);
+            assert_eq!(shown, guarded.mentions, "{:?}", sample.text);
+            // Nothing but a mention can make a refusal go away.
+            if guarded.refusal.is_none() && before.is_some() {
+                assert!(!guarded.mentions.is_empty(), "{:?}", sample.text);
+            }
+        }
+    }
+    assert!(with_mentions >= 1, "the corpus has social-media handles to check against");
+}

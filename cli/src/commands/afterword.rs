@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Ctx;
 use super::write::{Extra, keep, publish, usage};
 use crate::args::{AcceptArgs, AnswerArgs, OutcomeArgs};
-use crate::checks::{guard, text_field};
+use crate::checks::{guard_at, text_field};
 use crate::client::EventAnswer;
 use crate::session;
 
@@ -55,7 +55,7 @@ pub(crate) fn outcome(ctx: &Ctx, args: &OutcomeArgs) -> anyhow::Result<ExitCode>
     if !args.text.is_empty() {
         fields.push(("outcome.text".to_owned(), args.text.as_str()));
     }
-    guard(ctx.out, args.confirm.yes, &fields)?;
+    guard_at(ctx, node, args.confirm.yes, &fields)?;
     let body =
         Body::Outcome(Outcome { case, diagnosis: args.diagnosis.clone(), text: args.text.clone() });
     let extra = vec![Extra::plain("case", case), Extra::plain("diagnosis", &args.diagnosis)];

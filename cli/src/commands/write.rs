@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::args::{CaseArgs, CommentArgs, PollArgs, PostArgs, RetractArgs, VoteArgs};
 use crate::casefile::{self, Age, CaseFields};
-use crate::checks::{guard, text_field};
+use crate::checks::{guard, guard_at, text_field};
 use crate::client::EventOutcome;
 use crate::duration::parse_duration;
 use crate::error::{Refusal, Waiting};
@@ -182,7 +182,7 @@ pub(crate) fn post(ctx: &Ctx, args: &PostArgs) -> anyhow::Result<ExitCode> {
     text_field("--body", &args.body, 1, limits::TEXT).map_err(usage)?;
     let fields =
         [("post.title".into(), args.title.as_str()), ("post.body".into(), args.body.as_str())];
-    guard(ctx.out, args.confirm.yes, &fields)?;
+    guard_at(ctx, args.node.node.as_deref(), args.confirm.yes, &fields)?;
     let body = Body::Post(Post { hub, title: args.title.clone(), body: args.body.clone() });
     publish(ctx, args.node.node.as_deref(), body, vec![Extra::plain("hub", args.hub.trim())], keep)
 }
@@ -229,7 +229,7 @@ pub(crate) fn case(ctx: &Ctx, args: &CaseArgs) -> anyhow::Result<ExitCode> {
         ("case.question".to_owned(), case.question.as_str()),
     ];
     fields.extend(tags.iter().map(|t| ("case.tags".to_owned(), t.as_str())));
-    guard(ctx.out, args.confirm.yes, &fields)?;
+    guard_at(ctx, args.node.node.as_deref(), args.confirm.yes, &fields)?;
     let hub = case.hub.to_string();
     let age = case.age.label();
     let extra = vec![Extra::plain("hub", hub), Extra::plain("age", age)];
@@ -242,7 +242,7 @@ pub(crate) fn comment(ctx: &Ctx, args: &CommentArgs) -> anyhow::Result<ExitCode>
         crate::ids::resolve_at(ctx, args.node.node.as_deref(), &args.event_id, "EVENT_ID")?;
     text_field("--body", &args.body, 1, limits::TEXT).map_err(usage)?;
     let fields = [("comment.body".into(), args.body.as_str())];
-    guard(ctx.out, args.confirm.yes, &fields)?;
+    guard_at(ctx, args.node.node.as_deref(), args.confirm.yes, &fields)?;
     let body = Body::Comment(Comment { parent, body: args.body.clone() });
     publish(ctx, args.node.node.as_deref(), body, vec![Extra::plain("parent", parent)], keep)
 }
@@ -290,7 +290,7 @@ pub(crate) fn poll(ctx: &Ctx, args: &PollArgs) -> anyhow::Result<ExitCode> {
     for (i, o) in options.iter().enumerate() {
         fields.push((format!("poll.option {}", i + 1), o.as_str()));
     }
-    guard(ctx.out, args.confirm.yes, &fields)?;
+    guard_at(ctx, args.node.node.as_deref(), args.confirm.yes, &fields)?;
     // The poll closes `open_ms` after it is signed; `publish` stamps the
     // same clock a moment later, so take the time here and close from it.
     let closes_at = curbside_node::now().plus_millis(open_ms);

@@ -381,6 +381,33 @@ mod tests {
 
     use super::*;
 
+    /// From rules 4 the check answers as validation judges: a physician's
+    /// handle is a mention, a handle nobody holds a `social_handle`;
+    /// before, both are `social_handle`s, as they always were.
+    #[test]
+    fn the_check_answers_mentions_as_the_rules_in_force_judge_them() {
+        use curbside_protocol::rules::RuleSet;
+        let text = "@dr-okafor: her sister posts at @eleanor_w";
+        let physician = |h: &curbside_protocol::Handle| h.as_str() == "dr-okafor";
+        let kinds = |a: &CheckAnswer| {
+            a.findings.iter().map(|f| (f.kind.clone(), f.excerpt.clone())).collect::<Vec<_>>()
+        };
+        let at_4 = CheckAnswer::at_rules(text, RuleSet::V4, physician);
+        assert_eq!(kinds(&at_4), [("social_handle".to_owned(), "@eleanor_w".to_owned())]);
+        assert_eq!(at_4.mentions.len(), 1);
+        assert_eq!(
+            (at_4.mentions[0].kind.as_str(), at_4.mentions[0].excerpt.as_str()),
+            ("mention", "@dr-okafor")
+        );
+        assert_eq!(at_4.rules, Some(4));
+        let at_3 = CheckAnswer::at_rules(text, RuleSet::V3, physician);
+        assert_eq!(at_3, CheckAnswer::of(text, Some(3)));
+        assert_eq!(at_3.findings.len(), 2);
+        assert!(!serde_json::to_string(&at_3).unwrap().contains("mentions"), "absent when empty");
+        let json = serde_json::to_string(&at_4).unwrap();
+        assert_eq!(json, serde_json::to_value(&at_4).unwrap().to_string(), "keys sorted");
+    }
+
     /// The bytes the API has always answered: keys sorted, as
     /// `serde_json::Value` wrote them.
     #[test]
@@ -417,6 +444,11 @@ pub struct CheckAnswer {
     /// What a node refuses (from rules 2; the command line refuses them
     /// whatever the rules).
     pub findings: Vec<CheckItem>,
+    /// (rules 4, at a node) the `@handle`s that name a physician: mentions,
+    /// not refused. A mention of a handle no physician holds is a finding
+    /// (`social_handle`) instead. Absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<CheckItem>,
     /// The rules version in force at the node now (`None` from the
     /// command line, which checks without a node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -452,7 +484,52 @@ impl CheckAnswer {
                 })
                 .collect()
         };
-        CheckAnswer { findings: items(&report.findings), rules, warnings: items(&report.warnings) }
+        CheckAnswer {
+            findings: items(&report.findings),
+            mentions: Vec::new(),
+            rules,
+            warnings: items(&report.warnings),
+        }
+    }
+
+    /// Runs guard v2 over `text` as a node at `rules` judges it: from
+    /// rules 4, an `@handle` for which `attested` says an attestation gives
+    /// it to a physician is a mention (listed in `mentions`), and one that
+    /// names nobody is a finding (`social_handle`), as the node refuses it
+    /// (`unknown_mention`) from its API; before rules 4, as [`Self::of`].
+    pub fn at_rules(
+        text: &str,
+        rules: curbside_protocol::rules::RuleSet,
+        attested: impl Fn(&curbside_protocol::Handle) -> bool,
+    ) -> Self {
+        if !rules.mentions() {
+            return Self::of(text, Some(rules.version()));
+        }
+        let (report, mentions) = curbside_protocol::deid::v2::scan_beside_mentions(text);
+        let item = |kind: &str, start: usize, end: usize| CheckItem {
+            end,
+            excerpt: text.get(start..end).unwrap_or_default().to_owned(),
+            kind: kind.to_owned(),
+            start,
+        };
+        let finding = |f: &curbside_protocol::deid::Finding| item(f.kind.code(), f.start, f.end);
+        let mut findings: Vec<CheckItem> = report.findings.iter().map(finding).collect();
+        let mut known = Vec::new();
+        for m in mentions {
+            if attested(&m.handle) {
+                known.push(item("mention", m.start, m.end));
+            } else {
+                let kind = curbside_protocol::deid::IdentifierKind::SocialHandle.code();
+                findings.push(item(kind, m.start, m.end));
+            }
+        }
+        findings.sort_by_key(|f| (f.start, f.end));
+        CheckAnswer {
+            findings,
+            mentions: known,
+            rules: Some(rules.version()),
+            warnings: report.warnings.iter().map(finding).collect(),
+        }
     }
 }
 

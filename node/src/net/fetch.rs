@@ -38,9 +38,10 @@ pub(crate) fn request_for(dependency: &Dependency) -> Option<Request> {
         Dependency::Attestation(key) | Dependency::Charter(key) => {
             Some(Request::TrustForReceived { key: *key })
         }
-        // A hub comes with the trust set's sync; a log entry with the
-        // verifier's next tree head.
-        Dependency::Hub(_) | Dependency::LogEntry { .. } => None,
+        // A hub, and an attestation giving a mentioned handle, come with
+        // the trust set's sync; a log entry with the verifier's next tree
+        // head.
+        Dependency::Hub(_) | Dependency::LogEntry { .. } | Dependency::Handle(_) => None,
     }
 }
 

@@ -22,6 +22,13 @@ impl Events<'_> {
         read(&self.store.trust).handle_keys.get(handle).copied().unwrap_or(0).max(1)
     }
 
+    /// Whether any attestation durable here gives `handle` to a
+    /// physician (in force or not): what a mention of `@handle` needs from
+    /// rules 4, as validation's [`curbside_protocol::TrustView::handle_attested`] asks it.
+    pub fn handle_attested(&self, handle: &Handle) -> bool {
+        read(&self.store.trust).handle_keys.contains_key(handle)
+    }
+
     /// The charter of `verifier` that was in force at `at` (the latest
     /// issued, if several were), else the latest it holds: the one whose
     /// institution names the verifier to readers. `None` if no charter of

@@ -114,6 +114,8 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
                 });
             }
             out.push(Entry::Satisfies(keys::dep::attestation(&a.subject)));
+            // Events mentioning `@handle` wait for any attestation giving it.
+            out.push(Entry::Satisfies(keys::dep::handle(&a.handle)));
         }
         Body::Charter(c) => {
             if let Some((node, record)) = event.charter_record() {

@@ -478,7 +478,7 @@ pub(super) fn pending_expired_of(author: &PublicKey) -> Vec<u8> {
 /// on the log as a whole: each time this node learns more of it, they are
 /// all tried again.
 pub(super) mod dep {
-    use super::{Dependency, EventId, HubId, PublicKey};
+    use super::{Dependency, EventId, Handle, HubId, PublicKey};
 
     /// Waits for the event `id`.
     pub(in crate::store) fn event(id: &EventId) -> Vec<u8> {
@@ -505,6 +505,11 @@ pub(super) mod dep {
         [&[5u8][..], verifier.as_bytes()].concat()
     }
 
+    /// Waits for an attestation giving `handle` (a mention, rules 4).
+    pub(in crate::store) fn handle(handle: &Handle) -> Vec<u8> {
+        [&[6u8][..], handle.as_str().as_bytes(), &[0u8]].concat()
+    }
+
     /// The key of `dep`.
     pub(in crate::store) fn of(dep: &Dependency) -> Vec<u8> {
         match dep {
@@ -513,6 +518,7 @@ pub(super) mod dep {
             Dependency::Charter(k) => charter(k),
             Dependency::Hub(h) => hub(h),
             Dependency::LogEntry { verifier, .. } => log(verifier),
+            Dependency::Handle(h) => handle(h),
         }
     }
 
@@ -533,6 +539,10 @@ pub(super) mod dep {
                 .map(|h| format!("hub {h}")),
             Some((5, rest)) => key32(rest)
                 .map(|b| format!("an entry in the audit log of {}", PublicKey::from_bytes(b))),
+            Some((6, rest)) => rest
+                .strip_suffix(&[0])
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .map(|h| format!("an attestation of a physician @{h}")),
             _ => None,
         }
         .unwrap_or_else(|| "something this node could not name".into())

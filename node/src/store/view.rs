@@ -13,8 +13,8 @@ use std::collections::HashSet;
 
 use curbside_protocol::rules::RulesChange;
 use curbside_protocol::{
-    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Genesis, HubId, Kind, LogEntry,
-    MemoryTrust, NetworkId, PollRecord, PublicKey, ThreadLink, Timestamp, Tombstone,
+    AttestationRecord, Body, CharterRecord, EventId, EventSummary, Genesis, Handle, HubId, Kind,
+    LogEntry, MemoryTrust, NetworkId, PollRecord, PublicKey, ThreadLink, Timestamp, Tombstone,
     TreeHeadRecord, TrustView, VerifiedEvent,
 };
 
@@ -122,6 +122,20 @@ impl TrustView for StoreView<'_> {
             read(&self.store.trust).attestations.get(subject).cloned().unwrap_or_default();
         all.extend(self.batch.attestations(subject));
         all
+    }
+
+    /// From the handles the store keeps in memory with every attestation
+    /// (loaded at open from the attestations, changed only once durable,
+    /// as every trust record), so a mention costs a hash lookup and no
+    /// sled read. Why no index on disk: the store already holds every
+    /// attestation record in memory for validation, and its handle count
+    /// ([`super::memory::Trust`]'s `handle_keys`) is exactly "some
+    /// attestation gives this handle"; a second copy on disk would have to
+    /// be kept in step with it and migrated, and would answer nothing the
+    /// memory cannot.
+    fn handle_attested(&self, handle: &Handle) -> bool {
+        read(&self.store.trust).handle_keys.contains_key(handle)
+            || self.batch.handle_attested(handle)
     }
 
     fn revoked_at(&self, target: &EventId) -> Option<Timestamp> {

@@ -45,6 +45,7 @@ use unicode_normalization::UnicodeNormalization as _;
 
 use super::detectors::{Cursor, DETECTORS, Detector};
 use super::{Finding, IdentifierKind, resolve};
+use crate::mention::Mention;
 
 pub mod refuse;
 pub mod warn;
@@ -71,8 +72,20 @@ impl Report {
 
 /// Refusals and warnings in `text`.
 pub fn scan(text: &str) -> Report {
+    scan_with(text, false).0
+}
+
+/// [`scan`] as rules 4 reads text: an `@handle` that is a [`Mention`]
+/// is not refused as a social-media handle but given back, to be checked
+/// against the handles physicians hold (which this pure module does not
+/// know). See [`first_refusal_beside_mentions`].
+pub fn scan_beside_mentions(text: &str) -> (Report, Vec<Mention>) {
+    scan_with(text, true)
+}
+
+fn scan_with(text: &str, beside_mentions: bool) -> (Report, Vec<Mention>) {
     let norm = Normalised::new(text);
-    let mut findings = refusals(&norm.text);
+    let (mut findings, mentions) = refusals_beside(&norm, beside_mentions);
     if let Some(at) = first_format_char(text) {
         let width = text[at..].chars().next().map_or(1, char::len_utf8);
         findings.push(Finding {
@@ -81,16 +94,20 @@ pub fn scan(text: &str) -> Report {
             end: at + width,
         });
     }
+    let overlaps = |w: &Finding, start: usize, end: usize| start < w.end && w.start < end;
     let warnings: Vec<Finding> = warn::warnings(&norm.text)
         .into_iter()
-        .filter(|w| !findings.iter().any(|f| f.start < w.end && w.start < f.end))
+        .filter(|w| !findings.iter().any(|f| overlaps(w, f.start, f.end)))
+        .filter(|w| !mentions.iter().any(|m| overlaps(w, m.start, m.end)))
         .collect();
     let mut findings: Vec<Finding> = findings
         .into_iter()
         .map(|f| if f.kind == IdentifierKind::FormatCharacter { f } else { norm.original(f) })
         .collect();
     findings.sort_by_key(|f| (f.start, f.end));
-    Report { findings, warnings: warnings.into_iter().map(|w| norm.original(w)).collect() }
+    let report =
+        Report { findings, warnings: warnings.into_iter().map(|w| norm.original(w)).collect() };
+    (report, mentions.into_iter().map(|m| norm.original_mention(m)).collect())
 }
 
 /// The first refusal in `text`, ignoring format characters (validation
@@ -98,6 +115,70 @@ pub fn scan(text: &str) -> Report {
 pub fn first_refusal(text: &str) -> Option<Finding> {
     let norm = Normalised::new(text);
     refusals(&norm.text).into_iter().next().map(|f| norm.original(f))
+}
+
+/// What guard v2 makes of a text from rules 4: its first refusal, and the
+/// mentions it let through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guarded {
+    /// The first refusal ([`first_refusal`]'s, but for what a mention
+    /// covers).
+    pub refusal: Option<Finding>,
+    /// The mentions that covered something the guard would otherwise have
+    /// refused (an `@handle` read as a social-media handle), in order: the
+    /// text is acceptable only if each names a physician.
+    pub mentions: Vec<Mention>,
+}
+
+/// [`first_refusal`] from rules 4: a [`Mention`] (an `@` and a valid
+/// [`crate::Handle`], as [`crate::mention::mentions`] reads it, written in
+/// plain ASCII) is set aside before the detectors' matches are resolved,
+/// and every match lying wholly inside one is dropped; the mentions that
+/// dropped something are given back, for validation to check that each
+/// names a physician. Why set aside rather than accept: `@eleanor_w` is
+/// a mention's shape and a patient's handle alike, and only the network's
+/// attestations tell the two apart.
+///
+/// A match that reaches beyond a mention (`@dr.smith@gmail.com` is an
+/// e-mail address, whatever `@dr.smith` is) is kept, and is resolved
+/// against the others exactly as before, so text with no mention is judged
+/// as [`first_refusal`] judges it. What a mention covers is a physician's
+/// handle, which is public beside everything that physician writes: a
+/// handle such as `dr-4155550132` is no patient's phone number.
+pub fn first_refusal_beside_mentions(text: &str) -> Guarded {
+    let norm = Normalised::new(text);
+    let (findings, mentions) = refusals_beside(&norm, true);
+    Guarded {
+        refusal: findings.into_iter().next().map(|f| norm.original(f)),
+        mentions: mentions.into_iter().map(|m| norm.original_mention(m)).collect(),
+    }
+}
+
+/// The refusals in normalised text, with the mentions set aside if
+/// `beside_mentions`, and the mentions that covered a match.
+fn refusals_beside(norm: &Normalised<'_>, beside_mentions: bool) -> (Vec<Finding>, Vec<Mention>) {
+    if !beside_mentions || !norm.text.contains('@') {
+        return (refusals(&norm.text), Vec::new());
+    }
+    // A mention whose normalised text is not what was written (a
+    // full-width `＠`, say) is not one: the inbox reads what was written.
+    let spans: Vec<Mention> = crate::mention::mentions(&norm.text)
+        .into_iter()
+        .filter(|m| norm.is_as_written(m))
+        .collect();
+    let mut covered = vec![false; spans.len()];
+    let candidates = candidates(&norm.text)
+        .into_iter()
+        .filter(|c| {
+            let inside = spans.iter().position(|m| m.start <= c.start && c.end <= m.end);
+            if let Some(i) = inside {
+                covered[i] = true;
+            }
+            inside.is_none()
+        })
+        .collect();
+    let mentions = spans.into_iter().zip(covered).filter(|(_, c)| *c).map(|(m, _)| m).collect();
+    (resolve(candidates), mentions)
 }
 
 /// The byte offset of the first invisible format character, if any.
@@ -134,13 +215,17 @@ fn all_detectors() -> impl Iterator<Item = &'static Detector> {
 
 /// Every refusal in normalised text: v1's detectors and v2's.
 fn refusals(text: &str) -> Vec<Finding> {
+    resolve(candidates(text))
+}
+
+/// Every detector's matches in normalised text, before resolution.
+fn candidates(text: &str) -> Vec<Finding> {
     let hits = ALL_PATTERNS.as_ref().map(|set| set.matches(text));
-    let candidates = all_detectors()
+    all_detectors()
         .enumerate()
         .filter(|(i, _)| hits.as_ref().is_none_or(|h| h.matched(*i)))
         .flat_map(|(_, d)| Cursor::new(d, text))
-        .collect();
-    resolve(candidates)
+        .collect()
 }
 
 /// Zero-width and other invisible format characters (Unicode category Cf
@@ -171,6 +256,7 @@ pub fn is_format_char(c: char) -> bool {
 
 /// Text as the detectors read it, and the way back to the original bytes.
 struct Normalised<'t> {
+    original: &'t str,
     text: Cow<'t, str>,
     /// For each byte of `text`, the original range of the character it
     /// came from (`None` when `text` is the original).
@@ -180,7 +266,7 @@ struct Normalised<'t> {
 impl<'t> Normalised<'t> {
     fn new(original: &'t str) -> Self {
         if original.is_ascii() {
-            return Normalised { text: Cow::Borrowed(original), map: None };
+            return Normalised { original, text: Cow::Borrowed(original), map: None };
         }
         let mut text = String::with_capacity(original.len());
         let mut map = Vec::with_capacity(original.len());
@@ -200,15 +286,33 @@ impl<'t> Normalised<'t> {
                 map.extend(std::iter::repeat_n(range, n.len_utf8()));
             }
         }
-        Normalised { text: Cow::Owned(text), map: Some(map) }
+        Normalised { original, text: Cow::Owned(text), map: Some(map) }
     }
 
     /// `f`, whose range is into the normalised text, as a range of the original.
     fn original(&self, f: Finding) -> Finding {
-        let Some(map) = &self.map else { return f };
-        let start = map.get(f.start).map_or(0, |r| r.0);
-        let end = f.end.checked_sub(1).and_then(|i| map.get(i)).map_or(start, |r| r.1);
-        Finding { kind: f.kind, start, end: end.max(start) }
+        let (start, end) = self.original_range(f.start, f.end);
+        Finding { kind: f.kind, start, end }
+    }
+
+    /// `m`, whose range is into the normalised text, as a range of the original.
+    fn original_mention(&self, m: Mention) -> Mention {
+        let (start, end) = self.original_range(m.start, m.end);
+        Mention { handle: m.handle, start, end }
+    }
+
+    fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
+        let Some(map) = &self.map else { return (start, end) };
+        let s = map.get(start).map_or(0, |r| r.0);
+        let e = end.checked_sub(1).and_then(|i| map.get(i)).map_or(s, |r| r.1);
+        (s, e.max(s))
+    }
+
+    /// Whether the original text of `m` is byte for byte what the
+    /// normalised text holds there.
+    fn is_as_written(&self, m: &Mention) -> bool {
+        let (start, end) = self.original_range(m.start, m.end);
+        self.original.get(start..end) == self.text.get(m.start..m.end)
     }
 }
 

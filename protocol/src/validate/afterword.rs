@@ -74,11 +74,11 @@ pub(super) fn outcome(
     view: &impl TrustView,
 ) -> Result<(), NotAccepted> {
     let rules = in_force(Kind::Outcome, view, event)?;
-    free_text(rules, "outcome.diagnosis", &o.diagnosis, 1, limits::TITLE)?;
+    free_text(view, rules, "outcome.diagnosis", &o.diagnosis, 1, limits::TITLE)?;
     if o.diagnosis.contains('\n') {
         return Err(invalid("outcome.diagnosis", "is one line"));
     }
-    free_text(rules, "outcome.text", &o.text, 0, limits::TEXT)?;
+    free_text(view, rules, "outcome.text", &o.text, 0, limits::TEXT)?;
     own_target(event, o.case, &[Kind::Case], "a case", view)?;
     Ok(())
 }

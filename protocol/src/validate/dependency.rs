@@ -1,6 +1,6 @@
 //! [`Dependency`]: what an event waits for.
 
-use crate::{EventId, HubId, PublicKey};
+use crate::{EventId, Handle, HubId, PublicKey};
 
 /// Something an event needs that the validator does not hold yet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,6 +22,10 @@ pub enum Dependency {
         /// The attestation.
         attestation: EventId,
     },
+    /// Any attestation giving this handle to a physician: what a mention
+    /// of `@handle` in text needs from rules 4. Attestations are never
+    /// deleted, so once one is known the mention stays valid.
+    Handle(Handle),
 }
 
 impl std::fmt::Display for Dependency {
@@ -34,6 +38,7 @@ impl std::fmt::Display for Dependency {
             Dependency::LogEntry { verifier, attestation } => {
                 write!(f, "the entry of attestation {attestation} in the audit log of {verifier}")
             }
+            Dependency::Handle(handle) => write!(f, "an attestation of a physician @{handle}"),
         }
     }
 }

@@ -428,6 +428,8 @@ pub(crate) const fn physician_content(body: &Body) -> bool {
 }
 
 #[cfg(test)]
+mod mentions_tests;
+#[cfg(test)]
 mod rules_tests;
 #[cfg(test)]
 mod tests;

@@ -257,8 +257,8 @@ pub(super) fn body(
         Body::Post(p) => {
             hub(view, &p.hub)?;
             let rules = view.rules_at(at);
-            free_text(rules, "post.title", &p.title, 1, limits::TITLE)?;
-            free_text(rules, "post.body", &p.body, 1, limits::TEXT)?;
+            free_text(view, rules, "post.title", &p.title, 1, limits::TITLE)?;
+            free_text(view, rules, "post.body", &p.body, 1, limits::TEXT)?;
             Ok(())
         }
         Body::Case(c) => case(c, at, view),
@@ -378,7 +378,7 @@ fn comment(
     view: &impl TrustView,
     params: Params,
 ) -> Result<(), NotAccepted> {
-    free_text(view.rules_at(at), "comment.body", &c.body, 1, limits::TEXT)?;
+    free_text(view, view.rules_at(at), "comment.body", &c.body, 1, limits::TEXT)?;
     let parent =
         view.summary(&c.parent).ok_or(NotAccepted::Missing(Dependency::Event(c.parent)))?;
     if !parent.kind.is_threadable() {
@@ -400,7 +400,7 @@ fn comment(
 fn poll(p: &Poll, at: Timestamp, view: &impl TrustView, params: Params) -> Result<(), NotAccepted> {
     hub(view, &p.hub)?;
     let rules = view.rules_at(at);
-    free_text(rules, "poll.question", &p.question, 1, limits::QUESTION)?;
+    free_text(view, rules, "poll.question", &p.question, 1, limits::QUESTION)?;
     if !(limits::MIN_OPTIONS..=limits::MAX_OPTIONS).contains(&p.options.len()) {
         return Err(invalid(
             "poll.options",
@@ -413,7 +413,7 @@ fn poll(p: &Poll, at: Timestamp, view: &impl TrustView, params: Params) -> Resul
         ));
     }
     for option in &p.options {
-        free_text(rules, "poll.options", option, 1, limits::OPTION)?;
+        free_text(view, rules, "poll.options", option, 1, limits::OPTION)?;
     }
     distinct("poll.options", &p.options, limits::MAX_OPTIONS)?;
     distinct("poll.eligible", &p.eligible, limits::SPECIALTIES)?;
@@ -515,11 +515,11 @@ pub(super) fn expires_after(
 fn case(c: &crate::Case, at: Timestamp, view: &impl TrustView) -> Result<(), NotAccepted> {
     hub(view, &c.hub)?;
     let rules = view.rules_at(at);
-    free_text(rules, "case.title", &c.title, 1, limits::TITLE)?;
-    free_text(rules, "case.presentation", &c.presentation, 1, limits::TEXT)?;
-    free_text(rules, "case.history", &c.history, 0, limits::TEXT)?;
-    free_text(rules, "case.findings", &c.findings, 0, limits::TEXT)?;
-    free_text(rules, "case.question", &c.question, 1, limits::QUESTION)?;
+    free_text(view, rules, "case.title", &c.title, 1, limits::TITLE)?;
+    free_text(view, rules, "case.presentation", &c.presentation, 1, limits::TEXT)?;
+    free_text(view, rules, "case.history", &c.history, 0, limits::TEXT)?;
+    free_text(view, rules, "case.findings", &c.findings, 0, limits::TEXT)?;
+    free_text(view, rules, "case.question", &c.question, 1, limits::QUESTION)?;
     distinct("case.tags", &c.tags, limits::TAGS)?;
     if rules.guard() >= 2 {
         for tag in &c.tags {

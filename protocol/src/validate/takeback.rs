@@ -71,7 +71,7 @@ pub(super) fn retraction(
     let rules = in_force(Kind::Retraction, view, at)?;
     target(r.target, r.target_kind, r.target_created_at, r.parent, at, view, params)?;
     if !r.reason.is_empty() {
-        free_text(rules, "retraction.reason", &r.reason, 1, limits::REASON)?;
+        free_text(view, rules, "retraction.reason", &r.reason, 1, limits::REASON)?;
     }
     Ok(())
 }
@@ -90,7 +90,7 @@ pub(super) fn takedown(
     let rules = in_force(Kind::Takedown, view, at)?;
     target(t.target, t.target_kind, t.target_created_at, t.parent, at, view, params)?;
     if !t.note.is_empty() {
-        free_text(rules, "takedown.note", &t.note, 1, limits::REASON)?;
+        free_text(view, rules, "takedown.note", &t.note, 1, limits::REASON)?;
     }
     hub(view, &t.hub)?;
     for when in [Some(at), arrival.received_at()].into_iter().flatten() {

@@ -1,8 +1,9 @@
 //! The rules for text: shape (length, characters) for every text field,
 //! and the de-identification guard the rules in force name for clinical
-//! free text (guard v1 under rules 1, guard v2 from rules 2).
+//! free text (guard v1 under rules 1, guard v2 from rules 2, guard v2 with
+//! mentions of physicians from rules 4).
 
-use super::{NotAccepted, Rejection};
+use super::{Dependency, NotAccepted, Rejection, TrustView};
 use crate::deid;
 use crate::rules::RuleSet;
 
@@ -34,8 +35,10 @@ pub(crate) fn text(
 }
 
 /// [`text`] plus the de-identification guard the `rules` in force name,
-/// for clinical free text.
+/// for clinical free text. `view` answers, from rules 4, whether a
+/// mentioned handle is a physician's.
 pub(super) fn free_text(
+    view: &impl TrustView,
     rules: RuleSet,
     field: &'static str,
     value: &str,
@@ -43,6 +46,9 @@ pub(super) fn free_text(
     max: usize,
 ) -> Result<(), NotAccepted> {
     text(field, value, min, max)?;
+    if rules.mentions() {
+        return guard_with_mentions(view, field, value);
+    }
     if rules.guard() >= 2 {
         return guard_v2(field, value);
     }
@@ -74,6 +80,44 @@ pub(super) fn guard_v2(field: &'static str, value: &str) -> Result<(), NotAccept
         .into());
     }
     Ok(())
+}
+
+/// Guard v2 from rules 4: as [`guard_v2`], but an `@handle` the guard
+/// would refuse as a social-media handle is a mention when an attestation
+/// has given that handle to a physician. While no attestation known here
+/// does, the event waits for one ([`Dependency::Handle`]) rather than
+/// being refused: attestations travel separately from what mentions them,
+/// and a node that has not heard of one yet must not judge otherwise than
+/// a node that has. Any attestation ever accepted counts, in force or not,
+/// expired or revoked: attestations are never deleted, so the answer only
+/// ever goes from "wait" to "yes", whatever order events arrive in. An
+/// event that waits for a handle nobody was given expires as other held
+/// events do.
+///
+/// Another refusal in the text is reported first: an event refused for
+/// an e-mail address does not wait to learn whom it mentions.
+fn guard_with_mentions(
+    view: &impl TrustView,
+    field: &'static str,
+    value: &str,
+) -> Result<(), NotAccepted> {
+    if let Some(at) = deid::v2::first_format_char(value) {
+        return Err(Rejection::FormatCharacter { field, at }.into());
+    }
+    let guarded = deid::v2::first_refusal_beside_mentions(value);
+    if let Some(found) = guarded.refusal {
+        return Err(Rejection::IdentifyingText {
+            field,
+            kind: found.kind,
+            start: found.start,
+            end: found.end,
+        }
+        .into());
+    }
+    match guarded.mentions.into_iter().find(|m| !view.handle_attested(&m.handle)) {
+        Some(m) => Err(NotAccepted::Missing(Dependency::Handle(m.handle))),
+        None => Ok(()),
+    }
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> NotAccepted {

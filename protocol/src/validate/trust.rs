@@ -199,6 +199,10 @@ pub trait TrustView {
     /// Every attestation of `subject`.
     fn attestations(&self, subject: &PublicKey) -> Vec<AttestationRecord>;
 
+    /// Whether any attestation held gives `handle` to a physician (in
+    /// force or not: what a mention of `@handle` needs from rules 4).
+    fn handle_attested(&self, handle: &Handle) -> bool;
+
     /// The earliest time from which `target` is revoked, if it is.
     fn revoked_at(&self, target: &EventId) -> Option<Timestamp>;
 
@@ -336,6 +340,8 @@ pub struct MemoryTrust {
     summaries: HashMap<EventId, EventSummary>,
     charters: HashMap<PublicKey, Vec<CharterRecord>>,
     attestations: HashMap<PublicKey, Vec<AttestationRecord>>,
+    /// Every handle an attestation held gives.
+    handles: HashSet<Handle>,
     revocations: HashMap<EventId, Timestamp>,
     hubs: HashSet<HubId>,
     polls: HashMap<EventId, PollRecord>,
@@ -389,6 +395,7 @@ impl MemoryTrust {
             summaries: HashMap::new(),
             charters: HashMap::new(),
             attestations: HashMap::new(),
+            handles: HashSet::new(),
             revocations: HashMap::new(),
             hubs,
             polls: HashMap::new(),
@@ -443,6 +450,7 @@ impl MemoryTrust {
             self.charters.entry(node).or_default().push(record);
         }
         if let Some((subject, record)) = event.attestation_record() {
+            self.handles.insert(record.handle.clone());
             self.attestations.entry(subject).or_default().push(record);
         }
         if let Some(record) = event.poll_record() {
@@ -530,6 +538,9 @@ impl TrustView for MemoryTrust {
     }
     fn attestations(&self, subject: &PublicKey) -> Vec<AttestationRecord> {
         self.attestations.get(subject).cloned().unwrap_or_default()
+    }
+    fn handle_attested(&self, handle: &Handle) -> bool {
+        self.handles.contains(handle)
     }
     fn revoked_at(&self, target: &EventId) -> Option<Timestamp> {
         self.revocations.get(target).copied()

@@ -25,6 +25,7 @@ mod fetch;
 mod guard;
 mod hostile;
 mod inbox;
+mod mentions;
 mod moderation;
 mod operator;
 mod outcomes;

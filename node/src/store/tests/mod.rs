@@ -22,6 +22,7 @@ mod check;
 mod durability;
 mod events;
 mod layout;
+mod mentions;
 mod moderation;
 mod pending;
 mod personal;

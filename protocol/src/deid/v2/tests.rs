@@ -297,3 +297,34 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn beside_mentions_a_handle_is_given_back_to_be_checked_not_refused() {
+    // Before rules 4 both are social-media handles.
+    assert_eq!(first_refusal("ask @dr-okafor").map(|f| f.kind), Some(SocialHandle));
+    assert_eq!(first_refusal("follow @eleanor_w").map(|f| f.kind), Some(SocialHandle));
+    // From rules 4 both are mentions to check: only the network knows
+    // which handle is a physician's.
+    for (text, handle) in [("ask @dr-okafor", "dr-okafor"), ("follow @eleanor_w", "eleanor_w")] {
+        let guarded = first_refusal_beside_mentions(text);
+        assert_eq!(guarded.refusal, None, "{text}");
+        let named: Vec<&str> = guarded.mentions.iter().map(|m| m.handle.as_str()).collect();
+        assert_eq!(named, [handle], "{text}");
+        let m = &guarded.mentions[0];
+        assert_eq!(&text[m.start..m.end], format!("@{handle}"));
+    }
+    // Not a handle (too short, digit first): refused as before.
+    for text in ["follow @ew", "follow @1eleanor"] {
+        let guarded = first_refusal_beside_mentions(text);
+        assert_eq!(guarded.refusal.map(|f| f.kind), Some(SocialHandle), "{text}");
+    }
+    // A match reaching past the mention is kept: an e-mail address.
+    let guarded = first_refusal_beside_mentions("mail @dr-okafor@example.org");
+    assert_eq!(guarded.refusal.map(|f| f.kind), Some(Email));
+    // Shorthand never refused is no mention to check.
+    assert!(first_refusal_beside_mentions("10 mg @night").mentions.is_empty());
+    // A full-width at sign reads as `@` to the guard but is not written
+    // as a mention: refused as a handle.
+    let guarded = first_refusal_beside_mentions("ask ＠dr-okafor");
+    assert_eq!(guarded.refusal.map(|f| f.kind), Some(SocialHandle));
+}

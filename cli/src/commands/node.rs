@@ -453,6 +453,33 @@ fn node_rows(status: &Value, network: &Value, enabled: bool) -> String {
     if enabled {
         rows.push(("peer id", field(&network["peer_id"])));
     }
+    let charter = &status["charter"];
+    rows.push((
+        "charter",
+        if charter.is_null() {
+            "none in force: peers refuse this node and it attests no one (ask the root)".into()
+        } else {
+            let verify: Vec<String> = charter["verify"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|j| field(j).to_string())
+                .collect();
+            let what = if verify.is_empty() {
+                "relay".to_owned()
+            } else {
+                format!("verifies {}", verify.join(", "))
+            };
+            let until = charter["valid_until"]
+                .as_u64()
+                .map(|ms| crate::output::date(curbside_protocol::Timestamp::from_millis(ms)))
+                .unwrap_or_default();
+            format!("{} ({what}) until {until}", field(&charter["institution"]))
+        },
+    ));
+    if !charter.is_null() {
+        rows.push(("attested", format!("{} in force", field(&status["attestations_in_force"]))));
+    }
     rows.extend([
         ("events", field(&status["events"])),
         ("pending", field(&status["pending"])),

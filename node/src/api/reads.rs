@@ -26,8 +26,24 @@ pub(crate) async fn status(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<StatusAnswer>), ApiError> {
     let counts = state.store.counts()?;
+    let now = crate::now();
+    let store = state.store.clone();
+    let me = state.key.public();
+    let (charter, attestations_in_force) = tokio::task::spawn_blocking(move || {
+        let charter = charter_in_force(&store, &me, now)?;
+        let filter = crate::verifier::issued::Filter {
+            standing: Some(crate::verifier::issued::Standing::Active),
+            ..Default::default()
+        };
+        let in_force = crate::verifier::issued::all(&store, &filter, now)?.len() as u64;
+        Ok::<_, crate::store::StoreError>((charter, in_force))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
     let mut status = StatusAnswer {
         code: None,
+        charter,
+        attestations_in_force,
         events: counts.events,
         message: None,
         network: state.store.network(),
@@ -48,6 +64,33 @@ pub(crate) async fn status(
         return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(status)));
     }
     Ok((StatusCode::OK, Json(status)))
+}
+
+/// This node's charter in force at `now` that ends last, if any.
+fn charter_in_force(
+    store: &crate::store::Store,
+    me: &curbside_protocol::PublicKey,
+    now: curbside_protocol::Timestamp,
+) -> Result<Option<super::types::CharterStatus>, crate::store::StoreError> {
+    use curbside_protocol::TrustView as _;
+    let view = crate::store::StoreView::new(store);
+    let best = view
+        .charters(me)
+        .into_iter()
+        .filter(|c| c.issued_at <= now && c.valid_until > now)
+        .filter(|c| view.revoked_at(&c.id).is_none_or(|at| at > now))
+        .max_by_key(|c| c.valid_until);
+    let Some(record) = best else { return Ok(None) };
+    let institution = match store.events().get(&record.id)?.as_ref().map(|e| e.body()) {
+        Some(curbside_protocol::Body::Charter(c)) => c.institution.clone(),
+        _ => String::new(),
+    };
+    Ok(Some(super::types::CharterStatus {
+        id: record.id,
+        institution,
+        verify: record.verify,
+        valid_until: record.valid_until,
+    }))
 }
 
 /// The peer-to-peer side: this node's PeerId and addresses, its peers

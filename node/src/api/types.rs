@@ -46,12 +46,30 @@ pub struct StatusAnswer {
     pub network_name: String,
     /// The node's own key.
     pub node_key: PublicKey,
+    /// The charter in force for this node (the latest to end), if any:
+    /// without one, peers refuse it and it may attest no one.
+    pub charter: Option<CharterStatus>,
+    /// Attestations this node issued that are in force now.
+    pub attestations_in_force: u64,
     /// Events held waiting for what they depend on.
     pub pending: u64,
     /// `ok`, or `failed` (the store takes no writes; the node is stopping).
     pub store: StoreHealth,
     /// The node's software version.
     pub version: String,
+}
+
+/// A node's charter, as `node status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharterStatus {
+    /// The charter event.
+    pub id: EventId,
+    /// The institution it names.
+    pub institution: String,
+    /// Where the node may attest (none: a relay).
+    pub verify: Vec<curbside_protocol::Jurisdiction>,
+    /// When it ends.
+    pub valid_until: Timestamp,
 }
 
 /// Whether a node's store takes writes.

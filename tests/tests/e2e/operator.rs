@@ -27,12 +27,21 @@ fn readme_block(marker: &str) -> String {
 }
 
 /// Kills a process group on drop, so that nodes a failed script started in
-/// the background do not outlive the test.
+/// the background do not outlive the test. The signal goes by `killpg`
+/// itself: procps-ng 4.0's `kill -KILL -PGID` was seen to take the
+/// negative number for something else and signal far more than the group.
 struct Group(u32);
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.0)).status();
+        if let Ok(pgid) = i32::try_from(self.0)
+            && pgid > 1
+        {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 
@@ -296,6 +305,18 @@ fn an_offline_charter_is_submitted_later_and_a_relay_must_be_asked_for() {
     assert_eq!((sent["kind"].as_str(), sent["status"].as_str()), (Some("charter"), Some("stored")));
     let again = cli_kit::ok(&home, &["submit", file.to_str().unwrap(), "--node", &url]);
     assert_eq!(again["status"], "duplicate", "{again}");
+    // node status says what the node is chartered as, and until when.
+    assert!(status["node"]["charter"].is_null(), "no charter before: {status}");
+    let status = cli_kit::ok(&home, &["node", "status", "--data", data.to_str().unwrap()]);
+    let charter = &status["node"]["charter"];
+    assert_eq!(
+        (charter["institution"].as_str(), charter["verify"].as_array().map(Vec::len)),
+        (Some("Relay Trust"), Some(0)),
+        "{status}"
+    );
+    let shown = cli_kit::run(&home, &["node", "status", "--data", data.to_str().unwrap()], None);
+    let shown = cli_kit::text(&shown.stdout);
+    assert!(shown.contains("Relay Trust (relay) until"), "{shown}");
     let garbage = dir.path().join("garbage.txt");
     std::fs::write(&garbage, "not an event\n").unwrap();
     let refused = cli_kit::run(&home, &["submit", garbage.to_str().unwrap(), "--node", &url], None);

@@ -459,6 +459,14 @@ fn reveal_and_audit_open_round_trip_and_a_wrong_licence_fails() {
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["opens"], true);
     assert_eq!(answer["commitment"], opening["commitment"]);
+    assert!(answer["revoked"].is_null(), "{answer}");
+
+    // Once revoked, the opening still opens, and the answer says it was revoked.
+    a.revoke(&id.parse().unwrap(), "licence suspended");
+    let out = open("LIC-dr-reveal");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["revoked"]["reason"], "licence suspended", "{answer}");
 
     let out = open("LIC-someone-else");
     assert_eq!(out.status.code(), Some(1));

@@ -439,6 +439,9 @@ fn finish_unreachable(ctx: &Ctx, findings: &[Finding]) -> anyhow::Result<ExitCod
 #[derive(Deserialize)]
 struct TrustEvent {
     event: SignedEvent,
+    /// Revocations of it, as the node holds them (each checked here).
+    #[serde(default)]
+    revocations: Vec<SignedEvent>,
 }
 
 /// `curbside audit open ATTESTATION_ID --licence L --salt S`.
@@ -476,6 +479,24 @@ pub(crate) fn open(ctx: &Ctx, args: &AuditOpenArgs) -> anyhow::Result<ExitCode> 
         licence: licence.to_owned(),
     };
     let opens = opening.opens(attestation);
+    // Revoked? Only a revocation signed by the issuer (or a root), naming
+    // this attestation, counts: the node's word alone does not.
+    let roots = if answer.revocations.is_empty() {
+        Vec::new()
+    } else {
+        fetch::genesis(&client).map(|g| g.roots).unwrap_or_default()
+    };
+    let revoked: Vec<(curbside_protocol::Timestamp, String)> = answer
+        .revocations
+        .iter()
+        .filter(|r| r.verify_signature().is_ok() && r.event().network == event.event().network)
+        .filter(|r| r.author() == event.author() || roots.contains(r.author()))
+        .filter_map(|r| match r.body() {
+            Body::Revocation(v) if v.target == id => Some((v.effective_at, v.reason.clone())),
+            _ => None,
+        })
+        .collect();
+    let first_revoked = revoked.iter().min_by_key(|(at, _)| *at).cloned();
     ctx.out.emit(
         &json!({
             "attestation": id,
@@ -483,14 +504,21 @@ pub(crate) fn open(ctx: &Ctx, args: &AuditOpenArgs) -> anyhow::Result<ExitCode> 
             "handle": attestation.handle,
             "jurisdiction": attestation.jurisdiction,
             "commitment": attestation.licence_commitment,
+            "valid_until": attestation.valid_until,
+            "revoked": first_revoked.as_ref().map(|(at, reason)| json!({ "effective_at": at, "reason": reason })),
             "opens": opens,
         }),
         || {
+            let standing = match &first_revoked {
+                Some((at, reason)) => format!("REVOKED from {}: {reason}", crate::output::datetime(*at)),
+                None => format!("not revoked; valid until {}", crate::output::datetime(attestation.valid_until)),
+            };
             kv(&[
                 ("attestation", id.to_string()),
                 ("issuer", event.author().to_string()),
                 ("handle", attestation.handle.to_string()),
                 ("jurisdiction", attestation.jurisdiction.to_string()),
+                ("standing", standing),
                 ("commitment", attestation.licence_commitment.to_string()),
                 (
                     "opening",

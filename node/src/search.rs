@@ -38,6 +38,7 @@
 pub mod analyzer;
 pub mod doc;
 pub mod query;
+pub mod top;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
@@ -59,7 +60,10 @@ pub use query::{Hit, Page, SearchQuery};
 ///
 /// 1: title and text analysed by `curbside_medical` (no positions); id,
 /// kind, hub, tag, age band, sex, specialty, solved, created_at.
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: title (twice) and text in one analysed field, `words`, so that a
+/// query is a conjunction of terms Tantivy can prune (see `query`); the
+/// id stored only, deletions going by `key`, its first 16 bytes.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Longest the indexer waits before committing what it added.
 pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
@@ -289,10 +293,8 @@ impl SearchIndex {
     ) -> Result<(), SearchError> {
         match kind {
             Kind::Post | Kind::Case | Kind::Comment | Kind::Poll => {
-                let Some(event) = store.events().get(id)? else { return Ok(()) };
-                let hub = match kind {
-                    Kind::Comment => store.events().hub_of(id)?,
-                    _ => None,
+                let Some((event, hub)) = store.events().get_with_hub(id)? else {
+                    return Ok(());
                 };
                 let solved = kind == Kind::Case && solved(store, &event)?;
                 let Some(s) = Searchable::of(&event, hub) else { return Ok(()) };
@@ -327,7 +329,7 @@ impl SearchIndex {
     }
 
     fn id_term(&self, id: &EventId) -> Term {
-        Term::from_field_text(self.fields.id, &id.to_string())
+        self.fields.key_term(id)
     }
 
     /// Commits what was added and deleted, recording that the index covers

@@ -13,6 +13,11 @@ use tantivy::schema::{
 
 use super::analyzer::MEDICAL;
 
+/// Bytes of an event id that the index's deletion key keeps: 128 bits,
+/// so that two stored events sharing a key (one's retraction then taking
+/// the other's document with it) would take about 2^64 hashes to make.
+pub const KEY_BYTES: usize = 16;
+
 /// The kinds searched, and the names the API and the CLI use for them.
 pub const KINDS: [Kind; 4] = [Kind::Post, Kind::Case, Kind::Comment, Kind::Poll];
 
@@ -130,8 +135,16 @@ impl Searchable {
 /// The index's fields.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
-    /// The event id, hex (the key deletes go by; stored: what a hit names).
+    /// The event id, hex, stored (not indexed): what a hit names.
     pub id: Field,
+    /// The first [`KEY_BYTES`] bytes of the event id, indexed: the term a
+    /// deletion or a replacement goes by. Not the hex id: every document
+    /// adds a term of its own to the term dictionary, whose finite-state
+    /// transducer Tantivy builds again at every commit and merge, and that
+    /// cost grows with the bytes a key does not share with its neighbour
+    /// (the profile of the search benchmark had it as the indexer's
+    /// largest single item).
+    pub key: Field,
     /// `post`, `case`, `comment`, `poll`.
     pub kind: Field,
     /// The hub.
@@ -149,10 +162,13 @@ pub struct Fields {
     /// `created_at` in milliseconds (the `since` filter and the recency
     /// tie-break).
     pub created_at: Field,
-    /// Title or question.
-    pub title: Field,
-    /// The rest of the text.
-    pub text: Field,
+    /// The words of the title (or question) and of the rest of the text,
+    /// in one field: the title twice, so that a word of the title counts
+    /// double, then the text. One field, because a query is then a plain
+    /// conjunction of terms, the only shape whose ranking Tantivy can
+    /// prune (block-max WAND): a word sought in title *or* text is a
+    /// nested disjunction, every match of which is scored.
+    pub words: Field,
 }
 
 impl Fields {
@@ -167,7 +183,8 @@ impl Fields {
                 .set_index_option(IndexRecordOption::WithFreqs),
         );
         let fields = Fields {
-            id: b.add_text_field("id", STRING | STORED),
+            id: b.add_text_field("id", STORED),
+            key: b.add_bytes_field("key", INDEXED),
             kind: b.add_text_field("kind", STRING),
             hub: b.add_text_field("hub", STRING),
             tag: b.add_text_field("tag", STRING),
@@ -176,16 +193,28 @@ impl Fields {
             specialty: b.add_text_field("specialty", STRING),
             solved: b.add_u64_field("solved", INDEXED),
             created_at: b.add_u64_field("created_at", INDEXED | FAST),
-            title: b.add_text_field("title", analysed.clone()),
-            text: b.add_text_field("text", analysed),
+            words: b.add_text_field("words", analysed),
         };
         (b.build(), fields)
+    }
+
+    /// The term of event `id` in [`Fields::key`].
+    pub fn key_of(id: &EventId) -> [u8; KEY_BYTES] {
+        let mut key = [0; KEY_BYTES];
+        key.copy_from_slice(&id.as_bytes()[..KEY_BYTES]);
+        key
+    }
+
+    /// The term that deletes or replaces the document of event `id`.
+    pub fn key_term(&self, id: &EventId) -> tantivy::Term {
+        tantivy::Term::from_field_bytes(self.key, &Self::key_of(id))
     }
 
     /// `s` as an index document.
     pub fn document(&self, s: &Searchable) -> tantivy::TantivyDocument {
         let mut d = tantivy::TantivyDocument::default();
         d.add_text(self.id, s.id.to_string());
+        d.add_bytes(self.key, &Self::key_of(&s.id)[..]);
         d.add_text(self.kind, s.kind.as_str());
         if let Some(hub) = &s.hub {
             d.add_text(self.hub, hub.as_str());
@@ -205,10 +234,11 @@ impl Fields {
         d.add_u64(self.solved, u64::from(s.solved));
         d.add_u64(self.created_at, s.created_at.as_millis());
         if !s.title.is_empty() {
-            d.add_text(self.title, &s.title);
+            d.add_text(self.words, &s.title);
+            d.add_text(self.words, &s.title);
         }
         if !s.text.is_empty() {
-            d.add_text(self.text, &s.text);
+            d.add_text(self.words, &s.text);
         }
         d
     }

@@ -9,17 +9,17 @@
 
 use std::ops::Bound;
 
-use curbside_protocol::{EventId, HubId, Kind, Timestamp};
-use tantivy::collector::TopDocs;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
-};
+use curbside_protocol::{EventId, HubId, Timestamp};
+use std::collections::BTreeMap;
+
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Score, TantivyDocument, Term};
+use tantivy::{Score, TantivyDocument, Term};
 
 use super::analyzer;
 use super::doc::{KINDS, Searchable};
+use super::top::RecentTop;
 use super::{SearchError, SearchIndex};
 use crate::store::Store;
 
@@ -36,6 +36,8 @@ pub const MAX_LIMIT: usize = 100;
 pub const MAX_DEPTH: usize = 1000;
 /// Characters of a snippet.
 const SNIPPET_CHARS: usize = 200;
+/// Characters of a snippet cut from a title (Tantivy's default).
+const TITLE_SNIPPET_CHARS: usize = 150;
 
 /// Why a search was refused: each has a stable code (`codes.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -207,31 +209,25 @@ impl SearchQuery {
         })
     }
 
-    /// The tantivy query.
+    /// The tantivy query: every word's term, and the filters. A single word
+    /// with no filter is a bare term query and several words with none a
+    /// plain conjunction of terms: the shapes Tantivy ranks with
+    /// block-max pruning ([`super::top`]).
     fn query(&self, index: &SearchIndex) -> Box<dyn Query> {
         let fields = &index.fields;
         let schema = index.index.schema();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for term in &self.terms {
-            let in_title: Box<dyn Query> = Box::new(BoostQuery::new(
-                Box::new(TermQuery::new(
-                    Term::from_field_text(fields.title, term),
-                    IndexRecordOption::WithFreqs,
-                )),
-                2.0,
-            ));
-            let in_text: Box<dyn Query> = Box::new(TermQuery::new(
-                Term::from_field_text(fields.text, term),
+        let word = |term: &String| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(fields.words, term),
                 IndexRecordOption::WithFreqs,
-            ));
-            clauses.push((
-                Occur::Must,
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, in_title),
-                    (Occur::Should, in_text),
-                ])),
-            ));
+            ))
+        };
+        let unfiltered = self.filters.is_empty() && self.solved.is_none() && self.since.is_none();
+        if unfiltered && let [only] = self.terms.as_slice() {
+            return word(only);
         }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            self.terms.iter().map(|t| (Occur::Must, word(t))).collect();
         // Filters must match but add nothing to the score.
         let filter = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) {
             (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
@@ -281,25 +277,36 @@ impl SearchIndex {
     pub fn search(&self, store: &Store, q: &SearchQuery) -> Result<Page, SearchError> {
         let searcher = self.reader.searcher();
         let query = q.query(self);
-        let created_at = "created_at";
         // One more than the page, to know whether another follows.
-        let collector = TopDocs::with_limit(q.limit + 1).and_offset(q.offset).tweak_score(
-            move |segment: &tantivy::SegmentReader| {
-                let times =
-                    segment.fast_fields().u64(created_at).ok().map(|c| c.first_or_default_col(0));
-                move |doc: tantivy::DocId, score: Score| {
-                    (score, times.as_ref().map_or(0, |t| t.get_val(doc)))
-                }
-            },
-        );
-        let found: Vec<((Score, u64), DocAddress)> = searcher.search(&*query, &collector)?;
+        let collector = RecentTop::new(q.limit + 1, q.offset, "created_at");
+        let found = searcher.search(&*query, &collector)?;
         let more = found.len() > q.limit;
-        let title_snippets = SnippetGenerator::create(&searcher, &*query, self.fields.title)?;
-        let mut text_snippets = SnippetGenerator::create(&searcher, &*query, self.fields.text)?;
-        text_snippets.set_max_num_chars(SNIPPET_CHARS);
+        // Snippets are cut from the store's text with the index's analyzer,
+        // rarer words weighing more in the choice of fragment (as Tantivy's
+        // own snippets weigh them).
+        let mut weights = BTreeMap::new();
+        for term in &q.terms {
+            let df = searcher.doc_freq(&Term::from_field_text(self.fields.words, term))?;
+            if df > 0 {
+                weights.insert(term.clone(), 1.0 / (1.0 + df as Score));
+            }
+        }
+        let title_snippets = SnippetGenerator::new(
+            weights.clone(),
+            analyzer::index_analyzer(),
+            self.fields.words,
+            TITLE_SNIPPET_CHARS,
+        );
+        let text_snippets = SnippetGenerator::new(
+            weights,
+            analyzer::index_analyzer(),
+            self.fields.words,
+            SNIPPET_CHARS,
+        );
         let mut hits = Vec::with_capacity(q.limit);
-        for ((score, _), address) in found.into_iter().take(q.limit) {
-            let doc: TantivyDocument = searcher.doc(address)?;
+        for ranked in found.into_iter().take(q.limit) {
+            let score = ranked.score;
+            let doc: TantivyDocument = searcher.doc(ranked.address)?;
             let Some(id) = doc
                 .get_first(self.fields.id)
                 .and_then(|v| v.as_str())
@@ -312,11 +319,7 @@ impl SearchIndex {
             if store.events().is_hidden(&id) {
                 continue;
             }
-            let Some(event) = store.events().get(&id)? else { continue };
-            let hub = match event.kind() {
-                Kind::Comment => store.events().hub_of(&id)?,
-                _ => None,
-            };
+            let Some((event, hub)) = store.events().get_with_hub(&id)? else { continue };
             let Some(found) = Searchable::of(&event, hub) else { continue };
             let mut snippet = text_snippets.snippet(&found.text);
             if snippet.highlighted().is_empty() {

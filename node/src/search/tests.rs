@@ -212,3 +212,61 @@ fn a_case_is_found_as_solved_once_its_author_says_how_it_ended() {
     let (rebuilt, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
     assert_eq!(ids(&rebuilt, &s.store, "ferritin", &with(true)), vec![closed.id()]);
 }
+
+/// The ranking is exact across segments and pages: BM25 first, the newer
+/// first among equal scores, every match on exactly one page, whatever
+/// Tantivy's block-max pruning skipped (`search/top.rs`).
+#[test]
+fn pages_of_equal_and_unequal_scores_follow_one_order_across_segments() {
+    let mut s = setup();
+    let (index, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    let index = Arc::new(index);
+    let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
+    let dr = s.dr.clone();
+    let mut made = Vec::new();
+    // Three commits, so three segments; in each, posts whose title names
+    // the word once (equal scores) and a few that name it twice (higher).
+    for _ in 0..3 {
+        let batch: Vec<SignedEvent> = (0..14)
+            .map(|i| {
+                let title =
+                    if i % 5 == 0 { "Warfarin or warfarin again" } else { "Warfarin question" };
+                s.fed.post(&dr, title)
+            })
+            .collect();
+        let keys = put(&s, &batch);
+        indexer.stored(&keys, s.store.commits_made());
+        indexer.commit_now();
+        made.extend(batch);
+    }
+    let twice = |e: &SignedEvent| match e.body() {
+        Body::Post(p) => p.title.contains("again"),
+        _ => false,
+    };
+    // The expected order: those naming it twice, then the rest, each
+    // newest first.
+    let mut expected: Vec<&SignedEvent> = made.iter().collect();
+    expected.sort_by_key(|e| (std::cmp::Reverse(twice(e)), std::cmp::Reverse(e.created_at())));
+    let expected: Vec<EventId> = expected.into_iter().map(SignedEvent::id).collect();
+
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = SearchQuery::new("warfarin", &none(), Some(5), cursor.as_deref()).unwrap();
+        let page = index.search(&s.store, &q).unwrap();
+        paged.extend(page.hits.iter().map(|h| h.found.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected);
+    // The same with a filter (a query Tantivy does not prune).
+    let kind = Filters { kind: Some("post".into()), ..none() };
+    let q = SearchQuery::new("warfarin", &kind, Some(100), None).unwrap();
+    let all: Vec<EventId> =
+        index.search(&s.store, &q).unwrap().hits.iter().map(|h| h.found.id).collect();
+    assert_eq!(all, expected);
+    drop(indexer);
+    thread.join();
+}

@@ -156,14 +156,25 @@ impl Events<'_> {
     /// gossip topic of a reply to it or a vote on it. At most two reads,
     /// since each comment's record names its thread root.
     pub fn hub_of(&self, id: &EventId) -> Result<Option<curbside_protocol::HubId>, StoreError> {
+        Ok(self.get_with_hub(id)?.and_then(|(_, hub)| hub))
+    }
+
+    /// Event `id` and the hub of its thread (as [`Events::hub_of`] finds
+    /// it), if it is stored: what the search indexer and each search hit
+    /// need, in one read of the event (and one of its thread root for a
+    /// comment), where `get` then `hub_of` would read and decode a comment
+    /// twice.
+    pub fn get_with_hub(
+        &self,
+        id: &EventId,
+    ) -> Result<Option<(VerifiedEvent, Option<curbside_protocol::HubId>)>, StoreError> {
         let Some((event, root)) = self.store.get_with_root(id)? else { return Ok(None) };
-        if let Some(hub) = event.signed().body().hub() {
-            return Ok(Some(hub.clone()));
-        }
-        if root == *id {
-            return Ok(None);
-        }
-        Ok(self.get(&root)?.and_then(|r| r.signed().body().hub().cloned()))
+        let hub = match event.signed().body().hub() {
+            Some(hub) => Some(hub.clone()),
+            None if root == *id => None,
+            None => self.get(&root)?.and_then(|r| r.signed().body().hub().cloned()),
+        };
+        Ok(Some((event, hub)))
     }
 
     /// The wire bytes of a stored event, as a peer fetching it wants them.

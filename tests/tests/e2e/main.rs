@@ -19,6 +19,7 @@ mod cli;
 mod cli_kit;
 mod crash;
 mod demo;
+mod deploy;
 mod docs;
 mod federation;
 mod fetch;

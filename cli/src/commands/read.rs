@@ -81,6 +81,16 @@ pub(crate) fn headline(e: &EventAnswer) -> String {
         Body::PollAnswer(p) => {
             format!("answer to poll {}: option {}", p.poll.short(), u16::from(p.option) + 1)
         }
+        Body::Edit(e) => {
+            let now = match &e.content {
+                curbside_protocol::Revision::Post(p) => p.title.clone(),
+                curbside_protocol::Revision::Case(c) => c.title.clone(),
+                curbside_protocol::Revision::Comment(c) => {
+                    c.body.lines().next().unwrap_or("").to_owned()
+                }
+            };
+            format!("edit of {} {}: {now}", e.content.kind(), e.target.short())
+        }
     }
 }
 

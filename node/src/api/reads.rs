@@ -149,7 +149,12 @@ pub(crate) async fn event(
             "event {id} is hidden on this node by its operator"
         )));
     }
-    let Some(event) = state.store.events().get(&id)? else {
+    // An edited post, case or comment: the edit in force, shown as it.
+    let event = match state.store.events().get(&id)? {
+        Some(event) => Some(event),
+        None => state.store.events().edit_in_force(&id)?,
+    };
+    let Some(event) = event else {
         return Err(ApiError::not_found(match state.store.events().tombstone(&id)? {
             Some(t) => {
                 format!("event {id} was retracted by its author (retraction {})", t.retraction)
@@ -204,8 +209,16 @@ pub(crate) async fn thread(
                     json!({ "depth": e.depth, "id": e.id, "event": null, "hidden": hidden }),
                 );
             }
-            let event = e.event.as_ref().map(|ev| views.of(ev)).transpose()?;
-            let retracted = e.tombstone.as_ref().map(|t| RetractedView::of(e.id, t));
+            // An edited one is shown with its edit in force, not as taken back.
+            let edit = match (&e.event, &e.tombstone) {
+                (None, Some(_)) => state.store.events().edit_in_force(&e.id)?,
+                _ => None,
+            };
+            let event = e.event.as_ref().or(edit.as_ref()).map(|ev| views.of(ev)).transpose()?;
+            let retracted = match edit {
+                Some(_) => None,
+                None => e.tombstone.as_ref().map(|t| RetractedView::of(e.id, t)),
+            };
             Ok(json!({ "depth": e.depth, "id": e.id, "event": event, "retracted": retracted }))
         })
         .collect::<Result<Vec<Value>, ApiError>>()?;

@@ -200,6 +200,8 @@ impl Events<'_> {
     /// One range read: each feed entry holds a copy of its event's record.
     /// Looking each event up under `events` instead was half the cost of a
     /// page at a million events (a sled lookup is a walk from the root).
+    /// (An edited post or case is in its place as the edit in force, an
+    /// `Edit` event naming it: readers show it as the original.)
     pub fn feed(
         &self,
         hub: &HubId,
@@ -216,6 +218,17 @@ impl Events<'_> {
             let (key, record) = item?;
             let id = keys::trailing_id(&key)
                 .ok_or(StoreError::Corrupt { tree: "feed", detail: "short key".into() })?;
+            if record.len() == 32 {
+                // An edited post or case: the edit in force, in its
+                // original's place (`index::edited_feed_key`).
+                let edit = EventId::from_bytes(record.as_ref().try_into().map_err(|_| {
+                    StoreError::Corrupt { tree: "feed", detail: "short edit id".into() }
+                })?);
+                if let Some(event) = self.get(&edit)? {
+                    out.push(event);
+                }
+                continue;
+            }
             out.push(self.store.load(&id, &record)?);
         }
         Ok(out)

@@ -312,9 +312,21 @@ impl SearchIndex {
             if store.events().is_hidden(&id) {
                 continue;
             }
-            let Some(event) = store.events().get(&id)? else { continue };
-            let hub = match event.kind() {
-                Kind::Comment => store.events().hub_of(&id)?,
+            // An edited event is shown as its edit in force (`Searchable::of`
+            // keeps the original's id).
+            let event = match store.events().get(&id)? {
+                Some(event) => event,
+                None => match store.events().edit_in_force(&id)? {
+                    Some(edit) => edit,
+                    None => continue,
+                },
+            };
+            let hub = match (event.kind(), event.body()) {
+                (Kind::Comment, _) => store.events().hub_of(&id)?,
+                (_, curbside_protocol::Body::Edit(e)) => match e.content.parent() {
+                    Some(parent) => store.events().thread_hub(&parent)?,
+                    None => None,
+                },
                 _ => None,
             };
             let Some(found) = Searchable::of(&event, hub) else { continue };

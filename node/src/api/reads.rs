@@ -127,13 +127,19 @@ pub(crate) async fn feed(
     } else {
         None
     };
+    // Where an edit stands in its original's place, the original's id is
+    // what is hidden and what the replies hang from.
+    let place = |e: &curbside_protocol::VerifiedEvent| match e.body() {
+        curbside_protocol::Body::Edit(edit) => edit.target,
+        _ => e.id(),
+    };
     // Hidden by this node's operator: not shown here (the page may be short).
-    events.retain(|e| !state.store.events().is_hidden(&e.id()));
+    events.retain(|e| !state.store.events().is_hidden(&place(e)));
     let views = Views::new(&state.store)
         .all(&events)?
         .into_iter()
         .zip(&events)
-        .map(|(view, e)| Ok(view.with_replies(state.store.events().replies_in(&e.id())?)))
+        .map(|(view, e)| Ok(view.with_replies(state.store.events().replies_in(&place(e))?)))
         .collect::<Result<Vec<EventView>, ApiError>>()?;
     Ok(Json(json!({ "events": views, "next": next })))
 }

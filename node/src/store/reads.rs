@@ -156,14 +156,36 @@ impl Events<'_> {
     /// gossip topic of a reply to it or a vote on it. At most two reads,
     /// since each comment's record names its thread root.
     pub fn hub_of(&self, id: &EventId) -> Result<Option<curbside_protocol::HubId>, StoreError> {
-        let Some((event, root)) = self.store.get_with_root(id)? else { return Ok(None) };
+        let Some((event, root)) = self.store.get_with_root(id)? else {
+            // An edited post, case or comment: where its edit places it.
+            return match self.stored_tombstone(id)?.and_then(|t| t.thread) {
+                Some(root) if root != *id => self.root_hub(&root),
+                _ => self.edited_hub(id),
+            };
+        };
         if let Some(hub) = event.signed().body().hub() {
             return Ok(Some(hub.clone()));
         }
         if root == *id {
             return Ok(None);
         }
-        Ok(self.get(&root)?.and_then(|r| r.signed().body().hub().cloned()))
+        self.root_hub(&root)
+    }
+
+    /// The hub of the thread root `root`: its own, or its edit in force's.
+    fn root_hub(&self, root: &EventId) -> Result<Option<curbside_protocol::HubId>, StoreError> {
+        match self.get(root)? {
+            Some(r) => Ok(r.signed().body().hub().cloned()),
+            None => self.edited_hub(root),
+        }
+    }
+
+    /// The hub the edit in force of the post or case `id` names.
+    fn edited_hub(&self, id: &EventId) -> Result<Option<curbside_protocol::HubId>, StoreError> {
+        Ok(self.edit_in_force(id)?.and_then(|edit| match edit.body() {
+            Body::Edit(e) => e.content.hub().cloned(),
+            _ => None,
+        }))
     }
 
     /// The wire bytes of a stored event, as a peer fetching it wants them.

@@ -19,6 +19,7 @@ mod cli_kit;
 mod crash;
 mod demo;
 mod docs;
+mod edits;
 mod federation;
 mod fetch;
 mod guard;

@@ -158,6 +158,49 @@ pub(crate) enum Command {
     Unbookmark(MarkArgs),
     /// Your bookmarks, newest first.
     Bookmarks(PageArgs),
+    /// Edit your own post, case or comment: every node shows the new text
+    /// in its place and deletes the earlier one (rules 4).
+    Edit(EditArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EditArgs {
+    /// The id of your post, case or comment (or its first 8 characters or more).
+    pub(crate) event_id: String,
+    /// A post's or case's new title (one line).
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// The new text of a post or comment.
+    #[arg(long)]
+    pub(crate) body: Option<String>,
+    /// Read the new text from FILE (`-` for standard input).
+    #[arg(long, value_name = "FILE", conflicts_with = "body")]
+    pub(crate) body_file: Option<PathBuf>,
+    /// A case's patient age in years, or a band.
+    #[arg(long)]
+    pub(crate) age: Option<String>,
+    /// A case's patient sex: female, male, intersex or unspecified.
+    #[arg(long)]
+    pub(crate) sex: Option<String>,
+    /// A case's presenting complaint.
+    #[arg(long)]
+    pub(crate) presentation: Option<String>,
+    /// A case's relevant history.
+    #[arg(long)]
+    pub(crate) history: Option<String>,
+    /// A case's findings.
+    #[arg(long)]
+    pub(crate) findings: Option<String>,
+    /// A case's question.
+    #[arg(long)]
+    pub(crate) question: Option<String>,
+    /// A case's tags (replaces them all).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+    #[command(flatten)]
+    pub(crate) confirm: Confirm,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
 }
 
 #[derive(Debug, Args)]

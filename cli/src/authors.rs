@@ -208,6 +208,7 @@ mod tests {
             accepted: None,
             accepted_answer: None,
             answer: None,
+            edited: None,
         }
     }
 

@@ -137,6 +137,10 @@ pub(crate) struct EventAnswer {
     /// A poll: the option (from 0) its author said turned out right.
     #[serde(default)]
     pub(crate) answer: Option<u8>,
+    /// An edited post, case or comment: the edit in force (`event` holds
+    /// its signed bytes; `id`, `kind` and `created_at` are the original's).
+    #[serde(default)]
+    pub(crate) edited: Option<Value>,
 }
 
 /// A case's outcome as a node shows it with the case.

@@ -124,6 +124,8 @@ node_codes! {
     TitleNotOneLine = "title_not_one_line", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// (events, attest; by this node's policy) a specialty the network's list does not name (the message suggests the nearest)
     UnknownSpecialty = "unknown_specialty", http(StatusCode::UNPROCESSABLE_ENTITY);
+    /// (events, by this node's policy) an edit of a post, case or comment this node knows another key wrote
+    NotYourEvent = "not_your_event", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// already stored; nothing changed
     Duplicate = "duplicate", None;
     /// a comment or vote names an event neither this node nor a peer it asked holds

@@ -594,6 +594,11 @@ impl Topic {
         let parent = match body {
             curbside_protocol::Body::Comment(c) => c.parent,
             curbside_protocol::Body::Vote(v) => v.poll,
+            // An edit goes where its original is: its hub, or its thread's.
+            curbside_protocol::Body::Edit(e) => match e.content.hub() {
+                Some(hub) => return Some(Topic::Hub(hub.clone())),
+                None => e.content.parent()?,
+            },
             // An outcome, accept or answer goes where its case, thread or poll is.
             other => other.afterword_target()?,
         };

@@ -313,6 +313,29 @@ impl SearchIndex {
                     self.apply_one(store, writer, &o.case, Kind::Case, true, batch)?;
                 }
             }
+            // The edit in force replaces its original's document (under
+            // the original's id); one superseded since has none.
+            Kind::Edit => {
+                let Some(event) = store.events().get(id)? else { return Ok(()) };
+                let Body::Edit(e) = event.body() else { return Ok(()) };
+                let target = e.target;
+                if store.events().edit_in_force(&target)?.is_none_or(|f| f.id() != *id) {
+                    return Ok(());
+                }
+                let hub = match e.content.parent() {
+                    Some(parent) => store.events().thread_hub(&parent)?,
+                    None => None,
+                };
+                let solved = e.content.kind() == Kind::Case && {
+                    let outcome = store.events().afterwords(&target)?.outcome;
+                    outcome.is_some_and(|o| o.author() == event.author())
+                };
+                let Some(s) = Searchable::of(&event, hub) else { return Ok(()) };
+                writer.delete_term(self.id_term(&target));
+                batch.deleted += 1;
+                writer.add_document(self.fields.document(&s.solved(solved)))?;
+                batch.added += 1;
+            }
             Kind::Retraction | Kind::Takedown => {
                 let Some(event) = store.events().get(id)? else { return Ok(()) };
                 let target = match event.body() {
@@ -430,7 +453,10 @@ impl Indexer {
             .iter()
             .filter(|(_, _, kind)| {
                 doc::KINDS.contains(kind)
-                    || matches!(kind, Kind::Retraction | Kind::Takedown | Kind::Outcome)
+                    || matches!(
+                        kind,
+                        Kind::Retraction | Kind::Takedown | Kind::Outcome | Kind::Edit
+                    )
             })
             .copied()
             .collect();

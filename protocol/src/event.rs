@@ -19,10 +19,12 @@ use crate::{
     Specialty, Tag, Timestamp,
 };
 
+mod edit;
 mod moderation;
 mod outcomes;
 mod signed;
 
+pub use edit::{Edit, Revision, edit_supersedes};
 pub use moderation::{Appointment, Takedown, TakedownReason};
 pub use outcomes::{Accept, Outcome, PollAnswer, afterword_supersedes};
 
@@ -90,6 +92,9 @@ pub enum Body {
     Accept(Accept),
     /// A poll's author names the option that turned out right (rules 3).
     PollAnswer(PollAnswer),
+    /// An author replaces the content of their own post, case or comment
+    /// (rules 4).
+    Edit(Edit),
 }
 
 /// The kind of a [`Body`], without its content.
@@ -132,11 +137,13 @@ pub enum Kind {
     Accept,
     /// [`PollAnswer`]
     PollAnswer,
+    /// [`Edit`]
+    Edit,
 }
 
 impl Kind {
     /// Every kind, in tag order.
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Charter,
         Kind::Attestation,
         Kind::Revocation,
@@ -155,6 +162,7 @@ impl Kind {
         Kind::Outcome,
         Kind::Accept,
         Kind::PollAnswer,
+        Kind::Edit,
     ];
 
     /// Stable lowercase name.
@@ -178,6 +186,7 @@ impl Kind {
             Kind::Outcome => "outcome",
             Kind::Accept => "accept",
             Kind::PollAnswer => "poll_answer",
+            Kind::Edit => "edit",
         }
     }
 
@@ -206,6 +215,12 @@ impl Kind {
     /// at most one of each is in force per target ([`afterword_supersedes`]).
     pub const fn is_afterword(self) -> bool {
         matches!(self, Kind::Outcome | Kind::Accept | Kind::PollAnswer)
+    }
+
+    /// Kinds whose content its author can replace (by an [`Edit`], rules
+    /// 4). Not a poll: its options were voted on.
+    pub const fn is_editable(self) -> bool {
+        matches!(self, Kind::Post | Kind::Case | Kind::Comment)
     }
 
     /// Kinds whose content can be taken back (by a [`Retraction`]).
@@ -569,6 +584,7 @@ impl Body {
             Body::Outcome(_) => Kind::Outcome,
             Body::Accept(_) => Kind::Accept,
             Body::PollAnswer(_) => Kind::PollAnswer,
+            Body::Edit(_) => Kind::Edit,
         }
     }
 

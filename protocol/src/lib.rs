@@ -68,9 +68,9 @@ pub use batch::{BATCH_SIZE, verify_batch};
 pub use bytes::ParseHexError;
 pub use event::{
     Accept, AgeBand, Appointment, Attestation, Body, Case, Charter, Comment, Cosignature,
-    EVENT_ID_DOMAIN, EVENT_VERSION, Event, Kind, MAX_DECODE_BYTES, Outcome, Poll, PollAnswer, Post,
-    Retraction, Revocation, Sex, SignedEvent, Takedown, TakedownReason, TreeHead, Vote,
-    afterword_supersedes,
+    EVENT_ID_DOMAIN, EVENT_VERSION, Edit, Event, Kind, MAX_DECODE_BYTES, Outcome, Poll, PollAnswer,
+    Post, Retraction, Revision, Revocation, Sex, SignedEvent, Takedown, TakedownReason, TreeHead,
+    Vote, afterword_supersedes, edit_supersedes,
 };
 pub use genesis::{DEFAULT_HUBS, GENESIS_VERSION, Genesis, GenesisError, HubDef, Params};
 pub use ids::{Digest, EventId, NetworkId, Timestamp};

@@ -348,6 +348,24 @@ impl Federation {
         self.sign_at(author, at, Body::PollAnswer(crate::PollAnswer { poll: poll.id(), option }))
     }
 
+    /// `author`'s edit of the post, case or comment `original`, its text
+    /// (a post's body, a case's presentation, a comment's body) replaced
+    /// by `text` (not yet accepted).
+    pub fn edit(&mut self, author: &SecretKey, original: &SignedEvent, text: &str) -> SignedEvent {
+        let content = match original.body() {
+            Body::Post(p) => crate::Revision::Post(Post { body: text.into(), ..p.clone() }),
+            Body::Case(c) => {
+                crate::Revision::Case(crate::Case { presentation: text.into(), ..c.clone() })
+            }
+            Body::Comment(c) => {
+                crate::Revision::Comment(Comment { body: text.into(), ..c.clone() })
+            }
+            other => panic!("a {} cannot be edited", other.kind()),
+        };
+        let edit = crate::Edit::of(original, content).expect("an editable kind");
+        self.sign(author, Body::Edit(edit))
+    }
+
     /// A vote (not yet accepted).
     pub fn vote(&mut self, voter: &SecretKey, poll: &SignedEvent, option: u8) -> SignedEvent {
         self.sign(voter, Body::Vote(Vote { poll: poll.id(), option }))
@@ -517,6 +535,25 @@ pub fn vectors() -> Vec<(&'static str, String)> {
     )
     .sign(&dr)
     .unwrap();
+    // Rules 4: the physician's edit of the post above: a corrected text.
+    let Body::Post(original) = post.body().clone() else { unreachable!("the post vector") };
+    let edit = Event::new(
+        network,
+        dr.public(),
+        EPOCH.plus_millis(720_000),
+        Body::Edit(
+            crate::Edit::of(
+                &post,
+                crate::Revision::Post(Post {
+                    body: "Na 126 mmol/L, urine osmolality 620 mOsm/kg. Next step?".into(),
+                    ..original
+                }),
+            )
+            .expect("a post is editable"),
+        ),
+    )
+    .sign(&dr)
+    .unwrap();
     let mut current = Genesis::current("Curbside test vectors", vec![root.public()], EPOCH);
     current.hubs.truncate(2);
     let sig_hex = |e: &SignedEvent| e.signature().to_string();
@@ -549,6 +586,8 @@ pub fn vectors() -> Vec<(&'static str, String)> {
         ("accept id", accept.id().to_string()),
         ("poll answer event bytes", hex::encode(answer.event().to_bytes())),
         ("poll answer id", answer.id().to_string()),
+        ("edit event bytes", hex::encode(edit.event().to_bytes())),
+        ("edit id", edit.id().to_string()),
     ]
 }
 

@@ -5,6 +5,7 @@ mod afterword;
 mod audit;
 mod check;
 mod demo;
+mod edit;
 mod hubs;
 mod id;
 mod me;
@@ -193,6 +194,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Accept(args) => afterword::accept(&ctx, &args),
         Command::Answer(args) => afterword::answer(&ctx, &args),
+        Command::Edit(mut args) => {
+            if let Some(file) = &args.body_file {
+                args.body = Some(crate::bodytext::resolve("", Some(file))?);
+            }
+            edit::edit(&ctx, &args)
+        }
     }
 }
 

@@ -477,9 +477,6 @@ fn node_rows(status: &Value, network: &Value, enabled: bool) -> String {
             format!("{} ({what}) until {until}", field(&charter["institution"]))
         },
     ));
-    if !charter.is_null() {
-        rows.push(("attested", format!("{} in force", field(&status["attestations_in_force"]))));
-    }
     rows.extend([
         ("events", field(&status["events"])),
         ("pending", field(&status["pending"])),

@@ -28,6 +28,9 @@ pub(crate) fn event_json(e: &EventAnswer) -> Value {
     value["created_at"] = json!(e.created_at);
     value["kind"] = json!(e.kind);
     value["body"] = e.body.clone();
+    if let Some(edited) = &e.edited {
+        value["edited"] = edited.clone();
+    }
     if let Some(n) = e.replies {
         value["replies"] = json!(n);
     }
@@ -80,6 +83,21 @@ pub(crate) fn headline(e: &EventAnswer) -> String {
         }
         Body::PollAnswer(p) => {
             format!("answer to poll {}: option {}", p.poll.short(), u16::from(p.option) + 1)
+        }
+        Body::Edit(edit) => {
+            let now = match &edit.content {
+                curbside_protocol::Revision::Post(p) => p.title.clone(),
+                curbside_protocol::Revision::Case(c) => c.title.clone(),
+                curbside_protocol::Revision::Comment(c) => {
+                    c.body.lines().next().unwrap_or("").to_owned()
+                }
+            };
+            if e.id == edit.target {
+                // The edit in force, shown as the original it replaced.
+                format!("{now} (edited)")
+            } else {
+                format!("edit of {} {}: {now}", edit.content.kind(), edit.target.short())
+            }
         }
     }
 }

@@ -235,6 +235,13 @@ pub(crate) async fn submit(
             answers.push(Some(refused));
             continue;
         }
+        if let Ok(event) = &event
+            && let Some(refused) = super::policy::edit_refusal(event, &state.store)?
+        {
+            state.metrics.record_refusal(AT_API, Code::NotYourEvent);
+            answers.push(Some(refused));
+            continue;
+        }
         let (id, refusal) = match event {
             Ok(event) => match over_limit(&state, &event, &mut room) {
                 Some(refusal) => (Some(event.id()), refusal),

@@ -37,6 +37,14 @@ pub(crate) async fn resolve(
     // Hidden by this node's operator: its title is not shown here either.
     let mut matches: Vec<IdMatch> =
         found.iter().filter(|e| !state.store.events().is_hidden(&e.id())).map(id_match).collect();
+    // Edited posts, cases and comments, by their own ids.
+    let edited = state.store.events().edited_with_id_prefix(&prefix, MAX_ID_CANDIDATES + 1)?;
+    matches.extend(
+        edited
+            .iter()
+            .filter(|(id, _)| !state.store.events().is_hidden(id))
+            .filter_map(|(_, edit)| edited_match(edit)),
+    );
     match matches.len() {
         0 => Err(ApiError::not_found(format!("no event here has an id starting {prefix}"))),
         1 => Ok(Json(matches.remove(0)).into_response()),
@@ -65,6 +73,22 @@ fn id_match(event: &VerifiedEvent) -> IdMatch {
         kind: event.kind(),
         title: title(event.body()).chars().take(TITLE_CHARS).collect(),
     }
+}
+
+/// What an answer says of an edited event, shown by its edit in force.
+fn edited_match(edit: &VerifiedEvent) -> Option<IdMatch> {
+    let Body::Edit(e) = edit.body() else { return None };
+    let body = match &e.content {
+        curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
+        curbside_protocol::Revision::Case(c) => Body::Case(c.clone()),
+        curbside_protocol::Revision::Comment(c) => Body::Comment(c.clone()),
+    };
+    Some(IdMatch {
+        created_at: e.target_created_at,
+        id: e.target,
+        kind: e.content.kind(),
+        title: title(&body).chars().take(TITLE_CHARS).collect(),
+    })
 }
 
 /// One line saying what a body is (empty for events without one).

@@ -12,11 +12,36 @@
 //!   a poll open to `cardiologist` refused every attested cardiologist's
 //!   vote; a poll's eligible specialties and an attestation's specialties
 //!   must be listed (`curbside_protocol::registry`).
+//! - **Only the author edits** (`not_your_event`): an edit of a post, case
+//!   or comment this node knows (held, or by its tombstone) to be another
+//!   key's is refused at once with its own code. The protocol refuses it
+//!   too where the original is held (`not_target_author`), but where only
+//!   an edit's tombstone is held it would wait for the original, and the
+//!   caller would hear "pending" for what can never apply.
 
-use curbside_protocol::{Body, SignedEvent, Specialty, registry};
+use curbside_protocol::{Body, Revision, SignedEvent, Specialty, registry};
 
 use super::types::EventOutcome;
 use crate::codes::Code;
+use crate::store::{Store, StoreError};
+
+/// The refusal of `event`, an edit, if this node knows its original was
+/// written by another key.
+pub(crate) fn edit_refusal(
+    event: &SignedEvent,
+    store: &Store,
+) -> Result<Option<EventOutcome>, StoreError> {
+    let Body::Edit(e) = event.body() else { return Ok(None) };
+    let owner = match store.events().get(&e.target)? {
+        Some(original) => Some(*original.author()),
+        None => store.events().tombstone(&e.target)?.map(|t| t.summary.author),
+    };
+    Ok(owner.filter(|owner| owner != event.author()).map(|owner| EventOutcome::Rejected {
+        id: Some(event.id()),
+        code: Code::NotYourEvent,
+        message: format!("{} was written by {owner}; only its author can edit it", e.target),
+    }))
+}
 
 /// The refusal of `event` if it breaks this node's policy.
 pub(crate) fn refusal(event: &SignedEvent) -> Option<EventOutcome> {
@@ -45,6 +70,11 @@ fn title_refusal(event: &SignedEvent) -> Option<EventOutcome> {
         Body::Post(p) => ("the post's title", &p.title),
         Body::Case(c) => ("the case's title", &c.title),
         Body::Poll(p) => ("the poll's question", &p.question),
+        Body::Edit(e) => match &e.content {
+            Revision::Post(p) => ("the post's title", &p.title),
+            Revision::Case(c) => ("the case's title", &c.title),
+            Revision::Comment(_) => return None,
+        },
         _ => return None,
     };
     let bad = text.chars().find(|c| !is_one_line(*c))?;

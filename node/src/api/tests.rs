@@ -217,8 +217,9 @@ fn a_failed_store_shows_in_status_and_metrics() {
     let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
     let documented =
-        ["events", "network", "network_name", "node_key", "pending", "store", "version"];
+        ["charter", "events", "network", "network_name", "node_key", "pending", "store", "version"];
     assert_eq!(keys, documented, "docs/API.md's keys, no code or message while healthy");
+    assert_eq!(body["charter"]["institution"], "API Test Hospital", "{body}");
     assert_eq!(api.metric("curbside_store_failed"), Some(0.0));
 
     api.store.faults.flush.store(true, Ordering::SeqCst);

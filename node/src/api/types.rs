@@ -49,8 +49,6 @@ pub struct StatusAnswer {
     /// The charter in force for this node (the latest to end), if any:
     /// without one, peers refuse it and it may attest no one.
     pub charter: Option<CharterStatus>,
-    /// Attestations this node issued that are in force now.
-    pub attestations_in_force: u64,
     /// Events held waiting for what they depend on.
     pub pending: u64,
     /// `ok`, or `failed` (the store takes no writes; the node is stopping).

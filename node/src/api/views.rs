@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use curbside_protocol::{Authority, Body, EventId, PublicKey, Timestamp, VerifiedEvent};
+use curbside_protocol::{Authority, Body, EventId, Kind, PublicKey, Timestamp, VerifiedEvent};
 use serde::Serialize;
 
 use crate::store::{Store, StoreError};
@@ -52,6 +52,21 @@ pub(crate) struct EventView {
     /// A poll: the option its author said turned out right (index).
     #[serde(skip_serializing_if = "Option::is_none")]
     answer: Option<u8>,
+    /// A post, case or comment its author edited: the edit in force, whose
+    /// content `body` shows (and whose signed bytes `event` holds, so a
+    /// reader can check them). `id`, `kind` and `created_at` stay the
+    /// original's: replies point at it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edited: Option<EditedView>,
+}
+
+/// The edit in force of an edited event.
+#[derive(Debug, Serialize)]
+pub(crate) struct EditedView {
+    /// The edit event.
+    id: EventId,
+    /// When it was made.
+    edited_at: Timestamp,
 }
 
 /// A case's outcome, as shown with the case.
@@ -115,25 +130,39 @@ impl<'a> Views<'a> {
             }
             _ => None,
         };
-        let view = EventView::new(event, author);
-        self.with_afterwords(event, view)
+        let mut view = EventView::new(event, author);
+        let (id, kind) = match event.body() {
+            // The edit in force of its original is shown as the original.
+            Body::Edit(e) if self.in_force(event, &e.target)? => {
+                view.as_original(event, e);
+                (e.target, e.content.kind())
+            }
+            _ => (event.id(), event.kind()),
+        };
+        self.with_afterwords(id, kind, event.author(), view)
+    }
+
+    /// Whether `edit` is the edit in force of `original`.
+    fn in_force(&self, edit: &VerifiedEvent, original: &EventId) -> Result<bool, StoreError> {
+        Ok(self.store.events().tombstone(original)?.is_some_and(|t| t.retraction == edit.id()))
     }
 
     /// `view` with what its author added: a case's outcome, a thread's
     /// accepted answer, a poll's answer; a comment marked if accepted.
     fn with_afterwords(
         &mut self,
-        event: &VerifiedEvent,
+        id: EventId,
+        kind: Kind,
+        author: &PublicKey,
         mut view: EventView,
     ) -> Result<EventView, StoreError> {
-        let id = event.id();
-        match event.body() {
-            Body::Post(_) | Body::Case(_) | Body::Poll(_) => {
+        match kind {
+            Kind::Post | Kind::Case | Kind::Poll => {
                 let mut added = self.store.events().afterwords(&id)?;
                 // Only the author's own count (validation sees to it; a
                 // node that took one on a false retraction's claim, before
                 // the target came, must not show it either).
-                added.keep_by(event.author());
+                added.keep_by(author);
                 self.accepted.insert(id, added.accepted_comment());
                 view.answer = added.answer_option();
                 if let Some(e) = &added.outcome
@@ -156,7 +185,7 @@ impl<'a> Views<'a> {
                     });
                 }
             }
-            Body::Comment(_) => {
+            Kind::Comment => {
                 let Some(root) = self.store.events().root_of_comment(&id)? else {
                     return Ok(view);
                 };
@@ -164,7 +193,11 @@ impl<'a> Views<'a> {
                     Some(accepted) => *accepted,
                     None => {
                         let mut added = self.store.events().afterwords(&root)?;
-                        let owner = self.store.events().get(&root)?.map(|r| *r.author());
+                        let owner = match self.store.events().get(&root)? {
+                            Some(r) => Some(*r.author()),
+                            // An edited root: its author is its edit's.
+                            None => self.store.events().edit_in_force(&root)?.map(|e| *e.author()),
+                        };
                         match owner {
                             Some(owner) => added.keep_by(&owner),
                             None => added = Default::default(),
@@ -248,7 +281,23 @@ impl EventView {
             accepted_answer: None,
             answer: None,
             thread: None,
+            edited: None,
         }
+    }
+
+    /// Shows `edit` (`e`), the edit in force of its original, as the
+    /// original: its id, kind and time, the edit's content.
+    fn as_original(&mut self, edit: &VerifiedEvent, e: &curbside_protocol::Edit) {
+        self.id = e.target;
+        self.kind = e.content.kind().as_str();
+        self.created_at = e.target_created_at;
+        self.body = match serde_json::to_value(&e.content) {
+            Ok(serde_json::Value::Object(map)) => {
+                map.into_iter().next().map(|(_, v)| v).unwrap_or(serde_json::Value::Null)
+            }
+            _ => serde_json::Value::Null,
+        };
+        self.edited = Some(EditedView { id: edit.id(), edited_at: edit.created_at() });
     }
 
     /// The view with the number of comments in its thread.

@@ -73,9 +73,24 @@ impl Searchable {
             ),
             _ => (Vec::new(), None),
         };
+        // An edit is searchable as the original it replaces: under the
+        // original's id, kind and time, with the edit's content (the
+        // original's document gives way to it: `SearchIndex::apply_one`).
+        let edited;
+        let (id, kind, created_at, body) = match event.body() {
+            Body::Edit(e) => {
+                edited = match &e.content {
+                    curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
+                    curbside_protocol::Revision::Case(c) => Body::Case(c.clone()),
+                    curbside_protocol::Revision::Comment(c) => Body::Comment(c.clone()),
+                };
+                (e.target, e.content.kind(), e.target_created_at, &edited)
+            }
+            body => (event.id(), event.kind(), event.created_at(), body),
+        };
         let mut s = Searchable {
-            id: event.id(),
-            kind: event.kind(),
+            id,
+            kind,
             hub: None,
             title: String::new(),
             text: String::new(),
@@ -84,10 +99,10 @@ impl Searchable {
             sex: None,
             specialties,
             author,
-            created_at: event.created_at(),
+            created_at,
             solved: false,
         };
-        match event.body() {
+        match body {
             Body::Post(p) => {
                 s.hub = Some(p.hub.clone());
                 s.title.clone_from(&p.title);

@@ -319,7 +319,18 @@ impl SearchIndex {
             if store.events().is_hidden(&id) {
                 continue;
             }
-            let Some((event, hub)) = store.events().get_with_hub(&id)? else { continue };
+            // An edited event is shown as its edit in force (`Searchable::of`
+            // keeps the original's id).
+            let (event, hub) = match store.events().get_with_hub(&id)? {
+                Some(found) => found,
+                None => match store.events().edit_in_force(&id)? {
+                    Some(edit) => {
+                        let hub = store.events().hub_of(&id)?;
+                        (edit, hub)
+                    }
+                    None => continue,
+                },
+            };
             let Some(found) = Searchable::of(&event, hub) else { continue };
             let mut snippet = text_snippets.snippet(&found.text);
             if snippet.highlighted().is_empty() {

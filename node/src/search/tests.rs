@@ -270,3 +270,44 @@ fn pages_of_equal_and_unequal_scores_follow_one_order_across_segments() {
     drop(indexer);
     thread.join();
 }
+
+#[test]
+fn an_edit_replaces_its_originals_document_and_nothing_of_the_old_text_is_found() {
+    let mut s = setup();
+    let rules = s.fed.raise_rules(4);
+    put(&s, &[rules]);
+    let original = case(&mut s, "Fever of unknown origin", "Ferritin 9000");
+    let (index, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    let index = Arc::new(index);
+    let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
+    let keys = put(&s, std::slice::from_ref(&original));
+    indexer.stored(&keys, s.store.commits_made());
+    let dr = s.dr.clone();
+    let Body::Case(c) = original.body().clone() else { unreachable!() };
+    let revise = |findings: &str| {
+        let content =
+            curbside_protocol::Revision::Case(Case { findings: findings.into(), ..c.clone() });
+        Body::Edit(curbside_protocol::Edit::of(&original, content).unwrap())
+    };
+    let first = s.fed.sign(&dr, revise("Procalcitonin 12"));
+    let second = s.fed.sign(&dr, revise("Lactate 4.1"));
+    // The later edit first: the earlier one arrives superseded.
+    let keys = put(&s, std::slice::from_ref(&second));
+    indexer.stored(&keys, s.store.commits_made());
+    let keys = put(&s, std::slice::from_ref(&first));
+    indexer.stored(&keys, s.store.commits_made());
+    indexer.commit_now();
+    let found = |index: &SearchIndex, text| ids(index, &s.store, text, &none());
+    assert!(found(&index, "ferritin").is_empty(), "the original's text is still found");
+    assert!(found(&index, "procalcitonin").is_empty(), "a superseded edit's text is found");
+    assert_eq!(found(&index, "lactate"), vec![original.id()]);
+    drop(indexer);
+    thread.join();
+    drop(index);
+    // Rebuilt from the store, the same.
+    std::fs::remove_dir_all(&s.dir).unwrap();
+    let (rebuilt, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    assert!(found(&rebuilt, "ferritin").is_empty());
+    assert!(found(&rebuilt, "procalcitonin").is_empty());
+    assert_eq!(found(&rebuilt, "lactate"), vec![original.id()]);
+}

@@ -82,7 +82,10 @@ impl Events<'_> {
     /// The root of the thread a held comment is in (`None` for another
     /// kind, or an event not held).
     pub fn root_of_comment(&self, id: &EventId) -> Result<Option<EventId>, StoreError> {
-        let Some(bytes) = self.store.tree.get(keys::event(id))? else { return Ok(None) };
+        let Some(bytes) = self.store.tree.get(keys::event(id))? else {
+            // An edited comment: its tombstone keeps its thread.
+            return Ok(self.stored_tombstone(id)?.and_then(|t| t.thread));
+        };
         let (stored, _) = super::reads::record(&bytes)?;
         Ok(stored.thread)
     }

@@ -77,6 +77,33 @@ impl Events<'_> {
         }
         Ok(found)
     }
+
+    /// The posts, cases and comments whose ids start with `prefix` that
+    /// an edit replaced (not stored: their tombstones are), with the edit
+    /// in force of each, at most `limit`: an author edits by the
+    /// original's id.
+    pub fn edited_with_id_prefix(
+        &self,
+        prefix: &IdPrefix,
+        limit: usize,
+    ) -> Result<Vec<(EventId, VerifiedEvent)>, StoreError> {
+        let (low, high) = prefix.bounds();
+        let mut found = Vec::new();
+        for entry in self.store.tree.range(keys::tombstone(&low)..=keys::tombstone(&high)) {
+            if found.len() >= limit {
+                break;
+            }
+            let (key, _) = entry?;
+            let id = keys::trailing_id(&key).ok_or_else(|| StoreError::Corrupt {
+                tree: Space::Tombstones.name(),
+                detail: "a key shorter than an id".into(),
+            })?;
+            if let Some(edit) = self.edit_in_force(&id)? {
+                found.push((id, edit));
+            }
+        }
+        Ok(found)
+    }
 }
 
 #[cfg(test)]

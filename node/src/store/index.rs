@@ -62,6 +62,11 @@ pub(super) enum Entry<'e> {
     /// An outcome, accept or poll answer of `target` (a case, a thread's
     /// root, a poll): `afterwords` names the latest of that kind there.
     Afterword { target: EventId, kind: Kind },
+    /// An edit of `target` (whose parent it names as `parent`): the
+    /// original's text is deleted as a retraction deletes it, its
+    /// tombstone naming the edit in force; a superseded edit's text goes
+    /// too (`write/retract.rs`).
+    Edit { target: EventId, parent: Option<EventId> },
 }
 
 /// What `event`, stored as `record` (its `events` record, which a feed
@@ -170,12 +175,23 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
                 });
             }
         }
+        Body::Edit(e) => out.push(Entry::Edit { target: e.target, parent: e.content.parent() }),
         Body::Post(_) | Body::Case(_) => {}
     }
     for (space, key, value) in super::authored::entries(event.signed()) {
         out.push(Entry::Put { space, key, value });
     }
     out
+}
+
+/// Where the feed shows a post or case that `edit` (an edit) replaced: at
+/// the original's place (its hub, time and id), holding the id of the edit
+/// in force rather than a copy of a record, which the feed reads in the
+/// original's stead (`Events::feed`). The edit is stored beside it, so
+/// the feed holds no second copy of any text.
+pub(super) fn edited_feed_key(edit: &VerifiedEvent) -> Option<Vec<u8>> {
+    let Body::Edit(e) = edit.body() else { return None };
+    Some(keys::feed(e.content.hub()?, e.target_created_at, &e.target))
 }
 
 /// The kind byte an event has in the moderation record, if it belongs

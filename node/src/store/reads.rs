@@ -156,14 +156,44 @@ impl Events<'_> {
     /// gossip topic of a reply to it or a vote on it. At most two reads,
     /// since each comment's record names its thread root.
     pub fn hub_of(&self, id: &EventId) -> Result<Option<curbside_protocol::HubId>, StoreError> {
-        Ok(self.get_with_hub(id)?.and_then(|(_, hub)| hub))
+        let Some((event, root)) = self.store.get_with_root(id)? else {
+            // An edited post, case or comment: where its edit places it.
+            return match self.stored_tombstone(id)?.and_then(|t| t.thread) {
+                Some(root) if root != *id => self.root_hub(&root),
+                _ => self.edited_hub(id),
+            };
+        };
+        if let Some(hub) = event.signed().body().hub() {
+            return Ok(Some(hub.clone()));
+        }
+        if root == *id {
+            return Ok(None);
+        }
+        self.root_hub(&root)
+    }
+
+    /// The hub of the thread root `root`: its own, or its edit in force's.
+    fn root_hub(&self, root: &EventId) -> Result<Option<curbside_protocol::HubId>, StoreError> {
+        match self.get(root)? {
+            Some(r) => Ok(r.signed().body().hub().cloned()),
+            None => self.edited_hub(root),
+        }
+    }
+
+    /// The hub the edit in force of the post or case `id` names.
+    fn edited_hub(&self, id: &EventId) -> Result<Option<curbside_protocol::HubId>, StoreError> {
+        Ok(self.edit_in_force(id)?.and_then(|edit| match edit.body() {
+            Body::Edit(e) => e.content.hub().cloned(),
+            _ => None,
+        }))
     }
 
     /// Event `id` and the hub of its thread (as [`Events::hub_of`] finds
     /// it), if it is stored: what the search indexer and each search hit
     /// need, in one read of the event (and one of its thread root for a
     /// comment), where `get` then `hub_of` would read and decode a comment
-    /// twice.
+    /// twice. `None` for an edited original, whose record gives way to its
+    /// edit (`edit_in_force`).
     pub fn get_with_hub(
         &self,
         id: &EventId,
@@ -172,7 +202,7 @@ impl Events<'_> {
         let hub = match event.signed().body().hub() {
             Some(hub) => Some(hub.clone()),
             None if root == *id => None,
-            None => self.get(&root)?.and_then(|r| r.signed().body().hub().cloned()),
+            None => self.root_hub(&root)?,
         };
         Ok(Some((event, hub)))
     }
@@ -211,6 +241,8 @@ impl Events<'_> {
     /// One range read: each feed entry holds a copy of its event's record.
     /// Looking each event up under `events` instead was half the cost of a
     /// page at a million events (a sled lookup is a walk from the root).
+    /// (An edited post or case is in its place as the edit in force, an
+    /// `Edit` event naming it: readers show it as the original.)
     pub fn feed(
         &self,
         hub: &HubId,
@@ -227,6 +259,17 @@ impl Events<'_> {
             let (key, record) = item?;
             let id = keys::trailing_id(&key)
                 .ok_or(StoreError::Corrupt { tree: "feed", detail: "short key".into() })?;
+            if record.len() == 32 {
+                // An edited post or case: the edit in force, in its
+                // original's place (`index::edited_feed_key`).
+                let edit = EventId::from_bytes(record.as_ref().try_into().map_err(|_| {
+                    StoreError::Corrupt { tree: "feed", detail: "short edit id".into() }
+                })?);
+                if let Some(event) = self.get(&edit)? {
+                    out.push(event);
+                }
+                continue;
+            }
             out.push(self.store.load(&id, &record)?);
         }
         Ok(out)

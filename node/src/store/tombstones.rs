@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use curbside_protocol::{EventId, HubId, Kind, Timestamp, Tombstone};
+use curbside_protocol::{EventId, HubId, Kind, Timestamp, Tombstone, VerifiedEvent};
 
 use super::keys::{self, Space};
 use super::reads::Events;
@@ -45,6 +45,16 @@ impl Events<'_> {
             Some(StoredTombstone { thread: Some(root), .. }) if root != *id => self.hub_of(&root),
             _ => Ok(None),
         }
+    }
+
+    /// The edit in force of `id`, if an edit replaced its text (and it
+    /// was not taken back since): what readers show in its place.
+    pub fn edit_in_force(&self, id: &EventId) -> Result<Option<VerifiedEvent>, StoreError> {
+        let Some(t) = self.tombstone(id)? else { return Ok(None) };
+        if t.taken_down() {
+            return Ok(None);
+        }
+        Ok(self.get(&t.retraction)?.filter(|e| e.kind() == Kind::Edit))
     }
 
     /// The hub the held takedown `id` names.

@@ -73,6 +73,13 @@ struct Commit<'a> {
     /// The outcome, accept or poll answer in force per target and kind,
     /// as this commit leaves it (`created_at`, id).
     afterwords: HashMap<(EventId, Kind), (Timestamp, EventId)>,
+    /// The edit in force of each original this commit edited
+    /// (`created_at`, id), the event itself kept while its record is only
+    /// in the batch (`write/retract.rs`).
+    edits: HashMap<EventId, retract::InForce>,
+    /// Edits that arrived after a later edit of their original: their
+    /// text is deleted as soon as it is written.
+    superseded: HashSet<EventId>,
 }
 
 impl Store {
@@ -112,6 +119,8 @@ impl Store {
             erased: 0,
             new_ids: Vec::new(),
             afterwords: HashMap::new(),
+            edits: HashMap::new(),
+            superseded: HashSet::new(),
         };
         let mut committed = Committed::default();
         let mut seen = HashSet::with_capacity(events.len());
@@ -203,7 +212,13 @@ impl Commit<'_> {
             }
             self.index(event, entry, thread)?;
         }
-        self.w.put(keys::event(&id), record);
+        if self.superseded.remove(&id) {
+            // A later edit of its original is in force: its text goes now,
+            // as it would have had it arrived first.
+            self.erase(event, &record);
+        } else {
+            self.w.put(keys::event(&id), record);
+        }
         Ok(())
     }
 
@@ -264,7 +279,9 @@ impl Commit<'_> {
                 self.w.put(keys::cosignature(&head, &cosigner), id.as_bytes());
             }
             Entry::Satisfies(dep) => self.deps.push(dep),
-            Entry::Retract { target, parent } => self.retract(event, target, parent)?,
+            Entry::Retract { target, parent } | Entry::Edit { target, parent } => {
+                self.retract(event, target, parent)?
+            }
             Entry::Afterword { target, kind } => {
                 let new = (event.created_at(), id);
                 let current = match self.afterwords.get(&(target, kind)) {
@@ -399,7 +416,7 @@ impl Commit<'_> {
     }
 }
 
-/// The position of the first retraction or takedown in `events` whose target comes
+/// The position of the first retraction, takedown or edit in `events` whose target comes
 /// before it in `events`, if any.
 fn retraction_of_earlier(events: &[VerifiedEvent]) -> Option<usize> {
     let mut seen = HashSet::new();
@@ -407,6 +424,7 @@ fn retraction_of_earlier(events: &[VerifiedEvent]) -> Option<usize> {
         let target = match event.body() {
             Body::Retraction(r) => Some(r.target),
             Body::Takedown(t) => Some(t.target),
+            Body::Edit(e) => Some(e.target),
             _ => None,
         };
         if target.is_some_and(|t| seen.contains(&t)) {

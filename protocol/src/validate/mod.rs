@@ -27,6 +27,7 @@
 
 mod afterword;
 mod dependency;
+mod edit;
 mod rejection;
 mod rules;
 mod takeback;
@@ -350,8 +351,12 @@ fn check(
             && (!tombstone.taken_down() || takedown_holds(event, &tombstone, view))
         {
             let (id, by) = (event.id(), tombstone.retraction);
+            let edited =
+                !tombstone.taken_down() && view.summary(&by).is_some_and(|s| s.kind == Kind::Edit);
             return Err(if tombstone.taken_down() {
                 Rejection::TakenDown { id, takedown: by }
+            } else if edited {
+                Rejection::Edited { id, edit: by }
             } else {
                 Rejection::Retracted { id, retraction: by }
             }
@@ -424,6 +429,7 @@ pub(crate) const fn physician_content(body: &Body) -> bool {
             | Body::Outcome(_)
             | Body::Accept(_)
             | Body::PollAnswer(_)
+            | Body::Edit(_)
     )
 }
 
@@ -435,6 +441,8 @@ mod rules_tests;
 mod tests;
 #[cfg(test)]
 mod tests_afterword;
+#[cfg(test)]
+mod tests_edit;
 #[cfg(test)]
 mod tests_retraction;
 

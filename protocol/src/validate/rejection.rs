@@ -443,6 +443,24 @@ pub enum Rejection {
         /// The voter.
         voter: PublicKey,
     },
+    /// The event was replaced by its author's edit before it arrived (rules
+    /// 4): its text is deleted everywhere and never stored again.
+    #[error("event {id} was replaced by its author's edit {edit}; it is not stored again")]
+    Edited {
+        /// The event.
+        id: EventId,
+        /// The edit in force when it was refused.
+        edit: EventId,
+    },
+    /// An edit of an event its author retracted or a moderator took down:
+    /// there is no text left to replace.
+    #[error("{target} was taken back by {by}; it cannot be edited")]
+    TargetTakenBack {
+        /// The original the edit names.
+        target: EventId,
+        /// The retraction or takedown.
+        by: EventId,
+    },
 }
 
 impl Rejection {
@@ -474,6 +492,10 @@ impl Rejection {
                 | Rejection::KindNotInForce { .. }
                 | Rejection::TakenDown { .. }
                 | Rejection::NotModerator { .. }
+                // Whether an original was edited or taken back depends on
+                // what reached a node first.
+                | Rejection::Edited { .. }
+                | Rejection::TargetTakenBack { .. }
         )
     }
 }
@@ -575,6 +597,8 @@ rejection_codes! {
     WrongTargetKind => "wrong_target_kind",
     NotInThread => "not_in_thread",
     PollStillOpen => "poll_still_open",
+    Edited => "edited",
+    TargetTakenBack => "target_taken_back",
 }
 
 impl std::fmt::Display for RejectionCode {

@@ -254,13 +254,7 @@ pub(super) fn body(
         Body::TreeHead(h) => tree_head(h),
         Body::Cosignature(c) => cosignature(event, c, view),
         Body::Hub(h) => new_hub(h, view),
-        Body::Post(p) => {
-            hub(view, &p.hub)?;
-            let rules = view.rules_at(at);
-            free_text(view, rules, "post.title", &p.title, 1, limits::TITLE)?;
-            free_text(view, rules, "post.body", &p.body, 1, limits::TEXT)?;
-            Ok(())
-        }
+        Body::Post(p) => post(p, at, view),
         Body::Case(c) => case(c, at, view),
         Body::Comment(c) => comment(c, at, view, params),
         Body::Poll(p) => poll(p, at, view, params),
@@ -272,7 +266,22 @@ pub(super) fn body(
         Body::Outcome(o) => super::afterword::outcome(event, o, view),
         Body::Accept(a) => super::afterword::accept(event, a, view),
         Body::PollAnswer(p) => super::afterword::poll_answer(event, p, view),
+        Body::Edit(e) => super::edit::edit(event, e, view, params),
     }
+}
+
+/// A post's hub and text, judged by the rules in force at `at` (a post's
+/// own time, or an edit's).
+pub(super) fn post(
+    p: &crate::Post,
+    at: Timestamp,
+    view: &impl TrustView,
+) -> Result<(), NotAccepted> {
+    hub(view, &p.hub)?;
+    let rules = view.rules_at(at);
+    free_text(view, rules, "post.title", &p.title, 1, limits::TITLE)?;
+    free_text(view, rules, "post.body", &p.body, 1, limits::TEXT)?;
+    Ok(())
 }
 
 /// An attestation names a specialty, expires after it is issued, follows
@@ -372,7 +381,7 @@ fn new_hub(h: &HubDef, view: &impl TrustView) -> Result<(), NotAccepted> {
 }
 
 /// A comment replies to a stored threadable event, and not before it.
-fn comment(
+pub(super) fn comment(
     c: &Comment,
     at: Timestamp,
     view: &impl TrustView,
@@ -512,7 +521,11 @@ pub(super) fn expires_after(
 
 /// A case's fields. From rules 2 its tags are scanned too (a tag such as
 /// `mrn-12345678` is text a person typed).
-fn case(c: &crate::Case, at: Timestamp, view: &impl TrustView) -> Result<(), NotAccepted> {
+pub(super) fn case(
+    c: &crate::Case,
+    at: Timestamp,
+    view: &impl TrustView,
+) -> Result<(), NotAccepted> {
     hub(view, &c.hub)?;
     let rules = view.rules_at(at);
     free_text(view, rules, "case.title", &c.title, 1, limits::TITLE)?;

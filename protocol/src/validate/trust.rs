@@ -96,7 +96,9 @@ impl Tombstone {
     /// the target is held, when they are those the retraction names; as
     /// the retraction names them where the target is not held. A
     /// moderator's [`crate::Takedown`] leaves one in the same way, naming
-    /// the moderator as `by`.
+    /// the moderator as `by`; so does an author's [`crate::Edit`] of the
+    /// original it replaces (rules 4): the original's text goes as a
+    /// retracted event's does, and `retraction` names the edit.
     pub fn of(
         retraction: &VerifiedEvent,
         held: Option<(EventSummary, Option<EventId>)>,
@@ -106,6 +108,9 @@ impl Tombstone {
                 (r.target_kind, *retraction.author(), r.target_created_at, r.parent)
             }
             Body::Takedown(t) => (t.target_kind, t.target_author, t.target_created_at, t.parent),
+            Body::Edit(e) => {
+                (e.content.kind(), *retraction.author(), e.target_created_at, e.content.parent())
+            }
             _ => return None,
         };
         let claimed = EventSummary { kind, author, created_at };
@@ -472,6 +477,7 @@ impl MemoryTrust {
             }
             Body::Rules(r) => self.rules.push(*r),
             Body::Retraction(r) => self.retract(event, r.target, r.parent),
+            Body::Edit(e) => self.retract(event, e.target, e.content.parent()),
             Body::Takedown(t) => {
                 self.takedowns.insert(event.id(), t.hub.clone());
                 // Only in the hub it names (see `validate`: a takedown
@@ -493,18 +499,31 @@ impl MemoryTrust {
     /// Applies a retraction: the target, if held and named truly, is
     /// forgotten but for its tombstone.
     fn retract(&mut self, retraction: &VerifiedEvent, target: EventId, parent: Option<EventId>) {
-        if self.tombstones.contains_key(&target) {
-            return;
-        }
         // What the view holds of the target: its summary (and a comment's
         // or vote's parent, which this view does not keep: the claim is
-        // taken for it).
-        let held = self.summaries.get(&target).map(|s| (*s, parent));
+        // taken for it). An original replaced by an edit is still taken
+        // back by its author's retraction or a takedown, which replace the
+        // edit's tombstone; a later edit changes nothing the view keeps.
+        let held = match self.tombstones.get(&target) {
+            Some(t) if !t.taken_down() && self.kind_of(&t.retraction) == Some(Kind::Edit) => {
+                if retraction.kind() == Kind::Edit {
+                    return;
+                }
+                Some((t.summary, t.parent))
+            }
+            Some(_) => return,
+            None => self.summaries.get(&target).map(|s| (*s, parent)),
+        };
         if let Some(tombstone) = Tombstone::of(retraction, held) {
             self.summaries.remove(&target);
             self.polls.remove(&target);
             self.tombstones.insert(target, tombstone);
         }
+    }
+
+    /// The kind of the held event `id`.
+    fn kind_of(&self, id: &EventId) -> Option<Kind> {
+        self.summaries.get(id).map(|s| s.kind)
     }
 
     /// Where the held event `id` hangs in its thread, if it is part of one.

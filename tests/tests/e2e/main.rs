@@ -21,6 +21,7 @@ mod crash;
 mod demo;
 mod deploy;
 mod docs;
+mod edits;
 mod federation;
 mod fetch;
 mod guard;

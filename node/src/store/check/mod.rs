@@ -148,6 +148,8 @@ struct Derived {
     cosigs: HashMap<(EventId, PublicKey), HashSet<EventId>>,
     /// The latest outcome, accept or poll answer per target and kind.
     afterwords: HashMap<(EventId, curbside_protocol::Kind), (Timestamp, EventId)>,
+    /// Each stored edit's feed key (for a post's or case's).
+    edits: HashMap<EventId, Option<Vec<u8>>>,
 }
 
 impl Derived {
@@ -197,6 +199,11 @@ impl Derived {
                 Entry::Satisfies(_) => {}
                 // What a retraction deleted is checked against the tombstones.
                 Entry::Retract { .. } => {}
+                // Where it is in force (its original's tombstone names it),
+                // the feed shows it in its original's place.
+                Entry::Edit { .. } => {
+                    self.edits.insert(id, index::edited_feed_key(event));
+                }
                 Entry::Afterword { target, kind } => {
                     let current = self.afterwords.entry((target, kind)).or_insert((at, id));
                     if curbside_protocol::afterword_supersedes((at, id), *current) {

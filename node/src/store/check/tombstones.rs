@@ -43,6 +43,11 @@ impl Derived {
             return;
         }
         self.gone.insert(id, (summary.created_at, summary.kind as u8));
+        let by = stored.tombstone.retraction;
+        if let Some(Some(key)) = self.edits.get(&by).cloned().filter(|_| summary.kind != Kind::Edit)
+        {
+            self.expect(Space::Feed, key, Some(by.as_bytes().to_vec()));
+        }
         match (summary.kind, stored.tombstone.parent) {
             (Kind::Comment, Some(parent)) => {
                 self.comments.insert(id, (parent, summary.created_at));
@@ -60,6 +65,9 @@ impl Derived {
             (Kind::Post | Kind::Case | Kind::Poll, _) => {
                 self.starts.insert(id);
             }
+            // An edit superseded by a later one (or taken back with its
+            // original): nothing of it stands in the indexes.
+            (Kind::Edit, None) => {}
             _ => report.problem("bad_record", format!("tombstone of {id} names no parent")),
         }
     }

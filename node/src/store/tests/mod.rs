@@ -20,6 +20,7 @@ fn ingest(
 mod afterwords;
 mod check;
 mod durability;
+mod edits;
 mod events;
 mod layout;
 mod mentions;

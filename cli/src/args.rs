@@ -84,6 +84,8 @@ pub(crate) enum Command {
     Hubs(NodeUrl),
     /// The specialties the network names (for attestations and polls).
     Specialties(NodeUrl),
+    /// The jurisdictions the network names (for charters and attestations).
+    Jurisdictions(NodeUrl),
     /// Who readers see when you write: handle, key, specialties,
     /// jurisdiction, and until when you are attested.
     Whoami(NodeUrl),

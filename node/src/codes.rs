@@ -120,6 +120,8 @@ node_codes! {
     TitleNotOneLine = "title_not_one_line", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// (events, attest; by this node's policy) a specialty the network's list does not name (the message suggests the nearest)
     UnknownSpecialty = "unknown_specialty", http(StatusCode::UNPROCESSABLE_ENTITY);
+    /// (events, attest; by this node's policy) a jurisdiction the network's list does not name (the message suggests the nearest)
+    UnknownJurisdiction = "unknown_jurisdiction", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// already stored; nothing changed
     Duplicate = "duplicate", None;
     /// a comment or vote names an event neither this node nor a peer it asked holds

@@ -156,6 +156,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Vote(args) => write::vote(&ctx, &args),
         Command::Hubs(node) => hubs::hubs(&ctx, node.node.as_deref()),
         Command::Specialties(node) => hubs::specialties(&ctx, node.node.as_deref()),
+        Command::Jurisdictions(node) => hubs::jurisdictions(&ctx, node.node.as_deref()),
         Command::Whoami(node) => id::whoami(&ctx, node.node.as_deref()),
         Command::Unlock(args) => id::unlock(&ctx, &args),
         Command::Lock => id::lock(&ctx),

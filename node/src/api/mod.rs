@@ -277,6 +277,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/session", post(auth::open_session))
         .route("/v1/hubs", get(reads::hubs))
         .route("/v1/specialties", get(reads::specialties))
+        .route("/v1/jurisdictions", get(reads::jurisdictions))
         .route("/v1/hubs/{hub}/feed", get(reads::feed))
         .route("/v1/ids/{prefix}", get(ids::resolve))
         .route("/v1/events/{id}", get(reads::event))

@@ -388,6 +388,17 @@ pub(crate) enum NodeCommand {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
     },
+    /// Ask a running node to sync with its peers now, and show the round
+    /// until it ends (institution admin; a second one joins the first).
+    Sync {
+        #[command(flatten)]
+        admin: AdminTokenArgs,
+        #[command(flatten)]
+        node: NodeUrl,
+        /// How long to wait for the round to end.
+        #[arg(long, value_name = "DURATION", default_value = "10m")]
+        timeout: String,
+    },
 }
 
 #[derive(Debug, Args)]

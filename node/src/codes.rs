@@ -96,6 +96,8 @@ node_codes! {
     BadRequestString = "bad_request_string", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// the node runs alone, so it cannot dial
     NetworkOff = "network_off", http(StatusCode::CONFLICT);
+    /// (admin sync) the node has no admitted peer to sync with (or its network task stopped)
+    NoPeers = "no_peers", http(StatusCode::CONFLICT);
     /// the node is stopping
     ShuttingDown = "shutting_down", http(StatusCode::SERVICE_UNAVAILABLE);
     /// (status) a write or sync of the store has failed; the node is stopping

@@ -14,6 +14,7 @@ mod node;
 mod read;
 mod rules;
 mod search;
+mod sync;
 mod up;
 mod write;
 
@@ -135,6 +136,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(NodeCommand::Key { data }) => node::key(&ctx, &data),
         Command::Node(NodeCommand::Check { data }) => node::check(&ctx, &data),
         Command::Node(NodeCommand::Reindex { data }) => search::reindex(&ctx, &data),
+        Command::Node(NodeCommand::Sync { admin, node, timeout }) => {
+            sync::sync(&ctx, &admin, &node, &timeout)
+        }
         Command::Id(IdCommand::New { handle }) => id::new(&ctx, &handle),
         Command::Id(IdCommand::Show { node }) => id::show(&ctx, node.node.as_deref()),
         Command::Id(IdCommand::Request { node }) => id::request(&ctx, node.node.as_deref()),

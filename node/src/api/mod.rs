@@ -20,6 +20,7 @@ pub mod search;
 mod server;
 mod sessions;
 mod stream;
+mod sync;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -293,6 +294,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/moderation", get(moderation::record))
         .route("/v1/admin/revoke", post(admin::revoke))
         .route("/v1/admin/peers", post(admin::dial))
+        .route("/v1/admin/sync", post(sync::sync_now))
         .route("/v1/admin/openings/{id}", get(audit::opening))
         .route("/v1/me/events", get(me::written))
         .route("/v1/me/inbox", get(me::inbox))

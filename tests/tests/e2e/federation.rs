@@ -431,11 +431,20 @@ fn node_sync_on_a_late_node_completes_a_round_and_then_it_holds_the_events() {
     // started itself, and when it ends B holds all A holds.
     b.dial(&a.p2p_addr());
     wait_until(LIMIT, "B to admit A", || b.admitted_peers() == 1);
+    // Asked for through the API, then by the command: one round at a
+    // time, so the command joins the first while it runs (it waits for B's
+    // first sync with A to end, then syncs again), else runs the next.
+    let (status, first) = b.post("/v1/admin/sync", &serde_json::json!({}), Some(&b.admin_token));
+    assert_eq!((status, &first["joined"]), (202, &serde_json::json!(false)), "{first}");
+    let first_id = first["round"]["id"].as_u64().unwrap();
     let out = node_sync(&b);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let answer: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let round = &answer["round"];
+    let expected = if answer["joined"] == true { first_id } else { first_id + 1 };
+    assert_eq!(round["id"].as_u64(), Some(expected), "{stdout}");
+    eprintln!("joined the running round: {}", answer["joined"]);
     assert_eq!(round["peers"].as_array().unwrap().len(), 1, "{stdout}");
     assert_eq!(round["peers"][0]["peer_id"], a.network()["peer_id"], "{stdout}");
     assert_eq!(round["peers"][0]["state"], "done", "{stdout}");

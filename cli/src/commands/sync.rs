@@ -51,7 +51,7 @@ pub(crate) fn sync(
             if let Some(bar) = &bar {
                 bar.set_length(running["peers"].as_array().map_or(0, Vec::len) as u64);
                 bar.set_position(running["peers_finished"].as_u64().unwrap_or(0));
-                bar.set_message(counts(running));
+                bar.set_message(format!("{}{}", counts(running), earlier(&network)));
             }
         } else if network["last_sync_round"]["id"].as_u64() == Some(id) {
             break network["last_sync_round"].clone();
@@ -89,6 +89,31 @@ fn counts(round: &Value) -> String {
         round["fetched"].as_u64().unwrap_or(0),
         round["stored"].as_u64().unwrap_or(0)
     )
+}
+
+/// A sync with one of the round's peers that began before the round was
+/// asked for, while the round waits for it to end (then syncs again).
+fn earlier(network: &Value) -> String {
+    let round = &network["sync_round"]["peers"];
+    let queued = |id: &Value| {
+        round
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["peer_id"] == *id && p["state"] == "queued")
+    };
+    network["peers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| !p["syncing"].is_null() && queued(&p["peer_id"]))
+        .map_or_else(String::new, |p| {
+            format!(
+                "; first finishing a sync begun before: {}/{} fetched",
+                p["syncing"]["fetched"].as_u64().unwrap_or(0),
+                p["syncing"]["needed"].as_u64().unwrap_or(0)
+            )
+        })
 }
 
 /// The finished round: its totals, then one line a peer.
@@ -133,5 +158,19 @@ mod tests {
         );
         assert!(shown.contains("  12D3b  failed: the peer is not connected\n"), "{shown}");
         assert!(text(&round, true).contains("(already running; joined)"));
+    }
+
+    #[test]
+    fn a_sync_begun_before_the_round_is_shown_while_the_round_waits_for_it() {
+        let network = json!({
+            "peers": [{"peer_id": "12D3a", "syncing": {"scope": "content", "needed": 900, "fetched": 300}}],
+            "sync_round": {"id": 1, "peers": [{"peer_id": "12D3a", "state": "queued"}]},
+        });
+        assert_eq!(earlier(&network), "; first finishing a sync begun before: 300/900 fetched");
+        let started = json!({
+            "peers": [{"peer_id": "12D3a", "syncing": {"scope": "content", "needed": 9, "fetched": 3}}],
+            "sync_round": {"id": 1, "peers": [{"peer_id": "12D3a", "state": "syncing"}]},
+        });
+        assert_eq!(earlier(&started), "");
     }
 }

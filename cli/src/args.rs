@@ -86,6 +86,8 @@ pub(crate) enum Command {
     Hubs(NodeUrl),
     /// The specialties the network names (for attestations and polls).
     Specialties(NodeUrl),
+    /// The jurisdictions the network names (for charters and attestations).
+    Jurisdictions(NodeUrl),
     /// Who readers see when you write: handle, key, specialties,
     /// jurisdiction, and until when you are attested.
     Whoami(NodeUrl),
@@ -430,6 +432,17 @@ pub(crate) enum NodeCommand {
         /// The node's data directory (the node must not be running).
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+    },
+    /// Ask a running node to sync with its peers now, and show the round
+    /// until it ends (institution admin; a second one joins the first).
+    Sync {
+        #[command(flatten)]
+        admin: AdminTokenArgs,
+        #[command(flatten)]
+        node: NodeUrl,
+        /// How long to wait for the round to end.
+        #[arg(long, value_name = "DURATION", default_value = "10m")]
+        timeout: String,
     },
 }
 

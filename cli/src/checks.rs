@@ -239,6 +239,22 @@ pub(crate) fn specialty(typed: &str) -> anyhow::Result<curbside_protocol::Specia
     }
 }
 
+/// The jurisdiction `typed` names, if the network's list has it; refused
+/// with `unknown_jurisdiction` and the nearest names otherwise (nodes
+/// refuse it too: better to say so before signing).
+pub(crate) fn jurisdiction(typed: &str) -> anyhow::Result<curbside_protocol::Jurisdiction> {
+    use curbside_protocol::registry;
+    let trimmed = typed.trim();
+    match curbside_protocol::Jurisdiction::new(trimmed) {
+        Ok(j) if registry::is_jurisdiction(j.as_str()) => Ok(j),
+        _ => Err(Refusal::Coded {
+            code: "unknown_jurisdiction".into(),
+            message: registry::unknown_jurisdiction_message(trimmed),
+        }
+        .into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,6 +208,21 @@ pub(crate) fn bar_chart(options: &[String], counts: &[u64], voters: u64) -> Stri
     out
 }
 
+/// What a breakdown's group shows as: a specialty's title, a
+/// jurisdiction's name and code (`California, United States (US-CA)`), as
+/// the network's lists give them; a group not listed, as it is.
+pub(crate) fn group_name(heading: &str, group: &str) -> String {
+    use curbside_protocol::registry;
+    match heading {
+        "specialty" => {
+            registry::specialty_title(group).map_or_else(|| group.to_owned(), str::to_owned)
+        }
+        "jurisdiction" => registry::jurisdiction_name(group)
+            .map_or_else(|| group.to_owned(), |name| format!("{name} ({group})")),
+        _ => group.to_owned(),
+    }
+}
+
 /// A breakdown as a table: one row per group, one column per option;
 /// suppressed cells read `<k`.
 pub(crate) fn breakdown_table(
@@ -226,12 +241,7 @@ pub(crate) fn breakdown_table(
         header.extend((1..=options).map(|i| format!("#{i}")));
         table.push(header);
         for row in &breakdown.rows {
-            // A specialty shows as the title the network's list gives it.
-            let group = match heading {
-                "specialty" => curbside_protocol::registry::specialty_title(&row.group)
-                    .map_or_else(|| row.group.clone(), str::to_owned),
-                _ => row.group.clone(),
-            };
+            let group = group_name(heading, &row.group);
             let mut line = vec![group, row.voters.to_string()];
             for i in 0..options {
                 line.push(match row.cells.get(i) {
@@ -354,6 +364,21 @@ mod tests {
 
         let empty = breakdown_table("jurisdiction", &Breakdown::default(), 2, 5);
         assert_eq!(empty, "no jurisdiction group has 5 or more voters yet\n");
+
+        // Jurisdictions by the names the network's list gives them, with
+        // the code; one it does not list, as it is.
+        let places = Breakdown {
+            rows: ["US-CA", "GB", "ZZ"]
+                .iter()
+                .map(|g| Row { group: (*g).into(), voters: 5, cells: vec![Cell::Count(5)] })
+                .collect(),
+            hidden_groups: 0,
+        };
+        let table = breakdown_table("jurisdiction", &places, 1, 5);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[1].starts_with("California, United States (US-CA)  "), "{table}");
+        assert!(lines[2].starts_with("United Kingdom (GB)  "), "{table}");
+        assert!(lines[3].starts_with("ZZ  "), "{table}");
     }
 
     #[test]

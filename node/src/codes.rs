@@ -100,6 +100,8 @@ node_codes! {
     BadRequestString = "bad_request_string", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// the node runs alone, so it cannot dial
     NetworkOff = "network_off", http(StatusCode::CONFLICT);
+    /// (admin sync) the node has no admitted peer to sync with (or its network task stopped)
+    NoPeers = "no_peers", http(StatusCode::CONFLICT);
     /// the node is stopping
     ShuttingDown = "shutting_down", http(StatusCode::SERVICE_UNAVAILABLE);
     /// (status) a write or sync of the store has failed; the node is stopping
@@ -126,6 +128,8 @@ node_codes! {
     UnknownSpecialty = "unknown_specialty", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// (events, by this node's policy) an edit of a post, case or comment this node knows another key wrote
     NotYourEvent = "not_your_event", http(StatusCode::UNPROCESSABLE_ENTITY);
+    /// (events, attest; by this node's policy) a jurisdiction the network's list does not name (the message suggests the nearest)
+    UnknownJurisdiction = "unknown_jurisdiction", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// already stored; nothing changed
     Duplicate = "duplicate", None;
     /// a comment or vote names an event neither this node nor a peer it asked holds

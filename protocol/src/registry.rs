@@ -1,4 +1,5 @@
-//! The specialties a network names, with the titles readers see.
+//! The specialties a network names, with the titles readers see, and
+//! (in [`jurisdictions`]) its jurisdictions, with their names.
 //!
 //! A specialty is a slug ([`Specialty`]): what an attestation says a
 //! physician practises, what a poll is open to, what a tally breaks votes
@@ -24,6 +25,12 @@
 //! ```
 
 use crate::Specialty;
+
+pub mod jurisdictions;
+pub use jurisdictions::{
+    JURISDICTIONS, is_jurisdiction, jurisdiction_name, name_or_code, nearest_jurisdictions,
+    unknown_jurisdiction_message,
+};
 
 /// Every specialty: `(slug, title)`, in alphabetical order of slug.
 pub const SPECIALTIES: &[(&str, &str)] = &[

@@ -144,9 +144,9 @@ pub(crate) fn attest(ctx: &Ctx, args: &AttestArgs) -> anyhow::Result<ExitCode> {
     if specialties.len() > limits::SPECIALTIES {
         bail!("at most {} specialties", limits::SPECIALTIES);
     }
+    let jurisdiction = crate::checks::jurisdiction(&args.jurisdiction)?;
     let text = request_text(&args.request)?;
     let request = AttestationRequest::from_text(&text)?;
-    let jurisdiction = Jurisdiction::new(args.jurisdiction.trim())?;
     let licence = args.licence.trim();
     if licence.is_empty() {
         bail!("--licence must not be empty");

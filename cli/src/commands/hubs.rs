@@ -1,5 +1,6 @@
 //! `curbside hubs`: the network's hubs, and how lately each was written in;
-//! `curbside specialties`: the specialties it names.
+//! `curbside specialties`: the specialties it names; `curbside
+//! jurisdictions`: the jurisdictions it names.
 
 use std::process::ExitCode;
 
@@ -32,6 +33,23 @@ pub(crate) fn specialties(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitC
         for s in &list {
             let (id, title) = (s["id"].as_str().unwrap_or(""), s["title"].as_str().unwrap_or(""));
             out.push_str(&format!("{id:<width$}  {title}\n"));
+        }
+        out
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `curbside jurisdictions`: the node's list (what it will accept).
+pub(crate) fn jurisdictions(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode> {
+    let client = ctx.client(node)?;
+    let answer: serde_json::Value = client.get("/v1/jurisdictions", None)?;
+    ctx.out.emit(&answer, || {
+        let list = answer["jurisdictions"].as_array().cloned().unwrap_or_default();
+        let width = list.iter().filter_map(|j| j["id"].as_str()).map(str::len).max().unwrap_or(0);
+        let mut out = String::new();
+        for j in &list {
+            let (id, name) = (j["id"].as_str().unwrap_or(""), j["name"].as_str().unwrap_or(""));
+            out.push_str(&format!("{id:<width$}  {name}\n"));
         }
         out
     })?;

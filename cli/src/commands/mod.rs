@@ -15,6 +15,7 @@ mod node;
 mod read;
 mod rules;
 mod search;
+mod sync;
 mod up;
 mod write;
 
@@ -136,6 +137,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(NodeCommand::Key { data }) => node::key(&ctx, &data),
         Command::Node(NodeCommand::Check { data }) => node::check(&ctx, &data),
         Command::Node(NodeCommand::Reindex { data }) => search::reindex(&ctx, &data),
+        Command::Node(NodeCommand::Sync { admin, node, timeout }) => {
+            sync::sync(&ctx, &admin, &node, &timeout)
+        }
         Command::Id(IdCommand::New { handle }) => id::new(&ctx, &handle),
         Command::Id(IdCommand::Show { node }) => id::show(&ctx, node.node.as_deref()),
         Command::Id(IdCommand::Request { node }) => id::request(&ctx, node.node.as_deref()),
@@ -158,6 +162,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Vote(args) => write::vote(&ctx, &args),
         Command::Hubs(node) => hubs::hubs(&ctx, node.node.as_deref()),
         Command::Specialties(node) => hubs::specialties(&ctx, node.node.as_deref()),
+        Command::Jurisdictions(node) => hubs::jurisdictions(&ctx, node.node.as_deref()),
         Command::Whoami(node) => id::whoami(&ctx, node.node.as_deref()),
         Command::Unlock(args) => id::unlock(&ctx, &args),
         Command::Lock => id::lock(&ctx),

@@ -148,7 +148,7 @@ fn charter_terms(
     text_field("--institution", &args.institution, 1, limits::NAME).map_err(anyhow::Error::msg)?;
     let mut verify: Vec<Jurisdiction> = Vec::new();
     for j in &args.verify {
-        let j = Jurisdiction::new(j.trim())?;
+        let j = crate::checks::jurisdiction(j)?;
         if !verify.contains(&j) {
             verify.push(j);
         }

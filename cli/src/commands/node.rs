@@ -432,6 +432,36 @@ fn status_text(status: &Value, network: &Value) -> String {
     }
     text.push_str(&peers_table(network));
     text.push_str(&blocked_list(network));
+    text.push_str(&sync_rounds(network));
+    text
+}
+
+/// The sync round an operator asked for (`curbside node sync`): running,
+/// and the last finished.
+fn sync_rounds(network: &Value) -> String {
+    let line = |r: &Value| {
+        format!(
+            "round {}: {}/{} peers, {} needed, {} fetched, {} stored",
+            field(&r["id"]),
+            field(&r["peers_finished"]),
+            r["peers"].as_array().map_or(0, Vec::len),
+            field(&r["needed"]),
+            field(&r["fetched"]),
+            field(&r["stored"])
+        )
+    };
+    let mut text = String::new();
+    if !network["sync_round"].is_null() {
+        text.push_str(&format!("\nsync asked for: {} (running)\n", line(&network["sync_round"])));
+    }
+    let last = &network["last_sync_round"];
+    if !last.is_null() {
+        text.push_str(&format!(
+            "\nlast sync asked for: {}, finished {}\n",
+            line(last),
+            field(&last["finished_at"])
+        ));
+    }
     text
 }
 

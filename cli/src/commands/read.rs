@@ -449,9 +449,9 @@ fn calibration_text(
         c.voters,
         percent(c.share)
     );
-    let groups = match by {
-        Some(Breakdown::Specialty) => &c.by_specialty,
-        Some(Breakdown::Jurisdiction) => &c.by_jurisdiction,
+    let (heading, groups) = match by {
+        Some(Breakdown::Specialty) => ("specialty", &c.by_specialty),
+        Some(Breakdown::Jurisdiction) => ("jurisdiction", &c.by_jurisdiction),
         None => return text,
     };
     for g in groups {
@@ -459,7 +459,8 @@ fn calibration_text(
             curbside_protocol::Cell::Count(n) => n.to_string(),
             curbside_protocol::Cell::Suppressed => "<k".to_owned(),
         };
-        text.push_str(&format!("  {}: {right} of {} ({})\n", g.group, g.voters, percent(g.share)));
+        let group = output::group_name(heading, &g.group);
+        text.push_str(&format!("  {group}: {right} of {} ({})\n", g.voters, percent(g.share)));
     }
     text
 }

@@ -69,6 +69,12 @@ impl AttestRequest {
         }
         let jurisdiction =
             Jurisdiction::new(self.jurisdiction.as_str()).map_err(|e| invalid(e.to_string()))?;
+        if !registry::is_jurisdiction(jurisdiction.as_str()) {
+            return Err(ApiError::new(
+                Code::UnknownJurisdiction,
+                registry::unknown_jurisdiction_message(jurisdiction.as_str()),
+            ));
+        }
         if self.licence.trim().is_empty() || self.licence.len() > 64 {
             return Err(invalid("licence: give the licence number (1 to 64 characters)"));
         }

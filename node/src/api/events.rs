@@ -231,7 +231,11 @@ pub(crate) async fn submit(
         if let Ok(event) = &event
             && let Some(refused) = super::policy::refusal(event)
         {
-            state.metrics.record_refusal(AT_API, Code::TitleNotOneLine);
+            // Counted by the policy's own code (a title, a specialty, a
+            // jurisdiction), not all as a title's.
+            if let EventOutcome::Rejected { code, .. } = &refused {
+                state.metrics.record_refusal(AT_API, *code);
+            }
             answers.push(Some(refused));
             continue;
         }

@@ -20,6 +20,7 @@ pub mod search;
 mod server;
 mod sessions;
 mod stream;
+mod sync;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -277,6 +278,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/session", post(auth::open_session))
         .route("/v1/hubs", get(reads::hubs))
         .route("/v1/specialties", get(reads::specialties))
+        .route("/v1/jurisdictions", get(reads::jurisdictions))
         .route("/v1/hubs/{hub}/feed", get(reads::feed))
         .route("/v1/ids/{prefix}", get(ids::resolve))
         .route("/v1/events/{id}", get(reads::event))
@@ -294,6 +296,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/revoke-all", post(admin::revoke_all))
         .route("/v1/admin/attestations", get(admin::attestations))
         .route("/v1/admin/peers", post(admin::dial))
+        .route("/v1/admin/sync", post(sync::sync_now))
         .route("/v1/admin/openings/{id}", get(audit::opening))
         .route("/v1/me/events", get(me::written))
         .route("/v1/me/inbox", get(me::inbox))

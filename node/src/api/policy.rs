@@ -18,8 +18,13 @@
 //!   too where the original is held (`not_target_author`), but where only
 //!   an edit's tombstone is held it would wait for the original, and the
 //!   caller would hear "pending" for what can never apply.
+//! - **Jurisdictions come from the network's list**
+//!   (`unknown_jurisdiction`): a charter for `UK` let its verifier attest
+//!   no physician licensed in `GB`, and a tally split one country's voters
+//!   over two spellings; a charter's jurisdictions and an attestation's
+//!   must be listed (`curbside_protocol::registry::jurisdictions`).
 
-use curbside_protocol::{Body, Revision, SignedEvent, Specialty, registry};
+use curbside_protocol::{Body, Jurisdiction, Revision, SignedEvent, Specialty, registry};
 
 use super::types::EventOutcome;
 use crate::codes::Code;
@@ -45,7 +50,25 @@ pub(crate) fn edit_refusal(
 
 /// The refusal of `event` if it breaks this node's policy.
 pub(crate) fn refusal(event: &SignedEvent) -> Option<EventOutcome> {
-    title_refusal(event).or_else(|| specialty_refusal(event))
+    title_refusal(event)
+        .or_else(|| specialty_refusal(event))
+        .or_else(|| jurisdiction_refusal(event))
+}
+
+/// The refusal of `event` if it names a jurisdiction the network's list
+/// does not.
+fn jurisdiction_refusal(event: &SignedEvent) -> Option<EventOutcome> {
+    let named: &[Jurisdiction] = match event.body() {
+        Body::Charter(c) => &c.verify,
+        Body::Attestation(a) => std::slice::from_ref(&a.jurisdiction),
+        _ => return None,
+    };
+    let unknown = named.iter().find(|j| !registry::is_jurisdiction(j.as_str()))?;
+    Some(EventOutcome::Rejected {
+        id: Some(event.id()),
+        code: Code::UnknownJurisdiction,
+        message: registry::unknown_jurisdiction_message(unknown.as_str()),
+    })
 }
 
 /// The refusal of `event` if it names a specialty the network's list does

@@ -122,6 +122,18 @@ pub(crate) async fn specialties() -> Json<Value> {
     Json(json!({ "specialties": list }))
 }
 
+/// `GET /v1/jurisdictions`: the jurisdictions this network names
+/// (charters and attestations name theirs from it), with the names tallies
+/// show. Public, like the specialties: a physician and a root pick from it
+/// before they have a session.
+pub(crate) async fn jurisdictions() -> Json<Value> {
+    let list: Vec<Value> = curbside_protocol::registry::JURISDICTIONS
+        .iter()
+        .map(|(id, name)| json!({ "id": id, "name": name }))
+        .collect();
+    Json(json!({ "jurisdictions": list }))
+}
+
 #[derive(Deserialize)]
 pub(crate) struct FeedQuery {
     limit: Option<usize>,

@@ -40,7 +40,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::ingest::Ingester;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::sync::{SyncIndex, SyncProgress, SyncReport};
+use crate::sync::{SyncIndex, SyncProgress, SyncReport, SyncRound};
 
 pub(crate) use runner::Command;
 
@@ -232,6 +232,11 @@ pub struct NetStatus {
     pub blocked: Vec<BlockedPeer>,
     /// Events per sync scope held here.
     pub sets: Vec<(String, usize)>,
+    /// The sync round an operator asked for (`POST /v1/admin/sync`),
+    /// while it runs.
+    pub sync_round: Option<SyncRound<String>>,
+    /// The last such round finished.
+    pub last_sync_round: Option<SyncRound<String>>,
 }
 
 /// A handle on the network task.
@@ -246,6 +251,18 @@ impl NetHandle {
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Status(tx)).await.ok()?;
         rx.await.ok()
+    }
+
+    /// Syncs with every admitted peer now, one at a time: the round
+    /// (joined if one was running: `true`), or why not (the node has no
+    /// admitted peer, or the network task has stopped).
+    pub async fn sync_now(&self) -> Result<(SyncRound<String>, bool), String> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::SyncNow(tx))
+            .await
+            .map_err(|_| "the network task has stopped".to_string())?;
+        rx.await.map_err(|_| "the network task has stopped".to_string())?
     }
 
     /// Dials an address.

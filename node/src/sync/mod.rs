@@ -10,7 +10,9 @@
 
 mod driver;
 pub mod index;
+pub mod round;
 
 pub use driver::{SyncProgress, SyncReport};
 pub(crate) use driver::{Transport, run};
 pub use index::SyncIndex;
+pub use round::{PeerSyncState, RoundPeer, SyncRound};

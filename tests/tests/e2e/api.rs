@@ -142,6 +142,35 @@ fn bad_input_gets_its_code_and_the_node_keeps_serving() {
     assert_eq!(status, 200);
     assert!(body["specialties"].as_array().unwrap().iter().any(|s| s["id"] == "cardiology"));
 
+    // A charter for a jurisdiction the network's list does not name: its
+    // verifier could attest nobody licensed in GB (issue 16). Refused,
+    // with the code meant; so is an attestation in one.
+    let uk = net.charter(&key("uk-node").public(), &["UK"]);
+    let (status, body) = node.submit(std::slice::from_ref(&uk));
+    assert_eq!((status, body["code"].as_str()), (422, Some("unknown_jurisdiction")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("did you mean GB"), "{body}");
+    let request = curbside_protocol::AttestationRequest::new(
+        net.id(),
+        &key("dr-uk"),
+        "dr-uk".parse().unwrap(),
+        curbside_node::now(),
+    );
+    let (status, body) = node.post(
+        "/v1/admin/attest",
+        &json!({
+            "request": request.to_text(), "specialties": ["cardiology"],
+            "jurisdiction": "US-CAL", "licence": "LIC-1", "valid_days": 30,
+        }),
+        Some(&node.admin_token),
+    );
+    assert_eq!((status, body["code"].as_str()), (422, Some("unknown_jurisdiction")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("did you mean US-CA"), "{body}");
+    let (status, body) = node.get("/v1/jurisdictions", None);
+    assert_eq!(status, 200);
+    let listed = body["jurisdictions"].as_array().unwrap();
+    assert!(listed.iter().any(|j| j["id"] == "GB" && j["name"] == "United Kingdom"), "{body}");
+    assert!(listed.iter().any(|j| j["id"] == "DEV"), "the development networks' jurisdiction");
+
     // Votes: after closing, and for a missing option.
     // Long enough that a loaded machine still votes before closing.
     let closes_at = curbside_node::now().plus_millis(3_000);

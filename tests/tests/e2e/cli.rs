@@ -108,6 +108,42 @@ fn an_unknown_specialty_is_refused_with_the_nearest_names() {
     );
 }
 
+/// Issue 16: a charter or an attestation in a jurisdiction the network
+/// does not name is refused before signing, with the code meant.
+#[test]
+fn an_unknown_jurisdiction_is_refused_with_the_nearest_names() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(curbside_bin())
+        .arg("--home")
+        .arg(home.path())
+        .args(["--json", "attest", "-", "--specialty", "cardiology", "--jurisdiction", "UK"])
+        .args(["--licence", "GMC-1", "--valid-days", "30", "--node", "http://127.0.0.1:9"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let answer: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(answer["error"]["code"], "unknown_jurisdiction", "{stdout}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("did you mean GB (United Kingdom)"), "{stdout}");
+    let out = Command::new(curbside_bin())
+        .arg("--home")
+        .arg(home.path())
+        .args(["charter", "--root-key", "missing.key", "--node"])
+        .arg(curbside_protocol::testkit::key("st-elsewhere").public().to_string())
+        .args(["--institution", "St Elsewhere", "--verify", "California", "--valid-days", "30"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr.contains("did you mean US-CA") && stderr.contains("unknown_jurisdiction"),
+        "{stderr}"
+    );
+}
+
 /// Issue 15: on a terminal, the warnings are shown and the author is asked
 /// before anything is signed: "n" (or just Enter) signs nothing, "y" goes
 /// on to sign. The terminal is a pseudo-terminal that util-linux `script`

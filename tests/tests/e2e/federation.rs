@@ -378,3 +378,81 @@ fn nodes_reached_over_quic_only_gossip_and_catch_up() {
     }
     eprintln!("caught up over QUIC in {took:?}");
 }
+
+/// `curbside node sync` against `node`, with its admin token.
+fn node_sync(node: &TestNode) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    let token = home.path().join("admin.token");
+    std::fs::write(&token, &node.admin_token).unwrap();
+    std::process::Command::new(curbside_tests::curbside_bin())
+        .arg("--home")
+        .arg(home.path())
+        .args(["--json", "node", "sync", "--timeout", "1m"])
+        .arg("--token-file")
+        .arg(&token)
+        .args(["--node", &node.url])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Issue 16: a node that came up while its peer already held events is
+/// asked to sync now (`curbside node sync`); the command shows the round
+/// until it ends, and then, with no more waiting, the node holds all its
+/// peer holds. A node with no peer says so (`no_peers`), and `node status`
+/// shows the last round.
+#[test]
+fn node_sync_on_a_late_node_completes_a_round_and_then_it_holds_the_events() {
+    let net = Network::new();
+    // A takes 1,500 posts from one physician (more than the default
+    // burst), so B's first sync with A is still fetching when the round
+    // is asked for.
+    let a = TestNode::start_unchartered(&[], &net, |c| {
+        c.author_limit.per_minute = 100_000;
+        c.author_limit.burst = 100_000;
+    });
+    assert_eq!(a.submit(&[net.charter(&a.key, &["GB"])]).0, 200);
+    let doctor = key("sync-doctor");
+    a.attest(&net, &doctor, "dr-sync", &["general-practice"], "GB");
+    let posts: Vec<_> =
+        (0..1_500).map(|i| post(&net, &doctor, &format!("Held at A {i}"))).collect();
+    for batch in posts.chunks(500) {
+        assert_eq!(a.submit(batch).0, 200);
+    }
+
+    let b = TestNode::start_peer(&net, &[], &[]);
+    let alone = node_sync(&b);
+    let stdout = String::from_utf8(alone.stdout).unwrap();
+    assert_eq!(alone.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("no_peers"), "{stdout}");
+
+    // Asked for as soon as B admits A: a sync that was running then may
+    // have missed what the operator wants, so the round waits for one it
+    // started itself, and when it ends B holds all A holds.
+    b.dial(&a.p2p_addr());
+    wait_until(LIMIT, "B to admit A", || b.admitted_peers() == 1);
+    // Asked for through the API, then by the command: one round at a
+    // time, so the command joins the first while it runs (it waits for B's
+    // first sync with A to end, then syncs again), else runs the next.
+    let (status, first) = b.post("/v1/admin/sync", &serde_json::json!({}), Some(&b.admin_token));
+    assert_eq!((status, &first["joined"]), (202, &serde_json::json!(false)), "{first}");
+    let first_id = first["round"]["id"].as_u64().unwrap();
+    let out = node_sync(&b);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let answer: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let round = &answer["round"];
+    let expected = if answer["joined"] == true { first_id } else { first_id + 1 };
+    assert_eq!(round["id"].as_u64(), Some(expected), "{stdout}");
+    eprintln!("joined the running round: {}", answer["joined"]);
+    assert_eq!(round["peers"].as_array().unwrap().len(), 1, "{stdout}");
+    assert_eq!(round["peers"][0]["peer_id"], a.network()["peer_id"], "{stdout}");
+    assert_eq!(round["peers"][0]["state"], "done", "{stdout}");
+    assert!(!round["finished_at"].is_null(), "{stdout}");
+    assert_eq!(b.event_count(), a.event_count(), "B holds what A holds once the round ends");
+    eprintln!("the round: {round}");
+
+    let network = b.network();
+    assert_eq!(network["last_sync_round"]["id"], round["id"], "{network}");
+    assert!(network["sync_round"].is_null(), "{network}");
+}

@@ -32,6 +32,59 @@ impl Runner {
         }
     }
 
+    /// A round of syncs an operator asked for: every admitted peer, at the
+    /// front of the queue; joined if one runs already.
+    pub(super) fn sync_now(&mut self) -> Result<(SyncRound<String>, bool), String> {
+        if let Some(round) = &self.round {
+            return Ok((round.shown(ToString::to_string), true));
+        }
+        let admitted: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.state == State::Admitted)
+            .map(|(id, _)| *id)
+            .collect();
+        if admitted.is_empty() {
+            return Err("no admitted peer to sync with: see `curbside node status`".into());
+        }
+        self.rounds_asked += 1;
+        let round = SyncRound::new(self.rounds_asked, crate::now(), admitted.iter().copied());
+        let shown = round.shown(ToString::to_string);
+        tracing::info!(round = round.id, peers = admitted.len(), "sync round asked for");
+        self.round = Some(round);
+        for peer in admitted {
+            self.queue_sync(peer, true);
+        }
+        Ok((shown, false))
+    }
+
+    /// The asked-for round, moved to the last one when every peer's sync
+    /// has ended; a peer still waiting its turn but no longer queued (its
+    /// earlier sync, running when the round was asked for, failed) queued
+    /// again.
+    fn settle_round(&mut self) {
+        let Some(round) = &mut self.round else { return };
+        for p in &round.peers {
+            let running = self.sync_running.as_ref().is_some_and(|(r, _)| *r == p.peer_id);
+            if p.state == crate::sync::PeerSyncState::Queued
+                && !running
+                && !self.sync_queue.contains(&p.peer_id)
+            {
+                self.sync_queue.push_front(p.peer_id);
+            }
+        }
+        if round.is_finished() {
+            round.finished_at = Some(crate::now());
+            tracing::info!(
+                round = round.id,
+                stored = round.stored,
+                fetched = round.fetched,
+                "sync round finished"
+            );
+            self.last_round = self.round.take();
+        }
+    }
+
     /// One sync at a time: what the first peer sends, the next need not.
     pub(super) fn next_sync(&mut self) {
         if self.sync_running.is_some() {
@@ -39,7 +92,13 @@ impl Runner {
         }
         while let Some(peer) = self.sync_queue.pop_front() {
             if !self.peers.get(&peer).is_some_and(|p| p.state == State::Admitted) {
+                if let Some(round) = &mut self.round {
+                    round.failed(&peer, "the peer is no longer connected and admitted");
+                }
                 continue;
+            }
+            if let Some(round) = &mut self.round {
+                round.started(&peer);
             }
             let transport = PeerTransport::new(peer, self.commands.clone());
             let index = self.parts.index.clone();
@@ -66,6 +125,9 @@ impl Runner {
         }
         if std::mem::take(&mut self.sync_again) && result.is_ok() {
             self.sync_queue.push_front(peer_id);
+        }
+        if let Some(round) = &mut self.round {
+            round.ended(&peer_id, &result);
         }
         match result {
             Ok(report) => {
@@ -98,7 +160,10 @@ impl Runner {
                 }
             }
         }
+        self.settle_round();
         self.next_sync();
+        // The last peer may have been found gone as the queue was walked.
+        self.settle_round();
     }
 
     /// Fills `dependency` from `peer`, which gossiped an event that waits

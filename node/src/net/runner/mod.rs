@@ -52,7 +52,7 @@ use crate::codes::Code;
 use crate::ingest::{Announcement, Ingester, Outcome, Source, Topic};
 use crate::metrics::Metrics;
 use crate::ratelimit::{Bucket, Buckets};
-use crate::sync::{SyncIndex, SyncProgress, SyncReport};
+use crate::sync::{SyncIndex, SyncProgress, SyncReport, SyncRound};
 use crate::wire::{MAX_FETCH_IDS, Request, Response, Scope};
 
 /// How long a peer that showed no charter waits before it may try again.
@@ -87,6 +87,9 @@ pub(crate) enum Command {
     Peers(oneshot::Sender<Vec<(PeerId, PublicKey)>>),
     /// Send a request to a peer and return its response.
     Request { peer: PeerId, request: Request, reply: oneshot::Sender<Result<Response, String>> },
+    /// Sync with every admitted peer now (an operator asked): the round,
+    /// and whether it was running already (joined), or why not.
+    SyncNow(oneshot::Sender<Result<(SyncRound<String>, bool), String>>),
 }
 
 /// What the runner's own helpers (blocking store work, sync and fill
@@ -135,6 +138,7 @@ impl std::fmt::Debug for Command {
             Command::Dial(_) => "Dial",
             Command::Peers(_) => "Peers",
             Command::Request { .. } => "Request",
+            Command::SyncNow(_) => "SyncNow",
         })
     }
 }
@@ -210,6 +214,12 @@ pub(crate) struct Runner {
     sync_running: Option<(PeerId, tokio::task::JoinHandle<()>)>,
     /// Something arrived during the running sync that it may have missed.
     sync_again: bool,
+    /// The sync round an operator asked for, running (at most one).
+    round: Option<SyncRound<PeerId>>,
+    /// The last such round finished.
+    last_round: Option<SyncRound<PeerId>>,
+    /// Rounds asked for since start.
+    rounds_asked: u64,
     listening: Vec<Multiaddr>,
     /// Each physician's valid events forwarded by gossip lately.
     forwarded: Buckets<PublicKey>,
@@ -279,6 +289,9 @@ impl Runner {
             sync_queue: VecDeque::new(),
             sync_running: None,
             sync_again: false,
+            round: None,
+            last_round: None,
+            rounds_asked: 0,
             listening: Vec::new(),
             filling: HashSet::new(),
             saved: Vec::new(),
@@ -402,6 +415,9 @@ impl Runner {
                     .collect();
                 let _ = reply.send(admitted);
             }
+            Command::SyncNow(reply) => {
+                let _ = reply.send(self.sync_now());
+            }
             Command::Request { peer, request, reply } => {
                 if self.swarm.is_connected(&peer) {
                     let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
@@ -429,6 +445,9 @@ impl Runner {
             }
             Completion::Hubs(hubs) => self.subscribe(hubs),
             Completion::SyncProgress { peer, progress } => {
+                if let Some(round) = &mut self.round {
+                    round.progress(&peer, &progress);
+                }
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.syncing = Some(progress);
                 }
@@ -475,7 +494,16 @@ impl Runner {
             .collect();
         let sets =
             Scope::ALL.iter().map(|s| (s.name().to_string(), self.parts.index.len(*s))).collect();
-        NetStatus { peer_id: local.to_string(), listening, peers, blocked, sets }
+        let shown = |r: &SyncRound<PeerId>| r.shown(ToString::to_string);
+        NetStatus {
+            peer_id: local.to_string(),
+            listening,
+            peers,
+            blocked,
+            sets,
+            sync_round: self.round.as_ref().map(shown),
+            last_sync_round: self.last_round.as_ref().map(shown),
+        }
     }
 }
 

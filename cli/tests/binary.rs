@@ -151,7 +151,8 @@ fn no_node_says_how_to_start_one() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("no node answers at {url}: start one with `curbside node run`")),
+        err.contains(&format!("no node answers at {url}: is the address right?"))
+            && err.contains("`curbside node run`"),
         "{err}"
     );
 }

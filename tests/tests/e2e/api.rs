@@ -271,11 +271,12 @@ fn sessions_need_an_attested_key_and_a_fresh_signature() {
     let (status, _) = node.get("/v1/hubs", Some(&token));
     assert_eq!(status, 401, "the session is gone");
 
-    // Status has no content: counts, identity and health only.
+    // Status has no content: counts, identity (and the node's public charter) and health only.
     let (_, status_body) = node.get("/v1/status", None);
     let mut keys: Vec<&str> = status_body.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
-    let expected = ["events", "network", "network_name", "node_key", "pending", "store", "version"];
+    let expected =
+        ["charter", "events", "network", "network_name", "node_key", "pending", "store", "version"];
     assert_eq!(keys, expected, "{status_body}");
     assert_eq!(status_body["store"], "ok", "{status_body}");
 }

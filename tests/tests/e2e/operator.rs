@@ -105,6 +105,24 @@ fn api_url(data: &Path) -> String {
     format!("http://{api}")
 }
 
+/// `curbside node run --data DATA` in its own process group (killed with
+/// the returned guard), once its API answers; the node and its status.
+fn run_node(home: &Path, data: &Path) -> (std::process::Child, Group, serde_json::Value) {
+    let node = cli_kit::curbside(home)
+        .args(["node", "run", "--data", data.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let group = Group(node.id());
+    let status = cli_kit::ok(
+        home,
+        &["node", "status", "--data", data.to_str().unwrap(), "--wait-peers", "0"],
+    );
+    (node, group, status)
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -156,20 +174,7 @@ fn a_second_node_on_a_taken_peer_port_is_refused_naming_the_setting() {
     init(&home, &genesis, &first, &listen);
     init(&home, &genesis, &second, &listen);
 
-    let mut running = cli_kit::curbside(&home)
-        .args(["node", "run", "--data", first.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let _group = Group(running.id());
-    let ready = cli_kit::run(
-        &home,
-        &["node", "status", "--data", first.to_str().unwrap(), "--wait-peers", "0"],
-        None,
-    );
-    assert!(ready.status.success(), "{}", cli_kit::text(&ready.stderr));
+    let (mut running, _group, _) = run_node(&home, &first);
 
     let mut refused = cli_kit::curbside(&home)
         .args(["node", "run", "--data", second.to_str().unwrap()])
@@ -210,18 +215,7 @@ fn an_admin_command_that_reaches_another_node_says_so() {
     let (ours, theirs) = (dir.path().join("ours"), dir.path().join("theirs"));
     init(&home, &genesis, &ours, "/ip4/127.0.0.1/tcp/0");
     init(&home, &genesis, &theirs, "/ip4/127.0.0.1/tcp/0");
-    let mut node = cli_kit::curbside(&home)
-        .args(["node", "run", "--data", theirs.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let _group = Group(node.id());
-    let status = cli_kit::ok(
-        &home,
-        &["node", "status", "--data", theirs.to_str().unwrap(), "--wait-peers", "0"],
-    );
+    let (mut node, _group, status) = run_node(&home, &theirs);
     let their_key = status["node"]["node_key"].as_str().unwrap().to_owned();
     let their_url = api_url(&theirs);
     let our_key = cli_kit::ok(&home, &["node", "key", "--data", ours.to_str().unwrap()]);
@@ -287,18 +281,7 @@ fn an_offline_charter_is_submitted_later_and_a_relay_must_be_asked_for() {
     let signed = charter(&["--relay"]);
     assert!(signed.status.success(), "{}", cli_kit::text(&signed.stderr));
 
-    let mut node = cli_kit::curbside(&home)
-        .args(["node", "run", "--data", data.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let _group = Group(node.id());
-    let status = cli_kit::ok(
-        &home,
-        &["node", "status", "--data", data.to_str().unwrap(), "--wait-peers", "0"],
-    );
+    let (mut node, _group, status) = run_node(&home, &data);
     assert_eq!(status["node"]["node_key"], key.as_str());
     let url = api_url(&data);
     let sent = cli_kit::ok(&home, &["submit", file.to_str().unwrap(), "--node", &url]);

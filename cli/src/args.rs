@@ -50,6 +50,9 @@ pub(crate) enum Command {
     Network(NetworkCommand),
     /// Charter an institution's node, signed with a root key, and submit it.
     Charter(CharterArgs),
+    /// Add a hub to the network (a root's signed event).
+    #[command(subcommand)]
+    Hub(HubCommand),
     /// List the attestations this node issued (admin): filter by handle, key, licence, status, expiry.
     Attestations(AttestationsArgs),
     /// Send signed events made offline (a charter written with --no-submit --out) to a node.
@@ -300,7 +303,38 @@ pub(crate) enum NetworkCommand {
         /// Directory to write root.key and genesis.json into.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// The hubs the network starts with, as SLUG=TITLE (repeat) [default: the standard
+        /// specialty hubs]; more can be added later with `curbside hub add`.
+        #[arg(long = "hub", value_name = "SLUG=TITLE")]
+        hubs: Vec<String>,
+        /// Fewest voters a poll breakdown's cell may show (k-anonymity) [default: 5].
+        #[arg(long, value_name = "N")]
+        min_cell_size: Option<u32>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HubCommand {
+    /// Add a hub to the network: a root's signed Hub event, submitted to a node.
+    Add(HubAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HubAddArgs {
+    /// The hub's slug (lowercase letters, digits and '-'), as commands and topics name it.
+    pub(crate) hub: String,
+    /// Its name for people.
+    #[arg(long)]
+    pub(crate) title: String,
+    /// The root's key file (from `curbside network new`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) root_key: PathBuf,
+    /// The network's genesis [default: genesis.json next to the root key].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) genesis: Option<PathBuf>,
+    /// The node to submit it to [env: CURBSIDE_NODE] [default: http://127.0.0.1:7420].
+    #[arg(long = "submit-to", value_name = "URL")]
+    pub(crate) submit_to: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -22,7 +22,8 @@ mod write;
 use std::process::ExitCode;
 
 use crate::args::{
-    AuditCommand, Cli, Command, DEFAULT_NODE, IdCommand, ModCommand, NetworkCommand, NodeCommand,
+    AuditCommand, Cli, Command, DEFAULT_NODE, HubCommand, IdCommand, ModCommand, NetworkCommand,
+    NodeCommand,
 };
 use crate::client::Client;
 use crate::home::Home;
@@ -119,7 +120,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Ctx { home: Home::resolve(cli.home)?, out: Out { json: cli.json }, top_node: cli.node };
     match cli.command {
         Command::Demo => demo::run(&ctx),
-        Command::Network(NetworkCommand::New { name, out }) => network::new(&ctx, &name, &out),
+        Command::Network(NetworkCommand::New { name, out, hubs, min_cell_size }) => {
+            network::new(&ctx, &name, &out, &hubs, min_cell_size)
+        }
+        Command::Hub(HubCommand::Add(args)) => network::add_hub(&ctx, &args),
         Command::Charter(args) => network::charter(&ctx, &args),
         Command::Submit(args) => network::submit(&ctx, &args),
         Command::Rules(args) => rules::rules(&ctx, &args),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use curbside_node::datadir::{read_genesis, write_genesis};
 use curbside_protocol::{
-    Body, Charter, Event, Genesis, Jurisdiction, PublicKey, SecretKey, limits,
+    Body, Charter, Event, Genesis, HubDef, HubId, Jurisdiction, PublicKey, SecretKey, limits,
 };
 use serde_json::json;
 
@@ -18,7 +18,13 @@ use crate::keystore::{self, KdfParams, KeyKind, Keystore};
 use crate::output::{datetime, kv};
 
 /// `curbside network new --name N --out DIR`.
-pub(crate) fn new(ctx: &Ctx, name: &str, out: &Path) -> anyhow::Result<ExitCode> {
+pub(crate) fn new(
+    ctx: &Ctx,
+    name: &str,
+    out: &Path,
+    hubs: &[String],
+    min_cell_size: Option<u32>,
+) -> anyhow::Result<ExitCode> {
     let key_path = out.join("root.key");
     let genesis_path = out.join("genesis.json");
     for path in [&key_path, &genesis_path] {
@@ -29,9 +35,20 @@ pub(crate) fn new(ctx: &Ctx, name: &str, out: &Path) -> anyhow::Result<ExitCode>
             );
         }
     }
+    // The parameters first: a typo is said before a passphrase is chosen.
+    let hubs = hubs.iter().map(|h| hub_def(h)).collect::<anyhow::Result<Vec<HubDef>>>()?;
+    if min_cell_size == Some(0) {
+        bail!("--min-cell-size 0 would show single voters: use 1 or more (5 is the default)");
+    }
     let key = SecretKey::generate();
-    let genesis = Genesis::current(name.trim(), vec![key.public()], curbside_node::now());
-    genesis.check().with_context(|| format!("--name {name:?}"))?;
+    let mut genesis = Genesis::current(name.trim(), vec![key.public()], curbside_node::now());
+    if !hubs.is_empty() {
+        genesis.hubs = hubs;
+    }
+    if let Some(n) = min_cell_size {
+        genesis.params.min_cell_size = n;
+    }
+    genesis.check().with_context(|| format!("the network {name:?}"))?;
     let pass =
         keystore::new_passphrase("Choose a passphrase for the root key: ", &[&genesis.name])?;
     let store = Keystore::seal(
@@ -71,6 +88,46 @@ pub(crate) fn new(ctx: &Ctx, name: &str, out: &Path) -> anyhow::Result<ExitCode>
         },
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A hub as `--hub SLUG=TITLE` gives it.
+fn hub_def(text: &str) -> anyhow::Result<HubDef> {
+    let Some((slug, title)) = text.split_once('=') else {
+        bail!("--hub {text:?}: write it as SLUG=TITLE, e.g. cardiology=Cardiology");
+    };
+    let id: HubId = slug.trim().parse().map_err(|e| anyhow::anyhow!("--hub {slug:?}: {e}"))?;
+    let title = title.trim();
+    text_field("the hub's title", title, 1, 80).map_err(anyhow::Error::msg)?;
+    Ok(HubDef { id, title: title.to_owned() })
+}
+
+/// `curbside hub add SLUG --title T --root-key F`: a root adds a hub to the
+/// network (a signed `Hub` event, valid on every node), submitted to a node.
+pub(crate) fn add_hub(ctx: &Ctx, args: &crate::args::HubAddArgs) -> anyhow::Result<ExitCode> {
+    let def = hub_def(&format!("{}={}", args.hub, args.title))?;
+    let (genesis, store) = root_of_network(&args.root_key, args.genesis.as_deref())?;
+    if genesis.hubs.iter().any(|h| h.id == def.id) {
+        bail!("{} is already a hub of {:?} (from its genesis)", def.id, genesis.name);
+    }
+    let client = node_of_network(ctx, args.submit_to.as_deref(), &genesis)?;
+    let prompt = format!("Passphrase for the root key {}: ", args.root_key.display());
+    let key = keystore::open_with_passphrase(&prompt, |pass| store.open(pass))?;
+    let event = Event::new(
+        genesis.network_id(),
+        key.public(),
+        curbside_node::now(),
+        Body::Hub(def.clone()),
+    )
+    .sign(&key)
+    .context("the root key file's key does not match its public key")?;
+    let outcome = client
+        .submit(std::slice::from_ref(&event))?
+        .into_iter()
+        .next()
+        .context("the node gave no outcome")?;
+    let extra =
+        vec![Extra::plain("hub", def.id.as_str()), Extra::plain("title", def.title.as_str())];
+    super::write::report(ctx, &event, &outcome, extra)
 }
 
 /// `curbside charter`: signs a charter with the network's root key and

@@ -311,3 +311,89 @@ fn an_offline_charter_is_submitted_later_and_a_relay_must_be_asked_for() {
     );
     assert!(node.try_wait().unwrap().is_none(), "the node stopped");
 }
+
+/// `network new` takes the network's hubs and cell size; a root adds a
+/// hub later with `curbside hub add`, and nodes list it.
+#[test]
+fn a_network_starts_with_its_own_hubs_and_the_root_adds_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let net = dir.path().join("net");
+    let bad = cli_kit::run(
+        &home,
+        &["network", "new", "--name", "Hubs", "--out", net.to_str().unwrap(), "--hub", "icu"],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(cli_kit::text(&bad.stderr).contains("SLUG=TITLE"), "{}", cli_kit::text(&bad.stderr));
+    cli_kit::ok(
+        &home,
+        &[
+            "network",
+            "new",
+            "--name",
+            "Hubs",
+            "--out",
+            net.to_str().unwrap(),
+            "--hub",
+            "general=General",
+            "--hub",
+            "icu=Intensive care",
+            "--min-cell-size",
+            "7",
+        ],
+    );
+    let genesis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(net.join("genesis.json")).unwrap()).unwrap();
+    assert_eq!(genesis["params"]["min_cell_size"], 7, "{genesis}");
+    let hubs: Vec<&str> =
+        genesis["hubs"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+    assert_eq!(hubs, ["general", "icu"], "{genesis}");
+
+    let data = dir.path().join("node");
+    init(&home, &net.join("genesis.json"), &data, "/ip4/127.0.0.1/tcp/0");
+    let (mut node, _group, _) = run_node(&home, &data);
+    let url = api_url(&data);
+    let root_key = net.join("root.key");
+    let added = cli_kit::ok(
+        &home,
+        &[
+            "hub",
+            "add",
+            "paediatrics",
+            "--title",
+            "Paediatrics",
+            "--root-key",
+            root_key.to_str().unwrap(),
+            "--submit-to",
+            &url,
+        ],
+    );
+    assert_eq!((added["kind"].as_str(), added["status"].as_str()), (Some("hub"), Some("stored")));
+    // Listing hubs needs a physician's session; the signed event is public.
+    let id = added["id"].as_str().unwrap();
+    let mut answer = ureq::get(format!("{url}/v1/audit/events/{id}")).call().unwrap();
+    let event: serde_json::Value = answer.body_mut().read_json().unwrap();
+    assert_eq!(event["kind"], "hub", "{event}");
+    let again = cli_kit::run(
+        &home,
+        &[
+            "hub",
+            "add",
+            "icu",
+            "--title",
+            "ICU",
+            "--root-key",
+            root_key.to_str().unwrap(),
+            "--submit-to",
+            &url,
+        ],
+        None,
+    );
+    assert!(
+        cli_kit::text(&again.stderr).contains("already a hub"),
+        "{}",
+        cli_kit::text(&again.stderr)
+    );
+    assert!(node.try_wait().unwrap().is_none(), "the node stopped");
+}

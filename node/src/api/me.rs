@@ -56,7 +56,12 @@ pub(crate) async fn written(
         if events.is_hidden(&id) {
             continue;
         }
-        if let Some(event) = events.get(&id)? {
+        // An edited one is shown as its edit in force, in its place.
+        let event = match events.get(&id)? {
+            Some(event) => Some(event),
+            None => events.edit_in_force(&id)?,
+        };
+        if let Some(event) = event {
             out.push(views.of(&event)?);
         }
     }

@@ -21,10 +21,36 @@ pub(super) const MAX_MENTIONS: usize = 8;
 /// The `(space, key, value)` entries `event` adds to `authored` and
 /// `mentions`: none for trust events.
 pub(super) fn entries(event: &SignedEvent) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
-    let id = event.id();
-    let at = event.created_at();
-    let mut value = vec![event.kind() as u8];
-    let texts: Vec<&str> = match event.body() {
+    entries_as(event.author(), event.created_at(), event.id(), event.kind(), event.body())
+}
+
+/// The entries the edit in force `edit` stands for: its original's place
+/// (the original's id, time and kind) with the edit's text, so that the
+/// author's list and the replies to it in their inbox keep the original,
+/// and the mentions are those of the text now shown. Written when the
+/// edit comes into force and deleted when it leaves it (a later edit, a
+/// retraction, a takedown), never from the edit's own index entries: every
+/// edit of one original would write the same `authored` key, and erasing a
+/// superseded one would delete the entry of the one in force.
+pub(super) fn edit_entries(edit: &SignedEvent) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
+    let Body::Edit(e) = edit.body() else { return Vec::new() };
+    let content = match &e.content {
+        curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
+        curbside_protocol::Revision::Case(c) => Body::Case(c.clone()),
+        curbside_protocol::Revision::Comment(c) => Body::Comment(c.clone()),
+    };
+    entries_as(edit.author(), e.target_created_at, e.target, e.content.kind(), &content)
+}
+
+fn entries_as(
+    author: &curbside_protocol::PublicKey,
+    at: curbside_protocol::Timestamp,
+    id: curbside_protocol::EventId,
+    kind: Kind,
+    body: &Body,
+) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
+    let mut value = vec![kind as u8];
+    let texts: Vec<&str> = match body {
         Body::Post(p) => vec![&p.title, &p.body],
         Body::Case(c) => {
             vec![&c.title, &c.presentation, &c.history, &c.findings, &c.question]
@@ -42,7 +68,7 @@ pub(super) fn entries(event: &SignedEvent) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
         }
         _ => return Vec::new(),
     };
-    let mut out = vec![(Space::Authored, keys::authored(event.author(), at, &id), value)];
+    let mut out = vec![(Space::Authored, keys::authored(author, at, &id), value)];
     let mut handles: Vec<Handle> = Vec::new();
     for text in texts {
         for handle in mentions(text) {

@@ -251,7 +251,14 @@ impl Personal<'_> {
             if !seen.insert(c.id) || events.is_hidden(&c.id) {
                 continue;
             }
-            let Some(event) = events.get(&c.id)? else { continue };
+            // An edited reply or mention: its edit in force stands for it.
+            let event = match events.get(&c.id)? {
+                Some(event) => event,
+                None => match events.edit_in_force(&c.id)? {
+                    Some(edit) => edit,
+                    None => continue,
+                },
+            };
             if event.author() == me && c.kind != ItemKind::PollClosed {
                 continue;
             }

@@ -120,6 +120,20 @@ fn an_edit_replaces_the_text_everywhere() {
         // The original sent again: refused, its text is gone.
         let (status, body) = node.submit(std::slice::from_ref(&post));
         assert_eq!((status, body["code"].as_str()), (422, Some("edited")), "{body}");
+        // Still in its author's own list, as its edit, and the reply to it
+        // still in their inbox.
+        let (_, written) = node.get("/v1/me/events", Some(token));
+        assert_eq!(written["events"][0]["id"], post.id().to_string().as_str(), "{written}");
+        assert_eq!(written["events"][0]["edited"]["id"], edit.id().to_string().as_str());
+        let (_, inbox) = node.get("/v1/me/inbox", Some(token));
+        let replies: Vec<&str> = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "reply")
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(replies, [reply.id().to_string()], "{inbox}");
     }
 }
 

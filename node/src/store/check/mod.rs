@@ -150,6 +150,9 @@ struct Derived {
     afterwords: HashMap<(EventId, curbside_protocol::Kind), (Timestamp, EventId)>,
     /// Each stored edit's feed key (for a post's or case's).
     edits: HashMap<EventId, Option<Vec<u8>>>,
+    /// Each edit's entries in `authored` and `mentions` where it is in
+    /// force (`authored::edit_entries`).
+    edit_entries: HashMap<EventId, Vec<(Space, Vec<u8>, Vec<u8>)>>,
 }
 
 impl Derived {
@@ -203,6 +206,7 @@ impl Derived {
                 // the feed shows it in its original's place.
                 Entry::Edit { .. } => {
                     self.edits.insert(id, index::edited_feed_key(event));
+                    self.edit_entries.insert(id, super::authored::edit_entries(event.signed()));
                 }
                 Entry::Afterword { target, kind } => {
                     let current = self.afterwords.entry((target, kind)).or_insert((at, id));

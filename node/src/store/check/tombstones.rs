@@ -48,6 +48,15 @@ impl Derived {
         {
             self.expect(Space::Feed, key, Some(by.as_bytes().to_vec()));
         }
+        // The original's place in its author's list and mentions, with the
+        // text of the edit in force.
+        if summary.kind != Kind::Edit
+            && let Some(entries) = self.edit_entries.get(&by).cloned()
+        {
+            for (space, key, value) in entries {
+                self.expect(space, key, Some(value));
+            }
+        }
         match (summary.kind, stored.tombstone.parent) {
             (Kind::Comment, Some(parent)) => {
                 self.comments.insert(id, (parent, summary.created_at));

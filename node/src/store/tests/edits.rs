@@ -250,3 +250,35 @@ fn the_feed_shows_the_edit_in_force_in_its_originals_place() {
     assert!(a.store.events().edit_in_force(&post.id()).unwrap().is_none());
     sound(a);
 }
+
+/// What the author wrote, as `curbside mine` lists it.
+fn mine(n: &Node, author: &SecretKey) -> Vec<EventId> {
+    let (list, _) = n.store.personal().written(&author.public(), None, 10).unwrap();
+    list.iter().map(|(_, id, _)| *id).collect()
+}
+
+/// An edited post stays in its author's list, in its place and under its
+/// own id (as its edit in force), through a second edit in either order of
+/// arrival, until a retraction takes it; the indexes check at every step.
+#[test]
+fn an_edited_post_stays_in_its_authors_list_until_it_is_taken_back() {
+    let (mut fed, nodes, drs) = nodes(2);
+    let [a, b] = &nodes[..] else { unreachable!() };
+    let post = fed.post(&drs[0], "Hyponatraemia after a marathon");
+    let first = fed.edit(&drs[0], &post, "Corrected once.");
+    let second = fed.edit(&drs[0], &post, "Corrected twice.");
+    for (n, order) in [(a, [&first, &second]), (b, [&second, &first])] {
+        put(n, &fed, std::slice::from_ref(&post));
+        assert_eq!(mine(n, &drs[0]), vec![post.id()]);
+        for edit in order {
+            put(n, &fed, std::slice::from_ref(edit));
+            assert_eq!(mine(n, &drs[0]), vec![post.id()], "after {}", edit.id());
+            sound(n);
+        }
+        assert_eq!(retraction_of(n, &post.id()), Some(second.id()));
+    }
+    let retraction = fed.retract(&drs[0], &post);
+    put(a, &fed, std::slice::from_ref(&retraction));
+    assert!(mine(a, &drs[0]).is_empty());
+    sound(a);
+}

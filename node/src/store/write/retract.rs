@@ -205,6 +205,9 @@ impl Commit<'_> {
     fn retire(&mut self, edit: &VerifiedEvent, by: EventId, takedown: bool) {
         // An edit's own index keys do not depend on its record.
         self.erase(edit, &[]);
+        for (_, key, _) in super::super::authored::edit_entries(edit.signed()) {
+            self.w.del(key);
+        }
         if let Some(key) = index::edited_feed_key(edit) {
             self.w.del(key);
         }
@@ -215,6 +218,10 @@ impl Commit<'_> {
     fn place_in_feed(&mut self, edit: &VerifiedEvent) {
         if let Some(key) = index::edited_feed_key(edit) {
             self.w.put(key, edit.id().as_bytes());
+        }
+        // After the erasure of what it replaces, which deleted the same keys.
+        for (_, key, value) in super::super::authored::edit_entries(edit.signed()) {
+            self.w.put(key, value);
         }
     }
 

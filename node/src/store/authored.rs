@@ -18,9 +18,12 @@ use super::keys::{self, Space};
 /// stay bounded.
 pub(super) const MAX_MENTIONS: usize = 8;
 
+/// An index entry: its space, key and value.
+pub(super) type IndexEntry = (Space, Vec<u8>, Vec<u8>);
+
 /// The `(space, key, value)` entries `event` adds to `authored` and
 /// `mentions`: none for trust events.
-pub(super) fn entries(event: &SignedEvent) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
+pub(super) fn entries(event: &SignedEvent) -> Vec<IndexEntry> {
     entries_as(event.author(), event.created_at(), event.id(), event.kind(), event.body())
 }
 
@@ -32,7 +35,7 @@ pub(super) fn entries(event: &SignedEvent) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
 /// retraction, a takedown), never from the edit's own index entries: every
 /// edit of one original would write the same `authored` key, and erasing a
 /// superseded one would delete the entry of the one in force.
-pub(super) fn edit_entries(edit: &SignedEvent) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
+pub(super) fn edit_entries(edit: &SignedEvent) -> Vec<IndexEntry> {
     let Body::Edit(e) = edit.body() else { return Vec::new() };
     let content = match &e.content {
         curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
@@ -48,7 +51,7 @@ fn entries_as(
     id: curbside_protocol::EventId,
     kind: Kind,
     body: &Body,
-) -> Vec<(Space, Vec<u8>, Vec<u8>)> {
+) -> Vec<IndexEntry> {
     let mut value = vec![kind as u8];
     let texts: Vec<&str> = match body {
         Body::Post(p) => vec![&p.title, &p.body],

@@ -152,7 +152,7 @@ struct Derived {
     edits: HashMap<EventId, Option<Vec<u8>>>,
     /// Each edit's entries in `authored` and `mentions` where it is in
     /// force (`authored::edit_entries`).
-    edit_entries: HashMap<EventId, Vec<(Space, Vec<u8>, Vec<u8>)>>,
+    edit_entries: HashMap<EventId, Vec<super::authored::IndexEntry>>,
 }
 
 impl Derived {

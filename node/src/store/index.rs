@@ -184,6 +184,15 @@ pub(super) fn entries<'e>(event: &'e VerifiedEvent, record: &[u8]) -> Vec<Entry<
     out
 }
 
+/// An index entry: its space, key and value.
+pub(super) use super::authored::IndexEntry;
+
+/// The `authored` and `mentions` entries the edit in force `edit` writes
+/// for its original ([`super::authored::edit_entries`]).
+pub(super) fn edit_entries(edit: &VerifiedEvent) -> Vec<IndexEntry> {
+    super::authored::edit_entries(edit.signed())
+}
+
 /// Where the feed shows a post or case that `edit` (an edit) replaced: at
 /// the original's place (its hub, time and id), holding the id of the edit
 /// in force rather than a copy of a record, which the feed reads in the

@@ -152,7 +152,7 @@ struct Derived {
     edits: HashMap<EventId, Option<Vec<u8>>>,
     /// Each edit's entries in `authored` and `mentions` where it is in
     /// force (`authored::edit_entries`).
-    edit_entries: HashMap<EventId, Vec<super::authored::IndexEntry>>,
+    edit_entries: HashMap<EventId, Vec<index::IndexEntry>>,
 }
 
 impl Derived {
@@ -206,7 +206,7 @@ impl Derived {
                 // the feed shows it in its original's place.
                 Entry::Edit { .. } => {
                     self.edits.insert(id, index::edited_feed_key(event));
-                    self.edit_entries.insert(id, super::authored::edit_entries(event.signed()));
+                    self.edit_entries.insert(id, index::edit_entries(event));
                 }
                 Entry::Afterword { target, kind } => {
                     let current = self.afterwords.entry((target, kind)).or_insert((at, id));

@@ -205,7 +205,7 @@ impl Commit<'_> {
     fn retire(&mut self, edit: &VerifiedEvent, by: EventId, takedown: bool) {
         // An edit's own index keys do not depend on its record.
         self.erase(edit, &[]);
-        for (_, key, _) in super::super::authored::edit_entries(edit.signed()) {
+        for (_, key, _) in index::edit_entries(edit) {
             self.w.del(key);
         }
         if let Some(key) = index::edited_feed_key(edit) {
@@ -220,7 +220,7 @@ impl Commit<'_> {
             self.w.put(key, edit.id().as_bytes());
         }
         // After the erasure of what it replaces, which deleted the same keys.
-        for (_, key, value) in super::super::authored::edit_entries(edit.signed()) {
+        for (_, key, value) in index::edit_entries(edit) {
             self.w.put(key, value);
         }
     }

@@ -127,6 +127,7 @@ pub(crate) async fn attest(
     let replace = req.replace;
     let CheckedAttest { request, specialties, jurisdiction, licence, valid_days } =
         req.check(&state.store.network())?;
+    let _turn = state.issuer.operator_turn().await;
     let now = crate::now();
     // What this node has in force for the same key or the same licence:
     // a second attestation is refused, or replaces them with --replace.
@@ -327,6 +328,7 @@ pub(crate) async fn revoke_all(
     ApiJson(req): ApiJson<RevokeAllRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = req.filter()?;
+    let _turn = state.issuer.operator_turn().await;
     let now = crate::now();
     let store = state.store.clone();
     let targets = tokio::task::spawn_blocking(move || issued::all(&store, &filter, now))

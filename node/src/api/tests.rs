@@ -331,3 +331,38 @@ fn an_admin_token_of_another_node_is_refused_as_that() {
     let (status, answer) = api.post("/v1/admin/revoke", &body, Some(&forged));
     assert_eq!((status, answer["code"].as_str()), (401, Some("unauthenticated")), "{answer}");
 }
+
+/// Two attestations of one licence asked for at the same instant: the
+/// operator's turn makes the check for duplicates and the issue one step,
+/// so exactly one is issued and the other is refused as `licence_in_use`.
+#[test]
+fn one_licence_asked_for_twice_at_once_is_attested_once() {
+    let api = Api::start();
+    assert!(stored(&api.submit(&api.charter(&api.node))));
+    let body = |who: &str| {
+        let request = AttestationRequest::new(
+            api.genesis.network_id(),
+            &key(who),
+            Handle::new(who).unwrap(),
+            crate::now(),
+        );
+        json!({
+            "request": request.to_text(),
+            "specialties": ["cardiology"],
+            "jurisdiction": "GB",
+            "licence": "GMC 7654321",
+            "valid_days": 30,
+        })
+    };
+    let (one, two) = (body("dr-first"), body("dr-second"));
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let a = s.spawn(|| api.post("/v1/admin/attest", &one, Some(TOKEN)));
+        let b = s.spawn(|| api.post("/v1/admin/attest", &two, Some(TOKEN)));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{answers:?}");
+    let refused = answers.iter().find(|(s, _)| *s == 409).unwrap();
+    assert_eq!(refused.1["code"], "licence_in_use", "{refused:?}");
+}

@@ -67,6 +67,8 @@ pub struct Issuer {
     key: SecretKey,
     /// One issue at a time: each appends a leaf and signs the next head.
     lock: tokio::sync::Mutex<()>,
+    /// One operator's step at a time ([`Issuer::operator_turn`]).
+    operator: tokio::sync::Mutex<()>,
     /// Wakes the witness (to mark the new head checked).
     notify: Arc<Notify>,
 }
@@ -85,7 +87,21 @@ pub struct Issued {
 impl Issuer {
     /// The issuer of the node whose key is `key`.
     pub fn new(store: Arc<Store>, ingester: Ingester, key: SecretKey, notify: Arc<Notify>) -> Self {
-        Self { store, ingester, key, lock: tokio::sync::Mutex::new(()), notify }
+        Self {
+            store,
+            ingester,
+            key,
+            lock: tokio::sync::Mutex::new(()),
+            operator: tokio::sync::Mutex::new(()),
+            notify,
+        }
+    }
+
+    /// Held across an operator's whole step (look at what this node issued,
+    /// then issue and revoke): two attestations for one licence asked for
+    /// at the same instant cannot both pass the check for duplicates.
+    pub async fn operator_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.operator.lock().await
     }
 
     /// Publishes what a crash between logging and publishing left behind.

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::auth::Admin;
 use super::{ApiError, ApiJson, AppState};
 use crate::codes::Code;
-use crate::verifier::{IssueError, Issued, issued};
+use crate::verifier::{IssueError, Issued, blocking, issued};
 
 /// Longest attestation, in days (five years).
 const MAX_VALID_DAYS: u64 = 5 * 366;
@@ -133,21 +133,19 @@ pub(crate) async fn attest(
     // a second attestation is refused, or replaces them with --replace.
     let store = state.store.clone();
     let (subject, juris, lic) = (request.subject, jurisdiction.clone(), licence.clone());
-    let in_force = tokio::task::spawn_blocking(move || {
+    let in_force = blocking(move || {
         let filter =
             issued::Filter { standing: Some(issued::Standing::Active), ..Default::default() };
         let all = issued::all(&store, &filter, now)?;
-        Ok::<_, crate::store::StoreError>(
-            all.into_iter()
-                .filter(|a| {
-                    a.key == subject
-                        || (a.jurisdiction == juris && issued::same_licence(&a.licence, &lic))
-                })
-                .collect::<Vec<_>>(),
-        )
+        Ok(all
+            .into_iter()
+            .filter(|a| {
+                a.key == subject
+                    || (a.jurisdiction == juris && issued::same_licence(&a.licence, &lic))
+            })
+            .collect::<Vec<_>>())
     })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    .await?;
     if !replace && let Some(first) = in_force.first() {
         let (code, what) = if first.key == subject {
             (
@@ -331,9 +329,7 @@ pub(crate) async fn revoke_all(
     let _turn = state.issuer.operator_turn().await;
     let now = crate::now();
     let store = state.store.clone();
-    let targets = tokio::task::spawn_blocking(move || issued::all(&store, &filter, now))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let targets = blocking(move || issued::all(&store, &filter, now)).await?;
     if targets.is_empty() {
         return Err(ApiError::not_found("this node has no attestation in force for that"));
     }
@@ -405,11 +401,8 @@ pub(crate) async fn attestations(
     let limit = q.limit.unwrap_or(50).clamp(1, ISSUED_PAGE);
     let now = crate::now();
     let store = state.store.clone();
-    let (found, next) = tokio::task::spawn_blocking(move || {
-        issued::page(&store, &filter, after.as_ref(), limit, now)
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let (found, next) =
+        blocking(move || issued::page(&store, &filter, after.as_ref(), limit, now)).await?;
     Ok(Json(json!({ "attestations": found, "next": next })))
 }
 

@@ -57,11 +57,7 @@ pub(crate) async fn written(
             continue;
         }
         // An edited one is shown as its edit in force, in its place.
-        let event = match events.get(&id)? {
-            Some(event) => Some(event),
-            None => events.edit_in_force(&id)?,
-        };
-        if let Some(event) = event {
+        if let Some(event) = events.shown(&id)? {
             out.push(views.of(&event)?);
         }
     }
@@ -124,9 +120,8 @@ pub(crate) async fn inbox_of(
     me: curbside_protocol::PublicKey,
 ) -> Result<Vec<InboxItem>, ApiError> {
     let store = state.store.clone();
-    let mut items = tokio::task::spawn_blocking(move || store.personal().inbox(&me, crate::now()))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let mut items =
+        crate::verifier::blocking(move || store.personal().inbox(&me, crate::now())).await?;
     items.sort_by_key(order_key);
     Ok(items)
 }
@@ -172,9 +167,7 @@ pub(crate) async fn mark_read(
     }
     let marked = ids.len();
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || store.personal().mark_read(&me, &ids, crate::now()))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    crate::verifier::blocking(move || store.personal().mark_read(&me, &ids, crate::now())).await?;
     Ok(Json(json!({ "marked": marked })))
 }
 

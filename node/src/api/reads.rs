@@ -204,11 +204,7 @@ pub(crate) async fn event(
         )));
     }
     // An edited post, case or comment: the edit in force, shown as it.
-    let event = match state.store.events().get(&id)? {
-        Some(event) => Some(event),
-        None => state.store.events().edit_in_force(&id)?,
-    };
-    let Some(event) = event else {
+    let Some(event) = state.store.events().shown(&id)? else {
         return Err(ApiError::not_found(match state.store.events().tombstone(&id)? {
             Some(t) => {
                 format!("event {id} was retracted by its author (retraction {})", t.retraction)

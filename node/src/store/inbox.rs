@@ -252,13 +252,7 @@ impl Personal<'_> {
                 continue;
             }
             // An edited reply or mention: its edit in force stands for it.
-            let event = match events.get(&c.id)? {
-                Some(event) => event,
-                None => match events.edit_in_force(&c.id)? {
-                    Some(edit) => edit,
-                    None => continue,
-                },
-            };
+            let Some(event) = events.shown(&c.id)? else { continue };
             if event.author() == me && c.kind != ItemKind::PollClosed {
                 continue;
             }

@@ -57,6 +57,15 @@ impl Events<'_> {
         Ok(self.get(&t.retraction)?.filter(|e| e.kind() == Kind::Edit))
     }
 
+    /// What readers see as `id`: the event if it is stored, else the edit
+    /// in force that replaced its text (shown in its place, under its id).
+    pub fn shown(&self, id: &EventId) -> Result<Option<VerifiedEvent>, StoreError> {
+        match self.get(id)? {
+            Some(event) => Ok(Some(event)),
+            None => self.edit_in_force(id),
+        }
+    }
+
     /// The hub the held takedown `id` names.
     pub fn takedown_hub(&self, id: &EventId) -> Result<Option<HubId>, StoreError> {
         Ok(self.get(id)?.and_then(|e| match e.body() {

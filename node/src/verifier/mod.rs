@@ -213,8 +213,9 @@ impl Issuer {
 /// Runs `f`, which reads or writes the store, on tokio's blocking pool, so
 /// that a sled read or an fsync never stalls the runtime's workers; a
 /// panic in `f` is reported as an internal store error rather than
-/// unwinding into the caller. The publisher and the witness both use it.
-async fn blocking<T: Send + 'static>(
+/// unwinding into the caller. The publisher, the witness and the API's
+/// handlers that read or write the store at length use it.
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(f)

@@ -312,9 +312,7 @@ impl Runner {
                 // operator: name the common cause and the setting instead.
                 let debug = format!("{e:?}");
                 let detail = if debug.contains("AddrInUse") {
-                    "the port is in use (is another node running on this machine?): choose \
-                     another with --listen, or `listen` in node.toml"
-                        .to_owned()
+                    PORT_IN_USE.to_owned()
                 } else if debug.contains("AddrNotAvailable") {
                     "this machine has no such address: choose another with --listen, or \
                      `listen` in node.toml"
@@ -525,6 +523,10 @@ fn with_peer(addr: Multiaddr, peer: PeerId) -> Multiaddr {
     }
 }
 
+/// What an operator is told when a listen port is taken.
+const PORT_IN_USE: &str = "the port is in use (is another node running on this machine?): \
+                           choose another with --listen, or `listen` in node.toml";
+
 /// Refuses a listen address whose fixed port another socket holds.
 ///
 /// libp2p's TCP listeners set `SO_REUSEPORT`, so a second node told to
@@ -546,12 +548,9 @@ fn port_is_free(addr: &Multiaddr) -> Result<(), NetError> {
         _ => None,
     };
     match taken {
-        Some(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(NetError::Listen {
-            addr: addr.clone(),
-            detail: "the port is in use (is another node running on this machine?): choose \
-                     another with --listen, or `listen` in node.toml"
-                .into(),
-        }),
+        Some(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            Err(NetError::Listen { addr: addr.clone(), detail: PORT_IN_USE.into() })
+        }
         _ => Ok(()),
     }
 }

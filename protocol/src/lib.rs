@@ -85,5 +85,6 @@ pub use validate::{
     Accepted, AppointmentRecord, Arrival, AttestationRecord, Authority, CharterRecord, Dependency,
     EventSummary, GossipVerdict, LogEntry, MemoryTrust, NotAccepted, PollRecord, Rejection,
     RejectionCode, SignatureVerified, ThreadLink, Tombstone, TreeHeadRecord, TrustView,
-    VerifiedEvent, charters_in_force, validate, validate_bytes, validate_owned,
+    VerifiedEvent, attestation_standing, charters_in_force, validate, validate_bytes,
+    validate_owned,
 };

@@ -88,6 +88,33 @@ struct AttestationInfo {
     /// older nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     handle_keys: Option<u32>,
+    /// Whether validation counts it now (absent from older nodes, which
+    /// judged by dates and revocation alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    counts: Option<bool>,
+    /// Why it does not count, when it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_counted: Option<NotCounted>,
+}
+
+/// The node's reason an attestation does not count: a stable code and its
+/// message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct NotCounted {
+    code: String,
+    reason: String,
+}
+
+impl AttestationInfo {
+    /// Whether it lets the key write at `now`: the node's verdict where it
+    /// gives one, else by its dates and revocation.
+    fn counts(&self, now: Timestamp) -> bool {
+        self.counts.unwrap_or_else(|| {
+            self.revoked_at.is_none_or(|t| t > now)
+                && self.issued_at <= now
+                && self.valid_until > now
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,6 +164,14 @@ fn describe(a: &AttestationInfo, key: &PublicKey, now: Timestamp) -> String {
         Some(t) => format!("revoked from {}", date(t)),
         None if a.valid_until <= now => format!("lapsed {}", date(a.valid_until)),
         None => format!("valid until {}", date(a.valid_until)),
+    };
+    // Dated and unrevoked, yet not counted: its verifier's log speaks
+    // against it (a fork, or an entry missing past the merge window).
+    let state = match &a.not_counted {
+        Some(why) if a.revoked_at.is_none_or(|t| t > now) && a.valid_until > now => {
+            format!("does not count ({}): {}", why.code, why.reason)
+        }
+        _ => state,
     };
     let mut text = format!(
         "{} ({}) {state}, by {}\nid {}",
@@ -277,13 +312,10 @@ pub(crate) fn request(ctx: &Ctx, node: Option<&str>) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// The attestation a key reads and writes under now: unrevoked, not
-/// lapsed, the one that lasts longest.
+/// The attestation a key reads and writes under now: of those that
+/// count, the one that lasts longest.
 fn in_force(attestations: &[AttestationInfo], now: Timestamp) -> Option<&AttestationInfo> {
-    attestations
-        .iter()
-        .filter(|a| a.revoked_at.is_none_or(|t| t > now) && a.valid_until > now)
-        .max_by_key(|a| a.valid_until)
+    attestations.iter().filter(|a| a.counts(now)).max_by_key(|a| a.valid_until)
 }
 
 /// `curbside whoami`: who readers see when you write, in a few lines.
@@ -360,6 +392,8 @@ mod tests {
             jurisdiction: "GB".into(),
             revoked_at: revoked_at.map(Timestamp::from_millis),
             handle_keys: Some(1),
+            counts: None,
+            not_counted: None,
         };
         let list = [at(900_000, None), at(3_000_000, Some(500_000)), at(2_000_000, None)];
         assert_eq!(in_force(&list, now).map(|a| a.id.as_str()), Some("2000000"));
@@ -367,5 +401,17 @@ mod tests {
         let list = [at(3_000_000, Some(2_000_000))];
         assert_eq!(in_force(&list, now).map(|a| a.id.as_str()), Some("3000000"));
         assert!(in_force(&[at(900_000, None)], now).is_none());
+        // The node's verdict wins over the dates: an attestation issued
+        // after its verifier forked its log does not count, whatever its dates.
+        let mut forked = at(5_000_000, None);
+        forked.counts = Some(false);
+        forked.not_counted = Some(NotCounted {
+            code: "verifier_forked".into(),
+            reason: "issued after its verifier forked its log".into(),
+        });
+        let list = [forked.clone(), at(2_000_000, None)];
+        assert_eq!(in_force(&list, now).map(|a| a.id.as_str()), Some("2000000"));
+        let key = curbside_protocol::SecretKey::from_seed(&[2; 32]).public();
+        assert!(describe(&forked, &key, now).contains("does not count (verifier_forked)"));
     }
 }

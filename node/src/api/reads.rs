@@ -318,12 +318,15 @@ pub(crate) async fn attestation(
     let attestations: Vec<Value> = status
         .attestations
         .iter()
-        .map(|(a, revoked_at)| {
+        .map(|held| {
+            let a = &held.record;
             json!({
                 "id": a.id, "issuer": a.issuer, "handle": a.handle, "issued_at": a.issued_at,
                 "valid_until": a.valid_until, "specialties": a.specialties,
-                "jurisdiction": a.jurisdiction, "revoked_at": revoked_at,
+                "jurisdiction": a.jurisdiction, "revoked_at": held.revoked_at,
                 "handle_keys": state.store.events().handle_keys(&a.handle),
+                "counts": held.not_counted.is_none(),
+                "not_counted": held.not_counted,
             })
         })
         .collect();

@@ -88,7 +88,7 @@ pub(crate) fn trust_for(store: &Store, key: &PublicKey, now: Timestamp) -> Vec<R
     let view = StoreView::new(store);
     let mut ids: Vec<_> = view.charters(key).iter().map(|c| c.id).collect();
     match store.events().attestation_status(key, now) {
-        Ok(status) => ids.extend(status.attestations.iter().map(|(record, _)| record.id)),
+        Ok(status) => ids.extend(status.attestations.iter().map(|held| held.record.id)),
         Err(e) => tracing::error!(error = %e, "reading attestations for a peer"),
     }
     let mut events = Vec::new();

@@ -185,7 +185,9 @@ pub use marks::{
 pub use moderation::{ModerationPage, Report, ReportError, ReportLimits};
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
-pub use reads::{AttestationStatus, Events, StoreCounts, WireAndReceipt};
+pub use reads::{
+    AttestationStatus, Events, HeldAttestation, NotCounted, StoreCounts, WireAndReceipt,
+};
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
 use tombstones::StoredTombstone;
 pub use tombstones::TakenBack;

@@ -24,10 +24,36 @@ impl Store {
 pub struct AttestationStatus {
     /// The key.
     pub subject: PublicKey,
-    /// Whether an attestation is in force at the time asked about.
+    /// Whether an attestation lets the key write at the time asked about,
+    /// as validation decides it.
     pub attested: bool,
-    /// Every attestation of the key, with its revocation time if revoked.
-    pub attestations: Vec<(AttestationRecord, Option<Timestamp>)>,
+    /// Every attestation of the key.
+    pub attestations: Vec<HeldAttestation>,
+}
+
+/// One attestation a key holds, and whether it counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldAttestation {
+    /// The attestation.
+    pub record: AttestationRecord,
+    /// When it was revoked, if it was (perhaps from a time still to come).
+    pub revoked_at: Option<Timestamp>,
+    /// Why validation would not count it at the time asked about, if it
+    /// would not ([`curbside_protocol::attestation_standing`]): lapsed or
+    /// not yet valid, revoked, issued after its verifier forked its log,
+    /// or missing from that log past the merge window.
+    pub not_counted: Option<NotCounted>,
+}
+
+/// Why an attestation does not count: the rejection's stable code and its
+/// message.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotCounted {
+    /// The stable code (`no_valid_attestation`, `attestation_revoked`,
+    /// `verifier_forked`, `attestation_not_logged`, `missing_dependency`).
+    pub code: &'static str,
+    /// What it means.
+    pub reason: String,
 }
 
 /// Sizes, for status and metrics.
@@ -292,16 +318,21 @@ impl Events<'_> {
         subject: &PublicKey,
         at: Timestamp,
     ) -> Result<AttestationStatus, StoreError> {
+        let view = super::StoreView::new(self.store);
         let mut attestations = Vec::new();
         for item in self.store.tree.scan_prefix(keys::attestations_of(subject)) {
             let (_, bytes) = item?;
             let record: AttestationRecord = decode(Space::Attestations, &bytes)?;
-            let revoked = self.store.revoked_at(&record.id)?;
-            attestations.push((record, revoked));
+            let revoked_at = self.store.revoked_at(&record.id)?;
+            let standing = curbside_protocol::attestation_standing(&view, subject, &record, at, at);
+            if let Some(e) = view.take_error() {
+                return Err(e);
+            }
+            let not_counted =
+                standing.err().map(|e| NotCounted { code: e.code(), reason: e.to_string() });
+            attestations.push(HeldAttestation { record, revoked_at, not_counted });
         }
-        let attested = attestations.iter().any(|(r, revoked)| {
-            r.issued_at <= at && at < r.valid_until && revoked.is_none_or(|when| when > at)
-        });
+        let attested = attestations.iter().any(|a| a.not_counted.is_none());
         Ok(AttestationStatus { subject: *subject, attested, attestations })
     }
 

@@ -36,7 +36,7 @@ mod trust;
 
 pub use dependency::Dependency;
 pub use rejection::{GossipVerdict, NotAccepted, Rejection, RejectionCode};
-pub use rules::charters_in_force;
+pub use rules::{attestation_standing, charters_in_force};
 pub use trust::{
     AppointmentRecord, AttestationRecord, CharterRecord, EventSummary, LogEntry, MemoryTrust,
     PollRecord, ThreadLink, Tombstone, TreeHeadRecord, TrustView,

@@ -139,40 +139,27 @@ fn attested(
     if attestations.is_empty() {
         return Err(NotAccepted::Missing(Dependency::Attestation(*subject)));
     }
-    let window = view.genesis().params.log_merge_window_ms;
     // Why the best candidate that did not count failed, most telling first:
     // a missing log entry can still arrive; the others are final.
     let mut waiting = None;
     let mut refused = None;
     let mut best: Option<AttestationRecord> = None;
     for a in attestations {
-        if !in_force(a.issued_at, a.valid_until, at) {
-            continue;
-        }
-        if let Some(when) = view.revoked_at(&a.id)
-            && when <= at
-        {
-            refused.get_or_insert(Rejection::AttestationRevoked {
-                subject: *subject,
-                attestation: a.id,
-                revoked_at: when,
-            });
-            continue;
-        }
-        match log_standing(view, subject, &a, log_time, window) {
-            Ok(()) => {}
+        match attestation_standing(view, subject, &a, at, log_time) {
+            Ok(()) => {
+                if best.as_ref().is_none_or(|b| (a.issued_at, a.id) > (b.issued_at, b.id)) {
+                    best = Some(a);
+                }
+            }
+            Err(NotAccepted::Invalid(Rejection::NoValidAttestation { .. })) => {}
+            Err(NotAccepted::Invalid(r @ Rejection::AttestationRevoked { .. })) => {
+                refused.get_or_insert(r);
+            }
+            Err(NotAccepted::Invalid(r)) => refused = Some(r),
             Err(NotAccepted::Missing(dep)) => {
                 waiting.get_or_insert(dep);
-                continue;
-            }
-            Err(NotAccepted::Invalid(r)) => {
-                refused = Some(r);
-                continue;
             }
             Err(other) => return Err(other),
-        }
-        if best.as_ref().is_none_or(|b| (a.issued_at, a.id) > (b.issued_at, b.id)) {
-            best = Some(a);
         }
     }
     match (best, waiting, refused) {
@@ -181,6 +168,36 @@ fn attested(
         (None, None, Some(r)) => Err(r.into()),
         (None, None, None) => Err(Rejection::NoValidAttestation { subject: *subject, at }.into()),
     }
+}
+
+/// Whether attestation `a` of `subject` lets them write an event created
+/// at `at` and received at `log_time`: within its validity
+/// (`no_valid_attestation`), not revoked by then (`attestation_revoked`),
+/// and in good standing with its verifier's audit log. What validation
+/// asks of each attestation a writer holds, and what a node shows a
+/// physician of each of theirs (`log_time` = `at` = now).
+pub fn attestation_standing(
+    view: &impl TrustView,
+    subject: &PublicKey,
+    a: &AttestationRecord,
+    at: Timestamp,
+    log_time: Timestamp,
+) -> Result<(), NotAccepted> {
+    if !in_force(a.issued_at, a.valid_until, at) {
+        return Err(Rejection::NoValidAttestation { subject: *subject, at }.into());
+    }
+    if let Some(when) = view.revoked_at(&a.id)
+        && when <= at
+    {
+        return Err(Rejection::AttestationRevoked {
+            subject: *subject,
+            attestation: a.id,
+            revoked_at: when,
+        }
+        .into());
+    }
+    let window = view.genesis().params.log_merge_window_ms;
+    log_standing(view, subject, a, log_time, window)
 }
 
 /// Whether attestation `a` may back an event received at `at`, as far as

@@ -117,9 +117,16 @@ fn revocations_and_attestation_status() {
     let (mut fed, n, drs) = setup();
     let status = n.store.events().attestation_status(&drs[0].public(), fed.now()).unwrap();
     assert!(status.attested);
+    assert!(status.attestations[0].not_counted.is_none());
     let revocation = revocation_of(&n, &mut fed, &drs[0], "licence suspended");
     put(&n, &fed, &[revocation]);
-    assert!(!n.store.events().attestation_status(&drs[0].public(), fed.now()).unwrap().attested);
+    let status = n.store.events().attestation_status(&drs[0].public(), fed.now()).unwrap();
+    assert!(!status.attested);
+    let why = status.attestations[0]
+        .not_counted
+        .as_ref()
+        .expect("a revoked attestation says why it does not count");
+    assert_eq!(why.code, "attestation_revoked");
     let post = fed.post(&drs[0], "after revocation");
     let outcome = put(&n, &fed, &[post]);
     assert!(code(&outcome[0]) == "attestation_revoked");
@@ -156,7 +163,7 @@ fn a_verifier_is_named_by_the_institution_of_its_charter_in_force() {
     let verifier = fed.verifier().public();
     let record =
         n.store.events().attestation_status(&drs[0].public(), fed.now()).unwrap().attestations[0]
-            .0
+            .record
             .clone();
     let charter = n.store.events().charter_of(&verifier, record.issued_at).unwrap();
     assert_eq!(n.store.events().institution(&charter).unwrap().as_deref(), Some("Test Hospital"));

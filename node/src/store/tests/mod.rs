@@ -78,7 +78,7 @@ fn revocation_of(
         &verifier,
         at,
         Body::Revocation(curbside_protocol::Revocation {
-            target: status.attestations[0].0.id,
+            target: status.attestations[0].record.id,
             reason: reason.into(),
             effective_at: at,
         }),

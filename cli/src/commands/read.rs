@@ -49,9 +49,32 @@ pub(crate) fn event_json(e: &EventAnswer) -> Value {
     value
 }
 
+/// What an event shows: its own body, or, for the edit in force (which
+/// the node serves in its original's place, under the original's id), the
+/// revised post, case or comment.
+fn shown_body(e: &EventAnswer) -> (std::borrow::Cow<'_, Body>, bool) {
+    match e.event.body() {
+        Body::Edit(edit) if e.id == edit.target => {
+            let body = match &edit.content {
+                curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
+                curbside_protocol::Revision::Case(c) => Body::Case(c.clone()),
+                curbside_protocol::Revision::Comment(c) => Body::Comment(c.clone()),
+            };
+            (std::borrow::Cow::Owned(body), true)
+        }
+        body => (std::borrow::Cow::Borrowed(body), false),
+    }
+}
+
 /// One line saying what an event is.
 pub(crate) fn headline(e: &EventAnswer) -> String {
-    match e.event.body() {
+    let (body, edited) = shown_body(e);
+    let line = body_headline(&body);
+    if edited { format!("{line} (edited)") } else { line }
+}
+
+fn body_headline(body: &Body) -> String {
+    match body {
         Body::Post(p) => p.title.clone(),
         Body::Case(c) => format!("{} ({}, {})", c.title, c.age.label(), sex(c.sex)),
         Body::Poll(p) => p.question.clone(),
@@ -92,12 +115,9 @@ pub(crate) fn headline(e: &EventAnswer) -> String {
                     c.body.lines().next().unwrap_or("").to_owned()
                 }
             };
-            if e.id == edit.target {
-                // The edit in force, shown as the original it replaced.
-                format!("{now} (edited)")
-            } else {
-                format!("edit of {} {}: {now}", edit.content.kind(), edit.target.short())
-            }
+            // An edit seen as itself (the edit in force is shown as its
+            // original, by `shown_body`).
+            format!("edit of {} {}: {now}", edit.content.kind(), edit.target.short())
         }
     }
 }
@@ -273,7 +293,8 @@ fn content_lines(e: &EventAnswer, now: Timestamp, w: usize) -> Vec<String> {
         lines.push(format!("{label}:"));
         lines.extend(wrap(text, w.saturating_sub(2)).into_iter().map(|l| format!("  {l}")));
     };
-    match e.event.body() {
+    let (body, edited) = shown_body(e);
+    match &*body {
         Body::Post(p) => {
             lines.extend(wrap(&p.title, w));
             lines.push(String::new());
@@ -313,7 +334,10 @@ fn content_lines(e: &EventAnswer, now: Timestamp, w: usize) -> Vec<String> {
             }
         }
         Body::Comment(c) => lines.extend(wrap(&c.body, w)),
-        _ => lines.extend(wrap(&headline(e), w)),
+        other => lines.extend(wrap(&body_headline(other), w)),
+    }
+    if edited && let Some(first) = lines.first_mut() {
+        first.push_str(" (edited)");
     }
     if let Some(o) = &e.outcome {
         lines.push(String::new());

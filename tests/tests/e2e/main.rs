@@ -40,3 +40,4 @@ mod strangers;
 mod submissions;
 mod time;
 mod typing;
+mod walkthroughs;

@@ -1,0 +1,168 @@
+//! The README's physician walk-through, pasted as a physician would: each
+//! command as written, against a development node (`curbside node run`),
+//! with each placeholder id (`EVENT_ID`, `COMMENT_ID`, `CASE_ID`,
+//! `POLL_ID`) replaced by the id the command that made it printed, which
+//! is what the README tells its reader to do.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use curbside_tests::curbside_bin;
+
+use crate::cli_kit;
+use crate::operator::{Group, readme_block};
+
+/// The walk-through's commands, one per entry: comments dropped, lines
+/// continued with `\` joined.
+fn commands(block: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in block.lines() {
+        let line = line.trim_end();
+        if current.is_empty() && (line.trim_start().starts_with('#') || line.trim().is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(head) => {
+                current.push_str(head);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                out.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    assert!(current.is_empty(), "the block ends inside a continued line: {current}");
+    out
+}
+
+/// Which placeholder the id that `command` prints fills, if any.
+fn makes(command: &str) -> Option<&'static str> {
+    let verb = command.split_whitespace().nth(1)?;
+    Some(match verb {
+        "post" => "EVENT_ID",
+        "comment" => "COMMENT_ID",
+        "case" => "CASE_ID",
+        "poll" => "POLL_ID",
+        _ => return None,
+    })
+}
+
+/// The event id on the `id  HEX` line a write command prints.
+fn printed_id(stdout: &str) -> Option<String> {
+    stdout.lines().find_map(|l| {
+        let id = l.strip_prefix("id")?.trim();
+        (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
+    })
+}
+
+#[test]
+fn the_physician_walk_through_runs_as_written() {
+    let block = readme_block("<!-- walk-through: physician");
+    let commands = commands(&block);
+    assert!(commands.len() >= 20, "the walk-through lost its commands: {commands:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    // As a physician's shell has it: their HOME, `curbside` on the PATH,
+    // the passphrase typed (here, from the environment, as the README
+    // says scripts do). The node is named by CURBSIDE_NODE rather than
+    // the default port 7420, which another program may hold.
+    let shell = |command: &str| {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg(command)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("HOME", &home)
+            .env("CURBSIDE_PASSPHRASE", cli_kit::PASSPHRASE)
+            .env("CURBSIDE_NODE", &url)
+            .env_remove("CURBSIDE_HOME")
+            .env_remove("CURBSIDE_KDF_FAST")
+            .env_remove("EDITOR")
+            .env_remove("VISUAL")
+            .stdin(Stdio::null());
+        cmd
+    };
+
+    let node = shell(&format!("curbside node run --api 127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(dir.path().join("node.log")).unwrap()))
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let _group = Group(node.id());
+    let up = shell("curbside node status").output().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answered = up.status.success();
+    while !answered {
+        assert!(Instant::now() < deadline, "the development node did not answer in 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+        answered = shell("curbside node status").output().unwrap().status.success();
+    }
+
+    let mut ids: BTreeMap<&str, String> = BTreeMap::new();
+    for command in &commands {
+        let mut run = command.clone();
+        for (placeholder, id) in &ids {
+            run = run.replace(placeholder, id);
+        }
+        assert!(
+            !["EVENT_ID", "COMMENT_ID", "CASE_ID", "POLL_ID"].iter().any(|p| run.contains(p)),
+            "`{command}` needs an id no command before it printed"
+        );
+        let output = shell(&run).output().unwrap();
+        let stdout = cli_kit::text(&output.stdout);
+        assert!(
+            output.status.success(),
+            "`{run}` failed\nstdout:\n{stdout}\nstderr:\n{}\nnode.log:\n{}",
+            cli_kit::text(&output.stderr),
+            std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default(),
+        );
+        if let Some(placeholder) = makes(command) {
+            let id = printed_id(&stdout)
+                .unwrap_or_else(|| panic!("`{run}` printed no id line:\n{stdout}"));
+            ids.insert(placeholder, id);
+        }
+        // What the walk-through says each step shows.
+        let verb = command.split_whitespace().nth(1).unwrap_or_default();
+        match verb {
+            "whoami" => assert!(stdout.contains("dr-ada"), "{stdout}"),
+            "search" => assert!(stdout.contains("Recurrent exertional syncope"), "{stdout}"),
+            // Alone on the node, nobody has replied to you yet.
+            "inbox" => assert!(stdout.contains("nothing new"), "{stdout}"),
+            "show" => assert!(stdout.contains("Exercise test before MRI"), "{stdout}"),
+            _ => {}
+        }
+    }
+    let shown = cli_kit::text(
+        &shell(&format!("curbside show {}", ids["CASE_ID"])).output().unwrap().stdout,
+    );
+    assert!(shown.contains("Long QT syndrome type 1"), "the outcome is not shown:\n{shown}");
+    let shown = cli_kit::text(
+        &shell(&format!("curbside show {}", ids["EVENT_ID"])).output().unwrap().stdout,
+    );
+    // The edited text itself, not only its mark (`show` once printed the
+    // title with "(edited)" and no text at all).
+    assert!(shown.contains("QTc 490 ms on repeat"), "the edit is not shown:\n{shown}");
+    assert!(shown.contains("accepted answer"), "the accepted answer is not shown:\n{shown}");
+}
+
+#[test]
+fn commands_are_joined_across_continued_lines_and_comments_dropped() {
+    let block = "# a comment\ncurbside a \\\n    --b c\n\ncurbside d  # trailing\n";
+    assert_eq!(commands(block), vec!["curbside a      --b c", "curbside d  # trailing"]);
+    assert_eq!(makes("curbside post --hub x"), Some("EVENT_ID"));
+    assert_eq!(makes("curbside feed x"), None);
+    let id = "ab".repeat(32);
+    assert_eq!(printed_id(&format!("id      {id}\nkind    post\n")), Some(id));
+    assert_eq!(printed_id("id  xyz\n"), None);
+}

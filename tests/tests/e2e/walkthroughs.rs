@@ -61,6 +61,23 @@ fn printed_id(stdout: &str) -> Option<String> {
     })
 }
 
+/// A process started in its own group: the group killed, and the process
+/// waited for, on drop (whether the test passed or panicked).
+struct Reaped(Option<Group>, std::process::Child);
+
+impl Reaped {
+    fn new(child: std::process::Child) -> Self {
+        Self(Some(Group(child.id())), child)
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        let _ = self.1.wait();
+    }
+}
+
 #[test]
 fn the_physician_walk_through_runs_as_written() {
     let block = readme_block("<!-- walk-through: physician");
@@ -93,13 +110,14 @@ fn the_physician_walk_through_runs_as_written() {
         cmd
     };
 
-    let node = shell(&format!("curbside node run --api 127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(dir.path().join("node.log")).unwrap()))
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let _group = Group(node.id());
+    let _node = Reaped::new(
+        shell(&format!("curbside node run --api 127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(dir.path().join("node.log")).unwrap()))
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
     let up = shell("curbside node status").output().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut answered = up.status.success();

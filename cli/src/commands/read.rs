@@ -55,11 +55,7 @@ pub(crate) fn event_json(e: &EventAnswer) -> Value {
 fn shown_body(e: &EventAnswer) -> (std::borrow::Cow<'_, Body>, bool) {
     match e.event.body() {
         Body::Edit(edit) if e.id == edit.target => {
-            let body = match &edit.content {
-                curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
-                curbside_protocol::Revision::Case(c) => Body::Case(c.clone()),
-                curbside_protocol::Revision::Comment(c) => Body::Comment(c.clone()),
-            };
+            let body = edit.content.to_body();
             (std::borrow::Cow::Owned(body), true)
         }
         body => (std::borrow::Cow::Borrowed(body), false),

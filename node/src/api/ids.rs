@@ -78,11 +78,7 @@ fn id_match(event: &VerifiedEvent) -> IdMatch {
 /// What an answer says of an edited event, shown by its edit in force.
 fn edited_match(edit: &VerifiedEvent) -> Option<IdMatch> {
     let Body::Edit(e) = edit.body() else { return None };
-    let body = match &e.content {
-        curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
-        curbside_protocol::Revision::Case(c) => Body::Case(c.clone()),
-        curbside_protocol::Revision::Comment(c) => Body::Comment(c.clone()),
-    };
+    let body = e.content.to_body();
     Some(IdMatch {
         created_at: e.target_created_at,
         id: e.target,

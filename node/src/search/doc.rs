@@ -79,11 +79,7 @@ impl Searchable {
         let edited;
         let (id, kind, created_at, body) = match event.body() {
             Body::Edit(e) => {
-                edited = match &e.content {
-                    curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
-                    curbside_protocol::Revision::Case(c) => Body::Case(c.clone()),
-                    curbside_protocol::Revision::Comment(c) => Body::Comment(c.clone()),
-                };
+                edited = e.content.to_body();
                 (e.target, e.content.kind(), e.target_created_at, &edited)
             }
             body => (event.id(), event.kind(), event.created_at(), body),

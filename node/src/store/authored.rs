@@ -37,11 +37,7 @@ pub(super) fn entries(event: &SignedEvent) -> Vec<IndexEntry> {
 /// superseded one would delete the entry of the one in force.
 pub(super) fn edit_entries(edit: &SignedEvent) -> Vec<IndexEntry> {
     let Body::Edit(e) = edit.body() else { return Vec::new() };
-    let content = match &e.content {
-        curbside_protocol::Revision::Post(p) => Body::Post(p.clone()),
-        curbside_protocol::Revision::Case(c) => Body::Case(c.clone()),
-        curbside_protocol::Revision::Comment(c) => Body::Comment(c.clone()),
-    };
+    let content = e.content.to_body();
     entries_as(edit.author(), e.target_created_at, e.target, e.content.kind(), &content)
 }
 

@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Case, Comment, Kind, Post, SignedEvent};
+use super::{Body, Case, Comment, Kind, Post, SignedEvent};
 use crate::{EventId, HubId, Timestamp};
 
 /// The new content of an edited event, of the original's kind.
@@ -58,6 +58,16 @@ impl Revision {
         match self {
             Revision::Comment(c) => Some(c.parent),
             _ => None,
+        }
+    }
+
+    /// The revised content as the body of its original's kind: what is
+    /// shown, searched and indexed in the original's place.
+    pub fn to_body(&self) -> Body {
+        match self {
+            Revision::Post(p) => Body::Post(p.clone()),
+            Revision::Case(c) => Body::Case(c.clone()),
+            Revision::Comment(c) => Body::Comment(c.clone()),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! token (`--token-file`, else `<--data>/admin.token`, else the
 //! development node's).
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -367,7 +367,10 @@ struct Opening {
 /// to check it against the register (`curbside audit open`).
 pub(crate) fn reveal(ctx: &Ctx, args: &RevealArgs) -> anyhow::Result<ExitCode> {
     let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
-    let id = ids::resolve_with(&client, Some(&token), &args.attestation_id, "ATTESTATION_ID")?;
+    let Some(asked) = args.attestation_id.as_deref() else {
+        return reveal_all(ctx, &client, &token, args.out.as_deref());
+    };
+    let id = ids::resolve_with(&client, Some(&token), asked, "ATTESTATION_ID")?;
     let opening: Opening = client.get(&format!("/v1/admin/openings/{id}"), Some(&token))?;
     if opening.attestation != id {
         bail!(
@@ -400,6 +403,79 @@ pub(crate) fn reveal(ctx: &Ctx, args: &RevealArgs) -> anyhow::Result<ExitCode> {
             text
         },
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Openings asked for per page of `GET /v1/admin/openings` (its largest).
+const OPENINGS_PAGE: usize = 1_000;
+
+/// A page of `GET /v1/admin/openings`.
+#[derive(Debug, Deserialize)]
+struct OpeningsPage {
+    openings: Vec<serde_json::Value>,
+    next: Option<EventId>,
+}
+
+/// `curbside reveal --all [--out FILE]`: every attestation this node
+/// issued with its licence opening, one JSON object a line (the format is
+/// in cli/README.md), read from the node a page at a time; to standard
+/// output, or to FILE written whole (mode 0600: it identifies physicians).
+fn reveal_all(
+    ctx: &Ctx,
+    client: &Client,
+    token: &str,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let issuer = client.get::<StatusKey>("/v1/status", None)?.node_key;
+    let mut lines = String::new();
+    let mut count = 0usize;
+    let mut after: Option<EventId> = None;
+    loop {
+        let path = match &after {
+            Some(id) => format!("/v1/admin/openings?limit={OPENINGS_PAGE}&after={id}"),
+            None => format!("/v1/admin/openings?limit={OPENINGS_PAGE}"),
+        };
+        let page: OpeningsPage = client.get(&path, Some(token))?;
+        for mut opening in page.openings {
+            let revoked = match (opening.get("revoked_at"), opening.get("revocation_reason")) {
+                (Some(at), reason) if !at.is_null() => {
+                    json!({ "effective_at": at, "reason": reason.cloned().unwrap_or_default() })
+                }
+                _ => serde_json::Value::Null,
+            };
+            if let Some(fields) = opening.as_object_mut() {
+                fields.remove("revoked_at");
+                fields.remove("revocation_reason");
+                fields.insert("issuer".into(), json!(issuer));
+                fields.insert("revoked".into(), revoked);
+            }
+            lines.push_str(&serde_json::to_string(&opening)?);
+            lines.push('\n');
+            count += 1;
+        }
+        match page.next {
+            // Always forward: a node that gives its own cursor back again is not followed.
+            Some(next) if after != Some(next) => after = Some(next),
+            _ => break,
+        }
+    }
+    let Some(path) = out else {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(lines.as_bytes())?;
+        stdout.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    home::write_private(path, lines.as_bytes())?;
+    ctx.out.emit(&json!({ "openings": count, "out": path, "issuer": issuer }), || {
+        format!(
+            "{count} opening(s) of attestations issued by node {} written to {} (mode 0600).\n\
+             They identify physicians: give the file only to the regulator who asked. They check \
+             it with\n  curbside audit licences --openings {} --register REGISTER.csv\n",
+            issuer.short(),
+            path.display(),
+            super::shell_word(&path.display().to_string())
+        )
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

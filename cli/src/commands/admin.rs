@@ -418,8 +418,9 @@ struct OpeningsPage {
 
 /// `curbside reveal --all [--out FILE]`: every attestation this node
 /// issued with its licence opening, one JSON object a line (the format is
-/// in cli/README.md), read from the node a page at a time; to standard
-/// output, or to FILE written whole (mode 0600: it identifies physicians).
+/// in cli/README.md), read from the node a page at a time and written as
+/// it comes: to standard output, or to FILE (mode 0600: it identifies
+/// physicians), which appears only once it is whole and synced.
 fn reveal_all(
     ctx: &Ctx,
     client: &Client,
@@ -427,45 +428,30 @@ fn reveal_all(
     out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let issuer = client.get::<StatusKey>("/v1/status", None)?.node_key;
-    let mut lines = String::new();
-    let mut count = 0usize;
-    let mut after: Option<EventId> = None;
-    loop {
-        let path = match &after {
-            Some(id) => format!("/v1/admin/openings?limit={OPENINGS_PAGE}&after={id}"),
-            None => format!("/v1/admin/openings?limit={OPENINGS_PAGE}"),
-        };
-        let page: OpeningsPage = client.get(&path, Some(token))?;
-        for mut opening in page.openings {
-            let revoked = match (opening.get("revoked_at"), opening.get("revocation_reason")) {
-                (Some(at), reason) if !at.is_null() => {
-                    json!({ "effective_at": at, "reason": reason.cloned().unwrap_or_default() })
-                }
-                _ => serde_json::Value::Null,
-            };
-            if let Some(fields) = opening.as_object_mut() {
-                fields.remove("revoked_at");
-                fields.remove("revocation_reason");
-                fields.insert("issuer".into(), json!(issuer));
-                fields.insert("revoked".into(), revoked);
-            }
-            lines.push_str(&serde_json::to_string(&opening)?);
-            lines.push('\n');
-            count += 1;
-        }
-        match page.next {
-            // Always forward: a node that gives its own cursor back again is not followed.
-            Some(next) if after != Some(next) => after = Some(next),
-            _ => break,
-        }
-    }
     let Some(path) = out else {
         let mut stdout = std::io::stdout().lock();
-        stdout.write_all(lines.as_bytes())?;
+        export_openings(client, token, &issuer, &mut stdout)?;
         stdout.flush()?;
         return Ok(ExitCode::SUCCESS);
     };
-    home::write_private(path, lines.as_bytes())?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // A temporary file in the same directory is made with mode 0600.
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let count = {
+        let mut writer = std::io::BufWriter::new(file.as_file_mut());
+        let count = export_openings(client, token, &issuer, &mut writer)?;
+        writer.flush().with_context(|| format!("writing {}", path.display()))?;
+        count
+    };
+    file.as_file().sync_all().with_context(|| format!("writing {}", path.display()))?;
+    file.persist(path).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))?;
     ctx.out.emit(&json!({ "openings": count, "out": path, "issuer": issuer }), || {
         format!(
             "{count} opening(s) of attestations issued by node {} written to {} (mode 0600).\n\
@@ -477,6 +463,57 @@ fn reveal_all(
         )
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes every opening the node serves to `out`, a line each, page by
+/// page; how many.
+fn export_openings(
+    client: &Client,
+    token: &str,
+    issuer: &curbside_protocol::PublicKey,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<usize> {
+    let mut count = 0usize;
+    let mut after: Option<EventId> = None;
+    loop {
+        let path = match &after {
+            Some(id) => format!("/v1/admin/openings?limit={OPENINGS_PAGE}&after={id}"),
+            None => format!("/v1/admin/openings?limit={OPENINGS_PAGE}"),
+        };
+        let page: OpeningsPage = client.get(&path, Some(token))?;
+        for opening in page.openings {
+            serde_json::to_writer(&mut *out, &export_line(opening, issuer))?;
+            out.write_all(b"\n")?;
+            count += 1;
+        }
+        match page.next {
+            // Ids only grow: a cursor that does not is not followed (no loop).
+            Some(next) if after.is_none_or(|a| next > a) => after = Some(next),
+            _ => return Ok(count),
+        }
+    }
+}
+
+/// An opening as `GET /v1/admin/openings` serves it, as the export
+/// writes it: with the issuing node's key, and `revoked` as
+/// `{"effective_at", "reason"}` or null.
+fn export_line(
+    mut opening: serde_json::Value,
+    issuer: &curbside_protocol::PublicKey,
+) -> serde_json::Value {
+    let revoked = match (opening.get("revoked_at"), opening.get("revocation_reason")) {
+        (Some(at), reason) if !at.is_null() => {
+            json!({ "effective_at": at, "reason": reason.cloned().unwrap_or_default() })
+        }
+        _ => serde_json::Value::Null,
+    };
+    if let Some(fields) = opening.as_object_mut() {
+        fields.remove("revoked_at");
+        fields.remove("revocation_reason");
+        fields.insert("issuer".into(), json!(issuer));
+        fields.insert("revoked".into(), revoked);
+    }
+    opening
 }
 
 #[cfg(test)]
@@ -492,5 +529,21 @@ mod tests {
         assert_eq!(request_text(file.to_str().unwrap()).unwrap(), "curbside-request-v1:xyz\n");
         let err = request_text("hello").unwrap_err().to_string();
         assert!(err.contains("neither a request"), "{err}");
+    }
+
+    #[test]
+    fn an_exported_line_names_its_issuer_and_its_revocation() {
+        let issuer = curbside_protocol::SecretKey::from_seed(&[3; 32]).public();
+        let served = json!({
+            "attestation": "ab", "licence": "GMC 1", "salt": "cd",
+            "revoked_at": 5, "revocation_reason": "licence suspended",
+        });
+        let line = export_line(served, &issuer);
+        assert_eq!(line["issuer"], json!(issuer));
+        assert_eq!(line["revoked"], json!({ "effective_at": 5, "reason": "licence suspended" }));
+        assert!(line.get("revoked_at").is_none() && line.get("revocation_reason").is_none());
+        assert_eq!((&line["licence"], &line["salt"]), (&json!("GMC 1"), &json!("cd")));
+        let in_force = export_line(json!({ "attestation": "ab", "revoked_at": null }), &issuer);
+        assert!(in_force["revoked"].is_null(), "{in_force}");
     }
 }

@@ -174,7 +174,8 @@ pub(super) fn findings(checked: &[Checked], register: &Register, now: Timestamp)
                     vec![a.key],
                     format!(
                         "{}: licence {} ({}) of attestation {}, in force until {}, is not on the \
-                         register",
+                         register: ask the institution which licence it checked, or have it \
+                         revoked (`curbside revoke`)",
                         c.source,
                         c.licence,
                         a.jurisdiction,

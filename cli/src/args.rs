@@ -632,7 +632,15 @@ pub(crate) struct AttestationsArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RevealArgs {
     /// The attestation's id, or its first 8 hex characters or more.
-    pub(crate) attestation_id: String,
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub(crate) attestation_id: Option<String>,
+    /// Every attestation this node issued, with its opening, as JSON lines
+    /// (for a regulator's `curbside audit licences`).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// With --all: write to FILE (mode 0600) instead of standard output.
+    #[arg(long, value_name = "FILE", requires = "all")]
+    pub(crate) out: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) admin: AdminTokenArgs,
     #[command(flatten)]
@@ -647,6 +655,35 @@ pub(crate) enum AuditCommand {
     Open(AuditOpenArgs),
     /// Who was appointed moderator, and who took what down, when and why.
     Moderation(AuditModerationArgs),
+    /// List the attestations in one verifier's log, checked as `audit verify` checks it.
+    List(AuditListArgs),
+    /// Check institutions' exported openings against commitments and the register; exit 1 on any finding.
+    Licences(AuditLicencesArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditListArgs {
+    /// The verifier: its node key, or its first 8 hex characters or more (as `audit verify` shows it).
+    #[arg(value_name = "VERIFIER")]
+    pub(crate) verifier: String,
+    /// A node to read the log from; repeat for several [default: the global --node].
+    #[arg(long = "node", value_name = "URL")]
+    pub(crate) nodes: Vec<String>,
+    /// The network's genesis [default: the one pinned under --home, else the node's].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) genesis: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditLicencesArgs {
+    /// Openings exported by `curbside reveal --all` (JSON lines); repeat for several institutions.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub(crate) openings: Vec<PathBuf>,
+    /// The register (CSV with a header: `licence` and `end_date`, optionally `jurisdiction`).
+    #[arg(long, value_name = "REGISTER.csv")]
+    pub(crate) register: PathBuf,
+    #[command(flatten)]
+    pub(crate) node: NodeUrl,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! token (`--token-file`, else `<--data>/admin.token`, else the
 //! development node's).
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -367,7 +367,10 @@ struct Opening {
 /// to check it against the register (`curbside audit open`).
 pub(crate) fn reveal(ctx: &Ctx, args: &RevealArgs) -> anyhow::Result<ExitCode> {
     let (client, token) = admin_client(ctx, &args.admin, &args.node)?;
-    let id = ids::resolve_with(&client, Some(&token), &args.attestation_id, "ATTESTATION_ID")?;
+    let Some(asked) = args.attestation_id.as_deref() else {
+        return reveal_all(ctx, &client, &token, args.out.as_deref());
+    };
+    let id = ids::resolve_with(&client, Some(&token), asked, "ATTESTATION_ID")?;
     let opening: Opening = client.get(&format!("/v1/admin/openings/{id}"), Some(&token))?;
     if opening.attestation != id {
         bail!(
@@ -403,6 +406,116 @@ pub(crate) fn reveal(ctx: &Ctx, args: &RevealArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Openings asked for per page of `GET /v1/admin/openings` (its largest).
+const OPENINGS_PAGE: usize = 1_000;
+
+/// A page of `GET /v1/admin/openings`.
+#[derive(Debug, Deserialize)]
+struct OpeningsPage {
+    openings: Vec<serde_json::Value>,
+    next: Option<EventId>,
+}
+
+/// `curbside reveal --all [--out FILE]`: every attestation this node
+/// issued with its licence opening, one JSON object a line (the format is
+/// in cli/README.md), read from the node a page at a time and written as
+/// it comes: to standard output, or to FILE (mode 0600: it identifies
+/// physicians), which appears only once it is whole and synced.
+fn reveal_all(
+    ctx: &Ctx,
+    client: &Client,
+    token: &str,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let issuer = client.get::<StatusKey>("/v1/status", None)?.node_key;
+    let Some(path) = out else {
+        let mut stdout = std::io::stdout().lock();
+        export_openings(client, token, &issuer, &mut stdout)?;
+        stdout.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // A temporary file in the same directory is made with mode 0600.
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let count = {
+        let mut writer = std::io::BufWriter::new(file.as_file_mut());
+        let count = export_openings(client, token, &issuer, &mut writer)?;
+        writer.flush().with_context(|| format!("writing {}", path.display()))?;
+        count
+    };
+    file.as_file().sync_all().with_context(|| format!("writing {}", path.display()))?;
+    file.persist(path).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))?;
+    ctx.out.emit(&json!({ "openings": count, "out": path, "issuer": issuer }), || {
+        format!(
+            "{count} opening(s) of attestations issued by node {} written to {} (mode 0600).\n\
+             They identify physicians: give the file only to the regulator who asked. They check \
+             it with\n  curbside audit licences --openings {} --register REGISTER.csv\n",
+            issuer.short(),
+            path.display(),
+            super::shell_word(&path.display().to_string())
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes every opening the node serves to `out`, a line each, page by
+/// page; how many.
+fn export_openings(
+    client: &Client,
+    token: &str,
+    issuer: &curbside_protocol::PublicKey,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<usize> {
+    let mut count = 0usize;
+    let mut after: Option<EventId> = None;
+    loop {
+        let path = match &after {
+            Some(id) => format!("/v1/admin/openings?limit={OPENINGS_PAGE}&after={id}"),
+            None => format!("/v1/admin/openings?limit={OPENINGS_PAGE}"),
+        };
+        let page: OpeningsPage = client.get(&path, Some(token))?;
+        for opening in page.openings {
+            serde_json::to_writer(&mut *out, &export_line(opening, issuer))?;
+            out.write_all(b"\n")?;
+            count += 1;
+        }
+        match page.next {
+            // Ids only grow: a cursor that does not is not followed (no loop).
+            Some(next) if after.is_none_or(|a| next > a) => after = Some(next),
+            _ => return Ok(count),
+        }
+    }
+}
+
+/// An opening as `GET /v1/admin/openings` serves it, as the export
+/// writes it: with the issuing node's key, and `revoked` as
+/// `{"effective_at", "reason"}` or null.
+fn export_line(
+    mut opening: serde_json::Value,
+    issuer: &curbside_protocol::PublicKey,
+) -> serde_json::Value {
+    let revoked = match (opening.get("revoked_at"), opening.get("revocation_reason")) {
+        (Some(at), reason) if !at.is_null() => {
+            json!({ "effective_at": at, "reason": reason.cloned().unwrap_or_default() })
+        }
+        _ => serde_json::Value::Null,
+    };
+    if let Some(fields) = opening.as_object_mut() {
+        fields.remove("revoked_at");
+        fields.remove("revocation_reason");
+        fields.insert("issuer".into(), json!(issuer));
+        fields.insert("revoked".into(), revoked);
+    }
+    opening
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,5 +529,21 @@ mod tests {
         assert_eq!(request_text(file.to_str().unwrap()).unwrap(), "curbside-request-v1:xyz\n");
         let err = request_text("hello").unwrap_err().to_string();
         assert!(err.contains("neither a request"), "{err}");
+    }
+
+    #[test]
+    fn an_exported_line_names_its_issuer_and_its_revocation() {
+        let issuer = curbside_protocol::SecretKey::from_seed(&[3; 32]).public();
+        let served = json!({
+            "attestation": "ab", "licence": "GMC 1", "salt": "cd",
+            "revoked_at": 5, "revocation_reason": "licence suspended",
+        });
+        let line = export_line(served, &issuer);
+        assert_eq!(line["issuer"], json!(issuer));
+        assert_eq!(line["revoked"], json!({ "effective_at": 5, "reason": "licence suspended" }));
+        assert!(line.get("revoked_at").is_none() && line.get("revocation_reason").is_none());
+        assert_eq!((&line["licence"], &line["salt"]), (&json!("GMC 1"), &json!("cd")));
+        let in_force = export_line(json!({ "attestation": "ab", "revoked_at": null }), &issuer);
+        assert!(in_force["revoked"].is_null(), "{in_force}");
     }
 }

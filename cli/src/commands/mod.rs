@@ -153,6 +153,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reveal(args) => admin::reveal(&ctx, &args),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(&ctx, &args),
         Command::Audit(AuditCommand::Open(args)) => audit::open(&ctx, &args),
+        Command::Audit(AuditCommand::List(args)) => audit::list::list(&ctx, &args),
+        Command::Audit(AuditCommand::Licences(args)) => audit::licences::check(&ctx, &args),
         Command::Post(mut args) => {
             args.body = crate::bodytext::resolve(&args.body, args.body_file.as_deref())?;
             write::post(&ctx, &args)

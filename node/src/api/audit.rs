@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::auth::Admin;
 use super::reads::parse_id;
 use super::{ApiError, ApiPath, ApiQuery, AppState};
+use crate::verifier::{blocking, issued};
 
 /// Most leaves one page holds.
 pub(crate) const MAX_LEAVES_PAGE: u64 = 1000;
@@ -274,4 +275,51 @@ pub(crate) async fn opening(
         "licence": opening.licence,
         "commitment": opening.commitment(),
     })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OpeningsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Openings a page holds when the caller does not say.
+const OPENINGS_PAGE: usize = 500;
+
+/// Every attestation this node issued, with its licence opening
+/// (institution admin only), a page at a time in attestation-id order:
+/// what `curbside reveal --all` exports for a regulator's licence check.
+pub(crate) async fn openings(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<OpeningsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let after = q.after.as_deref().map(parse_id).transpose()?;
+    let limit = q.limit.unwrap_or(OPENINGS_PAGE).clamp(1, issued::REVEALED_PAGE);
+    let now = crate::now();
+    let store = state.store.clone();
+    let (page, next) =
+        blocking(move || issued::revealed_page(&store, after.as_ref(), limit, now)).await?;
+    let openings: Vec<Value> = page
+        .into_iter()
+        .map(|r| {
+            let a = r.attestation;
+            json!({
+                "attestation": a.id,
+                "key": a.key,
+                "handle": a.handle,
+                "specialties": a.specialties,
+                "jurisdiction": a.jurisdiction,
+                "licence": a.licence,
+                "salt": r.salt,
+                "commitment": r.commitment,
+                "issued_at": a.issued_at,
+                "valid_until": a.valid_until,
+                "revoked_at": a.revoked_at,
+                "revocation_reason": r.revocation_reason,
+                "standing": a.standing,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "openings": openings, "next": next })))
 }

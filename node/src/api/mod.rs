@@ -298,6 +298,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/peers", post(admin::dial))
         .route("/v1/admin/sync", post(sync::sync_now))
         .route("/v1/admin/openings/{id}", get(audit::opening))
+        .route("/v1/admin/openings", get(audit::openings))
         .route("/v1/me/events", get(me::written))
         .route("/v1/me/inbox", get(me::inbox))
         .route("/v1/me/inbox/read", post(me::mark_read))

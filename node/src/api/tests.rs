@@ -366,3 +366,67 @@ fn one_licence_asked_for_twice_at_once_is_attested_once() {
     let refused = answers.iter().find(|(s, _)| *s == 409).unwrap();
     assert_eq!(refused.1["code"], "licence_in_use", "{refused:?}");
 }
+
+/// `GET /v1/admin/openings` pages through every attestation this node
+/// issued with its opening (each one opens its attestation's commitment),
+/// says which was revoked and why, and answers only the admin.
+#[test]
+fn every_opening_is_paged_out_to_the_admin_only() {
+    let api = Api::start();
+    assert!(stored(&api.submit(&api.charter(&api.node))));
+    let mut ids = Vec::new();
+    for who in ["dr-open-a", "dr-open-b", "dr-open-c"] {
+        let (status, answer) = api.attest(&key(who), who);
+        assert_eq!(status, 200, "{answer}");
+        ids.push(answer["id"].as_str().unwrap().to_owned());
+    }
+    let body = json!({ "target": ids[1], "reason": "licence suspended" });
+    assert_eq!(api.post("/v1/admin/revoke", &body, Some(TOKEN)).0, 200);
+
+    let get = |path: &str, token: Option<&str>| {
+        let mut req = api.agent.get(format!("{}{path}", api.url));
+        if let Some(token) = token {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        Api::answer(req.call())
+    };
+    let (status, answer) = get("/v1/admin/openings", None);
+    assert_eq!((status, answer["code"].as_str()), (401, Some("unauthenticated")), "{answer}");
+
+    let mut seen: Vec<Value> = Vec::new();
+    let mut path = "/v1/admin/openings?limit=2".to_owned();
+    loop {
+        let (status, page) = get(&path, Some(TOKEN));
+        assert_eq!(status, 200, "{page}");
+        assert!(page["openings"].as_array().unwrap().len() <= 2, "{page}");
+        seen.extend(page["openings"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => path = format!("/v1/admin/openings?limit=2&after={next}"),
+            None => break,
+        }
+    }
+    let mut listed: Vec<String> =
+        seen.iter().map(|o| o["attestation"].as_str().unwrap().to_owned()).collect();
+    listed.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    for opening in &seen {
+        let id: curbside_protocol::EventId =
+            opening["attestation"].as_str().unwrap().parse().unwrap();
+        let event = api.store.events().get(&id).unwrap().unwrap();
+        let Body::Attestation(attestation) = event.body() else { panic!("not an attestation") };
+        let revealed = curbside_protocol::LicenceOpening {
+            salt: opening["salt"].as_str().unwrap().parse().unwrap(),
+            jurisdiction: opening["jurisdiction"].as_str().unwrap().parse().unwrap(),
+            licence: opening["licence"].as_str().unwrap().to_owned(),
+        };
+        assert!(revealed.opens(attestation), "{opening}");
+        let revoked = opening["attestation"] == ids[1].as_str();
+        assert_eq!(opening["standing"], if revoked { "revoked" } else { "active" }, "{opening}");
+        assert_eq!(opening["revoked_at"].is_null(), !revoked, "{opening}");
+        if revoked {
+            assert_eq!(opening["revocation_reason"], "licence suspended", "{opening}");
+        }
+    }
+}

@@ -8,7 +8,7 @@
 //! its admin may ask.
 
 use curbside_protocol::{
-    Body, EventId, Handle, Jurisdiction, LicenceOpening, PublicKey, Specialty, Timestamp,
+    Body, Digest, EventId, Handle, Jurisdiction, LicenceOpening, PublicKey, Specialty, Timestamp,
 };
 use serde::Serialize;
 
@@ -139,6 +139,69 @@ pub fn all(
             None => return Ok(out),
         }
     }
+}
+
+/// One attestation this node issued with the whole of its opening (the
+/// salt too): what a regulator needs to check the licence behind it
+/// against the register (`curbside reveal --all`, then `curbside audit
+/// licences`).
+#[derive(Debug, Clone)]
+pub struct Revealed {
+    /// The attestation, as the list shows it.
+    pub attestation: IssuedAttestation,
+    /// The opening's salt.
+    pub salt: Digest,
+    /// The commitment the opening makes (the attestation's, if the store
+    /// is sound).
+    pub commitment: Digest,
+    /// Why it was revoked: the reason of its earliest revocation.
+    pub revocation_reason: Option<String>,
+}
+
+/// Most openings one page of [`revealed_page`] reads.
+pub const REVEALED_PAGE: usize = 1_000;
+
+/// A page of every attestation this node issued, with its opening, after
+/// the attestation id `after`: at most `limit` openings read (capped at
+/// [`REVEALED_PAGE`]); the cursor to go on from, if more may remain. An
+/// opening whose attestation is not stored (a crash between keeping the
+/// one and publishing the other) is skipped, as in [`page`].
+pub fn revealed_page(
+    store: &Store,
+    after: Option<&EventId>,
+    limit: usize,
+    now: Timestamp,
+) -> Result<(Vec<Revealed>, Option<EventId>), StoreError> {
+    let limit = limit.clamp(1, REVEALED_PAGE);
+    let openings = store.audit().openings(after, limit)?;
+    let full = openings.len() == limit;
+    let mut out = Vec::with_capacity(openings.len());
+    let mut last = None;
+    for (id, opening) in openings {
+        last = Some(id);
+        let (salt, commitment) = (opening.salt, opening.commitment());
+        let Some(attestation) = issued(store, id, opening, now)? else { continue };
+        let revocation_reason = match attestation.revoked_at {
+            Some(_) => revocation_reason(store, &id)?,
+            None => None,
+        };
+        out.push(Revealed { attestation, salt, commitment, revocation_reason });
+    }
+    Ok((out, if full { last } else { None }))
+}
+
+/// The reason of the earliest revocation of `id` stored here.
+fn revocation_reason(store: &Store, id: &EventId) -> Result<Option<String>, StoreError> {
+    let mut earliest: Option<(Timestamp, String)> = None;
+    for revocation in store.events().revocations_of(id)? {
+        let Some(event) = store.events().get(&revocation)? else { continue };
+        if let Body::Revocation(r) = event.body()
+            && earliest.as_ref().is_none_or(|(at, _)| r.effective_at < *at)
+        {
+            earliest = Some((r.effective_at, r.reason.clone()));
+        }
+    }
+    Ok(earliest.map(|(_, reason)| reason))
 }
 
 /// The attestation `id` with its opening, if it is stored (an opening is

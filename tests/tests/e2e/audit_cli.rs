@@ -126,14 +126,14 @@ type Rewrite = dyn Fn(&str, Value) -> Value + Send + Sync;
 /// A lying node: an HTTP server on 127.0.0.1 that forwards every GET to
 /// a real node and passes the JSON answer through `rewrite` (given the
 /// path without its query). Stopped on drop.
-struct Proxy {
-    url: String,
+pub(crate) struct Proxy {
+    pub(crate) url: String,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Proxy {
-    fn start(
+    pub(crate) fn start(
         upstream: &str,
         rewrite: impl Fn(&str, Value) -> Value + Send + Sync + 'static,
     ) -> Self {

@@ -33,6 +33,7 @@ mod operator;
 mod outcomes;
 mod partition;
 mod powercut;
+mod regulator;
 mod retraction;
 mod search;
 mod story;

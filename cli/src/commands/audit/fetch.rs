@@ -15,6 +15,7 @@ use curbside_protocol::audit::{
 use curbside_protocol::{EventId, Genesis, NetworkId, PublicKey, SignedEvent};
 use serde::Deserialize;
 
+use super::list::Entry;
 use crate::client::{Client, ClientError};
 
 /// Leaves asked for per page (the API's largest page).
@@ -145,22 +146,44 @@ enum Job {
     Leaves(usize, String),
 }
 
+/// A page of leaves checked, and what its leaves say (when collected);
+/// or why the page could not be read.
+type CheckedPage = Result<(LeafBatch, Vec<Entry>), String>;
+
 enum Done {
     Heads(usize, HeadBatch),
-    Leaves(usize, Result<LeafBatch, String>),
+    Leaves(usize, CheckedPage),
 }
 
-/// Fetches `verifier`'s log from the node and checks it on `workers`
+/// How a log is read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Reading {
+    /// Threads that check pages.
+    pub(super) workers: usize,
+    /// Whether to keep what each attestation and revocation says
+    /// (`audit list`), from the very leaves that are checked.
+    pub(super) collect: bool,
+}
+
+/// A verifier's log as one node showed it, judged; with `collect`, what
+/// its leaves say, in log order.
+pub(super) struct Read {
+    pub(super) report: curbside_protocol::audit::LogReport,
+    pub(super) entries: Vec<Entry>,
+}
+
+/// Fetches `verifier`'s log from the node and checks it on `reading.workers`
 /// threads; `progress` is told how many leaves each checked page held.
 pub(super) fn log(
     client: &Client,
     auditor: &Auditor,
     verifier: &PublicKey,
     options: &Options,
-    workers: usize,
+    reading: Reading,
     progress: &(dyn Fn(u64) + Sync),
     on_size: &mut dyn FnMut(u64),
-) -> Result<curbside_protocol::audit::LogReport, ClientError> {
+) -> Result<Read, ClientError> {
+    let Reading { workers, collect } = reading;
     let (heads, largest, size) = shown_heads(client, verifier)?;
     // Leaves up to the largest head the node holds leaves for: beyond
     // the heads nothing is signed, beyond its size it has nothing.
@@ -174,7 +197,7 @@ pub(super) fn log(
     let (head_runs, leaf_runs, fetched) = std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             let (job_rx, done_tx) = (&job_rx, done_tx.clone());
-            scope.spawn(move || work(auditor, verifier, job_rx, done_tx, progress));
+            scope.spawn(move || work(auditor, verifier, collect, job_rx, done_tx, progress));
         }
         drop(done_tx);
 
@@ -191,7 +214,7 @@ pub(super) fn log(
         drop(jobs);
 
         let mut head_runs: Vec<(usize, HeadBatch)> = Vec::new();
-        let mut leaf_runs: Vec<(usize, Result<LeafBatch, String>)> = Vec::new();
+        let mut leaf_runs: Vec<(usize, CheckedPage)> = Vec::new();
         for result in done {
             match result {
                 Done::Heads(seq, batch) => head_runs.push((seq, batch)),
@@ -206,8 +229,11 @@ pub(super) fn log(
     let mut leaf_runs = leaf_runs;
     leaf_runs.sort_by_key(|(seq, _)| *seq);
     let mut leaves = Vec::with_capacity(leaf_runs.len());
+    let mut entries = Vec::new();
     for (_, run) in leaf_runs {
-        leaves.push(run.map_err(|detail| bad_answer(client, &leaves_path, detail))?);
+        let (batch, said) = run.map_err(|detail| bad_answer(client, &leaves_path, detail))?;
+        leaves.push(batch);
+        entries.extend(said);
     }
     let shown = ShownLog {
         node: client.url().to_owned(),
@@ -216,7 +242,7 @@ pub(super) fn log(
         heads: head_runs.into_iter().map(|(_, run)| run).collect(),
         leaves,
     };
-    Ok(auditor.check_log(shown, options))
+    Ok(Read { report: auditor.check_log(shown, options), entries })
 }
 
 /// The heads the node shows of `verifier`'s log (those with their event),
@@ -250,6 +276,7 @@ fn shown_heads(
 fn work(
     auditor: &Auditor,
     verifier: &PublicKey,
+    collect: bool,
     jobs: &Mutex<mpsc::Receiver<Job>>,
     done: mpsc::Sender<Done>,
     progress: &(dyn Fn(u64) + Sync),
@@ -260,7 +287,7 @@ fn work(
         let result = match job {
             Job::Heads(seq, heads) => Done::Heads(seq, auditor.check_heads(verifier, heads)),
             Job::Leaves(seq, text) => {
-                Done::Leaves(seq, check_page(auditor, verifier, &text, progress))
+                Done::Leaves(seq, check_page(auditor, verifier, collect, &text, progress))
             }
         };
         if done.send(result).is_err() {
@@ -298,23 +325,30 @@ fn fetch_pages(
     Ok(())
 }
 
-/// Parses one page of leaves and checks them.
+/// Parses one page of leaves and checks them; with `collect`, also what
+/// each leaf's event says.
 fn check_page(
     auditor: &Auditor,
     verifier: &PublicKey,
+    collect: bool,
     text: &str,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<LeafBatch, String> {
+) -> CheckedPage {
     let page: LeavesPage = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let n = page.leaves.len() as u64;
-    let leaves = page
+    let leaves: Vec<ShownLeaf> = page
         .leaves
         .into_iter()
         .map(|l| ShownLeaf { index: l.index, id: l.id, event: decode(l.event) })
         .collect();
+    let entries = if collect {
+        leaves.iter().filter_map(|l| Entry::of(l.index, l.event.as_ref()?)).collect()
+    } else {
+        Vec::new()
+    };
     let batch = auditor.check_leaves(verifier, leaves);
     progress(n);
-    Ok(batch)
+    Ok((batch, entries))
 }
 
 /// The charters of several nodes, each once.

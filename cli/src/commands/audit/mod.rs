@@ -3,7 +3,10 @@
 //! licence opening against an attestation's commitment).
 
 mod fetch;
+pub(super) mod licences;
+pub(super) mod list;
 mod print;
+mod register;
 mod state;
 
 use std::collections::BTreeSet;
@@ -16,7 +19,8 @@ use curbside_protocol::audit::{
     Auditor, Finding, FindingCode, FindingEvidence, LogReport, Options, VerifierReport,
 };
 use curbside_protocol::{
-    Body, Digest, Genesis, LicenceOpening, NetworkId, PublicKey, SignedEvent, Timestamp,
+    Attestation, Body, Digest, EventId, Genesis, LicenceOpening, NetworkId, PublicKey, SignedEvent,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -57,10 +61,10 @@ fn unreachable(url: &str, e: &ClientError) -> Finding {
     )
 }
 
-/// The nodes named: `--node` after `audit verify` (any number), else the
-/// global one.
-fn node_urls(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<Vec<String>> {
-    let named = if args.nodes.is_empty() { vec![ctx.node_url(None)] } else { args.nodes.clone() };
+/// The nodes named: `--node` after `audit verify` or `audit list` (any
+/// number), else the global one.
+fn node_urls(ctx: &Ctx, nodes: &[String]) -> anyhow::Result<Vec<String>> {
+    let named = if nodes.is_empty() { vec![ctx.node_url(None)] } else { nodes.to_vec() };
     let mut urls = Vec::new();
     for url in named {
         let url = normalize_url(&url)?;
@@ -116,8 +120,8 @@ fn choose_genesis(
 /// heads accepted, and reports.
 pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
     let now = curbside_node::now();
-    let only = VerifierArg::parse(args)?;
-    let urls = node_urls(ctx, args)?;
+    let only = args.verifier.as_deref().map(VerifierArg::parse).transpose()?;
+    let urls = node_urls(ctx, &args.nodes)?;
     let state_path = state::path(&ctx.home);
     let mut saved = State::load(&state_path)?;
 
@@ -158,8 +162,8 @@ pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCo
         .map(|verifier| {
             let previous = saved.as_ref().and_then(|s| s.previous(verifier));
             let options = Options { previous, quorum: None };
-            let NodeLogs { logs, findings: failed } =
-                audit_verifier(&auditor, &nodes, verifier, &options, show_progress);
+            let NodeLogs { logs, findings: failed, .. } =
+                audit_verifier(&auditor, &nodes, verifier, &options, show_progress, false);
             let mut report = auditor.combine(verifier, logs, args.quorum);
             report.findings.extend(failed);
             report
@@ -184,11 +188,10 @@ enum VerifierArg {
 }
 
 impl VerifierArg {
-    fn parse(args: &AuditVerifyArgs) -> anyhow::Result<Option<VerifierArg>> {
-        let Some(text) = &args.verifier else { return Ok(None) };
+    fn parse(text: &str) -> anyhow::Result<VerifierArg> {
         let text = text.trim().to_ascii_lowercase();
         if let Ok(key) = text.parse() {
-            return Ok(Some(VerifierArg::Key(key)));
+            return Ok(VerifierArg::Key(key));
         }
         if text.len() < 8 || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             bail!(
@@ -196,7 +199,7 @@ impl VerifierArg {
                  8 hex characters or more (the audit table shows 16)"
             );
         }
-        Ok(Some(VerifierArg::Prefix(text)))
+        Ok(VerifierArg::Prefix(text))
     }
 
     /// The one verifier whose key starts with the prefix, among those the
@@ -289,10 +292,12 @@ fn read_nodes(
 }
 
 /// One verifier's log as each node showed it, judged node by node, and the
-/// nodes that could not be read.
+/// nodes that could not be read; when collected, what each node's leaves
+/// say (by node URL).
 struct NodeLogs {
     logs: Vec<LogReport>,
     findings: Vec<Finding>,
+    entries: Vec<(String, Vec<list::Entry>)>,
 }
 
 /// Fetches and checks `verifier`'s log from every node (on as many threads
@@ -303,10 +308,13 @@ fn audit_verifier(
     verifier: &PublicKey,
     options: &Options,
     show_progress: bool,
+    collect: bool,
 ) -> NodeLogs {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let reading = fetch::Reading { workers, collect };
     let mut logs: Vec<LogReport> = Vec::new();
     let mut failed: Vec<Finding> = Vec::new();
+    let mut entries = Vec::new();
     for node in nodes {
         let url = node.client.url();
         if !node.logs.iter().any(|l| l.verifier == *verifier) {
@@ -320,17 +328,22 @@ fn audit_verifier(
             auditor,
             verifier,
             options,
-            workers,
+            reading,
             &|n| bar.inc(n),
             &mut |size| bar.start(size),
         );
         bar.finish();
         match result {
-            Ok(report) => logs.push(report),
+            Ok(read) => {
+                logs.push(read.report);
+                if collect {
+                    entries.push((url.to_owned(), read.entries));
+                }
+            }
             Err(e) => failed.push(unreachable(url, &e)),
         }
     }
-    NodeLogs { logs, findings: failed }
+    NodeLogs { logs, findings: failed, entries }
 }
 
 /// Remembers the heads accepted: those of verifiers with no finding that
@@ -444,6 +457,76 @@ struct TrustEvent {
     revocations: Vec<SignedEvent>,
 }
 
+/// An attestation as a node served it (`GET /v1/audit/events/ID`), its
+/// id and signature checked, with its earliest revocation that counts.
+pub(super) struct Served {
+    pub(super) event: SignedEvent,
+    pub(super) attestation: Attestation,
+    /// When it was revoked and why: only a revocation signed by its issuer
+    /// (or a root), naming it, counts — the node's word alone does not.
+    pub(super) revoked: Option<(Timestamp, String)>,
+}
+
+/// Why an attestation could not be taken from a node.
+#[derive(Debug)]
+pub(super) enum NotServed {
+    /// The node did not answer as asked (a 404 among them).
+    Client(ClientError),
+    /// It answered with something that is not that attestation.
+    Invalid(String),
+}
+
+impl From<NotServed> for anyhow::Error {
+    fn from(e: NotServed) -> Self {
+        match e {
+            NotServed::Client(e) => e.into(),
+            NotServed::Invalid(message) => anyhow::anyhow!(message),
+        }
+    }
+}
+
+/// Fetches attestation `id` from `client` and checks it is that signed
+/// attestation; `roots` (called only if it has revocations) names the
+/// network's roots, whose revocations count too.
+pub(super) fn served_attestation(
+    client: &Client,
+    id: EventId,
+    roots: impl FnOnce() -> Vec<PublicKey>,
+) -> Result<Served, NotServed> {
+    let answer: TrustEvent =
+        client.get(&format!("/v1/audit/events/{id}"), None).map_err(NotServed::Client)?;
+    let event = answer.event;
+    if event.id() != id {
+        return Err(NotServed::Invalid(format!(
+            "{} answered with another event ({}) than the one asked for ({id})",
+            client.url(),
+            event.id()
+        )));
+    }
+    if event.verify_signature().is_err() {
+        return Err(NotServed::Invalid(format!(
+            "the event {id} {} served does not carry a valid signature",
+            client.url()
+        )));
+    }
+    let Body::Attestation(attestation) = event.body() else {
+        return Err(NotServed::Invalid(format!("{id} is a {}, not an attestation", event.kind())));
+    };
+    let attestation = attestation.clone();
+    let roots = if answer.revocations.is_empty() { Vec::new() } else { roots() };
+    let revoked = answer
+        .revocations
+        .iter()
+        .filter(|r| r.verify_signature().is_ok() && r.event().network == event.event().network)
+        .filter(|r| r.author() == event.author() || roots.contains(r.author()))
+        .filter_map(|r| match r.body() {
+            Body::Revocation(v) if v.target == id => Some((v.effective_at, v.reason.clone())),
+            _ => None,
+        })
+        .min_by_key(|(at, _)| *at);
+    Ok(Served { event, attestation, revoked })
+}
+
 /// `curbside audit open ATTESTATION_ID --licence L --salt S`.
 pub(crate) fn open(ctx: &Ctx, args: &AuditOpenArgs) -> anyhow::Result<ExitCode> {
     let id = parse_event_id(&args.attestation_id, "ATTESTATION_ID")?;
@@ -458,45 +541,17 @@ pub(crate) fn open(ctx: &Ctx, args: &AuditOpenArgs) -> anyhow::Result<ExitCode> 
         bail!("--licence must not be empty");
     }
     let client = ctx.client(args.node.node.as_deref())?;
-    let answer: TrustEvent = client.get(&format!("/v1/audit/events/{id}"), None)?;
-    let event = answer.event;
-    if event.id() != id {
-        bail!(
-            "{} answered with another event ({}) than the one asked for",
-            client.url(),
-            event.id()
-        );
-    }
-    event.verify_signature().map_err(|_| {
-        anyhow::anyhow!("the event {id} {} served does not carry a valid signature", client.url())
-    })?;
-    let Body::Attestation(attestation) = event.body() else {
-        bail!("{id} is a {}, not an attestation", event.kind());
-    };
+    let Served { event, attestation, revoked: first_revoked } =
+        served_attestation(&client, id, || {
+            fetch::genesis(&client).map(|g| g.roots).unwrap_or_default()
+        })?;
+    let attestation = &attestation;
     let opening = LicenceOpening {
         salt,
         jurisdiction: attestation.jurisdiction.clone(),
         licence: licence.to_owned(),
     };
     let opens = opening.opens(attestation);
-    // Revoked? Only a revocation signed by the issuer (or a root), naming
-    // this attestation, counts: the node's word alone does not.
-    let roots = if answer.revocations.is_empty() {
-        Vec::new()
-    } else {
-        fetch::genesis(&client).map(|g| g.roots).unwrap_or_default()
-    };
-    let revoked: Vec<(curbside_protocol::Timestamp, String)> = answer
-        .revocations
-        .iter()
-        .filter(|r| r.verify_signature().is_ok() && r.event().network == event.event().network)
-        .filter(|r| r.author() == event.author() || roots.contains(r.author()))
-        .filter_map(|r| match r.body() {
-            Body::Revocation(v) if v.target == id => Some((v.effective_at, v.reason.clone())),
-            _ => None,
-        })
-        .collect();
-    let first_revoked = revoked.iter().min_by_key(|(at, _)| *at).cloned();
     ctx.out.emit(
         &json!({
             "attestation": id,

@@ -15,15 +15,27 @@ use crate::cli_kit;
 
 /// The `sh` block that follows `marker` in the README.
 pub(crate) fn readme_block(marker: &str) -> String {
+    readme_blocks(marker).swap_remove(0)
+}
+
+/// The `sh` block that follows each `marker` in the README, in order (at
+/// least one).
+fn readme_blocks(marker: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("README.md"),
     )
     .unwrap();
-    let at = readme.find(marker).unwrap_or_else(|| panic!("README.md has no {marker:?}"));
-    let rest = &readme[at..];
-    let start = rest.find("```sh\n").unwrap() + "```sh\n".len();
-    let end = rest[start..].find("```").unwrap();
-    rest[start..start + end].to_owned()
+    let blocks: Vec<String> = readme
+        .match_indices(marker)
+        .map(|(at, _)| {
+            let rest = &readme[at..];
+            let start = rest.find("```sh\n").unwrap() + "```sh\n".len();
+            let end = rest[start..].find("```").unwrap();
+            rest[start..start + end].to_owned()
+        })
+        .collect();
+    assert!(!blocks.is_empty(), "README.md has no {marker:?}");
+    blocks
 }
 
 /// Kills a process group on drop, so that nodes a failed script started in
@@ -49,10 +61,17 @@ impl Drop for Group {
 /// only `curbside` on the PATH added and a passphrase in the environment
 /// (as its text says): every command must succeed, which includes
 /// `node status --wait-peers 1` (St James's admitted St Mary's) and
-/// `id show` on the other node (the attestation crossed).
+/// `id show` on the other node (the attestation crossed). Before its nodes
+/// stop, the regulator's blocks about this federation run as written too:
+/// `audit verify --quorum 1`, `audit list`, and every licence exported
+/// and checked against a register (a clean one: exit 0).
 #[test]
 fn the_operator_walk_through_runs_as_written_and_federates() {
-    let script = readme_block("<!-- walk-through: operator");
+    let operator = readme_block("<!-- walk-through: operator");
+    let stop = operator.find("# Stop both nodes").expect("the walk-through stops its nodes");
+    let regulator =
+        readme_blocks("<!-- walk-through: regulator on the operator's federation").concat();
+    let script = format!("{}{regulator}{}", &operator[..stop], &operator[stop..]);
     let dir = tempfile::tempdir().unwrap();
     let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
@@ -93,6 +112,13 @@ fn the_operator_walk_through_runs_as_written_and_federates() {
     assert!(stdout.contains("1 peer(s)"), "{stdout}");
     assert!(stdout.contains("attested     yes, at http://127.0.0.1:7520"), "{stdout}");
     assert!(stdout.contains("The store is sound."), "{stdout}");
+    // The regulator's part: the attestation listed from St James's log,
+    // and the register check clean.
+    assert!(stdout.contains("St James's Hospital ("), "{stdout}");
+    assert!(stdout.contains("1 attestation(s), 0 revoked"), "{stdout}");
+    assert!(stdout.contains("No finding: every opening opens its commitment"), "{stdout}");
+    let export = std::fs::read_to_string(dir.path().join("stjames-openings.jsonl")).unwrap();
+    assert!(export.contains("7654321"), "{export}");
 }
 
 /// The API URL `node init --api` wrote into `data`'s node.toml.

@@ -20,7 +20,7 @@ pub(crate) fn readme_block(marker: &str) -> String {
 
 /// The `sh` block that follows each `marker` in the README, in order (at
 /// least one).
-fn readme_blocks(marker: &str) -> Vec<String> {
+pub(crate) fn readme_blocks(marker: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("README.md"),
     )

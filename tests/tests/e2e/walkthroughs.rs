@@ -1,8 +1,9 @@
 //! The README's physician walk-through, pasted as a physician would: each
 //! command as written, against a development node (`curbside node run`),
-//! with each placeholder id (`EVENT_ID`, `COMMENT_ID`, `CASE_ID`,
-//! `POLL_ID`) replaced by the id the command that made it printed, which
-//! is what the README tells its reader to do.
+//! with each placeholder (`EVENT_ID`, `COMMENT_ID`, `CASE_ID`, `POLL_ID`,
+//! `ATTESTATION_ID`, `SALT`) replaced by what the command that made it
+//! printed, which is what the README tells its reader to do; then the
+//! regulator's blocks about the development node, on the same node.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use curbside_tests::curbside_bin;
 
 use crate::cli_kit;
-use crate::operator::{Group, readme_block};
+use crate::operator::{Group, readme_block, readme_blocks};
 
 /// The walk-through's commands, one per entry: comments dropped, lines
 /// continued with `\` joined.
@@ -41,25 +42,33 @@ fn commands(block: &str) -> Vec<String> {
     out
 }
 
-/// Which placeholder the id that `command` prints fills, if any.
-fn makes(command: &str) -> Option<&'static str> {
+/// Which placeholder what `command` prints fills, if any, and the label
+/// of the line that prints it.
+fn makes(command: &str) -> Option<(&'static str, &'static str)> {
     let verb = command.split_whitespace().nth(1)?;
     Some(match verb {
-        "post" => "EVENT_ID",
-        "comment" => "COMMENT_ID",
-        "case" => "CASE_ID",
-        "poll" => "POLL_ID",
+        "post" => ("EVENT_ID", "id"),
+        "comment" => ("COMMENT_ID", "id"),
+        "case" => ("CASE_ID", "id"),
+        "poll" => ("POLL_ID", "id"),
+        "attest" => ("ATTESTATION_ID", "id"),
+        "reveal" => ("SALT", "salt"),
         _ => return None,
     })
 }
 
-/// The event id on the `id  HEX` line a write command prints.
-fn printed_id(stdout: &str) -> Option<String> {
+/// The 64 hex digits on the `LABEL  HEX` line a command prints.
+fn printed(stdout: &str, label: &str) -> Option<String> {
     stdout.lines().find_map(|l| {
-        let id = l.strip_prefix("id")?.trim();
-        (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
+        let value = l.strip_prefix(label)?;
+        let value = value.strip_prefix(char::is_whitespace)?.trim();
+        (value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| value.to_owned())
     })
 }
+
+const PLACEHOLDERS: [&str; 6] =
+    ["EVENT_ID", "COMMENT_ID", "CASE_ID", "POLL_ID", "ATTESTATION_ID", "SALT"];
 
 /// A process started in its own group: the group killed, and the process
 /// waited for, on drop (whether the test passed or panicked).
@@ -80,9 +89,14 @@ impl Drop for Reaped {
 
 #[test]
 fn the_physician_walk_through_runs_as_written() {
-    let block = readme_block("<!-- walk-through: physician");
-    let commands = commands(&block);
-    assert!(commands.len() >= 20, "the walk-through lost its commands: {commands:?}");
+    let physician = commands(&readme_block("<!-- walk-through: physician"));
+    assert!(physician.len() >= 20, "the walk-through lost its commands: {physician:?}");
+    let regulator: Vec<String> =
+        readme_blocks("<!-- walk-through: regulator on the development node")
+            .iter()
+            .flat_map(|b| commands(b))
+            .collect();
+    assert!(regulator.len() >= 4, "the regulator's blocks lost their commands: {regulator:?}");
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -128,14 +142,14 @@ fn the_physician_walk_through_runs_as_written() {
     }
 
     let mut ids: BTreeMap<&str, String> = BTreeMap::new();
-    for command in &commands {
+    for command in physician.iter().chain(&regulator) {
         let mut run = command.clone();
         for (placeholder, id) in &ids {
             run = run.replace(placeholder, id);
         }
         assert!(
-            !["EVENT_ID", "COMMENT_ID", "CASE_ID", "POLL_ID"].iter().any(|p| run.contains(p)),
-            "`{command}` needs an id no command before it printed"
+            !PLACEHOLDERS.iter().any(|p| run.contains(p)),
+            "`{command}` needs a value no command before it printed"
         );
         let output = shell(&run).output().unwrap();
         let stdout = cli_kit::text(&output.stdout);
@@ -145,10 +159,10 @@ fn the_physician_walk_through_runs_as_written() {
             cli_kit::text(&output.stderr),
             std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default(),
         );
-        if let Some(placeholder) = makes(command) {
-            let id = printed_id(&stdout)
-                .unwrap_or_else(|| panic!("`{run}` printed no id line:\n{stdout}"));
-            ids.insert(placeholder, id);
+        if let Some((placeholder, label)) = makes(command) {
+            let value = printed(&stdout, label)
+                .unwrap_or_else(|| panic!("`{run}` printed no {label} line:\n{stdout}"));
+            ids.insert(placeholder, value);
         }
         // What the walk-through says each step shows.
         let verb = command.split_whitespace().nth(1).unwrap_or_default();
@@ -158,6 +172,9 @@ fn the_physician_walk_through_runs_as_written() {
             // Alone on the node, nobody has replied to you yet.
             "inbox" => assert!(stdout.contains("nothing new"), "{stdout}"),
             "show" => assert!(stdout.contains("Exercise test before MRI"), "{stdout}"),
+            "audit" if command.contains(" open ") => {
+                assert!(stdout.contains("opens"), "{stdout}")
+            }
             _ => {}
         }
     }
@@ -178,9 +195,11 @@ fn the_physician_walk_through_runs_as_written() {
 fn commands_are_joined_across_continued_lines_and_comments_dropped() {
     let block = "# a comment\ncurbside a \\\n    --b c\n\ncurbside d  # trailing\n";
     assert_eq!(commands(block), vec!["curbside a      --b c", "curbside d  # trailing"]);
-    assert_eq!(makes("curbside post --hub x"), Some("EVENT_ID"));
+    assert_eq!(makes("curbside post --hub x"), Some(("EVENT_ID", "id")));
     assert_eq!(makes("curbside feed x"), None);
     let id = "ab".repeat(32);
-    assert_eq!(printed_id(&format!("id      {id}\nkind    post\n")), Some(id));
-    assert_eq!(printed_id("id  xyz\n"), None);
+    assert_eq!(printed(&format!("id      {id}\nkind    post\n"), "id"), Some(id.clone()));
+    assert_eq!(printed("id  xyz\n", "id"), None);
+    // A label is a whole word: `identity` is not `id`.
+    assert_eq!(printed(&format!("identity {id}\n"), "id"), None);
 }

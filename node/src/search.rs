@@ -74,6 +74,14 @@ pub const COMMIT_DOCS: usize = 20_000;
 /// Memory the index writer may use before it writes a segment.
 const WRITER_BYTES: usize = 64 << 20;
 
+/// Least time between two commits a search asks for ([`SearchIndex::refresh`]),
+/// so that searches make at most a few commits a second whatever their rate.
+pub const REFRESH_GAP: Duration = Duration::from_millis(200);
+
+/// Longest a search waits for the indexer to be told of what the store
+/// held when it began (a group commit under way, a long queue).
+pub const REFRESH_WAIT: Duration = Duration::from_millis(500);
+
 /// Store commits queued for the indexer before ingest waits for it.
 const QUEUE: usize = 1024;
 
@@ -127,7 +135,19 @@ pub struct SearchIndex {
     reader: IndexReader,
     fields: Fields,
     writer: Mutex<IndexWriter<TantivyDocument>>,
+    /// How far the writer and the last commit are behind the store.
+    freshness: Mutex<Freshness>,
     dir: PathBuf,
+}
+
+/// Store commits the writer's documents cover (set by the indexer under
+/// the writer's lock) and the last commit covers, and when that was made.
+/// The writer holds what no search can see yet while `applied > committed`.
+#[derive(Debug)]
+struct Freshness {
+    applied: u64,
+    committed: u64,
+    last_commit: Instant,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -229,7 +249,23 @@ impl SearchIndex {
         // Reloaded by the indexer after each commit, so that a deletion is
         // visible as soon as it is committed.
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(Self { index, reader, fields, writer: Mutex::new(writer), dir: dir.to_path_buf() })
+        let covered = index
+            .load_metas()?
+            .payload
+            .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
+            .map_or(0, |p| p.store_commits);
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            writer: Mutex::new(writer),
+            freshness: Mutex::new(Freshness {
+                applied: covered,
+                committed: covered,
+                last_commit: Instant::now(),
+            }),
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// What the last commit recorded.
@@ -358,16 +394,66 @@ impl SearchIndex {
     /// Commits what was added and deleted, recording that the index covers
     /// `store_commits` store commits, and makes it visible to searches.
     fn commit(&self, store_commits: u64) -> Result<(), SearchError> {
+        let mut writer = lock(&self.writer);
+        self.commit_locked(&mut writer, store_commits)
+    }
+
+    fn commit_locked(
+        &self,
+        writer: &mut IndexWriter<TantivyDocument>,
+        store_commits: u64,
+    ) -> Result<(), SearchError> {
         let payload = serde_json::to_string(&Payload { format: FORMAT_VERSION, store_commits })
             .map_err(|e| SearchError::Io { path: self.dir.clone(), source: e.into() })?;
-        {
-            let mut writer = lock(&self.writer);
-            let mut prepared = writer.prepare_commit()?;
-            prepared.set_payload(&payload);
-            prepared.commit()?;
-        }
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
         self.reader.reload()?;
+        let mut freshness = lock(&self.freshness);
+        freshness.committed = store_commits;
+        freshness.applied = freshness.applied.max(store_commits);
+        freshness.last_commit = Instant::now();
         Ok(())
+    }
+
+    /// Commits what the indexer has added since the last commit, if
+    /// anything.
+    fn commit_pending(&self) -> Result<(), SearchError> {
+        let mut writer = lock(&self.writer);
+        let applied = {
+            let freshness = lock(&self.freshness);
+            if freshness.applied <= freshness.committed {
+                return Ok(());
+            }
+            freshness.applied
+        };
+        self.commit_locked(&mut writer, applied)
+    }
+
+    /// Makes what `store` held when called visible to searches, so that a
+    /// search finds what was stored before it (a physician searching for
+    /// the case they have just written): waits for the indexer to be told
+    /// of it and to apply it (at most [`REFRESH_WAIT`]), then commits,
+    /// once at least [`REFRESH_GAP`] has passed since the last commit
+    /// (waiting for the rest of the gap first). With everything committed
+    /// already, it returns at once.
+    pub fn refresh(&self, store: &Store) -> Result<(), SearchError> {
+        let target = store.commits_made();
+        let started = Instant::now();
+        loop {
+            let (applied, committed, last_commit) = {
+                let f = lock(&self.freshness);
+                (f.applied, f.committed, f.last_commit)
+            };
+            if committed >= target {
+                return Ok(());
+            }
+            if applied >= target || started.elapsed() >= REFRESH_WAIT {
+                std::thread::sleep(REFRESH_GAP.saturating_sub(last_commit.elapsed()));
+                return self.commit_pending();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Waits for the writer's merges to finish (a tool's last step, so that
@@ -481,7 +567,9 @@ impl Indexer {
 fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>) {
     let mut batch = Batch::default();
     let mut since: Option<Instant> = None;
-    let mut covered = None;
+    // Whether it has been told of any store commit (until then it has
+    // nothing to commit, not even the count).
+    let mut covered = false;
     loop {
         let message = match since {
             Some(t) => match rx.recv_timeout(COMMIT_EVERY.saturating_sub(t.elapsed())) {
@@ -503,7 +591,11 @@ fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>) {
                         tracing::error!(error = %e, %id, "indexing an event for search failed");
                     }
                 }
-                covered = Some(commits);
+                // Under the writer's lock: a search's refresh commits the
+                // documents with the count they cover.
+                lock(&index.freshness).applied = commits;
+                drop(writer);
+                covered = true;
                 since.get_or_insert_with(Instant::now);
             }
             Some(Message::Commit(tx)) => answer = Some(tx),
@@ -513,8 +605,9 @@ fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>) {
             || batch.added >= COMMIT_DOCS
             || answer.is_some()
             || since.is_some_and(|t| t.elapsed() >= COMMIT_EVERY);
-        if due && let Some(commits) = covered {
-            if let Err(e) = index.commit(commits) {
+        if due && covered {
+            // A search's refresh may have committed them already.
+            if let Err(e) = index.commit_pending() {
                 tracing::error!(error = %e, "committing the search index failed");
             }
             batch = Batch::default();
@@ -524,9 +617,7 @@ fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>) {
             let _ = tx.send(());
         }
     }
-    if let Some(commits) = covered
-        && let Err(e) = index.commit(commits)
-    {
+    if covered && let Err(e) = index.commit_pending() {
         tracing::error!(error = %e, "committing the search index at stop failed");
     }
 }

@@ -545,8 +545,20 @@ pub struct Retraction {
 
 impl Retraction {
     /// The retraction of `target`, naming its kind, time and parent as
-    /// they are.
+    /// they are. Given an edit (as a node shows an edited post, case or
+    /// comment: by its edit in force), the retraction of the original it
+    /// revises: an edit is never retracted itself, and retracting the
+    /// original takes its edits with it.
     pub fn of(target: &SignedEvent, reason: impl Into<String>) -> Self {
+        if let Body::Edit(e) = target.body() {
+            return Self {
+                target: e.target,
+                target_kind: e.content.kind(),
+                target_created_at: e.target_created_at,
+                parent: e.content.parent(),
+                reason: reason.into(),
+            };
+        }
         let parent = match target.body() {
             Body::Comment(c) => Some(c.parent),
             Body::Vote(v) => Some(v.poll),

@@ -355,7 +355,13 @@ pub(crate) fn retract(ctx: &Ctx, args: &RetractArgs) -> anyhow::Result<ExitCode>
             answer.author.short()
         )));
     }
-    if !answer.event.kind().is_retractable() {
+    // An edited event is shown by its edit in force: retracting it
+    // retracts the original (`Retraction::of`).
+    let kind = match answer.event.body() {
+        Body::Edit(e) if e.target == target => e.content.kind(),
+        _ => answer.event.kind(),
+    };
+    if !kind.is_retractable() {
         return Err(usage(format!("{target} is a {}: it cannot be retracted", answer.kind)));
     }
     let body = Body::Retraction(Retraction::of(&answer.event, reason));
@@ -377,7 +383,13 @@ pub(crate) fn takedown(ctx: &Ctx, args: &crate::args::TakedownArgs) -> anyhow::R
     let mut reader = session::Reader::new(&client, &ctx.home)?;
     let answer: crate::client::EventAnswer = reader.get(&format!("/v1/events/{target}"))?;
     let event = &answer.event;
-    let hub = match (event.body().hub(), &args.hub) {
+    // An edited post or case is shown by its edit in force, which repeats
+    // the original's hub.
+    let own_hub = match event.body() {
+        Body::Edit(e) if e.target == target => e.content.hub(),
+        body => body.hub(),
+    };
+    let hub = match (own_hub, &args.hub) {
         (Some(own), _) => own.clone(),
         (None, Some(h)) => HubId::new(h.trim())?,
         (None, None) => {

@@ -215,7 +215,7 @@ pub(crate) async fn unfollow(
 ) -> Result<Json<Value>, ApiError> {
     // Unfollowing needs no stored event: a thread taken back can be left.
     let what = match target.parse::<EventId>() {
-        Ok(id) => Follow::Thread(state.store.personal().thread_of(&id)?.unwrap_or(id)),
+        Ok(id) => Follow::Thread(state.store.events().thread_root(&id)?.unwrap_or(id)),
         Err(_) => Follow::Hub(HubId::new(&target).map_err(|_| {
             ApiError::bad_request(format!("{target:?} is neither an event id nor a hub"))
         })?),
@@ -240,7 +240,8 @@ pub(crate) async fn bookmark(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<BookmarkRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    if !state.store.events().contains(&req.id)? {
+    // An edited event is shown by its edit in force, under its own id.
+    if state.store.events().shown(&req.id)?.is_none() {
         return Err(ApiError::not_found(format!("no event {} is stored here", req.id)));
     }
     let new = state.store.personal().bookmark(&me, &req.id, crate::now())?;

@@ -125,13 +125,18 @@ pub(crate) async fn search(
         SearchQuery::new(p.q.as_deref().unwrap_or(""), &filters, p.limit, p.cursor.as_deref())
             .map_err(|e| refused(&e))?;
     let store = state.store.clone();
-    let page = tokio::task::spawn_blocking(move || index.search(&store, &query))
-        .await
-        .map_err(|_| ApiError::internal("the search task failed"))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "a search failed");
-            ApiError::internal(format!("the search failed: {e}"))
-        })?;
+    // What was stored before this search is found by it (a bounded wait:
+    // `REFRESH_WAIT` and `REFRESH_GAP`).
+    let page = tokio::task::spawn_blocking(move || {
+        index.refresh(&store)?;
+        index.search(&store, &query)
+    })
+    .await
+    .map_err(|_| ApiError::internal("the search task failed"))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "a search failed");
+        ApiError::internal(format!("the search failed: {e}"))
+    })?;
     let results = page
         .hits
         .into_iter()

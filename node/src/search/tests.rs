@@ -311,3 +311,32 @@ fn an_edit_replaces_its_originals_document_and_nothing_of_the_old_text_is_found(
     assert!(found(&rebuilt, "procalcitonin").is_empty());
     assert_eq!(found(&rebuilt, "lactate"), vec![original.id()]);
 }
+
+#[test]
+fn a_search_finds_what_was_stored_before_it_without_waiting_for_the_indexers_commit() {
+    let mut s = setup();
+    let (index, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    let index = Arc::new(index);
+    let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
+    // Nothing to commit: a refresh returns at once.
+    let t = Instant::now();
+    index.refresh(&s.store).unwrap();
+    assert!(t.elapsed() < REFRESH_GAP, "an idle refresh waited {:?}", t.elapsed());
+
+    let stemi = case(&mut s, "Inferior STEMI", "Troponin 3400 ng/L");
+    let keys = put(&s, std::slice::from_ref(&stemi));
+    indexer.stored(&keys, s.store.commits_made());
+    // The indexer commits on its own only after COMMIT_EVERY; a search's
+    // refresh makes it visible well before.
+    let t = Instant::now();
+    index.refresh(&s.store).unwrap();
+    assert_eq!(ids(&index, &s.store, "troponin", &none()), vec![stemi.id()]);
+    assert!(t.elapsed() < COMMIT_EVERY, "the refresh took {:?}", t.elapsed());
+
+    // Two refreshes in a row: the second finds everything committed.
+    let t = Instant::now();
+    index.refresh(&s.store).unwrap();
+    assert!(t.elapsed() < REFRESH_GAP, "a second refresh waited {:?}", t.elapsed());
+    drop(indexer);
+    thread.join();
+}

@@ -302,8 +302,12 @@ pub(super) fn authored_entry(
 
 impl Personal<'_> {
     /// The root of the thread `id` is in (itself for a post, case or poll),
-    /// if `id` is stored: what following an event follows.
+    /// if `id` is shown here (stored, or edited: its edit in force): what
+    /// following an event follows.
     pub fn thread_of(&self, id: &EventId) -> Result<Option<EventId>, StoreError> {
-        Ok(self.store.get_with_root(id)?.map(|(_, root)| root))
+        if self.store.events().shown(id)?.is_none() {
+            return Ok(None);
+        }
+        self.store.events().thread_root(id)
     }
 }

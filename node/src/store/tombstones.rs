@@ -74,6 +74,24 @@ impl Events<'_> {
         }))
     }
 
+    /// The thread root of `id` as the store holds it: a stored or taken
+    /// back (or edited) comment's recorded root, or `id` itself for another
+    /// kind; `None` if the store knows nothing of `id`.
+    pub fn thread_root(&self, id: &EventId) -> Result<Option<EventId>, StoreError> {
+        if let Some(bytes) = self.store.tree.get(keys::event(id))? {
+            let (stored, _) = super::reads::record(&bytes)?;
+            return Ok(match stored.summary.kind {
+                Kind::Comment => stored.thread,
+                _ => Some(*id),
+            });
+        }
+        Ok(match self.stored_tombstone(id)? {
+            Some(t) if t.tombstone.summary.kind == Kind::Comment => t.thread,
+            Some(_) => Some(*id),
+            None => None,
+        })
+    }
+
     /// The tombstone of `id`, if it was taken back (durable or not).
     pub fn tombstone(&self, id: &EventId) -> Result<Option<Tombstone>, StoreError> {
         Ok(self.stored_tombstone(id)?.map(|s| s.tombstone))

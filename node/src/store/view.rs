@@ -57,23 +57,6 @@ impl<'s> StoreView<'s> {
         self.error.borrow_mut().take()
     }
 
-    /// The thread root of `id` as the store holds it: a stored or taken
-    /// back comment's recorded root, or `id` itself for another kind.
-    fn stored_root(&self, id: &EventId) -> Result<Option<EventId>, StoreError> {
-        if let Some(bytes) = self.store.tree.get(keys::event(id))? {
-            let (stored, _) = super::reads::record(&bytes)?;
-            return Ok(match stored.summary.kind {
-                Kind::Comment => stored.thread,
-                _ => Some(*id),
-            });
-        }
-        Ok(match self.store.events().stored_tombstone(id)? {
-            Some(t) if t.tombstone.summary.kind == Kind::Comment => t.thread,
-            Some(_) => Some(*id),
-            None => None,
-        })
-    }
-
     fn or_note<V>(&self, result: Result<V, StoreError>, cautious: V) -> V {
         result.unwrap_or_else(|e| {
             self.error.borrow_mut().get_or_insert(e);
@@ -227,7 +210,7 @@ impl TrustView for StoreView<'_> {
     fn thread_root(&self, id: &EventId) -> Option<EventId> {
         let Some(mut at) = self.batch.parent_of(id) else {
             // Not a comment of this batch: a stored comment names its root.
-            return match self.or_note(self.stored_root(id), None) {
+            return match self.or_note(self.store.events().thread_root(id), None) {
                 Some(root) if root != *id => Some(root),
                 _ => None,
             };
@@ -238,7 +221,7 @@ impl TrustView for StoreView<'_> {
         }
         match self.batch.summary(&at) {
             Some(s) if s.kind != Kind::Comment => Some(at),
-            _ => self.or_note(self.stored_root(&at), None),
+            _ => self.or_note(self.store.events().thread_root(&at), None),
         }
     }
 

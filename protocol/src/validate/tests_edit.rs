@@ -211,3 +211,22 @@ fn the_latest_edit_wins_whatever_the_order() {
     assert!(edit_supersedes(tie, late));
     assert!(!edit_supersedes(late, tie));
 }
+
+#[test]
+fn the_retraction_of_an_edit_shown_in_its_originals_place_retracts_the_original() {
+    let mut fed = federation();
+    let a = fed.physician("dr-a");
+    let case = fed.case(&a, "Chest tightness on exertion");
+    fed.accept(&case);
+    let reply = fed.comment(&a, &case, "CTCA first.");
+    fed.accept(&reply);
+    for original in [&case, &reply] {
+        let edit = fed.edit(&a, original, "Corrected: a stress test first.");
+        fed.accept(&edit);
+        // What a reader holds of an edited event is its edit in force.
+        let from_edit = crate::Retraction::of(&edit, "wrong hub");
+        assert_eq!(from_edit, crate::Retraction::of(original, "wrong hub"));
+        let retraction = fed.sign(&a, Body::Retraction(from_edit));
+        assert_eq!(verdict(&fed, &retraction), Ok(()), "retracting an edited {}", original.kind());
+    }
+}

@@ -97,6 +97,9 @@ fn the_physician_walk_through_runs_as_written() {
             .flat_map(|b| commands(b))
             .collect();
     assert!(regulator.len() >= 4, "the regulator's blocks lost their commands: {regulator:?}");
+    let inbox = commands(&readme_block("<!-- walk-through: inbox on the development node"));
+    let retraction =
+        commands(&readme_block("<!-- walk-through: retraction on the development node"));
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -142,42 +145,52 @@ fn the_physician_walk_through_runs_as_written() {
     }
 
     let mut ids: BTreeMap<&str, String> = BTreeMap::new();
-    for command in physician.iter().chain(&regulator) {
-        let mut run = command.clone();
-        for (placeholder, id) in &ids {
-            run = run.replace(placeholder, id);
-        }
-        assert!(
-            !PLACEHOLDERS.iter().any(|p| run.contains(p)),
-            "`{command}` needs a value no command before it printed"
-        );
-        let output = shell(&run).output().unwrap();
-        let stdout = cli_kit::text(&output.stdout);
-        assert!(
-            output.status.success(),
-            "`{run}` failed\nstdout:\n{stdout}\nstderr:\n{}\nnode.log:\n{}",
-            cli_kit::text(&output.stderr),
-            std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default(),
-        );
-        if let Some((placeholder, label)) = makes(command) {
-            let value = printed(&stdout, label)
-                .unwrap_or_else(|| panic!("`{run}` printed no {label} line:\n{stdout}"));
-            ids.insert(placeholder, value);
-        }
-        // What the walk-through says each step shows.
-        let verb = command.split_whitespace().nth(1).unwrap_or_default();
-        match verb {
-            "whoami" => assert!(stdout.contains("dr-ada"), "{stdout}"),
-            "search" => assert!(stdout.contains("Recurrent exertional syncope"), "{stdout}"),
-            // Alone on the node, nobody has replied to you yet.
-            "inbox" => assert!(stdout.contains("nothing new"), "{stdout}"),
-            "show" => assert!(stdout.contains("Exercise test before MRI"), "{stdout}"),
-            "audit" if command.contains(" open ") => {
-                assert!(stdout.contains("opens"), "{stdout}")
+    let run_all = |commands: &[&String], ids: &mut BTreeMap<&str, String>| {
+        for command in commands.iter().copied() {
+            let mut run = command.clone();
+            for (placeholder, id) in ids.iter() {
+                run = run.replace(placeholder, id);
             }
-            _ => {}
+            assert!(
+                !PLACEHOLDERS.iter().any(|p| run.contains(p)),
+                "`{command}` needs a value no command before it printed"
+            );
+            let output = shell(&run).output().unwrap();
+            let stdout = cli_kit::text(&output.stdout);
+            assert!(
+                output.status.success(),
+                "`{run}` failed\nstdout:\n{stdout}\nstderr:\n{}\nnode.log:\n{}",
+                cli_kit::text(&output.stderr),
+                std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default(),
+            );
+            if let Some((placeholder, label)) = makes(command) {
+                let value = printed(&stdout, label)
+                    .unwrap_or_else(|| panic!("`{run}` printed no {label} line:\n{stdout}"));
+                ids.insert(placeholder, value);
+            }
+            // What the walk-through says each step shows.
+            let verb = command.split_whitespace().nth(1).unwrap_or_default();
+            match verb {
+                "whoami" => assert!(stdout.contains("dr-ada"), "{stdout}"),
+                "search" => assert!(stdout.contains("Recurrent exertional syncope"), "{stdout}"),
+                // Alone on the node, nobody has replied to you until you
+                // name yourself.
+                "inbox" if command.contains("outcomes") => {
+                    assert!(stdout.contains("nothing new"), "{stdout}")
+                }
+                "inbox" => assert!(stdout.contains("would you stop the ACE inhibitor"), "{stdout}"),
+                "mine" => assert!(stdout.contains("Recurrent exertional syncope"), "{stdout}"),
+                "show" => assert!(stdout.contains("Exercise test before MRI"), "{stdout}"),
+                "audit" if command.contains(" open ") => {
+                    assert!(stdout.contains("opens"), "{stdout}")
+                }
+                _ => {}
+            }
         }
-    }
+    };
+    let before_retraction: Vec<&String> =
+        physician.iter().chain(&regulator).chain(&inbox).collect();
+    run_all(&before_retraction, &mut ids);
     let shown = cli_kit::text(
         &shell(&format!("curbside show {}", ids["CASE_ID"])).output().unwrap().stdout,
     );
@@ -189,6 +202,12 @@ fn the_physician_walk_through_runs_as_written() {
     // title with "(edited)" and no text at all).
     assert!(shown.contains("QTc 490 ms on repeat"), "the edit is not shown:\n{shown}");
     assert!(shown.contains("accepted answer"), "the accepted answer is not shown:\n{shown}");
+    run_all(&retraction.iter().collect::<Vec<_>>(), &mut ids);
+    let shown = cli_kit::text(
+        &shell(&format!("curbside show {}", ids["EVENT_ID"])).output().unwrap().stdout,
+    );
+    assert!(shown.contains("retracted by its author"), "the retraction is not shown:\n{shown}");
+    assert!(!shown.contains("QTc 490 ms on repeat"), "the retracted text is still shown:\n{shown}");
 }
 
 #[test]

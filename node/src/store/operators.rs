@@ -196,7 +196,9 @@ impl Operators<'_> {
         Ok(out)
     }
 
-    fn last_used(&self, hash: &[u8; 32]) -> Result<Option<Timestamp>, StoreError> {
+    /// When the operator whose credential hashes to `hash` last made an
+    /// admin call.
+    pub fn last_used(&self, hash: &[u8; 32]) -> Result<Option<Timestamp>, StoreError> {
         let Some(v) = self.store.tree.get(keys::operator_used(hash))? else { return Ok(None) };
         let ms = <[u8; 8]>::try_from(v.as_ref()).map_err(|_| StoreError::Corrupt {
             tree: Space::Operators.name(),
@@ -270,13 +272,11 @@ impl AdminLog<'_> {
         let end = [Space::AdminLog as u8 + 1];
         let mut entries = Vec::new();
         let mut last: Option<LogCursor> = None;
-        let mut looked = 0usize;
-        for item in self.store.tree.range(start..end.to_vec()) {
+        for (looked, item) in self.store.tree.range(start..end.to_vec()).enumerate() {
             if entries.len() >= limit || looked >= LOG_SCAN {
                 return Ok(LogPage { entries, next: last });
             }
             let (key, value) = item?;
-            looked += 1;
             last = key.get(1..17).and_then(|k| <LogCursor>::try_from(k).ok());
             let entry: LogEntry = decode(Space::AdminLog, &value)?;
             if filter.operator.as_ref().is_none_or(|name| *name == entry.operator) {

@@ -175,6 +175,7 @@ fn action_table(method: &str, path: &str) -> Option<&'static str> {
         ("POST", "/v1/admin/peers") => "dial",
         ("POST", "/v1/admin/sync") => "sync",
         ("GET", "/v1/admin/openings/{id}") => "read-opening",
+        ("GET", "/v1/admin/openings") => "read-openings",
         ("POST", "/v1/admin/operators") => "add-operator",
         ("GET", "/v1/admin/operators") => "list-operators",
         ("POST", "/v1/admin/operators/{name}/revoke") => "revoke-operator",

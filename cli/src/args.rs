@@ -11,9 +11,13 @@ pub(crate) const DEFAULT_NODE: &str = "http://127.0.0.1:7420";
 
 /// Curbside: a federated network where physicians consult each other.
 mod moderation;
+mod operators;
 
 pub(crate) use moderation::{
     AppointArgs, AuditModerationArgs, HideArgs, ModCommand, ModQueueArgs, ReportArgs, TakedownArgs,
+};
+pub(crate) use operators::{
+    AdminAddArgs, AdminCommand, AdminListArgs, AdminLogArgs, AdminRevokeArgs,
 };
 #[derive(Debug, Parser)]
 #[command(name = "curbside", version, about, propagate_version = true)]
@@ -72,6 +76,10 @@ pub(crate) enum Command {
     Revoke(RevokeArgs),
     /// Print the licence opening an attestation commits to (institution admin).
     Reveal(RevealArgs),
+    /// The institution's operators as people: named credentials (add,
+    /// list, revoke) and the log of who did what (institution admin).
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Audit verifiers' logs (regulators): every attestation, their history, that nodes agree.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -546,11 +554,13 @@ pub(crate) enum IdCommand {
 /// Where the institution admin's token comes from.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct AdminTokenArgs {
-    /// The node's data directory; its admin.token is used.
+    /// The node's data directory: the node the command must reach, and
+    /// (without --token-file) its admin.token.
     #[arg(long, value_name = "DIR")]
     pub(crate) data: Option<PathBuf>,
-    /// A file holding the admin token.
-    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    /// A file holding the admin token or a named operator's credential
+    /// (`curbside admin add NAME --out FILE`).
+    #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<PathBuf>,
 }
 

@@ -118,6 +118,10 @@ node_codes! {
     BadQuery = "bad_query", http(StatusCode::BAD_REQUEST);
     /// (search) this node's search index could not be opened; the rest of the API works
     SearchUnavailable = "search_unavailable", http(StatusCode::SERVICE_UNAVAILABLE);
+    /// (admin) a named operator's credential that was revoked (`curbside admin revoke`)
+    OperatorRevoked = "operator_revoked", http(StatusCode::UNAUTHORIZED);
+    /// (admin operators) an operator of that name exists or existed: a name is never given twice
+    OperatorExists = "operator_exists", http(StatusCode::CONFLICT);
 
     // What happens to a submitted event, other than a rejection.
     /// held until what it needs arrives (an outcome, not an error); (attest, revoke) the node cannot sign yet
@@ -150,7 +154,7 @@ node_codes! {
     RateLimited = "rate_limited", http(StatusCode::TOO_MANY_REQUESTS);
     /// (reports) the node holds as many reports waiting for moderators as it keeps
     ReportsFull = "reports_full", http(StatusCode::SERVICE_UNAVAILABLE);
-    /// (me) a physician's follows or bookmarks are as many as one may keep
+    /// (me) a physician's follows or bookmarks are as many as one may keep; (admin operators) the node keeps 1000 operators
     ListFull = "list_full", http(StatusCode::CONFLICT);
     /// (me) as many inbox streams are open as the node allows, for this physician or in all
     TooManyStreams = "too_many_streams", http(StatusCode::TOO_MANY_REQUESTS);

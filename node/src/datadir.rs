@@ -3,7 +3,7 @@
 //! ```text
 //! <data>/genesis.json   the network's genesis (its id is the hash of the canonical bytes)
 //! <data>/node.key       the node's ed25519 seed (mode 0600): its charter key and libp2p identity
-//! <data>/admin.token    the institution admin's API token (mode 0600)
+//! <data>/admin.token    the institution admin's API token (mode 0600); its holder is the operator `owner` (named operators: `api/operators.rs`)
 //! <data>/node.toml      configuration (see `config`)
 //! <data>/store/         the sled store
 //! ```

@@ -258,6 +258,11 @@ impl TestNode {
         node
     }
 
+    /// The node's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
     /// Starts (or restarts) the node whose data directory is `data`.
     pub fn run(data: &Path) -> Self {
         Self::run_with(data, Overrides::default())

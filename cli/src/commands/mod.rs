@@ -12,6 +12,7 @@ mod me;
 mod moderate;
 mod network;
 mod node;
+mod operators;
 mod read;
 mod rules;
 mod search;
@@ -151,6 +152,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Revoke(args) => admin::revoke(&ctx, &args),
         Command::Attestations(args) => admin::attestations(&ctx, &args),
         Command::Reveal(args) => admin::reveal(&ctx, &args),
+        Command::Admin(command) => operators::run(&ctx, &command),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(&ctx, &args),
         Command::Audit(AuditCommand::Open(args)) => audit::open(&ctx, &args),
         Command::Audit(AuditCommand::List(args)) => audit::list::list(&ctx, &args),

@@ -120,13 +120,16 @@ fn wire(event: &SignedEvent) -> String {
 }
 
 pub(crate) async fn attest(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<AttestRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let replace = req.replace;
     let CheckedAttest { request, specialties, jurisdiction, licence, valid_days } =
         req.check(&state.store.network())?;
+    admin.note("key", request.subject);
+    admin.note("handle", &request.handle);
+    admin.note("jurisdiction", &jurisdiction);
     let _turn = state.issuer.operator_turn().await;
     let now = crate::now();
     // What this node has in force for the same key or the same licence:
@@ -147,6 +150,7 @@ pub(crate) async fn attest(
     })
     .await?;
     if !replace && let Some(first) = in_force.first() {
+        admin.note("in_force", first.id);
         let (code, what) = if first.key == subject {
             (
                 Code::AlreadyAttested,
@@ -189,7 +193,10 @@ pub(crate) async fn attest(
     });
     // The opening is kept once the attestation is known valid, before it
     // exists anywhere else.
+    let commitment = opening.commitment();
     let issued = publish(&state, now, body, Some(opening)).await?;
+    admin.note("attestation", issued.event.id());
+    admin.note("licence_commitment", commitment);
     let mut answer = issued_json(&issued);
     answer["valid_until"] = json!(valid_until);
     answer["capped_at_charter_end"] = json!(valid_until < wanted);
@@ -214,6 +221,7 @@ pub(crate) async fn attest(
                 ),
             )
         })?;
+        admin.note("replaced", old.id);
         replaced.push(old.id);
     }
     answer["replaced"] = json!(replaced);
@@ -268,14 +276,16 @@ impl RevokeRequest {
 }
 
 pub(crate) async fn revoke(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RevokeRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let target = req.target()?;
+    admin.note("attestation", target);
     let now = crate::now();
     let body = Body::Revocation(Revocation { target, reason: req.reason, effective_at: now });
     let issued = publish(&state, now, body, None).await?;
+    admin.note("revocation", issued.event.id());
     Ok(Json(issued_json(&issued)))
 }
 
@@ -321,11 +331,16 @@ impl RevokeAllRequest {
 }
 
 pub(crate) async fn revoke_all(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RevokeAllRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = req.filter()?;
+    // Never the licence itself: the commitments of what it revoked say which.
+    match (&filter.key, &filter.licence) {
+        (Some(key), _) => admin.note("key", key),
+        (None, _) => admin.note("by", "licence"),
+    }
     let _turn = state.issuer.operator_turn().await;
     let now = crate::now();
     let store = state.store.clone();
@@ -340,6 +355,10 @@ pub(crate) async fn revoke_all(
             reason: req.reason.clone(),
             effective_at: now,
         });
+        admin.note("attestation", target.id);
+        if let Some(opening) = state.store.audit().opening(&target.id)? {
+            admin.note("licence_commitment", opening.commitment());
+        }
         let issued = publish(&state, now, body, None).await?;
         revoked.push(json!({
             "attestation": target.id,
@@ -369,11 +388,20 @@ pub(crate) struct IssuedQuery {
 const ISSUED_PAGE: usize = 200;
 
 pub(crate) async fn attestations(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     query: Result<axum::extract::Query<IssuedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let axum::extract::Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    for (what, value) in [("handle", &q.handle), ("key", &q.key), ("jurisdiction", &q.jurisdiction)]
+    {
+        if let Some(value) = value {
+            admin.note(what, value);
+        }
+    }
+    if q.licence.is_some() {
+        admin.note("licence", "(a licence number: not recorded)");
+    }
     let filter = issued::Filter {
         handle: q
             .handle
@@ -427,10 +455,11 @@ impl DialRequest {
 /// `POST /v1/admin/peers`: dial a peer now (an operator joining two parts
 /// of the federation, or adding a peer without a restart).
 pub(crate) async fn dial(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<DialRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    admin.note("address", &req.address);
     let Some(net) = &state.net else {
         return Err(ApiError::new(
             Code::NetworkOff,

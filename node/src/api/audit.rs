@@ -258,16 +258,18 @@ pub(crate) async fn trust_event(
 /// The licence opening of an attestation this node issued (institution
 /// admin only): salt, jurisdiction, licence number.
 pub(crate) async fn opening(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    admin.note("attestation", id);
     let opening = state
         .store
         .audit()
         .opening(&id)?
         .ok_or_else(|| ApiError::not_found(format!("this node issued no attestation {id}")))?;
+    admin.note("licence_commitment", opening.commitment());
     Ok(Json(json!({
         "attestation": id,
         "salt": opening.salt,

@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use curbside_protocol::{NetworkId, PublicKey, Signature, Timestamp};
 
-use super::sessions::{OpenError, Sessions, constant_time_eq};
+use super::sessions::{OpenError, Sessions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -51,7 +51,7 @@ enum Caller {
 /// key attested now (a revocation or a lapse ends its sessions at once).
 fn caller(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
     let Some(token) = bearer(parts) else { return Ok(None) };
-    if constant_time_eq(token.as_bytes(), state.admin_token.as_bytes()) {
+    if super::operators::resolve(state, token)?.is_some() {
         return Ok(Some(Caller::Admin));
     }
     let now = crate::now();
@@ -153,9 +153,33 @@ impl Submitter {
     }
 }
 
-/// The institution admin, by its token.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Admin;
+/// An operator of the institution: the admin token's (`owner`) or a named
+/// operator's credential. The call is recorded in the admin log under
+/// their name (`operators::record`); the handler adds what it is about
+/// with [`Admin::note`].
+#[derive(Debug, Clone)]
+pub(crate) struct Admin {
+    operator: super::operators::Operator,
+    call: super::operators::AdminCall,
+}
+
+impl Admin {
+    /// The operator's name.
+    pub(crate) fn name(&self) -> String {
+        self.operator.name.clone()
+    }
+
+    /// The call is about `value`, for the admin log (an id, a key, a
+    /// licence commitment; never a licence or a secret).
+    pub(crate) fn note(&self, what: &str, value: impl std::fmt::Display) {
+        self.call.note(what, value);
+    }
+
+    /// The call is not recorded (reading the admin log).
+    pub(crate) fn unrecorded(&self) {
+        self.call.unrecorded();
+    }
+}
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
@@ -166,8 +190,17 @@ impl FromRequestParts<AppState> for Admin {
                 "admin calls need the token in the node's data directory (admin.token)",
             ));
         };
-        if constant_time_eq(token.as_bytes(), state.admin_token.as_bytes()) {
-            Ok(Admin)
+        if let Some(operator) = super::operators::resolve(state, token)? {
+            let call =
+                parts.extensions.get::<super::operators::AdminCall>().cloned().ok_or_else(
+                    || ApiError::internal("an admin call came without the admin log"),
+                )?;
+            let action = super::operators::action_of(
+                &parts.method,
+                parts.extensions.get::<axum::extract::MatchedPath>(),
+            );
+            call.begin(operator.clone(), action);
+            Ok(Admin { operator, call })
         } else if state
             .sessions
             .lock()
@@ -297,7 +330,7 @@ pub(crate) type SharedSessions = Mutex<Sessions>;
 /// command reached the wrong node) from "a wrong token"; the secret part
 /// is as strong as any other token. Tokens of older data directories (a
 /// random token alone) keep working.
-const ADMIN_TOKEN_PREFIX: &str = "curbside-admin-";
+pub(crate) const ADMIN_TOKEN_PREFIX: &str = "curbside-admin-";
 
 /// A new admin token for the node whose key is `node`.
 pub fn admin_token_for(node: &PublicKey) -> String {

@@ -45,7 +45,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.0)).into_response()
+        let code = self.0.code;
+        let mut response = (self.status(), Json(self.0)).into_response();
+        // For the admin log, which records the code of a refused admin call.
+        response.extensions_mut().insert(code);
+        response
     }
 }
 

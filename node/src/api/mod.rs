@@ -14,6 +14,7 @@ mod limits;
 mod me;
 mod metrics;
 mod moderation;
+mod operators;
 pub mod policy;
 mod reads;
 pub mod search;
@@ -317,8 +318,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/charters", get(audit::charters))
         .route("/v1/audit/events/{id}", get(audit::trust_event))
         .route("/v1/search", get(search::search))
-        .with_state(state);
-    guarded(routes)
+        .route("/v1/admin/operators", get(operators::list).post(operators::add))
+        .route("/v1/admin/operators/{name}/revoke", post(operators::revoke))
+        .route("/v1/admin/log", get(operators::log))
+        .with_state(state.clone());
+    // Outside the panic guard, so a call that panicked is recorded too.
+    guarded(routes).layer(axum::middleware::from_fn_with_state(state, operators::record))
 }
 
 /// The layers every route of the API runs under, whatever its state: the

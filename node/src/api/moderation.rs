@@ -27,10 +27,11 @@ pub(crate) struct HideRequest {
 /// `POST /v1/admin/hide`: this node stops showing the event to its
 /// readers; it still stores, syncs and relays it.
 pub(crate) async fn hide(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<HideRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    admin.note("event", req.id);
     if req.note.len() > curbside_protocol::limits::REASON {
         return Err(ApiError::bad_request("the note is over 500 bytes"));
     }
@@ -46,10 +47,11 @@ pub(crate) struct UnhideRequest {
 
 /// `POST /v1/admin/unhide`.
 pub(crate) async fn unhide(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<UnhideRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    admin.note("event", req.id);
     let was = state.store.events().unhide(&req.id)?;
     Ok(Json(json!({ "id": req.id, "hidden": false, "was_hidden": was })))
 }

@@ -16,7 +16,7 @@ use crate::codes::Code;
 /// joins the one running (one at a time: asking again costs nothing).
 /// Admin only: a round asks every peer for work.
 pub(crate) async fn sync_now(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Some(net) = &state.net else {
@@ -27,6 +27,8 @@ pub(crate) async fn sync_now(
     };
     match net.sync_now().await {
         Ok((round, joined)) => {
+            admin.note("round", round.id);
+            admin.note("peers", round.peers.len());
             Ok((StatusCode::ACCEPTED, Json(json!({ "round": round, "joined": joined }))))
         }
         Err(e) => Err(ApiError::new(Code::NoPeers, e)),

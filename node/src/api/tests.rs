@@ -144,6 +144,11 @@ impl Api {
 
     /// Attests `physician` through the admin API.
     fn attest(&self, physician: &SecretKey, handle: &str) -> (u16, Value) {
+        self.attest_as(physician, handle, TOKEN)
+    }
+
+    /// Attests `physician` through the admin API, as the operator `token` is.
+    fn attest_as(&self, physician: &SecretKey, handle: &str, token: &str) -> (u16, Value) {
         let request = AttestationRequest::new(
             self.genesis.network_id(),
             physician,
@@ -157,7 +162,16 @@ impl Api {
             "licence": format!("LIC-{handle}"),
             "valid_days": 365,
         });
-        self.post("/v1/admin/attest", &body, Some(TOKEN))
+        self.post("/v1/admin/attest", &body, Some(token))
+    }
+
+    fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
+        Self::answer(
+            self.agent
+                .get(format!("{}{path}", self.url))
+                .header("Authorization", format!("Bearer {token}"))
+                .call(),
+        )
     }
 
     /// The value of one metric at `/metrics`.
@@ -429,4 +443,85 @@ fn every_opening_is_paged_out_to_the_admin_only() {
             assert_eq!(opening["revocation_reason"], "licence suspended", "{opening}");
         }
     }
+}
+
+/// A named operator's credential works for admin calls, which the log
+/// records under their name (refusals with their code); once revoked it
+/// is refused at once as `operator_revoked`; the list of operators holds
+/// no secret; a caller without a credential adds nothing to the log.
+#[test]
+fn named_operators_are_recorded_by_name_and_a_revoked_one_is_refused() {
+    let api = Api::start();
+    assert!(stored(&api.submit(&api.charter(&api.node))));
+    let (status, made) = api.post("/v1/admin/operators", &json!({ "name": "ada" }), Some(TOKEN));
+    assert_eq!(status, 201, "{made}");
+    let ada = made["credential"].as_str().unwrap().to_owned();
+    assert!(ada.starts_with(&format!("curbside-admin-{}-", api.node.public().short())), "{ada}");
+    let (status, again) = api.post("/v1/admin/operators", &json!({ "name": "ada" }), Some(&ada));
+    assert_eq!((status, again["code"].as_str()), (409, Some("operator_exists")), "{again}");
+
+    let (status, attested) = api.attest_as(&key("dr-named"), "dr-named", &ada);
+    assert_eq!(status, 200, "{attested}");
+    let (status, twice) = api.attest_as(&key("dr-named"), "dr-named", &ada);
+    assert_eq!((status, twice["code"].as_str()), (409, Some("already_attested")), "{twice}");
+    // Wrong tokens are refused and not recorded.
+    let forged = super::admin_token_for(&api.node.public());
+    assert_eq!(api.attest_as(&key("dr-x"), "dr-x", &forged).0, 401);
+
+    let (status, revoked) = api.post("/v1/admin/operators/ada/revoke", &json!({}), Some(TOKEN));
+    assert_eq!((status, revoked["revoked_by"].as_str()), (200, Some("owner")), "{revoked}");
+    let (status, refused) = api.attest_as(&key("dr-late"), "dr-late", &ada);
+    assert_eq!((status, refused["code"].as_str()), (401, Some("operator_revoked")), "{refused}");
+    let (status, refused) = api.get_as("/v1/admin/attestations", &ada);
+    assert_eq!((status, refused["code"].as_str()), (401, Some("operator_revoked")), "{refused}");
+
+    let (status, listed) = api.get_as("/v1/admin/operators", TOKEN);
+    assert_eq!(status, 200, "{listed}");
+    let text = listed.to_string();
+    assert!(!text.contains(&ada[ada.len() - 64..]) && !text.contains(TOKEN), "{text}");
+    let names: Vec<&str> =
+        listed["operators"].as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
+    assert_eq!(names, ["owner", "ada"]);
+    assert!(listed["operators"][1]["revoked_at"].is_u64(), "{listed}");
+    assert!(listed["operators"][1]["last_used"].is_u64(), "{listed}");
+
+    let (status, log) = api.get_as("/v1/admin/log", TOKEN);
+    assert_eq!(status, 200, "{log}");
+    let rows: Vec<(String, String, u64, Value)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (s(&e["operator"]), s(&e["action"]), e["status"].as_u64().unwrap(), e["code"].clone())
+        })
+        .collect();
+    let row = |who: &str, what: &str, status: u64, code: Value| {
+        (who.to_owned(), what.to_owned(), status, code)
+    };
+    assert_eq!(
+        rows,
+        [
+            row("owner", "add-operator", 201, Value::Null),
+            row("ada", "add-operator", 409, json!("operator_exists")),
+            row("ada", "attest", 200, Value::Null),
+            row("ada", "attest", 409, json!("already_attested")),
+            row("owner", "revoke-operator", 200, Value::Null),
+            row("owner", "list-operators", 200, Value::Null),
+        ],
+        "{log}"
+    );
+    let attest = &log["entries"][2]["target"];
+    assert_eq!(attest["attestation"], attested["id"], "{attest}");
+    assert_eq!(attest["key"], json!(key("dr-named").public()), "{attest}");
+    assert!(attest["licence_commitment"].is_string(), "{attest}");
+    assert!(!log.to_string().contains("LIC-dr-named"), "a licence in the log: {log}");
+    let (_, ada_only) = api.get_as("/v1/admin/log?operator=ada&limit=1", TOKEN);
+    assert_eq!(ada_only["entries"].as_array().unwrap().len(), 1, "{ada_only}");
+    let next = ada_only["next"].as_str().unwrap();
+    let (_, rest) = api.get_as(&format!("/v1/admin/log?operator=ada&after={next}"), TOKEN);
+    assert_eq!(rest["entries"].as_array().unwrap().len(), 2, "{rest}");
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
 }

@@ -111,6 +111,13 @@ pub(super) enum Space {
     /// read a page at a time (schema 5; built from the timeline when a
     /// schema-4 store is migrated).
     Moderation = 40,
+    /// `h ‖ credential hash (32)` → `OperatorRecord`; `n ‖ name` → the
+    /// credential hash; `u ‖ credential hash (32)` → last used (8): the
+    /// node's named operators ([`super::operators`]). Local, never gossiped.
+    Operators = 48,
+    /// `at (8) ‖ n (8)` → `LogEntry`: every admin call, who made it, on what,
+    /// and how it ended ([`super::operators`]). Local, never gossiped.
+    AdminLog = 49,
 }
 
 impl Space {
@@ -154,6 +161,8 @@ impl Space {
             Space::Mentions => "mentions",
             Space::Marks => "marks",
             Space::InboxRead => "inbox_read",
+            Space::Operators => "operators",
+            Space::AdminLog => "admin_log",
         }
     }
 
@@ -246,6 +255,31 @@ pub(super) fn report(event: &EventId, reporter: &PublicKey) -> Vec<u8> {
 /// `Moderation ‖ created_at ‖ id`.
 pub(super) fn moderation(at: Timestamp, id: &EventId) -> Vec<u8> {
     Space::Moderation.key(&[&at.as_millis().to_be_bytes(), id.as_bytes()])
+}
+
+/// `Operators ‖ h ‖ hash`: an operator's record, by its credential's hash.
+pub(super) fn operator(hash: &[u8; 32]) -> Vec<u8> {
+    Space::Operators.key(&[b"h", hash])
+}
+
+/// `Operators ‖ h`: the prefix of every operator's record.
+pub(super) fn operators() -> Vec<u8> {
+    Space::Operators.key(&[b"h"])
+}
+
+/// `Operators ‖ n ‖ name`: the credential hash of the operator `name`.
+pub(super) fn operator_name(name: &str) -> Vec<u8> {
+    Space::Operators.key(&[b"n", name.as_bytes()])
+}
+
+/// `Operators ‖ u ‖ hash`: when the operator last made an admin call.
+pub(super) fn operator_used(hash: &[u8; 32]) -> Vec<u8> {
+    Space::Operators.key(&[b"u", hash])
+}
+
+/// `AdminLog ‖ at ‖ n`.
+pub(super) fn admin_log(at: Timestamp, n: u64) -> Vec<u8> {
+    Space::AdminLog.key(&[&at.as_millis().to_be_bytes(), &n.to_be_bytes()])
 }
 
 /// `Authored ‖ author ‖ created_at ‖ id`.

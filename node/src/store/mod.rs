@@ -67,7 +67,13 @@
 //! mentions      handle ‖ 0 ‖ created_at ‖ id → ()        (events whose text names @handle; the inbox)
 //! marks         physician ‖ f|h|b ‖ target → added_at   (follows of threads and hubs, bookmarks: local, never gossiped)
 //! inbox_read    physician ‖ item → read_at              (inbox items read: local, never gossiped)
+//! operators     h ‖ hash → OperatorRecord; n ‖ name → hash; u ‖ hash → last used  (named operators: local)
+//! admin_log     at ‖ n → LogEntry                         (every admin call: who, what, outcome; local)
 //! ```
+//!
+//! `operators` (48) and `admin_log` (49) came without a schema bump too: a
+//! store written before them has no named operator and an empty log,
+//! which is what it had.
 //!
 //! Spaces 32–35 are reserved for other work; `afterwords` (36) came
 //! without a schema bump: a store written before it simply has none of
@@ -157,6 +163,7 @@ mod memory;
 mod migrate;
 mod moderation;
 mod open;
+mod operators;
 mod peers;
 mod pending;
 mod reads;
@@ -183,6 +190,10 @@ pub use marks::{
     Cursor, Follow, MAX_BOOKMARKS, MAX_FOLLOWS, MAX_READ, MarkError, Personal, Written,
 };
 pub use moderation::{ModerationPage, Report, ReportError, ReportLimits};
+pub use operators::{
+    AdminLog, LOG_SCAN, ListedOperator, LogCursor, LogEntry, LogFilter, LogPage, MAX_OPERATORS,
+    OperatorError, OperatorRecord, Operators,
+};
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{

@@ -22,13 +22,15 @@ fn every_admin_route_needs_the_admin_token() {
     let dr = key("access-dr");
     let attestation = node.attest(&net, &dr, "dr-access", &["oncology"], "GB");
     let session = node.session(&net, &dr).unwrap();
-    let posts: [(&str, Value); 3] = [
+    let posts: [(&str, Value); 5] = [
         (
             "/v1/admin/attest",
             json!({ "request": "x", "specialties": [], "jurisdiction": "GB", "licence": "1", "valid_days": 1 }),
         ),
         ("/v1/admin/revoke", json!({ "target": attestation.to_string(), "reason": "r" })),
         ("/v1/admin/peers", json!({ "address": "/ip4/127.0.0.1/tcp/9" })),
+        ("/v1/admin/operators", json!({ "name": "mallory" })),
+        ("/v1/admin/operators/owner/revoke", json!({})),
     ];
     for (path, body) in &posts {
         for (token, status, expected) in [
@@ -41,8 +43,10 @@ fn every_admin_route_needs_the_admin_token() {
         }
     }
     let opening = format!("/v1/admin/openings/{attestation}");
-    for (token, status) in [(None, 401), (Some(session.as_str()), 403)] {
-        assert_eq!(node.get(&opening, token).0, status, "GET {opening} with {token:?}");
+    for path in [opening.as_str(), "/v1/admin/operators", "/v1/admin/log"] {
+        for (token, status) in [(None, 401), (Some(session.as_str()), 403)] {
+            assert_eq!(node.get(path, token).0, status, "GET {path} with {token:?}");
+        }
     }
     // The token itself works, and the attestation is still in force.
     assert_eq!(node.get(&opening, Some(&node.admin_token)).0, 200);

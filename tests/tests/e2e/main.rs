@@ -30,6 +30,7 @@ mod inbox;
 mod mentions;
 mod moderation;
 mod operator;
+mod operators;
 mod outcomes;
 mod partition;
 mod powercut;

@@ -184,6 +184,47 @@ fn a_store_of_layout_5_is_migrated_with_its_authors_and_mentions_indexed() {
     assert!(store.check().unwrap().is_sound(), "reopened without migrating again");
 }
 
+/// Named operators and the admin log came without a schema bump: a store
+/// written before them (here, one of layout 4, migrated at open) opens
+/// with neither and takes both at once; what an operator did before a
+/// migration is still there after it, and the integrity check is sound.
+#[test]
+fn an_older_store_opens_without_operators_and_keeps_them_through_a_migration() {
+    use crate::store::{LogEntry, LogFilter};
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "before operators");
+    put(&n, &fed, std::slice::from_ref(&post));
+    let (dir, genesis) = (n._dir, n.store.genesis().clone());
+    downgrade_to_layout_4(&n.store.tree);
+    n.store.db.flush().unwrap();
+    drop(n.store);
+
+    let store = Store::open(dir.path(), genesis.clone()).unwrap();
+    assert!(store.operators().list().unwrap().is_empty());
+    let log = store.admin_log().page(&LogFilter::default(), None, 50).unwrap();
+    assert!(log.entries.is_empty() && log.next.is_none());
+    let at = fed.now();
+    store.operators().add("ada", &[7; 32], "owner", at).unwrap();
+    let entry = LogEntry {
+        at,
+        operator: "ada".into(),
+        action: "attest".into(),
+        target: vec![("attestation".into(), post.id().to_string())],
+        status: 200,
+        code: None,
+    };
+    store.admin_log().append(&entry, Some(&[7; 32])).unwrap();
+    // Another migration (the store taken back to layout 5) leaves them alone.
+    downgrade_to_layout_5(&store.tree);
+    store.db.flush().unwrap();
+    drop(store);
+    let store = Store::open(dir.path(), genesis).unwrap();
+    assert_eq!(store.operators().list().unwrap()[0].last_used, Some(at));
+    let log = store.admin_log().page(&LogFilter::default(), None, 50).unwrap();
+    assert_eq!(log.entries, vec![entry]);
+    assert!(store.check().unwrap().is_sound());
+}
+
 #[test]
 fn a_store_in_use_is_refused_as_busy() {
     let (_fed, n, _drs) = setup();

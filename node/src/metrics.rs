@@ -157,6 +157,11 @@ impl Default for Metrics {
             peers_blocked.clone(),
         );
         let syncs = Family::<OutcomeLabel, Counter>::default();
+        // Both outcomes shown from the start (at 0), so that a rate of
+        // failures has a series before the first sync ends.
+        for outcome in ["ok", "failed"] {
+            let _ = syncs.get_or_create(&OutcomeLabel { outcome });
+        }
         registry.register(
             "syncs",
             "Syncs with one peer finished, by outcome (ok or failed)",

@@ -5,8 +5,9 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
-use curbside_tests::curbside_bin;
+use curbside_tests::{Network, TestNode, curbside_bin};
 
 fn deploy(file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("deploy").join(file);
@@ -33,4 +34,160 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let ours: Vec<&str> = stderr.lines().filter(|l| l.contains("curbside-node.service")).collect();
     assert!(out.status.success() && ours.is_empty(), "systemd-analyze verify:\n{stderr}");
+}
+
+/// `deploy/prometheus/alerts.yml` as Prometheus reads a rules file: every
+/// field known, every rule with an expression, a severity and a summary.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    groups: Vec<RuleGroup>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleGroup {
+    name: String,
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rule {
+    alert: String,
+    expr: String,
+    #[serde(rename = "for")]
+    _for: Option<String>,
+    labels: std::collections::BTreeMap<String, String>,
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
+/// The `curbside_*` metric names `text` refers to.
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("curbside_") {
+        let before = rest[..at].chars().next_back();
+        let tail = &rest[at..];
+        let end =
+            tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            names.insert(tail[..end].to_owned());
+        }
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// The sample names a `/metrics` text exposes: each family's samples as
+/// its `# TYPE` line makes them (a counter's `_total`, a histogram's
+/// `_bucket`, `_sum` and `_count`), and every sample line's name.
+fn exposed(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(decl) = line.strip_prefix("# TYPE ") {
+            let mut words = decl.split_whitespace();
+            let (Some(name), Some(kind)) = (words.next(), words.next()) else { continue };
+            let suffixes: &[&str] = match kind {
+                "counter" => &["_total"],
+                "histogram" => &["_bucket", "_sum", "_count"],
+                "summary" => &["", "_sum", "_count"],
+                _ => &[""],
+            };
+            names.extend(suffixes.iter().map(|s| format!("{name}{s}")));
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let end = line.find(['{', ' ']).unwrap_or(line.len());
+            names.insert(line[..end].to_owned());
+        }
+    }
+    names
+}
+
+/// What an operator watches is what a node serves: a two-node federation
+/// is started, each scraped once its peer is admitted and a sync with it
+/// has finished, and every metric that `deploy/prometheus/alerts.yml` and
+/// `deploy/grafana/curbside.json` name is among those exposed (the peer
+/// and sync gauges with the values the federation has). The alert file
+/// parses as a rules file, and passes `promtool check rules` where promtool
+/// is installed.
+#[test]
+fn every_metric_the_alerts_and_the_dashboard_use_is_served() {
+    let alerts = deploy("prometheus/alerts.yml");
+    let rules: RuleFile = serde_norway::from_str(&alerts).unwrap();
+    let mut alert_names = std::collections::BTreeSet::new();
+    for group in &rules.groups {
+        assert!(!group.rules.is_empty(), "group {} has no rule", group.name);
+        for rule in &group.rules {
+            assert!(alert_names.insert(rule.alert.clone()), "{} named twice", rule.alert);
+            assert!(!rule.expr.trim().is_empty(), "{}", rule.alert);
+            let severity = rule.labels.get("severity").map(String::as_str);
+            assert!(matches!(severity, Some("warning" | "critical")), "{}", rule.alert);
+            assert!(rule.annotations.contains_key("summary"), "{}", rule.alert);
+            assert!(rule.annotations.contains_key("description"), "{}", rule.alert);
+        }
+    }
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&deploy("grafana/curbside.json")).unwrap();
+    assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() >= 10), "{dashboard}");
+
+    let used_by_alerts = metric_names(&alerts);
+    let used_by_dashboard = metric_names(&deploy("grafana/curbside.json"));
+    for watched in ["curbside_peers_admitted", "curbside_sync_last_ok_timestamp_seconds"] {
+        assert!(used_by_alerts.contains(watched) && used_by_dashboard.contains(watched));
+    }
+    for watched in ["curbside_store_failed", "curbside_data_free_bytes"] {
+        assert!(used_by_alerts.contains(watched) && used_by_dashboard.contains(watched));
+    }
+    assert!(used_by_alerts.contains("curbside_events_rejected_total"));
+
+    let network = Network::new();
+    let first = TestNode::start_peer(&network, &[], &["GB"]);
+    let second = TestNode::start_peer(&network, &[first.p2p_addr()], &["GB"]);
+    let synced = |node: &TestNode| {
+        node.metric("curbside_peers_admitted").is_some_and(|n| n >= 1.0)
+            && node.metric("curbside_sync_last_ok_timestamp_seconds").is_some_and(|t| t > 0.0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !(synced(&first) && synced(&second)) {
+        assert!(Instant::now() < deadline, "the two nodes did not admit and sync in 90 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A refusal, so that the refusals' family has a sample to show (a
+    // family with none is not printed at all): an event of another network.
+    for node in [&first, &second] {
+        let (_, body) = node.submit(&[Network::new().charter(&node.key, &[])]);
+        assert_eq!(body["outcomes"][0]["status"], "rejected", "{body}");
+    }
+    for node in [&first, &second] {
+        let (status, text) = node.get("/metrics", None);
+        assert_eq!(status, 200);
+        let served = exposed(text.as_str().unwrap());
+        for name in used_by_alerts.iter().chain(&used_by_dashboard) {
+            assert!(served.contains(name), "{name} is used in deploy/ but not served:\n{served:?}");
+        }
+        assert_eq!(node.metric("curbside_peers_connected"), Some(1.0));
+        assert_eq!(node.metric("curbside_store_failed"), Some(0.0));
+        assert!(node.metric("curbside_syncs_total{outcome=\"ok\"}").is_some_and(|n| n >= 1.0));
+        let free = node.metric("curbside_data_free_bytes").unwrap();
+        assert!(free > 0.0 && node.metric("curbside_data_size_bytes").unwrap() >= free);
+    }
+
+    match Command::new("promtool").arg("--version").output() {
+        Err(_) => eprintln!(
+            "skipped `promtool check rules`: promtool is not installed here \
+             (the rules were still parsed and their metrics checked)"
+        ),
+        Ok(_) => {
+            let path =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/prometheus/alerts.yml");
+            let out =
+                Command::new("promtool").args(["check", "rules"]).arg(&path).output().unwrap();
+            assert!(
+                out.status.success(),
+                "promtool check rules:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
 }

@@ -191,3 +191,93 @@ fn every_metric_the_alerts_and_the_dashboard_use_is_served() {
         }
     }
 }
+
+/// A port the OS says is free now (for a child process to bind next).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed (and reaped) when the test ends, pass or fail.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `deploy/compose-init.sh`, the compose federation's setup, run as the
+/// `init` container runs it but on this machine (hosts and ports from the
+/// environment, as the script allows): it makes the root and two chartered
+/// nodes that each name the other as a bootstrap peer, and once both run
+/// each has admitted the other. Run twice, it changes nothing. This runs
+/// wherever the tests run, Docker or not.
+#[test]
+fn the_compose_setup_script_makes_two_chartered_nodes_that_federate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (council, a, b) = (dir.path().join("council"), dir.path().join("a"), dir.path().join("b"));
+    for d in [&council, &a, &b] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let (api_a, api_b) =
+        (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/compose-init.sh");
+    let setup = || {
+        Command::new("sh")
+            .arg(&script)
+            .env("PATH", &path)
+            .env("CURBSIDE_HOME", dir.path().join("home"))
+            .env("CURBSIDE_PASSPHRASE", crate::cli_kit::PASSPHRASE)
+            .env("CURBSIDE_KDF_FAST", "1")
+            .env_remove("CURBSIDE_NODE")
+            .env("COUNCIL", &council)
+            .env("NODE_A_DATA", &a)
+            .env("NODE_B_DATA", &b)
+            .env("NODE_A_HOST", "127.0.0.1")
+            .env("NODE_B_HOST", "127.0.0.1")
+            .env("NODE_A_P2P_PORT", free_port().to_string())
+            .env("NODE_B_P2P_PORT", free_port().to_string())
+            .env("NODE_A_API", &api_a)
+            .env("NODE_B_API", &api_b)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = setup();
+    let said = |out: &std::process::Output| {
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    assert!(out.status.success(), "compose-init.sh failed:\n{}", said(&out));
+    assert!(said(&out).contains("the federation is set up: start node-a and node-b"));
+    let again = setup();
+    assert!(again.status.success() && said(&again).contains("set up already"), "{}", said(&again));
+
+    let home = dir.path().join("home");
+    let toml = |d: &Path| std::fs::read_to_string(d.join("node.toml")).unwrap();
+    assert!(toml(&a).contains(&format!("api = \"{api_a}\"")));
+    assert!(!toml(&a).contains("bootstrap = []") && !toml(&b).contains("bootstrap = []"));
+    let _nodes: Vec<Killed> = [&a, &b]
+        .into_iter()
+        .map(|data| {
+            Killed(
+                crate::cli_kit::curbside(&home)
+                    .args(["node", "run", "--data", data.to_str().unwrap()])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    for data in [&a, &b] {
+        let out = crate::cli_kit::run(
+            &home,
+            &["node", "status", "--data", data.to_str().unwrap(), "--wait-peers", "1"],
+            None,
+        );
+        assert!(out.status.success(), "{} has no peer:\n{}", data.display(), said(&out));
+    }
+}

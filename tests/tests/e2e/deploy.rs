@@ -281,3 +281,171 @@ fn the_compose_setup_script_makes_two_chartered_nodes_that_federate() {
         assert!(out.status.success(), "{} has no peer:\n{}", data.display(), said(&out));
     }
 }
+
+/// Runs `argv` for at most `secs` seconds, its output kept in a file (a
+/// build prints more than a pipe holds): its success and what it printed,
+/// or that it was killed at the deadline.
+fn bounded(argv: &[&str], envs: &[(&str, &str)], secs: u64) -> (bool, String) {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(argv[0])
+        .args(&argv[1..])
+        .envs(envs.iter().copied())
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
+        .stdin(std::process::Stdio::null())
+        .stdout(log.reopen().unwrap())
+        .stderr(log.reopen().unwrap())
+        .spawn();
+    let Ok(child) = child.as_mut() else { return (false, format!("{} cannot run", argv[0])) };
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let said = std::fs::read_to_string(log.path()).unwrap_or_default();
+    match status {
+        Some(status) => (status.success(), said),
+        None => (false, format!("{argv:?} killed after {secs} s:\n{said}")),
+    }
+}
+
+/// A container engine that answers, and how to run compose with it; or
+/// why there is none.
+fn container_engine() -> Result<(&'static str, Vec<&'static str>), String> {
+    let mut why = Vec::new();
+    for engine in ["docker", "podman"] {
+        let (ok, said) = bounded(&[engine, "info"], &[], 30);
+        if !ok {
+            let first = said.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+            why.push(format!("`{engine} info`: {first}"));
+            continue;
+        }
+        if bounded(&[engine, "compose", "version"], &[], 30).0 {
+            return Ok((engine, vec![engine, "compose"]));
+        }
+        let standalone = if engine == "docker" { "docker-compose" } else { "podman-compose" };
+        if bounded(&[standalone, "version"], &[], 30).0 {
+            return Ok((engine, vec![standalone]));
+        }
+        why.push(format!("{engine} runs but has no compose (`{engine} compose`, `{standalone}`)"));
+    }
+    Err(why.join("; "))
+}
+
+/// Takes the compose project down when the test ends (containers,
+/// network, volumes and the image it built), and the base images the test
+/// pulled.
+struct ComposeProject {
+    compose: Vec<&'static str>,
+    engine: &'static str,
+    envs: Vec<(&'static str, String)>,
+    pulled: Vec<&'static str>,
+}
+
+impl ComposeProject {
+    fn run(&self, args: &[&str], secs: u64) -> (bool, String) {
+        let mut argv = self.compose.clone();
+        argv.extend(args);
+        let envs: Vec<(&str, &str)> = self.envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        bounded(&argv, &envs, secs)
+    }
+}
+
+impl Drop for ComposeProject {
+    fn drop(&mut self) {
+        let (ok, said) = self.run(
+            &["-f", "deploy/compose.yml", "down", "--volumes", "--rmi", "all", "--remove-orphans"],
+            300,
+        );
+        if !ok {
+            eprintln!("could not take the compose project down:\n{said}");
+        }
+        for image in &self.pulled {
+            let _ = bounded(&[self.engine, "rmi", image], &[], 120);
+        }
+    }
+}
+
+/// The container image builds (a release build in Rust's image, run in
+/// Debian's slim one) and `deploy/compose.yml` starts a federation whose
+/// two nodes become healthy and admit each other. It needs a running
+/// Docker or Podman engine with compose, both base images (pulled if
+/// absent), and `CURBSIDE_DOCKER_TESTS=1`, since a release build takes
+/// 15-30 minutes on two cores; otherwise it is skipped, saying why on
+/// stderr. Everything it made is removed when it ends.
+#[test]
+fn the_container_image_builds_and_the_compose_federation_starts() {
+    let (engine, compose) = match container_engine() {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("skipped: no container engine with compose works here ({why})");
+            return;
+        }
+    };
+    if std::env::var("CURBSIDE_DOCKER_TESTS").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: {engine} works here, but the image's release build takes 15-30 minutes \
+             on two cores: set CURBSIDE_DOCKER_TESTS=1 to build it and start the compose \
+             federation"
+        );
+        return;
+    }
+    let mut pulled: Vec<&'static str> = Vec::new();
+    for image in ["rust:1-slim-bookworm", "debian:bookworm-slim"] {
+        if bounded(&[engine, "image", "inspect", image], &[], 60).0 {
+            continue;
+        }
+        let (ok, said) = bounded(&[engine, "pull", image], &[], 600);
+        if !ok {
+            for image in pulled {
+                let _ = bounded(&[engine, "rmi", image], &[], 120);
+            }
+            let last = said.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            eprintln!("skipped: no base image reachable: `{engine} pull {image}` failed: {last}");
+            return;
+        }
+        pulled.push(image);
+    }
+    let name = format!("curbside-test-{}", std::process::id());
+    let project = ComposeProject {
+        compose,
+        engine,
+        envs: vec![
+            ("COMPOSE_PROJECT_NAME", name.clone()),
+            ("CURBSIDE_IMAGE", format!("{name}:local")),
+        ],
+        pulled,
+    };
+    let file = ["-f", "deploy/compose.yml"];
+    let (ok, said) = project.run(&[&file[..], &["up", "--detach", "--build"]].concat(), 45 * 60);
+    assert!(ok, "compose up:\n{said}");
+    for node in ["node-a", "node-b"] {
+        let status = [
+            &file[..],
+            &["exec", "-T", node, "curbside", "node", "status"],
+            &["--data", "/var/lib/curbside", "--wait-peers", "1"],
+        ]
+        .concat();
+        let (ok, said) = project.run(&status, 120);
+        assert!(ok && said.contains("1 peer(s)"), "{node} has no peer:\n{said}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for node in ["node-a", "node-b"] {
+        loop {
+            let (_, id) = project.run(&[&file[..], &["ps", "--quiet", node]].concat(), 60);
+            let format = "{{.State.Health.Status}}";
+            let (_, health) = bounded(&[engine, "inspect", "--format", format, id.trim()], &[], 60);
+            if health.trim() == "healthy" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{node} is not healthy after 120 s: {health}");
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
+}

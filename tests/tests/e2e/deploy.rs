@@ -342,6 +342,7 @@ fn container_engine() -> Result<(&'static str, Vec<&'static str>), String> {
 /// network, volumes and the image it built), and the base images the test
 /// pulled.
 struct ComposeProject {
+    name: String,
     compose: Vec<&'static str>,
     engine: &'static str,
     envs: Vec<(&'static str, String)>,
@@ -351,6 +352,7 @@ struct ComposeProject {
 impl ComposeProject {
     fn run(&self, args: &[&str], secs: u64) -> (bool, String) {
         let mut argv = self.compose.clone();
+        argv.extend(["--project-name", self.name.as_str()]);
         argv.extend(args);
         let envs: Vec<(&str, &str)> = self.envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         bounded(&argv, &envs, secs)
@@ -414,6 +416,7 @@ fn the_container_image_builds_and_the_compose_federation_starts() {
     }
     let name = format!("curbside-test-{}", std::process::id());
     let project = ComposeProject {
+        name: name.clone(),
         compose,
         engine,
         envs: vec![

@@ -13,6 +13,7 @@ use crate::net::NetConfig;
 use crate::store::StoreConfig;
 
 mod example;
+pub mod reference;
 mod sections;
 
 pub use example::{DEFAULT_LISTEN_LINE, DEFAULT_NODE_TOML};
@@ -194,17 +195,21 @@ impl NodeConfig {
     /// Loads the configuration of the node in `data`: `node.toml`, then
     /// the environment, then `flags`, each setting checked in one place.
     pub fn load(data: &Path, flags: &Overrides) -> Result<Self, ConfigError> {
-        let raw = read_file(&data.join("node.toml"))?;
-        let (api, allow_public_api) = api_addr(&raw, flags)?;
-        let log_format = log_format(&raw, flags)?;
-        let ingest = ingest_config(&raw)?;
-        let (session_ms, sessions_per_key) = sessions(&raw)?;
-        let http = http_limits(&raw)?;
-        let store = store_config(&raw)?;
-        let author_limit = author_limit(&raw)?;
-        let submit_limits = submit_limits(&raw)?;
-        let net = net_config(&raw, flags)?;
-        let audit_quorum = audit_quorum(&raw)?;
+        Self::from_raw(data, &read_file(&data.join("node.toml"))?, flags)
+    }
+
+    /// The checked configuration of `raw`, the settings read from a file.
+    fn from_raw(data: &Path, raw: &RawConfig, flags: &Overrides) -> Result<Self, ConfigError> {
+        let (api, allow_public_api) = api_addr(raw, flags)?;
+        let log_format = log_format(raw, flags)?;
+        let ingest = ingest_config(raw)?;
+        let (session_ms, sessions_per_key) = sessions(raw)?;
+        let http = http_limits(raw)?;
+        let store = store_config(raw)?;
+        let author_limit = author_limit(raw)?;
+        let submit_limits = submit_limits(raw)?;
+        let net = net_config(raw, flags)?;
+        let audit_quorum = audit_quorum(raw)?;
         Ok(Self {
             author_limit,
             submit_limits,

@@ -1,6 +1,8 @@
 //! The node's Prometheus metrics, counted where events are decided: on the
 //! ingest thread, for every source (the API, gossip, sync, and pending
-//! events released by what arrived). The API serves them at `/metrics`.
+//! events released by what arrived), by the network task (syncs), and at
+//! each scrape for what is a state rather than a count (the data disk's
+//! free space, the peers). The API serves them at `/metrics`.
 //!
 //! Ingest does not import this module: it reports to an
 //! [`OutcomeSink`](crate::ingest::OutcomeSink), which [`Metrics`]
@@ -17,6 +19,11 @@ use crate::ingest::{Outcome, OutcomeSink, Source};
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SourceLabel {
     source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -68,6 +75,13 @@ pub struct Metrics {
     store_failed: Gauge,
     gossip_ignored_busy: Counter,
     gossip_not_sent: Counter,
+    disk_free: Gauge,
+    disk_size: Gauge,
+    peers_connected: Gauge,
+    peers_admitted: Gauge,
+    peers_blocked: Gauge,
+    syncs: Family<OutcomeLabel, Counter>,
+    last_sync: Gauge,
 }
 
 impl Default for Metrics {
@@ -110,7 +124,64 @@ impl Default for Metrics {
              too long in it (gossipsub's slow peer); the peer gets them by sync",
             gossip_not_sent.clone(),
         );
+        let disk_free = Gauge::default();
+        registry.register(
+            "data_free_bytes",
+            "Bytes free on the disk that holds the data directory (for the node's user); \
+             below min_free_disk_mb nothing new is held pending, and a full disk fails the store",
+            disk_free.clone(),
+        );
+        let disk_size = Gauge::default();
+        registry.register(
+            "data_size_bytes",
+            "Bytes in all on the disk that holds the data directory",
+            disk_size.clone(),
+        );
+        let peers_connected = Gauge::default();
+        registry.register(
+            "peers_connected",
+            "Peers connected now, admitted or not yet (0 when the node runs alone)",
+            peers_connected.clone(),
+        );
+        let peers_admitted = Gauge::default();
+        registry.register(
+            "peers_admitted",
+            "Peers connected now whose charter was checked: the nodes this one gossips and \
+             syncs with",
+            peers_admitted.clone(),
+        );
+        let peers_blocked = Gauge::default();
+        registry.register(
+            "peers_blocked",
+            "Peers blocked now for what they sent (GET /v1/network says why)",
+            peers_blocked.clone(),
+        );
+        let syncs = Family::<OutcomeLabel, Counter>::default();
+        // Both outcomes shown from the start (at 0), so that a rate of
+        // failures has a series before the first sync ends.
+        for outcome in ["ok", "failed"] {
+            let _ = syncs.get_or_create(&OutcomeLabel { outcome });
+        }
+        registry.register(
+            "syncs",
+            "Syncs with one peer finished, by outcome (ok or failed)",
+            syncs.clone(),
+        );
+        let last_sync = Gauge::default();
+        registry.register(
+            "sync_last_ok_timestamp_seconds",
+            "Unix time of the last sync with any peer that finished without error (0: none \
+             since the node started)",
+            last_sync.clone(),
+        );
         Self {
+            disk_free,
+            disk_size,
+            peers_connected,
+            peers_admitted,
+            peers_blocked,
+            syncs,
+            last_sync,
             registry,
             accepted,
             rejected,
@@ -177,6 +248,34 @@ impl Metrics {
         self.gossip_not_sent.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
+    /// Sets the disk gauges: bytes free and in all on the data directory's
+    /// disk (left as they were if the system does not say).
+    pub fn set_disk(&self, free: Option<u64>, size: Option<u64>) {
+        if let Some(free) = free {
+            self.disk_free.set(gauge(free));
+        }
+        if let Some(size) = size {
+            self.disk_size.set(gauge(size));
+        }
+    }
+
+    /// Sets the peer gauges: connected, admitted among them, and blocked.
+    pub fn set_peers(&self, connected: usize, admitted: usize, blocked: usize) {
+        self.peers_connected.set(gauge(connected as u64));
+        self.peers_admitted.set(gauge(admitted as u64));
+        self.peers_blocked.set(gauge(blocked as u64));
+    }
+
+    /// Counts one finished sync with a peer; `ok_at` (Unix seconds) when
+    /// it finished without error.
+    pub fn record_sync(&self, ok_at: Option<u64>) {
+        let outcome = if ok_at.is_some() { "ok" } else { "failed" };
+        self.syncs.get_or_create(&OutcomeLabel { outcome }).inc();
+        if let Some(at) = ok_at {
+            self.last_sync.set(gauge(at));
+        }
+    }
+
     /// Sets the store's health gauge.
     pub fn set_store_failed(&self, failed: bool) {
         self.store_failed.set(i64::from(failed));
@@ -187,5 +286,29 @@ impl Metrics {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    fn sample<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+    }
+
+    #[test]
+    fn a_failed_sync_is_counted_but_does_not_move_the_last_good_one() {
+        let metrics = Metrics::default();
+        metrics.record_sync(Some(1_700_000_000));
+        metrics.record_sync(None);
+        metrics.set_peers(3, 2, 1);
+        let text = metrics.encode().unwrap();
+        assert_eq!(sample(&text, "curbside_sync_last_ok_timestamp_seconds"), Some("1700000000"));
+        assert_eq!(sample(&text, "curbside_syncs_total{outcome=\"ok\"}"), Some("1"));
+        assert_eq!(sample(&text, "curbside_syncs_total{outcome=\"failed\"}"), Some("1"));
+        assert_eq!(sample(&text, "curbside_peers_connected"), Some("3"));
+        assert_eq!(sample(&text, "curbside_peers_admitted"), Some("2"));
+        assert_eq!(sample(&text, "curbside_peers_blocked"), Some("1"));
     }
 }

@@ -11,6 +11,14 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         state.metrics.set_counts(&counts);
     }
     state.metrics.set_store_failed(state.store.has_failed());
+    let pending = state.store.pending();
+    state.metrics.set_disk(pending.free_disk(), pending.disk_size());
+    if let Some(net) = &state.net
+        && let Some(status) = net.status().await
+    {
+        let admitted = status.peers.iter().filter(|p| p.admitted).count();
+        state.metrics.set_peers(status.peers.len(), admitted, status.blocked.len());
+    }
     let text = state.metrics.encode().unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not encode metrics");
         String::new()

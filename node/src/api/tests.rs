@@ -218,6 +218,19 @@ fn no_event_is_acknowledged_before_the_store_is_synced() {
     assert_eq!(api.store.counts().unwrap().events, acknowledged);
 }
 
+/// `/metrics` says how much room the data directory's disk has left, as
+/// the system says it for the disk the store is on, and no peer on a node
+/// that runs alone.
+#[test]
+fn the_data_disk_and_the_peers_show_in_metrics() {
+    let api = Api::start();
+    let free = api.metric("curbside_data_free_bytes").unwrap();
+    let size = api.metric("curbside_data_size_bytes").unwrap();
+    assert!(free > 0.0 && size >= free, "free {free} of {size}");
+    assert_eq!(api.metric("curbside_peers_admitted"), Some(0.0));
+    assert_eq!(api.metric("curbside_sync_last_ok_timestamp_seconds"), Some(0.0));
+}
+
 /// A storage failure latches: `/v1/status` answers 503 with `store:
 /// failed` and the first error, `/metrics` has `curbside_store_failed 1`,
 /// writes are refused, reads still answer, and the node's stop signal

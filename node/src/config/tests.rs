@@ -191,3 +191,87 @@ fn a_bad_setting_at_init_is_refused_before_anything_is_written() {
     let err = bad_listen.node_toml().unwrap_err().to_string();
     assert!(err.contains("not a multiaddr"), "{err}");
 }
+
+/// The names of a struct's fields, as serde sees them: a deserializer
+/// that asks for nothing but the struct's field list.
+fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor};
+    struct Names(&'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for &mut Names {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            Err(Self::Error::custom("only the names were wanted"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut names = Names(&[]);
+    let _ = T::deserialize(&mut names);
+    names.0
+}
+
+#[test]
+fn every_key_the_parser_takes_is_documented_once() {
+    let taken: std::collections::BTreeSet<&str> =
+        field_names::<RawConfig>().iter().copied().collect();
+    assert!(taken.len() > 30, "{taken:?}");
+    let (_, sections) = reference::sections();
+    let documented: Vec<String> =
+        sections.iter().flat_map(|s| s.keys.iter().map(|k| k.name.clone())).collect();
+    let unique: std::collections::BTreeSet<&str> = documented.iter().map(String::as_str).collect();
+    assert_eq!(unique.len(), documented.len(), "a key is written twice: {documented:?}");
+    assert_eq!(unique, taken, "node.toml's documented keys and RawConfig's fields differ");
+    for section in &sections {
+        assert!(!section.meaning.is_empty(), "no comment above {:?}", section.keys);
+        for key in &section.keys {
+            assert_ne!(key.kind, "?", "{key:?}");
+            if let Some(env) = &key.env {
+                assert_eq!(*env, format!("CURBSIDE_{}", key.name.to_uppercase()), "{key:?}");
+            }
+        }
+    }
+}
+
+/// Every value the documented file writes is the default the code
+/// applies when the key is left out: the same checked configuration
+/// either way (the listen addresses aside, which `node init` writes so
+/// that a new node joins the network, and which default to none).
+#[test]
+fn every_default_in_the_documented_file_is_the_code_default() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("node.toml"), DEFAULT_NODE_TOML).unwrap();
+    let documented = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+    std::fs::write(dir.path().join("node.toml"), DEFAULT_LISTEN_LINE).unwrap();
+    let left_out = NodeConfig::load(dir.path(), &Overrides::default()).unwrap();
+    assert_eq!(format!("{documented:#?}"), format!("{left_out:#?}"));
+}
+
+/// `docs/CONFIG.md` is what the code renders now; with
+/// `CURBSIDE_UPDATE_DOCS=1` it is rewritten instead.
+#[test]
+fn the_configuration_reference_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/CONFIG.md");
+    let rendered = reference::reference_markdown();
+    if std::env::var_os("CURBSIDE_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &rendered).unwrap();
+    }
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        written == rendered,
+        "docs/CONFIG.md differs from what node/src/config/example.rs documents; \
+         regenerate it with:\n    {}",
+        reference::REGENERATE
+    );
+}

@@ -358,6 +358,12 @@ impl PendingSet<'_> {
         Some(stat.blocks_available().saturating_mul(stat.fragment_size()))
     }
 
+    /// Bytes of the disk that holds the store, in all, if the system says.
+    pub fn disk_size(&self) -> Option<u64> {
+        let stat = nix::sys::statvfs::statvfs(self.store.dir.as_path()).ok()?;
+        Some(stat.blocks().saturating_mul(stat.fragment_size()))
+    }
+
     /// Holds `event`, sent by `holder` and first received at `received_at`,
     /// from `now` until `dep` arrives, unless it is already held, or the
     /// set, the holder's share of it or the disk's reserve has no room.

@@ -129,6 +129,8 @@ impl Runner {
         if let Some(round) = &mut self.round {
             round.ended(&peer_id, &result);
         }
+        let ok_at = result.as_ref().ok().map(|_| crate::now().as_millis() / 1000);
+        self.parts.metrics.record_sync(ok_at);
         match result {
             Ok(report) => {
                 if report.fetched > 0 {

@@ -46,6 +46,43 @@ fn a_store_of_layout_2_is_refused_with_its_version() {
     assert!(err.to_string().contains("move the store directory aside"), "says what to do: {err}");
 }
 
+/// Rolling back: a store that a newer build migrated is refused by an
+/// older one (here, this build given a store one version past its own),
+/// with both versions and what to do, and is left as it was, so the newer
+/// build still opens it. docs/UPGRADE.md quotes this refusal.
+#[test]
+fn a_store_from_a_newer_build_is_refused_and_left_as_it_was() {
+    let (_fed, n, _drs) = setup();
+    let (dir, genesis) = (n._dir, n.store.genesis().clone());
+    let newer = SCHEMA_VERSION + 1;
+    n.store.tree.insert(keys::schema(), &newer.to_be_bytes()).unwrap();
+    n.store.flush().unwrap();
+    let tree_name = n.store.tree.name();
+    drop(n.store);
+    let err = Store::open(dir.path(), genesis).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Schema { found, expected } if found == newer && expected == SCHEMA_VERSION),
+        "{err}"
+    );
+    let text = err.to_string();
+    let says =
+        format!("the store is schema version {newer}; this build reads version {SCHEMA_VERSION}");
+    assert!(text.starts_with(&says), "{text}");
+    assert!(text.contains("A newer store needs a newer build of curbside"), "{text}");
+    // sled lets go of the directory's lock a moment after the refusal.
+    let db = (0..100)
+        .find_map(|_| {
+            let db = sled::Config::new().path(dir.path()).open().ok();
+            if db.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            db
+        })
+        .unwrap();
+    let schema = db.open_tree(tree_name).unwrap().get(keys::schema()).unwrap().unwrap();
+    assert_eq!(schema.as_ref(), newer.to_be_bytes(), "the refused store was not rewritten");
+}
+
 /// Removes every key of `spaces`.
 fn remove_spaces(tree: &sled::Tree, spaces: &[Space]) {
     for space in spaces {

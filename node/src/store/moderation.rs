@@ -171,6 +171,7 @@ impl Events<'_> {
             None
         };
         if changed {
+            let _quiet = self.store.quiet();
             self.store.tree.apply_batch(batch)?;
             self.store.flush()?;
         }

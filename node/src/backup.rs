@@ -205,7 +205,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
 pub fn check_out(data: &Path, out: &Path) -> Result<(), BackupError> {
     let invalid = |why: String| Err(BackupError::OutInvalid(why));
     if !out.is_absolute() {
-        return invalid(format!("{}: name the backup's directory by an absolute path", out.display()));
+        return invalid(format!(
+            "{}: name the backup's directory by an absolute path",
+            out.display()
+        ));
     }
     if out.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) {
         return invalid(format!("{}: name the backup's directory without . or ..", out.display()));
@@ -365,10 +368,10 @@ impl Guarded {
     /// Flushes and `fsync`s the file; its name, length and hash.
     fn finish(self) -> Result<FileSum, BackupError> {
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let file = self.file.into_inner().map_err(|e| BackupError::Io {
-            path: self.path.clone(),
-            source: e.into_error(),
-        })?;
+        let file = self
+            .file
+            .into_inner()
+            .map_err(|e| BackupError::Io { path: self.path.clone(), source: e.into_error() })?;
         file.sync_all().map_err(io(&self.path))?;
         Ok(FileSum {
             name: name.unwrap_or_default(),
@@ -441,7 +444,10 @@ pub fn verify(from: &Path) -> Result<Manifest, BackupError> {
         let known =
             file.name == RECORDS || DATA_FILES.iter().any(|(n, _)| *n == file.name.as_str());
         if !known {
-            return Err(damaged(format!("{MANIFEST} lists {:?}, which no backup holds", file.name)));
+            return Err(damaged(format!(
+                "{MANIFEST} lists {:?}, which no backup holds",
+                file.name
+            )));
         }
         let (bytes, sha256) = hash_file(&from.join(&file.name)).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => damaged(format!("{} is missing", file.name)),
@@ -479,7 +485,8 @@ pub fn verify(from: &Path) -> Result<Manifest, BackupError> {
 
 fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     let file = std::fs::File::open(path)?;
-    let mut reader = Hashing { inner: std::io::BufReader::with_capacity(1 << 20, file), hasher: Sha256::new() };
+    let mut reader =
+        Hashing { inner: std::io::BufReader::with_capacity(1 << 20, file), hasher: Sha256::new() };
     let bytes = std::io::copy(&mut reader, &mut std::io::sink())?;
     Ok((bytes, hex::encode(reader.hasher.finalize())))
 }
@@ -548,7 +555,8 @@ fn build(from: &Path, staging: &Path, manifest: &Manifest) -> Result<(), BackupE
     let records = manifest.files.iter().find(|f| f.name == RECORDS);
     let path = from.join(RECORDS);
     let file = std::fs::File::open(&path).map_err(io(&path))?;
-    let mut reader = Hashing { inner: std::io::BufReader::with_capacity(1 << 20, file), hasher: Sha256::new() };
+    let mut reader =
+        Hashing { inner: std::io::BufReader::with_capacity(1 << 20, file), hasher: Sha256::new() };
     let count = crate::store::import(&staging.join("store"), &mut reader).map_err(|e| match e {
         RecordsError::Damaged(detail) => damaged(format!("{RECORDS}: {detail}")),
         e => BackupError::Records(e),
@@ -572,5 +580,144 @@ impl<R: Read> Read for Hashing<R> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use curbside_protocol::{Genesis, SecretKey};
+
+    use super::*;
+    use crate::datadir::DataDir;
+    use crate::store::Store;
+
+    /// A node's data directory with its store, and a directory for backups.
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        data: DataDir,
+        store: Store,
+        backups: PathBuf,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let genesis = Genesis::new(
+            "T",
+            vec![SecretKey::from_seed(&[1; 32]).public()],
+            Timestamp::from_millis(1),
+        );
+        let data = DataDir::init(&tmp.path().join("node"), &genesis).unwrap();
+        let store = Store::open(&data.store_dir(), genesis).unwrap();
+        let backups = tmp.path().join("backups");
+        std::fs::create_dir(&backups).unwrap();
+        Fixture { _tmp: tmp, data, store, backups }
+    }
+
+    fn take_from(f: &Fixture, out: &Path, reserve: u64) -> Result<Manifest, BackupError> {
+        let key = f.data.key().public();
+        take(f.data.root(), out, &key, Taken::Running, reserve, |w| f.store.export(&key, w))
+    }
+
+    #[test]
+    fn a_backup_restores_into_a_new_directory_as_the_node_was() {
+        let f = fixture();
+        let out = f.backups.join("monday");
+        let manifest = take_from(&f, &out, 0).unwrap();
+        assert_eq!(manifest.node_key, f.data.key().public());
+        assert_eq!(manifest.network, f.data.genesis().network_id());
+        assert_eq!(manifest.own_log.size, 0);
+        let names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, [RECORDS, "genesis.json", "node.key", "admin.token", "node.toml"]);
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&out), 0o700);
+        for file in &manifest.files {
+            assert_eq!(mode(&out.join(&file.name)), 0o600, "{}", file.name);
+        }
+        assert_eq!(verify(&out).unwrap(), manifest);
+
+        let target = f.backups.join("restored");
+        let restored = restore(&out, &target).unwrap();
+        assert_eq!(restored.manifest, manifest);
+        let data = DataDir::open(&target).unwrap();
+        assert_eq!(data.key().public(), f.data.key().public());
+        assert_eq!(data.admin_token(), f.data.admin_token());
+        let store = Store::open(&data.store_dir(), data.genesis().clone()).unwrap();
+        assert!(store.check().unwrap().is_sound());
+        // An empty directory is a new one too.
+        let empty = f.backups.join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        restore(&out, &empty).unwrap();
+        assert!(empty.join("store").is_dir());
+    }
+
+    #[test]
+    fn a_damaged_or_incomplete_backup_is_refused_and_nothing_is_restored() {
+        let f = fixture();
+        let out = f.backups.join("b");
+        take_from(&f, &out, 0).unwrap();
+        let target = f.backups.join("restored");
+
+        let records = out.join(RECORDS);
+        let mut bytes = std::fs::read(&records).unwrap();
+        let last = bytes.len() - 20;
+        bytes[last] ^= 1;
+        std::fs::write(&records, &bytes).unwrap();
+        let e = restore(&out, &target).unwrap_err();
+        assert_eq!(e.code(), Code::BackupDamaged, "{e}");
+        assert!(e.to_string().contains("store.records does not match its checksum"), "{e}");
+        assert!(!target.exists());
+        bytes[last] ^= 1;
+        std::fs::write(&records, &bytes).unwrap();
+
+        std::fs::remove_file(out.join("node.key")).unwrap();
+        let e = restore(&out, &target).unwrap_err();
+        assert_eq!(e.code(), Code::BackupDamaged);
+        assert!(e.to_string().contains("node.key is missing"), "{e}");
+        let leftovers: Vec<_> = std::fs::read_dir(&f.backups).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "only the backup itself: {leftovers:?}");
+
+        let e = restore(&f.backups, &target).unwrap_err();
+        assert_eq!(e.code(), Code::BackupDamaged, "not a backup: {e}");
+    }
+
+    #[test]
+    fn restore_refuses_a_directory_that_is_not_empty() {
+        let f = fixture();
+        let out = f.backups.join("b");
+        take_from(&f, &out, 0).unwrap();
+        let e = restore(&out, f.data.root()).unwrap_err();
+        assert_eq!(e.code(), Code::RestoreNotEmpty);
+        assert!(e.to_string().contains("Stop the node, move"), "{e}");
+        assert!(DataDir::open(f.data.root()).is_ok(), "the live directory is untouched");
+    }
+
+    #[test]
+    fn a_backup_goes_only_into_a_new_directory_outside_the_data_directory() {
+        let f = fixture();
+        let code = |out: &Path| take_from(&f, out, 0).unwrap_err().code();
+        assert_eq!(code(Path::new("relative/b")), Code::BackupOutInvalid);
+        assert_eq!(code(&f.backups.join("missing/b")), Code::BackupOutInvalid);
+        assert_eq!(code(&f.data.root().join("b")), Code::BackupOutInvalid);
+        assert_eq!(code(&f.data.root().join("store/b")), Code::BackupOutInvalid);
+        assert_eq!(code(&f.backups.join("x/../b")), Code::BackupOutInvalid);
+        assert_eq!(code(&f.backups), Code::BackupExists);
+        std::os::unix::fs::symlink(f.data.root(), f.backups.join("link")).unwrap();
+        assert_eq!(code(&f.backups.join("link")), Code::BackupExists);
+        assert_eq!(code(&f.backups.join("link/b")), Code::BackupOutInvalid);
+        assert!(!f.data.root().join("b").exists());
+    }
+
+    #[test]
+    fn a_backup_stops_at_the_disk_reserve_and_leaves_nothing() {
+        let f = fixture();
+        let out = f.backups.join("b");
+        let e = take_from(&f, &out, u64::MAX).unwrap_err();
+        assert_eq!(e.code(), Code::BackupNoSpace, "{e}");
+        assert!(!out.exists());
+        // A file of the backup stops at its first write below the reserve.
+        let mut writer = Guarded::create(&f.backups.join("g"), &f.backups, u64::MAX).unwrap();
+        assert!(writer.write_all(b"x").is_err());
+        assert_eq!(writer.no_space.take().map(|e| e.code()), Some(Code::BackupNoSpace));
     }
 }

@@ -266,7 +266,8 @@ mod tests {
         file.extend(b"short");
         let err = import(&dir.path().join("a"), &mut file.as_slice()).unwrap_err();
         assert!(matches!(err, RecordsError::Damaged(_)), "{err}");
-        let err = import(&dir.path().join("b"), &mut &b"not a record file at all!"[..]).unwrap_err();
+        let err =
+            import(&dir.path().join("b"), &mut &b"not a record file at all!"[..]).unwrap_err();
         assert!(matches!(err, RecordsError::Damaged(_)), "{err}");
     }
 }

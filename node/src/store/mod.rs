@@ -179,10 +179,10 @@ use keys::Space;
 use memory::{Delta, Filters, Recent, Trust};
 
 pub use afterwords::Afterwords;
-pub(crate) use durable::sync_dir;
-pub use export::{Exported, MAGIC as RECORDS_MAGIC, RecordsError, Stopped, import};
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
+pub(crate) use durable::sync_dir;
+pub use export::{Exported, MAGIC as RECORDS_MAGIC, RecordsError, Stopped, import};
 pub use ids::IdPrefix;
 pub use inbox::{InboxItem, ItemKind};
 pub use marks::{

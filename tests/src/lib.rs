@@ -373,6 +373,11 @@ impl TestNode {
         node
     }
 
+    /// The node's data directory (for the command line's `--data`).
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
     /// The node's own secret key, read from its data directory: for tests
     /// that play a misbehaving institution.
     pub fn secret_key(&self) -> SecretKey {

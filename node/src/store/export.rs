@@ -20,8 +20,8 @@
 //! batch (an event without its index entries). Every batch the store
 //! applies holds the store's `quiet` lock for reading ([`Store::quiet`]);
 //! [`Store::export`] holds it for writing while it scans, so the copy is
-//! the store between two batches, and writes wait (a few seconds per
-//! million events) rather than interleave. Single-key writes (a hidden
+//! the store between two batches, and writes wait for the one pass over
+//! the store rather than interleave (reads go on). Single-key writes (a hidden
 //! event, a physician's mark) need no lock: a scan sees each or not, and
 //! no other record depends on them.
 //!

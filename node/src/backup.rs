@@ -45,7 +45,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::codes::Code;
-use crate::datadir::{self, DataDirError};
 use crate::store::{Exported, RecordsError};
 
 /// The manifest's layout version.
@@ -170,9 +169,6 @@ pub enum BackupError {
         "{0} is not empty: a backup is restored only into a new (absent or empty) data directory. Stop the node, move {0} aside (keep it: it may hold what the backup lacks), then restore"
     )]
     NotEmpty(PathBuf),
-    /// A data directory's file is not what a node wrote.
-    #[error(transparent)]
-    DataDir(#[from] DataDirError),
 }
 
 impl BackupError {
@@ -188,9 +184,7 @@ impl BackupError {
             BackupError::NotEmpty(_) | BackupError::Records(RecordsError::NotEmpty(_)) => {
                 Code::RestoreNotEmpty
             }
-            BackupError::Records(_) | BackupError::Io { .. } | BackupError::DataDir(_) => {
-                Code::Storage
-            }
+            BackupError::Records(_) | BackupError::Io { .. } => Code::Storage,
         }
     }
 }
@@ -464,7 +458,11 @@ pub fn verify(from: &Path) -> Result<Manifest, BackupError> {
         }
     }
     // The files match the manifest; the manifest must match itself.
-    let genesis = datadir::read_genesis(&from.join("genesis.json"))?;
+    let genesis = std::fs::read_to_string(from.join("genesis.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<curbside_protocol::Genesis>(&text).ok())
+        .filter(|g| g.check().is_ok())
+        .ok_or_else(|| damaged("genesis.json is not a network's genesis".into()))?;
     if genesis.network_id() != manifest.network {
         return Err(damaged(format!(
             "genesis.json is network {}, the manifest says {}",
@@ -472,7 +470,8 @@ pub fn verify(from: &Path) -> Result<Manifest, BackupError> {
             manifest.network
         )));
     }
-    let key = seed_key(&from.join("node.key"))?;
+    let key = seed_key(&from.join("node.key"))
+        .ok_or_else(|| damaged("node.key is not a 32-byte hex seed".into()))?;
     if key != manifest.node_key {
         return Err(damaged(format!(
             "node.key is node {}, the manifest says {}",
@@ -492,16 +491,36 @@ fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
 }
 
 /// The public half of the key in a `node.key` file.
-fn seed_key(path: &Path) -> Result<PublicKey, BackupError> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io(path))?);
+fn seed_key(path: &Path) -> Option<PublicKey> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).ok()?);
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-    hex::decode_to_slice(text.trim(), seed.as_mut_slice()).map_err(|_| {
-        BackupError::DataDir(DataDirError::Invalid {
-            path: path.to_path_buf(),
-            detail: "not a 32-byte hex seed".into(),
-        })
-    })?;
-    Ok(curbside_protocol::SecretKey::from_seed(&seed).public())
+    hex::decode_to_slice(text.trim(), seed.as_mut_slice()).ok()?;
+    Some(curbside_protocol::SecretKey::from_seed(&seed).public())
+}
+
+/// Creates `dir` and any missing parents, each made durable in its parent.
+fn create_dirs(dir: &Path) -> Result<(), BackupError> {
+    let missing: Vec<&Path> =
+        dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.exists()).collect();
+    for d in missing.into_iter().rev() {
+        std::fs::create_dir(d).map_err(io(d))?;
+        match d.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent)?,
+            _ => sync_dir(Path::new("."))?,
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new file (mode 0600) and `fsync`s it.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io(path))
 }
 
 /// Restores the backup in `from` into the data directory `data`, which
@@ -521,7 +540,7 @@ pub fn restore(from: &Path, data: &Path) -> Result<Restored, BackupError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    datadir::create_dir_durably(&parent)?;
+    create_dirs(&parent)?;
     let name = data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let staging = parent.join(format!(".{name}.restoring.{}", std::process::id()));
     std::fs::DirBuilder::new().mode(0o700).create(&staging).map_err(io(&staging))?;
@@ -550,7 +569,7 @@ fn build(from: &Path, staging: &Path, manifest: &Manifest) -> Result<(), BackupE
         if hex::encode(Sha256::digest(&bytes)) != file.sha256 {
             return Err(damaged(format!("{} changed while it was restored", file.name)));
         }
-        datadir::write_private(&staging.join(&file.name), &bytes)?;
+        write_new(&staging.join(&file.name), &bytes)?;
     }
     let records = manifest.files.iter().find(|f| f.name == RECORDS);
     let path = from.join(RECORDS);

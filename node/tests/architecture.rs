@@ -68,11 +68,13 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
             "codes",
             "outcome",
             "search",
+            "backup",
         ],
     ),
     ("config", &["store", "ingest", "net", "api"]),
     ("datadir", &["config", "api"]),
     ("dev", &["store", "ingest", "config", "datadir"]),
+    ("backup", &["codes", "store"]),
     ("shutdown", &["store", "api", "codes"]),
     (
         "lifecycle",
@@ -132,6 +134,10 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
             "migrate",
             "moderation",
         ],
+    ),
+    (
+        "export",
+        &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index", "open"],
     ),
 ];
 

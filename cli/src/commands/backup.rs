@@ -72,7 +72,7 @@ fn backup_text(out: &Path, m: &Manifest) -> String {
         ("node", m.node_key.to_string()),
         ("network", m.network.to_string()),
         ("taken", format!("{} UTC, the node {taken}", datetime(m.created_at))),
-        ("audit log", format!("{} entries, root {}", m.own_log.size, m.own_log.root)),
+        ("audit log", format!("{}, root {}", entries(m.own_log.size), m.own_log.root)),
         ("store", format!("{} records, schema {}", m.records, m.schema)),
         ("size", format!("{:.1} MiB in {} files", bytes as f64 / 1048576.0, m.files.len() + 1)),
     ]));
@@ -102,7 +102,7 @@ pub(crate) fn restore(ctx: &Ctx, from: &Path, data: &Path) -> anyhow::Result<Exi
         text.push_str(&kv(&[
             ("node", m.node_key.to_string()),
             ("taken", format!("{} UTC", datetime(m.created_at))),
-            ("audit log", format!("{} entries, root {}", m.own_log.size, m.own_log.root)),
+            ("audit log", format!("{}, root {}", entries(m.own_log.size), m.own_log.root)),
             ("store", format!("{} records, schema {}", m.records, m.schema)),
         ]));
         text.push_str(&format!(
@@ -112,6 +112,10 @@ pub(crate) fn restore(ctx: &Ctx, from: &Path, data: &Path) -> anyhow::Result<Exi
         text
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn entries(n: u64) -> String {
+    if n == 1 { "1 entry".into() } else { format!("{n} entries") }
 }
 
 /// A backup's refusal (exit 1, with its code); a failure of the disk or

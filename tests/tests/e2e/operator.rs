@@ -14,7 +14,7 @@ use curbside_tests::curbside_bin;
 use crate::cli_kit;
 
 /// The `sh` block that follows `marker` in the README.
-fn readme_block(marker: &str) -> String {
+pub(crate) fn readme_block(marker: &str) -> String {
     let readme = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("README.md"),
     )
@@ -30,7 +30,7 @@ fn readme_block(marker: &str) -> String {
 /// the background do not outlive the test. The signal goes by `killpg`
 /// itself: procps-ng 4.0's `kill -KILL -PGID` was seen to take the
 /// negative number for something else and signal far more than the group.
-struct Group(u32);
+pub(crate) struct Group(pub(crate) u32);
 
 impl Drop for Group {
     fn drop(&mut self) {

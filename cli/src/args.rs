@@ -469,6 +469,27 @@ pub(crate) enum NodeCommand {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
     },
+    /// Back up a node, running or stopped, into a new directory: its store (events,
+    /// audit log, licence openings), key, admin token and configuration.
+    Backup {
+        /// The node's data directory (its admin.token reaches a running node).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The new directory to write (outside --data; never overwritten).
+        #[arg(long, value_name = "BACKUP_DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Restore a backup into a new (absent or empty) data directory, for a stopped node.
+    Restore {
+        /// The backup's directory (from `curbside node backup`).
+        #[arg(long, value_name = "BACKUP_DIR")]
+        from: PathBuf,
+        /// The data directory to create.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
     /// Rebuild a stopped node's search index from its store.
     Reindex {
         /// The node's data directory (the node must not be running).

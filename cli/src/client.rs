@@ -218,6 +218,18 @@ impl Client {
         Ok(Self { base, agent: config.into() })
     }
 
+    /// The same node, with `timeout` for a whole request (60 s otherwise),
+    /// for a call whose work on the node takes long (a backup).
+    pub(crate) fn with_timeout(&self, timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(timeout))
+            .user_agent(concat!("curbside/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Self { base: self.base.clone(), agent: config.into() }
+    }
+
     /// `DELETE path`, expecting 2xx and JSON.
     pub(crate) fn delete<T: DeserializeOwned>(
         &self,

@@ -122,6 +122,18 @@ node_codes! {
     OperatorRevoked = "operator_revoked", http(StatusCode::UNAUTHORIZED);
     /// (admin operators) an operator of that name exists or existed: a name is never given twice
     OperatorExists = "operator_exists", http(StatusCode::CONFLICT);
+    /// (admin backup) a backup is being written already; wait for it to finish
+    BackupRunning = "backup_running", http(StatusCode::CONFLICT);
+    /// (admin backup) the backup's directory is not a new one, named by an absolute path, in an existing directory outside the node's data directory
+    BackupOutInvalid = "backup_out_invalid", http(StatusCode::BAD_REQUEST);
+    /// (admin backup) the backup's directory already exists: a backup never overwrites
+    BackupExists = "backup_exists", http(StatusCode::CONFLICT);
+    /// (admin backup) the backup's disk fell to the free space a backup leaves; the partial backup was removed
+    BackupNoSpace = "backup_no_space", http(StatusCode::INSUFFICIENT_STORAGE);
+    /// (command line, restore) a backup's file is missing, or differs from its manifest's checksum: nothing was restored
+    BackupDamaged = "backup_damaged", None;
+    /// (command line, restore) the data directory to restore into is not empty (or a node runs on it)
+    RestoreNotEmpty = "restore_not_empty", None;
 
     // What happens to a submitted event, other than a rejection.
     /// held until what it needs arrives (an outcome, not an error); (attest, revoke) the node cannot sign yet

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod backup;
 pub mod codes;
 pub mod config;
 pub mod datadir;

@@ -68,11 +68,13 @@ const NODE_ALLOWED: &[(&str, &[&str])] = &[
             "codes",
             "outcome",
             "search",
+            "backup",
         ],
     ),
     ("config", &["store", "ingest", "net", "api"]),
     ("datadir", &["config", "api"]),
     ("dev", &["store", "ingest", "config", "datadir"]),
+    ("backup", &["codes", "store"]),
     ("shutdown", &["store", "api", "codes"]),
     (
         "lifecycle",
@@ -114,6 +116,7 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
         &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index", "authored"],
     ),
     ("marks", &["keys", "reads", "authored"]),
+    ("operators", &["keys"]),
     ("inbox", &["keys", "reads", "authored", "marks"]),
     ("tombstones", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
     ("afterwords", &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index"]),
@@ -132,6 +135,10 @@ const STORE_ALLOWED: &[(&str, &[&str])] = &[
             "migrate",
             "moderation",
         ],
+    ),
+    (
+        "export",
+        &["keys", "batch", "memory", "durable", "reads", "pending", "audit", "index", "open"],
     ),
 ];
 

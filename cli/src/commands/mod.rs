@@ -3,6 +3,7 @@
 mod admin;
 mod afterword;
 mod audit;
+mod backup;
 mod check;
 mod demo;
 mod edit;
@@ -142,6 +143,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(NodeCommand::Key { data }) => node::key(&ctx, &data),
         Command::Node(NodeCommand::Check { data }) => node::check(&ctx, &data),
         Command::Node(NodeCommand::Reindex { data }) => search::reindex(&ctx, &data),
+        Command::Node(NodeCommand::Backup { data, out, node }) => {
+            backup::backup(&ctx, &data, &out, &node)
+        }
+        Command::Node(NodeCommand::Restore { from, data }) => backup::restore(&ctx, &from, &data),
         Command::Node(NodeCommand::Sync { admin, node, timeout }) => {
             sync::sync(&ctx, &admin, &node, &timeout)
         }

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod auth;
+mod backup;
 #[doc(hidden)]
 pub mod bodies;
 mod check;
@@ -85,6 +86,8 @@ pub struct Shared {
     pub(crate) search: Option<Arc<crate::search::SearchIndex>>,
     /// The searches each address has made lately.
     pub(crate) searches: std::sync::Mutex<crate::ratelimit::Buckets<crate::source::Source>>,
+    /// Set while a backup is written (`POST /v1/admin/backup`): one at a time.
+    pub(crate) backup_running: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -184,6 +187,7 @@ impl Shared {
                 search::SEARCHES_PER_SECOND,
                 search::SEARCH_BURST,
             )),
+            backup_running: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }
@@ -300,6 +304,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/sync", post(sync::sync_now))
         .route("/v1/admin/openings/{id}", get(audit::opening))
         .route("/v1/admin/openings", get(audit::openings))
+        .route("/v1/admin/backup", post(backup::backup))
         .route("/v1/me/events", get(me::written))
         .route("/v1/me/inbox", get(me::inbox))
         .route("/v1/me/inbox/read", post(me::mark_read))

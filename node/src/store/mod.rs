@@ -21,7 +21,7 @@
 //!   ↑
 //! index                                   the index entries of an event, made once
 //!   ↑
-//! write   check   view   thread   authors   ids   commits   peers   afterwords   migrate ← open
+//! write   check   view   thread   authors   ids   commits   peers   afterwords   migrate ← open ← export
 //! ```
 //!
 //! So the commit (`write`) and the integrity check (`check`) both build an
@@ -101,6 +101,9 @@
 //!   never miss. A commit or flush that fails leaves the memory as it was
 //!   and the store refuses further writes ([`StoreError::Failed`]) until it
 //!   is opened again, which reloads the memory from the disk.
+//! - **Copied between batches** ([`export`]): every batch write goes through
+//!   [`Store::apply`] (or holds [`Store::quiet`]), so a backup's scan never
+//!   sees half of one.
 //!
 //! Why packed records for the timeline and threads: sled 0.34 spends about
 //! 10 µs on every key it writes, whatever its size (it copies and relinks a
@@ -154,6 +157,7 @@ mod batch;
 mod check;
 mod commits;
 mod durable;
+mod export;
 mod ids;
 mod inbox;
 mod index;
@@ -184,6 +188,8 @@ use memory::{Delta, Filters, Recent, Trust};
 pub use afterwords::Afterwords;
 pub use audit::AuditLogs;
 pub use check::{CheckReport, LogCheck, Problem};
+pub(crate) use durable::sync_dir;
+pub use export::{Exported, MAGIC as RECORDS_MAGIC, RecordsError, Stopped, import};
 pub use ids::IdPrefix;
 pub use inbox::{InboxItem, ItemKind};
 pub use marks::{
@@ -448,6 +454,9 @@ pub struct Store {
     /// One change of physicians' own marks at a time, so a list's cap
     /// cannot be passed by two requests at once ([`marks`]).
     marks_lock: Mutex<()>,
+    /// Held for reading by every batch write, for writing by an export,
+    /// which so copies the store between two batches ([`export`]).
+    quiet: RwLock<()>,
     #[cfg(test)]
     pub(crate) faults: Faults,
 }
@@ -545,6 +554,7 @@ impl Store {
             self.fail(&e);
             return Err(e);
         }
+        let _quiet = self.quiet();
         self.tree.apply_batch(batch).map_err(|e| {
             let e = StoreError::from(e);
             self.fail(&e);

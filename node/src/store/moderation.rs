@@ -171,7 +171,9 @@ impl Events<'_> {
             None
         };
         if changed {
+            let quiet = self.store.quiet();
             self.store.tree.apply_batch(batch)?;
+            drop(quiet);
             self.store.flush()?;
         }
         refusal.map_or(Ok(()), Err)

@@ -63,6 +63,7 @@ impl Store {
             taken_back: Mutex::new(Vec::new()),
             hidden: RwLock::new(hidden),
             marks_lock: Mutex::new(()),
+            quiet: RwLock::new(()),
             #[cfg(test)]
             faults: Faults::default(),
         })
@@ -140,7 +141,7 @@ fn prepare(db: &sled::Db, tree: &sled::Tree, genesis: &Genesis) -> Result<(), St
 /// directory's lock for a few milliseconds after the `Db` is dropped, so a
 /// store closed and opened again in one process can find it still taken.
 /// Another process holding it for longer is refused as [`StoreError::Busy`].
-fn open_db(dir: &Path, config: StoreConfig) -> Result<sled::Db, StoreError> {
+pub(super) fn open_db(dir: &Path, config: StoreConfig) -> Result<sled::Db, StoreError> {
     const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
     let started = std::time::Instant::now();
     loop {

@@ -15,6 +15,7 @@ mod api;
 mod attestations;
 mod audit;
 mod audit_cli;
+mod backup;
 mod cli;
 mod cli_kit;
 mod crash;

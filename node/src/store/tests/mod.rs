@@ -22,6 +22,7 @@ mod check;
 mod durability;
 mod edits;
 mod events;
+mod export;
 mod layout;
 mod mentions;
 mod moderation;

@@ -25,6 +25,11 @@ struct RefusalLabel {
     source: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerifierLabel {
+    verifier: String,
+}
+
 /// Where an outcome came from, as its label says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -68,6 +73,7 @@ pub struct Metrics {
     store_failed: Gauge,
     gossip_ignored_busy: Counter,
     gossip_not_sent: Counter,
+    fork_evidence: Family<VerifierLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -110,8 +116,16 @@ impl Default for Metrics {
              too long in it (gossipsub's slow peer); the peer gets them by sync",
             gossip_not_sent.clone(),
         );
+        let fork_evidence = Family::<VerifierLabel, Gauge>::default();
+        registry.register(
+            "log_fork_evidence",
+            "Proofs held that a verifier (by node key) signed two inconsistent heads of its \
+             audit log; any value above 0 needs an operator now (GET /v1/audit/evidence)",
+            fork_evidence.clone(),
+        );
         Self {
             registry,
+            fork_evidence,
             accepted,
             rejected,
             pending,
@@ -175,6 +189,14 @@ impl Metrics {
     /// Counts `n` gossip messages that could not be sent to a slow peer.
     pub fn record_gossip_not_sent(&self, n: usize) {
         self.gossip_not_sent.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// Sets the fork-evidence gauges: proofs held, per verifier.
+    pub fn set_fork_evidence(&self, counts: &[(curbside_protocol::PublicKey, u64)]) {
+        for (verifier, n) in counts {
+            let label = VerifierLabel { verifier: verifier.to_string() };
+            self.fork_evidence.get_or_create(&label).set(gauge(*n));
+        }
     }
 
     /// Sets the store's health gauge.

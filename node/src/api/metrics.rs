@@ -11,6 +11,10 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         state.metrics.set_counts(&counts);
     }
     state.metrics.set_store_failed(state.store.has_failed());
+    match state.store.audit().evidence_counts() {
+        Ok(counts) => state.metrics.set_fork_evidence(&counts),
+        Err(e) => tracing::warn!(error = %e, "counting fork evidence for /metrics"),
+    }
     let text = state.metrics.encode().unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not encode metrics");
         String::new()

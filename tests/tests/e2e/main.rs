@@ -29,6 +29,7 @@ mod hostile;
 mod inbox;
 mod mentions;
 mod moderation;
+mod nofork;
 mod operator;
 mod outcomes;
 mod partition;

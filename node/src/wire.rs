@@ -329,6 +329,33 @@ mod tests {
         }
     }
 
+    /// An instance claim verifies on its network only, under its own key,
+    /// and says which of two instances started first.
+    #[test]
+    fn an_instance_claim_is_signed_and_ordered() {
+        let k = curbside_protocol::testkit::key("wire-instance");
+        let net = NetworkId::from_bytes([1; 32]);
+        let at = Timestamp::from_millis(1_767_225_600_000);
+        let claim = InstanceClaim::new(&net, &k, 42, at);
+        assert!(claim.verifies(&net));
+        assert!(!claim.verifies(&NetworkId::from_bytes([2; 32])));
+        let mut changed = claim;
+        changed.instance = 43;
+        assert!(!changed.verifies(&net));
+        let other = curbside_protocol::testkit::key("wire-instance-other");
+        assert!(!InstanceClaim { node: other.public(), ..claim }.verifies(&net));
+        // Not an event signature: the domain differs.
+        assert_ne!(InstanceClaim::message(&net, &k.public(), 42, at), [0; 32]);
+        let later = InstanceClaim::new(&net, &k, 1, Timestamp::from_millis(at.as_millis() + 1));
+        assert!(claim.started_before(&later) && !later.started_before(&claim));
+        let tie = InstanceClaim::new(&net, &k, 41, at);
+        assert!(tie.started_before(&claim));
+        // It survives the wire.
+        let bytes = postcard::to_stdvec(&Request::Instance { claim }).unwrap();
+        let read: Request = curbside_protocol::encoding::from_canonical_bytes(&bytes).unwrap();
+        assert!(matches!(read, Request::Instance { claim: c } if c == claim));
+    }
+
     #[test]
     fn a_received_answer_is_the_vector_in_protocol_md() {
         let post = vector_post();

@@ -379,9 +379,7 @@ impl Guard {
                     );
                     return;
                 }
-                Ok(Finding::Refused { code, .. })
-                    if matches!(code, Code::LogForked | Code::DuplicateNode) =>
-                {
+                Ok(Finding::Refused { code: Code::LogForked | Code::DuplicateNode, .. }) => {
                     return;
                 }
                 Ok(_) => {}
@@ -409,5 +407,257 @@ fn own_head(
     match event.body() {
         Body::TreeHead(h) => Some((event.clone(), h.size, h.root)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::Mutex as StdMutex;
+
+    use curbside_protocol::merkle::{self, MerkleLog};
+    use curbside_protocol::testkit::key;
+    use curbside_protocol::{Charter, Digest, Event, EventId, Genesis, Timestamp, TreeHead};
+
+    use super::*;
+    use crate::ingest::{IngestConfig, IngestThread};
+    use crate::store::audit::CheckedHead;
+
+    /// Peers as the guard sees them: each answers `LogHead` with `head`
+    /// and `Instance` with `others`.
+    #[derive(Clone, Default)]
+    struct Fake {
+        peers: usize,
+        head: Arc<StdMutex<Option<Vec<u8>>>>,
+        others: Arc<StdMutex<Vec<InstanceClaim>>>,
+    }
+
+    impl LogPeers for Fake {
+        type Peer = usize;
+
+        async fn peers(&self) -> Vec<usize> {
+            (0..self.peers).collect()
+        }
+
+        fn key(peer: &usize) -> PublicKey {
+            key(&format!("guard-peer-{peer}")).public()
+        }
+
+        async fn request(&self, _: &usize, request: Request) -> Result<Response, String> {
+            match request {
+                Request::LogHead { .. } => {
+                    Ok(Response::LogHead { head: self.head.lock().unwrap().clone(), size: 0 })
+                }
+                Request::Instance { .. } => {
+                    Ok(Response::Instances { others: self.others.lock().unwrap().clone() })
+                }
+                _ => Err("not asked by the guard".into()),
+            }
+        }
+    }
+
+    struct Node {
+        store: Arc<Store>,
+        ingester: Ingester,
+        me: SecretKey,
+        _thread: IngestThread,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Node {
+        /// A store whose node (`me`) is chartered to verify, with an
+        /// ingester.
+        async fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let root = key("guard-root");
+            let me = key("guard-node");
+            let genesis = Genesis::new("guard tests", vec![root.public()], crate::now());
+            let store = Arc::new(Store::open(dir.path(), genesis).unwrap());
+            let (ingester, thread) =
+                Ingester::builder(store.clone(), IngestConfig::default(), crate::now)
+                    .start()
+                    .unwrap();
+            let charter = Charter {
+                node: me.public(),
+                institution: "Guard Hospital".into(),
+                verify: vec!["GB".parse().unwrap()],
+                valid_until: crate::now().plus_days(30),
+            };
+            let charter =
+                Event::new(store.network(), root.public(), crate::now(), Body::Charter(charter))
+                    .sign(&root)
+                    .unwrap();
+            ingester.submit(vec![charter]).await.unwrap();
+            Self { store, ingester, me, _thread: thread, _dir: dir }
+        }
+
+        /// A head of `me`'s log over `leaves`, signed at `at`.
+        fn head(&self, leaves: &[EventId], at: Timestamp) -> SignedEvent {
+            let log =
+                MerkleLog::from_leaves(leaves.iter().map(|l| merkle::leaf_hash(l.as_bytes())));
+            let body = TreeHead { size: log.len(), root: Digest::from_bytes(log.root()) };
+            Event::new(self.store.network(), self.me.public(), at, Body::TreeHead(body))
+                .sign(&self.me)
+                .unwrap()
+        }
+
+        /// Appends `new` to `me`'s log (which holds `held`), under a head
+        /// this node stores.
+        async fn log(&self, held: &[EventId], new: &[EventId]) -> SignedEvent {
+            let all: Vec<EventId> = held.iter().chain(new).copied().collect();
+            let head = self.head(&all, crate::now());
+            self.ingester.submit(vec![head.clone()]).await.unwrap();
+            let Body::TreeHead(h) = head.body() else { unreachable!() };
+            let checked = CheckedHead {
+                id: head.id(),
+                size: h.size,
+                root: h.root,
+                created_at: head.created_at(),
+            };
+            self.store
+                .audit()
+                .append(&self.me.public(), held.len() as u64, new, checked, crate::now(), None)
+                .unwrap();
+            head
+        }
+
+        fn guard(&self, fake: &Fake, expects: bool, grace: Duration) -> Guard {
+            let witness = Arc::new(Notify::new());
+            let mut guard =
+                Guard::new(self.store.clone(), self.ingester.clone(), self.me.clone(), witness);
+            guard.set_grace(grace);
+            guard.connect(Arc::new(fake.clone()), expects);
+            guard
+        }
+    }
+
+    fn leaf(n: u8) -> EventId {
+        EventId::from_bytes([n; 32])
+    }
+
+    fn refused(finding: &Finding) -> Option<Code> {
+        match finding {
+            Finding::Refused { code, .. } => Some(*code),
+            Finding::Clear { .. } => None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_larger_head_held_by_a_peer_refuses_until_caught_up() {
+        let node = Node::new().await;
+        node.log(&[], &[leaf(1)]).await;
+        let fake = Fake { peers: 2, ..Fake::default() };
+        // What the live node signed after this copy was taken.
+        let theirs = node.head(&[leaf(1), leaf(2)], crate::now());
+        *fake.head.lock().unwrap() = Some(theirs.to_bytes());
+        let guard = node.guard(&fake, true, DEFAULT_GRACE);
+
+        let finding = guard.check().await.unwrap();
+        assert_eq!(refused(&finding), Some(Code::LogBehind), "{finding:?}");
+        let Finding::Refused { message, .. } = finding else { unreachable!() };
+        assert!(message.contains("1 of 2"), "{message}");
+        // The peer's head was handed to ingest, for the witness.
+        assert!(node.store.events().contains(&theirs.id()).unwrap());
+
+        // Caught up (as the witness does it): signing is clear again.
+        node.log(&[leaf(1)], &[leaf(2)]).await;
+        assert_eq!(guard.check().await.unwrap(), Finding::Clear { answered: 2 });
+        assert!(node.store.audit().evidence(None).unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_contradicting_head_is_kept_as_evidence_and_blocks_for_good() {
+        let node = Node::new().await;
+        node.log(&[], &[leaf(1), leaf(2)]).await;
+        let fake = Fake { peers: 1, ..Fake::default() };
+        // Another history of the same size, signed by this node's key.
+        let other = node.head(&[leaf(1), leaf(9)], crate::now());
+        *fake.head.lock().unwrap() = Some(other.to_bytes());
+        let guard = node.guard(&fake, true, DEFAULT_GRACE);
+
+        let finding = guard.check().await.unwrap();
+        assert_eq!(refused(&finding), Some(Code::LogForked), "{finding:?}");
+        let me = node.me.public();
+        let evidence = node.store.audit().evidence(Some(&me)).unwrap();
+        assert_eq!(evidence.len(), 1);
+        assert_eq!(evidence[0].contradiction, Contradiction::SameSizeDifferentRoots);
+        assert_eq!(evidence[0].second, other.to_bytes());
+        assert!(node.store.audit().forked_at(&me).is_some());
+
+        // For good: with nothing wrong shown any more, and for a new
+        // instance of the node (a restart), it still refuses.
+        *fake.head.lock().unwrap() = None;
+        assert_eq!(refused(&guard.check().await.unwrap()), Some(Code::LogForked));
+        let again = node.guard(&fake, true, DEFAULT_GRACE);
+        assert_eq!(refused(&again.check().await.unwrap()), Some(Code::LogForked));
+        assert!(matches!(
+            again.ensure().await,
+            Err(IssueError::Refused { code: Code::LogForked, .. })
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn peers_expected_but_silent_refuse_then_sign_after_the_grace() {
+        let node = Node::new().await;
+        node.log(&[], &[leaf(1)]).await;
+        // No peer admitted, although the node knows of some.
+        let fake = Fake::default();
+        let grace = Duration::from_millis(300);
+        let guard = node.guard(&fake, true, grace);
+        assert_eq!(refused(&guard.check().await.unwrap()), Some(Code::LogUnconfirmed));
+        tokio::time::sleep(grace).await;
+        assert_eq!(guard.check().await.unwrap(), Finding::Clear { answered: 0 });
+
+        // A node that knows of no peer (the first of a federation) signs
+        // at once; so does one without a network at all.
+        let alone = node.guard(&fake, false, grace);
+        assert_eq!(alone.check().await.unwrap(), Finding::Clear { answered: 0 });
+        let offline =
+            Guard::new(node.store.clone(), node.ingester.clone(), node.me.clone(), Arc::default());
+        assert_eq!(offline.check().await.unwrap(), Finding::Clear { answered: 0 });
+
+        // Once a peer has answered, a later silence does not block.
+        let fake = Fake { peers: 1, ..Fake::default() };
+        let heard = node.guard(&fake, true, Duration::from_secs(600));
+        assert_eq!(heard.check().await.unwrap(), Finding::Clear { answered: 1 });
+        let silent = Fake::default();
+        heard.connect(Arc::new(silent), true); // already connected: ignored
+        assert_eq!(heard.check().await.unwrap(), Finding::Clear { answered: 1 });
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_earlier_instance_of_the_key_blocks_the_later_for_good() {
+        let node = Node::new().await;
+        let fake = Fake { peers: 1, ..Fake::default() };
+        let guard = node.guard(&fake, true, DEFAULT_GRACE);
+        let mine = guard.claim();
+        let network = node.store.network();
+        let at =
+            |ms: i64| Timestamp::from_millis(mine.started_at.as_millis().saturating_add_signed(ms));
+
+        // A later instance: this one goes on (the later one refuses).
+        let later = InstanceClaim::new(&network, &node.me, mine.instance ^ 1, at(1_000));
+        *fake.others.lock().unwrap() = vec![later];
+        assert_eq!(guard.check().await.unwrap(), Finding::Clear { answered: 1 });
+
+        // A claim another key signed, or one not signed at all, is no proof.
+        let forged = InstanceClaim {
+            node: node.me.public(),
+            ..InstanceClaim::new(&network, &key("guard-other"), 7, at(-1_000))
+        };
+        let mut unsigned = InstanceClaim::new(&network, &node.me, 8, at(-1_000));
+        unsigned.started_at = at(-2_000);
+        *fake.others.lock().unwrap() = vec![forged, unsigned];
+        assert_eq!(guard.check().await.unwrap(), Finding::Clear { answered: 1 });
+
+        // An earlier instance of this key: this one never signs again.
+        let earlier = InstanceClaim::new(&network, &node.me, mine.instance ^ 2, at(-1_000));
+        *fake.others.lock().unwrap() = vec![earlier];
+        let finding = guard.check().await.unwrap();
+        assert_eq!(refused(&finding), Some(Code::DuplicateNode), "{finding:?}");
+        fake.others.lock().unwrap().clear();
+        assert_eq!(refused(&guard.check().await.unwrap()), Some(Code::DuplicateNode));
+        assert!(node.store.audit().evidence(None).unwrap().is_empty());
     }
 }

@@ -104,6 +104,8 @@ fn a_restored_old_copy_catches_up_before_it_attests() {
         std::thread::sleep(Duration::from_millis(200));
         false
     });
+    // Asked at once after start, before it had heard from W, it refused.
+    assert!(!refusals.is_empty(), "the restored copy signed before it heard from its peer");
     assert_eq!(log_size(&a, &a), 4, "caught up to 3, then one more (refused: {refusals:?})");
     wait_until(LIMIT, "W to check the new head", || log_size(&w, &a) == 4);
     for node in [&a, &w] {

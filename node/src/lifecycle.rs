@@ -302,7 +302,7 @@ async fn start_parts(config: &NodeConfig, dir: &DataDir, core: Core) -> Result<P
                 || store.peers().saved().is_ok_and(|saved| !saved.is_empty());
             let (handle, task) = net::start(net_config, dir.key(), parts)?;
             issuer.guard().connect(Arc::new(handle.clone()), expects_peers);
-            tokio::spawn(issuer.guard().clone().at_start());
+            tokio::spawn(verifier::guard::Guard::at_start(Arc::downgrade(issuer.guard())));
             (Some(handle), Some(task))
         }
         None => (None, None),

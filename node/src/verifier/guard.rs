@@ -365,13 +365,16 @@ impl Guard {
 
     /// At start: asks peers as soon as one is admitted, until one answers
     /// or `grace` has passed, so that a node restored from a backup starts
-    /// catching up (and says so) before anyone asks it to sign.
-    pub async fn at_start(self: Arc<Self>) {
-        if self.peers.get().is_none() {
-            return;
-        }
-        while self.started.elapsed() < self.grace {
-            match self.check().await {
+    /// catching up (and says so) before anyone asks it to sign. Holds the
+    /// guard only while it checks: a node stopping is not kept waiting
+    /// (the guard holds a handle to ingest).
+    pub async fn at_start(guard: std::sync::Weak<Self>) {
+        loop {
+            let Some(this) = guard.upgrade() else { return };
+            if this.peers.get().is_none() || this.started.elapsed() >= this.grace {
+                return;
+            }
+            match this.check().await {
                 Ok(Finding::Clear { answered }) if answered > 0 => {
                     tracing::info!(
                         peers = answered,
@@ -385,6 +388,7 @@ impl Guard {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "checking what peers hold of this node's log"),
             }
+            drop(this);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }

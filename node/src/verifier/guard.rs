@@ -287,6 +287,24 @@ impl Guard {
         if answered > 0 {
             self.state().heard = true;
         }
+        // A head of this key held here (by gossip or sync) that the witness
+        // has not yet matched with leaves: signing the next head before
+        // accounting for it could fork the log, so it counts as behind too.
+        let store = self.store.clone();
+        let queued = blocking(move || store.audit().largest_queued(&me)).await?;
+        let held = self.store.audit().size(&me);
+        if queued > held && behind.as_ref().is_none_or(|(s, _)| queued > *s) {
+            self.witness.notify_one();
+            return Ok(Finding::Refused {
+                code: Code::LogBehind,
+                message: format!(
+                    "this node holds a head of its own audit log of {queued} entries but only \
+                     {held} entries (restored from a backup, or a second copy of this node \
+                     signed it?); it is fetching the entries from its peers and signs nothing \
+                     until it has: try again in a few seconds"
+                ),
+            });
+        }
         if let Some((size, event)) = behind {
             let held = self.store.audit().size(&me);
             tracing::warn!(
@@ -568,6 +586,25 @@ mod tests {
         node.log(&[leaf(1)], &[leaf(2)]).await;
         assert_eq!(guard.check().await.unwrap(), Finding::Clear { answered: 2 });
         assert!(node.store.audit().evidence(None).unwrap().is_empty());
+    }
+
+    /// A head of this node's key that reached it (by gossip, say) but that
+    /// its witness could not match with leaves: no peer vouches for it, yet
+    /// signing the next head could contradict it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unaccounted_head_of_its_own_key_held_here_blocks_signing() {
+        let node = Node::new().await;
+        node.log(&[], &[leaf(1)]).await;
+        let fake = Fake { peers: 1, ..Fake::default() };
+        let guard = node.guard(&fake, true, DEFAULT_GRACE);
+        assert_eq!(guard.check().await.unwrap(), Finding::Clear { answered: 1 });
+        let stray = node.head(&[leaf(1), leaf(5)], crate::now());
+        node.ingester.submit(vec![stray]).await.unwrap();
+        let finding = guard.check().await.unwrap();
+        assert_eq!(refused(&finding), Some(Code::LogBehind), "{finding:?}");
+        // Once the leaves are in the log, it signs again.
+        node.log(&[leaf(1)], &[leaf(5)]).await;
+        assert_eq!(guard.check().await.unwrap(), Finding::Clear { answered: 1 });
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

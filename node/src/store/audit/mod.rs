@@ -546,6 +546,25 @@ impl AuditLogs<'_> {
         Ok(out)
     }
 
+    /// The largest size among `verifier`'s heads held but not yet checked
+    /// (0 if none): for this node's own key, a head it cannot account for
+    /// until its witness has fetched the leaves.
+    pub fn largest_queued(&self, verifier: &PublicKey) -> Result<u64, StoreError> {
+        let mut largest = 0;
+        for item in self.store.tree.scan_prefix(Space::HeadQueue.key(&[verifier.as_bytes()])) {
+            let (k, _) = item?;
+            let (Some(created_at), Some(id)) = (keys::trailing_time(&k), keys::trailing_id(&k))
+            else {
+                return Err(corrupt("head_queue", "short key"));
+            };
+            if let Some(record) = self.store.tree.get(keys::head(verifier, created_at, &id))? {
+                let record: HeadRecord = decode(Space::Heads, &record)?;
+                largest = largest.max(record.size);
+            }
+        }
+        Ok(largest)
+    }
+
     /// Takes a head off the queue once it has been checked (either way).
     pub fn dequeue_head(
         &self,

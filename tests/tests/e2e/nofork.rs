@@ -12,7 +12,7 @@ use std::time::Duration;
 use curbside_node::config::Overrides;
 use curbside_protocol::testkit::key;
 use curbside_protocol::{AttestationRequest, Body, Digest, Handle, SecretKey, TreeHead};
-use curbside_tests::{Network, TestNode, wait_until};
+use curbside_tests::{Network, TestNode, curbside_bin, wait_until};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -47,6 +47,26 @@ fn evidence(node: &TestNode) -> Vec<Value> {
     let (status, body) = node.get("/v1/audit/evidence", None);
     assert_eq!(status, 200, "{body}");
     body["evidence"].as_array().unwrap().clone()
+}
+
+/// `curbside --json audit verify --node URL...` with a fresh home: the
+/// codes of every finding, network-wide and per verifier.
+fn audit_findings(nodes: &[&TestNode]) -> Vec<String> {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(curbside_bin());
+    cmd.env_remove("CURBSIDE_NODE").env_remove("CURBSIDE_HOME").env_remove("RUST_LOG");
+    cmd.arg("--home").arg(home.path()).args(["--json", "audit", "verify"]);
+    for node in nodes {
+        cmd.args(["--node", &node.url]);
+    }
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let mut all: Vec<&Value> = report["findings"].as_array().unwrap().iter().collect();
+    for v in report["verifiers"].as_array().unwrap() {
+        all.extend(v["findings"].as_array().unwrap());
+    }
+    all.iter().map(|f| f["code"].as_str().unwrap().to_owned()).collect()
 }
 
 /// `cp -a from to`: a copy of a stopped node's data directory, as a backup
@@ -111,6 +131,17 @@ fn a_restored_old_copy_catches_up_before_it_attests() {
     for node in [&a, &w] {
         assert!(evidence(node).is_empty(), "no fork anywhere");
         assert!(node.audit_log(&a.key).unwrap()["forked_at"].is_null());
+    }
+    // The regulator's audit finds one history, not two.
+    let findings = audit_findings(&[&a, &w]);
+    for forked in [
+        "split_view",
+        "inconsistent_history",
+        "same_size_different_roots",
+        "rollback",
+        "root_mismatch",
+    ] {
+        assert!(!findings.iter().any(|f| f == forked), "{findings:?}");
     }
 }
 

@@ -146,6 +146,14 @@ node_codes! {
     NotYourEvent = "not_your_event", http(StatusCode::UNPROCESSABLE_ENTITY);
     /// (events, attest; by this node's policy) a jurisdiction the network's list does not name (the message suggests the nearest)
     UnknownJurisdiction = "unknown_jurisdiction", http(StatusCode::UNPROCESSABLE_ENTITY);
+    /// (attest, revoke) this node's audit log is behind what its peers hold of it (restored from a backup?); it is catching up and signs nothing until it has
+    LogBehind = "log_behind", http(StatusCode::SERVICE_UNAVAILABLE);
+    /// (attest, revoke) no peer has said yet what it holds of this node's audit log, within 30 s of start; try again shortly
+    LogUnconfirmed = "log_unconfirmed", http(StatusCode::SERVICE_UNAVAILABLE);
+    /// (attest, revoke) two heads this node's key signed cannot both be true; it never signs again with this key
+    LogForked = "log_forked", http(StatusCode::CONFLICT);
+    /// (attest, revoke) another running copy of this node's key started earlier; this one signs nothing
+    DuplicateNode = "duplicate_node", http(StatusCode::CONFLICT);
     /// already stored; nothing changed
     Duplicate = "duplicate", None;
     /// a comment or vote names an event neither this node nor a peer it asked holds

@@ -297,7 +297,12 @@ async fn start_parts(config: &NodeConfig, dir: &DataDir, core: Core) -> Result<P
                 clock: now,
                 metrics: metrics.clone(),
             };
+            // Peers to hear from before signing: configured, or met before.
+            let expects_peers = !net_config.bootstrap.is_empty()
+                || store.peers().saved().is_ok_and(|saved| !saved.is_empty());
             let (handle, task) = net::start(net_config, dir.key(), parts)?;
+            issuer.guard().connect(Arc::new(handle.clone()), expects_peers);
+            tokio::spawn(verifier::guard::Guard::at_start(Arc::downgrade(issuer.guard())));
             (Some(handle), Some(task))
         }
         None => (None, None),

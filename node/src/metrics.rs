@@ -32,6 +32,11 @@ struct RefusalLabel {
     source: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerifierLabel {
+    verifier: String,
+}
+
 /// Where an outcome came from, as its label says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -82,6 +87,7 @@ pub struct Metrics {
     peers_blocked: Gauge,
     syncs: Family<OutcomeLabel, Counter>,
     last_sync: Gauge,
+    fork_evidence: Family<VerifierLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -174,6 +180,13 @@ impl Default for Metrics {
              since the node started)",
             last_sync.clone(),
         );
+        let fork_evidence = Family::<VerifierLabel, Gauge>::default();
+        registry.register(
+            "log_fork_evidence",
+            "Proofs held that a verifier (by node key) signed two inconsistent heads of its \
+             audit log; any value above 0 needs an operator now (GET /v1/audit/evidence)",
+            fork_evidence.clone(),
+        );
         Self {
             disk_free,
             disk_size,
@@ -183,6 +196,7 @@ impl Default for Metrics {
             syncs,
             last_sync,
             registry,
+            fork_evidence,
             accepted,
             rejected,
             pending,
@@ -273,6 +287,14 @@ impl Metrics {
         self.syncs.get_or_create(&OutcomeLabel { outcome }).inc();
         if let Some(at) = ok_at {
             self.last_sync.set(gauge(at));
+        }
+    }
+
+    /// Sets the fork-evidence gauges: proofs held, per verifier.
+    pub fn set_fork_evidence(&self, counts: &[(curbside_protocol::PublicKey, u64)]) {
+        for (verifier, n) in counts {
+            let label = VerifierLabel { verifier: verifier.to_string() };
+            self.fork_evidence.get_or_create(&label).set(gauge(*n));
         }
     }
 

@@ -10,7 +10,9 @@
 use curbside_protocol::recon;
 
 use crate::codes::Code;
-use curbside_protocol::{Digest, EventId, Kind, PublicKey, Timestamp};
+use curbside_protocol::{
+    Digest, EventId, Kind, NetworkId, PublicKey, SecretKey, Signature, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 /// Which set of events a reconciliation covers.
@@ -141,6 +143,71 @@ pub enum Request {
         /// The node or physician key.
         key: PublicKey,
     },
+    /// "This running instance of my node key is `claim`": answered with
+    /// [`Response::Instances`], the other instances of the same key the
+    /// responder is connected to now. A node of an earlier version cannot
+    /// decode it and fails the request; the asker treats that as no answer.
+    Instance {
+        /// The asker's signed claim.
+        claim: InstanceClaim,
+    },
+}
+
+/// What a running instance of a node key says of itself: a random id
+/// chosen at start and when it started, signed by the node key so that a
+/// peer can pass it on and no one can forge it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceClaim {
+    /// The node key.
+    pub node: PublicKey,
+    /// Chosen at random when the instance started.
+    pub instance: u64,
+    /// When the instance started (its own clock).
+    pub started_at: Timestamp,
+    /// The node key's signature of [`InstanceClaim::message`].
+    pub signature: Signature,
+}
+
+/// The domain of an instance claim's signature (never an event id's).
+pub const INSTANCE_DOMAIN: &[u8] = b"curbside/node-instance/v1";
+
+impl InstanceClaim {
+    /// The bytes signed: `SHA-256(INSTANCE_DOMAIN || network || node ||
+    /// instance as u64 BE || started_at as u64 BE)`.
+    pub fn message(
+        network: &NetworkId,
+        node: &PublicKey,
+        instance: u64,
+        started_at: Timestamp,
+    ) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(INSTANCE_DOMAIN);
+        h.update(network.as_bytes());
+        h.update(node.as_bytes());
+        h.update(instance.to_be_bytes());
+        h.update(started_at.as_millis().to_be_bytes());
+        h.finalize().into()
+    }
+
+    /// The claim of `key`'s instance `instance`, started at `started_at`.
+    pub fn new(network: &NetworkId, key: &SecretKey, instance: u64, started_at: Timestamp) -> Self {
+        let node = key.public();
+        let signature = key.sign(&Self::message(network, &node, instance, started_at));
+        Self { node, instance, started_at, signature }
+    }
+
+    /// Whether the node key signed this claim on `network`.
+    pub fn verifies(&self, network: &NetworkId) -> bool {
+        let message = Self::message(network, &self.node, self.instance, self.started_at);
+        self.node.verify(&message, &self.signature).is_ok()
+    }
+
+    /// Whether this instance started before `other` (ties broken by id):
+    /// of two instances of one key, the later one stops issuing.
+    pub fn started_before(&self, other: &InstanceClaim) -> bool {
+        (self.started_at, self.instance) < (other.started_at, other.instance)
+    }
 }
 
 /// An event as history: its wire bytes, and when the node serving it
@@ -220,6 +287,12 @@ pub enum Response {
         /// The events.
         events: Vec<ReceivedEvent>,
     },
+    /// The answer to [`Request::Instance`]: the claims of other instances
+    /// of the asker's key connected to the responder now (empty: none).
+    Instances {
+        /// Their claims, as they signed them.
+        others: Vec<InstanceClaim>,
+    },
 }
 
 impl Response {
@@ -254,6 +327,33 @@ mod tests {
             let expected = if kind.is_trust() { Scope::Trust } else { Scope::Content };
             assert_eq!(Scope::of(kind), expected, "{kind}");
         }
+    }
+
+    /// An instance claim verifies on its network only, under its own key,
+    /// and says which of two instances started first.
+    #[test]
+    fn an_instance_claim_is_signed_and_ordered() {
+        let k = curbside_protocol::testkit::key("wire-instance");
+        let net = NetworkId::from_bytes([1; 32]);
+        let at = Timestamp::from_millis(1_767_225_600_000);
+        let claim = InstanceClaim::new(&net, &k, 42, at);
+        assert!(claim.verifies(&net));
+        assert!(!claim.verifies(&NetworkId::from_bytes([2; 32])));
+        let mut changed = claim;
+        changed.instance = 43;
+        assert!(!changed.verifies(&net));
+        let other = curbside_protocol::testkit::key("wire-instance-other");
+        assert!(!InstanceClaim { node: other.public(), ..claim }.verifies(&net));
+        // Not an event signature: the domain differs.
+        assert_ne!(InstanceClaim::message(&net, &k.public(), 42, at), [0; 32]);
+        let later = InstanceClaim::new(&net, &k, 1, Timestamp::from_millis(at.as_millis() + 1));
+        assert!(claim.started_before(&later) && !later.started_before(&claim));
+        let tie = InstanceClaim::new(&net, &k, 41, at);
+        assert!(tie.started_before(&claim));
+        // It survives the wire.
+        let bytes = postcard::to_stdvec(&Request::Instance { claim }).unwrap();
+        let read: Request = curbside_protocol::encoding::from_canonical_bytes(&bytes).unwrap();
+        assert!(matches!(read, Request::Instance { claim: c } if c == claim));
     }
 
     #[test]

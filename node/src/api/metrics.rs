@@ -19,6 +19,10 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         let admitted = status.peers.iter().filter(|p| p.admitted).count();
         state.metrics.set_peers(status.peers.len(), admitted, status.blocked.len());
     }
+    match state.store.audit().evidence_counts() {
+        Ok(counts) => state.metrics.set_fork_evidence(&counts),
+        Err(e) => tracing::warn!(error = %e, "counting fork evidence for /metrics"),
+    }
     let text = state.metrics.encode().unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not encode metrics");
         String::new()

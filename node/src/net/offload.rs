@@ -135,7 +135,9 @@ impl Offload {
             Request::Fetch { ids } | Request::FetchReceived { ids } => {
                 with_receipts(self.fetch(ids), receipts)
             }
-            Request::Admitted => Response::refused(Code::BadMessage, "not a read of the store"),
+            Request::Admitted | Request::Instance { .. } => {
+                Response::refused(Code::BadMessage, "not a read of the store")
+            }
         }
     }
 

@@ -17,6 +17,7 @@
 //! attestation is published together with the head that covers it, never
 //! before. What the store keeps is in [`crate::store::audit`].
 
+pub mod guard;
 pub mod issued;
 mod witness;
 
@@ -71,6 +72,8 @@ pub struct Issuer {
     operator: tokio::sync::Mutex<()>,
     /// Wakes the witness (to mark the new head checked).
     notify: Arc<Notify>,
+    /// Refuses to sign a head that could fork this node's log.
+    guard: Arc<guard::Guard>,
 }
 
 /// What [`Issuer::issue`] published.
@@ -87,6 +90,12 @@ pub struct Issued {
 impl Issuer {
     /// The issuer of the node whose key is `key`.
     pub fn new(store: Arc<Store>, ingester: Ingester, key: SecretKey, notify: Arc<Notify>) -> Self {
+        let guard = Arc::new(guard::Guard::new(
+            store.clone(),
+            ingester.clone(),
+            key.clone(),
+            notify.clone(),
+        ));
         Self {
             store,
             ingester,
@@ -94,7 +103,14 @@ impl Issuer {
             lock: tokio::sync::Mutex::new(()),
             operator: tokio::sync::Mutex::new(()),
             notify,
+            guard,
         }
+    }
+
+    /// The guard that refuses to sign a head that could fork this node's
+    /// log ([`guard::Guard`]).
+    pub fn guard(&self) -> &Arc<guard::Guard> {
+        &self.guard
     }
 
     /// Held across an operator's whole step (look at what this node issued,
@@ -146,6 +162,8 @@ impl Issuer {
                 message: "node key mismatch".into(),
             })?;
         let _one = self.lock.lock().await;
+        // Never a head that conflicts with one this key signed before.
+        self.guard.ensure().await?;
 
         // Only a valid event is logged: check it as ingest will.
         let store = self.store.clone();

@@ -160,7 +160,15 @@ impl<N: LogPeers> Witness<N> {
                     self.dequeue(&head).await?;
                 }
                 Verdict::Unverifiable(why) => {
-                    tracing::debug!(verifier = %head.verifier, head = %head.id, why, "tree head not checked yet");
+                    if head.verifier == self.key.public() {
+                        // Signed by this node's key, yet not matched with
+                        // leaves: an older run's (a restored backup) or
+                        // another copy's. The issuer signs nothing until
+                        // it is (guard.rs).
+                        tracing::warn!(head = %head.id, size = head.size, why, "a head of this node's own audit log cannot be matched with leaves yet; signing waits for it");
+                    } else {
+                        tracing::debug!(verifier = %head.verifier, head = %head.id, why, "tree head not checked yet");
+                    }
                     self.tried.insert(head.id, Instant::now());
                 }
             }

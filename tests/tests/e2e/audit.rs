@@ -133,11 +133,43 @@ fn a_forked_log_is_caught_and_later_attestations_stop_counting() {
 
     // Issued before the fork: still counts. Issued after: refused.
     assert_eq!(post_at(&b, &net, &before, "before the fork").0, 200);
-    let after = key("fork-dr-after");
-    let att = a.attest(&net, &after, "dr-after", &["cardiology"], "GB");
-    wait_until(LIMIT, "the new attestation to reach B", || {
-        b.get(&format!("/v1/audit/events/{att}"), None).0 == 200
+    // A itself, holding the proof too, never signs again with that key
+    // (`log_forked`); the key, used outside A, still can.
+    wait_until(LIMIT, "A to record its own fork", || {
+        a.audit_log(&a.key).is_some_and(|l| !l["forked_at"].is_null())
     });
+    let after = key("fork-dr-after");
+    let at = curbside_node::now();
+    let request = AttestationRequest::new(net.id(), &after, Handle::new("dr-after").unwrap(), at);
+    let (status, body) = a.post(
+        "/v1/admin/attest",
+        &serde_json::json!({
+            "request": request.to_text(),
+            "specialties": ["cardiology"],
+            "jurisdiction": "GB",
+            "licence": "LIC-dr-after",
+            "valid_days": 365,
+        }),
+        Some(&a.admin_token),
+    );
+    assert_eq!((status, body["code"].as_str()), (409, Some("log_forked")), "{body}");
+    let opening = LicenceOpening::new("GB".parse().unwrap(), "LIC-dr-after");
+    let att = net.sign_at(
+        &a.secret_key(),
+        Body::Attestation(Attestation {
+            subject: after.public(),
+            handle: request.handle.clone(),
+            specialties: vec!["cardiology".parse().unwrap()],
+            jurisdiction: "GB".parse().unwrap(),
+            licence_commitment: opening.commitment(),
+            valid_until: at.plus_days(30),
+            requested_at: at,
+            possession: request.signature,
+        }),
+        at,
+    );
+    let (status, body) = b.submit(std::slice::from_ref(&att));
+    assert!(status < 500, "{body}");
     let (status, body) = post_at(&b, &net, &after, "after the fork");
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "verifier_forked", "{body}");

@@ -30,6 +30,7 @@ mod hostile;
 mod inbox;
 mod mentions;
 mod moderation;
+mod nofork;
 mod operator;
 mod operators;
 mod outcomes;

@@ -111,7 +111,16 @@ impl Runner {
                     self.on_new_peer(peer_id, addr);
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            SwarmEvent::ConnectionClosed { peer_id, connection_id, num_established, .. } => {
+                if let Some(held) = self.instances.get_mut(&peer_id) {
+                    held.retain(|(c, _)| *c != connection_id);
+                    if held.is_empty() || num_established == 0 {
+                        self.instances.remove(&peer_id);
+                    }
+                }
+                if num_established > 0 {
+                    return;
+                }
                 if self.peers.remove(&peer_id).is_some() {
                     tracing::info!(peer = %peer_id, "peer disconnected");
                 }

@@ -34,7 +34,7 @@ use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, kad, mdns};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -53,7 +53,7 @@ use crate::ingest::{Announcement, Ingester, Outcome, Source, Topic};
 use crate::metrics::Metrics;
 use crate::ratelimit::{Bucket, Buckets};
 use crate::sync::{SyncIndex, SyncProgress, SyncReport, SyncRound};
-use crate::wire::{MAX_FETCH_IDS, Request, Response, Scope};
+use crate::wire::{InstanceClaim, MAX_FETCH_IDS, Request, Response, Scope};
 
 /// How long a peer that showed no charter waits before it may try again.
 /// (A peer whose charter is revoked or lapsed, or that misbehaved, waits
@@ -229,6 +229,11 @@ pub(crate) struct Runner {
     saved: Vec<(String, Vec<Multiaddr>)>,
     /// The addresses dialled at start, dialled again while not connected.
     redials: Redials,
+    /// The network, whose id instance claims are signed over.
+    network: curbside_protocol::NetworkId,
+    /// The instance each connection of a peer claimed to be (two running
+    /// copies of one node key share a PeerId, not a connection).
+    instances: HashMap<PeerId, Vec<(ConnectionId, InstanceClaim)>>,
 }
 
 /// Wakes the runner.
@@ -296,6 +301,8 @@ impl Runner {
             filling: HashSet::new(),
             saved: Vec::new(),
             redials: Redials::new(&[], Instant::now(), Duration::ZERO),
+            network,
+            instances: HashMap::new(),
         };
         let hubs = std::mem::take(&mut runner.parts.hubs);
         runner.subscribe(hubs);

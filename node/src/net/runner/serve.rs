@@ -8,8 +8,12 @@ impl Runner {
     pub(super) fn on_sync_event(&mut self, event: request_response::Event<Request, Response>) {
         use request_response::{Event, Message};
         match event {
-            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
-                self.on_request(peer, request, channel);
+            Event::Message {
+                peer,
+                connection_id,
+                message: Message::Request { request, channel, .. },
+            } => {
+                self.on_request(peer, connection_id, request, channel);
             }
             Event::Message { message: Message::Response { request_id, response }, .. } => {
                 match self.awaiting.remove(&request_id) {
@@ -49,6 +53,7 @@ impl Runner {
     pub(super) fn on_request(
         &mut self,
         peer_id: PeerId,
+        connection: ConnectionId,
         request: Request,
         channel: ResponseChannel<Response>,
     ) {
@@ -91,8 +96,46 @@ impl Runner {
                 );
                 self.offence(peer_id, Code::TooManyIds, "oversized fetch".into());
             }
+            Request::Instance { claim } => {
+                let response = self.on_instance(peer_id, connection, claim);
+                self.respond(channel, response);
+            }
             request => self.serve(channel, request),
         }
+    }
+
+    /// Keeps the instance a connection of `peer_id` claims to be, and
+    /// answers with the other instances of the same key connected now.
+    fn on_instance(
+        &mut self,
+        peer_id: PeerId,
+        connection: ConnectionId,
+        claim: InstanceClaim,
+    ) -> Response {
+        let key = self.peers.get(&peer_id).and_then(|p| p.key);
+        if key != Some(claim.node) || !claim.verifies(&self.network) {
+            return Response::refused(
+                Code::BadMessage,
+                "an instance claim must be of the asker's own key, signed by it",
+            );
+        }
+        let held = self.instances.entry(peer_id).or_default();
+        held.retain(|(c, _)| *c != connection);
+        // At most as many as connections a peer may hold, and a few more.
+        if held.len() >= 4 {
+            held.remove(0);
+        }
+        held.push((connection, claim));
+        let others: Vec<InstanceClaim> =
+            held.iter().filter(|(_, c)| c.instance != claim.instance).map(|(_, c)| *c).collect();
+        if !others.is_empty() {
+            tracing::warn!(
+                peer = %peer_id,
+                instances = others.len() + 1,
+                "two running instances of one node key are connected here"
+            );
+        }
+        Response::Instances { others }
     }
 
     /// Answers `request` from the store, off the swarm task.

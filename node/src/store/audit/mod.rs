@@ -310,19 +310,54 @@ impl AuditLogs<'_> {
     pub fn fork(&self, evidence: &ForkProof, forked_at: Timestamp) -> Result<(), StoreError> {
         let _writer = self.store.writer()?;
         let verifier = evidence.verifier;
-        let held = self.store.tree.scan_prefix(keys::log_evidence_of(Some(&verifier))).count();
-        let key = keys::log_evidence(&verifier, evidence.found_at, held as u64);
+        // The same two heads found again (by the witness and by the
+        // issuer's guard, or from either side) are one proof, kept once.
+        let mut held = 0u64;
+        let mut known = false;
+        for item in self.store.tree.scan_prefix(keys::log_evidence_of(Some(&verifier))) {
+            let (_, v) = item?;
+            let proof: ForkProof = decode(Space::LogEvidence, &v)?;
+            held += 1;
+            known |= (proof.first == evidence.first && proof.second == evidence.second)
+                || (proof.first == evidence.second && proof.second == evidence.first);
+        }
+        let key = keys::log_evidence(&verifier, evidence.found_at, held);
         let mut state = self
             .store
             .logs
             .read(|logs| logs.get(&verifier).map(|l| l.state.clone()).unwrap_or_default());
         state.forked_at = Some(state.forked_at.map_or(forked_at, |t| t.min(forked_at)));
         let mut batch = sled::Batch::default();
-        batch.insert(key, encode(evidence));
+        if !known {
+            batch.insert(key, encode(evidence));
+        }
         batch.insert(keys::log_state(&verifier), encode(&state));
         self.store.apply(batch)?;
         self.store.logs.write(|logs| logs.entry(verifier).or_default().state = state);
         Ok(())
+    }
+
+    /// When `verifier` forked its log, if this node holds proof.
+    pub fn forked_at(&self, verifier: &PublicKey) -> Option<Timestamp> {
+        self.store.logs.forked_at(verifier)
+    }
+
+    /// How many proofs of misbehaviour this node holds, per verifier.
+    pub fn evidence_counts(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {
+        let mut out: Vec<(PublicKey, u64)> = Vec::new();
+        for item in self.store.tree.scan_prefix(keys::log_evidence_of(None)) {
+            let (k, _) = item?;
+            let key: [u8; 32] = k
+                .get(1..33)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(corrupt("log_evidence", "short key"))?;
+            let verifier = PublicKey::from_bytes(key);
+            match out.last_mut() {
+                Some((v, n)) if *v == verifier => *n += 1,
+                _ => out.push((verifier, 1)),
+            }
+        }
+        Ok(out)
     }
 
     /// Every proof of misbehaviour held, of `verifier` or of all.
@@ -509,6 +544,25 @@ impl AuditLogs<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// The largest size among `verifier`'s heads held but not yet checked
+    /// (0 if none): for this node's own key, a head it cannot account for
+    /// until its witness has fetched the leaves.
+    pub fn largest_queued(&self, verifier: &PublicKey) -> Result<u64, StoreError> {
+        let mut largest = 0;
+        for item in self.store.tree.scan_prefix(Space::HeadQueue.key(&[verifier.as_bytes()])) {
+            let (k, _) = item?;
+            let (Some(created_at), Some(id)) = (keys::trailing_time(&k), keys::trailing_id(&k))
+            else {
+                return Err(corrupt("head_queue", "short key"));
+            };
+            if let Some(record) = self.store.tree.get(keys::head(verifier, created_at, &id))? {
+                let record: HeadRecord = decode(Space::Heads, &record)?;
+                largest = largest.max(record.size);
+            }
+        }
+        Ok(largest)
     }
 
     /// Takes a head off the queue once it has been checked (either way).

@@ -88,6 +88,7 @@ pub struct Metrics {
     syncs: Family<OutcomeLabel, Counter>,
     last_sync: Gauge,
     fork_evidence: Family<VerifierLabel, Gauge>,
+    forked_verifiers: Gauge,
 }
 
 impl Default for Metrics {
@@ -187,6 +188,15 @@ impl Default for Metrics {
              audit log; any value above 0 needs an operator now (GET /v1/audit/evidence)",
             fork_evidence.clone(),
         );
+        // Served from the start (at 0), unlike the family above, which has
+        // a series only once there is proof: what an alert watches.
+        let forked_verifiers = Gauge::default();
+        registry.register(
+            "log_forked_verifiers",
+            "Verifiers this node holds proof against that they signed two inconsistent heads \
+             of their audit log (0 while there is none)",
+            forked_verifiers.clone(),
+        );
         Self {
             disk_free,
             disk_size,
@@ -197,6 +207,7 @@ impl Default for Metrics {
             last_sync,
             registry,
             fork_evidence,
+            forked_verifiers,
             accepted,
             rejected,
             pending,
@@ -296,6 +307,8 @@ impl Metrics {
             let label = VerifierLabel { verifier: verifier.to_string() };
             self.fork_evidence.get_or_create(&label).set(gauge(*n));
         }
+        let forked = counts.iter().filter(|(_, n)| *n > 0).count();
+        self.forked_verifiers.set(gauge(forked as u64));
     }
 
     /// Sets the store's health gauge.

@@ -224,6 +224,8 @@ fn a_forced_fork_is_recorded_on_every_node_that_sees_it() {
         assert_eq!(proof["contradiction"], "same_size_different_roots", "{proof}");
         assert!(!node.audit_log(&a.key).unwrap()["forked_at"].is_null());
         assert_eq!(node.metric(&sample), Some(1.0), "{name}: {sample}");
+        // What the operator's alert watches (deploy/prometheus/alerts.yml).
+        assert_eq!(node.metric("curbside_log_forked_verifiers"), Some(1.0), "{name}");
     }
     // The verifier itself never signs again with that key.
     let (status, body) = try_attest(&a, &net, &key("forced-two"), "dr-forced-two");

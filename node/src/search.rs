@@ -148,6 +148,8 @@ struct Freshness {
     applied: u64,
     committed: u64,
     last_commit: Instant,
+    /// Commits made since the index was opened.
+    commits: u64,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -263,6 +265,7 @@ impl SearchIndex {
                 applied: covered,
                 committed: covered,
                 last_commit: Instant::now(),
+                commits: 0,
             }),
             dir: dir.to_path_buf(),
         })
@@ -413,6 +416,7 @@ impl SearchIndex {
         freshness.committed = store_commits;
         freshness.applied = freshness.applied.max(store_commits);
         freshness.last_commit = Instant::now();
+        freshness.commits += 1;
         Ok(())
     }
 
@@ -448,11 +452,33 @@ impl SearchIndex {
             if committed >= target {
                 return Ok(());
             }
-            if applied >= target || started.elapsed() >= REFRESH_WAIT {
-                std::thread::sleep(REFRESH_GAP.saturating_sub(last_commit.elapsed()));
-                return self.commit_pending();
+            if applied < target && started.elapsed() < REFRESH_WAIT {
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
             }
-            std::thread::sleep(Duration::from_millis(2));
+            let gap_left = REFRESH_GAP.saturating_sub(last_commit.elapsed());
+            if !gap_left.is_zero() {
+                // Then look again: another search may have committed.
+                std::thread::sleep(gap_left);
+                continue;
+            }
+            // The gap checked again under the writer's lock, so that searches
+            // waking together make one commit, not one each.
+            let mut writer = lock(&self.writer);
+            let pending = {
+                let f = lock(&self.freshness);
+                if f.last_commit.elapsed() < REFRESH_GAP {
+                    None
+                } else if f.applied <= f.committed {
+                    return Ok(());
+                } else {
+                    Some(f.applied)
+                }
+            };
+            match pending {
+                Some(applied) => return self.commit_locked(&mut writer, applied),
+                None => continue,
+            }
         }
     }
 

@@ -340,3 +340,31 @@ fn a_search_finds_what_was_stored_before_it_without_waiting_for_the_indexers_com
     drop(indexer);
     thread.join();
 }
+
+/// Searches arriving together after one write make one commit between
+/// them, not one each (a flood of searches cannot make the index commit
+/// more than about five times a second).
+#[test]
+fn searches_waking_together_share_one_commit() {
+    let mut s = setup();
+    let (index, _) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    let index = Arc::new(index);
+    let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
+    let stemi = case(&mut s, "Inferior STEMI", "Troponin 3400 ng/L");
+    let keys = put(&s, std::slice::from_ref(&stemi));
+    indexer.stored(&keys, s.store.commits_made());
+    let commits = || lock(&index.freshness).commits;
+    let before = commits();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| index.refresh(&s.store).unwrap());
+        }
+    });
+    assert_eq!(ids(&index, &s.store, "troponin", &none()), vec![stemi.id()]);
+    // One commit by the searches (two if the indexer's own, once a second,
+    // fell in between).
+    let made = commits() - before;
+    assert!((1..=2).contains(&made), "{made} commits for 8 searches");
+    drop(indexer);
+    thread.join();
+}

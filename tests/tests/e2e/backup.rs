@@ -194,11 +194,9 @@ fn restore_refuses_a_damaged_backup_and_a_directory_in_use() {
 /// operator.rs's test.
 #[test]
 fn the_readme_backup_walk_through_runs_as_written() {
-    use std::os::unix::process::CommandExt as _;
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
-    use crate::operator::{Group, readme_block};
+    use crate::operator::{readme_block, run_walk_through};
 
     let script = format!(
         "{}\n{}",
@@ -209,32 +207,7 @@ fn the_readme_backup_walk_through_runs_as_written() {
         .iter()
         .fold(script, |s, port| s.replace(port, &(port.parse::<u16>().unwrap() + 100).to_string()));
     let dir = tempfile::tempdir().unwrap();
-    let bin_dir = curbside_tests::curbside_bin().parent().unwrap().to_path_buf();
-    let search = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let mut child = Command::new("bash")
-        .arg("-e")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(dir.path())
-        .env("PATH", search)
-        .env("HOME", dir.path().join("home"))
-        .env("CURBSIDE_PASSPHRASE", crate::cli_kit::PASSPHRASE)
-        .env_remove("CURBSIDE_NODE")
-        .env_remove("CURBSIDE_HOME")
-        .env_remove("CURBSIDE_KDF_FAST")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let _group = Group(child.id());
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the walk-throughs did not finish in 300 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = run_walk_through(dir.path(), &script, Duration::from_secs(300));
     let stdout = text(&output.stdout);
     let log = std::fs::read_to_string(dir.path().join("stjames.log")).unwrap_or_default();
     assert!(

@@ -6,7 +6,7 @@
 
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use curbside_tests::curbside_bin;
@@ -57,6 +57,40 @@ impl Drop for Group {
     }
 }
 
+/// Runs `script` with `bash -e` in `dir`, as a reader pasting it would:
+/// only `curbside` added to the PATH, HOME in `dir`, the passphrase in the
+/// environment (as the README says scripts set it), nothing else of the
+/// caller's. Every process it starts is killed when it ends or after
+/// `limit` (a panic then).
+pub(crate) fn run_walk_through(dir: &Path, script: &str, limit: Duration) -> Output {
+    let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let mut child = Command::new("bash")
+        .arg("-e")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("HOME", dir.join("home"))
+        .env("CURBSIDE_PASSPHRASE", cli_kit::PASSPHRASE)
+        .env_remove("CURBSIDE_NODE")
+        .env_remove("CURBSIDE_HOME")
+        .env_remove("CURBSIDE_KDF_FAST")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let _group = Group(child.id());
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the walk-through did not finish in {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// The operator's walk-through, run by `bash -e` in an empty directory with
 /// only `curbside` on the PATH added and a passphrase in the environment
 /// (as its text says): every command must succeed, which includes
@@ -73,32 +107,7 @@ fn the_operator_walk_through_runs_as_written_and_federates() {
         readme_blocks("<!-- walk-through: regulator on the operator's federation").concat();
     let script = format!("{}{regulator}{}", &operator[..stop], &operator[stop..]);
     let dir = tempfile::tempdir().unwrap();
-    let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let mut child = Command::new("bash")
-        .arg("-e")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(dir.path())
-        .env("PATH", path)
-        .env("HOME", dir.path().join("home"))
-        .env("CURBSIDE_PASSPHRASE", cli_kit::PASSPHRASE)
-        .env_remove("CURBSIDE_NODE")
-        .env_remove("CURBSIDE_HOME")
-        .env_remove("CURBSIDE_KDF_FAST")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let _group = Group(child.id());
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the walk-through did not finish in 240 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = run_walk_through(dir.path(), &script, Duration::from_secs(240));
     let logs = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
     assert!(
         output.status.success(),

@@ -120,7 +120,8 @@ fn main() {
         nodes[0].attest(&net, a, &format!("dr-author-{i}"), &["cardiology"], "GB");
     }
     let now = curbside_node::now();
-    let rules = net.sign(&net.root, Body::Rules(RulesChange { version: 2, effective_at: now }));
+    let rules =
+        net.sign_at(&net.root, Body::Rules(RulesChange { version: 2, effective_at: now }), now);
     let appointments: Vec<SignedEvent> = moderators
         .iter()
         .map(|m| {

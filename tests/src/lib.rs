@@ -92,6 +92,16 @@ impl Network {
         Event::new(self.id(), author.public(), at, body).sign(author).unwrap()
     }
 
+    /// The root's change to rules `version`, in effect from the moment it
+    /// is made: one instant for both times (two reads of the clock could
+    /// fall in different milliseconds, and a change that takes effect
+    /// before it was made is refused as `retroactive_rules`).
+    pub fn rules_from_now(&self, version: u16) -> SignedEvent {
+        let now = curbside_node::now();
+        let change = curbside_protocol::rules::RulesChange { version, effective_at: now };
+        self.sign_at(&self.root, Body::Rules(change), now)
+    }
+
     /// A post in `general` by `who`, now.
     pub fn post(&self, who: &SecretKey, title: &str) -> SignedEvent {
         self.sign(

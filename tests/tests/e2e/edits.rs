@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use curbside_protocol::rules::RulesChange;
 use curbside_protocol::testkit::key;
 use curbside_protocol::{Body, Comment, Edit, HubId, Post, Revision, SignedEvent};
 use curbside_tests::{Network, TestNode, wait_until};
@@ -49,8 +48,7 @@ fn an_edit_replaces_the_text_everywhere() {
     first.attest(&net, &author, "dr-editor", &["cardiology"], "GB");
     first.attest(&net, &colleague, "dr-colleague", &["cardiology"], "GB");
     // Edits are valid from rules 4 on: the root raises them from now.
-    let change = RulesChange { version: 4, effective_at: curbside_node::now() };
-    let rules = net.sign(&net.root, Body::Rules(change));
+    let rules = net.rules_from_now(4);
     assert_eq!(first.submit(std::slice::from_ref(&rules)).0, 200);
     let nodes = [&first, &second];
     let tokens: Vec<String> = nodes
@@ -149,8 +147,7 @@ fn the_command_line_edits_a_post_and_a_case() {
     let net = Network::new();
     let node = TestNode::start(&net);
     let url = node.url.clone();
-    let change = RulesChange { version: 4, effective_at: curbside_node::now() };
-    assert_eq!(node.submit(&[net.sign(&net.root, Body::Rules(change))]).0, 200);
+    assert_eq!(node.submit(&[net.rules_from_now(4)]).0, 200);
     let dir = tempfile::tempdir().unwrap();
     let home = physician(dir.path(), &node, "dr-editor");
     let colleague = physician(dir.path(), &node, "dr-colleague");

@@ -9,7 +9,6 @@
 use std::time::{Duration, Instant};
 
 use super::cli_kit::{fails, ok, physician, s};
-use curbside_protocol::rules::RulesChange;
 use curbside_protocol::testkit::key;
 use curbside_protocol::{Body, EventId, Post};
 use curbside_tests::{Network, TestNode, wait_until};
@@ -23,8 +22,7 @@ fn a_mention_made_on_another_node_reaches_the_one_named_and_a_patients_handle_is
     let first = TestNode::start_peer(&net, &[], &["GB"]);
     let second = TestNode::start_peer(&net, &[first.p2p_addr()], &[]);
     wait_until(LIMIT, "the nodes to admit each other", || first.admitted_peers() == 1);
-    let change = RulesChange { version: 4, effective_at: curbside_node::now() };
-    let rules = net.sign(&net.root, Body::Rules(change));
+    let rules = net.rules_from_now(4);
     assert_eq!(first.submit(std::slice::from_ref(&rules)).0, 200);
 
     let dir = tempfile::tempdir().unwrap();

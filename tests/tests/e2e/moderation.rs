@@ -55,7 +55,8 @@ fn moderated(net: &Network) -> Moderated {
     }
     // The root raises the rules to 2 and appoints the moderator for `general`.
     let now = curbside_node::now();
-    let rules = net.sign(&net.root, Body::Rules(RulesChange { version: 2, effective_at: now }));
+    let rules =
+        net.sign_at(&net.root, Body::Rules(RulesChange { version: 2, effective_at: now }), now);
     let appointment = net.sign(
         &net.root,
         Body::Appointment(Appointment {

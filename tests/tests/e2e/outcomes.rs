@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use curbside_protocol::rules::RulesChange;
 use curbside_protocol::testkit::key;
 use curbside_protocol::{
     Accept, AgeBand, Body, Case, Comment, EventId, Outcome, Poll, PollAnswer, SecretKey, Sex,
@@ -29,8 +28,7 @@ fn three_nodes(net: &Network) -> (Vec<TestNode>, Vec<SecretKey>, Vec<String>) {
     for (d, handle) in doctors.iter().zip(["dr-author", "dr-colleague", "dr-third"]) {
         nodes[0].attest(net, d, handle, &["cardiology"], "GB");
     }
-    let change = RulesChange { version: 3, effective_at: curbside_node::now() };
-    let rules = net.sign(&net.root, Body::Rules(change));
+    let rules = net.rules_from_now(3);
     assert_eq!(nodes[0].submit(std::slice::from_ref(&rules)).0, 200);
     let mut tokens = Vec::new();
     for n in &nodes {
@@ -223,8 +221,7 @@ fn the_command_line_adds_an_outcome_and_an_accept_and_shows_them() {
     let net = Network::new();
     let node = TestNode::start(&net);
     let url = node.url.clone();
-    let change = RulesChange { version: 3, effective_at: curbside_node::now() };
-    assert_eq!(node.submit(&[net.sign(&net.root, Body::Rules(change))]).0, 200);
+    assert_eq!(node.submit(&[net.rules_from_now(3)]).0, 200);
     let dir = tempfile::tempdir().unwrap();
     let home = physician(dir.path(), &node, "dr-case");
     let colleague = physician(dir.path(), &node, "dr-colleague");

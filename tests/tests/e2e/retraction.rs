@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use curbside_protocol::rules::RulesChange;
 use curbside_protocol::testkit::key;
 use curbside_protocol::{Body, Comment, EventId, Poll, Retraction, SecretKey, SignedEvent, Vote};
 use curbside_tests::{Network, TestNode, wait_until};
@@ -24,8 +23,7 @@ fn three_nodes(net: &Network) -> (Vec<TestNode>, SecretKey, SecretKey) {
     nodes[0].attest(net, &author, "dr-author", &["cardiology"], "GB");
     nodes[0].attest(net, &colleague, "dr-colleague", &["cardiology"], "GB");
     // Retractions are valid from rules 2 on: the root raises them from now.
-    let change = RulesChange { version: 2, effective_at: curbside_node::now() };
-    let rules = net.sign(&net.root, Body::Rules(change));
+    let rules = net.rules_from_now(2);
     assert_eq!(nodes[0].submit(std::slice::from_ref(&rules)).0, 200);
     for n in &nodes {
         n.session_when_attested(net, &author);

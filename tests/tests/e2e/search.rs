@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use curbside_protocol::rules::RulesChange;
 use curbside_protocol::testkit::key;
 use curbside_protocol::{AgeBand, Body, Case, Retraction, Sex, SignedEvent, Tag};
 use curbside_tests::{Network, TestNode, wait_until};
@@ -50,10 +49,7 @@ fn a_case_is_found_at_another_node_and_not_after_its_retraction() {
     wait_until(LIMIT, "the nodes to admit each other", || first.admitted_peers() == 1);
     let author = key("search-author");
     first.attest(&net, &author, "dr-search", &["cardiology"], "GB");
-    let rules = net.sign(
-        &net.root,
-        Body::Rules(RulesChange { version: 2, effective_at: curbside_node::now() }),
-    );
+    let rules = net.rules_from_now(2);
     assert_eq!(first.submit(std::slice::from_ref(&rules)).0, 200);
     let tokens: Vec<String> =
         [&first, &second].iter().map(|n| n.session_when_attested(&net, &author)).collect();

@@ -54,13 +54,17 @@ fn attestation_at(
 
 /// The root revokes `charter`, effective now: the revocation.
 fn revoke_charter(net: &Network, charter: &SignedEvent) -> SignedEvent {
-    net.sign(
+    // One instant for both times: made after it takes effect, it would be
+    // refused as retroactive.
+    let now = curbside_node::now();
+    net.sign_at(
         &net.root,
         Body::Revocation(Revocation {
             target: charter.id(),
             reason: "charter withdrawn".into(),
-            effective_at: curbside_node::now(),
+            effective_at: now,
         }),
+        now,
     )
 }
 

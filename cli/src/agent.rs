@@ -92,6 +92,13 @@ impl Agent {
     /// Asks it to forget the key and stop.
     pub(crate) fn lock(&self) -> anyhow::Result<()> {
         call(&self.path, &json!({ "op": "lock" }))?;
+        // The agent answers, then drops the key and removes its socket:
+        // wait for that (briefly), so that `lock` returns with the agent
+        // gone, as its answer says.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while self.path.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use curbside_protocol::audit::{Auditor, Finding, FindingCode, Options};
 use curbside_protocol::{
-    Body, EventId, Genesis, Handle, Jurisdiction, PublicKey, SignedEvent, Specialty, Timestamp,
+    Body, EventId, Handle, Jurisdiction, PublicKey, SignedEvent, Specialty, Timestamp,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -26,10 +26,9 @@ use serde_json::json;
 use super::fetch;
 use super::state::{self, State};
 use super::{
-    Ctx, NodeLogs, VerifierArg, audit_verifier, choose_genesis, node_urls, read_nodes, unreachable,
+    Ctx, NodeLogs, VerifierArg, audit_verifier, choose_genesis, node_urls, reach, read_nodes,
 };
 use crate::args::AuditListArgs;
-use crate::client::Client;
 use crate::error::Refusal;
 use crate::output::{date, datetime, truncate};
 
@@ -173,15 +172,7 @@ pub(crate) fn list(ctx: &Ctx, args: &AuditListArgs) -> anyhow::Result<ExitCode> 
     // Read, never written: listing accepts no head (`audit verify` does).
     let saved = State::load(&state::path(&ctx.home))?;
 
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut answered: Vec<(Client, Genesis)> = Vec::new();
-    for url in &urls {
-        let client = Client::new(url)?;
-        match fetch::genesis(&client) {
-            Ok(genesis) => answered.push((client, genesis)),
-            Err(e) => findings.push(unreachable(url, &e)),
-        }
-    }
+    let (answered, mut findings) = reach(&urls)?;
     let first = answered.first().map(|(c, g)| (c.url(), g));
     let Some((genesis, source)) = choose_genesis(args.genesis.as_ref(), saved.as_ref(), first)?
     else {

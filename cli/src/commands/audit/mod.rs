@@ -75,6 +75,24 @@ fn node_urls(ctx: &Ctx, nodes: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(urls)
 }
 
+/// The nodes that answered, each with its genesis.
+type Answered = Vec<(Client, Genesis)>;
+
+/// Each node's genesis (which network is it?), and a `node_unreachable`
+/// finding for each node that does not answer.
+fn reach(urls: &[String]) -> anyhow::Result<(Answered, Vec<Finding>)> {
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut answered: Answered = Vec::new();
+    for url in urls {
+        let client = Client::new(url)?;
+        match fetch::genesis(&client) {
+            Ok(genesis) => answered.push((client, genesis)),
+            Err(e) => findings.push(unreachable(url, &e)),
+        }
+    }
+    Ok((answered, findings))
+}
+
 /// The genesis to audit against, and where it came from: `--genesis`,
 /// else the one pinned under `--home`, else (on first use) the first
 /// node's that answers.
@@ -126,15 +144,7 @@ pub(crate) fn verify(ctx: &Ctx, args: &AuditVerifyArgs) -> anyhow::Result<ExitCo
     let mut saved = State::load(&state_path)?;
 
     // Every node: its genesis first (which network is it?).
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut answered: Vec<(Client, Genesis)> = Vec::new();
-    for url in &urls {
-        let client = Client::new(url)?;
-        match fetch::genesis(&client) {
-            Ok(genesis) => answered.push((client, genesis)),
-            Err(e) => findings.push(unreachable(url, &e)),
-        }
-    }
+    let (answered, mut findings) = reach(&urls)?;
     let first = answered.first().map(|(c, g)| (c.url(), g));
     let Some((genesis, source)) = choose_genesis(args.genesis.as_ref(), saved.as_ref(), first)?
     else {

@@ -14,7 +14,7 @@ use curbside_protocol::{
 };
 use serde_json::{Value, json};
 
-use super::{ApiParts, Shared, router};
+use super::{ApiParts, AppState, Shared, router};
 use crate::store::Store;
 
 const TOKEN: &str = "the-admin-token-of-these-tests";
@@ -28,6 +28,7 @@ struct Api {
     node: SecretKey,
     agent: ureq::Agent,
     rt: tokio::runtime::Runtime,
+    state: AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -37,7 +38,8 @@ impl Api {
         let root = key("api-tests-root");
         let node = key("api-tests-node");
         let genesis = Genesis::new("API tests", vec![root.public()], crate::now());
-        let store = Arc::new(Store::open(dir.path(), genesis.clone()).unwrap());
+        // A data directory as a node has: the store in `store/` beneath it.
+        let store = Arc::new(Store::open(&dir.path().join("store"), genesis.clone()).unwrap());
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -76,13 +78,14 @@ impl Api {
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        rt.spawn(async move { axum::serve(listener, router(state)).await });
+        let served = state.clone();
+        rt.spawn(async move { axum::serve(listener, router(served)).await });
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        Self { url, store, genesis, root, node, agent, rt, _dir: dir }
+        Self { url, store, genesis, root, node, agent, rt, state, _dir: dir }
     }
 
     fn sign(&self, author: &SecretKey, body: Body) -> SignedEvent {
@@ -533,6 +536,34 @@ fn named_operators_are_recorded_by_name_and_a_revoked_one_is_refused() {
     let next = ada_only["next"].as_str().unwrap();
     let (_, rest) = api.get_as(&format!("/v1/admin/log?operator=ada&after={next}"), TOKEN);
     assert_eq!(rest["entries"].as_array().unwrap().len(), 2, "{rest}");
+}
+
+/// One backup at a time: while one is being written another is refused as
+/// `backup_running` (the flag set here as the first backup sets it), and
+/// the flag is let go when a backup fails (the same guard lets it go
+/// after a backup is written, as e2e `backup::` writes one).
+#[test]
+fn a_second_backup_while_one_runs_is_refused_and_the_flag_is_let_go() {
+    let api = Api::start();
+    let backups = tempfile::tempdir().unwrap();
+    let out = backups.path();
+    let first = json!({ "out": out.join("first") });
+
+    api.state.backup_running.store(true, Ordering::SeqCst);
+    let (status, answer) = api.post("/v1/admin/backup", &first, Some(TOKEN));
+    assert_eq!((status, answer["code"].as_str()), (409, Some("backup_running")), "{answer}");
+    assert!(!out.join("first").exists(), "a refused backup wrote something");
+    api.state.backup_running.store(false, Ordering::SeqCst);
+
+    let relative = json!({ "out": "not/absolute" });
+    let (status, answer) = api.post("/v1/admin/backup", &relative, Some(TOKEN));
+    assert_eq!(answer["code"].as_str(), Some("backup_out_invalid"), "{status} {answer}");
+    assert!(!api.state.backup_running.load(Ordering::SeqCst), "a failed backup kept the flag");
+
+    let inside = json!({ "out": api._dir.path().join("backup") });
+    let (status, answer) = api.post("/v1/admin/backup", &inside, Some(TOKEN));
+    assert_eq!(answer["code"].as_str(), Some("backup_out_invalid"), "{status} {answer}");
+    assert!(!api.state.backup_running.load(Ordering::SeqCst), "a failed backup kept the flag");
 }
 
 fn s(v: &Value) -> String {

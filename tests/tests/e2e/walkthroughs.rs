@@ -222,3 +222,64 @@ fn commands_are_joined_across_continued_lines_and_comments_dropped() {
     // A label is a whole word: `identity` is not `id`.
     assert_eq!(printed(&format!("identity {id}\n"), "id"), None);
 }
+
+/// The README's identifier examples (a case refused for the identifiers
+/// in it, and `check-text`), pasted as written with no node and no key:
+/// each command exits as the text says, and every line shown under it (a
+/// `...` standing for words left out) is a line of what it printed.
+#[test]
+fn the_identifier_examples_print_what_the_readme_shows() {
+    let blocks = readme_blocks("<!-- walk-through: identifiers");
+    assert_eq!(blocks.len(), 2, "the two identifier examples lost their markers");
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let mut checked = 0;
+    for block in &blocks {
+        // Each command with the comment lines that follow it.
+        let mut examples: Vec<(String, Vec<String>)> = Vec::new();
+        for line in block.lines() {
+            match line.strip_prefix('#') {
+                Some(shown) => examples.last_mut().unwrap().1.push(shown.trim().to_owned()),
+                None if examples.last().is_some_and(|(c, _)| c.ends_with('\\')) => {
+                    let (command, _) = examples.last_mut().unwrap();
+                    command.pop();
+                    command.push_str(line.trim_start());
+                }
+                None => examples.push((line.to_owned(), Vec::new())),
+            }
+        }
+        for (command, shown) in examples {
+            let out = Command::new("bash")
+                .arg("-c")
+                .arg(&command)
+                .current_dir(dir.path())
+                .env("PATH", &path)
+                .env("HOME", dir.path())
+                .env_remove("CURBSIDE_HOME")
+                .env_remove("CURBSIDE_NODE")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let printed = format!("{}{}", cli_kit::text(&out.stdout), cli_kit::text(&out.stderr));
+            let refused = shown.iter().any(|l| l.starts_with("refused") || l.starts_with("error:"));
+            assert_eq!(out.status.code(), Some(i32::from(refused)), "{command}\n{printed}");
+            for line in &shown {
+                let parts: Vec<&str> = line.split("...").map(str::trim).collect();
+                let found = printed.lines().any(|p| {
+                    let mut rest = p.trim();
+                    parts.iter().all(|part| match rest.find(part) {
+                        Some(at) => {
+                            rest = &rest[at + part.len()..];
+                            true
+                        }
+                        None => false,
+                    })
+                });
+                assert!(found, "`{command}` did not print {line:?}; it printed:\n{printed}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 9, "the examples lost their output lines ({checked})");
+}

@@ -52,6 +52,14 @@ fn token_file(dir: &Path, name: &str, node: &TestNode) -> String {
     path.to_str().unwrap().to_owned()
 }
 
+/// The one finding with `code` in an `audit licences --json` report.
+fn finding_in(report: &Value, code: &str) -> Value {
+    let all = report["findings"].as_array().unwrap();
+    let with: Vec<&Value> = all.iter().filter(|f| f["code"] == code).collect();
+    assert_eq!(with.len(), 1, "not one {code} in {report:#}");
+    with[0].clone()
+}
+
 /// The finding codes of an `audit licences --json` report, sorted.
 fn codes(report: &Value) -> Vec<String> {
     let mut codes: Vec<String> =
@@ -261,6 +269,36 @@ fn the_regulator_lists_a_log_and_finds_a_duplicate_and_a_licence_off_the_registe
         ],
     );
     assert!(codes(&report).contains(&"opening_mismatch".to_owned()), "{report:#}");
+    // B's openings were not given: its attestation in force is named.
+    assert_eq!(finding_in(&report, "not_exported")["attestations"], json!([eve.to_string()]));
+
+    // An export that leaves out an attestation in force is found from the
+    // verifier's log itself.
+    let dan_id = json!(dan.to_string());
+    let rest: String = a_lines
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["attestation"] != dan_id)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(rest.lines().count() + 1, a_lines.lines().count());
+    let partial_file = dir.path().join("partial.jsonl");
+    std::fs::write(&partial_file, rest).unwrap();
+    let report = findings(
+        &regulator,
+        &[
+            "audit",
+            "licences",
+            "--openings",
+            partial_file.to_str().unwrap(),
+            "--openings",
+            b_path,
+            "--register",
+            register_path,
+            "--node",
+            &a.url,
+        ],
+    );
+    assert_eq!(finding_in(&report, "not_opened")["attestations"], json!([dan_id]), "{report:#}");
 
     // B revokes its attestation of the licence; with GMC 9999 on a
     // register that runs long enough, everything passes.

@@ -20,6 +20,12 @@
 //! | `duplicate_licence` | one licence on several keys, each with an attestation in force now |
 //! | `not_on_register` | an attestation in force now for a licence the register does not hold |
 //! | `outlives_licence` | an attestation in force past the end of its licence on the register |
+//! | `not_opened` | an attestation in force, in the log of a verifier whose openings were given, that no opening names: the export is incomplete |
+//! | `not_exported` | a verifier whose log holds attestations in force, and no opening of any was given |
+//!
+//! The last two come from the verifiers' logs themselves, read and
+//! checked as `audit list` reads them, so an institution cannot pass the
+//! check by leaving an attestation out of its export.
 //!
 //! Only an opening that opens its commitment is checked further: the
 //! licence of one that does not is unknown.
@@ -33,6 +39,7 @@ use curbside_protocol::{Digest, EventId, Jurisdiction, LicenceOpening, PublicKey
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::list::{Listing, Logs, Row, Standing};
 use super::register::{Register, normalise};
 use super::{Ctx, NotServed, Served, fetch, served_attestation};
 use crate::args::AuditLicencesArgs;
@@ -231,6 +238,64 @@ pub(super) fn findings(checked: &[Checked], register: &Register, now: Timestamp)
     out
 }
 
+/// Every attestation in force in the verifiers' logs (`listings`) that no
+/// opening in `checked` names: `not_opened` where the verifier's openings
+/// were given (its export left this one out), one `not_exported` per
+/// verifier where none was.
+pub(super) fn unopened(checked: &[Checked], listings: &[Listing]) -> Vec<Finding> {
+    let opened: BTreeSet<EventId> = checked.iter().map(|c| c.attestation).collect();
+    let exported: BTreeSet<PublicKey> =
+        checked.iter().filter_map(|c| c.served.as_ref().ok().map(|a| a.issuer)).collect();
+    let mut out = Vec::new();
+    for listing in listings {
+        let missing: Vec<&Row> = listing
+            .rows
+            .iter()
+            .filter(|r| r.standing == Standing::Active && !opened.contains(&r.id))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let whose = format!(
+            "{} ({})",
+            listing.institution.as_deref().unwrap_or("no charter held"),
+            listing.verifier.short()
+        );
+        if exported.contains(&listing.verifier) {
+            out.extend(missing.into_iter().map(|row| Finding {
+                code: "not_opened",
+                licence: String::new(),
+                jurisdiction: Some(row.jurisdiction.clone()),
+                attestations: vec![row.id],
+                keys: vec![row.key],
+                sources: Vec::new(),
+                message: format!(
+                    "{whose} attested {} (key {}) until {}, in force, but its export holds no \
+                     opening of it: ask it for a complete `curbside reveal --all`",
+                    row.handle,
+                    row.key.short(),
+                    date(row.valid_until)
+                ),
+            }));
+        } else {
+            out.push(Finding {
+                code: "not_exported",
+                licence: String::new(),
+                jurisdiction: None,
+                attestations: missing.iter().map(|r| r.id).collect(),
+                keys: missing.iter().map(|r| r.key).collect(),
+                sources: Vec::new(),
+                message: format!(
+                    "{whose} has {} attestation(s) in force and no opening of any was given: \
+                     ask it for its `curbside reveal --all`",
+                    missing.len()
+                ),
+            });
+        }
+    }
+    out
+}
+
 /// Reads openings files (JSON lines); the same attestation twice is read
 /// once.
 fn read_openings(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, OpeningLine)>> {
@@ -311,7 +376,15 @@ pub(crate) fn check(ctx: &Ctx, args: &AuditLicencesArgs) -> anyhow::Result<ExitC
             served,
         });
     }
-    let found = findings(&checked, &register, now);
+    // Every verifier's log, checked: what is in force that no opening names.
+    let logs = Logs::read(ctx, vec![client.url().to_owned()], None)?;
+    let listings = logs
+        .verifiers()
+        .into_iter()
+        .map(|verifier| logs.list(verifier, false))
+        .collect::<anyhow::Result<Vec<Listing>>>()?;
+    let mut found = findings(&checked, &register, now);
+    found.extend(unopened(&checked, &listings));
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &found {
         *counts.entry(f.code).or_default() += 1;
@@ -319,6 +392,7 @@ pub(crate) fn check(ctx: &Ctx, args: &AuditLicencesArgs) -> anyhow::Result<ExitC
     ctx.out.emit(
         &json!({
             "openings": checked.len(),
+            "verifiers": listings.len(),
             "node": client.url(),
             "register": {
                 "path": args.register,
@@ -329,7 +403,7 @@ pub(crate) fn check(ctx: &Ctx, args: &AuditLicencesArgs) -> anyhow::Result<ExitC
             "findings": found,
             "finding_count": found.len(),
         }),
-        || text_report(&checked, &register, &found, &counts),
+        || text_report(&checked, &listings, &register, &found, &counts),
     )?;
     Ok(if found.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -341,18 +415,21 @@ fn files(paths: &[PathBuf]) -> String {
 /// The report for people: a summary line and a table of findings.
 fn text_report(
     checked: &[Checked],
+    listings: &[Listing],
     register: &Register,
     found: &[Finding],
     counts: &BTreeMap<&str, usize>,
 ) -> String {
     let mut text = format!(
-        "{} opening(s) checked against their attestations and a register of {} licence(s){}.\n",
+        "{} opening(s) checked against their attestations and a register of {} licence(s){}, \
+         and against the logs of {} verifier(s).\n",
         checked.len(),
         register.len(),
-        if register.by_jurisdiction { " (by jurisdiction)" } else { "" }
+        if register.by_jurisdiction { " (by jurisdiction)" } else { "" },
+        listings.len()
     );
     if found.is_empty() {
-        text.push_str("No finding: every opening opens its commitment, and every licence in force is on the register, held by one key, within its end date.\n");
+        text.push_str("No finding: every opening opens its commitment, every attestation in force has an opening, and every licence in force is on the register, held by one key, within its end date.\n");
         return text;
     }
     let summary: Vec<String> = counts.iter().map(|(code, n)| format!("{n} {code}")).collect();
@@ -421,6 +498,58 @@ mod tests {
             text.push_str(&format!("{l},{end}\n"));
         }
         text
+    }
+
+    /// Verifier `v`'s log holding attestations `ids` (as [`opening`] makes
+    /// them), each in force unless in `lapsed`.
+    fn log_of(v: u8, ids: &[u8], lapsed: &[u8]) -> Listing {
+        let rows = ids
+            .iter()
+            .enumerate()
+            .map(|(index, &n)| Row {
+                index: index as u64,
+                id: EventId::from_bytes([n; 32]),
+                key: key(n),
+                handle: format!("dr-{n}").parse().unwrap(),
+                specialties: Vec::new(),
+                jurisdiction: "GB".parse().unwrap(),
+                issued_at: Timestamp::from_millis(NOW - DAY),
+                valid_until: Timestamp::from_millis(NOW + 365 * DAY),
+                revoked: None,
+                standing: if lapsed.contains(&n) { Standing::Expired } else { Standing::Active },
+            })
+            .collect();
+        Listing {
+            verifier: key(v),
+            institution: Some(format!("Hospital {v}")),
+            shown_by: None,
+            size: ids.len() as u64,
+            head: None,
+            rows,
+        }
+    }
+
+    #[test]
+    fn an_attestation_in_force_left_out_of_an_export_is_found() {
+        // Verifier 200 exported openings 1 and 2, but its log holds 3 in
+        // force too (4 has lapsed: not needed); verifier 201 exported
+        // nothing and holds 5 in force; verifier 202 holds nothing in force.
+        let checked = [opening(1, "GMC 1", 365, None), opening(2, "GMC 2", 365, None)];
+        let logs =
+            [log_of(200, &[1, 2, 3, 4], &[4]), log_of(201, &[5], &[]), log_of(202, &[6], &[6])];
+        let found = unopened(&checked, &logs);
+        let got: Vec<(&str, Vec<EventId>)> =
+            found.iter().map(|f| (f.code, f.attestations.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("not_opened", vec![EventId::from_bytes([3; 32])]),
+                ("not_exported", vec![EventId::from_bytes([5; 32])]),
+            ],
+            "{found:?}"
+        );
+        assert!(found[0].message.contains("Hospital 200") && found[0].message.contains("dr-3"));
+        assert!(unopened(&checked, &[log_of(200, &[1, 2], &[])]).is_empty());
     }
 
     #[test]

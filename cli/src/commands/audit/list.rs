@@ -13,12 +13,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use curbside_protocol::audit::{Auditor, Finding, FindingCode, Options};
+use curbside_protocol::audit::{Auditor, Finding, FindingCode, HeadRef, Options};
 use curbside_protocol::{
-    Body, EventId, Handle, Jurisdiction, PublicKey, SignedEvent, Specialty, Timestamp,
+    Body, EventId, Genesis, Handle, Jurisdiction, PublicKey, SignedEvent, Specialty, Timestamp,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -26,7 +27,8 @@ use serde_json::json;
 use super::fetch;
 use super::state::{self, State};
 use super::{
-    Ctx, NodeLogs, VerifierArg, audit_verifier, choose_genesis, node_urls, reach, read_nodes,
+    Ctx, GenesisSource, Node, NodeLogs, VerifierArg, audit_verifier, choose_genesis, node_urls,
+    reach, read_nodes,
 };
 use crate::args::AuditListArgs;
 use crate::error::Refusal;
@@ -164,65 +166,129 @@ fn refused(verifier: &PublicKey, findings: &[Finding]) -> anyhow::Error {
     .into()
 }
 
+/// The verifiers' logs as the nodes named serve them, with what is
+/// needed to check each as `audit verify` does; read-only (no head is
+/// saved under --home).
+pub(super) struct Logs {
+    now: Timestamp,
+    pub(super) urls: Vec<String>,
+    saved: Option<State>,
+    pub(super) genesis: Genesis,
+    source: GenesisSource,
+    nodes: Vec<Node>,
+    auditor: Auditor,
+    /// What reaching and reading the nodes found (a node unreachable…).
+    findings: Vec<Finding>,
+}
+
+/// One verifier's attestations, from its log, which checked.
+pub(super) struct Listing {
+    pub(super) verifier: PublicKey,
+    pub(super) institution: Option<String>,
+    /// The node whose leaves the rows come from (it showed the latest head).
+    pub(super) shown_by: Option<String>,
+    pub(super) size: u64,
+    pub(super) head: Option<HeadRef>,
+    pub(super) rows: Vec<Row>,
+}
+
+impl Logs {
+    /// Reaches the nodes at `urls` and chooses the genesis (`file`, else
+    /// the one pinned under `ctx`'s home, else the first node's).
+    pub(super) fn read(
+        ctx: &Ctx,
+        urls: Vec<String>,
+        file: Option<&PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let now = curbside_node::now();
+        let saved = State::load(&state::path(&ctx.home))?;
+        let (answered, mut findings) = reach(&urls)?;
+        let first = answered.first().map(|(c, g)| (c.url(), g));
+        let Some((genesis, source)) = choose_genesis(file, saved.as_ref(), first)? else {
+            let message = findings.first().map(|f| f.message.clone()).unwrap_or_default();
+            return Err(Refusal::Coded {
+                code: FindingCode::NodeUnreachable.to_string(),
+                message: format!("no node could be read ({message}): name one with --node URL"),
+            }
+            .into());
+        };
+        let (nodes, trust) = read_nodes(answered, genesis.network_id(), &mut findings);
+        let auditor = Auditor::new(genesis.clone(), fetch::union(trust), now);
+        Ok(Self { now, urls, saved, genesis, source, nodes, auditor, findings })
+    }
+
+    /// Every verifier a node lists a log of or a charter names.
+    pub(super) fn verifiers(&self) -> BTreeSet<PublicKey> {
+        let mut all: BTreeSet<PublicKey> =
+            self.nodes.iter().flat_map(|n| n.logs.iter().map(|l| l.verifier)).collect();
+        all.extend(self.auditor.chartered());
+        all
+    }
+
+    /// The verifier `asked` names (a key or a unique prefix).
+    fn resolve(&self, asked: VerifierArg) -> anyhow::Result<PublicKey> {
+        let listed: BTreeSet<PublicKey> =
+            self.nodes.iter().flat_map(|n| n.logs.iter().map(|l| l.verifier)).collect();
+        let chartered = self.auditor.chartered();
+        let verifier = asked.resolve(&listed, &chartered)?;
+        if !listed.contains(&verifier) && !chartered.contains(&verifier) {
+            bail!(
+                "no node read lists a log of {verifier}, and no charter names it: is it a verifier \
+                 of this network? `curbside audit verify` lists every verifier's log"
+            );
+        }
+        Ok(verifier)
+    }
+
+    /// `verifier`'s attestations, read from its log at every node and
+    /// checked as `audit verify` checks it; refused with the first
+    /// finding's code if anything was found.
+    pub(super) fn list(&self, verifier: PublicKey, show_progress: bool) -> anyhow::Result<Listing> {
+        let options = Options {
+            previous: self.saved.as_ref().and_then(|s| s.previous(&verifier)),
+            quorum: None,
+        };
+        let NodeLogs { logs, findings: failed, entries } =
+            audit_verifier(&self.auditor, &self.nodes, &verifier, &options, show_progress, true);
+        let report = self.auditor.combine(&verifier, logs, None);
+        let mut findings = self.findings.clone();
+        findings.extend(failed);
+        findings.extend(report.findings.iter().cloned());
+        if !findings.is_empty() {
+            return Err(refused(&verifier, &findings));
+        }
+        let latest = report.latest.map(|h| h.id);
+        let shown_by = report
+            .nodes
+            .iter()
+            .find(|n| latest.is_some() && n.latest.map(|h| h.id) == latest)
+            .map(|n| n.node.clone());
+        let entries = shown_by
+            .as_ref()
+            .and_then(|url| entries.into_iter().find(|(u, _)| u == url))
+            .map(|(_, e)| e)
+            .unwrap_or_default();
+        Ok(Listing {
+            verifier,
+            institution: report.institution.clone(),
+            shown_by,
+            size: report.size,
+            head: report.latest,
+            rows: rows(entries, report.size, self.now),
+        })
+    }
+}
+
 /// `curbside audit list VERIFIER [--node URL...] [--genesis FILE]`.
 pub(crate) fn list(ctx: &Ctx, args: &AuditListArgs) -> anyhow::Result<ExitCode> {
-    let now = curbside_node::now();
     let asked = VerifierArg::parse(&args.verifier)?;
-    let urls = node_urls(ctx, &args.nodes)?;
-    // Read, never written: listing accepts no head (`audit verify` does).
-    let saved = State::load(&state::path(&ctx.home))?;
-
-    let (answered, mut findings) = reach(&urls)?;
-    let first = answered.first().map(|(c, g)| (c.url(), g));
-    let Some((genesis, source)) = choose_genesis(args.genesis.as_ref(), saved.as_ref(), first)?
-    else {
-        let message = findings.first().map(|f| f.message.clone()).unwrap_or_default();
-        return Err(Refusal::Coded {
-            code: FindingCode::NodeUnreachable.to_string(),
-            message: format!("no node could be read ({message}): name one with --node URL"),
-        }
-        .into());
-    };
-    let (nodes, trust) = read_nodes(answered, genesis.network_id(), &mut findings);
-    let auditor = Auditor::new(genesis.clone(), fetch::union(trust), now);
-
-    let listed: BTreeSet<PublicKey> =
-        nodes.iter().flat_map(|n| n.logs.iter().map(|l| l.verifier)).collect();
-    let chartered = auditor.chartered();
-    let verifier = asked.resolve(&listed, &chartered)?;
-    if !listed.contains(&verifier) && !chartered.contains(&verifier) {
-        bail!(
-            "no node read lists a log of {verifier}, and no charter names it: is it a verifier of \
-             this network? `curbside audit verify` lists every verifier's log"
-        );
-    }
-    let options =
-        Options { previous: saved.as_ref().and_then(|s| s.previous(&verifier)), quorum: None };
+    let logs = Logs::read(ctx, node_urls(ctx, &args.nodes)?, args.genesis.as_ref())?;
+    let verifier = logs.resolve(asked)?;
     let show_progress = !ctx.out.json && std::io::stderr().is_terminal();
-    let NodeLogs { logs, findings: failed, entries } =
-        audit_verifier(&auditor, &nodes, &verifier, &options, show_progress, true);
-    let report = auditor.combine(&verifier, logs, None);
-    findings.extend(failed);
-    findings.extend(report.findings.iter().cloned());
-    if !findings.is_empty() {
-        return Err(refused(&verifier, &findings));
-    }
-
-    // The rows come from the node that showed the latest head (it checked).
-    let latest = report.latest.map(|h| h.id);
-    let shown_by = report
-        .nodes
-        .iter()
-        .find(|n| latest.is_some() && n.latest.map(|h| h.id) == latest)
-        .map(|n| n.node.clone());
-    let entries = shown_by
-        .as_ref()
-        .and_then(|url| entries.into_iter().find(|(u, _)| u == url))
-        .map(|(_, e)| e)
-        .unwrap_or_default();
-    let rows = rows(entries, report.size, now);
+    let Listing { institution, shown_by, size, head, rows, .. } =
+        logs.list(verifier, show_progress)?;
+    let (genesis, source, urls) = (&logs.genesis, &logs.source, &logs.urls);
     let revoked = rows.iter().filter(|r| r.revoked.is_some()).count();
-    let institution = report.institution.clone();
 
     ctx.out.emit(
         &json!({
@@ -232,8 +298,8 @@ pub(crate) fn list(ctx: &Ctx, args: &AuditListArgs) -> anyhow::Result<ExitCode> 
             "genesis": source,
             "nodes": urls,
             "shown_by": shown_by,
-            "size": report.size,
-            "head": report.latest,
+            "size": size,
+            "head": head,
             "count": rows.len(),
             "revoked": revoked,
             "attestations": rows,
@@ -245,9 +311,9 @@ pub(crate) fn list(ctx: &Ctx, args: &AuditListArgs) -> anyhow::Result<ExitCode> 
                 institution.as_deref().unwrap_or("no charter held"),
                 verifier.short(),
                 rows.len(),
-                report.size,
+                size,
             );
-            match report.latest {
+            match head {
                 Some(head) => text.push_str(&format!(
                     "Head {} signed {}, checked at {} node(s) as `audit verify` checks it; \
                      genesis from {} {}\n",

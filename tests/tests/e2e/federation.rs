@@ -317,6 +317,12 @@ fn a_peer_is_meshed_at_once_when_only_one_side_knew_the_others_charter() {
     let event = post(&net, &doctor, "Pushed, not pulled");
     assert_eq!(a.submit(std::slice::from_ref(&event)).0, 200);
     wait_until(LIMIT, "the post at C", || c.has(&event.id(), &token));
+    // Counted once the ingest thread reports the commit, a moment after
+    // the post can be read.
+    wait_until(LIMIT, "the post counted at C", || {
+        let (p, s) = counts();
+        p + s > pushed + synced
+    });
     let (pushed_now, synced_now) = counts();
     assert_eq!(
         (pushed_now - pushed, synced_now - synced),

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt as _;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,30 @@ fn printed(stdout: &str, label: &str) -> Option<String> {
 const PLACEHOLDERS: [&str; 6] =
     ["EVENT_ID", "COMMENT_ID", "CASE_ID", "POLL_ID", "ATTESTATION_ID", "SALT"];
 
+/// `bash -c command` as a physician's shell has it: their HOME,
+/// `curbside` on the PATH, the passphrase typed (here, from the
+/// environment, as the README says scripts do), in `dir`. The node is named
+/// by CURBSIDE_NODE rather than the default port 7420, which another
+/// program may hold.
+fn shell(dir: &Path, home: &Path, url: &str, command: &str) -> Command {
+    let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .env("PATH", &path)
+        .env("HOME", home)
+        .env("CURBSIDE_PASSPHRASE", cli_kit::PASSPHRASE)
+        .env("CURBSIDE_NODE", url)
+        .env_remove("CURBSIDE_HOME")
+        .env_remove("CURBSIDE_KDF_FAST")
+        .env_remove("EDITOR")
+        .env_remove("VISUAL")
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// A process started in its own group: the group killed, and the process
 /// waited for, on drop (whether the test passed or panicked).
 struct Reaped(Option<Group>, std::process::Child);
@@ -104,28 +129,7 @@ fn the_physician_walk_through_runs_as_written() {
     let home = dir.path().join("home");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}");
-    let bin_dir = curbside_bin().parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    // As a physician's shell has it: their HOME, `curbside` on the PATH,
-    // the passphrase typed (here, from the environment, as the README
-    // says scripts do). The node is named by CURBSIDE_NODE rather than
-    // the default port 7420, which another program may hold.
-    let shell = |command: &str| {
-        let mut cmd = Command::new("bash");
-        cmd.arg("-c")
-            .arg(command)
-            .current_dir(dir.path())
-            .env("PATH", &path)
-            .env("HOME", &home)
-            .env("CURBSIDE_PASSPHRASE", cli_kit::PASSPHRASE)
-            .env("CURBSIDE_NODE", &url)
-            .env_remove("CURBSIDE_HOME")
-            .env_remove("CURBSIDE_KDF_FAST")
-            .env_remove("EDITOR")
-            .env_remove("VISUAL")
-            .stdin(Stdio::null());
-        cmd
-    };
+    let shell = |command: &str| shell(dir.path(), &home, &url, command);
 
     let _node = Reaped::new(
         shell(&format!("curbside node run --api 127.0.0.1:{port}"))
@@ -282,4 +286,100 @@ fn the_identifier_examples_print_what_the_readme_shows() {
         }
     }
     assert!(checked >= 9, "the examples lost their output lines ({checked})");
+}
+
+/// The README's hub moderator walk-through, on a network made as the
+/// operator's walk-through makes one (the root's `council/`, a node
+/// `stjames` chartered to verify in GB) with one attested physician who
+/// has posted: each command as written, with `YOUR_PUBLIC_KEY` the
+/// physician's key, `EVENT_ID` their post and `APPOINTMENT_ID` what
+/// `appoint` printed. The post is reported, queued, taken down and then
+/// gone from the feed; the appointment and the takedown are listed by
+/// `audit moderation`; an ended appointment leaves a takedown refused.
+#[test]
+fn the_moderator_walk_through_runs_as_written() {
+    let block = readme_block("<!-- walk-through: moderator");
+    let moderator = commands(&block);
+    assert!(moderator.len() >= 7, "the walk-through lost its commands: {moderator:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let shell = |command: &str| shell(dir.path(), &home, &url, command);
+    let run = |command: &str| -> String {
+        let output = shell(command).output().unwrap();
+        let stdout = cli_kit::text(&output.stdout);
+        assert!(
+            output.status.success(),
+            "`{command}` failed\nstdout:\n{stdout}\nstderr:\n{}\nnode.log:\n{}",
+            cli_kit::text(&output.stderr),
+            std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default(),
+        );
+        stdout
+    };
+
+    // The operator's part, set up as its walk-through does.
+    run("curbside network new --name \"Moderation walk-through\" --out council/");
+    run(&format!(
+        "curbside node init --genesis council/genesis.json --data stjames --api 127.0.0.1:{port} \
+         --listen /ip4/127.0.0.1/tcp/0"
+    ));
+    let _node = Reaped::new(
+        shell("curbside node run --data stjames")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(dir.path().join("node.log")).unwrap()))
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    run("curbside node status --data stjames --wait-peers 0");
+    run(&format!(
+        "curbside charter --root-key council/root.key --node $(curbside node key --data stjames) \
+         --institution \"St James's Hospital\" --verify GB --valid-days 365 --submit-to {url}"
+    ));
+    run("curbside id new --handle dr-okafor");
+    run("curbside id request > request.txt");
+    run("curbside attest request.txt --specialty cardiology --jurisdiction GB --licence 7654321 \
+         --valid-days 365 --data stjames");
+    let mut ids: BTreeMap<&str, String> = BTreeMap::new();
+    let shown = run("curbside id show");
+    ids.insert("YOUR_PUBLIC_KEY", printed(&shown, "public key").unwrap());
+    let posted = run(
+        "curbside post --hub cardiology --title \"Stethoscopes for sale\" --body \"Ask me for prices.\"",
+    );
+    ids.insert("EVENT_ID", printed(&posted, "id").unwrap());
+
+    for command in &moderator {
+        let mut line = command.clone();
+        for (placeholder, value) in &ids {
+            line = line.replace(placeholder, value);
+        }
+        assert!(!line.contains("_ID") && !line.contains("YOUR_"), "`{command}` needs a value");
+        let stdout = run(&line);
+        let verb = command.split_whitespace().nth(1).unwrap_or_default();
+        match verb {
+            "appoint" if !command.contains("--end") => {
+                let id = printed(&stdout, "id").unwrap_or_else(|| panic!("no id:\n{stdout}"));
+                ids.insert("APPOINTMENT_ID", id);
+            }
+            "mod" => assert!(stdout.contains(&ids["EVENT_ID"][..8]), "not queued:\n{stdout}"),
+            "audit" => {
+                assert!(stdout.contains("identifies the patient"), "no takedown:\n{stdout}");
+                assert!(stdout.contains("cardiology"), "no appointment:\n{stdout}");
+            }
+            _ => {}
+        }
+    }
+    let feed = run("curbside feed cardiology");
+    assert!(
+        !feed.contains("Stethoscopes for sale"),
+        "the taken-down post is still in the feed:\n{feed}"
+    );
+    // The appointment was ended: another takedown is refused by the node.
+    let again =
+        run("curbside post --hub cardiology --title \"Gloves for sale\" --body \"Boxes of 100.\"");
+    let id = printed(&again, "id").unwrap();
+    let refused = shell(&format!("curbside takedown {id} --reason spam")).output().unwrap();
+    let said = cli_kit::text(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("not_moderator"), "{said}");
 }

@@ -887,6 +887,10 @@ struct BigStore {
     files_built: Vec<(String, DiskBytes)>,
     files_read: Vec<(String, DiskBytes)>,
     files_reopened: Vec<(String, DiskBytes)>,
+    /// The same records copied into a new directory (`export`, then
+    /// `import`: written once each, in key order): what the store takes
+    /// without the garbage of its log.
+    files_copied: Vec<(String, DiskBytes)>,
 }
 
 /// A file's (or a directory's, summed) bytes: its length, and what the
@@ -1069,7 +1073,17 @@ fn big_store(
     // directory holds once it has (with nothing written since).
     store.flush().unwrap();
     let files_reopened = store_files(&dir.path().join("store"));
+    progress!("part 4: copying the store's records into a new directory");
+    let records = dir.path().join("records");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&records).unwrap());
+    store.export(&fed.verifier().public(), &mut out).unwrap();
+    drop(out);
     drop(store);
+    let copy = dir.path().join("copy");
+    let mut input = std::io::BufReader::new(std::fs::File::open(&records).unwrap());
+    curbside_node::store::import(&copy, &mut input).unwrap();
+    std::fs::remove_file(&records).unwrap();
+    let files_copied = store_files(&copy);
     BigStore {
         events: n,
         queries,
@@ -1090,6 +1104,7 @@ fn big_store(
         files_built,
         files_read,
         files_reopened,
+        files_copied,
     }
 }
 
@@ -1376,6 +1391,7 @@ fn print_disk(big: &BigStore) {
         ("after the build's flush", &big.files_built),
         ("after the reads and a flush", &big.files_read),
         ("reopened and flushed", &big.files_reopened),
+        ("copied: export, import (no garbage)", &big.files_copied),
     ] {
         let mut total = DiskBytes::default();
         for (_, b) in files.iter() {
@@ -1429,6 +1445,14 @@ fn print_disk(big: &BigStore) {
         spaces.iter().map(|s| s.value_bytes).sum::<u64>(),
         per(logical),
         format!("{:.2}x", logical as f64 / wire as f64)
+    );
+    let copied = big.files_copied.iter().map(|(_, b)| b.allocated).sum::<u64>();
+    println!(
+        "sled's overhead without its log's garbage (copied, allocated / logical): {:.2}x, \
+         {:.0} bytes per event = {:.2}x wire",
+        copied as f64 / logical as f64,
+        per(copied),
+        copied as f64 / wire as f64
     );
     let settled = big.files_reopened.iter().map(|(_, b)| b.allocated).sum::<u64>();
     println!(

@@ -20,13 +20,14 @@ use curbside_protocol::{Dependency, EventId, Handle, HubId, PublicKey, Timestamp
 pub(super) enum Space {
     /// `name` → value: schema version, network id, counters.
     Meta = 0,
-    /// `id` → `StoredEvent`.
+    /// `id` → the event's record (`event_record`: authority, thread root,
+    /// wire form without the network id; receipt).
     Events = 1,
     /// `commit (8)` → packed `created_at (8) ‖ id (32) ‖ kind (1)` of every
     /// event that commit stored.
     Timeline = 2,
     /// `hub ‖ 0x00 ‖ created_at (8) ‖ id` → a copy of the event's
-    /// `StoredEvent` record: posts, cases, polls.
+    /// record: posts, cases, polls.
     Feed = 3,
     // 4 was `Replies` (by parent) up to layout 2; never to be reused.
     /// `poll (32) ‖ voter (32)` → `Ballot`: each voter's current ballot.

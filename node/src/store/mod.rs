@@ -33,9 +33,9 @@
 //!
 //! ```text
 //! meta          name → value                          schema, network, counters
-//! events        id → StoredEvent { summary, authority, wire bytes, thread root of a comment } ‖ receipt
+//! events        id → { authority, wire bytes less the network id, thread root of a comment } ‖ receipt
 //! timeline      commit → packed (created_at, id, kind) of what it stored     (sync)
-//! feed          hub ‖ 0 ‖ created_at ‖ id → StoredEvent (a copy; posts, cases, polls)
+//! feed          hub ‖ 0 ‖ created_at ‖ id → the event's record (a copy; posts, cases, polls)
 //! ballots       poll ‖ voter → Ballot                   (each voter's current ballot)
 //! tallies       poll → Counts                           (running counts)
 //! attestations  subject ‖ id → AttestationRecord

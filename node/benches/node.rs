@@ -880,6 +880,60 @@ struct BigStore {
     bytes_on_disk: u64,
     reopen: Duration,
     sync_load: Duration,
+    /// Every collection's logical bytes, after the reads.
+    usage: curbside_node::store::StoreUsage,
+    /// The store directory, by top-level entry, after the build's flush,
+    /// after the reads and a flush, and after reopening and a flush.
+    files_built: Vec<(String, DiskBytes)>,
+    files_read: Vec<(String, DiskBytes)>,
+    files_reopened: Vec<(String, DiskBytes)>,
+    /// The same records copied into a new directory (`export`, then
+    /// `import`: written once each, in key order): what the store takes
+    /// without the garbage of its log.
+    files_copied: Vec<(String, DiskBytes)>,
+}
+
+/// A file's (or a directory's, summed) bytes: its length, and what the
+/// file system allocated for it (`du`).
+#[derive(Debug, Clone, Copy, Default)]
+struct DiskBytes {
+    apparent: u64,
+    allocated: u64,
+}
+
+impl std::ops::AddAssign for DiskBytes {
+    fn add_assign(&mut self, o: Self) {
+        self.apparent += o.apparent;
+        self.allocated += o.allocated;
+    }
+}
+
+/// `path`'s bytes, files under it summed (`du -s` and `du -s --apparent-size`).
+fn disk_bytes(path: &std::path::Path) -> DiskBytes {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return DiskBytes::default() };
+    let mut total = DiskBytes { apparent: meta.len(), allocated: meta.blocks() * 512 };
+    if meta.is_dir() {
+        total.apparent = 0;
+        for entry in std::fs::read_dir(path).unwrap() {
+            total += disk_bytes(&entry.unwrap().path());
+        }
+    }
+    total
+}
+
+/// The store directory's top-level entries (`db`, `blobs`, `conf`,
+/// `snap.*`) and their bytes, largest first.
+fn store_files(dir: &std::path::Path) -> Vec<(String, DiskBytes)> {
+    let mut files: Vec<(String, DiskBytes)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name().to_string_lossy().into_owned(), disk_bytes(&e.path()))
+        })
+        .collect();
+    files.sort_by_key(|(_, b)| std::cmp::Reverse(b.allocated));
+    files
 }
 
 /// Part 4: a store of `n` events, built through `ingest` in batches of
@@ -957,6 +1011,7 @@ fn big_store(
     }
     store.flush().unwrap();
     let build = build.elapsed();
+    let files_built = store_files(&dir.path().join("store"));
     let counts = store.counts().unwrap();
     assert_eq!(counts.events as usize, n);
     let rss_built_kb = proc_status_kb("VmRSS");
@@ -995,6 +1050,9 @@ fn big_store(
     let rss_kb = proc_status_kb("VmRSS");
     store.flush().unwrap();
     let bytes_on_disk = store.counts().unwrap().bytes_on_disk;
+    let files_read = store_files(&dir.path().join("store"));
+    progress!("part 4: scanning the store for its disk breakdown");
+    let usage = store.usage().unwrap();
     drop(store);
     // What a restart costs: opening the store (which loads the trust records
     // and the id filter) and building the sync sets from it.
@@ -1011,7 +1069,21 @@ fn big_store(
         n
     );
     drop(index);
+    // sled settles its segments as it opens and flushes: what the
+    // directory holds once it has (with nothing written since).
+    store.flush().unwrap();
+    let files_reopened = store_files(&dir.path().join("store"));
+    progress!("part 4: copying the store's records into a new directory");
+    let records = dir.path().join("records");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&records).unwrap());
+    store.export(&fed.verifier().public(), &mut out).unwrap();
+    drop(out);
     drop(store);
+    let copy = dir.path().join("copy");
+    let mut input = std::io::BufReader::new(std::fs::File::open(&records).unwrap());
+    curbside_node::store::import(&copy, &mut input).unwrap();
+    std::fs::remove_file(&records).unwrap();
+    let files_copied = store_files(&copy);
     BigStore {
         events: n,
         queries,
@@ -1028,6 +1100,11 @@ fn big_store(
         bytes_on_disk,
         reopen,
         sync_load,
+        usage,
+        files_built,
+        files_read,
+        files_reopened,
+        files_copied,
     }
 }
 
@@ -1289,6 +1366,102 @@ fn print_part4(big: &BigStore, hwm_kb: u64) {
         big.events,
         big.reopen.as_secs_f64(),
         big.sync_load.as_secs_f64()
+    );
+    print_disk(big);
+}
+
+/// Part 4's disk breakdown: the directory, the collections' logical bytes,
+/// and both against the events' wire bytes.
+fn print_disk(big: &BigStore) {
+    let n = big.events as f64;
+    let wire = big.usage.wire_bytes;
+    let per = |b: u64| b as f64 / n;
+    println!();
+    println!(
+        "disk at {} events: wire forms {:.1} MiB, mean {:.0} bytes per event",
+        big.events,
+        wire as f64 / (1 << 20) as f64,
+        per(wire)
+    );
+    println!(
+        "{:<34} {:>12} {:>12} {:>10} {:>8}",
+        "store directory (du)", "allocated", "apparent", "B/event", "x wire"
+    );
+    for (when, files) in [
+        ("after the build's flush", &big.files_built),
+        ("after the reads and a flush", &big.files_read),
+        ("reopened and flushed", &big.files_reopened),
+        ("copied: export, import (no garbage)", &big.files_copied),
+    ] {
+        let mut total = DiskBytes::default();
+        for (_, b) in files.iter() {
+            total += *b;
+        }
+        println!(
+            "{:<34} {:>12} {:>12} {:>10.0} {:>8.2}",
+            when,
+            total.allocated,
+            total.apparent,
+            per(total.allocated),
+            total.allocated as f64 / wire as f64
+        );
+        for (name, b) in files.iter().filter(|(_, b)| b.allocated > 0) {
+            println!(
+                "{:<34} {:>12} {:>12} {:>10.0}",
+                format!("   {name}"),
+                b.allocated,
+                b.apparent,
+                per(b.allocated)
+            );
+        }
+    }
+    println!("(sled's own size_on_disk after the reads: {} bytes)", big.bytes_on_disk);
+    println!();
+    println!(
+        "{:<20} {:>10} {:>12} {:>12} {:>10} {:>8}",
+        "collection (logical)", "keys", "key bytes", "value bytes", "B/event", "share"
+    );
+    let logical: u64 = big.usage.spaces.iter().map(|s| s.key_bytes + s.value_bytes).sum();
+    let mut spaces = big.usage.spaces.clone();
+    spaces.sort_by_key(|s| std::cmp::Reverse(s.key_bytes + s.value_bytes));
+    for s in &spaces {
+        let bytes = s.key_bytes + s.value_bytes;
+        println!(
+            "{:<20} {:>10} {:>12} {:>12} {:>10.1} {:>7.1}%",
+            s.name,
+            s.keys,
+            s.key_bytes,
+            s.value_bytes,
+            per(bytes),
+            100.0 * bytes as f64 / logical as f64
+        );
+    }
+    let keys: u64 = spaces.iter().map(|s| s.keys).sum();
+    println!(
+        "{:<20} {:>10} {:>12} {:>12} {:>10.1} {:>8}",
+        "all",
+        keys,
+        spaces.iter().map(|s| s.key_bytes).sum::<u64>(),
+        spaces.iter().map(|s| s.value_bytes).sum::<u64>(),
+        per(logical),
+        format!("{:.2}x", logical as f64 / wire as f64)
+    );
+    let copied = big.files_copied.iter().map(|(_, b)| b.allocated).sum::<u64>();
+    println!(
+        "sled's overhead without its log's garbage (copied, allocated / logical): {:.2}x, \
+         {:.0} bytes per event = {:.2}x wire",
+        copied as f64 / logical as f64,
+        per(copied),
+        copied as f64 / wire as f64
+    );
+    let settled = big.files_reopened.iter().map(|(_, b)| b.allocated).sum::<u64>();
+    println!(
+        "sled's overhead (reopened, allocated / logical): {:.2}x; disk per event {:.0} bytes = \
+         {:.2}x its wire size (target <= 1.5x: {})",
+        settled as f64 / logical as f64,
+        per(settled),
+        settled as f64 / wire as f64,
+        if settled as f64 <= 1.5 * wire as f64 { "met" } else { "MISSED" }
     );
 }
 

@@ -86,7 +86,7 @@ impl Events<'_> {
             // An edited comment: its tombstone keeps its thread.
             return Ok(self.stored_tombstone(id)?.and_then(|t| t.thread));
         };
-        let (stored, _) = super::reads::record(&bytes)?;
+        let (stored, _) = super::reads::record(&self.store.network, &bytes)?;
         Ok(stored.thread)
     }
 }

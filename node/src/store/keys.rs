@@ -20,13 +20,14 @@ use curbside_protocol::{Dependency, EventId, Handle, HubId, PublicKey, Timestamp
 pub(super) enum Space {
     /// `name` → value: schema version, network id, counters.
     Meta = 0,
-    /// `id` → `StoredEvent`.
+    /// `id` → the event's record (`event_record`: authority, thread root,
+    /// wire form without the network id; receipt).
     Events = 1,
     /// `commit (8)` → packed `created_at (8) ‖ id (32) ‖ kind (1)` of every
     /// event that commit stored.
     Timeline = 2,
     /// `hub ‖ 0x00 ‖ created_at (8) ‖ id` → a copy of the event's
-    /// `StoredEvent` record: posts, cases, polls.
+    /// record: posts, cases, polls.
     Feed = 3,
     // 4 was `Replies` (by parent) up to layout 2; never to be reused.
     /// `poll (32) ‖ voter (32)` → `Ballot`: each voter's current ballot.
@@ -166,6 +167,49 @@ impl Space {
         }
     }
 
+    /// Every collection, in byte order.
+    pub(super) const ALL: [Space; 39] = [
+        Space::Meta,
+        Space::Events,
+        Space::Timeline,
+        Space::Feed,
+        Space::Ballots,
+        Space::Tallies,
+        Space::Attestations,
+        Space::Charters,
+        Space::Revocations,
+        Space::Hubs,
+        Space::Polls,
+        Space::Pending,
+        Space::PendingDeps,
+        Space::Openings,
+        Space::Peers,
+        Space::Heads,
+        Space::HeadQueue,
+        Space::Cosigs,
+        Space::RevokedBy,
+        Space::LogLeaves,
+        Space::LogState,
+        Space::LogEvidence,
+        Space::OwnEntries,
+        Space::Threads,
+        Space::PendingAuthors,
+        Space::PendingExpired,
+        Space::Rules,
+        Space::Tombstones,
+        Space::Appointments,
+        Space::Hidden,
+        Space::Reports,
+        Space::Authored,
+        Space::Mentions,
+        Space::Marks,
+        Space::InboxRead,
+        Space::Afterwords,
+        Space::Moderation,
+        Space::Operators,
+        Space::AdminLog,
+    ];
+
     /// The key `self ‖ parts…`.
     pub(super) fn key(self, parts: &[&[u8]]) -> Vec<u8> {
         let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -180,6 +224,12 @@ impl Space {
     pub(super) fn all(self) -> [u8; 1] {
         [self as u8]
     }
+}
+
+/// The name of the collection whose keys start with `byte` (`"unknown"`
+/// for a byte no collection has).
+pub(super) fn space_name(byte: u8) -> &'static str {
+    Space::ALL.iter().find(|s| **s as u8 == byte).map_or("unknown", |s| s.name())
 }
 
 /// Where layout 1 kept its version: `"schema"` in a tree named `meta` of

@@ -27,9 +27,16 @@
 //! the commit uses, so a migrated store holds what a new one would (the
 //! integrity check expects exactly that). Events taken back have no
 //! record, so they are not indexed.
+//!
+//! **6 → 7** (smaller event records, issue 18). Every `events` record and
+//! every feed entry's copy of one is rewritten without the summary and
+//! without the network id in its wire form ([`super::event_record`]);
+//! nothing else changes. The wire forms, and so the ids, are the same
+//! bytes once read back.
 
 use curbside_protocol::{
-    AttestationRecord, EventId, Handle, Jurisdiction, Kind, PublicKey, Specialty, Timestamp,
+    AttestationRecord, EventId, Handle, Jurisdiction, Kind, NetworkId, PublicKey, Specialty,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -123,8 +130,8 @@ pub(super) fn from_5(tree: &sled::Tree) -> Result<(), StoreError> {
     for item in tree.scan_prefix(Space::Events.all()) {
         let (key, value) = item?;
         let id = EventId::from_bytes(super::key_part(Space::Events, &key, 1)?);
-        let (stored, _) = super::reads::record(&value)?;
-        let event = curbside_protocol::SignedEvent::from_trusted_store(stored.wire, id)
+        let (stored, _) = super::split_record_v6(&value)?;
+        let event = curbside_protocol::SignedEvent::from_trusted_store(&stored.wire, id)
             .map_err(|e| StoreError::Corrupt { tree: "events", detail: format!("{id}: {e}") })?;
         for (_, key, value) in authored::entries(&event) {
             batch.insert(key, value);
@@ -135,6 +142,28 @@ pub(super) fn from_5(tree: &sled::Tree) -> Result<(), StoreError> {
     batch.insert(keys::schema(), &6u32.to_be_bytes());
     tree.apply_batch(batch)?;
     tracing::info!(events, entries, "store migrated from schema 5 to 6 (authors and mentions)");
+    Ok(())
+}
+
+/// Rewrites a schema-6 store as schema 7: every event record and feed
+/// entry in the compact form, and the version, in one batch. Not yet
+/// durable: the caller flushes.
+pub(super) fn from_6(tree: &sled::Tree, network: &NetworkId) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    let (mut before, mut after) = (0usize, 0usize);
+    for space in [Space::Events, Space::Feed] {
+        for item in tree.scan_prefix(space.all()) {
+            let (key, value) = item?;
+            let (stored, received_at) = super::split_record_v6(&value)?;
+            let record = super::event_record(network, &stored, received_at)?;
+            before += value.len();
+            after += record.len();
+            batch.insert(key, record);
+        }
+    }
+    batch.insert(keys::schema(), &7u32.to_be_bytes());
+    tree.apply_batch(batch)?;
+    tracing::info!(before, after, "store migrated from schema 6 to 7 (smaller event records)");
     Ok(())
 }
 

@@ -33,9 +33,9 @@
 //!
 //! ```text
 //! meta          name → value                          schema, network, counters
-//! events        id → StoredEvent { summary, authority, wire bytes, thread root of a comment } ‖ receipt
+//! events        id → { authority, wire bytes less the network id, thread root of a comment } ‖ receipt
 //! timeline      commit → packed (created_at, id, kind) of what it stored     (sync)
-//! feed          hub ‖ 0 ‖ created_at ‖ id → StoredEvent (a copy; posts, cases, polls)
+//! feed          hub ‖ 0 ‖ created_at ‖ id → the event's record (a copy; posts, cases, polls)
 //! ballots       poll ‖ voter → Ballot                   (each voter's current ballot)
 //! tallies       poll → Counts                           (running counts)
 //! attestations  subject ‖ id → AttestationRecord
@@ -203,7 +203,8 @@ pub use operators::{
 pub use peers::Peers;
 pub use pending::{Expired, Held, Holder, PendingEvent, PendingLimits, PendingSet, Waiting};
 pub use reads::{
-    AttestationStatus, Events, HeldAttestation, NotCounted, StoreCounts, WireAndReceipt,
+    AttestationStatus, Events, HeldAttestation, NotCounted, SpaceUsage, StoreCounts, StoreUsage,
+    WireAndReceipt,
 };
 pub use thread::{ThreadEntry, ThreadError, ThreadPage};
 use tombstones::StoredTombstone;
@@ -233,7 +234,11 @@ pub use write::Committed;
 /// each physician's own follows, bookmarks and read inbox items (`marks`,
 /// `inbox_read`, local). A schema-5 store is migrated at open: the two
 /// indexes are built from the events stored.
-pub const SCHEMA_VERSION: u32 = 6;
+/// 7: an event's record holds its wire form without the network id and
+/// no summary (both are in the wire form), so an event and its feed copy
+/// take about 70 bytes less each (issue 18). A schema-6 store is migrated
+/// at open: every event record and feed entry is rewritten.
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The oldest layout this build migrates; older ones are refused.
 pub const OLDEST_MIGRATED: u32 = 3;
@@ -325,9 +330,12 @@ enum StoredAuthority {
     Physician { attestation: EventId },
 }
 
-/// What `events` holds for each event, followed in the record by when the
-/// event was received ([`event_record`]). The summary comes first so
-/// validation can read it without decoding the rest.
+/// An event as the store holds it: its summary, its authority, its wire
+/// form and (a comment's) thread root. In memory only since layout 7: the
+/// record on disk ([`event_record`]) holds the authority, the thread root
+/// and the wire form without its network id, and the summary is read from
+/// the wire form. Its serde form is the record of layouts 2 to 6
+/// ([`split_record_v6`]), which a migration reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredEvent {
     summary: EventSummary,
@@ -338,37 +346,118 @@ struct StoredEvent {
     thread: Option<EventId>,
 }
 
-/// A [`StoredEvent`] as reads decode it: the same bytes, but the wire form
-/// borrowed from the record (postcard writes a `Vec<u8>` as a length and
-/// the bytes, which is what a borrowed byte slice reads) instead of copied
-/// into a new vector one byte at a time, which was a tenth of a feed read.
-#[derive(Debug, Deserialize)]
-struct StoredEventRef<'a> {
-    summary: EventSummary,
-    authority: StoredAuthority,
+/// An `events` record's fields as layout 7 writes them. `wire` is the
+/// event's wire form without the network id every event of the store
+/// carries (32 bytes after the version byte): [`event_record`] checks it
+/// is the store's before leaving it out, and [`split_record`] puts it back.
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    authority: &'a StoredAuthority,
+    thread: &'a Option<EventId>,
     wire: &'a [u8],
+}
+
+/// [`RecordOut`] as reads decode it, the wire form borrowed from the
+/// record (postcard writes a byte slice as a length and the bytes).
+#[derive(Deserialize)]
+struct RecordIn<'a> {
+    authority: StoredAuthority,
     thread: Option<EventId>,
+    #[serde(borrow)]
+    wire: &'a [u8],
 }
 
-/// An `events` record (or a feed entry's copy of one): the [`StoredEvent`],
-/// then when the event was first received (`Option<Timestamp>`), which
+/// Where the network id lies in an event's wire form: after the one byte
+/// of the format version (postcard writes a `u8` as one byte).
+const NETWORK_AT: usize = 1;
+
+/// An `events` record (or a feed entry's copy of one), layout 7: the
+/// authority, the thread root and the wire form without its network id
+/// ([`RecordOut`]), then when the event was first received
+/// (`Option<Timestamp>`), which
 /// [`VerifiedEvent::received_at`](curbside_protocol::VerifiedEvent::received_at)
-/// gives back and sync passes on to peers. Records written before schema 4
-/// end after the `StoredEvent`: those events were stored before receipts
-/// were kept, and read as having none.
-fn event_record(stored: &StoredEvent, received_at: Option<Timestamp>) -> Vec<u8> {
-    let mut record = encode(stored);
+/// gives back and sync passes on to peers.
+///
+/// Layouts 2 to 6 wrote the summary too (kind, author, time: all in the
+/// wire form) and the network id in every record: 70-odd bytes of about
+/// 400 an event, and a copy in each feed entry (docs/BENCHMARKS.md, "Disk
+/// per event").
+fn event_record(
+    network: &NetworkId,
+    stored: &StoredEvent,
+    received_at: Option<Timestamp>,
+) -> Result<Vec<u8>, StoreError> {
+    let net = encode(network);
+    let wire = &stored.wire;
+    if wire.get(NETWORK_AT..NETWORK_AT + net.len()) != Some(net.as_slice()) {
+        // Validation refuses an event of another network.
+        return Err(StoreError::Internal("an event of another network reached the store"));
+    }
+    let mut compact = Vec::with_capacity(wire.len() - net.len());
+    compact.extend_from_slice(&wire[..NETWORK_AT]);
+    compact.extend_from_slice(&wire[NETWORK_AT + net.len()..]);
+    let mut record =
+        encode(&RecordOut { authority: &stored.authority, thread: &stored.thread, wire: &compact });
     record.extend(encode(&received_at));
-    record
+    Ok(record)
 }
 
-/// Splits an `events` record ([`event_record`]) into what it stores and
-/// the receipt.
-fn split_record<'a, T: Deserialize<'a>>(
+/// Splits an `events` record ([`event_record`]) into what it stores
+/// (the wire form whole again, with `network`'s id) and the receipt.
+fn split_record(
+    network: &NetworkId,
+    bytes: &[u8],
+) -> Result<(StoredEvent, Option<Timestamp>), StoreError> {
+    let (record, received_at) = split_any::<RecordIn<'_>>(bytes)?;
+    let summary = wire_summary(record.wire)?;
+    let net = encode(network);
+    let head = record.wire.get(..NETWORK_AT).ok_or_else(|| corrupt_record("an empty wire form"))?;
+    let mut wire = Vec::with_capacity(record.wire.len() + net.len());
+    wire.extend_from_slice(head);
+    wire.extend_from_slice(&net);
+    wire.extend_from_slice(&record.wire[NETWORK_AT..]);
+    let stored = StoredEvent { summary, authority: record.authority, wire, thread: record.thread };
+    Ok((stored, received_at))
+}
+
+/// The summary of the event an `events` record holds, read from the start
+/// of its wire form (what validation asks of a stored parent), without
+/// copying the rest.
+fn record_summary(bytes: &[u8]) -> Result<EventSummary, StoreError> {
+    let (record, _) = split_any::<RecordIn<'_>>(bytes)?;
+    wire_summary(record.wire)
+}
+
+/// The kind, author and time at the start of a wire form without its
+/// network id: the version byte, the author, the time, then the body,
+/// whose variant index is its [`Kind`](curbside_protocol::Kind)'s (both
+/// enums list the kinds in one order; the store's tests check it).
+fn wire_summary(compact: &[u8]) -> Result<EventSummary, StoreError> {
+    let corrupt = |e: postcard::Error| corrupt_record(&e.to_string());
+    let ((_, author, created_at), rest) =
+        postcard::take_from_bytes::<(u8, curbside_protocol::PublicKey, Timestamp)>(compact)
+            .map_err(corrupt)?;
+    let (kind, _) = postcard::take_from_bytes::<curbside_protocol::Kind>(rest).map_err(corrupt)?;
+    Ok(EventSummary { kind, author, created_at })
+}
+
+fn corrupt_record(detail: &str) -> StoreError {
+    StoreError::Corrupt { tree: "events", detail: detail.to_owned() }
+}
+
+/// Splits a record of layouts 2 to 6 (a [`StoredEvent`], then the receipt
+/// from layout 4 on): what the migration to layout 7 reads.
+fn split_record_v6(bytes: &[u8]) -> Result<(StoredEvent, Option<Timestamp>), StoreError> {
+    split_any::<StoredEvent>(bytes)
+}
+
+/// `T`, then an optional receipt: records written before schema 4 end
+/// after `T` (those events were stored before receipts were kept, and read
+/// as having none).
+fn split_any<'a, T: Deserialize<'a>>(
     bytes: &'a [u8],
 ) -> Result<(T, Option<Timestamp>), StoreError> {
-    let corrupt =
-        |e: postcard::Error| StoreError::Corrupt { tree: "events", detail: e.to_string() };
+    let corrupt = |e: postcard::Error| corrupt_record(&e.to_string());
     let (stored, rest) = postcard::take_from_bytes::<T>(bytes).map_err(corrupt)?;
     let received_at =
         if rest.is_empty() { None } else { postcard::from_bytes(rest).map_err(corrupt)? };
@@ -623,7 +712,7 @@ impl Store {
         for (id, summary) in read(&self.recent).all() {
             let bytes = self.tree.get(keys::event(&id))?;
             let stored: Option<StoredEvent> =
-                bytes.map(|b| split_record(&b).map(|(s, _)| s)).transpose()?;
+                bytes.map(|b| split_record(&self.network, &b).map(|(s, _)| s)).transpose()?;
             assert_eq!(stored.map(|s| s.summary), Some(summary), "recent summary of {id}");
         }
         let mem = read(&self.trust).clone();

@@ -105,21 +105,7 @@ fn prepare(db: &sled::Db, tree: &sled::Tree, genesis: &Genesis) -> Result<(), St
             let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(0);
             match found {
                 SCHEMA_VERSION => {}
-                3 => {
-                    migrate::from_3(tree)?;
-                    migrate::from_4(tree)?;
-                    migrate::from_5(tree)?;
-                    db.flush()?;
-                }
-                4 => {
-                    migrate::from_4(tree)?;
-                    migrate::from_5(tree)?;
-                    db.flush()?;
-                }
-                5 => {
-                    migrate::from_5(tree)?;
-                    db.flush()?;
-                }
+                3..SCHEMA_VERSION => {}
                 _ => return Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),
             }
             let stored = tree
@@ -129,6 +115,21 @@ fn prepare(db: &sled::Db, tree: &sled::Tree, genesis: &Genesis) -> Result<(), St
                 .ok_or(StoreError::Corrupt { tree: "meta", detail: "no network id".into() })?;
             if stored != network {
                 return Err(StoreError::WrongNetwork { stored, given: network });
+            }
+            // Each step brings the store one layout on, in a batch of its
+            // own with its version (a crash between two leaves it at one).
+            if found < SCHEMA_VERSION {
+                if found <= 3 {
+                    migrate::from_3(tree)?;
+                }
+                if found <= 4 {
+                    migrate::from_4(tree)?;
+                }
+                if found <= 5 {
+                    migrate::from_5(tree)?;
+                }
+                migrate::from_6(tree, &network)?;
+                db.flush()?;
             }
         }
     }

@@ -8,7 +8,7 @@ use curbside_protocol::{
 use serde::Serialize;
 
 use super::keys::{self, Space, u64_value};
-use super::{Store, StoreError, StoredAuthority, StoredEventRef, decode, read};
+use super::{Store, StoreError, StoredAuthority, StoredEvent, decode, read};
 
 impl Store {
     /// The rules in force at `at`, from the genesis and the durable
@@ -67,6 +67,31 @@ pub struct StoreCounts {
     pub bytes_on_disk: u64,
 }
 
+/// What one collection holds: its keys and their bytes, as sled is given
+/// them (before sled's own overhead), for the disk breakdown of the node
+/// benchmark and the operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpaceUsage {
+    /// The collection's name (the table in `store/mod.rs`).
+    pub name: &'static str,
+    /// Keys held.
+    pub keys: u64,
+    /// Bytes of those keys (the collection byte included).
+    pub key_bytes: u64,
+    /// Bytes of their values, as stored.
+    pub value_bytes: u64,
+}
+
+/// [`Store::usage`]: every collection's logical bytes, and what the
+/// events' records hold of their wire forms.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreUsage {
+    /// Each collection that holds a key, in key order.
+    pub spaces: Vec<SpaceUsage>,
+    /// Bytes of the stored events' wire forms (what they cost to send).
+    pub wire_bytes: u64,
+}
+
 /// An event's wire bytes, and when it was first received (`None`: stored
 /// before receipts were kept).
 pub type WireAndReceipt = (Vec<u8>, Option<Timestamp>);
@@ -86,7 +111,7 @@ impl Store {
 
     /// The event `id` from its `events` record (or a feed entry's copy).
     pub(super) fn load(&self, id: &EventId, bytes: &[u8]) -> Result<VerifiedEvent, StoreError> {
-        let (stored, received_at) = record(bytes)?;
+        let (stored, received_at) = record(&self.network, bytes)?;
         self.load_record(id, stored, received_at)
     }
 
@@ -94,11 +119,11 @@ impl Store {
     fn load_record(
         &self,
         id: &EventId,
-        stored: StoredEventRef<'_>,
+        stored: StoredEvent,
         received_at: Option<Timestamp>,
     ) -> Result<VerifiedEvent, StoreError> {
         // Written only after `decode` accepted the bytes and named them `id`.
-        let event = SignedEvent::from_trusted_store(stored.wire, *id)
+        let event = SignedEvent::from_trusted_store(&stored.wire, *id)
             .map_err(|e| StoreError::Corrupt { tree: "events", detail: format!("{id}: {e}") })?;
         let authority = match stored.authority {
             StoredAuthority::Root => Authority::Root,
@@ -143,7 +168,7 @@ impl Store {
         let Some(bytes) = self.tree.get(keys::event(id))? else {
             return Ok(None);
         };
-        let (stored, received_at) = record(&bytes)?;
+        let (stored, received_at) = record(&self.network, &bytes)?;
         let root = stored.thread.unwrap_or(*id);
         Ok(Some((self.load_record(id, stored, received_at)?, root)))
     }
@@ -165,6 +190,32 @@ impl Store {
             pending: self.pending().count()?,
             bytes_on_disk: self.db.size_on_disk()?,
         })
+    }
+}
+
+impl Store {
+    /// Every collection's keys and bytes, by a scan of the whole store
+    /// (seconds at a million events: for benchmarks and diagnosis, not a
+    /// request's path).
+    pub fn usage(&self) -> Result<StoreUsage, StoreError> {
+        let mut spaces: Vec<SpaceUsage> = Vec::new();
+        let mut wire_bytes = 0u64;
+        for item in self.tree.iter() {
+            let (key, value) = item?;
+            let Some(&byte) = key.first() else { continue };
+            let name = keys::space_name(byte);
+            if spaces.last().is_none_or(|s| s.name != name) {
+                spaces.push(SpaceUsage { name, keys: 0, key_bytes: 0, value_bytes: 0 });
+            }
+            let space = spaces.last_mut().ok_or(StoreError::Internal("no space"))?;
+            space.keys += 1;
+            space.key_bytes += key.len() as u64;
+            space.value_bytes += value.len() as u64;
+            if byte == Space::Events as u8 {
+                wire_bytes += record(&self.network, &value)?.0.wire.len() as u64;
+            }
+        }
+        Ok(StoreUsage { spaces, wire_bytes })
     }
 }
 
@@ -245,8 +296,8 @@ impl Events<'_> {
         let Some(bytes) = self.store.tree.get(keys::event(id))? else {
             return Ok(None);
         };
-        let (stored, received_at) = record(&bytes)?;
-        Ok(Some((stored.wire.to_vec(), received_at)))
+        let (stored, received_at) = record(&self.store.network, &bytes)?;
+        Ok(Some((stored.wire, received_at)))
     }
 
     /// Whether `id` is stored.
@@ -437,6 +488,9 @@ impl Events<'_> {
 
 /// Decodes an `events` record (or a feed entry's copy of one), and when
 /// the event was received.
-pub(super) fn record(bytes: &[u8]) -> Result<(StoredEventRef<'_>, Option<Timestamp>), StoreError> {
-    super::split_record(bytes)
+pub(super) fn record(
+    network: &curbside_protocol::NetworkId,
+    bytes: &[u8],
+) -> Result<(StoredEvent, Option<Timestamp>), StoreError> {
+    super::split_record(network, bytes)
 }

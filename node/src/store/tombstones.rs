@@ -79,7 +79,7 @@ impl Events<'_> {
     /// kind; `None` if the store knows nothing of `id`.
     pub fn thread_root(&self, id: &EventId) -> Result<Option<EventId>, StoreError> {
         if let Some(bytes) = self.store.tree.get(keys::event(id))? {
-            let (stored, _) = super::reads::record(&bytes)?;
+            let (stored, _) = super::reads::record(&self.store.network, &bytes)?;
             return Ok(match stored.summary.kind {
                 Kind::Comment => stored.thread,
                 _ => Some(*id),

@@ -144,10 +144,8 @@ impl TrustView for StoreView<'_> {
             let Some(bytes) = self.store.tree.get(keys::event(id))? else {
                 return Ok(read(&self.store.trust).tombstones.get(id).map(|t| t.summary));
             };
-            // The summary is the record's first field: decode just that.
-            let (summary, _) = postcard::take_from_bytes::<EventSummary>(&bytes)
-                .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;
-            Ok(Some(summary))
+            // Read from the start of the record's wire form, the rest left.
+            Ok(Some(super::record_summary(&bytes)?))
         };
         self.or_note(read(), None)
     }

@@ -201,7 +201,7 @@ impl Commit<'_> {
             wire: event.to_bytes(),
             thread,
         };
-        let record = super::event_record(&stored, event.received_at());
+        let record = super::event_record(&self.store.network, &stored, event.received_at())?;
         keys::pack_timed(&mut self.timeline, at, &id);
         self.timeline.push(event.kind() as u8);
         for entry in index::entries(event, &record) {
@@ -325,7 +325,7 @@ impl Commit<'_> {
                 None => Err(StoreError::Internal("a reply was accepted without its parent")),
             };
         };
-        let (record, _) = super::reads::record(&bytes)?;
+        let (record, _) = super::reads::record(&self.store.network, &bytes)?;
         match record.summary.kind {
             Kind::Comment => record.thread.ok_or_else(|| StoreError::Corrupt {
                 tree: "events",

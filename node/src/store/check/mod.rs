@@ -312,7 +312,7 @@ impl Store {
         bytes: &[u8],
         report: &mut CheckReport,
     ) -> Option<(VerifiedEvent, Option<EventId>)> {
-        let stored: StoredEvent = match super::split_record(bytes) {
+        let stored: StoredEvent = match super::split_record(&self.network, bytes) {
             Ok((s, _)) => s,
             Err(e) => {
                 report.problem("undecodable_event", format!("{id}: {e}"));

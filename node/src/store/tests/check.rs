@@ -90,9 +90,10 @@ fn the_check_names_each_kind_of_damage() {
     let comment = EventId::from_bytes(thread_value[8..40].try_into().unwrap());
     let comment_key = keys::event(&comment);
     let record = tree.get(&comment_key).unwrap().unwrap();
-    let (mut wrong, received_at): (StoredEvent, _) = super::split_record(&record).unwrap();
+    let network = n.store.network();
+    let (mut wrong, received_at) = super::split_record(&network, &record).unwrap();
     wrong.thread = Some(EventId::from_bytes([5; 32]));
-    tree.insert(&comment_key, super::event_record(&wrong, received_at)).unwrap();
+    tree.insert(&comment_key, super::event_record(&network, &wrong, received_at).unwrap()).unwrap();
     assert_eq!(codes(&n.store), vec!["index_value_mismatch"]);
     tree.insert(&comment_key, record).unwrap();
 

@@ -94,25 +94,26 @@ fn remove_spaces(tree: &sled::Tree, spaces: &[Space]) {
 
 /// Removes what schema 6 added (the `authored` and `mentions` indexes),
 /// as a schema-5 store is.
-fn downgrade_to_layout_5(tree: &sled::Tree) {
+fn downgrade_to_layout_5(tree: &sled::Tree, network: &NetworkId) {
+    downgrade_to_layout_6(tree, network);
     remove_spaces(tree, &[Space::Authored, Space::Mentions]);
     tree.insert(keys::schema(), &5u32.to_be_bytes()).unwrap();
 }
 
 /// Removes what schemas 5 and 6 added, as a schema-4 store is.
-fn downgrade_to_layout_4(tree: &sled::Tree) {
-    downgrade_to_layout_5(tree);
+fn downgrade_to_layout_4(tree: &sled::Tree, network: &NetworkId) {
+    downgrade_to_layout_5(tree, network);
     remove_spaces(tree, &[Space::Moderation]);
     tree.insert(keys::schema(), &4u32.to_be_bytes()).unwrap();
 }
 
 /// Rewrites every record schema 4 changed as schema 3 wrote it.
-fn downgrade_to_layout_3(tree: &sled::Tree) {
-    downgrade_to_layout_4(tree);
+fn downgrade_to_layout_3(tree: &sled::Tree, network: &NetworkId) {
+    downgrade_to_layout_4(tree, network);
     for space in [Space::Events, Space::Feed] {
         for item in tree.scan_prefix(space.all()) {
             let (key, value) = item.unwrap();
-            let (stored, _): (StoredEvent, _) = super::split_record(&value).unwrap();
+            let (stored, _) = super::split_record_v6(&value).unwrap();
             tree.insert(key, encode(&stored)).unwrap();
         }
     }
@@ -140,7 +141,7 @@ fn a_store_of_layout_3_is_migrated_and_keeps_everything() {
     let ids: Vec<EventId> =
         n.store.events().timeline(Timestamp::from_millis(0)).map(|r| r.unwrap().1).collect();
     let (dir, genesis) = (n._dir, n.store.genesis().clone());
-    downgrade_to_layout_3(&n.store.tree);
+    downgrade_to_layout_3(&n.store.tree, &n.store.network());
     n.store.db.flush().unwrap();
     drop(n.store);
 
@@ -192,7 +193,7 @@ fn a_store_of_layout_5_is_migrated_with_its_authors_and_mentions_indexed() {
     let (authored, mentions) =
         (entries(&n.store, Space::Authored), entries(&n.store, Space::Mentions));
     assert_eq!((authored, mentions), (4, 2), "a post, a reply, a poll and a vote; two handles");
-    downgrade_to_layout_5(&n.store.tree);
+    downgrade_to_layout_5(&n.store.tree, &n.store.network());
     n.store.db.flush().unwrap();
     assert!(!n.store.check().unwrap().is_sound(), "the check misses the indexes");
     drop(n.store);
@@ -221,6 +222,77 @@ fn a_store_of_layout_5_is_migrated_with_its_authors_and_mentions_indexed() {
     assert!(store.check().unwrap().is_sound(), "reopened without migrating again");
 }
 
+#[test]
+fn a_store_of_layout_6_is_migrated_to_smaller_records_that_read_back_the_same() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "Hyperkalaemia after an ACE inhibitor");
+    let reply = fed.comment(&drs[1], &post, "Check the sample was not haemolysed.");
+    let nested = fed.comment(&drs[0], &reply, "It was not; 6.1 on repeat.");
+    let poll = fed.poll(&drs[0], &["yes", "no"], &[]);
+    let vote = fed.vote(&drs[1], &poll, 1);
+    let events = [post, reply, nested, poll, vote];
+    put(&n, &fed, &events);
+    let (dir, genesis, network) = (n._dir, n.store.genesis().clone(), n.store.network());
+    let records = |store: &Store| -> Vec<(Vec<u8>, usize)> {
+        [Space::Events, Space::Feed]
+            .iter()
+            .flat_map(|space| store.tree.scan_prefix(space.all()))
+            .map(|item| item.map(|(k, v)| (k.to_vec(), v.len())).unwrap())
+            .collect()
+    };
+    let current = records(&n.store);
+    downgrade_to_layout_6(&n.store.tree, &network);
+    n.store.db.flush().unwrap();
+    let old = records(&n.store);
+    assert_eq!(old.len(), current.len());
+    for ((key, before), (_, now)) in old.iter().zip(&current) {
+        // The summary (kind 1, author 32, time) and the network id (32).
+        assert!(before >= &(now + 70), "{key:?}: {before} bytes in layout 6, {now} in 7");
+    }
+    drop(n.store);
+
+    let store = Store::open(dir.path(), genesis.clone()).unwrap();
+    let schema = store.tree.get(keys::schema()).unwrap().unwrap();
+    assert_eq!(schema.as_ref(), SCHEMA_VERSION.to_be_bytes());
+    assert_eq!(records(&store), current, "the records a new store writes");
+    let report = store.check().unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+    for event in &events {
+        let read = store.events().get(&event.id()).unwrap().expect("still stored");
+        assert_eq!(read.signed().to_bytes(), event.to_bytes(), "the same wire form");
+        let (wire, received_at) = store.events().get_received(&event.id()).unwrap().unwrap();
+        assert_eq!((wire, received_at), (event.to_bytes(), Some(event.created_at())));
+    }
+    let feed = store.events().feed(events[0].body().hub().unwrap(), None, 10).unwrap();
+    assert!(feed.iter().any(|e| e.id() == events[0].id()), "the post is in its hub's feed");
+    drop(store);
+    let store = Store::open(dir.path(), genesis).unwrap();
+    assert!(store.check().unwrap().is_sound(), "reopened without migrating again");
+}
+
+#[test]
+fn a_record_reads_its_summary_from_the_wire_form_for_every_kind() {
+    let (mut fed, n, drs) = setup();
+    let post = fed.post(&drs[0], "a post");
+    let reply = fed.comment(&drs[1], &post, "a reply");
+    let poll = fed.poll(&drs[0], &["yes", "no"], &[]);
+    let vote = fed.vote(&drs[1], &poll, 0);
+    put(&n, &fed, &[post, reply, poll, vote]);
+    let network = n.store.network();
+    let mut kinds = std::collections::BTreeSet::new();
+    for item in n.store.tree.scan_prefix(Space::Events.all()) {
+        let (key, value) = item.unwrap();
+        let id = EventId::from_bytes(super::key_part(Space::Events, &key, 1).unwrap());
+        let event = n.store.events().get(&id).unwrap().unwrap();
+        assert_eq!(super::record_summary(&value).unwrap(), event.summary(), "{id}");
+        let (stored, _) = super::split_record(&network, &value).unwrap();
+        assert_eq!(stored.summary, event.summary());
+        kinds.insert(event.kind());
+    }
+    // Charters, attestations, tree heads, posts, comments, polls, votes.
+    assert!(kinds.len() >= 6, "{kinds:?}");
+}
+
 /// Named operators and the admin log came without a schema bump: a store
 /// written before them (here, one of layout 4, migrated at open) opens
 /// with neither and takes both at once; what an operator did before a
@@ -232,7 +304,7 @@ fn an_older_store_opens_without_operators_and_keeps_them_through_a_migration() {
     let post = fed.post(&drs[0], "before operators");
     put(&n, &fed, std::slice::from_ref(&post));
     let (dir, genesis) = (n._dir, n.store.genesis().clone());
-    downgrade_to_layout_4(&n.store.tree);
+    downgrade_to_layout_4(&n.store.tree, &n.store.network());
     n.store.db.flush().unwrap();
     drop(n.store);
 
@@ -252,7 +324,7 @@ fn an_older_store_opens_without_operators_and_keeps_them_through_a_migration() {
     };
     store.admin_log().append(&entry, Some(&[7; 32])).unwrap();
     // Another migration (the store taken back to layout 5) leaves them alone.
-    downgrade_to_layout_5(&store.tree);
+    downgrade_to_layout_5(&store.tree, &store.network());
     store.db.flush().unwrap();
     drop(store);
     let store = Store::open(dir.path(), genesis).unwrap();

@@ -132,3 +132,18 @@ fn verified(
     let arrival = curbside_protocol::Arrival::live(fed.now());
     curbside_protocol::validate_owned(event.clone(), &StoreView::new(store), arrival).unwrap()
 }
+
+/// Rewrites every event record and feed entry as schema 6 wrote them
+/// (with the summary, and the network id in the wire form).
+pub(super) fn downgrade_to_layout_6(tree: &sled::Tree, network: &NetworkId) {
+    for space in [Space::Events, Space::Feed] {
+        for item in tree.scan_prefix(space.all()) {
+            let (key, value) = item.unwrap();
+            let (stored, received_at) = super::split_record(network, &value).unwrap();
+            let mut record = encode(&stored);
+            record.extend(encode(&received_at));
+            tree.insert(key, record).unwrap();
+        }
+    }
+    tree.insert(keys::schema(), &6u32.to_be_bytes()).unwrap();
+}

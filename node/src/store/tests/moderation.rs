@@ -69,7 +69,8 @@ fn the_moderation_record_is_read_a_page_at_a_time_oldest_first() {
 fn a_schema_4_store_is_migrated_with_its_moderation_record() {
     let (_fed, n, _drs, record) = setup();
     let (dir, genesis) = (n._dir, n.store.genesis().clone());
-    // What schema 4 had: no moderation index.
+    // What schema 4 had: no moderation index, and records as schema 6 wrote them.
+    downgrade_to_layout_6(&n.store.tree, &n.store.network());
     for item in n.store.tree.scan_prefix(Space::Moderation.all()) {
         n.store.tree.remove(item.unwrap().0).unwrap();
     }

@@ -59,7 +59,7 @@ impl Commit<'_> {
         }
         let held = match self.store.tree.get(keys::event(&target))? {
             Some(bytes) => {
-                let (stored, _) = super::super::reads::record(&bytes)?;
+                let (stored, _) = super::super::reads::record(&self.store.network, &bytes)?;
                 let thread = stored.thread;
                 Some((self.store.load(&target, &bytes)?, thread, bytes))
             }

@@ -612,18 +612,18 @@ pub fn dir_size(dir: &Path) -> u64 {
 enum Message {
     /// What one group commit stored, the store's commit count after it,
     /// and the bytes of the events handed whole.
-    Stored(Vec<Told>, u64, usize),
+    Stored(Told, u64, usize),
     /// Commit now, then answer (tests and tools that need to see a result).
     Commit(std::sync::mpsc::Sender<()>),
 }
 
-/// One stored event as the indexer is told of it.
+/// The stored events of one group as the indexer is told of them.
 enum Told {
-    /// As ingest decoded and validated it.
-    Event(VerifiedEvent),
-    /// Its id and kind only (the queue held [`HANDED_BYTES`] already): the
-    /// indexer reads it from the store.
-    Key(EventId, Kind),
+    /// As ingest decoded and validated them.
+    Events(Vec<VerifiedEvent>),
+    /// Their ids and kinds only (the queue held [`HANDED_BYTES`] already):
+    /// the indexer reads them from the store.
+    Keys(Vec<(EventId, Kind)>),
 }
 
 /// The handle the ingest thread tells of what it stored. Dropping every
@@ -694,10 +694,10 @@ impl Indexer {
         let bytes: usize = relevant.iter().map(|e| e.signed().encoded_len()).sum();
         let handed = self.queued.fetch_add(bytes, Ordering::Relaxed) + bytes <= self.budget;
         let (told, bytes) = if handed {
-            (relevant.into_iter().map(Told::Event).collect(), bytes)
+            (Told::Events(relevant), bytes)
         } else {
             self.queued.fetch_sub(bytes, Ordering::Relaxed);
-            (relevant.iter().map(|e| Told::Key(e.id(), e.kind())).collect(), 0)
+            (Told::Keys(relevant.iter().map(|e| (e.id(), e.kind())).collect()), 0)
         };
         // Even a group with nothing searchable moves the index's count on.
         if self.tx.send(Message::Stored(told, store_commits, bytes)).is_err() {
@@ -740,18 +740,27 @@ fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>, queued: &Atom
         match message {
             Some(Message::Stored(told, commits, bytes)) => {
                 let writer = lock(&index.writer);
-                for told in &told {
-                    let (applied, id) = match told {
-                        Told::Event(event) => (
-                            index.apply_handed(store, &writer, event, &mut hubs, &mut batch),
-                            event.id(),
-                        ),
-                        Told::Key(id, kind) => {
-                            (index.apply_one(store, &writer, id, *kind, false, &mut batch), *id)
+                let failed = |e: SearchError, id: EventId| {
+                    tracing::error!(error = %e, %id, "indexing an event for search failed");
+                };
+                match &told {
+                    Told::Events(events) => {
+                        for event in events {
+                            if let Err(e) =
+                                index.apply_handed(store, &writer, event, &mut hubs, &mut batch)
+                            {
+                                failed(e, event.id());
+                            }
                         }
-                    };
-                    if let Err(e) = applied {
-                        tracing::error!(error = %e, %id, "indexing an event for search failed");
+                    }
+                    Told::Keys(keys) => {
+                        for (id, kind) in keys {
+                            if let Err(e) =
+                                index.apply_one(store, &writer, id, *kind, false, &mut batch)
+                            {
+                                failed(e, *id);
+                            }
+                        }
                     }
                 }
                 queued.fetch_sub(bytes, Ordering::Relaxed);

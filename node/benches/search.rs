@@ -18,6 +18,11 @@
 //! frequency, so that common words match a large share of the events (the
 //! slow queries) and rare ones few. Progress goes to stderr, results to
 //! stdout.
+//!
+//! Besides the wall-clock rates, it reports the CPU time each build took
+//! per event (the process's, from `getrusage`) and, on Linux, the indexing
+//! threads' share of it by thread (from `/proc/self/task`): figures that a
+//! machine busy with other work disturbs far less than the rates.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "shared/audit_log.rs"]
@@ -26,7 +31,7 @@ mod audit_log;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use curbside_node::ingest::{Incoming, IngestConfig, StoredKey, ingest};
+use curbside_node::ingest::{Incoming, IngestConfig, ingest};
 use curbside_node::search::query::{Filters, SearchQuery};
 use curbside_node::search::{Indexer, SearchIndex};
 use curbside_node::store::Store;
@@ -354,9 +359,7 @@ fn build(
             panic!("an event was not stored: {bad:?}");
         }
         if let Some(indexer) = indexer {
-            let keys: Vec<StoredKey> =
-                batch.iter().map(|e| (e.created_at(), e.id(), e.kind())).collect();
-            indexer.stored(&keys, store.commits_made());
+            indexer.stored(done.stored, store.commits_made());
         }
     }
     if let Some(indexer) = indexer {
@@ -374,6 +377,40 @@ fn trust_into(store: &Store, fed: &Federation, trust: &[SignedEvent], now: Times
         build(store, std::slice::from_ref(head), now, None);
     });
 }
+
+/// CPU time (user and system) this process has used so far.
+fn cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let u = getrusage(UsageWho::RUSAGE_SELF).unwrap();
+    let t = |v: nix::sys::time::TimeVal| {
+        Duration::new(v.tv_sec() as u64, 0) + Duration::from_micros(v.tv_usec() as u64)
+    };
+    t(u.user_time()) + t(u.system_time())
+}
+
+/// CPU time of the live threads whose name starts with each prefix (from
+/// `/proc/self/task`, in the kernel's USER_HZ ticks, 100 a second on
+/// Linux); empty where `/proc` is not there.
+fn thread_cpu(prefixes: &[&str]) -> Vec<Duration> {
+    let mut out = vec![Duration::ZERO; prefixes.len()];
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let Some(i) = prefixes.iter().position(|p| comm.starts_with(p)) else { continue };
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The fields after the name (which may hold spaces) in parentheses:
+        // utime and stime are the 12th and 13th of them.
+        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = [11, 12].iter().filter_map(|&f| fields.get(f)?.parse::<u64>().ok()).sum();
+        out[i] += Duration::from_millis(ticks * 10);
+    }
+    out
+}
+
+/// Threads that do the indexing: the indexer's own, Tantivy's indexing
+/// thread, its merges, its document store's compressor.
+const INDEXING_THREADS: [&str; 4] = ["curbside-search", "thrd-tantivy", "merge_thread", "docstore"];
 
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
@@ -398,7 +435,9 @@ fn main() {
     progress(start, "building the store without an index");
     let plain = Store::open(&dir.path().join("plain"), fed.view().genesis().clone()).unwrap();
     trust_into(&plain, &fed, &trust, now);
+    let cpu_before = cpu();
     let without = build(&plain, &events, now, None);
+    let cpu_without = cpu() - cpu_before;
     let plain_bytes = plain.counts().unwrap().bytes_on_disk;
     drop(plain);
 
@@ -410,7 +449,16 @@ fn main() {
     let (index, _) = SearchIndex::open(&search_dir, &store, &mut |_, _| {}).unwrap();
     let index = Arc::new(index);
     let (indexer, thread) = Indexer::start(index.clone(), store.clone()).unwrap();
+    let threads_before = thread_cpu(&INDEXING_THREADS);
+    let cpu_before = cpu();
     let with = build(&store, &events, now, Some(&indexer));
+    let cpu_with = cpu() - cpu_before;
+    // Before the indexer's thread ends (its time goes with it).
+    let threads: Vec<Duration> = thread_cpu(&INDEXING_THREADS)
+        .into_iter()
+        .zip(threads_before.into_iter().chain(std::iter::repeat(Duration::ZERO)))
+        .map(|(after, before)| after.saturating_sub(before))
+        .collect();
     drop(indexer);
     thread.join();
     let store_bytes = store.counts().unwrap().bytes_on_disk;
@@ -443,6 +491,25 @@ fn main() {
         rate(with),
         100.0 * without.as_secs_f64() / with.as_secs_f64()
     );
+    let per_event = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "cpu per event: without index {:.1} µs   with index {:.1} µs   (+{:.0}%)",
+        per_event(cpu_without),
+        per_event(cpu_with),
+        100.0 * (cpu_with.as_secs_f64() / cpu_without.as_secs_f64() - 1.0)
+    );
+    if !threads.is_empty() {
+        let parts: Vec<String> = INDEXING_THREADS
+            .iter()
+            .zip(&threads)
+            .map(|(name, d)| format!("{name} {:.1}", per_event(*d)))
+            .collect();
+        println!(
+            "indexing threads, cpu per event (µs): {} (total {:.1})",
+            parts.join(", "),
+            per_event(threads.iter().sum())
+        );
+    }
     println!(
         "store {:.1} MiB (without index {:.1} MiB), index {:.1} MiB: {:.0}% of the store",
         store_bytes as f64 / 1048576.0,

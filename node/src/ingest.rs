@@ -215,16 +215,19 @@ pub fn prepare(
 /// The second half of [`ingest`]: validates, commits, holds what waits for
 /// a dependency, flushes, and runs pending events released by what was
 /// stored through the whole path again; each released event that is then
-/// stored is pushed onto `released_stored`. Returns the outcomes in the
-/// order the events were submitted, and the time each step took.
+/// stored is pushed onto `released_stored`, and every event stored (decoded
+/// and validated, in the order stored) onto `stored`. Returns the outcomes
+/// in the order the events were submitted, and the time each step took.
 pub fn finish(
     store: &Store,
     config: &IngestConfig,
     prepared: Prepared,
     now: Timestamp,
     released_stored: &mut Vec<SignedEvent>,
+    stored: &mut Vec<VerifiedEvent>,
 ) -> Result<(Vec<Outcome>, Stages), StoreError> {
-    let (outcomes, mut released, mut stages) = write_prepared(store, config, prepared, now)?;
+    let (outcomes, mut released, mut stages) =
+        write_prepared(store, config, prepared, now, stored)?;
     // Each released event is judged as of when it first arrived, not when
     // what it waited for did.
 
@@ -236,7 +239,7 @@ pub fn finish(
         tracing::debug!(count = released.len(), "re-ingesting released pending events");
         let again = std::mem::take(&mut released);
         let prepared = prepare(store, config, again.clone())?;
-        let (outcomes, more, more_stages) = write_prepared(store, config, prepared, now)?;
+        let (outcomes, more, more_stages) = write_prepared(store, config, prepared, now, stored)?;
         stages.add(&more_stages);
         for (incoming, outcome) in again.into_iter().zip(outcomes) {
             match outcome {
@@ -265,6 +268,9 @@ pub struct Ingested {
     pub released: Vec<SignedEvent>,
     /// Time spent in each step (what the node benchmark reports).
     pub stages: Stages,
+    /// Every event stored (the batch's and those released), decoded and
+    /// validated, in the order stored: what the search indexer is handed.
+    pub stored: Vec<VerifiedEvent>,
 }
 
 /// Runs the ingest path over `events` at time `now`: [`prepare`] then
@@ -278,19 +284,22 @@ pub fn ingest(
     let prepared = prepare(store, config, events)?;
     let before = prepared.stages;
     let mut released = Vec::new();
-    let (outcomes, mut stages) = finish(store, config, prepared, now, &mut released)?;
+    let mut stored = Vec::new();
+    let (outcomes, mut stages) = finish(store, config, prepared, now, &mut released, &mut stored)?;
     stages.add(&before);
-    Ok(Ingested { outcomes, released, stages })
+    Ok(Ingested { outcomes, released, stages, stored })
 }
 
 /// Validates, commits and flushes a prepared batch: its outcomes, in order,
 /// the pending events released, and the time taken (not counting the
-/// batch's preparation).
+/// batch's preparation). The events stored are pushed onto `stored`, in
+/// the order stored.
 fn write_prepared(
     store: &Store,
     config: &IngestConfig,
     prepared: Prepared,
     now: Timestamp,
+    stored: &mut Vec<VerifiedEvent>,
 ) -> Result<(Vec<Outcome>, Vec<Incoming>, Stages), StoreError> {
     let Prepared { mut outcomes, verified, .. } = prepared;
     let mut stages = Stages::default();
@@ -349,6 +358,14 @@ fn write_prepared(
         .into_iter()
         .map(|p| Incoming::received(p.event, p.received_at).from(p.holder))
         .collect();
+    // Every accepted event is stored, unless the commit found it stored
+    // already (a duplicate within the batch).
+    if committed.stored.len() == accepted.len() {
+        stored.extend(accepted);
+    } else {
+        let new: std::collections::HashSet<EventId> = committed.stored.into_iter().collect();
+        stored.extend(accepted.into_iter().filter(|e| new.contains(&e.id())));
+    }
     Ok((outcomes, released, stages))
 }
 
@@ -533,6 +550,11 @@ pub type StoredKey = (Timestamp, EventId, curbside_protocol::Kind);
 /// Called with the events each group commit stored.
 pub type Observer = Arc<dyn Fn(&[StoredKey]) + Send + Sync>;
 
+/// Handed the events each group commit stored, decoded and validated, in
+/// the order stored, after the [`Observer`] is told of them: the search
+/// indexer, which then need not read them back from the store.
+pub type Handoff = Box<dyn Fn(Vec<VerifiedEvent>) + Send>;
+
 /// Where the ingest thread reports what it decided, for counting.
 ///
 /// Ingest is handed a sink rather than importing the node's metrics: it
@@ -686,14 +708,16 @@ fn write_group(
     store: &Store,
     config: &IngestConfig,
     clock: fn() -> Timestamp,
-    observer: &Observer,
+    tell: &Tell,
     announcer: &broadcast::Sender<Announcement>,
     counts: &dyn OutcomeSink,
     group: Group,
 ) {
     let Group { prepared, keys, copies, replies } = group;
     let mut released = Vec::new();
-    let result = prepared.and_then(|p| finish(store, config, p, clock(), &mut released));
+    let mut events = Vec::new();
+    let result =
+        prepared.and_then(|p| finish(store, config, p, clock(), &mut released, &mut events));
     match result {
         Ok((outcomes, _)) => {
             let mut stored: Vec<StoredKey> = keys
@@ -704,7 +728,10 @@ fn write_group(
                 .collect();
             stored.extend(released.iter().map(|e| (e.created_at(), e.id(), e.body().kind())));
             let released_count = released.len();
-            observer(&stored);
+            (tell.observer)(&stored);
+            if let Some(handoff) = &tell.handoff {
+                handoff(events);
+            }
             if announcer.receiver_count() > 0 {
                 let fresh = copies
                     .into_iter()
@@ -733,6 +760,12 @@ fn write_group(
     }
 }
 
+/// Who the writer tells of each group commit.
+struct Tell {
+    observer: Observer,
+    handoff: Option<Handoff>,
+}
+
 /// Starts the ingest threads: [`Ingester::builder`], then what to tell
 /// of each group commit, then [`IngesterBuilder::start`].
 #[must_use = "nothing starts until `start` is called"]
@@ -741,6 +774,7 @@ pub struct IngesterBuilder {
     config: IngestConfig,
     clock: fn() -> Timestamp,
     observer: Observer,
+    handoff: Option<Handoff>,
     counts: Arc<dyn OutcomeSink>,
 }
 
@@ -758,6 +792,12 @@ impl IngesterBuilder {
         Self { observer, ..self }
     }
 
+    /// Hands `handoff` the events each group commit stored (the node's
+    /// search indexer). None by default.
+    pub fn handoff(self, handoff: Handoff) -> Self {
+        Self { handoff: Some(handoff), ..self }
+    }
+
     /// Reports every outcome, from every source, to `counts` (the node
     /// hands it its metrics; by default nobody counts them).
     pub fn counts(self, counts: Arc<dyn OutcomeSink>) -> Self {
@@ -767,7 +807,8 @@ impl IngesterBuilder {
     /// Starts the threads. If the second cannot start, the first is joined
     /// before the error is returned: nothing is left holding the store.
     pub fn start(self) -> std::io::Result<(Ingester, IngestThread)> {
-        let IngesterBuilder { store, config, clock, observer, counts } = self;
+        let IngesterBuilder { store, config, clock, observer, handoff, counts } = self;
+        let tell = Tell { observer, handoff };
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
         let (announce, _) = broadcast::channel(ANNOUNCE_CAPACITY);
         let announcer = announce.clone();
@@ -779,7 +820,7 @@ impl IngesterBuilder {
         let listeners = announce.clone();
         let write = std::thread::Builder::new().name("curbside-store".into()).spawn(move || {
             for group in next_group {
-                write_group(&writer_store, &config, clock, &observer, &announcer, &*counts, group);
+                write_group(&writer_store, &config, clock, &tell, &announcer, &*counts, group);
             }
         })?;
         let prepare = std::thread::Builder::new().name("curbside-ingest".into()).spawn(move || {
@@ -843,6 +884,7 @@ impl Ingester {
             config,
             clock,
             observer: Arc::new(|_: &[StoredKey]| {}),
+            handoff: None,
             counts: Arc::new(Uncounted),
         }
     }

@@ -103,19 +103,22 @@ impl NodeBuilder {
         // Wakes the witness whenever a tree head is stored, from any source.
         let heads = Arc::new(Notify::new());
         let metrics = Arc::new(Metrics::default());
-        let (ingester, ingest) = Ingester::builder(store.clone(), config.ingest, now)
-            .observer(stored_observer(
-                store.clone(),
-                index.clone(),
-                heads.clone(),
-                indexer.as_ref().map(|(handle, _)| handle.clone()),
-                observer,
-            ))
-            .counts(metrics.clone())
-            .start()?;
-        // The observer holds the only handle to the indexer: it ends once
+        let builder = Ingester::builder(store.clone(), config.ingest, now)
+            .observer(stored_observer(store.clone(), index.clone(), heads.clone(), observer))
+            .counts(metrics.clone());
+        // The search indexer is handed what ingest stored, as decoded and
+        // validated, so that it need not read it back.
+        let (builder, indexer) = match indexer {
+            Some((handle, thread)) => {
+                let store = store.clone();
+                let handoff = move |events| handle.stored(events, store.commits_made());
+                (builder.handoff(Box::new(handoff)), Some(thread))
+            }
+            None => (builder, None),
+        };
+        let (ingester, ingest) = builder.start()?;
+        // The hand-off holds the only handle to the indexer: it ends once
         // the ingest threads have.
-        let indexer = indexer.map(|(_, thread)| thread);
         let ingest = Stopping { ingest, indexer };
         let core = Core { store: store.clone(), ingester, index, heads, metrics, search };
         // `ingester` went into `core`: if a part fails to start, every
@@ -228,21 +231,17 @@ struct Stopping {
 }
 
 /// The observer the ingest threads call: keeps the sync sets current, wakes
-/// the witness on a tree head, tells the search indexer, and tells the
-/// embedding program's observer.
+/// the witness on a tree head, and tells the embedding program's observer.
+/// (The search indexer is handed the events themselves: `start`.)
 fn stored_observer(
     store: Arc<Store>,
     index: Arc<SyncIndex>,
     heads: Arc<Notify>,
-    search: Option<Indexer>,
     extra: Option<Observer>,
 ) -> Observer {
     Arc::new(move |stored: &[StoredKey]| {
         index.insert(stored);
         index.forget(&store.events().drain_taken_back());
-        if let Some(search) = &search {
-            search.stored(stored, store.commits_made());
-        }
         if let Some(extra) = &extra {
             extra(stored);
         }

@@ -13,12 +13,16 @@
 //! - covering fewer (a crash within the last second of indexing) → the
 //!   store commits it lacks are read from the store's timeline and indexed.
 //!
-//! While a node runs, the ingest thread tells the [`Indexer`] of every
-//! event stored, right after it is durable; the indexer's own thread reads
-//! each from the store and adds it, and commits the index at most about
-//! once a second ([`COMMIT_EVERY`]) or every [`COMMIT_DOCS`] documents,
-//! since a Tantivy commit costs milliseconds. So a new event is findable up
-//! to about a second after it is stored.
+//! While a node runs, the ingest thread hands the [`Indexer`] every event
+//! stored, right after it is durable, as ingest decoded and validated it;
+//! the indexer's own thread adds each (reading back from the store only a
+//! comment's thread hub it has not met, and the edits and outcomes that
+//! replace a document; and every event while its queue holds more than
+//! [`HANDED_BYTES`] of events, which bounds the memory a lagging indexer
+//! takes), and commits the index at most about once a second
+//! ([`COMMIT_EVERY`]) or every [`COMMIT_DOCS`] documents, since a Tantivy
+//! commit costs milliseconds. A search makes what was stored before it
+//! visible first ([`SearchIndex::refresh`]).
 //!
 //! Retracted, taken-down and hidden content is never shown, by two means:
 //! the indexer deletes a retraction's or takedown's target and commits at
@@ -40,16 +44,17 @@ pub mod doc;
 pub mod query;
 pub mod top;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use curbside_protocol::{Body, EventId, Kind, VerifiedEvent};
+use curbside_protocol::{Body, EventId, HubId, Kind, VerifiedEvent};
 use serde::{Deserialize, Serialize};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use crate::ingest::StoredKey;
 use crate::store::{Store, StoreError};
 
 pub use doc::{Fields, Searchable};
@@ -63,7 +68,9 @@ pub use query::{Hit, Page, SearchQuery};
 /// 2: title (twice) and text in one analysed field, `words`, so that a
 /// query is a conjunction of terms Tantivy can prune (see `query`); the
 /// id stored only, deletions going by `key`, its first 16 bytes.
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: `created_at` a fast field only, not indexed (the `since` filter
+/// reads the fast field): one term fewer per document.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Longest the indexer waits before committing what it added.
 pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
@@ -84,6 +91,16 @@ pub const REFRESH_WAIT: Duration = Duration::from_millis(500);
 
 /// Store commits queued for the indexer before ingest waits for it.
 const QUEUE: usize = 1024;
+
+/// Bytes of events (their wire size) handed to the indexer and not yet
+/// indexed, past which a group is sent as ids and kinds only and read
+/// back from the store: what a lagging indexer's queue may hold of text.
+pub const HANDED_BYTES: usize = 64 << 20;
+
+/// Thread hubs the indexer remembers (a comment's is its thread's: the
+/// hub of the post, case or poll it answers, directly or not); past this,
+/// it forgets them all and reads from the store again.
+const HUBS_KEPT: usize = 65_536;
 
 /// Why the search index failed.
 #[derive(Debug, thiserror::Error)]
@@ -390,6 +407,48 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Adds (or deletes) what `event`, just stored and handed over by
+    /// ingest, means for the index: as [`SearchIndex::apply_one`], without
+    /// reading it back. A post, case, comment or poll just stored is new to
+    /// the index, and a case just stored is not solved (its outcome can
+    /// only be stored after it, and is applied then).
+    fn apply_handed(
+        &self,
+        store: &Store,
+        writer: &IndexWriter<TantivyDocument>,
+        event: &VerifiedEvent,
+        hubs: &mut Hubs,
+        batch: &mut Batch,
+    ) -> Result<(), SearchError> {
+        let hub = match event.body() {
+            Body::Post(_) | Body::Case(_) | Body::Poll(_) => event.body().hub().cloned(),
+            Body::Comment(c) => hubs.of(store, &c.parent)?,
+            Body::Retraction(_) | Body::Takedown(_) => {
+                let target = match event.body() {
+                    Body::Retraction(r) => r.target,
+                    Body::Takedown(t) => t.target,
+                    _ => return Ok(()),
+                };
+                hubs.forget(&target);
+                writer.delete_term(self.id_term(&target));
+                batch.deleted += 1;
+                return Ok(());
+            }
+            // An edit can move its original (and so its thread) to another
+            // hub: what is remembered of hubs may be stale.
+            Body::Edit(_) => {
+                hubs.clear();
+                return self.apply_one(store, writer, &event.id(), Kind::Edit, false, batch);
+            }
+            _ => return self.apply_one(store, writer, &event.id(), event.kind(), false, batch),
+        };
+        hubs.remember(event.id(), hub.clone());
+        let Some(s) = Searchable::of(event, hub) else { return Ok(()) };
+        writer.add_document(self.fields.document(&s))?;
+        batch.added += 1;
+        Ok(())
+    }
+
     fn id_term(&self, id: &EventId) -> Term {
         self.fields.key_term(id)
     }
@@ -506,6 +565,36 @@ struct Batch {
     deleted: usize,
 }
 
+/// The thread hubs of events the indexer indexed lately (a comment's is
+/// its thread's), so that a reply's hub is not read from the store.
+#[derive(Debug, Default)]
+struct Hubs(HashMap<EventId, Option<HubId>>);
+
+impl Hubs {
+    /// The hub of the thread `parent` is in.
+    fn of(&mut self, store: &Store, parent: &EventId) -> Result<Option<HubId>, SearchError> {
+        if let Some(hub) = self.0.get(parent) {
+            return Ok(hub.clone());
+        }
+        Ok(store.events().hub_of(parent)?)
+    }
+
+    fn remember(&mut self, id: EventId, hub: Option<HubId>) {
+        if self.0.len() >= HUBS_KEPT {
+            self.0.clear();
+        }
+        self.0.insert(id, hub);
+    }
+
+    fn forget(&mut self, id: &EventId) {
+        self.0.remove(id);
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// Bytes of the files under `dir` (not following links): an index's size.
 pub fn dir_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
@@ -521,10 +610,20 @@ pub fn dir_size(dir: &Path) -> u64 {
 
 /// One message to the indexer's thread.
 enum Message {
-    /// Events one group commit stored, and the store's commit count after it.
-    Stored(Vec<StoredKey>, u64),
+    /// What one group commit stored, the store's commit count after it,
+    /// and the bytes of the events handed whole.
+    Stored(Told, u64, usize),
     /// Commit now, then answer (tests and tools that need to see a result).
     Commit(std::sync::mpsc::Sender<()>),
+}
+
+/// The stored events of one group as the indexer is told of them.
+enum Told {
+    /// As ingest decoded and validated them.
+    Events(Vec<VerifiedEvent>),
+    /// Their ids and kinds only (the queue held [`HANDED_BYTES`] already):
+    /// the indexer reads them from the store.
+    Keys(Vec<(EventId, Kind)>),
 }
 
 /// The handle the ingest thread tells of what it stored. Dropping every
@@ -533,6 +632,10 @@ enum Message {
 #[derive(Debug, Clone)]
 pub struct Indexer {
     tx: SyncSender<Message>,
+    /// Bytes of events handed whole and not yet indexed.
+    queued: Arc<AtomicUsize>,
+    /// At most this many of them ([`HANDED_BYTES`]).
+    budget: usize,
 }
 
 /// The indexer's thread.
@@ -554,30 +657,50 @@ impl Indexer {
         index: Arc<SearchIndex>,
         store: Arc<Store>,
     ) -> std::io::Result<(Indexer, IndexerThread)> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
-        let thread = std::thread::Builder::new()
-            .name("curbside-search".into())
-            .spawn(move || run(&index, &store, &rx))?;
-        Ok((Indexer { tx }, IndexerThread(thread)))
+        Self::start_with(index, store, HANDED_BYTES)
     }
 
-    /// Events stored by one group commit, after which the store has made
-    /// `store_commits` commits. Called on the ingest thread: it waits only
-    /// if the indexer is more than [`QUEUE`] groups behind.
-    pub fn stored(&self, keys: &[StoredKey], store_commits: u64) {
-        let relevant: Vec<StoredKey> = keys
-            .iter()
-            .filter(|(_, _, kind)| {
-                doc::KINDS.contains(kind)
+    /// [`Indexer::start`], handing over at most `budget` bytes of events
+    /// not yet indexed (a test makes it 0: every event read back).
+    fn start_with(
+        index: Arc<SearchIndex>,
+        store: Arc<Store>,
+        budget: usize,
+    ) -> std::io::Result<(Indexer, IndexerThread)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let indexed = queued.clone();
+        let thread = std::thread::Builder::new()
+            .name("curbside-search".into())
+            .spawn(move || run(&index, &store, &rx, &indexed))?;
+        Ok((Indexer { tx, queued, budget }, IndexerThread(thread)))
+    }
+
+    /// The events one group commit stored, decoded and validated, in the
+    /// order stored, after which the store has made `store_commits`
+    /// commits. Called on the ingest thread: it waits only if the indexer
+    /// is more than [`QUEUE`] groups behind.
+    pub fn stored(&self, events: Vec<VerifiedEvent>, store_commits: u64) {
+        let relevant: Vec<VerifiedEvent> = events
+            .into_iter()
+            .filter(|e| {
+                doc::KINDS.contains(&e.kind())
                     || matches!(
-                        kind,
+                        e.kind(),
                         Kind::Retraction | Kind::Takedown | Kind::Outcome | Kind::Edit
                     )
             })
-            .copied()
             .collect();
+        let bytes: usize = relevant.iter().map(|e| e.signed().encoded_len()).sum();
+        let handed = self.queued.fetch_add(bytes, Ordering::Relaxed) + bytes <= self.budget;
+        let (told, bytes) = if handed {
+            (Told::Events(relevant), bytes)
+        } else {
+            self.queued.fetch_sub(bytes, Ordering::Relaxed);
+            (Told::Keys(relevant.iter().map(|e| (e.id(), e.kind())).collect()), 0)
+        };
         // Even a group with nothing searchable moves the index's count on.
-        if self.tx.send(Message::Stored(relevant, store_commits)).is_err() {
+        if self.tx.send(Message::Stored(told, store_commits, bytes)).is_err() {
             tracing::error!("the search indexer has stopped; search results will be stale");
         }
     }
@@ -594,8 +717,9 @@ impl Indexer {
 
 /// The indexer's loop: apply what it is told, commit on a deletion at
 /// once, otherwise every [`COMMIT_EVERY`] or [`COMMIT_DOCS`].
-fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>) {
+fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>, queued: &AtomicUsize) {
     let mut batch = Batch::default();
+    let mut hubs = Hubs::default();
     let mut since: Option<Instant> = None;
     // Whether it has been told of any store commit (until then it has
     // nothing to commit, not even the count).
@@ -614,13 +738,32 @@ fn run(index: &SearchIndex, store: &Store, rx: &Receiver<Message>) {
         };
         let mut answer = None;
         match message {
-            Some(Message::Stored(keys, commits)) => {
+            Some(Message::Stored(told, commits, bytes)) => {
                 let writer = lock(&index.writer);
-                for (_, id, kind) in &keys {
-                    if let Err(e) = index.apply_one(store, &writer, id, *kind, false, &mut batch) {
-                        tracing::error!(error = %e, %id, "indexing an event for search failed");
+                let failed = |e: SearchError, id: EventId| {
+                    tracing::error!(error = %e, %id, "indexing an event for search failed");
+                };
+                match &told {
+                    Told::Events(events) => {
+                        for event in events {
+                            if let Err(e) =
+                                index.apply_handed(store, &writer, event, &mut hubs, &mut batch)
+                            {
+                                failed(e, event.id());
+                            }
+                        }
+                    }
+                    Told::Keys(keys) => {
+                        for (id, kind) in keys {
+                            if let Err(e) =
+                                index.apply_one(store, &writer, id, *kind, false, &mut batch)
+                            {
+                                failed(e, *id);
+                            }
+                        }
                     }
                 }
+                queued.fetch_sub(bytes, Ordering::Relaxed);
                 // Under the writer's lock: a search's refresh commits the
                 // documents with the count they cover.
                 lock(&index.freshness).applied = commits;

@@ -21,9 +21,16 @@
 //!
 //! Added terms take the position and text offsets of the words they come
 //! from, so a snippet highlights the words that were written.
+//!
+//! Indexing folds each word through a cache ([`Folds`]): clinical text
+//! repeats its words, and stemming was the largest part of the indexer's
+//! work. A word not met yet is folded by the very filters a query's words
+//! go through, so the terms are the same.
+
+use std::collections::HashMap;
 
 use tantivy::tokenizer::{
-    Language, LowerCaser, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
+    Language, LowerCaser, RawTokenizer, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
 };
 
 /// The name the index's text fields are analysed under.
@@ -59,21 +66,74 @@ pub const ABBREVIATIONS: &[(&str, &[&str])] = &[
     ("ecg", &["electrocardiogram"]),
 ];
 
-/// The analyzer of indexed text: [`MedicalTokenizer`] (expanding), then
-/// lowercase and English stemming.
+/// The analyzer of indexed text: [`MedicalTokenizer`] (expanding), its
+/// words lowercased and stemmed (English) through a cache of [`Folds`].
 pub fn index_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(MedicalTokenizer { expand: true })
+    TextAnalyzer::builder(MedicalTokenizer { expand: true, folds: Some(Folds::default()) }).build()
+}
+
+/// The analyzer of a query's words: the same folding (by Tantivy's
+/// filters themselves), no expansion.
+pub fn query_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(MedicalTokenizer { expand: false, folds: None })
         .filter(LowerCaser)
         .filter(Stemmer::new(Language::English))
         .build()
 }
 
-/// The analyzer of a query's words: the same folding, no expansion.
-pub fn query_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(MedicalTokenizer { expand: false })
-        .filter(LowerCaser)
-        .filter(Stemmer::new(Language::English))
-        .build()
+/// Words the fold cache keeps; past this, it forgets them all (a bound on
+/// what text from anyone can make it hold: about 5 MB).
+const FOLDS_KEPT: usize = 50_000;
+
+/// Each word as written and its term (lowercased, then stemmed), for the
+/// words met lately. A miss is folded by Tantivy's own `LowerCaser` and
+/// English `Stemmer` (the query analyzer's filters) over the word alone:
+/// both act on one token at a time, so the term is the one they would have
+/// made of it in the stream. The map's hasher is the standard library's
+/// (keyed at random): the words are anyone's text.
+#[derive(Clone)]
+pub struct Folds {
+    terms: HashMap<String, String>,
+    fold: TextAnalyzer,
+}
+
+impl Default for Folds {
+    fn default() -> Self {
+        Self {
+            terms: HashMap::new(),
+            fold: TextAnalyzer::builder(RawTokenizer::default())
+                .filter(LowerCaser)
+                .filter(Stemmer::new(Language::English))
+                .build(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Folds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Folds").field("kept", &self.terms.len()).finish_non_exhaustive()
+    }
+}
+
+impl Folds {
+    /// Replaces `text` (a word as written) by its term.
+    fn fold(&mut self, text: &mut String) {
+        if let Some(term) = self.terms.get(text.as_str()) {
+            text.clone_from(term);
+            return;
+        }
+        let term = {
+            let mut stream = self.fold.token_stream(text);
+            match stream.next() {
+                Some(t) => t.text.clone(),
+                None => text.clone(),
+            }
+        };
+        if self.terms.len() >= FOLDS_KEPT {
+            self.terms.clear();
+        }
+        self.terms.insert(std::mem::replace(text, term.clone()), term);
+    }
 }
 
 /// Registers both analyzers with `index` (an index opened from disk knows
@@ -97,9 +157,12 @@ pub fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 /// adds the joined form of hyphenated words, the stems of dotted codes and
 /// the other spelling of abbreviations; without, a hyphenated word is
 /// only its joined form, and nothing is added.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MedicalTokenizer {
     expand: bool,
+    /// Folds each word itself (the index analyzer) rather than leaving it
+    /// to filters after it (the query analyzer).
+    folds: Option<Folds>,
 }
 
 /// The tokens of one text, made eagerly (texts are bounded by the
@@ -129,7 +192,13 @@ impl Tokenizer for MedicalTokenizer {
     type TokenStream<'a> = MedicalTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> MedicalTokenStream {
-        MedicalTokenStream { tokens: tokenize(text, self.expand), next: 0 }
+        let mut tokens = tokenize(text, self.expand);
+        if let Some(folds) = &mut self.folds {
+            for t in &mut tokens {
+                folds.fold(&mut t.text);
+            }
+        }
+        MedicalTokenStream { tokens, next: 0 }
     }
 }
 
@@ -187,9 +256,9 @@ fn token(text: String, from: usize, to: usize, position: usize) -> Token {
 fn tokenize(text: &str, expand: bool) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut position = 0;
-    // Lowercased words so far with where each started and its position:
-    // for spotting an abbreviation's expansion written out.
-    let mut recent: Vec<(String, usize, usize)> = Vec::new();
+    // The words so far with where each started and its position: for
+    // spotting an abbreviation's expansion written out.
+    let mut recent: Vec<(Written, usize, usize)> = Vec::new();
     for word in words(text) {
         let start = position;
         if word.parts.len() > 1 {
@@ -211,7 +280,7 @@ fn tokenize(text: &str, expand: bool) -> Vec<Token> {
             position += 1;
         }
         if expand {
-            recent.push((text[word.from..word.to].to_lowercase(), word.from, start));
+            recent.push((Written::of(&text[word.from..word.to]), word.from, start));
             if recent.len() > 4 {
                 recent.remove(0);
             }
@@ -220,7 +289,7 @@ fn tokenize(text: &str, expand: bool) -> Vec<Token> {
                     && recent[recent.len() - long.len()..]
                         .iter()
                         .zip(long.iter())
-                        .all(|((w, _, _), l)| w == l)
+                        .all(|((w, _, _), l)| w.lowercase_is(l))
                 {
                     let (_, from, at) = recent[recent.len() - long.len()];
                     tokens.push(token((*short).to_string(), from, word.to, at));
@@ -229,6 +298,30 @@ fn tokenize(text: &str, expand: bool) -> Vec<Token> {
         }
     }
     tokens
+}
+
+/// A word as written, compared with lowercase words (abbreviations and
+/// their expansions) without making a lowercase copy of it when it is
+/// ASCII, as it nearly always is.
+#[derive(Clone, Copy)]
+struct Written<'t> {
+    word: &'t str,
+    ascii: bool,
+}
+
+impl<'t> Written<'t> {
+    fn of(word: &'t str) -> Self {
+        Self { word, ascii: word.is_ascii() }
+    }
+
+    /// Whether the word lowercased is `lower` (itself lowercase).
+    fn lowercase_is(self, lower: &str) -> bool {
+        if self.ascii {
+            self.word.len() == lower.len() && self.word.eq_ignore_ascii_case(lower)
+        } else {
+            self.word.to_lowercase() == lower
+        }
+    }
 }
 
 /// One word without hyphens: itself, and when expanding, its code stem
@@ -248,8 +341,8 @@ fn push_word(tokens: &mut Vec<Token>, word: &str, from: usize, position: usize, 
             tokens.push(token(stem.to_string(), from, to, position));
         }
     }
-    let lower = word.to_lowercase();
-    if let Some((_, long)) = ABBREVIATIONS.iter().find(|(short, _)| *short == lower) {
+    let written = Written::of(word);
+    if let Some((_, long)) = ABBREVIATIONS.iter().find(|(short, _)| written.lowercase_is(short)) {
         for w in *long {
             tokens.push(token((*w).to_string(), from, to, position));
         }
@@ -318,6 +411,32 @@ mod tests {
         assert!(seen.contains(&("kidney".into(), "CKD")), "{seen:?}");
         assert!(seen.contains(&("postop".into(), "post-op")), "{seen:?}");
         assert!(seen.contains(&("op".into(), "op")), "{seen:?}");
+    }
+
+    /// The cached folding makes exactly the terms Tantivy's filters make
+    /// after the same tokenizer, hit or miss, past the cache's bound too.
+    #[test]
+    fn the_fold_cache_makes_the_terms_the_filters_make() {
+        let mut uncached = TextAnalyzer::builder(MedicalTokenizer { expand: true, folds: None })
+            .filter(LowerCaser)
+            .filter(Stemmer::new(Language::English))
+            .build();
+        let mut cached = index_analyzer();
+        let texts = [
+            "Prior MI; Troponins rising, troponin 3400 ng/L. I21.4 on discharge",
+            "New onset Atrial Fibrillation post-op, HbA1c 9.1%, CKD stage 3",
+            "ΟΔΥΣΣΕΥΣ ΣΑΣ Σ: Greek final sigma; İstanbul; STRASSE Straße; \u{212A}elvin CKD",
+            "running runs ran Running RUNNING generalisations generalizations",
+            "chronic kidney disease, Chronic Kidney Disease, CHRONIC KIDNEY DISEASE",
+        ];
+        // Twice over, so that the second pass is all hits.
+        for text in texts.iter().chain(texts.iter()) {
+            assert_eq!(terms(&mut cached, text), terms(&mut uncached, text), "{text}");
+        }
+        // More distinct words than it keeps: it forgets and goes on right.
+        let many: String = (0..FOLDS_KEPT + 10).map(|i| format!("w{i}ing ")).collect();
+        assert_eq!(terms(&mut cached, &many), terms(&mut uncached, &many));
+        assert_eq!(terms(&mut cached, texts[0]), terms(&mut uncached, texts[0]));
     }
 
     #[test]

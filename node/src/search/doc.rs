@@ -171,7 +171,9 @@ pub struct Fields {
     /// 1 once a case is solved (its author's outcome is in force).
     pub solved: Field,
     /// `created_at` in milliseconds (the `since` filter and the recency
-    /// tie-break).
+    /// tie-break), a fast field only: a range query over a fast field
+    /// reads the column, so indexing it would only add a term of its own
+    /// for nearly every document to the term dictionary.
     pub created_at: Field,
     /// The words of the title (or question) and of the rest of the text,
     /// in one field: the title twice, so that a word of the title counts
@@ -203,7 +205,7 @@ impl Fields {
             sex: b.add_text_field("sex", STRING),
             specialty: b.add_text_field("specialty", STRING),
             solved: b.add_u64_field("solved", INDEXED),
-            created_at: b.add_u64_field("created_at", INDEXED | FAST),
+            created_at: b.add_u64_field("created_at", FAST),
             words: b.add_text_field("words", analysed),
         };
         (b.build(), fields)

@@ -16,13 +16,14 @@ struct Setup {
     dir: PathBuf,
 }
 
-/// Stores `events`; the keys of those stored, as the observer sees them.
-fn put(s: &Setup, events: &[SignedEvent]) -> Vec<StoredKey> {
+/// Stores `events`; those stored, as ingest hands them to the indexer.
+fn put(s: &Setup, events: &[SignedEvent]) -> Vec<VerifiedEvent> {
     let incoming = events.iter().cloned().map(Incoming::when_made).collect();
     let ingested =
         crate::ingest::ingest(&s.store, &IngestConfig::default(), incoming, s.fed.now()).unwrap();
     assert!(ingested.outcomes.iter().all(Outcome::is_stored), "{:?}", ingested.outcomes);
-    events.iter().map(|e| (e.created_at(), e.id(), e.kind())).collect()
+    assert_eq!(ingested.stored.len(), events.len());
+    ingested.stored
 }
 
 fn setup() -> Setup {
@@ -72,11 +73,22 @@ fn none() -> Filters {
 
 #[test]
 fn an_index_built_as_events_arrive_answers_as_one_rebuilt_from_the_store() {
+    built_as_events_arrive(HANDED_BYTES);
+}
+
+/// The same when the indexer's queue is full of text already: every event
+/// is then read back from the store rather than handed over.
+#[test]
+fn an_index_built_from_events_read_back_answers_the_same() {
+    built_as_events_arrive(0);
+}
+
+fn built_as_events_arrive(budget: usize) {
     let mut s = setup();
     let (index, opened) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
     assert_eq!(opened, Opened::Rebuilt { reason: "missing" });
     let index = Arc::new(index);
-    let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
+    let (indexer, thread) = Indexer::start_with(index.clone(), s.store.clone(), budget).unwrap();
 
     let mi = case(
         &mut s,
@@ -87,12 +99,18 @@ fn an_index_built_as_events_arrive_answers_as_one_rebuilt_from_the_store() {
     let dr = s.dr.clone();
     let post = s.fed.post(&dr, "Warfarin in the elderly");
     let comment = s.fed.comment(&dr, &mi, "Consider BRCA1 testing for the family");
+    // A reply to a reply: its hub is its thread's, two levels up.
+    let reply = s.fed.comment(&dr, &comment, "Cascade testing of her sisters too");
     // The same words, later: ranked equal, so shown first.
     let again = s.fed.post(&dr, "Warfarin in the elderly");
-    for batch in [vec![mi.clone(), af.clone()], vec![post.clone(), comment.clone(), again.clone()]]
-    {
+    let late_reply = s.fed.comment(&dr, &af, "Cascade of arrhythmias after surgery");
+    for batch in [
+        vec![mi.clone(), af.clone()],
+        vec![post.clone(), comment.clone(), reply.clone(), again.clone()],
+        vec![late_reply.clone()],
+    ] {
         let keys = put(&s, &batch);
-        indexer.stored(&keys, s.store.commits_made());
+        indexer.stored(keys, s.store.commits_made());
     }
     indexer.commit_now();
 
@@ -106,6 +124,12 @@ fn an_index_built_as_events_arrive_answers_as_one_rebuilt_from_the_store() {
         ("post-op", none(), vec![af.id()]),
         ("hba1c", Filters { kind: Some("case".into()), ..none() }, vec![af.id()]),
         ("brca1", Filters { hub: Some("general".into()), ..none() }, vec![comment.id()]),
+        (
+            "cascade",
+            Filters { hub: Some("general".into()), kind: Some("comment".into()), ..none() },
+            vec![reply.id(), late_reply.id()],
+        ),
+        ("cascade", Filters { hub: Some("cardiology".into()), ..none() }, vec![]),
         (
             "chronic kidney disease",
             Filters { age_band: Some("55".into()), ..none() },
@@ -138,10 +162,10 @@ fn an_index_built_as_events_arrive_answers_as_one_rebuilt_from_the_store() {
     let retraction = s.fed.retract(&dr, &mi);
     let keys = put(&s, std::slice::from_ref(&retraction));
     assert!(ids(&index, &s.store, "troponin", &none()).is_empty());
-    indexer.stored(&keys, s.store.commits_made());
+    indexer.stored(keys, s.store.commits_made());
     indexer.commit_now();
     assert!(ids(&index, &s.store, "troponin", &none()).is_empty());
-    assert_eq!(index.documents(), 4, "the retracted case is deleted from the index");
+    assert_eq!(index.documents(), 6, "the retracted case is deleted from the index");
     // Hidden by the operator: not answered.
     s.store.events().hide(&af.id(), "under review").unwrap();
     assert!(ids(&index, &s.store, "fibrillation", &none()).is_empty());
@@ -160,8 +184,20 @@ fn an_index_built_as_events_arrive_answers_as_one_rebuilt_from_the_store() {
     assert_eq!(ids(&index, &s.store, "electrocardiogram", &none()), vec![late.id()]);
     assert!(ids(&index, &s.store, "troponin", &none()).is_empty());
     drop(index);
-    let (_, opened) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
+    let (index, opened) = SearchIndex::open(&s.dir, &s.store, &mut |_, _| {}).unwrap();
     assert_eq!(opened, Opened::Current);
+
+    // A new indexer remembers no thread's hub: a reply's is read from the
+    // store.
+    let index = Arc::new(index);
+    let (indexer, thread) = Indexer::start_with(index.clone(), s.store.clone(), budget).unwrap();
+    let answer = s.fed.comment(&dr, &post, "Dabigatran instead");
+    indexer.stored(put(&s, std::slice::from_ref(&answer)), s.store.commits_made());
+    indexer.commit_now();
+    let general = Filters { hub: Some("general".into()), ..none() };
+    assert_eq!(ids(&index, &s.store, "dabigatran", &general), vec![answer.id()]);
+    drop(indexer);
+    thread.join();
 }
 
 #[test]
@@ -194,11 +230,11 @@ fn a_case_is_found_as_solved_once_its_author_says_how_it_ended() {
     let index = Arc::new(index);
     let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
     let keys = put(&s, &[open.clone(), closed.clone()]);
-    indexer.stored(&keys, s.store.commits_made());
+    indexer.stored(keys, s.store.commits_made());
     let dr = s.dr.clone();
     let outcome = s.fed.outcome(&dr, &closed, "Dengue fever");
     let keys = put(&s, &[outcome]);
-    indexer.stored(&keys, s.store.commits_made());
+    indexer.stored(keys, s.store.commits_made());
     indexer.commit_now();
     let with = |solved| Filters { solved: Some(solved), ..none() };
     assert_eq!(ids(&index, &s.store, "ferritin", &with(true)), vec![closed.id()]);
@@ -235,7 +271,7 @@ fn pages_of_equal_and_unequal_scores_follow_one_order_across_segments() {
             })
             .collect();
         let keys = put(&s, &batch);
-        indexer.stored(&keys, s.store.commits_made());
+        indexer.stored(keys, s.store.commits_made());
         indexer.commit_now();
         made.extend(batch);
     }
@@ -281,7 +317,7 @@ fn an_edit_replaces_its_originals_document_and_nothing_of_the_old_text_is_found(
     let index = Arc::new(index);
     let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
     let keys = put(&s, std::slice::from_ref(&original));
-    indexer.stored(&keys, s.store.commits_made());
+    indexer.stored(keys, s.store.commits_made());
     let dr = s.dr.clone();
     let Body::Case(c) = original.body().clone() else { unreachable!() };
     let revise = |findings: &str| {
@@ -293,9 +329,9 @@ fn an_edit_replaces_its_originals_document_and_nothing_of_the_old_text_is_found(
     let second = s.fed.sign(&dr, revise("Lactate 4.1"));
     // The later edit first: the earlier one arrives superseded.
     let keys = put(&s, std::slice::from_ref(&second));
-    indexer.stored(&keys, s.store.commits_made());
+    indexer.stored(keys, s.store.commits_made());
     let keys = put(&s, std::slice::from_ref(&first));
-    indexer.stored(&keys, s.store.commits_made());
+    indexer.stored(keys, s.store.commits_made());
     indexer.commit_now();
     let found = |index: &SearchIndex, text| ids(index, &s.store, text, &none());
     assert!(found(&index, "ferritin").is_empty(), "the original's text is still found");
@@ -325,7 +361,7 @@ fn a_search_finds_what_was_stored_before_it_without_waiting_for_the_indexers_com
 
     let stemi = case(&mut s, "Inferior STEMI", "Troponin 3400 ng/L");
     let keys = put(&s, std::slice::from_ref(&stemi));
-    indexer.stored(&keys, s.store.commits_made());
+    indexer.stored(keys, s.store.commits_made());
     // The indexer commits on its own only after COMMIT_EVERY; a search's
     // refresh makes it visible well before.
     let t = Instant::now();
@@ -352,7 +388,7 @@ fn searches_waking_together_share_one_commit() {
     let (indexer, thread) = Indexer::start(index.clone(), s.store.clone()).unwrap();
     let stemi = case(&mut s, "Inferior STEMI", "Troponin 3400 ng/L");
     let keys = put(&s, std::slice::from_ref(&stemi));
-    indexer.stored(&keys, s.store.commits_made());
+    indexer.stored(keys, s.store.commits_made());
     let commits = || lock(&index.freshness).commits;
     let before = commits();
     std::thread::scope(|scope| {

@@ -691,19 +691,19 @@ impl Group {
     /// Takes the submissions of `later` in after this group's, if both
     /// were prepared without error and the two hold at most `max` events;
     /// else hands `later` back.
-    fn absorb(&mut self, later: Group, max: usize) -> Result<(), Group> {
+    fn absorb(&mut self, later: Group, max: usize) -> Option<Group> {
         let room = self.keys.len() + later.keys.len() <= max;
-        let (Ok(mine), true) = (&mut self.prepared, room) else { return Err(later) };
+        let (Ok(mine), true) = (&mut self.prepared, room) else { return Some(later) };
         let Group { prepared, keys, copies, replies } = later;
         let theirs = match prepared {
             Ok(theirs) => theirs,
-            Err(e) => return Err(Group { prepared: Err(e), keys, copies, replies }),
+            Err(e) => return Some(Group { prepared: Err(e), keys, copies, replies }),
         };
         mine.absorb(theirs);
         self.keys.extend(keys);
         self.copies.extend(copies);
         self.replies.extend(replies);
-        Ok(())
+        None
     }
 }
 
@@ -741,14 +741,14 @@ impl Handoff {
     }
 
     /// Leaves `group` for the writer: merged into the group waiting for it
-    /// if there is room, else once the writer has taken that one. `Err`
-    /// (with the group, whose submitters then hear that ingest stopped) if
-    /// the writer has ended.
-    fn give(&self, mut group: Group, max: usize) -> Result<(), Group> {
+    /// if there is room, else once the writer has taken that one. False if
+    /// the writer has ended (the group is dropped: its submitters hear that
+    /// ingest stopped).
+    fn give(&self, mut group: Group, max: usize) -> bool {
         let mut state = self.lock();
         loop {
             if state.writer_ended {
-                return Err(group);
+                return false;
             }
             match state.next.take() {
                 None => {
@@ -759,8 +759,8 @@ impl Handoff {
                     let merged = waiting.absorb(group, max);
                     state.next = Some(waiting);
                     match merged {
-                        Ok(()) => break,
-                        Err(back) => {
+                        None => break,
+                        Some(back) => {
                             group = back;
                             state = self.wait(state);
                         }
@@ -770,7 +770,7 @@ impl Handoff {
         }
         drop(state);
         self.changed.notify_one();
-        Ok(())
+        true
     }
 
     /// The next group, once there is one; `None` once the preparing thread
@@ -960,7 +960,7 @@ impl IngesterBuilder {
                     .collect();
                 let prepared = prepare(&store, &config, all);
                 let group = Group { prepared, keys, copies, replies };
-                if handoff.give(group, config.max_group).is_err() {
+                if !handoff.give(group, config.max_group) {
                     break;
                 }
             }

@@ -10,12 +10,20 @@
 //! 3. the HTTP API: a real node in this process, 16 client threads each
 //!    posting 64 events per request to `POST /v1/events`;
 //! 4. reads on a store of N events (`feed`, `thread`, `tally`), with the
-//!    store's memory and disk footprint and what reopening it costs.
+//!    store's memory and disk footprint and what reopening it costs;
+//! 5. many single submitters: one real node, batched requests (4 clients x
+//!    100 events), then 4 and 64 clients each sending one event per request
+//!    and waiting for its answer, batched again, then 64 connections
+//!    sending one event each at fixed times at half the rate the 64 clients
+//!    reached (an open loop): events/s, the node's CPU per event (the
+//!    process's CPU less its client threads'), syncs of the store per event
+//!    (`curbside_store_syncs`), and latency from send to answer.
 //!
 //! ```text
 //! cargo bench -p curbside-node --bench node
 //! CURBSIDE_BENCH_EVENTS=100000 cargo bench -p curbside-node --bench node   # a quick run
 //! CURBSIDE_BENCH_ONLY=reads cargo bench -p curbside-node --bench node       # part 4 alone
+//! CURBSIDE_BENCH_ONLY=submitters CURBSIDE_BENCH_EVENTS=20000 cargo bench -p curbside-node --bench node   # part 5 alone
 //! ```
 //!
 //! `CURBSIDE_BENCH_EVENTS` (default 1,000,000) sizes the store of part 4;
@@ -722,6 +730,16 @@ impl Node {
         v["events"].as_u64()
     }
 
+    /// How many times the node has synced its store (`/metrics`).
+    fn syncs(&self, agent: &ureq::Agent) -> u64 {
+        let mut response = agent.get(format!("{}/metrics", self.url)).call().unwrap();
+        let text = response.body_mut().read_to_string().unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("curbside_store_syncs "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("curbside_store_syncs in /metrics")
+    }
+
     /// `POST /v1/events` with a prepared body: (status, body).
     fn post(&self, agent: &ureq::Agent, body: &str) -> (u16, String) {
         let mut response = agent
@@ -756,6 +774,61 @@ struct ApiResult {
     latencies: Vec<Duration>,
 }
 
+/// Events made at real times for a node that stamps receipts with the real
+/// clock: the setup (a charter ten minutes ago, 2,000 attestations at
+/// `attested_at`, 10 polls and 1,000 posts just after) and a stream of `n`
+/// posts, comments on those posts (so that no request depends on another
+/// in flight), cases and votes, 1 ms apart from `stream_after_ms` after
+/// `attested_at`.
+struct LiveCorpus {
+    setup: Vec<SignedEvent>,
+    stream: Vec<SignedEvent>,
+    /// When the stream's last event was made.
+    end: Timestamp,
+}
+
+fn live_corpus(
+    genesis: &Genesis,
+    root: &SecretKey,
+    verifier: &SecretKey,
+    doctors: &[SecretKey],
+    attested_at: Timestamp,
+    stream_after_ms: u64,
+    n: usize,
+) -> LiveCorpus {
+    let network = genesis.network_id();
+    let t0 = attested_at.minus_millis(6 * 60 * 1000);
+    let charter = Event::new(
+        network,
+        root.public(),
+        t0,
+        Body::Charter(Charter {
+            node: verifier.public(),
+            institution: "Test Hospital".into(),
+            verify: vec![Jurisdiction::new("GB").unwrap(), Jurisdiction::new("DEV").unwrap()],
+            valid_until: t0.plus_days(365),
+        }),
+    )
+    .sign(root)
+    .unwrap();
+    let atts = attestations(network, verifier, doctors, 0..AUTHORS, attested_at);
+    let publics = doctors[..AUTHORS].iter().map(SecretKey::public).collect();
+    let mut content = Content::new(network, attested_at.plus_millis(10_000), publics, AUTHORS);
+    let mut seed = small_polls(&mut content, 10);
+    seed.extend((0..1_000).map(|_| content.post(false)));
+    content.fixed_roots = seed.iter().skip(10).map(|i| i.event.id()).collect();
+    let seed = sign(seed, doctors);
+    content.clock = attested_at.plus_millis(stream_after_ms);
+    content.left = Mix { big_votes: 0, votes: n / 5, cases: n / 20, text: n - n / 5 - n / 20 };
+    let stream = sign(content.take(n), doctors);
+    let window = genesis.params.log_merge_window_ms;
+    assert!(content.clock < attested_at.plus_millis(window), "within the log merge window");
+    let mut setup: Vec<SignedEvent> = vec![charter];
+    setup.extend(atts);
+    setup.extend(seed.into_iter().map(|(e, _)| e));
+    LiveCorpus { setup, stream: stream.into_iter().map(|(e, _)| e).collect(), end: content.clock }
+}
+
 /// Part 3. The node stamps ingest with the real clock
 /// (`curbside_node::now()`), so these events are made at real times: the
 /// testkit network's genesis (founded 2026-01-01, before any real "now" this
@@ -774,52 +847,18 @@ fn api_ingest(
     verifier: &SecretKey,
     doctors: &[SecretKey],
 ) -> ApiResult {
-    let network = genesis.network_id();
     let real_now = curbside_node::now();
-    let t0 = real_now.minus_millis(10 * 60 * 1000);
-    let charter = Event::new(
-        network,
-        root.public(),
-        t0,
-        Body::Charter(Charter {
-            node: verifier.public(),
-            institution: "Test Hospital".into(),
-            verify: vec![Jurisdiction::new("GB").unwrap(), Jurisdiction::new("DEV").unwrap()],
-            valid_until: t0.plus_days(365),
-        }),
-    )
-    .sign(root)
-    .unwrap();
     // Within max_clock_skew_ms (5 min) of receipt: older is refused `stale`.
     let attested_at = real_now.minus_millis(4 * 60 * 1000);
-    let atts = attestations(network, verifier, doctors, 0..AUTHORS, attested_at);
-    let publics = doctors[..AUTHORS].iter().map(SecretKey::public).collect();
-    let mut content = Content::new(network, attested_at.plus_millis(10_000), publics, AUTHORS);
-    let mut seed = small_polls(&mut content, 10);
-    seed.extend((0..1_000).map(|_| content.post(false)));
-    content.fixed_roots = seed.iter().skip(10).map(|i| i.event.id()).collect();
-    let seed = sign(seed, doctors);
-    content.clock = attested_at.plus_millis(30_000);
-    content.left = Mix {
-        big_votes: 0,
-        votes: API_EVENTS / 5,
-        cases: API_EVENTS / 20,
-        text: API_EVENTS - API_EVENTS / 5 - API_EVENTS / 20,
-    };
-    let stream = sign(content.take(API_EVENTS), doctors);
-    assert!(content.clock < real_now.minus_millis(60 * 1000));
-    let window = genesis.params.log_merge_window_ms;
-    assert!(content.clock < attested_at.plus_millis(window), "within the log merge window");
-    let stream: Vec<SignedEvent> = stream.into_iter().map(|(e, _)| e).collect();
+    let corpus = live_corpus(genesis, root, verifier, doctors, attested_at, 30_000, API_EVENTS);
+    assert!(corpus.end < real_now.minus_millis(60 * 1000));
+    let (setup, stream) = (corpus.setup, corpus.stream);
     let bodies: Vec<String> = stream.chunks(API_PER_REQUEST).map(request_body).collect();
     let wire_bytes: usize = bodies.iter().map(String::len).sum();
     drop(stream);
 
     let node = Node::start(genesis);
     let setup_agent = agent();
-    let mut setup: Vec<SignedEvent> = vec![charter];
-    setup.extend(atts);
-    setup.extend(seed.into_iter().map(|(e, _)| e));
     let setup_len = setup.len();
     for chunk in setup.chunks(BATCH) {
         let (status, body) = node.post(&setup_agent, &request_body(chunk));
@@ -860,6 +899,356 @@ fn api_ingest(
     assert_eq!(stored as usize, setup_len + API_EVENTS, "every event is stored");
     drop(node);
     ApiResult { elapsed, latencies }
+}
+
+// -------------------------------------------------------------------- part 5
+
+/// Part 5: events per batched request, and its clients.
+const SUBMIT_BATCH: usize = 100;
+const BATCH_CLIENTS: usize = 4;
+/// Events each run of part 5 sends: each batched run (there are two, one
+/// before and one after the single-event runs), the closed loop of 4
+/// clients, the closed loop of 64; the open loop sends at half the 64
+/// clients' rate for `OPEN_SECS` seconds.
+const SUBMIT_BATCHED_EVENTS: usize = 20_000;
+const SUBMIT_FEW_EVENTS: usize = 8_000;
+const SUBMIT_MANY_EVENTS: usize = 24_000;
+const OPEN_SECS: f64 = 8.0;
+const FEW_CLIENTS: usize = 4;
+const MANY_CLIENTS: usize = 64;
+
+/// CPU time (user + system) of the whole process or of the calling thread.
+fn cpu_time(who: nix::sys::resource::UsageWho) -> Duration {
+    let usage = nix::sys::resource::getrusage(who).expect("getrusage");
+    let d = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+    };
+    d(usage.user_time()) + d(usage.system_time())
+}
+
+fn process_cpu() -> Duration {
+    cpu_time(nix::sys::resource::UsageWho::RUSAGE_SELF)
+}
+
+fn thread_cpu() -> Duration {
+    cpu_time(nix::sys::resource::UsageWho::RUSAGE_THREAD)
+}
+
+/// One keep-alive HTTP/1.1 connection that sends prepared requests and
+/// reads their answers: far cheaper per request than a general client, so
+/// that the clients, which share the node's two cores, take as little of
+/// them as they can.
+struct Conn {
+    stream: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn open(addr: &str) -> Self {
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Self { stream, buf: Vec::with_capacity(16 * 1024) }
+    }
+
+    /// Sends `request` (a whole HTTP request) and reads the answer: its
+    /// status and body.
+    fn call(&mut self, request: &[u8]) -> (u16, &[u8]) {
+        use std::io::{Read as _, Write as _};
+        self.stream.write_all(request).unwrap();
+        self.buf.clear();
+        let mut chunk = [0u8; 8192];
+        let (head_end, length) = loop {
+            let n = self.stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "the node closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end]).unwrap().to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|v| v.trim().parse::<usize>().unwrap())
+                    .expect("an answer with a content-length");
+                break (end + 4, length);
+            }
+        };
+        while self.buf.len() < head_end + length {
+            let n = self.stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "the node closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        let status = std::str::from_utf8(&self.buf[9..12]).unwrap().parse().unwrap();
+        (status, &self.buf[head_end..head_end + length])
+    }
+}
+
+/// `POST /v1/events` of `events` as the operator, as bytes on the wire.
+fn http_request(node: &Node, events: &[SignedEvent]) -> Vec<u8> {
+    let body = request_body(events);
+    let host = node.url.trim_start_matches("http://");
+    format!(
+        "POST /v1/events HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
+         authorization: Bearer {}\r\ncontent-length: {}\r\n\r\n{body}",
+        node.admin_token,
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Checks an answer: 200, and every event stored.
+fn check_answer(status: u16, body: &[u8], events: usize) {
+    let text = std::str::from_utf8(body).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let stored = text.matches("\"stored\"").count();
+    assert_eq!(stored, events, "every event stored: {text}");
+}
+
+/// What one run of part 5 measured.
+struct SubmitRun {
+    name: String,
+    events: usize,
+    elapsed: Duration,
+    /// The node's CPU time: the process's, less the clients' threads'.
+    node_cpu: Duration,
+    client_cpu: Duration,
+    /// Syncs of the store's log during the run.
+    syncs: u64,
+    /// Send to answer; for the open loop, from when the request was due.
+    latencies: Vec<Duration>,
+    /// Load average (1 minute) when the run ended.
+    load: f64,
+}
+
+impl SubmitRun {
+    fn rate(&self) -> f64 {
+        rate(self.events, self.elapsed)
+    }
+
+    fn cpu_us(&self) -> f64 {
+        self.node_cpu.as_secs_f64() * 1e6 / self.events as f64
+    }
+}
+
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
+/// Runs `clients` threads, each with its own connection, sending the
+/// requests of `requests` (each with its event count); `due(i)`, if given,
+/// is when request `i` is due from the start (open loop: client `c` sends
+/// requests `c, c + clients, …` each at its time, however late the one
+/// before was answered; latency counts from when it was due).
+fn submit_run(
+    node: &Node,
+    name: String,
+    requests: &[(Vec<u8>, usize)],
+    clients: usize,
+    due: Option<&(dyn Fn(usize) -> Duration + Sync)>,
+) -> SubmitRun {
+    let addr = node.url.trim_start_matches("http://").to_owned();
+    let metrics_agent = agent();
+    let syncs_before = node.syncs(&metrics_agent);
+    let next = AtomicUsize::new(0);
+    let barrier = std::sync::Barrier::new(clients + 1);
+    let (t, cpu_before, results) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                let (addr, next, barrier) = (&addr, &next, &barrier);
+                s.spawn(move || {
+                    let mut conn = Conn::open(addr);
+                    let mut mine = Vec::new();
+                    barrier.wait();
+                    let start = Instant::now();
+                    let cpu = thread_cpu();
+                    let mut i = c;
+                    loop {
+                        let k = match due {
+                            Some(_) => i,
+                            None => next.fetch_add(1, Ordering::Relaxed),
+                        };
+                        let Some((request, n)) = requests.get(k) else { break };
+                        let sent = match due {
+                            Some(due) => {
+                                let at = start + due(k);
+                                let now = Instant::now();
+                                if at > now {
+                                    std::thread::sleep(at - now);
+                                }
+                                at
+                            }
+                            None => Instant::now(),
+                        };
+                        let (status, body) = conn.call(request);
+                        mine.push(sent.elapsed());
+                        check_answer(status, body, *n);
+                        i += clients;
+                    }
+                    (mine, thread_cpu() - cpu)
+                })
+            })
+            .collect();
+        let cpu_before = process_cpu();
+        barrier.wait();
+        let t = Instant::now();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        (t, cpu_before, results)
+    });
+    let elapsed = t.elapsed();
+    let process = process_cpu() - cpu_before;
+    let syncs = node.syncs(&metrics_agent) - syncs_before;
+    let client_cpu: Duration = results.iter().map(|(_, cpu)| *cpu).sum();
+    let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(l, _)| l).collect();
+    latencies.sort_unstable();
+    SubmitRun {
+        name,
+        events: requests.iter().map(|(_, n)| n).sum(),
+        elapsed,
+        node_cpu: process.saturating_sub(client_cpu),
+        client_cpu,
+        syncs,
+        latencies,
+        load: load_average(),
+    }
+}
+
+/// Part 5: many single submitters. One node; batched requests, then 4 and
+/// 64 clients each sending one event per request and waiting for its
+/// answer (closed loops), batched again, then an open loop of 64
+/// connections at half the rate the 64 clients reached. Every run sends
+/// fresh events, and every answer is checked (200, each event stored).
+fn submitters(
+    genesis: &Genesis,
+    root: &SecretKey,
+    verifier: &SecretKey,
+    doctors: &[SecretKey],
+) -> Vec<SubmitRun> {
+    // Everything must be received within 5 minutes of being made (and of
+    // the attestations): the runs take one to two.
+    let real_now = curbside_node::now();
+    let attested_at = real_now.minus_millis(60 * 1000);
+    let closed = 2 * SUBMIT_BATCHED_EVENTS + SUBMIT_FEW_EVENTS + SUBMIT_MANY_EVENTS;
+    // The open loop's share: at most 8 s at 6,000 events/s.
+    let n = closed + 48_000;
+    let corpus = live_corpus(genesis, root, verifier, doctors, attested_at, 10_000, n);
+    let (setup, mut stream) = (corpus.setup, corpus.stream);
+    let node = Node::start(genesis);
+    let setup_agent = agent();
+    for chunk in setup.chunks(BATCH) {
+        let (status, body) = node.post(&setup_agent, &request_body(chunk));
+        assert_eq!(status, 200, "setup: {body}");
+    }
+    progress!("part 5: node at {} holds {} setup events", node.url, setup.len());
+    let mut take = |k: usize| stream.drain(..k.min(stream.len())).collect::<Vec<_>>();
+    let batched = |events: Vec<SignedEvent>| -> Vec<(Vec<u8>, usize)> {
+        events.chunks(SUBMIT_BATCH).map(|c| (http_request(&node, c), c.len())).collect()
+    };
+    let single = |events: Vec<SignedEvent>| -> Vec<(Vec<u8>, usize)> {
+        events.iter().map(|e| (http_request(&node, std::slice::from_ref(e)), 1)).collect()
+    };
+    let mut runs = Vec::new();
+    let mut run = |name: String, requests: Vec<(Vec<u8>, usize)>, clients: usize| {
+        let r = submit_run(&node, name, &requests, clients, None);
+        progress!(
+            "part 5: {}: {:.0} events/s, {:.0} us CPU an event",
+            r.name,
+            r.rate(),
+            r.cpu_us()
+        );
+        runs.push(r);
+    };
+    let batch_name =
+        || format!("batched: {BATCH_CLIENTS} clients x {SUBMIT_BATCH} events a request");
+    run(batch_name(), batched(take(SUBMIT_BATCHED_EVENTS)), BATCH_CLIENTS);
+    run(format!("{FEW_CLIENTS} clients x 1, closed loop"), single(take(SUBMIT_FEW_EVENTS)), 4);
+    run(
+        format!("{MANY_CLIENTS} clients x 1, closed loop"),
+        single(take(SUBMIT_MANY_EVENTS)),
+        MANY_CLIENTS,
+    );
+    run(batch_name() + " (again)", batched(take(SUBMIT_BATCHED_EVENTS)), BATCH_CLIENTS);
+    let half = runs[2].rate() / 2.0;
+    let open = single(take((half * OPEN_SECS) as usize));
+    let gap = 1.0 / half;
+    let due = move |k: usize| Duration::from_secs_f64(k as f64 * gap);
+    let r = submit_run(
+        &node,
+        format!("{MANY_CLIENTS} connections x 1, open loop at {half:.0}/s"),
+        &open,
+        MANY_CLIENTS,
+        Some(&due),
+    );
+    progress!("part 5: {}: {:.0} events/s", r.name, r.rate());
+    runs.push(r);
+    let late = curbside_node::now();
+    assert!(
+        late < attested_at.plus_millis(genesis.params.max_clock_skew_ms),
+        "part 5 ran past the clock skew its events allow; make it smaller"
+    );
+    drop(node);
+    runs
+}
+
+fn print_part5(runs: &[SubmitRun]) {
+    let batched = (runs[0].rate() + runs[3].rate()) / 2.0;
+    let batched_cpu = (runs[0].cpu_us() + runs[3].cpu_us()) / 2.0;
+    println!();
+    println!(
+        "part 5: one node, POST /v1/events; runs in this order; latency from send to answer \
+         (open loop: from when each request was due)"
+    );
+    println!(
+        "{:<52} {:>8} {:>9} {:>6} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>5}",
+        "run",
+        "events",
+        "events/s",
+        "ratio",
+        "cpu us",
+        "ratio",
+        "syncs/ev",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "load"
+    );
+    for r in runs {
+        println!(
+            "{:<52} {:>8} {:>9.0} {:>6.2} {:>7.1} {:>7.2} {:>8.3} {:>7.2} {:>7.2} {:>7.1} {:>5.1}",
+            r.name,
+            r.events,
+            r.rate(),
+            r.rate() / batched,
+            r.cpu_us(),
+            r.cpu_us() / batched_cpu,
+            r.syncs as f64 / r.events as f64,
+            ms(quantile(&r.latencies, 0.50)),
+            ms(quantile(&r.latencies, 0.99)),
+            ms(quantile(&r.latencies, 1.0)),
+            r.load
+        );
+    }
+    println!(
+        "   (ratios against the mean of the two batched runs; cpu: the node's, the process's \
+         less its client threads'; clients' own cpu per event: {})",
+        runs.iter()
+            .map(|r| format!("{:.0}", r.client_cpu.as_secs_f64() * 1e6 / r.events as f64))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
+    let many = &runs[2];
+    let open = &runs[4];
+    let p99 = ms(quantile(&open.latencies, 0.99));
+    println!(
+        "64 single clients / batched = {:.2} (target >= 0.8: {}); cpu per event {:.2}x batched \
+         (target <= 1.5: {}); open-loop p99 {:.2} ms (target < 10: {})",
+        many.rate() / batched,
+        if many.rate() / batched >= 0.8 { "met" } else { "MISSED" },
+        many.cpu_us() / batched_cpu,
+        if many.cpu_us() / batched_cpu <= 1.5 { "met" } else { "MISSED" },
+        p99,
+        if p99 < 10.0 { "met" } else { "MISSED" }
+    );
 }
 
 // -------------------------------------------------------------------- part 4
@@ -1115,10 +1504,13 @@ fn main() {
     let n = env_usize("CURBSIDE_BENCH_EVENTS", 1_000_000);
     let rounds = env_usize("CURBSIDE_BENCH_ROUNDS", 3).max(1);
     let queries = env_usize("CURBSIDE_BENCH_QUERIES", 1_000).max(1);
-    let reads_only = match std::env::var("CURBSIDE_BENCH_ONLY").as_deref() {
-        Err(_) => false,
-        Ok("reads") => true,
-        Ok(other) => panic!("CURBSIDE_BENCH_ONLY={other}: the one choice is `reads` (part 4)"),
+    let (reads_only, submitters_only) = match std::env::var("CURBSIDE_BENCH_ONLY").as_deref() {
+        Err(_) => (false, false),
+        Ok("reads") => (true, false),
+        Ok("submitters") => (false, true),
+        Ok(other) => panic!(
+            "CURBSIDE_BENCH_ONLY={other}: the choices are `reads` (part 4) and `submitters` (part 5)"
+        ),
     };
     assert!(n >= 20_000, "CURBSIDE_BENCH_EVENTS must be at least 20000");
 
@@ -1129,6 +1521,14 @@ fn main() {
     let verifier = fed.verifier().clone();
     let doctors = doctors(AUTHORS.max(n / 10));
     progress!("{} physicians' keys derived", doctors.len());
+    if submitters_only {
+        let runs = submitters(&genesis, &root, &verifier, &doctors);
+        println!();
+        println!("machine: {} cores, {}", threads(), cpu_model());
+        println!("part 5 alone (CURBSIDE_BENCH_ONLY=submitters)");
+        print_part5(&runs);
+        return;
+    }
 
     // Part 4 runs first, so that the process's memory figures are the
     // store's (and this program's bookkeeping), not what earlier parts left.
@@ -1207,6 +1607,8 @@ fn main() {
     progress!("part 3: signing {API_EVENTS} events at real times");
     let api = api_ingest(&genesis, &root, &verifier, &doctors);
     progress!("part 3: {:.0} events/s", rate(API_EVENTS, api.elapsed));
+    progress!("part 5: signing events at real times");
+    let part5 = submitters(&genesis, &root, &verifier, &doctors);
 
     // ------------------------------------------------------------- report
     let m = INGEST_EVENTS;
@@ -1288,6 +1690,7 @@ fn main() {
         api.latencies.len()
     );
     print_part4(&big, hwm_kb);
+    print_part5(&part5);
     println!();
     println!(
         "store ingest / raw verify = {:.3} (target >= 0.40: {})",

@@ -23,6 +23,9 @@
 //! commit: many clients share one fsync): one thread forms groups and
 //! prepares them, the other finishes them, so one group's signatures are
 //! verified while the group before it is validated, committed and flushed.
+//! What is prepared while the writer is busy joins the group waiting for
+//! it, so everything that arrives during one commit and sync shares the
+//! next.
 //! Preparing writes nothing, and finishing checks again for duplicates, so
 //! the overlap changes no outcome.
 
@@ -170,6 +173,17 @@ impl Prepared {
     /// Whether none were.
     pub fn is_empty(&self) -> bool {
         self.outcomes.is_empty()
+    }
+
+    /// Appends `later`'s events after this batch's: one batch to validate,
+    /// commit and flush, its outcomes in the order of the two.
+    fn absorb(&mut self, later: Prepared) {
+        let offset = self.outcomes.len();
+        self.outcomes.extend(later.outcomes);
+        self.verified.extend(
+            later.verified.into_iter().map(|(slot, e, at, holder)| (slot + offset, e, at, holder)),
+        );
+        self.stages.add(&later.stages);
     }
 }
 
@@ -532,6 +546,10 @@ where
 #[path = "ingest/verify_parallel_tests.rs"]
 mod verify_parallel_tests;
 
+#[cfg(test)]
+#[path = "ingest/group_tests.rs"]
+mod group_tests;
+
 /// Where submitted events came from, which decides whether the node
 /// announces them to its peers once stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -691,6 +709,131 @@ struct Group {
     replies: Vec<(Reply, usize, Source)>,
 }
 
+impl Group {
+    /// Takes the submissions of `later` in after this group's, if both
+    /// were prepared without error and the two hold at most `max` events;
+    /// else hands `later` back.
+    fn absorb(&mut self, later: Group, max: usize) -> Option<Group> {
+        let room = self.keys.len() + later.keys.len() <= max;
+        let (Ok(mine), true) = (&mut self.prepared, room) else { return Some(later) };
+        let Group { prepared, keys, copies, replies } = later;
+        let theirs = match prepared {
+            Ok(theirs) => theirs,
+            Err(e) => return Some(Group { prepared: Err(e), keys, copies, replies }),
+        };
+        mine.absorb(theirs);
+        self.keys.extend(keys);
+        self.copies.extend(copies);
+        self.replies.extend(replies);
+        None
+    }
+}
+
+/// Where the preparing thread leaves prepared submissions for the writer:
+/// one group, which goes on taking in what is prepared while the writer is
+/// busy with the group before it. So every request that arrives during a
+/// commit and its sync shares the next one (rather than the few that came
+/// before the preparing thread last looked), and the writer takes it all
+/// the moment it is free.
+#[derive(Default)]
+struct GroupQueue {
+    state: std::sync::Mutex<GroupQueueState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct GroupQueueState {
+    next: Option<Group>,
+    /// The preparing thread has ended: no group will come.
+    preparing_ended: bool,
+    /// The writer has ended: none will be taken.
+    writer_ended: bool,
+}
+
+impl GroupQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, GroupQueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait<'a>(
+        &self,
+        state: std::sync::MutexGuard<'a, GroupQueueState>,
+    ) -> std::sync::MutexGuard<'a, GroupQueueState> {
+        self.changed.wait(state).unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Leaves `group` for the writer: merged into the group waiting for it
+    /// if there is room, else once the writer has taken that one. False if
+    /// the writer has ended (the group is dropped: its submitters hear that
+    /// ingest stopped).
+    fn give(&self, mut group: Group, max: usize) -> bool {
+        let mut state = self.lock();
+        loop {
+            if state.writer_ended {
+                return false;
+            }
+            match state.next.take() {
+                None => {
+                    state.next = Some(group);
+                    break;
+                }
+                Some(mut waiting) => {
+                    let merged = waiting.absorb(group, max);
+                    state.next = Some(waiting);
+                    match merged {
+                        None => break,
+                        Some(back) => {
+                            group = back;
+                            state = self.wait(state);
+                        }
+                    }
+                }
+            }
+        }
+        drop(state);
+        self.changed.notify_one();
+        true
+    }
+
+    /// The next group, once there is one; `None` once the preparing thread
+    /// has ended and left nothing.
+    fn take(&self) -> Option<Group> {
+        let mut state = self.lock();
+        loop {
+            if let Some(group) = state.next.take() {
+                drop(state);
+                // The preparing thread may be waiting for room.
+                self.changed.notify_one();
+                return Some(group);
+            }
+            if state.preparing_ended {
+                return None;
+            }
+            state = self.wait(state);
+        }
+    }
+}
+
+/// Tells the other side of a [`GroupQueue`] that this thread has ended, when
+/// dropped: on return, and on a panic too.
+struct Ending<'a> {
+    queue: &'a GroupQueue,
+    writer: bool,
+}
+
+impl Drop for Ending<'_> {
+    fn drop(&mut self) {
+        let mut state = self.queue.lock();
+        if self.writer {
+            state.writer_ended = true;
+        } else {
+            state.preparing_ended = true;
+        }
+        drop(state);
+        self.queue.changed.notify_all();
+    }
+}
+
 /// Why a submission got no outcomes.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -812,18 +955,23 @@ impl IngesterBuilder {
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
         let (announce, _) = broadcast::channel(ANNOUNCE_CAPACITY);
         let announcer = announce.clone();
-        // A rendezvous: the preparing thread is at most one group ahead of
-        // the writer, so a group's signatures are checked while the group
-        // before it is validated, committed and flushed.
-        let (groups, next_group) = std::sync::mpsc::sync_channel::<Group>(0);
+        // The preparing thread verifies what arrives while the writer
+        // validates, commits and flushes the group before it, and adds it
+        // to the next group ([`GroupQueue`]).
+        let queue = Arc::new(GroupQueue::default());
         let writer_store = store.clone();
         let listeners = announce.clone();
+        let writer_queue = queue.clone();
         let write = std::thread::Builder::new().name("curbside-store".into()).spawn(move || {
-            for group in next_group {
+            let _ending = Ending { queue: &writer_queue, writer: true };
+            while let Some(group) = writer_queue.take() {
                 write_group(&writer_store, &config, clock, &tell, &announcer, &*counts, group);
             }
         })?;
+        let preparing_queue = queue.clone();
         let prepare = std::thread::Builder::new().name("curbside-ingest".into()).spawn(move || {
+            let queue = preparing_queue;
+            let _ending = Ending { queue: &queue, writer: false };
             while let Some(first) = rx.blocking_recv() {
                 let mut group = vec![first];
                 let mut size = group[0].events.len();
@@ -852,7 +1000,8 @@ impl IngesterBuilder {
                     .map(|i| (i.event.created_at(), i.event.id(), i.event.body().kind()))
                     .collect();
                 let prepared = prepare(&store, &config, all);
-                if groups.send(Group { prepared, keys, copies, replies }).is_err() {
+                let group = Group { prepared, keys, copies, replies };
+                if !queue.give(group, config.max_group) {
                     break;
                 }
             }
@@ -860,8 +1009,9 @@ impl IngesterBuilder {
         let prepare = match prepare {
             Ok(handle) => handle,
             Err(e) => {
-                // The writer ends once its channel's sender (moved into the
-                // closure that failed to start) is gone.
+                // No group will come: the writer ends.
+                queue.lock().preparing_ended = true;
+                queue.changed.notify_all();
                 let _ = write.join();
                 return Err(e);
             }

@@ -78,6 +78,7 @@ pub struct Metrics {
     store_bytes: Gauge,
     events: Gauge,
     store_failed: Gauge,
+    store_syncs: Gauge,
     gossip_ignored_busy: Counter,
     gossip_not_sent: Counter,
     disk_free: Gauge,
@@ -117,6 +118,13 @@ impl Default for Metrics {
             "store_failed",
             "1 once a write or sync of the store failed (it then takes no writes), else 0",
             store_failed.clone(),
+        );
+        let store_syncs = Gauge::default();
+        registry.register(
+            "store_syncs",
+            "Syncs (fdatasync) of the store's log since the node started: one per group commit \
+             that acknowledged events, however many requests it answered",
+            store_syncs.clone(),
         );
         let gossip_ignored_busy = Counter::default();
         registry.register(
@@ -214,6 +222,7 @@ impl Default for Metrics {
             store_bytes,
             events,
             store_failed,
+            store_syncs,
             gossip_ignored_busy,
             gossip_not_sent,
         }
@@ -314,6 +323,11 @@ impl Metrics {
     /// Sets the store's health gauge.
     pub fn set_store_failed(&self, failed: bool) {
         self.store_failed.set(i64::from(failed));
+    }
+
+    /// Sets how many times the store's log has been synced.
+    pub fn set_store_syncs(&self, syncs: u64) {
+        self.store_syncs.set(gauge(syncs));
     }
 
     /// The OpenMetrics text.

@@ -11,6 +11,7 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         state.metrics.set_counts(&counts);
     }
     state.metrics.set_store_failed(state.store.has_failed());
+    state.metrics.set_store_syncs(state.store.syncs());
     let pending = state.store.pending();
     state.metrics.set_disk(pending.free_disk(), pending.disk_size());
     if let Some(net) = &state.net

@@ -42,7 +42,6 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-#[cfg(test)]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The store's files, as this module syncs them.
@@ -54,9 +53,8 @@ pub(super) struct Files {
     blobs: PathBuf,
     /// Blob files already synced (by name); pruned of those sled removed.
     synced_blobs: Mutex<HashSet<OsString>>,
-    /// Completed syncs of `db`, for the tests that check nothing is
-    /// acknowledged before one.
-    #[cfg(test)]
+    /// Completed syncs of `db`: for the tests that check nothing is
+    /// acknowledged before one, and `/metrics` (syncs per event stored).
     syncs: AtomicU64,
 }
 
@@ -92,7 +90,6 @@ impl Files {
             db,
             blobs: dir.join("blobs"),
             synced_blobs: Mutex::new(HashSet::new()),
-            #[cfg(test)]
             syncs: AtomicU64::new(0),
         };
         // Every blob now present: whether they were synced before is unknown.
@@ -114,13 +111,11 @@ impl Files {
             sync_dir(&self.blobs)?;
         }
         self.db.sync_data().map_err(context(&self.blobs.with_file_name("db"), "syncing"))?;
-        #[cfg(test)]
         self.syncs.fetch_add(1, Ordering::SeqCst);
         Ok(new_blobs)
     }
 
     /// How many syncs of `db` have completed.
-    #[cfg(test)]
     pub(super) fn syncs(&self) -> u64 {
         self.syncs.load(Ordering::SeqCst)
     }

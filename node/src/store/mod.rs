@@ -665,6 +665,12 @@ impl Store {
         if self.has_failed() { Err(StoreError::Failed) } else { Ok(()) }
     }
 
+    /// How many times the store's log was synced to disk since it was
+    /// opened (each flush that acknowledges events syncs it once).
+    pub fn syncs(&self) -> u64 {
+        self.files.syncs()
+    }
+
     /// Whether a write or sync has failed, so the store takes no more
     /// writes until it is opened again.
     pub fn has_failed(&self) -> bool {

@@ -442,6 +442,10 @@ fn main() {
     for &n in &sizes {
         for variant in &variants {
             runs.push(run(&net, n, variant));
+            // Written after every run, so a later one that fails (a node
+            // too slow to answer on a loaded machine) loses nothing.
+            let so_far = json!({ "machine": measure::machine(), "runs": runs, "fits": [] });
+            std::fs::write(&out, serde_json::to_string_pretty(&so_far).unwrap()).unwrap();
         }
     }
     let mut fits = Vec::new();

@@ -13,6 +13,7 @@ pub mod measure;
 pub mod netns;
 pub mod powercut;
 pub mod stranger;
+pub mod wan;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -302,6 +303,20 @@ impl TestNode {
         verify: &[&str],
         tweak: fn(&mut NodeConfig),
     ) -> Self {
+        Self::start_in_netns_observed(network, netns, listen, bootstrap, verify, tweak, None)
+    }
+
+    /// [`TestNode::start_in_netns`], calling `observer` (if given) with
+    /// every event the node stores the moment it is durable.
+    pub fn start_in_netns_observed(
+        network: &Network,
+        netns: &Path,
+        listen: &str,
+        bootstrap: &[String],
+        verify: &[&str],
+        tweak: fn(&mut NodeConfig),
+        observer: Option<curbside_node::ingest::Observer>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("node");
         DataDir::init(&data, &network.genesis).unwrap();
@@ -310,7 +325,7 @@ impl TestNode {
             bootstrap: bootstrap.to_vec(),
             ..Overrides::default()
         };
-        let mut node = Self::launch(&data, overrides, tweak, None, Some(netns.to_path_buf()));
+        let mut node = Self::launch(&data, overrides, tweak, observer, Some(netns.to_path_buf()));
         node._dir = Some(dir);
         let charter = network.charter(&node.key, verify);
         let (status, body) = node.submit(&[charter]);

@@ -159,7 +159,7 @@ pub fn enter(path: &Path) {
 }
 
 /// Runs `ip ARGS`: `Err` with its stderr when it fails.
-fn ip(args: &[&str]) -> Result<(), String> {
+pub(crate) fn ip(args: &[&str]) -> Result<(), String> {
     let out = Command::new("ip").args(args).output().map_err(|e| format!("`ip`: {e}"))?;
     if out.status.success() {
         Ok(())
@@ -169,7 +169,7 @@ fn ip(args: &[&str]) -> Result<(), String> {
 }
 
 /// Runs `ip ARGS` and panics if it fails (the lab's guard cleans up).
-fn run(args: &[&str]) {
+pub(crate) fn run(args: &[&str]) {
     if let Err(e) = ip(args) {
         panic!("setting up the lab: {e}");
     }

@@ -15,6 +15,7 @@ use libp2p::{
     ping, request_response, tcp, yamux,
 };
 
+use super::GossipTuning;
 use super::codec::{PROTOCOL, PostcardCodec};
 use super::gate::Gated;
 use super::limits::AddressLimits;
@@ -73,7 +74,7 @@ impl Topics {
 /// Largest gossip message: one event.
 const MAX_GOSSIP_BYTES: usize = MAX_DECODE_BYTES + 1024;
 
-fn gossipsub_config() -> Result<gossipsub::Config, String> {
+fn gossipsub_config(tuning: GossipTuning) -> Result<gossipsub::Config, String> {
     gossipsub::ConfigBuilder::default()
         // Events carry their authors' signatures; the relaying node adds
         // none, so a post is not stamped with the institution that first
@@ -93,6 +94,11 @@ fn gossipsub_config() -> Result<gossipsub::Config, String> {
         .mesh_n_high(6)
         .mesh_outbound_min(1)
         .duplicate_cache_time(Duration::from_secs(120))
+        // Issue 18: a duplicate of a post cost more than telling the mesh
+        // it is not needed, and announcing each id for three heartbeats
+        // was most of the rest (docs/BENCHMARKS.md, "Federation").
+        .idontwant_message_size_threshold(tuning.idontwant_above)
+        .history_gossip(tuning.announce_heartbeats.max(1))
         .build()
         .map_err(|e| e.to_string())
 }
@@ -170,9 +176,11 @@ impl Behaviour {
         caps: &Caps,
     ) -> Result<Self, String> {
         let peer_id = key.public().to_peer_id();
-        let mut gossipsub =
-            gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossipsub_config()?)
-                .map_err(str::to_owned)?;
+        let mut gossipsub = gossipsub::Behaviour::new(
+            MessageAuthenticity::Anonymous,
+            gossipsub_config(caps.gossip)?,
+        )
+        .map_err(str::to_owned)?;
         let (params, thresholds) = score_params(scored);
         gossipsub.with_peer_score(params, thresholds)?;
 
@@ -226,6 +234,8 @@ pub(crate) struct Caps {
     pub(crate) max_pending: u32,
     pub(crate) pending_per_address: usize,
     pub(crate) established_per_address: usize,
+    /// How gossip spends bandwidth.
+    pub(crate) gossip: GossipTuning,
 }
 
 /// Builds the swarm: TCP (noise, yamux) and QUIC, DNS for bootstrap names;

@@ -131,6 +131,40 @@ pub struct NetConfig {
     /// every two seconds meanwhile: its own charter may reach it only after
     /// it started).
     pub admission_timeout: Duration,
+    /// How gossip spends bandwidth (see [`GossipTuning`]).
+    pub gossip: GossipTuning,
+}
+
+/// How gossip spends bandwidth. Neither setting is part of the protocol a
+/// peer must share: each node decides what it sends, so nodes with
+/// different settings interoperate (a peer that does not speak gossipsub
+/// 1.2 ignores IDONTWANT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GossipTuning {
+    /// A node that receives a gossip message larger than this (bytes)
+    /// tells its other mesh peers at once that it has it (IDONTWANT), so
+    /// they do not send it the same event again. libp2p's default, 1,000
+    /// bytes, is above most posts (about 650), which were then delivered
+    /// to each node once by every mesh peer.
+    pub idontwant_above: usize,
+    /// For how many heartbeats a message id is announced (IHAVE) to peers
+    /// outside the mesh; libp2p's default is 3. The periodic reconciliation
+    /// recovers anything a node still lacks.
+    pub announce_heartbeats: usize,
+}
+
+impl GossipTuning {
+    /// The settings before issue 18 (libp2p's defaults).
+    pub fn untuned() -> Self {
+        Self { idontwant_above: 1000, announce_heartbeats: 3 }
+    }
+}
+
+impl Default for GossipTuning {
+    /// As tuned by the federation benchmark (docs/BENCHMARKS.md, issue 18).
+    fn default() -> Self {
+        Self { idontwant_above: 256, announce_heartbeats: 1 }
+    }
 }
 
 impl Default for NetConfig {
@@ -161,6 +195,7 @@ impl Default for NetConfig {
             handshake_timeout: Duration::from_secs(5),
             target_peers: 8,
             admission_timeout: Duration::from_secs(20),
+            gossip: GossipTuning::default(),
         }
     }
 }

@@ -264,6 +264,7 @@ impl Runner {
             max_pending: config.max_pending,
             pending_per_address: config.pending_per_address,
             established_per_address: config.connections_per_address,
+            gossip: config.gossip,
         };
         let mdns = config.mdns;
         let swarm = build_swarm(keypair, config.handshake_timeout, |key| {

@@ -438,7 +438,23 @@ fn the_container_image_builds_and_the_compose_federation_starts() {
     let deadline = Instant::now() + Duration::from_secs(120);
     for node in ["node-a", "node-b"] {
         loop {
-            let (_, id) = project.run(&[&file[..], &["ps", "--quiet", node]].concat(), 60);
+            // By the labels both Docker Compose and podman-compose set
+            // (podman-compose's `ps` takes no service).
+            let (project_label, service_label) = (
+                format!("label=com.docker.compose.project={name}"),
+                format!("label=com.docker.compose.service={node}"),
+            );
+            let (_, id) = bounded(
+                &[engine, "ps", "--quiet", "--filter", &project_label, "--filter", &service_label],
+                &[],
+                60,
+            );
+            if engine == "podman" {
+                // Podman runs health checks from systemd timers, which a
+                // machine without systemd lacks: run the check itself (its
+                // outcome is the status read below).
+                let _ = bounded(&["podman", "healthcheck", "run", id.trim()], &[], 60);
+            }
             let format = "{{.State.Health.Status}}";
             let (_, health) = bounded(&[engine, "inspect", "--format", format, id.trim()], &[], 60);
             if health.trim() == "healthy" {

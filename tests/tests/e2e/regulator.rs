@@ -60,6 +60,16 @@ fn finding_in(report: &Value, code: &str) -> Value {
     with[0].clone()
 }
 
+/// `audit licences` of `openings` against `register`, asking `node`.
+fn licences<'a>(openings: &[&'a str], register: &'a str, node: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["audit", "licences"];
+    for file in openings {
+        args.extend(["--openings", file]);
+    }
+    args.extend(["--register", register, "--node", node]);
+    args
+}
+
 /// The finding codes of an `audit licences --json` report, sorted.
 fn codes(report: &Value) -> Vec<String> {
     let mut codes: Vec<String> =
@@ -197,21 +207,7 @@ fn the_regulator_lists_a_log_and_finds_a_duplicate_and_a_licence_off_the_registe
     .unwrap();
     let (a_path, b_path, register_path) =
         (a_file.to_str().unwrap(), b_file.to_str().unwrap(), register.to_str().unwrap());
-    let report = findings(
-        &regulator,
-        &[
-            "audit",
-            "licences",
-            "--openings",
-            a_path,
-            "--openings",
-            b_path,
-            "--register",
-            register_path,
-            "--node",
-            &a.url,
-        ],
-    );
+    let report = findings(&regulator, &licences(&[a_path, b_path], register_path, &a.url));
     assert_eq!(report["openings"], 5);
     assert_eq!(
         codes(&report),
@@ -231,22 +227,7 @@ fn the_regulator_lists_a_log_and_finds_a_duplicate_and_a_licence_off_the_registe
     assert_eq!(finding("not_on_register")["attestations"], json!([dan.to_string()]));
     assert_eq!(finding("outlives_licence")["attestations"], json!([bea.to_string()]));
     // The table names them too.
-    let out = run(
-        &regulator,
-        &[
-            "audit",
-            "licences",
-            "--openings",
-            a_path,
-            "--openings",
-            b_path,
-            "--register",
-            register_path,
-            "--node",
-            &a.url,
-        ],
-        None,
-    );
+    let out = run(&regulator, &licences(&[a_path, b_path], register_path, &a.url), None);
     assert_eq!(out.status.code(), Some(1));
     let table = text(&out.stdout);
     assert!(table.contains("3 finding(s)") && table.contains("GMC 9999"), "{table}");
@@ -255,19 +236,8 @@ fn the_regulator_lists_a_log_and_finds_a_duplicate_and_a_licence_off_the_registe
     let forged = a_lines.replace("\"GMC 1002\"", "\"GMC 1003\"");
     let forged_file = dir.path().join("forged.jsonl");
     std::fs::write(&forged_file, forged).unwrap();
-    let report = findings(
-        &regulator,
-        &[
-            "audit",
-            "licences",
-            "--openings",
-            forged_file.to_str().unwrap(),
-            "--register",
-            register_path,
-            "--node",
-            &a.url,
-        ],
-    );
+    let report =
+        findings(&regulator, &licences(&[forged_file.to_str().unwrap()], register_path, &a.url));
     assert!(codes(&report).contains(&"opening_mismatch".to_owned()), "{report:#}");
     // B's openings were not given: its attestation in force is named.
     assert_eq!(finding_in(&report, "not_exported")["attestations"], json!([eve.to_string()]));
@@ -285,18 +255,7 @@ fn the_regulator_lists_a_log_and_finds_a_duplicate_and_a_licence_off_the_registe
     std::fs::write(&partial_file, rest).unwrap();
     let report = findings(
         &regulator,
-        &[
-            "audit",
-            "licences",
-            "--openings",
-            partial_file.to_str().unwrap(),
-            "--openings",
-            b_path,
-            "--register",
-            register_path,
-            "--node",
-            &a.url,
-        ],
+        &licences(&[partial_file.to_str().unwrap(), b_path], register_path, &a.url),
     );
     assert_eq!(finding_in(&report, "not_opened")["attestations"], json!([dan_id]), "{report:#}");
 
@@ -322,21 +281,7 @@ fn the_regulator_lists_a_log_and_finds_a_duplicate_and_a_licence_off_the_registe
         "licence,end_date\nGMC 1001,2099-12-31\nGMC 1002,2099-12-31\nGMC 1003,\nGMC 9999,2099-12-31\n",
     )
     .unwrap();
-    let clean = ok(
-        &regulator,
-        &[
-            "audit",
-            "licences",
-            "--openings",
-            a_path,
-            "--openings",
-            b_path,
-            "--register",
-            register_path,
-            "--node",
-            &b.url,
-        ],
-    );
+    let clean = ok(&regulator, &licences(&[a_path, b_path], register_path, &b.url));
     assert_eq!(clean["finding_count"], 0, "{clean:#}");
     assert_eq!(clean["openings"], 5);
 }

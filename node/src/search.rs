@@ -19,10 +19,13 @@
 //! comment's thread hub it has not met, and the edits and outcomes that
 //! replace a document; and every event while its queue holds more than
 //! [`HANDED_BYTES`] of events, which bounds the memory a lagging indexer
-//! takes), and commits the index at most about once a second
-//! ([`COMMIT_EVERY`]) or every [`COMMIT_DOCS`] documents, since a Tantivy
-//! commit costs milliseconds. A search makes what was stored before it
-//! visible first ([`SearchIndex::refresh`]).
+//! takes), and commits the index on its own every [`COMMIT_EVERY`] (5 s)
+//! or [`COMMIT_DOCS`] documents: each commit is a segment that Tantivy's
+//! merges later rewrite, so fewer, larger commits cost ingest less (at
+//! 1,000,000 events, 1 s and 20,000 kept ingest with indexing at 74–75% of
+//! ingest without; 5 s and 100,000 at 85–93%: docs/BENCHMARKS.md). No search
+//! waits for that timer: a search makes what was stored before it visible
+//! first ([`SearchIndex::refresh`]).
 //!
 //! Retracted, taken-down and hidden content is never shown, by two means:
 //! the indexer deletes a retraction's or takedown's target and commits at
@@ -33,11 +36,10 @@
 //! so from the moment a retraction is acknowledged no search shows its
 //! target, even before the index's deletion is committed.
 //!
-//! Solved cases: the index's `solved` field (and the `solved` filter) is
-//! ready, 0 for every document until outcome events exist. Whoever adds
-//! them: in `SearchIndex::apply_one`, on an outcome event, read its case,
-//! [`Searchable::solved`]`(true)`, and replace the case's document
-//! (`replace`: delete by id, add); a rebuild does the same in store order.
+//! Solved cases: on an outcome event the indexer reads its case back,
+//! marks it [`Searchable::solved`] when the outcome is its author's, and
+//! replaces the case's document (delete by id, add); a rebuild does the
+//! same in store order.
 
 pub mod analyzer;
 pub mod doc;
@@ -73,10 +75,10 @@ pub use query::{Hit, Page, SearchQuery};
 pub const FORMAT_VERSION: u32 = 3;
 
 /// Longest the indexer waits before committing what it added.
-pub const COMMIT_EVERY: Duration = Duration::from_secs(1);
+pub const COMMIT_EVERY: Duration = Duration::from_secs(5);
 
 /// Most documents the indexer adds before it commits anyway.
-pub const COMMIT_DOCS: usize = 20_000;
+pub const COMMIT_DOCS: usize = 100_000;
 
 /// Memory the index writer may use before it writes a segment.
 const WRITER_BYTES: usize = 64 << 20;

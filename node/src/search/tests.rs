@@ -397,7 +397,7 @@ fn searches_waking_together_share_one_commit() {
         }
     });
     assert_eq!(ids(&index, &s.store, "troponin", &none()), vec![stemi.id()]);
-    // One commit by the searches (two if the indexer's own, once a second,
+    // One commit by the searches (two if the indexer's own, every COMMIT_EVERY,
     // fell in between).
     let made = commits() - before;
     assert!((1..=2).contains(&made), "{made} commits for 8 searches");

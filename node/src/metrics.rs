@@ -81,6 +81,7 @@ pub struct Metrics {
     store_syncs: Gauge,
     gossip_ignored_busy: Counter,
     gossip_not_sent: Counter,
+    peers_pruned: Counter,
     disk_free: Gauge,
     disk_size: Gauge,
     peers_connected: Gauge,
@@ -138,6 +139,13 @@ impl Default for Metrics {
             "Gossip messages not sent to a peer: its send queue was full or the message waited \
              too long in it (gossipsub's slow peer); the peer gets them by sync",
             gossip_not_sent.clone(),
+        );
+        let peers_pruned = Counter::default();
+        registry.register(
+            "peers_pruned",
+            "Admitted peers disconnected because more than max_peers were connected (the \
+             newest outside the gossip mesh first); not blocked",
+            peers_pruned.clone(),
         );
         let disk_free = Gauge::default();
         registry.register(
@@ -225,6 +233,7 @@ impl Default for Metrics {
             store_syncs,
             gossip_ignored_busy,
             gossip_not_sent,
+            peers_pruned,
         }
     }
 }
@@ -280,6 +289,11 @@ impl Metrics {
     /// Counts `n` gossip messages that could not be sent to a slow peer.
     pub fn record_gossip_not_sent(&self, n: usize) {
         self.gossip_not_sent.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// Counts an admitted peer disconnected for want of room.
+    pub fn record_peer_pruned(&self) {
+        self.peers_pruned.inc();
     }
 
     /// Sets the disk gauges: bytes free and in all on the data directory's

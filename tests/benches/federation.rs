@@ -2,8 +2,11 @@
 //! own, joined by links with the delays of a country's institutions.
 //!
 //! For each size N (`CURBSIDE_BENCH_SIZES`, default `16,32,64`) and each
-//! gossip configuration (`CURBSIDE_BENCH_VARIANTS`, default
-//! `before,after`: the mesh as it was, then as tuned), N real nodes run in
+//! network configuration (`CURBSIDE_BENCH_VARIANTS`, default
+//! `gossip,after`: `before` is the network as it was before issue 18,
+//! `gossip` the gossip as tuned but every node connected to and syncing
+//! with every other, `after` as the node runs by default, with its bounded
+//! set of peers), N real nodes run in
 //! this process, each with its own store and API (on this process's
 //! 127.0.0.1) and its libp2p side in a namespace of its own, reached only
 //! through a user-space WAN (`curbside_tests::wan`: this kernel has no
@@ -48,7 +51,7 @@ use std::time::{Duration, Instant};
 
 use curbside_node::config::NodeConfig;
 use curbside_node::ingest::Observer;
-use curbside_node::net::GossipTuning;
+use curbside_node::net::{GossipTuning, NetConfig};
 use curbside_protocol::testkit::key;
 use curbside_protocol::{Body, EventId, Kind, Post, SecretKey, SignedEvent};
 use curbside_tests::measure::{self, Fit};
@@ -98,20 +101,42 @@ fn common(config: &mut NodeConfig) {
     }
 }
 
-/// The gossip as it was before issue 18's tuning.
+/// The network as it was before issue 18: libp2p's gossip settings, and
+/// no bound on peers (see [`unbounded`]).
 fn before(config: &mut NodeConfig) {
     common(config);
     if let Some(net) = config.net.as_mut() {
         net.gossip = GossipTuning::untuned();
+        unbounded(net);
     }
 }
 
-/// The gossip as tuned (the defaults).
+/// The gossip as tuned, with no bound on peers (issue 18's first step).
+fn gossip(config: &mut NodeConfig) {
+    common(config);
+    if let Some(net) = config.net.as_mut() {
+        net.gossip = GossipTuning::default();
+        unbounded(net);
+    }
+}
+
+/// As the node runs by default: the gossip as tuned, at most `max_peers`
+/// admitted peers, `sync_peers` of them synced each round.
 fn after(config: &mut NodeConfig) {
     common(config);
     if let Some(net) = config.net.as_mut() {
         net.gossip = GossipTuning::default();
     }
+}
+
+/// Every peer kept and synced each round, and peers looked for and dialled
+/// however many there are: each node ends up connected to every other, as
+/// before the bound (which dialled only up to 8 itself but kept every
+/// connection kademlia's walks made, and walked every minute).
+fn unbounded(net: &mut NetConfig) {
+    net.max_peers = usize::MAX;
+    net.sync_peers = usize::MAX;
+    net.target_peers = usize::MAX;
 }
 
 /// A post of a realistic size: a case of about 450 characters, as the
@@ -162,7 +187,12 @@ fn delta(after: &[u64], before: &[u64]) -> Vec<u64> {
 }
 
 fn run(net: &Network, n: usize, variant: &str) -> Value {
-    let tweak: fn(&mut NodeConfig) = if variant == "before" { before } else { after };
+    let tweak: fn(&mut NodeConfig) = match variant {
+        "before" => before,
+        "gossip" => gossip,
+        "after" => after,
+        other => panic!("unknown variant {other}: use before, gossip or after"),
+    };
     let rate = env("CURBSIDE_BENCH_RATE", 5);
     let seconds = env("CURBSIDE_BENCH_SECONDS", 30);
     let hour = env("CURBSIDE_BENCH_HOUR_POSTS", 3600) as usize;
@@ -431,7 +461,7 @@ const FITTED: [(&str, &[&str]); 8] = [
 fn main() {
     let sizes: Vec<usize> =
         env_list("CURBSIDE_BENCH_SIZES", "16,32,64").iter().map(|s| s.parse().unwrap()).collect();
-    let variants = env_list("CURBSIDE_BENCH_VARIANTS", "before,after");
+    let variants = env_list("CURBSIDE_BENCH_VARIANTS", "gossip,after");
     let out = std::env::var("CURBSIDE_BENCH_OUT").unwrap_or_else(|_| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../target/federation.json").into()
     });

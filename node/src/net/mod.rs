@@ -125,8 +125,19 @@ pub struct NetConfig {
     /// How long a connection's handshake (noise and yamux, or QUIC's) may
     /// take.
     pub handshake_timeout: Duration,
-    /// Peers this node keeps dialling towards.
+    /// Peers this node keeps dialling towards: below it, the bootstrap
+    /// and saved peers are dialled again and peers kademlia finds are
+    /// dialled; at or above it, neither.
     pub target_peers: usize,
+    /// Most admitted peers kept connected. Kademlia's queries connect to
+    /// every peer they ask and the connections used to stay, so every node
+    /// of a network was connected to every other; past this bound the
+    /// periodic check closes the newest connections to peers in no gossip
+    /// mesh first (without blocking them).
+    pub max_peers: usize,
+    /// Admitted peers synced each `sync_every` (those synced longest ago):
+    /// a round's cost does not grow with the number of peers.
+    pub sync_peers: usize,
     /// How long a new peer has to show a valid charter (it is asked again
     /// every two seconds meanwhile: its own charter may reach it only after
     /// it started).
@@ -194,6 +205,10 @@ impl Default for NetConfig {
             // A handshake takes a few round trips; libp2p's default is 10 s.
             handshake_timeout: Duration::from_secs(5),
             target_peers: 8,
+            // Three times target_peers: room for the peers that dial this
+            // node, a bound however large the network.
+            max_peers: 24,
+            sync_peers: 3,
             admission_timeout: Duration::from_secs(20),
             gossip: GossipTuning::default(),
         }

@@ -476,3 +476,48 @@ fn node_sync_on_a_late_node_completes_a_round_and_then_it_holds_the_events() {
     assert_eq!(network["last_sync_round"]["id"], round["id"], "{network}");
     assert!(network["sync_round"].is_null(), "{network}");
 }
+
+/// A node keeps at most `max_peers` admitted peers: five nodes all
+/// bootstrapping to the first, which keeps two. The others find each other
+/// (kademlia), the first closes what it has no room for (counted, not
+/// blocked), and a post made anywhere still reaches every node.
+#[test]
+fn a_node_keeps_at_most_max_peers_and_every_post_still_reaches_everyone() {
+    let net = Network::new();
+    let two = |c: &mut curbside_node::config::NodeConfig| {
+        if let Some(n) = c.net.as_mut() {
+            n.max_peers = 2;
+        }
+    };
+    let first = TestNode::start_unchartered(&[], &net, two);
+    assert_eq!(first.submit(&[net.charter(&first.key, &["GB"])]).0, 200);
+    let boot = vec![first.p2p_addr()];
+    let others: Vec<TestNode> = (0..4).map(|_| TestNode::start_peer(&net, &boot, &[])).collect();
+    let pruned = |n: &TestNode| n.metric("curbside_peers_pruned_total").unwrap_or(0.0);
+    wait_until(LIMIT, "the first node to close a connection it has no room for", || {
+        pruned(&first) >= 1.0
+    });
+    wait_until(LIMIT, "every other node to admit another besides the first", || {
+        others.iter().all(|n| n.admitted_peers() >= 2)
+    });
+    wait_until(LIMIT, "the first node to keep at most two peers", || first.admitted_peers() <= 2);
+    // Closed, not blocked: nobody is refused.
+    assert!(blocked_code(&first, &peer_id(&others[0])).is_none());
+
+    let doctor = key("bounded-doctor");
+    first.attest(&net, &doctor, "dr-bounded", &["cardiology"], "GB");
+    let mut tokens = Vec::new();
+    for node in std::iter::once(&first).chain(&others) {
+        let mut token = None;
+        wait_until(LIMIT, "the attestation to reach every node", || {
+            token = node.session(&net, &doctor).ok();
+            token.is_some()
+        });
+        tokens.push(token.unwrap());
+    }
+    let event = post(&net, &doctor, "Bounded, and still everywhere");
+    assert_eq!(others[3].submit(std::slice::from_ref(&event)).0, 200);
+    for (node, token) in std::iter::once(&first).chain(&others).zip(&tokens) {
+        wait_until(LIMIT, "the post to reach every node", || node.has(&event.id(), token));
+    }
+}

@@ -91,6 +91,7 @@ impl Runner {
                 offences: Offences::default(),
                 syncing: None,
                 last_sync: None,
+                synced: None,
             },
         );
         self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, UNVERIFIED_SCORE);
@@ -164,6 +165,14 @@ impl Runner {
         }
         tracing::info!(peer = %peer_id, node_key = %key, "chartered peer admitted");
         self.queue_sync(peer_id, true);
+        // Short of peers: ask the new one at once for others (kademlia
+        // dials those it learns of) rather than at the next walk. A peer
+        // with no room for this node closes the connection within seconds
+        // (`max_peers`), and the node must have found others by then.
+        if self.admitted() < self.config.target_peers {
+            let me = *self.swarm.local_peer_id();
+            self.swarm.behaviour_mut().kad.get_closest_peers(me);
+        }
     }
 
     pub(super) fn refuse(&mut self, peer_id: PeerId, code: Code, reason: String) {
@@ -279,6 +288,32 @@ impl Runner {
             }
         }
         self.review(review);
+        self.bound_peers();
         self.redial(now);
+    }
+
+    /// The admitted peers as the connection bound and sync rounds see them.
+    pub(super) fn connected(&self) -> Vec<policy::Connected> {
+        let meshed: HashSet<&PeerId> = self.swarm.behaviour().gossipsub.all_mesh_peers().collect();
+        self.peers
+            .iter()
+            .filter(|(_, p)| p.state == State::Admitted)
+            .map(|(id, p)| policy::Connected {
+                id: *id,
+                since: p.since,
+                meshed: meshed.contains(id),
+                synced: p.synced,
+            })
+            .collect()
+    }
+
+    /// Closes connections past `max_peers` (see [`policy::excess`]).
+    fn bound_peers(&mut self) {
+        for peer in policy::excess(self.connected(), self.config.max_peers) {
+            tracing::debug!(%peer, max = self.config.max_peers, "more peers than kept; disconnected");
+            self.parts.metrics.record_peer_pruned();
+            self.peers.remove(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 }

@@ -20,14 +20,10 @@ impl Runner {
         self.next_sync();
     }
 
+    /// Every `sync_every`: the `sync_peers` admitted peers synced longest
+    /// ago (see [`policy::sync_partners`]).
     pub(super) fn sync_round(&mut self) {
-        let admitted: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.state == State::Admitted)
-            .map(|(id, _)| *id)
-            .collect();
-        for peer in admitted {
+        for peer in policy::sync_partners(self.connected(), self.config.sync_peers) {
             self.queue_sync(peer, false);
         }
     }
@@ -128,6 +124,9 @@ impl Runner {
         }
         if let Some(round) = &mut self.round {
             round.ended(&peer_id, &result);
+        }
+        if let Some(peer) = self.peers.get_mut(&peer_id) {
+            peer.synced = Some(Instant::now());
         }
         let ok_at = result.as_ref().ok().map(|_| crate::now().as_millis() / 1000);
         self.parts.metrics.record_sync(ok_at);

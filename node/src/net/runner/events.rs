@@ -26,14 +26,23 @@ impl Runner {
     /// Dials again the start-up addresses that are due (see [`Redials`]).
     pub(super) fn redial(&mut self, now: Instant) {
         let alone = self.peers.is_empty();
+        // With its target of peers a node redials nobody: a start-up peer
+        // that closed the connection for want of room (`max_peers`) is not
+        // dialled again and again.
+        let enough = self.admitted() >= self.config.target_peers;
         let (swarm, blocked) = (&self.swarm, &self.blocked);
-        let due = self
-            .redials
-            .due(now, alone, |peer| swarm.is_connected(peer) || blocked.contains_key(peer));
+        let due = self.redials.due(now, alone, |peer| {
+            enough || swarm.is_connected(peer) || blocked.contains_key(peer)
+        });
         for addr in due {
             tracing::debug!(%addr, "dialling a start-up peer again");
             self.dial(addr);
         }
+    }
+
+    /// How many peers are admitted both ways.
+    pub(super) fn admitted(&self) -> usize {
+        self.peers.values().filter(|p| p.state == State::Admitted).count()
     }
 
     pub(super) fn dial(&mut self, addr: Multiaddr) {
@@ -48,7 +57,10 @@ impl Runner {
     pub(super) fn walk(&mut self) {
         let offload = self.parts.offload.clone();
         self.offload(async move { offload.hubs().await }, Completion::Hubs);
-        if self.peers.values().any(|p| p.state == State::Admitted) {
+        // Looking for peers only while short of them: a walk connects to
+        // every peer it asks (closed again past `max_peers`).
+        let admitted = self.admitted();
+        if admitted > 0 && admitted < self.config.target_peers {
             self.swarm.behaviour_mut().kad.get_closest_peers(PeerId::random());
         }
         if let Some(known) = self.peers_to_save() {

@@ -159,6 +159,8 @@ struct Peer {
     offences: Offences,
     syncing: Option<SyncProgress>,
     last_sync: Option<SyncReport>,
+    /// When a sync with it last ended, well or not.
+    synced: Option<Instant>,
 }
 
 /// What an outbound request's response is for.

@@ -188,6 +188,44 @@ pub(super) fn reviewed(peer: &Standing, verdict: Admission) -> Option<Action> {
     }
 }
 
+/// An admitted peer as the bound on connections sees it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Connected {
+    pub(super) id: PeerId,
+    /// When it connected.
+    pub(super) since: Instant,
+    /// Whether it is in this node's gossip mesh for some topic.
+    pub(super) meshed: bool,
+    /// When a sync with it last ended (`None`: never).
+    pub(super) synced: Option<Instant>,
+}
+
+/// The admitted peers to disconnect so that at most `max` stay: those in
+/// no gossip mesh first, the newest first among equals. Kademlia's
+/// queries connect to every peer they ask, so without this bound every
+/// node of a network ends up connected to every other, and each
+/// connection's pings, announcements and syncs grow with the network
+/// (docs/BENCHMARKS.md, issue 18). Keeping the oldest means a peer that
+/// connects and reconnects cannot push out the peers a node has long had.
+pub(super) fn excess(mut peers: Vec<Connected>, max: usize) -> Vec<PeerId> {
+    if peers.len() <= max {
+        return Vec::new();
+    }
+    // Kept first: meshed, then the longest connected.
+    peers.sort_by_key(|p| (!p.meshed, p.since));
+    peers.split_off(max).into_iter().map(|p| p.id).collect()
+}
+
+/// The admitted peers a periodic sync round reaches: at most `count`, the
+/// longest unsynced first (never synced before any), so that every peer is
+/// reached in turn while each round's cost stays the same however many
+/// peers a node has. Gossip carries events; these rounds only repair what
+/// it missed, and what one peer repairs spreads from it by the next rounds.
+pub(super) fn sync_partners(mut peers: Vec<Connected>, count: usize) -> Vec<PeerId> {
+    peers.sort_by_key(|p| (p.synced.is_some(), p.synced, p.since));
+    peers.into_iter().take(count).map(|p| p.id).collect()
+}
+
 #[cfg(test)]
 #[path = "policy_tests.rs"]
 mod tests;

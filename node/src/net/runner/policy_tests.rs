@@ -150,3 +150,53 @@ fn a_charter_shown_and_ingested_admits_the_peer_once() {
         Admission::Refused { code: "bad_signature".parse().unwrap(), message: "forged".into() };
     assert_eq!(checked(&p, forged).as_ref().and_then(code), Some("bad_signature"));
 }
+
+fn connected(since: Instant, meshed: bool, synced: Option<Instant>) -> Connected {
+    Connected { id: PeerId::random(), since, meshed, synced }
+}
+
+#[test]
+fn under_the_bound_no_peer_is_disconnected() {
+    let t = Instant::now();
+    let peers: Vec<Connected> = (0..4).map(|i| connected(t + secs(i), false, None)).collect();
+    assert!(excess(peers.clone(), 4).is_empty());
+    assert!(excess(peers, 10).is_empty());
+}
+
+#[test]
+fn past_the_bound_the_newest_peers_outside_the_mesh_go_first() {
+    let t = Instant::now();
+    let old_meshed = connected(t, true, None);
+    let old = connected(t + secs(1), false, None);
+    let new_meshed = connected(t + secs(5), true, None);
+    let newer = connected(t + secs(6), false, None);
+    let newest = connected(t + secs(7), false, None);
+    let peers = vec![newest, old_meshed, newer, old, new_meshed];
+    let mut dropped = excess(peers.clone(), 3);
+    dropped.sort();
+    let mut expected = vec![newer.id, newest.id];
+    expected.sort();
+    assert_eq!(dropped, expected);
+    // Tighter still: the meshed peers are the last to go, the newer first.
+    let dropped = excess(peers, 1);
+    assert_eq!(dropped.len(), 4);
+    assert!(!dropped.contains(&old_meshed.id));
+}
+
+#[test]
+fn sync_rounds_reach_the_longest_unsynced_peers_in_turn() {
+    let t = Instant::now();
+    let never = connected(t + secs(3), false, None);
+    let long_ago = connected(t, false, Some(t + secs(10)));
+    let lately = connected(t, true, Some(t + secs(50)));
+    let recently = connected(t + secs(1), false, Some(t + secs(40)));
+    let peers = vec![lately, recently, long_ago, never];
+    assert_eq!(sync_partners(peers.clone(), 2), vec![never.id, long_ago.id]);
+    assert_eq!(sync_partners(peers.clone(), 3), vec![never.id, long_ago.id, recently.id]);
+    assert_eq!(sync_partners(peers, 10).len(), 4);
+    assert!(sync_partners(Vec::new(), 3).is_empty());
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}

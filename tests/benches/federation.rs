@@ -121,11 +121,21 @@ fn gossip(config: &mut NodeConfig) {
 }
 
 /// As the node runs by default: the gossip as tuned, at most `max_peers`
-/// admitted peers, `sync_peers` of them synced each round.
+/// admitted peers, `sync_peers` of them synced each round. For trying
+/// other gossip settings, `CURBSIDE_BENCH_HEARTBEAT_MS` and
+/// `CURBSIDE_BENCH_MESH` set the heartbeat and the mesh degree.
 fn after(config: &mut NodeConfig) {
     common(config);
     if let Some(net) = config.net.as_mut() {
-        net.gossip = GossipTuning::default();
+        let tuned = GossipTuning::default();
+        net.gossip = GossipTuning {
+            heartbeat: Duration::from_millis(env(
+                "CURBSIDE_BENCH_HEARTBEAT_MS",
+                tuned.heartbeat.as_millis() as u64,
+            )),
+            mesh: env("CURBSIDE_BENCH_MESH", tuned.mesh as u64) as usize,
+            ..tuned
+        };
     }
 }
 

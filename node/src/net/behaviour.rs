@@ -87,11 +87,11 @@ fn gossipsub_config(tuning: GossipTuning) -> Result<gossipsub::Config, String> {
         // first cannot get the honest copy dropped as a duplicate.
         .message_id_fn(|m| gossip_message_id(&m.data))
         .max_transmit_size(MAX_GOSSIP_BYTES)
-        .heartbeat_interval(Duration::from_millis(700))
-        // Small federations: a mesh of up to 6, at least 2.
-        .mesh_n(4)
-        .mesh_n_low(2)
-        .mesh_n_high(6)
+        .heartbeat_interval(tuning.heartbeat)
+        // Small federations by default: a mesh of 4, between 2 and 6.
+        .mesh_n(tuning.mesh.max(2))
+        .mesh_n_low((tuning.mesh / 2).max(1))
+        .mesh_n_high((tuning.mesh * 3 / 2).max(2))
         .mesh_outbound_min(1)
         .duplicate_cache_time(Duration::from_secs(120))
         // Issue 18: a duplicate of a post cost more than telling the mesh

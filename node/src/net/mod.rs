@@ -162,19 +162,31 @@ pub struct GossipTuning {
     /// outside the mesh; libp2p's default is 3. The periodic reconciliation
     /// recovers anything a node still lacks.
     pub announce_heartbeats: usize,
+    /// How often gossipsub maintains its mesh and announces ids (IHAVE);
+    /// a node that hears of a post only by announcement waits for it.
+    pub heartbeat: Duration,
+    /// The mesh degree each topic aims at: the peers a node forwards each
+    /// post to (it keeps between half and one and a half times this).
+    pub mesh: usize,
 }
 
 impl GossipTuning {
-    /// The settings before issue 18 (libp2p's defaults).
+    /// The settings before issue 18 (libp2p's defaults for the first two;
+    /// the heartbeat and mesh as they were and are).
     pub fn untuned() -> Self {
-        Self { idontwant_above: 1000, announce_heartbeats: 3 }
+        Self { idontwant_above: 1000, announce_heartbeats: 3, ..Self::default() }
     }
 }
 
 impl Default for GossipTuning {
     /// As tuned by the federation benchmark (docs/BENCHMARKS.md, issue 18).
     fn default() -> Self {
-        Self { idontwant_above: 256, announce_heartbeats: 1 }
+        Self {
+            idontwant_above: 256,
+            announce_heartbeats: 1,
+            heartbeat: Duration::from_millis(700),
+            mesh: 4,
+        }
     }
 }
 

@@ -45,15 +45,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use curbside_node::config::NodeConfig;
-use curbside_node::ingest::Observer;
 use curbside_node::net::{GossipTuning, NetConfig};
 use curbside_protocol::testkit::key;
-use curbside_protocol::{Body, EventId, Kind, Post, SecretKey, SignedEvent};
+use curbside_protocol::{Body, Post, SecretKey, SignedEvent};
 use curbside_tests::measure::{self, Fit};
 use curbside_tests::wan::{Geography, Rng, Wan};
 use curbside_tests::{Network, TestNode, wait_until};
@@ -161,12 +159,8 @@ fn case(net: &Network, author: &SecretKey, title: String) -> SignedEvent {
     net.sign(author, Body::Post(Post { hub: "general".parse().unwrap(), title, body: body.into() }))
 }
 
-/// When each post was submitted (and where), and when each node stored it.
-#[derive(Default)]
-struct Times {
-    submitted: HashMap<EventId, (Instant, usize)>,
-    stored: HashMap<EventId, Vec<(usize, Instant)>>,
-}
+/// When each post was submitted, and at which node; when each node stored it.
+type Times = measure::Times<(Instant, usize)>;
 
 /// CPU time this process has used (every node, and the router).
 fn cpu_time() -> Duration {
@@ -222,16 +216,7 @@ fn run(net: &Network, n: usize, variant: &str) -> Value {
     let mut nodes: Vec<Option<TestNode>> = Vec::with_capacity(n);
     let mut addrs: Vec<String> = Vec::with_capacity(n);
     for (i, host) in wan.hosts().iter().enumerate() {
-        let times = times.clone();
-        let observer: Observer = Arc::new(move |stored| {
-            let at = Instant::now();
-            let mut times = times.lock().unwrap_or_else(|p| p.into_inner());
-            for (_, id, kind) in stored {
-                if *kind == Kind::Post {
-                    times.stored.entry(*id).or_default().push((i, at));
-                }
-            }
-        });
+        let observer = Times::observer(&times, i);
         let mut bootstrap = Vec::new();
         if i > 0 {
             bootstrap.push(addrs[i - 1].clone());

@@ -17,13 +17,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use curbside_node::ingest::Observer;
+use curbside_protocol::SecretKey;
 use curbside_protocol::testkit::key;
-use curbside_protocol::{EventId, Kind, SecretKey};
 use curbside_tests::{Network, TestNode, measure, wait_until};
 
 /// The allocator the `curbside` binary runs nodes with (cli/src/main.rs):
@@ -34,12 +32,7 @@ use curbside_tests::{Network, TestNode, measure, wait_until};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// When each event was submitted, and when each node stored it.
-#[derive(Default)]
-struct Times {
-    submitted: HashMap<EventId, Instant>,
-    /// Per event: which node stored it, and when.
-    stored: HashMap<EventId, Vec<(usize, Instant)>>,
-}
+type Times = measure::Times<Instant>;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -89,16 +82,7 @@ fn main() {
     let started = Instant::now();
     let mut nodes: Vec<TestNode> = Vec::with_capacity(n);
     for i in 0..n {
-        let times = times.clone();
-        let observer: Observer = Arc::new(move |stored| {
-            let at = Instant::now();
-            let mut times = times.lock().unwrap_or_else(|p| p.into_inner());
-            for (_, id, kind) in stored {
-                if *kind == Kind::Post {
-                    times.stored.entry(*id).or_default().push((i, at));
-                }
-            }
-        });
+        let observer = Times::observer(&times, i);
         let bootstrap: Vec<String> = match i {
             0 => vec![],
             1 => vec![nodes[0].p2p_addr()],

@@ -1,5 +1,46 @@
 //! What the benchmarks share to report a measurement: percentiles by
-//! nearest rank, the load average and the machine.
+//! nearest rank, the load average and the machine, and when each node
+//! stored each post.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use curbside_node::ingest::Observer;
+use curbside_protocol::{EventId, Kind};
+
+/// When each event was submitted (`S`: the instant, and whatever else a
+/// benchmark records of it), and when each node stored each post.
+#[derive(Debug)]
+pub struct Times<S> {
+    /// Per event: as the benchmark recorded its submission.
+    pub submitted: HashMap<EventId, S>,
+    /// Per post: which node stored it, and when.
+    pub stored: HashMap<EventId, Vec<(usize, Instant)>>,
+}
+
+impl<S> Default for Times<S> {
+    fn default() -> Self {
+        Self { submitted: HashMap::new(), stored: HashMap::new() }
+    }
+}
+
+impl<S: Send + 'static> Times<S> {
+    /// An observer for node `node` (`NodeBuilder::observer`): the moment
+    /// each post it stores is durable, recorded in `times.stored`.
+    pub fn observer(times: &Arc<Mutex<Self>>, node: usize) -> Observer {
+        let times = times.clone();
+        Arc::new(move |stored| {
+            let at = Instant::now();
+            let mut times = times.lock().unwrap_or_else(|p| p.into_inner());
+            for (_, id, kind) in stored {
+                if *kind == Kind::Post {
+                    times.stored.entry(*id).or_default().push((node, at));
+                }
+            }
+        })
+    }
+}
 
 /// The `p`th percentile (nearest rank) of `sorted`; `None` if it is empty.
 pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {

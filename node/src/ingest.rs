@@ -240,8 +240,22 @@ pub fn finish(
     released_stored: &mut Vec<SignedEvent>,
     stored: &mut Vec<VerifiedEvent>,
 ) -> Result<(Vec<Outcome>, Stages), StoreError> {
+    finish_telling(store, config, prepared, now, released_stored, stored, &mut |_| {})
+}
+
+/// [`finish`], calling `decided` with the batch's outcomes once they are
+/// decided and committed, before the flush that makes them durable.
+fn finish_telling(
+    store: &Store,
+    config: &IngestConfig,
+    prepared: Prepared,
+    now: Timestamp,
+    released_stored: &mut Vec<SignedEvent>,
+    stored: &mut Vec<VerifiedEvent>,
+    decided: &mut dyn FnMut(&[Outcome]),
+) -> Result<(Vec<Outcome>, Stages), StoreError> {
     let (outcomes, mut released, mut stages) =
-        write_prepared(store, config, prepared, now, stored)?;
+        write_prepared(store, config, prepared, now, stored, decided)?;
     // Each released event is judged as of when it first arrived, not when
     // what it waited for did.
 
@@ -253,7 +267,8 @@ pub fn finish(
         tracing::debug!(count = released.len(), "re-ingesting released pending events");
         let again = std::mem::take(&mut released);
         let prepared = prepare(store, config, again.clone())?;
-        let (outcomes, more, more_stages) = write_prepared(store, config, prepared, now, stored)?;
+        let (outcomes, more, more_stages) =
+            write_prepared(store, config, prepared, now, stored, &mut |_| {})?;
         stages.add(&more_stages);
         for (incoming, outcome) in again.into_iter().zip(outcomes) {
             match outcome {
@@ -307,13 +322,15 @@ pub fn ingest(
 /// Validates, commits and flushes a prepared batch: its outcomes, in order,
 /// the pending events released, and the time taken (not counting the
 /// batch's preparation). The events stored are pushed onto `stored`, in
-/// the order stored.
+/// the order stored. `decided` is told the outcomes after the commit and
+/// before the flush.
 fn write_prepared(
     store: &Store,
     config: &IngestConfig,
     prepared: Prepared,
     now: Timestamp,
     stored: &mut Vec<VerifiedEvent>,
+    decided: &mut dyn FnMut(&[Outcome]),
 ) -> Result<(Vec<Outcome>, Vec<Incoming>, Stages), StoreError> {
     let Prepared { mut outcomes, verified, .. } = prepared;
     let mut stages = Stages::default();
@@ -360,13 +377,14 @@ fn write_prepared(
     for (slot, event, dep, received_at, holder) in held {
         outcomes[slot] = Some(hold(store, config, &event, &dep, received_at, &holder, now)?);
     }
-    lap(&mut stages.commit, &mut t);
-    store.flush()?;
-    lap(&mut stages.flush, &mut t);
     let outcomes = outcomes
         .into_iter()
         .collect::<Option<Vec<_>>>()
         .ok_or(StoreError::Internal("an event was left without an outcome"))?;
+    lap(&mut stages.commit, &mut t);
+    decided(&outcomes);
+    store.flush()?;
+    lap(&mut stages.flush, &mut t);
     let released = committed
         .released
         .into_iter()
@@ -601,7 +619,19 @@ type Reply = oneshot::Sender<Result<Vec<Outcome>, String>>;
 struct Request {
     events: Vec<Incoming>,
     source: Source,
+    answer: Answer,
     reply: Reply,
+}
+
+/// When a submitter hears its outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Once its events are durable: what the API acknowledges, and what
+    /// sync and the node's own events wait for.
+    Durable,
+    /// Once they are judged and committed, before the group's sync: what
+    /// gossip forwards on, so that no hop waits for its disk.
+    Decided,
 }
 
 /// Where a stored event is gossiped: decided when it is stored, by the
@@ -704,9 +734,9 @@ struct Group {
     /// Copies of the events submitted through this node's API (`Some`), for
     /// announcing those stored; `None` for the others, or when nobody listens.
     copies: Vec<Option<SignedEvent>>,
-    /// Each submitter's reply channel, how many events it sent, and from
-    /// where.
-    replies: Vec<(Reply, usize, Source)>,
+    /// Each submitter's reply channel (taken once answered), how many
+    /// events it sent, from where, and when it is answered.
+    replies: Vec<(Option<Reply>, usize, Source, Answer)>,
 }
 
 impl Group {
@@ -856,11 +886,26 @@ fn write_group(
     counts: &dyn OutcomeSink,
     group: Group,
 ) {
-    let Group { prepared, keys, copies, replies } = group;
+    let Group { prepared, keys, copies, mut replies } = group;
     let mut released = Vec::new();
     let mut events = Vec::new();
-    let result =
-        prepared.and_then(|p| finish(store, config, p, clock(), &mut released, &mut events));
+    // Those that asked are answered once their outcomes are decided; the
+    // rest after the sync.
+    let mut answer_decided = |outcomes: &[Outcome]| {
+        let mut from = 0;
+        for (reply, n, _, answer) in &mut replies {
+            let theirs = from..from + *n;
+            from += *n;
+            if *answer == Answer::Decided
+                && let Some(reply) = reply.take()
+            {
+                let _ = reply.send(Ok(outcomes[theirs].to_vec()));
+            }
+        }
+    };
+    let result = prepared.and_then(|p| {
+        finish_telling(store, config, p, clock(), &mut released, &mut events, &mut answer_decided)
+    });
     match result {
         Ok((outcomes, _)) => {
             let mut stored: Vec<StoredKey> = keys
@@ -888,15 +933,20 @@ fn write_group(
             }
             counts.released(released_count);
             let mut outcomes = outcomes.into_iter();
-            for (reply, n, source) in replies {
+            for (reply, n, source, _) in replies {
                 let theirs: Vec<Outcome> = outcomes.by_ref().take(n).collect();
                 counts.submitted(source, &theirs);
-                let _ = reply.send(Ok(theirs));
+                if let Some(reply) = reply {
+                    let _ = reply.send(Ok(theirs));
+                }
             }
         }
         Err(e) => {
             tracing::error!(error = %e, "ingest failed; batch not acknowledged");
-            for (reply, _, _) in replies {
+            // Those answered already hear nothing more: what they were
+            // told was decided is not durable here, and the store now
+            // takes no writes.
+            for reply in replies.into_iter().filter_map(|(reply, ..)| reply) {
                 let _ = reply.send(Err(e.to_string()));
             }
         }
@@ -992,7 +1042,7 @@ impl IngesterBuilder {
                 for r in group {
                     let copy = listening && r.source == Source::Local;
                     copies.extend(r.events.iter().map(|i| copy.then(|| i.event.clone())));
-                    replies.push((r.reply, r.events.len(), r.source));
+                    replies.push((Some(r.reply), r.events.len(), r.source, r.answer));
                     all.extend(r.events);
                 }
                 let keys = all
@@ -1067,8 +1117,35 @@ impl Ingester {
         source: Source,
         events: Vec<Incoming>,
     ) -> Result<Vec<Outcome>, IngestError> {
+        self.request(source, events, Answer::Durable).await
+    }
+
+    /// Submits events received now by gossip from `holder`; resolves once
+    /// each is judged and, if accepted, committed, *before* the sync that
+    /// makes it durable here. What a node forwards need not wait for its
+    /// own disk: the event is valid either way, and if the sync then fails
+    /// (the store takes no more writes) peers still hold it. Nothing is
+    /// acknowledged to a client on this answer.
+    pub async fn judge_gossip(
+        &self,
+        holder: Holder,
+        events: Vec<SignedEvent>,
+    ) -> Result<Vec<Outcome>, IngestError> {
+        let now = (self.clock)();
+        let events =
+            events.into_iter().map(|e| Incoming::live(e, now).from(holder.clone())).collect();
+        self.request(Source::Gossip, events, Answer::Decided).await
+    }
+
+    async fn request(
+        &self,
+        source: Source,
+        events: Vec<Incoming>,
+        answer: Answer,
+    ) -> Result<Vec<Outcome>, IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request { events, source, reply }).await.map_err(|_| IngestError::Stopped)?;
+        let request = Request { events, source, answer, reply };
+        self.tx.send(request).await.map_err(|_| IngestError::Stopped)?;
         rx.await.map_err(|_| IngestError::Stopped)?.map_err(IngestError::Store)
     }
 

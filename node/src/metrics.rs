@@ -12,6 +12,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::ingest::{Outcome, OutcomeSink, Source};
@@ -81,6 +82,7 @@ pub struct Metrics {
     store_syncs: Gauge,
     gossip_ignored_busy: Counter,
     gossip_not_sent: Counter,
+    gossip_judged: Histogram,
     peers_pruned: Counter,
     disk_free: Gauge,
     disk_size: Gauge,
@@ -139,6 +141,15 @@ impl Default for Metrics {
             "Gossip messages not sent to a peer: its send queue was full or the message waited \
              too long in it (gossipsub's slow peer); the peer gets them by sync",
             gossip_not_sent.clone(),
+        );
+        // 1 ms to 32 s: a hop on an idle node takes a millisecond or two.
+        let gossip_judged = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "gossip_judge_seconds",
+            "Seconds from a gossip message's arrival to this node's verdict on it (decoded, \
+             verified, validated and stored, or refused): how long each hop holds up the events \
+             it forwards",
+            gossip_judged.clone(),
         );
         let peers_pruned = Counter::default();
         registry.register(
@@ -233,6 +244,7 @@ impl Default for Metrics {
             store_syncs,
             gossip_ignored_busy,
             gossip_not_sent,
+            gossip_judged,
             peers_pruned,
         }
     }
@@ -289,6 +301,12 @@ impl Metrics {
     /// Counts `n` gossip messages that could not be sent to a slow peer.
     pub fn record_gossip_not_sent(&self, n: usize) {
         self.gossip_not_sent.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// Records how long the network waited for ingest's verdict on one
+    /// gossip message.
+    pub fn record_gossip_judged(&self, took: std::time::Duration) {
+        self.gossip_judged.observe(took.as_secs_f64());
     }
 
     /// Counts an admitted peer disconnected for want of room.

@@ -273,6 +273,8 @@ fn run(net: &Network, n: usize, variant: &str) -> Value {
     let every = Duration::from_secs_f64(1.0 / rate as f64);
     let sent0 = wan.sent();
     let cpu0 = cpu_time();
+    let judged0 = judge_buckets(&nodes);
+    let overlay = Overlay::of(&nodes);
     let t0 = Instant::now();
     let mut wire_bytes = 0;
     for k in 0..total {
@@ -294,6 +296,9 @@ fn run(net: &Network, n: usize, variant: &str) -> Value {
         std::thread::sleep(Duration::from_millis(20));
     }
     let window = t0.elapsed();
+    let judged = judge_buckets(&nodes);
+    let judged: Vec<(f64, f64)> =
+        judged.iter().zip(&judged0).map(|((le, a), (_, b))| (*le, a - b)).collect();
     let sent: Vec<u64> = delta(&wan.sent(), &sent0);
     let cpu = (cpu_time() - cpu0).as_secs_f64() / window.as_secs_f64();
     let event_size = wire_bytes as f64 / total as f64;
@@ -321,7 +326,16 @@ fn run(net: &Network, n: usize, variant: &str) -> Value {
             to_last.push(last);
         }
     }
-    for list in [&mut absolute, &mut excess, &mut to_last] {
+    let hop_ms = env("CURBSIDE_BENCH_HOP_MS", 2) as f64;
+    let mut floor = overlay.excess(&geography, &mut |_| hop_ms);
+    // The same overlay with each node's work on each post drawn from the
+    // verdict times this run measured: how much of the tail that work
+    // explains.
+    let mut draws = Rng::new(SEED);
+    let mut modelled: Vec<f64> = (0..total)
+        .flat_map(|_| overlay.excess(&geography, &mut |_| bucket_draw(&judged, &mut draws)))
+        .collect();
+    for list in [&mut absolute, &mut excess, &mut to_last, &mut floor, &mut modelled] {
         list.sort_by(f64::total_cmp);
     }
     let not_sent: f64 =
@@ -385,6 +399,11 @@ fn run(net: &Network, n: usize, variant: &str) -> Value {
         "latency_ms": quantiles(&absolute),
         "excess_ms": quantiles(&excess),
         "to_last_ms": quantiles(&to_last),
+        "overlay_floor_ms": { "hop_ms": hop_ms, "excess": quantiles(&floor),
+                              "direct_share": overlay.direct_share() },
+        "overlay_with_measured_verdicts_ms": quantiles(&modelled),
+        "judge_ms_at_most": { "p50": bucket_quantile(&judged, 0.5), "p90": bucket_quantile(&judged, 0.9),
+                              "p99": bucket_quantile(&judged, 0.99), "count": judged.last().map_or(0.0, |b| b.1) },
         "latency_samples": thin(&absolute, 2000),
         "excess_samples": thin(&excess, 2000),
         "bytes_per_node_per_event": { "mean": mean(&per_event), "max": max(&per_event) },
@@ -423,6 +442,29 @@ fn run(net: &Network, n: usize, variant: &str) -> Value {
         setup.as_secs_f64(),
         measure::load_average(),
     );
+    println!(
+        "    each hop's verdict (gossip arrival to forwarding, all nodes, {} messages): p50 ≤ {} p90 ≤ {} p99 ≤ {} ms",
+        report["judge_ms_at_most"]["count"],
+        report["judge_ms_at_most"]["p50"],
+        report["judge_ms_at_most"]["p90"],
+        report["judge_ms_at_most"]["p99"],
+    );
+    println!(
+        "    this overlay's floor (first arrival by flood publish, then mesh forwarding, {hop_ms} ms a hop): \
+         less the direct delay p50 {:.0} p90 {:.0} p99 {:.0} max {:.0} ms; {:.0}% of nodes direct peers of the origin",
+        report["overlay_floor_ms"]["excess"]["p50"].as_f64().unwrap(),
+        report["overlay_floor_ms"]["excess"]["p90"].as_f64().unwrap(),
+        report["overlay_floor_ms"]["excess"]["p99"].as_f64().unwrap(),
+        report["overlay_floor_ms"]["excess"]["max"].as_f64().unwrap(),
+        100.0 * overlay.direct_share(),
+    );
+    println!(
+        "    the same overlay with each hop's work drawn from the verdicts above: less the direct delay p50 {:.0} p90 {:.0} p99 {:.0} max {:.0} ms",
+        report["overlay_with_measured_verdicts_ms"]["p50"].as_f64().unwrap(),
+        report["overlay_with_measured_verdicts_ms"]["p90"].as_f64().unwrap(),
+        report["overlay_with_measured_verdicts_ms"]["p99"].as_f64().unwrap(),
+        report["overlay_with_measured_verdicts_ms"]["max"].as_f64().unwrap(),
+    );
     println!("    admitted peers {peers:?}\n    meshed peers {meshed:?}");
     drop(nodes);
     drop(wan);
@@ -432,6 +474,130 @@ fn run(net: &Network, n: usize, variant: &str) -> Value {
 /// The running node `i`.
 fn get(nodes: &[Option<TestNode>], i: usize) -> &TestNode {
     nodes[i].as_ref().expect("a running node")
+}
+
+/// Who each node pushes a post to, as the nodes report it when the
+/// propagation window opens: its admitted peers, to which it publishes its
+/// own posts (gossipsub's flood publishing), and its mesh peers, to which
+/// it forwards what it receives. Mesh membership is per topic in
+/// gossipsub; a node reports whether a peer is in any of its meshes, so
+/// this is the best case for the hub the posts are in.
+struct Overlay {
+    admitted: Vec<Vec<usize>>,
+    meshed: Vec<Vec<usize>>,
+}
+
+impl Overlay {
+    fn of(nodes: &[Option<TestNode>]) -> Self {
+        let views: Vec<Value> = nodes.iter().flatten().map(|n| n.network()).collect();
+        let index: std::collections::HashMap<String, usize> = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v["peer_id"].as_str().unwrap_or_default().to_string(), i))
+            .collect();
+        let peers = |v: &Value, meshed: bool| -> Vec<usize> {
+            v["peers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["admitted"] == true && (!meshed || p["meshed"] == true))
+                .filter_map(|p| index.get(p["peer_id"].as_str()?).copied())
+                .collect()
+        };
+        Self {
+            admitted: views.iter().map(|v| peers(v, false)).collect(),
+            meshed: views.iter().map(|v| peers(v, true)).collect(),
+        }
+    }
+
+    /// For every origin and every other node, the earliest a post could be
+    /// stored there over these links (one-way delays, no jitter), less the
+    /// direct delay, with `work(node)` milliseconds at each node it
+    /// reaches (drawn once per node and post) before the node stores and
+    /// forwards it. With a small constant: what this overlay would give on
+    /// machines that are never the delay.
+    fn excess(&self, geography: &Geography, work: &mut dyn FnMut(usize) -> f64) -> Vec<f64> {
+        let n = self.admitted.len();
+        let mut out = Vec::with_capacity(n * n.saturating_sub(1));
+        for origin in 0..n {
+            let hop: Vec<f64> = (0..n).map(&mut *work).collect();
+            let delay = |a: usize, b: usize| ms(geography.one_way(a, b)) + hop[b];
+            // Dijkstra over the first hop (flood publish) then mesh links.
+            let mut best = vec![f64::INFINITY; n];
+            let mut done = vec![false; n];
+            for &p in &self.admitted[origin] {
+                best[p] = delay(origin, p);
+            }
+            done[origin] = true;
+            while let Some(u) = (0..n)
+                .filter(|&v| !done[v] && best[v].is_finite())
+                .min_by(|&a, &b| best[a].total_cmp(&best[b]))
+            {
+                done[u] = true;
+                for &v in &self.meshed[u] {
+                    best[v] = best[v].min(best[u] + delay(u, v));
+                }
+            }
+            for (to, at) in best.iter().enumerate().filter(|(to, _)| *to != origin) {
+                out.push(at - ms(geography.one_way(origin, to)));
+            }
+        }
+        out
+    }
+
+    /// The share of (origin, receiver) pairs where the receiver is an
+    /// admitted peer of the origin.
+    fn direct_share(&self) -> f64 {
+        let n = self.admitted.len();
+        let direct: usize = self.admitted.iter().map(Vec::len).sum();
+        direct as f64 / (n * n.saturating_sub(1)).max(1) as f64
+    }
+}
+
+/// `curbside_gossip_judge_seconds` summed over the running nodes: each
+/// bucket's upper bound in milliseconds and its cumulative count, `+Inf`
+/// last.
+fn judge_buckets(nodes: &[Option<TestNode>]) -> Vec<(f64, f64)> {
+    let mut sum: Vec<(f64, f64)> = Vec::new();
+    for node in nodes.iter().flatten() {
+        let (_, text) = node.get("/metrics", None);
+        let buckets = text.as_str().unwrap_or_default().lines().filter_map(|line| {
+            let rest = line.strip_prefix("curbside_gossip_judge_seconds_bucket{le=\"")?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse::<f64>().ok()? * 1000.0 };
+            Some((le, count.trim().parse::<f64>().ok()?))
+        });
+        for (i, (le, count)) in buckets.enumerate() {
+            match sum.get_mut(i) {
+                Some(bucket) => bucket.1 += count,
+                None => sum.push((le, count)),
+            }
+        }
+    }
+    sum
+}
+
+/// A time drawn from a cumulative histogram: a bucket in proportion to
+/// its count, then uniformly within it (the `+Inf` bucket as its lower
+/// bound).
+fn bucket_draw(buckets: &[(f64, f64)], rng: &mut Rng) -> f64 {
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    let at = rng.unit() * total;
+    let mut lower = 0.0;
+    for (le, count) in buckets {
+        if *count > at {
+            return if le.is_finite() { lower + rng.unit() * (le - lower) } else { lower };
+        }
+        lower = *le;
+    }
+    lower
+}
+
+/// The upper bound (ms) of the bucket that holds quantile `q` of a
+/// cumulative histogram.
+fn bucket_quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    buckets.iter().find(|(_, count)| *count >= q * total).map_or(f64::NAN, |(le, _)| *le)
 }
 
 /// How many peers `node` shares a gossip mesh with.

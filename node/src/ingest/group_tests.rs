@@ -4,16 +4,15 @@
 
 use std::sync::atomic::Ordering;
 
+use curbside_protocol::SecretKey;
 use curbside_protocol::TrustView as _;
 use curbside_protocol::testkit::Federation;
 
 use super::*;
 
-/// 32 single-event submissions at once, one of them with a broken
-/// signature, while each sync takes 100 ms: far fewer syncs than
-/// submissions, every answer durable and about its own event.
-#[test]
-fn submissions_that_arrive_together_share_a_sync_and_each_hears_its_own_outcome() {
+/// Three events in a new store (stored before the test's own): a charter,
+/// the attestation of a physician (returned) and its log's head.
+fn a_store_with_a_physician() -> (Federation, tempfile::TempDir, Arc<Store>, SecretKey) {
     let mut fed = Federation::new();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path(), fed.view().genesis().clone()).unwrap());
@@ -28,6 +27,15 @@ fn submissions_that_arrive_together_share_a_sync_and_each_hears_its_own_outcome(
     let now = fed.now();
     let outcomes = ingest(&store, &IngestConfig::default(), setup, now).unwrap().outcomes;
     assert!(outcomes.iter().all(Outcome::is_stored), "{outcomes:?}");
+    (fed, dir, store, dr)
+}
+
+/// 32 single-event submissions at once, one of them with a broken
+/// signature, while each sync takes 100 ms: far fewer syncs than
+/// submissions, every answer durable and about its own event.
+#[test]
+fn submissions_that_arrive_together_share_a_sync_and_each_hears_its_own_outcome() {
+    let (mut fed, _dir, store, dr) = a_store_with_a_physician();
 
     let mut events: Vec<SignedEvent> =
         (0..32).map(|i| fed.post(&dr, &format!("post {i}"))).collect();
@@ -83,4 +91,43 @@ fn submissions_that_arrive_together_share_a_sync_and_each_hears_its_own_outcome(
     assert_eq!(store.counts().unwrap().events, stored_before + 31);
     let used = store.syncs() - syncs;
     assert!(used <= 8, "32 submissions at once took {used} syncs");
+}
+
+/// Gossip is answered once judged and committed, before the sync: a hop
+/// does not hold up what it forwards for its own disk. What arrives
+/// through the API is still answered only once durable, and the gossiped
+/// event is durable once its group's sync ends.
+#[test]
+fn gossip_is_answered_before_its_sync_and_the_api_only_after_its_own() {
+    let (mut fed, _dir, store, dr) = a_store_with_a_physician();
+    let (gossiped, local) = (fed.post(&dr, "by gossip"), fed.post(&dr, "by the API"));
+    let slow = Duration::from_millis(300);
+    store.faults.slow_sync_ms.store(slow.as_millis() as u64, Ordering::SeqCst);
+    let durable = || store.faults.durable_events.load(Ordering::SeqCst);
+    let stored_before = 3;
+    // Gossip is stamped with the ingester's clock: the federation's time.
+    fn clock() -> Timestamp {
+        Federation::new().now().plus_millis(60_000)
+    }
+    let (ingester, thread) =
+        Ingester::builder(store.clone(), IngestConfig::default(), clock).start().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let asked = Instant::now();
+        let peer = Holder::Peer(curbside_protocol::testkit::key("a peer").public());
+        let outcomes = ingester.judge_gossip(peer, vec![gossiped.clone()]).await.unwrap();
+        assert_eq!(outcomes, vec![Outcome::Stored { id: gossiped.id() }]);
+        assert!(asked.elapsed() < slow, "gossip waited {:?} for the sync", asked.elapsed());
+        assert_eq!(durable(), stored_before, "the gossiped event was synced before its answer");
+        assert!(store.events().contains(&gossiped.id()).unwrap(), "committed when answered");
+
+        let asked = Instant::now();
+        let incoming = vec![Incoming::when_made(local.clone())];
+        let outcomes = ingester.submit_received(Source::Local, incoming).await.unwrap();
+        assert_eq!(outcomes, vec![Outcome::Stored { id: local.id() }]);
+        assert!(asked.elapsed() >= slow, "answered after {:?}", asked.elapsed());
+        assert_eq!(durable(), stored_before + 2, "both are durable when the API is answered");
+    });
+    drop(ingester);
+    thread.join();
 }

@@ -46,13 +46,14 @@ impl Runner {
         let author = (!event.kind().is_trust()).then(|| *event.author());
         let holder = holder_of(&source);
         let ingester = self.parts.ingester.clone();
+        let arrived = Instant::now();
         self.validating.spawn(async move {
             let outcome = ingester
-                .submit_live(Source::Gossip, holder, vec![event])
+                .judge_gossip(holder, vec![event])
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|mut o| o.pop().ok_or_else(|| "no outcome".to_string()));
-            Judged { message, source, author, outcome }
+            Judged { message, source, author, arrived, outcome }
         });
     }
 
@@ -82,7 +83,11 @@ impl Runner {
         self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, base - penalty);
     }
 
-    pub(super) fn on_judged(&mut self, Judged { message, source, author, outcome }: Judged) {
+    pub(super) fn on_judged(
+        &mut self,
+        Judged { message, source, author, arrived, outcome }: Judged,
+    ) {
+        self.parts.metrics.record_gossip_judged(arrived.elapsed());
         let acceptance = match outcome {
             Ok(Outcome::Stored { id }) => {
                 if forwards(&mut self.forwarded, author.as_ref(), Instant::now()) {

@@ -128,6 +128,8 @@ struct Judged {
     source: PeerId,
     /// A physician's content event's author; `None` for trust events.
     author: Option<PublicKey>,
+    /// When it arrived.
+    arrived: Instant,
     outcome: Result<Outcome, String>,
 }
 

@@ -60,6 +60,16 @@ gossip_author_burst = 120               # CURBSIDE_GOSSIP_AUTHOR_BURST
 # reach this one from behind one address.
 peer_pending_per_address = 8            # CURBSIDE_PEER_PENDING_PER_ADDRESS
 peer_connections_per_address = 32       # CURBSIDE_PEER_CONNECTIONS_PER_ADDRESS
+# Peers (other institutions' nodes whose charter was checked): below
+# target_peers the node dials the bootstrap and remembered peers again and
+# looks for more; it keeps at most max_peers connected (past it, the newest
+# outside its gossip meshes are disconnected, not blocked); each
+# sync_interval_secs it syncs with the sync_peers synced longest ago. Each
+# 1 to 64, max_peers at least target_peers. More peers reach more nodes in
+# one hop, for more bandwidth and CPU at rest.
+target_peers = 8                        # CURBSIDE_TARGET_PEERS
+max_peers = 24                          # CURBSIDE_MAX_PEERS
+sync_peers = 3                          # CURBSIDE_SYNC_PEERS
 
 # Events waiting for a dependency (a parent, an author's attestation):
 # how many, how many MiB in all, and how much one sender may have held (a

@@ -218,11 +218,15 @@ pub(super) fn net_config(
             problem: "use 1 to 1000000".into(),
         }),
     };
+    let (target_peers, max_peers, sync_peers) = peer_bounds(raw, &defaults)?;
     Ok(Some(NetConfig {
         listen,
         bootstrap,
         mdns,
         sync_every,
+        target_peers,
+        max_peers,
+        sync_peers,
         gossip_per_second: bounded(
             "peer_gossip_events_per_second",
             raw.peer_gossip_events_per_second,
@@ -251,4 +255,40 @@ pub(super) fn net_config(
         )? as usize,
         ..defaults
     }))
+}
+
+/// How many peers a node looks for, keeps and syncs with each round.
+const PEERS: std::ops::RangeInclusive<u64> = 1..=64;
+
+/// `target_peers`, `max_peers` and `sync_peers`, each within [`PEERS`],
+/// and `max_peers` at least `target_peers` (below it the node would keep
+/// dialling peers its own bound then closes).
+fn peer_bounds(
+    raw: &RawConfig,
+    defaults: &NetConfig,
+) -> Result<(usize, usize, usize), ConfigError> {
+    let within = |name: &str, file: Option<u64>, default: usize| match number(name, file, "peers")?
+    {
+        (key, None) => Ok((key, default)),
+        (key, Some(n)) if PEERS.contains(&n) => Ok((key, n as usize)),
+        (key, Some(n)) => Err(ConfigError::Value {
+            key,
+            value: n.to_string(),
+            problem: format!("use {} to {} peers", PEERS.start(), PEERS.end()),
+        }),
+    };
+    let (_, target) = within("target_peers", raw.target_peers, defaults.target_peers)?;
+    let (max_key, max) = within("max_peers", raw.max_peers, defaults.max_peers)?;
+    let (_, sync) = within("sync_peers", raw.sync_peers, defaults.sync_peers)?;
+    if max < target {
+        return Err(ConfigError::Value {
+            key: max_key,
+            value: max.to_string(),
+            problem: format!(
+                "use at least target_peers ({target}): below it the node would keep dialling \
+                 peers that its own bound then disconnects"
+            ),
+        });
+    }
+    Ok((target, max, sync))
 }

@@ -151,6 +151,35 @@ fn gossip_limits_come_from_the_file_within_bounds() {
 }
 
 #[test]
+fn peer_bounds_come_from_the_file_and_max_peers_is_at_least_target_peers() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |extra: &str| {
+        let text = format!("listen = [\"/ip4/127.0.0.1/tcp/0\"]\n{extra}");
+        std::fs::write(dir.path().join("node.toml"), text).unwrap();
+    };
+    let load = || NodeConfig::load(dir.path(), &Overrides::default());
+    write("");
+    let net = load().unwrap().net.unwrap();
+    let defaults = NetConfig::default();
+    assert_eq!(
+        (net.target_peers, net.max_peers, net.sync_peers),
+        (defaults.target_peers, defaults.max_peers, defaults.sync_peers)
+    );
+    write("target_peers = 12\nmax_peers = 40\nsync_peers = 5\n");
+    let net = load().unwrap().net.unwrap();
+    assert_eq!((net.target_peers, net.max_peers, net.sync_peers), (12, 40, 5));
+    write("target_peers = 12\nmax_peers = 10\n");
+    let err = load().unwrap_err().to_string();
+    assert!(err.contains("max_peers") && err.contains("at least target_peers (12)"), "{err}");
+    write("sync_peers = 0\n");
+    let err = load().unwrap_err().to_string();
+    assert!(err.contains("sync_peers") && err.contains("1 to 64 peers"), "{err}");
+    write("max_peers = 65\n");
+    let err = load().unwrap_err().to_string();
+    assert!(err.contains("max_peers") && err.contains("1 to 64 peers"), "{err}");
+}
+
+#[test]
 fn typos_in_the_file_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("node.toml"), "apii = \"x\"\n").unwrap();

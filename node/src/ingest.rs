@@ -232,20 +232,9 @@ pub fn prepare(
 /// stored is pushed onto `released_stored`, and every event stored (decoded
 /// and validated, in the order stored) onto `stored`. Returns the outcomes
 /// in the order the events were submitted, and the time each step took.
+/// `decided` is told the submitted events' outcomes once they are decided
+/// and committed, before the flush that makes them durable.
 pub fn finish(
-    store: &Store,
-    config: &IngestConfig,
-    prepared: Prepared,
-    now: Timestamp,
-    released_stored: &mut Vec<SignedEvent>,
-    stored: &mut Vec<VerifiedEvent>,
-) -> Result<(Vec<Outcome>, Stages), StoreError> {
-    finish_telling(store, config, prepared, now, released_stored, stored, &mut |_| {})
-}
-
-/// [`finish`], calling `decided` with the batch's outcomes once they are
-/// decided and committed, before the flush that makes them durable.
-fn finish_telling(
     store: &Store,
     config: &IngestConfig,
     prepared: Prepared,
@@ -314,7 +303,8 @@ pub fn ingest(
     let before = prepared.stages;
     let mut released = Vec::new();
     let mut stored = Vec::new();
-    let (outcomes, mut stages) = finish(store, config, prepared, now, &mut released, &mut stored)?;
+    let (outcomes, mut stages) =
+        finish(store, config, prepared, now, &mut released, &mut stored, &mut |_| {})?;
     stages.add(&before);
     Ok(Ingested { outcomes, released, stages, stored })
 }
@@ -904,7 +894,7 @@ fn write_group(
         }
     };
     let result = prepared.and_then(|p| {
-        finish_telling(store, config, p, clock(), &mut released, &mut events, &mut answer_decided)
+        finish(store, config, p, clock(), &mut released, &mut events, &mut answer_decided)
     });
     match result {
         Ok((outcomes, _)) => {

@@ -1093,10 +1093,13 @@ impl Ingester {
         holder: Holder,
         events: Vec<SignedEvent>,
     ) -> Result<Vec<Outcome>, IngestError> {
+        self.submit_received(source, self.live(holder, events)).await
+    }
+
+    /// `events`, received now from `holder`.
+    fn live(&self, holder: Holder, events: Vec<SignedEvent>) -> Vec<Incoming> {
         let now = (self.clock)();
-        let events =
-            events.into_iter().map(|e| Incoming::live(e, now).from(holder.clone())).collect();
-        self.submit_received(source, events).await
+        events.into_iter().map(|e| Incoming::live(e, now).from(holder.clone())).collect()
     }
 
     /// Submits events with when each was first received (history from a
@@ -1121,10 +1124,7 @@ impl Ingester {
         holder: Holder,
         events: Vec<SignedEvent>,
     ) -> Result<Vec<Outcome>, IngestError> {
-        let now = (self.clock)();
-        let events =
-            events.into_iter().map(|e| Incoming::live(e, now).from(holder.clone())).collect();
-        self.request(Source::Gossip, events, Answer::Decided).await
+        self.request(Source::Gossip, self.live(holder, events), Answer::Decided).await
     }
 
     async fn request(

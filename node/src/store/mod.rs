@@ -243,6 +243,22 @@ pub const SCHEMA_VERSION: u32 = 7;
 /// The oldest layout this build migrates; older ones are refused.
 pub const OLDEST_MIGRATED: u32 = 3;
 
+/// What to do with a store of schema `found` that this build (`expected`)
+/// cannot read: a newer one was migrated by a newer build, so moving it
+/// aside would lose what only it holds; an older one cannot be read at all.
+fn schema_advice(found: u32, expected: u32) -> &'static str {
+    if found > expected {
+        "A newer build of curbside migrated this store: run that build, or, to roll back, \
+         restore the data directory from the backup taken before the upgrade (docs/UPGRADE.md, \
+         \"Rolling back\"). Do not move this store aside: it holds this node's own audit log \
+         and licence openings"
+    } else {
+        "A store this old cannot be read: move the store directory aside and start the node, \
+         which fetches the network's history from its peers (this node's own audit log and \
+         licence openings are in the old store: keep it)"
+    }
+}
+
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -255,10 +271,8 @@ pub enum StoreError {
     /// The directory holds a store of another layout version.
     #[error(
         "the store is schema version {found}; this build reads version {expected} and migrates \
-         versions from {OLDEST_MIGRATED}. A newer store needs a newer build of curbside; an older \
-         one cannot be read: move the store directory aside and start the node, which fetches \
-         the network's history from its peers (this node's own audit log and licence openings \
-         are in the old store: keep it)"
+         versions from {OLDEST_MIGRATED}. {}",
+        schema_advice(*found, *expected)
     )]
     Schema {
         /// The version on disk.

@@ -68,7 +68,9 @@ fn a_store_from_a_newer_build_is_refused_and_left_as_it_was() {
     let says =
         format!("the store is schema version {newer}; this build reads version {SCHEMA_VERSION}");
     assert!(text.starts_with(&says), "{text}");
-    assert!(text.contains("A newer store needs a newer build of curbside"), "{text}");
+    assert!(text.contains("A newer build of curbside migrated this store"), "{text}");
+    assert!(text.contains("restore the data directory from the backup"), "{text}");
+    assert!(!text.contains("move the store directory aside"), "{text}");
     // sled lets go of the directory's lock a moment after the refusal.
     let db = (0..100)
         .find_map(|_| {

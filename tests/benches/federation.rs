@@ -23,6 +23,12 @@
 //!   time from just before the `POST /v1/events` to its storage there, and
 //!   that time less the direct one-way delay from the submitting node (the
 //!   physical limit).
+//! - where the propagation time goes: each hop's verdict (the nodes'
+//!   `curbside_gossip_judge_seconds` over the window), the overlay's floor
+//!   (the earliest arrival over the peers and meshes the nodes report,
+//!   with the links' delays and `CURBSIDE_BENCH_HOP_MS`, default 2, of work
+//!   a hop), and the same overlay with each hop's work drawn from the
+//!   measured verdicts.
 //! - bandwidth: every byte each node sent (whole IP packets: gossip,
 //!   announcements, kademlia, pings, reconciliation, TCP and encryption),
 //!   counted by the WAN over the propagation window, per node and per

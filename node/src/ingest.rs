@@ -886,10 +886,13 @@ fn write_group(
         for (reply, n, _, answer) in &mut replies {
             let theirs = from..from + *n;
             from += *n;
+            // One outcome per event; were it otherwise, the answer waits
+            // for the sync and its own check below.
             if *answer == Answer::Decided
+                && let Some(theirs) = outcomes.get(theirs)
                 && let Some(reply) = reply.take()
             {
-                let _ = reply.send(Ok(outcomes[theirs].to_vec()));
+                let _ = reply.send(Ok(theirs.to_vec()));
             }
         }
     };

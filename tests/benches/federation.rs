@@ -72,7 +72,10 @@ const SEED: u64 = 18;
 /// Physicians posting (each stays far below the per-author limits).
 const PHYSICIANS: usize = 30;
 /// How long the control traffic alone is measured.
-const QUIET: Duration = Duration::from_secs(10);
+/// One sync interval (`NetConfig::sync_every`, 30 s): each node's periodic
+/// sync round falls in it once, however the rounds are phased (a 10 s
+/// window caught a round at some nodes and none at others).
+const QUIET: Duration = Duration::from_secs(30);
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

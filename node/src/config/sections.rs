@@ -267,22 +267,17 @@ fn peer_bounds(
     raw: &RawConfig,
     defaults: &NetConfig,
 ) -> Result<(usize, usize, usize), ConfigError> {
-    let within = |name: &str, file: Option<u64>, default: usize| match number(name, file, "peers")?
-    {
-        (key, None) => Ok((key, default)),
-        (key, Some(n)) if PEERS.contains(&n) => Ok((key, n as usize)),
-        (key, Some(n)) => Err(ConfigError::Value {
-            key,
-            value: n.to_string(),
-            problem: format!("use {} to {} peers", PEERS.start(), PEERS.end()),
-        }),
+    let peers = |name: &str, file: Option<u64>, default: usize| {
+        Ok::<_, ConfigError>(bounded(name, file, "peers", PEERS)?.map_or(default, |n| n as usize))
     };
-    let (_, target) = within("target_peers", raw.target_peers, defaults.target_peers)?;
-    let (max_key, max) = within("max_peers", raw.max_peers, defaults.max_peers)?;
-    let (_, sync) = within("sync_peers", raw.sync_peers, defaults.sync_peers)?;
+    let target = peers("target_peers", raw.target_peers, defaults.target_peers)?;
+    let max = peers("max_peers", raw.max_peers, defaults.max_peers)?;
+    let sync = peers("sync_peers", raw.sync_peers, defaults.sync_peers)?;
     if max < target {
+        // Where max_peers was set: the environment or the file.
+        let (key, _) = number("max_peers", raw.max_peers, "peers")?;
         return Err(ConfigError::Value {
-            key: max_key,
+            key,
             value: max.to_string(),
             problem: format!(
                 "use at least target_peers ({target}): below it the node would keep dialling \

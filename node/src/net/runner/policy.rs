@@ -222,7 +222,8 @@ pub(super) fn excess(mut peers: Vec<Connected>, max: usize) -> Vec<PeerId> {
 /// peers a node has. Gossip carries events; these rounds only repair what
 /// it missed, and what one peer repairs spreads from it by the next rounds.
 pub(super) fn sync_partners(mut peers: Vec<Connected>, count: usize) -> Vec<PeerId> {
-    peers.sort_by_key(|p| (p.synced.is_some(), p.synced, p.since));
+    // `None` (never synced) sorts before any time.
+    peers.sort_by_key(|p| (p.synced, p.since));
     peers.into_iter().take(count).map(|p| p.id).collect()
 }
 

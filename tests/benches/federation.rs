@@ -187,6 +187,18 @@ fn quantiles(sorted: &[f64]) -> Value {
     json!({ "p50": q(50.0), "p90": q(90.0), "p99": q(99.0), "max": sorted.last().copied().unwrap_or(f64::NAN) })
 }
 
+/// What [`quantiles`] made, for people: `p50 … p90 … p99 … max … ms`.
+fn spread(q: &Value) -> String {
+    let at = |k: &str| q[k].as_f64().unwrap_or(f64::NAN);
+    format!(
+        "p50 {:.0} p90 {:.0} p99 {:.0} max {:.0} ms",
+        at("p50"),
+        at("p90"),
+        at("p99"),
+        at("max")
+    )
+}
+
 /// At most `k` evenly spaced samples of a sorted list (for the plots).
 fn thin(sorted: &[f64], k: usize) -> Vec<f64> {
     if sorted.len() <= k {
@@ -460,19 +472,13 @@ fn run(net: &Network, n: usize, variant: &str) -> Value {
     );
     println!(
         "    this overlay's floor (first arrival by flood publish, then mesh forwarding, {hop_ms} ms a hop): \
-         less the direct delay p50 {:.0} p90 {:.0} p99 {:.0} max {:.0} ms; {:.0}% of nodes direct peers of the origin",
-        report["overlay_floor_ms"]["excess"]["p50"].as_f64().unwrap(),
-        report["overlay_floor_ms"]["excess"]["p90"].as_f64().unwrap(),
-        report["overlay_floor_ms"]["excess"]["p99"].as_f64().unwrap(),
-        report["overlay_floor_ms"]["excess"]["max"].as_f64().unwrap(),
+         less the direct delay {}; {:.0}% of nodes direct peers of the origin",
+        spread(&report["overlay_floor_ms"]["excess"]),
         100.0 * overlay.direct_share(),
     );
     println!(
-        "    the same overlay with each hop's work drawn from the verdicts above: less the direct delay p50 {:.0} p90 {:.0} p99 {:.0} max {:.0} ms",
-        report["overlay_with_measured_verdicts_ms"]["p50"].as_f64().unwrap(),
-        report["overlay_with_measured_verdicts_ms"]["p90"].as_f64().unwrap(),
-        report["overlay_with_measured_verdicts_ms"]["p99"].as_f64().unwrap(),
-        report["overlay_with_measured_verdicts_ms"]["max"].as_f64().unwrap(),
+        "    the same overlay with each hop's work drawn from the verdicts above: less the direct delay {}",
+        spread(&report["overlay_with_measured_verdicts_ms"]),
     );
     println!("    admitted peers {peers:?}\n    meshed peers {meshed:?}");
     drop(nodes);
